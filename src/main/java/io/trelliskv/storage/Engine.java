@@ -1,0 +1,103 @@
+package io.trelliskv.storage;
+
+import io.trelliskv.common.Key;
+
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * A node's local store of entries. Thread-safe: network event loops call it in place.
+ *
+ * <p>Reads never return expired entries or tombstones. Writes made through this interface are stamped
+ * with the engine's hybrid logical clock and node id; writes that arrive from other replicas, already
+ * versioned, go through {@link #merge(Entry)}, which keeps the newer version (last writer wins).
+ */
+public interface Engine extends AutoCloseable {
+
+    /** The live entry for {@code key}, or null; counts as an access for LRU and for hit/miss stats. */
+    Entry get(Key key);
+
+    /** Like {@link #get} but without touching recency or stats (TYPE, TTL and friends). */
+    Entry peek(Key key);
+
+    /** Stores a value, replacing whatever was there. {@code expireAt} is epoch ms, 0 for none. */
+    Entry put(Key key, byte[] value, long expireAt);
+
+    /** Deletes a key; returns true if a live entry was removed. */
+    boolean delete(Key key);
+
+    /** Runs {@code body} atomically with respect to every other operation on {@code key}. */
+    <R> R atomically(Key key, Function<Txn, R> body);
+
+    /**
+     * Runs {@code body} atomically with respect to every other operation on all of {@code keys}
+     * (for RENAME, MSETNX and the like). Locks are taken in a fixed order, so this cannot deadlock.
+     */
+    <R> R atomically(List<Key> keys, Function<Txn, R> body);
+
+    /**
+     * Applies a versioned write from elsewhere (a replica, a hint, repair): stored if newer than the
+     * current version, ignored if older or equal. Returns true if it was stored.
+     */
+    boolean merge(Entry incoming);
+
+    /**
+     * Evicts by the configured policy until accounted memory is under the bound. Returns false if
+     * memory is still over the bound (policy noeviction, or nothing left to evict): the caller must
+     * refuse the write with an OOM error.
+     */
+    boolean makeRoom();
+
+    /** Number of keys held (live and expired-but-not-yet-reclaimed; tombstones excluded). */
+    long size();
+
+    /** Number of keys with an expiry time (tombstones excluded). */
+    long volatileSize();
+
+    /** Accounted memory of all entries, in bytes (an estimate of heap in use). */
+    long usedMemory();
+
+    /**
+     * One step of a cursor-based scan. Every key present for the whole scan is returned at least once;
+     * keys added or removed meanwhile may or may not be. Returns the next cursor, 0 when done.
+     *
+     * @param count a hint for how many keys to examine in this step
+     */
+    ScanResult scan(long cursor, int count, Predicate<Key> filter);
+
+    /** All live keys that pass the filter (KEYS). */
+    List<Key> keys(Predicate<Key> filter);
+
+    /** A random live entry, or null if there are none. */
+    Entry randomEntry();
+
+    /** Removes every entry. */
+    void clear();
+
+    /**
+     * One cycle of active expiry: reclaims expired entries and purges old tombstones, spending at most
+     * about {@code budgetNanos}. Returns the number reclaimed.
+     */
+    int expireCycle(long budgetNanos);
+
+    EngineStats stats();
+
+    @Override
+    void close();
+
+    /** A view of the keys an {@code atomically} body has locked. */
+    interface Txn {
+        /** The live entry for a locked key, or null. */
+        Entry get(Key key);
+
+        Entry put(Key key, byte[] value, long expireAt);
+
+        /** Returns true if a live entry was removed. */
+        boolean delete(Key key);
+    }
+
+    /** The result of one scan step. */
+    record ScanResult(long nextCursor, List<Key> keys) {
+    }
+}
