@@ -1,0 +1,148 @@
+package io.trelliskv.net;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.trelliskv.common.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client-facing server: Netty event loops serving RESP on a TCP port and, optionally, a Unix
+ * domain socket. Uses the native epoll transport on Linux and falls back to NIO elsewhere (Unix
+ * sockets need epoll).
+ *
+ * <p>Each connection's pipeline is assembled by {@link ClientPipeline}.
+ */
+public final class RespServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(RespServer.class);
+
+    private final NetConfig config;
+    private final CommandSink sink;
+    private final Clock clock;
+    private final ClientRegistry registry;
+    private final boolean epoll;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup ioGroup;
+    private final List<Channel> serverChannels = new ArrayList<>();
+    private InetSocketAddress boundAddress;
+
+    public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock) {
+        this.config = config;
+        this.sink = sink;
+        this.clock = clock;
+        this.registry = registry;
+        this.epoll = Epoll.isAvailable();
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        int threads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
+        this.bossGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("trellis-accept"), factory);
+        this.ioGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("trellis-io"), factory);
+    }
+
+    /**
+     * Binds the TCP port (and the Unix socket if configured). Throws {@link IOException} with a clear
+     * message if an address cannot be bound.
+     */
+    public void start() throws IOException {
+        Class<? extends ServerChannel> tcpChannel =
+                epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        Channel tcp = bind(tcpChannel, new InetSocketAddress(config.host(), config.port()),
+                config.host() + ":" + config.port());
+        boundAddress = (InetSocketAddress) tcp.localAddress();
+        if (config.unixSocket() != null) {
+            if (!epoll) {
+                close();
+                throw new IOException("unix sockets need the native epoll transport, which is not available here ("
+                        + Epoll.unavailabilityCause() + ")");
+            }
+            Path path = Path.of(config.unixSocket());
+            Files.deleteIfExists(path); // a socket file left by an earlier run
+            bind(EpollServerDomainSocketChannel.class, new DomainSocketAddress(path.toFile()),
+                    "unix socket " + path);
+        }
+        log.info("Serving RESP on {}{} with {} I/O threads ({})", boundAddress,
+                config.unixSocket() != null ? " and " + config.unixSocket() : "",
+                ((MultiThreadIoEventLoopGroup) ioGroup).executorCount(), epoll ? "epoll" : "nio");
+    }
+
+    private Channel bind(Class<? extends ServerChannel> channelClass, java.net.SocketAddress address,
+                         String description) throws IOException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(bossGroup, ioGroup)
+                .channel(channelClass)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(config.outputBufferSoftBytes() / 2, config.outputBufferSoftBytes()))
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ClientPipeline.configure(ch, config, sink, registry, clock);
+                    }
+                });
+        if (channelClass != EpollServerDomainSocketChannel.class) {
+            b.option(ChannelOption.SO_REUSEADDR, true).childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        try {
+            Channel ch = b.bind(address).sync().channel();
+            serverChannels.add(ch);
+            return ch;
+        } catch (Exception e) {
+            close();
+            throw new IOException("cannot listen on " + description + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The bound TCP address (useful when started on port 0). */
+    public InetSocketAddress address() {
+        return boundAddress;
+    }
+
+    public ClientRegistry clients() {
+        return registry;
+    }
+
+    public boolean nativeTransport() {
+        return epoll;
+    }
+
+    /** Stops accepting, closes every connection and stops the event loops. */
+    @Override
+    public void close() {
+        for (Channel ch : serverChannels) {
+            ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        serverChannels.clear();
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (config.unixSocket() != null) {
+            try {
+                Files.deleteIfExists(Path.of(config.unixSocket()));
+            } catch (IOException e) {
+                log.warn("Could not remove unix socket {}: {}", config.unixSocket(), e.toString());
+            }
+        }
+    }
+}

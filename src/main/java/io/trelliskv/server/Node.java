@@ -1,0 +1,146 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Clock;
+import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.net.RespServer;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.MemoryEngine;
+import io.trelliskv.version.Hlc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One TrellisKV node: wires the clock, the hybrid logical clock, the storage engine, the command table
+ * and the network server, and runs the node's periodic background work (active expiry, statistics
+ * sampling) on one small scheduler thread of its own — never on an event loop.
+ *
+ * <p>Constructing a node builds everything but binds nothing, so tests can drive the command layer
+ * through an embedded channel; {@link #start()} opens the ports.
+ */
+public final class Node implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+    /** Background cycles per second, as Redis's {@code hz}. */
+    static final int HZ = 10;
+    /** Share of each background cycle that active expiry may spend, as Redis's slow expire cycle. */
+    private static final int EXPIRE_CYCLE_PERCENT = 25;
+
+    private final NodeConfig config;
+    private final Clock clock;
+    private final long nodeId;
+    private final long startMillis;
+    private final Engine engine;
+    private final ClientRegistry clients;
+    private final Dispatcher dispatcher;
+    private final OpsSampler opsSampler;
+    private ScheduledExecutorService background;
+    private RespServer server;
+
+    public Node(NodeConfig config, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        this.nodeId = new SecureRandom().nextLong();
+        this.startMillis = clock.millis();
+        this.engine = new MemoryEngine(config.engine(), clock, new Hlc(clock), nodeId);
+        this.clients = new ClientRegistry(config.net().maxClients());
+        CommandTable table = new CommandTable();
+        this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0);
+        this.opsSampler = new OpsSampler(clock);
+        new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
+        new KeyCommands(engine, clock).registerInto(table);
+        new ServerCommands(this).registerInto(table);
+    }
+
+    /** Binds the ports and starts background work. */
+    public void start() throws IOException {
+        server = new RespServer(config.net(), dispatcher, clients, clock);
+        server.start();
+        background = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "trellis-background");
+            t.setDaemon(true);
+            return t;
+        });
+        long periodMillis = 1000 / HZ;
+        long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;
+        background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),
+                periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+        background.scheduleAtFixedRate(() -> runSafely("stats sampling",
+                () -> opsSampler.sample(dispatcher.commandsProcessed())), periodMillis, periodMillis,
+                TimeUnit.MILLISECONDS);
+        if (!config.seeds().isEmpty()) {
+            log.warn("Seeds {} given, but this build has no clustering yet: not joined, serving as a standalone node",
+                    config.seeds());
+        }
+        log.info("Node {} ready on port {}", Long.toHexString(nodeId), server.address().getPort());
+    }
+
+    private static void runSafely(String what, Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            log.error("Background task '{}' failed; it will run again next cycle", what, e);
+        }
+    }
+
+    /** Stops serving: closes the ports and connections, then stops background work. */
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close();
+        }
+        if (background != null) {
+            background.shutdownNow();
+        }
+        engine.close();
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public long nodeId() {
+        return nodeId;
+    }
+
+    public long startMillis() {
+        return startMillis;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public ClientRegistry clients() {
+        return clients;
+    }
+
+    public Dispatcher dispatcher() {
+        return dispatcher;
+    }
+
+    OpsSampler opsSampler() {
+        return opsSampler;
+    }
+
+    /** The bound TCP address; null before {@link #start()}. */
+    public InetSocketAddress address() {
+        return server == null ? null : server.address();
+    }
+
+    /** Whether the native epoll transport is in use; false before start. */
+    public boolean nativeTransport() {
+        return server != null && server.nativeTransport();
+    }
+}

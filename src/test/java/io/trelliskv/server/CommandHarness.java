@@ -1,0 +1,77 @@
+package io.trelliskv.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.trelliskv.common.ManualClock;
+import io.trelliskv.net.ClientPipeline;
+import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.resp.RespLimits;
+import io.trelliskv.storage.EngineConfig;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * A node without sockets: the whole command path (decoder, client handler, dispatcher, commands,
+ * engine) on an embedded channel, driven by a manual clock. {@link #call} sends one command and
+ * returns the exact RESP bytes of the reply as a string.
+ */
+final class CommandHarness implements AutoCloseable {
+
+    static final long START_MILLIS = 1_700_000_000_000L;
+
+    final ManualClock clock = new ManualClock(START_MILLIS);
+    final Node node;
+    private final EmbeddedChannel channel;
+
+    CommandHarness() {
+        this(EngineConfig.unbounded());
+    }
+
+    CommandHarness(EngineConfig engineConfig) {
+        this(engineConfig, RespLimits.DEFAULTS);
+    }
+
+    CommandHarness(EngineConfig engineConfig, RespLimits limits) {
+        NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
+                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, limits);
+        node = new Node(new NodeConfig(net, engineConfig, List.of()), clock);
+        channel = new EmbeddedChannel();
+        ClientPipeline.configure(channel, net, node.dispatcher(), new ClientRegistry(100), clock);
+        channel.pipeline().fireChannelActive();
+    }
+
+    /** Sends one command as a RESP multibulk and returns the raw reply. */
+    String call(String... args) {
+        StringBuilder sb = new StringBuilder().append('*').append(args.length).append("\r\n");
+        for (String a : args) {
+            sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+        }
+        return send(sb.toString());
+    }
+
+    /** Sends raw bytes (one or more requests, inline or multibulk) and returns all replies. */
+    String send(String raw) {
+        channel.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.UTF_8));
+        channel.runPendingTasks();
+        StringBuilder out = new StringBuilder();
+        ByteBuf b;
+        while ((b = channel.readOutbound()) != null) {
+            out.append(b.toString(StandardCharsets.UTF_8));
+            b.release();
+        }
+        return out.toString();
+    }
+
+    boolean isOpen() {
+        return channel.isOpen();
+    }
+
+    @Override
+    public void close() {
+        channel.finishAndReleaseAll();
+        node.close();
+    }
+}
