@@ -1,0 +1,180 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Sizes;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.EngineStats;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
+ * lines. Sections: server, clients, memory, stats, keyspace (the default set) and commandstats
+ * ({@code all} / {@code everything}). Section names are case-insensitive; unknown ones print nothing.
+ */
+final class Info {
+
+    private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "keyspace");
+    private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
+            "keyspace");
+
+    private final Node node;
+
+    Info(Node node) {
+        this.node = node;
+    }
+
+    /** Renders the sections named by {@code args[1..]} (INFO's arguments). */
+    String render(byte[][] args) {
+        Set<String> sections = new LinkedHashSet<>();
+        if (args.length == 1) {
+            sections.addAll(DEFAULT_SECTIONS);
+        }
+        for (int i = 1; i < args.length; i++) {
+            String s = Args.str(args[i]).toLowerCase(Locale.ROOT);
+            switch (s) {
+                case "default" -> sections.addAll(DEFAULT_SECTIONS);
+                case "all", "everything" -> sections.addAll(ALL_SECTIONS);
+                default -> sections.add(s);
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String s : ALL_SECTIONS) {
+            if (sections.contains(s)) {
+                if (sb.length() > 0) {
+                    sb.append("\r\n");
+                }
+                section(s, sb);
+            }
+        }
+        return sb.toString();
+    }
+
+    private void section(String name, StringBuilder sb) {
+        switch (name) {
+            case "server" -> server(sb);
+            case "clients" -> clients(sb);
+            case "memory" -> memory(sb);
+            case "stats" -> stats(sb);
+            case "commandstats" -> commandstats(sb);
+            case "keyspace" -> keyspace(sb);
+            default -> throw new IllegalStateException("no section " + name);
+        }
+    }
+
+    private static void line(StringBuilder sb, String field, Object value) {
+        sb.append(field).append(':').append(value).append("\r\n");
+    }
+
+    private void server(StringBuilder sb) {
+        sb.append("# Server\r\n");
+        long uptime = Math.max(0, (node.clock().millis() - node.startMillis()) / 1000);
+        NodeConfig cfg = node.config();
+        line(sb, "redis_version", ServerCommands.REDIS_COMPAT_VERSION);
+        line(sb, "trellis_version", BuildInfo.version());
+        line(sb, "redis_mode", "standalone");
+        line(sb, "node_id", Long.toHexString(node.nodeId()));
+        line(sb, "cluster_state", cfg.seeds().isEmpty() ? "standalone"
+                : "standalone (seeds " + String.join(",", cfg.seeds()) + " not joined: clustering not available yet)");
+        line(sb, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        line(sb, "arch_bits", "64");
+        line(sb, "java_version", Runtime.version());
+        line(sb, "process_id", ProcessHandle.current().pid());
+        line(sb, "tcp_port", node.address() == null ? cfg.net().port() : node.address().getPort());
+        line(sb, "unix_socket", cfg.net().unixSocket() == null ? "" : cfg.net().unixSocket());
+        line(sb, "transport", node.nativeTransport() ? "epoll" : "nio");
+        line(sb, "io_threads", cfg.net().ioThreads() > 0 ? cfg.net().ioThreads()
+                : Runtime.getRuntime().availableProcessors());
+        line(sb, "uptime_in_seconds", uptime);
+        line(sb, "uptime_in_days", uptime / 86400);
+        line(sb, "hz", Node.HZ);
+    }
+
+    private void clients(StringBuilder sb) {
+        sb.append("# Clients\r\n");
+        line(sb, "connected_clients", node.clients().connected());
+        line(sb, "maxclients", node.clients().maxClients());
+    }
+
+    private void memory(StringBuilder sb) {
+        sb.append("# Memory\r\n");
+        Engine engine = node.engine();
+        long used = engine.usedMemory();
+        long max = node.config().engine().maxMemoryBytes();
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        long rss = residentSetBytes();
+        line(sb, "used_memory", used);
+        line(sb, "used_memory_human", Sizes.human(used));
+        line(sb, "used_memory_rss", rss);
+        line(sb, "used_memory_rss_human", Sizes.human(rss));
+        line(sb, "used_memory_heap", heap.getUsed());
+        line(sb, "used_memory_heap_human", Sizes.human(heap.getUsed()));
+        line(sb, "heap_committed", heap.getCommitted());
+        line(sb, "heap_max", heap.getMax());
+        line(sb, "maxmemory", max);
+        line(sb, "maxmemory_human", Sizes.human(max));
+        line(sb, "maxmemory_policy", node.config().engine().policy().configName());
+        line(sb, "memory_accounting", "estimated per entry: key, value and per-entry JVM object overhead");
+    }
+
+    /** Resident set size from /proc (Linux); 0 where unavailable. */
+    private static long residentSetBytes() {
+        try {
+            String[] statm = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+");
+            return Long.parseLong(statm[1]) * 4096;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private void stats(StringBuilder sb) {
+        sb.append("# Stats\r\n");
+        EngineStats es = node.engine().stats();
+        Dispatcher d = node.dispatcher();
+        line(sb, "total_connections_received", node.clients().totalConnections());
+        line(sb, "total_commands_processed", d.commandsProcessed());
+        line(sb, "instantaneous_ops_per_sec", node.opsSampler().opsPerSecond());
+        line(sb, "rejected_connections", node.clients().rejectedConnections());
+        line(sb, "expired_keys", es.expiredKeys());
+        line(sb, "evicted_keys", es.evictedKeys());
+        line(sb, "keyspace_hits", es.keyspaceHits());
+        line(sb, "keyspace_misses", es.keyspaceMisses());
+        line(sb, "tombstones", es.tombstones());
+        line(sb, "total_error_replies", d.errorReplies());
+        line(sb, "unknown_commands", d.unknownCommands());
+    }
+
+    private void commandstats(StringBuilder sb) {
+        sb.append("# Commandstats\r\n");
+        for (CommandSpec spec : node.dispatcher().table().all()) {
+            CommandSpec.Stats s = spec.stats();
+            long calls = s.calls();
+            if (calls == 0 && s.rejected() == 0) {
+                continue;
+            }
+            double perCall = calls == 0 ? 0 : (double) s.micros() / calls;
+            sb.append("cmdstat_").append(spec.name()).append(":calls=").append(calls)
+                    .append(",usec=").append(s.micros())
+                    .append(",usec_per_call=").append(String.format(Locale.ROOT, "%.2f", perCall))
+                    .append(",rejected_calls=").append(s.rejected())
+                    .append(",failed_calls=").append(s.failed()).append("\r\n");
+        }
+    }
+
+    private void keyspace(StringBuilder sb) {
+        sb.append("# Keyspace\r\n");
+        long keys = node.engine().size();
+        if (keys > 0) {
+            sb.append("db0:keys=").append(keys).append(",expires=").append(node.engine().volatileSize())
+                    .append(",avg_ttl=0\r\n");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Clock;
+import io.trelliskv.common.Sizes;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.resp.RespLimits;
+import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.storage.EvictionPolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code trellis <port> [seed_host:seed_port] [options]}: starts a node and serves until SIGTERM or
+ * SIGINT, then shuts down cleanly. Bad flags or values print one line and exit with status 2.
+ */
+@Command(name = "trellis", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+        sortOptions = false, usageHelpWidth = 100,
+        description = "Starts a TrellisKV node: a Redis-protocol key-value store.",
+        footer = {"", "Sizes accept Redis units: 100mb, 2gb, 512kb (and k, m, g for powers of 1000).",
+                "Example: trellis 5000 --maxmemory 1gb --maxmemory-policy allkeys-lru"})
+public final class Main implements Callable<Integer> {
+
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+    @Parameters(index = "0", paramLabel = "PORT", description = "TCP port for clients (0 picks a free one).")
+    int port;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SEED",
+            description = "host:port of a node to join (clustering is not available yet: reported, not joined).")
+    String seed;
+
+    @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host = "127.0.0.1";
+
+    @Option(names = "--unix-socket", paramLabel = "PATH", description = "Also serve on this Unix domain socket.")
+    String unixSocket;
+
+    @Option(names = "--maxmemory", paramLabel = "SIZE",
+            description = "Memory bound for data; 0 = unbounded (default: ${DEFAULT-VALUE}).")
+    String maxMemory = "0";
+
+    @Option(names = "--maxmemory-policy", paramLabel = "POLICY",
+            description = "noeviction, allkeys-lru, volatile-lru or volatile-ttl (default: ${DEFAULT-VALUE}).")
+    String policy = "noeviction";
+
+    @Option(names = "--maxmemory-samples", paramLabel = "N",
+            description = "Keys compared per eviction, 1..64 (default: ${DEFAULT-VALUE}).")
+    int samples = EngineConfig.DEFAULT_EVICTION_SAMPLES;
+
+    @Option(names = "--io-threads", paramLabel = "N",
+            description = "Event-loop threads; 0 = one per core (default: ${DEFAULT-VALUE}).")
+    int ioThreads = 0;
+
+    @Option(names = "--maxclients", paramLabel = "N", description = "Most clients at once (default: ${DEFAULT-VALUE}).")
+    int maxClients = NetConfig.DEFAULT_MAX_CLIENTS;
+
+    @Option(names = "--proto-max-bulk-len", paramLabel = "SIZE",
+            description = "Largest bulk string (value) accepted (default: 64mb).")
+    String maxBulk = Long.toString(RespLimits.DEFAULTS.maxBulkLength());
+
+    @Option(names = "--max-multibulk-len", paramLabel = "N",
+            description = "Most arguments in one command (default: ${DEFAULT-VALUE}).")
+    int maxMultibulk = RespLimits.DEFAULTS.maxMultibulkLength();
+
+    @Option(names = "--max-inline-len", paramLabel = "SIZE",
+            description = "Longest inline command (default: 64kb).")
+    String maxInline = Integer.toString(RespLimits.DEFAULTS.maxInlineLength());
+
+    @Option(names = "--client-output-buffer-limit", paramLabel = "SIZE",
+            description = "Pending reply bytes past which a client is disconnected; 0 = none (default: 256mb).")
+    String outputHard = Long.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_HARD);
+
+    @Option(names = "--client-output-buffer-soft", paramLabel = "SIZE",
+            description = "Pending reply bytes past which the node stops reading from a client (default: 1mb).")
+    String outputSoft = Integer.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT);
+
+    /** Builds the configuration; throws IllegalArgumentException with a message naming the bad value. */
+    NodeConfig config() {
+        List<String> seeds = new ArrayList<>();
+        if (seed != null) {
+            if (!seed.matches("[^:\\s]+:\\d{1,5}")) {
+                throw new IllegalArgumentException("invalid seed '" + seed + "' (expected: host:port)");
+            }
+            seeds.add(seed);
+        }
+        long maxInlineBytes = Sizes.parseBytes(maxInline);
+        long softBytes = Sizes.parseBytes(outputSoft);
+        if (maxInlineBytes > Integer.MAX_VALUE || softBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--max-inline-len and --client-output-buffer-soft must be below 2gb");
+        }
+        RespLimits limits = new RespLimits(Sizes.parseBytes(maxBulk), maxMultibulk, (int) maxInlineBytes);
+        NetConfig net = new NetConfig(host, port, unixSocket, ioThreads, maxClients, (int) softBytes,
+                Sizes.parseBytes(outputHard), limits);
+        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), 0, samples);
+        return new NodeConfig(net, engine, seeds);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        NodeConfig config = config();
+        Node node = new Node(config, Clock.SYSTEM);
+        try {
+            node.start();
+        } catch (IOException e) {
+            node.close();
+            System.err.println("trellis: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("Shutting down");
+            node.close();
+            log.info("Stopped");
+            stopped.countDown();
+        }, "trellis-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("trellis: " + ex.getMessage() + " (see trellis --help)");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof IllegalArgumentException) {
+                c.getErr().println("trellis: " + ex.getMessage());
+                return 2;
+            }
+            log.error("Node failed", ex);
+            c.getErr().println("trellis: " + ex);
+            return 1;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"trellis " + BuildInfo.version()};
+        }
+    }
+}
