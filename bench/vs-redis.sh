@@ -81,7 +81,7 @@ for P in 1 16; do
         r_rps=$(cut -d' ' -f1 "$OUT/$T-P$P.redis" | median); r_p50=$(cut -d' ' -f2 "$OUT/$T-P$P.redis" | median); r_p99=$(cut -d' ' -f3 "$OUT/$T-P$P.redis" | median)
         t_rps=$(cut -d' ' -f1 "$OUT/$T-P$P.trellis" | median); t_p50=$(cut -d' ' -f2 "$OUT/$T-P$P.trellis" | median); t_p99=$(cut -d' ' -f3 "$OUT/$T-P$P.trellis" | median)
         printf '%-10s %-3s | %12.0f %8s %8s | %12.0f %8s %8s | %6.2fx\n' "$T" "$P" "$r_rps" "$r_p50" "$r_p99" "$t_rps" "$t_p50" "$t_p99" \
-            "$(echo "$t_rps / $r_rps" | bc -l)"
+            "$(awk -v a="$t_rps" -v b="$r_rps" 'BEGIN { print a / b }')"
     done
 done
 
