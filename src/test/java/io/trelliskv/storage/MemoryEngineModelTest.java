@@ -1,0 +1,308 @@
+package io.trelliskv.storage;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.common.ManualClock;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Random programs of engine operations against a reference model: a plain map from key to the latest
+ * write (value or tombstone, version, expiry), with the engine's rules for last-writer-wins, lazy and
+ * active expiry, tombstones and memory charges written out again, independently and as simply as
+ * possible. After every step the counters, the accounted memory and the live key set must agree.
+ */
+class MemoryEngineModelTest {
+
+    private static final long NODE_ID = 7;
+    private static final long START_MILLIS = 1_700_000_000_000L;
+    private static final int KEYS = 6;
+
+    sealed interface Op permits Put, Delete, Get, Peek, Merge, Advance, ExpireCycle, Append {
+    }
+
+    /** {@code ttl < -10}: no expiry; else expires at now + ttl, which may already have passed. */
+    record Put(int key, int valueLength, int ttl) implements Op {
+    }
+
+    record Delete(int key) implements Op {
+    }
+
+    record Get(int key) implements Op {
+    }
+
+    record Peek(int key) implements Op {
+    }
+
+    /** A replica's write: {@code valueLength < 0} is a tombstone; {@code expiresIn} as {@link Put#ttl}. */
+    record Merge(int key, int valueLength, int ageMillis, int logical, long nodeId, int expiresIn) implements Op {
+    }
+
+    record Advance(int millis) implements Op {
+    }
+
+    /** A full active-expiry pass (the manual clock does not move, so the budget never runs out). */
+    record ExpireCycle() implements Op {
+    }
+
+    /** Read-modify-write in a transaction: appends one byte, keeping the expiry. */
+    record Append(int key) implements Op {
+    }
+
+    @Provide
+    Arbitrary<Long> graces() {
+        return Arbitraries.of(0L, 15L, 1_000L);
+    }
+
+    @Provide
+    Arbitrary<List<Op>> programs() {
+        Arbitrary<Integer> key = Arbitraries.integers().between(0, KEYS - 1);
+        Arbitrary<Integer> length = Arbitraries.integers().between(0, 40);
+        Arbitrary<Op> put = Combinators.combine(key, length, Arbitraries.integers().between(-25, 40)).as(Put::new);
+        Arbitrary<Op> delete = key.map(Delete::new);
+        Arbitrary<Op> get = key.map(Get::new);
+        Arbitrary<Op> peek = key.map(Peek::new);
+        Arbitrary<Op> merge = Combinators.combine(key, Arbitraries.integers().between(-3, 40),
+                Arbitraries.integers().between(-20, 20), Arbitraries.integers().between(0, 2),
+                Arbitraries.of(NODE_ID - 1, NODE_ID, NODE_ID + 1, -1L), Arbitraries.integers().between(-25, 40))
+                .as(Merge::new);
+        Arbitrary<Op> advance = Arbitraries.integers().between(0, 25).map(Advance::new);
+        Arbitrary<Op> cycle = Arbitraries.just(new ExpireCycle());
+        Arbitrary<Op> append = key.map(Append::new);
+        Arbitrary<Op> op = Arbitraries.frequencyOf(
+                Tuple.of(6, put), Tuple.of(3, delete), Tuple.of(4, get), Tuple.of(1, peek), Tuple.of(4, merge),
+                Tuple.of(4, advance), Tuple.of(2, cycle), Tuple.of(2, append));
+        return op.list().ofMinSize(1).ofMaxSize(80);
+    }
+
+    @Property(tries = 300)
+    void engineAgreesWithTheModel(@ForAll("graces") long grace, @ForAll("programs") List<Op> program) {
+        new Run(grace).execute(program);
+    }
+
+    /** A write as the model keeps it; {@code value == null} is a tombstone. */
+    private record Write(byte[] value, long hlc, long nodeId, long expireAt) {
+        boolean tombstone() {
+            return value == null;
+        }
+
+        boolean expired(long now) {
+            return expireAt != 0 && now > expireAt;
+        }
+
+        boolean newerThan(Write o) {
+            return Version.compare(hlc, nodeId, o.hlc, o.nodeId) > 0;
+        }
+    }
+
+    private static final class Run {
+        final long grace;
+        final ManualClock clock = new ManualClock(START_MILLIS);
+        final Hlc hlc = new Hlc(clock);
+        final MemoryEngine engine;
+        final Map<Key, Write> model = new HashMap<>();
+        long expiredKeys;
+
+        Run(long grace) {
+            this.grace = grace;
+            this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, grace, 5), clock, hlc,
+                    NODE_ID);
+        }
+
+        /** Key lengths straddle the 8-byte alignment steps, so charge arithmetic errors show. */
+        private static final int[] KEY_LENGTHS = {0, 1, 7, 8, 9, 16};
+
+        static Key key(int i) {
+            byte[] bytes = new byte[KEY_LENGTHS[i]];
+            java.util.Arrays.fill(bytes, (byte) ('a' + i));
+            return Key.of(bytes);
+        }
+
+        long now() {
+            return clock.millis();
+        }
+
+        void execute(List<Op> program) {
+            for (Op op : program) {
+                apply(op);
+                check(op);
+            }
+        }
+
+        void apply(Op op) {
+            if (op instanceof Put p) {
+                    long expireAt = expiry(p.ttl());
+                    Entry e = engine.put(key(p.key()), new byte[p.valueLength()], expireAt);
+                    Write old = model.get(key(p.key()));
+                    assertThat(e.nodeId()).isEqualTo(NODE_ID);
+                    Write written = new Write(e.value(), e.hlc(), e.nodeId(), expireAt);
+                    if (old != null) {
+                        assertThat(written.newerThan(old)).as("a local write supersedes %s", old).isTrue();
+                    }
+                    replace(key(p.key()), written);
+            } else if (op instanceof Delete d) {
+                    Write old = model.get(key(d.key()));
+                    boolean live = old != null && !old.tombstone() && !old.expired(now());
+                    assertThat(engine.delete(key(d.key()))).isEqualTo(live);
+                    if (grace > 0) {
+                        Write tombstone = new Write(null, hlc.peek(), NODE_ID, now() + grace);
+                        if (old != null) {
+                            assertThat(tombstone.newerThan(old)).isTrue();
+                        }
+                        replace(key(d.key()), tombstone);
+                    } else {
+                        replace(key(d.key()), null);
+                    }
+            } else if (op instanceof Get g) {
+                assertSameValue(engine.get(key(g.key())), read(key(g.key())));
+            } else if (op instanceof Peek p) {
+                assertSameValue(engine.peek(key(p.key())), read(key(p.key())));
+            } else if (op instanceof Merge m) {
+                merge(m);
+            } else if (op instanceof Advance a) {
+                clock.advanceMillis(a.millis());
+            } else if (op instanceof ExpireCycle) {
+                    int due = 0;
+                    for (Key k : List.copyOf(model.keySet())) {
+                        Write w = model.get(k);
+                        if (w.expired(now())) {
+                            reclaim(k, w);
+                            due++;
+                        }
+                    }
+                    assertThat(engine.expireCycle(Long.MAX_VALUE)).isEqualTo(due);
+            } else if (op instanceof Append a) {
+                    Key k = key(a.key());
+                    Entry result = engine.atomically(k, txn -> {
+                        Entry current = txn.get(k);
+                        byte[] value = current == null ? new byte[0] : current.value();
+                        byte[] longer = java.util.Arrays.copyOf(value, value.length + 1);
+                        return txn.put(k, longer, current == null ? 0 : current.expireAt());
+                    });
+                    Write current = read(k);
+                    int length = current == null ? 1 : current.value().length + 1;
+                    assertThat(result.value()).hasSize(length);
+                    replace(k, new Write(result.value(), result.hlc(), NODE_ID,
+                            current == null ? 0 : current.expireAt()));
+            } else {
+                throw new AssertionError("unknown op " + op);
+            }
+        }
+
+        /** Generated relative expiry to absolute: below -10 means none; may lie in the past. */
+        long expiry(int relative) {
+            return relative < -10 ? 0 : now() + relative;
+        }
+
+        void merge(Merge m) {
+            Key k = key(m.key());
+            byte[] value = m.valueLength() < 0 ? null : new byte[m.valueLength()];
+            long expireAt = expiry(m.expiresIn());
+            Write incoming = new Write(value, Hlc.pack(now() - m.ageMillis(), m.logical()), m.nodeId(), expireAt);
+            Write old = model.get(k);
+            boolean wins = old == null || incoming.newerThan(old);
+            assertThat(engine.merge(new Entry(k, value, incoming.hlc(), incoming.nodeId(), expireAt)))
+                    .as("merge of %s over %s", incoming, old).isEqualTo(wins);
+            if (!wins) {
+                return;
+            }
+            if (incoming.tombstone() && grace == 0) {
+                replace(k, null);
+            } else if (incoming.tombstone() && expireAt == 0) {
+                replace(k, new Write(null, incoming.hlc(), incoming.nodeId(), now() + grace));
+            } else {
+                replace(k, incoming);
+            }
+        }
+
+        /** The model's read: the live write, reclaiming an expired one as the engine does. */
+        Write read(Key k) {
+            Write w = model.get(k);
+            if (w == null || w.tombstone()) {
+                return null;
+            }
+            if (w.expired(now())) {
+                reclaim(k, w);
+                return null;
+            }
+            return w;
+        }
+
+        /** An expired write leaves a tombstone with its version while the grace period lasts. */
+        void reclaim(Key k, Write w) {
+            if (!w.tombstone() && grace > 0 && now() <= w.expireAt() + grace) {
+                replace(k, new Write(null, w.hlc(), w.nodeId(), w.expireAt() + grace));
+            } else {
+                replace(k, null);
+            }
+        }
+
+        /** Replaces the model's write for {@code k}; a live write that had expired counts as expired. */
+        void replace(Key k, Write w) {
+            Write old = w == null ? model.remove(k) : model.put(k, w);
+            if (old != null && !old.tombstone() && old.expired(now())) {
+                expiredKeys++;
+            }
+        }
+
+        void assertSameValue(Entry actual, Write expected) {
+            if (expected == null) {
+                assertThat(actual).isNull();
+            } else {
+                assertThat(actual).isNotNull();
+                assertThat(actual.value()).isEqualTo(expected.value());
+                assertThat(actual.version()).isEqualTo(new Version(expected.hlc(), expected.nodeId()));
+                assertThat(actual.expireAt()).isEqualTo(expected.expireAt());
+            }
+        }
+
+        static long align8(long n) {
+            return (n + 7) / 8 * 8;
+        }
+
+        void check(Op after) {
+            long keys = 0;
+            long volatiles = 0;
+            long tombstones = 0;
+            long memory = 0;
+            Set<Key> live = new HashSet<>();
+            for (Iterator<Map.Entry<Key, Write>> it = model.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<Key, Write> e = it.next();
+                Write w = e.getValue();
+                memory += 120 + align8(16 + e.getKey().length()) + (w.expireAt() != 0 ? 8 : 0)
+                        + (w.tombstone() ? 0 : align8(16 + w.value().length));
+                if (w.tombstone()) {
+                    tombstones++;
+                } else {
+                    keys++;
+                    volatiles += w.expireAt() != 0 ? 1 : 0;
+                    if (!w.expired(now())) {
+                        live.add(e.getKey());
+                    }
+                }
+            }
+            String step = "after " + after;
+            assertThat(engine.size()).as(step).isEqualTo(keys);
+            assertThat(engine.volatileSize()).as(step).isEqualTo(volatiles);
+            assertThat(engine.stats().tombstones()).as(step).isEqualTo(tombstones);
+            assertThat(engine.stats().expiredKeys()).as(step).isEqualTo(expiredKeys);
+            assertThat(engine.usedMemory()).as(step).isEqualTo(memory);
+            assertThat(Set.copyOf(engine.keys(k -> true))).as(step).isEqualTo(live);
+        }
+    }
+}
