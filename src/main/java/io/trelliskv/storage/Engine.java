@@ -62,11 +62,12 @@ public interface Engine extends AutoCloseable {
      * One step of a cursor-based scan. Every key present for the whole scan is returned at least once;
      * keys added or removed meanwhile may or may not be. Returns the next cursor, 0 when done.
      *
-     * @param count a hint for how many keys to examine in this step
+     * @param count  a hint for how many keys to examine in this step
+     * @param filter which keys to return; null returns every key
      */
     ScanResult scan(long cursor, int count, Predicate<Key> filter);
 
-    /** All live keys that pass the filter (KEYS). */
+    /** All live keys that pass the filter (KEYS); a null filter passes every key. */
     List<Key> keys(Predicate<Key> filter);
 
     /** A random live entry, or null if there are none. */

@@ -669,6 +669,8 @@ abstract class AbstractEngineContractTest {
         } while (cursor != 0);
         assertThat(evens).hasSize(50).allMatch(k -> k.toString().startsWith("even"));
 
+        assertThat(engine.scan(0, 1_000_000, null).keys()).as("a null filter passes every key").hasSize(100);
+        assertThat(engine.keys(null)).hasSize(100);
         assertThat(engine.scan(-1, 10, k -> true)).isEqualTo(new Engine.ScanResult(0, List.of()));
         assertThat(engine.scan(Long.MAX_VALUE, 10, k -> true)).isEqualTo(new Engine.ScanResult(0, List.of()));
     }
