@@ -69,10 +69,11 @@ import java.util.function.Predicate;
  * <h2>Tombstones</h2>
  * With a grace period, {@code delete} always writes a tombstone (value {@code null}, {@code expireAt} =
  * now + grace), whether or not a live entry was there: the delete must carry a version to shadow writes
- * this replica has not seen yet. Tombstones are hidden from reads, counted apart from keys, charged for
- * memory, never chosen for eviction, and purged by the expiry cycle once their time has passed. A merged
- * tombstone without a purge time gets now + grace; with tombstones disabled a winning merged tombstone
- * just removes the current entry.
+ * this replica has not seen yet. The price: deleting keys that do not exist costs memory for the grace
+ * period. Tombstones are hidden from reads, counted apart from keys, charged for memory, never chosen
+ * for eviction (so they can hold memory over the bound until purged), and purged by the expiry cycle
+ * once their time has passed. A merged tombstone without a purge time gets now + grace; with
+ * tombstones disabled a winning merged tombstone just removes the current entry.
  *
  * <h2>Memory accounting</h2>
  * Each entry is charged {@link #charge(Entry)}: a fixed per-entry estimate of the JVM objects that hold
