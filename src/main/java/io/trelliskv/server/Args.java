@@ -91,6 +91,14 @@ public final class Args {
         }
     }
 
+    /**
+     * Redis's error for an expiry time that is not positive where it must be, or overflows once
+     * converted to absolute milliseconds; {@code command} is the lowercase command name.
+     */
+    public static CommandException invalidExpireTime(String command) {
+        return new CommandException("ERR invalid expire time in '" + command + "' command");
+    }
+
     /** Parses an int with string2ll rules and range check. */
     public static int parseInt(byte[] arg) {
         long v = parseLong(arg);
