@@ -659,19 +659,20 @@ class StringCommandsTest {
 
     @Test
     void setrangeAndAppendRefuseValuesOverTheBulkLimit() {
-        try (CommandHarness small = new CommandHarness(EngineConfig.unbounded(), new RespLimits(16, 1024, 1024))) {
-            assertThat(small.call("SETRANGE", "k", "12", "world")).isEqualTo(TOO_BIG);
+        try (CommandHarness small = new CommandHarness(EngineConfig.unbounded(), new RespLimits(32, 1024, 1024))) {
+            assertThat(small.call("SETRANGE", "k", "28", "world")).isEqualTo(TOO_BIG);
             assertThat(small.call("SETRANGE", "k", "9223372036854775807", "x")).isEqualTo(TOO_BIG);
             assertThat(small.call("EXISTS", "k")).isEqualTo(integer(0));
-            assertThat(small.call("SETRANGE", "k", "11", "world")).isEqualTo(integer(16));
-            assertThat(small.call("SETRANGE", "k", "16", "x")).isEqualTo(TOO_BIG);
-            assertThat(small.call("SETRANGE", "k", "16", "")).isEqualTo(integer(16));
-            assertThat(small.call("STRLEN", "k")).isEqualTo(integer(16));
+            assertThat(small.call("SETRANGE", "k", "27", "world")).isEqualTo(integer(32));
+            assertThat(small.call("SETRANGE", "k", "32", "x")).isEqualTo(TOO_BIG);
+            assertThat(small.call("SETRANGE", "k", "32", "")).isEqualTo(integer(32));
+            assertThat(small.call("STRLEN", "k")).isEqualTo(integer(32));
 
-            assertThat(small.call("SET", "a", "0123456789abcd")).isEqualTo(OK);
+            String thirty = "0123456789".repeat(3);
+            assertThat(small.call("SET", "a", thirty)).isEqualTo(OK);
             assertThat(small.call("APPEND", "a", "xyz")).isEqualTo(TOO_BIG);
-            assertThat(small.call("GET", "a")).isEqualTo(bulk("0123456789abcd"));
-            assertThat(small.call("APPEND", "a", "xy")).isEqualTo(integer(16));
+            assertThat(small.call("GET", "a")).isEqualTo(bulk(thirty));
+            assertThat(small.call("APPEND", "a", "xy")).isEqualTo(integer(32));
         }
     }
 }
