@@ -1,6 +1,7 @@
 package io.trelliskv.net;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -12,16 +13,20 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 
 /**
  * Serves one client connection: hands each decoded command to the {@link CommandSink} and batches the
  * replies of one read into a single buffer, flushed when the read completes (so a pipeline of 16
  * commands costs one write system call, not 16).
  *
- * <p>Back-pressure: when the client does not read its replies and the channel's outbound buffer passes
- * the high water mark, the channel turns unwritable and this handler stops reading from it until the
- * client catches up. A client whose pending replies pass the hard limit anyway (one huge reply) is
- * disconnected, as Redis does for its output buffer limits.
+ * <p>Back-pressure: a short pipeline can ask for far more reply bytes than it sent (2,000 GETs of a
+ * large value), so the limit is applied between commands, not only between reads. When the replies
+ * of the current read pass the soft limit they are flushed at once; when the client does not take
+ * them and the channel turns unwritable, the commands still to run are parked (they are already in
+ * memory, and reading stops) and run when the client has caught up. A client whose pending replies
+ * pass the hard limit anyway (one huge reply) is disconnected, as Redis does for its output buffer
+ * limits.
  */
 final class ClientHandler extends ChannelInboundHandlerAdapter {
 
@@ -34,6 +39,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private ClientConnection connection;
     /** Replies produced during the current read, not yet written to the channel; null when none. */
     private ByteBuf pending;
+    /** Commands decoded while the channel was unwritable, run in order once it is writable again. */
+    private final ArrayDeque<byte[][]> parked = new ArrayDeque<>();
 
     ClientHandler(CommandSink sink, ClientRegistry registry, NetConfig config, Clock clock) {
         this.sink = sink;
@@ -67,14 +74,28 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (connection == null || connection.closeAfterReplyRequested()) {
-            return; // refused at accept, or QUIT already seen: drop what follows
+        if (connection == null || !ctx.channel().isActive() || connection.closeAfterReplyRequested()) {
+            return; // refused at accept, closed, or QUIT already seen: drop what follows
         }
+        byte[][] args = (byte[][]) msg;
+        if (!parked.isEmpty() || !ctx.channel().isWritable()) {
+            parked.add(args);
+            ctx.channel().config().setAutoRead(false);
+            return;
+        }
+        run(ctx, args);
+    }
+
+    private void run(ChannelHandlerContext ctx, byte[][] args) {
         if (pending == null) {
             pending = ctx.alloc().ioBuffer();
             connection.writer().target(pending);
         }
-        sink.execute(connection, (byte[][]) msg);
+        sink.execute(connection, args);
+        if (pending.readableBytes() >= config.outputBufferSoftBytes()) {
+            flushPending(ctx); // may turn the channel unwritable, parking what follows
+            closeIfOverHardLimit(ctx);
+        }
     }
 
     @Override
@@ -84,18 +105,33 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        if (config.outputBufferHardBytes() > 0 && connection != null
+        closeIfOverHardLimit(ctx);
+    }
+
+    private void closeIfOverHardLimit(ChannelHandlerContext ctx) {
+        if (config.outputBufferHardBytes() > 0 && connection != null && ctx.channel().isActive()
                 && connection.pendingOutputBytes() > config.outputBufferHardBytes()) {
             log.warn("Closing client id={} addr={}: {} bytes of replies pending, over the output buffer limit",
                     connection.id(), connection.remoteAddress(), connection.pendingOutputBytes());
+            parked.clear();
             ctx.close();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        // Stop reading requests from a client that is not reading its replies; resume when it has.
-        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        Channel ch = ctx.channel();
+        // Run what was parked while the client was not reading, as long as it keeps up.
+        while (ch.isWritable() && ch.isActive() && !parked.isEmpty() && !connection.closeAfterReplyRequested()) {
+            run(ctx, parked.poll());
+        }
+        flushPending(ctx);
+        if (connection != null && connection.closeAfterReplyRequested()) {
+            ctx.close();
+            return;
+        }
+        // Read more requests only once the client takes its replies and nothing is parked.
+        ch.config().setAutoRead(ch.isWritable() && parked.isEmpty());
         ctx.fireChannelWritabilityChanged();
     }
 
@@ -147,6 +183,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void releasePending() {
+        parked.clear();
         if (pending != null) {
             pending.release();
             pending = null;
