@@ -143,7 +143,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             if (pending == null) {
                 pending = ctx.alloc().ioBuffer();
             }
-            pending.writeCharSequence("-ERR " + protocolError.getMessage() + "\r\n", StandardCharsets.UTF_8);
+            // ISO-8859-1: an offending byte quoted in the text goes back as that one byte, as Redis sends it.
+            pending.writeCharSequence("-ERR " + protocolError.getMessage() + "\r\n", StandardCharsets.ISO_8859_1);
             ByteBuf buf = pending;
             pending = null;
             ctx.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
