@@ -157,7 +157,7 @@ final class FakeRespServer implements AutoCloseable {
     }
 
     private void serve(Socketish s) {
-        try (Closeable closer = s.closer()) {
+        try {
             InputStream in = new BufferedInputStream(s.in());
             OutputStream out = s.out();
             while (true) {
@@ -178,6 +178,16 @@ final class FakeRespServer implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // The client went away; nothing to do for a fake.
+        } finally {
+            closeQuietly(s.closer());
+        }
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // Already gone.
         }
     }
 
