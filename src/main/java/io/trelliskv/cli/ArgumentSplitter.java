@@ -9,7 +9,8 @@ import java.util.List;
  * {@code sdssplitargs}), so lines copied between the two tools mean the same thing.
  *
  * <ul>
- *   <li>Arguments are separated by whitespace.</li>
+ *   <li>Arguments are separated by whitespace; an unquoted argument ends at a space, tab, CR or LF
+ *       only (as in Redis, a vertical tab or form feed inside one is data).</li>
  *   <li>Double quotes group text and understand the escapes {@code \n \r \t \b \a}, {@code \xHH}
  *       (one byte, two hex digits) and backslash before any other character (that character).</li>
  *   <li>Single quotes group text literally; only {@code \'} is an escape.</li>
@@ -17,7 +18,11 @@ import java.util.List;
  * </ul>
  *
  * <p>The line is handled as bytes, never decoded, so arguments are binary-safe and UTF-8 input passes
- * through unchanged.
+ * through unchanged. One difference from redis-cli, whose lines are C strings: a NUL byte is data,
+ * not the end of the line.
+ *
+ * <p>The server's {@code io.trelliskv.resp.InlineSplitter} applies the same rules to inline requests;
+ * it is package-private there, so the client keeps its own.
  */
 final class ArgumentSplitter {
 
@@ -77,7 +82,7 @@ final class ArgumentSplitter {
                     } else {
                         arg.write(b);
                     }
-                } else if (isSpace(b)) {
+                } else if (b == ' ' || b == '\t' || b == '\r' || b == '\n') {
                     done = true;
                 } else if (b == '"') {
                     inDouble = true;

@@ -21,6 +21,16 @@ class ArgumentSplitterTest {
     }
 
     @Test
+    void verticalTabAndFormFeedSeparateArgumentsButDoNotEndOne() {
+        assertThat(split("a\u000bb \fc")).containsExactly("a\u000bb", "c");
+    }
+
+    @Test
+    void nulIsData() {
+        assertThat(split("set k a\u0000b")).containsExactly("set", "k", "a\u0000b");
+    }
+
+    @Test
     void blankLineHasNoArguments() {
         assertThat(split("")).isEmpty();
         assertThat(split("   \t ")).isEmpty();

@@ -364,6 +364,26 @@ class TrellisCliTest {
         }
 
         @Test
+        void malformedReplyIsOneLine() throws IOException {
+            server = FakeRespServer.tcp(words -> "?what\r\n");
+
+            Result r = run(server.address(), "DBSIZE");
+
+            assertThat(r).isEqualTo(new Result(2, "", "trellis-cli: connection to " + server.address()
+                    + " failed: malformed reply: unknown reply type '?'\n"));
+        }
+
+        @Test
+        void silentServerOnAUnixSocketTimesOutToo(@TempDir Path dir) throws IOException {
+            server = FakeRespServer.unix(dir.resolve("silent.sock"), words -> FakeRespServer.SILENCE);
+
+            Result r = run("--timeout", "200ms", server.address(), "DBSIZE");
+
+            assertThat(r).isEqualTo(new Result(2, "", "trellis-cli: no reply from " + server.address()
+                    + " within 200ms\n"));
+        }
+
+        @Test
         void worksOverAUnixSocket(@TempDir Path dir) throws IOException {
             server = FakeRespServer.unix(dir.resolve("trellis.sock"),
                     words -> words.equals(List.of("GET", "k")) ? "$5\r\nhello\r\n" : "+OK\r\n");
