@@ -39,6 +39,7 @@ import picocli.CommandLine.Parameters;
                 "  raw CMD [ARG...]                send any command, print the reply like redis-cli",
                 "  CMD [ARG...]                    any other word is sent as with raw, e.g. DBSIZE",
                 "",
+                "Options go before ADDRESS; words after the command are passed as they are, even '-5'.",
                 "Durations: 500ms, 10s, 5m, 2h, 1d, or a number of seconds.",
                 "Exit status: 0 success, 1 key not found (get, delete, ttl), 2 error (usage, connection,",
                 "server error reply).",
