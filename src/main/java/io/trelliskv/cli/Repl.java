@@ -1,15 +1,18 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.resp.InlineSplitter;
 import io.trelliskv.resp.RespFormatter;
 import io.trelliskv.resp.RespValue;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * The interactive prompt: reads a line, splits it like redis-cli ({@link ArgumentSplitter}), sends it
+ * The interactive prompt: reads a line, splits it like redis-cli ({@link InlineSplitter}), sends it
  * as one command and prints the reply as redis-cli would.
  *
  * <p>On a terminal it shows {@code host:port> }; with piped input it prints no prompt and works line
@@ -63,13 +66,12 @@ final class Repl {
                     }
                     return ExitCode.OK;
                 }
-                List<byte[]> args;
-                try {
-                    args = ArgumentSplitter.split(line);
-                } catch (IllegalArgumentException e) {
-                    err.println("trellis-cli: invalid argument(s): " + e.getMessage());
+                byte[][] words = InlineSplitter.split(line);
+                if (words == null) {
+                    err.println("trellis-cli: invalid argument(s): unbalanced quotes");
                     continue;
                 }
+                List<byte[]> args = Arrays.asList(words);
                 if (args.isEmpty()) {
                     continue;
                 }

@@ -16,8 +16,10 @@ import java.util.List;
  *   <li>a closing quote must be followed by a blank or the end of the line;</li>
  *   <li>the line ends at its first NUL byte, because Redis splits it as a C string.</li>
  * </ul>
+ * The server uses it for inline requests and {@code trellis-cli} for the lines typed at its prompt, so
+ * a line means the same to both.
  */
-final class InlineSplitter {
+public final class InlineSplitter {
 
     private InlineSplitter() {
     }
@@ -26,7 +28,7 @@ final class InlineSplitter {
      * Returns the arguments of {@code line} (without its line terminator), none for a blank line, or
      * null if its quotes are unbalanced or a closing quote is followed by something other than a blank.
      */
-    static byte[][] split(byte[] line) {
+    public static byte[][] split(byte[] line) {
         int end = 0;
         while (end < line.length && line[end] != 0) {
             end++;
