@@ -1,0 +1,18 @@
+package io.trelliskv.membership;
+
+/**
+ * Runs tasks on the single thread that drives a {@link Swim}. The real node backs it with a
+ * one-thread {@link java.util.concurrent.ScheduledExecutorService} ({@link ExecutorScheduler}); the
+ * simulation with a priority queue over a manual clock, so a thousand nodes share one thread and every
+ * run replays exactly.
+ */
+public interface Scheduler {
+
+    /** Runs {@code task} once on the Swim thread after {@code delayMillis} (0: as soon as possible). */
+    Cancellable schedule(long delayMillis, Runnable task);
+
+    /** A scheduled task that may be called off; cancelling a task that already ran does nothing. */
+    interface Cancellable {
+        void cancel();
+    }
+}
