@@ -48,13 +48,19 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-    --logfile "$OUT/redis.log" &
-REDIS_PID=$!; PIDS+=("$REDIS_PID")
-bin/trellis "$TRELLIS_PORT" >"$OUT/trellis.log" 2>&1 &
-TRELLIS_PID=$!; PIDS+=("$TRELLIS_PID")
-wait_ping "$REDIS_PORT"; wait_ping "$TRELLIS_PORT"
-# bin/trellis execs java, so $TRELLIS_PID is the JVM.
+start_servers() {
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+        --logfile "$OUT/redis.log" &
+    REDIS_PID=$!; PIDS+=("$REDIS_PID")
+    bin/trellis "$TRELLIS_PORT" >>"$OUT/trellis.log" 2>&1 &
+    TRELLIS_PID=$!; PIDS+=("$TRELLIS_PID") # bin/trellis execs java, so this is the JVM
+    wait_ping "$REDIS_PORT"; wait_ping "$TRELLIS_PORT"
+}
+stop_servers() {
+    kill "$REDIS_PID" "$TRELLIS_PID"; wait "$REDIS_PID" "$TRELLIS_PID" 2>/dev/null || true
+}
+: >"$OUT/trellis.log"
+start_servers
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr)"
 echo "# redis: $(redis-server --version | cut -d' ' -f3-4); trellis on $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
@@ -88,14 +94,15 @@ done
 [ "${SKIP_MEMORY:-0}" = 1 ] && exit 0
 
 # Part 2: bytes per key. Exactly 1,000,000 distinct keys (key:0 .. key:999999), 100-byte values,
-# loaded through redis-cli --pipe into each server after a flush.
+# loaded through redis-cli --pipe into a freshly started server of each kind.
 LOAD="$OUT/load-1m.resp"
 if [ ! -s "$LOAD" ]; then
     awk 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < 1000000; i++) { k = "key:" i;
         printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n", length(k), k, v } }' >"$LOAD"
 fi
-redis-cli -p "$REDIS_PORT" flushall >/dev/null
-redis-cli -p "$TRELLIS_PORT" flushall >/dev/null
+# Fresh servers, so RSS growth is that of the load alone.
+stop_servers
+start_servers
 "$JAVA_HOME/bin/jcmd" "$TRELLIS_PID" GC.run >/dev/null
 r_used0=$(info_field "$REDIS_PORT" memory used_memory); r_rss0=$(rss_kb "$REDIS_PID")
 t_heap0=$(info_field "$TRELLIS_PORT" memory used_memory_heap); t_rss0=$(rss_kb "$TRELLIS_PID")
