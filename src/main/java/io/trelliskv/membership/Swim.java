@@ -189,7 +189,10 @@ public final class Swim {
     private Scheduler.Cancellable joinRetryTimer;
     private List<Address> seeds = List.of();
     private boolean joined;
+    /** Attempts of the current join so far; sets the backoff. */
     private int joinAttempts;
+    /** Incremented by each {@link #join}, so that answers to an earlier one are ignored. */
+    private int joinGeneration;
 
     private Swim(Builder b) {
         this.config = b.config;
@@ -235,7 +238,8 @@ public final class Swim {
      * Joins the cluster through {@code seeds}: a push-pull with each of them (this node's own address is
      * skipped). If none answers, tries them all again after an exponential backoff
      * ({@code joinRetryInitialMillis} doubling up to {@code joinRetryMaxMillis}) until one does; the
-     * node meanwhile runs as a cluster of one. {@link #isJoined()} says when it is done.
+     * node meanwhile runs as a cluster of one. {@link #isJoined()} says when it is done. Calling it again
+     * (with more seeds, say) starts over.
      */
     public void join(List<Address> seeds) {
         requirePhase(Phase.RUNNING, "join");
@@ -245,6 +249,8 @@ public final class Swim {
             joinRetryTimer = null;
         }
         joinAttempts = 0;
+        joinGeneration++;
+        joined = false;
         if (this.seeds.isEmpty()) {
             joined = true;
             return;
@@ -360,7 +366,7 @@ public final class Swim {
         return members.size();
     }
 
-    /** Whether a seed has answered a join (or there was nobody to join). */
+    /** Whether a seed has answered the latest {@link #join} (or it named no other node). */
     public boolean isJoined() {
         return joined;
     }
@@ -454,6 +460,9 @@ public final class Swim {
     // ================================================================ probing
 
     private void probeTick() {
+        if (phase == Phase.STOPPED) {
+            return;
+        }
         long interval = awareness.scale(config.probeIntervalMillis());
         probeTimer = scheduler.schedule(interval, this::probeTick);
         if (phase != Phase.RUNNING) {
@@ -760,10 +769,10 @@ public final class Swim {
     // ================================================================ dissemination
 
     private void gossipTick() {
-        gossipTimer = scheduler.schedule(config.gossipIntervalMillis(), this::gossipTick);
         if (phase == Phase.STOPPED) {
             return;
         }
+        gossipTimer = scheduler.schedule(config.gossipIntervalMillis(), this::gossipTick);
         long now = now();
         List<Record> targets = randomMembers(config.gossipNodes(), r -> r != self && (r.state.isLive()
                 || r.state == MemberState.DEAD && now - r.stateSince < config.gossipToTheDeadMillis()));
@@ -806,6 +815,9 @@ public final class Swim {
     // ================================================================ push-pull and join
 
     private void pushPullTick() {
+        if (phase == Phase.STOPPED) {
+            return;
+        }
         pushPullTimer = scheduler.schedule(pushPullIntervalMillis(config.pushPullIntervalMillis(), liveCount()),
                 this::pushPullTick);
         if (phase != Phase.RUNNING) {
@@ -818,6 +830,9 @@ public final class Swim {
     }
 
     private void reconnectTick() {
+        if (phase == Phase.STOPPED) {
+            return;
+        }
         reconnectTimer = scheduler.schedule(config.reconnectIntervalMillis(), this::reconnectTick);
         if (phase != Phase.RUNNING) {
             return;
@@ -834,9 +849,13 @@ public final class Swim {
             return;
         }
         int attempt = joinAttempts++;
+        int generation = joinGeneration;
         int[] pending = {seeds.size()};
         for (Address seed : seeds) {
             pushPull(seed, true, ok -> {
+                if (generation != joinGeneration) {
+                    return; // a later join() took over
+                }
                 joined |= ok;
                 if (--pending[0] == 0 && !joined && phase == Phase.RUNNING) {
                     joinRetryTimer = scheduler.schedule(Backoff.delayMillis(attempt,

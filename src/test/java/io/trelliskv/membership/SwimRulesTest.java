@@ -416,6 +416,20 @@ class SwimRulesTest {
     }
 
     @Test
+    void joiningAgainStartsOverWithOneRetryChain() {
+        swim.stop();
+        start(SwimConfig.lan("trellis").toBuilder().pushPullIntervalMillis(0).build());
+        swim.join(List.of(new Address("seed", 1)));
+        swim.join(List.of(new Address("seed", 2)));
+        sim.runFor(1);
+        assertThat(exchanges).hasSize(2);
+        sim.runFor(1000);
+        assertThat(exchanges).as("only the second join retries").hasSize(3).endsWith(new Address("seed", 2));
+        sim.runFor(2001);
+        assertThat(exchanges).hasSize(4);
+    }
+
+    @Test
     void joiningOnlyOneselfIsJoined() {
         swim.join(List.of(MY_ADDRESS));
         assertThat(swim.isJoined()).isTrue();
