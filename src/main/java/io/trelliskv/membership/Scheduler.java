@@ -11,6 +11,11 @@ public interface Scheduler {
     /** Runs {@code task} once on the Swim thread after {@code delayMillis} (0: as soon as possible). */
     Cancellable schedule(long delayMillis, Runnable task);
 
+    /** Runs {@code task} on the Swim thread as soon as possible: how a transport hands over input. */
+    default void execute(Runnable task) {
+        schedule(0, task);
+    }
+
     /** A scheduled task that may be called off; cancelling a task that already ran does nothing. */
     interface Cancellable {
         void cancel();
