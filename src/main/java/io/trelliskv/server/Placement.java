@@ -1,0 +1,23 @@
+package io.trelliskv.server;
+
+import java.util.List;
+
+/**
+ * Where keys live, as routing sees the cluster: the {@link Router}'s narrow view of the ring and of
+ * membership. Called on the event loops for every keyed command, so implementations answer from
+ * immutable snapshots without locking.
+ */
+public interface Placement {
+
+    /** This node's id. */
+    long localNodeId();
+
+    /** The key's owners in preference order; empty means "no ring yet": serve locally. */
+    List<Long> owners(long token);
+
+    /** Whether the node is believed reachable (the local node always is). */
+    boolean isAlive(long nodeId);
+
+    /** "nodeid@host:port" for error texts. */
+    String describe(long nodeId);
+}
