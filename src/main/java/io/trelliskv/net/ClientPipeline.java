@@ -5,18 +5,30 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.resp.RespDecoder;
 
 /**
- * Assembles a client connection's pipeline, in order: the RESP request decoder (bytes to commands,
+ * Assembles a connection's pipeline on the shared port, in order: the protocol detector (which removes
+ * itself at the first byte, see {@link ProtocolDetector}), the RESP request decoder (bytes to commands,
  * enforcing the protocol limits), then the client handler (commands to the sink, replies batched per
- * read). Used by {@link RespServer} for every accepted connection and by tests on an embedded channel.
+ * read). A peer connection has its RESP handlers replaced by the peer decoder, encoder and
+ * {@link PeerServerHandler}. Used by {@link RespServer} for every accepted connection and by tests on
+ * an embedded channel.
  */
 public final class ClientPipeline {
+
+    static final String DETECTOR = "detector";
+    static final String RESP_DECODER = "resp-decoder";
+    static final String CLIENT_HANDLER = "client";
+    static final String PEER_DECODER = "peer-decoder";
+    static final String PEER_ENCODER = "peer-encoder";
+    static final String PEER_HANDLER = "peer";
 
     private ClientPipeline() {
     }
 
+    /** @param peers how to accept peer connections, or null to close them */
     public static void configure(Channel ch, NetConfig config, CommandSink sink, ClientRegistry registry,
-                                 Clock clock) {
-        ch.pipeline().addLast("resp-decoder", new RespDecoder(config.limits()));
-        ch.pipeline().addLast("client", new ClientHandler(sink, registry, config, clock));
+                                 Clock clock, PeerAcceptor peers) {
+        ch.pipeline().addLast(DETECTOR, new ProtocolDetector(peers));
+        ch.pipeline().addLast(RESP_DECODER, new RespDecoder(config.limits()));
+        ch.pipeline().addLast(CLIENT_HANDLER, new ClientHandler(sink, registry, config, clock));
     }
 }

@@ -44,6 +44,7 @@ public final class RespServer implements AutoCloseable {
     private final CommandSink sink;
     private final Clock clock;
     private final ClientRegistry registry;
+    private final PeerAcceptor peers;
     private final boolean epoll;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup ioGroup;
@@ -51,7 +52,13 @@ public final class RespServer implements AutoCloseable {
     private InetSocketAddress boundAddress;
 
     public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock) {
+        this(config, sink, registry, clock, null);
+    }
+
+    /** @param peers how to accept peer connections on the same port, or null to close them */
+    public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock, PeerAcceptor peers) {
         this.config = config;
+        this.peers = peers;
         this.sink = sink;
         this.clock = clock;
         this.registry = registry;
@@ -99,7 +106,7 @@ public final class RespServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ClientPipeline.configure(ch, config, sink, registry, clock);
+                        ClientPipeline.configure(ch, config, sink, registry, clock, peers);
                     }
                 });
         if (channelClass != EpollServerDomainSocketChannel.class) {

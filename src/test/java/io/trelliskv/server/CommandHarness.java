@@ -39,7 +39,7 @@ final class CommandHarness implements AutoCloseable {
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, limits);
         node = new Node(new NodeConfig(net, engineConfig, List.of()), clock);
         channel = new EmbeddedChannel();
-        ClientPipeline.configure(channel, net, node.dispatcher(), new ClientRegistry(100), clock);
+        ClientPipeline.configure(channel, net, node.dispatcher(), new ClientRegistry(100), clock, null);
         channel.pipeline().fireChannelActive();
     }
 
