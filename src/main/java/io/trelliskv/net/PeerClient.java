@@ -1,0 +1,369 @@
+package io.trelliskv.net;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Calls peers: persistent, multiplexed TCP connections to other nodes' shared ports.
+ *
+ * <h2>Connections</h2>
+ * Each peer address has a small pool ({@link PeerConfig#connectionsPerPeer()}) used round-robin, so one
+ * large frame does not hold up every request to that peer. A connection is opened on first use, sends
+ * this node's {@link PeerHello} and carries requests at once, without waiting for the peer's hello;
+ * many requests are in flight on one connection at a time, each with its own id, and answers are
+ * matched by id in whatever order they come.
+ *
+ * <h2>Failures</h2>
+ * Every call has its own timeout, which covers connecting as well ({@link TimeoutException} naming the
+ * peer). When a connection drops, the calls waiting on it fail at once with
+ * {@link PeerUnavailableException}. A connect that fails (or a connection closed before the peer's
+ * hello, as a peer of another cluster does) starts a backoff for the whole peer: the wait doubles per
+ * consecutive failure from {@link PeerConfig#backoffMin()} to {@link PeerConfig#backoffMax()}, calls
+ * during it fail fast without touching the network, and the first call after it tries again. A peer
+ * hello resets the backoff. A connection that closes after a good hello is reopened by the next call.
+ *
+ * <h2>Threads</h2>
+ * {@link #call} may be called from any thread and never blocks; futures complete on an event loop, so
+ * their callbacks must not block either.
+ */
+public final class PeerClient implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerClient.class);
+
+    private final PeerConfig config;
+    private final PeerHello self;
+    private final EventLoopGroup group;
+    private final boolean ownsGroup;
+    private final Class<? extends SocketChannel> channelClass;
+    private final Map<InetSocketAddress, Peer> peers = new ConcurrentHashMap<>();
+    private final ChannelGroup channels = new DefaultChannelGroup("peer-client", GlobalEventExecutor.INSTANCE);
+    /** Request ids, unique per client (so per connection); never reused while the client lives. */
+    private final AtomicLong requestIds = new AtomicLong();
+    private final AtomicInteger openConnections = new AtomicInteger();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong timeouts = new AtomicLong();
+    private volatile boolean closed;
+
+    /** A client with an event loop thread of its own (epoll if available, else NIO), stopped by {@link #close()}. */
+    public PeerClient(PeerConfig config, PeerHello self) {
+        this(config, self, new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("trellis-peer-client", true),
+                Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory()), true);
+    }
+
+    /** A client on a shared group, which {@link #close()} leaves running. */
+    public PeerClient(PeerConfig config, PeerHello self, EventLoopGroup group) {
+        this(config, self, group, false);
+    }
+
+    private PeerClient(PeerConfig config, PeerHello self, EventLoopGroup group, boolean ownsGroup) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.self = Objects.requireNonNull(self, "self");
+        this.group = Objects.requireNonNull(group, "group");
+        this.ownsGroup = ownsGroup;
+        if (!config.clusterName().equals(self.clusterName())) {
+            throw new IllegalArgumentException("hello cluster: '" + self.clusterName() + "' (expected: the config's '"
+                    + config.clusterName() + "')");
+        }
+        boolean epoll = group instanceof IoEventLoopGroup g && g.isIoType(EpollIoHandler.class);
+        this.channelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /**
+     * Sends one request to {@code peer} and completes with its reply payload; or exceptionally with
+     * {@link TimeoutException} (no answer within {@code timeout}), {@link PeerUnavailableException}
+     * (cannot connect, backing off, connection lost, client closed) or {@link PeerRequestFailedException}
+     * (the peer answered with an error). Never blocks and never throws for network trouble.
+     *
+     * @param payload the request body; must not change until the future completes
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
+                                          Duration timeout) {
+        Objects.requireNonNull(peer, "peer");
+        Objects.requireNonNull(payload, "payload");
+        if (!type.isRequest()) {
+            throw new IllegalArgumentException("type: " + type + " (expected: a request type)");
+        }
+        if (payload.length > config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD) {
+            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= "
+                    + (config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD) + ")");
+        }
+        CompletableFuture<byte[]> result = new CompletableFuture<>();
+        inFlight.incrementAndGet();
+        result.whenComplete((reply, failure) -> {
+            inFlight.decrementAndGet();
+            if (failure != null) {
+                failures.incrementAndGet();
+            }
+        });
+        if (closed) {
+            result.completeExceptionally(new PeerUnavailableException(peer, "peer client closed", null));
+            return result;
+        }
+        long id = requestIds.incrementAndGet();
+        long timeoutMillis = Math.max(1, timeout.toMillis());
+        ScheduledFuture<?> timer = group.next().schedule(() -> {
+            if (result.completeExceptionally(new TimeoutException("peer " + describe(peer) + " did not answer "
+                    + type + " request " + id + " within " + timeoutMillis + " ms"))) {
+                timeouts.incrementAndGet();
+            }
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        result.whenComplete((reply, failure) -> timer.cancel(false));
+
+        peers.computeIfAbsent(peer, Peer::new).acquire().whenComplete((channel, failure) -> {
+            if (failure != null) {
+                result.completeExceptionally(failure instanceof PeerUnavailableException
+                        ? failure : new PeerUnavailableException(peer, "cannot connect: " + failure, failure));
+            } else {
+                channel.pipeline().get(Connection.class).send(new PeerFrame(type, id, payload), result);
+            }
+        });
+        return result;
+    }
+
+    public PeerClientStats stats() {
+        return new PeerClientStats(openConnections.get(), inFlight.get(), failures.get(), timeouts.get());
+    }
+
+    /** Closes every connection (failing the calls waiting on them) and, if it owns them, its threads. */
+    @Override
+    public void close() {
+        closed = true;
+        channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (ownsGroup) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The wait before the next connect after {@code consecutiveFailures} failed ones (at least 1):
+     * {@code min * 2^(failures - 1)}, capped at {@code max}.
+     */
+    static long backoffMillis(int consecutiveFailures, long minMillis, long maxMillis) {
+        long wait = minMillis;
+        for (int i = 1; i < consecutiveFailures && wait < maxMillis; i++) {
+            wait *= 2;
+        }
+        return Math.min(wait, maxMillis);
+    }
+
+    static String describe(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+
+    /** The pool of one peer address, and its connect backoff. */
+    private final class Peer {
+
+        private final InetSocketAddress address;
+        /** Each slot's connection: completes when connected and the hello is written; null before first use. */
+        private final CompletableFuture<Channel>[] slots;
+        private int nextSlot;
+        /** Connects that failed in a row; 0 after a peer hello. Guarded by this. */
+        private int consecutiveFailures;
+        /** No connect before this System.nanoTime(); guarded by this. */
+        private long retryAtNanos;
+        /** Why the last connect failed, for the fail-fast message; guarded by this. */
+        private String lastFailure;
+
+        @SuppressWarnings("unchecked")
+        Peer(InetSocketAddress address) {
+            this.address = address;
+            this.slots = new CompletableFuture[config.connectionsPerPeer()];
+        }
+
+        synchronized CompletableFuture<Channel> acquire() {
+            int i = nextSlot;
+            nextSlot = (nextSlot + 1) % slots.length;
+            CompletableFuture<Channel> slot = slots[i];
+            if (slot != null && (!slot.isDone() || (!slot.isCompletedExceptionally() && slot.join().isActive()))) {
+                return slot;
+            }
+            long waitNanos = retryAtNanos - System.nanoTime();
+            if (consecutiveFailures > 0 && waitNanos > 0) {
+                return CompletableFuture.failedFuture(new PeerUnavailableException(address, "reconnecting in "
+                        + Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)) + " ms after: " + lastFailure, null));
+            }
+            slot = connect();
+            slots[i] = slot;
+            return slot;
+        }
+
+        private CompletableFuture<Channel> connect() {
+            CompletableFuture<Channel> ready = new CompletableFuture<>();
+            Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                    .handler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new PeerDecoder(config.maxFrameLength()), PeerEncoder.INSTANCE,
+                                    new Connection(Peer.this));
+                        }
+                    });
+            b.connect(address).addListener((ChannelFuture f) -> {
+                if (f.isSuccess()) {
+                    channels.add(f.channel());
+                    f.channel().writeAndFlush(self);
+                    ready.complete(f.channel());
+                } else {
+                    failed(String.valueOf(f.cause().getMessage()));
+                    ready.completeExceptionally(new PeerUnavailableException(address, "cannot connect: "
+                            + f.cause().getMessage(), f.cause()));
+                }
+            });
+            return ready;
+        }
+
+        synchronized void failed(String reason) {
+            consecutiveFailures++;
+            long wait = backoffMillis(consecutiveFailures, config.backoffMin().toMillis(),
+                    config.backoffMax().toMillis());
+            retryAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+            lastFailure = reason;
+            if (consecutiveFailures == 1) {
+                log.warn("Cannot reach peer {}: {}; retrying with backoff from {} ms", describe(address), reason,
+                        wait);
+            }
+        }
+
+        synchronized void greeted(PeerHello hello) {
+            if (consecutiveFailures > 0) {
+                log.info("Reached peer {} (node {}) again after {} failed connects", describe(address),
+                        Long.toHexString(hello.nodeId()), consecutiveFailures);
+            }
+            consecutiveFailures = 0;
+        }
+    }
+
+    /** One connection's handler: the requests waiting on it, by id, and the peer's hello check. */
+    private final class Connection extends ChannelInboundHandlerAdapter {
+
+        private final Peer peer;
+        private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+        private Channel channel;
+        /** Set once the channel is inactive; a request registered after it fails at once. */
+        private volatile boolean inactive;
+        private boolean greeted;
+        /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
+        private String closeReason;
+
+        Connection(Peer peer) {
+            this.peer = peer;
+        }
+
+        void send(PeerFrame frame, CompletableFuture<byte[]> result) {
+            long id = frame.requestId();
+            pending.put(id, result);
+            result.whenComplete((reply, failure) -> pending.remove(id));
+            if (inactive) {
+                result.completeExceptionally(lost());
+                return;
+            }
+            channel.writeAndFlush(frame).addListener(f -> {
+                if (!f.isSuccess()) {
+                    result.completeExceptionally(new PeerUnavailableException(peer.address,
+                            "write failed: " + f.cause(), f.cause()));
+                }
+            });
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            openConnections.incrementAndGet();
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof PeerHello hello) {
+                if (!hello.clusterName().equals(self.clusterName())) {
+                    closeReason = "it is in cluster '" + hello.clusterName() + "', this node in '"
+                            + self.clusterName() + "'";
+                    ctx.close();
+                    return;
+                }
+                greeted = true;
+                peer.greeted(hello);
+            } else if (msg instanceof PeerFrame frame) {
+                if (frame.type().isRequest()) {
+                    closeReason = "unexpected " + frame.type() + " request on a calling connection";
+                    log.warn("Closing connection to peer {}: {}", describe(peer.address), closeReason);
+                    ctx.close();
+                    return;
+                }
+                CompletableFuture<byte[]> result = pending.remove(frame.requestId());
+                if (result == null) {
+                    return; // timed out already
+                }
+                if (frame.type() == PeerMessageType.REPLY) {
+                    result.complete(frame.payload());
+                } else {
+                    result.completeExceptionally(new PeerRequestFailedException(peer.address, frame.type(),
+                            new String(frame.payload(), StandardCharsets.UTF_8)));
+                }
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            inactive = true;
+            openConnections.decrementAndGet();
+            if (!greeted) {
+                peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");
+            }
+            PeerUnavailableException lost = lost();
+            pending.values().forEach(f -> f.completeExceptionally(lost));
+            ctx.fireChannelInactive();
+        }
+
+        private PeerUnavailableException lost() {
+            return new PeerUnavailableException(peer.address,
+                    closeReason != null ? closeReason : closed ? "peer client closed" : "connection lost", null);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            closeReason = cause.toString();
+            log.warn("Closing connection to peer {}: {}", describe(peer.address), closeReason);
+            ctx.close();
+        }
+    }
+}
