@@ -11,6 +11,10 @@ import java.net.SocketAddress;
  * reply writer) and the flags that change how the connection is served. Touched only on the
  * connection's event loop, except for the read-only fields listed by CLIENT LIST, which other loops may
  * read slightly stale.
+ *
+ * <p>A command whose reply comes later (forwarded to another node) reserves its place in the reply
+ * stream with {@link #deferReply()}. A {@linkplain #detached() detached} connection has no channel: it
+ * gives the command handlers their context when a command received from a peer runs on this node.
  */
 public final class ClientConnection {
 
@@ -27,12 +31,40 @@ public final class ClientConnection {
     private volatile String lastCommand = "NULL";
     /** Set by QUIT: close once the pending replies are flushed. */
     private boolean closeAfterReply;
+    /** Serves the channel and orders its replies; null on a detached connection. */
+    private ClientHandler handler;
 
     ClientConnection(long id, Channel channel, long createdMillis) {
         this.id = id;
         this.channel = channel;
         this.createdMillis = createdMillis;
         this.lastCommandMillis = createdMillis;
+    }
+
+    /**
+     * A connection without a channel, for running a command on behalf of a peer: its writer has no
+     * target until the caller gives it one, it cannot defer replies, and nothing lists it.
+     */
+    public static ClientConnection detached(long createdMillis) {
+        return new ClientConnection(0, null, createdMillis);
+    }
+
+    void handler(ClientHandler handler) {
+        this.handler = handler;
+    }
+
+    /**
+     * Reserves the place of the current command's reply, to be filled later from any thread; the
+     * command then writes nothing to {@link #writer()}. Replies of later commands are held back until
+     * this one is complete. Called on the connection's event loop while the command runs.
+     *
+     * @throws IllegalStateException on a detached connection
+     */
+    public DeferredReply deferReply() {
+        if (handler == null) {
+            throw new IllegalStateException("a detached connection cannot defer replies");
+        }
+        return handler.deferReply();
     }
 
     public long id() {
@@ -93,13 +125,13 @@ public final class ClientConnection {
         return closeAfterReply;
     }
 
-    /** "ip:port" of the peer, or "path:0" on a Unix domain socket, as Redis prints it. */
+    /** "ip:port" of the peer, or "path:0" on a Unix domain socket, as Redis prints it; "peer:0" if detached. */
     public String remoteAddress() {
-        return format(channel.remoteAddress(), channel.localAddress());
+        return channel == null ? "peer:0" : format(channel.remoteAddress(), channel.localAddress());
     }
 
     public String localAddress() {
-        return format(channel.localAddress(), channel.localAddress());
+        return channel == null ? "peer:0" : format(channel.localAddress(), channel.localAddress());
     }
 
     private static String format(SocketAddress a, SocketAddress local) {
@@ -110,9 +142,16 @@ public final class ClientConnection {
         return (s == null ? "" : s.toString()) + ":0";
     }
 
-    /** Bytes of replies written but not yet taken by the client's socket. */
+    /**
+     * Bytes of replies not yet taken by the client's socket: written to the channel, or held back
+     * behind a deferred reply.
+     */
     public long pendingOutputBytes() {
-        return channel.unsafe().outboundBuffer() == null ? 0
-                : channel.unsafe().outboundBuffer().totalPendingWriteBytes();
+        if (channel == null) {
+            return 0;
+        }
+        long held = handler == null ? 0 : handler.heldBytes();
+        return held + (channel.unsafe().outboundBuffer() == null ? 0
+                : channel.unsafe().outboundBuffer().totalPendingWriteBytes());
     }
 }

@@ -20,33 +20,67 @@ import java.util.ArrayDeque;
  * replies of one read into a single buffer, flushed when the read completes (so a pipeline of 16
  * commands costs one write system call, not 16).
  *
- * <p>Back-pressure: a short pipeline can ask for far more reply bytes than it sent (2,000 GETs of a
- * large value), so the limit is applied between commands, not only between reads. When the replies
- * of the current read pass the soft limit they are flushed at once; when the client does not take
- * them and the channel turns unwritable, the commands still to run are parked (they are already in
- * memory, and reading stops) and run when the client has caught up. A client whose pending replies
- * pass the hard limit anyway (one huge reply) is disconnected, as Redis does for its output buffer
- * limits.
+ * <h2>Back-pressure</h2>
+ * A short pipeline can ask for far more reply bytes than it sent (2,000 GETs of a large value), so the
+ * limit is applied between commands, not only between reads. When the replies of the current read
+ * pass the soft limit they are flushed at once; when the client does not take them and the channel
+ * turns unwritable, the commands still to run are parked (they are already in memory, and reading
+ * stops) and run when the client has caught up. A client whose pending replies pass the hard limit
+ * anyway (one huge reply) is disconnected, as Redis does for its output buffer limits.
+ *
+ * <h2>Deferred replies, in request order</h2>
+ * A command may reserve its reply's place and fill it later from another thread
+ * ({@link ClientConnection#deferReply()}, for a command forwarded to another node). Replies must still
+ * reach the client in request order, so from the first deferred reply that is not complete, everything
+ * after it is held back: {@link #held} is the queue of what waits, in order — buffers of replies
+ * written in place and the deferred slots. Whenever the queue's head is ready (a buffer, or a slot
+ * whose reply came) it is written, so the completed prefix of the stream always goes out. With no
+ * deferred reply waiting the queue is empty and the path above is unchanged: no extra work or
+ * allocation per command. Held bytes count as pending output for both limits; commands are parked
+ * while {@value #MAX_DEFERRED} deferred replies are outstanding or the held bytes pass the soft limit,
+ * and run again as replies complete. QUIT (and a protocol error) closes the connection only after
+ * every earlier reply, deferred or not, is written. A reply that completes after the connection has
+ * closed is released and dropped.
  */
 final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(ClientHandler.class);
 
+    /** Deferred replies a connection may have outstanding; at this many, further commands are parked. */
+    static final int MAX_DEFERRED = 1024;
+
     private final CommandSink sink;
     private final ClientRegistry registry;
     private final NetConfig config;
     private final Clock clock;
+    private ChannelHandlerContext ctx;
     private ClientConnection connection;
     /** Replies produced during the current read, not yet written to the channel; null when none. */
     private ByteBuf pending;
     /** Commands decoded while the channel was unwritable, run in order once it is writable again. */
     private final ArrayDeque<byte[][]> parked = new ArrayDeque<>();
+    /**
+     * Replies held back behind a deferred reply that is not complete, in request order: {@link ByteBuf}s
+     * of replies written in place and {@link DeferredReply} slots. Empty whenever nothing waits.
+     */
+    private final ArrayDeque<Object> held = new ArrayDeque<>();
+    /** Deferred replies reserved and not yet complete; all of them are in {@link #held}. */
+    private int deferredWaiting;
+    /** Bytes of the ready replies in {@link #held}; written on the event loop, read by CLIENT LIST. */
+    private volatile long heldBytes;
+    /** True while the sink runs a command: a deferred reply completing then is written after it. */
+    private boolean inCommand;
 
     ClientHandler(CommandSink sink, ClientRegistry registry, NetConfig config, Clock clock) {
         this.sink = sink;
         this.registry = registry;
         this.config = config;
         this.clock = clock;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
     }
 
     @Override
@@ -58,6 +92,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE);
             return;
         }
+        connection.handler(this);
         sink.connected(connection);
         ctx.fireChannelActive();
     }
@@ -78,7 +113,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return; // refused at accept, closed, or QUIT already seen: drop what follows
         }
         byte[][] args = (byte[][]) msg;
-        if (!parked.isEmpty() || !ctx.channel().isWritable()) {
+        if (!parked.isEmpty() || mustWait(ctx.channel())) {
             parked.add(args);
             ctx.channel().config().setAutoRead(false);
             return;
@@ -86,13 +121,24 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         run(ctx, args);
     }
 
+    /** Whether commands must wait: the client is not taking its replies, or too many are held back. */
+    private boolean mustWait(Channel ch) {
+        return !ch.isWritable() || !held.isEmpty()
+                && (deferredWaiting >= MAX_DEFERRED || heldBytes >= config.outputBufferSoftBytes());
+    }
+
     private void run(ChannelHandlerContext ctx, byte[][] args) {
         if (pending == null) {
             pending = ctx.alloc().ioBuffer();
             connection.writer().target(pending);
         }
-        sink.execute(connection, args);
-        if (pending.readableBytes() >= config.outputBufferSoftBytes()) {
+        inCommand = true;
+        try {
+            sink.execute(connection, args);
+        } finally {
+            inCommand = false;
+        }
+        if (pending != null && pending.readableBytes() >= config.outputBufferSoftBytes()) {
             flushPending(ctx); // may turn the channel unwritable, parking what follows
             closeIfOverHardLimit(ctx);
         }
@@ -101,11 +147,21 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         flushPending(ctx);
-        if (connection != null && connection.closeAfterReplyRequested()) {
-            ctx.close();
+        if (closeIfRequested(ctx)) {
             return;
         }
         closeIfOverHardLimit(ctx);
+    }
+
+    /** Closes once every reply is written if QUIT asked for it; true if it did (closing, or waiting to). */
+    private boolean closeIfRequested(ChannelHandlerContext ctx) {
+        if (connection == null || !connection.closeAfterReplyRequested()) {
+            return false;
+        }
+        if (held.isEmpty()) {
+            ctx.close();
+        }
+        return true;
     }
 
     private void closeIfOverHardLimit(ChannelHandlerContext ctx) {
@@ -120,19 +176,102 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (resume(ctx)) {
+            ctx.fireChannelWritabilityChanged();
+        }
+    }
+
+    /**
+     * Runs what was parked, as long as the client keeps up and the held replies stay under their
+     * bounds, then flushes; reads more requests only once nothing is parked. False if the connection
+     * is closing.
+     */
+    private boolean resume(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
-        // Run what was parked while the client was not reading, as long as it keeps up.
-        while (ch.isWritable() && ch.isActive() && !parked.isEmpty() && !connection.closeAfterReplyRequested()) {
+        while (!parked.isEmpty() && ch.isActive() && !mustWait(ch) && !connection.closeAfterReplyRequested()) {
             run(ctx, parked.poll());
         }
         flushPending(ctx);
-        if (connection != null && connection.closeAfterReplyRequested()) {
-            ctx.close();
+        if (closeIfRequested(ctx)) {
+            return false;
+        }
+        ch.config().setAutoRead(!mustWait(ch) && parked.isEmpty());
+        return true;
+    }
+
+    // ---- deferred replies ----
+
+    /** {@link ClientConnection#deferReply()}: the replies written so far go before the slot, the rest after. */
+    DeferredReply deferReply() {
+        if (pending != null) {
+            if (pending.isReadable()) {
+                hold(pending);
+            } else {
+                pending.release();
+            }
+            pending = null;
+            connection.writer().target(null); // a command that defers writes no reply of its own
+        }
+        DeferredReply slot = new DeferredReply(this, ctx.executor());
+        held.add(slot);
+        deferredWaiting++;
+        return slot;
+    }
+
+    /** A deferred reply arrived, on the event loop: write whatever prefix of the stream is now ready. */
+    void deferredCompleted(DeferredReply slot, ByteBuf reply) {
+        if (slot.settled) {
+            reply.release(); // completed twice, or the connection closed first
             return;
         }
-        // Read more requests only once the client takes its replies and nothing is parked.
-        ch.config().setAutoRead(ch.isWritable() && parked.isEmpty());
-        ctx.fireChannelWritabilityChanged();
+        slot.settled = true;
+        slot.reply = reply;
+        deferredWaiting--;
+        heldBytes += reply.readableBytes();
+        if (inCommand || !ctx.channel().isActive()) {
+            return; // written when the running command's read completes
+        }
+        flushPending(ctx);
+        if (closeIfRequested(ctx)) {
+            return;
+        }
+        closeIfOverHardLimit(ctx);
+        if (!parked.isEmpty() || !ctx.channel().config().isAutoRead()) {
+            resume(ctx);
+        }
+    }
+
+    long heldBytes() {
+        return heldBytes;
+    }
+
+    private void hold(ByteBuf replies) {
+        held.add(replies);
+        heldBytes += replies.readableBytes();
+    }
+
+    /** Writes the ready prefix of {@link #held}, then flushes if anything was written. */
+    private void writeReady(ChannelHandlerContext ctx) {
+        boolean wrote = false;
+        for (Object head; (head = held.peek()) != null; ) {
+            ByteBuf buf;
+            if (head instanceof DeferredReply slot) {
+                if (slot.reply == null) {
+                    break;
+                }
+                buf = slot.reply;
+                slot.reply = null;
+            } else {
+                buf = (ByteBuf) head;
+            }
+            held.poll();
+            heldBytes -= buf.readableBytes();
+            ctx.write(buf, ctx.voidPromise());
+            wrote = true;
+        }
+        if (wrote) {
+            ctx.flush();
+        }
     }
 
     @Override
@@ -145,6 +284,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
             // ISO-8859-1: an offending byte quoted in the text goes back as that one byte, as Redis sends it.
             pending.writeCharSequence("-ERR " + protocolError.getMessage() + "\r\n", StandardCharsets.ISO_8859_1);
+            if (!held.isEmpty()) {
+                connection.closeAfterReply(); // the error and the close wait behind the deferred replies
+                flushPending(ctx);
+                return;
+            }
             ByteBuf buf = pending;
             pending = null;
             ctx.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
@@ -171,6 +315,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void flushPending(ChannelHandlerContext ctx) {
+        if (!held.isEmpty()) {
+            if (pending != null) {
+                if (pending.isReadable()) {
+                    hold(pending);
+                } else {
+                    pending.release();
+                }
+                pending = null;
+            }
+            writeReady(ctx);
+            return;
+        }
         ByteBuf buf = pending;
         if (buf == null) {
             return;
@@ -189,5 +345,19 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             pending.release();
             pending = null;
         }
+        for (Object o : held) {
+            if (o instanceof DeferredReply slot) {
+                slot.settled = true; // a reply still to come is released when it arrives
+                if (slot.reply != null) {
+                    slot.reply.release();
+                    slot.reply = null;
+                }
+            } else {
+                ((ByteBuf) o).release();
+            }
+        }
+        held.clear();
+        heldBytes = 0;
+        deferredWaiting = 0;
     }
 }

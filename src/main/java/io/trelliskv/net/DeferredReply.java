@@ -1,0 +1,60 @@
+package io.trelliskv.net;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * The place of one reply in a connection's reply stream, reserved by {@link ClientConnection#deferReply()}
+ * for a command that completes later (one forwarded to another node). Replies of the commands after it
+ * wait until it is complete, so the client reads every reply in request order however the work
+ * finishes.
+ *
+ * <p>{@link #complete} and {@link #fail} may be called from any thread; the reply is handed to the
+ * connection's event loop. Only the first call counts: later ones are ignored (their buffers released).
+ * If the connection has closed meanwhile, the reply is dropped and its buffer released.
+ */
+public final class DeferredReply {
+
+    private final ClientHandler handler;
+    private final EventExecutor loop;
+    /** The complete reply, once it has arrived and until it is written; touched on the event loop only. */
+    ByteBuf reply;
+    /** Whether a reply arrived or the connection closed; touched on the event loop only. */
+    boolean settled;
+
+    DeferredReply(ClientHandler handler, EventExecutor loop) {
+        this.handler = handler;
+        this.loop = loop;
+    }
+
+    /** Completes with the raw RESP bytes of one reply, in the connection's protocol. */
+    public void complete(byte[] resp) {
+        complete(Unpooled.wrappedBuffer(resp));
+    }
+
+    /** Completes with the raw RESP bytes of one reply; takes ownership of {@code resp}. */
+    public void complete(ByteBuf resp) {
+        if (loop.inEventLoop()) {
+            handler.deferredCompleted(this, resp);
+            return;
+        }
+        try {
+            loop.execute(() -> handler.deferredCompleted(this, resp));
+        } catch (RejectedExecutionException e) {
+            resp.release(); // the event loop has shut down, and the connection with it
+        }
+    }
+
+    /**
+     * Completes with an error reply. {@code errorText} starts with the error code ("TRYAGAIN ...") as
+     * {@link io.trelliskv.resp.RespWriter#error} takes it; CR and LF are replaced by spaces.
+     */
+    public void fail(String errorText) {
+        String line = "-" + errorText.replace('\r', ' ').replace('\n', ' ') + "\r\n";
+        complete(Unpooled.wrappedBuffer(line.getBytes(StandardCharsets.UTF_8)));
+    }
+}

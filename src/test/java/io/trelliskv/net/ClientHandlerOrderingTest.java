@@ -1,0 +1,303 @@
+package io.trelliskv.net;
+
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledDirectByteBuf;
+import io.netty.buffer.UnpooledHeapByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ResourceLeakDetector;
+import io.trelliskv.common.ManualClock;
+import io.trelliskv.resp.RespLimits;
+import io.trelliskv.resp.RespProtocolException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Replies reach the client in request order when some complete later ({@link DeferredReply}), with
+ * the back-pressure rules intact and nothing leaked when the connection closes first. Commands go
+ * straight into the {@link ClientHandler} on an embedded channel; a scripted sink answers
+ * {@code sync x} at once with {@code +x}, {@code big n} with n bytes, and defers {@code defer name}
+ * until the test completes it.
+ */
+class ClientHandlerOrderingTest {
+
+    private static ResourceLeakDetector.Level previousLevel;
+
+    private final RecordingAllocator alloc = new RecordingAllocator();
+    private final List<String> executed = new ArrayList<>();
+    private final Map<String, DeferredReply> deferred = new HashMap<>();
+    private final List<ByteBuf> handedIn = new ArrayList<>();
+    private EmbeddedChannel channel;
+
+    @BeforeAll
+    static void paranoid() {
+        previousLevel = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
+    }
+
+    @AfterAll
+    static void restore() {
+        ResourceLeakDetector.setLevel(previousLevel);
+    }
+
+    private final CommandSink sink = (connection, args) -> {
+        String name = str(args[0]);
+        executed.add(name + (args.length > 1 ? " " + str(args[1]) : ""));
+        switch (name) {
+            case "sync" -> connection.writer().simple(str(args[1]));
+            case "big" -> connection.writer().bulk("x".repeat(Integer.parseInt(str(args[1]))));
+            case "defer" -> deferred.put(str(args[1]), connection.deferReply());
+            case "quit" -> {
+                connection.closeAfterReply();
+                connection.writer().ok();
+            }
+            default -> throw new IllegalArgumentException(name);
+        }
+    };
+
+    private void open(int softBytes, long hardBytes) {
+        open(sink, softBytes, hardBytes);
+    }
+
+    private void open(CommandSink sink, int softBytes, long hardBytes) {
+        NetConfig config = new NetConfig("127.0.0.1", 0, null, 1, 10, softBytes, hardBytes, RespLimits.DEFAULTS);
+        channel = new EmbeddedChannel();
+        channel.config().setAllocator(alloc);
+        channel.pipeline().addLast(new ClientHandler(sink, new ClientRegistry(10), config, new ManualClock(0)));
+        channel.pipeline().fireChannelActive();
+    }
+
+    private void open() {
+        open(NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT, NetConfig.DEFAULT_OUTPUT_BUFFER_HARD);
+    }
+
+    @AfterEach
+    void noLeaks() {
+        if (channel != null) {
+            channel.finishAndReleaseAll();
+        }
+        for (ByteBuf b : alloc.made) {
+            assertThat(b.refCnt()).as("every buffer the handler allocated is released").isZero();
+        }
+        for (ByteBuf b : handedIn) {
+            assertThat(b.refCnt()).as("every completed reply is released").isZero();
+        }
+    }
+
+    /** Sends the commands as one read, then runs pending tasks. */
+    private void read(String... commands) {
+        Object[] msgs = new Object[commands.length];
+        for (int i = 0; i < commands.length; i++) {
+            String[] words = commands[i].split(" ");
+            byte[][] args = new byte[words.length][];
+            for (int j = 0; j < words.length; j++) {
+                args[j] = words[j].getBytes(StandardCharsets.UTF_8);
+            }
+            msgs[i] = args;
+        }
+        channel.writeInbound(msgs);
+        channel.runPendingTasks();
+    }
+
+    /** Everything written to the client so far, and the number of buffers it came in. */
+    private String output() {
+        channel.runPendingTasks();
+        StringBuilder sb = new StringBuilder();
+        for (ByteBuf b; (b = channel.readOutbound()) != null; ) {
+            sb.append(b.toString(StandardCharsets.UTF_8));
+            b.release();
+        }
+        return sb.toString();
+    }
+
+    private void complete(String name, String simple) {
+        ByteBuf reply = Unpooled.copiedBuffer("+" + simple + "\r\n", StandardCharsets.UTF_8);
+        handedIn.add(reply);
+        deferred.get(name).complete(reply);
+        channel.runPendingTasks();
+    }
+
+    @Test
+    void withoutDeferralTheRepliesOfOneReadGoOutInOneBuffer() {
+        open();
+        read("sync a", "sync b", "sync c");
+        assertThat((ByteBuf) channel.readOutbound()).satisfies(b -> {
+            assertThat(b.toString(StandardCharsets.UTF_8)).isEqualTo("+a\r\n+b\r\n+c\r\n");
+            b.release();
+        });
+        assertThat((Object) channel.readOutbound()).isNull();
+    }
+
+    @Test
+    void laterRepliesWaitBehindAnIncompleteDeferredOne() {
+        open();
+        read("sync 0", "defer A", "sync 1", "defer B", "sync 2");
+        assertThat(output()).isEqualTo("+0\r\n");
+        complete("B", "b");
+        assertThat(output()).as("B is complete but A is not").isEmpty();
+        complete("A", "a");
+        assertThat(output()).isEqualTo("+a\r\n+1\r\n+b\r\n+2\r\n");
+        read("sync 3");
+        assertThat(output()).as("back on the direct path").isEqualTo("+3\r\n");
+    }
+
+    @Test
+    void aReplyCompletedWhileTheCommandRunsIsWrittenInOrder() {
+        CommandSink eager = (connection, args) -> {
+            if (str(args[0]).equals("now")) {
+                connection.deferReply().fail("TRYAGAIN at once");
+            } else {
+                connection.writer().simple(str(args[1]));
+            }
+        };
+        open(eager, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT, 0);
+        read("sync 0", "now", "sync 1");
+        assertThat(output()).isEqualTo("+0\r\n-TRYAGAIN at once\r\n+1\r\n");
+    }
+
+    @Test
+    void commandsParkAtTheDeferredBoundAndRunAsRepliesComplete() {
+        open();
+        String[] cmds = new String[ClientHandler.MAX_DEFERRED + 1];
+        for (int i = 0; i < ClientHandler.MAX_DEFERRED; i++) {
+            cmds[i] = "defer d" + i;
+        }
+        cmds[ClientHandler.MAX_DEFERRED] = "sync last";
+        read(cmds);
+        assertThat(executed).hasSize(ClientHandler.MAX_DEFERRED);
+        assertThat(channel.config().isAutoRead()).isFalse();
+        complete("d0", "r0");
+        assertThat(executed).hasSize(ClientHandler.MAX_DEFERRED + 1).last().isEqualTo("sync last");
+        assertThat(channel.config().isAutoRead()).isTrue();
+        assertThat(output()).isEqualTo("+r0\r\n");
+        for (int i = 1; i < ClientHandler.MAX_DEFERRED; i++) {
+            complete("d" + i, "r" + i);
+        }
+        assertThat(output()).startsWith("+r1\r\n").endsWith("+r1023\r\n+last\r\n");
+    }
+
+    @Test
+    void heldRepliesPastTheSoftLimitParkWhatFollows() {
+        open(1024, 0);
+        read("defer A", "big 600", "big 600", "sync after");
+        assertThat(executed).containsExactly("defer A", "big 600", "big 600");
+        assertThat(output()).isEmpty();
+        complete("A", "a");
+        assertThat(executed).last().isEqualTo("sync after");
+        String out = output();
+        assertThat(out).startsWith("+a\r\n$600\r\n").endsWith("+after\r\n").hasSize(4 + 2 * 608 + 8);
+    }
+
+    @Test
+    void anUnwritableChannelKeepsCommandsParkedEvenWhenDeferredRepliesComplete() {
+        open();
+        read("defer A");
+        channel.unsafe().outboundBuffer().setUserDefinedWritability(1, false);
+        read("sync 1");
+        assertThat(executed).containsExactly("defer A");
+        complete("A", "a");
+        assertThat(executed).containsExactly("defer A");
+        channel.unsafe().outboundBuffer().setUserDefinedWritability(1, true);
+        channel.runPendingTasks();
+        assertThat(executed).containsExactly("defer A", "sync 1");
+        assertThat(output()).isEqualTo("+a\r\n+1\r\n");
+        assertThat(channel.config().isAutoRead()).isTrue();
+    }
+
+    @Test
+    void heldRepliesCountTowardsTheHardLimit() {
+        open(1024, 2048);
+        read("defer A", "big 3000", "sync never");
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(executed).containsExactly("defer A", "big 3000");
+        complete("A", "late"); // released, not written
+        assertThat(output()).isEmpty();
+    }
+
+    @Test
+    void quitClosesOnlyAfterTheDeferredReplyIsWritten() {
+        open();
+        read("defer A", "quit", "sync ignored");
+        assertThat(channel.isOpen()).isTrue();
+        assertThat(executed).containsExactly("defer A", "quit");
+        complete("A", "a");
+        assertThat(output()).isEqualTo("+a\r\n+OK\r\n");
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void aProtocolErrorWaitsBehindTheDeferredReplies() {
+        open();
+        read("sync 0", "defer A", "sync 1");
+        channel.pipeline().fireExceptionCaught(new RespProtocolException("Protocol error: invalid bulk length"));
+        assertThat(output()).isEqualTo("+0\r\n");
+        assertThat(channel.isOpen()).isTrue();
+        complete("A", "a");
+        assertThat(output()).isEqualTo("+a\r\n+1\r\n-ERR Protocol error: invalid bulk length\r\n");
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void closingWithOutstandingDeferredRepliesReleasesEverything() {
+        open();
+        read("sync 0", "defer A", "big 100", "defer B", "sync 2");
+        complete("B", "b"); // held behind A
+        assertThat(output()).isEqualTo("+0\r\n");
+        channel.close();
+        complete("A", "too late");
+        assertThat(output()).isEmpty();
+        // noLeaks() checks that the held replies and both completed buffers were released
+    }
+
+    @Test
+    void aSecondCompletionIsIgnored() {
+        open();
+        read("defer A");
+        complete("A", "first");
+        complete("A", "second");
+        assertThat(output()).isEqualTo("+first\r\n");
+    }
+
+    private static String str(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Remembers every buffer it makes, to check that each was released. */
+    private static final class RecordingAllocator extends AbstractByteBufAllocator {
+        final List<ByteBuf> made = new ArrayList<>();
+
+        RecordingAllocator() {
+            super(false);
+        }
+
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            ByteBuf b = new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
+            made.add(b);
+            return b;
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            ByteBuf b = new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity);
+            made.add(b);
+            return b;
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
+        }
+    }
+}
