@@ -1,5 +1,8 @@
 package io.trelliskv.server;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.trelliskv.common.Clock;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.CommandSink;
@@ -19,6 +22,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>If a handler fails unexpectedly, whatever part of its reply it wrote is discarded and replaced by
  * one error reply, so the connection's reply stream stays well-formed and the node keeps serving.
+ *
+ * <p>Routing is optional. Once {@link #enableRouting} has given the dispatcher a {@link Placement} and
+ * a {@link Forwarder}, each keyed command passes through the {@link Router} after its arity check and
+ * may run on its owner instead (the owner checks memory and counts the command's statistics); without
+ * them — a standalone node, the tests' harness — every command runs here and the only cost is one null
+ * check. Commands received from a peer come in through {@link #executeForwarded} and always run here.
  */
 public final class Dispatcher implements CommandSink {
 
@@ -32,6 +41,8 @@ public final class Dispatcher implements CommandSink {
     private final LongAdder commandsProcessed = new LongAdder();
     private final LongAdder unknownCommands = new LongAdder();
     private final LongAdder errorReplies = new LongAdder();
+    /** Sends keyed commands to their owners; null on a standalone node, where everything runs here. */
+    private volatile Router router;
 
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded) {
         this.table = table;
@@ -40,25 +51,91 @@ public final class Dispatcher implements CommandSink {
         this.memoryBounded = memoryBounded;
     }
 
+    /**
+     * Lets keyed commands run on the node that owns their keys; until called, every command runs here.
+     * May be called while serving: commands already routed are not affected.
+     *
+     * @return the router, for its counters
+     */
+    public Router enableRouting(Placement placement, Forwarder forwarder) {
+        Router r = new Router(this, placement, forwarder);
+        router = r;
+        return r;
+    }
+
+    /** The router, or null if routing is not enabled. */
+    public Router router() {
+        return router;
+    }
+
     @Override
     public void execute(ClientConnection client, byte[][] args) {
-        RespWriter out = client.writer();
         commandsProcessed.increment();
+        CommandSpec spec = admit(client, args);
+        if (spec == null) {
+            return;
+        }
+        if (spec.firstKey() > 0) {
+            Router r = router;
+            if (r != null && r.route(client, spec, args)) {
+                return;
+            }
+        }
+        run(client, spec, args);
+    }
+
+    /**
+     * Runs a command received from a peer here, never routing it again (one hop, even while the ring
+     * changes), with the same checks and statistics as a client's command.
+     *
+     * @param protocol the RESP version (2 or 3) to encode the reply in
+     * @return the raw RESP reply
+     */
+    public byte[] executeForwarded(int protocol, byte[][] args) {
+        commandsProcessed.increment();
+        return runDetached(protocol, args);
+    }
+
+    /** Runs a command here for no client of this node (a peer, or a router's local share): its raw reply. */
+    byte[] runDetached(int protocol, byte[][] args) {
+        ClientConnection peer = ClientConnection.detached(clock.millis());
+        peer.writer().protocol(protocol);
+        ByteBuf buf = ByteBufAllocator.DEFAULT.heapBuffer();
+        try {
+            peer.writer().target(buf);
+            CommandSpec spec = admit(peer, args);
+            if (spec != null) {
+                run(peer, spec, args);
+            }
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** Finds the command and checks its arity; null if refused (the error reply is written). */
+    private CommandSpec admit(ClientConnection client, byte[][] args) {
         CommandSpec spec = table.find(args[0]);
         if (spec == null) {
             unknownCommands.increment();
             errorReplies.increment();
-            out.error(unknownCommand(args));
-            return;
+            client.writer().error(unknownCommand(args));
+            return null;
         }
         client.commandStarted(spec.name(), clock.millis());
-        CommandSpec.Stats stats = spec.stats();
         if (!spec.arityAccepts(args.length)) {
-            stats.rejected.increment();
+            spec.stats().rejected.increment();
             errorReplies.increment();
-            out.error("ERR wrong number of arguments for '" + spec.name() + "' command");
-            return;
+            client.writer().error("ERR wrong number of arguments for '" + spec.name() + "' command");
+            return null;
         }
+        return spec;
+    }
+
+    /** Checks memory, runs the handler here and counts it. */
+    private void run(ClientConnection client, CommandSpec spec, byte[][] args) {
+        RespWriter out = client.writer();
+        CommandSpec.Stats stats = spec.stats();
         if (memoryBounded && spec.has(CommandFlag.DENYOOM) && !engine.makeRoom()) {
             stats.rejected.increment();
             errorReplies.increment();
@@ -84,6 +161,11 @@ public final class Dispatcher implements CommandSink {
         }
         stats.nanos.add(clock.nanos() - start);
         stats.calls.increment();
+    }
+
+    /** An error reply was sent on the router's behalf (refused, or a forward that failed). */
+    void errorReplied() {
+        errorReplies.increment();
     }
 
     /** Redis's text: {@code ERR unknown command 'x', with args beginning with: 'a' 'b' }. */

@@ -1,0 +1,335 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Murmur3;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.net.DeferredReply;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Sends each keyed command to the node that owns its keys, at most one hop away.
+ *
+ * <h2>Where a command runs</h2>
+ * A key's owner is the first node of {@link Placement#owners} for the key's token that is alive (until
+ * replication lands there is one owner per key). A command whose keys all belong to this node — or
+ * any keyed command while there is no ring yet — runs here exactly as on a standalone node. A command
+ * whose keys all belong to one other node is forwarded to it unchanged through the {@link Forwarder},
+ * and its reply is deferred ({@link ClientConnection#deferReply()}), so later replies on the
+ * connection wait for it and the client reads them in request order. The owner runs what it receives
+ * with {@link Dispatcher#executeForwarded}, which never routes: a request is forwarded once, even while
+ * the ring is changing under it. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, FLUSHALL, ...) never
+ * reach the router: they run on the node the client is connected to, so DBSIZE, KEYS, SCAN and
+ * RANDOMKEY see only that node's keys.
+ *
+ * <h2>Commands over keys of several owners</h2>
+ * MGET, MSET, DEL, UNLINK and EXISTS are split by owner: each owner gets the same command over its own
+ * keys (MGET k1 k3 to one node, MGET k2 to another; MSET with each key's value), the local share runs
+ * here, and the replies are merged in the order the keys were given (MGET's array), summed (DEL,
+ * UNLINK, EXISTS), or reduced to one OK (MSET). If any share fails, the reply is the first failing
+ * share's error, in key order; the shares that succeeded stay done, so MSET across owners is not
+ * atomic (within one owner it still is). Every other command over several keys (MSETNX, RENAME,
+ * RENAMENX) needs all its keys on one node, and is refused otherwise, as Redis Cluster refuses keys of
+ * different slots.
+ *
+ * <h2>Error replies</h2>
+ * <ul>
+ * <li>{@code -CLUSTERDOWN no reachable owner for key 'k' (owners: 3f2a@10.0.0.1:7000)}: none of the
+ *     key's owners is alive; sent at once, nothing is forwarded.</li>
+ * <li>{@code -TRYAGAIN owner 3f2a@10.0.0.1:7000 of key 'k' did not answer: timed out}: the owner was
+ *     believed alive but the forward failed or timed out; the command may or may not have run there.</li>
+ * <li>{@code -CROSSSLOT Keys in request don't hash to the same node}: MSETNX, RENAME or RENAMENX over
+ *     keys of different owners.</li>
+ * </ul>
+ * Keys are quoted as UTF-8 and cut to {@value #MAX_KEY_CHARS} characters.
+ *
+ * <p>Thread-safety: {@link #route} runs on the connection's event loop; forwards complete on any
+ * thread, and their replies hop back to the loop through the {@link DeferredReply}.
+ */
+public final class Router {
+
+    /** Redis's code and text for keys of one request in different places, with "node" for "slot". */
+    static final String CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same node";
+    /** Longest quotation of a key in an error text, in characters. */
+    static final int MAX_KEY_CHARS = 128;
+
+    /** How the replies of a command's shares combine into the client's reply. */
+    private enum Merge { ARRAY, SUM, OK }
+
+    /** The commands that may be split across owners, and how their shares' replies merge. */
+    private static final Map<String, Merge> SPLITTABLE = Map.of(
+            "mget", Merge.ARRAY, "mset", Merge.OK, "del", Merge.SUM, "unlink", Merge.SUM, "exists", Merge.SUM);
+
+    private final Dispatcher local;
+    private final Placement placement;
+    private final Forwarder forwarder;
+    /** Requests sent to another node, counting each share of a split command. */
+    private final LongAdder forwarded = new LongAdder();
+    /** Forwarded requests that failed or timed out. */
+    private final LongAdder forwardFailures = new LongAdder();
+
+    Router(Dispatcher local, Placement placement, Forwarder forwarder) {
+        this.local = local;
+        this.placement = placement;
+        this.forwarder = forwarder;
+    }
+
+    /** Requests sent to another node (each share of a split command counts). */
+    public long forwarded() {
+        return forwarded.sum();
+    }
+
+    /** Forwarded requests that failed or timed out. */
+    public long forwardFailures() {
+        return forwardFailures.sum();
+    }
+
+    /**
+     * Routes a keyed command whose arity has been checked.
+     *
+     * @return false if the command is to run here, as on a standalone node; true if it was answered
+     *         (refused at once, or forwarded or split with its reply deferred)
+     */
+    boolean route(ClientConnection client, CommandSpec spec, byte[][] args) {
+        int first = spec.firstKey();
+        int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+        if (first == last) {
+            byte[] key = args[first];
+            List<Long> owners = placement.owners(token(key));
+            if (owners.isEmpty()) {
+                return false;
+            }
+            Long target = firstAlive(owners);
+            if (target == null) {
+                refuse(client, noOwner(key, owners));
+                return true;
+            }
+            if (target == placement.localNodeId()) {
+                return false;
+            }
+            forward(client, target, args, key);
+            return true;
+        }
+        return routeMany(client, spec, args, first, last);
+    }
+
+    private boolean routeMany(ClientConnection client, CommandSpec spec, byte[][] args, int first, int last) {
+        int step = spec.step();
+        int keys = last < first ? 0 : (last - first) / step + 1;
+        int lastKeyAt = first + (keys - 1) * step;
+        if (keys == 0 || lastKeyAt + step > args.length) {
+            return false; // a key without its value: the handler replies with its arity error
+        }
+        long[] targets = new long[keys];
+        boolean sameTarget = true;
+        for (int i = 0; i < keys; i++) {
+            byte[] key = args[first + i * step];
+            List<Long> owners = placement.owners(token(key));
+            if (owners.isEmpty()) {
+                return false; // no ring yet
+            }
+            Long target = firstAlive(owners);
+            if (target == null) {
+                refuse(client, noOwner(key, owners));
+                return true;
+            }
+            targets[i] = target;
+            sameTarget &= target == targets[0];
+        }
+        if (sameTarget) {
+            if (targets[0] == placement.localNodeId()) {
+                return false;
+            }
+            forward(client, targets[0], args, args[first]);
+            return true;
+        }
+        Merge merge = SPLITTABLE.get(spec.name());
+        if (merge == null || first != 1 || lastKeyAt + step != args.length) {
+            refuse(client, CROSSSLOT);
+            return true;
+        }
+        split(client, args, step, targets, merge);
+        return true;
+    }
+
+    /** Forwards the whole command to {@code target}; {@code key} names it in a failure. */
+    private void forward(ClientConnection client, long target, byte[][] args, byte[] key) {
+        DeferredReply reply = client.deferReply();
+        send(target, client.writer().protocol(), args, key).thenAccept(resp -> {
+            if (isError(resp)) {
+                local.errorReplied();
+            }
+            reply.complete(resp);
+        });
+    }
+
+    /**
+     * Sends to {@code target}; completes with its reply, or with a TRYAGAIN error reply if the forward
+     * fails (never exceptionally).
+     */
+    private CompletableFuture<byte[]> send(long target, int protocol, byte[][] args, byte[] key) {
+        forwarded.increment();
+        CompletableFuture<byte[]> sent;
+        try {
+            sent = forwarder.forward(target, protocol, args);
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        return sent.handle((resp, failure) -> {
+            if (failure == null && resp != null && resp.length > 0) {
+                return resp;
+            }
+            forwardFailures.increment();
+            String reason = failure == null ? "empty reply" : reason(failure);
+            return errorReply("TRYAGAIN owner " + placement.describe(target) + " of key '" + quote(key)
+                    + "' did not answer: " + reason);
+        });
+    }
+
+    /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
+    private void split(ClientConnection client, byte[][] args, int step, long[] targets, Merge merge) {
+        DeferredReply reply = client.deferReply();
+        int protocol = client.writer().protocol();
+        // Shares in order of their first key, so the first failing share is the first in key order.
+        List<Long> shareTargets = new ArrayList<>();
+        List<List<Integer>> shareKeys = new ArrayList<>();
+        for (int i = 0; i < targets.length; i++) {
+            int share = shareTargets.indexOf(targets[i]);
+            if (share < 0) {
+                share = shareTargets.size();
+                shareTargets.add(targets[i]);
+                shareKeys.add(new ArrayList<>());
+            }
+            shareKeys.get(share).add(i);
+        }
+        @SuppressWarnings("unchecked")
+        CompletableFuture<byte[]>[] replies = new CompletableFuture[shareTargets.size()];
+        for (int s = 0; s < replies.length; s++) {
+            List<Integer> keys = shareKeys.get(s);
+            byte[][] sub = new byte[1 + keys.size() * step][];
+            sub[0] = args[0];
+            for (int k = 0; k < keys.size(); k++) {
+                System.arraycopy(args, 1 + keys.get(k) * step, sub, 1 + k * step, step);
+            }
+            long target = shareTargets.get(s);
+            replies[s] = target == placement.localNodeId()
+                    ? CompletableFuture.completedFuture(local.runDetached(protocol, sub))
+                    : send(target, protocol, sub, sub[1]);
+        }
+        CompletableFuture.allOf(replies).thenRun(() -> {
+            byte[] merged;
+            try {
+                merged = merge(merge, replies, shareKeys, targets.length);
+            } catch (IllegalArgumentException e) {
+                merged = errorReply("ERR malformed reply from an owner: " + e.getMessage());
+            }
+            if (isError(merged)) {
+                local.errorReplied();
+            }
+            reply.complete(merged);
+        });
+    }
+
+    private static byte[] merge(Merge merge, CompletableFuture<byte[]>[] replies, List<List<Integer>> shareKeys,
+                                int keyCount) {
+        for (CompletableFuture<byte[]> r : replies) {
+            if (isError(r.join())) {
+                return r.join();
+            }
+        }
+        switch (merge) {
+            case OK -> {
+                return replies[0].join();
+            }
+            case SUM -> {
+                long sum = 0;
+                for (CompletableFuture<byte[]> r : replies) {
+                    sum += RespScan.integer(r.join());
+                }
+                return (":" + sum + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            }
+            default -> {
+                byte[][] elements = new byte[keyCount][];
+                for (int s = 0; s < replies.length; s++) {
+                    byte[][] share = RespScan.arrayElements(replies[s].join());
+                    List<Integer> keys = shareKeys.get(s);
+                    if (share.length != keys.size()) {
+                        throw new IllegalArgumentException(share.length + " elements for " + keys.size() + " keys");
+                    }
+                    for (int k = 0; k < share.length; k++) {
+                        elements[keys.get(k)] = share[k];
+                    }
+                }
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                out.writeBytes(("*" + keyCount + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                for (byte[] e : elements) {
+                    out.writeBytes(e);
+                }
+                return out.toByteArray();
+            }
+        }
+    }
+
+    private Long firstAlive(List<Long> owners) {
+        long self = placement.localNodeId();
+        for (Long owner : owners) {
+            if (owner == self || placement.isAlive(owner)) {
+                return owner;
+            }
+        }
+        return null;
+    }
+
+    private String noOwner(byte[] key, List<Long> owners) {
+        StringBuilder sb = new StringBuilder("CLUSTERDOWN no reachable owner for key '").append(quote(key))
+                .append("' (owners: ");
+        for (int i = 0; i < owners.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(placement.describe(owners.get(i)));
+        }
+        return sb.append(')').toString();
+    }
+
+    private void refuse(ClientConnection client, String error) {
+        local.errorReplied();
+        client.writer().error(error);
+    }
+
+    /** A key's ring token, as {@link io.trelliskv.common.Key#token()} computes it. */
+    static long token(byte[] key) {
+        return Murmur3.hash64(key, 0, key.length);
+    }
+
+    static String quote(byte[] key) {
+        String s = new String(key, StandardCharsets.UTF_8);
+        return s.length() <= MAX_KEY_CHARS ? s : s.substring(0, MAX_KEY_CHARS) + "...";
+    }
+
+    /** What went wrong, for an operator: "timed out", or the failure's own message. */
+    static String reason(Throwable failure) {
+        Throwable t = failure;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof TimeoutException) {
+            return t.getMessage() == null ? "timed out" : "timed out (" + t.getMessage() + ")";
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    private static byte[] errorReply(String text) {
+        return ("-" + text.replace('\r', ' ').replace('\n', ' ') + "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A simple error ({@code -}) or a RESP3 blob error ({@code !}). */
+    private static boolean isError(byte[] resp) {
+        return resp.length > 0 && (resp[0] == '-' || resp[0] == '!');
+    }
+}
