@@ -15,7 +15,8 @@ public final class PeerAcceptor {
     private static final int MAX_REMEMBERED_REFUSALS = 1024;
 
     private final PeerConfig config;
-    private final PeerHello self;
+    /** This node's hello; replaced once when a node started on port 0 learns its port. */
+    private volatile PeerHello self;
     private final PeerService service;
     /** "host cluster" pairs already logged as refused, so a foreign node retrying does not flood the log. */
     private final Set<String> refusalsLogged = ConcurrentHashMap.newKeySet();
@@ -41,6 +42,17 @@ public final class PeerAcceptor {
 
     public PeerHello self() {
         return self;
+    }
+
+    /**
+     * Replaces this node's hello: a node started on port 0 knows its port only once bound.
+     * Peers that connect afterwards are greeted with it.
+     */
+    public void self(PeerHello hello) {
+        if (!hello.clusterName().equals(self.clusterName()) || hello.nodeId() != self.nodeId()) {
+            throw new IllegalArgumentException("hello: only the address may change (was " + self + ", got " + hello + ")");
+        }
+        this.self = hello;
     }
 
     public PeerService service() {

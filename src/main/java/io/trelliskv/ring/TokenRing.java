@@ -241,20 +241,20 @@ public final class TokenRing {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "ring version %d: %d nodes, %d tokens, %d replicas\n",
                 version, tokensByNode.size(), tokens.length, n));
-        out.append(String.format(Locale.ROOT, "%-20s %7s %8s %8s\n", "node", "tokens", "primary", "replica"));
+        out.append(String.format(Locale.ROOT, "%-16s %7s %8s %8s\n", "node", "tokens", "primary", "replica"));
         for (Map.Entry<Long, List<Long>> e : tokensByNode.entrySet()) {
             long node = e.getKey();
-            out.append(String.format(Locale.ROOT, "%-20d %7d %7.2f%% %7.2f%%\n",
+            out.append(String.format(Locale.ROOT, "%016x %7d %7.2f%% %7.2f%%\n",
                     node, e.getValue().size(), primary.get(node) * 100, replica.get(node) * 100));
         }
         return out.toString();
     }
 
-    /** Every ring token with its owner, {@code "<token> <node>"} per line, in ring order. */
+    /** Every ring token with its owner, {@code "<token> <node id in hex>"} per line, in ring order. */
     public String describeTokens() {
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < tokens.length; i++) {
-            out.append(tokens[i]).append(' ').append(owners[i]).append('\n');
+            out.append(tokens[i]).append(' ').append(String.format(Locale.ROOT, "%016x", owners[i])).append('\n');
         }
         return out.toString();
     }

@@ -1,6 +1,7 @@
 package io.trelliskv.server;
 
 import io.trelliskv.common.Sizes;
+import io.trelliskv.membership.MemberState;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
 
@@ -16,14 +17,15 @@ import java.util.Set;
 
 /**
  * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
- * lines. Sections: server, clients, memory, stats, keyspace (the default set) and commandstats
+ * lines. Sections: server, clients, memory, stats, cluster, keyspace (the default set) and commandstats
  * ({@code all} / {@code everything}). Section names are case-insensitive; unknown ones print nothing.
  */
 final class Info {
 
-    private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "keyspace");
-    private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
+    private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "cluster",
             "keyspace");
+    private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
+            "cluster", "keyspace");
 
     private final Node node;
 
@@ -64,6 +66,7 @@ final class Info {
             case "memory" -> memory(sb);
             case "stats" -> stats(sb);
             case "commandstats" -> commandstats(sb);
+            case "cluster" -> cluster(sb);
             case "keyspace" -> keyspace(sb);
             default -> throw new IllegalStateException("no section " + name);
         }
@@ -81,8 +84,6 @@ final class Info {
         line(sb, "trellis_version", BuildInfo.version());
         line(sb, "redis_mode", "standalone");
         line(sb, "node_id", Long.toHexString(node.nodeId()));
-        line(sb, "cluster_state", cfg.seeds().isEmpty() ? "standalone"
-                : "standalone (seeds " + String.join(",", cfg.seeds()) + " not joined: clustering not available yet)");
         line(sb, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         line(sb, "arch_bits", "64");
@@ -166,6 +167,33 @@ final class Info {
                     .append(",usec_per_call=").append(String.format(Locale.ROOT, "%.2f", perCall))
                     .append(",rejected_calls=").append(s.rejected())
                     .append(",failed_calls=").append(s.failed()).append("\r\n");
+        }
+    }
+
+    private void cluster(StringBuilder sb) {
+        sb.append("# Cluster\r\n");
+        ClusterState state = node.clusterState();
+        Cluster cluster = node.cluster();
+        line(sb, "cluster_name", node.config().cluster().name());
+        line(sb, "cluster_enabled", cluster != null ? 1 : 0);
+        line(sb, "cluster_seeds", String.join(",", node.config().cluster().seeds()));
+        line(sb, "members_alive", state.count(MemberState.ALIVE));
+        line(sb, "members_suspect", state.count(MemberState.SUSPECT));
+        line(sb, "members_dead", state.count(MemberState.DEAD));
+        line(sb, "members_left", state.count(MemberState.LEFT));
+        line(sb, "ring_version", state.ring().version());
+        line(sb, "ring_nodes", state.ring().nodes().size());
+        line(sb, "ring_tokens", state.ring().tokenCount());
+        line(sb, "local_tokens", state.ring().tokensOf(node.nodeId()).size());
+        Router router = node.dispatcher().router();
+        line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
+        line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
+        if (cluster != null && cluster.peers() != null) {
+            var peers = cluster.peers().stats();
+            line(sb, "peer_connections", peers.openConnections());
+            line(sb, "peer_requests_in_flight", peers.inFlight());
+            line(sb, "peer_request_failures", peers.failures());
+            line(sb, "peer_request_timeouts", peers.timeouts());
         }
     }
 

@@ -4,6 +4,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.ring.TokenAllocator;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.EvictionPolicy;
 import org.slf4j.Logger;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -37,8 +39,28 @@ public final class Main implements Callable<Integer> {
     int port;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "SEED",
-            description = "host:port of a node to join (clustering is not available yet: reported, not joined).")
+            description = "host:port of a node of the cluster to join.")
     String seed;
+
+    @Option(names = "--seeds", paramLabel = "HOST:PORT,...", split = ",",
+            description = "More nodes to join through (any that answers will do).")
+    List<String> moreSeeds = new ArrayList<>();
+
+    @Option(names = "--cluster-name", paramLabel = "NAME",
+            description = "Name of the cluster; peers with another name are refused (default: ${DEFAULT-VALUE}).")
+    String clusterName = ClusterConfig.DEFAULT_NAME;
+
+    @Option(names = "--advertise", paramLabel = "ADDR",
+            description = "Address other nodes use to reach this one (default: the --host address).")
+    String advertise;
+
+    @Option(names = "--vnodes", paramLabel = "N",
+            description = "Ring tokens this node takes when it first joins (default: ${DEFAULT-VALUE}).")
+    int vnodes = TokenAllocator.DEFAULT_VNODES;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Directory keeping the node's id and tokens across restarts (default: none).")
+    Path dataDir;
 
     @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host = "127.0.0.1";
@@ -89,11 +111,9 @@ public final class Main implements Callable<Integer> {
     NodeConfig config() {
         List<String> seeds = new ArrayList<>();
         if (seed != null) {
-            if (!seed.matches("[^:\\s]+:\\d{1,5}")) {
-                throw new IllegalArgumentException("invalid seed '" + seed + "' (expected: host:port)");
-            }
             seeds.add(seed);
         }
+        seeds.addAll(moreSeeds);
         long maxInlineBytes = Sizes.parseBytes(maxInline);
         long softBytes = Sizes.parseBytes(outputSoft);
         if (maxInlineBytes > Integer.MAX_VALUE || softBytes > Integer.MAX_VALUE) {
@@ -103,13 +123,16 @@ public final class Main implements Callable<Integer> {
         NetConfig net = new NetConfig(host, port, unixSocket, ioThreads, maxClients, (int) softBytes,
                 Sizes.parseBytes(outputHard), limits);
         EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), 0, samples);
-        return new NodeConfig(net, engine, seeds);
+        if ("0.0.0.0".equals(host) && advertise == null) {
+            throw new IllegalArgumentException("--host 0.0.0.0 needs --advertise: the address peers should use");
+        }
+        return new NodeConfig(net, engine, new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir));
     }
 
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
-        Node node = new Node(config, Clock.SYSTEM);
+        Node node = new Node(config, Clock.SYSTEM); // IllegalArgumentException: bad data directory
         try {
             node.start();
         } catch (IOException e) {

@@ -2,6 +2,8 @@ package io.trelliskv.server;
 
 import io.trelliskv.common.Clock;
 import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.net.PeerConfig;
 import io.trelliskv.net.RespServer;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
@@ -11,18 +13,19 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.security.SecureRandom;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One TrellisKV node: wires the clock, the hybrid logical clock, the storage engine, the command table
- * and the network server, and runs the node's periodic background work (active expiry, statistics
+ * One TrellisKV node: wires the clock, the hybrid logical clock, the storage engine, the command table,
+ * the network server and the node's part in the cluster ({@link Cluster}: membership, ring tokens,
+ * request routing), and runs the node's periodic background work (active expiry, statistics
  * sampling) on one small scheduler thread of its own — never on an event loop.
  *
  * <p>Constructing a node builds everything but binds nothing, so tests can drive the command layer
- * through an embedded channel; {@link #start()} opens the ports.
+ * through an embedded channel (every command then runs locally); {@link #start()} opens the ports and
+ * joins the cluster.
  */
 public final class Node implements AutoCloseable {
 
@@ -41,13 +44,23 @@ public final class Node implements AutoCloseable {
     private final ClientRegistry clients;
     private final Dispatcher dispatcher;
     private final OpsSampler opsSampler;
+    private final ClusterState clusterState;
+    private final NodeIdentity identity;
     private ScheduledExecutorService background;
     private RespServer server;
+    private Cluster cluster;
 
+    /**
+     * Builds a node; nothing is bound until {@link #start()}.
+     *
+     * @throws IllegalArgumentException if the data directory cannot be read or belongs to another cluster
+     */
     public Node(NodeConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
-        this.nodeId = new SecureRandom().nextLong();
+        this.identity = loadIdentity(config.cluster());
+        this.nodeId = identity.nodeId();
+        this.clusterState = new ClusterState(nodeId);
         this.startMillis = clock.millis();
         this.engine = new MemoryEngine(config.engine(), clock, new Hlc(clock), nodeId);
         this.clients = new ClientRegistry(config.net().maxClients());
@@ -57,12 +70,37 @@ public final class Node implements AutoCloseable {
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
         new ServerCommands(this).registerInto(table);
+        new ClusterCommands(clusterState).registerInto(table);
+    }
+
+    private static NodeIdentity loadIdentity(ClusterConfig cluster) {
+        if (cluster.dataDir() == null) {
+            return NodeIdentity.fresh(cluster.name());
+        }
+        try {
+            NodeIdentity id = NodeIdentity.loadOrCreate(cluster.dataDir(), cluster.name());
+            id.save(cluster.dataDir());
+            return id;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("data directory " + cluster.dataDir() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Binds the ports and starts background work. */
     public void start() throws IOException {
-        server = new RespServer(config.net(), dispatcher, clients, clock);
+        NetConfig net = config.net();
+        cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
+                PeerConfig.defaults(config.cluster().name())
+                        .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
+                clock, dispatcher, clusterState);
+        server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
         server.start();
+        try {
+            cluster.start(server.address());
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
         background = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "trellis-background");
             t.setDaemon(true);
@@ -75,10 +113,6 @@ public final class Node implements AutoCloseable {
         background.scheduleAtFixedRate(() -> runSafely("stats sampling",
                 () -> opsSampler.sample(dispatcher.commandsProcessed())), periodMillis, periodMillis,
                 TimeUnit.MILLISECONDS);
-        if (!config.seeds().isEmpty()) {
-            log.warn("Seeds {} given, but this build has no clustering yet: not joined, serving as a standalone node",
-                    config.seeds());
-        }
         log.info("Node {} ready on port {}", Long.toHexString(nodeId), server.address().getPort());
     }
 
@@ -93,6 +127,9 @@ public final class Node implements AutoCloseable {
     /** Stops serving: closes the ports and connections, then stops background work. */
     @Override
     public void close() {
+        if (cluster != null) {
+            cluster.close(); // announce LEFT first, so peers stop routing here
+        }
         if (server != null) {
             server.close();
         }
@@ -128,6 +165,15 @@ public final class Node implements AutoCloseable {
 
     public Dispatcher dispatcher() {
         return dispatcher;
+    }
+
+    ClusterState clusterState() {
+        return clusterState;
+    }
+
+    /** The running cluster machinery; null before {@link #start()}. */
+    Cluster cluster() {
+        return cluster;
     }
 
     OpsSampler opsSampler() {

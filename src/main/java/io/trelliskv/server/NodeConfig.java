@@ -3,19 +3,12 @@ package io.trelliskv.server;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.storage.EngineConfig;
 
-import java.util.List;
-
 /**
  * Everything a node is started with.
  *
- * @param net    the client-facing network settings
- * @param engine the storage engine's settings
- * @param seeds  seed addresses (host:port) given on the command line; clustering arrives later, so
- *               for now they are reported and not contacted
+ * @param net     the client-facing network settings (peers share the same port)
+ * @param engine  the storage engine's settings
+ * @param cluster how the node joins and takes part in a cluster
  */
-public record NodeConfig(NetConfig net, EngineConfig engine, List<String> seeds) {
-
-    public NodeConfig {
-        seeds = List.copyOf(seeds);
-    }
+public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster) {
 }

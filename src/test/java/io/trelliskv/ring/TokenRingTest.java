@@ -180,21 +180,21 @@ class TokenRingTest {
     void describesOwnershipPerNode() {
         assertThat(RING.describe(2)).isEqualTo("""
                 ring version 1: 3 nodes, 5 tokens, 2 replicas
-                node                  tokens  primary  replica
-                1                          2   50.00%   43.75%
-                2                          2   37.50%   43.75%
-                3                          1   12.50%   12.50%
+                node              tokens  primary  replica
+                0000000000000001       2   50.00%   43.75%
+                0000000000000002       2   37.50%   43.75%
+                0000000000000003       1   12.50%   12.50%
                 """);
     }
 
     @Test
     void describesTokensInRingOrder() {
         assertThat(RING.describeTokens()).isEqualTo("""
-                -4611686018427387904 1
-                0 2
-                2305843009213693952 1
-                4611686018427387904 3
-                6917529027641081856 2
+                -4611686018427387904 0000000000000001
+                0 0000000000000002
+                2305843009213693952 0000000000000001
+                4611686018427387904 0000000000000003
+                6917529027641081856 0000000000000002
                 """);
         assertThat(RING).hasToString("TokenRing{version=1, nodes=3, tokens=5}");
     }

@@ -37,7 +37,7 @@ final class CommandHarness implements AutoCloseable {
     CommandHarness(EngineConfig engineConfig, RespLimits limits) {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, limits);
-        node = new Node(new NodeConfig(net, engineConfig, List.of()), clock);
+        node = new Node(new NodeConfig(net, engineConfig, ClusterConfig.standalone()), clock);
         channel = new EmbeddedChannel();
         ClientPipeline.configure(channel, net, node.dispatcher(), new ClientRegistry(100), clock, null);
         channel.pipeline().fireChannelActive();

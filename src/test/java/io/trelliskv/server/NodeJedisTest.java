@@ -104,7 +104,7 @@ class NodeJedisTest {
         NetConfig net = new NetConfig("127.0.0.1", 0, o.unixSocket, 2, o.maxClients, o.outputSoft, o.outputHard,
                 RespLimits.DEFAULTS);
         EngineConfig engine = new EngineConfig(o.maxMemory, o.policy, 0, EngineConfig.DEFAULT_EVICTION_SAMPLES);
-        node = new Node(new NodeConfig(net, engine, List.of()), Clock.SYSTEM);
+        node = new Node(new NodeConfig(net, engine, ClusterConfig.standalone()), Clock.SYSTEM);
         node.start();
         return node;
     }

@@ -1,0 +1,264 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Clock;
+import io.trelliskv.membership.Address;
+import io.trelliskv.membership.ExecutorScheduler;
+import io.trelliskv.membership.Swim;
+import io.trelliskv.membership.SwimConfig;
+import io.trelliskv.net.GossipTransport;
+import io.trelliskv.net.PeerAcceptor;
+import io.trelliskv.net.PeerClient;
+import io.trelliskv.net.PeerConfig;
+import io.trelliskv.net.PeerHello;
+import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.ring.TokenAllocator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A node's part in the cluster: membership (SWIM over UDP on the node's port, push-pull over the peer
+ * protocol on its TCP port), its ring tokens, and request forwarding to the owners of keys.
+ *
+ * <h2>Lifecycle</h2>
+ * <ol>
+ *   <li>{@link #acceptor()} is handed to the client server before it binds, so peers are accepted on
+ *       the shared port from the start.</li>
+ *   <li>{@link #start(InetSocketAddress)}, once the port is bound: opens the peer client and the UDP
+ *       socket, starts SWIM and joins through the seeds (retrying with backoff while none answers; the
+ *       node meanwhile serves as a cluster of one), and enables routing.</li>
+ *   <li>Tokens: a node restarted with its data directory gossips the tokens it had. A new node takes
+ *       its tokens once it has joined (so the allocator sees the ring it joins), or at once when it has
+ *       no seeds; then saves them.</li>
+ *   <li>{@link #close()}: announces LEFT, waits briefly for the word to spread, then stops.</li>
+ * </ol>
+ * All membership work runs on one thread ({@code trellis-membership}); the ring and member view that
+ * routing reads are kept by {@link ClusterState}.
+ */
+final class Cluster implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Cluster.class);
+
+    /** How long a forwarded command may take before the client gets an error. */
+    static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(5);
+    /** How long push-pull exchanges may take. */
+    private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(10);
+    /** How often a joining node checks whether it has joined, and logs if it has not. */
+    private static final long JOIN_CHECK_MILLIS = 250;
+    private static final long JOIN_WARN_EVERY_MILLIS = 5_000;
+    /** How long shutdown waits for the LEFT announcement to spread. */
+    private static final long LEAVE_WAIT_MILLIS = 2_000;
+
+    private final ClusterConfig config;
+    private final String bindHost;
+    private final Clock clock;
+    private final Dispatcher dispatcher;
+    private final ClusterState state;
+    private final PeerConfig peerConfig;
+    private final PeerAcceptor acceptor;
+    private final ExecutorScheduler scheduler = new ExecutorScheduler("trellis-membership");
+    private NodeIdentity identity;
+    private volatile Swim swim;
+    private PeerClient peers;
+    private GossipTransport gossip;
+    private Router router;
+    private long joinStartedMillis;
+    private long lastJoinWarnMillis;
+
+    Cluster(ClusterConfig config, NodeIdentity identity, String bindHost, int port, PeerConfig peerConfig,
+            Clock clock, Dispatcher dispatcher, ClusterState state) {
+        this.config = config;
+        this.identity = identity;
+        this.bindHost = bindHost;
+        this.clock = clock;
+        this.dispatcher = dispatcher;
+        this.state = state;
+        this.peerConfig = peerConfig;
+        this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
+    }
+
+    private PeerHello hello(int port) {
+        return new PeerHello(config.name(), advertisedHost(), port, identity.nodeId());
+    }
+
+    private String advertisedHost() {
+        return config.advertise() != null ? config.advertise() : bindHost;
+    }
+
+    PeerAcceptor acceptor() {
+        return acceptor;
+    }
+
+    /** Answers peer requests: membership exchanges and forwarded commands. */
+    private CompletableFuture<byte[]> serve(PeerMessageType type, PeerHello from, byte[] payload) {
+        switch (type) {
+            case SWIM_STREAM -> {
+                Swim s = swim;
+                if (s == null) {
+                    return CompletableFuture.failedFuture(new IllegalStateException("membership not started yet"));
+                }
+                return GossipTransport.serveStream(scheduler, from, payload, s::onStreamRequest);
+            }
+            case FORWARD -> {
+                try {
+                    ForwardCodec.Forwarded f = ForwardCodec.decode(payload);
+                    return CompletableFuture.completedFuture(dispatcher.executeForwarded(f.protocol(), f.args()));
+                } catch (IllegalArgumentException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            default -> {
+                return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
+            }
+        }
+    }
+
+    /** Starts membership and routing; {@code bound} is the client server's bound TCP address. */
+    void start(InetSocketAddress bound) throws IOException {
+        PeerHello self = hello(bound.getPort());
+        acceptor.self(self);
+        peers = new PeerClient(peerConfig, self);
+        gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT);
+        Swim s = Swim.builder(SwimConfig.lan(config.name()), identity.nodeId(),
+                        new Address(self.host(), self.port()))
+                .meta(TokenMeta.encode(identity.tokens()))
+                .transport(gossip)
+                .scheduler(scheduler)
+                .clock(clock)
+                .listener(state)
+                .build();
+        gossip.start(new InetSocketAddress(bindHost, bound.getPort()), (from, data) -> s.onPacket(from, data));
+        swim = s;
+        router = dispatcher.enableRouting(state, this::forward);
+        List<Address> seeds = new ArrayList<>();
+        for (String seed : config.seeds()) {
+            int colon = seed.lastIndexOf(':');
+            seeds.add(new Address(seed.substring(0, colon), Integer.parseInt(seed.substring(colon + 1))));
+        }
+        scheduler.execute(() -> {
+            s.start();
+            s.join(seeds);
+            joinStartedMillis = clock.millis();
+            lastJoinWarnMillis = joinStartedMillis;
+            if (identity.tokens().isEmpty()) {
+                awaitJoinThenTakeTokens(s);
+            }
+        });
+        log.info("Node {} in cluster '{}' at {}:{}{}", Long.toHexString(identity.nodeId()), config.name(),
+                self.host(), self.port(), seeds.isEmpty() ? " (new cluster)" : ", joining through " + config.seeds());
+    }
+
+    /** On the membership thread: once joined (or with no seeds), takes tokens; else checks again soon. */
+    private void awaitJoinThenTakeTokens(Swim s) {
+        if (!s.isJoined()) {
+            long now = clock.millis();
+            if (now - lastJoinWarnMillis >= JOIN_WARN_EVERY_MILLIS) {
+                lastJoinWarnMillis = now;
+                log.warn("No seed of {} has answered for {} s; retrying with backoff, serving as a cluster of one",
+                        config.seeds(), (now - joinStartedMillis) / 1000);
+            }
+            scheduler.schedule(JOIN_CHECK_MILLIS, () -> awaitJoinThenTakeTokens(s));
+            return;
+        }
+        TokenAllocator allocator = new TokenAllocator(3, identity.nodeId());
+        List<Long> tokens = allocator.allocate(state.ring(), identity.nodeId(), config.vnodes());
+        identity = identity.withTokens(tokens);
+        s.updateMeta(TokenMeta.encode(tokens));
+        log.info("Took {} tokens on the ring", tokens.size());
+        if (config.dataDir() != null) {
+            try {
+                identity.save(config.dataDir());
+            } catch (IOException e) {
+                log.error("Could not save the node identity in {}: {}", config.dataDir(), e.toString());
+            }
+        }
+    }
+
+    private CompletableFuture<byte[]> forward(long nodeId, int protocol, byte[][] args) {
+        var member = state.member(nodeId);
+        if (member == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
+        }
+        InetSocketAddress to = new InetSocketAddress(member.address().host(), member.address().port());
+        return peers.call(to, PeerMessageType.FORWARD, ForwardCodec.encode(protocol, args), FORWARD_TIMEOUT);
+    }
+
+    ClusterState state() {
+        return state;
+    }
+
+    Router router() {
+        return router;
+    }
+
+    PeerClient peers() {
+        return peers;
+    }
+
+    GossipTransport gossip() {
+        return gossip;
+    }
+
+    /** Membership counters, read on the membership thread; null before start. */
+    io.trelliskv.membership.SwimStats swimStats() {
+        Swim s = swim;
+        if (s == null) {
+            return null;
+        }
+        CompletableFuture<io.trelliskv.membership.SwimStats> f = new CompletableFuture<>();
+        scheduler.execute(() -> f.complete(s.stats()));
+        try {
+            return f.get(1, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Announces LEFT, waits a little for it to spread, then stops membership and the peer client. */
+    @Override
+    public void close() {
+        Swim s = swim;
+        if (s != null) {
+            CountDownLatch spread = new CountDownLatch(1);
+            scheduler.execute(() -> {
+                try {
+                    s.leave(spread::countDown);
+                } catch (IllegalStateException e) {
+                    spread.countDown();
+                }
+            });
+            try {
+                if (!spread.await(LEAVE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    log.info("Stopping before the LEFT announcement reached every member");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            scheduler.execute(() -> {
+                s.stop();
+                stopped.countDown();
+            });
+            try {
+                stopped.await(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (gossip != null) {
+            gossip.close();
+        }
+        if (peers != null) {
+            peers.close();
+        }
+        scheduler.close();
+    }
+}

@@ -1,0 +1,39 @@
+package io.trelliskv.server;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * How a node takes part in a cluster.
+ *
+ * @param name      the cluster's name; peers with another name are refused, so two clusters never merge
+ * @param seeds     host:port of nodes to join through; empty starts a new cluster
+ * @param advertise the host peers use to reach this node; null means the bind address
+ * @param vnodes    tokens (virtual nodes) this node takes on the ring
+ * @param dataDir   where the node keeps its identity (id and tokens) across restarts; null keeps none
+ */
+public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir) {
+
+    public static final String DEFAULT_NAME = "trellis";
+
+    public ClusterConfig {
+        seeds = List.copyOf(seeds);
+        if (name == null || name.isEmpty() || name.length() > 64) {
+            throw new IllegalArgumentException("cluster name '" + name + "' (expected: 1..64 characters)");
+        }
+        if (vnodes < 1 || vnodes > io.trelliskv.ring.TokenAllocator.MAX_VNODES) {
+            throw new IllegalArgumentException("vnodes: " + vnodes + " (expected: 1.."
+                    + io.trelliskv.ring.TokenAllocator.MAX_VNODES + ")");
+        }
+        for (String seed : seeds) {
+            if (!seed.matches("[^:\\s]+:\\d{1,5}") || Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1)) > 65535) {
+                throw new IllegalArgumentException("invalid seed '" + seed + "' (expected: host:port)");
+            }
+        }
+    }
+
+    /** A node on its own, as tests and a plain `trellis PORT` start it. */
+    public static ClusterConfig standalone() {
+        return new ClusterConfig(DEFAULT_NAME, List.of(), null, io.trelliskv.ring.TokenAllocator.DEFAULT_VNODES, null);
+    }
+}

@@ -1,0 +1,131 @@
+package io.trelliskv.server;
+
+import io.trelliskv.membership.Member;
+import io.trelliskv.membership.MemberEvent;
+import io.trelliskv.membership.MemberState;
+import io.trelliskv.membership.MembershipListener;
+import io.trelliskv.ring.TokenRing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The node's view of the cluster, for routing and for operators: the members as membership last
+ * reported them, and the ring built from their tokens.
+ *
+ * <p><b>Liveness is not ownership.</b> A member's tokens stay on the ring while it is SUSPECT or DEAD
+ * (its ranges are still its own; requests for them fail fast or, once replication lands, go to other
+ * replicas); they leave the ring only when the member LEFT or was REMOVED. So a flapping node never
+ * moves data.
+ *
+ * <p>Written on the membership thread (through {@link #onEvent}); read from the event loops. The ring
+ * is an immutable {@link TokenRing} swapped through a volatile field; members are a concurrent map.
+ */
+final class ClusterState implements MembershipListener, Placement {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterState.class);
+
+    private final long localId;
+    private final ConcurrentHashMap<Long, Member> members = new ConcurrentHashMap<>();
+    private volatile TokenRing ring = TokenRing.empty();
+    /** Ring changes since start; the ring's own version. Written on the membership thread only. */
+    private long ringVersion;
+
+    ClusterState(long localId) {
+        this.localId = localId;
+    }
+
+    @Override
+    public void onEvent(MemberEvent event) {
+        Member m = event.member();
+        Member before = event.type() == MemberEvent.Type.REMOVED ? members.remove(m.id()) : members.put(m.id(), m);
+        if (m.id() != localId && event.type() != MemberEvent.Type.UPDATE) {
+            log.info("Member {} at {}:{} is {} (incarnation {})", Long.toHexString(m.id()), m.address().host(),
+                    m.address().port(), event.type() == MemberEvent.Type.REMOVED ? "REMOVED" : m.state(),
+                    m.incarnation());
+        }
+        List<Long> oldTokens = before == null || !owns(before) ? List.of() : TokenMeta.decode(before.meta());
+        List<Long> newTokens = event.type() == MemberEvent.Type.REMOVED || !owns(m) ? List.of() : TokenMeta.decode(m.meta());
+        if (!oldTokens.equals(newTokens)) {
+            rebuildRing();
+        }
+    }
+
+    /** Whether a member in this state holds its ranges: every state but LEFT. */
+    private static boolean owns(Member m) {
+        return m.state() != MemberState.LEFT;
+    }
+
+    private void rebuildRing() {
+        Map<Long, List<Long>> tokens = new HashMap<>();
+        for (Member m : members.values()) {
+            if (owns(m)) {
+                List<Long> t = TokenMeta.decode(m.meta());
+                if (!t.isEmpty()) {
+                    tokens.put(m.id(), t);
+                }
+            }
+        }
+        ring = TokenRing.of(++ringVersion, tokens);
+        log.info("Ring version {}: {} nodes, {} tokens", ringVersion, ring.nodes().size(), ring.tokenCount());
+    }
+
+    TokenRing ring() {
+        return ring;
+    }
+
+    /** Members ordered by address, for display. */
+    List<Member> members() {
+        List<Member> list = new ArrayList<>(members.values());
+        list.sort(Comparator.comparing((Member m) -> m.address().host()).thenComparingInt(m -> m.address().port()));
+        return list;
+    }
+
+    int count(MemberState state) {
+        int n = 0;
+        for (Member m : members.values()) {
+            if (m.state() == state) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    Member member(long id) {
+        return members.get(id);
+    }
+
+    @Override
+    public long localNodeId() {
+        return localId;
+    }
+
+    /** Until replication lands a key has one owner: the first node clockwise from its token. */
+    @Override
+    public List<Long> owners(long token) {
+        TokenRing r = ring;
+        return r.isEmpty() ? List.of() : r.replicas(token, 1);
+    }
+
+    @Override
+    public boolean isAlive(long nodeId) {
+        if (nodeId == localId) {
+            return true;
+        }
+        Member m = members.get(nodeId);
+        return m != null && m.state().isLive();
+    }
+
+    @Override
+    public String describe(long nodeId) {
+        Member m = members.get(nodeId);
+        String id = Long.toHexString(nodeId);
+        return m == null ? id : id + "@" + m.address().host() + ":" + m.address().port();
+    }
+}
