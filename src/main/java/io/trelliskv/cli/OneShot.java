@@ -67,6 +67,8 @@ final class OneShot {
             case "delete" -> new Request(List.of("DEL", oneKey("delete", args)), this::printDeleted);
             case "ttl" -> new Request(List.of("PTTL", oneKey("ttl", args)), this::printTtl);
             case "info" -> info(args);
+            case "members" -> new Request(List.of("MEMBERS"), this::printText);
+            case "ring" -> new Request(List.of("RING"), this::printText);
             case "raw" -> {
                 if (args.isEmpty()) {
                     throw new UsageException("raw: missing command (usage: raw CMD [ARG...])");

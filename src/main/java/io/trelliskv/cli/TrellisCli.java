@@ -36,6 +36,8 @@ import picocli.CommandLine.Parameters;
                 "  delete KEY                      delete a key",
                 "  ttl KEY                         time to live left, e.g. 9.998s or 'no expiry'",
                 "  info [SECTION]                  server information",
+                "  members                         cluster members: id, address, state, incarnation, ownership",
+                "  ring                            ring tokens and ownership per node",
                 "  raw CMD [ARG...]                send any command, print the reply like redis-cli",
                 "  CMD [ARG...]                    any other word is sent as with raw, e.g. DBSIZE",
                 "",
