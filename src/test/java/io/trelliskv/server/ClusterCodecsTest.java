@@ -1,0 +1,71 @@
+package io.trelliskv.server;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The small formats a node keeps or sends: its identity file, its gossiped tokens, forwarded commands. */
+class ClusterCodecsTest {
+
+    @Test
+    void tokenMetaRoundTripsAndRejectsGarbage() {
+        List<Long> tokens = List.of(Long.MIN_VALUE, -1L, 0L, 42L, Long.MAX_VALUE);
+        assertThat(TokenMeta.decode(TokenMeta.encode(tokens))).isEqualTo(tokens);
+        assertThat(TokenMeta.encode(List.of())).hasSize(3);
+        assertThat(TokenMeta.decode(new byte[0])).isEmpty();
+        assertThat(TokenMeta.decode(new byte[] {9, 0, 0})).as("unknown version").isEmpty();
+        byte[] truncated = Arrays.copyOf(TokenMeta.encode(tokens), 20);
+        assertThat(TokenMeta.decode(truncated)).isEmpty();
+    }
+
+    @Test
+    void forwardedCommandsRoundTrip() {
+        byte[][] args = {"SET".getBytes(StandardCharsets.UTF_8), new byte[0], {0, (byte) 0xff, '\r', '\n'}};
+        ForwardCodec.Forwarded f = ForwardCodec.decode(ForwardCodec.encode(3, args));
+        assertThat(f.protocol()).isEqualTo(3);
+        assertThat(f.args()).isDeepEqualTo(args);
+    }
+
+    @Test
+    void malformedForwardedCommandsAreRefused() {
+        byte[] good = ForwardCodec.encode(2, new byte[][] {"GET".getBytes(StandardCharsets.UTF_8)});
+        for (int cut = 0; cut < good.length; cut++) {
+            byte[] truncated = Arrays.copyOf(good, cut);
+            assertThatThrownBy(() -> ForwardCodec.decode(truncated)).isInstanceOf(IllegalArgumentException.class);
+        }
+        byte[] badProtocol = good.clone();
+        badProtocol[0] = 7;
+        assertThatThrownBy(() -> ForwardCodec.decode(badProtocol)).hasMessageContaining("protocol 7");
+        byte[] trailing = Arrays.copyOf(good, good.length + 1);
+        assertThatThrownBy(() -> ForwardCodec.decode(trailing)).hasMessageContaining("trailing");
+        byte[] hugeCount = good.clone();
+        hugeCount[1] = 0x7f;
+        assertThatThrownBy(() -> ForwardCodec.decode(hugeCount)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void identitySurvivesARestartAndBelongsToOneCluster(@TempDir Path dir) throws IOException {
+        NodeIdentity fresh = NodeIdentity.loadOrCreate(dir, "alpha");
+        assertThat(fresh.nodeId()).isNotZero();
+        assertThat(fresh.tokens()).isEmpty();
+        fresh.withTokens(List.of(-5L, 7L)).save(dir);
+
+        NodeIdentity again = NodeIdentity.loadOrCreate(dir, "alpha");
+        assertThat(again).isEqualTo(new NodeIdentity(fresh.nodeId(), "alpha", List.of(-5L, 7L)));
+        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(dir, "beta"))
+                .isInstanceOf(IOException.class).hasMessageContaining("belongs to cluster 'alpha'");
+
+        Files.writeString(dir.resolve(NodeIdentity.FILE), "node_id=zz\ncluster=alpha\n");
+        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(dir, "alpha"))
+                .isInstanceOf(IOException.class).hasMessageContaining("cannot read");
+    }
+}
