@@ -53,6 +53,12 @@ final class Cluster implements AutoCloseable {
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(10);
     /** How often a joining node checks whether it has joined, and logs if it has not. */
     private static final long JOIN_CHECK_MILLIS = 250;
+    /**
+     * After joining, a new node waits this long plus a random part of it before choosing tokens, so
+     * that the tokens of nodes that joined just before have reached it through gossip and nodes
+     * started together do not choose against the same ring.
+     */
+    private static final long TOKEN_SETTLE_MILLIS = 1_000;
     private static final long JOIN_WARN_EVERY_MILLIS = 5_000;
     /** How long shutdown waits for the LEFT announcement to spread. */
     private static final long LEAVE_WAIT_MILLIS = 2_000;
@@ -168,8 +174,21 @@ final class Cluster implements AutoCloseable {
             scheduler.schedule(JOIN_CHECK_MILLIS, () -> awaitJoinThenTakeTokens(s));
             return;
         }
+        if (config.seeds().isEmpty()) {
+            takeTokens(s);
+        } else {
+            long settle = TOKEN_SETTLE_MILLIS + Math.floorMod(identity.nodeId(), TOKEN_SETTLE_MILLIS);
+            scheduler.schedule(settle, () -> takeTokens(s));
+        }
+    }
+
+    /** On the membership thread: chooses this node's tokens against the ring as now known, gossips them. */
+    private void takeTokens(Swim s) {
         TokenAllocator allocator = new TokenAllocator(3, identity.nodeId());
-        List<Long> tokens = allocator.allocate(state.ring(), identity.nodeId(), config.vnodes());
+        List<Long> tokens = new ArrayList<>();
+        for (long t : allocator.allocate(state.ring(), identity.nodeId(), config.vnodes())) {
+            tokens.add(t + jitter(identity.nodeId(), t));
+        }
         identity = identity.withTokens(tokens);
         s.updateMeta(TokenMeta.encode(tokens));
         log.info("Took {} tokens on the ring", tokens.size());
@@ -180,6 +199,16 @@ final class Cluster implements AutoCloseable {
                 log.error("Could not save the node identity in {}: {}", config.dataDir(), e.toString());
             }
         }
+    }
+
+    /**
+     * A node-specific nudge of at most 2^-20 of the ring: the allocator is deterministic, so two nodes
+     * choosing against the same ring would otherwise pick identical tokens.
+     */
+    static long jitter(long nodeId, long token) {
+        long h = (nodeId ^ token) * 0x9E3779B97F4A7C15L;
+        h ^= h >>> 31;
+        return h >> 20;
     }
 
     private CompletableFuture<byte[]> forward(long nodeId, int protocol, byte[][] args) {

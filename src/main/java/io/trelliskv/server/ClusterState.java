@@ -11,8 +11,10 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -62,14 +64,31 @@ final class ClusterState implements MembershipListener, Placement {
         return m.state() != MemberState.LEFT;
     }
 
+    /**
+     * Rebuilds the ring from the members' tokens. Two nodes that joined at the same moment may have
+     * chosen the same token; the lower node id keeps it, deterministically on every node, and the
+     * other's copy is left out (logged), so every node builds the same ring.
+     */
     private void rebuildRing() {
         Map<Long, List<Long>> tokens = new HashMap<>();
-        for (Member m : members.values()) {
-            if (owns(m)) {
-                List<Long> t = TokenMeta.decode(m.meta());
-                if (!t.isEmpty()) {
-                    tokens.put(m.id(), t);
+        Set<Long> claimed = new HashSet<>();
+        List<Member> byId = new ArrayList<>(members.values());
+        byId.sort(Comparator.comparingLong(Member::id));
+        for (Member m : byId) {
+            if (!owns(m)) {
+                continue;
+            }
+            List<Long> own = new ArrayList<>();
+            for (long t : TokenMeta.decode(m.meta())) {
+                if (claimed.add(t)) {
+                    own.add(t);
+                } else {
+                    log.warn("Token {} of {} is also claimed by a node with a lower id; left out", t,
+                            describe(m.id()));
                 }
+            }
+            if (!own.isEmpty()) {
+                tokens.put(m.id(), own);
             }
         }
         ring = TokenRing.of(++ringVersion, tokens);

@@ -66,6 +66,21 @@ class ClusterStateTest {
     }
 
     @Test
+    void aTokenClaimedTwiceGoesToTheLowerNodeIdOnEveryNode() {
+        ClusterState other = new ClusterState(9);
+        for (ClusterState view : List.of(state, other)) {
+            // Two nodes that chose against the same ring; the events arrive in different orders.
+            List<Member> joins = view == state
+                    ? List.of(member(7, MemberState.ALIVE, List.of(10L, 20L)), member(3, MemberState.ALIVE, List.of(20L, 30L)))
+                    : List.of(member(3, MemberState.ALIVE, List.of(20L, 30L)), member(7, MemberState.ALIVE, List.of(10L, 20L)));
+            joins.forEach(m -> view.onEvent(new MemberEvent(MemberEvent.Type.JOIN, m)));
+        }
+        assertThat(state.ring().tokensOf(3)).containsExactly(20L, 30L);
+        assertThat(state.ring().tokensOf(7)).containsExactly(10L);
+        assertThat(other.ring().describeTokens()).isEqualTo(state.ring().describeTokens());
+    }
+
+    @Test
     void noRingMeansNoOwners() {
         assertThat(state.owners(42)).isEmpty();
         assertThat(state.isAlive(1)).as("the local node").isTrue();
