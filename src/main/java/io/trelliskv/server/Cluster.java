@@ -4,7 +4,6 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.membership.Address;
 import io.trelliskv.membership.ExecutorScheduler;
 import io.trelliskv.membership.Swim;
-import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.GossipTransport;
 import io.trelliskv.net.PeerAcceptor;
 import io.trelliskv.net.PeerClient;
@@ -133,7 +132,7 @@ final class Cluster implements AutoCloseable {
         acceptor.self(self);
         peers = new PeerClient(peerConfig, self);
         gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT);
-        Swim s = Swim.builder(SwimConfig.lan(config.name()), identity.nodeId(),
+        Swim s = Swim.builder(config.membership(), identity.nodeId(),
                         new Address(self.host(), self.port()))
                 .meta(TokenMeta.encode(identity.tokens()))
                 .transport(gossip)

@@ -1,5 +1,7 @@
 package io.trelliskv.server;
 
+import io.trelliskv.membership.SwimConfig;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -11,8 +13,10 @@ import java.util.List;
  * @param advertise the host peers use to reach this node; null means the bind address
  * @param vnodes    tokens (virtual nodes) this node takes on the ring
  * @param dataDir   where the node keeps its identity (id and tokens) across restarts; null keeps none
+ * @param membership SWIM's intervals and multipliers; its cluster name is {@code name}
  */
-public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir) {
+public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+                            SwimConfig membership) {
 
     public static final String DEFAULT_NAME = "trellis";
 
@@ -25,11 +29,20 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
             throw new IllegalArgumentException("vnodes: " + vnodes + " (expected: 1.."
                     + io.trelliskv.ring.TokenAllocator.MAX_VNODES + ")");
         }
+        if (!membership.clusterName().equals(name)) {
+            throw new IllegalArgumentException("membership cluster name '" + membership.clusterName()
+                    + "' (expected: '" + name + "')");
+        }
         for (String seed : seeds) {
             if (!seed.matches("[^:\\s]+:\\d{1,5}") || Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1)) > 65535) {
                 throw new IllegalArgumentException("invalid seed '" + seed + "' (expected: host:port)");
             }
         }
+    }
+
+    /** With memberlist's LAN defaults for membership. */
+    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir) {
+        this(name, seeds, advertise, vnodes, dataDir, SwimConfig.lan(name));
     }
 
     /** A node on its own, as tests and a plain `trellis PORT` start it. */

@@ -2,6 +2,7 @@ package io.trelliskv.server;
 
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Sizes;
+import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.ring.TokenAllocator;
@@ -57,6 +58,30 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--vnodes", paramLabel = "N",
             description = "Ring tokens this node takes when it first joins (default: ${DEFAULT-VALUE}).")
     int vnodes = TokenAllocator.DEFAULT_VNODES;
+
+    @Option(names = "--probe-interval-ms", paramLabel = "MS",
+            description = "Membership: how often a member is probed (default: ${DEFAULT-VALUE}).")
+    long probeInterval = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).probeIntervalMillis();
+
+    @Option(names = "--probe-timeout-ms", paramLabel = "MS",
+            description = "Membership: wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
+    long probeTimeout = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).probeTimeoutMillis();
+
+    @Option(names = "--indirect-checks", paramLabel = "K",
+            description = "Membership: members asked to probe indirectly (default: ${DEFAULT-VALUE}).")
+    int indirectChecks = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).indirectChecks();
+
+    @Option(names = "--suspicion-mult", paramLabel = "N",
+            description = "Membership: suspicion timeout multiplier (default: ${DEFAULT-VALUE}).")
+    int suspicionMult = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).suspicionMult();
+
+    @Option(names = "--gossip-interval-ms", paramLabel = "MS",
+            description = "Membership: how often updates are gossiped (default: ${DEFAULT-VALUE}).")
+    long gossipInterval = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).gossipIntervalMillis();
+
+    @Option(names = "--push-pull-interval-ms", paramLabel = "MS",
+            description = "Membership: how often full state is exchanged with a random member (default: ${DEFAULT-VALUE}).")
+    long pushPullInterval = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).pushPullIntervalMillis();
 
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Directory keeping the node's id and tokens across restarts (default: none).")
@@ -126,7 +151,16 @@ public final class Main implements Callable<Integer> {
         if ("0.0.0.0".equals(host) && advertise == null) {
             throw new IllegalArgumentException("--host 0.0.0.0 needs --advertise: the address peers should use");
         }
-        return new NodeConfig(net, engine, new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir));
+        SwimConfig membership = SwimConfig.lan(clusterName).toBuilder()
+                .probeIntervalMillis(probeInterval)
+                .probeTimeoutMillis(probeTimeout)
+                .indirectChecks(indirectChecks)
+                .suspicionMult(suspicionMult)
+                .gossipIntervalMillis(gossipInterval)
+                .pushPullIntervalMillis(pushPullInterval)
+                .build();
+        return new NodeConfig(net, engine,
+                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership));
     }
 
     @Override
