@@ -157,8 +157,9 @@ class ClusterIT {
 
     /**
      * Waits until {@code node} serves and its tokens are on the seed's ring, and learns its id. Nodes join
-     * one at a time: two nodes that take tokens against the same ring pick the same tokens, and every
-     * ring rebuild then fails (see {@link ConcurrentJoinIT}).
+     * one at a time: two nodes that take tokens against the same ring snapshot pick the same tokens
+     * (TokenAllocator is deterministic for a given ring), TokenRing.of rejects the ring, and
+     * ClusterState.rebuildRing fails on every later event, leaving ring_nodes below the member count.
      */
     private void awaitJoined(ClusterNode node, ClusterNode seed) {
         awaitServing(node);
