@@ -752,6 +752,7 @@ public final class Swim {
         awareness.applyDelta(1);
         stats.refutations++;
         broadcastSelfAlive();
+        emit(MemberEvent.Type.UPDATE, self); // listeners see this node's new incarnation too
     }
 
     private void broadcastSelfAlive() {

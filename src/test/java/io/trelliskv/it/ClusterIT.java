@@ -3,7 +3,6 @@ package io.trelliskv.it;
 import io.trelliskv.it.TrellisProcess.Result;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer.OrderAnnotation;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -400,8 +399,6 @@ class ClusterIT {
     /** After the refutation above, the refuting node's own MEMBERS row shows the incarnation it refuted with. */
     @Test
     @Order(5)
-    @Disabled("Product bug: Swim.refute raises the node's incarnation without emitting an UPDATE for itself, so "
-            + "ClusterState (MEMBERS, INFO) on the refuting node keeps the old incarnation")
     void aRefutingNodeShowsItsNewIncarnationInItsOwnMembers() {
         ClusterNode victim = nodes.get(3);
         long seenByOthers = row(members(nodes.get(0)), victim).incarnation();

@@ -211,6 +211,9 @@ class SwimRulesTest {
         assertThat(swim.localMember().state()).isEqualTo(MemberState.ALIVE);
         assertThat(swim.awarenessScore()).as("Lifeguard: having to refute is a sign of trouble").isEqualTo(1);
         assertThat(swim.stats().refutations()).isEqualTo(1);
+        assertThat(events).as("listeners learn this node's new incarnation")
+                .anyMatch(e -> e.type() == MemberEvent.Type.UPDATE && e.member().id() == ME
+                        && e.member().incarnation() == 1);
         sim.runFor(1000);
         assertThat(sentMessages(Alive.class)).contains(new Alive(ME, 1, MY_ADDRESS, new byte[0]));
     }
