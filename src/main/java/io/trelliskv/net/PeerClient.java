@@ -34,6 +34,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -269,11 +272,19 @@ public final class PeerClient implements AutoCloseable {
     }
 
     /** One connection's handler: the requests waiting on it, by id, and the peer's hello check. */
+    /** A request frame waiting to be written, with the call it answers. */
+    private record Outgoing(PeerFrame frame, CompletableFuture<byte[]> result) {
+    }
+
     private final class Connection extends ChannelInboundHandlerAdapter {
 
         private final Peer peer;
         private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
         private Channel channel;
+        /** Requests waiting for the next drain task on the channel's event loop. */
+        private final Queue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
+        /** A drain task is queued on the channel's event loop and has not started yet. */
+        private final AtomicBoolean flushScheduled = new AtomicBoolean();
         /** Set once the channel is inactive; a request registered after it fails at once. */
         private volatile boolean inactive;
         private boolean greeted;
@@ -292,12 +303,28 @@ public final class PeerClient implements AutoCloseable {
                 result.completeExceptionally(lost());
                 return;
             }
-            channel.writeAndFlush(frame).addListener(f -> {
-                if (!f.isSuccess()) {
-                    result.completeExceptionally(new PeerUnavailableException(peer.address,
-                            "write failed: " + f.cause(), f.cause()));
-                }
-            });
+            outbox.add(new Outgoing(frame, result));
+            // One task writes every request queued before it runs and flushes once: a client's pipeline
+            // of forwarded commands leaves in one system call, not one each.
+            if (flushScheduled.compareAndSet(false, true)) {
+                channel.eventLoop().execute(this::drainOutbox);
+            }
+        }
+
+        /** On the channel's event loop: writes the queued requests, then flushes. */
+        private void drainOutbox() {
+            flushScheduled.set(false);
+            Outgoing o;
+            while ((o = outbox.poll()) != null) {
+                CompletableFuture<byte[]> result = o.result();
+                channel.write(o.frame()).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        result.completeExceptionally(new PeerUnavailableException(peer.address,
+                                "write failed: " + f.cause(), f.cause()));
+                    }
+                });
+            }
+            channel.flush();
         }
 
         @Override

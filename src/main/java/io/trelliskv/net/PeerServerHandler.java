@@ -26,6 +26,10 @@ final class PeerServerHandler extends ChannelInboundHandlerAdapter {
     private final PeerAcceptor acceptor;
     /** The caller's hello; null until it has arrived. */
     private PeerHello peer;
+    /** Inside a read: answers ready now are written and flushed together when the read completes. */
+    private boolean reading;
+    /** Replies written but not yet flushed. */
+    private boolean unflushed;
 
     PeerServerHandler(PeerAcceptor acceptor) {
         this.acceptor = acceptor;
@@ -33,6 +37,7 @@ final class PeerServerHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
         if (msg instanceof PeerHello hello) {
             onHello(ctx, hello);
         } else if (msg instanceof PeerFrame frame) {
@@ -76,13 +81,30 @@ final class PeerServerHandler extends ChannelInboundHandlerAdapter {
             if (!ctx.channel().isActive()) {
                 return;
             }
+            PeerFrame out;
             if (failure == null && reply != null) {
-                ctx.writeAndFlush(new PeerFrame(PeerMessageType.REPLY, id, reply));
+                out = new PeerFrame(PeerMessageType.REPLY, id, reply);
             } else {
                 String message = failure == null ? "no reply" : describe(failure);
-                ctx.writeAndFlush(new PeerFrame(PeerMessageType.ERROR_REPLY, id, errorBytes(message)));
+                out = new PeerFrame(PeerMessageType.ERROR_REPLY, id, errorBytes(message));
+            }
+            if (reading && ctx.executor().inEventLoop()) {
+                ctx.write(out); // answered during this read: flushed once, when the read completes
+                unflushed = true;
+            } else {
+                ctx.writeAndFlush(out);
             }
         });
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        if (unflushed) {
+            unflushed = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override
