@@ -35,6 +35,8 @@ import java.util.concurrent.CountDownLatch;
 public final class Main implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(Main.class);
+    /** Membership defaults (memberlist's LAN profile) that the options start from. */
+    private static final SwimConfig LAN = SwimConfig.lan(ClusterConfig.DEFAULT_NAME);
 
     @Parameters(index = "0", paramLabel = "PORT", description = "TCP port for clients (0 picks a free one).")
     int port;
@@ -61,27 +63,27 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--probe-interval-ms", paramLabel = "MS",
             description = "Membership: how often a member is probed (default: ${DEFAULT-VALUE}).")
-    long probeInterval = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).probeIntervalMillis();
+    long probeInterval = LAN.probeIntervalMillis();
 
     @Option(names = "--probe-timeout-ms", paramLabel = "MS",
             description = "Membership: wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
-    long probeTimeout = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).probeTimeoutMillis();
+    long probeTimeout = LAN.probeTimeoutMillis();
 
     @Option(names = "--indirect-checks", paramLabel = "K",
             description = "Membership: members asked to probe indirectly (default: ${DEFAULT-VALUE}).")
-    int indirectChecks = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).indirectChecks();
+    int indirectChecks = LAN.indirectChecks();
 
     @Option(names = "--suspicion-mult", paramLabel = "N",
             description = "Membership: suspicion timeout multiplier (default: ${DEFAULT-VALUE}).")
-    int suspicionMult = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).suspicionMult();
+    int suspicionMult = LAN.suspicionMult();
 
     @Option(names = "--gossip-interval-ms", paramLabel = "MS",
             description = "Membership: how often updates are gossiped (default: ${DEFAULT-VALUE}).")
-    long gossipInterval = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).gossipIntervalMillis();
+    long gossipInterval = LAN.gossipIntervalMillis();
 
     @Option(names = "--push-pull-interval-ms", paramLabel = "MS",
             description = "Membership: how often full state is exchanged with a random member (default: ${DEFAULT-VALUE}).")
-    long pushPullInterval = SwimConfig.lan(ClusterConfig.DEFAULT_NAME).pushPullIntervalMillis();
+    long pushPullInterval = LAN.pushPullIntervalMillis();
 
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Directory keeping the node's id and tokens across restarts (default: none).")
