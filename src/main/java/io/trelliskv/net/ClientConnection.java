@@ -151,7 +151,7 @@ public final class ClientConnection {
             return 0;
         }
         long held = handler == null ? 0 : handler.heldBytes();
-        return held + (channel.unsafe().outboundBuffer() == null ? 0
-                : channel.unsafe().outboundBuffer().totalPendingWriteBytes());
+        var outbound = channel.unsafe().outboundBuffer(); // read once: another loop may close it meanwhile
+        return held + (outbound == null ? 0 : outbound.totalPendingWriteBytes());
     }
 }

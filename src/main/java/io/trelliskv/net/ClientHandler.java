@@ -1,6 +1,7 @@
 package io.trelliskv.net;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -159,7 +160,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         if (held.isEmpty()) {
-            ctx.close();
+            // Close after the socket has taken every reply written so far, not before.
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
         return true;
     }

@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
@@ -59,6 +60,8 @@ import java.util.function.BiFunction;
 public final class GossipTransport implements Transport, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(GossipTransport.class);
+    /** Most received datagrams waiting for the membership thread; more are dropped, as the network might. */
+    static final int MAX_QUEUED_DATAGRAMS = 10_000;
 
     private final int maxDatagramBytes;
     private final PeerClient peers;
@@ -70,6 +73,10 @@ public final class GossipTransport implements Transport, AutoCloseable {
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong oversize = new AtomicLong();
     private final AtomicLong sendFailures = new AtomicLong();
+    /** Datagrams dropped because too many were already waiting for the membership thread. */
+    private final AtomicLong dropped = new AtomicLong();
+    /** Datagrams handed to the membership thread and not yet processed. */
+    private final AtomicInteger queued = new AtomicInteger();
     private volatile Channel channel;
 
     /**
@@ -120,9 +127,17 @@ public final class GossipTransport implements Transport, AutoCloseable {
         }
         InetSocketAddress sender = packet.sender();
         Address from = new Address(sender.getAddress().getHostAddress(), sender.getPort());
+        if (queued.get() >= MAX_QUEUED_DATAGRAMS) {
+            dropped.incrementAndGet(); // a flood must not grow the membership thread's queue without bound
+            return;
+        }
         byte[] data = ByteBufUtil.getBytes(packet.content());
         received.incrementAndGet();
-        scheduler.execute(() -> receiver.accept(from, data));
+        queued.incrementAndGet();
+        scheduler.execute(() -> {
+            queued.decrementAndGet();
+            receiver.accept(from, data);
+        });
     }
 
     /** The bound UDP address; null before {@link #start}. */

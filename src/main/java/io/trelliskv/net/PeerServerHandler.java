@@ -82,7 +82,12 @@ final class PeerServerHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             PeerFrame out;
-            if (failure == null && reply != null) {
+            if (failure == null && reply != null && reply.length > acceptor.config().maxFrameLength()
+                    - PeerCodec.FRAME_OVERHEAD) {
+                // The caller would refuse the frame and drop the connection, failing every other request on it.
+                out = new PeerFrame(PeerMessageType.ERROR_REPLY, id, errorBytes("reply of " + reply.length
+                        + " bytes is larger than a peer frame may carry (" + acceptor.config().maxFrameLength() + ")"));
+            } else if (failure == null && reply != null) {
                 out = new PeerFrame(PeerMessageType.REPLY, id, reply);
             } else {
                 String message = failure == null ? "no reply" : describe(failure);

@@ -211,11 +211,10 @@ final class Cluster implements AutoCloseable {
     }
 
     private CompletableFuture<byte[]> forward(long nodeId, int protocol, byte[][] args) {
-        var member = state.member(nodeId);
-        if (member == null) {
+        InetSocketAddress to = state.addressOf(nodeId);
+        if (to == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
         }
-        InetSocketAddress to = new InetSocketAddress(member.address().host(), member.address().port());
         return peers.call(to, PeerMessageType.FORWARD, ForwardCodec.encode(protocol, args), FORWARD_TIMEOUT);
     }
 

@@ -8,6 +8,7 @@ import io.trelliskv.ring.TokenRing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -36,6 +37,10 @@ final class ClusterState implements MembershipListener, Placement {
     private final long localId;
     private final ConcurrentHashMap<Long, Member> members = new ConcurrentHashMap<>();
     private volatile TokenRing ring = TokenRing.empty();
+    /** The ring is empty or holds only this node: routing has nothing to do. */
+    private volatile boolean ownsEverything = true;
+    /** Resolved peer addresses by node id, kept off the event loops (no lookup per forwarded command). */
+    private final ConcurrentHashMap<Long, InetSocketAddress> addresses = new ConcurrentHashMap<>();
     /** Ring changes since start; the ring's own version. Written on the membership thread only. */
     private long ringVersion;
 
@@ -47,6 +52,11 @@ final class ClusterState implements MembershipListener, Placement {
     public void onEvent(MemberEvent event) {
         Member m = event.member();
         Member before = event.type() == MemberEvent.Type.REMOVED ? members.remove(m.id()) : members.put(m.id(), m);
+        if (event.type() == MemberEvent.Type.REMOVED) {
+            addresses.remove(m.id());
+        } else if (before == null || !before.address().equals(m.address())) {
+            addresses.put(m.id(), new InetSocketAddress(m.address().host(), m.address().port()));
+        }
         if (m.id() != localId && event.type() != MemberEvent.Type.UPDATE) {
             log.info("Member {} at {}:{} is {} (incarnation {})", Long.toHexString(m.id()), m.address().host(),
                     m.address().port(), event.type() == MemberEvent.Type.REMOVED ? "REMOVED" : m.state(),
@@ -92,6 +102,7 @@ final class ClusterState implements MembershipListener, Placement {
             }
         }
         ring = TokenRing.of(++ringVersion, tokens);
+        ownsEverything = ring.nodes().isEmpty() || ring.nodes().equals(Set.of(localId));
         log.info("Ring version {}: {} nodes, {} tokens", ringVersion, ring.nodes().size(), ring.tokenCount());
     }
 
@@ -118,6 +129,16 @@ final class ClusterState implements MembershipListener, Placement {
 
     Member member(long id) {
         return members.get(id);
+    }
+
+    /** Where to reach a member's peer port, resolved when membership learned it; null if unknown. */
+    InetSocketAddress addressOf(long nodeId) {
+        return addresses.get(nodeId);
+    }
+
+    @Override
+    public boolean ownsEverything() {
+        return ownsEverything;
     }
 
     @Override

@@ -18,6 +18,11 @@ public interface Placement {
     /** Whether the node is believed reachable (the local node always is). */
     boolean isAlive(long nodeId);
 
+    /** True while this node owns the whole ring (a cluster of one): every command runs here. */
+    default boolean ownsEverything() {
+        return false;
+    }
+
     /** "nodeid@host:port" for error texts. */
     String describe(long nodeId);
 }

@@ -99,6 +99,9 @@ public final class Router {
      *         (refused at once, or forwarded or split with its reply deferred)
      */
     boolean route(ClientConnection client, CommandSpec spec, byte[][] args) {
+        if (placement.ownsEverything()) {
+            return false;
+        }
         int first = spec.firstKey();
         int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
         if (first == last) {

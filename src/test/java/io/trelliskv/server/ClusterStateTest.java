@@ -81,6 +81,18 @@ class ClusterStateTest {
     }
 
     @Test
+    void routingIsSkippedOnlyWhileThisNodeOwnsTheWholeRing() {
+        assertThat(state.ownsEverything()).as("no ring yet").isTrue();
+        event(MemberEvent.Type.JOIN, 1, MemberState.ALIVE, List.of(0L));
+        assertThat(state.ownsEverything()).as("a cluster of one").isTrue();
+        event(MemberEvent.Type.JOIN, 2, MemberState.ALIVE, List.of(Long.MIN_VALUE / 2));
+        assertThat(state.ownsEverything()).isFalse();
+        assertThat(state.addressOf(2)).hasToString("/127.0.0.1:5002");
+        event(MemberEvent.Type.LEFT, 2, MemberState.LEFT, List.of(Long.MIN_VALUE / 2));
+        assertThat(state.ownsEverything()).isTrue();
+    }
+
+    @Test
     void noRingMeansNoOwners() {
         assertThat(state.owners(42)).isEmpty();
         assertThat(state.isAlive(1)).as("the local node").isTrue();
