@@ -109,7 +109,21 @@ final class PeerServerHandler extends ChannelInboundHandlerAdapter {
             unflushed = false;
             ctx.flush();
         }
+        var outbound = ctx.channel().unsafe().outboundBuffer();
+        long pending = outbound == null ? 0 : outbound.totalPendingWriteBytes();
+        if (pending > 2L * acceptor.config().maxFrameLength()) {
+            log.warn("Closing connection from peer {}: {} bytes of replies not taken", peer != null ? peer.address()
+                    : ctx.channel().remoteAddress(), pending);
+            ctx.close();
+        }
         ctx.fireChannelReadComplete();
+    }
+
+    /** A caller that does not take its replies is not read from until it does. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
