@@ -36,6 +36,8 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import io.trelliskv.testing.InfoFields;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
@@ -499,7 +501,7 @@ class ClusterIT {
 
     private static Map<String, String> clusterInfo(ClusterNode node) {
         try (Jedis j = node.client()) {
-            return TrellisNodeIT.parseInfo(j.info("cluster"));
+            return InfoFields.parse(j.info("cluster"));
         }
     }
 

@@ -19,12 +19,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import io.trelliskv.testing.InfoFields;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -106,7 +107,7 @@ class TrellisNodeIT {
         try (Jedis j = new Jedis("127.0.0.1", port)) {
             assertThat(j.set("k", "v")).isEqualTo("OK");
             assertThat(j.get("k")).isEqualTo("v");
-            Map<String, String> cluster = parseInfo(j.info("cluster"));
+            Map<String, String> cluster = InfoFields.parse(j.info("cluster"));
             assertThat(cluster).containsEntry("cluster_seeds", seed).containsEntry("members_alive", "1");
         }
         // The node warns every few seconds that no seed has answered, naming them.
@@ -164,7 +165,7 @@ class TrellisNodeIT {
 
         String info = redisCli(redisCli, "-p", p, "--no-raw", "info").stdout();
         assertThat(info).contains("# Server", "# Keyspace");
-        Map<String, String> fields = parseInfo(info);
+        Map<String, String> fields = InfoFields.parse(info);
         assertThat(fields).containsEntry("tcp_port", p).containsEntry("db0", "keys=2,expires=0,avg_ttl=0");
         assertThat(Long.parseLong(fields.get("connected_clients"))).isEqualTo(1);
     }
@@ -187,20 +188,6 @@ class TrellisNodeIT {
         Result r = TrellisProcess.runCommand(logs, null, List.of(command));
         assertThat(r.exitCode()).as("redis-cli exit status; stderr: %s", r.stderr()).isZero();
         return r;
-    }
-
-    /** INFO text (CRLF or LF) as field → value; headers and blank lines dropped. */
-    static Map<String, String> parseInfo(String info) {
-        Map<String, String> fields = new HashMap<>();
-        for (String line : info.split("\r?\n")) {
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            int colon = line.indexOf(':');
-            assertThat(colon).as("INFO line without ':': %s", line).isPositive();
-            fields.put(line.substring(0, colon), line.substring(colon + 1));
-        }
-        return fields;
     }
 
     /** An executable named {@code program} on the PATH. */

@@ -11,7 +11,11 @@ import io.trelliskv.resp.RespLimits;
 import io.trelliskv.storage.EngineConfig;
 
 import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A node without sockets: the whole command path (decoder, client handler, dispatcher, commands,
@@ -63,6 +67,22 @@ final class CommandHarness implements AutoCloseable {
             b.release();
         }
         return out.toString();
+    }
+
+    /**
+     * Asserts a command's registration as Redis has it: arity, flags (space-separated
+     * {@link CommandFlag} names) and key positions.
+     */
+    void assertRegistered(String name, int arity, String flags, int first, int last, int step) {
+        CommandSpec spec = node.dispatcher().table().find(name.getBytes(StandardCharsets.US_ASCII));
+        assertThat(spec).as("command %s", name).isNotNull();
+        assertThat(spec.arity()).isEqualTo(arity);
+        Set<CommandFlag> expected = EnumSet.noneOf(CommandFlag.class);
+        for (String n : flags.trim().split("\\s+")) {
+            expected.add(CommandFlag.valueOf(n));
+        }
+        assertThat(spec.flags()).isEqualTo(expected);
+        assertThat(new int[] {spec.firstKey(), spec.lastKey(), spec.step()}).containsExactly(first, last, step);
     }
 
     boolean isOpen() {

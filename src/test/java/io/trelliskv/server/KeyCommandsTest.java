@@ -19,7 +19,6 @@ import static io.trelliskv.server.StringCommandsTest.START_SECONDS;
 import static io.trelliskv.server.StringCommandsTest.SYNTAX;
 import static io.trelliskv.server.StringCommandsTest.bulk;
 import static io.trelliskv.server.StringCommandsTest.error;
-import static io.trelliskv.server.StringCommandsTest.flagSet;
 import static io.trelliskv.server.StringCommandsTest.integer;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -61,11 +60,7 @@ class KeyCommandsTest {
     })
     void registersRedisArityFlagsAndKeyPositions(String name, int arity, String flags, int first, int last,
                                                   int step) {
-        CommandSpec spec = h.node.dispatcher().table().find(name.getBytes(StandardCharsets.US_ASCII));
-        assertThat(spec).isNotNull();
-        assertThat(spec.arity()).isEqualTo(arity);
-        assertThat(spec.flags()).isEqualTo(flagSet(flags));
-        assertThat(new int[] {spec.firstKey(), spec.lastKey(), spec.step()}).containsExactly(first, last, step);
+        h.assertRegistered(name, arity, flags, first, last, step);
     }
 
     // ---- DEL, UNLINK, EXISTS, TYPE ----

@@ -49,6 +49,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.trelliskv.testing.InfoFields;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -147,22 +149,8 @@ class NodeJedisTest {
         return out.toString(StandardCharsets.UTF_8);
     }
 
-    /** INFO's {@code field:value} lines as a map (section headers and blank lines dropped). */
-    private static Map<String, String> parseInfo(String info) {
-        Map<String, String> fields = new HashMap<>();
-        for (String line : info.split("\r?\n")) {
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            int colon = line.indexOf(':');
-            assertThat(colon).as("INFO line without ':': %s", line).isPositive();
-            fields.put(line.substring(0, colon), line.substring(colon + 1));
-        }
-        return fields;
-    }
-
     private static long infoLong(Jedis j, String section, String field) {
-        String value = parseInfo(j.info(section)).get(field);
+        String value = InfoFields.parse(j.info(section)).get(field);
         assertThat(value).as("INFO %s field %s", section, field).isNotNull();
         return Long.parseLong(value);
     }
@@ -315,12 +303,12 @@ class NodeJedisTest {
 
         String all = j.info();
         assertThat(all).contains("# Server", "# Clients", "# Memory", "# Stats", "# Keyspace");
-        Map<String, String> fields = parseInfo(all);
+        Map<String, String> fields = InfoFields.parse(all);
         assertThat(fields).containsEntry("redis_version", ServerCommands.REDIS_COMPAT_VERSION)
                 .containsEntry("tcp_port", Integer.toString(node.address().getPort()))
                 .containsKeys("used_memory", "total_commands_processed", "uptime_in_seconds");
         assertThat(Long.parseLong(fields.get("connected_clients"))).isEqualTo(1);
-        assertThat(parseInfo(j.info("keyspace"))).containsEntry("db0", "keys=3,expires=1,avg_ttl=0");
+        assertThat(InfoFields.parse(j.info("keyspace"))).containsEntry("db0", "keys=3,expires=1,avg_ttl=0");
         assertThat(j.info("KEYSPACE")).startsWith("# Keyspace").doesNotContain("# Server");
         assertThat(j.info("commandstats")).contains("cmdstat_set:calls=2");
     }
@@ -345,7 +333,7 @@ class NodeJedisTest {
         assertThat(j.get("k")).isEqualTo("v");
         assertThat(j.get("missing")).isNull();
         assertThat(j.incr("n")).isEqualTo(1);
-        assertThat(parseInfo(j.info("keyspace"))).containsKey("db0");
+        assertThat(InfoFields.parse(j.info("keyspace"))).containsKey("db0");
     }
 
     @Test
@@ -550,7 +538,7 @@ class NodeJedisTest {
 
     /** GETs run since CONFIG RESETSTAT, from INFO commandstats (0 if none). */
     private static long getCalls(Jedis j) {
-        String stat = parseInfo(j.info("commandstats")).get("cmdstat_get");
+        String stat = InfoFields.parse(j.info("commandstats")).get("cmdstat_get");
         if (stat == null) {
             return 0;
         }

@@ -10,8 +10,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
-import java.util.EnumSet;
-import java.util.Set;
 
 import static io.trelliskv.server.CommandFlag.DENYOOM;
 import static io.trelliskv.server.CommandFlag.FAST;
@@ -80,19 +78,7 @@ class StringCommandsTest {
     })
     void registersRedisArityFlagsAndKeyPositions(String name, int arity, String flags, int first, int last,
                                                   int step) {
-        CommandSpec spec = h.node.dispatcher().table().find(name.getBytes(StandardCharsets.US_ASCII));
-        assertThat(spec).isNotNull();
-        assertThat(spec.arity()).isEqualTo(arity);
-        assertThat(spec.flags()).isEqualTo(flagSet(flags));
-        assertThat(new int[] {spec.firstKey(), spec.lastKey(), spec.step()}).containsExactly(first, last, step);
-    }
-
-    static Set<CommandFlag> flagSet(String names) {
-        Set<CommandFlag> set = EnumSet.noneOf(CommandFlag.class);
-        for (String n : names.trim().split("\\s+")) {
-            set.add(CommandFlag.valueOf(n));
-        }
-        return set;
+        h.assertRegistered(name, arity, flags, first, last, step);
     }
 
     @Test
