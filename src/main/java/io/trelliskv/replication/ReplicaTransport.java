@@ -1,0 +1,35 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.storage.Entry;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * How a coordinator reaches the other replicas of a key. The node implements it over pooled peer
+ * connections; tests implement it over an in-memory network with a fake clock.
+ *
+ * <p>Every future completes (the transport owns the timeout), on any thread: normally, or
+ * exceptionally with a {@link java.util.concurrent.TimeoutException} or an I/O failure (the replica may
+ * or may not have applied the entries; they are worth keeping as hints) or a
+ * {@link ReplicaRefusedException} (the replica answered and applied nothing; hints would be refused
+ * again).
+ */
+public interface ReplicaTransport {
+
+    /**
+     * Applies versioned entries (values and tombstones) on {@code nodeId} through its last-writer-wins
+     * merge. The replica refuses the whole batch if any entry's version is further ahead of its clock
+     * than it allows. Completes once the replica has applied them.
+     */
+    CompletableFuture<Void> write(long nodeId, List<Entry> entries);
+
+    /**
+     * Asks {@code nodeId} for its versions of {@code keys}. {@code known[i]} is the entry the
+     * coordinator already has for {@code keys.get(i)} (null if none): the replica sends the whole entry
+     * only when its own is newer, and otherwise just its version, which saves the value's bytes.
+     * Completes with one {@link ReadReply} per key, in order.
+     */
+    CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known);
+}
