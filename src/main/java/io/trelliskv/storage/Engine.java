@@ -21,6 +21,12 @@ public interface Engine extends AutoCloseable {
     /** Like {@link #get} but without touching recency or stats (TYPE, TTL and friends). */
     Entry peek(Key key);
 
+    /**
+     * Whatever is stored for {@code key} — a live value, an expired one not yet reclaimed, or a
+     * tombstone — or null; for comparing versions between replicas. No recency or stats effect.
+     */
+    Entry stored(Key key);
+
     /** Stores a value, replacing whatever was there. {@code expireAt} is epoch ms, 0 for none. */
     Entry put(Key key, byte[] value, long expireAt);
 
@@ -38,7 +44,8 @@ public interface Engine extends AutoCloseable {
 
     /**
      * Applies a versioned write from elsewhere (a replica, a hint, repair): stored if newer than the
-     * current version, ignored if older or equal. Returns true if it was stored.
+     * current version, ignored if older or equal. Returns true if it was stored. The engine's clock
+     * observes the version, so later local writes are stamped after it.
      */
     boolean merge(Entry incoming);
 

@@ -254,6 +254,17 @@ public final class MemoryEngine implements Engine {
     }
 
     @Override
+    public Entry stored(Key key) {
+        Segment s = segmentFor(key);
+        s.lock();
+        try {
+            return s.map.get(key);
+        } finally {
+            s.unlock();
+        }
+    }
+
+    @Override
     public Entry peek(Key key) {
         Segment s = segmentFor(key);
         long now = clock.millis();
@@ -303,6 +314,7 @@ public final class MemoryEngine implements Engine {
         e.lru = lruTick(now);
         s.map.put(e.key, e);
         account(s, old, e, now);
+        WriteCapture.record(e);
         return e;
     }
 
@@ -327,6 +339,7 @@ public final class MemoryEngine implements Engine {
             tombstone.lru = lruTick(now);
             s.map.put(tombstone.key, tombstone);
             account(s, old, tombstone, now);
+            WriteCapture.record(tombstone);
         } else if (old != null) {
             s.map.remove(old.key);
             account(s, old, null, now);
@@ -354,6 +367,7 @@ public final class MemoryEngine implements Engine {
             if (old != null && !incoming.newerThan(old)) {
                 return false;
             }
+            hlc.observe(incoming.hlc);
             if (incoming.value == null && graceMillis == 0) {
                 if (old != null) {
                     s.map.remove(old.key);

@@ -1,0 +1,525 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.random.RandomGenerator;
+
+/**
+ * Coordinates reads and writes across a key's replicas, Dynamo style, around a command that runs on
+ * this node's engine.
+ *
+ * <h2>A command's life</h2>
+ * <ol>
+ *   <li>{@link #checkAvailable}: if fewer replicas of a key are alive than the consistency level
+ *       needs, the command is refused at once ({@code UNAVAILABLE}) and nothing is done.</li>
+ *   <li>{@link #read} (reads, and writes that read first such as INCR or APPEND): the other replicas
+ *       are asked for their versions. Each is told the version this node already has and sends the
+ *       whole entry only when its own is newer, so a value crosses the network only when it is needed.
+ *       Newer entries are merged into the local engine (last writer wins); once enough replicas have
+ *       answered, the command runs against the local engine and so sees the newest version any of
+ *       them had. When every asked replica has answered, stale ones get the newest entry written back
+ *       (read repair). At ONE the local copy suffices and the others are checked in the background
+ *       with {@link ReplicationConfig#readRepairChance}.</li>
+ *   <li>The command runs here; the engine stamps its writes with this node's hybrid logical clock and
+ *       id, and the caller collects them ({@code storage.WriteCapture}).</li>
+ *   <li>{@link #write}: those entries go to every other replica; the write completes after W acks,
+ *       counting this node's own copy. A replica that is down or does not answer in time gets the
+ *       entries as hints, replayed when it is back; they count toward W only with a sloppy quorum.</li>
+ * </ol>
+ *
+ * <h2>Read-your-writes</h2>
+ * A caller may give, per key, the version of its own last write of that key (its floor). If this
+ * node's copy is older than the floor, every live replica is asked instead of the level's count, so
+ * the read returns that write or a newer one as long as one replica that took it is alive.
+ *
+ * <p>Thread-safety: all methods may be called from any thread; replies complete on transport threads.
+ */
+public final class Coordinator {
+
+    private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
+
+    /** Where writes go that a replica could not take now. */
+    public interface HintSink {
+        /** Keeps {@code entry} for {@code target}; false if the hint store is full. */
+        boolean add(long target, Entry entry);
+    }
+
+    private final Engine engine;
+    private final Hlc hlc;
+    private final ReplicaPlacement placement;
+    private final Liveness liveness;
+    private final ReplicaTransport transport;
+    private final HintSink hints;
+    private final ReplicationConfig config;
+    private final RandomGenerator random;
+
+    private final LongAdder remoteReads = new LongAdder();
+    private final LongAdder remoteWrites = new LongAdder();
+    private final LongAdder readRepairs = new LongAdder();
+    private final LongAdder backgroundChecks = new LongAdder();
+    private final LongAdder unavailable = new LongAdder();
+    private final LongAdder timeouts = new LongAdder();
+    private final LongAdder refusals = new LongAdder();
+    private final LongAdder hinted = new LongAdder();
+    private final LongAdder hintsDropped = new LongAdder();
+    private final LongAdder driftRejected = new LongAdder();
+
+    public Coordinator(Engine engine, Hlc hlc, ReplicaPlacement placement, Liveness liveness,
+                       ReplicaTransport transport, HintSink hints, ReplicationConfig config, RandomGenerator random) {
+        this.engine = engine;
+        this.hlc = hlc;
+        this.placement = placement;
+        this.liveness = liveness;
+        this.transport = transport;
+        this.hints = hints;
+        this.config = config;
+        this.random = random;
+    }
+
+    public ReplicationConfig config() {
+        return config;
+    }
+
+    // ---- availability ----
+
+    /**
+     * Refuses at once if some key has fewer live replicas than {@code level} needs. A write with a
+     * sloppy quorum needs only this node.
+     *
+     * @throws ReplicationException UNAVAILABLE
+     */
+    public void checkAvailable(List<Key> keys, ConsistencyLevel level, boolean write) {
+        if (write && config.sloppyQuorum()) {
+            return;
+        }
+        for (Key key : keys) {
+            List<Long> replicas = placement.replicas(key.token());
+            if (replicas.isEmpty()) {
+                continue;
+            }
+            int required = level.required(replicas.size());
+            int alive = 0;
+            for (long node : replicas) {
+                if (isAlive(node)) {
+                    alive++;
+                }
+            }
+            if (alive < required) {
+                unavailable.increment();
+                throw ReplicationException.unavailable(key.bytes(), level, write, required, alive);
+            }
+        }
+    }
+
+    // ---- reads ----
+
+    /**
+     * Brings this node's copies of {@code keys} up to the newest version among as many replicas as
+     * {@code level} asks for (more where a floor is not met).
+     *
+     * @param floors per key, the version the caller must see at least (its own last write), or null
+     * @return null if this node's copies already satisfy the level and the floors (nothing to wait
+     *         for); else a future that completes when enough replicas have answered, or fails with a
+     *         {@link ReplicationException} TIMEOUT
+     */
+    public CompletableFuture<Void> read(List<Key> keys, ConsistencyLevel level, Version[] floors) {
+        long self = placement.localNodeId();
+        ReadOp op = new ReadOp(keys, level);
+        boolean remote = false;
+        for (int i = 0; i < keys.size(); i++) {
+            Key key = keys.get(i);
+            List<Long> replicas = placement.replicas(key.token());
+            Entry local = engine.stored(key);
+            op.known[i] = local;
+            if (replicas.isEmpty()) {
+                continue;
+            }
+            op.local[i] = replicas.contains(self) ? 1 : 0;
+            int need = level.required(replicas.size()) - op.local[i];
+            Version floor = floors == null ? null : floors[i];
+            boolean belowFloor = floor != null && (local == null || local.version().compareTo(floor) < 0);
+            List<Long> targets = new ArrayList<>(replicas.size());
+            for (long node : replicas) {
+                if (node != self && isAlive(node)) {
+                    targets.add(node);
+                }
+            }
+            if (belowFloor) {
+                need = targets.size();
+            }
+            op.need[i] = Math.max(0, need);
+            if (op.need[i] > 0) {
+                remote = true;
+            }
+            for (long node : targets) {
+                op.perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+            }
+        }
+        if (!remote) {
+            if (level == ConsistencyLevel.ONE && config.readRepairChance() > 0
+                    && random.nextDouble() < config.readRepairChance() && !op.perNode.isEmpty()) {
+                backgroundChecks.increment();
+                op.send(); // nobody waits for it: it only repairs
+            }
+            return null;
+        }
+        remoteReads.increment();
+        op.send();
+        return op.done;
+    }
+
+    /** One read across replicas; its state is guarded by its own monitor. */
+    private final class ReadOp {
+        final List<Key> keys;
+        final ConsistencyLevel level;
+        final Entry[] known;
+        final int[] need;
+        final int[] answered;
+        /** 1 where this node is a replica of the key (its own copy counts as an answer). */
+        final int[] local;
+        /** Keys (by index) each remote replica is asked about. */
+        final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
+        /** Each replica's version of each key it answered for, for read repair. */
+        final Map<Long, List<ReadReply>> replies = new LinkedHashMap<>();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        int outstanding;
+
+        ReadOp(List<Key> keys, ConsistencyLevel level) {
+            this.keys = keys;
+            this.level = level;
+            this.known = new Entry[keys.size()];
+            this.need = new int[keys.size()];
+            this.answered = new int[keys.size()];
+            this.local = new int[keys.size()];
+        }
+
+        void send() {
+            synchronized (this) {
+                outstanding = perNode.size();
+            }
+            checkDone();
+            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
+                long node = e.getKey();
+                List<Integer> idx = e.getValue();
+                List<Key> ks = new ArrayList<>(idx.size());
+                Entry[] kn = new Entry[idx.size()];
+                for (int j = 0; j < idx.size(); j++) {
+                    ks.add(keys.get(idx.get(j)));
+                    kn[j] = known[idx.get(j)];
+                }
+                CompletableFuture<List<ReadReply>> f;
+                try {
+                    f = transport.read(node, ks, kn);
+                } catch (RuntimeException ex) {
+                    f = CompletableFuture.failedFuture(ex);
+                }
+                f.whenComplete((rs, failure) -> answered(node, idx, rs, failure));
+            }
+        }
+
+        private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
+            boolean ok = failure == null && rs != null && rs.size() == idx.size();
+            if (ok) {
+                for (int j = 0; j < idx.size(); j++) {
+                    Entry newer = rs.get(j).entry();
+                    if (newer != null && acceptable(newer, node)) {
+                        engine.merge(newer);
+                    }
+                }
+            }
+            boolean last;
+            synchronized (this) {
+                if (ok) {
+                    replies.put(node, rs);
+                    for (int i : idx) {
+                        answered[i]++;
+                    }
+                }
+                last = --outstanding == 0;
+            }
+            checkDone();
+            if (last) {
+                repair();
+            }
+        }
+
+        private void checkDone() {
+            int shortKey = -1;
+            boolean last;
+            synchronized (this) {
+                for (int i = 0; i < need.length; i++) {
+                    if (answered[i] < need[i]) {
+                        shortKey = i;
+                        break;
+                    }
+                }
+                last = outstanding == 0;
+            }
+            if (shortKey < 0) {
+                done.complete(null);
+            } else if (last && !done.isDone()) {
+                timeouts.increment();
+                done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
+                        answered[shortKey] + local[shortKey], need[shortKey] + local[shortKey]));
+            }
+        }
+
+        /** Writes the newest version back to every replica that answered with an older one. */
+        private void repair() {
+            Map<Long, List<ReadReply>> all;
+            synchronized (this) {
+                all = new LinkedHashMap<>(replies);
+            }
+            Map<Long, List<Entry>> fixes = new LinkedHashMap<>();
+            for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
+                List<Integer> idx = perNode.get(e.getKey());
+                for (int j = 0; j < idx.size(); j++) {
+                    Entry newest = engine.stored(keys.get(idx.get(j)));
+                    ReadReply theirs = e.getValue().get(j);
+                    if (newest != null && (theirs.missing()
+                            || Version.compare(newest.hlc(), newest.nodeId(), theirs.hlc(), theirs.nodeId()) > 0)) {
+                        fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(newest);
+                    }
+                }
+            }
+            for (Map.Entry<Long, List<Entry>> fix : fixes.entrySet()) {
+                readRepairs.add(fix.getValue().size());
+                writeTo(fix.getKey(), fix.getValue()).exceptionally(failure -> null);
+            }
+        }
+    }
+
+    // ---- writes ----
+
+    /**
+     * Sends the entries a command wrote here to the keys' other replicas and completes after each key
+     * has as many acks as {@code level} needs, this node's copy included. Replicas that are down or
+     * time out get hints.
+     *
+     * @return a future that completes normally, or with a {@link ReplicationException} (TIMEOUT or
+     *         REFUSED): the entries stay written here either way
+     */
+    public CompletableFuture<Void> write(List<Entry> written, ConsistencyLevel level) {
+        // A command may write one key twice (SET then EXPIRE): only the last version matters.
+        Map<Key, Entry> last = new LinkedHashMap<>();
+        for (Entry e : written) {
+            last.put(e.key(), e);
+        }
+        List<Entry> entries = new ArrayList<>(last.values());
+        long self = placement.localNodeId();
+        WriteOp op = new WriteOp(entries, level);
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            List<Long> replicas = placement.replicas(e.key().token());
+            op.required[i] = replicas.isEmpty() ? 0 : level.required(replicas.size());
+            op.acks[i] = replicas.contains(self) ? 1 : 0;
+            for (long node : replicas) {
+                if (node == self) {
+                    continue;
+                }
+                if (isAlive(node)) {
+                    op.perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+                } else if (hint(node, e) && config.sloppyQuorum()) {
+                    op.acks[i]++;
+                }
+            }
+        }
+        if (!op.perNode.isEmpty()) {
+            remoteWrites.increment();
+        }
+        op.send();
+        return op.done;
+    }
+
+    /** One write across replicas; its state is guarded by its own monitor. */
+    private final class WriteOp {
+        final List<Entry> entries;
+        final ConsistencyLevel level;
+        final int[] required;
+        final int[] acks;
+        final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+        int outstanding;
+        String refusal;
+        long refusedBy;
+
+        WriteOp(List<Entry> entries, ConsistencyLevel level) {
+            this.entries = entries;
+            this.level = level;
+            this.required = new int[entries.size()];
+            this.acks = new int[entries.size()];
+        }
+
+        void send() {
+            synchronized (this) {
+                outstanding = perNode.size();
+            }
+            checkDone();
+            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
+                long node = e.getKey();
+                List<Integer> idx = e.getValue();
+                List<Entry> batch = new ArrayList<>(idx.size());
+                for (int i : idx) {
+                    batch.add(entries.get(i));
+                }
+                writeTo(node, batch).whenComplete((ok, failure) -> answered(node, idx, batch, failure));
+            }
+        }
+
+        private void answered(long node, List<Integer> idx, List<Entry> batch, Throwable failure) {
+            Throwable cause = unwrap(failure);
+            boolean hintedNow = false;
+            if (cause != null && !(cause instanceof ReplicaRefusedException)) {
+                boolean kept = true;
+                for (Entry e : batch) {
+                    kept &= hint(node, e);
+                }
+                hintedNow = kept && config.sloppyQuorum();
+            }
+            synchronized (this) {
+                if (cause == null || hintedNow) {
+                    for (int i : idx) {
+                        acks[i]++;
+                    }
+                } else if (cause instanceof ReplicaRefusedException && refusal == null) {
+                    refusal = cause.getMessage();
+                    refusedBy = node;
+                }
+                outstanding--;
+            }
+            checkDone();
+        }
+
+        private void checkDone() {
+            int shortKey = -1;
+            boolean last;
+            synchronized (this) {
+                for (int i = 0; i < acks.length; i++) {
+                    if (acks[i] < required[i]) {
+                        shortKey = i;
+                        break;
+                    }
+                }
+                last = outstanding == 0;
+            }
+            if (shortKey < 0) {
+                done.complete(null);
+            } else if (last && !done.isDone()) {
+                byte[] key = entries.get(shortKey).key().bytes();
+                if (refusal != null) {
+                    refusals.increment();
+                    done.completeExceptionally(ReplicationException.refused(key, Long.toHexString(refusedBy), refusal));
+                } else {
+                    timeouts.increment();
+                    done.completeExceptionally(ReplicationException.timeout(key, level, true, acks[shortKey],
+                            required[shortKey]));
+                }
+            }
+        }
+    }
+
+    // ---- inspection ----
+
+    /** One replica's copy of a key, for the REPLICAS command. */
+    public record ReplicaCopy(long nodeId, boolean alive, ReadReply copy, String error) {
+    }
+
+    /**
+     * Every replica's version of {@code key}, asked of each live replica (this node's own copy read
+     * directly), in preference order. Does not repair.
+     */
+    public CompletableFuture<List<ReplicaCopy>> inspect(Key key) {
+        List<Long> replicas = placement.replicas(key.token());
+        List<CompletableFuture<ReplicaCopy>> copies = new ArrayList<>();
+        for (long node : replicas) {
+            if (node == placement.localNodeId()) {
+                Entry e = engine.stored(key);
+                copies.add(CompletableFuture.completedFuture(new ReplicaCopy(node, true,
+                        e == null ? ReadReply.MISSING : new ReadReply(e.hlc(), e.nodeId(), e), null)));
+            } else if (!isAlive(node)) {
+                copies.add(CompletableFuture.completedFuture(new ReplicaCopy(node, false, null, "not alive")));
+            } else {
+                CompletableFuture<List<ReadReply>> f;
+                try {
+                    f = transport.read(node, List.of(key), new Entry[1]);
+                } catch (RuntimeException ex) {
+                    f = CompletableFuture.failedFuture(ex);
+                }
+                copies.add(f.handle((rs, failure) -> failure == null && rs != null && rs.size() == 1
+                        ? new ReplicaCopy(node, true, rs.get(0), null)
+                        : new ReplicaCopy(node, true, null, failure == null ? "malformed answer"
+                                : String.valueOf(unwrap(failure).getMessage()))));
+            }
+        }
+        return CompletableFuture.allOf(copies.toArray(CompletableFuture[]::new))
+                .thenApply(v -> copies.stream().map(CompletableFuture::join).toList());
+    }
+
+    // ---- shared ----
+
+    private boolean isAlive(long node) {
+        return node == placement.localNodeId() || liveness.isAlive(node);
+    }
+
+    private CompletableFuture<Void> writeTo(long node, List<Entry> entries) {
+        try {
+            return transport.write(node, entries);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private boolean hint(long node, Entry e) {
+        if (hints.add(node, e)) {
+            hinted.increment();
+            return true;
+        }
+        hintsDropped.increment();
+        return false;
+    }
+
+    /** Whether a version read from a replica is close enough to this node's clock to accept. */
+    private boolean acceptable(Entry e, long from) {
+        long drift = hlc.driftMillis(e.hlc());
+        if (drift <= config.maxClockDriftMillis()) {
+            return true;
+        }
+        driftRejected.increment();
+        log.warn("Ignoring version of key '{}' from replica {}: {} ms ahead of this node's clock (max drift {} ms)",
+                ReplicationException.quote(e.key().bytes()), Long.toHexString(from), drift,
+                config.maxClockDriftMillis());
+        return false;
+    }
+
+    static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** Counters for INFO. */
+    public record Stats(long remoteReads, long remoteWrites, long readRepairs, long backgroundChecks,
+                        long unavailable, long timeouts, long refusals, long hinted, long hintsDropped,
+                        long driftRejected) {
+    }
+
+    public Stats stats() {
+        return new Stats(remoteReads.sum(), remoteWrites.sum(), readRepairs.sum(), backgroundChecks.sum(),
+                unavailable.sum(), timeouts.sum(), refusals.sum(), hinted.sum(), hintsDropped.sum(),
+                driftRejected.sum());
+    }
+}

@@ -1,0 +1,235 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.storage.Entry;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Wire layouts of the replica messages, big-endian. Malformed input throws
+ * {@link IllegalArgumentException} with what was wrong; nothing is applied from a malformed batch.
+ *
+ * <pre>
+ * entry       := [int keyLen][key][int valueLen (-1: tombstone)][value][long hlc][long node][long expireAt]
+ * write       := [int count] entry*
+ * write reply := [byte 0]                          applied
+ *              | [byte 1][UTF-8 reason]            refused, nothing applied
+ * read        := [int count] ([int keyLen][key][long knownHlc][long knownNode])*   (0, 0: none known)
+ * read reply  := [int count] ([byte 0]                          missing
+ *                           | [byte 1][long hlc][long node]     version only: not newer than known
+ *                           | [byte 2] entry)*                  newer than known: the whole entry
+ * </pre>
+ */
+public final class ReplicaCodec {
+
+    private static final byte APPLIED = 0;
+    private static final byte REFUSED = 1;
+    private static final byte MISSING = 0;
+    private static final byte VERSION_ONLY = 1;
+    private static final byte WHOLE = 2;
+    private static final int ENTRY_FIXED = 4 + 4 + 8 + 8 + 8;
+
+    private ReplicaCodec() {
+    }
+
+    // ---- write ----
+
+    public static byte[] encodeWrite(List<Entry> entries) {
+        int size = 4;
+        for (Entry e : entries) {
+            size += entrySize(e);
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putInt(entries.size());
+        for (Entry e : entries) {
+            putEntry(b, e);
+        }
+        return b.array();
+    }
+
+    public static List<Entry> decodeWrite(byte[] payload) {
+        ByteBuffer b = ByteBuffer.wrap(payload);
+        int count = count(b, ENTRY_FIXED, "write");
+        List<Entry> entries = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            entries.add(getEntry(b));
+        }
+        done(b, "write");
+        return entries;
+    }
+
+    public static byte[] writeApplied() {
+        return new byte[] {APPLIED};
+    }
+
+    public static byte[] writeRefused(String reason) {
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[1 + text.length];
+        out[0] = REFUSED;
+        System.arraycopy(text, 0, out, 1, text.length);
+        return out;
+    }
+
+    /** @throws ReplicaRefusedException if the replica refused the batch */
+    public static void checkWriteReply(byte[] reply) {
+        if (reply.length == 0) {
+            throw new IllegalArgumentException("write reply: empty");
+        }
+        if (reply[0] == REFUSED) {
+            throw new ReplicaRefusedException(new String(reply, 1, reply.length - 1, StandardCharsets.UTF_8));
+        }
+        if (reply[0] != APPLIED || reply.length != 1) {
+            throw new IllegalArgumentException("write reply: status " + reply[0] + ", " + reply.length + " bytes");
+        }
+    }
+
+    // ---- read ----
+
+    /** A decoded read request. */
+    public record ReadRequest(List<Key> keys, long[] knownHlc, long[] knownNode) {
+    }
+
+    public static byte[] encodeRead(List<Key> keys, Entry[] known) {
+        int size = 4;
+        for (Key k : keys) {
+            size += 4 + k.length() + 16;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putInt(keys.size());
+        for (int i = 0; i < keys.size(); i++) {
+            byte[] key = keys.get(i).bytes();
+            b.putInt(key.length).put(key);
+            Entry k = known[i];
+            b.putLong(k == null ? 0 : k.hlc()).putLong(k == null ? 0 : k.nodeId());
+        }
+        return b.array();
+    }
+
+    public static ReadRequest decodeRead(byte[] payload) {
+        ByteBuffer b = ByteBuffer.wrap(payload);
+        int count = count(b, 4 + 16, "read");
+        List<Key> keys = new ArrayList<>(count);
+        long[] hlc = new long[count];
+        long[] node = new long[count];
+        for (int i = 0; i < count; i++) {
+            keys.add(Key.of(bytes(b, "read key")));
+            need(b, 16, "read version");
+            hlc[i] = b.getLong();
+            node[i] = b.getLong();
+        }
+        done(b, "read");
+        return new ReadRequest(keys, hlc, node);
+    }
+
+    public static byte[] encodeReadReply(List<ReadReply> replies) {
+        int size = 4;
+        for (ReadReply r : replies) {
+            size += 1 + (r.entry() != null ? entrySize(r.entry()) : r.missing() ? 0 : 16);
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putInt(replies.size());
+        for (ReadReply r : replies) {
+            if (r.entry() != null) {
+                b.put(WHOLE);
+                putEntry(b, r.entry());
+            } else if (r.missing()) {
+                b.put(MISSING);
+            } else {
+                b.put(VERSION_ONLY).putLong(r.hlc()).putLong(r.nodeId());
+            }
+        }
+        return b.array();
+    }
+
+    public static List<ReadReply> decodeReadReply(byte[] payload) {
+        ByteBuffer b = ByteBuffer.wrap(payload);
+        int count = count(b, 1, "read reply");
+        List<ReadReply> replies = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            need(b, 1, "read reply kind");
+            byte kind = b.get();
+            switch (kind) {
+                case MISSING -> replies.add(ReadReply.MISSING);
+                case VERSION_ONLY -> {
+                    need(b, 16, "read reply version");
+                    replies.add(new ReadReply(b.getLong(), b.getLong(), null));
+                }
+                case WHOLE -> {
+                    Entry e = getEntry(b);
+                    replies.add(new ReadReply(e.hlc(), e.nodeId(), e));
+                }
+                default -> throw new IllegalArgumentException("read reply: kind " + kind + " (expected: 0, 1 or 2)");
+            }
+        }
+        done(b, "read reply");
+        return replies;
+    }
+
+    // ---- entries ----
+
+    private static int entrySize(Entry e) {
+        return ENTRY_FIXED + e.key().length() + (e.value() == null ? 0 : e.value().length);
+    }
+
+    private static void putEntry(ByteBuffer b, Entry e) {
+        byte[] key = e.key().bytes();
+        b.putInt(key.length).put(key);
+        if (e.value() == null) {
+            b.putInt(-1);
+        } else {
+            b.putInt(e.value().length).put(e.value());
+        }
+        b.putLong(e.hlc()).putLong(e.nodeId()).putLong(e.expireAt());
+    }
+
+    private static Entry getEntry(ByteBuffer b) {
+        Key key = Key.of(bytes(b, "entry key"));
+        need(b, 4, "entry value length");
+        int len = b.getInt();
+        byte[] value = null;
+        if (len != -1) {
+            if (len < 0 || len > b.remaining()) {
+                throw new IllegalArgumentException("entry value: length " + len + " with " + b.remaining() + " bytes left");
+            }
+            value = new byte[len];
+            b.get(value);
+        }
+        need(b, 24, "entry version");
+        return new Entry(key, value, b.getLong(), b.getLong(), b.getLong());
+    }
+
+    private static byte[] bytes(ByteBuffer b, String what) {
+        need(b, 4, what + " length");
+        int len = b.getInt();
+        if (len < 0 || len > b.remaining()) {
+            throw new IllegalArgumentException(what + ": length " + len + " with " + b.remaining() + " bytes left");
+        }
+        byte[] out = new byte[len];
+        b.get(out);
+        return out;
+    }
+
+    private static int count(ByteBuffer b, int minEach, String what) {
+        need(b, 4, what + " count");
+        int count = b.getInt();
+        if (count < 0 || (long) count * minEach > b.remaining()) {
+            throw new IllegalArgumentException(what + ": " + count + " items in " + b.remaining() + " bytes");
+        }
+        return count;
+    }
+
+    private static void need(ByteBuffer b, int n, String what) {
+        if (b.remaining() < n) {
+            throw new IllegalArgumentException(what + ": truncated");
+        }
+    }
+
+    private static void done(ByteBuffer b, String what) {
+        if (b.hasRemaining()) {
+            throw new IllegalArgumentException(what + ": " + b.remaining() + " trailing bytes");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The replica's side of replication: applies versioned entries sent by coordinators (writes, read
+ * repair, hint replay) and answers their version queries. Runs in place on the peer connection's
+ * event loop: both are a few map operations per key.
+ */
+public final class ReplicaService {
+
+    private static final Logger log = LoggerFactory.getLogger(ReplicaService.class);
+
+    private final Engine engine;
+    private final Hlc hlc;
+    private final long maxDriftMillis;
+    private final LongAdder applied = new LongAdder();
+    private final LongAdder stale = new LongAdder();
+    private final LongAdder refusedBatches = new LongAdder();
+    private final LongAdder reads = new LongAdder();
+
+    public ReplicaService(Engine engine, Hlc hlc, long maxDriftMillis) {
+        this.engine = engine;
+        this.hlc = hlc;
+        this.maxDriftMillis = maxDriftMillis;
+    }
+
+    /**
+     * Applies a write batch from {@code from} (for log lines): every entry through the engine's
+     * last-writer-wins merge, or none if any version is further ahead of this node's clock than the
+     * allowed drift.
+     *
+     * @return the encoded reply
+     * @throws IllegalArgumentException if the payload is malformed
+     */
+    public byte[] applyWrite(String from, byte[] payload) {
+        List<Entry> entries = ReplicaCodec.decodeWrite(payload);
+        for (Entry e : entries) {
+            long drift = hlc.driftMillis(e.hlc());
+            if (drift > maxDriftMillis) {
+                refusedBatches.increment();
+                String reason = "version of key '" + ReplicationException.quote(e.key().bytes()) + "' is " + drift
+                        + " ms ahead of this node's clock (max drift " + maxDriftMillis + " ms)";
+                log.warn("Refused {} entries from {}: {}", entries.size(), from, reason);
+                return ReplicaCodec.writeRefused(reason);
+            }
+        }
+        for (Entry e : entries) {
+            if (engine.merge(e)) {
+                applied.increment();
+            } else {
+                stale.increment();
+            }
+        }
+        return ReplicaCodec.writeApplied();
+    }
+
+    /**
+     * Answers a version query: per key, nothing, this node's version, or its whole entry when that is
+     * newer than the one the coordinator knows.
+     *
+     * @throws IllegalArgumentException if the payload is malformed
+     */
+    public byte[] answerRead(byte[] payload) {
+        ReplicaCodec.ReadRequest req = ReplicaCodec.decodeRead(payload);
+        reads.increment();
+        List<ReadReply> replies = new ArrayList<>(req.keys().size());
+        for (int i = 0; i < req.keys().size(); i++) {
+            Key key = req.keys().get(i);
+            Entry mine = engine.stored(key);
+            if (mine == null) {
+                replies.add(ReadReply.MISSING);
+            } else if (Version.compare(mine.hlc(), mine.nodeId(), req.knownHlc()[i], req.knownNode()[i]) > 0) {
+                replies.add(new ReadReply(mine.hlc(), mine.nodeId(), mine));
+            } else {
+                replies.add(new ReadReply(mine.hlc(), mine.nodeId(), null));
+            }
+        }
+        return ReplicaCodec.encodeReadReply(replies);
+    }
+
+    /** Counters for INFO. */
+    public record Stats(long applied, long stale, long refusedBatches, long reads) {
+    }
+
+    public Stats stats() {
+        return new Stats(applied.sum(), stale.sum(), refusedBatches.sum(), reads.sum());
+    }
+}

@@ -1,0 +1,44 @@
+package io.trelliskv.replication;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A read or write that could not reach the replicas its consistency level asks for. The message is
+ * the error reply a client sees, starting with its code: {@code UNAVAILABLE} (too few live replicas,
+ * refused before anything was done), {@code TIMEOUT} (too few answered in time; a timed-out write may
+ * or may not have been applied) or {@code REFUSED} (a replica refused the version, e.g. for clock drift).
+ */
+public final class ReplicationException extends RuntimeException {
+
+    /** Longest quotation of a key in a message, in characters. */
+    private static final int MAX_KEY_CHARS = 128;
+
+    private ReplicationException(String message) {
+        super(message, null, false, false);
+    }
+
+    static ReplicationException unavailable(byte[] key, ConsistencyLevel level, boolean write, int required,
+                                            int alive) {
+        return new ReplicationException("UNAVAILABLE " + (write ? "write" : "read") + " of key '" + quote(key)
+                + "' at " + level + " needs " + required + " live replica" + (required == 1 ? "" : "s")
+                + ", " + alive + " alive");
+    }
+
+    static ReplicationException timeout(byte[] key, ConsistencyLevel level, boolean write, int acked,
+                                         int required) {
+        return new ReplicationException("TIMEOUT " + (write ? "write" : "read") + " of key '" + quote(key)
+                + "' at " + level + ": " + acked + " of " + required + " replicas answered in time"
+                + (write ? "; the write may or may not have been applied" : ""));
+    }
+
+    static ReplicationException refused(byte[] key, String node, String reason) {
+        return new ReplicationException("REFUSED replica " + node + " refused the write of key '" + quote(key)
+                + "': " + reason);
+    }
+
+    static String quote(byte[] key) {
+        String s = new String(key, StandardCharsets.UTF_8);
+        s = s.replace('\r', ' ').replace('\n', ' ');
+        return s.length() <= MAX_KEY_CHARS ? s : s.substring(0, MAX_KEY_CHARS) + "...";
+    }
+}
