@@ -1,5 +1,6 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.common.Durations;
 import io.trelliskv.resp.RespReplyReader;
 import io.trelliskv.resp.RespRequestEncoder;
 import io.trelliskv.resp.RespValue;

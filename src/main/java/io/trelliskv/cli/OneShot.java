@@ -1,5 +1,6 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.common.Durations;
 import io.trelliskv.resp.RespFormatter;
 import io.trelliskv.resp.RespValue;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.common.Durations;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.common.Durations;
 import static io.trelliskv.cli.FakeRespServer.command;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;

@@ -1,4 +1,4 @@
-package io.trelliskv.cli;
+package io.trelliskv.common;
 
 import java.time.Duration;
 
@@ -7,10 +7,10 @@ import java.time.Duration;
  * ({@code 500ms}, {@code 10s}, {@code 5m}, {@code 2h}, {@code 1d}); a bare number is seconds, as in
  * Redis's {@code EXPIRE}. Output goes the other way, from milliseconds to {@code 1h 2m 3.5s}.
  */
-final class Durations {
+public final class Durations {
 
     /** Shown in error messages so a user sees what to type instead. */
-    static final String EXPECTED = "expected a positive whole number with an optional unit ms, s, m, h or d,"
+    public static final String EXPECTED = "expected a positive whole number with an optional unit ms, s, m, h or d,"
             + " e.g. 500ms, 10s, 5m";
 
     private static final long SECOND = 1000;
@@ -26,7 +26,7 @@ final class Durations {
      *
      * @throws IllegalArgumentException naming the text and the accepted forms
      */
-    static Duration parse(String text) {
+    public static Duration parse(String text) {
         int digits = 0;
         while (digits < text.length() && text.charAt(digits) >= '0' && text.charAt(digits) <= '9') {
             digits++;
@@ -57,7 +57,7 @@ final class Durations {
      * Formats a non-negative number of milliseconds for people: {@code 998ms}, {@code 9.998s},
      * {@code 5m 3s}, {@code 1d 2h 0.5s}; zero parts are left out.
      */
-    static String formatMillis(long millis) {
+    public static String formatMillis(long millis) {
         if (millis < SECOND) {
             return millis + "ms";
         }

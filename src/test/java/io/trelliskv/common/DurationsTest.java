@@ -1,4 +1,4 @@
-package io.trelliskv.cli;
+package io.trelliskv.common;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
