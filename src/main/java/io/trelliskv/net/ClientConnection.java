@@ -29,6 +29,8 @@ public final class ClientConnection {
     /** Epoch ms of the last command. */
     private volatile long lastCommandMillis;
     private volatile String lastCommand = "NULL";
+    /** What the layers above keep per connection (the server's session), or null. */
+    private volatile Object attachment;
     /** Set by QUIT: close once the pending replies are flushed. */
     private boolean closeAfterReply;
     /** Serves the channel and orders its replies; null on a detached connection. */
@@ -65,6 +67,15 @@ public final class ClientConnection {
             throw new IllegalStateException("a detached connection cannot defer replies");
         }
         return handler.deferReply();
+    }
+
+    /** What the layers above keep for this connection, or null. */
+    public Object attachment() {
+        return attachment;
+    }
+
+    public void attachment(Object attachment) {
+        this.attachment = attachment;
     }
 
     public long id() {

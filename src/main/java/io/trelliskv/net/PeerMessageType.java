@@ -14,7 +14,11 @@ public enum PeerMessageType {
     /** The successful answer to the request with the same id; the payload is the request type's reply. */
     REPLY(3, false),
     /** The failed answer to the request with the same id; the payload is a UTF-8 message for operators. */
-    ERROR_REPLY(4, false);
+    ERROR_REPLY(4, false),
+    /** Versioned entries for a replica to merge (a write, read repair, a hint): {@code replication.ReplicaCodec}. */
+    REPLICA_WRITE(5, true),
+    /** A coordinator asks a replica for its versions of keys: {@code replication.ReplicaCodec}. */
+    REPLICA_READ(6, true);
 
     private static final PeerMessageType[] BY_CODE = new PeerMessageType[256];
 

@@ -10,7 +10,14 @@ import io.trelliskv.net.PeerClient;
 import io.trelliskv.net.PeerConfig;
 import io.trelliskv.net.PeerHello;
 import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.HintReplayer;
+import io.trelliskv.replication.HintStore;
+import io.trelliskv.replication.ReplicaService;
+import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.ring.TokenAllocator;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.version.Hlc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +77,12 @@ final class Cluster implements AutoCloseable {
     private final ClusterState state;
     private final PeerConfig peerConfig;
     private final PeerAcceptor acceptor;
+    private final Engine engine;
+    private final Hlc hlc;
+    private final ReplicaService replica;
+    private final HintStore hints;
+    private Coordinator coordinator;
+    private HintReplayer replayer;
     private final ExecutorScheduler scheduler = new ExecutorScheduler("trellis-membership");
     private NodeIdentity identity;
     private volatile Swim swim;
@@ -79,7 +93,7 @@ final class Cluster implements AutoCloseable {
     private long lastJoinWarnMillis;
 
     Cluster(ClusterConfig config, NodeIdentity identity, String bindHost, int port, PeerConfig peerConfig,
-            Clock clock, Dispatcher dispatcher, ClusterState state) {
+            Clock clock, Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc) {
         this.config = config;
         this.identity = identity;
         this.bindHost = bindHost;
@@ -87,6 +101,10 @@ final class Cluster implements AutoCloseable {
         this.dispatcher = dispatcher;
         this.state = state;
         this.peerConfig = peerConfig;
+        this.engine = engine;
+        this.hlc = hlc;
+        this.replica = new ReplicaService(engine, hlc, config.replication().maxClockDriftMillis());
+        this.hints = new HintStore(config.hints(), clock);
         this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
     }
 
@@ -114,8 +132,22 @@ final class Cluster implements AutoCloseable {
             }
             case FORWARD -> {
                 try {
-                    ForwardCodec.Forwarded f = ForwardCodec.decode(payload);
-                    return CompletableFuture.completedFuture(dispatcher.executeForwarded(f.protocol(), f.args()));
+                    return dispatcher.executeForwarded(ForwardCodec.decodeRequest(payload)).thenApply(ForwardCodec::encode);
+                } catch (IllegalArgumentException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            case REPLICA_WRITE -> {
+                try {
+                    return CompletableFuture.completedFuture(replica.applyWrite(
+                            Long.toHexString(from.nodeId()) + "@" + from.address(), payload));
+                } catch (IllegalArgumentException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            case REPLICA_READ -> {
+                try {
+                    return CompletableFuture.completedFuture(replica.answerRead(payload));
                 } catch (IllegalArgumentException e) {
                     return CompletableFuture.failedFuture(e);
                 }
@@ -143,6 +175,14 @@ final class Cluster implements AutoCloseable {
         gossip.start(new InetSocketAddress(bindHost, bound.getPort()), (from, data) -> s.onPacket(from, data));
         swim = s;
         router = dispatcher.enableRouting(state, this::forward);
+        ReplicationConfig rc = config.replication();
+        PeerReplicaTransport transport = new PeerReplicaTransport(peers, state,
+                Duration.ofMillis(rc.replicaTimeoutMillis()));
+        coordinator = new Coordinator(engine, hlc, state, state, transport, hints::add, rc,
+                new SplittableRandom(identity.nodeId() ^ clock.nanos()));
+        dispatcher.enableReplication(new Replication(dispatcher, coordinator, state));
+        replayer = new HintReplayer(hints, transport, state, config.hints(), clock);
+        replayer.start();
         List<Address> seeds = new ArrayList<>();
         for (String seed : config.seeds()) {
             int colon = seed.lastIndexOf(':');
@@ -210,12 +250,13 @@ final class Cluster implements AutoCloseable {
         return h >> 20;
     }
 
-    private CompletableFuture<byte[]> forward(long nodeId, int protocol, byte[][] args) {
+    private CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
         InetSocketAddress to = state.addressOf(nodeId);
         if (to == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
         }
-        return peers.call(to, PeerMessageType.FORWARD, ForwardCodec.encode(protocol, args), FORWARD_TIMEOUT);
+        return peers.call(to, PeerMessageType.FORWARD, ForwardCodec.encode(request), FORWARD_TIMEOUT)
+                .thenApply(ForwardCodec::decodeReply);
     }
 
     ClusterState state() {
@@ -224,6 +265,19 @@ final class Cluster implements AutoCloseable {
 
     Router router() {
         return router;
+    }
+
+    /** The replication coordinator; null before start. */
+    Coordinator coordinator() {
+        return coordinator;
+    }
+
+    ReplicaService replica() {
+        return replica;
+    }
+
+    HintStore hints() {
+        return hints;
     }
 
     PeerClient peers() {
@@ -279,6 +333,9 @@ final class Cluster implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (replayer != null) {
+            replayer.close();
         }
         if (gossip != null) {
             gossip.close();

@@ -1,5 +1,8 @@
 package io.trelliskv.server;
 
+import io.trelliskv.replication.HintConfig;
+import io.trelliskv.replication.ReplicationConfig;
+
 import io.trelliskv.membership.SwimConfig;
 
 import java.nio.file.Path;
@@ -14,14 +17,19 @@ import java.util.List;
  * @param vnodes    tokens (virtual nodes) this node takes on the ring
  * @param dataDir   where the node keeps its identity (id and tokens) across restarts; null keeps none
  * @param membership SWIM's intervals and multipliers; its cluster name is {@code name}
+ * @param replication replication factor, default consistency levels, clock drift bound
+ * @param hints      hinted handoff bounds and replay rate
  */
 public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
-                            SwimConfig membership) {
+                            SwimConfig membership, ReplicationConfig replication, HintConfig hints) {
 
     public static final String DEFAULT_NAME = "trellis";
 
     public ClusterConfig {
         seeds = List.copyOf(seeds);
+        if (replication == null || hints == null) {
+            throw new IllegalArgumentException("replication and hint settings must be given");
+        }
         if (name == null || name.isEmpty() || name.length() > 64) {
             throw new IllegalArgumentException("cluster name '" + name + "' (expected: 1..64 characters)");
         }
@@ -38,6 +46,17 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
                 throw new IllegalArgumentException("invalid seed '" + seed + "' (expected: host:port)");
             }
         }
+    }
+
+    /** With the default replication settings. */
+    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+                         SwimConfig membership) {
+        this(name, seeds, advertise, vnodes, dataDir, membership, ReplicationConfig.defaults(), HintConfig.defaults());
+    }
+
+    /** The same with other replication settings. */
+    public ClusterConfig withReplication(ReplicationConfig replication, HintConfig hints) {
+        return new ClusterConfig(name, seeds, advertise, vnodes, dataDir, membership, replication, hints);
     }
 
     /** With memberlist's LAN defaults for membership. */

@@ -4,6 +4,8 @@ import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberEvent;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.MembershipListener;
+import io.trelliskv.replication.Liveness;
+import io.trelliskv.replication.ReplicaPlacement;
 import io.trelliskv.ring.TokenRing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Written on the membership thread (through {@link #onEvent}); read from the event loops. The ring
  * is an immutable {@link TokenRing} swapped through a volatile field; members are a concurrent map.
  */
-final class ClusterState implements MembershipListener, Placement {
+final class ClusterState implements MembershipListener, Placement, ReplicaPlacement, Liveness {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterState.class);
 
@@ -44,8 +46,17 @@ final class ClusterState implements MembershipListener, Placement {
     /** Ring changes since start; the ring's own version. Written on the membership thread only. */
     private long ringVersion;
 
+    /** Replicas per key (N); the ring may have fewer nodes. */
+    private final int replicationFactor;
+
+    /** One replica per key, as routing tests use it. */
     ClusterState(long localId) {
+        this(localId, 1);
+    }
+
+    ClusterState(long localId, int replicationFactor) {
         this.localId = localId;
+        this.replicationFactor = replicationFactor;
     }
 
     @Override
@@ -146,11 +157,20 @@ final class ClusterState implements MembershipListener, Placement {
         return localId;
     }
 
-    /** Until replication lands a key has one owner: the first node clockwise from its token. */
+    /** A key's replicas: the first {@code min(N, nodes)} distinct nodes clockwise from its token. */
     @Override
     public List<Long> owners(long token) {
         TokenRing r = ring;
-        return r.isEmpty() ? List.of() : r.replicas(token, 1);
+        return r.isEmpty() ? List.of() : r.replicas(token, replicationFactor);
+    }
+
+    @Override
+    public List<Long> replicas(long token) {
+        return owners(token);
+    }
+
+    int replicationFactor() {
+        return replicationFactor;
     }
 
     @Override

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -43,6 +44,8 @@ public final class Dispatcher implements CommandSink {
     private final LongAdder errorReplies = new LongAdder();
     /** Sends keyed commands to their owners; null on a standalone node, where everything runs here. */
     private volatile Router router;
+    /** Coordinates keyed commands across their replicas; null without a cluster. */
+    private volatile Replication replication;
 
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded) {
         this.table = table;
@@ -63,6 +66,19 @@ public final class Dispatcher implements CommandSink {
         return r;
     }
 
+    /**
+     * Makes keyed commands that run here coordinate their keys' replicas (see {@link Replication})
+     * whenever this node does not own the whole ring.
+     */
+    void enableReplication(Replication replication) {
+        this.replication = replication;
+    }
+
+    /** The replication glue, or null if not enabled. */
+    Replication replication() {
+        return replication;
+    }
+
     /** The router, or null if routing is not enabled. */
     public Router router() {
         return router;
@@ -80,30 +96,54 @@ public final class Dispatcher implements CommandSink {
             if (r != null && r.route(client, spec, args)) {
                 return;
             }
+            Replication rep = replication;
+            if (rep != null && rep.active()) {
+                rep.runForClient(client, spec, args);
+                return;
+            }
         }
         run(client, spec, args);
     }
 
     /**
      * Runs a command received from a peer here, never routing it again (one hop, even while the ring
-     * changes), with the same checks and statistics as a client's command.
+     * changes), with the same checks and statistics as a client's command; a keyed command coordinates
+     * its replicas with the levels and floors the forwarding node sent.
      *
-     * @param protocol the RESP version (2 or 3) to encode the reply in
-     * @return the raw RESP reply
+     * @return the raw RESP reply, encoded in the request's protocol, and the versions it wrote
      */
-    public byte[] executeForwarded(int protocol, byte[][] args) {
+    CompletableFuture<ForwardCodec.Reply> executeForwarded(ForwardCodec.Request request) {
         commandsProcessed.increment();
-        return runDetached(protocol, args);
+        Session session = Session.forwarded(request.readLevel(), request.writeLevel(), request.floors());
+        return executeHere(session, request.protocol(), request.args());
     }
 
-    /** Runs a command here for no client of this node (a peer, or a router's local share): its raw reply. */
+    /**
+     * Runs a command here for no client of this node (a peer's, or a router's local share), as the
+     * coordinator of its keys' replicas when replication is active. Never fails: errors are replies.
+     */
+    CompletableFuture<ForwardCodec.Reply> executeHere(Session session, int protocol, byte[][] args) {
+        CommandSpec spec = table.find(args[0]);
+        Replication rep = replication;
+        if (spec != null && spec.firstKey() > 0 && spec.arityAccepts(args.length) && rep != null && rep.active()) {
+            return rep.execute(session, protocol, spec, args);
+        }
+        return CompletableFuture.completedFuture(ForwardCodec.Reply.of(runDetached(protocol, args)));
+    }
+
+    /** Runs a command here for no client of this node: its raw reply. */
     byte[] runDetached(int protocol, byte[][] args) {
+        return runDetached(protocol, null, args);
+    }
+
+    /** Like {@link #runDetached(int, byte[][])} for a command already found and arity-checked (non-null spec). */
+    byte[] runDetached(int protocol, CommandSpec found, byte[][] args) {
         ClientConnection peer = ClientConnection.detached(clock.millis());
         peer.writer().protocol(protocol);
         ByteBuf buf = ByteBufAllocator.DEFAULT.heapBuffer();
         try {
             peer.writer().target(buf);
-            CommandSpec spec = admit(peer, args);
+            CommandSpec spec = found != null ? found : admit(peer, args);
             if (spec != null) {
                 run(peer, spec, args);
             }
@@ -133,7 +173,7 @@ public final class Dispatcher implements CommandSink {
     }
 
     /** Checks memory, runs the handler here and counts it. */
-    private void run(ClientConnection client, CommandSpec spec, byte[][] args) {
+    void run(ClientConnection client, CommandSpec spec, byte[][] args) {
         RespWriter out = client.writer();
         CommandSpec.Stats stats = spec.stats();
         if (memoryBounded && spec.has(CommandFlag.DENYOOM) && !engine.makeRoom()) {

@@ -41,6 +41,7 @@ public final class Node implements AutoCloseable {
     private final long nodeId;
     private final long startMillis;
     private final Engine engine;
+    private final Hlc hlc;
     private final ClientRegistry clients;
     private final Dispatcher dispatcher;
     private final OpsSampler opsSampler;
@@ -60,9 +61,10 @@ public final class Node implements AutoCloseable {
         this.clock = clock;
         this.identity = loadIdentity(config.cluster());
         this.nodeId = identity.nodeId();
-        this.clusterState = new ClusterState(nodeId);
+        this.clusterState = new ClusterState(nodeId, config.cluster().replication().replicationFactor());
         this.startMillis = clock.millis();
-        this.engine = new MemoryEngine(config.engine(), clock, new Hlc(clock), nodeId);
+        this.hlc = new Hlc(clock);
+        this.engine = new MemoryEngine(config.engine(), clock, hlc, nodeId);
         this.clients = new ClientRegistry(config.net().maxClients());
         CommandTable table = new CommandTable();
         this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0);
@@ -92,7 +94,7 @@ public final class Node implements AutoCloseable {
         cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
-                clock, dispatcher, clusterState);
+                clock, dispatcher, clusterState, engine, hlc);
         server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
         server.start();
         try {

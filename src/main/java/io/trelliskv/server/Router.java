@@ -1,5 +1,6 @@
 package io.trelliskv.server;
 
+import io.trelliskv.common.Key;
 import io.trelliskv.common.Murmur3;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.DeferredReply;
@@ -19,8 +20,8 @@ import java.util.concurrent.atomic.LongAdder;
  * Sends each keyed command to the node that owns its keys, at most one hop away.
  *
  * <h2>Where a command runs</h2>
- * A key's owner is the first node of {@link Placement#owners} for the key's token that is alive (until
- * replication lands there is one owner per key). A command whose keys all belong to this node — or
+ * A key's owner is the first node of {@link Placement#owners} (its replicas in preference order) that
+ * is alive: the key's coordinator, where every command on the key runs while that node lives. A command whose keys all belong to this node — or
  * any keyed command while there is no ring yet — runs here exactly as on a standalone node. A command
  * whose keys all belong to one other node is forwarded to it unchanged through the {@link Forwarder},
  * and its reply is deferred ({@link ClientConnection#deferReply()}), so later replies on the
@@ -118,7 +119,7 @@ public final class Router {
             if (target == placement.localNodeId()) {
                 return false;
             }
-            forward(client, target, args, key);
+            forward(client, target, args, first, first, 1);
             return true;
         }
         return routeMany(client, spec, args, first, last);
@@ -151,7 +152,7 @@ public final class Router {
             if (targets[0] == placement.localNodeId()) {
                 return false;
             }
-            forward(client, targets[0], args, args[first]);
+            forward(client, targets[0], args, first, lastKeyAt, step);
             return true;
         }
         Merge merge = SPLITTABLE.get(spec.name());
@@ -163,32 +164,46 @@ public final class Router {
         return true;
     }
 
-    /** Forwards the whole command to {@code target}; {@code key} names it in a failure. */
-    private void forward(ClientConnection client, long target, byte[][] args, byte[] key) {
+    /** Forwards the whole command, whose keys are at {@code first..last} by {@code step}, to {@code target}. */
+    private void forward(ClientConnection client, long target, byte[][] args, int first, int last, int step) {
         DeferredReply reply = client.deferReply();
-        send(target, client.writer().protocol(), args, key).thenAccept(resp -> {
-            if (isError(resp)) {
-                local.errorReplied();
-            }
-            reply.complete(resp);
-        });
+        Session session = Session.of(client);
+        send(target, request(session, client.writer().protocol(), args, first, last, step), args[first], session)
+                .thenAccept(resp -> {
+                    if (isError(resp)) {
+                        local.errorReplied();
+                    }
+                    reply.complete(resp);
+                });
+    }
+
+    /** The forward of a command with the client's protocol, levels and floors for its keys. */
+    private static ForwardCodec.Request request(Session session, int protocol, byte[][] args, int first, int last,
+                                                int step) {
+        List<Key> keys = new ArrayList<>();
+        for (int i = first; i <= last; i += step) {
+            keys.add(Key.of(args[i]));
+        }
+        return new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(), session.floors(keys),
+                args);
     }
 
     /**
-     * Sends to {@code target}; completes with its reply, or with a TRYAGAIN error reply if the forward
-     * fails (never exceptionally).
+     * Sends to {@code target}; completes with its RESP reply, having recorded the versions it wrote in
+     * the session, or with a TRYAGAIN error reply if the forward fails (never exceptionally).
      */
-    private CompletableFuture<byte[]> send(long target, int protocol, byte[][] args, byte[] key) {
+    private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, byte[] key, Session session) {
         forwarded.increment();
-        CompletableFuture<byte[]> sent;
+        CompletableFuture<ForwardCodec.Reply> sent;
         try {
-            sent = forwarder.forward(target, protocol, args);
+            sent = forwarder.forward(target, request);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
-        return sent.handle((resp, failure) -> {
-            if (failure == null && resp != null && resp.length > 0) {
-                return resp;
+        return sent.handle((r, failure) -> {
+            if (failure == null && r != null && r.resp().length > 0) {
+                r.recordInto(session);
+                return r.resp();
             }
             forwardFailures.increment();
             String reason = failure == null ? "empty reply" : reason(failure);
@@ -201,6 +216,7 @@ public final class Router {
     private void split(ClientConnection client, byte[][] args, int step, long[] targets, Merge merge) {
         DeferredReply reply = client.deferReply();
         int protocol = client.writer().protocol();
+        Session session = Session.of(client);
         // Shares in order of their first key, so the first failing share is the first in key order.
         List<Long> shareTargets = new ArrayList<>();
         List<List<Integer>> shareKeys = new ArrayList<>();
@@ -224,8 +240,11 @@ public final class Router {
             }
             long target = shareTargets.get(s);
             replies[s] = target == placement.localNodeId()
-                    ? CompletableFuture.completedFuture(local.runDetached(protocol, sub))
-                    : send(target, protocol, sub, sub[1]);
+                    ? local.executeHere(session, protocol, sub).thenApply(r -> {
+                        r.recordInto(session);
+                        return r.resp();
+                    })
+                    : send(target, request(session, protocol, sub, 1, sub.length - step, step), sub[1], session);
         }
         CompletableFuture.allOf(replies).thenRun(() -> {
             byte[] merged;

@@ -3,6 +3,10 @@ package io.trelliskv.server;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,26 +34,46 @@ class ClusterCodecsTest {
     @Test
     void forwardedCommandsRoundTrip() {
         byte[][] args = {"SET".getBytes(StandardCharsets.UTF_8), new byte[0], {0, (byte) 0xff, '\r', '\n'}};
-        ForwardCodec.Forwarded f = ForwardCodec.decode(ForwardCodec.encode(3, args));
-        assertThat(f.protocol()).isEqualTo(3);
-        assertThat(f.args()).isDeepEqualTo(args);
+        Version[] floors = {null, new Version(Hlc.pack(1_700_000_000_000L, 3), 0x2aL)};
+        ForwardCodec.Request r = ForwardCodec.decodeRequest(ForwardCodec.encode(
+                new ForwardCodec.Request(3, ConsistencyLevel.ONE, ConsistencyLevel.ALL, floors, args)));
+        assertThat(r.protocol()).isEqualTo(3);
+        assertThat(r.readLevel()).isEqualTo(ConsistencyLevel.ONE);
+        assertThat(r.writeLevel()).isEqualTo(ConsistencyLevel.ALL);
+        assertThat(r.floors()).containsExactly(floors);
+        assertThat(r.args()).isDeepEqualTo(args);
+        ForwardCodec.Request plain = ForwardCodec.decodeRequest(ForwardCodec.encode(
+                new ForwardCodec.Request(2, null, null, null, args)));
+        assertThat(plain.readLevel()).isNull();
+        assertThat(plain.writeLevel()).isNull();
+        assertThat(plain.floors()).isNull();
+
+        ForwardCodec.Reply reply = ForwardCodec.decodeReply(ForwardCodec.encode(
+                new ForwardCodec.Reply("+OK\r\n".getBytes(StandardCharsets.UTF_8), new long[] {-5, 7, 9})));
+        assertThat(reply.written()).containsExactly(-5, 7, 9);
+        assertThat(new String(reply.resp(), StandardCharsets.UTF_8)).isEqualTo("+OK\r\n");
     }
 
     @Test
     void malformedForwardedCommandsAreRefused() {
-        byte[] good = ForwardCodec.encode(2, new byte[][] {"GET".getBytes(StandardCharsets.UTF_8)});
+        byte[] good = ForwardCodec.encode(new ForwardCodec.Request(2, null, ConsistencyLevel.QUORUM,
+                new Version[] {new Version(1, 2)}, new byte[][] {"GET".getBytes(StandardCharsets.UTF_8)}));
         for (int cut = 0; cut < good.length; cut++) {
             byte[] truncated = Arrays.copyOf(good, cut);
-            assertThatThrownBy(() -> ForwardCodec.decode(truncated)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> ForwardCodec.decodeRequest(truncated)).isInstanceOf(IllegalArgumentException.class);
         }
         byte[] badProtocol = good.clone();
         badProtocol[0] = 7;
-        assertThatThrownBy(() -> ForwardCodec.decode(badProtocol)).hasMessageContaining("protocol 7");
+        assertThatThrownBy(() -> ForwardCodec.decodeRequest(badProtocol)).hasMessageContaining("protocol 7");
+        byte[] badLevel = good.clone();
+        badLevel[1] = 9;
+        assertThatThrownBy(() -> ForwardCodec.decodeRequest(badLevel)).hasMessageContaining("level code 9");
         byte[] trailing = Arrays.copyOf(good, good.length + 1);
-        assertThatThrownBy(() -> ForwardCodec.decode(trailing)).hasMessageContaining("trailing");
+        assertThatThrownBy(() -> ForwardCodec.decodeRequest(trailing)).hasMessageContaining("trailing");
         byte[] hugeCount = good.clone();
-        hugeCount[1] = 0x7f;
-        assertThatThrownBy(() -> ForwardCodec.decode(hugeCount)).isInstanceOf(IllegalArgumentException.class);
+        hugeCount[3] = 0x7f;
+        assertThatThrownBy(() -> ForwardCodec.decodeRequest(hugeCount)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ForwardCodec.decodeReply(new byte[] {0, 0, 0, 9})).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

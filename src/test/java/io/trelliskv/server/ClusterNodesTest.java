@@ -69,7 +69,7 @@ class ClusterNodesTest {
     }
 
     @Test
-    void everyNodeServesEveryKeyAndEachKeyLivesOnItsOwner() {
+    void everyNodeServesEveryKeyAndEachKeyLivesOnEveryReplica() {
         for (int i = 0; i < 60; i++) {
             assertThat(clients.get(i % 3).set("key" + i, "v" + i)).isEqualTo("OK");
         }
@@ -82,8 +82,10 @@ class ClusterNodesTest {
             Node owner = ownerOf("key" + i);
             assertThat(owner.engine().peek(Key.of("key" + i))).as("key%d on its owner", i).isNotNull();
         }
-        long total = nodes.stream().mapToLong(n -> n.engine().size()).sum();
-        assertThat(total).as("each key stored once").isEqualTo(60);
+        // N = 3 on three nodes: every node is a replica of every key. A QUORUM write answers after two
+        // copies; the third arrives on its own.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(nodes)
+                .allSatisfy(n -> assertThat(n.engine().size()).as("keys on %x", n.nodeId()).isEqualTo(60)));
         assertThat(nodes.stream().mapToLong(n -> n.dispatcher().router().forwarded()).sum()).isPositive();
     }
 

@@ -198,10 +198,10 @@ class RouterTest {
     @Test
     void executeForwardedRunsTheCommandWithTheUsualChecks() {
         Dispatcher d = b.node.dispatcher();
-        assertThat(str(d.executeForwarded(2, args("SET", "k", "v")))).isEqualTo("+OK\r\n");
-        assertThat(str(d.executeForwarded(3, args("GET", "nope")))).isEqualTo("_\r\n");
-        assertThat(str(d.executeForwarded(2, args("GET")))).isEqualTo("-ERR wrong number of arguments for 'get' command\r\n");
-        assertThat(str(d.executeForwarded(2, args("NOPE")))).startsWith("-ERR unknown command 'NOPE'");
+        assertThat(str(forwarded(d, 2, args("SET", "k", "v")))).isEqualTo("+OK\r\n");
+        assertThat(str(forwarded(d, 3, args("GET", "nope")))).isEqualTo("_\r\n");
+        assertThat(str(forwarded(d, 2, args("GET")))).isEqualTo("-ERR wrong number of arguments for 'get' command\r\n");
+        assertThat(str(forwarded(d, 2, args("NOPE")))).startsWith("-ERR unknown command 'NOPE'");
     }
 
     // ---- helpers ----
@@ -278,6 +278,10 @@ class RouterTest {
         }
     }
 
+    private static byte[] forwarded(Dispatcher d, int protocol, byte[][] args) {
+        return d.executeForwarded(new ForwardCodec.Request(protocol, null, null, null, args)).join().resp();
+    }
+
     /** Runs forwarded commands on the target's dispatcher, on its own thread, when the test says so. */
     static final class FakeForwarder implements Forwarder {
         final Map<Long, Dispatcher> nodes;
@@ -285,7 +289,8 @@ class RouterTest {
         final List<Call> calls = new ArrayList<>();
         final Set<Long> timingOut = new HashSet<>();
 
-        record Call(long node, int protocol, byte[][] args, CompletableFuture<byte[]> reply) {
+        record Call(long node, int protocol, byte[][] args, ForwardCodec.Request request,
+                    CompletableFuture<ForwardCodec.Reply> reply) {
         }
 
         FakeForwarder(Map<Long, Dispatcher> nodes) {
@@ -293,8 +298,8 @@ class RouterTest {
         }
 
         @Override
-        public CompletableFuture<byte[]> forward(long nodeId, int protocol, byte[][] args) {
-            Call c = new Call(nodeId, protocol, args, new CompletableFuture<>());
+        public CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
+            Call c = new Call(nodeId, request.protocol(), request.args(), request, new CompletableFuture<>());
             calls.add(c);
             return c.reply;
         }
@@ -307,7 +312,7 @@ class RouterTest {
                     if (timingOut.contains(c.node)) {
                         c.reply.completeExceptionally(new TimeoutException("no reply in 500 ms"));
                     } else {
-                        c.reply.complete(nodes.get(c.node).executeForwarded(c.protocol, c.args));
+                        c.reply.complete(nodes.get(c.node).executeForwarded(c.request).join());
                     }
                 }).get();
             } catch (Exception e) {

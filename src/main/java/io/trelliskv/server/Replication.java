@@ -1,0 +1,201 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.net.DeferredReply;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.replication.ReplicationException;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.WriteCapture;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Runs a keyed command on this node as the coordinator of its keys' replicas: the glue between the
+ * command handlers, which know Redis semantics and act on the local engine, and the
+ * {@link Coordinator}, which knows replicas and consistency levels.
+ *
+ * <ol>
+ *   <li>Too few live replicas for the levels: {@code -UNAVAILABLE ...} at once.</li>
+ *   <li>Reads, and writes whose result depends on what is stored (INCR, APPEND, SET NX/XX/GET, DEL's
+ *       count ...), first bring the local copies up to the read level (see
+ *       {@link Coordinator#read}); blind writes (SET without conditions, SETEX, PSETEX, MSET) skip
+ *       this, as their outcome does not depend on the old value.</li>
+ *   <li>The handler runs here; the entries it writes are captured and replicated at the write level;
+ *       the reply waits for the acks ({@code -TIMEOUT ...} or {@code -REFUSED ...} otherwise).</li>
+ * </ol>
+ * A read at ONE whose local copy is new enough for the connection runs straight into the client's
+ * connection, exactly as on a single node.
+ *
+ * <p>Only a node that is a replica coordinates: the {@link Router} forwards every keyed command to
+ * the first live replica of its keys, so all commands on a key serialize on one node while it lives,
+ * and read-modify-write commands stay atomic.
+ */
+final class Replication {
+
+    private final Dispatcher dispatcher;
+    private final Coordinator coordinator;
+    private final Placement placement;
+    private final ReplicationConfig config;
+
+    Replication(Dispatcher dispatcher, Coordinator coordinator, Placement placement) {
+        this.dispatcher = dispatcher;
+        this.coordinator = coordinator;
+        this.placement = placement;
+        this.config = coordinator.config();
+    }
+
+    /** False while this node owns the whole ring: there is nobody to replicate to. */
+    boolean active() {
+        return !placement.ownsEverything();
+    }
+
+    Coordinator coordinator() {
+        return coordinator;
+    }
+
+    /** How one command is to be coordinated. */
+    private record Plan(List<Key> keys, boolean write, boolean readFirst, ConsistencyLevel readLevel,
+                        ConsistencyLevel writeLevel) {
+    }
+
+    private Plan plan(Session session, CommandSpec spec, byte[][] args) {
+        boolean write = spec.has(CommandFlag.WRITE);
+        return new Plan(keys(spec, args), write, !write || !blind(spec, args),
+                session.readLevel() != null ? session.readLevel() : config.readLevel(),
+                session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
+    }
+
+    /**
+     * Checks availability and starts the read phase.
+     *
+     * @return null if there is nothing to wait for
+     * @throws ReplicationException UNAVAILABLE
+     */
+    private CompletableFuture<Void> prepare(Session session, Plan plan) {
+        if (plan.readFirst()) {
+            coordinator.checkAvailable(plan.keys(), plan.readLevel(), false);
+        }
+        if (plan.write()) {
+            coordinator.checkAvailable(plan.keys(), plan.writeLevel(), true);
+        }
+        return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), session.floors(plan.keys())) : null;
+    }
+
+    /** Runs a command of a client connected to this node; replies directly or defers the reply. */
+    void runForClient(ClientConnection client, CommandSpec spec, byte[][] args) {
+        Session session = Session.of(client);
+        Plan plan = plan(session, spec, args);
+        CompletableFuture<Void> phase;
+        try {
+            phase = prepare(session, plan);
+        } catch (ReplicationException e) {
+            dispatcher.errorReplied();
+            client.writer().error(e.getMessage());
+            return;
+        }
+        if (phase == null && !plan.write()) {
+            dispatcher.run(client, spec, args);
+            return;
+        }
+        DeferredReply reply = client.deferReply();
+        int protocol = client.writer().protocol();
+        afterPhase(phase, protocol, spec, args, plan).thenAccept(r -> {
+            r.recordInto(session);
+            reply.complete(r.resp());
+        });
+    }
+
+    /**
+     * Runs a command for a peer (forwarded) or for a router's local share; never fails: errors are
+     * error replies.
+     */
+    CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        Plan plan = plan(session, spec, args);
+        CompletableFuture<Void> phase;
+        try {
+            phase = prepare(session, plan);
+        } catch (ReplicationException e) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+        }
+        return afterPhase(phase, protocol, spec, args, plan);
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,
+                                                             CommandSpec spec, byte[][] args, Plan plan) {
+        if (phase == null) {
+            return runAndReplicate(protocol, spec, args, plan);
+        }
+        return phase.handle((v, failure) -> failure)
+                .thenCompose(failure -> failure != null
+                        ? CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)))
+                        : runAndReplicate(protocol, spec, args, plan));
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> runAndReplicate(int protocol, CommandSpec spec, byte[][] args,
+                                                                  Plan plan) {
+        byte[] resp;
+        List<Entry> written;
+        WriteCapture.begin();
+        try {
+            resp = dispatcher.runDetached(protocol, spec, args);
+        } finally {
+            written = WriteCapture.end();
+        }
+        if (written.isEmpty()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(resp));
+        }
+        return coordinator.write(written, plan.writeLevel()).handle((v, failure) -> failure == null
+                ? ForwardCodec.Reply.of(resp, written)
+                : ForwardCodec.Reply.of(error(failure)));
+    }
+
+    private byte[] error(Throwable failure) {
+        Throwable t = failure;
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        dispatcher.errorReplied();
+        String text = t instanceof ReplicationException ? t.getMessage()
+                : "ERR replication failed: " + Router.reason(t);
+        return ("-" + text.replace('\r', ' ').replace('\n', ' ') + "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The keys of a command whose arity has been checked, by its key positions. */
+    static List<Key> keys(CommandSpec spec, byte[][] args) {
+        int first = spec.firstKey();
+        int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+        List<Key> keys = new ArrayList<>(Math.max(1, (last - first) / spec.step() + 1));
+        for (int i = first; i <= last && i < args.length; i += spec.step()) {
+            keys.add(Key.of(args[i]));
+        }
+        return keys;
+    }
+
+    /** A write whose effect and reply do not depend on what is stored: it needs no read first. */
+    static boolean blind(CommandSpec spec, byte[][] args) {
+        switch (spec.name()) {
+            case "setex", "psetex", "mset" -> {
+                return true;
+            }
+            case "set" -> {
+                for (int i = 3; i < args.length; i++) {
+                    if (Args.is(args[i], "NX") || Args.is(args[i], "XX") || Args.is(args[i], "GET")
+                            || Args.is(args[i], "KEEPTTL")) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+}

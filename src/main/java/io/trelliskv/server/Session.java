@@ -1,0 +1,120 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Version;
+
+import java.util.List;
+
+/**
+ * What a node remembers about one client connection for replication: the consistency levels the
+ * client chose with CONSISTENCY (null: the node's defaults), and the versions of its own writes, so a
+ * later read of the same key returns that write or a newer one (read-your-writes).
+ *
+ * <p>Write versions are kept in {@value #BUCKETS} buckets by key token, each holding the newest version
+ * this connection wrote to any key of the bucket: bounded memory however many keys a client writes.
+ * A bucket shared with another key can only make a read ask more replicas than it needed to, never
+ * fewer. The buckets are allocated on the connection's first acknowledged write.
+ *
+ * <p>Thread-safety: levels are set on the connection's event loop and read anywhere; write versions
+ * are recorded when replies complete, on any thread, under the session's monitor.
+ */
+final class Session {
+
+    static final int BUCKETS = 256;
+
+    private volatile ConsistencyLevel readLevel;
+    private volatile ConsistencyLevel writeLevel;
+    /** Per bucket: hlc at [2i], node id at [2i+1]; null until the first write. */
+    private long[] floors;
+
+    /** Floors given by a forwarding node for the keys of one command, in key order; or null. */
+    private final Version[] given;
+
+    Session() {
+        this.given = null;
+    }
+
+    private Session(ConsistencyLevel readLevel, ConsistencyLevel writeLevel, Version[] given) {
+        this.readLevel = readLevel;
+        this.writeLevel = writeLevel;
+        this.given = given;
+    }
+
+    /**
+     * The session of one command forwarded by another node: the client's levels (null: defaults) and
+     * its floors for the command's keys, in key order (null: none).
+     */
+    static Session forwarded(ConsistencyLevel readLevel, ConsistencyLevel writeLevel, Version[] floors) {
+        return new Session(readLevel, writeLevel, floors);
+    }
+
+    /** The connection's session, made on first use. */
+    static Session of(ClientConnection client) {
+        Object a = client.attachment();
+        if (a instanceof Session s) {
+            return s;
+        }
+        Session s = new Session();
+        client.attachment(s);
+        return s;
+    }
+
+    /** The level chosen with CONSISTENCY, or null for the node's default. */
+    ConsistencyLevel readLevel() {
+        return readLevel;
+    }
+
+    ConsistencyLevel writeLevel() {
+        return writeLevel;
+    }
+
+    void readLevel(ConsistencyLevel level) {
+        this.readLevel = level;
+    }
+
+    void writeLevel(ConsistencyLevel level) {
+        this.writeLevel = level;
+    }
+
+    /** Remembers the versions of acknowledged writes. */
+    synchronized void recordWrites(List<Entry> written) {
+        for (Entry e : written) {
+            record(e.key().token(), e.hlc(), e.nodeId());
+        }
+    }
+
+    /** Remembers the version of an acknowledged write of a key with this token. */
+    synchronized void record(long token, long hlc, long nodeId) {
+        if (floors == null) {
+            floors = new long[2 * BUCKETS];
+        }
+        int b = 2 * bucket(token);
+        if (Version.compare(hlc, nodeId, floors[b], floors[b + 1]) > 0) {
+            floors[b] = hlc;
+            floors[b + 1] = nodeId;
+        }
+    }
+
+    /** Per key, the newest version this connection wrote to the key's bucket; null if it never wrote. */
+    synchronized Version[] floors(List<Key> keys) {
+        if (given != null && given.length == keys.size()) {
+            return given;
+        }
+        if (floors == null) {
+            return null;
+        }
+        Version[] out = new Version[keys.size()];
+        for (int i = 0; i < out.length; i++) {
+            int b = 2 * bucket(keys.get(i).token());
+            out[i] = floors[b] == 0 && floors[b + 1] == 0 ? null : new Version(floors[b], floors[b + 1]);
+        }
+        return out;
+    }
+
+    private static int bucket(long token) {
+        return (int) (token ^ (token >>> 32)) & (BUCKETS - 1);
+    }
+}
