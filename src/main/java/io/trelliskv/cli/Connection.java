@@ -18,6 +18,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
@@ -50,6 +51,30 @@ final class Connection implements AutoCloseable {
         this.in = new BufferedInputStream(in);
         this.out = out;
         this.reader = new RespReplyReader(this.in);
+    }
+
+    /**
+     * Connects and, if {@code consistency} is not null, sets the connection's consistency level for
+     * reads and writes ({@code CONSISTENCY LEVEL}).
+     */
+    static Connection open(Address address, Duration timeout, String consistency) throws ConnectionException {
+        Connection c = open(address, timeout);
+        if (consistency == null) {
+            return c;
+        }
+        RespValue reply;
+        try {
+            reply = c.call(List.of("CONSISTENCY".getBytes(StandardCharsets.UTF_8),
+                    consistency.getBytes(StandardCharsets.UTF_8)));
+        } catch (ConnectionException e) {
+            c.close();
+            throw e;
+        }
+        if (reply instanceof RespValue.Error error) {
+            c.close();
+            throw new ConnectionException(address + " refused consistency level " + consistency + ": " + error.message());
+        }
+        return c;
     }
 
     /** Connects to {@code address}, waiting at most {@code timeout}. */

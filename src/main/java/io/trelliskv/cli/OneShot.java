@@ -26,12 +26,16 @@ import java.util.function.ToIntFunction;
  */
 final class OneShot {
 
+    /** The consistency level to set on each connection, or null for the node's defaults. */
+    private final String consistency;
+
     private final Address address;
     private final Duration timeout;
     private final boolean raw;
     private final StandardStreams streams;
 
-    OneShot(Address address, Duration timeout, boolean raw, StandardStreams streams) {
+    OneShot(Address address, Duration timeout, String consistency, boolean raw, StandardStreams streams) {
+        this.consistency = consistency;
         this.address = address;
         this.timeout = timeout;
         this.raw = raw;
@@ -46,7 +50,7 @@ final class OneShot {
     int run(List<String> words) {
         Request request = request(words);
         RespValue reply;
-        try (Connection connection = Connection.open(address, timeout)) {
+        try (Connection connection = Connection.open(address, timeout, consistency)) {
             reply = connection.call(toBytes(request.command()));
         } catch (ConnectionException e) {
             streams.err().println("trellis-cli: " + e.getMessage());

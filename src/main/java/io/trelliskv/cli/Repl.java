@@ -25,6 +25,9 @@ import java.util.List;
  */
 final class Repl {
 
+    /** The consistency level to set on each connection, or null for the node's defaults. */
+    private final String consistency;
+
     private final Address address;
     private final Duration timeout;
     private final boolean raw;
@@ -32,7 +35,8 @@ final class Repl {
     /** Null while disconnected. */
     private Connection connection;
 
-    Repl(Address address, Duration timeout, boolean raw, StandardStreams streams) {
+    Repl(Address address, Duration timeout, String consistency, boolean raw, StandardStreams streams) {
+        this.consistency = consistency;
         this.address = address;
         this.timeout = timeout;
         this.raw = raw;
@@ -47,7 +51,7 @@ final class Repl {
         PrintStream out = streams.out();
         PrintStream err = streams.err();
         try {
-            connection = Connection.open(address, timeout);
+            connection = Connection.open(address, timeout, consistency);
         } catch (ConnectionException e) {
             err.println("trellis-cli: " + e.getMessage());
             return ExitCode.ERROR;
@@ -98,7 +102,7 @@ final class Repl {
     private void execute(List<byte[]> args) {
         try {
             if (connection == null) {
-                connection = Connection.open(address, timeout);
+                connection = Connection.open(address, timeout, consistency);
             }
             print(connection.call(args));
         } catch (ConnectionException e) {

@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -60,6 +61,11 @@ public final class TrellisCli implements Callable<Integer> {
             description = "Connect and read timeout (default: 5s).")
     Duration timeout = DEFAULT_TIMEOUT;
 
+    @Option(names = "--consistency", paramLabel = "LEVEL",
+            description = "Consistency level for this session's reads and writes: ONE, QUORUM or ALL"
+                    + " (default: the node's).")
+    String consistency;
+
     @Option(names = "--raw", description = "Print replies raw, without redis-cli's quotes and type tags.")
     boolean raw;
 
@@ -113,13 +119,17 @@ public final class TrellisCli implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+        if (consistency != null && !List.of("ONE", "QUORUM", "ALL").contains(consistency.toUpperCase(Locale.ROOT))) {
+            throw new UsageException("--consistency: unknown level '" + consistency + "' (expected: ONE, QUORUM or ALL)");
+        }
+        String level = consistency == null ? null : consistency.toUpperCase(Locale.ROOT);
         if (command.isEmpty()) {
-            return new Repl(target, timeout, raw, streams).run();
+            return new Repl(target, timeout, level, raw, streams).run();
         }
         if (command.get(0).startsWith("-")) {
             throw new UsageException("'" + command.get(0) + "' is not a command; options go before the address");
         }
-        return new OneShot(target, timeout, raw, streams).run(command);
+        return new OneShot(target, timeout, level, raw, streams).run(command);
     }
 
     /** Converts {@code --timeout} values, reporting bad ones in {@link Durations}' words. */

@@ -81,7 +81,7 @@ final class Cluster implements AutoCloseable {
     private final Hlc hlc;
     private final ReplicaService replica;
     private final HintStore hints;
-    private Coordinator coordinator;
+    private volatile Coordinator coordinator;
     private HintReplayer replayer;
     private final ExecutorScheduler scheduler = new ExecutorScheduler("trellis-membership");
     private NodeIdentity identity;

@@ -1,5 +1,10 @@
 package io.trelliskv.server;
 
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.HintStats;
+import io.trelliskv.replication.ReplicaService;
+import io.trelliskv.replication.ReplicationConfig;
+
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.storage.Engine;
@@ -17,15 +22,15 @@ import java.util.Set;
 
 /**
  * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
- * lines. Sections: server, clients, memory, stats, cluster, keyspace (the default set) and commandstats
+ * lines. Sections: server, clients, memory, stats, cluster, replication, keyspace (the default set) and commandstats
  * ({@code all} / {@code everything}). Section names are case-insensitive; unknown ones print nothing.
  */
 final class Info {
 
     private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "cluster",
-            "keyspace");
+            "replication", "keyspace");
     private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
-            "cluster", "keyspace");
+            "cluster", "replication", "keyspace");
 
     private final Node node;
 
@@ -67,6 +72,7 @@ final class Info {
             case "stats" -> stats(sb);
             case "commandstats" -> commandstats(sb);
             case "cluster" -> cluster(sb);
+            case "replication" -> replication(sb);
             case "keyspace" -> keyspace(sb);
             default -> throw new IllegalStateException("no section " + name);
         }
@@ -195,6 +201,51 @@ final class Info {
             line(sb, "peer_request_failures", peers.failures());
             line(sb, "peer_request_timeouts", peers.timeouts());
         }
+    }
+
+    /**
+     * Replication factor and default levels, coordinator and replica counters, and hints: pending in
+     * total and per peer ({@code hints_peer_<node id>:<count>}).
+     */
+    private void replication(StringBuilder sb) {
+        sb.append("# Replication\r\n");
+        ReplicationConfig rc = node.config().cluster().replication();
+        line(sb, "replication_factor", rc.replicationFactor());
+        line(sb, "effective_replicas", Math.max(1, Math.min(rc.replicationFactor(),
+                node.clusterState().ring().nodes().size())));
+        line(sb, "read_consistency", rc.readLevel());
+        line(sb, "write_consistency", rc.writeLevel());
+        line(sb, "sloppy_quorum", rc.sloppyQuorum() ? 1 : 0);
+        line(sb, "max_clock_drift_ms", rc.maxClockDriftMillis());
+        line(sb, "read_repair_chance", rc.readRepairChance());
+        Cluster cluster = node.cluster();
+        Coordinator coordinator = cluster == null ? null : cluster.coordinator();
+        if (coordinator == null) {
+            return;
+        }
+        Coordinator.Stats c = coordinator.stats();
+        line(sb, "coordinated_remote_reads", c.remoteReads());
+        line(sb, "coordinated_remote_writes", c.remoteWrites());
+        line(sb, "read_repairs", c.readRepairs());
+        line(sb, "background_read_checks", c.backgroundChecks());
+        line(sb, "unavailable_errors", c.unavailable());
+        line(sb, "timeout_errors", c.timeouts());
+        line(sb, "refused_errors", c.refusals());
+        line(sb, "clock_drift_rejections", c.driftRejected() + cluster.replica().stats().refusedBatches());
+        ReplicaService.Stats r = cluster.replica().stats();
+        line(sb, "replica_entries_applied", r.applied());
+        line(sb, "replica_entries_stale", r.stale());
+        line(sb, "replica_reads", r.reads());
+        HintStats h = cluster.hints().stats();
+        line(sb, "hints_pending", h.pending());
+        line(sb, "hints_pending_bytes", h.pendingBytes());
+        line(sb, "hints_stored", h.stored());
+        line(sb, "hints_replayed", h.replayed());
+        line(sb, "hints_dropped", h.dropped());
+        line(sb, "hints_expired", h.expired());
+        line(sb, "hints_refused", h.refused());
+        cluster.hints().pendingByTarget().forEach((peer, count) ->
+                line(sb, "hints_peer_" + Long.toHexString(peer), count));
     }
 
     private void keyspace(StringBuilder sb) {

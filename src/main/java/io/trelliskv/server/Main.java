@@ -1,5 +1,10 @@
 package io.trelliskv.server;
 
+import io.trelliskv.common.Durations;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.HintConfig;
+import io.trelliskv.replication.ReplicationConfig;
+
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
@@ -85,6 +90,54 @@ public final class Main implements Callable<Integer> {
             description = "Membership: how often full state is exchanged with a random member (default: ${DEFAULT-VALUE}).")
     long pushPullInterval = LAN.pushPullIntervalMillis();
 
+    @Option(names = "--replication-factor", paramLabel = "N",
+            description = "Copies of each key, on distinct nodes (default: ${DEFAULT-VALUE}).")
+    int replicationFactor = ReplicationConfig.DEFAULT_REPLICATION_FACTOR;
+
+    @Option(names = "--read-consistency", paramLabel = "LEVEL",
+            description = "Replicas a read waits for by default: ONE, QUORUM or ALL (default: ${DEFAULT-VALUE}).")
+    String readConsistency = "QUORUM";
+
+    @Option(names = "--write-consistency", paramLabel = "LEVEL",
+            description = "Replicas a write waits for by default: ONE, QUORUM or ALL (default: ${DEFAULT-VALUE}).")
+    String writeConsistency = "QUORUM";
+
+    @Option(names = "--sloppy-quorum",
+            description = "Count writes kept as hints toward the write consistency level.")
+    boolean sloppyQuorum;
+
+    @Option(names = "--max-clock-drift", paramLabel = "DURATION",
+            description = "Refuse versions further ahead of this node's clock (default: 500ms).")
+    String maxClockDrift = "500ms";
+
+    @Option(names = "--read-repair-chance", paramLabel = "P",
+            description = "Chance that a read at ONE checks the other replicas in the background (default: ${DEFAULT-VALUE}).")
+    double readRepairChance = ReplicationConfig.DEFAULT_READ_REPAIR_CHANCE;
+
+    @Option(names = "--replica-timeout", paramLabel = "DURATION",
+            description = "How long a coordinator waits for a replica (default: 2s).")
+    String replicaTimeout = "2s";
+
+    @Option(names = "--hint-window", paramLabel = "DURATION",
+            description = "How long a write for a down replica is kept for replay (default: 3h).")
+    String hintWindow = "3h";
+
+    @Option(names = "--max-hints", paramLabel = "N",
+            description = "Most hints kept, for all replicas together (default: ${DEFAULT-VALUE}).")
+    int maxHints = HintConfig.defaults().maxHints();
+
+    @Option(names = "--max-hint-bytes", paramLabel = "SIZE",
+            description = "Most memory for hints (default: 64mb).")
+    String maxHintBytes = Long.toString(HintConfig.defaults().maxBytes());
+
+    @Option(names = "--hint-replay-rate", paramLabel = "N",
+            description = "Hints replayed per second to one replica (default: ${DEFAULT-VALUE}).")
+    int hintReplayRate = HintConfig.defaults().replayRatePerSecond();
+
+    @Option(names = "--tombstone-grace", paramLabel = "DURATION",
+            description = "How long a delete's tombstone is kept; longer than the hint window (default: 4h).")
+    String tombstoneGrace = "4h";
+
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Directory keeping the node's id and tokens across restarts (default: none).")
     Path dataDir;
@@ -149,7 +202,17 @@ public final class Main implements Callable<Integer> {
         RespLimits limits = new RespLimits(Sizes.parseBytes(maxBulk), maxMultibulk, (int) maxInlineBytes);
         NetConfig net = new NetConfig(host, port, unixSocket, ioThreads, maxClients, (int) softBytes,
                 Sizes.parseBytes(outputHard), limits);
-        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), 0, samples);
+        HintConfig hints = new HintConfig(millis("--hint-window", hintWindow), maxHints,
+                Sizes.parseBytes(maxHintBytes), hintReplayRate, HintConfig.defaults().replayBatch());
+        long grace = millis("--tombstone-grace", tombstoneGrace);
+        if (grace <= hints.windowMillis()) {
+            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than --hint-window "
+                    + hintWindow + ", or a replayed hint could bring a deleted key back");
+        }
+        ReplicationConfig replication = new ReplicationConfig(replicationFactor, level("--read-consistency", readConsistency),
+                level("--write-consistency", writeConsistency), sloppyQuorum, millis("--max-clock-drift", maxClockDrift),
+                readRepairChance, millis("--replica-timeout", replicaTimeout));
+        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), grace, samples);
         if ("0.0.0.0".equals(host) && advertise == null) {
             throw new IllegalArgumentException("--host 0.0.0.0 needs --advertise: the address peers should use");
         }
@@ -162,7 +225,23 @@ public final class Main implements Callable<Integer> {
                 .pushPullIntervalMillis(pushPullInterval)
                 .build();
         return new NodeConfig(net, engine,
-                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership));
+                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints));
+    }
+
+    private static long millis(String option, String text) {
+        try {
+            return Durations.parse(text).toMillis();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        }
+    }
+
+    private static ConsistencyLevel level(String option, String text) {
+        try {
+            return ConsistencyLevel.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        }
     }
 
     @Override

@@ -49,7 +49,7 @@ public final class Node implements AutoCloseable {
     private final NodeIdentity identity;
     private ScheduledExecutorService background;
     private RespServer server;
-    private Cluster cluster;
+    private volatile Cluster cluster;
 
     /**
      * Builds a node; nothing is bound until {@link #start()}.
@@ -73,6 +73,8 @@ public final class Node implements AutoCloseable {
         new KeyCommands(engine, clock).registerInto(table);
         new ServerCommands(this).registerInto(table);
         new ClusterCommands(clusterState).registerInto(table);
+        new ReplicationCommands(config.cluster().replication(), clusterState,
+                () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
     }
 
     private static NodeIdentity loadIdentity(ClusterConfig cluster) {

@@ -141,9 +141,9 @@ class TrellisCliTest {
         }
 
         @Test
-        void consistencyIsNotAnOptionYet() {
-            assertUsageError(run("--consistency", "ONE", "localhost:5000", "get", "k"),
-                    "Unknown option: '--consistency'");
+        void unknownConsistencyLevelIsAUsageError() {
+            assertUsageError(run("--consistency", "TWO", "localhost:5000", "get", "k"),
+                    "--consistency: unknown level 'TWO' (expected: ONE, QUORUM or ALL)");
         }
 
         @Test
