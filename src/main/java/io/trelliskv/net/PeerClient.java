@@ -300,7 +300,7 @@ public final class PeerClient implements AutoCloseable {
             pending.put(id, result);
             result.whenComplete((reply, failure) -> pending.remove(id));
             if (inactive) {
-                result.completeExceptionally(lost());
+                result.completeExceptionally(lost(false));
                 return;
             }
             outbox.add(new Outgoing(frame, result));
@@ -376,14 +376,15 @@ public final class PeerClient implements AutoCloseable {
             if (!greeted) {
                 peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");
             }
-            PeerUnavailableException lost = lost();
+            PeerUnavailableException lost = lost(true);
             pending.values().forEach(f -> f.completeExceptionally(lost));
             ctx.fireChannelInactive();
         }
 
-        private PeerUnavailableException lost() {
+        /** @param sent whether the failed requests may have been sent (and acted on) before the loss */
+        private PeerUnavailableException lost(boolean sent) {
             return new PeerUnavailableException(peer.address,
-                    closeReason != null ? closeReason : closed ? "peer client closed" : "connection lost", null);
+                    closeReason != null ? closeReason : closed ? "peer client closed" : "connection lost", null, sent);
         }
 
         @Override

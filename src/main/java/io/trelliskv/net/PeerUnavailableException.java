@@ -9,10 +9,26 @@ import java.net.InetSocketAddress;
 public final class PeerUnavailableException extends RuntimeException {
 
     private final InetSocketAddress peer;
+    private final boolean mayHaveArrived;
 
+    /** A request that never left this node: the peer cannot have acted on it. */
     public PeerUnavailableException(InetSocketAddress peer, String reason, Throwable cause) {
+        this(peer, reason, cause, false);
+    }
+
+    /**
+     * @param mayHaveArrived true if the request was sent before the connection failed, so the peer may
+     *                       have acted on it; false if it never left this node
+     */
+    public PeerUnavailableException(InetSocketAddress peer, String reason, Throwable cause, boolean mayHaveArrived) {
         super("peer " + PeerClient.describe(peer) + " unavailable: " + reason, cause);
         this.peer = peer;
+        this.mayHaveArrived = mayHaveArrived;
+    }
+
+    /** True if the peer may have received and acted on the request; false if it cannot have. */
+    public boolean mayHaveArrived() {
+        return mayHaveArrived;
     }
 
     /** The peer that could not be reached. */

@@ -194,6 +194,7 @@ final class Info {
         Router router = node.dispatcher().router();
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
+        line(sb, "forwards_retried_elsewhere", router == null ? 0 : router.retriedElsewhere());
         if (cluster != null && cluster.peers() != null) {
             var peers = cluster.peers().stats();
             line(sb, "peer_connections", peers.openConnections());

@@ -4,6 +4,7 @@ import io.trelliskv.common.Key;
 import io.trelliskv.common.Murmur3;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.DeferredReply;
+import io.trelliskv.net.PeerUnavailableException;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -76,6 +77,8 @@ public final class Router {
     private final LongAdder forwarded = new LongAdder();
     /** Forwarded requests that failed or timed out. */
     private final LongAdder forwardFailures = new LongAdder();
+    /** Forwards that could not reach the key's first live owner and went to the next one instead. */
+    private final LongAdder retriedElsewhere = new LongAdder();
 
     Router(Dispatcher local, Placement placement, Forwarder forwarder) {
         this.local = local;
@@ -86,6 +89,11 @@ public final class Router {
     /** Requests sent to another node (each share of a split command counts). */
     public long forwarded() {
         return forwarded.sum();
+    }
+
+    /** Forwards that went to the key's next live owner because the first could not be reached. */
+    public long retriedElsewhere() {
+        return retriedElsewhere.sum();
     }
 
     /** Forwarded requests that failed or timed out. */
@@ -119,7 +127,7 @@ public final class Router {
             if (target == placement.localNodeId()) {
                 return false;
             }
-            forward(client, target, args, first, first, 1);
+            forward(client, liveFrom(owners, target), args, first, first, 1);
             return true;
         }
         return routeMany(client, spec, args, first, last);
@@ -152,7 +160,7 @@ public final class Router {
             if (targets[0] == placement.localNodeId()) {
                 return false;
             }
-            forward(client, targets[0], args, first, lastKeyAt, step);
+            forward(client, List.of(targets[0]), args, first, lastKeyAt, step);
             return true;
         }
         Merge merge = SPLITTABLE.get(spec.name());
@@ -164,17 +172,64 @@ public final class Router {
         return true;
     }
 
-    /** Forwards the whole command, whose keys are at {@code first..last} by {@code step}, to {@code target}. */
-    private void forward(ClientConnection client, long target, byte[][] args, int first, int last, int step) {
+    /**
+     * Forwards the whole command, whose keys are at {@code first..last} by {@code step}, to the first of
+     * {@code candidates}; if that node cannot be reached and the request never left this node, to the
+     * next (which may be this node), so a replica that died a moment ago and is not yet known to be
+     * dead does not fail the command. Still one hop: each candidate runs it without forwarding.
+     */
+    private void forward(ClientConnection client, List<Long> candidates, byte[][] args, int first, int last,
+                         int step) {
         DeferredReply reply = client.deferReply();
         Session session = Session.of(client);
-        send(target, request(session, client.writer().protocol(), args, first, last, step), args[first], session)
+        ForwardCodec.Request request = request(session, client.writer().protocol(), args, first, last, step);
+        sendToFirst(candidates, 0, request, args[first], session)
                 .thenAccept(resp -> {
                     if (isError(resp)) {
                         local.errorReplied();
                     }
                     reply.complete(resp);
                 });
+    }
+
+    private CompletableFuture<byte[]> sendToFirst(List<Long> candidates, int i, ForwardCodec.Request request,
+                                                  byte[] key, Session session) {
+        long target = candidates.get(i);
+        if (target == placement.localNodeId()) {
+            return local.executeHere(session, request.protocol(), request.args()).thenApply(r -> {
+                r.recordInto(session);
+                return r.resp();
+            });
+        }
+        if (i + 1 == candidates.size()) {
+            return send(target, request, key, session);
+        }
+        return attempt(target, request).handle((r, failure) -> {
+            if (failure == null && r != null && r.resp().length > 0) {
+                r.recordInto(session);
+                return CompletableFuture.completedFuture(r.resp());
+            }
+            Throwable cause = unwrap(failure);
+            if (cause instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
+                retriedElsewhere.increment();
+                return sendToFirst(candidates, i + 1, request, key, session);
+            }
+            forwardFailures.increment();
+            return CompletableFuture.completedFuture(tryAgain(target, key, failure));
+        }).thenCompose(f -> f);
+    }
+
+    /** The key's live owners, in preference order, starting at {@code first}. */
+    private List<Long> liveFrom(List<Long> owners, long first) {
+        List<Long> out = new ArrayList<>(owners.size());
+        for (Long owner : owners) {
+            if (!out.isEmpty() || owner == first) {
+                if (owner == placement.localNodeId() || placement.isAlive(owner)) {
+                    out.add(owner);
+                }
+            }
+        }
+        return out;
     }
 
     /** The forward of a command with the client's protocol, levels and floors for its keys. */
@@ -193,23 +248,36 @@ public final class Router {
      * the session, or with a TRYAGAIN error reply if the forward fails (never exceptionally).
      */
     private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, byte[] key, Session session) {
-        forwarded.increment();
-        CompletableFuture<ForwardCodec.Reply> sent;
-        try {
-            sent = forwarder.forward(target, request);
-        } catch (RuntimeException e) {
-            sent = CompletableFuture.failedFuture(e);
-        }
-        return sent.handle((r, failure) -> {
+        return attempt(target, request).handle((r, failure) -> {
             if (failure == null && r != null && r.resp().length > 0) {
                 r.recordInto(session);
                 return r.resp();
             }
             forwardFailures.increment();
-            String reason = failure == null ? "empty reply" : reason(failure);
-            return errorReply("TRYAGAIN owner " + placement.describe(target) + " of key '" + quote(key)
-                    + "' did not answer: " + reason);
+            return tryAgain(target, key, failure);
         });
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> attempt(long target, ForwardCodec.Request request) {
+        forwarded.increment();
+        try {
+            return forwarder.forward(target, request);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private byte[] tryAgain(long target, byte[] key, Throwable failure) {
+        String reason = failure == null ? "empty reply" : reason(failure);
+        return errorReply("TRYAGAIN owner " + placement.describe(target) + " of key '" + quote(key)
+                + "' did not answer: " + reason);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
     }
 
     /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
