@@ -4,6 +4,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.trelliskv.net.PeerUnavailableException;
+
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -170,6 +173,29 @@ class RouterTest {
     }
 
     @Test
+    void aFirstOwnerThatCannotBeReachedGivesWayToTheNextLiveOwner() {
+        placement.replicas.put("b1", List.of(B, A)); // A is the key's second replica
+        forwarder.unreachable.put(B, false);
+        a.call("SET", "b1", "x");
+        forwarder.releaseAll();
+        assertThat(output()).isEqualTo("+OK\r\n");
+        assertThat(a.node.engine().get(io.trelliskv.common.Key.of("b1"))).as("ran on the next owner, here").isNotNull();
+        assertThat(router.retriedElsewhere()).isEqualTo(1);
+        assertThat(router.forwardFailures()).isZero();
+    }
+
+    @Test
+    void aForwardThatMayHaveArrivedIsNotRetriedElsewhere() {
+        placement.replicas.put("b1", List.of(B, A));
+        forwarder.unreachable.put(B, true); // the connection broke after the request was sent
+        a.call("INCR", "b1");
+        forwarder.releaseAll();
+        assertThat(output()).startsWith("-TRYAGAIN owner b2@10.0.0.2:7000 of key 'b1' did not answer: ");
+        assertThat(a.node.engine().get(io.trelliskv.common.Key.of("b1"))).as("not run twice").isNull();
+        assertThat(router.retriedElsewhere()).isZero();
+    }
+
+    @Test
     void aForwardedCommandIsNeverForwardedAgain() {
         FakeForwarder fromB = new FakeForwarder(Map.of(A, a.node.dispatcher()));
         FakePlacement bView = new FakePlacement(B);
@@ -242,6 +268,8 @@ class RouterTest {
     static final class FakePlacement implements Placement {
         final long local;
         final Map<String, Long> owner = new HashMap<>();
+        /** Whole replica lists for keys that have more than one owner. */
+        final Map<String, List<Long>> replicas = new HashMap<>();
 
         FakePlacement(long local) {
             this.local = local;
@@ -259,6 +287,9 @@ class RouterTest {
                 for (int i = 0; i < 10; i++) {
                     String key = prefix + i;
                     if (Router.token(key.getBytes(StandardCharsets.UTF_8)) == token) {
+                        if (replicas.containsKey(key)) {
+                            return replicas.get(key);
+                        }
                         long id = owner.getOrDefault(key, prefix.equals("a") ? A : prefix.equals("b") ? B : C);
                         return List.of(id);
                     }
@@ -288,6 +319,8 @@ class RouterTest {
         final ExecutorService thread = Executors.newSingleThreadExecutor();
         final List<Call> calls = new ArrayList<>();
         final Set<Long> timingOut = new HashSet<>();
+        /** Nodes that cannot be reached; the value says whether the request may have arrived. */
+        final Map<Long, Boolean> unreachable = new HashMap<>();
 
         record Call(long node, int protocol, byte[][] args, ForwardCodec.Request request,
                     CompletableFuture<ForwardCodec.Reply> reply) {
@@ -309,7 +342,11 @@ class RouterTest {
             Call c = calls.get(i);
             try {
                 thread.submit(() -> {
-                    if (timingOut.contains(c.node)) {
+                    if (unreachable.containsKey(c.node)) {
+                        c.reply.completeExceptionally(new PeerUnavailableException(
+                                new InetSocketAddress("10.0.0.2", 7000), "connection refused", null,
+                                unreachable.get(c.node)));
+                    } else if (timingOut.contains(c.node)) {
                         c.reply.completeExceptionally(new TimeoutException("no reply in 500 ms"));
                     } else {
                         c.reply.complete(nodes.get(c.node).executeForwarded(c.request).join());
