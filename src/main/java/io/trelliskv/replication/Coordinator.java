@@ -157,11 +157,12 @@ public final class Coordinator {
                     targets.add(node);
                 }
             }
-            if (belowFloor) {
-                need = targets.size();
-            }
             op.need[i] = Math.max(0, need);
-            if (op.need[i] > 0) {
+            if (belowFloor) {
+                op.floor[i] = floor;
+                op.targets[i] = targets.size();
+            }
+            if (op.need[i] > 0 || belowFloor && !targets.isEmpty()) {
                 remote = true;
             }
             for (long node : targets) {
@@ -190,6 +191,13 @@ public final class Coordinator {
         final int[] answered;
         /** 1 where this node is a replica of the key (its own copy counts as an answer). */
         final int[] local;
+        /**
+         * Where this node's copy is older than the caller's floor: the floor, else null. Such a key
+         * waits, beyond its level, until its copy reaches the floor or every asked replica answered.
+         */
+        final Version[] floor;
+        /** For keys with a floor: how many replicas were asked. */
+        final int[] targets;
         /** Keys (by index) each remote replica is asked about. */
         final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
         /** Each replica's version of each key it answered for, for read repair. */
@@ -204,6 +212,8 @@ public final class Coordinator {
             this.need = new int[keys.size()];
             this.answered = new int[keys.size()];
             this.local = new int[keys.size()];
+            this.floor = new Version[keys.size()];
+            this.targets = new int[keys.size()];
         }
 
         void send() {
@@ -260,13 +270,14 @@ public final class Coordinator {
             int shortKey = -1;
             boolean last;
             synchronized (this) {
+                last = outstanding == 0;
                 for (int i = 0; i < need.length; i++) {
-                    if (answered[i] < need[i]) {
+                    if (answered[i] < need[i] || !last && floor[i] != null && answered[i] < targets[i]
+                            && !reached(i)) {
                         shortKey = i;
                         break;
                     }
                 }
-                last = outstanding == 0;
             }
             if (shortKey < 0) {
                 done.complete(null);
@@ -275,6 +286,12 @@ public final class Coordinator {
                 done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
                         answered[shortKey] + local[shortKey], need[shortKey] + local[shortKey]));
             }
+        }
+
+        /** Whether this node's copy of key {@code i} has reached the caller's floor (after merges). */
+        private boolean reached(int i) {
+            Entry e = engine.stored(keys.get(i));
+            return e != null && e.version().compareTo(floor[i]) >= 0;
         }
 
         /** Writes the newest version back to every replica that answered with an older one. */

@@ -1,0 +1,90 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.version.Version;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SessionTest {
+
+    @Test
+    void aConnectionThatNeverWroteHasNoFloors() {
+        assertThat(new Session().floors(List.of(Key.of("k")))).isNull();
+    }
+
+    @Test
+    void aWriteSetsTheFloorOfItsKeyAndOnlyNewerVersionsRaiseIt() {
+        Session s = new Session();
+        Key k = Key.of("k");
+        s.record(k.token(), 100, 7);
+        s.record(k.token(), 90, 9); // older: ignored
+        assertThat(s.floors(List.of(k))).containsExactly(new Version(100, 7));
+        s.record(k.token(), 100, 8); // same hlc, greater node: newer
+        assertThat(s.floors(List.of(k))).containsExactly(new Version(100, 8));
+    }
+
+    @Test
+    void keysInOtherBucketsHaveNoFloorAndASharedBucketOnlyRaisesIt() {
+        Session s = new Session();
+        Key written = Key.of("written");
+        s.record(written.token(), 500, 1);
+        int unrelated = 0;
+        int shared = 0;
+        for (int i = 0; i < 2_000; i++) {
+            Version[] f = s.floors(List.of(Key.of("other" + i)));
+            if (f[0] == null) {
+                unrelated++;
+            } else {
+                assertThat(f[0]).isEqualTo(new Version(500, 1));
+                shared++;
+            }
+        }
+        // One bucket of 256 is taken: about 1/256 of other keys share it, and they only ask more replicas.
+        assertThat(shared).isBetween(1, 40);
+        assertThat(unrelated).isEqualTo(2_000 - shared);
+    }
+
+    @Test
+    void aForwardedSessionUsesTheFloorsItWasGivenInKeyOrder() {
+        Version[] given = {null, new Version(3, 4)};
+        Session s = Session.forwarded(ConsistencyLevel.ONE, null, given);
+        assertThat(s.readLevel()).isEqualTo(ConsistencyLevel.ONE);
+        assertThat(s.writeLevel()).isNull();
+        assertThat(s.floors(List.of(Key.of("a"), Key.of("b")))).containsExactly(given);
+    }
+
+    @Test
+    void blindWritesAreTheOnesWhoseOutcomeIgnoresTheStoredValue() {
+        CommandTable t = new CommandTable();
+        new StringCommands(null, null, 1 << 20).registerInto(t);
+        new KeyCommands(null, null).registerInto(t);
+        assertThat(Replication.blind(t.find(b("set")), args("SET", "k", "v", "EX", "10"))).isTrue();
+        assertThat(Replication.blind(t.find(b("set")), args("SET", "k", "v", "nx"))).isFalse();
+        assertThat(Replication.blind(t.find(b("set")), args("SET", "k", "v", "GET"))).isFalse();
+        assertThat(Replication.blind(t.find(b("set")), args("SET", "k", "v", "KEEPTTL"))).isFalse();
+        assertThat(Replication.blind(t.find(b("mset")), args("MSET", "a", "1"))).isTrue();
+        assertThat(Replication.blind(t.find(b("incr")), args("INCR", "k"))).isFalse();
+        assertThat(Replication.blind(t.find(b("del")), args("DEL", "k"))).as("its count reads").isFalse();
+        assertThat(Replication.keys(t.find(b("mset")), args("MSET", "a", "1", "b", "2")))
+                .containsExactly(Key.of("a"), Key.of("b"));
+        assertThat(Replication.keys(t.find(b("mget")), args("MGET", "a", "b", "c")))
+                .containsExactly(Key.of("a"), Key.of("b"), Key.of("c"));
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[][] args(String... words) {
+        byte[][] out = new byte[words.length][];
+        for (int i = 0; i < words.length; i++) {
+            out[i] = b(words[i]);
+        }
+        return out;
+    }
+}
