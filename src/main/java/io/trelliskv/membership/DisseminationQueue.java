@@ -84,6 +84,38 @@ final class DisseminationQueue {
      * limit.
      */
     List<byte[]> take(int budgetBytes, int maxMessages) {
+        List<Entry> taken = select(budgetBytes, maxMessages);
+        int limit = retransmitLimit(retransmitMult, clusterSize.getAsInt());
+        List<byte[]> out = new ArrayList<>(taken.size());
+        for (Entry e : taken) {
+            out.add(e.message);
+            unlink(e);
+            e.transmits++;
+            if (e.transmits >= limit) {
+                byMember.remove(e.memberId);
+                finish(e);
+            } else {
+                linkLast(e);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The broadcasts {@link #take} would return, without counting a transmission: for a packet to a
+     * member that will not pass them on.
+     */
+    List<byte[]> peek(int budgetBytes, int maxMessages) {
+        List<Entry> selected = select(budgetBytes, maxMessages);
+        List<byte[]> out = new ArrayList<>(selected.size());
+        for (Entry e : selected) {
+            out.add(e.message);
+        }
+        return out;
+    }
+
+    /** Those sent the fewest times first, newest first within a count, as many as fit. */
+    private List<Entry> select(int budgetBytes, int maxMessages) {
         if (byMember.isEmpty() || budgetBytes <= 0 || maxMessages <= 0) {
             return List.of();
         }
@@ -105,20 +137,7 @@ final class DisseminationQueue {
                 }
             }
         }
-        int limit = retransmitLimit(retransmitMult, clusterSize.getAsInt());
-        List<byte[]> out = new ArrayList<>(taken.size());
-        for (Entry e : taken) {
-            out.add(e.message);
-            unlink(e);
-            e.transmits++;
-            if (e.transmits >= limit) {
-                byMember.remove(e.memberId);
-                finish(e);
-            } else {
-                linkLast(e);
-            }
-        }
-        return out;
+        return taken;
     }
 
     private void linkFirst(Entry e) {

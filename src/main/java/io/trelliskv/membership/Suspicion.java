@@ -30,6 +30,10 @@ final class Suspicion {
     private final Set<Long> accusers = new HashSet<>();
     /** Confirmations counted, the first accusation excluded; at most {@code k}. */
     private int confirmations;
+    /** This node's own probe of the member failed, directly and indirectly, since the suspicion began. */
+    private boolean witnessed;
+    /** The timeout passed before this node had witnessed the failure itself; it is probing to find out. */
+    private boolean overdue;
     private final Scheduler scheduler;
     private final Runnable onTimeout;
     private Scheduler.Cancellable timer;
@@ -60,6 +64,30 @@ final class Suspicion {
         timer.cancel();
         timer = scheduler.schedule(Math.max(0, remaining), onTimeout);
         return true;
+    }
+
+    /** Records that this node's own probe of the member failed. */
+    void witness() {
+        witnessed = true;
+    }
+
+    boolean witnessed() {
+        return witnessed;
+    }
+
+    /**
+     * The timeout passed without this node's own evidence: marks the suspicion overdue and calls the
+     * timeout again after {@code recheckMillis}, by when the probe this node starts has come back.
+     */
+    void awaitWitness(long recheckMillis) {
+        overdue = true;
+        timer.cancel();
+        timer = scheduler.schedule(recheckMillis, onTimeout);
+    }
+
+    /** Whether the timeout has passed while this node waits for its own evidence. */
+    boolean overdue() {
+        return overdue;
     }
 
     void cancel() {

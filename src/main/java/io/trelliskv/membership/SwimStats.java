@@ -17,6 +17,8 @@ public final class SwimStats {
     volatile long misdirectedPings;
     /** Probes this node started. */
     volatile long probes;
+    /** Of those, probes of a member this node had just heard was suspected, out of round-robin order. */
+    volatile long promptProbes;
     /** Probes that failed directly and indirectly, so this node raised a suspicion. */
     volatile long probesFailed;
     volatile long indirectProbesSent;
@@ -59,6 +61,10 @@ public final class SwimStats {
 
     public long probes() {
         return probes;
+    }
+
+    public long promptProbes() {
+        return promptProbes;
     }
 
     public long probesFailed() {

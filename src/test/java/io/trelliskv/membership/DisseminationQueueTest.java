@@ -56,6 +56,16 @@ class DisseminationQueueTest {
     }
 
     @Test
+    void aPeekSendsWithoutCountingATransmission() {
+        DisseminationQueue q = new DisseminationQueue(1, () -> 5); // limit 1
+        q.enqueue(1, msg(1, 10));
+        assertThat(ids(q.peek(100, 10))).containsExactly(1);
+        assertThat(ids(q.peek(100, 10))).containsExactly(1);
+        assertThat(ids(q.take(100, 10))).containsExactly(1);
+        assertThat(q.size()).as("retired by the one counted send").isZero();
+    }
+
+    @Test
     void aNewerBroadcastAboutTheSameMemberReplacesTheOlder() {
         DisseminationQueue q = new DisseminationQueue(4, () -> 9);
         int[] done = {0};

@@ -241,11 +241,22 @@ class SwimRulesTest {
         assertThat(swim.count(MemberState.ALIVE)).isEqualTo(10);
     }
 
+    /** Silences member 5 and runs until this node's own probe of it fails; returns when that was. */
+    private long suspectFiveByOwnProbe() {
+        silent.add(5L);
+        long limit = sim.now() + 30_000;
+        while (state(5) == MemberState.ALIVE && sim.now() < limit) {
+            sim.runFor(1);
+        }
+        assertThat(state(5)).isEqualTo(MemberState.SUSPECT);
+        return sim.now();
+    }
+
     @Test
     void anUnconfirmedSuspicionTimesOutAtTheMaximum() {
         tenMembers(); // min = 4 * log10(10) * 1 s = 4 s, max = 6 * min = 24 s, k = 2
-        receive(new Suspect(5, 0, 1));
-        sim.runFor(23_999);
+        long start = suspectFiveByOwnProbe();
+        sim.runFor(start + 23_999 - sim.now());
         assertThat(state(5)).isEqualTo(MemberState.SUSPECT);
         sim.runFor(1);
         assertThat(state(5)).isEqualTo(MemberState.DEAD);
@@ -256,15 +267,62 @@ class SwimRulesTest {
     @Test
     void independentConfirmationsBringTheVerdictForward() {
         tenMembers();
-        receive(new Suspect(5, 0, 1));
+        long start = suspectFiveByOwnProbe();
         sim.runFor(1000);
-        receive(new Suspect(5, 0, 1), new Suspect(5, 0, 2)); // the first accuser again counts nothing
+        receive(new Suspect(5, 0, ME), new Suspect(5, 0, 2)); // the first accuser again counts nothing
         sim.runFor(1000);
         receive(new Suspect(5, 0, 3)); // 2 of 2: the minimum, 4 s after the start
-        sim.runFor(1999);
+        sim.runFor(start + 3999 - sim.now());
         assertThat(state(5)).isEqualTo(MemberState.SUSPECT);
         sim.runFor(1);
         assertThat(state(5)).isEqualTo(MemberState.DEAD);
+    }
+
+    @Test
+    void aSuspicionHeardOnlyFromOthersEndsInThisNodesOwnProbeNotInAVerdict() {
+        tenMembers();
+        receive(new Suspect(5, 0, 1), new Suspect(5, 0, 2), new Suspect(5, 0, 3)); // the minimum: 4 s
+        sim.runFor(60_000);
+        assertThat(state(5)).as("member 5 answers this node's probes").isEqualTo(MemberState.SUSPECT);
+        assertThat(sent.stream().filter(s -> s.to().equals(addressOf(5)))
+                .filter(s -> s.messages().contains(new Suspect(5, 0, ME))).count())
+                .as("after the timeout, a probe carrying the suspicion every probe interval").isGreaterThan(50);
+        silent.add(5L);
+        long silenced = sim.now();
+        while (state(5) == MemberState.SUSPECT && sim.now() - silenced < 10_000) {
+            sim.runFor(1);
+        }
+        assertThat(state(5)).isEqualTo(MemberState.DEAD);
+        assertThat(sim.now() - silenced).as("DEAD when the next probe fails").isLessThanOrEqualTo(2000);
+    }
+
+    @Test
+    void aMemberHeardToBeSuspectedIsProbedAtOnceWithTheSuspicionAhead() {
+        for (long id = 1; id <= 4; id++) {
+            receive(alive(id, 0));
+        }
+        sim.runFor(10_000); // five members: k = 2 = n - 3, so every one of them probes a suspect promptly
+        sent.clear();
+        receive(new Suspect(4, 0, 1));
+        assertThat(sent).first().satisfies(s -> {
+            assertThat(s.to()).isEqualTo(addressOf(4));
+            assertThat(s.messages().get(0)).isEqualTo(new Suspect(4, 0, ME));
+            assertThat(s.messages().get(1)).isInstanceOf(Ping.class);
+        });
+        assertThat(swim.stats().promptProbes()).isEqualTo(1);
+    }
+
+    @Test
+    void aStaleSuspicionOfThisNodeIsAnsweredWithItsCurrentIncarnation() {
+        receive(alive(1, 0), new Suspect(ME, 0, 1));
+        assertThat(swim.localMember().incarnation()).isEqualTo(1);
+        sent.clear();
+        receive(new Suspect(ME, 0, 1), new Ping(9, ME));
+        assertThat(swim.localMember().incarnation()).as("no second refutation").isEqualTo(1);
+        assertThat(sent).first().satisfies(s -> {
+            assertThat(s.to()).isEqualTo(addressOf(PEER));
+            assertThat(s.messages().get(0)).isEqualTo(new Alive(ME, 1, MY_ADDRESS, new byte[0]));
+        });
     }
 
     @Test
