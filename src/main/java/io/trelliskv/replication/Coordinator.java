@@ -43,7 +43,9 @@ import java.util.random.RandomGenerator;
  * <h2>Read-your-writes</h2>
  * A caller may give, per key, the version of its own last write of that key (its floor). If this
  * node's copy is older than the floor, every live replica is asked instead of the level's count, so
- * the read returns that write or a newer one as long as one replica that took it is alive.
+ * the read returns that write or a newer one as long as one replica that took it is alive. The read
+ * waits for all of them only until the floor is met: from then on the level's count is enough, so a
+ * slow or silent replica does not hold up or fail a read that already has what it needs.
  *
  * <p>Thread-safety: all methods may be called from any thread; replies complete on transport threads.
  */
@@ -150,15 +152,17 @@ public final class Coordinator {
             op.local[i] = replicas.contains(self) ? 1 : 0;
             int need = level.required(replicas.size()) - op.local[i];
             Version floor = floors == null ? null : floors[i];
-            boolean belowFloor = floor != null && (local == null || local.version().compareTo(floor) < 0);
+            boolean belowFloor = floor != null && !meets(local, floor);
             List<Long> targets = new ArrayList<>(replicas.size());
             for (long node : replicas) {
                 if (node != self && isAlive(node)) {
                     targets.add(node);
                 }
             }
+            op.levelNeed[i] = Math.max(0, need);
             if (belowFloor) {
-                need = targets.size();
+                need = Math.max(need, targets.size());
+                op.floors[i] = floor;
             }
             op.need[i] = Math.max(0, need);
             if (op.need[i] > 0) {
@@ -181,12 +185,21 @@ public final class Coordinator {
         return op.done;
     }
 
+    private static boolean meets(Entry e, Version floor) {
+        return e != null && e.version().compareTo(floor) >= 0;
+    }
+
     /** One read across replicas; its state is guarded by its own monitor. */
     private final class ReadOp {
         final List<Key> keys;
         final ConsistencyLevel level;
         final Entry[] known;
+        /** Remote answers each key waits for: {@link #levelNeed}, or every live replica below a floor. */
         final int[] need;
+        /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
+        final int[] levelNeed;
+        /** The floor of each key this node's copy was below, until an answer meets it; else null. */
+        final Version[] floors;
         final int[] answered;
         /** 1 where this node is a replica of the key (its own copy counts as an answer). */
         final int[] local;
@@ -202,6 +215,8 @@ public final class Coordinator {
             this.level = level;
             this.known = new Entry[keys.size()];
             this.need = new int[keys.size()];
+            this.levelNeed = new int[keys.size()];
+            this.floors = new Version[keys.size()];
             this.answered = new int[keys.size()];
             this.local = new int[keys.size()];
         }
@@ -232,11 +247,20 @@ public final class Coordinator {
 
         private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
             boolean ok = failure == null && rs != null && rs.size() == idx.size();
+            List<Integer> floorsMet = new ArrayList<>(0);
             if (ok) {
                 for (int j = 0; j < idx.size(); j++) {
                     Entry newer = rs.get(j).entry();
                     if (newer != null && acceptable(newer, node)) {
                         engine.merge(newer);
+                    }
+                    int i = idx.get(j);
+                    Version floor;
+                    synchronized (this) {
+                        floor = floors[i];
+                    }
+                    if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                        floorsMet.add(i);
                     }
                 }
             }
@@ -247,6 +271,10 @@ public final class Coordinator {
                     for (int i : idx) {
                         answered[i]++;
                     }
+                }
+                for (int i : floorsMet) {
+                    floors[i] = null;
+                    need[i] = levelNeed[i];
                 }
                 last = --outstanding == 0;
             }
