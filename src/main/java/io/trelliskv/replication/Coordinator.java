@@ -43,7 +43,9 @@ import java.util.random.RandomGenerator;
  * <h2>Read-your-writes</h2>
  * A caller may give, per key, the version of its own last write of that key (its floor). If this
  * node's copy is older than the floor, every live replica is asked instead of the level's count, so
- * the read returns that write or a newer one as long as one replica that took it is alive.
+ * the read returns that write or a newer one as long as one replica that took it is alive. The read
+ * waits for all of them only until the floor is met: from then on the level's count is enough, so a
+ * slow or silent replica does not hold up or fail a read that already has what it needs.
  *
  * <p>Thread-safety: all methods may be called from any thread; replies complete on transport threads.
  */
@@ -150,19 +152,20 @@ public final class Coordinator {
             op.local[i] = replicas.contains(self) ? 1 : 0;
             int need = level.required(replicas.size()) - op.local[i];
             Version floor = floors == null ? null : floors[i];
-            boolean belowFloor = floor != null && (local == null || local.version().compareTo(floor) < 0);
+            boolean belowFloor = floor != null && !meets(local, floor);
             List<Long> targets = new ArrayList<>(replicas.size());
             for (long node : replicas) {
                 if (node != self && isAlive(node)) {
                     targets.add(node);
                 }
             }
-            op.need[i] = Math.max(0, need);
+            op.levelNeed[i] = Math.max(0, need);
             if (belowFloor) {
-                op.floor[i] = floor;
-                op.targets[i] = targets.size();
+                need = Math.max(need, targets.size());
+                op.floors[i] = floor;
             }
-            if (op.need[i] > 0 || belowFloor && !targets.isEmpty()) {
+            op.need[i] = Math.max(0, need);
+            if (op.need[i] > 0) {
                 remote = true;
             }
             for (long node : targets) {
@@ -182,22 +185,24 @@ public final class Coordinator {
         return op.done;
     }
 
+    private static boolean meets(Entry e, Version floor) {
+        return e != null && e.version().compareTo(floor) >= 0;
+    }
+
     /** One read across replicas; its state is guarded by its own monitor. */
     private final class ReadOp {
         final List<Key> keys;
         final ConsistencyLevel level;
         final Entry[] known;
+        /** Remote answers each key waits for: {@link #levelNeed}, or every live replica below a floor. */
         final int[] need;
+        /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
+        final int[] levelNeed;
+        /** The floor of each key this node's copy was below, until an answer meets it; else null. */
+        final Version[] floors;
         final int[] answered;
         /** 1 where this node is a replica of the key (its own copy counts as an answer). */
         final int[] local;
-        /**
-         * Where this node's copy is older than the caller's floor: the floor, else null. Such a key
-         * waits, beyond its level, until its copy reaches the floor or every asked replica answered.
-         */
-        final Version[] floor;
-        /** For keys with a floor: how many replicas were asked. */
-        final int[] targets;
         /** Keys (by index) each remote replica is asked about. */
         final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
         /** Each replica's version of each key it answered for, for read repair. */
@@ -210,10 +215,10 @@ public final class Coordinator {
             this.level = level;
             this.known = new Entry[keys.size()];
             this.need = new int[keys.size()];
+            this.levelNeed = new int[keys.size()];
+            this.floors = new Version[keys.size()];
             this.answered = new int[keys.size()];
             this.local = new int[keys.size()];
-            this.floor = new Version[keys.size()];
-            this.targets = new int[keys.size()];
         }
 
         void send() {
@@ -242,11 +247,20 @@ public final class Coordinator {
 
         private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
             boolean ok = failure == null && rs != null && rs.size() == idx.size();
+            List<Integer> floorsMet = new ArrayList<>(0);
             if (ok) {
                 for (int j = 0; j < idx.size(); j++) {
                     Entry newer = rs.get(j).entry();
                     if (newer != null && acceptable(newer, node)) {
                         engine.merge(newer);
+                    }
+                    int i = idx.get(j);
+                    Version floor;
+                    synchronized (this) {
+                        floor = floors[i];
+                    }
+                    if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                        floorsMet.add(i);
                     }
                 }
             }
@@ -257,6 +271,10 @@ public final class Coordinator {
                     for (int i : idx) {
                         answered[i]++;
                     }
+                }
+                for (int i : floorsMet) {
+                    floors[i] = null;
+                    need[i] = levelNeed[i];
                 }
                 last = --outstanding == 0;
             }
@@ -270,14 +288,13 @@ public final class Coordinator {
             int shortKey = -1;
             boolean last;
             synchronized (this) {
-                last = outstanding == 0;
                 for (int i = 0; i < need.length; i++) {
-                    if (answered[i] < need[i] || !last && floor[i] != null && answered[i] < targets[i]
-                            && !reached(i)) {
+                    if (answered[i] < need[i]) {
                         shortKey = i;
                         break;
                     }
                 }
+                last = outstanding == 0;
             }
             if (shortKey < 0) {
                 done.complete(null);
@@ -286,12 +303,6 @@ public final class Coordinator {
                 done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
                         answered[shortKey] + local[shortKey], need[shortKey] + local[shortKey]));
             }
-        }
-
-        /** Whether this node's copy of key {@code i} has reached the caller's floor (after merges). */
-        private boolean reached(int i) {
-            Entry e = engine.stored(keys.get(i));
-            return e != null && e.version().compareTo(floor[i]) >= 0;
         }
 
         /** Writes the newest version back to every replica that answered with an older one. */

@@ -1,0 +1,225 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.SimCluster.SimNode;
+import io.trelliskv.replication.SimCluster.Write;
+import io.trelliskv.version.Version;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static io.trelliskv.replication.ConsistencyLevel.ALL;
+import static io.trelliskv.replication.ConsistencyLevel.ONE;
+import static io.trelliskv.replication.ConsistencyLevel.QUORUM;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.DELAY;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.DOWN;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.DROP;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.LOSE_REPLY;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.NONE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Writes across three replicas with one of them down, silent or slow; hinted handoff. */
+class ReplicatedWriteTest {
+
+    private final SimCluster cluster = SimCluster.ofThree(11);
+    private final SimNode n1 = cluster.node(1);
+    private final SimNode n2 = cluster.node(2);
+    private final SimNode n3 = cluster.node(3);
+
+    private static void assertSucceeded(CompletableFuture<Void> acked) {
+        assertThat(acked).isCompleted();
+        assertThat(acked).isNotCompletedExceptionally();
+    }
+
+    private static String failureOf(CompletableFuture<Void> acked) {
+        assertThat(acked).isCompletedExceptionally();
+        return acked.handle((v, t) -> Coordinator.unwrap(t)).join().getMessage();
+    }
+
+    /** The versions every replica reports through {@link Coordinator#inspect}, asked of {@code at}. */
+    private static List<Version> inspect(SimNode at, String key) {
+        List<Coordinator.ReplicaCopy> copies = at.coordinator.inspect(Key.of(key)).join();
+        assertThat(copies).allSatisfy(c -> assertThat(c.error()).isNull());
+        return copies.stream().map(c -> new Version(c.copy().hlc(), c.copy().nodeId())).toList();
+    }
+
+    @Test
+    void allReplicasUpEveryoneTakesTheWrite() {
+        Write w = n1.set("k", "v", ALL);
+
+        assertSucceeded(w.acked());
+        assertThat(cluster.versionsEverywhere("k")).containsOnly(w.version());
+        assertThat(n1.hints.pending()).isZero();
+        assertThat(n1.coordinator.stats().remoteWrites()).isEqualTo(1);
+    }
+
+    @Test
+    void quorumWriteWithOneReplicaDownSucceedsAndKeepsAHintForIt() {
+        cluster.fault(3, DOWN);
+
+        Write w = n1.set("k", "v", QUORUM);
+
+        assertSucceeded(w.acked());
+        assertThat(n2.stored("k").version()).isEqualTo(w.version());
+        assertThat(n3.stored("k")).isNull();
+        assertThat(n1.hints.pendingByTarget()).containsOnlyKeys(3L).containsEntry(3L, 1);
+        assertThat(n1.coordinator.stats().hinted()).isEqualTo(1);
+    }
+
+    @Test
+    void hintsAreReplayedOnceTheReplicaIsBackAndThenEveryReplicaAgrees() {
+        cluster.fault(3, DOWN);
+        Write first = n1.set("k", "one", QUORUM);
+        Write second = n1.set("k", "two", QUORUM);
+        Write other = n2.set("j", "x", QUORUM);
+        assertSucceeded(first.acked());
+        assertSucceeded(second.acked());
+        assertSucceeded(other.acked());
+        assertThat(n1.hints.pending(3)).as("one hint per key: the newest").isEqualTo(1);
+
+        cluster.replayHints(5);
+        assertThat(n3.stored("k")).as("nothing is replayed to a node that is down").isNull();
+
+        cluster.fault(3, NONE);
+        cluster.replayHints(2);
+
+        assertThat(n1.hints.pending()).isZero();
+        assertThat(n2.hints.pending()).isZero();
+        assertThat(cluster.versionsEverywhere("k")).containsOnly(second.version());
+        assertThat(cluster.versionsEverywhere("j")).containsOnly(other.version());
+        assertThat(SimCluster.text(n3.stored("k"))).isEqualTo("two");
+        assertThat(inspect(n3, "k")).containsOnly(second.version());
+    }
+
+    @Test
+    void allWriteWithOneReplicaDownIsRefusedBeforeAnythingIsDone() {
+        cluster.fault(2, DOWN);
+
+        assertThatThrownBy(() -> n1.set("k", "v", ALL))
+                .isInstanceOf(ReplicationException.class)
+                .hasMessage("UNAVAILABLE write of key 'k' at ALL needs 3 live replicas, 2 alive");
+        assertThat(cluster.storedEverywhere("k")).containsOnlyNulls();
+    }
+
+    @Test
+    void aReplicaThatTimesOutDoesNotFailAQuorumWriteAndGetsAHint() {
+        cluster.fault(3, DROP);
+
+        Write w = n1.set("k", "v", QUORUM);
+
+        assertSucceeded(w.acked());
+        assertThat(n3.stored("k")).isNull();
+        assertThat(n1.hints.pending(3)).isEqualTo(1);
+
+        cluster.fault(3, NONE);
+        cluster.replayHints(2);
+        assertThat(cluster.versionsEverywhere("k")).containsOnly(w.version());
+    }
+
+    @Test
+    void allWriteWithOneReplicaTimingOutFailsWithTwoOfThree() {
+        cluster.fault(2, DROP);
+
+        Write w = n1.set("k", "v", ALL);
+
+        assertThat(failureOf(w.acked())).isEqualTo("TIMEOUT write of key 'k' at ALL: 2 of 3 replicas answered"
+                + " in time; the write may or may not have been applied");
+        assertThat(n1.stored("k").version()).as("the coordinator keeps its copy").isEqualTo(w.version());
+        assertThat(n3.stored("k").version()).isEqualTo(w.version());
+        assertThat(n1.hints.pending(2)).isEqualTo(1);
+        assertThat(n1.coordinator.stats().timeouts()).isEqualTo(1);
+    }
+
+    @Test
+    void allWriteWithTwoReplicasTimingOutFailsWithOneOfThree() {
+        cluster.fault(2, DROP);
+        cluster.fault(3, LOSE_REPLY);
+
+        Write w = n1.set("k", "v", ALL);
+
+        assertThat(failureOf(w.acked()))
+                .contains("1 of 3")
+                .contains("may or may not");
+        assertThat(n2.stored("k")).as("request lost").isNull();
+        assertThat(n3.stored("k").version()).as("reply lost: applied all the same").isEqualTo(w.version());
+        assertThat(n1.hints.pendingByTarget()).containsOnlyKeys(2L, 3L);
+
+        cluster.fault(2, NONE);
+        cluster.fault(3, NONE);
+        cluster.replayHints(2);
+        assertThat(cluster.versionsEverywhere("k")).containsOnly(w.version());
+        assertThat(n3.replica.stats().stale()).as("the replayed hint changed nothing on 3").isEqualTo(1);
+    }
+
+    @Test
+    void quorumWriteWithBothOthersTimingOutReportsOneOfTwo() {
+        cluster.fault(2, DROP);
+        cluster.fault(3, DROP);
+
+        Write w = n1.set("k", "v", QUORUM);
+
+        assertThat(failureOf(w.acked())).isEqualTo("TIMEOUT write of key 'k' at QUORUM: 1 of 2 replicas answered"
+                + " in time; the write may or may not have been applied");
+    }
+
+    @Test
+    void aSlowReplicaDoesNotHoldUpAQuorumWriteAndStillAppliesItLate() {
+        cluster.fault(3, DELAY);
+
+        Write w = n1.set("k", "v", QUORUM);
+
+        assertSucceeded(w.acked());
+        assertThat(n3.stored("k")).isNull();
+        assertThat(cluster.network.heldFor(3)).isEqualTo(1);
+
+        assertThat(cluster.network.release(3)).isEqualTo(1);
+
+        assertThat(cluster.versionsEverywhere("k")).containsOnly(w.version());
+        assertThat(n1.hints.pending()).as("it answered, late but well").isZero();
+    }
+
+    @Test
+    void anAllWriteWaitsForTheSlowReplica() {
+        cluster.fault(2, DELAY);
+
+        Write w = n1.set("k", "v", ALL);
+        assertThat(w.acked()).isNotDone();
+
+        cluster.network.release(2);
+        assertSucceeded(w.acked());
+    }
+
+    @Test
+    void aOneWriteCompletesOnTheCoordinatorsOwnCopy() {
+        cluster.fault(2, DELAY);
+        cluster.fault(3, DELAY);
+
+        Write w = n1.set("k", "v", ONE);
+
+        assertSucceeded(w.acked());
+        cluster.network.releaseAllShuffled();
+        assertThat(cluster.versionsEverywhere("k")).containsOnly(w.version());
+    }
+
+    @Test
+    void aDeleteWhileAReplicaIsDownReachesItAsAHintedTombstone() {
+        Write set = n1.set("k", "v", ALL);
+        assertSucceeded(set.acked());
+        cluster.fault(3, DOWN);
+
+        Write del = n1.delete("k", QUORUM);
+        assertSucceeded(del.acked());
+        assertThat(SimCluster.text(n3.stored("k"))).isEqualTo("v");
+
+        cluster.fault(3, NONE);
+        cluster.replayHints(2);
+
+        assertThat(cluster.storedEverywhere("k")).allSatisfy(e -> {
+            assertThat(e.isTombstone()).isTrue();
+            assertThat(e.version()).isEqualTo(del.version());
+        });
+        assertThat(n3.get("k", ONE).join()).isNull();
+    }
+}
