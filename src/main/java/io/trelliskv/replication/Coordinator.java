@@ -434,25 +434,31 @@ public final class Coordinator {
         private void checkDone() {
             int shortKey = -1;
             boolean last;
+            int acked = 0;
+            String refused;
+            long refuser;
             synchronized (this) {
                 for (int i = 0; i < acks.length; i++) {
                     if (acks[i] < required[i]) {
                         shortKey = i;
+                        acked = acks[i];
                         break;
                     }
                 }
                 last = outstanding == 0;
+                refused = refusal;
+                refuser = refusedBy;
             }
             if (shortKey < 0) {
                 done.complete(null);
             } else if (last && !done.isDone()) {
                 byte[] key = entries.get(shortKey).key().bytes();
-                if (refusal != null) {
+                if (refused != null) {
                     refusals.increment();
-                    done.completeExceptionally(ReplicationException.refused(key, Long.toHexString(refusedBy), refusal));
+                    done.completeExceptionally(ReplicationException.refused(key, Long.toHexString(refuser), refused));
                 } else {
                     timeouts.increment();
-                    done.completeExceptionally(ReplicationException.timeout(key, level, true, acks[shortKey],
+                    done.completeExceptionally(ReplicationException.timeout(key, level, true, acked,
                             required[shortKey]));
                 }
             }
