@@ -41,9 +41,12 @@ import java.util.random.RandomGenerator;
  * </ol>
  *
  * <h2>Read-your-writes</h2>
- * A caller may give, per key, the version of its own last write of that key (its floor). If this
- * node's copy is older than the floor, every live replica is asked instead of the level's count, so
- * the read returns that write or a newer one as long as one replica that took it is alive.
+ * A caller may give, per key, a floor: at least the version of its own last write of that key. If
+ * this node's copy is older than the floor, the read waits, beyond the level's count, until some
+ * replica's answer brings the copy up to the floor or every live replica has answered, so it returns
+ * that write or a newer one as long as one replica that took it answers. A floor can be higher than
+ * the key's own last write (callers keep floors per bucket of keys), so a floor that no answer meets is
+ * not an error: the read completes with the level's count, and fails only if the level is not met.
  *
  * <p>Thread-safety: all methods may be called from any thread; replies complete on transport threads.
  */
@@ -157,11 +160,12 @@ public final class Coordinator {
                     targets.add(node);
                 }
             }
-            if (belowFloor) {
-                need = targets.size();
-            }
             op.need[i] = Math.max(0, need);
-            if (op.need[i] > 0) {
+            if (belowFloor && !targets.isEmpty()) {
+                op.floors[i] = floor;
+                op.asked[i] = targets.size();
+            }
+            if (op.need[i] > 0 || op.floors[i] != null) {
                 remote = true;
             }
             for (long node : targets) {
@@ -188,6 +192,10 @@ public final class Coordinator {
         final Entry[] known;
         final int[] need;
         final int[] answered;
+        /** Where this node's copy was below the caller's floor: the floor, else null. */
+        final Version[] floors;
+        /** Remote replicas asked about each key whose floor is set. */
+        final int[] asked;
         /** 1 where this node is a replica of the key (its own copy counts as an answer). */
         final int[] local;
         /** Keys (by index) each remote replica is asked about. */
@@ -203,6 +211,8 @@ public final class Coordinator {
             this.known = new Entry[keys.size()];
             this.need = new int[keys.size()];
             this.answered = new int[keys.size()];
+            this.floors = new Version[keys.size()];
+            this.asked = new int[keys.size()];
             this.local = new int[keys.size()];
         }
 
@@ -258,6 +268,7 @@ public final class Coordinator {
 
         private void checkDone() {
             int shortKey = -1;
+            boolean waiting = false;
             boolean last;
             synchronized (this) {
                 for (int i = 0; i < need.length; i++) {
@@ -265,16 +276,23 @@ public final class Coordinator {
                         shortKey = i;
                         break;
                     }
+                    waiting |= floors[i] != null && answered[i] < asked[i] && !reached(i);
                 }
                 last = outstanding == 0;
             }
-            if (shortKey < 0) {
+            if (shortKey < 0 && (!waiting || last)) {
                 done.complete(null);
-            } else if (last && !done.isDone()) {
+            } else if (shortKey >= 0 && last && !done.isDone()) {
                 timeouts.increment();
                 done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
                         answered[shortKey] + local[shortKey], need[shortKey] + local[shortKey]));
             }
+        }
+
+        /** Whether this node's copy of key {@code i} is now at or above the caller's floor. */
+        private boolean reached(int i) {
+            Entry e = engine.stored(keys.get(i));
+            return e != null && e.version().compareTo(floors[i]) >= 0;
         }
 
         /** Writes the newest version back to every replica that answered with an older one. */
