@@ -234,7 +234,7 @@ for R in $HINT_RATES; do
     printf '%-12s | %8d %8d | %9.1f %9.1f | %10.1f %10.0f %15.0f | %12s\n' "$R/s" "$hints" "$dropped" \
         "$(awk -v x="$write_ms" 'BEGIN {print x / 1000}')" "$(awk -v x="${alive_ms:-0}" 'BEGIN {print x / 1000}')" \
         "$(awk -v x="$done_ms" 'BEGIN {print x / 1000}')" "$(awk -v h="$hints" -v x="$done_ms" 'BEGIN {print h * 1000 / x}')" \
-        "$(awk -v h="$hints" -v x="$((done_ms - ${alive_ms:-0}))" 'BEGIN {print x > 0 ? h * 1000 / x : 0}')" "$keys"
+        "$(awk -v h="$hints" -v x="$((done_ms - ${alive_ms:-0}))" 'BEGIN {print (x > 0 ? h * 1000 / x : 0)}')" "$keys"
     stop_cluster
 done
 echo "# replay s: from exec of the restarted node to hints_pending 0 on both survivors (JVM start included);"
