@@ -55,9 +55,11 @@ import static org.awaitility.Awaitility.await;
  * relies on nodes the earlier ones left live.
  *
  * <h2>Who owns a key</h2>
- * Until replication lands a key lives only on its owner, and KEYS is not routed, so {@code KEYS *} on
- * each node lists exactly the keys that node owns. The test learns ownership that way, from outside,
- * rather than by recomputing the ring with the product's own hash.
+ * The nodes run with {@code --replication-factor 1}: this test is about single-owner routing, not
+ * replication (that is {@link ReplicationIT}), so each key lives only on its owner. KEYS is not routed,
+ * so {@code KEYS *} on each node lists exactly the keys that node owns. The test learns ownership that
+ * way, from outside, rather than by recomputing the ring with the product's own hash; and a killed
+ * owner's keys fail with CLUSTERDOWN because no other node holds a copy.
  *
  * <h2>Time</h2>
  * Nothing sleeps: every wait polls with a deadline. The times from a signal to what the other nodes
@@ -195,7 +197,7 @@ class ClusterIT {
         if (seed != null) {
             args.add(seed);
         }
-        args.addAll(List.of("--host", host, "--cluster-name", CLUSTER_NAME));
+        args.addAll(List.of("--host", host, "--cluster-name", CLUSTER_NAME, "--replication-factor", "1"));
         TrellisProcess process = TrellisProcess.launch(home, logs, LAUNCHER, args.toArray(String[]::new));
         ClusterNode node = new ClusterNode(index, host, port, process);
         nodes.add(node);
@@ -488,7 +490,7 @@ class ClusterIT {
         }
         assertThat(holders.keySet()).as("keys held by the nodes").containsExactlyInAnyOrderElementsOf(written.keySet());
         holders.forEach((key, ids) -> {
-            assertThat(ids).as("nodes holding %s (one copy until replication)", key).hasSize(1);
+            assertThat(ids).as("nodes holding %s (one copy at replication factor 1)", key).hasSize(1);
             ownerOf.put(key, ids.get(0));
         });
     }

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# TrellisKV replication figures, on loopback addresses of one machine:
+#   1. redis-benchmark SET and GET through one node of a 3-node cluster with 3 replicas of every key,
+#      at each consistency level (ONE, QUORUM, ALL: the nodes' defaults, set with --read-consistency and
+#      --write-consistency, the cluster restarted per level, since redis-benchmark cannot send
+#      CONSISTENCY first), beside a single node in the same run, rounds alternating between the two;
+#   2. hint replay: SIGKILL one node of a 3-node cluster, write HINT_KEYS keys at QUORUM through the
+#      survivors, restart the node on the same --data-dir (same id and tokens), time until the
+#      survivors have no hints left; once per replay rate in HINT_RATES.
+#
+#   bench/replication.sh
+#   ROUNDS=5 LEVELS="ONE QUORUM" bench/replication.sh
+#
+# Environment: ROUNDS (redis-benchmark rounds per workload, median reported; default 3), REQUESTS
+# (default 200000), CLIENTS (default 50), KEYSPACE (default 100000), PIPELINES (default "1 16"), LEVELS
+# (default "ONE QUORUM ALL"), HINT_KEYS (default 200000), HINT_RATES (--hint-replay-rate values, default
+# "5000 1000000": the default rate, then one that does not limit), JAVA_HOME (default: the newest JDK
+# under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC),
+# SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part.
+# Output: tables on stdout; logs and raw figures in bench/out/replication/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-200000}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+PIPELINES=${PIPELINES:-1 16}
+LEVELS=${LEVELS:-ONE QUORUM ALL}
+HINT_KEYS=${HINT_KEYS:-200000}
+HINT_RATES=${HINT_RATES:-5000 1000000}
+OUT=bench/out/replication
+mkdir -p "$OUT"
+
+if ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    echo "installing redis-tools..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null
+fi
+if [ -z "${JAVA_HOME:-}" ]; then
+    JAVA_HOME=$(ls -d /usr/lib/jvm/*/ 2>/dev/null | while read -r d; do
+        [ -x "$d/bin/java" ] && echo "$("$d/bin/java" -XshowSettings:properties -version 2>&1 \
+            | sed -n 's/ *java.specification.version = //p') $d"; done | sort -n | tail -n 1 | cut -d' ' -f2)
+    JAVA_HOME=${JAVA_HOME%/}
+fi
+export JAVA_HOME
+JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+
+# A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
+[ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
+TMP=$(mktemp -d)
+cp target/trelliskv.jar "$TMP/trelliskv.jar"
+JAR="$TMP/trelliskv.jar"
+
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SINGLE_IP=127.0.0.51
+CLUSTER_IPS=(127.0.0.52 127.0.0.53 127.0.0.54)
+
+# One port free for TCP and UDP on every address used (a node takes both on its port).
+PORT=$(python3 - "$SINGLE_IP" "${CLUSTER_IPS[@]}" <<'EOF'
+import socket, sys
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    try:
+        held = []
+        for ip in sys.argv[1:]:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                h = socket.socket(socket.AF_INET, kind); held.append(h); h.bind((ip, port))
+        for h in held: h.close()
+        print(port); break
+    except OSError:
+        for h in held: h.close()
+EOF
+)
+[ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+start_node() { # ip [seed ip] [node options...] -> sets STARTED_PID; --data-dir $TMP/data-<ip>
+    local ip=$1 seed=${2:-}
+    shift; [ $# -gt 0 ] && shift
+    # shellcheck disable=SC2086
+    "$JAVA_HOME/bin/java" $JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.server.Main \
+        "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" --data-dir "$TMP/data-$ip" "$@" >>"$OUT/node-$ip.log" 2>&1 &
+    STARTED_PID=$!; PIDS+=("$STARTED_PID")
+}
+wait_ping() {
+    for _ in $(seq 1 300); do
+        [ "$(redis-cli -h "$1" -p "$PORT" ping 2>/dev/null)" = "PONG" ] && return 0
+        sleep 0.1
+    done
+    echo "node $1:$PORT did not answer PING" >&2; return 1
+}
+info_field() { redis-cli -h "$1" -p "$PORT" info "$2" 2>/dev/null | tr -d '\r' | sed -n "s/^$3://p"; }
+wait_ring() { # every node sees 3 ALIVE, none SUSPECT, and 3 nodes on its ring; bounded at 60 s
+    for _ in $(seq 1 600); do
+        local ok=1
+        for ip in "${CLUSTER_IPS[@]}"; do
+            [ "$(info_field "$ip" cluster members_alive)" = 3 ] && [ "$(info_field "$ip" cluster members_suspect)" = 0 ] \
+                && [ "$(info_field "$ip" cluster ring_nodes)" = 3 ] || { ok=0; break; }
+        done
+        [ "$ok" = 1 ] && return 0
+        sleep 0.1
+    done
+    echo "3-node cluster did not settle within 60 s" >&2; return 1
+}
+node_id() { redis-cli -h "$1" -p "$PORT" members | awk '/this node/ {print $1}'; }
+member_state() { redis-cli -h "$1" -p "$PORT" members 2>/dev/null | awk -v id="$2" '$1 == id {print $3}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+CLUSTER_PID=()
+start_cluster() { # node options... ; nodes join one at a time through the first
+    start_node "${CLUSTER_IPS[0]}" "" "$@"; CLUSTER_PID[0]=$STARTED_PID
+    wait_ping "${CLUSTER_IPS[0]}"
+    for i in 1 2; do
+        start_node "${CLUSTER_IPS[$i]}" "${CLUSTER_IPS[0]}" "$@"; CLUSTER_PID[$i]=$STARTED_PID
+        wait_ping "${CLUSTER_IPS[$i]}"
+        for _ in $(seq 1 300); do
+            [ "$(info_field "${CLUSTER_IPS[0]}" cluster ring_nodes)" = $((i + 1)) ] && break; sleep 0.1
+        done
+    done
+    wait_ring
+}
+stop_cluster() {
+    for p in "${CLUSTER_PID[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${CLUSTER_PID[@]}"; do wait "$p" 2>/dev/null || true; done
+    for ip in "${CLUSTER_IPS[@]}"; do rm -rf "$TMP/data-$ip"; done # the next cluster is a new one
+}
+
+for ip in "$SINGLE_IP" "${CLUSTER_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
+
+echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "# trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1); JVM options: $JAVA_OPTS; port $PORT"
+
+# --- part 1: throughput per consistency level, beside a single node ------------------------------------
+if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
+    start_node "$SINGLE_IP"; SINGLE_PID=$STARTED_PID
+    wait_ping "$SINGLE_IP"
+    ENTRY=${CLUSTER_IPS[0]}
+    bench() { # ip pipeline -> "SET rps p50 p99" and "GET rps p50 p99"
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -d 100 -r "$KEYSPACE" -P "$2" -t set,get --csv 2>/dev/null \
+            | tr -d '"' | awk -F, '$1 == "SET" || $1 == "GET" {print $1, $2, $5, $7}'
+    }
+    warm() { # warm the JIT of every node the load goes through
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+    }
+    warm "$SINGLE_IP"
+    echo
+    echo "## throughput: redis-benchmark -t set,get -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds (alternating)"
+    echo "## (a) single node; (b) through one node of a 3-node cluster, --replication-factor 3, both levels set to LEVEL"
+    printf '%-7s %-5s %-3s | %12s %8s %8s | %13s %8s %8s | %7s\n' level test P "single ops/s" "p50 ms" "p99 ms" "cluster ops/s" "p50 ms" "p99 ms" "ratio"
+    for L in $LEVELS; do
+        start_cluster --replication-factor 3 --read-consistency "$L" --write-consistency "$L"
+        own=$(redis-cli -h "$ENTRY" -p "$PORT" members | awk '/this node/ {print $5}')
+        warm "$ENTRY"
+        fwd0=$(info_field "$ENTRY" cluster forwarded_requests)
+        for P in $PIPELINES; do
+            : >"$OUT/$L-P$P.single"; : >"$OUT/$L-P$P.cluster"
+            for _ in $(seq 1 "$ROUNDS"); do
+                bench "$SINGLE_IP" "$P" >>"$OUT/$L-P$P.single"
+                bench "$ENTRY" "$P" >>"$OUT/$L-P$P.cluster"
+            done
+            for T in SET GET; do
+                col() { awk -v t="$T" -v c="$2" '$1 == t {print $c}' "$1" | median; }
+                s_rps=$(col "$OUT/$L-P$P.single" 2); s_p50=$(col "$OUT/$L-P$P.single" 3); s_p99=$(col "$OUT/$L-P$P.single" 4)
+                c_rps=$(col "$OUT/$L-P$P.cluster" 2); c_p50=$(col "$OUT/$L-P$P.cluster" 3); c_p99=$(col "$OUT/$L-P$P.cluster" 4)
+                printf '%-7s %-5s %-3s | %12.0f %8s %8s | %13.0f %8s %8s | %6.2fx\n' "$L" "$T" "$P" "$s_rps" "$s_p50" "$s_p99" \
+                    "$c_rps" "$c_p50" "$c_p99" "$(awk -v a="$c_rps" -v b="$s_rps" 'BEGIN { print a / b }')"
+            done
+        done
+        fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
+        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS))
+        echo "# $L: entry node owns $own of the ring; forwarded $((fwd1 - fwd0)) of $total requests;" \
+            "$(info_field "$ENTRY" replication read_repairs) read repairs, $(info_field "$ENTRY" replication hints_stored) hints," \
+            "$(info_field "$ENTRY" replication timeout_errors) TIMEOUT errors on the entry node"
+        stop_cluster
+    done
+    kill "$SINGLE_PID"; wait "$SINGLE_PID" 2>/dev/null || true
+fi
+
+[ "${SKIP_HINTS:-0}" = 1 ] && exit 0
+
+# --- part 2: hint replay -----------------------------------------------------------------------------
+LOAD="$OUT/hints-$HINT_KEYS.resp"
+if [ ! -s "$LOAD" ]; then
+    awk -v n="$HINT_KEYS" 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < n; i++) { k = "hint:" i;
+        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n", length(k), k, v } }' >"$LOAD"
+fi
+echo
+echo "## hint replay: SIGKILL 1 of 3 nodes (N=3), $HINT_KEYS SETs at QUORUM through a survivor (redis-cli --pipe),"
+echo "## restart on the same --data-dir; time until hints_pending is 0 on both survivors"
+printf '%-12s | %8s %8s | %9s %9s | %10s %10s %15s | %12s\n' "replay rate" hints dropped "write s" "alive s" "replay s" \
+    "keys/s" "after ALIVE/s" "keys on node"
+VICTIM=${CLUSTER_IPS[2]}
+for R in $HINT_RATES; do
+    start_cluster --replication-factor 3 --hint-replay-rate "$R" --max-hints $((HINT_KEYS * 2)) --max-hint-bytes 1gb
+    vid=$(node_id "$VICTIM")
+    kill -KILL "${CLUSTER_PID[2]}"; { wait "${CLUSTER_PID[2]}"; } 2>/dev/null || true
+    for _ in $(seq 1 600); do # DEAD on both survivors: until then they still forward its keys to it
+        [ "$(member_state "${CLUSTER_IPS[0]}" "$vid")" = DEAD ] && [ "$(member_state "${CLUSTER_IPS[1]}" "$vid")" = DEAD ] && break
+        sleep 0.1
+    done
+    t0=$(now_ms)
+    redis-cli -h "${CLUSTER_IPS[0]}" -p "$PORT" --pipe <"$LOAD" >"$OUT/pipe-$R.log" 2>&1
+    write_ms=$(( $(now_ms) - t0 ))
+    grep -q "errors: 0, replies: $HINT_KEYS" "$OUT/pipe-$R.log" || { echo "load failed:" >&2; cat "$OUT/pipe-$R.log" >&2; exit 1; }
+    hid=$(echo "$vid" | sed "s/^0*//") # INFO prints ids without leading zeros
+    hints=0; dropped=0
+    for ip in "${CLUSTER_IPS[0]}" "${CLUSTER_IPS[1]}"; do
+        hints=$((hints + $(info_field "$ip" replication "hints_peer_$hid" | grep . || echo 0)))
+        dropped=$((dropped + $(info_field "$ip" replication hints_dropped)))
+    done
+    t1=$(now_ms)
+    start_node "$VICTIM" "${CLUSTER_IPS[0]}" --replication-factor 3 --hint-replay-rate "$R" --max-hints $((HINT_KEYS * 2)) \
+        --max-hint-bytes 1gb
+    CLUSTER_PID[2]=$STARTED_PID
+    alive_ms=""
+    for _ in $(seq 1 6000); do # 10 min at most
+        if [ -z "$alive_ms" ] && [ "$(member_state "${CLUSTER_IPS[0]}" "$vid")" = ALIVE ]; then alive_ms=$(( $(now_ms) - t1 )); fi
+        [ "$(info_field "${CLUSTER_IPS[0]}" replication hints_pending)" = 0 ] \
+            && [ "$(info_field "${CLUSTER_IPS[1]}" replication hints_pending)" = 0 ] && break
+        sleep 0.1
+    done
+    done_ms=$(( $(now_ms) - t1 ))
+    [ "$(info_field "${CLUSTER_IPS[0]}" replication hints_pending)" = 0 ] || { echo "hints not replayed in 10 min" >&2; exit 1; }
+    keys=$(redis-cli -h "$VICTIM" -p "$PORT" dbsize)
+    printf '%-12s | %8d %8d | %9.1f %9.1f | %10.1f %10.0f %15.0f | %12s\n' "$R/s" "$hints" "$dropped" \
+        "$(awk -v x="$write_ms" 'BEGIN {print x / 1000}')" "$(awk -v x="${alive_ms:-0}" 'BEGIN {print x / 1000}')" \
+        "$(awk -v x="$done_ms" 'BEGIN {print x / 1000}')" "$(awk -v h="$hints" -v x="$done_ms" 'BEGIN {print h * 1000 / x}')" \
+        "$(awk -v h="$hints" -v x="$((done_ms - ${alive_ms:-0}))" 'BEGIN {print (x > 0 ? h * 1000 / x : 0)}')" "$keys"
+    stop_cluster
+done
+echo "# replay s: from exec of the restarted node to hints_pending 0 on both survivors (JVM start included);"
+echo "# alive s: from exec until the first survivor sees it ALIVE; keys/s: hints / replay s; after ALIVE/s: hints /"
+echo "# (replay s - alive s); keys on node: the restarted node's DBSIZE afterwards (it restarts empty, so: what the hints gave it)"
