@@ -6,28 +6,35 @@ import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a node remembers about one client connection for replication: the consistency levels the
  * client chose with CONSISTENCY (null: the node's defaults), and the versions of its own writes, so a
  * later read of the same key returns that write or a newer one (read-your-writes).
  *
- * <p>Write versions are kept in {@value #BUCKETS} buckets by key token, each holding the newest version
- * this connection wrote to any key of the bucket: bounded memory however many keys a client writes.
- * A bucket shared with another key can only make a read ask more replicas than it needed to, never
- * fewer. The buckets are allocated on the connection's first acknowledged write.
+ * <p>Write versions are kept exactly for the {@value #EXACT_KEYS} keys this connection wrote most
+ * recently. A key pushed out of that set leaves its version in one of {@value #BUCKETS} buckets by key
+ * token, each holding the newest version pushed out to it: bounded memory however many keys a client
+ * writes. A bucket is conservative — a key that shares one with a key written later may ask more
+ * replicas than it needed to, never fewer. Nothing is allocated before the connection's first
+ * acknowledged write.
  *
  * <p>Thread-safety: levels are set on the connection's event loop and read anywhere; write versions
  * are recorded when replies complete, on any thread, under the session's monitor.
  */
 final class Session {
 
+    static final int EXACT_KEYS = 1024;
     static final int BUCKETS = 256;
 
     private volatile ConsistencyLevel readLevel;
     private volatile ConsistencyLevel writeLevel;
-    /** Per bucket: hlc at [2i], node id at [2i+1]; null until the first write. */
+    /** The versions of the most recently written keys, by key token; null until the first write. */
+    private LinkedHashMap<Long, Version> exact;
+    /** Per bucket, the newest version pushed out of {@link #exact}: hlc at [2i], node at [2i+1]. */
     private long[] floors;
 
     /** Floors given by a forwarding node for the keys of one command, in key order; or null. */
@@ -88,28 +95,56 @@ final class Session {
 
     /** Remembers the version of an acknowledged write of a key with this token. */
     synchronized void record(long token, long hlc, long nodeId) {
+        if (exact == null) {
+            exact = new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, Version> eldest) {
+                    if (size() <= EXACT_KEYS) {
+                        return false;
+                    }
+                    pushOut(eldest.getKey(), eldest.getValue());
+                    return true;
+                }
+            };
+        }
+        Version v = new Version(hlc, nodeId);
+        Version had = exact.get(token);
+        if (had == null || v.compareTo(had) > 0) {
+            exact.put(token, v);
+        }
+    }
+
+    private void pushOut(long token, Version v) {
         if (floors == null) {
             floors = new long[2 * BUCKETS];
         }
         int b = 2 * bucket(token);
-        if (Version.compare(hlc, nodeId, floors[b], floors[b + 1]) > 0) {
-            floors[b] = hlc;
-            floors[b + 1] = nodeId;
+        if (Version.compare(v.hlc(), v.nodeId(), floors[b], floors[b + 1]) > 0) {
+            floors[b] = v.hlc();
+            floors[b + 1] = v.nodeId();
         }
     }
 
-    /** Per key, the newest version this connection wrote to the key's bucket; null if it never wrote. */
+    /** Per key, the newest version this connection wrote that the read must see; null if it never wrote. */
     synchronized Version[] floors(List<Key> keys) {
         if (given != null && given.length == keys.size()) {
             return given;
         }
-        if (floors == null) {
+        if (exact == null) {
             return null;
         }
         Version[] out = new Version[keys.size()];
         for (int i = 0; i < out.length; i++) {
-            int b = 2 * bucket(keys.get(i).token());
-            out[i] = floors[b] == 0 && floors[b + 1] == 0 ? null : new Version(floors[b], floors[b + 1]);
+            long token = keys.get(i).token();
+            Version v = exact.get(token);
+            if (floors != null) {
+                int b = 2 * bucket(token);
+                if ((floors[b] != 0 || floors[b + 1] != 0)
+                        && (v == null || Version.compare(floors[b], floors[b + 1], v.hlc(), v.nodeId()) > 0)) {
+                    v = new Version(floors[b], floors[b + 1]);
+                }
+            }
+            out[i] = v;
         }
         return out;
     }

@@ -29,24 +29,28 @@ class SessionTest {
     }
 
     @Test
-    void keysInOtherBucketsHaveNoFloorAndASharedBucketOnlyRaisesIt() {
+    void onlyKeysThisConnectionWroteHaveFloors() {
         Session s = new Session();
-        Key written = Key.of("written");
-        s.record(written.token(), 500, 1);
-        int unrelated = 0;
-        int shared = 0;
+        s.record(Key.of("written").token(), 500, 1);
         for (int i = 0; i < 2_000; i++) {
-            Version[] f = s.floors(List.of(Key.of("other" + i)));
-            if (f[0] == null) {
-                unrelated++;
-            } else {
-                assertThat(f[0]).isEqualTo(new Version(500, 1));
-                shared++;
-            }
+            assertThat(s.floors(List.of(Key.of("other" + i)))[0]).as("other%d", i).isNull();
         }
-        // One bucket of 256 is taken: about 1/256 of other keys share it, and they only ask more replicas.
-        assertThat(shared).isBetween(1, 40);
-        assertThat(unrelated).isEqualTo(2_000 - shared);
+    }
+
+    @Test
+    void aKeyPushedOutOfTheExactSetKeepsAFloorAtLeastAsNewAsItsWrite() {
+        Session s = new Session();
+        Key first = Key.of("first");
+        s.record(first.token(), 10, 1);
+        for (int i = 0; i < Session.EXACT_KEYS + 100; i++) {
+            s.record(Key.of("later" + i).token(), 100 + i, 1);
+        }
+        Version floor = s.floors(List.of(first))[0];
+        assertThat(floor).isNotNull();
+        assertThat(floor.compareTo(new Version(10, 1))).isGreaterThanOrEqualTo(0);
+        // The most recent keys are still exact.
+        int last = Session.EXACT_KEYS + 99;
+        assertThat(s.floors(List.of(Key.of("later" + last)))[0]).isEqualTo(new Version(100 + last, 1));
     }
 
     @Test
