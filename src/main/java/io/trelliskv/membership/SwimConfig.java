@@ -9,9 +9,12 @@ import java.util.Objects;
  *
  * @param clusterName             packets from another cluster name are dropped (and counted), so two
  *                                clusters never merge; at most 255 UTF-8 bytes
- * @param probeIntervalMillis     one protocol period: one member probed per period
+ * @param probeIntervalMillis     one protocol period: one member probed per period; also the unit of the
+ *                                suspicion timeouts
  * @param probeTimeoutMillis      wait for a direct ack before asking others for indirect probes; about
- *                                the 99th percentile round trip, below the probe interval
+ *                                the 99th percentile round trip. A probe waits for acks, direct or
+ *                                relayed, for its window, {@link #probeWindowMillis()}, which may outlast
+ *                                the probe interval
  * @param indirectChecks          members asked to probe indirectly when a direct probe times out
  * @param suspicionMult           minimum suspicion timeout in probe intervals, times log10(cluster size)
  * @param suspicionMaxTimeoutMult maximum suspicion timeout (no confirmations) as a multiple of the minimum
@@ -60,8 +63,6 @@ public record SwimConfig(
         require(nameBytes <= 255, "clusterName", nameBytes + " bytes", "<= 255 bytes");
         requirePositive("probeIntervalMillis", probeIntervalMillis);
         requirePositive("probeTimeoutMillis", probeTimeoutMillis);
-        require(probeTimeoutMillis < probeIntervalMillis, "probeTimeoutMillis", probeTimeoutMillis,
-                "< probeIntervalMillis (" + probeIntervalMillis + ")");
         require(indirectChecks >= 0, "indirectChecks", indirectChecks, ">= 0");
         require(suspicionMult >= 1, "suspicionMult", suspicionMult, ">= 1");
         require(suspicionMaxTimeoutMult >= 1, "suspicionMaxTimeoutMult", suspicionMaxTimeoutMult, ">= 1");
@@ -78,6 +79,17 @@ public record SwimConfig(
         requirePositive("joinRetryInitialMillis", joinRetryInitialMillis);
         require(joinRetryMaxMillis >= joinRetryInitialMillis, "joinRetryMaxMillis", joinRetryMaxMillis,
                 ">= joinRetryInitialMillis (" + joinRetryInitialMillis + ")");
+    }
+
+    /**
+     * How long a probe waits for an ack, direct or relayed, before it fails:
+     * {@code max(probeIntervalMillis, 2 * probeTimeoutMillis)}, the probe timeout for the direct ping and
+     * as much again for the indirect ones. In memberlist a probe ends with its protocol period; with the
+     * window apart from the interval, probing more often does not make a member that answers late (up to
+     * the window) look dead.
+     */
+    public long probeWindowMillis() {
+        return Math.max(probeIntervalMillis, 2 * probeTimeoutMillis);
     }
 
     /** Defaults for a local network, as memberlist's {@code DefaultLANConfig}. */

@@ -13,6 +13,7 @@ class SwimConfigTest {
         assertThat(c.clusterName()).isEqualTo("trellis");
         assertThat(c.probeIntervalMillis()).isEqualTo(1_000);
         assertThat(c.probeTimeoutMillis()).isEqualTo(500);
+        assertThat(c.probeWindowMillis()).as("memberlist's probe period").isEqualTo(1_000);
         assertThat(c.indirectChecks()).isEqualTo(3);
         assertThat(c.suspicionMult()).isEqualTo(4);
         assertThat(c.suspicionMaxTimeoutMult()).isEqualTo(6);
@@ -36,10 +37,19 @@ class SwimConfigTest {
     }
 
     @Test
+    void theProbeWindowIsTheLongerOfTheIntervalAndTwoProbeTimeouts() {
+        SwimConfig.Builder b = SwimConfig.lan("x").toBuilder();
+        assertThat(b.probeIntervalMillis(500).probeTimeoutMillis(500).build().probeWindowMillis()).isEqualTo(1_000);
+        assertThat(b.probeIntervalMillis(1_000).probeTimeoutMillis(500).build().probeWindowMillis()).isEqualTo(1_000);
+        assertThat(b.probeIntervalMillis(2_000).probeTimeoutMillis(500).build().probeWindowMillis()).isEqualTo(2_000);
+        assertThat(b.probeIntervalMillis(200).probeTimeoutMillis(300).build().probeWindowMillis()).isEqualTo(600);
+    }
+
+    @Test
     void invalidValuesAreNamedWithTheirRange() {
         SwimConfig.Builder b = SwimConfig.lan("x").toBuilder();
-        assertThatThrownBy(() -> b.probeTimeoutMillis(1_000).build())
-                .hasMessage("probeTimeoutMillis: 1000 (expected: < probeIntervalMillis (1000))");
+        assertThatThrownBy(() -> b.probeTimeoutMillis(0).build())
+                .hasMessage("probeTimeoutMillis: 0 (expected: > 0)");
         assertThatThrownBy(() -> SwimConfig.lan("x").toBuilder().maxPacketSize(100).build())
                 .hasMessage("maxPacketSize: 100 (expected: 512..65507)");
         assertThatThrownBy(() -> SwimConfig.lan("x").toBuilder().gossipIntervalMillis(0).build())

@@ -203,7 +203,7 @@ class SwimSimulationTest {
 
     /**
      * A node whose every packet leaves late. Under the probe timeout (400 ms) nothing happens; over it
-     * but within the protocol period (800 ms) the late direct ack still counts. Beyond the period
+     * but within the probe window (800 ms) the late direct ack still counts. Beyond the window
      * (1500 ms) its acks miss every deadline, so it is suspected over and over, but it refutes each time
      * and is never declared DEAD; and Lifeguard makes it notice its own trouble (the nacks it expects from
      * indirect probers arrive too late too) and slow down, so it seldom accuses healthy nodes: the run
@@ -246,11 +246,11 @@ class SwimSimulationTest {
                     deadViews[0], st.refutations(), st.probesFailed(), st.probes(), slow.swim.awarenessScore(),
                     healthyDeadViews[0]);
             assertThat(healthyDeadViews[0]).as("views with a healthy node DEAD").isZero();
-            if (Math.abs(delay) < config.probeIntervalMillis()) {
+            if (Math.abs(delay) < config.probeWindowMillis()) {
                 assertThat(deadViews[0]).as("views with the slow node DEAD").isZero();
                 assertThat(sum(others, SwimStats::deaths)).as("DEAD transitions at the others").isZero();
             } else {
-                // Beyond the protocol period it answers no probe in time: suspected, refuting, and at worst
+                // Beyond the probe window it answers no probe in time: suspected, refuting, and at worst
                 // declared DEAD for a moment until its refutation arrives.
                 assertThat(deadViews[0]).as("views with the slow node DEAD").isLessThan(600 * others.size() / 100);
             }
