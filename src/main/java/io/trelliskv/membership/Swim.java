@@ -36,10 +36,11 @@ import java.util.function.Predicate;
  * time, and the probers of a failed member are spread over the cluster). A probe is a PING; if no ACK
  * comes within the probe timeout, INDIRECT_PING asks {@code indirectChecks} random members to ping the
  * target and relay its ack, which gets round a bad link between this node and the target. If no ack,
- * direct or relayed, has come by the end of the probe window ({@link SwimConfig#probeWindowMillis()}:
- * the probe interval, or twice the probe timeout if that is longer, when probes of different members
- * overlap), this node suspects the target: it marks it SUSPECT and tells the cluster. A suspected member that hears of it refutes by incrementing its
- * incarnation and broadcasting ALIVE; a suspicion that is not refuted in time makes it DEAD.
+ * direct or relayed, has come by the end of the probe window ({@link SwimConfig#probeWindowMillis()},
+ * twice the probe timeout: 1 s by default, twice the 500 ms probe interval, so probes of different
+ * members overlap), this node suspects the target: it marks it SUSPECT and tells the cluster. A
+ * suspected member that hears of it refutes by incrementing its incarnation and broadcasting ALIVE; a
+ * suspicion that is not refuted in time makes it DEAD.
  *
  * <h2>Liveness is first-hand</h2>
  * Only a member itself increments its incarnation, so an ALIVE message with a newer incarnation is the
@@ -755,8 +756,9 @@ public final class Swim {
         }
         if (!s.witnessedRecently(now()) && phase == Phase.RUNNING) {
             // Death is not declared on others' word alone, nor on this node's own stale evidence: it may
-            // have missed the refutation that everyone else heard. Its own probe carries the suspicion to the member, whose ack then brings
-            // the refutation back; a probe that fails is the evidence, and the verdict follows at once.
+            // have missed the refutation that everyone else heard. Its own probe carries the suspicion to
+            // the member, whose ack then brings the refutation back; a probe that fails is the evidence,
+            // and the verdict follows at once.
             s.awaitWitness(awareness.scale(config.probeWindowMillis()));
             if (!r.probing) {
                 probe(r);

@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * Tuning of the membership protocol. {@link #lan(String)} gives defaults close to hashicorp/memberlist's
- * {@code DefaultLANConfig}; {@link #toBuilder()} changes a few of them. All durations are in ms.
+ * {@code DefaultLANConfig} (all but the probe interval); {@link #toBuilder()} changes a few of them. All
+ * durations are in ms.
  *
  * @param clusterName             packets from another cluster name are dropped (and counted), so two
  *                                clusters never merge; at most 255 UTF-8 bytes
@@ -92,10 +93,20 @@ public record SwimConfig(
         return Math.max(probeIntervalMillis, 2 * probeTimeoutMillis);
     }
 
-    /** Defaults for a local network, as memberlist's {@code DefaultLANConfig}. */
+    /**
+     * Defaults for a local network: memberlist's {@code DefaultLANConfig} but for the probe interval,
+     * 500 ms instead of 1 s, with the probe window kept at memberlist's 1 s. Every member is probed twice
+     * as often, so a dead one is found sooner, and the minimum suspicion timeout, which is counted in
+     * probe intervals, halves (2 s up to 10 members): SIGKILL to DEAD everywhere in a 5-node cluster
+     * within 5 s. That interval alone declared live members dead under 10 % loss (with the probe timeout
+     * halved too); it is safe with the refinements in {@link Swim} (prompt probes of suspects, first-hand
+     * refutations, no verdict without a recent failure of this node's own probe, nacks in time) and the
+     * window that stays at 1 s. The price is twice the probe traffic: about 220 B/s of UDP per node
+     * instead of 110.
+     */
     public static SwimConfig lan(String clusterName) {
         return new SwimConfig(clusterName,
-                1_000,   // probe interval
+                500,     // probe interval (memberlist: 1 s; the probe window stays 1 s)
                 500,     // probe timeout
                 3,       // indirect checks
                 4,       // suspicion mult

@@ -8,12 +8,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SwimConfigTest {
 
     @Test
-    void lanDefaultsAreMemberlistsDefaultLANConfig() {
+    void lanDefaultsAreMemberlistsDefaultLANConfigButForTheProbeInterval() {
         SwimConfig c = SwimConfig.lan("trellis");
         assertThat(c.clusterName()).isEqualTo("trellis");
-        assertThat(c.probeIntervalMillis()).isEqualTo(1_000);
+        assertThat(c.probeIntervalMillis()).isEqualTo(500);
         assertThat(c.probeTimeoutMillis()).isEqualTo(500);
-        assertThat(c.probeWindowMillis()).as("memberlist's probe period").isEqualTo(1_000);
+        assertThat(c.probeWindowMillis()).as("memberlist's probe period, kept").isEqualTo(1_000);
         assertThat(c.indirectChecks()).isEqualTo(3);
         assertThat(c.suspicionMult()).isEqualTo(4);
         assertThat(c.suspicionMaxTimeoutMult()).isEqualTo(6);
@@ -33,7 +33,7 @@ class SwimConfigTest {
         assertThat(c.probeIntervalMillis()).isEqualTo(2_000);
         assertThat(c.clusterName()).isEqualTo("b");
         assertThat(c.toBuilder().build()).isEqualTo(c);
-        assertThat(c.toBuilder().probeIntervalMillis(1_000).clusterName("a").build()).isEqualTo(SwimConfig.lan("a"));
+        assertThat(c.toBuilder().probeIntervalMillis(500).clusterName("a").build()).isEqualTo(SwimConfig.lan("a"));
     }
 
     @Test

@@ -254,11 +254,11 @@ class SwimRulesTest {
 
     @Test
     void anUnconfirmedSuspicionTimesOutAtTheMaximum() {
-        tenMembers(); // min = 4 * log10(10) * 1 s = 4 s, max = 6 * min = 24 s, k = 2
+        tenMembers(); // min = 4 * log10(10) * 500 ms = 2 s, max = 6 * min = 12 s, k = 2
         long start = suspectFiveByOwnProbe();
-        sim.runFor(start + 23_999 - sim.now());
+        sim.runFor(start + 11_999 - sim.now());
         assertThat(state(5)).isEqualTo(MemberState.SUSPECT);
-        // The verdict needs this node's own probe to have failed within the minimum, 4 s: one of the
+        // The verdict needs this node's own probe to have failed within the minimum, 2 s: one of the
         // round-robin probes of member 5 did, or the probe started at the maximum fails one window later.
         sim.runFor(1 + 1_000);
         assertThat(state(5)).isEqualTo(MemberState.DEAD);
@@ -270,11 +270,11 @@ class SwimRulesTest {
     void independentConfirmationsBringTheVerdictForward() {
         tenMembers();
         long start = suspectFiveByOwnProbe();
-        sim.runFor(1000);
+        sim.runFor(500);
         receive(new Suspect(5, 0, ME), new Suspect(5, 0, 2)); // the first accuser again counts nothing
-        sim.runFor(1000);
-        receive(new Suspect(5, 0, 3)); // 2 of 2: the minimum, 4 s after the start
-        sim.runFor(start + 3999 - sim.now());
+        sim.runFor(500);
+        receive(new Suspect(5, 0, 3)); // 2 of 2: the minimum, 2 s after the start
+        sim.runFor(start + 1999 - sim.now());
         assertThat(state(5)).isEqualTo(MemberState.SUSPECT);
         sim.runFor(1);
         assertThat(state(5)).isEqualTo(MemberState.DEAD);
@@ -283,7 +283,7 @@ class SwimRulesTest {
     @Test
     void aSuspicionHeardOnlyFromOthersEndsInThisNodesOwnProbeNotInAVerdict() {
         tenMembers();
-        receive(new Suspect(5, 0, 1), new Suspect(5, 0, 2), new Suspect(5, 0, 3)); // the minimum: 4 s
+        receive(new Suspect(5, 0, 1), new Suspect(5, 0, 2), new Suspect(5, 0, 3)); // the minimum: 2 s
         sim.runFor(60_000);
         assertThat(state(5)).as("member 5 answers this node's probes").isEqualTo(MemberState.SUSPECT);
         assertThat(sent.stream().filter(s -> s.to().equals(addressOf(5)))
@@ -362,7 +362,7 @@ class SwimRulesTest {
      */
     @Test
     void aVerdictNeedsAProbeFailureWithinTheMinimumTimeout() {
-        tenMembers(); // min = 4 * log10(10) * 1 s = 4 s, max = 24 s
+        tenMembers(); // min = 4 * log10(10) * 500 ms = 2 s, max = 12 s
         long start = suspectFiveByOwnProbe();
         silent.remove(5L);
         sim.runFor(60_000);

@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Whole clusters over the simulated network, with the default (memberlist LAN) configuration: 1 s
- * probe interval, 500 ms probe timeout, 200 ms gossip interval. Each test is deterministic for its seed.
+ * Whole clusters over the simulated network, with the default configuration: 500 ms probe interval,
+ * 500 ms probe timeout and a 1 s probe window, 200 ms gossip interval. Each test is deterministic for its seed.
  * The figures quoted in the docs are printed with the prefix {@code [swim-sim]}; run
  * {@code ./mvnw -o test -Dtest='io.trelliskv.membership.SwimSimulationTest' | grep swim-sim}.
  */
@@ -137,6 +137,40 @@ class SwimSimulationTest {
         report("50 nodes, one killed (5 seeds), first SUSPECT / first DEAD / DEAD at all 49 after the kill: %s "
                 + "(minimum suspicion timeout %d ms)", String.join(", ", runs),
                 Suspicion.minTimeoutMillis(CONFIG.suspicionMult(), 50, CONFIG.probeIntervalMillis()));
+    }
+
+    /**
+     * The issue's target: SIGKILL to DEAD at every member of a 5-node cluster within 5 s, with the
+     * defaults. Each seed kills another member at another point of the probe rounds. And a dead member's
+     * failed probes are nobody's fault: its relays nack in time, so no survivor's awareness rises.
+     */
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void aKilledNodeOfFiveIsDeadEverywhereWithinFiveSeconds() {
+        int seeds = 100;
+        long[] took = new long[seeds];
+        int maxAwareness = 0;
+        for (int s = 0; s < seeds; s++) {
+            SimNetwork net = new SimNetwork(1000 + s);
+            List<SimNode> nodes = net.startCluster(5, CONFIG);
+            converge(net, nodes);
+            net.runFor(5_000 + (s * 7919L) % 10_000);
+            SimNode victim = nodes.get(s % 5);
+            List<SimNode> survivors = others(nodes, victim);
+            net.kill(victim);
+            took[s] = net.runUntil(() -> allSee(survivors, victim, MemberState.DEAD), 10, 60_000);
+            assertThat(took[s]).as("seed %d: kill -> DEAD at all 4", 1000 + s)
+                    .isNotNegative().isLessThanOrEqualTo(5_000);
+            for (SimNode o : survivors) {
+                maxAwareness = Math.max(maxAwareness, o.swim.awarenessScore());
+            }
+        }
+        long[] sorted = took.clone();
+        java.util.Arrays.sort(sorted);
+        report("5 nodes, one killed (%d seeds): DEAD at all 4 after %.2f-%.2f s (median %.2f s); max awareness "
+                + "score of a survivor %d", seeds, sorted[0] / 1e3, sorted[seeds - 1] / 1e3, sorted[seeds / 2] / 1e3,
+                maxAwareness);
+        assertThat(maxAwareness).as("awareness of the survivors").isZero();
     }
 
     @Test
