@@ -30,8 +30,12 @@ final class Suspicion {
     private final Set<Long> accusers = new HashSet<>();
     /** Confirmations counted, the first accusation excluded; at most {@code k}. */
     private int confirmations;
-    /** This node's own probe of the member failed, directly and indirectly, since the suspicion began. */
-    private boolean witnessed;
+    /**
+     * Monotonic ms when this node's own probe of the member last failed, directly and indirectly, during
+     * the suspicion; -1 if it has not. Such evidence counts for {@code minMillis}: a verdict later than
+     * that needs a fresh failure.
+     */
+    private long witnessedAt = -1;
     /** The timeout passed before this node had witnessed the failure itself; it is probing to find out. */
     private boolean overdue;
     private final Scheduler scheduler;
@@ -66,17 +70,23 @@ final class Suspicion {
         return true;
     }
 
-    /** Records that this node's own probe of the member failed. */
-    void witness() {
-        witnessed = true;
-    }
-
-    boolean witnessed() {
-        return witnessed;
+    /** Records that this node's own probe of the member failed, at {@code nowMillis}. */
+    void witness(long nowMillis) {
+        witnessedAt = nowMillis;
     }
 
     /**
-     * The timeout passed without this node's own evidence: marks the suspicion overdue and calls the
+     * Whether this node's own probe failed within the last {@code minMillis}. Older evidence is stale: a
+     * suspicion that lasts longer than its minimum lacked confirmations, so the member's other probers
+     * reached it, and this node may have missed its refutation (at 10 % loss, about one accuser in 1500
+     * still had not heard it when the maximum timeout, 20 s at 50 members, ran out).
+     */
+    boolean witnessedRecently(long nowMillis) {
+        return witnessedAt >= 0 && nowMillis - witnessedAt <= minMillis;
+    }
+
+    /**
+     * The timeout passed without this node's own recent evidence: marks the suspicion overdue and calls the
      * timeout again after {@code recheckMillis}, by when the probe this node starts has come back.
      */
     void awaitWitness(long recheckMillis) {

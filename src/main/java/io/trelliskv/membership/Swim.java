@@ -36,9 +36,11 @@ import java.util.function.Predicate;
  * time, and the probers of a failed member are spread over the cluster). A probe is a PING; if no ACK
  * comes within the probe timeout, INDIRECT_PING asks {@code indirectChecks} random members to ping the
  * target and relay its ack, which gets round a bad link between this node and the target. If no ack,
- * direct or relayed, has come by the end of the period, this node suspects the target: it marks it
- * SUSPECT and tells the cluster. A suspected member that hears of it refutes by incrementing its
- * incarnation and broadcasting ALIVE; a suspicion that is not refuted in time makes it DEAD.
+ * direct or relayed, has come by the end of the probe window ({@link SwimConfig#probeWindowMillis()},
+ * twice the probe timeout: 1 s by default, twice the 500 ms probe interval, so probes of different
+ * members overlap), this node suspects the target: it marks it SUSPECT and tells the cluster. A
+ * suspected member that hears of it refutes by incrementing its incarnation and broadcasting ALIVE; a
+ * suspicion that is not refuted in time makes it DEAD.
  *
  * <h2>Liveness is first-hand</h2>
  * Only a member itself increments its incarnation, so an ALIVE message with a newer incarnation is the
@@ -68,7 +70,10 @@ import java.util.function.Predicate;
  * send a NACK when the target does not answer them, so the requester can tell "the target is down"
  * (nacks came) from "I am cut off" (they did not); and a {@link Suspicion} starts with a long timeout that
  * shrinks as other members independently confirm it. To let the suspected member refute quickly, a
- * probe of a SUSPECT member carries the suspicion with it.
+ * probe of a SUSPECT member carries the suspicion with it. Beyond memberlist: a suspicion that times out
+ * becomes DEAD only if this node's own probe of the member failed within the minimum suspicion timeout
+ * (else it probes first), and a suspicion at a newer incarnation than the one running here starts over
+ * rather than confirming it; both stop a node that missed a refutation from declaring a live member dead.
  *
  * <h2>Dissemination and state exchange</h2>
  * State changes (ALIVE, SUSPECT, DEAD, LEFT, REMOVED) are broadcast infection-style through the
@@ -95,6 +100,9 @@ import java.util.function.Predicate;
 public final class Swim {
 
     private static final System.Logger LOG = System.getLogger(Swim.class.getName());
+
+    /** A relay nacks at this percentage of the probe timeout; see {@link #nackDelayMillis}. */
+    static final int NACK_PERCENT_OF_PROBE_TIMEOUT = 80;
 
     /** Above this many live members the push-pull interval grows (as memberlist's pushPullScaleThreshold). */
     static final int PUSH_PULL_SCALE_THRESHOLD = 32;
@@ -472,7 +480,7 @@ public final class Swim {
         }
         Record target = nextProbeTarget();
         if (target != null) {
-            probe(target, interval);
+            probe(target);
         }
     }
 
@@ -491,12 +499,18 @@ public final class Swim {
         return null;
     }
 
-    private void probe(Record target, long interval) {
+    /**
+     * One probe of {@code target}: a ping, indirect pings after the probe timeout, and a verdict at the
+     * end of the probe window, {@link SwimConfig#probeWindowMillis()} scaled by awareness. The window may
+     * outlast the probe interval, so two probes can be under way at once, of different members.
+     */
+    private void probe(Record target) {
+        long window = awareness.scale(config.probeWindowMillis());
         stats.probes++;
         ProbeRound round = new ProbeRound(target);
         target.probing = true;
         int seq = nextSeq++;
-        awaitAck(seq, interval, () -> {
+        awaitAck(seq, window, () -> {
             round.acked = true;
             target.probing = false;
             awareness.applyDelta(-1);
@@ -510,7 +524,7 @@ public final class Swim {
         primary.add(codec.encode(new Ping(seq, target.id)));
         send(target.address, primary, target.state == MemberState.ALIVE);
         scheduler.schedule(awareness.scale(config.probeTimeoutMillis()), () -> probeIndirectly(round, seq));
-        scheduler.schedule(interval, () -> finishProbe(round));
+        scheduler.schedule(window, () -> finishProbe(round));
     }
 
     private void probeIndirectly(ProbeRound round, int seq) {
@@ -556,13 +570,13 @@ public final class Swim {
     private void onIndirectPing(Address from, IndirectPing p) {
         int seq = nextSeq++;
         Scheduler.Cancellable nackTimer = p.wantNack()
-                ? scheduler.schedule(config.probeTimeoutMillis(), () -> {
+                ? scheduler.schedule(nackDelayMillis(config.probeTimeoutMillis()), () -> {
                     if (ackWaiters.containsKey(seq) && phase != Phase.STOPPED) {
                         send(from, List.of(codec.encode(new Nack(p.seq()))));
                     }
                 })
                 : null;
-        awaitAck(seq, config.probeIntervalMillis(), () -> {
+        awaitAck(seq, config.probeWindowMillis(), () -> {
             if (nackTimer != null) {
                 nackTimer.cancel();
             }
@@ -652,20 +666,28 @@ public final class Swim {
         if (r == null || s.incarnation() < r.incarnation) {
             return;
         }
+        // A suspicion at a newer incarnation than the one running here means the member refuted that one
+        // (this node missed it) and is suspected again: it starts over, and what this node witnessed of the
+        // old one is no evidence now. Counted as a confirmation, it had the old suspicion, ten seconds old,
+        // time out at once into a DEAD verdict (50 nodes at 10 % loss).
+        boolean renewed = r.suspicion != null && s.incarnation() > r.incarnation;
+        if (renewed) {
+            cancelSuspicion(r);
+        }
         if (r.suspicion != null) {
             Suspicion suspicion = r.suspicion;
             if (suspicion.confirm(s.accuser(), now())) {
                 broadcasts.enqueue(s.id(), codec.encode(s)); // independent confirmations are news
             }
             if (s.accuser() == self.id) {
-                suspicion.witness();
+                suspicion.witness(now());
                 if (suspicion.overdue()) {
                     suspicionTimedOut(r, suspicion);
                 }
             }
             return;
         }
-        if (r.state != MemberState.ALIVE) {
+        if (r.state != MemberState.ALIVE && !renewed) {
             return;
         }
         if (r == self) {
@@ -681,7 +703,7 @@ public final class Swim {
         startSuspicion(r, s.accuser());
         emit(MemberEvent.Type.SUSPECT, r);
         if (s.accuser() != self.id) {
-            probePromptly(r);
+            probePromptly(r, renewed);
         }
     }
 
@@ -689,19 +711,21 @@ public final class Swim {
      * Probes a member this node has just heard is suspected, now rather than when the round-robin order
      * reaches it. If the member is alive, the probe carries the suspicion to it and its ack brings the
      * refutation back first-hand; if it is not, the failed probe (direct and indirect, as any other) is
-     * this node's independent confirmation, which arrives within one probe interval instead of up to
+     * this node's independent confirmation, which arrives within one probe window instead of up to
      * n - 1 of them. Only about k + 1 members do it, chosen at random, so a suspicion in a large cluster
-     * does not draw a probe from every member.
+     * does not draw a probe from every member. {@code missedRefutation}: this node missed the member's
+     * refutation of an earlier suspicion, so it probes in any case; the member answers the stale suspicion
+     * with its current ALIVE.
      */
-    private void probePromptly(Record r) {
+    private void probePromptly(Record r, boolean missedRefutation) {
         if (phase != Phase.RUNNING || r.probing) {
             return;
         }
         int others = liveCount() - 2;
-        double chance = others <= 0 ? 1.0 : (expectedConfirmations(liveCount()) + 1.0) / others;
+        double chance = others <= 0 || missedRefutation ? 1.0 : (expectedConfirmations(liveCount()) + 1.0) / others;
         if (chance >= 1.0 || random.nextDouble() < chance) {
             stats.promptProbes++;
-            probe(r, awareness.scale(config.probeIntervalMillis()));
+            probe(r);
         }
     }
 
@@ -715,7 +739,7 @@ public final class Swim {
         Suspicion[] holder = new Suspicion[1];
         holder[0] = new Suspicion(accuser, k, min, max, now(), scheduler, () -> suspicionTimedOut(r, holder[0]));
         if (accuser == self.id) {
-            holder[0].witness();
+            holder[0].witness(now());
         }
         r.suspicion = holder[0];
     }
@@ -730,14 +754,14 @@ public final class Swim {
         if (r.suspicion != s || r.state != MemberState.SUSPECT || phase == Phase.STOPPED) {
             return;
         }
-        if (!s.witnessed() && phase == Phase.RUNNING) {
-            // Death is not declared on others' word alone: this node may have missed the refutation that
-            // everyone else heard. Its own probe carries the suspicion to the member, whose ack then brings
-            // the refutation back; a probe that fails is the evidence, and the verdict follows at once.
-            long interval = awareness.scale(config.probeIntervalMillis());
-            s.awaitWitness(interval);
+        if (!s.witnessedRecently(now()) && phase == Phase.RUNNING) {
+            // Death is not declared on others' word alone, nor on this node's own stale evidence: it may
+            // have missed the refutation that everyone else heard. Its own probe carries the suspicion to
+            // the member, whose ack then brings the refutation back; a probe that fails is the evidence,
+            // and the verdict follows at once.
+            s.awaitWitness(awareness.scale(config.probeWindowMillis()));
             if (!r.probing) {
-                probe(r, interval);
+                probe(r);
             }
             return;
         }
@@ -1088,14 +1112,36 @@ public final class Swim {
         return countByState[MemberState.ALIVE.code] + countByState[MemberState.SUSPECT.code];
     }
 
-    /** Up to {@code k} distinct random members that pass {@code filter} (3 tries per member, as memberlist). */
+    /** {@code k} distinct random members that pass {@code filter}, or all of them if fewer do. */
     private List<Record> randomMembers(int k, Predicate<Record> filter) {
-        List<Record> out = new ArrayList<>(k);
-        int size = probeOrder.size();
+        return randomSubset(probeOrder, k, filter, random);
+    }
+
+    /**
+     * {@code k} distinct random elements of {@code from} that pass {@code filter}, or all of them if fewer
+     * do. Samples at random first, 3 tries per element as memberlist's {@code kRandomNodes}, which is
+     * cheap when most elements pass; whatever that misses is drawn from a scan of the rest. Sampling
+     * alone can miss an element that passes: in a 3-member cluster it found no relay for one indirect
+     * probe in 40, so a probe over one slow link failed although the third member could reach the target.
+     */
+    static <T> List<T> randomSubset(List<T> from, int k, Predicate<T> filter, Random random) {
+        List<T> out = new ArrayList<>(k);
+        int size = from.size();
         for (int i = 0; i < 3 * size && out.size() < k; i++) {
-            Record r = probeOrder.get(random.nextInt(size));
-            if (filter.test(r) && !out.contains(r)) {
-                out.add(r);
+            T e = from.get(random.nextInt(size));
+            if (filter.test(e) && !out.contains(e)) {
+                out.add(e);
+            }
+        }
+        if (out.size() < k) {
+            List<T> rest = new ArrayList<>();
+            for (T e : from) {
+                if (filter.test(e) && !out.contains(e)) {
+                    rest.add(e);
+                }
+            }
+            while (out.size() < k && !rest.isEmpty()) {
+                out.add(rest.remove(random.nextInt(rest.size())));
             }
         }
         return out;
@@ -1136,6 +1182,18 @@ public final class Swim {
             throw new IllegalArgumentException("meta: " + meta.length + " bytes (expected: <= "
                     + Member.MAX_META_BYTES + ")");
         }
+    }
+
+    /**
+     * How long a relay waits for the target's ack before it nacks: {@link #NACK_PERCENT_OF_PROBE_TIMEOUT}
+     * of the probe timeout. The requester sends its indirect pings one probe timeout into the probe and
+     * counts nacks until the window closes, two probe timeouts in; a relay that waited the whole probe
+     * timeout (as memberlist's does) sent its nack to arrive one round trip after that, every time, so
+     * every failed probe raised this node's awareness by the number of relays as if the fault were its
+     * own, and the next probes ran up to four times slower.
+     */
+    static long nackDelayMillis(long probeTimeoutMillis) {
+        return probeTimeoutMillis * NACK_PERCENT_OF_PROBE_TIMEOUT / 100;
     }
 
     /**

@@ -5,13 +5,17 @@ import java.util.Objects;
 
 /**
  * Tuning of the membership protocol. {@link #lan(String)} gives defaults close to hashicorp/memberlist's
- * {@code DefaultLANConfig}; {@link #toBuilder()} changes a few of them. All durations are in ms.
+ * {@code DefaultLANConfig} (all but the probe interval); {@link #toBuilder()} changes a few of them. All
+ * durations are in ms.
  *
  * @param clusterName             packets from another cluster name are dropped (and counted), so two
  *                                clusters never merge; at most 255 UTF-8 bytes
- * @param probeIntervalMillis     one protocol period: one member probed per period
+ * @param probeIntervalMillis     one protocol period: one member probed per period; also the unit of the
+ *                                suspicion timeouts
  * @param probeTimeoutMillis      wait for a direct ack before asking others for indirect probes; about
- *                                the 99th percentile round trip, below the probe interval
+ *                                the 99th percentile round trip. A probe waits for acks, direct or
+ *                                relayed, for its window, {@link #probeWindowMillis()}, which may outlast
+ *                                the probe interval
  * @param indirectChecks          members asked to probe indirectly when a direct probe times out
  * @param suspicionMult           minimum suspicion timeout in probe intervals, times log10(cluster size)
  * @param suspicionMaxTimeoutMult maximum suspicion timeout (no confirmations) as a multiple of the minimum
@@ -60,8 +64,6 @@ public record SwimConfig(
         require(nameBytes <= 255, "clusterName", nameBytes + " bytes", "<= 255 bytes");
         requirePositive("probeIntervalMillis", probeIntervalMillis);
         requirePositive("probeTimeoutMillis", probeTimeoutMillis);
-        require(probeTimeoutMillis < probeIntervalMillis, "probeTimeoutMillis", probeTimeoutMillis,
-                "< probeIntervalMillis (" + probeIntervalMillis + ")");
         require(indirectChecks >= 0, "indirectChecks", indirectChecks, ">= 0");
         require(suspicionMult >= 1, "suspicionMult", suspicionMult, ">= 1");
         require(suspicionMaxTimeoutMult >= 1, "suspicionMaxTimeoutMult", suspicionMaxTimeoutMult, ">= 1");
@@ -80,10 +82,31 @@ public record SwimConfig(
                 ">= joinRetryInitialMillis (" + joinRetryInitialMillis + ")");
     }
 
-    /** Defaults for a local network, as memberlist's {@code DefaultLANConfig}. */
+    /**
+     * How long a probe waits for an ack, direct or relayed, before it fails:
+     * {@code max(probeIntervalMillis, 2 * probeTimeoutMillis)}, the probe timeout for the direct ping and
+     * as much again for the indirect ones. In memberlist a probe ends with its protocol period; with the
+     * window apart from the interval, probing more often does not make a member that answers late (up to
+     * the window) look dead.
+     */
+    public long probeWindowMillis() {
+        return Math.max(probeIntervalMillis, 2 * probeTimeoutMillis);
+    }
+
+    /**
+     * Defaults for a local network: memberlist's {@code DefaultLANConfig} but for the probe interval,
+     * 500 ms instead of 1 s, with the probe window kept at memberlist's 1 s. Every member is probed twice
+     * as often, so a dead one is found sooner, and the minimum suspicion timeout, which is counted in
+     * probe intervals, halves (2 s up to 10 members): SIGKILL to DEAD everywhere in a 5-node cluster
+     * within 5 s. That interval alone declared live members dead under 10 % loss (with the probe timeout
+     * halved too); it is safe with the refinements in {@link Swim} (prompt probes of suspects, first-hand
+     * refutations, no verdict without a recent failure of this node's own probe, nacks in time) and the
+     * window that stays at 1 s. The price is twice the probe traffic: about 220 B/s of UDP per node
+     * instead of 110.
+     */
     public static SwimConfig lan(String clusterName) {
         return new SwimConfig(clusterName,
-                1_000,   // probe interval
+                500,     // probe interval (memberlist: 1 s; the probe window stays 1 s)
                 500,     // probe timeout
                 3,       // indirect checks
                 4,       // suspicion mult
