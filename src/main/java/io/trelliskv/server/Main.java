@@ -141,7 +141,7 @@ public final class Main implements Callable<Integer> {
     String tombstoneGrace = "4h";
 
     @Option(names = "--anti-entropy-interval", paramLabel = "DURATION",
-            description = "Mean time between anti-entropy rounds (jittered by 10%); 0 = only on REPAIR (default: 10m).")
+            description = "Mean time between anti-entropy rounds (jittered by 10%%); 0 = only on REPAIR (default: 10m).")
     String antiEntropyInterval = "10m";
 
     @Option(names = "--anti-entropy-cpu", paramLabel = "FRACTION",
