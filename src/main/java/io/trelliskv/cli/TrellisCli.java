@@ -40,6 +40,7 @@ import picocli.CommandLine.Parameters;
                 "  info [SECTION]                  server information",
                 "  members                         cluster members: id, address, state, incarnation, ownership",
                 "  ring                            ring tokens and ownership per node",
+                "  repair                          run anti-entropy on the node now, showing progress until done",
                 "  raw CMD [ARG...]                send any command, print the reply like redis-cli",
                 "  CMD [ARG...]                    any other word is sent as with raw, e.g. DBSIZE",
                 "",
@@ -128,6 +129,12 @@ public final class TrellisCli implements Callable<Integer> {
         }
         if (command.get(0).startsWith("-")) {
             throw new UsageException("'" + command.get(0) + "' is not a command; options go before the address");
+        }
+        if (command.get(0).equalsIgnoreCase("repair")) {
+            if (command.size() > 1) {
+                throw new UsageException("repair: unexpected argument '" + command.get(1) + "' (usage: repair)");
+            }
+            return new Repair(target, timeout, Repair.POLL_INTERVAL, streams).run();
         }
         return new OneShot(target, timeout, level, raw, streams).run(command);
     }

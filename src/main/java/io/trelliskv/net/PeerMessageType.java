@@ -18,7 +18,11 @@ public enum PeerMessageType {
     /** Versioned entries for a replica to merge (a write, read repair, a hint): {@code replication.ReplicaCodec}. */
     REPLICA_WRITE(5, true),
     /** A coordinator asks a replica for its versions of keys: {@code replication.ReplicaCodec}. */
-    REPLICA_READ(6, true);
+    REPLICA_READ(6, true),
+    /** Anti-entropy asks a replica to compare its Merkle tree of a range: {@code replication.AntiEntropyCodec}. */
+    ANTI_ENTROPY_TREE(7, true),
+    /** Anti-entropy asks a replica for its (key, version) pairs in runs of leaves: {@code replication.AntiEntropyCodec}. */
+    ANTI_ENTROPY_KEYS(8, true);
 
     private static final PeerMessageType[] BY_CODE = new PeerMessageType[256];
 

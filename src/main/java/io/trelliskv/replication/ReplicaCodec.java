@@ -170,8 +170,14 @@ public final class ReplicaCodec {
 
     // ---- entries ----
 
-    private static int entrySize(Entry e) {
-        return ENTRY_FIXED + e.key().length() + (e.value() == null ? 0 : e.value().length);
+    /** Encoded bytes of an entry. */
+    static int entrySize(Entry e) {
+        return entrySize(e.key().length(), e.value() == null ? 0 : e.value().length);
+    }
+
+    /** Encoded bytes of an entry with a key and a value of these lengths (0 for a tombstone). */
+    static int entrySize(int keyLength, int valueLength) {
+        return ENTRY_FIXED + keyLength + valueLength;
     }
 
     private static void putEntry(ByteBuffer b, Entry e) {

@@ -44,7 +44,18 @@ public final class ReplicaService {
      * @throws IllegalArgumentException if the payload is malformed
      */
     public byte[] applyWrite(String from, byte[] payload) {
-        List<Entry> entries = ReplicaCodec.decodeWrite(payload);
+        String refusal = apply(from, ReplicaCodec.decodeWrite(payload));
+        return refusal == null ? ReplicaCodec.writeApplied() : ReplicaCodec.writeRefused(refusal);
+    }
+
+    /**
+     * Applies versioned entries from {@code from} (for log lines) — a write batch, or what anti-entropy
+     * pulled from a peer — every one through the engine's last-writer-wins merge, or none if any version
+     * is further ahead of this node's clock than the allowed drift.
+     *
+     * @return null if applied, else the reason the batch was refused
+     */
+    public String apply(String from, List<Entry> entries) {
         for (Entry e : entries) {
             long drift = hlc.driftMillis(e.hlc());
             if (drift > maxDriftMillis) {
@@ -52,7 +63,7 @@ public final class ReplicaService {
                 String reason = "version of key '" + ReplicationException.quote(e.key().bytes()) + "' is " + drift
                         + " ms ahead of this node's clock (max drift " + maxDriftMillis + " ms)";
                 log.warn("Refused {} entries from {}: {}", entries.size(), from, reason);
-                return ReplicaCodec.writeRefused(reason);
+                return reason;
             }
         }
         for (Entry e : entries) {
@@ -62,7 +73,7 @@ public final class ReplicaService {
                 stale.increment();
             }
         }
-        return ReplicaCodec.writeApplied();
+        return null;
     }
 
     /**

@@ -10,11 +10,14 @@ import io.trelliskv.net.PeerClient;
 import io.trelliskv.net.PeerConfig;
 import io.trelliskv.net.PeerHello;
 import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.replication.AntiEntropy;
+import io.trelliskv.replication.AntiEntropyService;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.replication.ScanPacer;
 import io.trelliskv.ring.TokenAllocator;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.version.Hlc;
@@ -29,6 +32,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -83,6 +90,17 @@ final class Cluster implements AutoCloseable {
     private final HintStore hints;
     private volatile Coordinator coordinator;
     private HintReplayer replayer;
+    private final AntiEntropyService antiEntropyService;
+    /**
+     * Answers peers' tree and key-list requests, which scan the engine, off the event loops. One thread:
+     * each peer has at most one anti-entropy request in flight, so the queue holds at most one per peer.
+     */
+    private final ExecutorService antiEntropyAnswers = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "trellis-anti-entropy-peer");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile AntiEntropy antiEntropy;
     private final ExecutorScheduler scheduler = new ExecutorScheduler("trellis-membership");
     private NodeIdentity identity;
     private volatile Swim swim;
@@ -105,6 +123,8 @@ final class Cluster implements AutoCloseable {
         this.hlc = hlc;
         this.replica = new ReplicaService(engine, hlc, config.replication().maxClockDriftMillis());
         this.hints = new HintStore(config.hints(), clock);
+        this.antiEntropyService = new AntiEntropyService(engine,
+                ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), clock, config.antiEntropy());
         this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
     }
 
@@ -152,9 +172,24 @@ final class Cluster implements AutoCloseable {
                     return CompletableFuture.failedFuture(e);
                 }
             }
+            case ANTI_ENTROPY_TREE -> {
+                return answerAntiEntropy(() -> antiEntropyService.answerTree(payload));
+            }
+            case ANTI_ENTROPY_KEYS -> {
+                return answerAntiEntropy(() -> antiEntropyService.answerKeys(payload));
+            }
             default -> {
                 return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
             }
+        }
+    }
+
+    /** Runs an anti-entropy answer on its own thread; a malformed request fails the future. */
+    private CompletableFuture<byte[]> answerAntiEntropy(Supplier<byte[]> answer) {
+        try {
+            return CompletableFuture.supplyAsync(answer, antiEntropyAnswers);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IllegalStateException("node is shutting down"));
         }
     }
 
@@ -183,6 +218,13 @@ final class Cluster implements AutoCloseable {
         dispatcher.enableReplication(new Replication(dispatcher, coordinator, state));
         replayer = new HintReplayer(hints, transport, state, config.hints(), clock);
         replayer.start();
+        AntiEntropy ae = new AntiEntropy(identity.nodeId(), engine,
+                ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), replica, state::ring,
+                rc.replicationFactor(), state,
+                new PeerAntiEntropyTransport(peers, state, Duration.ofMillis(config.antiEntropy().timeoutMillis())),
+                config.antiEntropy(), clock, state::describe, identity.nodeId() ^ clock.nanos());
+        ae.start();
+        antiEntropy = ae;
         List<Address> seeds = new ArrayList<>();
         for (String seed : config.seeds()) {
             int colon = seed.lastIndexOf(':');
@@ -272,6 +314,15 @@ final class Cluster implements AutoCloseable {
         return coordinator;
     }
 
+    /** Anti-entropy rounds; null before start. */
+    AntiEntropy antiEntropy() {
+        return antiEntropy;
+    }
+
+    AntiEntropyService antiEntropyService() {
+        return antiEntropyService;
+    }
+
     ReplicaService replica() {
         return replica;
     }
@@ -337,6 +388,10 @@ final class Cluster implements AutoCloseable {
         if (replayer != null) {
             replayer.close();
         }
+        if (antiEntropy != null) {
+            antiEntropy.close();
+        }
+        antiEntropyAnswers.shutdownNow();
         if (gossip != null) {
             gossip.close();
         }

@@ -1,5 +1,6 @@
 package io.trelliskv.server;
 
+import io.trelliskv.replication.AntiEntropyConfig;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 
@@ -19,16 +20,18 @@ import java.util.List;
  * @param membership SWIM's intervals and multipliers; its cluster name is {@code name}
  * @param replication replication factor, default consistency levels, clock drift bound
  * @param hints      hinted handoff bounds and replay rate
+ * @param antiEntropy how often and how hard anti-entropy repairs
  */
 public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
-                            SwimConfig membership, ReplicationConfig replication, HintConfig hints) {
+                            SwimConfig membership, ReplicationConfig replication, HintConfig hints,
+                            AntiEntropyConfig antiEntropy) {
 
     public static final String DEFAULT_NAME = "trellis";
 
     public ClusterConfig {
         seeds = List.copyOf(seeds);
-        if (replication == null || hints == null) {
-            throw new IllegalArgumentException("replication and hint settings must be given");
+        if (replication == null || hints == null || antiEntropy == null) {
+            throw new IllegalArgumentException("replication, hint and anti-entropy settings must be given");
         }
         if (name == null || name.isEmpty() || name.length() > 64) {
             throw new IllegalArgumentException("cluster name '" + name + "' (expected: 1..64 characters)");
@@ -48,6 +51,12 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
         }
     }
 
+    /** With the default anti-entropy settings. */
+    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+                         SwimConfig membership, ReplicationConfig replication, HintConfig hints) {
+        this(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, AntiEntropyConfig.defaults());
+    }
+
     /** With the default replication settings. */
     public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
                          SwimConfig membership) {
@@ -56,7 +65,7 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
 
     /** The same with other replication settings. */
     public ClusterConfig withReplication(ReplicationConfig replication, HintConfig hints) {
-        return new ClusterConfig(name, seeds, advertise, vnodes, dataDir, membership, replication, hints);
+        return new ClusterConfig(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, antiEntropy);
     }
 
     /** With memberlist's LAN defaults for membership. */

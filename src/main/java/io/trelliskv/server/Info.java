@@ -1,5 +1,8 @@
 package io.trelliskv.server;
 
+import io.trelliskv.replication.AntiEntropy;
+import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.replication.AntiEntropyService;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintStats;
 import io.trelliskv.replication.ReplicaService;
@@ -22,15 +25,16 @@ import java.util.Set;
 
 /**
  * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
- * lines. Sections: server, clients, memory, stats, cluster, replication, keyspace (the default set) and commandstats
+ * lines. Sections: server, clients, memory, stats, cluster, replication, anti_entropy, keyspace (the default set)
+ * and commandstats
  * ({@code all} / {@code everything}). Section names are case-insensitive; unknown ones print nothing.
  */
 final class Info {
 
     private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "cluster",
-            "replication", "keyspace");
+            "replication", "anti_entropy", "keyspace");
     private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
-            "cluster", "replication", "keyspace");
+            "cluster", "replication", "anti_entropy", "keyspace");
 
     private final Node node;
 
@@ -73,6 +77,7 @@ final class Info {
             case "commandstats" -> commandstats(sb);
             case "cluster" -> cluster(sb);
             case "replication" -> replication(sb);
+            case "anti_entropy" -> antiEntropy(sb);
             case "keyspace" -> keyspace(sb);
             default -> throw new IllegalStateException("no section " + name);
         }
@@ -247,6 +252,35 @@ final class Info {
         line(sb, "hints_refused", h.refused());
         cluster.hints().pendingByTarget().forEach((peer, count) ->
                 line(sb, "hints_peer_" + Long.toHexString(peer), count));
+    }
+
+    /**
+     * Anti-entropy: the interval, totals since start over all rounds (this node's own rounds), and the
+     * trees and key lists this node answered for its peers' rounds.
+     */
+    private void antiEntropy(StringBuilder sb) {
+        sb.append("# Anti_entropy\r\n");
+        AntiEntropyConfig config = node.config().cluster().antiEntropy();
+        line(sb, "anti_entropy_interval_ms", config.intervalMillis());
+        line(sb, "anti_entropy_cpu_fraction", config.cpuFraction());
+        Cluster cluster = node.cluster();
+        AntiEntropy ae = cluster == null ? null : cluster.antiEntropy();
+        if (ae == null) {
+            return;
+        }
+        AntiEntropy.Stats s = ae.stats();
+        line(sb, "anti_entropy_running", s.running() ? 1 : 0);
+        line(sb, "anti_entropy_rounds", s.roundsCompleted());
+        line(sb, "anti_entropy_last_round_ms", s.lastRoundMillis());
+        line(sb, "anti_entropy_keys_compared", s.keysCompared());
+        line(sb, "anti_entropy_keys_streamed_in", s.keysStreamedIn());
+        line(sb, "anti_entropy_keys_streamed_out", s.keysStreamedOut());
+        line(sb, "anti_entropy_bytes_sent", s.bytesSent());
+        line(sb, "anti_entropy_bytes_received", s.bytesReceived());
+        line(sb, "anti_entropy_failed_exchanges", s.failures());
+        AntiEntropyService.Stats answered = cluster.antiEntropyService().stats();
+        line(sb, "anti_entropy_trees_answered", answered.treesAnswered());
+        line(sb, "anti_entropy_keys_listed", answered.keysListed());
     }
 
     private void keyspace(StringBuilder sb) {

@@ -1,6 +1,7 @@
 package io.trelliskv.server;
 
 import io.trelliskv.common.Durations;
+import io.trelliskv.replication.AntiEntropyConfig;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
@@ -135,8 +136,17 @@ public final class Main implements Callable<Integer> {
     int hintReplayRate = HintConfig.defaults().replayRatePerSecond();
 
     @Option(names = "--tombstone-grace", paramLabel = "DURATION",
-            description = "How long a delete's tombstone is kept; longer than the hint window (default: 4h).")
+            description = "How long a delete's tombstone is kept; longer than the hint window and the anti-entropy"
+                    + " interval (default: 4h).")
     String tombstoneGrace = "4h";
+
+    @Option(names = "--anti-entropy-interval", paramLabel = "DURATION",
+            description = "Mean time between anti-entropy rounds (jittered by 10%%); 0 = only on REPAIR (default: 10m).")
+    String antiEntropyInterval = "10m";
+
+    @Option(names = "--anti-entropy-cpu", paramLabel = "FRACTION",
+            description = "Share of one core anti-entropy's scans may use, above 0 up to 1 (default: ${DEFAULT-VALUE}).")
+    double antiEntropyCpu = AntiEntropyConfig.DEFAULT_CPU_FRACTION;
 
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Directory keeping the node's id and tokens across restarts (default: none).")
@@ -209,6 +219,18 @@ public final class Main implements Callable<Integer> {
             throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than --hint-window "
                     + hintWindow + ", or a replayed hint could bring a deleted key back");
         }
+        long antiEntropyMillis = "0".equals(antiEntropyInterval) ? 0 : millis("--anti-entropy-interval", antiEntropyInterval);
+        if (grace <= antiEntropyMillis) {
+            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than"
+                    + " --anti-entropy-interval " + antiEntropyInterval + ", or a replica that missed a delete could"
+                    + " bring the key back after the other replicas purged its tombstone");
+        }
+        AntiEntropyConfig antiEntropy;
+        try {
+            antiEntropy = AntiEntropyConfig.defaults().withInterval(antiEntropyMillis).withCpuFraction(antiEntropyCpu);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--anti-entropy-cpu: " + antiEntropyCpu + " (expected: above 0, up to 1)");
+        }
         ReplicationConfig replication = new ReplicationConfig(replicationFactor, level("--read-consistency", readConsistency),
                 level("--write-consistency", writeConsistency), sloppyQuorum, millis("--max-clock-drift", maxClockDrift),
                 readRepairChance, millis("--replica-timeout", replicaTimeout));
@@ -225,7 +247,8 @@ public final class Main implements Callable<Integer> {
                 .pushPullIntervalMillis(pushPullInterval)
                 .build();
         return new NodeConfig(net, engine,
-                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints));
+                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints,
+                        antiEntropy));
     }
 
     private static long millis(String option, String text) {

@@ -75,6 +75,7 @@ public final class Node implements AutoCloseable {
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState,
                 () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
+        new RepairCommands(() -> cluster == null ? null : cluster.antiEntropy()).registerInto(table);
     }
 
     private static NodeIdentity loadIdentity(ClusterConfig cluster) {

@@ -3,6 +3,7 @@ package io.trelliskv.storage;
 import io.trelliskv.common.Key;
 
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -76,6 +77,17 @@ public interface Engine extends AutoCloseable {
 
     /** All live keys that pass the filter (KEYS); a null filter passes every key. */
     List<Key> keys(Predicate<Key> filter);
+
+    /**
+     * Visits every stored entry — live values, expired ones not yet reclaimed and tombstones — whose key's
+     * token lies in the ring arc {@code (start, end]} (clockwise, wrapping past {@link Long#MAX_VALUE};
+     * {@code start == end} is the whole ring), for Merkle trees and repair. Entries present for the
+     * whole call are visited exactly once; entries written meanwhile may or may not be. No recency or
+     * stats effect, and no copy of the data: the visitor runs under the engine's internal lock of the
+     * entries it is shown, so it must be quick and must not call the engine. Returns the number of
+     * entries visited.
+     */
+    long forEachInRange(long start, long end, Consumer<Entry> visitor);
 
     /** A random live entry, or null if there are none. */
     Entry randomEntry();

@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -101,7 +102,9 @@ import java.util.function.Predicate;
  * {@link #scan} uses the segment index as its cursor and visits whole segments, so a key present for the
  * whole scan is returned exactly once. Keys are copied out under the lock and the filter runs after it
  * is released. {@link #keys} does the same for all segments; {@link #randomEntry()} probes random
- * segments, then falls back to a sweep.
+ * segments, then falls back to a sweep. {@link #forEachInRange} visits only the run of segments that
+ * overlaps the token range, one lock at a time, and hands each entry of the range to its visitor under
+ * that lock (no copy: a Merkle tree over millions of keys costs the tree, not the data).
  */
 public final class MemoryEngine implements Engine {
 
@@ -788,6 +791,48 @@ public final class MemoryEngine implements Engine {
             result.addAll(batch);
         }
         return result;
+    }
+
+    @Override
+    public long forEachInRange(long start, long end, Consumer<Entry> visitor) {
+        Objects.requireNonNull(visitor, "visitor");
+        int first = segmentOf(start + 1);
+        int count = segmentsSpanned(start, end);
+        long visited = 0;
+        for (int i = 0; i < count; i++) {
+            Segment s = segments[(first + i) & SEGMENT_MASK];
+            s.lock();
+            try {
+                for (Entry e : s.map.values()) {
+                    if (inArc(start, end, e.key.token())) {
+                        visitor.accept(e);
+                        visited++;
+                    }
+                }
+            } finally {
+                s.unlock();
+            }
+        }
+        return visited;
+    }
+
+    /**
+     * How many segments, counted clockwise from the one holding {@code start + 1}, the arc
+     * {@code (start, end]} touches: up to the segment of {@code end}, or all of them when the arc is the
+     * whole ring or wraps around to re-enter its first segment.
+     */
+    static int segmentsSpanned(long start, long end) {
+        long lastOffset = end - (start + 1); // tokens in the arc minus one, unsigned
+        if (start == end || Long.compareUnsigned(lastOffset, (long) (SEGMENTS - 1) << SEGMENT_SHIFT) >= 0) {
+            return SEGMENTS;
+        }
+        return ((segmentOf(end) - segmentOf(start + 1)) & SEGMENT_MASK) + 1;
+    }
+
+    /** {@code token} in the clockwise arc {@code (start, end]}, the whole ring if equal (ring.TokenRange's rule). */
+    private static boolean inArc(long start, long end, long token) {
+        long distance = token - start;
+        return start == end || (distance != 0 && Long.compareUnsigned(distance, end - start) <= 0);
     }
 
     /** Adds the live keys of {@code s} to {@code out} under its lock; returns the entries examined. */

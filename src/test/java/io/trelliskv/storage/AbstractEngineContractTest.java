@@ -2,6 +2,7 @@ package io.trelliskv.storage;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.ring.TokenRange;
 import io.trelliskv.version.Hlc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -777,5 +779,69 @@ abstract class AbstractEngineContractTest {
         for (Key k : keys) {
             assertThat(text(engine.get(k))).isEqualTo(Integer.toString(2 * rounds));
         }
+    }
+
+    // ---- range iteration ----
+
+    /**
+     * forEachInRange visits exactly the entries whose token is in (start, end], tombstones and expired
+     * values included, for plain, wrapping, tiny, single-token and whole-ring arcs.
+     */
+    @Test
+    void forEachInRangeVisitsExactlyTheEntriesOfTheArc() {
+        withTombstones();
+        SplittableRandom random = new SplittableRandom(20240611);
+        List<Key> keys = new ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            Key k = key("range-" + i);
+            keys.add(k);
+            engine.put(k, bytes("v" + i), i % 7 == 0 ? START_MILLIS + 1 : 0);
+            if (i % 5 == 0) {
+                engine.delete(k);
+            }
+        }
+        clock.advanceMillis(2); // the i % 7 keys are now expired but not reclaimed
+        List<long[]> arcs = new ArrayList<>(List.of(
+                new long[] {Long.MIN_VALUE, Long.MAX_VALUE},
+                new long[] {Long.MAX_VALUE, Long.MIN_VALUE},    // one token: MIN
+                new long[] {Long.MAX_VALUE - 1, Long.MAX_VALUE}, // one token: MAX
+                new long[] {0, 0},                              // whole ring
+                new long[] {Long.MAX_VALUE, Long.MAX_VALUE},    // whole ring
+                new long[] {Long.MAX_VALUE / 2, Long.MIN_VALUE / 2},  // wraps past MAX
+                new long[] {5, 3},                              // wraps, all but three tokens
+                new long[] {keys.get(0).token(), keys.get(0).token() + 1},
+                new long[] {keys.get(1).token() - 1, keys.get(1).token()}));
+        for (int i = 0; i < 200; i++) {
+            long a = random.nextLong();
+            long b = i % 3 == 0 ? a + random.nextLong(1L << 50) : random.nextLong(); // short ones too
+            arcs.add(new long[] {a, b});
+        }
+        for (long[] arc : arcs) {
+            Set<Key> expected = new HashSet<>();
+            for (Key k : keys) {
+                if (TokenRange.contains(arc[0], arc[1], k.token())) {
+                    expected.add(k);
+                }
+            }
+            List<Key> visited = new ArrayList<>();
+            long count = engine.forEachInRange(arc[0], arc[1], e -> visited.add(e.key()));
+            assertThat(visited).as("arc (%d, %d]", arc[0], arc[1]).doesNotHaveDuplicates()
+                    .containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(count).isEqualTo(expected.size());
+        }
+    }
+
+    @Test
+    void forEachInRangeShowsTombstonesWithTheirVersions() {
+        withTombstones();
+        Key k = key("gone");
+        engine.put(k, bytes("v"), 0);
+        engine.delete(k);
+        List<Entry> seen = new ArrayList<>();
+        engine.forEachInRange(0, 0, seen::add);
+        assertThat(seen).singleElement().satisfies(e -> {
+            assertThat(e.isTombstone()).isTrue();
+            assertThat(e.version()).isEqualTo(engine.stored(k).version());
+        });
     }
 }
