@@ -303,10 +303,10 @@ class ReplicationIT {
      * survivors and delivered when it restarts with its identity; then every replica of every key
      * holds the same version.
      *
-     * <p>A restarted node comes back empty (the engine keeps data in memory only, and there is no
-     * anti-entropy yet): the hints give it what was written while it was down, not what it held before.
-     * Keys written before the kill are brought back to it by a read at ALL (read repair), and the test
-     * prints how many needed it.
+     * <p>A restarted node comes back empty (the engine keeps data in memory only): the hints give it
+     * what was written while it was down, not what it held before. This test brings the keys written
+     * before the kill back by a read at ALL (read repair) and prints how many needed it; RepairIT shows
+     * anti-entropy doing the same for keys nobody reads.
      */
     @Test
     @Order(4)
