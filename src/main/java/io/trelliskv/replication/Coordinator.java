@@ -77,6 +77,8 @@ public final class Coordinator {
     private final LongAdder refusals = new LongAdder();
     private final LongAdder hinted = new LongAdder();
     private final LongAdder hintsDropped = new LongAdder();
+    /** Entries sent to pending replicas (nodes joining a range), beyond the replicas that count. */
+    private final LongAdder pendingWrites = new LongAdder();
     private final LongAdder driftRejected = new LongAdder();
 
     public Coordinator(Engine engine, Hlc hlc, ReplicaPlacement placement, Liveness liveness,
@@ -349,6 +351,7 @@ public final class Coordinator {
         List<Entry> entries = new ArrayList<>(last.values());
         long self = placement.localNodeId();
         WriteOp op = new WriteOp(entries, level);
+        Map<Long, List<Entry>> pending = new LinkedHashMap<>();
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             List<Long> replicas = placement.replicas(e.key().token());
@@ -364,12 +367,39 @@ public final class Coordinator {
                     op.acks[i]++;
                 }
             }
+            for (long node : placement.pendingReplicas(e.key().token())) {
+                if (node == self) {
+                    continue; // written here already
+                }
+                if (isAlive(node)) {
+                    pending.computeIfAbsent(node, n -> new ArrayList<>()).add(e);
+                } else {
+                    hint(node, e);
+                }
+            }
         }
         if (!op.perNode.isEmpty()) {
             remoteWrites.increment();
         }
         op.send();
+        pending.forEach(this::writePending);
         return op.done;
+    }
+
+    /**
+     * Sends entries to a node that will own their keys once a range move finishes (bootstrap or
+     * decommission). Its ack does not count toward the level; a failed send leaves hints, so the entries
+     * reach it even if its stream of the range has already gone past them.
+     */
+    private void writePending(long node, List<Entry> batch) {
+        pendingWrites.add(batch.size());
+        writeTo(node, batch).whenComplete((ok, failure) -> {
+            if (failure != null && !(unwrap(failure) instanceof ReplicaRefusedException)) {
+                for (Entry e : batch) {
+                    hint(node, e);
+                }
+            }
+        });
     }
 
     /** One write across replicas; its state is guarded by its own monitor. */
@@ -548,12 +578,12 @@ public final class Coordinator {
     /** Counters for INFO. */
     public record Stats(long remoteReads, long remoteWrites, long readRepairs, long backgroundChecks,
                         long unavailable, long timeouts, long refusals, long hinted, long hintsDropped,
-                        long driftRejected) {
+                        long driftRejected, long pendingWrites) {
     }
 
     public Stats stats() {
         return new Stats(remoteReads.sum(), remoteWrites.sum(), readRepairs.sum(), backgroundChecks.sum(),
                 unavailable.sum(), timeouts.sum(), refusals.sum(), hinted.sum(), hintsDropped.sum(),
-                driftRejected.sum());
+                driftRejected.sum(), pendingWrites.sum());
     }
 }

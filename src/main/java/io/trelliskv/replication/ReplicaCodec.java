@@ -171,7 +171,7 @@ public final class ReplicaCodec {
     // ---- entries ----
 
     /** Encoded bytes of an entry. */
-    static int entrySize(Entry e) {
+    public static int entrySize(Entry e) {
         return entrySize(e.key().length(), e.value() == null ? 0 : e.value().length);
     }
 

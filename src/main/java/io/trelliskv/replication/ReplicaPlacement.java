@@ -13,4 +13,12 @@ public interface ReplicaPlacement {
      * clockwise, down or not (a node that is down still owns its ranges). Empty before there is a ring.
      */
     List<Long> replicas(long token);
+
+    /**
+     * Nodes that will become replicas of the token once a bootstrap or decommission finishes, and are not
+     * replicas now: writes go to them too, but do not count toward the consistency level. Usually empty.
+     */
+    default List<Long> pendingReplicas(long token) {
+        return List.of();
+    }
 }

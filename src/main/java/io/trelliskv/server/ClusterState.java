@@ -29,8 +29,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * replicas); they leave the ring only when the member LEFT or was REMOVED. So a flapping node never
  * moves data.
  *
- * <p>Written on the membership thread (through {@link #onEvent}); read from the event loops. The ring
- * is an immutable {@link TokenRing} swapped through a volatile field; members are a concurrent map.
+ * <p><b>Two rings while ownership moves.</b> Each member gossips a {@link NodeStatus} beside its tokens.
+ * The <em>read ring</em> ({@link #ring()}) holds NORMAL and LEAVING members: reads, routing and
+ * anti-entropy use it, so a JOINING node, which has not finished streaming, is never read from. The
+ * <em>future ring</em> ({@link #futureRing()}) holds NORMAL and JOINING members: what the read ring will be
+ * once the moves finish. A write goes to the key's replicas on the read ring (which alone count toward W)
+ * and also to its {@link #pendingReplicas} on the future ring, so a node that is streaming a range in, or
+ * will receive one that is streamed out, never misses a write made meanwhile.
+ *
+ * <p>Written on the membership thread (through {@link #onEvent}); read from the event loops. The rings
+ * are immutable {@link TokenRing}s swapped together through a volatile field; members are a concurrent map.
  */
 final class ClusterState implements MembershipListener, Placement, ReplicaPlacement, Liveness {
 
@@ -38,7 +46,13 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
 
     private final long localId;
     private final ConcurrentHashMap<Long, Member> members = new ConcurrentHashMap<>();
-    private volatile TokenRing ring = TokenRing.empty();
+    /** The read ring and the future ring, swapped together. */
+    private volatile Rings rings = new Rings(TokenRing.empty(), TokenRing.empty(), false);
+    /**
+     * Told (on the membership thread) when a member that was not LEAVING is taken off the ring, by LEFT or
+     * REMOVED, with the read rings before and after: its ranges have lost a replica.
+     */
+    private volatile RingLossListener lossListener = (gone, before, after) -> { };
     /** The ring is empty or holds only this node: routing has nothing to do. */
     private volatile boolean ownsEverything = true;
     /** Resolved peer addresses by node id, kept off the event loops (no lookup per forwarded command). */
@@ -52,6 +66,15 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
     /** One replica per key, as routing tests use it. */
     ClusterState(long localId) {
         this(localId, 1);
+    }
+
+    /** Both rings; {@code moving} is true while they differ (a node is JOINING or LEAVING). */
+    private record Rings(TokenRing read, TokenRing future, boolean moving) {
+    }
+
+    /** Hears that a node left the ring without handing its ranges over. */
+    interface RingLossListener {
+        void lost(long nodeId, TokenRing before, TokenRing after);
     }
 
     ClusterState(long localId, int replicationFactor) {
@@ -73,11 +96,20 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
                     m.address().port(), event.type() == MemberEvent.Type.REMOVED ? "REMOVED" : m.state(),
                     m.incarnation());
         }
-        List<Long> oldTokens = before == null || !owns(before) ? List.of() : TokenMeta.decode(before.meta());
-        List<Long> newTokens = event.type() == MemberEvent.Type.REMOVED || !owns(m) ? List.of() : TokenMeta.decode(m.meta());
-        if (!oldTokens.equals(newTokens)) {
+        TokenMeta old = before == null || !owns(before) ? TokenMeta.NONE : TokenMeta.parse(before.meta());
+        TokenMeta now = event.type() == MemberEvent.Type.REMOVED || !owns(m) ? TokenMeta.NONE : TokenMeta.parse(m.meta());
+        if (!old.equals(now)) {
+            TokenRing readBefore = rings.read;
             rebuildRing();
+            if (m.id() != localId && now.tokens().isEmpty() && !old.tokens().isEmpty()
+                    && old.status() == NodeStatus.NORMAL) {
+                lossListener.lost(m.id(), readBefore, rings.read);
+            }
         }
+    }
+
+    void onRingLoss(RingLossListener listener) {
+        this.lossListener = listener;
     }
 
     /** Whether a member in this state holds its ranges: every state but LEFT. */
@@ -91,7 +123,8 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
      * other's copy is left out (logged), so every node builds the same ring.
      */
     private void rebuildRing() {
-        Map<Long, List<Long>> tokens = new HashMap<>();
+        Map<Long, List<Long>> readTokens = new HashMap<>();
+        Map<Long, List<Long>> futureTokens = new HashMap<>();
         Set<Long> claimed = new HashSet<>();
         List<Member> byId = new ArrayList<>(members.values());
         byId.sort(Comparator.comparingLong(Member::id));
@@ -99,8 +132,9 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
             if (!owns(m)) {
                 continue;
             }
+            TokenMeta meta = TokenMeta.parse(m.meta());
             List<Long> own = new ArrayList<>();
-            for (long t : TokenMeta.decode(m.meta())) {
+            for (long t : meta.tokens()) {
                 if (claimed.add(t)) {
                     own.add(t);
                 } else {
@@ -109,16 +143,47 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
                 }
             }
             if (!own.isEmpty()) {
-                tokens.put(m.id(), own);
+                if (meta.status() != NodeStatus.JOINING) {
+                    readTokens.put(m.id(), own);
+                }
+                if (meta.status() != NodeStatus.LEAVING) {
+                    futureTokens.put(m.id(), own);
+                }
             }
         }
-        ring = TokenRing.of(++ringVersion, tokens);
-        ownsEverything = ring.nodes().isEmpty() || ring.nodes().equals(Set.of(localId));
-        log.info("Ring version {}: {} nodes, {} tokens", ringVersion, ring.nodes().size(), ring.tokenCount());
+        ++ringVersion;
+        TokenRing read = TokenRing.of(ringVersion, readTokens);
+        TokenRing future = TokenRing.of(ringVersion, futureTokens);
+        boolean moving = !readTokens.equals(futureTokens);
+        rings = new Rings(read, future, moving);
+        ownsEverything = onlySelf(read) && onlySelf(future);
+        log.info("Ring version {}: {} nodes, {} tokens{}", ringVersion, read.nodes().size(), read.tokenCount(),
+                moving ? " (" + future.nodes().size() + " nodes once ranges have moved)" : "");
     }
 
+    private boolean onlySelf(TokenRing r) {
+        return r.nodes().isEmpty() || r.nodes().equals(Set.of(localId));
+    }
+
+    /** The read ring: NORMAL and LEAVING members (and DEAD ones, which keep their ranges). */
     TokenRing ring() {
-        return ring;
+        return rings.read;
+    }
+
+    /** The future ring: NORMAL and JOINING members; the read ring once every move has finished. */
+    TokenRing futureRing() {
+        return rings.future;
+    }
+
+    /** Whether some member is JOINING or LEAVING. */
+    boolean moving() {
+        return rings.moving;
+    }
+
+    /** A member's ring status as it last gossiped it; NORMAL for unknown members. */
+    NodeStatus status(long nodeId) {
+        Member m = members.get(nodeId);
+        return m == null ? NodeStatus.NORMAL : TokenMeta.parse(m.meta()).status();
     }
 
     /** Members ordered by address, for display. */
@@ -160,13 +225,33 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
     /** A key's replicas: the first {@code min(N, nodes)} distinct nodes clockwise from its token. */
     @Override
     public List<Long> owners(long token) {
-        TokenRing r = ring;
+        TokenRing r = rings.read;
         return r.isEmpty() ? List.of() : r.replicas(token, replicationFactor);
     }
 
     @Override
     public List<Long> replicas(long token) {
         return owners(token);
+    }
+
+    /** The key's replicas on the future ring that are not replicas on the read ring; usually none. */
+    @Override
+    public List<Long> pendingReplicas(long token) {
+        Rings r = rings;
+        if (!r.moving || r.future.isEmpty()) {
+            return List.of();
+        }
+        List<Long> current = r.read.isEmpty() ? List.of() : r.read.replicas(token, replicationFactor);
+        List<Long> pending = null;
+        for (long node : r.future.replicas(token, replicationFactor)) {
+            if (!current.contains(node)) {
+                if (pending == null) {
+                    pending = new ArrayList<>(1);
+                }
+                pending.add(node);
+            }
+        }
+        return pending == null ? List.of() : pending;
     }
 
     int replicationFactor() {

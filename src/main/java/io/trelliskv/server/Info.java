@@ -238,6 +238,7 @@ final class Info {
         line(sb, "timeout_errors", c.timeouts());
         line(sb, "refused_errors", c.refusals());
         line(sb, "clock_drift_rejections", c.driftRejected() + cluster.replica().stats().refusedBatches());
+        line(sb, "pending_replica_writes", c.pendingWrites());
         ReplicaService.Stats r = cluster.replica().stats();
         line(sb, "replica_entries_applied", r.applied());
         line(sb, "replica_entries_stale", r.stale());
