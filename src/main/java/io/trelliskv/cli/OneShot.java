@@ -74,6 +74,13 @@ final class OneShot {
             case "info" -> info(args);
             case "members" -> new Request(List.of("MEMBERS"), this::printText);
             case "ring" -> new Request(List.of("RING"), this::printText);
+            case "status" -> new Request(List.of("STATUS"), this::printText);
+            case "removenode" -> {
+                if (args.size() != 1) {
+                    throw new UsageException("removenode: expected one NODE_ID (usage: removenode NODE_ID)");
+                }
+                yield new Request(List.of("REMOVENODE", args.get(0)), this::printOk);
+            }
             case "raw" -> {
                 if (args.isEmpty()) {
                     throw new UsageException("raw: missing command (usage: raw CMD [ARG...])");

@@ -41,6 +41,9 @@ import picocli.CommandLine.Parameters;
                 "  members                         cluster members: id, address, state, incarnation, ownership",
                 "  ring                            ring tokens and ownership per node",
                 "  repair                          run anti-entropy on the node now, showing progress until done",
+                "  status                          members' ring status (NORMAL/JOINING/LEAVING), streams and progress",
+                "  decommission                    hand the node's ranges over, then it leaves the ring and exits",
+                "  removenode NODE_ID              take a DEAD node off the ring; its ranges get back to N replicas",
                 "  raw CMD [ARG...]                send any command, print the reply like redis-cli",
                 "  CMD [ARG...]                    any other word is sent as with raw, e.g. DBSIZE",
                 "",
@@ -135,6 +138,13 @@ public final class TrellisCli implements Callable<Integer> {
                 throw new UsageException("repair: unexpected argument '" + command.get(1) + "' (usage: repair)");
             }
             return new Repair(target, timeout, Repair.POLL_INTERVAL, streams).run();
+        }
+        if (command.get(0).equalsIgnoreCase("decommission")) {
+            if (command.size() > 1) {
+                throw new UsageException("decommission: unexpected argument '" + command.get(1)
+                        + "' (usage: decommission)");
+            }
+            return new Decommission(target, timeout, Decommission.POLL_INTERVAL, streams).run();
         }
         return new OneShot(target, timeout, level, raw, streams).run(command);
     }

@@ -22,7 +22,9 @@ public enum PeerMessageType {
     /** Anti-entropy asks a replica to compare its Merkle tree of a range: {@code replication.AntiEntropyCodec}. */
     ANTI_ENTROPY_TREE(7, true),
     /** Anti-entropy asks a replica for its (key, version) pairs in runs of leaves: {@code replication.AntiEntropyCodec}. */
-    ANTI_ENTROPY_KEYS(8, true);
+    ANTI_ENTROPY_KEYS(8, true),
+    /** A node pulling a token range (bootstrap, removal) asks a replica for a batch of it: {@code replication.StreamCodec}. */
+    STREAM_RANGE(9, true);
 
     private static final PeerMessageType[] BY_CODE = new PeerMessageType[256];
 

@@ -15,6 +15,7 @@ import io.trelliskv.replication.AntiEntropyService;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
+import io.trelliskv.replication.RangeReader;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ScanPacer;
@@ -91,6 +92,7 @@ final class Cluster implements AutoCloseable {
     private volatile Coordinator coordinator;
     private HintReplayer replayer;
     private final AntiEntropyService antiEntropyService;
+    private final RangeReader rangeReader;
     /**
      * Answers peers' tree and key-list requests, which scan the engine, off the event loops. One thread:
      * each peer has at most one anti-entropy request in flight, so the queue holds at most one per peer.
@@ -101,6 +103,7 @@ final class Cluster implements AutoCloseable {
         return t;
     });
     private volatile AntiEntropy antiEntropy;
+    private final Rebalancer rebalancer;
     private final ExecutorScheduler scheduler = new ExecutorScheduler("trellis-membership");
     private NodeIdentity identity;
     private volatile Swim swim;
@@ -126,6 +129,10 @@ final class Cluster implements AutoCloseable {
         this.antiEntropyService = new AntiEntropyService(engine,
                 ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), clock, config.antiEntropy());
         this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
+        this.rangeReader = new RangeReader(engine);
+        this.rebalancer = new Rebalancer(identity.nodeId(), config.replication().replicationFactor(),
+                config.rebalance(), state, scheduler, () -> swim, replica, rangeReader, () -> peers,
+                () -> antiEntropy, clock);
     }
 
     private PeerHello hello(int port) {
@@ -178,13 +185,16 @@ final class Cluster implements AutoCloseable {
             case ANTI_ENTROPY_KEYS -> {
                 return answerAntiEntropy(() -> antiEntropyService.answerKeys(payload));
             }
+            case STREAM_RANGE -> {
+                return answerAntiEntropy(() -> rangeReader.answer(payload));
+            }
             default -> {
                 return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
             }
         }
     }
 
-    /** Runs an anti-entropy answer on its own thread; a malformed request fails the future. */
+    /** Runs an answer that scans the engine (anti-entropy, range streams) on its own thread; a malformed request fails the future. */
     private CompletableFuture<byte[]> answerAntiEntropy(Supplier<byte[]> answer) {
         try {
             return CompletableFuture.supplyAsync(answer, antiEntropyAnswers);
@@ -196,6 +206,9 @@ final class Cluster implements AutoCloseable {
     /** Starts membership and routing; {@code bound} is the client server's bound TCP address. */
     void start(InetSocketAddress bound) throws IOException {
         PeerHello self = hello(bound.getPort());
+        if (!identity.tokens().isEmpty()) {
+            rebalancer.restarted(identity.tokens());
+        }
         acceptor.self(self);
         peers = new PeerClient(peerConfig, self);
         gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT);
@@ -233,6 +246,7 @@ final class Cluster implements AutoCloseable {
         scheduler.execute(() -> {
             s.start();
             s.join(seeds);
+            rebalancer.start();
             joinStartedMillis = clock.millis();
             lastJoinWarnMillis = joinStartedMillis;
             if (identity.tokens().isEmpty()) {
@@ -271,7 +285,7 @@ final class Cluster implements AutoCloseable {
             tokens.add(t + jitter(identity.nodeId(), t));
         }
         identity = identity.withTokens(tokens);
-        s.updateMeta(TokenMeta.encode(tokens));
+        s.updateMeta(rebalancer.tokensTaken(tokens, !config.seeds().isEmpty()));
         log.info("Took {} tokens on the ring", tokens.size());
         if (config.dataDir() != null) {
             try {
@@ -303,6 +317,39 @@ final class Cluster implements AutoCloseable {
 
     ClusterState state() {
         return state;
+    }
+
+    Rebalancer rebalancer() {
+        return rebalancer;
+    }
+
+    /**
+     * Runs {@code action} on the membership thread and waits for it; its IllegalStateException or
+     * IllegalArgumentException is rethrown here.
+     */
+    void onMembershipThread(Runnable action) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        scheduler.execute(() -> {
+            try {
+                action.run();
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        try {
+            done.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("membership thread did not answer within 5 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
     }
 
     Router router() {
@@ -357,6 +404,7 @@ final class Cluster implements AutoCloseable {
     /** Announces LEFT, waits a little for it to spread, then stops membership and the peer client. */
     @Override
     public void close() {
+        rebalancer.close();
         Swim s = swim;
         if (s != null) {
             CountDownLatch spread = new CountDownLatch(1);

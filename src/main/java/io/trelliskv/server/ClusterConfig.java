@@ -21,17 +21,18 @@ import java.util.List;
  * @param replication replication factor, default consistency levels, clock drift bound
  * @param hints      hinted handoff bounds and replay rate
  * @param antiEntropy how often and how hard anti-entropy repairs
+ * @param rebalance  stream rate, automatic removal of dead nodes, settle time before streaming
  */
 public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
                             SwimConfig membership, ReplicationConfig replication, HintConfig hints,
-                            AntiEntropyConfig antiEntropy) {
+                            AntiEntropyConfig antiEntropy, RebalanceConfig rebalance) {
 
     public static final String DEFAULT_NAME = "trellis";
 
     public ClusterConfig {
         seeds = List.copyOf(seeds);
-        if (replication == null || hints == null || antiEntropy == null) {
-            throw new IllegalArgumentException("replication, hint and anti-entropy settings must be given");
+        if (replication == null || hints == null || antiEntropy == null || rebalance == null) {
+            throw new IllegalArgumentException("replication, hint, anti-entropy and rebalance settings must be given");
         }
         if (name == null || name.isEmpty() || name.length() > 64) {
             throw new IllegalArgumentException("cluster name '" + name + "' (expected: 1..64 characters)");
@@ -51,6 +52,14 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
         }
     }
 
+    /** With the default rebalance settings. */
+    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+                         SwimConfig membership, ReplicationConfig replication, HintConfig hints,
+                         AntiEntropyConfig antiEntropy) {
+        this(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, antiEntropy,
+                RebalanceConfig.defaults());
+    }
+
     /** With the default anti-entropy settings. */
     public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
                          SwimConfig membership, ReplicationConfig replication, HintConfig hints) {
@@ -65,7 +74,14 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
 
     /** The same with other replication settings. */
     public ClusterConfig withReplication(ReplicationConfig replication, HintConfig hints) {
-        return new ClusterConfig(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, antiEntropy);
+        return new ClusterConfig(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, antiEntropy,
+                rebalance);
+    }
+
+    /** The same with other rebalance settings. */
+    public ClusterConfig withRebalance(RebalanceConfig rebalance) {
+        return new ClusterConfig(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, antiEntropy,
+                rebalance);
     }
 
     /** With memberlist's LAN defaults for membership. */

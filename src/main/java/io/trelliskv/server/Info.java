@@ -196,6 +196,10 @@ final class Info {
         line(sb, "ring_nodes", state.ring().nodes().size());
         line(sb, "ring_tokens", state.ring().tokenCount());
         line(sb, "local_tokens", state.ring().tokensOf(node.nodeId()).size());
+        line(sb, "ring_future_nodes", state.futureRing().nodes().size());
+        line(sb, "node_status", cluster == null ? NodeStatus.NORMAL : cluster.rebalancer().status());
+        line(sb, "streams_running", cluster == null ? 0 : cluster.rebalancer().streams().stream()
+                .filter(p -> p.state() == io.trelliskv.replication.RangeStream.State.RUNNING).count());
         Router router = node.dispatcher().router();
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());

@@ -148,6 +148,15 @@ public final class Main implements Callable<Integer> {
             description = "Share of one core anti-entropy's scans may use, above 0 up to 1 (default: ${DEFAULT-VALUE}).")
     double antiEntropyCpu = AntiEntropyConfig.DEFAULT_CPU_FRACTION;
 
+    @Option(names = "--stream-throughput", paramLabel = "MB/S",
+            description = "Most MiB per second one range stream (bootstrap, decommission, removal) moves; 0 = no limit"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double streamThroughput = RebalanceConfig.DEFAULT_STREAM_BYTES_PER_SECOND / (double) (1 << 20);
+
+    @Option(names = "--auto-remove-after", paramLabel = "DURATION",
+            description = "Remove a member from the ring once it has been DEAD this long; 0 = never (default: 0).")
+    String autoRemoveAfter = "0";
+
     @Option(names = "--data-dir", paramLabel = "DIR",
             description = "Directory keeping the node's id and tokens across restarts (default: none).")
     Path dataDir;
@@ -246,9 +255,15 @@ public final class Main implements Callable<Integer> {
                 .gossipIntervalMillis(gossipInterval)
                 .pushPullIntervalMillis(pushPullInterval)
                 .build();
+        if (!(streamThroughput >= 0) || Double.isInfinite(streamThroughput)) {
+            throw new IllegalArgumentException("--stream-throughput: " + streamThroughput + " (expected: >= 0 MiB/s)");
+        }
+        RebalanceConfig rebalance = new RebalanceConfig((long) (streamThroughput * (1 << 20)),
+                "0".equals(autoRemoveAfter) ? 0 : millis("--auto-remove-after", autoRemoveAfter),
+                RebalanceConfig.DEFAULT_SETTLE_MILLIS);
         return new NodeConfig(net, engine,
                 new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints,
-                        antiEntropy));
+                        antiEntropy, rebalance));
     }
 
     private static long millis(String option, String text) {
@@ -271,6 +286,10 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         NodeConfig config = config();
         Node node = new Node(config, Clock.SYSTEM); // IllegalArgumentException: bad data directory
+        node.onDecommissioned(() -> new Thread(() -> {
+            log.info("Decommissioned: every range handed over; exiting");
+            System.exit(0); // the shutdown hook closes the node, which announces LEFT
+        }, "trellis-decommissioned").start());
         try {
             node.start();
         } catch (IOException e) {

@@ -50,6 +50,10 @@ public final class Node implements AutoCloseable {
     private ScheduledExecutorService background;
     private RespServer server;
     private volatile Cluster cluster;
+    private volatile Runnable onDecommissioned = () -> {
+        Thread t = new Thread(this::close, "trellis-decommissioned");
+        t.start();
+    };
 
     /**
      * Builds a node; nothing is bound until {@link #start()}.
@@ -76,6 +80,15 @@ public final class Node implements AutoCloseable {
         new ReplicationCommands(config.cluster().replication(), clusterState,
                 () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
         new RepairCommands(() -> cluster == null ? null : cluster.antiEntropy()).registerInto(table);
+        new RebalanceCommands(() -> cluster).registerInto(table);
+    }
+
+    /**
+     * What to do when a decommission has handed every range over; by default the node closes (which
+     * announces LEFT). The server's main exits the process instead.
+     */
+    public void onDecommissioned(Runnable action) {
+        this.onDecommissioned = action;
     }
 
     private static NodeIdentity loadIdentity(ClusterConfig cluster) {
@@ -98,6 +111,7 @@ public final class Node implements AutoCloseable {
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
                 clock, dispatcher, clusterState, engine, hlc);
+        cluster.rebalancer().onDecommissioned(() -> onDecommissioned.run());
         server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
         server.start();
         try {
