@@ -89,7 +89,7 @@ final class Rebalancer implements AutoCloseable {
     });
     /** Streams in flight and the last few finished, newest last. */
     private final CopyOnWriteArrayList<RangeStream> streams = new CopyOnWriteArrayList<>();
-    /** When this node first saw each member DEAD (monotonic ms); membership thread only. */
+    /** When this node first saw each member DEAD (monotonic clock, ns); membership thread only. */
     private final Map<Long, Long> deadSince = new HashMap<>();
     private volatile NodeStatus status = NodeStatus.NORMAL;
     private volatile List<Long> tokens = List.of();
@@ -321,17 +321,17 @@ final class Rebalancer implements AutoCloseable {
         if (s == null) {
             return;
         }
-        long now = clock.millis();
+        long now = clock.nanos();
         for (Member m : state.members()) {
             if (m.state() != MemberState.DEAD) {
                 deadSince.remove(m.id());
                 continue;
             }
-            long since = deadSince.computeIfAbsent(m.id(), id -> now);
-            if (now - since >= config.autoRemoveAfterMillis()) {
+            long deadMillis = (now - deadSince.computeIfAbsent(m.id(), id -> now)) / 1_000_000;
+            if (deadMillis >= config.autoRemoveAfterMillis()) {
                 deadSince.remove(m.id());
                 log.info("{} has been DEAD for {} ms (--auto-remove-after): removing it", state.describe(m.id()),
-                        now - since);
+                        deadMillis);
                 try {
                     s.remove(m.id());
                 } catch (IllegalStateException e) {
