@@ -6,6 +6,7 @@ import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.OffsetClock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
@@ -187,6 +188,10 @@ public final class Main implements Callable<Integer> {
             description = "Pending reply bytes past which the node stops reading from a client (default: 1mb).")
     String outputSoft = Integer.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT);
 
+    @Option(names = "--test-clock-control", hidden = true,
+            description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
+    boolean testClockControl;
+
     /** Builds the configuration; throws IllegalArgumentException with a message naming the bad value. */
     NodeConfig config() {
         List<String> seeds = new ArrayList<>();
@@ -247,7 +252,8 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
-        Node node = new Node(config, Clock.SYSTEM); // IllegalArgumentException: bad data directory
+        Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
+        Node node = new Node(config, clock); // IllegalArgumentException: bad data directory
         try {
             node.start();
         } catch (IOException e) {

@@ -1,6 +1,7 @@
 package io.trelliskv.server;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.PeerConfig;
@@ -75,6 +76,9 @@ public final class Node implements AutoCloseable {
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState,
                 () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
+        if (clock instanceof OffsetClock offsetClock) {
+            new DebugCommands(offsetClock).registerInto(table);
+        }
     }
 
     private static NodeIdentity loadIdentity(ClusterConfig cluster) {
