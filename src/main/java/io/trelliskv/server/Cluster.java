@@ -60,6 +60,8 @@ final class Cluster implements AutoCloseable {
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(10);
     /** How often a joining node checks whether it has joined, and logs if it has not. */
     private static final long JOIN_CHECK_MILLIS = 250;
+    /** How often a joining node checks whether it may serve keys: short, since clients wait meanwhile. */
+    private static final long SERVE_CHECK_MILLIS = 20;
     /**
      * After joining, a new node waits this long plus a random part of it before choosing tokens, so
      * that the tokens of nodes that joined just before have reached it through gossip and nodes
@@ -193,12 +195,28 @@ final class Cluster implements AutoCloseable {
             s.join(seeds);
             joinStartedMillis = clock.millis();
             lastJoinWarnMillis = joinStartedMillis;
+            if (!seeds.isEmpty()) {
+                serveKeysOnceJoined(s);
+            }
             if (identity.tokens().isEmpty()) {
                 awaitJoinThenTakeTokens(s);
             }
         });
         log.info("Node {} in cluster '{}' at {}:{}{}", Long.toHexString(identity.nodeId()), config.name(),
                 self.host(), self.port(), seeds.isEmpty() ? " (new cluster)" : ", joining through " + config.seeds());
+    }
+
+    /**
+     * On the membership thread: once a seed has answered (the node then knows the members and their
+     * tokens), lets the dispatcher serve keyed commands, which it refuses until then.
+     */
+    private void serveKeysOnceJoined(Swim s) {
+        if (s.isJoined()) {
+            dispatcher.joining(false);
+            log.info("Joined the cluster; serving keys");
+        } else {
+            scheduler.schedule(SERVE_CHECK_MILLIS, () -> serveKeysOnceJoined(s));
+        }
     }
 
     /** On the membership thread: once joined (or with no seeds), takes tokens; else checks again soon. */

@@ -102,6 +102,9 @@ public final class Node implements AutoCloseable {
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
                 clock, dispatcher, clusterState, engine, hlc);
         server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
+        if (!config.cluster().seeds().isEmpty()) {
+            dispatcher.joining(true); // cleared by the cluster once a seed has answered
+        }
         server.start();
         try {
             cluster.start(server.address());
