@@ -42,9 +42,13 @@ final class Workload {
     private final List<String> deletedKeys = new ArrayList<>();
     private final List<String> ttlKeys = new ArrayList<>();
 
-    Workload(Nodes nodes, History history) {
+    /** Pause of each client between operations, in ms: bounds the history of a long run. */
+    private final long thinkMillis;
+
+    Workload(Nodes nodes, History history, long thinkMillis) {
         this.nodes = nodes;
         this.history = history;
+        this.thinkMillis = thinkMillis;
     }
 
     /** Starts {@code clients} threads that run until {@code deadlineNanos}; returns them. */
@@ -88,6 +92,9 @@ final class Workload {
             try {
                 while (System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
                     step();
+                    if (thinkMillis > 0) {
+                        Nodes.sleep(thinkMillis);
+                    }
                 }
             } finally {
                 for (Jedis j : connections) {
