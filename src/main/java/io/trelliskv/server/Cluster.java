@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  *       the shared port from the start.</li>
  *   <li>{@link #start(InetSocketAddress)}, once the port is bound: opens the peer client and the UDP
  *       socket, starts SWIM and joins through the seeds (retrying with backoff while none answers; the
- *       node meanwhile serves as a cluster of one), and enables routing.</li>
+ *       node meanwhile refuses keyed commands, see {@link Dispatcher#joining}), and enables routing.</li>
  *   <li>Tokens: a node restarted with its data directory gossips the tokens it had. A new node takes
  *       its tokens once it has joined (so the allocator sees the ring it joins), or at once when it has
  *       no seeds; then saves them.</li>
@@ -225,7 +225,7 @@ final class Cluster implements AutoCloseable {
             long now = clock.millis();
             if (now - lastJoinWarnMillis >= JOIN_WARN_EVERY_MILLIS) {
                 lastJoinWarnMillis = now;
-                log.warn("No seed of {} has answered for {} s; retrying with backoff, serving as a cluster of one",
+                log.warn("No seed of {} has answered for {} s; retrying with backoff, refusing keyed commands meanwhile",
                         config.seeds(), (now - joinStartedMillis) / 1000);
             }
             scheduler.schedule(JOIN_CHECK_MILLIS, () -> awaitJoinThenTakeTokens(s));
