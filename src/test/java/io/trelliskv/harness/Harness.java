@@ -123,6 +123,9 @@ public final class Harness {
     public static void main(String[] args) {
         int status;
         try {
+            if (args.length == 2 && args[0].equals("--check-history")) {
+                System.exit(recheck(Path.of(args[1])));
+            }
             Options options = Options.parse(args);
             status = new Harness(options, System.out).run().violations() == 0 ? 0 : 1;
         } catch (IllegalArgumentException e) {
@@ -134,6 +137,41 @@ public final class Harness {
             status = 2;
         }
         System.exit(status);
+    }
+
+    /**
+     * Runs the checker again on a recorded history (after a checker fix, say): the margin comes from the
+     * clock offsets the nemesis lines record; convergence is taken as it was reported at the time.
+     */
+    static int recheck(Path historyFile) throws IOException {
+        List<Op> ops = new ArrayList<>();
+        long maxOffset = 0;
+        java.util.regex.Pattern clock = java.util.regex.Pattern.compile("clock (?:skew|jump) (-?\\d+) ms");
+        for (String line : Files.readAllLines(historyFile, StandardCharsets.UTF_8)) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            Op op = Op.parse(line);
+            if (op.client().equals("nemesis")) {
+                java.util.regex.Matcher m = clock.matcher(op.value() == null ? "" : op.value());
+                if (m.find()) {
+                    maxOffset = Math.max(maxOffset, Math.abs(Long.parseLong(m.group(1))));
+                }
+            }
+            ops.add(op);
+        }
+        Checker checker = new Checker(MAX_DRIFT_MILLIS, maxOffset);
+        Checker.Summary s = checker.check(ops, true, "convergence: as reported by the run");
+        System.out.printf(Locale.ROOT, "re-checked %s: %d operations, %d acknowledged, lost %d, stale %d, ryw %d, "
+                        + "phantoms %d, reappeared %d deleted %d expired, margin %.0f ms%n", historyFile, s.operations(),
+                s.acknowledged(), s.lost(), s.stale(), s.rywViolations(), s.phantoms(), s.reappeared(), s.expiredSeen(),
+                checker.margin());
+        for (Checker.Check check : s.checks()) {
+            System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
+                    + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
+        }
+        System.out.printf(Locale.ROOT, "%d passed, %d failed%n", s.passed(), s.violations());
+        return s.violations() == 0 ? 0 : 1;
     }
 
     /** Runs the whole test and returns its summary; cleans up on every path. */

@@ -36,6 +36,16 @@ record Op(String client, String session, String op, String key, String value, lo
         return op.equals("read");
     }
 
+    /** Reads back a {@link #line()}. */
+    static Op parse(String line) {
+        String[] f = line.split("\t", -1);
+        java.util.function.Function<String, String> orNull = v -> v.equals("-") ? null : v;
+        return new Op(f[0], f.length > 10 ? orNull.apply(f[10]) : null, f[1], orNull.apply(f[2]),
+                f[3].equals("nil") ? null : f[3], f[7].startsWith("px=") ? Long.parseLong(f[7].substring(3)) : 0,
+                orNull.apply(f[8]), Double.parseDouble(f[4]), Double.parseDouble(f[5]),
+                Result.valueOf(f[6].toUpperCase(java.util.Locale.ROOT)), orNull.apply(f[9]));
+    }
+
     /** One tab-separated line: client, op, key, value, start, end, result (and ttl, level, error). */
     String line() {
         return String.join("\t", client, op, key == null ? "-" : key, value == null ? "nil" : value,
