@@ -74,7 +74,7 @@ final class Nemesis {
         this.nodes = nodes;
         this.history = history;
         this.random = new Random(seed ^ 0x5DEECE66DL);
-        this.kinds = List.copyOf(kinds);
+        this.kinds = kinds.isEmpty() ? List.of() : List.copyOf(EnumSet.copyOf(kinds)); // fixed order: the seed replays
         this.combine = Math.max(1, combine);
         this.faultMillis = faultMillis;
         this.quietMillis = quietMillis;
