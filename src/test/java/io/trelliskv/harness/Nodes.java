@@ -40,7 +40,6 @@ final class Nodes {
     private final int count;
     private final List<String> extraNodeArgs;
     private final Process[] processes;
-    private final boolean[] paused;
 
     Nodes(Network net, Path runDir, Path jar, int count, List<String> extraNodeArgs) {
         this.net = net;
@@ -49,7 +48,6 @@ final class Nodes {
         this.count = count;
         this.extraNodeArgs = extraNodeArgs;
         this.processes = new Process[count + 1];
-        this.paused = new boolean[count + 1];
     }
 
     int count() {
@@ -92,7 +90,6 @@ final class Nodes {
         pb.environment().remove("JDK_JAVA_OPTIONS");
         Process p = pb.start();
         processes[node] = p;
-        paused[node] = false;
         Files.writeString(pidFile(node), Long.toString(p.pid()), StandardCharsets.UTF_8);
     }
 
@@ -116,11 +113,6 @@ final class Nodes {
         return false;
     }
 
-    boolean isAlive(int node) {
-        Process p = processes[node];
-        return p != null && p.isAlive();
-    }
-
     /** SIGKILL; waits for the process to be gone. */
     synchronized void kill(int node) {
         Process p = processes[node];
@@ -133,17 +125,14 @@ final class Nodes {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        paused[node] = false;
     }
 
     synchronized void pause(int node) {
         signal(node, "STOP");
-        paused[node] = true;
     }
 
     synchronized void resume(int node) {
         signal(node, "CONT");
-        paused[node] = false;
     }
 
     private void signal(int node, String signal) {
