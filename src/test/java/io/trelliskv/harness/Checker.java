@@ -46,7 +46,7 @@ final class Checker {
     /** What the run measured besides the checks. */
     record Summary(long operations, long acknowledged, long failed, long indeterminate, long lost, long stale,
                    long phantoms, long rywViolations, long reappeared, long expiredSeen, long finalUnreadable,
-                   List<Check> checks) {
+                   long lateIndeterminate, List<Check> checks) {
 
         long passed() {
             return checks.stream().filter(Check::passed).count();
@@ -59,6 +59,11 @@ final class Checker {
 
     /** How much a version may be out of real-time order, in ms (see the class comment). */
     private final double margin;
+    /**
+     * Reads at QUORUM/ALL that returned an indeterminate write although a write acknowledged after it
+     * (by more than the margin) came before the read: the indeterminate write took effect late.
+     */
+    private long lateIndeterminate;
 
     /**
      * @param maxDriftMillis  the nodes' --max-clock-drift
@@ -91,6 +96,7 @@ final class Checker {
         List<String> lostEx = new ArrayList<>();
         long stale = 0;
         List<String> staleEx = new ArrayList<>();
+        lateIndeterminate = 0;
         long phantoms = 0;
         List<String> phantomEx = new ArrayList<>();
         long ryw = 0;
@@ -166,7 +172,7 @@ final class Checker {
         checks.add(new Check("delete: deleted keys never reappear", reappeared == 0, String.join("\n", reappearedEx)));
         checks.add(new Check("ttl: expired keys never reappear", expired == 0, String.join("\n", expiredEx)));
         return new Summary(client.size(), acknowledged, failed, indeterminate, lost, stale, phantoms, ryw, reappeared,
-                expired, unreadable, checks);
+                expired, unreadable, lateIndeterminate, checks);
     }
 
     /**
@@ -195,6 +201,9 @@ final class Checker {
                 continue;
             }
             Op w = r.value() == null ? null : writes.get(r.value());
+            if (w != null && w.result() == Op.Result.INFO && w.end() + margin < maxStart[i]) {
+                lateIndeterminate++; // not a violation: see certainlyOlder
+            }
             if (r.value() == null || certainlyOlder(w, maxStart[i])) {
                 stale++;
                 example(examples, "acknowledged " + latest[i].line() + " / then read " + r.line());

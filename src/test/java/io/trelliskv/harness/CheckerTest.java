@@ -56,6 +56,7 @@ class CheckerTest {
                 read("3", "r:0", "late", 13_000, 13_010),
                 finalRead("r:0", "late", 20_000));
         assertThat(check(ops, "register: no stale").passed()).isTrue();
+        assertThat(checker.check(ops, true, "").lateIndeterminate()).as("counted, not failed").isEqualTo(2);
     }
 
     @Test

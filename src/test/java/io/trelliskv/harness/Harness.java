@@ -163,9 +163,9 @@ public final class Harness {
         Checker checker = new Checker(MAX_DRIFT_MILLIS, maxOffset);
         Checker.Summary s = checker.check(ops, true, "convergence: as reported by the run");
         System.out.printf(Locale.ROOT, "re-checked %s: %d operations, %d acknowledged, lost %d, stale %d, ryw %d, "
-                        + "phantoms %d, reappeared %d deleted %d expired, margin %.0f ms%n", historyFile, s.operations(),
-                s.acknowledged(), s.lost(), s.stale(), s.rywViolations(), s.phantoms(), s.reappeared(), s.expiredSeen(),
-                checker.margin());
+                        + "phantoms %d, reappeared %d deleted %d expired, late indeterminate %d, margin %.0f ms%n", historyFile,
+                s.operations(), s.acknowledged(), s.lost(), s.stale(), s.rywViolations(), s.phantoms(), s.reappeared(),
+                s.expiredSeen(), s.lateIndeterminate(), checker.margin());
         for (Checker.Check check : s.checks()) {
             System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
                     + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
@@ -412,6 +412,8 @@ public final class Harness {
         sb.append(String.format(Locale.ROOT, "stale reads:      %d  (time margin %.0f ms)%n", s.stale(), margin));
         sb.append(String.format(Locale.ROOT, "read-your-writes: %d violations%n", s.rywViolations()));
         sb.append(String.format(Locale.ROOT, "phantoms:         %d%n", s.phantoms()));
+        sb.append(String.format(Locale.ROOT, "late indeterminate writes seen: %d reads (allowed: TIMEOUT/TRYAGAIN may apply later)%n",
+                s.lateIndeterminate()));
         sb.append(String.format(Locale.ROOT, "reappeared:       %d deleted, %d expired%n", s.reappeared(), s.expiredSeen()));
         sb.append(String.format(Locale.ROOT, "unreadable:       %d keys at the end%n", s.finalUnreadable()));
         sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
