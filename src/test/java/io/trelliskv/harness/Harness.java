@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
  * [--clients 6] [--nemesis partition,kill,pause,clock,loss] [--combine 2] [--fault 8s] [--quiet 4s]
- * [--kill-scope one|any] [--think 10ms] [--run-id 2] [--run-dir DIR] [--jar PATH] [--converge-timeout 60s]}
+ * [--kill-scope one|any] [--max-clock-offset 2s] [--think 10ms] [--run-id 2] [--run-dir DIR] [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
 
@@ -46,7 +46,7 @@ public final class Harness {
     /** The run's options; {@link #parse} reads them from flags. */
     record Options(long durationMillis, long seed, int nodes, int clients, Set<Nemesis.Kind> nemesis, int combine,
                    long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
-                   long convergeTimeoutMillis, long thinkMillis) {
+                   long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis) {
 
         static Options parse(String... args) {
             long duration = 120_000;
@@ -63,6 +63,7 @@ public final class Harness {
             Path jar = Path.of("target", "trelliskv.jar");
             long converge = 60_000;
             long think = 0;
+            long maxClockOffset = Nemesis.MAX_CLOCK_OFFSET_MILLIS;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -87,6 +88,7 @@ public final class Harness {
                     case "--run-id" -> runId = Integer.parseInt(v);
                     case "--run-dir" -> runDir = Path.of(v);
                     case "--jar" -> jar = Path.of(v);
+                    case "--max-clock-offset" -> maxClockOffset = io.trelliskv.common.Durations.parse(v).toMillis();
                     case "--think" -> think = io.trelliskv.common.Durations.parse(v).toMillis();
                     case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
@@ -102,7 +104,7 @@ public final class Harness {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
             return new Options(duration, seed, nodes, clients, nemesis, combine, fault, quiet, killAny, runId, runDir,
-                    jar, converge, think);
+                    jar, converge, think, maxClockOffset);
         }
     }
 
@@ -196,7 +198,8 @@ public final class Harness {
             out.printf(Locale.ROOT, "trellis-harness: cluster of %d up at %.1f s%n", options.nodes(), history.now() / 1000);
 
             Nemesis nemesis = new Nemesis(net, nodes, history, options.seed(), options.nemesis(), options.combine(),
-                    options.faultMillis(), options.quietMillis(), options.killAny() ? 0 : options.nodes());
+                    options.faultMillis(), options.quietMillis(), options.killAny() ? 0 : options.nodes(),
+                    options.maxClockOffsetMillis());
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
             Workload workload = new Workload(nodes, history, options.thinkMillis());
             List<Thread> clients = workload.start(options.clients(), options.seed(), deadline);

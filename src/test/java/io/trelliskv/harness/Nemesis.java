@@ -27,7 +27,7 @@ final class Nemesis {
         KILL,
         /** SIGSTOP a node, SIGCONT at the heal. */
         PAUSE,
-        /** Skew (±100–400 ms) or jump (±1–2 s) one node's wall clock. */
+        /** Skew (±100–400 ms) or jump (±1 s to --max-clock-offset, default 2 s) one node's wall clock. */
         CLOCK,
         /** Drop 10–40 % of the packets from other nodes to one or two nodes. */
         LOSS;
@@ -49,8 +49,10 @@ final class Nemesis {
         }
     }
 
-    /** Largest clock offset the nemesis sets, in ms: the checker's time-uncertainty margin depends on it. */
+    /** Default largest clock offset, in ms: the checker's time-uncertainty margin grows with it. */
     static final long MAX_CLOCK_OFFSET_MILLIS = 2_000;
+    /** Smallest jump; offsets below are skews. */
+    private static final long MIN_JUMP_MILLIS = 1_000;
 
     private final Network net;
     private final Nodes nodes;
@@ -62,6 +64,8 @@ final class Nemesis {
     private final long quietMillis;
     /** The only node KILL may hit, or 0 for any node. */
     private final int killVictim;
+    /** Largest clock offset to set, in ms (jumps only if at least {@link #MIN_JUMP_MILLIS}). */
+    private final long maxClockOffset;
     private final List<Integer> killed = new ArrayList<>();
     private final List<Integer> paused = new ArrayList<>();
     private final List<Integer> skewed = new ArrayList<>();
@@ -69,7 +73,7 @@ final class Nemesis {
     private long maxOffset;
 
     Nemesis(Network net, Nodes nodes, History history, long seed, Set<Kind> kinds, int combine, long faultMillis,
-            long quietMillis, int killVictim) {
+            long quietMillis, int killVictim, long maxClockOffset) {
         this.net = net;
         this.nodes = nodes;
         this.history = history;
@@ -79,6 +83,7 @@ final class Nemesis {
         this.faultMillis = faultMillis;
         this.quietMillis = quietMillis;
         this.killVictim = killVictim;
+        this.maxClockOffset = maxClockOffset;
     }
 
     int cycles() {
@@ -195,8 +200,10 @@ final class Nemesis {
 
     private String clock() {
         int victim = 1 + random.nextInt(nodes.count());
-        boolean jump = random.nextInt(10) < 4;
-        long magnitude = jump ? 1_000 + random.nextInt((int) MAX_CLOCK_OFFSET_MILLIS - 999) : 100 + random.nextInt(301);
+        boolean jump = maxClockOffset >= MIN_JUMP_MILLIS && random.nextInt(10) < 4;
+        long skewMax = Math.min(400, maxClockOffset);
+        long magnitude = jump ? MIN_JUMP_MILLIS + (long) (random.nextDouble() * (maxClockOffset - MIN_JUMP_MILLIS))
+                : Math.min(skewMax, 100) + (long) (random.nextDouble() * (skewMax - Math.min(skewMax, 100)));
         long offset = random.nextBoolean() ? magnitude : -magnitude;
         boolean done = nodes.clockOffset(victim, offset);
         synchronized (this) {
