@@ -49,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  *       the shared port from the start.</li>
  *   <li>{@link #start(InetSocketAddress)}, once the port is bound: opens the peer client and the UDP
  *       socket, starts SWIM and joins through the seeds (retrying with backoff while none answers; the
- *       node meanwhile serves as a cluster of one), and enables routing.</li>
+ *       node meanwhile refuses keyed commands, see {@link Dispatcher#joining}), and enables routing.</li>
  *   <li>Tokens: a node restarted with its data directory gossips the tokens it had. A new node takes
  *       its tokens once it has joined (so the allocator sees the ring it joins), or at once when it has
  *       no seeds; then saves them.</li>
@@ -68,6 +68,8 @@ final class Cluster implements AutoCloseable {
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(10);
     /** How often a joining node checks whether it has joined, and logs if it has not. */
     private static final long JOIN_CHECK_MILLIS = 250;
+    /** How often a joining node checks whether it may serve keys: short, since clients wait meanwhile. */
+    private static final long SERVE_CHECK_MILLIS = 20;
     /**
      * After joining, a new node waits this long plus a random part of it before choosing tokens, so
      * that the tokens of nodes that joined just before have reached it through gossip and nodes
@@ -249,6 +251,9 @@ final class Cluster implements AutoCloseable {
             rebalancer.start();
             joinStartedMillis = clock.millis();
             lastJoinWarnMillis = joinStartedMillis;
+            if (!seeds.isEmpty()) {
+                serveKeysOnceJoined(s);
+            }
             if (identity.tokens().isEmpty()) {
                 awaitJoinThenTakeTokens(s);
             }
@@ -257,13 +262,26 @@ final class Cluster implements AutoCloseable {
                 self.host(), self.port(), seeds.isEmpty() ? " (new cluster)" : ", joining through " + config.seeds());
     }
 
+    /**
+     * On the membership thread: once a seed has answered (the node then knows the members and their
+     * tokens), lets the dispatcher serve keyed commands, which it refuses until then.
+     */
+    private void serveKeysOnceJoined(Swim s) {
+        if (s.isJoined()) {
+            dispatcher.joining(false);
+            log.info("Joined the cluster; serving keys");
+        } else {
+            scheduler.schedule(SERVE_CHECK_MILLIS, () -> serveKeysOnceJoined(s));
+        }
+    }
+
     /** On the membership thread: once joined (or with no seeds), takes tokens; else checks again soon. */
     private void awaitJoinThenTakeTokens(Swim s) {
         if (!s.isJoined()) {
             long now = clock.millis();
             if (now - lastJoinWarnMillis >= JOIN_WARN_EVERY_MILLIS) {
                 lastJoinWarnMillis = now;
-                log.warn("No seed of {} has answered for {} s; retrying with backoff, serving as a cluster of one",
+                log.warn("No seed of {} has answered for {} s; retrying with backoff, refusing keyed commands meanwhile",
                         config.seeds(), (now - joinStartedMillis) / 1000);
             }
             scheduler.schedule(JOIN_CHECK_MILLIS, () -> awaitJoinThenTakeTokens(s));

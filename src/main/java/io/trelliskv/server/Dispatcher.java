@@ -44,6 +44,12 @@ public final class Dispatcher implements CommandSink {
     private final LongAdder errorReplies = new LongAdder();
     /** Sends keyed commands to their owners; null on a standalone node, where everything runs here. */
     private volatile Router router;
+    /**
+     * True from start until a node started with seeds has heard from one of them. Until then its ring
+     * holds only itself, so a keyed command would run as on a cluster of one — a write acknowledged at
+     * QUORUM by this node alone, a read that finds nothing — and is refused instead.
+     */
+    private volatile boolean joining;
     /** Coordinates keyed commands across their replicas; null without a cluster. */
     private volatile Replication replication;
 
@@ -92,6 +98,12 @@ public final class Dispatcher implements CommandSink {
             return;
         }
         if (spec.firstKey() > 0) {
+            if (joining) {
+                errorReplied();
+                client.writer().error("TRYAGAIN this node has not joined its cluster yet (no seed has answered); "
+                        + "nothing was done: retry, or ask another node");
+                return;
+            }
             Router r = router;
             if (r != null && r.route(client, spec, args)) {
                 return;
@@ -201,6 +213,11 @@ public final class Dispatcher implements CommandSink {
         }
         stats.nanos.add(clock.nanos() - start);
         stats.calls.increment();
+    }
+
+    /** Refuse keyed commands (true) until the node has joined its cluster (false); see {@link #joining}. */
+    void joining(boolean joining) {
+        this.joining = joining;
     }
 
     /** An error reply was sent on the router's behalf (refused, or a forward that failed). */

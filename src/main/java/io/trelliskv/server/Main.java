@@ -7,6 +7,7 @@ import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.OffsetClock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
@@ -206,6 +207,10 @@ public final class Main implements Callable<Integer> {
             description = "Pending reply bytes past which the node stops reading from a client (default: 1mb).")
     String outputSoft = Integer.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT);
 
+    @Option(names = "--test-clock-control", hidden = true,
+            description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
+    boolean testClockControl;
+
     /** Builds the configuration; throws IllegalArgumentException with a message naming the bad value. */
     NodeConfig config() {
         List<String> seeds = new ArrayList<>();
@@ -285,7 +290,8 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
-        Node node = new Node(config, Clock.SYSTEM); // IllegalArgumentException: bad data directory
+        Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
+        Node node = new Node(config, clock); // IllegalArgumentException: bad data directory
         node.onDecommissioned(() -> new Thread(() -> {
             log.info("Decommissioned: every range handed over; exiting");
             System.exit(0); // the shutdown hook closes the node, which announces LEFT

@@ -1,6 +1,7 @@
 package io.trelliskv.server;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.PeerConfig;
@@ -81,6 +82,9 @@ public final class Node implements AutoCloseable {
                 () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
         new RepairCommands(() -> cluster == null ? null : cluster.antiEntropy()).registerInto(table);
         new RebalanceCommands(() -> cluster).registerInto(table);
+        if (clock instanceof OffsetClock offsetClock) {
+            new DebugCommands(offsetClock).registerInto(table);
+        }
     }
 
     /**
@@ -113,6 +117,9 @@ public final class Node implements AutoCloseable {
                 clock, dispatcher, clusterState, engine, hlc);
         cluster.rebalancer().onDecommissioned(() -> onDecommissioned.run());
         server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
+        if (!config.cluster().seeds().isEmpty()) {
+            dispatcher.joining(true); // cleared by the cluster once a seed has answered
+        }
         server.start();
         try {
             cluster.start(server.address());

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientPipeline;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
@@ -39,9 +40,15 @@ final class CommandHarness implements AutoCloseable {
     }
 
     CommandHarness(EngineConfig engineConfig, RespLimits limits) {
+        this(engineConfig, limits, false);
+    }
+
+    /** With {@code clockControl}, the node runs on an {@link OffsetClock} over {@link #clock}, as with --test-clock-control. */
+    CommandHarness(EngineConfig engineConfig, RespLimits limits, boolean clockControl) {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, limits);
-        node = new Node(new NodeConfig(net, engineConfig, ClusterConfig.standalone()), clock);
+        node = new Node(new NodeConfig(net, engineConfig, ClusterConfig.standalone()),
+                clockControl ? new OffsetClock(clock) : clock);
         channel = new EmbeddedChannel();
         ClientPipeline.configure(channel, net, node.dispatcher(), new ClientRegistry(100), clock, null);
         channel.pipeline().fireChannelActive();

@@ -1,0 +1,43 @@
+package io.trelliskv.server;
+
+import io.trelliskv.common.OffsetClock;
+
+import java.util.EnumSet;
+
+import static io.trelliskv.server.CommandFlag.ADMIN;
+import static io.trelliskv.server.CommandFlag.LOADING;
+import static io.trelliskv.server.CommandFlag.STALE;
+
+/**
+ * Test-only commands, registered only on a node started with {@code --test-clock-control}; on any other
+ * node {@code DEBUG} is an unknown command.
+ *
+ * <ul>
+ * <li>{@code DEBUG CLOCK-OFFSET}: the offset of this node's wall clock from the machine's, in ms.</li>
+ * <li>{@code DEBUG CLOCK-OFFSET ms}: sets it (not cumulative; negative moves the clock back). Used by the
+ *     fault-injection harness to skew or jump one node's clock; TTLs, versions and membership timers
+ *     all read it.</li>
+ * </ul>
+ */
+final class DebugCommands {
+
+    private final OffsetClock clock;
+
+    DebugCommands(OffsetClock clock) {
+        this.clock = clock;
+    }
+
+    void registerInto(CommandTable t) {
+        t.register("debug", -2, EnumSet.of(ADMIN, LOADING, STALE), (c, a, out) -> {
+            if (!Args.is(a[1], "CLOCK-OFFSET") || a.length > 3) {
+                throw new CommandException("ERR DEBUG subcommand must be CLOCK-OFFSET [ms]");
+            }
+            if (a.length == 2) {
+                out.integer(clock.offsetMillis());
+                return;
+            }
+            clock.offsetMillis(Args.parseLong(a[2]));
+            out.ok();
+        });
+    }
+}

@@ -1,0 +1,276 @@
+package io.trelliskv.harness;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a history and decides, check by check, whether the store kept its promises.
+ *
+ * <h2>Ordering writes without seeing versions</h2>
+ * GET does not return the version the store stamped, so the checker orders two writes of a key only
+ * when real time forces their versions' order: a version is the coordinator's hybrid logical clock,
+ * which is never behind the coordinator's wall clock and never ahead of the fastest wall clock by more
+ * than {@code --max-clock-drift} (replicas refuse versions further ahead). All nodes share this machine's
+ * clock, shifted only by the nemesis's offsets. So if acknowledged write A ended more than
+ * {@link #margin} before write B started, A's version is below B's. An indeterminate write is never
+ * ordered before anything: it may take effect at any later time. The check never accuses the store wrongly; it misses
+ * anomalies smaller than the margin.
+ *
+ * <h2>Checks</h2>
+ * <ul>
+ * <li>set: every acknowledged write is there in the final read at ALL (lost = 0), with its value;</li>
+ * <li>set, register, delete, TTL: every final read completed;</li>
+ * <li>no phantom (a value no client wrote, read before it was written, or whose write failed with
+ *     UNAVAILABLE or CLUSTERDOWN, which promise that nothing was done);</li>
+ * <li>register: no stale read — a read at QUORUM or ALL that started after a QUORUM write was
+ *     acknowledged returns that write or one not certainly older (the final reads at ALL count, so this
+ *     also checks that the converged value is not older than an acknowledged write);</li>
+ * <li>register: read-your-writes — a client's read returns its own last acknowledged write of the key
+ *     or one not certainly older, at any level;</li>
+ * <li>register: replicas converged within the bound, after the heal;</li>
+ * <li>delete: no read that started after an acknowledged DEL returns the value;</li>
+ * <li>TTL: no read that started after the key certainly expired returns the value.</li>
+ * </ul>
+ */
+final class Checker {
+
+    /** One check's outcome: its name, whether it passed, and a few lines of evidence. */
+    record Check(String name, boolean passed, String detail) {
+    }
+
+    /** What the run measured besides the checks. */
+    record Summary(long operations, long acknowledged, long failed, long indeterminate, long lost, long stale,
+                   long phantoms, long rywViolations, long reappeared, long expiredSeen, long finalUnreadable,
+                   long lateIndeterminate, List<Check> checks) {
+
+        long passed() {
+            return checks.stream().filter(Check::passed).count();
+        }
+
+        long violations() {
+            return checks.size() - passed();
+        }
+    }
+
+    /** How much a version may be out of real-time order, in ms (see the class comment). */
+    private final double margin;
+    /**
+     * Reads at QUORUM/ALL that returned an indeterminate write although a write acknowledged after it
+     * (by more than the margin) came before the read: the indeterminate write took effect late.
+     */
+    private long lateIndeterminate;
+
+    /**
+     * @param maxDriftMillis  the nodes' --max-clock-drift
+     * @param maxOffsetMillis the largest clock offset the nemesis applied
+     */
+    Checker(long maxDriftMillis, long maxOffsetMillis) {
+        this.margin = maxDriftMillis + 2.0 * maxOffsetMillis + 250;
+    }
+
+    double margin() {
+        return margin;
+    }
+
+    /**
+     * Checks {@code ops}; {@code converged} is whether every register's replicas agreed before the bound.
+     */
+    Summary check(List<Op> ops, boolean converged, String convergenceDetail) {
+        List<Op> client = ops.stream().filter(o -> !o.client().equals("nemesis")).toList();
+        long acknowledged = client.stream().filter(Op::ok).count();
+        long failed = client.stream().filter(o -> o.result() == Op.Result.FAIL).count();
+        long indeterminate = client.stream().filter(o -> o.result() == Op.Result.INFO).count();
+        Map<String, List<Op>> byKey = new LinkedHashMap<>();
+        for (Op o : client) {
+            byKey.computeIfAbsent(o.key(), k -> new ArrayList<>()).add(o);
+        }
+        List<Check> checks = new ArrayList<>();
+
+        long lost = 0;
+        long unreadable = 0;
+        List<String> lostEx = new ArrayList<>();
+        long stale = 0;
+        List<String> staleEx = new ArrayList<>();
+        lateIndeterminate = 0;
+        long phantoms = 0;
+        List<String> phantomEx = new ArrayList<>();
+        long ryw = 0;
+        List<String> rywEx = new ArrayList<>();
+        long reappeared = 0;
+        List<String> reappearedEx = new ArrayList<>();
+        long expired = 0;
+        List<String> expiredEx = new ArrayList<>();
+        List<String> unreadableEx = new ArrayList<>();
+
+        for (Map.Entry<String, List<Op>> e : byKey.entrySet()) {
+            String key = e.getKey();
+            List<Op> kops = e.getValue();
+            Op finalRead = kops.stream().filter(o -> o.client().equals("final")).findFirst().orElse(null);
+            if (finalRead == null || !finalRead.ok()) {
+                unreadable++;
+                example(unreadableEx, key + ": " + (finalRead == null ? "no final read" : finalRead.error()));
+            }
+            Map<String, Op> writes = new HashMap<>();
+            for (Op o : kops) {
+                if (o.isWrite()) {
+                    writes.put(o.value(), o);
+                }
+            }
+            // Phantoms: any read of any family that returns a value never written, or before it was written.
+            for (Op r : kops) {
+                if (r.isRead() && r.ok() && r.value() != null) {
+                    Op w = writes.get(r.value());
+                    if (w == null || w.start() > r.end() || w.result() == Op.Result.FAIL) {
+                        phantoms++;
+                        example(phantomEx, r.line());
+                    }
+                }
+            }
+            if (key.startsWith("s:")) {
+                Op w = kops.stream().filter(Op::isWrite).findFirst().orElse(null);
+                if (w != null && w.ok() && finalRead != null && finalRead.ok() && !w.value().equals(finalRead.value())) {
+                    lost++;
+                    example(lostEx, "acknowledged " + w.line() + " / final " + finalRead.line());
+                }
+            } else if (key.startsWith("r:")) {
+                stale += staleReads(kops, writes, staleEx);
+                ryw += readYourWrites(kops, writes, rywEx);
+            } else if (key.startsWith("d:")) {
+                Op del = kops.stream().filter(o -> o.op().equals("delete") && o.ok()).findFirst().orElse(null);
+                if (del != null) {
+                    for (Op r : kops) {
+                        if (r.isRead() && r.ok() && r.value() != null && r.start() > del.end()) {
+                            reappeared++;
+                            example(reappearedEx, "deleted by " + del.line() + " / then read " + r.line());
+                        }
+                    }
+                }
+            } else if (key.startsWith("t:")) {
+                Op w = kops.stream().filter(Op::isWrite).findFirst().orElse(null);
+                if (w != null && w.ok()) {
+                    double expiredBy = w.end() + w.ttl() + margin;
+                    for (Op r : kops) {
+                        if (r.isRead() && r.ok() && r.value() != null && r.start() > expiredBy) {
+                            expired++;
+                            example(expiredEx, "written " + w.line() + " / read " + r.line());
+                        }
+                    }
+                }
+            }
+        }
+        checks.add(new Check("set: acknowledged writes lost = 0", lost == 0, String.join("\n", lostEx)));
+        checks.add(new Check("final reads at ALL all completed", unreadable == 0, String.join("\n", unreadableEx)));
+        checks.add(new Check("no phantom values", phantoms == 0, String.join("\n", phantomEx)));
+        checks.add(new Check("register: no stale QUORUM reads", stale == 0, String.join("\n", staleEx)));
+        checks.add(new Check("register: read-your-writes", ryw == 0, String.join("\n", rywEx)));
+        checks.add(new Check("register: replicas converged after heal", converged, convergenceDetail));
+        checks.add(new Check("delete: deleted keys never reappear", reappeared == 0, String.join("\n", reappearedEx)));
+        checks.add(new Check("ttl: expired keys never reappear", expired == 0, String.join("\n", expiredEx)));
+        return new Summary(client.size(), acknowledged, failed, indeterminate, lost, stale, phantoms, ryw, reappeared,
+                expired, unreadable, lateIndeterminate, checks);
+    }
+
+    /**
+     * Reads at QUORUM or ALL against writes acknowledged at QUORUM before the read began: for each read,
+     * the latest start among those writes; the read is stale if its value is missing or its write ended
+     * more than {@link #margin} before that start.
+     */
+    private long staleReads(List<Op> kops, Map<String, Op> writes, List<String> examples) {
+        List<Op> acked = kops.stream().filter(o -> o.isWrite() && o.ok() && !"ONE".equals(o.level()))
+                .sorted(Comparator.comparingDouble(Op::end)).toList();
+        double[] ends = acked.stream().mapToDouble(Op::end).toArray();
+        double[] maxStart = new double[acked.size()];
+        Op[] latest = new Op[acked.size()];
+        for (int i = 0; i < acked.size(); i++) {
+            boolean later = i == 0 || acked.get(i).start() > maxStart[i - 1];
+            maxStart[i] = later ? acked.get(i).start() : maxStart[i - 1];
+            latest[i] = later ? acked.get(i) : latest[i - 1];
+        }
+        long stale = 0;
+        for (Op r : kops) {
+            if (!r.isRead() || !r.ok() || "ONE".equals(r.level())) {
+                continue;
+            }
+            int i = lastBefore(ends, r.start());
+            if (i < 0) {
+                continue;
+            }
+            Op w = r.value() == null ? null : writes.get(r.value());
+            if (w != null && w.result() == Op.Result.INFO && w.end() + margin < maxStart[i]) {
+                lateIndeterminate++; // not a violation: see certainlyOlder
+            }
+            if (r.value() == null || certainlyOlder(w, maxStart[i])) {
+                stale++;
+                example(examples, "acknowledged " + latest[i].line() + " / then read " + r.line());
+            }
+        }
+        return stale;
+    }
+
+    /**
+     * Each session's reads against its own acknowledged writes of the key. The store promises
+     * read-your-writes per connection, so a client's writes and reads on different connections are
+     * checked only by the stale-read rule.
+     */
+    private long readYourWrites(List<Op> kops, Map<String, Op> writes, List<String> examples) {
+        Map<String, Op> lastOwn = new HashMap<>();
+        long violations = 0;
+        List<Op> sorted = new ArrayList<>(kops);
+        sorted.sort(Comparator.comparingDouble(Op::start));
+        for (Op o : sorted) {
+            if (o.session() == null) {
+                continue;
+            }
+            if (o.isWrite() && o.ok()) {
+                lastOwn.put(o.session(), o);
+            } else if (o.isWrite()) {
+                lastOwn.remove(o.session()); // an indeterminate later write of its own may or may not be there
+            } else if (o.isRead() && o.ok()) {
+                Op own = lastOwn.get(o.session());
+                if (own == null || own.end() > o.start()) {
+                    continue;
+                }
+                Op w = o.value() == null ? null : writes.get(o.value());
+                if (o.value() == null || certainlyOlder(w, own.start())) {
+                    violations++;
+                    example(examples, "own write " + own.line() + " / then read " + o.line());
+                }
+            }
+        }
+        return violations;
+    }
+
+    /**
+     * True if {@code w}'s version is certainly below that of a write that started at {@code start}.
+     * Only an acknowledged write has a known latest moment of effect: an indeterminate one (TIMEOUT,
+     * TRYAGAIN, a lost connection) may take effect any time later — the harness saw a forwarded SET
+     * applied 14 s after its client got TRYAGAIN, held back by TCP retransmission — and then carries a
+     * version from that later moment.
+     */
+    private boolean certainlyOlder(Op w, double start) {
+        return w != null && w.ok() && w.end() + margin < start;
+    }
+
+    /** Index of the last element of sorted {@code ends} below {@code t}, or -1. */
+    private static int lastBefore(double[] ends, double t) {
+        int i = Arrays.binarySearch(ends, t);
+        if (i < 0) {
+            i = -i - 1;
+        }
+        while (i > 0 && ends[i - 1] >= t) {
+            i--;
+        }
+        return i - 1;
+    }
+
+    private static void example(List<String> examples, String line) {
+        if (examples.size() < 5) {
+            examples.add(line);
+        }
+    }
+}

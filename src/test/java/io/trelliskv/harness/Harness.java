@@ -1,0 +1,481 @@
+package io.trelliskv.harness;
+
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.util.SafeEncoder;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A Jepsen-style run against a real cluster: builds the {@link Network}, starts the {@link Nodes},
+ * runs the {@link Workload} and the {@link Nemesis} together for the run's duration, heals, waits for
+ * the cluster to settle, lets the replicas converge, reads every key at ALL, and hands the history to
+ * the {@link Checker}. Prints a summary ending in {@code N passed, M failed}; exit status 0 only if
+ * every check passed (1: a violation, 2: the run itself could not be carried out).
+ *
+ * <p>Everything it creates (namespaces, bridge, rules, processes) is removed at the end — in a finally
+ * block and, for a JVM that is being killed, a shutdown hook — and whatever an earlier run with the same
+ * run id left behind is removed at the start. Every wait has a deadline.
+ *
+ * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
+ * [--clients 6] [--nemesis partition,kill,pause,clock,loss] [--combine 2] [--fault 8s] [--quiet 4s]
+ * [--kill-scope one|any] [--max-clock-offset 2s] [--think 10ms] [--run-id 2] [--run-dir DIR] [--jar PATH] [--converge-timeout 60s]}
+ */
+public final class Harness {
+
+    /** --max-clock-drift the nodes run with (their default). */
+    static final long MAX_DRIFT_MILLIS = 500;
+    /** From the heal to every node seeing every other ALIVE. */
+    static final long SETTLE_TIMEOUT_MILLIS = 90_000;
+    /** Final read attempts per key. */
+    private static final int FINAL_READ_ATTEMPTS = 5;
+    private static final int FINAL_READERS = 4;
+
+    /** The run's options; {@link #parse} reads them from flags. */
+    record Options(long durationMillis, long seed, int nodes, int clients, Set<Nemesis.Kind> nemesis, int combine,
+                   long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
+                   long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis) {
+
+        static Options parse(String... args) {
+            long duration = 120_000;
+            long seed = System.currentTimeMillis();
+            int nodes = 5;
+            int clients = 6;
+            Set<Nemesis.Kind> nemesis = Set.of(Nemesis.Kind.values());
+            int combine = 2;
+            long fault = 8_000;
+            long quiet = 4_000;
+            boolean killAny = false;
+            int runId = 2;
+            Path runDir = null;
+            Path jar = Path.of("target", "trelliskv.jar");
+            long converge = 60_000;
+            long think = 0;
+            long maxClockOffset = Nemesis.MAX_CLOCK_OFFSET_MILLIS;
+            for (int i = 0; i < args.length; i++) {
+                String flag = args[i];
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException(flag + " needs a value");
+                }
+                String v = args[++i];
+                switch (flag) {
+                    case "--duration" -> duration = io.trelliskv.common.Durations.parse(v).toMillis();
+                    case "--seed" -> seed = Long.parseLong(v);
+                    case "--nodes" -> nodes = Integer.parseInt(v);
+                    case "--clients" -> clients = Integer.parseInt(v);
+                    case "--nemesis" -> nemesis = v.equals("all") ? Set.of(Nemesis.Kind.values()) : Nemesis.Kind.parse(v);
+                    case "--combine" -> combine = Integer.parseInt(v);
+                    case "--fault" -> fault = io.trelliskv.common.Durations.parse(v).toMillis();
+                    case "--quiet" -> quiet = io.trelliskv.common.Durations.parse(v).toMillis();
+                    case "--kill-scope" -> {
+                        if (!v.equals("one") && !v.equals("any")) {
+                            throw new IllegalArgumentException("--kill-scope: " + v + " (expected: one or any)");
+                        }
+                        killAny = v.equals("any");
+                    }
+                    case "--run-id" -> runId = Integer.parseInt(v);
+                    case "--run-dir" -> runDir = Path.of(v);
+                    case "--jar" -> jar = Path.of(v);
+                    case "--max-clock-offset" -> maxClockOffset = io.trelliskv.common.Durations.parse(v).toMillis();
+                    case "--think" -> think = io.trelliskv.common.Durations.parse(v).toMillis();
+                    case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
+                    default -> throw new IllegalArgumentException("unknown option " + flag);
+                }
+            }
+            if (nodes < 3) {
+                throw new IllegalArgumentException("--nodes: " + nodes + " (expected: >= 3, the replication factor)");
+            }
+            if (clients < 1) {
+                throw new IllegalArgumentException("--clients: " + clients + " (expected: >= 1)");
+            }
+            if (runDir == null) {
+                runDir = Path.of("target", "harness", "tkh" + runId);
+            }
+            return new Options(duration, seed, nodes, clients, nemesis, combine, fault, quiet, killAny, runId, runDir,
+                    jar, converge, think, maxClockOffset);
+        }
+    }
+
+    private final Options options;
+    private final PrintStream out;
+    private final Network net;
+    private final Nodes nodes;
+    private final Object cleanupLock = new Object();
+    private boolean cleanedUp;
+
+    Harness(Options options, PrintStream out) {
+        this.options = options;
+        this.out = out;
+        this.net = new Network(options.runId(), options.nodes());
+        this.nodes = new Nodes(net, options.runDir(), options.jar().toAbsolutePath(), options.nodes(), List.of());
+    }
+
+    public static void main(String[] args) {
+        int status;
+        try {
+            if (args.length == 2 && args[0].equals("--check-history")) {
+                System.exit(recheck(Path.of(args[1])));
+            }
+            Options options = Options.parse(args);
+            status = new Harness(options, System.out).run().violations() == 0 ? 0 : 1;
+        } catch (IllegalArgumentException e) {
+            System.err.println("trellis-harness: " + e.getMessage());
+            status = 2;
+        } catch (Exception e) {
+            System.err.println("trellis-harness: run failed: " + e);
+            e.printStackTrace();
+            status = 2;
+        }
+        System.exit(status);
+    }
+
+    /**
+     * Runs the checker again on a recorded history (after a checker fix, say): the margin comes from the
+     * clock offsets the nemesis lines record; convergence is taken as it was reported at the time.
+     */
+    static int recheck(Path historyFile) throws IOException {
+        List<Op> ops = new ArrayList<>();
+        long maxOffset = 0;
+        java.util.regex.Pattern clock = java.util.regex.Pattern.compile("clock (?:skew|jump) (-?\\d+) ms");
+        for (String line : Files.readAllLines(historyFile, StandardCharsets.UTF_8)) {
+            if (line.startsWith("#") || line.isBlank()) {
+                continue;
+            }
+            Op op = Op.parse(line);
+            if (op.client().equals("nemesis")) {
+                java.util.regex.Matcher m = clock.matcher(op.value() == null ? "" : op.value());
+                if (m.find()) {
+                    maxOffset = Math.max(maxOffset, Math.abs(Long.parseLong(m.group(1))));
+                }
+            }
+            ops.add(op);
+        }
+        Checker checker = new Checker(MAX_DRIFT_MILLIS, maxOffset);
+        Checker.Summary s = checker.check(ops, true, "convergence: as reported by the run");
+        System.out.printf(Locale.ROOT, "re-checked %s: %d operations, %d acknowledged, lost %d, stale %d, ryw %d, "
+                        + "phantoms %d, reappeared %d deleted %d expired, late indeterminate %d, margin %.0f ms%n", historyFile,
+                s.operations(), s.acknowledged(), s.lost(), s.stale(), s.rywViolations(), s.phantoms(), s.reappeared(),
+                s.expiredSeen(), s.lateIndeterminate(), checker.margin());
+        for (Checker.Check check : s.checks()) {
+            System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
+                    + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
+        }
+        System.out.printf(Locale.ROOT, "%d passed, %d failed%n", s.passed(), s.violations());
+        return s.violations() == 0 ? 0 : 1;
+    }
+
+    /** Runs the whole test and returns its summary; cleans up on every path. */
+    Checker.Summary run() throws IOException {
+        if (!Files.isRegularFile(options.jar())) {
+            throw new IllegalArgumentException("no jar at " + options.jar() + ": build it with ./mvnw -q package -DskipTests");
+        }
+        int leftovers = Nodes.killLeftovers(options.runDir(), net.prefix());
+        net.cleanup();
+        deleteTree(options.runDir());
+        Files.createDirectories(options.runDir());
+        Thread hook = new Thread(this::cleanup, "tkh-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (History history = new History(options.runDir().resolve("history.tsv"))) {
+            out.printf(Locale.ROOT, "trellis-harness: seed %d, %d nodes, %d clients, %d s, nemesis %s (combine %d, fault %d ms, "
+                            + "quiet %d ms, kill %s), run dir %s%s%n", options.seed(), options.nodes(), options.clients(),
+                    options.durationMillis() / 1000, options.nemesis(), options.combine(), options.faultMillis(),
+                    options.quietMillis(), options.killAny() ? "any node" : "node " + options.nodes() + " only",
+                    options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
+            net.create();
+            startCluster();
+            out.printf(Locale.ROOT, "trellis-harness: cluster of %d up at %.1f s%n", options.nodes(), history.now() / 1000);
+
+            Nemesis nemesis = new Nemesis(net, nodes, history, options.seed(), options.nemesis(), options.combine(),
+                    options.faultMillis(), options.quietMillis(), options.killAny() ? 0 : options.nodes(),
+                    options.maxClockOffsetMillis());
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
+            Workload workload = new Workload(nodes, history, options.thinkMillis());
+            List<Thread> clients = workload.start(options.clients(), options.seed(), deadline);
+            Thread nemesisThread = new Thread(() -> nemesis.run(deadline), "tkh-nemesis");
+            nemesisThread.setDaemon(true);
+            nemesisThread.start();
+            for (Thread t : clients) {
+                join(t, options.durationMillis() + 60_000);
+            }
+            join(nemesisThread, options.durationMillis() + 120_000);
+            double healed = history.now();
+
+            boolean settled = awaitUntil(SETTLE_TIMEOUT_MILLIS, nodes::healthy);
+            double settledAt = history.now();
+            out.printf(Locale.ROOT, "trellis-harness: workload done after %d nemesis cycles; cluster %s %.1f s after the heal%n",
+                    nemesis.cycles(), settled ? "settled (all ALIVE everywhere)" : "NOT settled", (settledAt - healed) / 1000);
+
+            Convergence convergence = converge(history);
+            finalReads(history);
+
+            Checker checker = new Checker(MAX_DRIFT_MILLIS, nemesis.maxOffset());
+            String convergenceDetail = convergence.detail + (settled ? "" : "; membership did not settle within "
+                    + SETTLE_TIMEOUT_MILLIS / 1000 + " s");
+            Checker.Summary summary = checker.check(history.ops(), convergence.converged && settled, convergenceDetail);
+            String report = report(summary, convergence, checker.margin(), nemesis.cycles());
+            out.print(report);
+            Files.writeString(options.runDir().resolve("summary.txt"), report, StandardCharsets.UTF_8);
+            return summary;
+        } finally {
+            cleanup();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs cleanup, which is idempotent
+            }
+        }
+    }
+
+    private void startCluster() throws IOException {
+        List<Integer> seeds = new ArrayList<>();
+        for (int i = 1; i <= options.nodes(); i++) {
+            nodes.start(i, seeds);
+            if (!nodes.awaitServing(i, Nodes.START_TIMEOUT_MILLIS)) {
+                throw new IllegalStateException("node " + i + " did not serve within " + Nodes.START_TIMEOUT_MILLIS
+                        + " ms; see " + options.runDir().resolve("logs"));
+            }
+            int expected = i;
+            if (!awaitUntil(30_000, () -> expected == ringNodes(1))) {
+                throw new IllegalStateException("node " + i + " did not join the ring of node 1 within 30 s");
+            }
+            seeds.add(i);
+        }
+        if (!awaitUntil(SETTLE_TIMEOUT_MILLIS, nodes::healthy)) {
+            throw new IllegalStateException("the cluster did not settle: not every node sees " + options.nodes() + " ALIVE");
+        }
+    }
+
+    private int ringNodes(int node) {
+        try (Jedis j = nodes.admin(node)) {
+            for (String line : j.info("cluster").split("\r?\n")) {
+                if (line.startsWith("ring_nodes:")) {
+                    return Integer.parseInt(line.substring("ring_nodes:".length()).trim());
+                }
+            }
+        } catch (RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** How the registers converged: whether all did within the bound, and the time the slowest took. */
+    private record Convergence(boolean converged, double millis, String detail) {
+    }
+
+    /**
+     * Polls REPLICAS of every register until all replicas are alive and hold the same version, reading
+     * at ALL between polls (a read at ALL repairs the replicas that answered older); bounded by
+     * --converge-timeout.
+     */
+    private Convergence converge(History history) {
+        double begin = history.now();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.convergeTimeoutMillis());
+        List<String> notConverged = new ArrayList<>();
+        double slowest = 0;
+        for (int r = 0; r < Workload.REGISTERS; r++) {
+            String key = "r:" + r;
+            String last = "never asked";
+            boolean done = false;
+            while (System.nanoTime() < deadline) {
+                int node = 1 + (int) (Math.random() * options.nodes());
+                try (Jedis j = nodes.admin(node)) {
+                    List<String> rows = replicas(j, key);
+                    last = String.join(" ", rows);
+                    if (agree(rows)) {
+                        done = true;
+                        break;
+                    }
+                    j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), "ALL");
+                    j.get(key);
+                } catch (RuntimeException e) {
+                    last = Workload.describe(e);
+                }
+                Nodes.sleep(250);
+            }
+            slowest = Math.max(slowest, history.now() - begin);
+            if (!done) {
+                notConverged.add(key + " [" + last + "]");
+            }
+        }
+        String detail = notConverged.isEmpty()
+                ? String.format(Locale.ROOT, "all %d registers converged in %.1f s", Workload.REGISTERS, slowest / 1000)
+                : "not converged within " + options.convergeTimeoutMillis() / 1000 + " s: " + String.join("; ", notConverged);
+        return new Convergence(notConverged.isEmpty(), slowest, detail);
+    }
+
+    /** REPLICAS key as one "node state version kind" string per replica. */
+    private static List<String> replicas(Jedis j, String key) {
+        Object reply = j.sendCommand(() -> SafeEncoder.encode("REPLICAS"), key);
+        List<String> rows = new ArrayList<>();
+        for (Object row : (List<?>) reply) {
+            List<String> fields = new ArrayList<>();
+            for (Object f : (List<?>) row) {
+                fields.add(SafeEncoder.encode((byte[]) f));
+            }
+            rows.add(String.join(",", fields));
+        }
+        return rows;
+    }
+
+    /** True if there are replicas, all alive, all holding the same version of the same kind (not missing). */
+    static boolean agree(List<String> rows) {
+        if (rows.isEmpty()) {
+            return false;
+        }
+        String versionAndKind = null;
+        for (String row : rows) {
+            String[] f = row.split(",");
+            if (f.length != 4 || !f[1].equals("alive") || f[3].equals("missing") || f[3].equals("unknown")) {
+                return false;
+            }
+            String vk = f[2] + "," + f[3];
+            if (versionAndKind != null && !versionAndKind.equals(vk)) {
+                return false;
+            }
+            versionAndKind = vk;
+        }
+        return true;
+    }
+
+    /** Reads every key the clients touched at ALL, in parallel, a few attempts each; records the reads. */
+    private void finalReads(History history) {
+        Set<String> keys = new LinkedHashSet<>();
+        for (Op o : history.ops()) {
+            if (o.key() != null && !o.client().equals("nemesis")) {
+                keys.add(o.key());
+            }
+        }
+        ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(keys);
+        List<Thread> readers = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        for (int t = 0; t < FINAL_READERS; t++) {
+            int first = 1 + t % options.nodes();
+            Thread th = new Thread(() -> finalReader(history, queue, first, deadline), "tkh-final-" + t);
+            th.setDaemon(true);
+            th.start();
+            readers.add(th);
+        }
+        for (Thread th : readers) {
+            join(th, TimeUnit.MINUTES.toMillis(11));
+        }
+        out.printf(Locale.ROOT, "trellis-harness: %d keys read at ALL%n", keys.size());
+    }
+
+    private void finalReader(History history, ConcurrentLinkedQueue<String> queue, int node, long deadline) {
+        Jedis j = null;
+        String key;
+        while ((key = queue.poll()) != null) {
+            Op last = null;
+            for (int attempt = 0; attempt < FINAL_READ_ATTEMPTS && System.nanoTime() < deadline; attempt++) {
+                double start = history.now();
+                try {
+                    if (j == null) {
+                        j = new Jedis(nodes.host(node), Nodes.PORT, Workload.CONNECT_TIMEOUT_MILLIS,
+                                Workload.SOCKET_TIMEOUT_MILLIS);
+                        j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), "ALL");
+                    }
+                    last = new Op("final", null, "read", key, j.get(key), 0, "ALL", start, history.now(), Op.Result.OK, null);
+                    break;
+                } catch (RuntimeException e) {
+                    last = new Op("final", null, "read", key, null, 0, "ALL", start, history.now(), Op.Result.FAIL,
+                            Workload.describe(e));
+                    Workload.closeQuietly(j);
+                    j = null;
+                    node = 1 + node % options.nodes();
+                    Nodes.sleep(500);
+                }
+            }
+            if (last != null) {
+                history.add(last);
+            }
+        }
+        Workload.closeQuietly(j);
+    }
+
+    private String report(Checker.Summary s, Convergence c, double margin, int cycles) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (seed %d) ==%n", options.seed()));
+        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%n", cycles, options.nemesis()));
+        sb.append(String.format(Locale.ROOT, "operations:       %d%n", s.operations()));
+        sb.append(String.format(Locale.ROOT, "acknowledged:     %d  (failed %d, indeterminate %d)%n", s.acknowledged(),
+                s.failed(), s.indeterminate()));
+        sb.append(String.format(Locale.ROOT, "lost:             %d%n", s.lost()));
+        sb.append(String.format(Locale.ROOT, "stale reads:      %d  (time margin %.0f ms)%n", s.stale(), margin));
+        sb.append(String.format(Locale.ROOT, "read-your-writes: %d violations%n", s.rywViolations()));
+        sb.append(String.format(Locale.ROOT, "phantoms:         %d%n", s.phantoms()));
+        sb.append(String.format(Locale.ROOT, "late indeterminate writes seen: %d reads (allowed: TIMEOUT/TRYAGAIN may apply later)%n",
+                s.lateIndeterminate()));
+        sb.append(String.format(Locale.ROOT, "reappeared:       %d deleted, %d expired%n", s.reappeared(), s.expiredSeen()));
+        sb.append(String.format(Locale.ROOT, "unreadable:       %d keys at the end%n", s.finalUnreadable()));
+        sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
+        for (Checker.Check check : s.checks()) {
+            sb.append(check.passed() ? "  PASS " : "  FAIL ").append(check.name()).append('\n');
+            if (!check.passed() && !check.detail().isBlank()) {
+                for (String line : check.detail().split("\n")) {
+                    sb.append("       ").append(line).append('\n');
+                }
+            }
+        }
+        sb.append(String.format(Locale.ROOT, "%d passed, %d failed%n", s.passed(), s.violations()));
+        sb.append("history: ").append(options.runDir().resolve("history.tsv")).append('\n');
+        return sb.toString();
+    }
+
+    /** Stops the nodes and removes the network; idempotent, safe from the shutdown hook. */
+    private void cleanup() {
+        synchronized (cleanupLock) {
+            if (cleanedUp) {
+                return;
+            }
+            cleanedUp = true;
+            nodes.stopAll();
+            net.cleanup();
+        }
+    }
+
+    private static boolean awaitUntil(long timeoutMillis, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (System.nanoTime() < deadline) {
+            if (condition.getAsBoolean()) {
+                return true;
+            }
+            Nodes.sleep(250);
+        }
+        return condition.getAsBoolean();
+    }
+
+    private static void join(Thread t, long millis) {
+        try {
+            t.join(millis);
+            if (t.isAlive()) {
+                t.interrupt();
+                t.join(10_000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
