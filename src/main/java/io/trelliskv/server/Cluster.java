@@ -208,15 +208,16 @@ final class Cluster implements AutoCloseable {
     /** Starts membership and routing; {@code bound} is the client server's bound TCP address. */
     void start(InetSocketAddress bound) throws IOException {
         PeerHello self = hello(bound.getPort());
+        NodeStatus startStatus = NodeStatus.NORMAL;
         if (!identity.tokens().isEmpty()) {
-            rebalancer.restarted(identity.tokens());
+            startStatus = rebalancer.restarted(identity.tokens(), !config.seeds().isEmpty());
         }
         acceptor.self(self);
         peers = new PeerClient(peerConfig, self);
         gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT);
         Swim s = Swim.builder(config.membership(), identity.nodeId(),
                         new Address(self.host(), self.port()))
-                .meta(TokenMeta.encode(identity.tokens()))
+                .meta(TokenMeta.encode(startStatus, identity.tokens()))
                 .transport(gossip)
                 .scheduler(scheduler)
                 .clock(clock)
@@ -270,6 +271,7 @@ final class Cluster implements AutoCloseable {
         if (s.isJoined()) {
             dispatcher.joining(false);
             log.info("Joined the cluster; serving keys");
+            rebalancer.rejoined();
         } else {
             scheduler.schedule(SERVE_CHECK_MILLIS, () -> serveKeysOnceJoined(s));
         }

@@ -149,10 +149,31 @@ final class Rebalancer implements AutoCloseable {
         return TokenMeta.encode(status, tokens);
     }
 
-    /** Tokens known at start (a restart with a data directory): NORMAL, as before. */
-    void restarted(List<Long> saved) {
+    /**
+     * Tokens known at start (a restart with a data directory). The engine is in memory, so a node that
+     * restarts comes back empty: with seeds it rejoins JOINING, so that no read is served from it and
+     * nobody counts it toward a quorum, and streams its ranges back from the other replicas (see
+     * {@link #rejoined()}); without seeds (the cluster's first node) it is NORMAL at once.
+     *
+     * @return the status to announce
+     */
+    NodeStatus restarted(List<Long> saved, boolean hasSeeds) {
         tokens = List.copyOf(saved);
-        status = NodeStatus.NORMAL;
+        status = hasSeeds ? NodeStatus.JOINING : NodeStatus.NORMAL;
+        return status;
+    }
+
+    /**
+     * On the membership thread, once a restarted JOINING node has heard from a seed: streams its
+     * ranges after the settle time, as a new node's bootstrap does.
+     */
+    void rejoined() {
+        if (status != NodeStatus.JOINING) {
+            return;
+        }
+        log.info("Restarted with {} tokens and no data: streaming this node's ranges in {} ms", tokens.size(),
+                config.settleMillis());
+        membership.schedule(config.settleMillis(), this::startBootstrap);
     }
 
     private void startBootstrap() {

@@ -32,11 +32,12 @@ import static org.awaitility.Awaitility.await;
  * A replica wiped and rebuilt by anti-entropy: three real nodes ({@code --replication-factor 3}) on
  * 127.0.0.41 … 127.0.0.43, each with its own {@code --data-dir}, periodic anti-entropy off
  * ({@code --anti-entropy-interval 0}) so that only REPAIR runs it. Keys are written and some deleted at
- * QUORUM; once every copy is in place, the third node is killed (SIGKILL) and restarted on its data
- * directory, so it comes back with its id and tokens but an empty engine, and no hints are pending for
+ * QUORUM; once every copy is in place, the third node's engine is wiped with FLUSHALL (which acts on
+ * that node only), so it keeps its place on the ring with nothing in it and no hints are pending for
  * it. {@code trellis-cli ADDRESS repair} on it must then bring back every key and tombstone: REPLICAS
  * shows the same version of the same kind on all three replicas for every key; a second REPAIR moves
- * nothing.
+ * nothing. Finally the node is killed (SIGKILL) and restarted on its data directory: it comes back
+ * empty, rejoins JOINING and streams its ranges back before it serves reads, with no REPAIR.
  */
 @TestInstance(Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -146,6 +147,45 @@ class RepairIT {
 
         int victim = 2;
         String victimId = selfId(victim);
+        try (Jedis j = client(victim)) {
+            assertThat(j.flushAll()).isEqualTo("OK");
+        }
+        assertThat(info(victim, "keyspace")).as("INFO keyspace of the wiped node: empty").doesNotContainKey("db0");
+        Map<String, String> before = info(victim, "anti_entropy");
+        assertThat(before).containsEntry("anti_entropy_interval_ms", "0").containsEntry("anti_entropy_running", "0");
+        // A node that joined with seeds ran one round after its bootstrap; REPAIR's rounds follow it.
+        long r0 = Long.parseLong(before.get("anti_entropy_rounds"));
+        long keysInBefore = Long.parseLong(before.get("anti_entropy_keys_streamed_in"));
+
+        long started = System.nanoTime();
+        Result r = TrellisProcess.run(home, logs, null, "trellis-cli", address(victim), "repair");
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        System.out.printf("RepairIT: trellis-cli repair of the wiped node took %d ms:%n%s", tookMillis, r.stdout());
+        assertThat(r.exitCode()).as("trellis-cli repair; stderr: %s", r.stderr()).isZero();
+        assertThat(r.stdout()).contains("repair round " + (r0 + 1) + " started on " + address(victim))
+                .containsPattern("repair round " + (r0 + 1) + " done in .*: ranges (\\d+)/\\1, .*, 0 failed exchanges");
+
+        for (String key : values.keySet()) {
+            assertThat(converged(key)).as("REPLICAS %s after the repair", key).isNull();
+            assertThat(replicas(victim, key).get(0).get(2)).as("version of %s", key).isEqualTo(versions.get(key));
+        }
+        Map<String, String> ae = info(victim, "anti_entropy");
+        assertThat(Long.parseLong(ae.get("anti_entropy_keys_streamed_in")) - keysInBefore).as("INFO anti_entropy %s", ae)
+                .isEqualTo(KEYS);
+        assertThat(ae).containsEntry("anti_entropy_rounds", Long.toString(r0 + 1));
+
+        try (Jedis j = client(victim)) {
+            long round = (Long) j.sendCommand(REPAIR);
+            assertThat(round).isEqualTo(r0 + 2);
+            await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
+                Map<String, String> status = status(j);
+                assertThat(status).containsEntry("round", Long.toString(r0 + 2)).containsEntry("state", "done");
+                assertThat(status).containsEntry("keys_streamed_in", "0").containsEntry("keys_streamed_out", "0")
+                        .containsEntry("keys_compared", "0").containsEntry("failures", "0");
+            });
+        }
+
+        // A restart loses the engine; the node streams its ranges back by itself (JOINING, then NORMAL).
         processes.get(victim).process().destroyForcibly();
         await().atMost(DEAD_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
             assertThat(memberState(0, victimId)).isEqualTo("DEAD");
@@ -155,37 +195,13 @@ class RepairIT {
         awaitServing(victim);
         assertThat(selfId(victim)).as("id of the restarted node").isEqualTo(victimId);
         awaitAllAlive();
-        assertThat(info(victim, "keyspace")).as("INFO keyspace of the restarted node: empty").doesNotContainKey("db0");
-        assertThat(info(victim, "anti_entropy")).containsEntry("anti_entropy_interval_ms", "0")
-                .containsEntry("anti_entropy_rounds", "0");
-
-        long started = System.nanoTime();
-        Result r = TrellisProcess.run(home, logs, null, "trellis-cli", address(victim), "repair");
-        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-        System.out.printf("RepairIT: trellis-cli repair of the wiped node took %d ms:%n%s", tookMillis, r.stdout());
-        assertThat(r.exitCode()).as("trellis-cli repair; stderr: %s", r.stderr()).isZero();
-        assertThat(r.stdout()).contains("repair round 1 started on " + address(victim))
-                .containsPattern("repair round 1 done in .*: ranges (\\d+)/\\1, .*, 0 failed exchanges");
-
-        for (String key : values.keySet()) {
-            assertThat(converged(key)).as("REPLICAS %s after the repair", key).isNull();
-            assertThat(replicas(victim, key).get(0).get(2)).as("version of %s", key).isEqualTo(versions.get(key));
-        }
-        Map<String, String> ae = info(victim, "anti_entropy");
-        assertThat(Long.parseLong(ae.get("anti_entropy_keys_streamed_in"))).as("INFO anti_entropy %s", ae)
-                .isEqualTo(KEYS);
-        assertThat(ae).containsEntry("anti_entropy_keys_streamed_out", "0").containsEntry("anti_entropy_rounds", "1");
-
-        try (Jedis j = client(victim)) {
-            long round = (Long) j.sendCommand(REPAIR);
-            assertThat(round).isEqualTo(2);
-            await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-                Map<String, String> status = status(j);
-                assertThat(status).containsEntry("round", "2").containsEntry("state", "done");
-                assertThat(status).containsEntry("keys_streamed_in", "0").containsEntry("keys_streamed_out", "0")
-                        .containsEntry("keys_compared", "0").containsEntry("failures", "0");
-            });
-        }
+        await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
+            for (String key : values.keySet()) {
+                assertThat(converged(key)).as("REPLICAS %s after the restart", key).isNull();
+                assertThat(replicas(victim, key).get(0).get(2)).as("version of %s", key).isEqualTo(versions.get(key));
+            }
+        });
+        assertThat(info(victim, "cluster")).as("streamed back, no REPAIR asked").containsEntry("node_status", "NORMAL");
     }
 
     /** Null if every replica of {@code key} is alive and holds one version of one kind, else why not. */
