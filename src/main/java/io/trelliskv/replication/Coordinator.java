@@ -195,7 +195,10 @@ public final class Coordinator {
     private final class ReadOp {
         final List<Key> keys;
         final ConsistencyLevel level;
+        /** This node's copy of each key when the read started: what the replicas are told it has. */
         final Entry[] known;
+        /** The newest entry a replica sent for each key, if newer than {@link #known}; for read repair. */
+        final Entry[] seen;
         /** Remote answers each key waits for: {@link #levelNeed}, or every live replica below a floor. */
         final int[] need;
         /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
@@ -216,6 +219,7 @@ public final class Coordinator {
             this.keys = keys;
             this.level = level;
             this.known = new Entry[keys.size()];
+            this.seen = new Entry[keys.size()];
             this.need = new int[keys.size()];
             this.levelNeed = new int[keys.size()];
             this.floors = new Version[keys.size()];
@@ -253,10 +257,15 @@ public final class Coordinator {
             if (ok) {
                 for (int j = 0; j < idx.size(); j++) {
                     Entry newer = rs.get(j).entry();
+                    int i = idx.get(j);
                     if (newer != null && acceptable(newer, node)) {
                         engine.merge(newer);
+                        synchronized (this) {
+                            if (seen[i] == null || newer.newerThan(seen[i])) {
+                                seen[i] = newer;
+                            }
+                        }
                     }
-                    int i = idx.get(j);
                     Version floor;
                     synchronized (this) {
                         floor = floors[i];
@@ -317,7 +326,15 @@ public final class Coordinator {
             for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
                 List<Integer> idx = perNode.get(e.getKey());
                 for (int j = 0; j < idx.size(); j++) {
-                    Entry newest = engine.stored(keys.get(idx.get(j)));
+                    int i = idx.get(j);
+                    Entry newest;
+                    synchronized (this) {
+                        newest = seen[i] != null ? seen[i] : known[i];
+                    }
+                    Entry now = engine.stored(keys.get(i));
+                    if (newest != null && now != null && now.newerThan(newest)) {
+                        continue; // written since (by the command this read served): that write replicates itself
+                    }
                     ReadReply theirs = e.getValue().get(j);
                     if (newest != null && (theirs.missing()
                             || Version.compare(newest.hlc(), newest.nodeId(), theirs.hlc(), theirs.nodeId()) > 0)) {

@@ -80,11 +80,6 @@ public final class Dispatcher implements CommandSink {
         this.replication = replication;
     }
 
-    /** The replication glue, or null if not enabled. */
-    Replication replication() {
-        return replication;
-    }
-
     /** The router, or null if routing is not enabled. */
     public Router router() {
         return router;

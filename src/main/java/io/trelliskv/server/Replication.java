@@ -56,10 +56,6 @@ final class Replication {
         return !placement.ownsEverything();
     }
 
-    Coordinator coordinator() {
-        return coordinator;
-    }
-
     /** How one command is to be coordinated. */
     private record Plan(List<Key> keys, boolean write, boolean readFirst, ConsistencyLevel readLevel,
                         ConsistencyLevel writeLevel) {
@@ -88,9 +84,28 @@ final class Replication {
         return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), session.floors(plan.keys())) : null;
     }
 
-    /** Runs a command of a client connected to this node; replies directly or defers the reply. */
+    /**
+     * Runs a command of a client connected to this node; replies directly or defers the reply.
+     *
+     * <p>Commands of one connection run in the order they were sent, as in Redis: a command whose
+     * handler must wait for a read phase holds back the handlers of the connection's later keyed
+     * commands (not just their replies) until it has run, so {@code DEL k} then {@code SET k v} in one
+     * pipeline leaves {@code k = v}, and a GET after an INCR sees the increment.
+     */
     void runForClient(ClientConnection client, CommandSpec spec, byte[][] args) {
         Session session = Session.of(client);
+        CompletableFuture<Void> before = session.running();
+        if (before != null && !before.isDone()) {
+            DeferredReply reply = client.deferReply();
+            int protocol = client.writer().protocol();
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            session.running(ran);
+            before.thenRun(() -> execute(session, protocol, spec, args, ran).thenAccept(r -> {
+                r.recordInto(session);
+                reply.complete(r.resp());
+            }));
+            return;
+        }
         Plan plan = plan(session, spec, args);
         CompletableFuture<Void> phase;
         try {
@@ -106,7 +121,11 @@ final class Replication {
         }
         DeferredReply reply = client.deferReply();
         int protocol = client.writer().protocol();
-        afterPhase(phase, protocol, spec, args, plan).thenAccept(r -> {
+        CompletableFuture<Void> ran = new CompletableFuture<>();
+        if (phase != null) {
+            session.running(ran);
+        }
+        afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
             r.recordInto(session);
             reply.complete(r.resp());
         });
@@ -117,29 +136,48 @@ final class Replication {
      * error replies.
      */
     CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec, byte[][] args) {
-        Plan plan = plan(session, spec, args);
-        CompletableFuture<Void> phase;
+        return execute(session, protocol, spec, args, new CompletableFuture<>());
+    }
+
+    /** Like {@link #execute(Session, int, CommandSpec, byte[][])}; completes {@code ran} once the handler ran or will not. */
+    private CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec,
+                                                          byte[][] args, CompletableFuture<Void> ran) {
+        CompletableFuture<ForwardCodec.Reply> reply;
         try {
-            phase = prepare(session, plan);
-        } catch (ReplicationException e) {
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            Plan plan = plan(session, spec, args);
+            CompletableFuture<Void> phase;
+            try {
+                phase = prepare(session, plan);
+            } catch (ReplicationException e) {
+                ran.complete(null);
+                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            }
+            reply = afterPhase(phase, protocol, spec, args, plan, ran);
+        } catch (RuntimeException e) {
+            ran.complete(null);
+            throw e;
         }
-        return afterPhase(phase, protocol, spec, args, plan);
+        return reply;
     }
 
     private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,
-                                                             CommandSpec spec, byte[][] args, Plan plan) {
+                                                             CommandSpec spec, byte[][] args, Plan plan,
+                                                             CompletableFuture<Void> ran) {
         if (phase == null) {
-            return runAndReplicate(protocol, spec, args, plan);
+            return runAndReplicate(protocol, spec, args, plan, ran);
         }
         return phase.handle((v, failure) -> failure)
-                .thenCompose(failure -> failure != null
-                        ? CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)))
-                        : runAndReplicate(protocol, spec, args, plan));
+                .thenCompose(failure -> {
+                    if (failure != null) {
+                        ran.complete(null);
+                        return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)));
+                    }
+                    return runAndReplicate(protocol, spec, args, plan, ran);
+                });
     }
 
     private CompletableFuture<ForwardCodec.Reply> runAndReplicate(int protocol, CommandSpec spec, byte[][] args,
-                                                                  Plan plan) {
+                                                                  Plan plan, CompletableFuture<Void> ran) {
         byte[] resp;
         List<Entry> written;
         WriteCapture.begin();
@@ -147,6 +185,7 @@ final class Replication {
             resp = dispatcher.runDetached(protocol, spec, args);
         } finally {
             written = WriteCapture.end();
+            ran.complete(null);
         }
         if (written.isEmpty()) {
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(resp));

@@ -160,7 +160,7 @@ public final class Router {
             if (targets[0] == placement.localNodeId()) {
                 return false;
             }
-            forward(client, List.of(targets[0]), args, first, lastKeyAt, step);
+            forward(client, liveFrom(placement.owners(token(args[first])), targets[0]), args, first, lastKeyAt, step);
             return true;
         }
         Merge merge = SPLITTABLE.get(spec.name());

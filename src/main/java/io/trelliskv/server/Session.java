@@ -8,6 +8,7 @@ import io.trelliskv.version.Version;
 
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 
 /**
@@ -69,6 +70,20 @@ final class Session {
         return s;
     }
 
+    /**
+     * Completes once the handler of the connection's latest keyed command that had to wait has run;
+     * null or done when nothing is waiting. Touched on the connection's event loop only.
+     */
+    private CompletableFuture<Void> running;
+
+    CompletableFuture<Void> running() {
+        return running;
+    }
+
+    void running(CompletableFuture<Void> ran) {
+        this.running = ran;
+    }
+
     /** The level chosen with CONSISTENCY, or null for the node's default. */
     ConsistencyLevel readLevel() {
         return readLevel;
@@ -84,13 +99,6 @@ final class Session {
 
     void writeLevel(ConsistencyLevel level) {
         this.writeLevel = level;
-    }
-
-    /** Remembers the versions of acknowledged writes. */
-    synchronized void recordWrites(List<Entry> written) {
-        for (Entry e : written) {
-            record(e.key().token(), e.hlc(), e.nodeId());
-        }
     }
 
     /** Remembers the version of an acknowledged write of a key with this token. */

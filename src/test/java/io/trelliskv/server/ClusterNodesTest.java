@@ -109,6 +109,38 @@ class ClusterNodesTest {
     }
 
     @Test
+    void pipelinedCommandsOnOneKeyTakeEffectInTheOrderSent() {
+        Node first = nodes.get(0);
+        Jedis c = clients.get(0);
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; keys.size() < 20 && i < 10_000; i++) {
+            String key = "order" + i;
+            if (first.clusterState().owners(Key.of(key).token()).get(0) == first.nodeId()) {
+                keys.add(key); // coordinated here: DEL waits for a read phase, SET (blind) does not
+            }
+        }
+        assertThat(keys).hasSize(20);
+        for (String key : keys) {
+            c.set(key, "old");
+        }
+        Pipeline p = c.pipelined();
+        List<Response<String>> reads = new ArrayList<>();
+        List<Response<Long>> incrs = new ArrayList<>();
+        for (String key : keys) {
+            p.del(key);
+            p.set(key, "10");
+            incrs.add(p.incr(key));
+            reads.add(p.get(key));
+        }
+        p.sync();
+        for (int i = 0; i < keys.size(); i++) {
+            assertThat(incrs.get(i).get()).as("INCR %s after DEL and SET", keys.get(i)).isEqualTo(11);
+            assertThat(reads.get(i).get()).as("GET %s", keys.get(i)).isEqualTo("11");
+            assertThat(c.get(keys.get(i))).isEqualTo("11");
+        }
+    }
+
+    @Test
     void multiKeyCommandsSplitByOwnerAndMerge() {
         Jedis c = clients.get(1);
         assertThat(c.mset("a", "1", "b", "2", "c", "3", "d", "4", "e", "5")).isEqualTo("OK");
