@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * run id left behind is removed at the start. Every wait has a deadline.
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
- * [--clients 6] [--nemesis partition,kill,pause,clock,loss] [--combine 2] [--fault 8s] [--quiet 4s]
+ * [--clients 6] [--nemesis partition,kill,pause,clock,loss,churn] [--combine 2] [--fault 8s] [--quiet 4s]
  * [--kill-scope one|any] [--max-clock-offset 2s] [--think 10ms] [--run-id 2] [--run-dir DIR] [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
@@ -53,7 +53,7 @@ public final class Harness {
             long seed = System.currentTimeMillis();
             int nodes = 5;
             int clients = 6;
-            Set<Nemesis.Kind> nemesis = Set.of(Nemesis.Kind.values());
+            Set<Nemesis.Kind> nemesis = Nemesis.Kind.ALL;
             int combine = 2;
             long fault = 8_000;
             long quiet = 4_000;
@@ -75,7 +75,7 @@ public final class Harness {
                     case "--seed" -> seed = Long.parseLong(v);
                     case "--nodes" -> nodes = Integer.parseInt(v);
                     case "--clients" -> clients = Integer.parseInt(v);
-                    case "--nemesis" -> nemesis = v.equals("all") ? Set.of(Nemesis.Kind.values()) : Nemesis.Kind.parse(v);
+                    case "--nemesis" -> nemesis = Nemesis.Kind.parse(v);
                     case "--combine" -> combine = Integer.parseInt(v);
                     case "--fault" -> fault = io.trelliskv.common.Durations.parse(v).toMillis();
                     case "--quiet" -> quiet = io.trelliskv.common.Durations.parse(v).toMillis();
@@ -224,7 +224,7 @@ public final class Harness {
             String convergenceDetail = convergence.detail + (settled ? "" : "; membership did not settle within "
                     + SETTLE_TIMEOUT_MILLIS / 1000 + " s");
             Checker.Summary summary = checker.check(history.ops(), convergence.converged && settled, convergenceDetail);
-            String report = report(summary, convergence, checker.margin(), nemesis.cycles());
+            String report = report(summary, convergence, checker.margin(), nemesis.cycles(), nemesis.churnSummary());
             out.print(report);
             Files.writeString(options.runDir().resolve("summary.txt"), report, StandardCharsets.UTF_8);
             return summary;
@@ -289,7 +289,8 @@ public final class Harness {
             String last = "never asked";
             boolean done = false;
             while (System.nanoTime() < deadline) {
-                int node = 1 + (int) (Math.random() * options.nodes());
+                List<Integer> live = nodes.live();
+                int node = live.get((int) (Math.random() * live.size()));
                 try (Jedis j = nodes.admin(node)) {
                     List<String> rows = replicas(j, key);
                     last = String.join(" ", rows);
@@ -360,9 +361,10 @@ public final class Harness {
         ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>(keys);
         List<Thread> readers = new ArrayList<>();
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        List<Integer> live = nodes.live();
         for (int t = 0; t < FINAL_READERS; t++) {
-            int first = 1 + t % options.nodes();
-            Thread th = new Thread(() -> finalReader(history, queue, first, deadline), "tkh-final-" + t);
+            int first = t % live.size();
+            Thread th = new Thread(() -> finalReader(history, queue, live, first, deadline), "tkh-final-" + t);
             th.setDaemon(true);
             th.start();
             readers.add(th);
@@ -373,8 +375,10 @@ public final class Harness {
         out.printf(Locale.ROOT, "trellis-harness: %d keys read at ALL%n", keys.size());
     }
 
-    private void finalReader(History history, ConcurrentLinkedQueue<String> queue, int node, long deadline) {
+    private void finalReader(History history, ConcurrentLinkedQueue<String> queue, List<Integer> live, int index,
+                             long deadline) {
         Jedis j = null;
+        int node = live.get(index);
         String key;
         while ((key = queue.poll()) != null) {
             Op last = null;
@@ -393,7 +397,8 @@ public final class Harness {
                             Workload.describe(e));
                     Workload.closeQuietly(j);
                     j = null;
-                    node = 1 + node % options.nodes();
+                    index = (index + 1) % live.size();
+                    node = live.get(index);
                     Nodes.sleep(500);
                 }
             }
@@ -404,10 +409,14 @@ public final class Harness {
         Workload.closeQuietly(j);
     }
 
-    private String report(Checker.Summary s, Convergence c, double margin, int cycles) {
+    private String report(Checker.Summary s, Convergence c, double margin, int cycles, String churn) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (seed %d) ==%n", options.seed()));
         sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%n", cycles, options.nemesis()));
+        if (options.nemesis().contains(Nemesis.Kind.CHURN)) {
+            sb.append(String.format(Locale.ROOT, "membership:       %s; %d nodes at the end (slots %s)%n", churn,
+                    nodes.live().size(), nodes.live()));
+        }
         sb.append(String.format(Locale.ROOT, "operations:       %d%n", s.operations()));
         sb.append(String.format(Locale.ROOT, "acknowledged:     %d  (failed %d, indeterminate %d)%n", s.acknowledged(),
                 s.failed(), s.indeterminate()));

@@ -30,19 +30,33 @@ final class Nemesis {
         /** Skew (±100–400 ms) or jump (±1 s to --max-clock-offset, default 2 s) one node's wall clock. */
         CLOCK,
         /** Drop 10–40 % of the packets from other nodes to one or two nodes. */
-        LOSS;
+        LOSS,
+        /**
+         * Membership change: DECOMMISSION a node (it streams its ranges away, leaves, exits 0) when the
+         * cluster is at full size, or start a fresh node (new data dir, new id) at the free address slot
+         * when it is one short; the cluster stays within [nodes-1, nodes] and never below 3.
+         */
+        CHURN;
 
+        /** What {@code all} means: every kind but CHURN, so the long-run defaults (and HarnessIT) stay as they were. */
+        static final Set<Kind> ALL = Collections.unmodifiableSet(EnumSet.range(PARTITION, LOSS));
+
+        /** A comma-separated list of kinds; {@code all} may be one of them ({@code all,churn}); {@code none} is empty. */
         static Set<Kind> parse(String list) {
             Set<Kind> kinds = EnumSet.noneOf(Kind.class);
             if (list.isBlank() || list.equals("none")) {
                 return kinds;
             }
             for (String s : list.split(",")) {
+                if (s.trim().equals("all")) {
+                    kinds.addAll(ALL);
+                    continue;
+                }
                 try {
                     kinds.add(valueOf(s.trim().toUpperCase(Locale.ROOT)));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("--nemesis: unknown fault '" + s + "' (expected: "
-                            + "partition, kill, pause, clock, loss, all or none)");
+                            + "partition, kill, pause, clock, loss, churn, all or none)");
                 }
             }
             return kinds;
@@ -51,6 +65,10 @@ final class Nemesis {
 
     /** Default largest clock offset, in ms: the checker's time-uncertainty margin grows with it. */
     static final long MAX_CLOCK_OFFSET_MILLIS = 2_000;
+    /** From DECOMMISSION to the process's exit, and from a fresh node's start to NORMAL (counted from the heal). */
+    static final long CHURN_TIMEOUT_MILLIS = 90_000;
+    /** Never decommission below this many nodes (the replication factor). */
+    private static final int MIN_NODES = 3;
     /** Smallest jump; offsets below are skews. */
     private static final long MIN_JUMP_MILLIS = 1_000;
 
@@ -69,6 +87,13 @@ final class Nemesis {
     private final List<Integer> killed = new ArrayList<>();
     private final List<Integer> paused = new ArrayList<>();
     private final List<Integer> skewed = new ArrayList<>();
+    /** The slot being decommissioned (DECOMMISSION sent, exit not yet seen), or 0. */
+    private int leaving;
+    /** The slot a fresh node is joining at (started, not yet NORMAL), or 0. */
+    private int joining;
+    private int decommissions;
+    private int joins;
+    private int churnFailures;
     private int cycles;
     private long maxOffset;
 
@@ -88,6 +113,16 @@ final class Nemesis {
 
     int cycles() {
         return cycles;
+    }
+
+    /** Membership changes so far, for the summary. */
+    String churnSummary() {
+        return decommissions + " decommissions, " + joins + " joins, " + churnFailures + " failed";
+    }
+
+    /** Live slots that no other fault of this cycle or churn has taken. */
+    private List<Integer> eligible() {
+        return nodes.live().stream().filter(v -> v != leaving && v != joining).collect(Collectors.toCollection(ArrayList::new));
     }
 
     /** The largest absolute clock offset applied so far, in ms. */
@@ -136,6 +171,7 @@ final class Nemesis {
                 case PAUSE -> pause();
                 case CLOCK -> clock();
                 case LOSS -> loss();
+                case CHURN -> churn();
             };
         } catch (RuntimeException e) {
             what = kind.name().toLowerCase(Locale.ROOT) + " failed: " + e.getMessage();
@@ -144,7 +180,7 @@ final class Nemesis {
     }
 
     private String partition() {
-        List<Integer> all = IntStream.rangeClosed(1, nodes.count()).boxed().collect(Collectors.toCollection(ArrayList::new));
+        List<Integer> all = new ArrayList<>(nodes.live());
         Collections.shuffle(all, random);
         int n = all.size();
         switch (random.nextInt(4)) {
@@ -179,9 +215,13 @@ final class Nemesis {
     }
 
     private String kill() {
-        int victim = killVictim > 0 ? killVictim : 1 + random.nextInt(nodes.count());
+        List<Integer> live = nodes.live();
+        int victim = killVictim > 0 ? killVictim : live.get(random.nextInt(live.size()));
         if (killed.contains(victim)) {
             return "kill skipped: " + victim + " is down";
+        }
+        if (!eligible().contains(victim)) {
+            return "kill skipped: " + victim + " is leaving, joining or gone";
         }
         nodes.kill(victim);
         killed.add(victim);
@@ -189,8 +229,9 @@ final class Nemesis {
     }
 
     private String pause() {
-        int victim = 1 + random.nextInt(nodes.count());
-        if (paused.contains(victim) || killed.contains(victim)) {
+        List<Integer> live = nodes.live();
+        int victim = live.get(random.nextInt(live.size()));
+        if (paused.contains(victim) || killed.contains(victim) || !eligible().contains(victim)) {
             return "pause skipped: " + victim;
         }
         nodes.pause(victim);
@@ -199,7 +240,8 @@ final class Nemesis {
     }
 
     private String clock() {
-        int victim = 1 + random.nextInt(nodes.count());
+        List<Integer> live = nodes.live();
+        int victim = live.get(random.nextInt(live.size()));
         boolean jump = maxClockOffset >= MIN_JUMP_MILLIS && random.nextInt(10) < 4;
         long skewMax = Math.min(400, maxClockOffset);
         long magnitude = jump ? MIN_JUMP_MILLIS + (long) (random.nextDouble() * (maxClockOffset - MIN_JUMP_MILLIS))
@@ -214,7 +256,7 @@ final class Nemesis {
     }
 
     private String loss() {
-        List<Integer> all = IntStream.rangeClosed(1, nodes.count()).boxed().collect(Collectors.toCollection(ArrayList::new));
+        List<Integer> all = new ArrayList<>(nodes.live());
         Collections.shuffle(all, random);
         List<Integer> victims = all.subList(0, 1 + random.nextInt(2));
         double p = 0.1 + 0.3 * random.nextDouble();
@@ -224,7 +266,104 @@ final class Nemesis {
         return String.format(Locale.ROOT, "packet loss %.0f%% into nodes %s", p * 100, victims);
     }
 
-    /** Undoes every fault: network rules, pauses, clock offsets, killed nodes (restarted). */
+    /**
+     * Decommissions a node when the cluster is at full size (and above {@link #MIN_NODES}), else starts a
+     * fresh node at the free slot. The slot leaves {@link Nodes#live()} when the leaving process exits
+     * (clients stop sending to it then), and a joining node enters it once NORMAL; {@link #heal} waits
+     * for both, bounded by {@link #CHURN_TIMEOUT_MILLIS}.
+     */
+    private String churn() {
+        if (leaving != 0 || joining != 0) {
+            return "churn skipped: a membership change is under way";
+        }
+        List<Integer> live = nodes.live();
+        if (live.size() == nodes.count() && live.size() > MIN_NODES) {
+            List<Integer> candidates = eligible();
+            candidates.removeAll(killed);
+            candidates.removeAll(paused);
+            if (candidates.isEmpty()) {
+                return "churn skipped: no node to decommission";
+            }
+            int victim = candidates.get(random.nextInt(candidates.size()));
+            String reply = nodes.decommission(victim);
+            if (!"OK".equals(reply)) {
+                churnFailures++;
+                return "decommission node " + victim + " refused: " + reply;
+            }
+            leaving = victim;
+            Process p = nodes.process(victim);
+            if (p != null) {
+                // Clients stop sending to the address the moment the process is gone.
+                p.onExit().thenRun(() -> {
+                    if (nodes.process(victim) == p) {
+                        nodes.setLive(victim, false);
+                    }
+                });
+            }
+            return "decommission node " + victim;
+        }
+        if (live.size() < nodes.count()) {
+            int slot = IntStream.rangeClosed(1, nodes.count()).filter(i -> !live.contains(i)).findFirst().orElseThrow();
+            try {
+                nodes.startFresh(slot, live);
+            } catch (IOException e) {
+                churnFailures++;
+                return "join of a fresh node at slot " + slot + " failed: " + e.getMessage();
+            }
+            joining = slot;
+            return "join fresh node at slot " + slot + " (seeds " + live + ")";
+        }
+        return "churn skipped: " + live.size() + " nodes, at least " + MIN_NODES;
+    }
+
+    /**
+     * Waits for a decommission or join under way to finish; a note if it did not, a note starting with
+     * {@code +} if it did, null if there was none.
+     */
+    private String finishChurn() {
+        String done = null;
+        if (leaving != 0) {
+            int v = leaving;
+            Integer status = nodes.awaitExit(v, CHURN_TIMEOUT_MILLIS);
+            leaving = 0;
+            if (status == null) {
+                churnFailures++;
+                // Still running (LEAVING, its stream stuck): keep it live so the run goes on, and say so.
+                return "node " + v + " did not exit within " + CHURN_TIMEOUT_MILLIS / 1000 + " s of its decommission"
+                        + " (status " + nodes.ringStatus(v) + ")";
+            }
+            nodes.setLive(v, false);
+            if (status != 0) {
+                churnFailures++;
+                return "decommissioned node " + v + " exited " + status;
+            }
+            decommissions++;
+            done = "node " + v + " left (exit 0)";
+        }
+        if (joining != 0) {
+            int v = joining;
+            long deadline = System.nanoTime() + CHURN_TIMEOUT_MILLIS * 1_000_000;
+            String status = null;
+            while (System.nanoTime() < deadline && nodes.alive(v) && !"NORMAL".equals(status = nodes.ringStatus(v))) {
+                Nodes.sleep(250);
+            }
+            joining = 0;
+            if (!nodes.alive(v)) {
+                churnFailures++;
+                return "fresh node at slot " + v + " exited during its join";
+            }
+            nodes.setLive(v, true);
+            if (!"NORMAL".equals(status)) {
+                churnFailures++;
+                return "fresh node at slot " + v + " not NORMAL within " + CHURN_TIMEOUT_MILLIS / 1000 + " s (" + status + ")";
+            }
+            joins++;
+            done = (done == null ? "" : done + "; ") + "fresh node at slot " + v + " NORMAL";
+        }
+        return done == null ? null : "+" + done;
+    }
+
+    /** Undoes every fault: network rules, pauses, clock offsets, killed nodes (restarted); finishes churn. */
     void heal() {
         double start = history.now();
         List<String> notes = new ArrayList<>();
@@ -237,13 +376,13 @@ final class Nemesis {
         }
         paused.clear();
         for (int v : skewed) {
-            if (!nodes.clockOffset(v, 0)) {
+            if (!nodes.clockOffset(v, 0) && nodes.alive(v)) {
                 notes.add("clock reset failed on " + v);
             }
         }
         skewed.clear();
         for (int v : killed) {
-            List<Integer> seeds = IntStream.rangeClosed(1, nodes.count()).boxed().filter(s -> s != v).toList();
+            List<Integer> seeds = nodes.live().stream().filter(s -> s != v).toList();
             try {
                 nodes.start(v, seeds);
                 if (!nodes.awaitServing(v, Nodes.START_TIMEOUT_MILLIS)) {
@@ -254,7 +393,14 @@ final class Nemesis {
             }
         }
         killed.clear();
-        history.add(new Op("nemesis", null, "heal", null, notes.isEmpty() ? "healed" : String.join("; ", notes), 0, null,
+        String churnNote = finishChurn();
+        String churnDone = "";
+        if (churnNote != null && churnNote.startsWith("+")) {
+            churnDone = "; " + churnNote.substring(1);
+        } else if (churnNote != null) {
+            notes.add(churnNote);
+        }
+        history.add(new Op("nemesis", null, "heal", null, (notes.isEmpty() ? "healed" : String.join("; ", notes)) + churnDone, 0, null,
                 start, history.now(), notes.isEmpty() ? Op.Result.OK : Op.Result.FAIL, null));
     }
 }

@@ -40,6 +40,10 @@ final class Nodes {
     private final int count;
     private final List<String> extraNodeArgs;
     private final Process[] processes;
+    /** Per address slot: how many fresh nodes (new data dir, new id) have taken it after the first. */
+    private final int[] generation;
+    /** The slots whose node clients and faults may use: a member that is not leaving or joining. */
+    private volatile List<Integer> live;
 
     Nodes(Network net, Path runDir, Path jar, int count, List<String> extraNodeArgs) {
         this.net = net;
@@ -48,10 +52,87 @@ final class Nodes {
         this.count = count;
         this.extraNodeArgs = extraNodeArgs;
         this.processes = new Process[count + 1];
+        this.generation = new int[count + 1];
+        this.live = java.util.stream.IntStream.rangeClosed(1, count).boxed().toList();
     }
 
+    /** Address slots, the cluster's size at the start: a slot holds at most one node at a time. */
     int count() {
         return count;
+    }
+
+    /** The slots in use, in order (1..count without the ones whose node left and was not replaced yet). */
+    List<Integer> live() {
+        return live;
+    }
+
+    /** Adds or removes a slot from {@link #live()}. */
+    synchronized void setLive(int slot, boolean isLive) {
+        java.util.TreeSet<Integer> s = new java.util.TreeSet<>(live);
+        if (isLive) {
+            s.add(slot);
+        } else {
+            s.remove(slot);
+        }
+        live = List.copyOf(s);
+    }
+
+    /** Whether the slot's current process runs. */
+    boolean alive(int node) {
+        Process p = processes[node];
+        return p != null && p.isAlive();
+    }
+
+    /** The slot's current process, or null. */
+    Process process(int node) {
+        return processes[node];
+    }
+
+    /**
+     * Starts a fresh node at {@code slot}: a new data directory (so a new node id and tokens), joining
+     * through {@code seeds}; it bootstraps (JOINING, streams, NORMAL) by itself.
+     */
+    synchronized void startFresh(int slot, List<Integer> seeds) throws IOException {
+        generation[slot]++;
+        start(slot, seeds);
+    }
+
+    /** Sends DECOMMISSION; returns the reply (OK, or the error's text). */
+    String decommission(int node) {
+        try (Jedis j = admin(node)) {
+            Object r = j.sendCommand(() -> SafeEncoder.encode("DECOMMISSION"));
+            return r instanceof byte[] b ? SafeEncoder.encode(b) : String.valueOf(r);
+        } catch (RuntimeException e) {
+            return Workload.describe(e);
+        }
+    }
+
+    /** Waits for the slot's process to exit; its exit status, or null at the deadline. */
+    Integer awaitExit(int node, long timeoutMillis) {
+        Process p = processes[node];
+        if (p == null) {
+            return null;
+        }
+        try {
+            return p.waitFor(timeoutMillis, TimeUnit.MILLISECONDS) ? p.exitValue() : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The node's INFO cluster {@code node_status} (NORMAL, JOINING, LEAVING), or null if it did not answer. */
+    String ringStatus(int node) {
+        try (Jedis j = admin(node)) {
+            for (String line : j.info("cluster").split("\r?\n")) {
+                if (line.startsWith("node_status:")) {
+                    return line.substring("node_status:".length()).trim();
+                }
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        return null;
     }
 
     String host(int node) {
@@ -60,7 +141,8 @@ final class Nodes {
 
     /** Starts node {@code node} (1-based) joining through {@code seeds} (1-based, may be empty). */
     synchronized void start(int node, List<Integer> seeds) throws IOException {
-        Path data = Files.createDirectories(runDir.resolve("data").resolve("n" + node));
+        Path data = Files.createDirectories(runDir.resolve("data")
+                .resolve("n" + node + (generation[node] == 0 ? "" : ".g" + generation[node])));
         Path logs = Files.createDirectories(runDir.resolve("logs"));
         Files.createDirectories(runDir.resolve("pids"));
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", net.namespace(node),
@@ -169,11 +251,24 @@ final class Nodes {
         }
     }
 
-    /** True if every node answers and lists exactly {@code count} members, all ALIVE. */
+    /**
+     * True if every live node answers and lists exactly the live nodes as members, all ALIVE; members
+     * that LEFT (decommissioned nodes, whose address a fresh node may have taken) are not counted.
+     */
     boolean healthy() {
-        for (int i = 1; i <= count; i++) {
+        List<Integer> slots = live;
+        java.util.Set<String> expected = new java.util.HashSet<>();
+        for (int i : slots) {
+            expected.add(host(i) + ":" + PORT);
+        }
+        for (int i : slots) {
             List<String[]> rows = members(i);
-            if (rows == null || rows.size() != count || rows.stream().anyMatch(r -> r.length < 3 || !r[2].equals("ALIVE"))) {
+            if (rows == null) {
+                return false;
+            }
+            List<String[]> present = rows.stream().filter(r -> !(r.length >= 3 && r[2].equals("LEFT"))).toList();
+            if (present.size() != slots.size() || present.stream().anyMatch(r -> r.length < 3 || !r[2].equals("ALIVE")
+                    || !expected.contains(r[1]))) {
                 return false;
             }
         }

@@ -12,7 +12,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The clients: each a thread that, until the deadline, picks a random node per operation and runs one
+ * The clients: each a thread that, until the deadline, picks a random live node ({@link Nodes#live()})
+ * per operation and runs one
  * of the four workloads against it, recording every operation in the {@link History}.
  *
  * <ul>
@@ -103,8 +104,14 @@ final class Workload {
             }
         }
 
+        /** A random node among the live ones (a decommissioned node's slot is skipped until a new node takes it). */
+        int pickNode() {
+            List<Integer> live = nodes.live();
+            return live.get(random.nextInt(live.size()));
+        }
+
         void step() {
-            int node = 1 + random.nextInt(nodes.count());
+            int node = pickNode();
             int dice = random.nextInt(100);
             if (level.equals("ONE") || dice < 45) {
                 String key = "r:" + random.nextInt(REGISTERS);
@@ -120,7 +127,7 @@ final class Workload {
                 if (random.nextBoolean()) {
                     String key = "d:" + id + "." + (++seq);
                     if (write(node, key, "d" + id + "." + seq, 0).ok()) {
-                        int other = 1 + random.nextInt(nodes.count());
+                        int other = pickNode();
                         if (delete(other, key).ok()) {
                             remember(deletedKeys, key);
                         }
