@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# False DEAD under packet loss, with real processes: 5 nodes on 127.0.0.71..75 (default membership
+# False DEAD under packet loss, with real processes: 5 nodes on 127.0.0.73..77 (default membership
 # settings), then LOSS (default 0.10) of every packet addressed to a node dropped by iptables on lo
 # (UDP gossip and TCP alike, both directions, since replies are addressed to nodes too) for SECONDS
 # (default 600); counts the DEAD verdicts the nodes log meanwhile. Every node stays up the whole time,
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 LOSS=${LOSS:-0.10}
 SECONDS_UNDER_LOSS=${SECONDS_UNDER_LOSS:-600}
-HOSTS=(127.0.0.71 127.0.0.72 127.0.0.73 127.0.0.74 127.0.0.75)
+HOSTS=(127.0.0.73 127.0.0.74 127.0.0.75 127.0.0.76 127.0.0.77)   # all inside 127.0.0.72/29
 OUT=bench/out/membership-loss
 mkdir -p "$OUT"
 rm -f "$OUT"/node-*.log
@@ -26,7 +26,7 @@ TMP=$(mktemp -d)
 cp target/trelliskv.jar "$TMP/trelliskv.jar"
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
-RULE=(INPUT -i lo -d 127.0.0.70/29 -m statistic --mode random --probability "$LOSS" -j DROP)
+RULE=(INPUT -i lo -d 127.0.0.72/29 -m statistic --mode random --probability "$LOSS" -j DROP)
 PIDS=()
 cleanup() {
     iptables -D "${RULE[@]}" 2>/dev/null || true
@@ -38,7 +38,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 iptables -D "${RULE[@]}" 2>/dev/null || true   # a rule left by an interrupted run
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.71", 0)); print(s.getsockname()[1])')
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.73", 0)); print(s.getsockname()[1])')
 for i in "${!HOSTS[@]}"; do
     seed=()
     [ "$i" -gt 0 ] && seed=("${HOSTS[0]}:$PORT")
