@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import io.trelliskv.testing.InfoFields;
+import io.trelliskv.testing.Members;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -511,7 +512,7 @@ class ClusterIT {
     private static List<MemberRow> members(ClusterNode node) {
         String text;
         try (Jedis j = node.client()) {
-            text = SafeEncoder.encode((byte[]) j.sendCommand(MEMBERS));
+            text = Members.of(j);
         }
         List<MemberRow> rows = new ArrayList<>();
         for (String line : text.split("\r?\n")) {
@@ -526,13 +527,9 @@ class ClusterIT {
     }
 
     private static String selfId(ClusterNode node) {
-        String text;
         try (Jedis j = node.client()) {
-            text = SafeEncoder.encode((byte[]) j.sendCommand(MEMBERS));
+            return Members.selfId(Members.of(j));
         }
-        return text.lines().filter(l -> l.endsWith("(this node)")).map(l -> l.trim().split("\\s+")[0]).findFirst()
-                .orElseThrow(() -> new AssertionError("no '(this node)' row in MEMBERS of " + node.address()
-                        + ":\n" + text));
     }
 
     private static MemberRow row(List<MemberRow> rows, ClusterNode target) {

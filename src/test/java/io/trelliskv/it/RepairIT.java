@@ -2,6 +2,7 @@ package io.trelliskv.it;
 
 import io.trelliskv.it.TrellisProcess.Result;
 import io.trelliskv.testing.InfoFields;
+import io.trelliskv.testing.Members;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,7 +54,6 @@ class RepairIT {
     private static final int CLIENT_TIMEOUT_MILLIS = 5_000;
     private static final ProtocolCommand REPLICAS = () -> SafeEncoder.encode("REPLICAS");
     private static final ProtocolCommand REPAIR = () -> SafeEncoder.encode("REPAIR");
-    private static final ProtocolCommand MEMBERS = () -> SafeEncoder.encode("MEMBERS");
 
     @TempDir
     static Path tempDir;
@@ -249,21 +249,16 @@ class RepairIT {
     }
 
     private String selfId(int i) {
-        String text;
         try (Jedis j = client(i)) {
-            text = SafeEncoder.encode((byte[]) j.sendCommand(MEMBERS));
+            return Members.selfId(Members.of(j));
         }
-        return text.lines().filter(l -> l.endsWith("(this node)")).map(l -> l.trim().split("\\s+")[0]).findFirst()
-                .orElseThrow(() -> new AssertionError("no '(this node)' row in MEMBERS:\n" + text));
     }
 
     private String memberState(int observer, String id) {
-        String text;
         try (Jedis j = client(observer)) {
-            text = SafeEncoder.encode((byte[]) j.sendCommand(MEMBERS));
+            String state = Members.stateOf(Members.of(j), id);
+            return state == null ? "none" : state;
         }
-        return text.lines().map(l -> l.trim().split("\\s+")).filter(f -> f.length >= 3 && f[0].equals(id))
-                .map(f -> f[2]).findFirst().orElse("none");
     }
 
     private Map<String, String> info(int i, String section) {

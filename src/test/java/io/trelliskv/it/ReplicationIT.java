@@ -2,6 +2,7 @@ package io.trelliskv.it;
 
 import io.trelliskv.it.TrellisProcess.Result;
 import io.trelliskv.testing.InfoFields;
+import io.trelliskv.testing.Members;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer.OrderAnnotation;
@@ -548,27 +549,20 @@ class ReplicationIT {
     private static String stateOf(ReplicaNode observer, ReplicaNode target) {
         String text;
         try (Jedis j = observer.client()) {
-            text = SafeEncoder.encode((byte[]) j.sendCommand(MEMBERS));
+            text = Members.of(j);
         }
-        return text.lines().map(l -> l.trim().split("\\s+"))
-                .filter(f -> f.length >= 3 && !f[0].equals("node") && hex(f[0]).equals(target.id))
-                .map(f -> f[2]).findFirst()
-                .orElseThrow(() -> new AssertionError("no MEMBERS row for " + target + " on " + observer + ":\n" + text));
+        String state = Members.stateOf(text, String.format("%016x", Long.parseUnsignedLong(target.id, 16)));
+        if (state == null) {
+            throw new AssertionError("no MEMBERS row for " + target + " on " + observer + ":\n" + text);
+        }
+        return state;
     }
 
+    /** The node's id as REPLICAS and INFO print it (MEMBERS pads it to 16 digits). */
     private static String selfId(ReplicaNode node) {
-        String text;
         try (Jedis j = node.client()) {
-            text = SafeEncoder.encode((byte[]) j.sendCommand(MEMBERS));
+            return Long.toHexString(Long.parseUnsignedLong(Members.selfId(Members.of(j)), 16));
         }
-        return text.lines().filter(l -> l.endsWith("(this node)")).map(l -> hex(l.trim().split("\\s+")[0]))
-                .findFirst().orElseThrow(() -> new AssertionError("no '(this node)' row in MEMBERS of "
-                        + node.address() + ":\n" + text));
-    }
-
-    /** A node id as REPLICAS and INFO print it (MEMBERS pads it to 16 digits). */
-    private static String hex(String id) {
-        return Long.toHexString(Long.parseUnsignedLong(id, 16));
     }
 
     // ---- plumbing ----
