@@ -49,6 +49,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * many requests are in flight on one connection at a time, each with its own id, and answers are
  * matched by id in whatever order they come.
  *
+ * <h2>Ordered streams</h2>
+ * A call may name a <em>stream</em> ({@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long)}):
+ * every call of one stream to one peer takes the same connection of the pool, and leaves on it in the
+ * order the calls were made, also while that connection is still being opened (calls made meanwhile
+ * wait in its outbox, in order). With TCP's own order, the peer reads a stream's requests in the order
+ * they were made; this is what keeps one client's forwarded commands in order. Calls that fail before
+ * leaving this node (cannot connect, connection lost before writing) fail in the order they were made,
+ * so a caller that retries them elsewhere retries them in order too.
+ *
  * <h2>Failures</h2>
  * Every call has its own timeout, which covers connecting as well ({@link TimeoutException} naming the
  * peer). When a connection drops, the calls waiting on it fail at once with
@@ -80,6 +89,9 @@ public final class PeerClient implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong timeouts = new AtomicLong();
     private volatile boolean closed;
+
+    /** The stream of calls that need no order among themselves: they take the pool's connections in turn. */
+    public static final long NO_STREAM = Long.MIN_VALUE;
 
     /** A client with an event loop thread of its own (epoll if available, else NIO), stopped by {@link #close()}. */
     public PeerClient(PeerConfig config, PeerHello self) {
@@ -115,6 +127,17 @@ public final class PeerClient implements AutoCloseable {
      */
     public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
                                           Duration timeout) {
+        return call(peer, type, payload, timeout, NO_STREAM);
+    }
+
+    /**
+     * Like {@link #call(InetSocketAddress, PeerMessageType, byte[], Duration)}, as part of an ordered
+     * stream: calls with the same {@code stream} to the same peer are written in the order made.
+     *
+     * @param stream any value naming the stream (a client connection's id), or {@link #NO_STREAM}
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
+                                          Duration timeout, long stream) {
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(payload, "payload");
         if (!type.isRequest()) {
@@ -146,14 +169,14 @@ public final class PeerClient implements AutoCloseable {
         }, timeoutMillis, TimeUnit.MILLISECONDS);
         result.whenComplete((reply, failure) -> timer.cancel(false));
 
-        peers.computeIfAbsent(peer, Peer::new).acquire().whenComplete((channel, failure) -> {
-            if (failure != null) {
-                result.completeExceptionally(failure instanceof PeerUnavailableException
-                        ? failure : new PeerUnavailableException(peer, "cannot connect: " + failure, failure));
-            } else {
-                channel.pipeline().get(Connection.class).send(new PeerFrame(type, id, payload), result);
-            }
-        });
+        Connection connection;
+        try {
+            connection = peers.computeIfAbsent(peer, Peer::new).acquire(stream);
+        } catch (PeerUnavailableException e) {
+            result.completeExceptionally(e);
+            return result;
+        }
+        connection.send(new PeerFrame(type, id, payload), result);
         return result;
     }
 
@@ -191,8 +214,8 @@ public final class PeerClient implements AutoCloseable {
     private final class Peer {
 
         private final InetSocketAddress address;
-        /** Each slot's connection: completes when connected and the hello is written; null before first use. */
-        private final CompletableFuture<Channel>[] slots;
+        /** Each slot's connection, open or opening; null before first use. Guarded by this. */
+        private final Connection[] slots;
         private int nextSlot;
         /** Connects that failed in a row; 0 after a peer hello. Guarded by this. */
         private int consecutiveFailures;
@@ -201,31 +224,42 @@ public final class PeerClient implements AutoCloseable {
         /** Why the last connect failed, for the fail-fast message; guarded by this. */
         private String lastFailure;
 
-        @SuppressWarnings("unchecked")
         Peer(InetSocketAddress address) {
             this.address = address;
-            this.slots = new CompletableFuture[config.connectionsPerPeer()];
+            this.slots = new Connection[config.connectionsPerPeer()];
         }
 
-        synchronized CompletableFuture<Channel> acquire() {
-            int i = nextSlot;
-            nextSlot = (nextSlot + 1) % slots.length;
-            CompletableFuture<Channel> slot = slots[i];
-            if (slot != null && (!slot.isDone() || (!slot.isCompletedExceptionally() && slot.join().isActive()))) {
+        /**
+         * The connection for a call of {@code stream}: the stream's own slot, or the next slot in turn
+         * for {@link #NO_STREAM}; opened if the slot has none that is open or opening.
+         *
+         * @throws PeerUnavailableException while backing off after failed connects
+         */
+        synchronized Connection acquire(long stream) {
+            int i;
+            if (stream == NO_STREAM) {
+                i = nextSlot;
+                nextSlot = (nextSlot + 1) % slots.length;
+            } else {
+                i = (int) Math.floorMod(stream, (long) slots.length);
+            }
+            Connection slot = slots[i];
+            if (slot != null && !slot.inactive) {
                 return slot;
             }
             long waitNanos = retryAtNanos - System.nanoTime();
             if (consecutiveFailures > 0 && waitNanos > 0) {
-                return CompletableFuture.failedFuture(new PeerUnavailableException(address, "reconnecting in "
-                        + Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)) + " ms after: " + lastFailure, null));
+                throw new PeerUnavailableException(address, "reconnecting in "
+                        + Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)) + " ms after: " + lastFailure, null);
             }
             slot = connect();
             slots[i] = slot;
             return slot;
         }
 
-        private CompletableFuture<Channel> connect() {
-            CompletableFuture<Channel> ready = new CompletableFuture<>();
+        /** Opens a connection; calls may be sent on it at once and wait in its outbox until it is open. */
+        private Connection connect() {
+            Connection connection = new Connection(this);
             Bootstrap b = new Bootstrap().group(group).channel(channelClass)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
@@ -233,21 +267,21 @@ public final class PeerClient implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             ch.pipeline().addLast(new PeerDecoder(config.maxFrameLength()), PeerEncoder.INSTANCE,
-                                    new Connection(Peer.this));
+                                    connection);
                         }
                     });
             b.connect(address).addListener((ChannelFuture f) -> {
                 if (f.isSuccess()) {
                     channels.add(f.channel());
                     f.channel().writeAndFlush(self);
-                    ready.complete(f.channel());
+                    connection.opened(f.channel());
                 } else {
-                    failed(String.valueOf(f.cause().getMessage()));
-                    ready.completeExceptionally(new PeerUnavailableException(address, "cannot connect: "
-                            + f.cause().getMessage(), f.cause()));
+                    String reason = f.cause().getMessage() != null ? f.cause().getMessage() : f.cause().toString();
+                    failed(reason);
+                    connection.failedToOpen("cannot connect: " + reason, f.cause());
                 }
             });
-            return ready;
+            return connection;
         }
 
         synchronized void failed(String reason) {
@@ -280,12 +314,13 @@ public final class PeerClient implements AutoCloseable {
 
         private final Peer peer;
         private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
-        private Channel channel;
-        /** Requests waiting for the next drain task on the channel's event loop. */
+        /** The open channel; null while connecting. */
+        private volatile Channel channel;
+        /** Requests not yet written, in the order they were sent. */
         private final Queue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
         /** A drain task is queued on the channel's event loop and has not started yet. */
         private final AtomicBoolean flushScheduled = new AtomicBoolean();
-        /** Set once the channel is inactive; a request registered after it fails at once. */
+        /** Set once the connect failed or the channel is inactive; a request sent after it fails at once. */
         private volatile boolean inactive;
         private boolean greeted;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
@@ -304,19 +339,59 @@ public final class PeerClient implements AutoCloseable {
                 return;
             }
             outbox.add(new Outgoing(frame, result));
-            // One task writes every request queued before it runs and flushes once: a client's pipeline
-            // of forwarded commands leaves in one system call, not one each.
-            if (flushScheduled.compareAndSet(false, true)) {
-                channel.eventLoop().execute(this::drainOutbox);
+            if (inactive) {
+                failUnsent(); // closed while it was being queued: it never left
+                return;
+            }
+            scheduleDrain();
+        }
+
+        /**
+         * One task writes every request queued before it runs and flushes once: a client's pipeline of
+         * forwarded commands leaves in one system call, not one each. Nothing is written before the
+         * channel is open (and this node's hello written on it).
+         */
+        private void scheduleDrain() {
+            Channel ch = channel;
+            if (ch != null && flushScheduled.compareAndSet(false, true)) {
+                ch.eventLoop().execute(this::drainOutbox);
+            }
+        }
+
+        /** On the channel's event loop, once connected and the hello is written: sends what waited. */
+        void opened(Channel ch) {
+            channel = ch;
+            scheduleDrain();
+        }
+
+        /** The connect failed: every request waiting for it fails, in the order sent; none left this node. */
+        void failedToOpen(String reason, Throwable cause) {
+            closeReason = reason;
+            inactive = true;
+            failUnsent();
+        }
+
+        /** Fails the requests still in the outbox, oldest first: they were never written. */
+        private void failUnsent() {
+            Outgoing o;
+            while ((o = outbox.poll()) != null) {
+                o.result().completeExceptionally(lost(false));
             }
         }
 
         /** On the channel's event loop: writes the queued requests, then flushes. */
         private void drainOutbox() {
             flushScheduled.set(false);
+            if (inactive) {
+                failUnsent();
+                return;
+            }
             Outgoing o;
             while ((o = outbox.poll()) != null) {
                 CompletableFuture<byte[]> result = o.result();
+                if (result.isDone()) {
+                    continue; // timed out while waiting to be written
+                }
                 channel.write(o.frame()).addListener(f -> {
                     if (!f.isSuccess()) {
                         result.completeExceptionally(new PeerUnavailableException(peer.address,
@@ -325,11 +400,6 @@ public final class PeerClient implements AutoCloseable {
                 });
             }
             channel.flush();
-        }
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            channel = ctx.channel();
         }
 
         @Override
@@ -376,6 +446,7 @@ public final class PeerClient implements AutoCloseable {
             if (!greeted) {
                 peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");
             }
+            failUnsent();
             PeerUnavailableException lost = lost(true);
             pending.values().forEach(f -> f.completeExceptionally(lost));
             ctx.fireChannelInactive();

@@ -161,7 +161,8 @@ final class Cluster implements AutoCloseable {
             }
             case FORWARD -> {
                 try {
-                    return dispatcher.executeForwarded(ForwardCodec.decodeRequest(payload)).thenApply(ForwardCodec::encode);
+                    return dispatcher.executeForwarded(from.nodeId(),
+                            ForwardCodec.decodeRequest(payload)).thenApply(ForwardCodec::encode);
                 } catch (IllegalArgumentException e) {
                     return CompletableFuture.failedFuture(e);
                 }
@@ -331,7 +332,8 @@ final class Cluster implements AutoCloseable {
         if (to == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
         }
-        return peers.call(to, PeerMessageType.FORWARD, ForwardCodec.encode(request), FORWARD_TIMEOUT)
+        // One stream per client connection: its forwards leave on one peer connection, in order.
+        return peers.call(to, PeerMessageType.FORWARD, ForwardCodec.encode(request), FORWARD_TIMEOUT, request.stream())
                 .thenApply(ForwardCodec::decodeReply);
     }
 

@@ -59,6 +59,12 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
     private final ConcurrentHashMap<Long, InetSocketAddress> addresses = new ConcurrentHashMap<>();
     /** Ring changes since start; the ring's own version. Written on the membership thread only. */
     private long ringVersion;
+    /**
+     * Counts the changes that can move a key's coordinator: a member becoming live or not live, or a
+     * new ring. Routing compares it to know when a connection's earlier commands may have gone to
+     * another coordinator than its next ones ({@link Placement#epoch}).
+     */
+    private volatile long epoch;
 
     /** Replicas per key (N); the ring may have fewer nodes. */
     private final int replicationFactor;
@@ -95,6 +101,11 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
             log.info("Member {} at {}:{} is {} (incarnation {})", Long.toHexString(m.id()), m.address().host(),
                     m.address().port(), event.type() == MemberEvent.Type.REMOVED ? "REMOVED" : m.state(),
                     m.incarnation());
+        }
+        boolean wasLive = before != null && before.state().isLive();
+        boolean live = event.type() != MemberEvent.Type.REMOVED && m.state().isLive();
+        if (wasLive != live) {
+            epoch++;
         }
         TokenMeta old = before == null || !owns(before) ? TokenMeta.NONE : TokenMeta.parse(before.meta());
         TokenMeta now = event.type() == MemberEvent.Type.REMOVED || !owns(m) ? TokenMeta.NONE : TokenMeta.parse(m.meta());
@@ -152,6 +163,7 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
             }
         }
         ++ringVersion;
+        epoch++;
         TokenRing read = TokenRing.of(ringVersion, readTokens);
         TokenRing future = TokenRing.of(ringVersion, futureTokens);
         boolean moving = !readTokens.equals(futureTokens);
@@ -256,6 +268,11 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
 
     int replicationFactor() {
         return replicationFactor;
+    }
+
+    @Override
+    public long epoch() {
+        return epoch;
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.trelliskv.common.Clock;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.CommandSink;
+import io.trelliskv.net.DeferredReply;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 import org.slf4j.Logger;
@@ -42,6 +43,8 @@ public final class Dispatcher implements CommandSink {
     private final LongAdder commandsProcessed = new LongAdder();
     private final LongAdder unknownCommands = new LongAdder();
     private final LongAdder errorReplies = new LongAdder();
+    /** The order of the commands other nodes forward here, per client connection of theirs. */
+    private final ForwardedStreams forwardedStreams = new ForwardedStreams();
     /** Sends keyed commands to their owners; null on a standalone node, where everything runs here. */
     private volatile Router router;
     /**
@@ -100,16 +103,73 @@ public final class Dispatcher implements CommandSink {
                 return;
             }
             Router r = router;
-            if (r != null && r.route(client, spec, args)) {
-                return;
-            }
-            Replication rep = replication;
-            if (rep != null && rep.active()) {
-                rep.runForClient(client, spec, args);
+            if (r != null) {
+                runKeyed(client, r, spec, args);
                 return;
             }
         }
         run(client, spec, args);
+    }
+
+    /**
+     * Runs a client's keyed command once routing is enabled: here, forwarded to its keys' coordinator,
+     * or split among several, in the connection's order.
+     *
+     * <h2>Order</h2>
+     * The commands of one connection take effect in the order they were sent, whichever node
+     * coordinates them: commands to one coordinator travel in order on one peer connection and start
+     * there in order ({@link ForwardedStreams}); commands coordinated here start in order
+     * ({@link InOrder}). Only a change of coordinators could break this — a node declared dead or alive
+     * again, a ring change — as a command sent to the new coordinator could overtake one still on its way
+     * to the old. So when the placement's epoch has changed while commands are outstanding, the command
+     * waits until they have answered, and the connection's later commands wait behind it.
+     */
+    private void runKeyed(ClientConnection client, Router r, CommandSpec spec, byte[][] args) {
+        Session session = Session.of(client);
+        int protocol = client.writer().protocol();
+        long epoch = r.epoch();
+        CompletableFuture<Void> heldBack = session.mustWait(epoch);
+        if (heldBack != null) {
+            DeferredReply reply = client.deferReply();
+            session.holdBack(() -> {
+                CompletableFuture<byte[]> done = runDetachedKeyed(r, session, protocol, spec, args);
+                session.outstanding(done, r.epoch());
+                done.thenAccept(reply::complete);
+            });
+            return;
+        }
+        CompletableFuture<byte[]> routed = r.route(session, protocol, spec, args);
+        if (routed == null) {
+            Replication rep = replication;
+            if (rep == null || !rep.active()) {
+                run(client, spec, args);
+                return;
+            }
+            routed = rep.runForClient(client, session, spec, args);
+            if (routed == null) {
+                return; // answered at once
+            }
+        }
+        if (routed.isDone()) {
+            client.writer().target().writeBytes(routed.join());
+            return;
+        }
+        DeferredReply reply = client.deferReply();
+        session.outstanding(routed, epoch);
+        routed.thenAccept(reply::complete);
+    }
+
+    /** Routes and runs a client's keyed command away from its connection (any thread): its reply. */
+    private CompletableFuture<byte[]> runDetachedKeyed(Router r, Session session, int protocol, CommandSpec spec,
+                                                      byte[][] args) {
+        CompletableFuture<byte[]> routed = r.route(session, protocol, spec, args);
+        if (routed != null) {
+            return routed;
+        }
+        return executeHere(session, protocol, args).thenApply(reply -> {
+            reply.recordInto(session);
+            return reply.resp();
+        });
     }
 
     /**
@@ -119,10 +179,22 @@ public final class Dispatcher implements CommandSink {
      *
      * @return the raw RESP reply, encoded in the request's protocol, and the versions it wrote
      */
-    CompletableFuture<ForwardCodec.Reply> executeForwarded(ForwardCodec.Request request) {
+    CompletableFuture<ForwardCodec.Reply> executeForwarded(long fromNode, ForwardCodec.Request request) {
         commandsProcessed.increment();
         Session session = Session.forwarded(request.readLevel(), request.writeLevel(), request.floors());
-        return executeHere(session, request.protocol(), request.args());
+        byte[][] args = request.args();
+        CommandSpec spec = table.find(args[0]);
+        Replication rep = replication;
+        if (spec == null || spec.firstKey() <= 0 || !spec.arityAccepts(args.length) || rep == null || !rep.active()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(runDetached(request.protocol(), args)));
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        forwardedStreams.submit(fromNode, request.stream(), () -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            rep.start(session, request.protocol(), spec, args, ran).thenAccept(reply::complete);
+            return ran;
+        });
+        return reply;
     }
 
     /**

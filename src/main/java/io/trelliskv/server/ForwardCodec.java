@@ -13,23 +13,28 @@ import java.util.List;
  *
  * <pre>
  * request := [byte protocol][byte readLevel][byte writeLevel]      levels: 0 = the owner's default, 1 + ordinal
+ *            [long stream]                                         the client connection's id on the sender
  *            [int floors]([long hlc][long node])*                  0, or one per key of the command
  *            [int argc]([int length][bytes])*
  * reply   := [int writes]([long token][long hlc][long node])*      versions the command wrote
  *            [the RESP reply, encoded for the client's protocol]
  * </pre>
  * The request carries what the client's connection chose (protocol, consistency levels) and knows
- * (the versions of its own writes, for read-your-writes); the reply tells the forwarding node which
- * versions the command wrote, for the same reason.
+ * (the versions of its own writes, for read-your-writes), and names the connection (its stream), so
+ * the owner starts the commands of one connection in the order they were sent; the reply tells the
+ * forwarding node which versions the command wrote, for read-your-writes.
  */
 final class ForwardCodec {
 
     private ForwardCodec() {
     }
 
-    /** A forwarded command: the client's protocol (2 or 3), levels (null: default), floors (null: none). */
-    record Request(int protocol, ConsistencyLevel readLevel, ConsistencyLevel writeLevel, Version[] floors,
-                   byte[][] args) {
+    /**
+     * A forwarded command: the client's protocol (2 or 3), levels (null: default), the client
+     * connection's stream id on the forwarding node, floors (null: none).
+     */
+    record Request(int protocol, ConsistencyLevel readLevel, ConsistencyLevel writeLevel, long stream,
+                   Version[] floors, byte[][] args) {
     }
 
     /**
@@ -67,12 +72,13 @@ final class ForwardCodec {
 
     static byte[] encode(Request r) {
         int floors = r.floors() == null ? 0 : r.floors().length;
-        int size = 3 + 4 + 16 * floors + 4;
+        int size = 3 + 8 + 4 + 16 * floors + 4;
         for (byte[] a : r.args()) {
             size += 4 + a.length;
         }
         ByteBuffer b = ByteBuffer.allocate(size);
-        b.put((byte) r.protocol()).put(level(r.readLevel())).put(level(r.writeLevel())).putInt(floors);
+        b.put((byte) r.protocol()).put(level(r.readLevel())).put(level(r.writeLevel())).putLong(r.stream())
+                .putInt(floors);
         for (int i = 0; i < floors; i++) {
             Version v = r.floors()[i];
             b.putLong(v == null ? 0 : v.hlc()).putLong(v == null ? 0 : v.nodeId());
@@ -87,13 +93,14 @@ final class ForwardCodec {
     /** @throws IllegalArgumentException if the payload is malformed */
     static Request decodeRequest(byte[] payload) {
         ByteBuffer b = ByteBuffer.wrap(payload);
-        need(b, 7, "header");
+        need(b, 15, "header");
         int protocol = b.get();
         ConsistencyLevel read = level(b.get());
         ConsistencyLevel write = level(b.get());
         if (protocol != 2 && protocol != 3) {
             throw new IllegalArgumentException("forwarded command: protocol " + protocol + " (expected: 2 or 3)");
         }
+        long stream = b.getLong();
         int floorCount = b.getInt();
         if (floorCount < 0 || floorCount > b.remaining() / 16) {
             throw new IllegalArgumentException("forwarded command: " + floorCount + " floors in " + payload.length + " bytes");
@@ -121,7 +128,7 @@ final class ForwardCodec {
         if (b.hasRemaining()) {
             throw new IllegalArgumentException("forwarded command: " + b.remaining() + " trailing bytes");
         }
-        return new Request(protocol, read, write, floors, args);
+        return new Request(protocol, read, write, stream, floors, args);
     }
 
     static byte[] encode(Reply r) {

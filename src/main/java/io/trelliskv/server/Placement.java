@@ -23,6 +23,14 @@ public interface Placement {
         return false;
     }
 
+    /**
+     * A number that changes whenever a key's coordinator may have changed (a member became live or not
+     * live, the ring changed); equal numbers mean every key still has the coordinator it had.
+     */
+    default long epoch() {
+        return 0;
+    }
+
     /** "nodeid@host:port" for error texts. */
     String describe(long nodeId);
 }

@@ -2,7 +2,6 @@ package io.trelliskv.server;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.net.ClientConnection;
-import io.trelliskv.net.DeferredReply;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.ReplicationConfig;
@@ -43,6 +42,7 @@ final class Replication {
     private final Coordinator coordinator;
     private final Placement placement;
     private final ReplicationConfig config;
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     Replication(Dispatcher dispatcher, Coordinator coordinator, Placement placement) {
         this.dispatcher = dispatcher;
@@ -85,64 +85,80 @@ final class Replication {
     }
 
     /**
-     * Runs a command of a client connected to this node; replies directly or defers the reply.
+     * Runs a command of a client connected to this node, on the connection's event loop, in the
+     * connection's order ({@link InOrder}): a command whose handler must wait for a read phase holds
+     * back the handlers of the connection's later keyed commands (not just their replies) until it has
+     * run, so {@code DEL k} then {@code SET k v} in one pipeline leaves {@code k = v}, and a GET after
+     * an INCR sees the increment.
      *
-     * <p>Commands of one connection run in the order they were sent, as in Redis: a command whose
-     * handler must wait for a read phase holds back the handlers of the connection's later keyed
-     * commands (not just their replies) until it has run, so {@code DEL k} then {@code SET k v} in one
-     * pipeline leaves {@code k = v}, and a GET after an INCR sees the increment.
+     * @return null if the reply was written to the client at once; otherwise the reply to come
+     *         (never completing exceptionally)
      */
-    void runForClient(ClientConnection client, CommandSpec spec, byte[][] args) {
-        Session session = Session.of(client);
-        CompletableFuture<Void> before = session.running();
-        if (before != null && !before.isDone()) {
-            DeferredReply reply = client.deferReply();
-            int protocol = client.writer().protocol();
+    CompletableFuture<byte[]> runForClient(ClientConnection client, Session session, CommandSpec spec,
+                                           byte[][] args) {
+        int protocol = client.writer().protocol();
+        CompletableFuture<byte[]> reply = new CompletableFuture<>();
+        boolean[] submitting = {true};
+        boolean[] answered = {false};
+        session.order().submit(() -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
-            session.running(ran);
-            before.thenRun(() -> execute(session, protocol, spec, args, ran).thenAccept(r -> {
+            if (!submitting[0]) {
+                // Started after an earlier command of the connection ran: the reply goes to its place.
+                start(session, protocol, spec, args, ran).thenAccept(r -> {
+                    r.recordInto(session);
+                    reply.complete(r.resp());
+                });
+                return ran;
+            }
+            Plan plan = plan(session, spec, args);
+            CompletableFuture<Void> phase;
+            try {
+                phase = prepare(session, plan);
+            } catch (ReplicationException e) {
+                dispatcher.errorReplied();
+                client.writer().error(e.getMessage());
+                answered[0] = true;
+                return DONE;
+            }
+            if (phase == null && !plan.write()) {
+                dispatcher.run(client, spec, args); // a read whose local copy is new enough: as on one node
+                answered[0] = true;
+                return DONE;
+            }
+            afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
                 r.recordInto(session);
                 reply.complete(r.resp());
-            }));
-            return;
-        }
-        Plan plan = plan(session, spec, args);
-        CompletableFuture<Void> phase;
-        try {
-            phase = prepare(session, plan);
-        } catch (ReplicationException e) {
-            dispatcher.errorReplied();
-            client.writer().error(e.getMessage());
-            return;
-        }
-        if (phase == null && !plan.write()) {
-            dispatcher.run(client, spec, args);
-            return;
-        }
-        DeferredReply reply = client.deferReply();
-        int protocol = client.writer().protocol();
-        CompletableFuture<Void> ran = new CompletableFuture<>();
-        if (phase != null) {
-            session.running(ran);
-        }
-        afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
-            r.recordInto(session);
-            reply.complete(r.resp());
+            });
+            return ran;
         });
+        submitting[0] = false;
+        return answered[0] ? null : reply;
     }
 
     /**
-     * Runs a command for a peer (forwarded) or for a router's local share; never fails: errors are
-     * error replies.
+     * Runs a command for a router's local share, or for a forward that came back here: in the
+     * session's order when it is a client connection's. Never fails: errors are error replies.
      */
     CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec, byte[][] args) {
-        return execute(session, protocol, spec, args, new CompletableFuture<>());
+        InOrder order = session.order();
+        if (order == null) {
+            return start(session, protocol, spec, args, new CompletableFuture<>());
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        order.submit(() -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            start(session, protocol, spec, args, ran).thenAccept(reply::complete);
+            return ran;
+        });
+        return reply;
     }
 
-    /** Like {@link #execute(Session, int, CommandSpec, byte[][])}; completes {@code ran} once the handler ran or will not. */
-    private CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec,
-                                                          byte[][] args, CompletableFuture<Void> ran) {
-        CompletableFuture<ForwardCodec.Reply> reply;
+    /**
+     * Starts a command now, whatever else is running: the caller keeps the order. Completes {@code ran}
+     * once the handler has run or is known not to run. Never fails: errors are error replies.
+     */
+    CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                CompletableFuture<Void> ran) {
         try {
             Plan plan = plan(session, spec, args);
             CompletableFuture<Void> phase;
@@ -152,12 +168,11 @@ final class Replication {
                 ran.complete(null);
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
             }
-            reply = afterPhase(phase, protocol, spec, args, plan, ran);
+            return afterPhase(phase, protocol, spec, args, plan, ran);
         } catch (RuntimeException e) {
             ran.complete(null);
-            throw e;
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
         }
-        return reply;
     }
 
     private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,

@@ -2,15 +2,15 @@ package io.trelliskv.server;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.common.Murmur3;
-import io.trelliskv.net.ClientConnection;
-import io.trelliskv.net.DeferredReply;
 import io.trelliskv.net.PeerUnavailableException;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -101,15 +101,21 @@ public final class Router {
         return forwardFailures.sum();
     }
 
+    /** See {@link Placement#epoch}. */
+    long epoch() {
+        return placement.epoch();
+    }
+
     /**
-     * Routes a keyed command whose arity has been checked.
+     * Routes a keyed command whose arity has been checked. May be called on any thread: it touches
+     * only the session (thread-safe) and the placement's snapshots.
      *
-     * @return false if the command is to run here, as on a standalone node; true if it was answered
-     *         (refused at once, or forwarded or split with its reply deferred)
+     * @return null if the command is to run here, as on a standalone node; otherwise its reply, which
+     *         completes (never exceptionally) once the owner has answered, or at once for a refusal
      */
-    boolean route(ClientConnection client, CommandSpec spec, byte[][] args) {
+    CompletableFuture<byte[]> route(Session session, int protocol, CommandSpec spec, byte[][] args) {
         if (placement.ownsEverything()) {
-            return false;
+            return null;
         }
         int first = spec.firstKey();
         int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
@@ -117,28 +123,27 @@ public final class Router {
             byte[] key = args[first];
             List<Long> owners = placement.owners(token(key));
             if (owners.isEmpty()) {
-                return false;
+                return null;
             }
             Long target = firstAlive(owners);
             if (target == null) {
-                refuse(client, noOwner(key, owners));
-                return true;
+                return refuse(noOwner(key, owners));
             }
             if (target == placement.localNodeId()) {
-                return false;
+                return null;
             }
-            forward(client, liveFrom(owners, target), args, first, first, 1);
-            return true;
+            return forward(session, protocol, liveFrom(owners, target), args, first, first, 1);
         }
-        return routeMany(client, spec, args, first, last);
+        return routeMany(session, protocol, spec, args, first, last);
     }
 
-    private boolean routeMany(ClientConnection client, CommandSpec spec, byte[][] args, int first, int last) {
+    private CompletableFuture<byte[]> routeMany(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                int first, int last) {
         int step = spec.step();
         int keys = last < first ? 0 : (last - first) / step + 1;
         int lastKeyAt = first + (keys - 1) * step;
         if (keys == 0 || lastKeyAt + step > args.length) {
-            return false; // a key without its value: the handler replies with its arity error
+            return null; // a key without its value: the handler replies with its arity error
         }
         long[] targets = new long[keys];
         boolean sameTarget = true;
@@ -146,30 +151,27 @@ public final class Router {
             byte[] key = args[first + i * step];
             List<Long> owners = placement.owners(token(key));
             if (owners.isEmpty()) {
-                return false; // no ring yet
+                return null; // no ring yet
             }
             Long target = firstAlive(owners);
             if (target == null) {
-                refuse(client, noOwner(key, owners));
-                return true;
+                return refuse(noOwner(key, owners));
             }
             targets[i] = target;
             sameTarget &= target == targets[0];
         }
         if (sameTarget) {
             if (targets[0] == placement.localNodeId()) {
-                return false;
+                return null;
             }
-            forward(client, liveFrom(placement.owners(token(args[first])), targets[0]), args, first, lastKeyAt, step);
-            return true;
+            return forward(session, protocol, liveFrom(placement.owners(token(args[first])), targets[0]), args, first,
+                    lastKeyAt, step);
         }
         Merge merge = SPLITTABLE.get(spec.name());
         if (merge == null || first != 1 || lastKeyAt + step != args.length) {
-            refuse(client, CROSSSLOT);
-            return true;
+            return refuse(CROSSSLOT);
         }
-        split(client, args, step, targets, merge);
-        return true;
+        return split(session, protocol, args, step, targets, merge);
     }
 
     /**
@@ -178,28 +180,22 @@ public final class Router {
      * next (which may be this node), so a replica that died a moment ago and is not yet known to be
      * dead does not fail the command. Still one hop: each candidate runs it without forwarding.
      */
-    private void forward(ClientConnection client, List<Long> candidates, byte[][] args, int first, int last,
-                         int step) {
-        DeferredReply reply = client.deferReply();
-        Session session = Session.of(client);
-        ForwardCodec.Request request = request(session, client.writer().protocol(), args, first, last, step);
-        sendToFirst(candidates, 0, request, args[first], session)
-                .thenAccept(resp -> {
-                    if (isError(resp)) {
-                        local.errorReplied();
-                    }
-                    reply.complete(resp);
-                });
+    private CompletableFuture<byte[]> forward(Session session, int protocol, List<Long> candidates, byte[][] args,
+                                              int first, int last, int step) {
+        ForwardCodec.Request request = request(session, protocol, args, first, last, step);
+        return sendToFirst(candidates, 0, request, args[first], session).thenApply(resp -> {
+            if (isError(resp)) {
+                local.errorReplied();
+            }
+            return resp;
+        });
     }
 
     private CompletableFuture<byte[]> sendToFirst(List<Long> candidates, int i, ForwardCodec.Request request,
                                                   byte[] key, Session session) {
         long target = candidates.get(i);
         if (target == placement.localNodeId()) {
-            return local.executeHere(session, request.protocol(), request.args()).thenApply(r -> {
-                r.recordInto(session);
-                return r.resp();
-            });
+            return executeHere(session, request.protocol(), request.args());
         }
         if (i + 1 == candidates.size()) {
             return send(target, request, key, session);
@@ -232,15 +228,15 @@ public final class Router {
         return out;
     }
 
-    /** The forward of a command with the client's protocol, levels and floors for its keys. */
+    /** The forward of a command with the client's protocol, levels, stream and floors for its keys. */
     private static ForwardCodec.Request request(Session session, int protocol, byte[][] args, int first, int last,
                                                 int step) {
         List<Key> keys = new ArrayList<>();
         for (int i = first; i <= last; i += step) {
             keys.add(Key.of(args[i]));
         }
-        return new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(), session.floors(keys),
-                args);
+        return new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(), session.stream(),
+                session.floors(keys), args);
     }
 
     /**
@@ -281,10 +277,23 @@ public final class Router {
     }
 
     /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
-    private void split(ClientConnection client, byte[][] args, int step, long[] targets, Merge merge) {
-        DeferredReply reply = client.deferReply();
-        int protocol = client.writer().protocol();
-        Session session = Session.of(client);
+    private CompletableFuture<byte[]> split(Session session, int protocol, byte[][] args, int step, long[] targets,
+                                            Merge merge) {
+        return splitAmong(session, protocol, args, step, targets, merge, Set.of()).thenApply(merged -> {
+            if (isError(merged)) {
+                local.errorReplied();
+            }
+            return merged;
+        });
+    }
+
+    /**
+     * Sends each share to its target; a share whose target cannot be reached (the request never left
+     * this node) is split again among its keys' next live owners, leaving out the nodes found
+     * unreachable, so a multi-key command fails only when some key has no reachable owner at all.
+     */
+    private CompletableFuture<byte[]> splitAmong(Session session, int protocol, byte[][] args, int step,
+                                                 long[] targets, Merge merge, Set<Long> unreachable) {
         // Shares in order of their first key, so the first failing share is the first in key order.
         List<Long> shareTargets = new ArrayList<>();
         List<List<Integer>> shareKeys = new ArrayList<>();
@@ -306,25 +315,56 @@ public final class Router {
             for (int k = 0; k < keys.size(); k++) {
                 System.arraycopy(args, 1 + keys.get(k) * step, sub, 1 + k * step, step);
             }
-            long target = shareTargets.get(s);
-            replies[s] = target == placement.localNodeId()
-                    ? local.executeHere(session, protocol, sub).thenApply(r -> {
-                        r.recordInto(session);
-                        return r.resp();
-                    })
-                    : send(target, request(session, protocol, sub, 1, sub.length - step, step), sub[1], session);
+            replies[s] = share(session, protocol, sub, step, shareTargets.get(s), merge, unreachable);
         }
-        CompletableFuture.allOf(replies).thenRun(() -> {
-            byte[] merged;
+        return CompletableFuture.allOf(replies).thenApply(v -> {
             try {
-                merged = merge(merge, replies, shareKeys, targets.length);
+                return merge(merge, replies, shareKeys, targets.length);
             } catch (IllegalArgumentException e) {
-                merged = errorReply("ERR malformed reply from an owner: " + e.getMessage());
+                return errorReply("ERR malformed reply from an owner: " + e.getMessage());
             }
-            if (isError(merged)) {
-                local.errorReplied();
+        });
+    }
+
+    /** One share: every key of {@code sub} is coordinated by {@code target}. */
+    private CompletableFuture<byte[]> share(Session session, int protocol, byte[][] sub, int step, long target,
+                                            Merge merge, Set<Long> unreachable) {
+        if (target == placement.localNodeId()) {
+            return executeHere(session, protocol, sub);
+        }
+        ForwardCodec.Request request = request(session, protocol, sub, 1, sub.length - step, step);
+        return attempt(target, request).handle((r, failure) -> {
+            if (failure == null && r != null && r.resp().length > 0) {
+                r.recordInto(session);
+                return CompletableFuture.completedFuture(r.resp());
             }
-            reply.complete(merged);
+            Throwable cause = unwrap(failure);
+            if (cause instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
+                Set<Long> without = new HashSet<>(unreachable);
+                without.add(target);
+                long[] next = new long[(sub.length - 1) / step];
+                for (int i = 0; i < next.length; i++) {
+                    byte[] key = sub[1 + i * step];
+                    Long owner = firstAliveExcept(placement.owners(token(key)), without);
+                    if (owner == null) {
+                        forwardFailures.increment();
+                        return CompletableFuture.completedFuture(tryAgain(target, key, failure));
+                    }
+                    next[i] = owner;
+                }
+                retriedElsewhere.increment();
+                return splitAmong(session, protocol, sub, step, next, merge, without);
+            }
+            forwardFailures.increment();
+            return CompletableFuture.completedFuture(tryAgain(target, sub[1], failure));
+        }).thenCompose(f -> f);
+    }
+
+    /** Runs a command here for the session, in the connection's order, recording what it wrote. */
+    private CompletableFuture<byte[]> executeHere(Session session, int protocol, byte[][] args) {
+        return local.executeHere(session, protocol, args).thenApply(r -> {
+            r.recordInto(session);
+            return r.resp();
         });
     }
 
@@ -369,9 +409,14 @@ public final class Router {
     }
 
     private Long firstAlive(List<Long> owners) {
+        return firstAliveExcept(owners, Set.of());
+    }
+
+    /** The first owner believed alive and not among {@code unreachable}; null if none. */
+    private Long firstAliveExcept(List<Long> owners, Set<Long> unreachable) {
         long self = placement.localNodeId();
         for (Long owner : owners) {
-            if (owner == self || placement.isAlive(owner)) {
+            if (!unreachable.contains(owner) && (owner == self || placement.isAlive(owner))) {
                 return owner;
             }
         }
@@ -387,9 +432,9 @@ public final class Router {
         return sb.append(')').toString();
     }
 
-    private void refuse(ClientConnection client, String error) {
+    private CompletableFuture<byte[]> refuse(String error) {
         local.errorReplied();
-        client.writer().error(error);
+        return CompletableFuture.completedFuture(errorReply(error));
     }
 
     /** A key's ring token, as {@link io.trelliskv.common.Key#token()} computes it. */

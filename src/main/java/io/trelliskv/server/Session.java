@@ -6,6 +6,7 @@ import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,14 +42,23 @@ final class Session {
     /** Floors given by a forwarding node for the keys of one command, in key order; or null. */
     private final Version[] given;
 
-    Session() {
+    /** The client connection's id: names its stream of forwarded commands ({@link ForwardedStreams}). */
+    private final long stream;
+
+    Session(long stream) {
+        this.stream = stream;
         this.given = null;
+        this.order = new InOrder();
+        this.outstanding = new ArrayDeque<>();
     }
 
     private Session(ConsistencyLevel readLevel, ConsistencyLevel writeLevel, Version[] given) {
+        this.stream = 0;
         this.readLevel = readLevel;
         this.writeLevel = writeLevel;
         this.given = given;
+        this.order = null;
+        this.outstanding = null;
     }
 
     /**
@@ -65,23 +75,73 @@ final class Session {
         if (a instanceof Session s) {
             return s;
         }
-        Session s = new Session();
+        Session s = new Session(client.id());
         client.attachment(s);
         return s;
     }
 
-    /**
-     * Completes once the handler of the connection's latest keyed command that had to wait has run;
-     * null or done when nothing is waiting. Touched on the connection's event loop only.
-     */
-    private CompletableFuture<Void> running;
+    /** The order in which the connection's keyed commands start here; null on a forwarded command's session. */
+    private final InOrder order;
 
-    CompletableFuture<Void> running() {
-        return running;
+    /**
+     * The replies of the connection's keyed commands that are still outstanding (forwarded, or waiting
+     * for replicas), oldest first; done ones are pruned as commands arrive. Guarded by this.
+     */
+    private final ArrayDeque<CompletableFuture<?>> outstanding;
+    /** The {@link Placement#epoch} under which the outstanding commands were routed. Guarded by this. */
+    private long routedEpoch;
+    /**
+     * Completes once every command held back by a change of coordinators has been routed; null or done
+     * when nothing is held back. Guarded by this.
+     */
+    private CompletableFuture<Void> heldBack;
+
+    InOrder order() {
+        return order;
     }
 
-    void running(CompletableFuture<Void> ran) {
-        this.running = ran;
+    long stream() {
+        return stream;
+    }
+
+    /**
+     * Whether a keyed command arriving now must wait before it is routed: while commands routed under
+     * an earlier {@link Placement#epoch} are outstanding, a key's coordinator may have changed (a node
+     * died, came back, or the ring moved), and the command could overtake an earlier one of the same
+     * key at its old coordinator. It then waits until those have answered, and every command after it
+     * waits behind it, so the connection's commands still start in the order sent.
+     *
+     * @return null to route the command now; else a future to chain it on with {@link #holdBack}
+     */
+    synchronized CompletableFuture<Void> mustWait(long epoch) {
+        if (heldBack != null && !heldBack.isDone()) {
+            return heldBack;
+        }
+        while (!outstanding.isEmpty() && outstanding.peekFirst().isDone()) {
+            outstanding.pollFirst();
+        }
+        if (epoch == routedEpoch || outstanding.isEmpty()) {
+            routedEpoch = epoch;
+            return null;
+        }
+        routedEpoch = epoch;
+        outstanding.removeIf(CompletableFuture::isDone);
+        heldBack = CompletableFuture.allOf(outstanding.toArray(new CompletableFuture<?>[0]))
+                .handle((v, failure) -> null);
+        return heldBack;
+    }
+
+    /** Routes a held-back command ({@code route}) once every earlier held-back one has been routed. */
+    synchronized void holdBack(Runnable route) {
+        heldBack = heldBack.thenRun(route);
+    }
+
+    /** Remembers an outstanding command's reply, so a later change of coordinators waits for it. */
+    synchronized void outstanding(CompletableFuture<?> reply, long epoch) {
+        if (!reply.isDone()) {
+            outstanding.addLast(reply);
+            routedEpoch = epoch;
+        }
     }
 
     /** The level chosen with CONSISTENCY, or null for the node's default. */

@@ -36,14 +36,15 @@ class ClusterCodecsTest {
         byte[][] args = {"SET".getBytes(StandardCharsets.UTF_8), new byte[0], {0, (byte) 0xff, '\r', '\n'}};
         Version[] floors = {null, new Version(Hlc.pack(1_700_000_000_000L, 3), 0x2aL)};
         ForwardCodec.Request r = ForwardCodec.decodeRequest(ForwardCodec.encode(
-                new ForwardCodec.Request(3, ConsistencyLevel.ONE, ConsistencyLevel.ALL, floors, args)));
+                new ForwardCodec.Request(3, ConsistencyLevel.ONE, ConsistencyLevel.ALL, 77L, floors, args)));
         assertThat(r.protocol()).isEqualTo(3);
         assertThat(r.readLevel()).isEqualTo(ConsistencyLevel.ONE);
         assertThat(r.writeLevel()).isEqualTo(ConsistencyLevel.ALL);
+        assertThat(r.stream()).isEqualTo(77L);
         assertThat(r.floors()).containsExactly(floors);
         assertThat(r.args()).isDeepEqualTo(args);
         ForwardCodec.Request plain = ForwardCodec.decodeRequest(ForwardCodec.encode(
-                new ForwardCodec.Request(2, null, null, null, args)));
+                new ForwardCodec.Request(2, null, null, 0, null, args)));
         assertThat(plain.readLevel()).isNull();
         assertThat(plain.writeLevel()).isNull();
         assertThat(plain.floors()).isNull();
@@ -56,7 +57,7 @@ class ClusterCodecsTest {
 
     @Test
     void malformedForwardedCommandsAreRefused() {
-        byte[] good = ForwardCodec.encode(new ForwardCodec.Request(2, null, ConsistencyLevel.QUORUM,
+        byte[] good = ForwardCodec.encode(new ForwardCodec.Request(2, null, ConsistencyLevel.QUORUM, 5,
                 new Version[] {new Version(1, 2)}, new byte[][] {"GET".getBytes(StandardCharsets.UTF_8)}));
         for (int cut = 0; cut < good.length; cut++) {
             byte[] truncated = Arrays.copyOf(good, cut);
@@ -71,7 +72,7 @@ class ClusterCodecsTest {
         byte[] trailing = Arrays.copyOf(good, good.length + 1);
         assertThatThrownBy(() -> ForwardCodec.decodeRequest(trailing)).hasMessageContaining("trailing");
         byte[] hugeCount = good.clone();
-        hugeCount[3] = 0x7f;
+        hugeCount[11] = 0x7f; // the floor count
         assertThatThrownBy(() -> ForwardCodec.decodeRequest(hugeCount)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ForwardCodec.decodeReply(new byte[] {0, 0, 0, 9})).isInstanceOf(IllegalArgumentException.class);
     }

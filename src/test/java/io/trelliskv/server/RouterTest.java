@@ -310,7 +310,7 @@ class RouterTest {
     }
 
     private static byte[] forwarded(Dispatcher d, int protocol, byte[][] args) {
-        return d.executeForwarded(new ForwardCodec.Request(protocol, null, null, null, args)).join().resp();
+        return d.executeForwarded(1, new ForwardCodec.Request(protocol, null, null, 0, null, args)).join().resp();
     }
 
     /** Runs forwarded commands on the target's dispatcher, on its own thread, when the test says so. */
@@ -349,7 +349,7 @@ class RouterTest {
                     } else if (timingOut.contains(c.node)) {
                         c.reply.completeExceptionally(new TimeoutException("no reply in 500 ms"));
                     } else {
-                        c.reply.complete(nodes.get(c.node).executeForwarded(c.request).join());
+                        c.reply.complete(nodes.get(c.node).executeForwarded(1, c.request).join());
                     }
                 }).get();
             } catch (Exception e) {

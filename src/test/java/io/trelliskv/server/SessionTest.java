@@ -14,12 +14,12 @@ class SessionTest {
 
     @Test
     void aConnectionThatNeverWroteHasNoFloors() {
-        assertThat(new Session().floors(List.of(Key.of("k")))).isNull();
+        assertThat(new Session(1).floors(List.of(Key.of("k")))).isNull();
     }
 
     @Test
     void aWriteSetsTheFloorOfItsKeyAndOnlyNewerVersionsRaiseIt() {
-        Session s = new Session();
+        Session s = new Session(1);
         Key k = Key.of("k");
         s.record(k.token(), 100, 7);
         s.record(k.token(), 90, 9); // older: ignored
@@ -30,7 +30,7 @@ class SessionTest {
 
     @Test
     void onlyKeysThisConnectionWroteHaveFloors() {
-        Session s = new Session();
+        Session s = new Session(1);
         s.record(Key.of("written").token(), 500, 1);
         for (int i = 0; i < 2_000; i++) {
             assertThat(s.floors(List.of(Key.of("other" + i)))[0]).as("other%d", i).isNull();
@@ -39,7 +39,7 @@ class SessionTest {
 
     @Test
     void aKeyPushedOutOfTheExactSetKeepsAFloorAtLeastAsNewAsItsWrite() {
-        Session s = new Session();
+        Session s = new Session(1);
         Key first = Key.of("first");
         s.record(first.token(), 10, 1);
         for (int i = 0; i < Session.EXACT_KEYS + 100; i++) {
