@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 
 /**
  * Runs each client command: finds it in the {@link CommandTable}, checks its arity, refuses writes
@@ -43,6 +44,8 @@ public final class Dispatcher implements CommandSink {
     private final LongAdder commandsProcessed = new LongAdder();
     private final LongAdder unknownCommands = new LongAdder();
     private final LongAdder errorReplies = new LongAdder();
+    /** MULTI, EXEC, DISCARD, WATCH, UNWATCH. */
+    private final Transactions transactions;
     /** The order of the commands other nodes forward here, per client connection of theirs. */
     private final ForwardedStreams forwardedStreams = new ForwardedStreams();
     /** Sends keyed commands to their owners; null on a standalone node, where everything runs here. */
@@ -61,6 +64,7 @@ public final class Dispatcher implements CommandSink {
         this.engine = engine;
         this.clock = clock;
         this.memoryBounded = memoryBounded;
+        this.transactions = new Transactions(table, engine);
     }
 
     /**
@@ -91,15 +95,26 @@ public final class Dispatcher implements CommandSink {
     @Override
     public void execute(ClientConnection client, byte[][] args) {
         commandsProcessed.increment();
+        if (client.attachment() instanceof Session s && s.queuing()) {
+            CommandSpec queued = table.find(args[0]);
+            if (queued != null) {
+                client.commandStarted(queued.name(), clock.millis());
+            }
+            if (transactions.queue(client, s.transaction(), queued, args, this::errorReplied)) {
+                return;
+            }
+        }
         CommandSpec spec = admit(client, args);
         if (spec == null) {
             return;
         }
+        if (transactions.handles(spec)) {
+            runTransactionCommand(client, spec, args);
+            return;
+        }
         if (spec.firstKey() > 0) {
             if (joining) {
-                errorReplied();
-                client.writer().error("TRYAGAIN this node has not joined its cluster yet (no seed has answered); "
-                        + "nothing was done: retry, or ask another node");
+                refuseWhileJoining(client);
                 return;
             }
             Router r = router;
@@ -130,12 +145,7 @@ public final class Dispatcher implements CommandSink {
         long epoch = r.epoch();
         CompletableFuture<Void> heldBack = session.mustWait(epoch);
         if (heldBack != null) {
-            DeferredReply reply = client.deferReply();
-            session.holdBack(() -> {
-                CompletableFuture<byte[]> done = runDetachedKeyed(r, session, protocol, spec, args);
-                session.outstanding(done, r.epoch());
-                done.thenAccept(reply::complete);
-            });
+            holdBack(client, session, r, () -> runDetachedKeyed(r, session, protocol, spec, args));
             return;
         }
         CompletableFuture<byte[]> routed = r.route(session, protocol, spec, args);
@@ -157,6 +167,123 @@ public final class Dispatcher implements CommandSink {
         DeferredReply reply = client.deferReply();
         session.outstanding(routed, epoch);
         routed.thenAccept(reply::complete);
+    }
+
+    /** Answers a command held back by a change of coordinators once {@code work}, run later, completes. */
+    private void holdBack(ClientConnection client, Session session, Router r, Supplier<CompletableFuture<byte[]>> work) {
+        DeferredReply reply = client.deferReply();
+        session.holdBack(() -> {
+            CompletableFuture<byte[]> done = work.get();
+            session.outstanding(done, r.epoch());
+            done.thenAccept(reply::complete);
+        });
+    }
+
+    /**
+     * Answers a client's command whose reply {@code work} produces (on any thread), in the
+     * connection's order: held back while coordinators change, like a keyed command.
+     */
+    private void answerInOrder(ClientConnection client, Session session, Router r,
+                               Supplier<CompletableFuture<byte[]>> work) {
+        long epoch = r.epoch();
+        if (session.mustWait(epoch) != null) {
+            holdBack(client, session, r, work);
+            return;
+        }
+        CompletableFuture<byte[]> done = work.get();
+        if (done.isDone()) {
+            client.writer().target().writeBytes(done.join());
+            return;
+        }
+        DeferredReply reply = client.deferReply();
+        session.outstanding(done, epoch);
+        done.thenAccept(reply::complete);
+    }
+
+    /** MULTI, EXEC, DISCARD, WATCH, UNWATCH outside a queuing transaction; see {@link Transactions}. */
+    private void runTransactionCommand(ClientConnection client, CommandSpec spec, byte[][] args) {
+        Session session = Session.of(client);
+        Transaction tx = session.transaction();
+        RespWriter out = client.writer();
+        int protocol = out.protocol();
+        Router r = router;
+        switch (spec.name()) {
+            case "multi" -> {
+                tx.begin();
+                out.ok();
+            }
+            case "discard" -> {
+                if (!tx.queuing()) {
+                    errorReplied();
+                    out.error("ERR DISCARD without MULTI");
+                    return;
+                }
+                tx.end();
+                out.ok();
+            }
+            case "unwatch" -> {
+                tx.unwatch();
+                out.ok();
+            }
+            case "watch" -> {
+                if (joining && r != null) {
+                    refuseWhileJoining(client);
+                } else if (r == null) {
+                    out.target().writeBytes(Transactions.recordWatched(tx, args, runDetached(protocol, spec, args)));
+                } else {
+                    answerInOrder(client, session, r, () -> runDetachedKeyed(r, session, protocol, spec, args)
+                            .thenApply(reply -> Transactions.recordWatched(tx, args, reply)));
+                }
+            }
+            default -> { // exec
+                if (!tx.queuing()) {
+                    errorReplied();
+                    out.error("ERR EXEC without MULTI");
+                    return;
+                }
+                if (tx.dirty()) {
+                    tx.end();
+                    errorReplied();
+                    out.error(Transactions.EXECABORT);
+                    return;
+                }
+                Transaction.Unit unit = tx.unit();
+                tx.end();
+                if (joining && r != null && !unit.keys(table).isEmpty()) {
+                    refuseWhileJoining(client);
+                } else if (r == null) {
+                    out.target().writeBytes(transactions.runHere(this, protocol, unit));
+                } else {
+                    answerInOrder(client, session, r, () -> execDetached(r, session, protocol, unit));
+                }
+            }
+        }
+    }
+
+    /** Runs a transaction where its keys' coordinator is (any thread): EXEC's reply. */
+    private CompletableFuture<byte[]> execDetached(Router r, Session session, int protocol, Transaction.Unit unit) {
+        CompletableFuture<byte[]> routed = r.routeTransaction(session, protocol, unit.keys(table), unit.encode());
+        if (routed != null) {
+            return routed;
+        }
+        Replication rep = replication;
+        if (rep == null || !rep.active()) {
+            return CompletableFuture.completedFuture(transactions.runHere(this, protocol, unit));
+        }
+        return rep.transaction(session, protocol, unit).thenApply(reply -> {
+            reply.recordInto(session);
+            return reply.resp();
+        });
+    }
+
+    private void refuseWhileJoining(ClientConnection client) {
+        errorReplied();
+        client.writer().error("TRYAGAIN this node has not joined its cluster yet (no seed has answered); "
+                + "nothing was done: retry, or ask another node");
+    }
+
+    Transactions transactions() {
+        return transactions;
     }
 
     /** Routes and runs a client's keyed command away from its connection (any thread): its reply. */
@@ -185,6 +312,9 @@ public final class Dispatcher implements CommandSink {
         byte[][] args = request.args();
         CommandSpec spec = table.find(args[0]);
         Replication rep = replication;
+        if (spec == transactions.exec()) {
+            return executeForwardedTransaction(fromNode, request, session, rep);
+        }
         if (spec == null || spec.firstKey() <= 0 || !spec.arityAccepts(args.length) || rep == null || !rep.active()) {
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(runDetached(request.protocol(), args)));
         }
@@ -192,6 +322,28 @@ public final class Dispatcher implements CommandSink {
         forwardedStreams.submit(fromNode, request.stream(), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             rep.start(session, request.protocol(), spec, args, ran).thenAccept(reply::complete);
+            return ran;
+        });
+        return reply;
+    }
+
+    /** A transaction forwarded by the node its client is connected to; see {@link Transactions}. */
+    private CompletableFuture<ForwardCodec.Reply> executeForwardedTransaction(long fromNode, ForwardCodec.Request request,
+                                                                           Session session, Replication rep) {
+        Transaction.Unit unit;
+        try {
+            unit = Transaction.Unit.decode(request.args());
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (rep == null || !rep.active()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
+                    transactions.runHere(this, request.protocol(), unit)));
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        forwardedStreams.submit(fromNode, request.stream(), () -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            rep.startTransaction(session, request.protocol(), unit, ran).thenAccept(reply::complete);
             return ran;
         });
         return reply;

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 
 /**
  * Runs a keyed command on this node as the coordinator of its keys' replicas: the glue between the
@@ -175,11 +176,60 @@ final class Replication {
         }
     }
 
+    /**
+     * Runs a transaction ({@link Transactions}) with this node as the coordinator of all its keys, in the
+     * session's order when it is a client connection's.
+     */
+    CompletableFuture<ForwardCodec.Reply> transaction(Session session, int protocol, Transaction.Unit unit) {
+        InOrder order = session.order();
+        if (order == null) {
+            return startTransaction(session, protocol, unit, new CompletableFuture<>());
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        order.submit(() -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            startTransaction(session, protocol, unit, ran).thenAccept(reply::complete);
+            return ran;
+        });
+        return reply;
+    }
+
+    /**
+     * Starts a transaction now: brings every key up to the read level, runs the commands atomically
+     * here, and replicates what they wrote as one batch at the write level.
+     */
+    CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
+                                                           CompletableFuture<Void> ran) {
+        Transactions transactions = dispatcher.transactions();
+        try {
+            List<Key> keys = unit.keys(dispatcher.table());
+            Plan plan = new Plan(keys, transactions.writes(unit), !keys.isEmpty(),
+                    session.readLevel() != null ? session.readLevel() : config.readLevel(),
+                    session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
+            CompletableFuture<Void> phase;
+            try {
+                phase = keys.isEmpty() ? null : prepare(session, plan);
+            } catch (ReplicationException e) {
+                ran.complete(null);
+                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            }
+            return afterPhase(phase, () -> transactions.runHere(dispatcher, protocol, unit), plan, ran);
+        } catch (RuntimeException e) {
+            ran.complete(null);
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+        }
+    }
+
     private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,
                                                              CommandSpec spec, byte[][] args, Plan plan,
                                                              CompletableFuture<Void> ran) {
+        return afterPhase(phase, () -> dispatcher.runDetached(protocol, spec, args), plan, ran);
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, Supplier<byte[]> handler,
+                                                             Plan plan, CompletableFuture<Void> ran) {
         if (phase == null) {
-            return runAndReplicate(protocol, spec, args, plan, ran);
+            return runAndReplicate(handler, plan, ran);
         }
         return phase.handle((v, failure) -> failure)
                 .thenCompose(failure -> {
@@ -187,17 +237,18 @@ final class Replication {
                         ran.complete(null);
                         return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)));
                     }
-                    return runAndReplicate(protocol, spec, args, plan, ran);
+                    return runAndReplicate(handler, plan, ran);
                 });
     }
 
-    private CompletableFuture<ForwardCodec.Reply> runAndReplicate(int protocol, CommandSpec spec, byte[][] args,
-                                                                  Plan plan, CompletableFuture<Void> ran) {
+    /** Runs the handler here, capturing what it writes, and replicates that at the write level. */
+    private CompletableFuture<ForwardCodec.Reply> runAndReplicate(Supplier<byte[]> handler, Plan plan,
+                                                                  CompletableFuture<Void> ran) {
         byte[] resp;
         List<Entry> written;
         WriteCapture.begin();
         try {
-            resp = dispatcher.runDetached(protocol, spec, args);
+            resp = handler.get();
         } finally {
             written = WriteCapture.end();
             ran.complete(null);

@@ -68,7 +68,8 @@ public final class Router {
 
     /** The commands that may be split across owners, and how their shares' replies merge. */
     private static final Map<String, Merge> SPLITTABLE = Map.of(
-            "mget", Merge.ARRAY, "mset", Merge.OK, "del", Merge.SUM, "unlink", Merge.SUM, "exists", Merge.SUM);
+            "mget", Merge.ARRAY, "mset", Merge.OK, "del", Merge.SUM, "unlink", Merge.SUM, "exists", Merge.SUM,
+            "watch", Merge.ARRAY);
 
     private final Dispatcher local;
     private final Placement placement;
@@ -135,6 +136,46 @@ public final class Router {
             return forward(session, protocol, liveFrom(owners, target), args, first, first, 1);
         }
         return routeMany(session, protocol, spec, args, first, last);
+    }
+
+    /**
+     * Routes a transaction ({@link Transactions}): all its keys must have one coordinator. No fallback
+     * to another replica: the keys' next replicas need not be the same node.
+     *
+     * @param keys    every key the transaction touches or watches
+     * @param encoded the transaction as a forwarded command ({@link Transaction.Unit#encode})
+     * @return null if it is to run here; otherwise its reply
+     */
+    CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, byte[][] encoded) {
+        if (placement.ownsEverything() || keys.isEmpty()) {
+            return null;
+        }
+        Long target = null;
+        for (Key key : keys) {
+            List<Long> owners = placement.owners(key.token());
+            if (owners.isEmpty()) {
+                return null;
+            }
+            Long t = firstAlive(owners);
+            if (t == null) {
+                return refuse(noOwner(key.bytes(), owners));
+            }
+            if (target != null && !target.equals(t)) {
+                return refuse(CROSSSLOT);
+            }
+            target = t;
+        }
+        if (target == placement.localNodeId()) {
+            return null;
+        }
+        ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
+                session.stream(), session.floors(keys), encoded);
+        return send(target, request, keys.get(0).bytes(), session).thenApply(resp -> {
+            if (isError(resp)) {
+                local.errorReplied();
+            }
+            return resp;
+        });
     }
 
     private CompletableFuture<byte[]> routeMany(Session session, int protocol, CommandSpec spec, byte[][] args,

@@ -100,6 +100,22 @@ final class Session {
         return order;
     }
 
+    /** The connection's MULTI/WATCH state; null until its first transaction command. Event loop only. */
+    private Transaction transaction;
+
+    /** The connection's transaction state, made on first use. */
+    Transaction transaction() {
+        if (transaction == null) {
+            transaction = new Transaction();
+        }
+        return transaction;
+    }
+
+    /** True between MULTI and EXEC or DISCARD: commands are queued, not run. */
+    boolean queuing() {
+        return transaction != null && transaction.queuing();
+    }
+
     long stream() {
         return stream;
     }
