@@ -131,6 +131,11 @@ final class LoopbackCluster implements AutoCloseable {
         return nodes.get(index);
     }
 
+    /** The node after {@code node} (the first after the last): another node to read back through. */
+    Node next(Node node) {
+        return nodes.get((node.index() + 1) % nodes.size());
+    }
+
     /** Where the nodes' stdout and stderr are kept (and where tests may leave files to replay a failure). */
     Path logs() {
         return logs;

@@ -274,7 +274,7 @@ class PipelinedClientsIT {
 
     /** After the scripts, at ALL through node 2: string = "bx", counter = "3", doomed missing. */
     private void checkScriptsLeft(String prefix, Violations violations) {
-        Node via = cluster.node(1);
+        Node via = cluster.next(cluster.node(0));
         try (Jedis j = via.client()) {
             LoopbackCluster.consistency(j, "ALL");
             Pipeline p = j.pipelined();
@@ -375,7 +375,7 @@ class PipelinedClientsIT {
                 violations.expect("#" + c + " " + commands.get(c) + " (through " + node + ")", expected.get(c),
                         outcome(responses.get(c)::get));
             }
-            Node via = cluster.node((node.index() + 1) % cluster.nodes().size());
+            Node via = cluster.next(node);
             try (Jedis j = via.client()) {
                 LoopbackCluster.consistency(j, "ALL");
                 for (String k : keys) {
@@ -498,7 +498,7 @@ class PipelinedClientsIT {
                 .contains("errors: 0, replies: " + commands);
         assertThat(r.exitCode()).as("redis-cli exit status").isZero();
 
-        Node via = cluster.node(1);
+        Node via = cluster.next(node);
         Violations violations = new Violations("redis-cli --pipe, " + commands + " commands through " + node);
         try (Jedis j = via.client()) {
             LoopbackCluster.consistency(j, "ALL");
