@@ -29,9 +29,9 @@ import static org.awaitility.Awaitility.await;
  * TrellisKV against the real thing: the same seeded random stream of string commands
  * ({@link StringCommandGenerator}: SET with its options, GET, the counters, APPEND, STRLEN, DEL,
  * EXISTS, MGET, MSET, GETSET, SETNX, GETDEL, SETRANGE, GETRANGE, TYPE over a few keys) is sent
- * pipelined, in batches of {@value #BATCH} commands without waiting, to a redis-server and to one node
- * of a three-node cluster (127.0.0.94 … 127.0.0.96, node defaults), and every reply must be the same,
- * byte for byte. The cluster's node coordinates some of the keys and forwards the others, so the
+ * pipelined, in batches of 50 commands without waiting, to a redis-server and to one node of a
+ * three-node cluster (127.0.0.94 … 127.0.0.96, node defaults), and every reply must be the same, byte
+ * for byte. The cluster's node coordinates some of the keys and forwards the others, so the
  * stream checks both Redis's semantics and that a connection's commands run in order across nodes.
  *
  * <p>The reference is the {@code redis-server} on PATH (Redis 7.0 from the distribution: the one
@@ -40,9 +40,10 @@ import static org.awaitility.Awaitility.await;
  *
  * <h2>Seeds</h2>
  * One random seed per run by default, printed. {@code -Dtrellis.differential.seeds=1,2,3} replays
- * given seeds; {@code -Dtrellis.differential.runs=N} runs N random ones. A failure prints the seed and
- * the first mismatches with their commands; once the streams diverge, later replies on the same keys
- * differ too, so the first mismatch is the one to read.
+ * given seeds; {@code -Dtrellis.differential.runs=N} runs N random ones;
+ * {@code -Dtrellis.differential.batch=1} sends one command at a time (see {@link #BATCH}). A failure
+ * prints the seed and the first mismatches with their commands; once the streams diverge, later
+ * replies on the same keys differ too, so the first mismatch is the one to read.
  */
 @TestInstance(Lifecycle.PER_CLASS)
 class RedisDifferentialIT {
@@ -51,8 +52,12 @@ class RedisDifferentialIT {
     private static final String REDIS_HOST = "127.0.0.97";
     /** Commands in each seed's stream. */
     private static final int COMMANDS = 2_000;
-    /** Commands sent before reading their replies. */
-    private static final int BATCH = 50;
+    /**
+     * Commands sent before reading their replies ({@code -Dtrellis.differential.batch}, default 50). A
+     * batch of 1 waits for each reply before the next command: a mismatch that goes away with it is
+     * one of ordering, not of a command's semantics.
+     */
+    private static final int BATCH = Integer.getInteger("trellis.differential.batch", 50);
     /** Keys of each stream: few, so commands on one key follow each other closely. */
     private static final int KEYS = 8;
     private static final int READ_TIMEOUT_MILLIS = 10_000;

@@ -96,7 +96,8 @@ public final class RawResp implements AutoCloseable {
                     readReply(reply);
                 }
             }
-            default -> throw new IOException("not a RESP2 reply: " + printable(line.getBytes(StandardCharsets.ISO_8859_1)));
+            default -> throw new IOException("not a RESP2 reply: "
+                    + printable(line.getBytes(StandardCharsets.ISO_8859_1)));
         }
     }
 
