@@ -68,10 +68,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  *   <li>{@link #redisCliPipe}: {@code redis-cli --pipe} of 20,000 commands (skipped without
  *       redis-cli).</li>
  * </ul>
- * Each counts its violations over the whole run, prints the count and the first few, and fails if
- * there is any. After the replies, each reads its keys back through another node at
- * {@code CONSISTENCY ALL}: every replica must hold what the last command left. Those read-back
- * pipelines only read keys nobody writes any more, so their own order does not matter.
+ * After the replies, each test reads its keys back through another node at {@code CONSISTENCY ALL}:
+ * every replica must hold what the last command left. Those read-back pipelines only read keys nobody
+ * writes any more, so their own order does not matter. Each test counts its violations over the whole
+ * run, in the replies and in the state left, prints the counts and the first few, and fails if there
+ * is any.
  */
 @TestInstance(Lifecycle.PER_CLASS)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -199,7 +200,8 @@ class PipelinedClientsIT {
     @Test
     void lettuceAsyncWithAutoFlushOff() {
         String prefix = "async:" + runId();
-        Violations violations = new Violations("Lettuce async, auto-flush off, " + SCRIPT_KEYS + " keys");
+        String run = "Lettuce async, auto-flush off, " + SCRIPT_KEYS + " keys";
+        Violations replies = new Violations(run + ", replies");
         List<StatefulRedisConnection<String, String>> connections = new ArrayList<>();
         try {
             for (Node node : cluster.nodes()) {
@@ -223,13 +225,12 @@ class PipelinedClientsIT {
             assertThat(LettuceFutures.awaitAll(REPLY_TIMEOUT, futures.toArray(Future[]::new)))
                     .as("every reply of %d pipelined commands within %s", futures.size(), REPLY_TIMEOUT).isTrue();
             for (int s = 0; s < futures.size(); s++) {
-                violations.expect(sent.get(s), expected.get(s), outcome(futures.get(s)));
+                replies.expect(sent.get(s), expected.get(s), outcome(futures.get(s)));
             }
         } finally {
             connections.forEach(StatefulRedisConnection::close);
         }
-        checkScriptsLeft(prefix, violations);
-        violations.assertNone();
+        Violations.assertNone(replies, scriptsLeft(prefix, run));
     }
 
     /**
@@ -243,16 +244,16 @@ class PipelinedClientsIT {
     void lettuceReactiveManyCommandsInFlight() {
         String prefix = "reactive:" + runId();
         Node node = cluster.node(0);
-        Violations violations = new Violations("Lettuce reactive, " + REACTIVE_IN_FLIGHT + " in flight, "
-                + SCRIPT_KEYS + " keys through " + node);
+        String run = "Lettuce reactive, " + REACTIVE_IN_FLIGHT + " in flight, " + SCRIPT_KEYS + " keys through "
+                + node;
         List<Step> steps = new ArrayList<>();
         for (int i = 0; i < SCRIPT_KEYS; i++) {
             steps.addAll(script(ScriptKeys.of(prefix, i)));
         }
-        List<Object> replies;
+        List<Object> received;
         try (StatefulRedisConnection<String, String> connection = lettuce.connect(uri(node))) {
             RedisReactiveCommands<String, String> reactive = connection.reactive();
-            replies = Flux.fromIterable(steps)
+            received = Flux.fromIterable(steps)
                     .flatMapSequential(step -> send(reactive, step.command()).map(r -> (Object) r)
                             .defaultIfEmpty(Nil.NIL)
                             .onErrorResume(e -> Mono.just(new Err(String.valueOf(e.getMessage())))),
@@ -260,21 +261,22 @@ class PipelinedClientsIT {
                     .collectList()
                     .block(REPLY_TIMEOUT);
         }
-        assertThat(replies).as("replies").hasSize(steps.size());
+        assertThat(received).as("replies").hasSize(steps.size());
+        Violations replies = new Violations(run + ", replies");
         for (int s = 0; s < steps.size(); s++) {
             Object expected = steps.get(s).expected() == null ? Nil.NIL : steps.get(s).expected();
-            violations.expect(steps.get(s).toString(), expected, replies.get(s));
+            replies.expect(steps.get(s).toString(), expected, received.get(s));
         }
-        checkScriptsLeft(prefix, violations);
-        violations.assertNone();
+        Violations.assertNone(replies, scriptsLeft(prefix, run));
     }
 
     /** The nil reply in a reactive stream, which has no nulls (an empty Mono). */
     private enum Nil { NIL }
 
     /** After the scripts, at ALL through node 2: string = "bx", counter = "3", doomed missing. */
-    private void checkScriptsLeft(String prefix, Violations violations) {
+    private Violations scriptsLeft(String prefix, String run) {
         Node via = cluster.next(cluster.node(0));
+        Violations left = new Violations(run + ", state left (at ALL through " + via + ")");
         try (Jedis j = via.client()) {
             LoopbackCluster.consistency(j, "ALL");
             Pipeline p = j.pipelined();
@@ -290,14 +292,12 @@ class PipelinedClientsIT {
             p.sync();
             for (int i = 0; i < SCRIPT_KEYS; i++) {
                 ScriptKeys k = ScriptKeys.of(prefix, i);
-                violations.expect("afterwards, GET " + k.string() + " at ALL through " + via, "bx",
-                        outcome(strings.get(i)::get));
-                violations.expect("afterwards, GET " + k.counter() + " at ALL through " + via, "3",
-                        outcome(counters.get(i)::get));
-                violations.expect("afterwards, EXISTS " + k.doomed() + " at ALL through " + via, false,
-                        outcome(doomed.get(i)::get));
+                left.expect("GET " + k.string(), "bx", outcome(strings.get(i)::get));
+                left.expect("GET " + k.counter(), "3", outcome(counters.get(i)::get));
+                left.expect("EXISTS " + k.doomed(), false, outcome(doomed.get(i)::get));
             }
         }
+        return left;
     }
 
     // ---- Jedis pipelines against a model ----
@@ -312,8 +312,10 @@ class PipelinedClientsIT {
     @Test
     void jedisPipelinesMatchAModel() {
         String prefix = "jedis:" + runId();
-        Violations violations = new Violations("Jedis pipelines, " + JEDIS_COMMANDS + " commands over "
-                + JEDIS_KEYS + " keys through each of " + cluster.nodes().size() + " nodes");
+        String run = "Jedis pipelines, " + JEDIS_COMMANDS + " commands over " + JEDIS_KEYS + " keys through each of "
+                + cluster.nodes().size() + " nodes";
+        Violations replies = new Violations(run + ", replies");
+        Violations left = new Violations(run + ", state left (at ALL through the next node)");
         for (Node node : cluster.nodes()) {
             List<String> keys = new ArrayList<>();
             for (int i = 0; i < JEDIS_KEYS; i++) {
@@ -372,19 +374,18 @@ class PipelinedClientsIT {
                 p.sync();
             }
             for (int c = 0; c < commands.size(); c++) {
-                violations.expect("#" + c + " " + commands.get(c) + " (through " + node + ")", expected.get(c),
+                replies.expect("#" + c + " " + commands.get(c) + " (through " + node + ")", expected.get(c),
                         outcome(responses.get(c)::get));
             }
             Node via = cluster.next(node);
             try (Jedis j = via.client()) {
                 LoopbackCluster.consistency(j, "ALL");
                 for (String k : keys) {
-                    violations.expect("afterwards, GET " + k + " at ALL through " + via, model.get(k),
-                            outcome(() -> j.get(k)));
+                    left.expect("GET " + k + " through " + via, model.get(k), outcome(() -> j.get(k)));
                 }
             }
         }
-        violations.assertNone();
+        Violations.assertNone(replies, left);
     }
 
     /** {@code n} keys drawn from {@code keys}, repeats allowed (as a client may send them). */
@@ -499,7 +500,8 @@ class PipelinedClientsIT {
         assertThat(r.exitCode()).as("redis-cli exit status").isZero();
 
         Node via = cluster.next(node);
-        Violations violations = new Violations("redis-cli --pipe, " + commands + " commands through " + node);
+        Violations left = new Violations("redis-cli --pipe, " + commands + " commands through " + node
+                + ", state left (at ALL through " + via + ")");
         try (Jedis j = via.client()) {
             LoopbackCluster.consistency(j, "ALL");
             Pipeline p = j.pipelined();
@@ -511,13 +513,11 @@ class PipelinedClientsIT {
             }
             p.sync();
             for (int i = 0; i < PIPE_KEYS; i++) {
-                violations.expect("afterwards, GET " + prefix + ":k:" + i + " at ALL through " + via, "v2",
-                        outcome(values.get(i)::get));
-                violations.expect("afterwards, GET " + prefix + ":c:" + i + " at ALL through " + via, "2",
-                        outcome(counters.get(i)::get));
+                left.expect("GET " + prefix + ":k:" + i, "v2", outcome(values.get(i)::get));
+                left.expect("GET " + prefix + ":c:" + i, "2", outcome(counters.get(i)::get));
             }
         }
-        violations.assertNone();
+        left.assertNone();
     }
 
     private static void appendResp(StringBuilder out, String... args) {

@@ -59,13 +59,31 @@ public final class Violations {
 
     /** Prints the summary (always, so a passing run shows what it checked), then fails on any violation. */
     public void assertNone() {
+        assertNone(this);
+    }
+
+    /**
+     * Prints the summaries of several runs that belong together (the replies of a pipeline and the state
+     * it left, say), then fails if any of them found a violation.
+     */
+    public static void assertNone(Violations... runs) {
+        StringBuilder summaries = new StringBuilder();
+        long total = 0;
+        for (Violations v : runs) {
+            summaries.append(summaries.isEmpty() ? "" : "\n").append(v.summary());
+            total += v.count;
+        }
+        System.out.println(summaries);
+        assertThat(total).as(summaries.toString()).isZero();
+    }
+
+    private String summary() {
         StringBuilder summary = new StringBuilder(run).append(": ").append(count).append(" violations in ")
                 .append(checks).append(" checks");
         if (!first.isEmpty()) {
             summary.append("; the first ").append(first.size()).append(':');
             first.forEach(v -> summary.append("\n  ").append(v));
         }
-        System.out.println(summary);
-        assertThat(count).as(summary.toString()).isZero();
+        return summary.toString();
     }
 }
