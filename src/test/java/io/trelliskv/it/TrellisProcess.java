@@ -116,6 +116,18 @@ final class TrellisProcess implements AutoCloseable {
         return start(logDir, command, null);
     }
 
+    /** Starts any other program (a reference redis-server, say) with stdin closed. */
+    static TrellisProcess launchCommand(Path logDir, List<String> command) throws IOException {
+        return start(logDir, command, null);
+    }
+
+    /** True if {@code program} is an executable file in one of the directories of {@code PATH}. */
+    static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        return path != null && Arrays.stream(path.split(File.pathSeparator)).filter(d -> !d.isEmpty())
+                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
+    }
+
     /** Runs {@code home/bin/<launcher> args...} to completion, feeding it {@code stdin} (may be null). */
     static Result run(Path home, Path logDir, String stdin, String launcher, String... args) throws IOException {
         List<String> command = new ArrayList<>();
