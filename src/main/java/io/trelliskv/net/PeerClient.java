@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -247,10 +250,12 @@ public final class PeerClient implements AutoCloseable {
             if (slot != null && !slot.inactive) {
                 return slot;
             }
-            long waitNanos = retryAtNanos - System.nanoTime();
-            if (consecutiveFailures > 0 && waitNanos > 0) {
-                throw new PeerUnavailableException(address, "reconnecting in "
-                        + Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)) + " ms after: " + lastFailure, null);
+            PeerUnavailableException backingOff = backingOff();
+            if (backingOff != null) {
+                if (slot != null) {
+                    return slot; // closed: it fails the call after the calls made before it, in order
+                }
+                throw backingOff;
             }
             slot = connect();
             slots[i] = slot;
@@ -284,6 +289,16 @@ public final class PeerClient implements AutoCloseable {
             return connection;
         }
 
+        /** The failure of a call made while backing off after failed connects; null when not backing off. */
+        synchronized PeerUnavailableException backingOff() {
+            long waitNanos = retryAtNanos - System.nanoTime();
+            if (consecutiveFailures > 0 && waitNanos > 0) {
+                return new PeerUnavailableException(address, "reconnecting in "
+                        + Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)) + " ms after: " + lastFailure, null);
+            }
+            return null;
+        }
+
         synchronized void failed(String reason) {
             consecutiveFailures++;
             long wait = backoffMillis(consecutiveFailures, config.backoffMin().toMillis(),
@@ -310,6 +325,10 @@ public final class PeerClient implements AutoCloseable {
     private record Outgoing(PeerFrame frame, CompletableFuture<byte[]> result) {
     }
 
+    /** A request that never left, and why. */
+    private record Failure(CompletableFuture<byte[]> result, PeerUnavailableException why) {
+    }
+
     private final class Connection extends ChannelInboundHandlerAdapter {
 
         private final Peer peer;
@@ -320,8 +339,12 @@ public final class PeerClient implements AutoCloseable {
         private final Queue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
         /** A drain task is queued on the channel's event loop and has not started yet. */
         private final AtomicBoolean flushScheduled = new AtomicBoolean();
-        /** Set once the connect failed or the channel is inactive; a request sent after it fails at once. */
+        /** Set once the connect failed or the channel is inactive; a request sent after it fails. Written under this. */
         private volatile boolean inactive;
+        /** Requests that never left, to be failed in order; guarded by this. */
+        private final ArrayDeque<Failure> failing = new ArrayDeque<>();
+        /** A thread is failing the requests in {@link #failing}; guarded by this. */
+        private boolean failingNow;
         private boolean greeted;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
         private String closeReason;
@@ -334,16 +357,45 @@ public final class PeerClient implements AutoCloseable {
             long id = frame.requestId();
             pending.put(id, result);
             result.whenComplete((reply, failure) -> pending.remove(id));
-            if (inactive) {
-                result.completeExceptionally(lost(false));
-                return;
+            boolean closed;
+            synchronized (this) {
+                closed = inactive;
+                if (!closed) {
+                    outbox.add(new Outgoing(frame, result));
+                }
             }
-            outbox.add(new Outgoing(frame, result));
-            if (inactive) {
-                failUnsent(); // closed while it was being queued: it never left
+            if (closed) {
+                PeerUnavailableException backingOff = peer.backingOff();
+                failInOrder(new Outgoing(frame, result), backingOff != null ? backingOff : lost(false));
                 return;
             }
             scheduleDrain();
+        }
+
+        /**
+         * Fails a request that never left this node, after every request of this connection that failed
+         * before it: failures complete in the order the requests were made, whichever threads fail them,
+         * so a caller that retries them elsewhere retries them in that order.
+         */
+        private void failInOrder(Outgoing request, PeerUnavailableException why) {
+            synchronized (this) {
+                failing.add(new Failure(request.result(), why));
+                if (failingNow) {
+                    return; // the thread failing the earlier ones fails this one after them
+                }
+                failingNow = true;
+            }
+            while (true) {
+                Failure f;
+                synchronized (this) {
+                    f = failing.poll();
+                    if (f == null) {
+                        failingNow = false;
+                        return;
+                    }
+                }
+                f.result().completeExceptionally(f.why());
+            }
         }
 
         /**
@@ -367,15 +419,22 @@ public final class PeerClient implements AutoCloseable {
         /** The connect failed: every request waiting for it fails, in the order sent; none left this node. */
         void failedToOpen(String reason, Throwable cause) {
             closeReason = reason;
-            inactive = true;
             failUnsent();
         }
 
-        /** Fails the requests still in the outbox, oldest first: they were never written. */
+        /** Closes the connection to new requests and fails those still in the outbox, oldest first: they never left. */
         private void failUnsent() {
-            Outgoing o;
-            while ((o = outbox.poll()) != null) {
-                o.result().completeExceptionally(lost(false));
+            List<Outgoing> unsent = new ArrayList<>();
+            synchronized (this) {
+                inactive = true;
+                Outgoing o;
+                while ((o = outbox.poll()) != null) {
+                    unsent.add(o);
+                }
+            }
+            PeerUnavailableException never = lost(false);
+            for (Outgoing o : unsent) {
+                failInOrder(o, never);
             }
         }
 
@@ -383,8 +442,7 @@ public final class PeerClient implements AutoCloseable {
         private void drainOutbox() {
             flushScheduled.set(false);
             if (inactive) {
-                failUnsent();
-                return;
+                return; // what was queued has been failed
             }
             Outgoing o;
             while ((o = outbox.poll()) != null) {
@@ -441,7 +499,6 @@ public final class PeerClient implements AutoCloseable {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            inactive = true;
             openConnections.decrementAndGet();
             if (!greeted) {
                 peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");

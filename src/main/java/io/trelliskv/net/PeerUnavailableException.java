@@ -21,9 +21,17 @@ public final class PeerUnavailableException extends RuntimeException {
      *                       have acted on it; false if it never left this node
      */
     public PeerUnavailableException(InetSocketAddress peer, String reason, Throwable cause, boolean mayHaveArrived) {
-        super("peer " + PeerClient.describe(peer) + " unavailable: " + reason, cause);
+        super("peer " + PeerClient.describe(peer) + " unavailable: " + explain(reason, cause), cause);
         this.peer = peer;
         this.mayHaveArrived = mayHaveArrived;
+    }
+
+    /** The reason as given, or the cause's own words when the network layer gave none. */
+    private static String explain(String reason, Throwable cause) {
+        if (reason != null && !reason.isBlank()) {
+            return reason;
+        }
+        return cause != null ? cause.toString() : "no reason given";
     }
 
     /** True if the peer may have received and acted on the request; false if it cannot have. */

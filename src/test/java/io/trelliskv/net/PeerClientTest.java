@@ -126,6 +126,49 @@ class PeerClientTest {
     }
 
     @Test
+    void callsOfOneStreamArriveInTheOrderMadeEvenWhileTheConnectionOpens() throws Exception {
+        InetSocketAddress addr = startServer(0).address();
+        PeerClient client = client();
+        List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+        // Made at once, before any connection is open: they wait in the connections' outboxes.
+        for (int i = 0; i < 300; i++) {
+            long stream = i % 3;
+            calls.add(client.call(addr, PeerMessageType.FORWARD, utf8("echo:s" + stream + "." + i), LONG, stream));
+            calls.add(client.call(addr, PeerMessageType.FORWARD, utf8("echo:any." + i), LONG));
+        }
+        for (CompletableFuture<byte[]> c : calls) {
+            c.get(10, TimeUnit.SECONDS);
+        }
+        for (int stream = 0; stream < 3; stream++) {
+            String prefix = "FORWARD echo:s" + stream + ".";
+            List<Integer> order = received.stream().filter(r -> r.startsWith(prefix))
+                    .map(r -> Integer.parseInt(r.substring(prefix.length()))).toList();
+            assertThat(order).as("stream %d", stream).hasSize(100).isSorted();
+        }
+    }
+
+    @Test
+    void callsOfOneStreamToAnUnreachablePeerFailInTheOrderMadeAndNeverLeft() throws Exception {
+        InetSocketAddress addr = startServer(0).address();
+        resources.get(resources.size() - 1).close(); // nothing listens there any more
+        PeerClient client = client();
+        List<Integer> failedInOrder = new CopyOnWriteArrayList<>();
+        List<CompletableFuture<byte[]>> calls = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            int n = i;
+            CompletableFuture<byte[]> c = client.call(addr, PeerMessageType.FORWARD, utf8("echo:" + i), LONG, 7);
+            c.whenComplete((r, failure) -> failedInOrder.add(n));
+            calls.add(c);
+        }
+        for (CompletableFuture<byte[]> c : calls) {
+            assertThat(failureOf(c)).isInstanceOf(PeerUnavailableException.class)
+                    .hasMessageContaining("Connection refused") // cannot connect, or backing off after it
+                    .satisfies(e -> assertThat(((PeerUnavailableException) e).mayHaveArrived()).isFalse());
+        }
+        assertThat(failedInOrder).hasSize(50).isSorted();
+    }
+
+    @Test
     void errorReplyFailsTheCallWithTheMessage() {
         InetSocketAddress addr = startServerQuietly();
         Throwable t = failureOf(client().call(addr, PeerMessageType.FORWARD, utf8("fail:no such key range"), LONG));

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -90,5 +91,36 @@ class SessionTest {
             out[i] = b(words[i]);
         }
         return out;
+    }
+
+    @Test
+    void aChangeOfCoordinatorsHoldsLaterCommandsUntilTheOutstandingOnesAnsweredThenRoutesThemInOrder() {
+        Session s = new Session(1);
+        assertThat(s.mustWait(5)).isNull();
+        CompletableFuture<byte[]> forwarded = new CompletableFuture<>();
+        s.outstanding(forwarded, 5);
+        assertThat(s.mustWait(5)).as("same epoch: no coordinator moved").isNull();
+
+        CompletableFuture<Void> held = s.mustWait(6);
+        assertThat(held).isNotNull().isNotDone();
+        java.util.List<String> routed = new java.util.ArrayList<>();
+        s.holdBack(() -> routed.add("first"));
+        assertThat(s.mustWait(6)).as("later commands queue behind the held one").isNotNull().isNotDone();
+        s.holdBack(() -> routed.add("second"));
+        assertThat(routed).isEmpty();
+
+        forwarded.complete(new byte[0]);
+        assertThat(routed).containsExactly("first", "second");
+        assertThat(s.mustWait(6)).isNull();
+    }
+
+    @Test
+    void answeredCommandsDoNotHoldAnythingBack() {
+        Session s = new Session(1);
+        s.outstanding(CompletableFuture.completedFuture(new byte[0]), 1);
+        CompletableFuture<byte[]> answered = new CompletableFuture<>();
+        s.outstanding(answered, 1);
+        answered.complete(new byte[0]);
+        assertThat(s.mustWait(2)).isNull();
     }
 }
