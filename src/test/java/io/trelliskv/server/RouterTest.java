@@ -185,6 +185,25 @@ class RouterTest {
     }
 
     @Test
+    void aShareWhoseOwnerCannotBeReachedIsSplitAgainAmongItsKeysNextLiveOwners() {
+        placement.replicas.put("b1", List.of(B, A));
+        placement.replicas.put("b2", List.of(B, C, A)); // C is down: its next live owner is A
+        a.node.engine().put(io.trelliskv.common.Key.of("b1"), "one".getBytes(StandardCharsets.UTF_8), 0); // A's copy
+        forwarder.unreachable.put(B, false); // B died a moment ago; not yet known to be dead
+        a.call("MGET", "a1", "b1", "b2");
+        forwarder.releaseAll();
+        assertThat(output()).as("every key answered by a live owner")
+                .isEqualTo("*3\r\n$-1\r\n$3\r\none\r\n$-1\r\n");
+        assertThat(router.retriedElsewhere()).isEqualTo(1);
+
+        placement.replicas.put("b3", List.of(B)); // no other owner
+        a.call("MGET", "a1", "b3");
+        forwarder.releaseAll();
+        assertThat(output()).as("fails as a whole, naming the owner and why")
+                .startsWith("-TRYAGAIN owner b2@10.0.0.2:7000 of key 'b3' did not answer: peer 10.0.0.2:7000 unavailable: connection refused");
+    }
+
+    @Test
     void aForwardThatMayHaveArrivedIsNotRetriedElsewhere() {
         placement.replicas.put("b1", List.of(B, A));
         forwarder.unreachable.put(B, true); // the connection broke after the request was sent
