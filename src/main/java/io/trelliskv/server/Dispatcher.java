@@ -319,7 +319,8 @@ public final class Dispatcher implements CommandSink {
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(runDetached(request.protocol(), args)));
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        forwardedStreams.submit(fromNode, request.stream(), () -> {
+        forwardedStreams.submit(fromNode, request.stream(), Replication.tokens(Replication.keys(spec, args)),
+                spec.has(CommandFlag.WRITE), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             rep.start(session, request.protocol(), spec, args, ran).thenAccept(reply::complete);
             return ran;
@@ -341,7 +342,8 @@ public final class Dispatcher implements CommandSink {
                     transactions.runHere(this, request.protocol(), unit)));
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        forwardedStreams.submit(fromNode, request.stream(), () -> {
+        forwardedStreams.submit(fromNode, request.stream(), Replication.tokens(unit.keys(table)),
+                transactions.writes(unit), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             rep.startTransaction(session, request.protocol(), unit, ran).thenAccept(reply::complete);
             return ran;

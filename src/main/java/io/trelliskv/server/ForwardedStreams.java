@@ -11,7 +11,7 @@ import java.util.function.Supplier;
  * order the client sent them, and names the client connection in each (its stream id). They arrive
  * here in that order, on that peer connection's event loop; this class starts them in that order too
  * ({@link InOrder}), so a command that waits for a read of the other replicas holds back the later
- * commands of the same client connection, and only those.
+ * commands of the same client connection on the same keys, and only those.
  *
  * <p>Only streams with a command waiting are remembered: an entry is made when a command has to wait
  * and dropped (retired) when the stream has nothing waiting any more, so the map holds at most one
@@ -30,20 +30,20 @@ final class ForwardedStreams {
      * Starts a forwarded command of the given stream in its order. The commands of one stream are
      * submitted from one thread at a time (they arrive on one peer connection).
      *
-     * @param start as for {@link InOrder#submit}
+     * @param tokens, write, start as for {@link InOrder#submit}
      */
-    void submit(long fromNode, long stream, Supplier<CompletableFuture<Void>> start) {
+    void submit(long fromNode, long stream, long[] tokens, boolean write, Supplier<CompletableFuture<Void>> start) {
         Stream key = new Stream(fromNode, stream);
         InOrder order = waiting.get(key);
         if (order != null) {
-            CompletableFuture<Void> settled = order.submit(start);
+            CompletableFuture<Void> settled = order.submit(tokens, write, start);
             if (settled != InOrder.RETIRED) {
                 settled.whenComplete((v, failure) -> release(key));
                 return;
             }
         }
         InOrder fresh = new InOrder();
-        CompletableFuture<Void> settled = fresh.submit(start);
+        CompletableFuture<Void> settled = fresh.submit(tokens, write, start);
         if (!settled.isDone()) {
             waiting.put(key, fresh);
             settled.whenComplete((v, failure) -> release(key));

@@ -88,8 +88,8 @@ final class Replication {
     /**
      * Runs a command of a client connected to this node, on the connection's event loop, in the
      * connection's order ({@link InOrder}): a command whose handler must wait for a read phase holds
-     * back the handlers of the connection's later keyed commands (not just their replies) until it has
-     * run, so {@code DEL k} then {@code SET k v} in one pipeline leaves {@code k = v}, and a GET after
+     * back the handlers of the connection's later commands on the same keys (not just their replies)
+     * until it has run, so {@code DEL k} then {@code SET k v} in one pipeline leaves {@code k = v}, and a GET after
      * an INCR sees the increment.
      *
      * @return null if the reply was written to the client at once; otherwise the reply to come
@@ -101,7 +101,7 @@ final class Replication {
         CompletableFuture<byte[]> reply = new CompletableFuture<>();
         boolean[] submitting = {true};
         boolean[] answered = {false};
-        session.order().submit(() -> {
+        session.order().submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             if (!submitting[0]) {
                 // Started after an earlier command of the connection ran: the reply goes to its place.
@@ -146,7 +146,7 @@ final class Replication {
             return start(session, protocol, spec, args, new CompletableFuture<>());
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        order.submit(() -> {
+        order.submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             start(session, protocol, spec, args, ran).thenAccept(reply::complete);
             return ran;
@@ -186,7 +186,7 @@ final class Replication {
             return startTransaction(session, protocol, unit, new CompletableFuture<>());
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        order.submit(() -> {
+        order.submit(tokens(unit.keys(dispatcher.table())), dispatcher.transactions().writes(unit), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             startTransaction(session, protocol, unit, ran).thenAccept(reply::complete);
             return ran;
@@ -281,6 +281,15 @@ final class Replication {
             keys.add(Key.of(args[i]));
         }
         return keys;
+    }
+
+    /** The ring tokens of keys, for {@link InOrder}. */
+    static long[] tokens(List<Key> keys) {
+        long[] out = new long[keys.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = keys.get(i).token();
+        }
+        return out;
     }
 
     /** A write whose effect and reply do not depend on what is stored: it needs no read first. */
