@@ -22,11 +22,13 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <h2>Where a command runs</h2>
  * A key's owner is the first node of {@link Placement#owners} (its replicas in preference order) that
- * is alive: the key's coordinator, where every command on the key runs while that node lives. A command whose keys all belong to this node — or
+ * is alive: the key's coordinator, where every command on the key runs while that node lives. A
+ * command whose keys all belong to this node — or
  * any keyed command while there is no ring yet — runs here exactly as on a standalone node. A command
  * whose keys all belong to one other node is forwarded to it unchanged through the {@link Forwarder},
- * and its reply is deferred ({@link ClientConnection#deferReply()}), so later replies on the
- * connection wait for it and the client reads them in request order. The owner runs what it receives
+ * as part of the client connection's stream (its id travels with the request, and the forwarder keeps
+ * a stream's requests in order), and {@link #route} returns the reply to come; the dispatcher defers
+ * the client's reply slot, so the client reads replies in request order. The owner runs what it receives
  * with {@link Dispatcher#executeForwarded}, which never routes: a request is forwarded once, even while
  * the ring is changing under it. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, FLUSHALL, ...) never
  * reach the router: they run on the node the client is connected to, so DBSIZE, KEYS, SCAN and
@@ -36,9 +38,11 @@ import java.util.concurrent.atomic.LongAdder;
  * MGET, MSET, DEL, UNLINK and EXISTS are split by owner: each owner gets the same command over its own
  * keys (MGET k1 k3 to one node, MGET k2 to another; MSET with each key's value), the local share runs
  * here, and the replies are merged in the order the keys were given (MGET's array), summed (DEL,
- * UNLINK, EXISTS), or reduced to one OK (MSET). If any share fails, the reply is the first failing
- * share's error, in key order; the shares that succeeded stay done, so MSET across owners is not
- * atomic (within one owner it still is). Every other command over several keys (MSETNX, RENAME,
+ * UNLINK, EXISTS), or reduced to one OK (MSET). A share whose owner cannot be connected to (the request
+ * never left) is split again among its keys' next live owners. If a share still fails, the reply is
+ * the first failing share's error, in key order (Redis's reply shapes have no place for a per-key
+ * error); the shares that succeeded stay done, so MSET across owners is not atomic (within one owner
+ * it still is). Every other command over several keys (MSETNX, RENAME,
  * RENAMENX) needs all its keys on one node, and is refused otherwise, as Redis Cluster refuses keys of
  * different slots.
  *
@@ -53,8 +57,9 @@ import java.util.concurrent.atomic.LongAdder;
  * </ul>
  * Keys are quoted as UTF-8 and cut to {@value #MAX_KEY_CHARS} characters.
  *
- * <p>Thread-safety: {@link #route} runs on the connection's event loop; forwards complete on any
- * thread, and their replies hop back to the loop through the {@link DeferredReply}.
+ * <p>Thread-safety: {@link #route} may run on any thread (a command held back by a change of
+ * coordinators is routed where the wait ended); it touches only the session and the placement's
+ * snapshots. Forwards complete on any thread.
  */
 public final class Router {
 
