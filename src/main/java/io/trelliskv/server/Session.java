@@ -13,9 +13,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.Map;
 
 /**
- * What a node remembers about one client connection for replication: the consistency levels the
- * client chose with CONSISTENCY (null: the node's defaults), and the versions of its own writes, so a
- * later read of the same key returns that write or a newer one (read-your-writes).
+ * What a node remembers about one client connection: the consistency levels the client chose with
+ * CONSISTENCY (null: the node's defaults); the versions of its own writes, so a later read of the same
+ * key returns that write or a newer one (read-your-writes); the order its keyed commands start in here
+ * ({@link InOrder}) and the replies still outstanding, so a change of coordinators cannot reorder them
+ * ({@link #mustWait}); and its MULTI/WATCH state ({@link Transaction}). A forwarded command gets a
+ * session of its own with only the levels and floors its forwarding node sent.
  *
  * <p>Write versions are kept exactly for the {@value #EXACT_KEYS} keys this connection wrote most
  * recently. A key pushed out of that set leaves its version in one of {@value #BUCKETS} buckets by key
@@ -24,8 +27,9 @@ import java.util.Map;
  * replicas than it needed to, never fewer. Nothing is allocated before the connection's first
  * acknowledged write.
  *
- * <p>Thread-safety: levels are set on the connection's event loop and read anywhere; write versions
- * are recorded when replies complete, on any thread, under the session's monitor.
+ * <p>Thread-safety: levels and the transaction are set on the connection's event loop and read
+ * anywhere; write versions and outstanding replies are recorded on any thread, under the session's
+ * monitor.
  */
 final class Session {
 
