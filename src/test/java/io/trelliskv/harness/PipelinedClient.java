@@ -32,10 +32,11 @@ import java.util.function.DoubleSupplier;
  *
  * <h2>History</h2>
  * One {@code pipeline} line per batch (its counts in the value: {@code commands=.. checked=..
- * violations=..}), one {@code pipe-violation} line per wrong reply (the reply as value; the command,
- * the expected replies, the key's model before the batch and the batch's commands on the key as
- * error), and at the end one {@code pipe-model} line per slot: the value the final read at ALL must
- * return ({@code ok} if certain, {@code info} if not). {@link Checker} reads these.
+ * violations=..}), one {@code pipe-violation} line per wrong reply (the reply as value; as error the
+ * command, the expected replies, the key's model before the batch and the batch's commands on the key,
+ * the wrong reply in brackets), and at the end one {@code pipe-model} line per slot: the value the
+ * final read at ALL must return ({@code ok} if certain, {@code info} if not). {@link Checker} reads
+ * these.
  */
 final class PipelinedClient {
 
@@ -156,6 +157,7 @@ final class PipelinedClient {
         String session = id + "@" + node + "." + connectionGeneration[node];
         Tally tally = new Tally();
         Map<String, List<String>> trail = new LinkedHashMap<>();
+        List<Op> violations = new ArrayList<>();
         int answered = 0;
         try {
             conn.send(commands.stream().map(KeyModel.Command::args).toList());
@@ -163,7 +165,7 @@ final class PipelinedClient {
                 RespReply reply = conn.read();
                 KeyModel.Command c = commands.get(answered);
                 trail.computeIfAbsent(c.key(), k -> new ArrayList<>()).add(c + " -> " + reply.render());
-                check(c, slots[answered], reply, start, session, tally, before, trail);
+                check(c, slots[answered], reply, start, session, tally, before, trail, violations);
             }
         } catch (IOException e) {
             tally.note("connection to node " + node + " lost after " + answered + " of " + n + " replies: " + e);
@@ -172,10 +174,15 @@ final class PipelinedClient {
         }
         for (int i = answered; i < n; i++) {
             KeyModel.Command c = commands.get(i);
+            trail.computeIfAbsent(c.key(), k -> new ArrayList<>()).add(c + " -> (no reply)");
             tally.faults++;
             if (c.kind().writes() && c.key().equals(key(slots[i]))) {
                 abandon(slots[i], tally); // may have been applied, may be applied later
             }
+        }
+        for (Op v : violations) { // with the key's whole batch, the wrong reply in [brackets]
+            history.add(new Op(v.client(), v.session(), v.op(), v.key(), v.value(), 0, v.level(), v.start(), v.end(),
+                    v.result(), v.error() + String.join(", ", trail.get(v.key()))));
         }
         String counts = String.format(Locale.ROOT, "commands=%d checked=%d violations=%d faults=%d unchecked=%d abandoned=%d "
                         + "lost-blind-sets=%d", n, tally.checked, tally.violations, tally.faults,
@@ -186,7 +193,7 @@ final class PipelinedClient {
 
     /** Checks one reply against the model of its key, if the key is still the slot's current one. */
     private void check(KeyModel.Command c, int slot, RespReply reply, double start, String session, Tally tally,
-                       Map<String, String> before, Map<String, List<String>> trail) {
+                       Map<String, String> before, Map<String, List<String>> trail, List<Op> violations) {
         if (!c.key().equals(key(slot))) {
             tally.unchecked++;
             return;
@@ -207,10 +214,11 @@ final class PipelinedClient {
             case LOST_BLIND_SET -> tally.lostBlindSets++;
             case VIOLATION -> {
                 tally.violations++;
-                history.add(new Op(Integer.toString(id), session, VIOLATION, c.key(), reply.render(), 0, LEVEL, start,
+                List<String> keyTrail = trail.get(c.key());
+                keyTrail.set(keyTrail.size() - 1, "[" + keyTrail.get(keyTrail.size() - 1) + "]");
+                violations.add(new Op(Integer.toString(id), session, VIOLATION, c.key(), reply.render(), 0, LEVEL, start,
                         history.now(), Op.Result.OK, c + ": expected " + String.join(" or ", expected)
-                        + "; key before this pipeline: " + before.get(c.key()) + "; this pipeline on the key: "
-                        + String.join(", ", trail.get(c.key()))));
+                        + "; key before this pipeline: " + before.get(c.key()) + "; this pipeline on the key: "));
                 abandon(slot, tally);
                 return;
             }
