@@ -34,8 +34,13 @@ import java.util.Map;
  *     or one not certainly older, at any level;</li>
  * <li>register: replicas converged within the bound, after the heal;</li>
  * <li>delete: no read that started after an acknowledged DEL returns the value;</li>
- * <li>TTL: no read that started after the key certainly expired returns the value.</li>
+ * <li>TTL: no read that started after the key certainly expired returns the value;</li>
+ * <li>pipelined (when the run had {@link PipelinedClient}s): no reply contradicted what the client's own
+ *     earlier commands imply — the clients check each reply as it arrives and record a
+ *     {@code pipe-violation} line for each that does not; and each key's final read at ALL equals the
+ *     value its client's model holds for certain at the end.</li>
  * </ul>
+ * The pipelined clients' lines and keys ({@code p:}) take no part in the other checks and counts.
  */
 final class Checker {
 
@@ -43,10 +48,25 @@ final class Checker {
     record Check(String name, boolean passed, String detail) {
     }
 
+    /**
+     * What the pipelined clients saw, summed over their {@code pipeline} lines (see {@link PipelinedClient}),
+     * and how their keys' final reads compared with the models.
+     *
+     * @param faults        commands answered by an error that is no answer about the key, or not answered
+     * @param unchecked     replies on a key abandoned earlier in the same batch
+     * @param lostBlindSets replies explained only by a SET that lost to an older value during a clock fault (allowed)
+     * @param finalEqual    keys whose model was certain at the end and whose final read returned that value
+     * @param finalWrong    keys whose final read differs from the certain model, or did not complete
+     * @param finalUncertain keys whose model was not certain at the end (not checked)
+     */
+    record Pipelined(long pipelines, long commands, long checked, long violations, long faults, long unchecked,
+                     long abandoned, long lostBlindSets, long finalEqual, long finalWrong, long finalUncertain) {
+    }
+
     /** What the run measured besides the checks. */
     record Summary(long operations, long acknowledged, long failed, long indeterminate, long lost, long stale,
                    long phantoms, long rywViolations, long reappeared, long expiredSeen, long finalUnreadable,
-                   long lateIndeterminate, List<Check> checks) {
+                   long lateIndeterminate, Pipelined pipelined, List<Check> checks) {
 
         long passed() {
             return checks.stream().filter(Check::passed).count();
@@ -81,7 +101,7 @@ final class Checker {
      * Checks {@code ops}; {@code converged} is whether every register's replicas agreed before the bound.
      */
     Summary check(List<Op> ops, boolean converged, String convergenceDetail) {
-        List<Op> client = ops.stream().filter(o -> !o.client().equals("nemesis")).toList();
+        List<Op> client = ops.stream().filter(o -> !o.client().equals("nemesis") && !pipelined(o)).toList();
         long acknowledged = client.stream().filter(Op::ok).count();
         long failed = client.stream().filter(o -> o.result() == Op.Result.FAIL).count();
         long indeterminate = client.stream().filter(o -> o.result() == Op.Result.INFO).count();
@@ -171,8 +191,90 @@ final class Checker {
         checks.add(new Check("register: replicas converged after heal", converged, convergenceDetail));
         checks.add(new Check("delete: deleted keys never reappear", reappeared == 0, String.join("\n", reappearedEx)));
         checks.add(new Check("ttl: expired keys never reappear", expired == 0, String.join("\n", expiredEx)));
+        Pipelined pipelined = checkPipelined(ops, checks);
         return new Summary(client.size(), acknowledged, failed, indeterminate, lost, stale, phantoms, ryw, reappeared,
-                expired, unreadable, lateIndeterminate, checks);
+                expired, unreadable, lateIndeterminate, pipelined, checks);
+    }
+
+    /** A pipelined client's line, or any operation on a pipelined key (the final reads). */
+    private static boolean pipelined(Op o) {
+        return o.op().equals(PipelinedClient.PIPELINE) || o.op().equals(PipelinedClient.VIOLATION)
+                || o.op().equals(PipelinedClient.MODEL) || (o.key() != null && o.key().startsWith(PipelinedClient.KEY_PREFIX));
+    }
+
+    /**
+     * Sums the pipelined clients' counts, and compares each key's final read at ALL with the model its
+     * client held for certain at the end; adds the two pipelined checks if the run had pipelined clients.
+     */
+    private static Pipelined checkPipelined(List<Op> ops, List<Check> checks) {
+        long[] sums = new long[7]; // commands, checked, violations, faults, unchecked, abandoned, lost-blind-sets
+        String[] names = {"commands", "checked", "violations", "faults", "unchecked", "abandoned", "lost-blind-sets"};
+        long pipelines = 0;
+        List<String> violationEx = new ArrayList<>();
+        Map<String, Op> finalReads = new HashMap<>();
+        List<Op> models = new ArrayList<>();
+        for (Op o : ops) {
+            if (o.op().equals(PipelinedClient.PIPELINE)) {
+                pipelines++;
+                Map<String, Long> counts = counts(o.value());
+                for (int i = 0; i < names.length; i++) {
+                    sums[i] += counts.getOrDefault(names[i], 0L);
+                }
+            } else if (o.op().equals(PipelinedClient.VIOLATION)) {
+                example(violationEx, o.line());
+            } else if (o.op().equals(PipelinedClient.MODEL)) {
+                models.add(o);
+            } else if (o.client().equals("final") && o.key() != null && o.key().startsWith(PipelinedClient.KEY_PREFIX)) {
+                finalReads.put(o.key(), o);
+            }
+        }
+        long finalEqual = 0;
+        long finalWrong = 0;
+        long finalUncertain = 0;
+        List<String> finalEx = new ArrayList<>();
+        for (Op m : models) {
+            if (!m.ok()) {
+                finalUncertain++;
+                continue;
+            }
+            Op r = finalReads.get(m.key());
+            if (r == null || !r.ok()) {
+                finalWrong++;
+                example(finalEx, "model " + m.line() + " / final read " + (r == null ? "missing" : r.line()));
+            } else if (!java.util.Objects.equals(r.value(), m.value())) {
+                finalWrong++;
+                example(finalEx, "model " + m.line() + " / final read " + r.line());
+            } else {
+                finalEqual++;
+            }
+        }
+        if (pipelines > 0 || !models.isEmpty()) {
+            checks.add(new Check("pipelined: every reply follows from the client's own earlier commands", sums[2] == 0,
+                    String.join("\n", violationEx)));
+            checks.add(new Check("pipelined: final reads at ALL equal the clients' models", finalWrong == 0,
+                    String.join("\n", finalEx)));
+        }
+        return new Pipelined(pipelines, sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6], finalEqual,
+                finalWrong, finalUncertain);
+    }
+
+    /** Reads {@code name=number} pairs separated by spaces; other words are skipped. */
+    static Map<String, Long> counts(String text) {
+        Map<String, Long> out = new HashMap<>();
+        if (text == null) {
+            return out;
+        }
+        for (String word : text.split(" ")) {
+            int eq = word.indexOf('=');
+            if (eq > 0) {
+                try {
+                    out.put(word.substring(0, eq), Long.parseLong(word.substring(eq + 1)));
+                } catch (NumberFormatException e) {
+                    // not a count
+                }
+            }
+        }
+        return out;
     }
 
     /**

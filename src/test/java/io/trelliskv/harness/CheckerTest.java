@@ -113,4 +113,45 @@ class CheckerTest {
         assertThat(check(List.of(t, read("2", "t:1", "x", 2_000, 2_010), finalRead("t:1", null, 9_000)), "ttl")
                 .passed()).isFalse();
     }
+
+    private static Op pipeline(String counts) {
+        return new Op("6", "6@2.1", PipelinedClient.PIPELINE, null, counts, 0, "QUORUM", 0, 10, Op.Result.OK, null);
+    }
+
+    private static Op model(String key, String value, boolean certain) {
+        return new Op("6", null, PipelinedClient.MODEL, key, value, 0, "QUORUM", 50, 50,
+                certain ? Op.Result.OK : Op.Result.INFO, null);
+    }
+
+    @Test
+    void pipelinedViolationsAndWrongFinalValuesFailAndTakeNoPartInTheOtherChecks() {
+        Op clean = pipeline("commands=30 checked=30 violations=0 faults=0 unchecked=0 abandoned=0 lost-blind-sets=0");
+        Op wrong = pipeline("commands=20 checked=18 violations=1 faults=1 unchecked=1 abandoned=2 lost-blind-sets=0");
+        Op violation = new Op("6", "6@2.1", PipelinedClient.VIOLATION, "p:6:0.0", "(integer) 1", 0, "QUORUM", 0, 10,
+                Op.Result.OK, "INCR: expected (integer) 11; ...");
+        List<Op> passing = List.of(clean, model("p:6:0.0", "11", true), finalRead("p:6:0.0", "11", 100),
+                model("p:6:1.3", null, true), finalRead("p:6:1.3", null, 100),
+                model("p:6:2.0", "5", false), finalRead("p:6:2.0", "c6.9", 100));
+        Checker.Summary ok = checker.check(passing, true, "");
+        assertThat(ok.violations()).as(ok.checks().toString()).isZero();
+        assertThat(ok.pipelined().commands()).isEqualTo(30);
+        assertThat(ok.pipelined().finalEqual()).isEqualTo(2);
+        assertThat(ok.pipelined().finalUncertain()).isEqualTo(1);
+        assertThat(ok.operations()).as("pipelined lines are counted apart").isZero();
+
+        assertThat(check(List.of(clean, wrong, violation, model("p:6:0.1", null, true), finalRead("p:6:0.1", null, 100)),
+                "pipelined: every reply").passed()).isFalse();
+        assertThat(checker.check(List.of(clean, wrong), true, "").pipelined().commands()).isEqualTo(50);
+        assertThat(check(List.of(clean, model("p:6:0.0", "11", true), finalRead("p:6:0.0", "10", 100)),
+                "pipelined: final reads").passed()).isFalse();
+        assertThat(check(List.of(clean, model("p:6:0.0", "11", true)), "pipelined: final reads").passed())
+                .as("no final read").isFalse();
+    }
+
+    @Test
+    void runsWithoutPipelinedClientsHaveNoPipelinedChecks() {
+        Checker.Summary s = checker.check(List.of(write("1", "s:1", "1", 0, 10, Op.Result.OK), finalRead("s:1", "1", 100)),
+                true, "");
+        assertThat(s.checks()).noneMatch(c -> c.name().startsWith("pipelined"));
+    }
 }

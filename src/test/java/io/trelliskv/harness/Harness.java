@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * run id left behind is removed at the start. Every wait has a deadline.
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
- * [--clients 6] [--nemesis partition,kill,pause,clock,loss,churn] [--combine 2] [--fault 8s] [--quiet 4s]
+ * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn] [--combine 2] [--fault 8s] [--quiet 4s]
  * [--kill-scope one|any] [--max-clock-offset 2s] [--think 10ms] [--run-id 2] [--run-dir DIR] [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
@@ -44,8 +44,8 @@ public final class Harness {
     private static final int FINAL_READERS = 4;
 
     /** The run's options; {@link #parse} reads them from flags. */
-    record Options(long durationMillis, long seed, int nodes, int clients, Set<Nemesis.Kind> nemesis, int combine,
-                   long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
+    record Options(long durationMillis, long seed, int nodes, int clients, int pipelined, Set<Nemesis.Kind> nemesis,
+                   int combine, long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
                    long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis) {
 
         static Options parse(String... args) {
@@ -53,6 +53,7 @@ public final class Harness {
             long seed = System.currentTimeMillis();
             int nodes = 5;
             int clients = 6;
+            int pipelined = 2;
             Set<Nemesis.Kind> nemesis = Nemesis.Kind.ALL;
             int combine = 2;
             long fault = 8_000;
@@ -75,6 +76,7 @@ public final class Harness {
                     case "--seed" -> seed = Long.parseLong(v);
                     case "--nodes" -> nodes = Integer.parseInt(v);
                     case "--clients" -> clients = Integer.parseInt(v);
+                    case "--pipelined" -> pipelined = Integer.parseInt(v);
                     case "--nemesis" -> nemesis = Nemesis.Kind.parse(v);
                     case "--combine" -> combine = Integer.parseInt(v);
                     case "--fault" -> fault = io.trelliskv.common.Durations.parse(v).toMillis();
@@ -100,10 +102,13 @@ public final class Harness {
             if (clients < 1) {
                 throw new IllegalArgumentException("--clients: " + clients + " (expected: >= 1)");
             }
+            if (pipelined < 0) {
+                throw new IllegalArgumentException("--pipelined: " + pipelined + " (expected: >= 0)");
+            }
             if (runDir == null) {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
-            return new Options(duration, seed, nodes, clients, nemesis, combine, fault, quiet, killAny, runId, runDir,
+            return new Options(duration, seed, nodes, clients, pipelined, nemesis, combine, fault, quiet, killAny, runId, runDir,
                     jar, converge, think, maxClockOffset);
         }
     }
@@ -122,8 +127,34 @@ public final class Harness {
         this.nodes = new Nodes(net, options.runDir(), options.jar().toAbsolutePath(), options.nodes(), List.of());
     }
 
+    /** What --help prints (docs/TESTING.md has the details). */
+    static final String USAGE = """
+            usage: bin/trellis-harness [options]        (needs root; docs/TESTING.md)
+              --duration D          how long clients and nemesis run (default 120s)
+              --seed N              seeds faults, victims and clients (default: the time)
+              --nodes N             nodes in the cluster, >= 3 (default 5)
+              --clients N           clients of the set/register/delete/TTL workloads (default 6)
+              --pipelined N         pipelined clients besides them, 0 for none (default 2)
+              --nemesis LIST        partition,kill,pause,clock,loss,churn | all | none (default all: not churn)
+              --combine N           at most this many faults at once (default 2)
+              --fault D / --quiet D how long faults last / healed time between them (default 8s / 4s)
+              --kill-scope one|any  SIGKILL only the last node, or any (default one)
+              --max-clock-offset D  largest clock offset (default 2s)
+              --think D             pause between one client's operations (default 0)
+              --run-id N            names and subnet of the run (default 2)
+              --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
+              --converge-timeout D  bound on replica convergence after the heal (default 60s)
+              --jar PATH            the node jar (default target/trelliskv.jar)
+              --check-history FILE  re-run the checker on a recorded history.tsv, alone
+            exit status: 0 every check passed, 1 a violation, 2 the run could not be carried out
+            """;
+
     public static void main(String[] args) {
         int status;
+        if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.print(USAGE);
+            System.exit(0);
+        }
         try {
             if (args.length == 2 && args[0].equals("--check-history")) {
                 System.exit(recheck(Path.of(args[1])));
@@ -168,6 +199,9 @@ public final class Harness {
                         + "phantoms %d, reappeared %d deleted %d expired, late indeterminate %d, margin %.0f ms%n", historyFile,
                 s.operations(), s.acknowledged(), s.lost(), s.stale(), s.rywViolations(), s.phantoms(), s.reappeared(),
                 s.expiredSeen(), s.lateIndeterminate(), checker.margin());
+        if (s.pipelined().pipelines() > 0) {
+            System.out.print(pipelinedLines(s.pipelined()));
+        }
         for (Checker.Check check : s.checks()) {
             System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
                     + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
@@ -188,8 +222,9 @@ public final class Harness {
         Thread hook = new Thread(this::cleanup, "tkh-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try (History history = new History(options.runDir().resolve("history.tsv"))) {
-            out.printf(Locale.ROOT, "trellis-harness: seed %d, %d nodes, %d clients, %d s, nemesis %s (combine %d, fault %d ms, "
-                            + "quiet %d ms, kill %s), run dir %s%s%n", options.seed(), options.nodes(), options.clients(),
+            out.printf(Locale.ROOT, "trellis-harness: seed %d, %d nodes, %d clients + %d pipelined, %d s, nemesis %s (combine %d, "
+                            + "fault %d ms, quiet %d ms, kill %s), run dir %s%s%n", options.seed(), options.nodes(), options.clients(),
+                    options.pipelined(),
                     options.durationMillis() / 1000, options.nemesis(), options.combine(), options.faultMillis(),
                     options.quietMillis(), options.killAny() ? "any node" : "node " + options.nodes() + " only",
                     options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
@@ -201,8 +236,8 @@ public final class Harness {
                     options.faultMillis(), options.quietMillis(), options.killAny() ? 0 : options.nodes(),
                     options.maxClockOffsetMillis());
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
-            Workload workload = new Workload(nodes, history, options.thinkMillis());
-            List<Thread> clients = workload.start(options.clients(), options.seed(), deadline);
+            Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil);
+            List<Thread> clients = workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
             Thread nemesisThread = new Thread(() -> nemesis.run(deadline), "tkh-nemesis");
             nemesisThread.setDaemon(true);
             nemesisThread.start();
@@ -409,6 +444,17 @@ public final class Harness {
         Workload.closeQuietly(j);
     }
 
+    /** The summary's lines about the pipelined clients. */
+    static String pipelinedLines(Checker.Pipelined p) {
+        return String.format(Locale.ROOT, "pipelined:        %d commands, %d violations  (%d pipelines; %d replies checked, "
+                        + "%d faults, %d unchecked on abandoned keys, %d keys abandoned; %d blind SETs lost to an older value "
+                        + "during clock faults, allowed)%n", p.commands(), p.violations(), p.pipelines(), p.checked(), p.faults(),
+                p.unchecked(), p.abandoned(), p.lostBlindSets())
+                + String.format(Locale.ROOT, "pipelined final:  %d keys equal the model at ALL, %d differ or unreadable, "
+                        + "%d uncertain (not checked)%n", p.finalEqual(),
+                p.finalWrong(), p.finalUncertain());
+    }
+
     private String report(Checker.Summary s, Convergence c, double margin, int cycles, String churn) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (seed %d) ==%n", options.seed()));
@@ -428,6 +474,9 @@ public final class Harness {
                 s.lateIndeterminate()));
         sb.append(String.format(Locale.ROOT, "reappeared:       %d deleted, %d expired%n", s.reappeared(), s.expiredSeen()));
         sb.append(String.format(Locale.ROOT, "unreadable:       %d keys at the end%n", s.finalUnreadable()));
+        if (options.pipelined() > 0) {
+            sb.append(pipelinedLines(s.pipelined()));
+        }
         sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
         for (Checker.Check check : s.checks()) {
             sb.append(check.passed() ? "  PASS " : "  FAIL ").append(check.name()).append('\n');

@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The short fault-injection run that CI makes: five real nodes in network namespaces, every nemesis
- * combined, 75 s of workload with a fixed seed, then the checks (docs/TESTING.md). Needs root (for
+ * combined, 75 s of workload with a fixed seed (the six clients of the four workloads and the two
+ * pipelined clients, the defaults), then the checks (docs/TESTING.md). Needs root (for
  * {@code ip netns} and iptables, which .ci/run installs); skipped elsewhere. Run id 1, so it never
  * meets a long run (run id 2 by default) on the same machine.
  */

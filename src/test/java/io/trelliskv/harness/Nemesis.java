@@ -96,6 +96,12 @@ final class Nemesis {
     private int churnFailures;
     private int cycles;
     private long maxOffset;
+    /**
+     * History ms until which a version stamped by one node may still exceed one stamped later by
+     * another: +∞ from the moment a clock offset is set until it is reset, then the largest offset plus
+     * the nodes' drift bound and 250 ms (the checker's slack) past the reset; −∞ before any clock fault.
+     */
+    private volatile double clockUncertainUntil = Double.NEGATIVE_INFINITY;
 
     Nemesis(Network net, Nodes nodes, History history, long seed, Set<Kind> kinds, int combine, long faultMillis,
             long quietMillis, int killVictim, long maxClockOffset) {
@@ -123,6 +129,14 @@ final class Nemesis {
     /** Live slots that no other fault of this cycle or churn has taken. */
     private List<Integer> eligible() {
         return nodes.live().stream().filter(v -> v != leaving && v != joining).collect(Collectors.toCollection(ArrayList::new));
+    }
+
+    /**
+     * Until when (history ms) clock faults may let a blind write lose to an older one by last-writer-wins
+     * (docs/USAGE.md, "Guarantees"): the {@link PipelinedClient}s allow it for a SET that ran before then.
+     */
+    double clockUncertainUntil() {
+        return clockUncertainUntil;
     }
 
     /** The largest absolute clock offset applied so far, in ms. */
@@ -247,6 +261,7 @@ final class Nemesis {
         long magnitude = jump ? MIN_JUMP_MILLIS + (long) (random.nextDouble() * (maxClockOffset - MIN_JUMP_MILLIS))
                 : Math.min(skewMax, 100) + (long) (random.nextDouble() * (skewMax - Math.min(skewMax, 100)));
         long offset = random.nextBoolean() ? magnitude : -magnitude;
+        clockUncertainUntil = Double.POSITIVE_INFINITY;
         boolean done = nodes.clockOffset(victim, offset);
         synchronized (this) {
             maxOffset = Math.max(maxOffset, magnitude);
@@ -375,10 +390,15 @@ final class Nemesis {
             nodes.resume(v);
         }
         paused.clear();
+        boolean clocksReset = true;
         for (int v : skewed) {
             if (!nodes.clockOffset(v, 0) && nodes.alive(v)) {
                 notes.add("clock reset failed on " + v);
+                clocksReset = false;
             }
+        }
+        if (!skewed.isEmpty() && clocksReset) {
+            clockUncertainUntil = history.now() + maxOffset() + Harness.MAX_DRIFT_MILLIS + 250;
         }
         skewed.clear();
         for (int v : killed) {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.DoubleSupplier;
 
 /**
  * The clients: each a thread that, until the deadline, picks a random live node ({@link Nodes#live()})
@@ -26,6 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li><b>TTL</b>: {@code t:<client>.<seq>} written with {@code PX} 500–3000 ms; reads after it expired
  *     must find nothing.</li>
  * </ul>
+ * Beside these clients, {@code --pipelined} more run the {@link PipelinedClient}: batches of commands
+ * on keys of their own, each reply checked against what the client's own earlier commands imply.
  */
 final class Workload {
 
@@ -45,24 +48,39 @@ final class Workload {
 
     /** Pause of each client between operations, in ms: bounds the history of a long run. */
     private final long thinkMillis;
+    /** For the pipelined clients: history ms until which a blind SET may lose to an older value. */
+    private final DoubleSupplier clockUncertainUntil;
 
-    Workload(Nodes nodes, History history, long thinkMillis) {
+    Workload(Nodes nodes, History history, long thinkMillis, DoubleSupplier clockUncertainUntil) {
         this.nodes = nodes;
         this.history = history;
         this.thinkMillis = thinkMillis;
+        this.clockUncertainUntil = clockUncertainUntil;
     }
 
-    /** Starts {@code clients} threads that run until {@code deadlineNanos}; returns them. */
-    List<Thread> start(int clients, long seed, long deadlineNanos) {
+    /**
+     * Starts {@code clients} threads of the four workloads and {@code pipelined} {@link PipelinedClient}s
+     * (numbered after them), all running until {@code deadlineNanos}; returns them.
+     */
+    List<Thread> start(int clients, int pipelined, long seed, long deadlineNanos) {
         List<Thread> threads = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
             Client client = new Client(c, new Random(seed * 1_000 + c), c % 3 == 2 ? "ONE" : "QUORUM", deadlineNanos);
-            Thread t = new Thread(client::run, "tkh-client-" + c);
-            t.setDaemon(true);
-            t.start();
-            threads.add(t);
+            threads.add(startThread(client::run, "tkh-client-" + c));
+        }
+        for (int c = clients; c < clients + pipelined; c++) {
+            PipelinedClient client = new PipelinedClient(c, new Random(seed * 1_000 + c), nodes, history, thinkMillis,
+                    deadlineNanos, clockUncertainUntil);
+            threads.add(startThread(client::run, "tkh-pipelined-" + c));
         }
         return threads;
+    }
+
+    private static Thread startThread(Runnable body, String name) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     private final class Client {
@@ -246,8 +264,12 @@ final class Workload {
 
     /** UNAVAILABLE and CLUSTERDOWN are answered before anything is done; everything else may have been applied. */
     static boolean definitelyNotApplied(RuntimeException e) {
-        return e instanceof JedisDataException && e.getMessage() != null
-                && (e.getMessage().startsWith("UNAVAILABLE") || e.getMessage().startsWith("CLUSTERDOWN"));
+        return e instanceof JedisDataException && e.getMessage() != null && definitelyNotApplied(e.getMessage());
+    }
+
+    /** The same for an error reply's text. */
+    static boolean definitelyNotApplied(String error) {
+        return error.startsWith("UNAVAILABLE") || error.startsWith("CLUSTERDOWN");
     }
 
     static String describe(RuntimeException e) {
