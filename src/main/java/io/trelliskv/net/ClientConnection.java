@@ -69,6 +69,11 @@ public final class ClientConnection {
         return handler.deferReply();
     }
 
+    /** True for a connection without a channel ({@link #detached}), which cannot defer replies. */
+    public boolean isDetached() {
+        return handler == null;
+    }
+
     /** What the layers above keep for this connection, or null. */
     public Object attachment() {
         return attachment;

@@ -24,7 +24,9 @@ public enum PeerMessageType {
     /** Anti-entropy asks a replica for its (key, version) pairs in runs of leaves: {@code replication.AntiEntropyCodec}. */
     ANTI_ENTROPY_KEYS(8, true),
     /** A node pulling a token range (bootstrap, removal) asks a replica for a batch of it: {@code replication.StreamCodec}. */
-    STREAM_RANGE(9, true);
+    STREAM_RANGE(9, true),
+    /** FLUSHALL: drop everything older than the version in the payload ([long hlc][long node]), then ack. */
+    FLUSH(10, true);
 
     private static final PeerMessageType[] BY_CODE = new PeerMessageType[256];
 

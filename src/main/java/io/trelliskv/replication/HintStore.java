@@ -3,6 +3,7 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Version;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -207,6 +208,33 @@ public final class HintStore {
                 pendingBytes -= sizeOf(h.entry);
             }
         }
+    }
+
+    /**
+     * Drops every hint whose entry is older than {@code floor} (a FLUSHALL): its target must not get
+     * it back. Counts them as dropped.
+     *
+     * @return how many were dropped
+     */
+    public synchronized int dropOlderThan(Version floor) {
+        int n = 0;
+        for (Iterator<LinkedHashMap<Key, Hint>> targetIt = targets.values().iterator(); targetIt.hasNext(); ) {
+            LinkedHashMap<Key, Hint> hints = targetIt.next();
+            for (Iterator<Hint> it = hints.values().iterator(); it.hasNext(); ) {
+                Hint h = it.next();
+                if (Version.compare(h.entry.hlc(), h.entry.nodeId(), floor.hlc(), floor.nodeId()) < 0) {
+                    it.remove();
+                    pending--;
+                    pendingBytes -= sizeOf(h.entry);
+                    n++;
+                }
+            }
+            if (hints.isEmpty()) {
+                targetIt.remove();
+            }
+        }
+        dropped += n;
+        return n;
     }
 
     /**

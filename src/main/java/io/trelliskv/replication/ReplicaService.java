@@ -107,4 +107,9 @@ public final class ReplicaService {
     public Stats stats() {
         return new Stats(applied.sum(), stale.sum(), refusedBatches.sum(), reads.sum());
     }
+
+    /** The newest FLUSHALL this node applied ({@link Engine#flush}); gossiped with the node's tokens. */
+    public Version flushFloor() {
+        return engine.flushFloor();
+    }
 }

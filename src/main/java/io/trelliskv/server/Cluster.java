@@ -25,7 +25,10 @@ import io.trelliskv.version.Hlc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.trelliskv.version.Version;
+
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -107,6 +110,12 @@ final class Cluster implements AutoCloseable {
     private volatile AntiEntropy antiEntropy;
     private final Rebalancer rebalancer;
     private final ExecutorScheduler scheduler = new ExecutorScheduler("trellis-membership");
+    /** Applies flushes (a sweep of every entry) one at a time, off the event loops and membership. */
+    private final ExecutorService flusher = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "trellis-flush");
+        t.setDaemon(true);
+        return t;
+    });
     private NodeIdentity identity;
     private volatile Swim swim;
     private PeerClient peers;
@@ -132,6 +141,7 @@ final class Cluster implements AutoCloseable {
                 ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), clock, config.antiEntropy());
         this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
         this.rangeReader = new RangeReader(engine);
+        state.onFlushHeard(flush -> applyFlush(flush, "gossip"));
         this.rebalancer = new Rebalancer(identity.nodeId(), config.replication().replicationFactor(),
                 config.rebalance(), state, scheduler, () -> swim, replica, rangeReader, () -> peers,
                 () -> antiEntropy, clock);
@@ -191,9 +201,99 @@ final class Cluster implements AutoCloseable {
             case STREAM_RANGE -> {
                 return answerAntiEntropy(() -> rangeReader.answer(payload));
             }
+            case FLUSH -> {
+                if (payload.length != 16) {
+                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush: " + payload.length
+                            + " bytes (expected: 16)"));
+                }
+                ByteBuffer b = ByteBuffer.wrap(payload);
+                return applyFlush(new Version(b.getLong(), b.getLong()), Long.toHexString(from.nodeId()) + "@"
+                        + from.address()).thenApply(dropped -> new byte[0]);
+            }
             default -> {
                 return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
             }
+        }
+    }
+
+    /**
+     * FLUSHALL through this node: stamps a flush version, applies it here, sends it to every member
+     * believed live and waits for their acks. Members that are down learn it from this node's
+     * gossiped metadata (or any other's) when they are back: see {@link TokenMeta}.
+     *
+     * @return null once every live member applied it; otherwise an error text naming the members that
+     *         did not answer and why
+     */
+    CompletableFuture<String> flushAll() {
+        Version flush = new Version(hlc.now(), identity.nodeId());
+        return applyFlush(flush, "a client").thenCompose(dropped -> {
+            List<Long> targets = state.liveMembers();
+            targets.remove(identity.nodeId());
+            ByteBuffer payload = ByteBuffer.allocate(16).putLong(flush.hlc()).putLong(flush.nodeId());
+            List<CompletableFuture<String>> acks = new ArrayList<>();
+            for (long id : targets) {
+                InetSocketAddress to = state.addressOf(id);
+                CompletableFuture<String> ack = to == null
+                        ? CompletableFuture.completedFuture(state.describe(id) + " has no known address")
+                        : peers.call(to, PeerMessageType.FLUSH, payload.array(), FORWARD_TIMEOUT)
+                                .handle((r, failure) -> failure == null ? null
+                                        : state.describe(id) + " did not answer: " + Router.reason(failure));
+                acks.add(ack);
+            }
+            return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+                List<String> missing = new ArrayList<>();
+                acks.forEach(a -> {
+                    if (a.join() != null) {
+                        missing.add(a.join());
+                    }
+                });
+                if (missing.isEmpty()) {
+                    return null;
+                }
+                return "TIMEOUT flush applied on " + (1 + targets.size() - missing.size()) + " of "
+                        + (1 + targets.size()) + " live nodes; " + String.join("; ", missing)
+                        + "; each applies it when it hears of it";
+            });
+        });
+    }
+
+    /**
+     * Applies a flush here, off the event loops and the membership thread (it sweeps every entry), if
+     * it is newer than the one in force; then gossips it with this node's metadata.
+     *
+     * @return entries dropped (0 if the flush was not newer)
+     */
+    private CompletableFuture<Long> applyFlush(Version flush, String from) {
+        if (flush.compareTo(engine.flushFloor()) <= 0) {
+            return CompletableFuture.completedFuture(0L);
+        }
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        try {
+            flusher.execute(() -> {
+                long dropped = engine.flush(flush);
+                hints.dropOlderThan(flush);
+                if (dropped > 0 || flush.equals(engine.flushFloor())) {
+                    log.info("Applied FLUSHALL {} from {}: dropped {} entries; older ones are refused from now on",
+                            flush, from, dropped);
+                }
+                scheduler.execute(this::publishFlushFloor);
+                done.complete(dropped);
+            });
+        } catch (RejectedExecutionException e) {
+            done.completeExceptionally(new IllegalStateException("node is shutting down"));
+        }
+        return done;
+    }
+
+    /** On the membership thread: gossips this node's flush floor with its status and tokens. */
+    private void publishFlushFloor() {
+        Swim s = swim;
+        if (s == null) {
+            return;
+        }
+        TokenMeta meta = TokenMeta.parse(s.localMember().meta());
+        if (!meta.flushed().equals(engine.flushFloor())) {
+            s.updateMeta(TokenMeta.encode(meta.status(), meta.tokens(), engine.flushFloor()));
         }
     }
 
@@ -218,7 +318,7 @@ final class Cluster implements AutoCloseable {
         gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT);
         Swim s = Swim.builder(config.membership(), identity.nodeId(),
                         new Address(self.host(), self.port()))
-                .meta(TokenMeta.encode(startStatus, identity.tokens()))
+                .meta(TokenMeta.encode(startStatus, identity.tokens(), engine.flushFloor()))
                 .transport(gossip)
                 .scheduler(scheduler)
                 .clock(clock)
@@ -462,6 +562,7 @@ final class Cluster implements AutoCloseable {
             antiEntropy.close();
         }
         antiEntropyAnswers.shutdownNow();
+        flusher.shutdownNow();
         if (gossip != null) {
             gossip.close();
         }

@@ -7,6 +7,7 @@ import io.trelliskv.membership.MembershipListener;
 import io.trelliskv.replication.Liveness;
 import io.trelliskv.replication.ReplicaPlacement;
 import io.trelliskv.ring.TokenRing;
+import io.trelliskv.version.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * The node's view of the cluster, for routing and for operators: the members as membership last
@@ -53,6 +55,8 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
      * REMOVED, with the read rings before and after: its ranges have lost a replica.
      */
     private volatile RingLossListener lossListener = (gone, before, after) -> { };
+    /** Told of every FLUSHALL version a member's metadata carries (see {@link TokenMeta#flushed}). */
+    private volatile Consumer<Version> flushListener = flushed -> { };
     /** The ring is empty or holds only this node: routing has nothing to do. */
     private volatile boolean ownsEverything = true;
     /** Resolved peer addresses by node id, kept off the event loops (no lookup per forwarded command). */
@@ -109,7 +113,13 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
         }
         TokenMeta old = before == null || !owns(before) ? TokenMeta.NONE : TokenMeta.parse(before.meta());
         TokenMeta now = event.type() == MemberEvent.Type.REMOVED || !owns(m) ? TokenMeta.NONE : TokenMeta.parse(m.meta());
-        if (!old.equals(now)) {
+        if (event.type() != MemberEvent.Type.REMOVED) {
+            Version flushed = TokenMeta.parse(m.meta()).flushed();
+            if (flushed.compareTo(Version.ZERO) > 0) {
+                flushListener.accept(flushed);
+            }
+        }
+        if (!old.status().equals(now.status()) || !old.tokens().equals(now.tokens())) {
             TokenRing readBefore = rings.read;
             rebuildRing();
             if (m.id() != localId && now.tokens().isEmpty() && !old.tokens().isEmpty()
@@ -121,6 +131,11 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
 
     void onRingLoss(RingLossListener listener) {
         this.lossListener = listener;
+    }
+
+    /** Calls {@code listener}, on the membership thread, with each flush version a member gossips. */
+    void onFlushHeard(Consumer<Version> listener) {
+        this.flushListener = listener;
     }
 
     /** Whether a member in this state holds its ranges: every state but LEFT. */
@@ -220,6 +235,20 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
     }
 
     /** Where to reach a member's peer port, resolved when membership learned it; null if unknown. */
+    /** The members believed live (ALIVE or SUSPECT), this node included. */
+    List<Long> liveMembers() {
+        List<Long> out = new ArrayList<>();
+        for (Member m : members.values()) {
+            if (m.id() == localId || m.state().isLive()) {
+                out.add(m.id());
+            }
+        }
+        if (!out.contains(localId)) {
+            out.add(localId);
+        }
+        return out;
+    }
+
     InetSocketAddress addressOf(long nodeId) {
         return addresses.get(nodeId);
     }

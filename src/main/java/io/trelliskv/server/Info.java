@@ -12,6 +12,8 @@ import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -160,6 +162,11 @@ final class Info {
         line(sb, "keyspace_hits", es.keyspaceHits());
         line(sb, "keyspace_misses", es.keyspaceMisses());
         line(sb, "tombstones", es.tombstones());
+        Version flushed = node.engine().flushFloor();
+        sb.append("last_flush_version:").append(flushed.equals(Version.ZERO) ? "none"
+                : Hlc.physical(flushed.hlc()) + "." + Hlc.logical(flushed.hlc()) + "@"
+                + Long.toHexString(flushed.nodeId())).append("\r\n");
+        line(sb, "writes_refused_older_than_flush", node.engine().refusedBelowFlushFloor());
         line(sb, "total_error_replies", d.errorReplies());
         line(sb, "unknown_commands", d.unknownCommands());
     }

@@ -197,6 +197,10 @@ public final class Node implements AutoCloseable {
         return clusterState;
     }
 
+    Hlc hlc() {
+        return hlc;
+    }
+
     /** The running cluster machinery; null before {@link #start()}. */
     Cluster cluster() {
         return cluster;

@@ -146,7 +146,7 @@ final class Rebalancer implements AutoCloseable {
                     config.settleMillis());
             membership.schedule(config.settleMillis(), this::startBootstrap);
         }
-        return TokenMeta.encode(status, tokens);
+        return TokenMeta.encode(status, tokens, replica.flushFloor());
     }
 
     /**
@@ -201,7 +201,7 @@ final class Rebalancer implements AutoCloseable {
         Swim s = swim.get();
         status = NodeStatus.NORMAL;
         own = null;
-        s.updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens));
+        s.updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
         log.info("Bootstrap done: NORMAL with {} tokens", tokens.size());
         requestRepair(); // catches writes coordinated before the JOINING news arrived
     }
@@ -250,7 +250,7 @@ final class Rebalancer implements AutoCloseable {
             throw new IllegalStateException("this is the only node on the ring: nobody to hand its ranges to");
         }
         status = NodeStatus.LEAVING;
-        swim.get().updateMeta(TokenMeta.encode(NodeStatus.LEAVING, tokens));
+        swim.get().updateMeta(TokenMeta.encode(NodeStatus.LEAVING, tokens, replica.flushFloor()));
         log.info("Decommissioning: streaming this node's ranges to their new owners in {} ms", config.settleMillis());
         membership.schedule(config.settleMillis(), this::startDecommission);
     }
@@ -293,7 +293,7 @@ final class Rebalancer implements AutoCloseable {
         }
         own = null;
         status = NodeStatus.NORMAL;
-        swim.get().updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens));
+        swim.get().updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
         log.info("Decommission cancelled: NORMAL again");
     }
 

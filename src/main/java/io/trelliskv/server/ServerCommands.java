@@ -2,6 +2,8 @@ package io.trelliskv.server;
 
 import io.trelliskv.common.Glob;
 import io.trelliskv.net.ClientConnection;
+import io.trelliskv.net.DeferredReply;
+import io.trelliskv.version.Version;
 import io.trelliskv.resp.RespWriter;
 
 import java.nio.charset.StandardCharsets;
@@ -139,8 +141,23 @@ final class ServerCommands {
         if (a.length > 2 || (a.length == 2 && !is(a[1], "ASYNC") && !is(a[1], "SYNC"))) {
             throw CommandException.syntax();
         }
-        node.engine().clear();
-        out.ok();
+        Cluster cluster = node.cluster();
+        if (cluster == null || c.isDetached()) {
+            // Not serving (a test harness), or run for a peer: a flush of this node's engine.
+            node.engine().flush(new Version(node.hlc().now(), node.nodeId()));
+            out.ok();
+            return;
+        }
+        DeferredReply reply = c.deferReply();
+        cluster.flushAll().whenComplete((error, failure) -> {
+            if (failure != null) {
+                reply.fail("ERR flush failed: " + Router.reason(failure));
+            } else if (error != null) {
+                reply.fail(error);
+            } else {
+                reply.complete("+OK\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+        });
     }
 
     private void time(ClientConnection c, byte[][] a, RespWriter out) {

@@ -1,6 +1,7 @@
 package io.trelliskv.storage;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.version.Version;
 
 import java.util.List;
 import java.util.function.Consumer;
@@ -94,6 +95,23 @@ public interface Engine extends AutoCloseable {
 
     /** Removes every entry. */
     void clear();
+
+    /**
+     * A versioned flush (FLUSHALL in a cluster): drops every entry — values and tombstones — whose
+     * version is older than {@code floor}, and from then on refuses ({@link #merge} returns false)
+     * every entry older than the newest floor applied, whatever brings it: a replica write, a hint,
+     * read repair, anti-entropy, a stream. The clock observes the floor first, so every local write
+     * that is not dropped is newer than it. A floor older than the one in force changes nothing.
+     *
+     * @return the number of entries dropped
+     */
+    long flush(Version floor);
+
+    /** The newest floor {@link #flush} applied; {@link Version#ZERO} if none. */
+    Version flushFloor();
+
+    /** Entries {@link #merge} refused for being older than the flush floor. */
+    long refusedBelowFlushFloor();
 
     /**
      * One cycle of active expiry: reclaims expired entries and purges old tombstones, spending at most

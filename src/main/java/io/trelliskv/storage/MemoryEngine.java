@@ -3,6 +3,7 @@ package io.trelliskv.storage;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -188,6 +189,9 @@ public final class MemoryEngine implements Engine {
     private final LongAdder evictedKeys = new LongAdder();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
+    /** The newest flush applied: nothing older may enter (see {@link #flush}). */
+    private volatile Version flushFloor = Version.ZERO;
+    private final LongAdder refusedBelowFlushFloor = new LongAdder();
 
     /** Segment where the next {@link #expireCycle} starts; only a hint if cycles ever overlap. */
     private volatile int expireCursor;
@@ -366,6 +370,11 @@ public final class MemoryEngine implements Engine {
         long now = clock.millis();
         s.lock();
         try {
+            Version floor = flushFloor; // read under the lock: see flush
+            if (Version.compare(incoming.hlc, incoming.nodeId, floor.hlc(), floor.nodeId()) < 0) {
+                refusedBelowFlushFloor.increment();
+                return false;
+            }
             Entry old = s.map.get(incoming.key);
             if (old != null && !incoming.newerThan(old)) {
                 return false;
@@ -930,6 +939,56 @@ public final class MemoryEngine implements Engine {
                 s.unlock();
             }
         }
+    }
+
+    /**
+     * The floor is raised and the clock observes it before the sweep: a local write stamps its version
+     * and stores its entry under one segment lock, so an entry stamped before the floor is in its
+     * segment when the sweep takes that lock (and is dropped), and one stamped after is newer than the
+     * floor. A merge reads the floor under its segment lock: it lands before the sweep reaches the
+     * segment (and is dropped by it) or after, when it sees the new floor.
+     */
+    @Override
+    public long flush(Version floor) {
+        synchronized (this) {
+            if (floor.compareTo(flushFloor) <= 0) {
+                return 0;
+            }
+            flushFloor = floor;
+        }
+        hlc.observe(floor.hlc());
+        long now = clock.millis();
+        long dropped = 0;
+        for (Segment s : segments) {
+            s.lock();
+            try {
+                var it = s.map.values().iterator();
+                while (it.hasNext()) {
+                    Entry e = it.next();
+                    if (Version.compare(e.hlc, e.nodeId, floor.hlc(), floor.nodeId()) < 0) {
+                        it.remove();
+                        account(s, e, null, now);
+                        dropped++;
+                    }
+                }
+                if (s.map.isEmpty()) {
+                    s.heap.clear();
+                }
+            } finally {
+                s.unlock();
+            }
+        }
+        return dropped;
+    }
+
+    @Override
+    public Version flushFloor() {
+        return flushFloor;
+    }
+
+    @Override
+    public long refusedBelowFlushFloor() {
+        return refusedBelowFlushFloor.sum();
     }
 
     @Override

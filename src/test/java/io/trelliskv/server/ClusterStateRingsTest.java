@@ -1,5 +1,7 @@
 package io.trelliskv.server;
 
+import io.trelliskv.version.Version;
+
 import io.trelliskv.membership.Address;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberEvent;
@@ -7,6 +9,7 @@ import io.trelliskv.membership.MemberState;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,7 +30,7 @@ class ClusterStateRingsTest {
 
     private void event(MemberEvent.Type type, long id, MemberState s, NodeStatus status, long token) {
         state.onEvent(new MemberEvent(type, new Member(id, new Address("127.0.0.1", 5000 + (int) id), 1, s,
-                TokenMeta.encode(status, List.of(token)))));
+                TokenMeta.encode(status, List.of(token), Version.ZERO))));
     }
 
     @Test
@@ -87,8 +90,14 @@ class ClusterStateRingsTest {
     void metadataOfTheFirstVersionReadsAsNormal() {
         byte[] v1 = {1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7};
         assertThat(TokenMeta.parse(v1)).isEqualTo(new TokenMeta(NodeStatus.NORMAL, List.of(7L)));
-        assertThat(TokenMeta.parse(TokenMeta.encode(NodeStatus.LEAVING, List.of(7L, -3L))))
-                .isEqualTo(new TokenMeta(NodeStatus.LEAVING, List.of(7L, -3L)));
+        byte[] v2 = {2, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7};
+        assertThat(TokenMeta.parse(v2)).as("version 2: no flush")
+                .isEqualTo(new TokenMeta(NodeStatus.LEAVING, List.of(7L), Version.ZERO));
+        Version flushed = new Version(123_456, 0x2a);
+        assertThat(TokenMeta.parse(TokenMeta.encode(NodeStatus.LEAVING, List.of(7L, -3L), flushed)))
+                .isEqualTo(new TokenMeta(NodeStatus.LEAVING, List.of(7L, -3L), flushed));
         assertThat(TokenMeta.parse(new byte[] {2, 9, 0, 0})).as("unknown status").isEqualTo(TokenMeta.NONE);
+        byte[] v3 = TokenMeta.encode(NodeStatus.NORMAL, List.of(7L), flushed);
+        assertThat(TokenMeta.parse(Arrays.copyOf(v3, v3.length - 1))).as("truncated flush").isEqualTo(TokenMeta.NONE);
     }
 }
