@@ -266,6 +266,17 @@ class HintStoreTest {
         assertThat(stats.pending()).isLessThanOrEqualTo(4 * 500);
     }
 
+    @Test
+    void aFlushDropsTheHintsOlderThanItSoTheirTargetsNeverGetThemBack() {
+        store.add(1, entry("a", "old", 100));
+        store.add(2, entry("b", "old", 150));
+        store.add(2, entry("c", "new", 300));
+        assertThat(store.dropOlderThan(new io.trelliskv.version.Version(200, 0))).isEqualTo(2);
+        assertThat(store.pending()).isEqualTo(1);
+        assertThat(store.pending(1)).isZero();
+        assertThat(keys(store.next(2, 10))).containsExactly("c");
+    }
+
     private static List<String> keys(List<Entry> entries) {
         return entries.stream().map(e -> e.key().toString()).toList();
     }

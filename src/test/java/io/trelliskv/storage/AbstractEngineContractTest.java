@@ -844,4 +844,46 @@ abstract class AbstractEngineContractTest {
             assertThat(e.version()).isEqualTo(engine.stored(k).version());
         });
     }
+
+    // ---- versioned flush (FLUSHALL) ----
+
+    @Test
+    void aFlushDropsEverythingOlderAndRefusesItFromThenOn() {
+        withTombstones();
+        engine.put(key("old"), bytes("v"), 0);
+        engine.put(key("gone"), bytes("v"), 0);
+        engine.delete(key("gone")); // a tombstone
+        Entry newer = remote("newer", "theirs", START_MILLIS + 60_000, 0, 99, 0);
+        assertThat(engine.merge(newer)).isTrue();
+        io.trelliskv.version.Version floor = new io.trelliskv.version.Version(Hlc.pack(START_MILLIS + 1_000, 0), 7);
+
+        assertThat(engine.flush(floor)).as("the value and the tombstone").isEqualTo(2);
+        assertThat(engine.stored(key("old"))).isNull();
+        assertThat(engine.stored(key("gone"))).as("tombstone dropped too").isNull();
+        assertThat(engine.get(key("newer"))).as("newer than the flush").isNotNull();
+        assertThat(engine.flushFloor()).isEqualTo(floor);
+
+        // whatever brings an older entry back — a replica write, a hint, repair, a stream — is refused
+        assertThat(engine.merge(remote("old", "back", START_MILLIS + 500, 0, 99, 0))).isFalse();
+        assertThat(engine.merge(remote("gone", null, START_MILLIS + 999, 5, 99, 0))).isFalse();
+        assertThat(engine.stored(key("old"))).isNull();
+        assertThat(engine.refusedBelowFlushFloor()).isEqualTo(2);
+        assertThat(engine.merge(remote("old", "after", START_MILLIS + 2_000, 0, 99, 0))).isTrue();
+
+        // a local write after the flush is stamped after it, even if the wall clock is behind it
+        clock.stepWallClock(-10_000);
+        Entry local = engine.put(key("local"), bytes("x"), 0);
+        assertThat(local.version()).isGreaterThan(floor);
+    }
+
+    @Test
+    void anOlderFlushChangesNothing() {
+        unbounded();
+        io.trelliskv.version.Version floor = new io.trelliskv.version.Version(Hlc.pack(START_MILLIS + 1_000, 0), 7);
+        engine.flush(floor);
+        engine.merge(remote("k", "v", START_MILLIS + 1_500, 0, 99, 0));
+        assertThat(engine.flush(new io.trelliskv.version.Version(Hlc.pack(START_MILLIS + 500, 0), 7))).isZero();
+        assertThat(engine.flushFloor()).isEqualTo(floor);
+        assertThat(engine.get(key("k"))).isNotNull();
+    }
 }
