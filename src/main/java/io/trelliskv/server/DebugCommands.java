@@ -1,6 +1,7 @@
 package io.trelliskv.server;
 
 import io.trelliskv.common.OffsetClock;
+import io.trelliskv.storage.Engine;
 
 import java.util.EnumSet;
 
@@ -17,20 +18,30 @@ import static io.trelliskv.server.CommandFlag.STALE;
  * <li>{@code DEBUG CLOCK-OFFSET ms}: sets it (not cumulative; negative moves the clock back). Used by the
  *     fault-injection harness to skew or jump one node's clock; TTLs, versions and membership timers
  *     all read it.</li>
+ * <li>{@code DEBUG WIPE}: empties this node's engine only, as if its data were lost, leaving its place
+ *     on the ring and its flush floor as they are (FLUSHALL acts on the whole cluster). Used to test
+ *     that anti-entropy rebuilds a replica.</li>
  * </ul>
  */
 final class DebugCommands {
 
     private final OffsetClock clock;
+    private final Engine engine;
 
-    DebugCommands(OffsetClock clock) {
+    DebugCommands(OffsetClock clock, Engine engine) {
         this.clock = clock;
+        this.engine = engine;
     }
 
     void registerInto(CommandTable t) {
         t.register("debug", -2, EnumSet.of(ADMIN, LOADING, STALE), (c, a, out) -> {
+            if (Args.is(a[1], "WIPE") && a.length == 2) {
+                engine.clear();
+                out.ok();
+                return;
+            }
             if (!Args.is(a[1], "CLOCK-OFFSET") || a.length > 3) {
-                throw new CommandException("ERR DEBUG subcommand must be CLOCK-OFFSET [ms]");
+                throw new CommandException("ERR DEBUG subcommand must be CLOCK-OFFSET [ms] or WIPE");
             }
             if (a.length == 2) {
                 out.integer(clock.offsetMillis());

@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -226,13 +227,20 @@ public final class Dispatcher implements CommandSink {
                 out.ok();
             }
             case "watch" -> {
+                Transaction.Watches watches = tx.watches();
                 if (joining && r != null) {
+                    watches.fail();
                     refuseWhileJoining(client);
                 } else if (r == null) {
-                    out.target().writeBytes(Transactions.recordWatched(tx, args, runDetached(protocol, spec, args)));
+                    out.target().writeBytes(Transactions.recordWatched(watches, args, runDetached(protocol, spec, args)));
                 } else {
+                    CompletableFuture<Void> answered = watches.expect();
                     answerInOrder(client, session, r, () -> runDetachedKeyed(r, session, protocol, spec, args)
-                            .thenApply(reply -> Transactions.recordWatched(tx, args, reply)));
+                            .thenApply(reply -> {
+                                byte[] resp = Transactions.recordWatched(watches, args, reply);
+                                answered.complete(null);
+                                return resp;
+                            }));
                 }
             }
             default -> { // exec
@@ -247,14 +255,27 @@ public final class Dispatcher implements CommandSink {
                     out.error(Transactions.EXECABORT);
                     return;
                 }
-                Transaction.Unit unit = tx.unit();
+                List<byte[][]> commands = tx.queued();
+                Transaction.Watches watches = tx.watches();
                 tx.end();
-                if (joining && r != null && !unit.keys(table).isEmpty()) {
+                if (joining && r != null) {
                     refuseWhileJoining(client);
                 } else if (r == null) {
-                    out.target().writeBytes(transactions.runHere(this, protocol, unit));
+                    out.target().writeBytes(watches.failed() ? Transactions.aborted(protocol)
+                            : transactions.runHere(this, protocol, watches.unit(commands)));
                 } else {
-                    answerInOrder(client, session, r, () -> execDetached(r, session, protocol, unit));
+                    // A WATCH pipelined ahead may not have its versions yet: EXEC, and every later
+                    // command of the connection, waits for them.
+                    CompletableFuture<Void> answered = watches.answered();
+                    Supplier<CompletableFuture<byte[]>> exec = () -> watches.failed()
+                            ? CompletableFuture.completedFuture(Transactions.aborted(protocol))
+                            : execDetached(r, session, protocol, watches.unit(commands));
+                    if (answered.isDone()) {
+                        answerInOrder(client, session, r, exec);
+                    } else {
+                        session.waitFor(answered);
+                        holdBack(client, session, r, exec);
+                    }
                 }
             }
         }

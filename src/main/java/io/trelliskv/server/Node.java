@@ -83,7 +83,7 @@ public final class Node implements AutoCloseable {
         new RepairCommands(() -> cluster == null ? null : cluster.antiEntropy()).registerInto(table);
         new RebalanceCommands(() -> cluster).registerInto(table);
         if (clock instanceof OffsetClock offsetClock) {
-            new DebugCommands(offsetClock).registerInto(table);
+            new DebugCommands(offsetClock, engine).registerInto(table);
         }
     }
 

@@ -16,6 +16,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * Sends each keyed command to the node that owns its keys, at most one hop away.
@@ -138,7 +139,7 @@ public final class Router {
             if (target == placement.localNodeId()) {
                 return null;
             }
-            return forward(session, protocol, liveFrom(owners, target), args, first, first, 1);
+            return countErrors(forwardWhole(session, protocol, args, first, first, 1, target, Set.of()));
         }
         return routeMany(session, protocol, spec, args, first, last);
     }
@@ -175,12 +176,7 @@ public final class Router {
         }
         ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
                 session.stream(), session.floors(keys), encoded);
-        return send(target, request, keys.get(0).bytes(), session).thenApply(resp -> {
-            if (isError(resp)) {
-                local.errorReplied();
-            }
-            return resp;
-        });
+        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
     }
 
     private CompletableFuture<byte[]> routeMany(Session session, int protocol, CommandSpec spec, byte[][] args,
@@ -206,72 +202,63 @@ public final class Router {
             targets[i] = target;
             sameTarget &= target == targets[0];
         }
+        Merge merge = SPLITTABLE.get(spec.name());
+        boolean splittable = merge != null && first == 1 && lastKeyAt + step == args.length;
         if (sameTarget) {
             if (targets[0] == placement.localNodeId()) {
                 return null;
             }
-            return forward(session, protocol, liveFrom(placement.owners(token(args[first])), targets[0]), args, first,
-                    lastKeyAt, step);
+            // One owner for all the keys; if it cannot be reached, each key goes to its own next owner.
+            return countErrors(splittable
+                    ? share(session, protocol, args, step, targets[0], merge, Set.of())
+                    : forwardWhole(session, protocol, args, first, lastKeyAt, step, targets[0], Set.of()));
         }
-        Merge merge = SPLITTABLE.get(spec.name());
-        if (merge == null || first != 1 || lastKeyAt + step != args.length) {
+        if (!splittable) {
             return refuse(CROSSSLOT);
         }
         return split(session, protocol, args, step, targets, merge);
     }
 
     /**
-     * Forwards the whole command, whose keys are at {@code first..last} by {@code step}, to the first of
-     * {@code candidates}; if that node cannot be reached and the request never left this node, to the
-     * next (which may be this node), so a replica that died a moment ago and is not yet known to be
-     * dead does not fail the command. Still one hop: each candidate runs it without forwarding.
+     * Forwards the whole command, whose keys are at {@code first..last} by {@code step}, to
+     * {@code target}. If that node cannot be reached and the request never left this node, the command
+     * goes to the next live owner of its keys instead (which may be this node) — so a replica that died
+     * a moment ago and is not yet known to be dead does not fail the command — but only when that is
+     * the same node for every key: each key must go where the connection's other commands on it go,
+     * or a later command could overtake an earlier one. Otherwise it fails with TRYAGAIN, nothing run.
+     * Still one hop: each node runs it without forwarding.
      */
-    private CompletableFuture<byte[]> forward(Session session, int protocol, List<Long> candidates, byte[][] args,
-                                              int first, int last, int step) {
+    private CompletableFuture<byte[]> forwardWhole(Session session, int protocol, byte[][] args, int first, int last,
+                                                   int step, long target, Set<Long> unreachable) {
+        if (target == placement.localNodeId()) {
+            return executeHere(session, protocol, args);
+        }
         ForwardCodec.Request request = request(session, protocol, args, first, last, step);
-        return sendToFirst(candidates, 0, request, args[first], session).thenApply(resp -> {
+        return send(target, request, args[first], session, failure -> {
+            Set<Long> without = new HashSet<>(unreachable);
+            without.add(target);
+            Long next = null;
+            for (int i = first; i <= last; i += step) {
+                Long owner = firstAliveExcept(placement.owners(token(args[i])), without);
+                if (owner == null || (next != null && !next.equals(owner))) {
+                    forwardFailures.increment();
+                    return CompletableFuture.completedFuture(tryAgain(target, args[i], failure));
+                }
+                next = owner;
+            }
+            retriedElsewhere.increment();
+            return forwardWhole(session, protocol, args, first, last, step, next, without);
+        });
+    }
+
+    /** Counts an error reply of a routed command in the node's error statistics. */
+    private CompletableFuture<byte[]> countErrors(CompletableFuture<byte[]> reply) {
+        return reply.thenApply(resp -> {
             if (isError(resp)) {
                 local.errorReplied();
             }
             return resp;
         });
-    }
-
-    private CompletableFuture<byte[]> sendToFirst(List<Long> candidates, int i, ForwardCodec.Request request,
-                                                  byte[] key, Session session) {
-        long target = candidates.get(i);
-        if (target == placement.localNodeId()) {
-            return executeHere(session, request.protocol(), request.args());
-        }
-        if (i + 1 == candidates.size()) {
-            return send(target, request, key, session);
-        }
-        return attempt(target, request).handle((r, failure) -> {
-            if (failure == null && r != null && r.resp().length > 0) {
-                r.recordInto(session);
-                return CompletableFuture.completedFuture(r.resp());
-            }
-            Throwable cause = unwrap(failure);
-            if (cause instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
-                retriedElsewhere.increment();
-                return sendToFirst(candidates, i + 1, request, key, session);
-            }
-            forwardFailures.increment();
-            return CompletableFuture.completedFuture(tryAgain(target, key, failure));
-        }).thenCompose(f -> f);
-    }
-
-    /** The key's live owners, in preference order, starting at {@code first}. */
-    private List<Long> liveFrom(List<Long> owners, long first) {
-        List<Long> out = new ArrayList<>(owners.size());
-        for (Long owner : owners) {
-            if (!out.isEmpty() || owner == first) {
-                if (owner == placement.localNodeId() || placement.isAlive(owner)) {
-                    out.add(owner);
-                }
-            }
-        }
-        return out;
     }
 
     /** The forward of a command with the client's protocol, levels, stream and floors for its keys. */
@@ -287,17 +274,22 @@ public final class Router {
 
     /**
      * Sends to {@code target}; completes with its RESP reply, having recorded the versions it wrote in
-     * the session, or with a TRYAGAIN error reply if the forward fails (never exceptionally).
+     * the session, or with a TRYAGAIN error reply naming {@code key} if the forward fails (never
+     * exceptionally). A request that never left this node goes to {@code elsewhere} instead, if given.
      */
-    private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, byte[] key, Session session) {
+    private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, byte[] key, Session session,
+                                           Function<Throwable, CompletableFuture<byte[]>> elsewhere) {
         return attempt(target, request).handle((r, failure) -> {
             if (failure == null && r != null && r.resp().length > 0) {
                 r.recordInto(session);
-                return r.resp();
+                return CompletableFuture.completedFuture(r.resp());
+            }
+            if (elsewhere != null && unwrap(failure) instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
+                return elsewhere.apply(failure);
             }
             forwardFailures.increment();
-            return tryAgain(target, key, failure);
-        });
+            return CompletableFuture.completedFuture(tryAgain(target, key, failure));
+        }).thenCompose(f -> f);
     }
 
     private CompletableFuture<ForwardCodec.Reply> attempt(long target, ForwardCodec.Request request) {
@@ -325,12 +317,7 @@ public final class Router {
     /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
     private CompletableFuture<byte[]> split(Session session, int protocol, byte[][] args, int step, long[] targets,
                                             Merge merge) {
-        return splitAmong(session, protocol, args, step, targets, merge, Set.of()).thenApply(merged -> {
-            if (isError(merged)) {
-                local.errorReplied();
-            }
-            return merged;
-        });
+        return countErrors(splitAmong(session, protocol, args, step, targets, merge, Set.of()));
     }
 
     /**
@@ -379,31 +366,22 @@ public final class Router {
             return executeHere(session, protocol, sub);
         }
         ForwardCodec.Request request = request(session, protocol, sub, 1, sub.length - step, step);
-        return attempt(target, request).handle((r, failure) -> {
-            if (failure == null && r != null && r.resp().length > 0) {
-                r.recordInto(session);
-                return CompletableFuture.completedFuture(r.resp());
-            }
-            Throwable cause = unwrap(failure);
-            if (cause instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
-                Set<Long> without = new HashSet<>(unreachable);
-                without.add(target);
-                long[] next = new long[(sub.length - 1) / step];
-                for (int i = 0; i < next.length; i++) {
-                    byte[] key = sub[1 + i * step];
-                    Long owner = firstAliveExcept(placement.owners(token(key)), without);
-                    if (owner == null) {
-                        forwardFailures.increment();
-                        return CompletableFuture.completedFuture(tryAgain(target, key, failure));
-                    }
-                    next[i] = owner;
+        return send(target, request, sub[1], session, failure -> {
+            Set<Long> without = new HashSet<>(unreachable);
+            without.add(target);
+            long[] next = new long[(sub.length - 1) / step];
+            for (int i = 0; i < next.length; i++) {
+                byte[] key = sub[1 + i * step];
+                Long owner = firstAliveExcept(placement.owners(token(key)), without);
+                if (owner == null) {
+                    forwardFailures.increment();
+                    return CompletableFuture.completedFuture(tryAgain(target, key, failure));
                 }
-                retriedElsewhere.increment();
-                return splitAmong(session, protocol, sub, step, next, merge, without);
+                next[i] = owner;
             }
-            forwardFailures.increment();
-            return CompletableFuture.completedFuture(tryAgain(target, sub[1], failure));
-        }).thenCompose(f -> f);
+            retriedElsewhere.increment();
+            return splitAmong(session, protocol, sub, step, next, merge, without);
+        });
     }
 
     /** Runs a command here for the session, in the connection's order, recording what it wrote. */

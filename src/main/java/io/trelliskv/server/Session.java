@@ -151,6 +151,16 @@ final class Session {
         return heldBack;
     }
 
+    /**
+     * Holds back the connection's next commands until {@code ready} completes (EXEC waiting for the
+     * answers of WATCHes pipelined ahead of it); they then go in order, after any held back already.
+     */
+    synchronized void waitFor(CompletableFuture<?> ready) {
+        CompletableFuture<Void> gate = ready.handle((v, failure) -> null);
+        heldBack = heldBack == null || heldBack.isDone() ? gate
+                : heldBack.thenCombine(gate, (a, b) -> null);
+    }
+
     /** Routes a held-back command ({@code route}) once every earlier held-back one has been routed. */
     synchronized void holdBack(Runnable route) {
         heldBack = heldBack.thenRun(route);

@@ -11,11 +11,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A connection's transaction: the commands queued between MULTI and EXEC, whether queuing failed, and
  * the keys it WATCHes with the version each had when watched. Touched on the connection's event loop
- * only (WATCH's versions arrive on any thread and are handed to it through {@link #watched}).
+ * only (WATCH's versions arrive on any thread and are handed to its {@link Watches}).
  *
  * <p>At EXEC the queued commands and the watched versions become a {@link Unit}: what the keys'
  * coordinator runs as one, atomically, and what travels to it when that is another node.
@@ -27,11 +28,56 @@ final class Transaction {
     /** A command was refused while queuing: EXEC will abort (EXECABORT). */
     private boolean dirty;
     private final List<byte[][]> queued = new ArrayList<>();
+    /** The keys watched since the last EXEC, DISCARD or UNWATCH. */
+    private Watches watches = new Watches();
+
     /**
-     * Watched keys and the version each had at its coordinator when watched (null: absent), in the
-     * order watched. Guarded by this: WATCH's answer may arrive on another thread.
+     * The keys one connection watches, with the version each had at its coordinator when watched
+     * (null: absent), in the order watched. WATCH's answers arrive later, on any thread, for a WATCH
+     * pipelined ahead of EXEC; EXEC waits for {@link #answered} before it takes the versions. EXEC,
+     * DISCARD and UNWATCH start a new set, so an answer that arrives after them changes nothing.
      */
-    private final Map<Key, Version> watched = new LinkedHashMap<>();
+    static final class Watches {
+        private final Map<Key, Version> versions = new LinkedHashMap<>();
+        private final List<CompletableFuture<Void>> pending = new ArrayList<>();
+        /** A WATCH failed (its answer was an error): EXEC must not run on state it could not check. */
+        private boolean failed;
+
+        /** A WATCH sent; complete the returned future once its versions are {@link #record}ed. */
+        synchronized CompletableFuture<Void> expect() {
+            CompletableFuture<Void> answered = new CompletableFuture<>();
+            pending.add(answered);
+            return answered;
+        }
+
+        synchronized void record(byte[] key, Version version) {
+            versions.putIfAbsent(Key.of(key), version);
+        }
+
+        synchronized void fail() {
+            failed = true;
+        }
+
+        synchronized boolean failed() {
+            return failed;
+        }
+
+        /** Completes once every WATCH sent so far has been answered. */
+        synchronized CompletableFuture<Void> answered() {
+            return CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0]));
+        }
+
+        /** The transaction to run: {@code commands} with the versions watched. */
+        synchronized Unit unit(List<byte[][]> commands) {
+            List<byte[]> keys = new ArrayList<>(versions.size());
+            List<Version> vs = new ArrayList<>(versions.size());
+            for (Map.Entry<Key, Version> e : versions.entrySet()) {
+                keys.add(e.getKey().bytes());
+                vs.add(e.getValue());
+            }
+            return new Unit(keys, vs, commands);
+        }
+    }
 
     boolean queuing() {
         return queuing;
@@ -56,6 +102,11 @@ final class Transaction {
         return dirty;
     }
 
+    /** The commands queued since MULTI. */
+    List<byte[][]> queued() {
+        return List.copyOf(queued);
+    }
+
     /** Ends the transaction (EXEC, DISCARD) and forgets the watched keys, as Redis does after either. */
     void end() {
         queuing = false;
@@ -64,23 +115,13 @@ final class Transaction {
         unwatch();
     }
 
-    synchronized void watched(byte[] key, Version version) {
-        watched.putIfAbsent(Key.of(key), version);
+    /** The keys watched now; WATCH adds to them. */
+    Watches watches() {
+        return watches;
     }
 
-    synchronized void unwatch() {
-        watched.clear();
-    }
-
-    /** What EXEC runs: the queued commands and the watched versions, taken now. */
-    synchronized Unit unit() {
-        List<byte[]> keys = new ArrayList<>(watched.size());
-        List<Version> versions = new ArrayList<>(watched.size());
-        for (Map.Entry<Key, Version> e : watched.entrySet()) {
-            keys.add(e.getKey().bytes());
-            versions.add(e.getValue());
-        }
-        return new Unit(keys, versions, List.copyOf(queued));
+    void unwatch() {
+        watches = new Watches();
     }
 
     /**
@@ -120,7 +161,7 @@ final class Transaction {
         static Unit decode(byte[][] args) {
             try {
                 int at = 1;
-                int watches = count(args[at++]);
+                int watches = count(args, at++);
                 List<byte[]> keys = new ArrayList<>(watches);
                 List<Version> versions = new ArrayList<>(watches);
                 for (int i = 0; i < watches; i++) {
@@ -130,10 +171,10 @@ final class Transaction {
                     versions.add(v.isEmpty() ? null
                             : new Version(Long.parseLong(v.substring(0, colon)), Long.parseLong(v.substring(colon + 1))));
                 }
-                int n = count(args[at++]);
+                int n = count(args, at++);
                 List<byte[][]> commands = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    int argc = count(args[at++]);
+                    int argc = count(args, at++);
                     if (argc < 1) {
                         throw new IllegalArgumentException("command " + i + " has no arguments");
                     }
@@ -149,10 +190,11 @@ final class Transaction {
             }
         }
 
-        private static int count(byte[] b) {
-            int n = Integer.parseInt(new String(b, StandardCharsets.US_ASCII));
-            if (n < 0) {
-                throw new IllegalArgumentException("negative count " + n);
+        /** A count read at {@code at}: at most the arguments left after it, as each counted thing takes one. */
+        private static int count(byte[][] args, int at) {
+            int n = Integer.parseInt(new String(args[at], StandardCharsets.US_ASCII));
+            if (n < 0 || n > args.length - at - 1) {
+                throw new IllegalArgumentException("count " + n + " at argument " + at + " of " + args.length);
             }
             return n;
         }

@@ -110,14 +110,20 @@ final class Transactions {
             out.error(Dispatcher.unknownCommand(args));
             return true;
         }
+        if (!spec.arityAccepts(args.length)) {
+            countError.run();
+            String why = "wrong number of arguments for '" + spec.name() + "' command";
+            if (spec == exec) { // as Redis: EXEC refused ends the transaction, saying why
+                tx.end();
+                out.error("EXECABORT Transaction discarded because of: " + why);
+            } else {
+                tx.markDirty();
+                out.error("ERR " + why);
+            }
+            return true;
+        }
         if (spec == exec || spec == discard || spec.name().equals("quit")) {
             return false;
-        }
-        if (!spec.arityAccepts(args.length)) {
-            tx.markDirty();
-            countError.run();
-            out.error("ERR wrong number of arguments for '" + spec.name() + "' command");
-            return true;
         }
         if (spec == multi) {
             countError.run();
@@ -152,22 +158,29 @@ final class Transactions {
     }
 
     /**
-     * Records the versions of a WATCH's answer in the transaction.
+     * Records the versions of a WATCH's answer. An error answer (no live owner, a timeout) marks the
+     * watches failed: the EXEC after it will not run on state nobody checked.
      *
      * @return the client's reply: OK, or the error the coordinator answered
      */
-    static byte[] recordWatched(Transaction tx, byte[][] args, byte[] reply) {
-        if (reply.length > 0 && (reply[0] == '-' || reply[0] == '!')) {
+    static byte[] recordWatched(Transaction.Watches watches, byte[][] args, byte[] reply) {
+        if (reply.length == 0 || reply[0] == '-' || reply[0] == '!') {
+            watches.fail();
             return reply;
         }
         byte[][] elements = RespScan.arrayElements(reply);
         for (int i = 0; i < elements.length && i + 1 < args.length; i++) {
             String v = bulkText(elements[i]);
             int colon = v.indexOf(':');
-            tx.watched(args[i + 1], v.isEmpty() ? null
+            watches.record(args[i + 1], v.isEmpty() ? null
                     : new Version(Long.parseLong(v.substring(0, colon)), Long.parseLong(v.substring(colon + 1))));
         }
         return "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** EXEC's reply when a watched key changed (or could not be checked): a null array. */
+    static byte[] aborted(int protocol) {
+        return (protocol == 3 ? "_\r\n" : "*-1\r\n").getBytes(StandardCharsets.US_ASCII);
     }
 
     /** The text of a raw RESP bulk string ({@code $3\r\nabc\r\n}). */
@@ -194,7 +207,7 @@ final class Transactions {
                 boolean same = now == null ? was == null
                         : was != null && was.hlc() == now.hlc() && was.nodeId() == now.nodeId();
                 if (!same) {
-                    return (protocol == 3 ? "_\r\n" : "*-1\r\n").getBytes(StandardCharsets.US_ASCII);
+                    return aborted(protocol);
                 }
             }
             ByteArrayOutputStream out = new ByteArrayOutputStream();

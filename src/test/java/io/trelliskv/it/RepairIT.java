@@ -33,9 +33,10 @@ import static org.awaitility.Awaitility.await;
  * A replica wiped and rebuilt by anti-entropy: three real nodes ({@code --replication-factor 3}) on
  * 127.0.0.41 … 127.0.0.43, each with its own {@code --data-dir}, periodic anti-entropy off
  * ({@code --anti-entropy-interval 0}) so that only REPAIR runs it. Keys are written and some deleted at
- * QUORUM; once every copy is in place, the third node's engine is wiped with FLUSHALL (which acts on
- * that node only), so it keeps its place on the ring with nothing in it and no hints are pending for
- * it. {@code trellis-cli ADDRESS repair} on it must then bring back every key and tombstone: REPLICAS
+ * QUORUM; once every copy is in place, the third node's engine is wiped with the test-only
+ * {@code DEBUG WIPE} (nodes run with {@code --test-clock-control}, which registers it; FLUSHALL would
+ * empty the whole cluster), so it keeps its place on the ring with nothing in it and no hints are
+ * pending for it. {@code trellis-cli ADDRESS repair} on it must then bring back every key and tombstone: REPLICAS
  * shows the same version of the same kind on all three replicas for every key; a second REPAIR moves
  * nothing. Finally the node is killed (SIGKILL) and restarted on its data directory: it comes back
  * empty, rejoins JOINING and streams its ranges back before it serves reads, with no REPAIR.
@@ -90,7 +91,7 @@ class RepairIT {
             args.add(address(0));
         }
         args.addAll(List.of("--host", hosts.get(i), "--cluster-name", CLUSTER_NAME, "--replication-factor", "3",
-                "--data-dir", dataDirs.get(i).toString(), "--anti-entropy-interval", "0"));
+                "--data-dir", dataDirs.get(i).toString(), "--anti-entropy-interval", "0", "--test-clock-control"));
         processes.set(i, TrellisProcess.launch(home, logs, ClusterIT.LAUNCHER, args.toArray(String[]::new)));
     }
 
@@ -148,7 +149,9 @@ class RepairIT {
         int victim = 2;
         String victimId = selfId(victim);
         try (Jedis j = client(victim)) {
-            assertThat(j.flushAll()).isEqualTo("OK");
+            assertThat(j.sendCommand(() -> "DEBUG".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                    "WIPE".getBytes(java.nio.charset.StandardCharsets.US_ASCII))).isEqualTo("OK".getBytes(
+                    java.nio.charset.StandardCharsets.US_ASCII));
         }
         assertThat(info(victim, "keyspace")).as("INFO keyspace of the wiped node: empty").doesNotContainKey("db0");
         Map<String, String> before = info(victim, "anti_entropy");
