@@ -336,6 +336,61 @@ class ClusterNodesTest {
         }
     }
 
+    /**
+     * WATCH, a write of the watched key, MULTI and EXEC in one pipeline, as a pipelining client sends
+     * them: Redis answers WATCH before it reads the SET, so the SET touches the watched key and EXEC
+     * replies the null array. The watch must hold from WATCH on, even when EXEC arrives before the
+     * watched key's coordinator has answered WATCH.
+     */
+    @Test
+    void aPipelinedWatchCoversTheWritesAfterIt() {
+        for (Node coordinator : nodes) {
+            List<String> keys = keysCoordinatedBy(coordinator, "pipewatch", 2);
+            String watched = keys.get(0);
+            String written = keys.get(1);
+            Pipeline p = clients.get(0).pipelined();
+            Response<Object> watch = p.sendCommand(Protocol.Command.WATCH, watched);
+            Response<String> set = p.set(watched, "touched");
+            Response<Object> multi = p.sendCommand(Protocol.Command.MULTI, new String[0]);
+            Response<Object> queued = p.sendCommand(Protocol.Command.SET, written, "1");
+            Response<Object> exec = p.sendCommand(Protocol.Command.EXEC, new String[0]);
+            p.sync();
+            assertThat(text(watch.get())).isEqualTo("OK");
+            assertThat(set.get()).isEqualTo("OK");
+            assertThat(text(multi.get())).isEqualTo("OK");
+            assertThat(text(queued.get())).isEqualTo("QUEUED");
+            assertThat(exec.get()).as("EXEC through node 0 after the watched key %s of node %d was written",
+                    watched, nodes.indexOf(coordinator)).isNull();
+            assertThat(clients.get(1).get(written)).isNull();
+        }
+    }
+
+    /**
+     * EXEC ends the watch, also when it was pipelined right behind WATCH: a later change of the key
+     * must not abort the connection's next transaction.
+     */
+    @Test
+    void aPipelinedWatchDoesNotOutliveItsExec() {
+        for (Node coordinator : nodes) {
+            List<String> keys = keysCoordinatedBy(coordinator, "stalewatch", 2);
+            String watched = keys.get(0);
+            String written = keys.get(1);
+            Jedis c = clients.get(0);
+            Pipeline p = c.pipelined();
+            p.sendCommand(Protocol.Command.WATCH, watched);
+            p.sendCommand(Protocol.Command.MULTI, new String[0]);
+            p.sendCommand(Protocol.Command.SET, written, "1");
+            Response<Object> exec = p.sendCommand(Protocol.Command.EXEC, new String[0]);
+            p.sync();
+            assertThat(exec.get()).as("the first EXEC").isNotNull();
+            assertThat(clients.get(1).set(watched, "changed later")).isEqualTo("OK");
+            Transaction t = c.multi();
+            t.set(written, "2");
+            assertThat(t.exec()).as("the next transaction through node 0, after %s of node %d changed", watched,
+                    nodes.indexOf(coordinator)).containsExactly("OK");
+        }
+    }
+
     /** A pipelined key's value after {@code round} rounds of INCR, then MULTI INCR APPEND 0 EXEC. */
     private static long expectedAfterRound(int round) {
         long n = 0;
