@@ -42,6 +42,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +78,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *       INCR among them, every reply checked against {@link StringModel};</li>
  *   <li>{@link #aQueuingErrorAbortsAPipelinedTransaction}: MULTI … EXEC in one write, as redis-py's
  *       transactional pipeline sends it, with a command that cannot be queued: EXECABORT, nothing
- *       applied.</li>
+ *       applied;</li>
+ *   <li>{@link #lettuceWatchedKeysWrittenInTheSamePipelineAbortExec}: Lettuce async, auto-flush off,
+ *       WATCH k, SET k, MULTI, SET k, EXEC per key in one write: every EXEC discarded.</li>
  * </ul>
  * After the replies, each test reads its keys back through another node at {@code CONSISTENCY ALL}:
  * every replica must hold what the last command left. Those read-back pipelines only read keys nobody
@@ -104,6 +107,8 @@ class PipelinedClientsIT {
     private static final int TX_KEYS = 400;
     /** Transactions on each key of the Lettuce transaction test, all in flight at once. */
     private static final int TX_PER_KEY = 3;
+    /** Keys of the Lettuce WATCH test; each gets one WATCH, SET, MULTI, SET, EXEC. */
+    private static final int WATCH_KEYS = 100;
     /** How long the replies of one test's commands may take, all together. */
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(60);
 
@@ -617,8 +622,7 @@ class PipelinedClientsIT {
                 }
             }
             connection.flushCommands();
-            assertThat(LettuceFutures.awaitAll(REPLY_TIMEOUT, futures.toArray(Future[]::new)))
-                    .as("every reply of %d pipelined commands within %s", futures.size(), REPLY_TIMEOUT).isTrue();
+            awaitReplies(futures);
         }
         for (int s = 0; s < sent.size(); s++) {
             replies.expect(sent.get(s), expected.get(s), actual.get(s).get());
@@ -697,7 +701,64 @@ class PipelinedClientsIT {
         }
     }
 
+    /**
+     * Lettuce's async API, auto-flush off, one connection: for each of {@value #WATCH_KEYS} keys,
+     * {@code WATCH k, SET k touched, MULTI, SET k mine, EXEC} in one write. Redis answers each WATCH
+     * before it reads the SET after it, so every EXEC is discarded (null) and every key reads
+     * "touched" afterwards.
+     */
+    @Test
+    void lettuceWatchedKeysWrittenInTheSamePipelineAbortExec() {
+        String prefix = "watch:" + runId();
+        Node node = cluster.node(0);
+        String run = "Lettuce async WATCH/SET/MULTI/SET/EXEC, auto-flush off, " + WATCH_KEYS + " keys through " + node;
+        Violations replies = new Violations(run + ", replies");
+        List<RedisFuture<TransactionResult>> execs = new ArrayList<>();
+        List<RedisFuture<?>> futures = new ArrayList<>();
+        try (StatefulRedisConnection<String, String> connection = lettuce.connect(uri(node))) {
+            connection.setAutoFlushCommands(false);
+            RedisAsyncCommands<String, String> async = connection.async();
+            for (int i = 0; i < WATCH_KEYS; i++) {
+                String k = prefix + ":" + i;
+                futures.add(async.watch(k));
+                futures.add(async.set(k, "touched"));
+                futures.add(async.multi());
+                futures.add(async.set(k, "mine"));
+                RedisFuture<TransactionResult> exec = async.exec();
+                futures.add(exec);
+                execs.add(exec);
+            }
+            connection.flushCommands();
+            awaitReplies(futures);
+        }
+        for (int i = 0; i < WATCH_KEYS; i++) {
+            Object result = outcome(execs.get(i));
+            replies.expect("EXEC after WATCH and SET of " + prefix + ":" + i, "discarded",
+                    result instanceof TransactionResult r ? (r.wasDiscarded() ? "discarded" : "ran") : result);
+        }
+        Node via = cluster.next(node);
+        Violations left = new Violations(run + ", state left (at ALL through " + via + ")");
+        try (Jedis j = via.client()) {
+            LoopbackCluster.consistency(j, "ALL");
+            for (int i = 0; i < WATCH_KEYS; i++) {
+                String k = prefix + ":" + i;
+                left.expect("GET " + k, "touched", outcome(() -> j.get(k)));
+            }
+        }
+        Violations.assertNone(replies, left);
+    }
+
     // ---- plumbing ----
+
+    /** Waits for every reply, errors included: those are checked as replies, not thrown here. */
+    private static void awaitReplies(List<RedisFuture<?>> futures) {
+        CompletableFuture<?>[] done = futures.stream()
+                .map(f -> f.toCompletableFuture().handle((reply, error) -> null))
+                .toArray(CompletableFuture[]::new);
+        assertThat(CompletableFuture.allOf(done))
+                .as("every reply of %d pipelined commands within %s", futures.size(), REPLY_TIMEOUT)
+                .succeedsWithin(REPLY_TIMEOUT);
+    }
 
     private static RedisURI uri(Node node) {
         return RedisURI.Builder.redis(node.host(), node.port()).withTimeout(REPLY_TIMEOUT).build();
