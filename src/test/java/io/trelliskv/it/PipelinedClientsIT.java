@@ -4,6 +4,7 @@ import io.lettuce.core.LettuceFutures;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.TransactionResult;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.reactive.RedisReactiveCommands;
@@ -27,7 +28,11 @@ import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.exceptions.JedisDataException;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +42,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +72,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  *   <li>{@link #jedisPipelinesMatchAModel}: Jedis pipelines of random SET/INCR/DEL/GET/MGET/MSET/EXISTS
  *       over a small key space, each reply checked against a model of Redis's string semantics;</li>
  *   <li>{@link #redisCliPipe}: {@code redis-cli --pipe} of 20,000 commands (skipped without
- *       redis-cli).</li>
+ *       redis-cli);</li>
+ *   <li>{@link #lettuceTransactionsInFlight}: Lettuce's async API, auto-flush off, on one connection:
+ *       {@value #TX_KEYS} keys × {@value #TX_PER_KEY} MULTI/INCR/APPEND/GET/EXEC transactions with a plain
+ *       INCR among them, every reply checked against {@link StringModel};</li>
+ *   <li>{@link #aQueuingErrorAbortsAPipelinedTransaction}: MULTI … EXEC in one write, as redis-py's
+ *       transactional pipeline sends it, with a command that cannot be queued: EXECABORT, nothing
+ *       applied;</li>
+ *   <li>{@link #lettuceWatchedKeysWrittenInTheSamePipelineAbortExec}: Lettuce async, auto-flush off,
+ *       WATCH k, SET k, MULTI, SET k, EXEC per key in one write: every EXEC discarded.</li>
  * </ul>
  * After the replies, each test reads its keys back through another node at {@code CONSISTENCY ALL}:
  * every replica must hold what the last command left. Those read-back pipelines only read keys nobody
@@ -89,6 +103,12 @@ class PipelinedClientsIT {
     private static final int JEDIS_KEYS = 30;
     /** Keys of the redis-cli test; four commands each. */
     private static final int PIPE_KEYS = 5_000;
+    /** Keys of the Lettuce transaction test; each gets {@value #TX_PER_KEY} transactions. */
+    private static final int TX_KEYS = 400;
+    /** Transactions on each key of the Lettuce transaction test, all in flight at once. */
+    private static final int TX_PER_KEY = 3;
+    /** Keys of the Lettuce WATCH test; each gets one WATCH, SET, MULTI, SET, EXEC. */
+    private static final int WATCH_KEYS = 100;
     /** How long the replies of one test's commands may take, all together. */
     private static final Duration REPLY_TIMEOUT = Duration.ofSeconds(60);
 
@@ -410,6 +430,12 @@ class PipelinedClientsIT {
             return "OK";
         }
 
+        long append(String k, String v) {
+            String now = values.getOrDefault(k, "") + v;
+            values.put(k, now);
+            return now.length();
+        }
+
         String get(String k) {
             return values.get(k);
         }
@@ -527,7 +553,212 @@ class PipelinedClientsIT {
         }
     }
 
+    // ---- transactions ----
+
+    /**
+     * Lettuce's async API with auto-flush off on one connection (to node 1): for each of
+     * {@value #TX_KEYS} keys, {@value #TX_PER_KEY} transactions {@code MULTI, INCR k, APPEND k 0, GET k,
+     * EXEC} with a plain {@code INCR k} after the first, all queued and flushed in one write, so that
+     * thousands of transactions are in flight at once, most of them forwarded to their key's
+     * coordinator. Each transaction has one key, so one coordinator. Each EXEC's
+     * {@code TransactionResult} and each plain reply must be what a single Redis answers
+     * ({@link StringModel}); then every key at ALL through node 2.
+     */
+    @Test
+    void lettuceTransactionsInFlight() {
+        String prefix = "tx:" + runId();
+        Node node = cluster.node(0);
+        String run = "Lettuce async transactions, auto-flush off, " + TX_KEYS + " keys x " + TX_PER_KEY
+                + " transactions through " + node;
+        Violations replies = new Violations(run + ", replies");
+        StringModel model = new StringModel();
+        List<String> sent = new ArrayList<>();
+        List<Object> expected = new ArrayList<>();
+        List<Supplier<Object>> actual = new ArrayList<>();
+        List<RedisFuture<?>> futures = new ArrayList<>();
+        try (StatefulRedisConnection<String, String> connection = lettuce.connect(uri(node))) {
+            connection.setAutoFlushCommands(false);
+            RedisAsyncCommands<String, String> async = connection.async();
+            for (int i = 0; i < TX_KEYS; i++) {
+                String k = prefix + ":" + i;
+                for (int t = 0; t < TX_PER_KEY; t++) {
+                    RedisFuture<String> multi = async.multi();
+                    RedisFuture<Long> incr = async.incr(k);
+                    RedisFuture<Long> append = async.append(k, "0");
+                    RedisFuture<String> get = async.get(k);
+                    RedisFuture<TransactionResult> exec = async.exec();
+                    futures.addAll(List.of(multi, incr, append, get, exec));
+                    String tx = "transaction " + t + " on " + k;
+                    Object incrExpected = model.incr(k);
+                    Object appendExpected = model.append(k, "0");
+                    Object getExpected = model.get(k);
+                    sent.add("MULTI (" + tx + ")");
+                    expected.add("OK");
+                    actual.add(() -> outcome(multi));
+                    sent.add("EXEC (" + tx + ")");
+                    expected.add(List.of(incrExpected, appendExpected, getExpected));
+                    actual.add(() -> {
+                        Object result = outcome(exec);
+                        if (!(result instanceof TransactionResult r)) {
+                            return result;
+                        }
+                        if (r.wasDiscarded()) {
+                            return "discarded";
+                        }
+                        List<Object> elements = new ArrayList<>();
+                        r.forEach(elements::add);
+                        return elements;
+                    });
+                    sent.add("INCR, APPEND, GET futures (" + tx + ")");
+                    expected.add(List.of(incrExpected, appendExpected, getExpected));
+                    actual.add(() -> List.of(outcome(incr), outcome(append), outcome(get)));
+                    if (t == 0) {
+                        RedisFuture<Long> plain = async.incr(k);
+                        futures.add(plain);
+                        sent.add("INCR " + k + " between transactions");
+                        expected.add(model.incr(k));
+                        actual.add(() -> outcome(plain));
+                    }
+                }
+            }
+            connection.flushCommands();
+            awaitReplies(futures);
+        }
+        for (int s = 0; s < sent.size(); s++) {
+            replies.expect(sent.get(s), expected.get(s), actual.get(s).get());
+        }
+        Node via = cluster.next(node);
+        Violations left = new Violations(run + ", state left (at ALL through " + via + ")");
+        try (Jedis j = via.client()) {
+            LoopbackCluster.consistency(j, "ALL");
+            Pipeline p = j.pipelined();
+            List<Response<String>> values = new ArrayList<>();
+            for (int i = 0; i < TX_KEYS; i++) {
+                values.add(p.get(prefix + ":" + i));
+            }
+            p.sync();
+            for (int i = 0; i < TX_KEYS; i++) {
+                String k = prefix + ":" + i;
+                left.expect("GET " + k, model.get(k), outcome(values.get(i)::get));
+            }
+        }
+        Violations.assertNone(replies, left);
+    }
+
+    /**
+     * A transaction sent in one write, MULTI to EXEC, as redis-py's {@code pipeline(transaction=True)}
+     * sends it, holding a command that cannot be queued ({@code KEYS *}: keyless, so refused in a
+     * transaction): the queued commands answer QUEUED, KEYS its error, EXEC {@code EXECABORT}, and
+     * nothing is applied on any replica. The same connection's next transaction runs.
+     */
+    @Test
+    void aQueuingErrorAbortsAPipelinedTransaction() throws IOException {
+        String k = "abort:" + runId();
+        Node node = cluster.node(1);
+        try (Socket socket = new Socket(node.host(), node.port())) {
+            socket.setSoTimeout(LoopbackCluster.CLIENT_TIMEOUT_MILLIS);
+            OutputStream out = socket.getOutputStream();
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.UTF_8));
+            StringBuilder request = new StringBuilder();
+            appendResp(request, "MULTI");
+            appendResp(request, "SET", k, "1");
+            appendResp(request, "KEYS", "*");
+            appendResp(request, "INCR", k);
+            appendResp(request, "EXEC");
+            out.write(request.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            List<String> lines = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                lines.add(in.readLine());
+            }
+            assertThat(lines).as("replies through %s", node).containsExactly(
+                    "+OK",
+                    "+QUEUED",
+                    "-ERR 'keys' is not allowed in a transaction: a transaction runs on the coordinator of its keys, "
+                            + "and this command is not about keys",
+                    "+QUEUED",
+                    "-EXECABORT Transaction discarded because of previous errors.");
+
+            StringBuilder again = new StringBuilder();
+            appendResp(again, "MULTI");
+            appendResp(again, "INCR", k);
+            appendResp(again, "EXEC");
+            out.write(again.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            List<String> next = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                next.add(in.readLine());
+            }
+            assertThat(next).as("the next transaction through %s", node)
+                    .containsExactly("+OK", "+QUEUED", "*1", ":1");
+        }
+        for (Node n : cluster.nodes()) {
+            try (Jedis j = n.client()) {
+                LoopbackCluster.consistency(j, "ALL");
+                assertThat(j.get(k)).as("%s at ALL through %s", k, n).isEqualTo("1");
+            }
+        }
+    }
+
+    /**
+     * Lettuce's async API, auto-flush off, one connection: for each of {@value #WATCH_KEYS} keys,
+     * {@code WATCH k, SET k touched, MULTI, SET k mine, EXEC} in one write. Redis answers each WATCH
+     * before it reads the SET after it, so every EXEC is discarded (null) and every key reads
+     * "touched" afterwards.
+     */
+    @Test
+    void lettuceWatchedKeysWrittenInTheSamePipelineAbortExec() {
+        String prefix = "watch:" + runId();
+        Node node = cluster.node(0);
+        String run = "Lettuce async WATCH/SET/MULTI/SET/EXEC, auto-flush off, " + WATCH_KEYS + " keys through " + node;
+        Violations replies = new Violations(run + ", replies");
+        List<RedisFuture<TransactionResult>> execs = new ArrayList<>();
+        List<RedisFuture<?>> futures = new ArrayList<>();
+        try (StatefulRedisConnection<String, String> connection = lettuce.connect(uri(node))) {
+            connection.setAutoFlushCommands(false);
+            RedisAsyncCommands<String, String> async = connection.async();
+            for (int i = 0; i < WATCH_KEYS; i++) {
+                String k = prefix + ":" + i;
+                futures.add(async.watch(k));
+                futures.add(async.set(k, "touched"));
+                futures.add(async.multi());
+                futures.add(async.set(k, "mine"));
+                RedisFuture<TransactionResult> exec = async.exec();
+                futures.add(exec);
+                execs.add(exec);
+            }
+            connection.flushCommands();
+            awaitReplies(futures);
+        }
+        for (int i = 0; i < WATCH_KEYS; i++) {
+            Object result = outcome(execs.get(i));
+            replies.expect("EXEC after WATCH and SET of " + prefix + ":" + i, "discarded",
+                    result instanceof TransactionResult r ? (r.wasDiscarded() ? "discarded" : "ran") : result);
+        }
+        Node via = cluster.next(node);
+        Violations left = new Violations(run + ", state left (at ALL through " + via + ")");
+        try (Jedis j = via.client()) {
+            LoopbackCluster.consistency(j, "ALL");
+            for (int i = 0; i < WATCH_KEYS; i++) {
+                String k = prefix + ":" + i;
+                left.expect("GET " + k, "touched", outcome(() -> j.get(k)));
+            }
+        }
+        Violations.assertNone(replies, left);
+    }
+
     // ---- plumbing ----
+
+    /** Waits for every reply, errors included: those are checked as replies, not thrown here. */
+    private static void awaitReplies(List<RedisFuture<?>> futures) {
+        CompletableFuture<?>[] done = futures.stream()
+                .map(f -> f.toCompletableFuture().handle((reply, error) -> null))
+                .toArray(CompletableFuture[]::new);
+        assertThat(CompletableFuture.allOf(done))
+                .as("every reply of %d pipelined commands within %s", futures.size(), REPLY_TIMEOUT)
+                .succeedsWithin(REPLY_TIMEOUT);
+    }
 
     private static RedisURI uri(Node node) {
         return RedisURI.Builder.redis(node.host(), node.port()).withTimeout(REPLY_TIMEOUT).build();

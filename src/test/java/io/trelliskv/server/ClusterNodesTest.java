@@ -4,6 +4,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.EngineConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -11,15 +12,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.Response;
+import redis.clients.jedis.Transaction;
+import redis.clients.jedis.exceptions.JedisDataException;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -66,6 +72,41 @@ class ClusterNodesTest {
     private Node ownerOf(String key) {
         long owner = nodes.get(0).clusterState().owners(Key.of(key).token()).get(0);
         return nodes.stream().filter(n -> n.nodeId() == owner).findFirst().orElseThrow();
+    }
+
+    private long coordinatorOf(String key) {
+        return nodes.get(0).clusterState().owners(Key.of(key).token()).get(0);
+    }
+
+    /** {@code count} fresh keys (named {@code prefix} and a number) whose coordinator is {@code node}. */
+    private List<String> keysCoordinatedBy(Node node, String prefix, int count) {
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; keys.size() < count && i < 10_000; i++) {
+            if (coordinatorOf(prefix + i) == node.nodeId()) {
+                keys.add(prefix + i);
+            }
+        }
+        assertThat(keys).as("keys of %x", node.nodeId()).hasSize(count);
+        return keys;
+    }
+
+    /** Every replica of {@code key} holds the version its coordinator holds (the last copy may lag). */
+    private void assertEveryReplicaHoldsTheCoordinatorsVersion(String key) {
+        Entry written = ownerOf(key).engine().stored(Key.of(key));
+        assertThat(written).as("%s on its coordinator", key).isNotNull();
+        List<Long> replicas = nodes.get(0).clusterState().replicas(Key.of(key).token());
+        assertThat(replicas).hasSize(3);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(replicas).allSatisfy(id -> {
+            Entry e = node(id).engine().stored(Key.of(key));
+            assertThat(e).as("%s on replica %x", key, id).isNotNull();
+            assertThat(e.version()).as("%s on replica %x", key, id).isEqualTo(written.version());
+            assertThat(new String(e.value(), StandardCharsets.UTF_8)).isEqualTo(
+                    new String(written.value(), StandardCharsets.UTF_8));
+        }));
+    }
+
+    private Node node(long id) {
+        return nodes.stream().filter(n -> n.nodeId() == id).findFirst().orElseThrow();
     }
 
     @Test
@@ -156,5 +197,210 @@ class ClusterNodesTest {
         }
         assertThat(clients.get(2).get("counter")).isEqualTo("30");
         assertThat(ownerOf("counter").engine().peek(Key.of("counter"))).isNotNull();
+    }
+
+    // ---- transactions (see Transactions) ----
+
+    @Test
+    void aTransactionRunsOnItsKeysCoordinatorAndReplicatesWhatItWrote() {
+        Node connected = nodes.get(0);
+        Node coordinator = nodes.get(1);
+        List<String> keys = keysCoordinatedBy(coordinator, "tx", 2);
+        String k = keys.get(0);
+        String other = keys.get(1);
+        long forwardedBefore = connected.dispatcher().router().forwarded();
+        Transaction t = clients.get(0).multi();
+        t.set(k, "10");
+        t.incr(k);
+        t.get(k);
+        t.append(other, "x");
+        assertThat(t.exec()).containsExactly("OK", 11L, "11", 1L);
+        assertThat(connected.dispatcher().router().forwarded()).isGreaterThan(forwardedBefore);
+        assertEveryReplicaHoldsTheCoordinatorsVersion(k);
+        assertEveryReplicaHoldsTheCoordinatorsVersion(other);
+        for (Jedis c : clients) {
+            assertThat(c.get(k)).isEqualTo("11");
+            assertThat(c.get(other)).isEqualTo("x");
+        }
+    }
+
+    @Test
+    void aTransactionOverKeysOfTwoCoordinatorsIsRefusedAndWritesNothing() {
+        String a = keysCoordinatedBy(nodes.get(1), "cross", 1).get(0);
+        String b = keysCoordinatedBy(nodes.get(2), "cross", 1).get(0);
+        Transaction t = clients.get(0).multi();
+        t.set(a, "1");
+        t.set(b, "2");
+        assertThatThrownBy(t::exec).isInstanceOf(JedisDataException.class)
+                .hasMessage("CROSSSLOT Keys in request don't hash to the same node");
+        assertThat(clients.get(0).get(a)).isNull();
+        for (Node n : nodes) {
+            assertThat(n.engine().stored(Key.of(a))).as("%s on %x", a, n.nodeId()).isNull();
+            assertThat(n.engine().stored(Key.of(b))).as("%s on %x", b, n.nodeId()).isNull();
+        }
+    }
+
+    @Test
+    void aWatchedKeyOfAnotherCoordinatorThanTheTransactionsKeysIsRefused() {
+        String watched = keysCoordinatedBy(nodes.get(1), "crossw", 1).get(0);
+        String written = keysCoordinatedBy(nodes.get(2), "crossw", 1).get(0);
+        Jedis c = clients.get(0);
+        assertThat(c.watch(watched)).isEqualTo("OK");
+        Transaction t = c.multi();
+        t.set(written, "1");
+        assertThatThrownBy(t::exec).isInstanceOf(JedisDataException.class)
+                .hasMessage("CROSSSLOT Keys in request don't hash to the same node");
+        for (Node n : nodes) {
+            assertThat(n.engine().stored(Key.of(written))).as("%s on %x", written, n.nodeId()).isNull();
+        }
+    }
+
+    @Test
+    void aWatchedKeyWrittenThroughAnotherNodeAbortsExec() {
+        String k = keysCoordinatedBy(nodes.get(2), "watched", 1).get(0);
+        Jedis watcher = clients.get(0);
+        watcher.set(k, "before");
+        assertThat(watcher.watch(k)).isEqualTo("OK");
+        assertThat(clients.get(1).set(k, "theirs")).isEqualTo("OK");
+        Transaction t = watcher.multi();
+        t.set(k, "mine");
+        t.append(k, "!");
+        assertThat(t.exec()).isNull();
+        for (Jedis c : clients) {
+            assertThat(c.get(k)).isEqualTo("theirs");
+        }
+        assertEveryReplicaHoldsTheCoordinatorsVersion(k);
+    }
+
+    @Test
+    void anUndisturbedWatchLetsExecRunOnAnotherNode() {
+        String k = keysCoordinatedBy(nodes.get(1), "calm", 1).get(0);
+        Jedis watcher = clients.get(2);
+        watcher.set(k, "1");
+        assertThat(watcher.watch(k)).isEqualTo("OK");
+        assertThat(clients.get(0).get(k)).isEqualTo("1");
+        Transaction t = watcher.multi();
+        t.incr(k);
+        t.get(k);
+        assertThat(t.exec()).containsExactly(2L, "2");
+        assertEveryReplicaHoldsTheCoordinatorsVersion(k);
+    }
+
+    /**
+     * A pipeline that holds a transaction among plain commands on the same keys, as redis-py's
+     * {@code pipeline(transaction=True)} sends one. Jedis 5's {@code Pipeline} has no {@code multi()},
+     * so MULTI, the queued commands and EXEC go through {@code sendCommand} with raw replies.
+     */
+    @Test
+    void aPipelinedTransactionAmongPlainCommandsKeepsTheOrder() {
+        Jedis c = clients.get(0);
+        List<String> keys = new ArrayList<>();
+        keys.addAll(keysCoordinatedBy(nodes.get(0), "pipetx", 2));
+        keys.addAll(keysCoordinatedBy(nodes.get(1), "pipetx", 2));
+        keys.addAll(keysCoordinatedBy(nodes.get(2), "pipetx", 2));
+        Pipeline p = c.pipelined();
+        List<Response<?>> before = new ArrayList<>();
+        List<Response<Object>> queued = new ArrayList<>();
+        List<Response<Object>> execs = new ArrayList<>();
+        List<Response<?>> after = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            for (String k : keys) {
+                before.add(p.incr(k));
+                queued.add(p.sendCommand(Protocol.Command.MULTI, new String[0]));
+                queued.add(p.sendCommand(Protocol.Command.INCR, k));
+                queued.add(p.sendCommand(Protocol.Command.APPEND, k, "0"));
+                queued.add(p.sendCommand(Protocol.Command.GET, k));
+                execs.add(p.sendCommand(Protocol.Command.EXEC, new String[0]));
+                after.add(p.get(k));
+            }
+        }
+        p.sync();
+        for (int i = 0; i < execs.size(); i++) {
+            int round = i / keys.size();
+            String k = keys.get(i % keys.size());
+            // Per round the key goes n -> n+1 (INCR) -> n+2 (INCR in the transaction) -> (n+2)*10 (APPEND "0").
+            long n = round == 0 ? 0 : expectedAfterRound(round - 1);
+            assertThat(before.get(i).get()).as("INCR %s, round %d", k, round).isEqualTo(n + 1);
+            assertThat(text(queued.get(4 * i).get())).isEqualTo("OK");
+            for (int q = 1; q < 4; q++) {
+                assertThat(text(queued.get(4 * i + q).get())).as("queued %d of %s", q, k).isEqualTo("QUEUED");
+            }
+            @SuppressWarnings("unchecked")
+            List<Object> replies = (List<Object>) execs.get(i).get();
+            assertThat(replies).as("EXEC on %s, round %d", k, round).hasSize(3);
+            assertThat(replies.get(0)).isEqualTo(n + 2);
+            assertThat(replies.get(1)).isEqualTo((long) Long.toString((n + 2) * 10).length());
+            assertThat(text(replies.get(2))).isEqualTo(Long.toString((n + 2) * 10));
+            assertThat(after.get(i).get()).as("GET %s after the transaction, round %d", k, round)
+                    .isEqualTo(Long.toString((n + 2) * 10));
+        }
+    }
+
+    /**
+     * WATCH, a write of the watched key, MULTI and EXEC in one pipeline, as a pipelining client sends
+     * them: Redis answers WATCH before it reads the SET, so the SET touches the watched key and EXEC
+     * replies the null array. The watch must hold from WATCH on, even when EXEC arrives before the
+     * watched key's coordinator has answered WATCH.
+     */
+    @Test
+    void aPipelinedWatchCoversTheWritesAfterIt() {
+        for (Node coordinator : nodes) {
+            List<String> keys = keysCoordinatedBy(coordinator, "pipewatch", 2);
+            String watched = keys.get(0);
+            String written = keys.get(1);
+            Pipeline p = clients.get(0).pipelined();
+            Response<Object> watch = p.sendCommand(Protocol.Command.WATCH, watched);
+            Response<String> set = p.set(watched, "touched");
+            Response<Object> multi = p.sendCommand(Protocol.Command.MULTI, new String[0]);
+            Response<Object> queued = p.sendCommand(Protocol.Command.SET, written, "1");
+            Response<Object> exec = p.sendCommand(Protocol.Command.EXEC, new String[0]);
+            p.sync();
+            assertThat(text(watch.get())).isEqualTo("OK");
+            assertThat(set.get()).isEqualTo("OK");
+            assertThat(text(multi.get())).isEqualTo("OK");
+            assertThat(text(queued.get())).isEqualTo("QUEUED");
+            assertThat(exec.get()).as("EXEC through node 0 after the watched key %s of node %d was written",
+                    watched, nodes.indexOf(coordinator)).isNull();
+            assertThat(clients.get(1).get(written)).isNull();
+        }
+    }
+
+    /**
+     * EXEC ends the watch, also when it was pipelined right behind WATCH: a later change of the key
+     * must not abort the connection's next transaction.
+     */
+    @Test
+    void aPipelinedWatchDoesNotOutliveItsExec() {
+        for (Node coordinator : nodes) {
+            List<String> keys = keysCoordinatedBy(coordinator, "stalewatch", 2);
+            String watched = keys.get(0);
+            String written = keys.get(1);
+            Jedis c = clients.get(0);
+            Pipeline p = c.pipelined();
+            p.sendCommand(Protocol.Command.WATCH, watched);
+            p.sendCommand(Protocol.Command.MULTI, new String[0]);
+            p.sendCommand(Protocol.Command.SET, written, "1");
+            Response<Object> exec = p.sendCommand(Protocol.Command.EXEC, new String[0]);
+            p.sync();
+            assertThat(exec.get()).as("the first EXEC").isNotNull();
+            assertThat(clients.get(1).set(watched, "changed later")).isEqualTo("OK");
+            Transaction t = c.multi();
+            t.set(written, "2");
+            assertThat(t.exec()).as("the next transaction through node 0, after %s of node %d changed", watched,
+                    nodes.indexOf(coordinator)).containsExactly("OK");
+        }
+    }
+
+    /** A pipelined key's value after {@code round} rounds of INCR, then MULTI INCR APPEND 0 EXEC. */
+    private static long expectedAfterRound(int round) {
+        long n = 0;
+        for (int r = 0; r <= round; r++) {
+            n = (n + 2) * 10;
+        }
+        return n;
+    }
+
+    private static String text(Object raw) {
+        return new String((byte[]) raw, StandardCharsets.UTF_8);
     }
 }

@@ -12,6 +12,7 @@ import io.trelliskv.resp.RespLimits;
 import io.trelliskv.storage.EngineConfig;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -21,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A node without sockets: the whole command path (decoder, client handler, dispatcher, commands,
  * engine) on an embedded channel, driven by a manual clock. {@link #call} sends one command and
- * returns the exact RESP bytes of the reply as a string.
+ * returns the exact RESP bytes of the reply as a string. {@link #connect} opens another client
+ * connection to the same node, for what one client sees of another's commands.
  */
 final class CommandHarness implements AutoCloseable {
 
@@ -29,7 +31,12 @@ final class CommandHarness implements AutoCloseable {
 
     final ManualClock clock = new ManualClock(START_MILLIS);
     final Node node;
-    private final EmbeddedChannel channel;
+    private final NetConfig net;
+    private final ClientRegistry registry = new ClientRegistry(100);
+    /** The first connection, which {@link #call} and {@link #send} use. */
+    private final Client first;
+    /** Every connection opened, the first included; closed with the harness. */
+    private final List<Client> clients = new ArrayList<>();
 
     CommandHarness() {
         this(EngineConfig.unbounded());
@@ -45,35 +52,28 @@ final class CommandHarness implements AutoCloseable {
 
     /** With {@code clockControl}, the node runs on an {@link OffsetClock} over {@link #clock}, as with --test-clock-control. */
     CommandHarness(EngineConfig engineConfig, RespLimits limits, boolean clockControl) {
-        NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
+        net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, limits);
         node = new Node(new NodeConfig(net, engineConfig, ClusterConfig.standalone()),
                 clockControl ? new OffsetClock(clock) : clock);
-        channel = new EmbeddedChannel();
-        ClientPipeline.configure(channel, net, node.dispatcher(), new ClientRegistry(100), clock, null);
-        channel.pipeline().fireChannelActive();
+        first = connect();
     }
 
-    /** Sends one command as a RESP multibulk and returns the raw reply. */
+    /** Opens another client connection to the node (its own session, its own transaction). */
+    Client connect() {
+        Client client = new Client();
+        clients.add(client);
+        return client;
+    }
+
+    /** Sends one command on the first connection as a RESP multibulk and returns the raw reply. */
     String call(String... args) {
-        StringBuilder sb = new StringBuilder().append('*').append(args.length).append("\r\n");
-        for (String a : args) {
-            sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
-        }
-        return send(sb.toString());
+        return first.call(args);
     }
 
-    /** Sends raw bytes (one or more requests, inline or multibulk) and returns all replies. */
+    /** Sends raw bytes (one or more requests, inline or multibulk) on the first connection; all replies. */
     String send(String raw) {
-        channel.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.UTF_8));
-        channel.runPendingTasks();
-        StringBuilder out = new StringBuilder();
-        ByteBuf b;
-        while ((b = channel.readOutbound()) != null) {
-            out.append(b.toString(StandardCharsets.UTF_8));
-            b.release();
-        }
-        return out.toString();
+        return first.send(raw);
     }
 
     /**
@@ -92,13 +92,56 @@ final class CommandHarness implements AutoCloseable {
         assertThat(new int[] {spec.firstKey(), spec.lastKey(), spec.step()}).containsExactly(first, last, step);
     }
 
+    /** Whether the first connection is open. */
     boolean isOpen() {
-        return channel.isOpen();
+        return first.isOpen();
     }
 
     @Override
     public void close() {
-        channel.finishAndReleaseAll();
+        clients.forEach(Client::close);
         node.close();
+    }
+
+    /** One client connection: an embedded channel with the client pipeline in front of the node. */
+    final class Client {
+
+        private final EmbeddedChannel channel = new EmbeddedChannel();
+
+        private Client() {
+            ClientPipeline.configure(channel, net, node.dispatcher(), registry, clock, null);
+            channel.pipeline().fireChannelActive();
+        }
+
+        /** Sends one command as a RESP multibulk and returns the raw reply. */
+        String call(String... args) {
+            StringBuilder sb = new StringBuilder().append('*').append(args.length).append("\r\n");
+            for (String a : args) {
+                sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a)
+                        .append("\r\n");
+            }
+            return send(sb.toString());
+        }
+
+        /** Sends raw bytes (one or more requests, inline or multibulk) and returns all replies. */
+        String send(String raw) {
+            channel.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.UTF_8));
+            channel.runPendingTasks();
+            StringBuilder out = new StringBuilder();
+            ByteBuf b;
+            while ((b = channel.readOutbound()) != null) {
+                out.append(b.toString(StandardCharsets.UTF_8));
+                b.release();
+            }
+            return out.toString();
+        }
+
+        boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        private void close() {
+            channel.finishAndReleaseAll();
+        }
     }
 }
