@@ -71,7 +71,7 @@ class PipelineOrderSimulationTest {
         long commands = 0;
         long neverSent = 0;
         List<String> failures = new ArrayList<>();
-        for (long seed = 1_000; seed < 1_060; seed++) {
+        for (long seed = 1_000; seed < 1_200; seed++) {
             Outcome o = run(seed, true, Fault.CRASH);
             commands += o.commands;
             neverSent += o.neverSent;
@@ -91,24 +91,39 @@ class PipelineOrderSimulationTest {
      * fails as never sent, {@code sendToFirst} runs the whole command at the first key's next owner, which
      * for its other keys need not be their next owner; the connection's single-key commands on those keys
      * fall back to their own next owner. Two coordinators then serve one key of one connection at once,
-     * and a later command overtakes an earlier one. Seed 1059: {@code APPEND k x}, ...,
-     * {@code MSET j 0 k s14} are queued for the crashed owner of both keys; both fail as never sent in
-     * order; the APPEND falls back to k's next owner (another node, still on its way), the MSET to j's
-     * next owner — the client's own node — and runs at once; the APPEND then replies 4 ("s14x") instead
-     * of 1. Likewise seeds 1000-1059 below, and seeds 56, 71, 134 of the main run without the sparing.
+     * and a later command overtakes an earlier one. Seed 1178: key j has owners [cd06, 3cb7, ...], key k
+     * [cd06, 5258, 3cb7]; the client on 65fd pipelines {@code APPEND k x}, {@code DEL j k},
+     * {@code EXISTS k}, all three queued for cd06, which has just crashed (65fd does not know yet); the
+     * connection cannot open, and they fail as never sent, in order; APPEND and EXISTS fall back to k's next owner 5258, the DEL to j's next
+     * owner 3cb7. EXISTS k reaches 5258 and answers before the DEL has run at 3cb7: the client reads
+     * {@code DEL j k -> 2} then {@code EXISTS k -> 1}. Of the 200 crash seeds below, 11 fail this way
+     * (1057, 1071, 1099, 1105, 1127, 1143, 1148, 1155, 1163, 1178, 1187), each with a multi-key command
+     * forwarded whole to the crashed node; the main run spares such commands and passes.
      */
     @Test
     @Disabled("product bug: Router falls back a multi-key forward to its first key's next owner only "
             + "(see the method's comment); enable once fixed")
     void multiKeyForwardsFallBackToTheirKeysOwners() {
         List<String> failures = new ArrayList<>();
-        for (long seed = 1_000; seed < 1_060; seed++) {
+        for (long seed = 1_000; seed < 1_200; seed++) {
             Outcome o = run(seed, true, Fault.CRASH, false, null);
             if (o.first() != null) {
                 failures.add(o.first());
             }
         }
         assertThat(failures).as("first violations (seed: what)").isEmpty();
+    }
+
+    @Test
+    void aRunReplaysExactlyFromItsSeed() {
+        for (Fault fault : Fault.values()) {
+            List<String> first = new ArrayList<>();
+            List<String> second = new ArrayList<>();
+            Outcome a = run(42, true, fault, true, first);
+            Outcome b = run(42, true, fault, true, second);
+            assertThat(second).as("every forward and fault, at the same simulated time").isEqualTo(first);
+            assertThat(b).isEqualTo(a);
+        }
     }
 
     @Test

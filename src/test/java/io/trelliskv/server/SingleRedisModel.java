@@ -24,7 +24,9 @@ import java.util.regex.Pattern;
  * A command answered with an error that does not say what happened ({@code TRYAGAIN} after a forward
  * that may have arrived, {@code TIMEOUT} after the coordinator wrote its copy, ...) may have taken
  * effect or not, and — like any request whose answer was lost — may take effect later than the
- * commands sent after it, or never. The model therefore keeps, per key, the set of values the key may
+ * commands sent after it, or never. An INCR or APPEND among them may also have read the key at its old
+ * coordinator while the new one served later commands, and so land with the result of any value the key
+ * held since it was sent (see {@link Pending}). The model therefore keeps, per key, the set of values the key may
  * hold, each with the indeterminate writes not yet applied to it; before each later command any of those
  * may apply. A reply matches if it matches one of the possible values. A write whose effect depends on
  * the value (INCR, APPEND) drops the possibilities its reply rules out: it was acknowledged, and its
@@ -48,7 +50,18 @@ final class SingleRedisModel {
     }
 
     private final Map<String, Set<State>> states = new HashMap<>();
-    private final Map<String, List<UnaryOperator<String>>> pendingWrites = new HashMap<>();
+    /**
+     * An indeterminate write not known to have taken effect. A blind one ({@code results} null) sets
+     * {@code effect(v)} whenever it lands. A read-modify-write (INCR, APPEND) may still be running at a
+     * coordinator that the client's node gave up on while the key's new coordinator serves the
+     * client's later commands; it then writes {@code effect} of whatever value its own read found — any
+     * value the key held since it was sent — so it may set any of {@code results}, which grows as the
+     * key takes new values.
+     */
+    private record Pending(UnaryOperator<String> effect, Set<String> results) {
+    }
+
+    private final Map<String, List<Pending>> pendingWrites = new HashMap<>();
     /** Keys given up on (too many possibilities). */
     private final Set<String> unchecked = new TreeSet<>();
     /** Keys with at least one indeterminate write. */
@@ -80,11 +93,32 @@ final class SingleRedisModel {
      */
     String check(String[] cmd, RespValue reply) {
         String name = cmd[0].toUpperCase();
+        String wrong;
         if (isIndeterminate(reply)) {
             indeterminate++;
             indeterminateWrite(name, cmd);
-            return null;
+            wrong = null;
+        } else {
+            wrong = checkDeterminate(name, cmd, reply);
         }
+        for (String key : keysOf(name, cmd)) {
+            widen(key);
+        }
+        return wrong;
+    }
+
+    private static List<String> keysOf(String name, String[] cmd) {
+        List<String> keys = new ArrayList<>();
+        for (int i = 1; i < cmd.length; i += name.equals("MSET") ? 2 : 1) {
+            keys.add(cmd[i]);
+            if (!name.equals("MSET") && !name.equals("DEL") && !name.equals("EXISTS") && !name.equals("MGET")) {
+                break;
+            }
+        }
+        return keys;
+    }
+
+    private String checkDeterminate(String name, String[] cmd, RespValue reply) {
         switch (name) {
             case "GET" -> {
                 return possible(cmd[1], v -> v == null ? RespValue.NULL : bulk(v), reply);
@@ -264,18 +298,18 @@ final class SingleRedisModel {
 
     private void indeterminateWrite(String name, String[] cmd) {
         switch (name) {
-            case "SET" -> pending(cmd[1], v -> cmd[2]);
-            case "INCR" -> pending(cmd[1], SingleRedisModel::incrOrKeep);
-            case "APPEND" -> pending(cmd[1], v -> append(v, cmd[2]));
+            case "SET" -> pending(cmd[1], v -> cmd[2], false);
+            case "INCR" -> pending(cmd[1], SingleRedisModel::incrOrKeep, true);
+            case "APPEND" -> pending(cmd[1], v -> append(v, cmd[2]), true);
             case "DEL" -> {
                 for (int i = 1; i < cmd.length; i++) {
-                    pending(cmd[i], v -> null);
+                    pending(cmd[i], v -> null, false);
                 }
             }
             case "MSET" -> {
                 for (int i = 1; i < cmd.length; i += 2) {
                     String value = cmd[i + 1];
-                    pending(cmd[i], v -> value);
+                    pending(cmd[i], v -> value, false);
                 }
             }
             default -> {
@@ -284,34 +318,70 @@ final class SingleRedisModel {
         }
     }
 
-    private void pending(String key, UnaryOperator<String> effect) {
+    private void pending(String key, UnaryOperator<String> effect, boolean readModifyWrite) {
         touchedByIndeterminate.add(key);
         if (unchecked.contains(key)) {
             return;
         }
-        List<UnaryOperator<String>> writes = pendingWrites.get(key);
+        List<Pending> writes = pendingWrites.get(key);
         if (writes.size() >= MAX_PENDING) {
             unchecked.add(key);
             return;
         }
         long bit = 1L << writes.size();
-        writes.add(effect);
+        writes.add(new Pending(effect, readModifyWrite ? new HashSet<>() : null));
         Set<State> next = new HashSet<>();
         states.get(key).forEach(s -> next.add(new State(s.value(), s.pending() | bit)));
         states.put(key, next);
     }
 
+    /** Adds what each pending read-modify-write of {@code key} would write on the values it may hold now. */
+    private void widen(String key) {
+        if (unchecked.contains(key)) {
+            return;
+        }
+        List<Pending> writes = pendingWrites.get(key);
+        boolean any = writes.stream().anyMatch(w -> w.results() != null);
+        if (!any) {
+            return;
+        }
+        Set<State> all = expand(key);
+        if (all == null) {
+            return;
+        }
+        for (State s : all) {
+            for (int i = 0; i < writes.size(); i++) {
+                Pending w = writes.get(i);
+                if (w.results() != null && (s.pending() & (1L << i)) != 0) {
+                    w.results().add(w.effect().apply(s.value()));
+                }
+            }
+        }
+    }
+
     /** Every value the key may hold now: each state with any of its pending writes applied, in any order. */
     private Set<State> expand(String key) {
-        List<UnaryOperator<String>> writes = pendingWrites.get(key);
+        List<Pending> writes = pendingWrites.get(key);
         Set<State> out = new HashSet<>(states.get(key));
         ArrayDeque<State> work = new ArrayDeque<>(out);
         while (!work.isEmpty()) {
             State s = work.poll();
             for (int i = 0; i < writes.size(); i++) {
                 long bit = 1L << i;
-                if ((s.pending() & bit) != 0) {
-                    State t = new State(writes.get(i).apply(s.value()), s.pending() & ~bit);
+                if ((s.pending() & bit) == 0) {
+                    continue;
+                }
+                Pending w = writes.get(i);
+                Set<String> results = w.results() != null ? w.results() : null;
+                List<String> landed = new ArrayList<>();
+                if (results == null) {
+                    landed.add(w.effect().apply(s.value()));
+                } else {
+                    landed.addAll(results);
+                    landed.add(w.effect().apply(s.value()));
+                }
+                for (String value : landed) {
+                    State t = new State(value, s.pending() & ~bit);
                     if (out.add(t)) {
                         work.add(t);
                         if (out.size() > MAX_STATES) {
