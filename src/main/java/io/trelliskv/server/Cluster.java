@@ -141,7 +141,7 @@ final class Cluster implements AutoCloseable {
                 ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), clock, config.antiEntropy());
         this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
         this.rangeReader = new RangeReader(engine);
-        state.onFlushHeard(flush -> applyFlush(flush, "gossip"));
+        state.onFlushHeard((flush, member) -> applyFlush(flush, "the gossip of " + state.describe(member)));
         this.rebalancer = new Rebalancer(identity.nodeId(), config.replication().replicationFactor(),
                 config.rebalance(), state, scheduler, () -> swim, replica, rangeReader, () -> peers,
                 () -> antiEntropy, clock);
@@ -207,8 +207,16 @@ final class Cluster implements AutoCloseable {
                             + " bytes (expected: 16)"));
                 }
                 ByteBuffer b = ByteBuffer.wrap(payload);
-                return applyFlush(new Version(b.getLong(), b.getLong()), Long.toHexString(from.nodeId()) + "@"
-                        + from.address()).thenApply(dropped -> new byte[0]);
+                Version flush = new Version(b.getLong(), b.getLong());
+                long aheadMillis = Hlc.physical(flush.hlc()) - clock.millis();
+                if (aheadMillis > config.replication().maxClockDriftMillis()) {
+                    // as for a write: one node's runaway clock must not push every clock ahead
+                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush version is "
+                            + aheadMillis + " ms ahead of this node's clock (max drift "
+                            + config.replication().maxClockDriftMillis() + " ms)"));
+                }
+                return applyFlush(flush, Long.toHexString(from.nodeId()) + "@" + from.address())
+                        .thenApply(dropped -> new byte[0]);
             }
             default -> {
                 return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
@@ -252,7 +260,8 @@ final class Cluster implements AutoCloseable {
                 }
                 return "TIMEOUT flush applied on " + (1 + targets.size() - missing.size()) + " of "
                         + (1 + targets.size()) + " live nodes; " + String.join("; ", missing)
-                        + "; each applies it when it hears of it";
+                        + (missing.size() == 1 ? "; it will apply it" : "; each will apply it")
+                        + " when it hears of it";
             });
         });
     }
@@ -272,10 +281,8 @@ final class Cluster implements AutoCloseable {
             flusher.execute(() -> {
                 long dropped = engine.flush(flush);
                 hints.dropOlderThan(flush);
-                if (dropped > 0 || flush.equals(engine.flushFloor())) {
-                    log.info("Applied FLUSHALL {} from {}: dropped {} entries; older ones are refused from now on",
-                            flush, from, dropped);
-                }
+                log.info("Applied flush {} from {}: dropped {} entries; older ones are refused from now on",
+                        Info.describeFlush(flush), from, dropped);
                 scheduler.execute(this::publishFlushFloor);
                 done.complete(dropped);
             });

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * The node's view of the cluster, for routing and for operators: the members as membership last
@@ -56,7 +56,7 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
      */
     private volatile RingLossListener lossListener = (gone, before, after) -> { };
     /** Told of every FLUSHALL version a member's metadata carries (see {@link TokenMeta#flushed}). */
-    private volatile Consumer<Version> flushListener = flushed -> { };
+    private volatile BiConsumer<Version, Long> flushListener = (flushed, member) -> { };
     /** The ring is empty or holds only this node: routing has nothing to do. */
     private volatile boolean ownsEverything = true;
     /** Resolved peer addresses by node id, kept off the event loops (no lookup per forwarded command). */
@@ -116,7 +116,7 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
         if (event.type() != MemberEvent.Type.REMOVED) {
             Version flushed = TokenMeta.parse(m.meta()).flushed();
             if (flushed.compareTo(Version.ZERO) > 0) {
-                flushListener.accept(flushed);
+                flushListener.accept(flushed, m.id());
             }
         }
         if (!old.status().equals(now.status()) || !old.tokens().equals(now.tokens())) {
@@ -133,8 +133,8 @@ final class ClusterState implements MembershipListener, Placement, ReplicaPlacem
         this.lossListener = listener;
     }
 
-    /** Calls {@code listener}, on the membership thread, with each flush version a member gossips. */
-    void onFlushHeard(Consumer<Version> listener) {
+    /** Calls {@code listener}, on the membership thread, with each flush version a member gossips, and the member. */
+    void onFlushHeard(BiConsumer<Version, Long> listener) {
         this.flushListener = listener;
     }
 

@@ -457,6 +457,11 @@ public final class Dispatcher implements CommandSink {
         stats.calls.increment();
     }
 
+    /** True until a node started with seeds has heard from one of them; see {@link #joining}. */
+    boolean joining() {
+        return joining;
+    }
+
     /** Refuse keyed commands (true) until the node has joined its cluster (false); see {@link #joining}. */
     void joining(boolean joining) {
         this.joining = joining;

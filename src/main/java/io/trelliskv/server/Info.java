@@ -162,11 +162,9 @@ final class Info {
         line(sb, "keyspace_hits", es.keyspaceHits());
         line(sb, "keyspace_misses", es.keyspaceMisses());
         line(sb, "tombstones", es.tombstones());
-        Version flushed = node.engine().flushFloor();
-        sb.append("last_flush_version:").append(flushed.equals(Version.ZERO) ? "none"
-                : Hlc.physical(flushed.hlc()) + "." + Hlc.logical(flushed.hlc()) + "@"
-                + Long.toHexString(flushed.nodeId())).append("\r\n");
-        line(sb, "writes_refused_older_than_flush", node.engine().refusedBelowFlushFloor());
+        sb.append("flush_floor:").append(describeFlush(node.engine().flushFloor())).append("\r\n");
+        line(sb, "flush_dropped_entries", node.engine().flushDroppedEntries());
+        line(sb, "flush_refused_entries", node.engine().refusedBelowFlushFloor());
         line(sb, "total_error_replies", d.errorReplies());
         line(sb, "unknown_commands", d.unknownCommands());
     }
@@ -293,6 +291,12 @@ final class Info {
         AntiEntropyService.Stats answered = cluster.antiEntropyService().stats();
         line(sb, "anti_entropy_trees_answered", answered.treesAnswered());
         line(sb, "anti_entropy_keys_listed", answered.keysListed());
+    }
+
+    /** A flush version as INFO and the log print it: {@code physicalMillis.logical@nodeId}, or none. */
+    static String describeFlush(Version flush) {
+        return flush.equals(Version.ZERO) ? "none"
+                : Hlc.physical(flush.hlc()) + "." + Hlc.logical(flush.hlc()) + "@" + Long.toHexString(flush.nodeId());
     }
 
     private void keyspace(StringBuilder sb) {

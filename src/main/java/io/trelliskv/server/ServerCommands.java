@@ -148,6 +148,10 @@ final class ServerCommands {
             out.ok();
             return;
         }
+        if (node.dispatcher().joining()) {
+            throw new CommandException("TRYAGAIN this node has not joined its cluster yet (no seed has answered); "
+                    + "nothing was flushed: retry, or ask another node");
+        }
         DeferredReply reply = c.deferReply();
         cluster.flushAll().whenComplete((error, failure) -> {
             if (failure != null) {

@@ -113,6 +113,9 @@ public interface Engine extends AutoCloseable {
     /** Entries {@link #merge} refused for being older than the flush floor. */
     long refusedBelowFlushFloor();
 
+    /** Entries {@link #flush} dropped, all flushes together. */
+    long flushDroppedEntries();
+
     /**
      * One cycle of active expiry: reclaims expired entries and purges old tombstones, spending at most
      * about {@code budgetNanos}. Returns the number reclaimed.

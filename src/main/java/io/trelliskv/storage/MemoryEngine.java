@@ -192,6 +192,7 @@ public final class MemoryEngine implements Engine {
     /** The newest flush applied: nothing older may enter (see {@link #flush}). */
     private volatile Version flushFloor = Version.ZERO;
     private final LongAdder refusedBelowFlushFloor = new LongAdder();
+    private final LongAdder flushDropped = new LongAdder();
 
     /** Segment where the next {@link #expireCycle} starts; only a hint if cycles ever overlap. */
     private volatile int expireCursor;
@@ -978,7 +979,13 @@ public final class MemoryEngine implements Engine {
                 s.unlock();
             }
         }
+        flushDropped.add(dropped);
         return dropped;
+    }
+
+    @Override
+    public long flushDroppedEntries() {
+        return flushDropped.sum();
     }
 
     @Override

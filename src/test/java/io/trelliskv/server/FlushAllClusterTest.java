@@ -102,6 +102,7 @@ class FlushAllClusterTest {
         assertThat(nodes).allSatisfy(n -> assertThat(n.engine().size()).isZero());
         assertThat(clients.get(2).set("k1", "new")).isEqualTo("OK");
         assertThat(clients.get(0).get("k1")).as("writes after the flush are kept").isEqualTo("new");
-        assertThat(clients.get(0).info("stats")).contains("last_flush_version:");
+        assertThat(clients.get(0).info("stats")).contains("flush_floor:").contains("flush_dropped_entries:");
+        assertThat(replica.engine().refusedBelowFlushFloor()).as("the late write, counted").isPositive();
     }
 }

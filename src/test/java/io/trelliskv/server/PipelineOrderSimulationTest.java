@@ -85,28 +85,23 @@ class PipelineOrderSimulationTest {
     }
 
     /**
-     * Known bug, pinned here: a multi-key command whose keys all have the same first live owner is
-     * forwarded whole ({@code Router.routeMany}, same target) with the fallback candidates of its first
-     * key only ({@code liveFrom(placement.owners(token(args[first])), targets[0])}). When that forward
-     * fails as never sent, {@code sendToFirst} runs the whole command at the first key's next owner, which
-     * for its other keys need not be their next owner; the connection's single-key commands on those keys
-     * fall back to their own next owner. Two coordinators then serve one key of one connection at once,
-     * and a later command overtakes an earlier one. Seed 1178: key j has owners [cd06, 3cb7, ...], key k
-     * [cd06, 5258, 3cb7]; the client on 65fd pipelines {@code APPEND k x}, {@code DEL j k},
-     * {@code EXISTS k}, all three queued for cd06, which has just crashed (65fd does not know yet); the
-     * connection cannot open, and they fail as never sent, in order; APPEND and EXISTS fall back to k's next owner 5258, the DEL to j's next
-     * owner 3cb7. EXISTS k reaches 5258 and answers before the DEL has run at 3cb7: the client reads
-     * {@code DEL j k -> 2} then {@code EXISTS k -> 1}. Of the 200 crash seeds below, 11 fail this way
-     * (1057, 1071, 1099, 1105, 1127, 1143, 1148, 1155, 1163, 1178, 1187), each with a multi-key command
-     * forwarded whole to the crashed node; the main run spares such commands and passes.
+     * Regression: a multi-key command whose keys all had the same first live owner was forwarded whole
+     * with the fallback candidates of its first key only. When that forward failed as never sent, the
+     * whole command ran at the first key's next owner, which for its other keys need not be theirs,
+     * while the connection's single-key commands on them fell back to their own next owner: two
+     * coordinators served one key of one connection at once. Seed 1178: key j has owners
+     * [cd06, 3cb7, ...], key k [cd06, 5258, 3cb7]; the client on 65fd pipelines {@code APPEND k x},
+     * {@code DEL j k}, {@code EXISTS k}, all queued for cd06, which has just crashed; they fail as never
+     * sent, in order; APPEND and EXISTS went to k's next owner 5258, the DEL to j's next owner 3cb7, and
+     * the client read {@code DEL j k -> 2} then {@code EXISTS k -> 1}. Now such a command is split again
+     * by each key's next owner (MSETNX and RENAME go only to a next owner common to all their keys).
+     * These are the crash seeds that failed.
      */
     @Test
-    @Disabled("product bug: Router falls back a multi-key forward to its first key's next owner only "
-            + "(see the method's comment); enable once fixed")
-    void multiKeyForwardsFallBackToTheirKeysOwners() {
+    void aMultiKeyForwardWhoseOwnerCrashedSendsEachKeyToItsOwnNextOwner() {
         List<String> failures = new ArrayList<>();
-        for (long seed = 1_000; seed < 1_200; seed++) {
-            Outcome o = run(seed, true, Fault.CRASH, false, null);
+        for (long seed : new long[] {1057, 1071, 1099, 1105, 1127, 1143, 1148, 1155, 1163, 1178, 1187}) {
+            Outcome o = run(seed, true, Fault.CRASH);
             if (o.first() != null) {
                 failures.add(o.first());
             }
@@ -119,8 +114,8 @@ class PipelineOrderSimulationTest {
         for (Fault fault : Fault.values()) {
             List<String> first = new ArrayList<>();
             List<String> second = new ArrayList<>();
-            Outcome a = run(42, true, fault, true, first);
-            Outcome b = run(42, true, fault, true, second);
+            Outcome a = run(42, true, fault, first);
+            Outcome b = run(42, true, fault, second);
             assertThat(second).as("every forward and fault, at the same simulated time").isEqualTo(first);
             assertThat(b).isEqualTo(a);
         }
@@ -188,17 +183,11 @@ class PipelineOrderSimulationTest {
 
     /** One run, replayable from its seed. */
     static Outcome run(long seed, boolean orderedStreams, Fault fault) {
-        return run(seed, orderedStreams, fault, true, null);
+        return run(seed, orderedStreams, fault, null);
     }
 
-    /**
-     * One run; with {@code trace} not null, the forwards and faults are logged into it.
-     *
-     * @param spareWholeForwards whether to leave out multi-key commands whose keys all have the failing
-     *                           node as first owner (see {@link #multiKeyForwardsFallBackToTheirKeysOwners})
-     */
-    static Outcome run(long seed, boolean orderedStreams, Fault fault, boolean spareWholeForwards,
-                       List<String> trace) {
+    /** One run; with {@code trace} not null, the forwards and faults are logged into it. */
+    static Outcome run(long seed, boolean orderedStreams, Fault fault, List<String> trace) {
         SimScheduler sched = new SimScheduler(seed);
         SplittableRandom r = sched.random();
         int n = 3 + r.nextInt(3);
@@ -227,8 +216,7 @@ class PipelineOrderSimulationTest {
             for (int b = 0; b < bursts; b++) {
                 long at = r.nextLong(300);
                 int size = 1 + r.nextInt(8);
-                sched.after(at, () -> client.send(commands(client, size, r,
-                        spareWholeForwards ? wholeTo(cluster, victim) : null)));
+                sched.after(at, () -> client.send(commands(client, size, r)));
             }
         }
         if (fault == Fault.CRASH) {
@@ -348,32 +336,14 @@ class PipelineOrderSimulationTest {
         return keys;
     }
 
-    /**
-     * True for the keys of a multi-key command that would be forwarded whole to {@code victim} (all of
-     * them have it as first owner); null when nothing fails.
-     */
-    private static java.util.function.Predicate<List<String>> wholeTo(SimRoutedCluster cluster,
-                                                                       SimRoutedCluster.SimNode victim) {
-        if (victim == null) {
-            return null;
-        }
-        return keys -> keys.size() > 1
-                && keys.stream().allMatch(k -> cluster.replicasOf(k).get(0) == victim.id);
-    }
-
-    /** {@code count} random commands on the client's keys; multi-key ones whose keys {@code avoid} matches are cut to one key. */
-    private static List<String[]> commands(SimClient client, int count, SplittableRandom r,
-                                           java.util.function.Predicate<List<String>> avoid) {
+    /** {@code count} random commands on the client's keys. */
+    private static List<String[]> commands(SimClient client, int count, SplittableRandom r) {
         List<String[]> out = new ArrayList<>();
         List<String> keys = client.keys;
         for (int i = 0; i < count; i++) {
             String verb = VERBS[r.nextInt(VERBS.length)];
             String k = keys.get(r.nextInt(keys.size()));
-            List<String> several = some(keys, r);
-            if (avoid != null && avoid.test(several)) {
-                several = several.subList(0, 1);
-            }
-            List<String> ks = several;
+            List<String> ks = some(keys, r);
             out.add(switch (verb) {
                 case "SET" -> new String[] {"SET", k, value(r)};
                 case "INCR", "GET" -> new String[] {verb, k};
