@@ -2,7 +2,6 @@ package io.trelliskv.server;
 
 import io.trelliskv.resp.RespValue;
 import io.trelliskv.storage.Entry;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
