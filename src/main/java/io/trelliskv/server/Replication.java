@@ -99,11 +99,12 @@ final class Replication {
                                            byte[][] args) {
         int protocol = client.writer().protocol();
         CompletableFuture<byte[]> reply = new CompletableFuture<>();
-        boolean[] submitting = {true};
+        Thread loop = Thread.currentThread();
+        boolean[] submitting = {true}; // read and written on the loop only
         boolean[] answered = {false};
         session.order().submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
-            if (!submitting[0]) {
+            if (Thread.currentThread() != loop || !submitting[0]) {
                 // Started after an earlier command of the connection ran: the reply goes to its place.
                 start(session, protocol, spec, args, ran).thenAccept(r -> {
                     r.recordInto(session);

@@ -23,6 +23,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
@@ -271,15 +273,23 @@ class PipelinedClientsIT {
             steps.addAll(script(ScriptKeys.of(prefix, i)));
         }
         List<Object> received;
+        // Every command is dispatched from one thread. Lettuce writes a command on the thread that
+        // subscribes to it, and Netty orders writes per calling thread only: inner subscriptions made
+        // partly by this thread and partly by Lettuce's event loop (as replies free up room) can reach
+        // the socket in another order than subscribed — the client's own reordering, not the store's.
+        Scheduler dispatch = Schedulers.newSingle("reactive-dispatch");
         try (StatefulRedisConnection<String, String> connection = lettuce.connect(uri(node))) {
             RedisReactiveCommands<String, String> reactive = connection.reactive();
             received = Flux.fromIterable(steps)
-                    .flatMapSequential(step -> send(reactive, step.command()).map(r -> (Object) r)
+                    .flatMapSequential(step -> send(reactive, step.command()).subscribeOn(dispatch)
+                            .map(r -> (Object) r)
                             .defaultIfEmpty(Nil.NIL)
                             .onErrorResume(e -> Mono.just(new Err(String.valueOf(e.getMessage())))),
                             REACTIVE_IN_FLIGHT)
                     .collectList()
                     .block(REPLY_TIMEOUT);
+        } finally {
+            dispatch.dispose();
         }
         assertThat(received).as("replies").hasSize(steps.size());
         Violations replies = new Violations(run + ", replies");
