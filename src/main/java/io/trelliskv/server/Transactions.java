@@ -11,7 +11,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 
 import static io.trelliskv.server.CommandFlag.FAST;
 import static io.trelliskv.server.CommandFlag.LOADING;
@@ -85,10 +84,6 @@ final class Transactions {
     /** True for the five transaction commands, which the dispatcher hands to {@link #handle}. */
     boolean handles(CommandSpec spec) {
         return spec == multi || spec == exec || spec == discard || spec == watch || spec == unwatch;
-    }
-
-    CommandSpec watch() {
-        return watch;
     }
 
     CommandSpec exec() {
@@ -236,10 +231,6 @@ final class Transactions {
             }
         }
         return false;
-    }
-
-    static CompletableFuture<byte[]> error(String text) {
-        return CompletableFuture.completedFuture(("-" + text + "\r\n").getBytes(StandardCharsets.UTF_8));
     }
 
     private static byte[] bytes(String s) {
