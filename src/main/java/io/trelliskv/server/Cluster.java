@@ -340,6 +340,7 @@ final class Cluster implements AutoCloseable {
         coordinator = new Coordinator(engine, hlc, state, state, transport, hints::add, rc,
                 new SplittableRandom(identity.nodeId() ^ clock.nanos()));
         dispatcher.enableReplication(new Replication(dispatcher, coordinator, state));
+        dispatcher.enableClusterFlush(this::flushAll);
         replayer = new HintReplayer(hints, transport, state, config.hints(), clock);
         replayer.start();
         AntiEntropy ae = new AntiEntropy(identity.nodeId(), engine,

@@ -59,6 +59,8 @@ public final class Dispatcher implements CommandSink {
     private volatile boolean joining;
     /** Coordinates keyed commands across their replicas; null without a cluster. */
     private volatile Replication replication;
+    /** Flushes the whole cluster; null without a cluster (FLUSHALL then flushes this node's engine). */
+    private volatile Supplier<CompletableFuture<String>> clusterFlush;
 
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded) {
         this.table = table;
@@ -88,6 +90,14 @@ public final class Dispatcher implements CommandSink {
         this.replication = replication;
     }
 
+    /**
+     * Makes FLUSHALL and FLUSHDB cluster-wide: {@code flush} flushes every live member and completes
+     * with null, or with an error text (see {@code Cluster.flushAll}).
+     */
+    void enableClusterFlush(Supplier<CompletableFuture<String>> flush) {
+        this.clusterFlush = flush;
+    }
+
     /** The router, or null if routing is not enabled. */
     public Router router() {
         return router;
@@ -111,6 +121,10 @@ public final class Dispatcher implements CommandSink {
         }
         if (transactions.handles(spec)) {
             runTransactionCommand(client, spec, args);
+            return;
+        }
+        if (clusterFlush != null && router != null && (spec.name().equals("flushall") || spec.name().equals("flushdb"))) {
+            flushInOrder(client, spec, args);
             return;
         }
         if (spec.firstKey() > 0) {
@@ -305,6 +319,45 @@ public final class Dispatcher implements CommandSink {
 
     Transactions transactions() {
         return transactions;
+    }
+
+    /**
+     * FLUSHALL or FLUSHDB in a cluster, in the connection's order like a write of every key: it starts once
+     * the connection's earlier commands have answered (so none of them lands after the flush), and the
+     * connection's later commands start once every live member has applied it (so none of them reads
+     * what it flushed).
+     */
+    private void flushInOrder(ClientConnection client, CommandSpec spec, byte[][] args) {
+        if (args.length > 2 || (args.length == 2 && !Args.is(args[1], "ASYNC") && !Args.is(args[1], "SYNC"))) {
+            spec.stats().failed.increment();
+            errorReplied();
+            client.writer().error(CommandException.syntax().getMessage());
+            return;
+        }
+        if (joining) {
+            errorReplied();
+            client.writer().error("TRYAGAIN this node has not joined its cluster yet (no seed has answered); "
+                    + "nothing was flushed: retry, or ask another node");
+            return;
+        }
+        spec.stats().calls.increment();
+        Session session = Session.of(client);
+        Router r = router;
+        Supplier<CompletableFuture<String>> flush = clusterFlush;
+        CompletableFuture<byte[]> flushed = new CompletableFuture<>();
+        session.waitFor(session.allOutstanding());
+        holdBack(client, session, r, () -> {
+            flush.get().whenComplete((error, failure) -> {
+                String text = failure != null ? "ERR flush failed: " + Router.reason(failure) : error;
+                if (text != null) {
+                    errorReplied();
+                }
+                flushed.complete((text == null ? "+OK" : "-" + text.replace('\r', ' ').replace('\n', ' '))
+                        .concat("\r\n").getBytes(StandardCharsets.UTF_8));
+            });
+            return flushed;
+        });
+        session.waitFor(flushed);
     }
 
     /** Routes and runs a client's keyed command away from its connection (any thread): its reply. */

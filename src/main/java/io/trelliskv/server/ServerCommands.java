@@ -2,7 +2,6 @@ package io.trelliskv.server;
 
 import io.trelliskv.common.Glob;
 import io.trelliskv.net.ClientConnection;
-import io.trelliskv.net.DeferredReply;
 import io.trelliskv.version.Version;
 import io.trelliskv.resp.RespWriter;
 
@@ -141,27 +140,10 @@ final class ServerCommands {
         if (a.length > 2 || (a.length == 2 && !is(a[1], "ASYNC") && !is(a[1], "SYNC"))) {
             throw CommandException.syntax();
         }
-        Cluster cluster = node.cluster();
-        if (cluster == null || c.isDetached()) {
-            // Not serving (a test harness), or run for a peer: a flush of this node's engine.
-            node.engine().flush(new Version(node.hlc().now(), node.nodeId()));
-            out.ok();
-            return;
-        }
-        if (node.dispatcher().joining()) {
-            throw new CommandException("TRYAGAIN this node has not joined its cluster yet (no seed has answered); "
-                    + "nothing was flushed: retry, or ask another node");
-        }
-        DeferredReply reply = c.deferReply();
-        cluster.flushAll().whenComplete((error, failure) -> {
-            if (failure != null) {
-                reply.fail("ERR flush failed: " + Router.reason(failure));
-            } else if (error != null) {
-                reply.fail(error);
-            } else {
-                reply.complete("+OK\r\n".getBytes(StandardCharsets.US_ASCII));
-            }
-        });
+        // In a cluster the dispatcher runs FLUSHALL itself, in the connection's order, on every member
+        // (Dispatcher.flushInOrder); here only this node's engine is flushed (no cluster, or a test).
+        node.engine().flush(new Version(node.hlc().now(), node.nodeId()));
+        out.ok();
     }
 
     private void time(ClientConnection c, byte[][] a, RespWriter out) {

@@ -166,6 +166,12 @@ final class Session {
         heldBack = heldBack.thenRun(route);
     }
 
+    /** Completes once every command outstanding now has answered. */
+    synchronized CompletableFuture<Void> allOutstanding() {
+        outstanding.removeIf(CompletableFuture::isDone);
+        return CompletableFuture.allOf(outstanding.toArray(new CompletableFuture<?>[0]));
+    }
+
     /** Remembers an outstanding command's reply, so a later change of coordinators waits for it. */
     synchronized void outstanding(CompletableFuture<?> reply, long epoch) {
         if (!reply.isDone()) {

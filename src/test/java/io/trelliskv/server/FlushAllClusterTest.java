@@ -105,4 +105,29 @@ class FlushAllClusterTest {
         assertThat(clients.get(0).info("stats")).contains("flush_floor:").contains("flush_dropped_entries:");
         assertThat(replica.engine().refusedBelowFlushFloor()).as("the late write, counted").isPositive();
     }
+
+    @Test
+    void aPipelinedFlushAllTakesEffectBetweenTheCommandsSentBeforeAndAfterIt() {
+        redis.clients.jedis.Pipeline p = clients.get(0).pipelined();
+        List<redis.clients.jedis.Response<String>> before = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            p.set("p" + i, "old");
+        }
+        redis.clients.jedis.Response<Object> flushed = p.sendCommand(redis.clients.jedis.Protocol.Command.FLUSHALL, new String[0]);
+        for (int i = 0; i < 100; i++) {
+            before.add(p.get("p" + i));
+            p.set("q" + i, "new");
+        }
+        List<redis.clients.jedis.Response<String>> after = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            after.add(p.get("q" + i));
+        }
+        p.sync();
+        assertThat(flushed.get()).isEqualTo("OK".getBytes(StandardCharsets.US_ASCII));
+        assertThat(before).as("reads sent after FLUSHALL, of keys set before it").allSatisfy(r -> assertThat(r.get()).isNull());
+        assertThat(after).as("reads of keys set after FLUSHALL").allSatisfy(r -> assertThat(r.get()).isEqualTo("new"));
+        for (int i = 0; i < 100; i++) {
+            assertThat(clients.get(1).get("p" + i)).as("p%d through another node", i).isNull();
+        }
+    }
 }
