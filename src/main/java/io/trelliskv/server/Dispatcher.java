@@ -61,6 +61,9 @@ public final class Dispatcher implements CommandSink {
     private volatile Replication replication;
     /** Flushes the whole cluster; null without a cluster (FLUSHALL then flushes this node's engine). */
     private volatile Supplier<CompletableFuture<String>> clusterFlush;
+    /** FLUSHALL's and FLUSHDB's specs, found once routing a flush becomes possible; null before. */
+    private volatile CommandSpec flushAll;
+    private volatile CommandSpec flushDb;
 
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded) {
         this.table = table;
@@ -95,6 +98,8 @@ public final class Dispatcher implements CommandSink {
      * with null, or with an error text (see {@code Cluster.flushAll}).
      */
     void enableClusterFlush(Supplier<CompletableFuture<String>> flush) {
+        this.flushAll = table.find("flushall".getBytes(StandardCharsets.US_ASCII));
+        this.flushDb = table.find("flushdb".getBytes(StandardCharsets.US_ASCII));
         this.clusterFlush = flush;
     }
 
@@ -123,7 +128,7 @@ public final class Dispatcher implements CommandSink {
             runTransactionCommand(client, spec, args);
             return;
         }
-        if (clusterFlush != null && router != null && (spec.name().equals("flushall") || spec.name().equals("flushdb"))) {
+        if ((spec == flushAll || spec == flushDb) && clusterFlush != null && router != null) {
             flushInOrder(client, spec, args);
             return;
         }

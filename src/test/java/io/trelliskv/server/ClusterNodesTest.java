@@ -6,6 +6,7 @@ import io.trelliskv.net.NetConfig;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.version.Hlc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -402,5 +403,75 @@ class ClusterNodesTest {
 
     private static String text(Object raw) {
         return new String((byte[]) raw, StandardCharsets.UTF_8);
+    }
+
+    // ---- FLUSHALL: every node empty before OK, nothing older comes back ----
+
+    /** REPAIR STATUS as text: its field names and values, space-separated. */
+    private static String repairStatus(Jedis c) {
+        Object reply = c.sendCommand(() -> "REPAIR".getBytes(StandardCharsets.US_ASCII),
+                "STATUS".getBytes(StandardCharsets.US_ASCII));
+        StringBuilder sb = new StringBuilder();
+        for (Object o : (List<?>) reply) {
+            sb.append(o instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(o)).append(' ');
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void flushAllEmptiesEveryNodeBeforeItAnswersAndNothingOlderComesBack() {
+        for (int i = 0; i < 200; i++) {
+            clients.get(i % 3).set("k" + i, "v" + i);
+        }
+        Entry before = nodes.get(0).engine().stored(Key.of("k1"));
+        assertThat(nodes).allSatisfy(n -> assertThat(n.engine().size()).isPositive());
+
+        assertThat(clients.get(1).flushAll()).isEqualTo("OK");
+
+        assertThat(nodes).as("every live node applied it before OK").allSatisfy(n -> {
+            assertThat(n.engine().size()).isZero();
+            assertThat(n.engine().flushFloor()).isEqualTo(nodes.get(1).engine().flushFloor());
+        });
+        // A replica write of the old version arriving late (a hint, read repair, anti-entropy) is refused.
+        Node replica = nodes.get(2);
+        Entry late = before != null ? before : new Entry(Key.of("k1"), "v1".getBytes(StandardCharsets.UTF_8),
+                Hlc.pack(System.currentTimeMillis() - 60_000, 0), 1, 0);
+        assertThat(replica.engine().merge(late)).isFalse();
+        Object round = clients.get(0).sendCommand(() -> "REPAIR".getBytes(StandardCharsets.US_ASCII));
+        assertThat(round).isInstanceOf(Long.class);
+        await().atMost(Duration.ofSeconds(20)).until(() -> repairStatus(clients.get(0)).contains("done"));
+        for (int i = 0; i < 200; i++) {
+            assertThat(clients.get(i % 3).get("k" + i)).as("k%d after FLUSHALL and a repair", i).isNull();
+        }
+        assertThat(nodes).allSatisfy(n -> assertThat(n.engine().size()).isZero());
+        assertThat(clients.get(2).set("k1", "new")).isEqualTo("OK");
+        assertThat(clients.get(0).get("k1")).as("writes after the flush are kept").isEqualTo("new");
+        assertThat(clients.get(0).info("stats")).contains("flush_floor:").contains("flush_dropped_entries:");
+        assertThat(replica.engine().refusedBelowFlushFloor()).as("the late write, counted").isPositive();
+    }
+
+    @Test
+    void aPipelinedFlushAllTakesEffectBetweenTheCommandsSentBeforeAndAfterIt() {
+        Pipeline p = clients.get(0).pipelined();
+        List<Response<String>> before = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            p.set("p" + i, "old");
+        }
+        Response<Object> flushed = p.sendCommand(Protocol.Command.FLUSHALL, new String[0]);
+        for (int i = 0; i < 100; i++) {
+            before.add(p.get("p" + i));
+            p.set("q" + i, "new");
+        }
+        List<Response<String>> after = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            after.add(p.get("q" + i));
+        }
+        p.sync();
+        assertThat(flushed.get()).isEqualTo("OK".getBytes(StandardCharsets.US_ASCII));
+        assertThat(before).as("reads sent after FLUSHALL, of keys set before it").allSatisfy(r -> assertThat(r.get()).isNull());
+        assertThat(after).as("reads of keys set after FLUSHALL").allSatisfy(r -> assertThat(r.get()).isEqualTo("new"));
+        for (int i = 0; i < 100; i++) {
+            assertThat(clients.get(1).get("p" + i)).as("p%d through another node", i).isNull();
+        }
     }
 }
