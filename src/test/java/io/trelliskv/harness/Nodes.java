@@ -149,7 +149,7 @@ final class Nodes {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(JAVA_OPTS);
         cmd.add("-Dtkh.run=" + net.prefix());
-        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", jar.toString(), "io.trelliskv.server.Main",
+        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", jar.toString(), "io.trelliskv.node.Main",
                 Integer.toString(PORT)));
         List<String> seedAddresses = seeds.stream().filter(s -> s != node).map(s -> host(s) + ":" + PORT).toList();
         if (!seedAddresses.isEmpty()) {

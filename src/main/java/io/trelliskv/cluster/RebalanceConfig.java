@@ -1,0 +1,36 @@
+package io.trelliskv.cluster;
+
+/**
+ * How a node moves ranges when the ring changes (bootstrap, decommission, removal).
+ *
+ * @param streamBytesPerSecond  most bytes per second one stream moves ({@code --stream-throughput}); 0 = no limit
+ * @param autoRemoveAfterMillis how long a member stays DEAD before this node removes it from the ring
+ *                              ({@code --auto-remove-after}); 0 = never, only {@code REMOVENODE}
+ * @param settleMillis          how long a node waits after announcing JOINING or LEAVING before it streams,
+ *                              so that every coordinator has heard it and sends it (or its successors) the
+ *                              writes made during the stream; a few gossip rounds
+ */
+public record RebalanceConfig(long streamBytesPerSecond, long autoRemoveAfterMillis, long settleMillis) {
+
+    /** Default stream rate: 64 MiB/s, a fraction of a 10 Gbit/s link and of one core's merge rate. */
+    public static final long DEFAULT_STREAM_BYTES_PER_SECOND = 64L << 20;
+    /** Default settle time: about ten gossip intervals and four probe intervals at LAN defaults. */
+    public static final long DEFAULT_SETTLE_MILLIS = 2_000;
+
+    public RebalanceConfig {
+        if (streamBytesPerSecond < 0) {
+            throw new IllegalArgumentException("stream throughput: " + streamBytesPerSecond
+                    + " bytes/s (expected: >= 0, 0 = unlimited)");
+        }
+        if (autoRemoveAfterMillis < 0) {
+            throw new IllegalArgumentException("auto-remove-after: " + autoRemoveAfterMillis + " ms (expected: >= 0, 0 = off)");
+        }
+        if (settleMillis < 0) {
+            throw new IllegalArgumentException("settle: " + settleMillis + " ms (expected: >= 0)");
+        }
+    }
+
+    public static RebalanceConfig defaults() {
+        return new RebalanceConfig(DEFAULT_STREAM_BYTES_PER_SECOND, 0, DEFAULT_SETTLE_MILLIS);
+    }
+}

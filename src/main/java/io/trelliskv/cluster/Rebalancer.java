@@ -1,0 +1,504 @@
+package io.trelliskv.cluster;
+
+import io.trelliskv.common.Clock;
+import io.trelliskv.membership.Member;
+import io.trelliskv.membership.MemberState;
+import io.trelliskv.membership.Scheduler;
+import io.trelliskv.membership.Swim;
+import io.trelliskv.net.PeerClient;
+import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.replication.AntiEntropy;
+import io.trelliskv.replication.RangeReader;
+import io.trelliskv.replication.RangeStream;
+import io.trelliskv.replication.ReplicaCodec;
+import io.trelliskv.replication.ReplicaService;
+import io.trelliskv.replication.StreamCodec;
+import io.trelliskv.ring.RangeMoves;
+import io.trelliskv.ring.TokenRing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Moves ranges when the ring changes: bootstrap of a joining node, decommission of a leaving one, and
+ * restoring the replica count after a node was removed (or left without handing its ranges over).
+ *
+ * <h2>Bootstrap</h2>
+ * A node joining a cluster that has data announces its tokens as JOINING. From then on the others
+ * send it the writes of the ranges it will own (it is a pending replica, {@link ClusterState}), but
+ * neither route to it nor read from it. After {@link RebalanceConfig#settleMillis()}, long enough for
+ * every coordinator to have heard, it pulls each range it gains ({@link RangeMoves}) from the range's
+ * current replicas with {@code STREAM_RANGE}, then announces NORMAL and asks for an anti-entropy round,
+ * which catches any write a coordinator made before it heard of the join. The first node of a cluster
+ * (no seeds, or an empty ring) is NORMAL at once.
+ *
+ * <h2>Decommission</h2>
+ * {@code DECOMMISSION} announces LEAVING: the node keeps serving its ranges while writes also go to
+ * the nodes that will own them. After the settle time it pushes each of its ranges to the nodes that
+ * gain it ({@code REPLICA_WRITE} batches), then the node leaves (LEFT) and the process exits.
+ * {@code DECOMMISSION CANCEL} stops the stream and announces NORMAL again.
+ *
+ * <h2>Removal</h2>
+ * {@code REMOVENODE id} removes a DEAD member cluster-wide (a REMOVED broadcast). Every node that hears
+ * that a NORMAL member left the ring (REMOVED, or LEFT without a decommission) pulls the ranges it
+ * gained from the surviving replicas, so each range is back to N replicas. With
+ * {@code --auto-remove-after}, every node removes a member that has been DEAD that long by itself.
+ *
+ * <h2>Threads</h2>
+ * Decisions (status changes, removals) run on the membership thread; streams run one at a time on
+ * {@code trellis-stream}. A cancelled bootstrap keeps the ranges it finished and resumes from its
+ * cursors with {@code BOOTSTRAP RESUME}.
+ */
+public final class Rebalancer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
+
+    /** How long one stream batch may take on the wire. */
+    private static final long BATCH_TIMEOUT_MILLIS = 30_000;
+    /** Finished streams kept for STATUS. */
+    private static final int STREAMS_KEPT = 8;
+    /** How often dead members are checked against {@code --auto-remove-after}. */
+    private static final long AUTO_REMOVE_CHECK_MILLIS = 1_000;
+
+    private final long localId;
+    private final int replicationFactor;
+    private final RebalanceConfig config;
+    private final ClusterState state;
+    private final Scheduler membership;
+    private final Supplier<Swim> swim;
+    private final ReplicaService replica;
+    private final RangeReader reader;
+    private final Supplier<PeerClient> peers;
+    private final Supplier<AntiEntropy> antiEntropy;
+    private final Clock clock;
+    private final ExecutorService streamThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "trellis-stream");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Streams in flight and the last few finished, newest last. */
+    private final CopyOnWriteArrayList<RangeStream> streams = new CopyOnWriteArrayList<>();
+    /** When this node first saw each member DEAD (monotonic clock, ns); membership thread only. */
+    private final Map<Long, Long> deadSince = new HashMap<>();
+    private volatile NodeStatus status = NodeStatus.NORMAL;
+    private volatile List<Long> tokens = List.of();
+    /** The running bootstrap or decommission, if any. */
+    private volatile RangeStream own;
+    private volatile Runnable onDecommissioned = () -> { };
+
+    Rebalancer(long localId, int replicationFactor, RebalanceConfig config, ClusterState state, Scheduler membership,
+               Supplier<Swim> swim, ReplicaService replica, RangeReader reader, Supplier<PeerClient> peers,
+               Supplier<AntiEntropy> antiEntropy, Clock clock) {
+        this.localId = localId;
+        this.replicationFactor = replicationFactor;
+        this.config = config;
+        this.state = state;
+        this.membership = membership;
+        this.swim = swim;
+        this.replica = replica;
+        this.reader = reader;
+        this.peers = peers;
+        this.antiEntropy = antiEntropy;
+        this.clock = clock;
+        state.onRingLoss(this::restore);
+    }
+
+    /** What to do once a decommission has streamed everything: leave and exit. */
+    public void onDecommissioned(Runnable action) {
+        this.onDecommissioned = action;
+    }
+
+    public NodeStatus status() {
+        return status;
+    }
+
+    /** Starts the periodic automatic-removal check, if configured; membership thread. */
+    void start() {
+        if (config.autoRemoveAfterMillis() > 0) {
+            membership.schedule(AUTO_REMOVE_CHECK_MILLIS, this::autoRemove);
+        }
+    }
+
+    // ---- bootstrap ----
+
+    /**
+     * On the membership thread, once this node has chosen {@code newTokens}: the metadata to announce
+     * them with, JOINING if others hold data this node must stream first, else NORMAL.
+     */
+    byte[] tokensTaken(List<Long> newTokens, boolean hasSeeds) {
+        tokens = List.copyOf(newTokens);
+        TokenRing ring = state.ring();
+        boolean others = !ring.isEmpty() && !ring.nodes().equals(java.util.Set.of(localId));
+        status = hasSeeds && others ? NodeStatus.JOINING : NodeStatus.NORMAL;
+        if (status == NodeStatus.JOINING) {
+            log.info("Joining with {} tokens: streaming the ranges this node will own in {} ms", tokens.size(),
+                    config.settleMillis());
+            membership.schedule(config.settleMillis(), this::startBootstrap);
+        }
+        return TokenMeta.encode(status, tokens, replica.flushFloor());
+    }
+
+    /**
+     * Tokens known at start (a restart with a data directory). The engine is in memory, so a node that
+     * restarts comes back empty: with seeds it rejoins JOINING, so that no read is served from it and
+     * nobody counts it toward a quorum, and streams its ranges back from the other replicas (see
+     * {@link #rejoined()}); without seeds (the cluster's first node) it is NORMAL at once.
+     *
+     * @return the status to announce
+     */
+    NodeStatus restarted(List<Long> saved, boolean hasSeeds) {
+        tokens = List.copyOf(saved);
+        status = hasSeeds ? NodeStatus.JOINING : NodeStatus.NORMAL;
+        return status;
+    }
+
+    /**
+     * On the membership thread, once a restarted JOINING node has heard from a seed: streams its
+     * ranges after the settle time, as a new node's bootstrap does.
+     */
+    void rejoined() {
+        if (status != NodeStatus.JOINING) {
+            return;
+        }
+        log.info("Restarted with {} tokens and no data: streaming this node's ranges in {} ms", tokens.size(),
+                config.settleMillis());
+        membership.schedule(config.settleMillis(), this::startBootstrap);
+    }
+
+    private void startBootstrap() {
+        List<RangeStream.Assignment> assignments = new ArrayList<>();
+        TokenRing future = state.futureRing();
+        for (RangeMoves.Move m : RangeMoves.receivedBy(
+                RangeMoves.between(state.ring(), future, replicationFactor), localId)) {
+            assignments.add(new RangeStream.Assignment(m.range(),
+                    displacedFirst(without(m.sources(), localId, localId), future.replicas(m.range().end(), replicationFactor))));
+        }
+        if (assignments.isEmpty()) {
+            becomeNormal();
+            return;
+        }
+        RangeStream s = newStream(RangeStream.Kind.BOOTSTRAP, assignments, this::pull);
+        own = s;
+        s.finished().thenRun(() -> membership.execute(this::becomeNormal));
+        streamThread.execute(s::run);
+    }
+
+    private void becomeNormal() {
+        if (status != NodeStatus.JOINING) {
+            return;
+        }
+        Swim s = swim.get();
+        status = NodeStatus.NORMAL;
+        own = null;
+        s.updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
+        log.info("Bootstrap done: NORMAL with {} tokens", tokens.size());
+        requestRepair(); // catches writes coordinated before the JOINING news arrived
+    }
+
+    private void requestRepair() {
+        AntiEntropy ae = antiEntropy.get();
+        if (ae != null) {
+            try {
+                ae.requestRepair();
+            } catch (IllegalStateException e) {
+                log.info("No anti-entropy round after streaming: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** Stops a running bootstrap after its current batch; it stays JOINING. */
+    void cancelBootstrap() {
+        RangeStream s = own;
+        if (status != NodeStatus.JOINING || s == null) {
+            throw new IllegalStateException("no bootstrap is running");
+        }
+        s.cancel();
+    }
+
+    /** Resumes a cancelled or failed bootstrap from where it stopped. */
+    void resumeBootstrap() {
+        RangeStream s = own;
+        if (status != NodeStatus.JOINING || s == null) {
+            throw new IllegalStateException("no bootstrap to resume");
+        }
+        if (s.progress().state() == RangeStream.State.RUNNING) {
+            throw new IllegalStateException("the bootstrap is running");
+        }
+        streamThread.execute(s::run);
+    }
+
+    // ---- decommission ----
+
+    /** Announces LEAVING and streams this node's ranges out after the settle time; membership thread. */
+    void decommission() {
+        if (status != NodeStatus.NORMAL || tokens.isEmpty()) {
+            throw new IllegalStateException("this node is " + status + (tokens.isEmpty() ? " without tokens" : "")
+                    + " (expected: NORMAL, on the ring)");
+        }
+        if (state.ring().nodes().size() < 2) {
+            throw new IllegalStateException("this is the only node on the ring: nobody to hand its ranges to");
+        }
+        status = NodeStatus.LEAVING;
+        swim.get().updateMeta(TokenMeta.encode(NodeStatus.LEAVING, tokens, replica.flushFloor()));
+        log.info("Decommissioning: streaming this node's ranges to their new owners in {} ms", config.settleMillis());
+        membership.schedule(config.settleMillis(), this::startDecommission);
+    }
+
+    private void startDecommission() {
+        if (status != NodeStatus.LEAVING) {
+            return; // cancelled meanwhile
+        }
+        List<RangeStream.Assignment> assignments = new ArrayList<>();
+        for (RangeMoves.Move m : RangeMoves.between(state.ring(), state.futureRing(), replicationFactor)) {
+            if (!m.sources().contains(localId)) {
+                continue; // another node's join: it pulls for itself
+            }
+            for (long target : m.targets()) {
+                if (target != localId) {
+                    assignments.add(new RangeStream.Assignment(m.range(), List.of(target)));
+                }
+            }
+        }
+        RangeStream s = newStream(RangeStream.Kind.DECOMMISSION, assignments, this::push);
+        own = s;
+        s.finished().thenRun(() -> membership.execute(() -> {
+            if (status == NodeStatus.LEAVING) {
+                log.info("Decommission done: {} keys, {} bytes streamed; leaving the ring",
+                        s.progress().keys(), s.progress().bytes());
+                onDecommissioned.run();
+            }
+        }));
+        streamThread.execute(s::run);
+    }
+
+    /** Stops a decommission and announces NORMAL again; membership thread. */
+    void cancelDecommission() {
+        if (status != NodeStatus.LEAVING) {
+            throw new IllegalStateException("no decommission is running");
+        }
+        RangeStream s = own;
+        if (s != null) {
+            s.cancel();
+        }
+        own = null;
+        status = NodeStatus.NORMAL;
+        swim.get().updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
+        log.info("Decommission cancelled: NORMAL again");
+    }
+
+    // ---- removal ----
+
+    /** Removes a DEAD member from the cluster; membership thread. */
+    void removeNode(long id) {
+        Swim s = swim.get();
+        Member m = s.member(id);
+        if (m == null) {
+            throw new IllegalArgumentException("no member " + Long.toHexString(id));
+        }
+        if (m.state() != MemberState.DEAD) {
+            throw new IllegalStateException("member " + state.describe(id) + " is " + m.state()
+                    + " (expected: DEAD; a live node leaves with DECOMMISSION)");
+        }
+        log.info("Removing {} from the ring", state.describe(id));
+        s.remove(id);
+    }
+
+    /** A NORMAL member left the ring without handing over: pulls what this node gained (membership thread). */
+    private void restore(long gone, TokenRing before, TokenRing after) {
+        List<RangeStream.Assignment> assignments = new ArrayList<>();
+        for (RangeMoves.Move m : RangeMoves.receivedBy(RangeMoves.between(before, after, replicationFactor), localId)) {
+            List<Long> sources = without(m.sources(), gone, localId);
+            if (!sources.isEmpty()) {
+                assignments.add(new RangeStream.Assignment(m.range(), sources));
+            }
+        }
+        if (assignments.isEmpty() || status == NodeStatus.JOINING) {
+            return; // a joining node streams from the new ring anyway
+        }
+        log.info("{} left the ring: restoring {} ranges that this node now replicates", state.describe(gone),
+                assignments.size());
+        RangeStream s = newStream(RangeStream.Kind.RESTORE, assignments, this::pull);
+        s.finished().thenRun(() -> {
+            log.info("Restored the ranges {} held: {} keys, {} bytes", state.describe(gone), s.progress().keys(),
+                    s.progress().bytes());
+            requestRepair(); // one source per range was copied: compare with every surviving replica too
+        });
+        streamThread.execute(s::run);
+    }
+
+    private void autoRemove() {
+        Swim s = swim.get();
+        if (s == null) {
+            return;
+        }
+        long now = clock.nanos();
+        for (Member m : state.members()) {
+            if (m.state() != MemberState.DEAD) {
+                deadSince.remove(m.id());
+                continue;
+            }
+            long deadMillis = (now - deadSince.computeIfAbsent(m.id(), id -> now)) / 1_000_000;
+            if (deadMillis >= config.autoRemoveAfterMillis()) {
+                deadSince.remove(m.id());
+                log.info("{} has been DEAD for {} ms (--auto-remove-after): removing it", state.describe(m.id()),
+                        deadMillis);
+                try {
+                    s.remove(m.id());
+                } catch (IllegalStateException e) {
+                    log.info("Not removing {}: {}", state.describe(m.id()), e.getMessage());
+                }
+            }
+        }
+        membership.schedule(AUTO_REMOVE_CHECK_MILLIS, this::autoRemove);
+    }
+
+    // ---- streams ----
+
+    private RangeStream newStream(RangeStream.Kind kind, List<RangeStream.Assignment> assignments,
+                                  RangeStream.Transfer transfer) {
+        RangeStream s = new RangeStream(kind, assignments, transfer, state, config.streamBytesPerSecond(), clock,
+                nanos -> Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000)), state::describe);
+        streams.add(s);
+        while (streams.size() > STREAMS_KEPT) {
+            RangeStream oldest = null;
+            for (RangeStream r : streams) {
+                if (r.progress().state() != RangeStream.State.RUNNING && r != own) {
+                    oldest = r;
+                    break;
+                }
+            }
+            if (oldest == null) {
+                break;
+            }
+            streams.remove(oldest);
+        }
+        return s;
+    }
+
+    /** Pulls one batch from {@code peer} and applies it here. */
+    private StreamCodec.Batch pull(long peer, io.trelliskv.ring.TokenRange range, long cursor, int maxBytes)
+            throws Exception {
+        InetSocketAddress to = state.addressOf(peer);
+        PeerClient client = peers.get();
+        if (to == null || client == null) {
+            throw new IllegalStateException("no address for " + state.describe(peer));
+        }
+        byte[] reply = client.call(to, PeerMessageType.STREAM_RANGE, StreamCodec.encodeRequest(range, cursor, maxBytes),
+                java.time.Duration.ofMillis(BATCH_TIMEOUT_MILLIS)).get(BATCH_TIMEOUT_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+        StreamCodec.Batch b = StreamCodec.decodeReply(reply);
+        if (!b.entries().isEmpty()) {
+            String refusal = replica.apply("stream from " + state.describe(peer), b.entries());
+            if (refusal != null) {
+                throw new IllegalStateException("refused: " + refusal);
+            }
+        }
+        return b;
+    }
+
+    /** Reads one batch here and writes it to {@code peer}. */
+    private StreamCodec.Batch push(long peer, io.trelliskv.ring.TokenRange range, long cursor, int maxBytes)
+            throws Exception {
+        StreamCodec.Batch b = reader.read(range, cursor, maxBytes);
+        if (!b.entries().isEmpty()) {
+            InetSocketAddress to = state.addressOf(peer);
+            PeerClient client = peers.get();
+            if (to == null || client == null) {
+                throw new IllegalStateException("no address for " + state.describe(peer));
+            }
+            byte[] reply = client.call(to, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(b.entries()),
+                    java.time.Duration.ofMillis(BATCH_TIMEOUT_MILLIS)).get(BATCH_TIMEOUT_MILLIS + 1_000, TimeUnit.MILLISECONDS);
+            ReplicaCodec.checkWriteReply(reply);
+        }
+        return b;
+    }
+
+    /**
+     * Sources with the replica this node displaces first: it holds every write acknowledged with it, so
+     * taking its copy keeps the number of copies of each acknowledged write (Cassandra's "consistent
+     * range movement"); the other replicas are fallbacks when it is down.
+     */
+    private static List<Long> displacedFirst(List<Long> sources, List<Long> futureReplicas) {
+        List<Long> out = new ArrayList<>(sources.size());
+        for (long s : sources) {
+            if (!futureReplicas.contains(s)) {
+                out.add(s);
+            }
+        }
+        for (long s : sources) {
+            if (futureReplicas.contains(s)) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static List<Long> without(List<Long> nodes, long a, long b) {
+        List<Long> out = new ArrayList<>(nodes.size());
+        for (long n : nodes) {
+            if (n != a && n != b) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    // ---- status ----
+
+    /** Streams in flight and recently finished on this node, newest last. */
+    public List<RangeStream.Progress> streams() {
+        List<RangeStream.Progress> out = new ArrayList<>();
+        for (RangeStream s : streams) {
+            out.add(s.progress());
+        }
+        return out;
+    }
+
+    /**
+     * The operator's view: every member with its liveness and ring status, then this node's streams.
+     * The format is stable: {@code trellis-cli status} prints it and tests read it.
+     */
+    String describe() {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-16s  %-21s  %-7s  %-7s  %6s%n",
+                "node", "address", "state", "status", "tokens"));
+        TokenRing future = state.futureRing();
+        TokenRing read = state.ring();
+        for (Member m : state.members()) {
+            TokenMeta meta = TokenMeta.parse(m.meta());
+            String status = m.state() == MemberState.LEFT ? "-" : meta.status().toString();
+            int count = Math.max(read.tokensOf(m.id()).size(), future.tokensOf(m.id()).size());
+            sb.append(String.format(Locale.ROOT, "%016x  %-21s  %-7s  %-7s  %6d%s%n", m.id(),
+                    m.address().host() + ":" + m.address().port(), m.state(), status, count,
+                    m.id() == localId ? " (this node)" : ""));
+        }
+        List<RangeStream.Progress> list = streams();
+        sb.append(list.isEmpty() ? "streams: none\n" : "streams:\n");
+        for (RangeStream.Progress p : list) {
+            sb.append(String.format(Locale.ROOT,
+                    "%s %s %s: %s, ranges %d/%d, keys %d, bytes %d, failures %d, elapsed %d ms%s%n",
+                    p.kind().label, p.kind().direction, String.join(",", p.peers()),
+                    p.state().toString().toLowerCase(Locale.ROOT), p.rangesDone(), p.rangesTotal(), p.keys(),
+                    p.bytes(), p.failures(), p.elapsedMillis(),
+                    p.lastError() == null ? "" : ", last error: " + p.lastError()));
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        for (RangeStream s : streams) {
+            s.cancel();
+        }
+        streamThread.shutdownNow();
+    }
+}

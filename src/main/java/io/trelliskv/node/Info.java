@@ -1,0 +1,316 @@
+package io.trelliskv.node;
+
+import io.trelliskv.cluster.Cluster;
+import io.trelliskv.cluster.ClusterState;
+import io.trelliskv.cluster.NodeStatus;
+import io.trelliskv.command.Args;
+import io.trelliskv.command.CommandSpec;
+import io.trelliskv.common.Sizes;
+import io.trelliskv.membership.MemberState;
+import io.trelliskv.replication.AntiEntropy;
+import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.replication.AntiEntropyService;
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.HintStats;
+import io.trelliskv.replication.ReplicaService;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.request.Dispatcher;
+import io.trelliskv.request.Router;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.EngineStats;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
+ * lines. Sections: server, clients, memory, stats, cluster, replication, anti_entropy, keyspace (the default set)
+ * and commandstats
+ * ({@code all} / {@code everything}). Section names are case-insensitive; unknown ones print nothing.
+ */
+public final class Info {
+
+    private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "cluster",
+            "replication", "anti_entropy", "keyspace");
+    private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
+            "cluster", "replication", "anti_entropy", "keyspace");
+
+    private final Node node;
+
+    Info(Node node) {
+        this.node = node;
+    }
+
+    /** Renders the sections named by {@code args[1..]} (INFO's arguments). */
+    String render(byte[][] args) {
+        Set<String> sections = new LinkedHashSet<>();
+        if (args.length == 1) {
+            sections.addAll(DEFAULT_SECTIONS);
+        }
+        for (int i = 1; i < args.length; i++) {
+            String s = Args.str(args[i]).toLowerCase(Locale.ROOT);
+            switch (s) {
+                case "default" -> sections.addAll(DEFAULT_SECTIONS);
+                case "all", "everything" -> sections.addAll(ALL_SECTIONS);
+                default -> sections.add(s);
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String s : ALL_SECTIONS) {
+            if (sections.contains(s)) {
+                if (sb.length() > 0) {
+                    sb.append("\r\n");
+                }
+                section(s, sb);
+            }
+        }
+        return sb.toString();
+    }
+
+    private void section(String name, StringBuilder sb) {
+        switch (name) {
+            case "server" -> server(sb);
+            case "clients" -> clients(sb);
+            case "memory" -> memory(sb);
+            case "stats" -> stats(sb);
+            case "commandstats" -> commandstats(sb);
+            case "cluster" -> cluster(sb);
+            case "replication" -> replication(sb);
+            case "anti_entropy" -> antiEntropy(sb);
+            case "keyspace" -> keyspace(sb);
+            default -> throw new IllegalStateException("no section " + name);
+        }
+    }
+
+    private static void line(StringBuilder sb, String field, Object value) {
+        sb.append(field).append(':').append(value).append("\r\n");
+    }
+
+    private void server(StringBuilder sb) {
+        sb.append("# Server\r\n");
+        long uptime = Math.max(0, (node.clock().millis() - node.startMillis()) / 1000);
+        NodeConfig cfg = node.config();
+        line(sb, "redis_version", ServerCommands.REDIS_COMPAT_VERSION);
+        line(sb, "trellis_version", BuildInfo.version());
+        line(sb, "redis_mode", "standalone");
+        line(sb, "node_id", Long.toHexString(node.nodeId()));
+        line(sb, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        line(sb, "arch_bits", "64");
+        line(sb, "java_version", Runtime.version());
+        line(sb, "process_id", ProcessHandle.current().pid());
+        line(sb, "tcp_port", node.address() == null ? cfg.net().port() : node.address().getPort());
+        line(sb, "unix_socket", cfg.net().unixSocket() == null ? "" : cfg.net().unixSocket());
+        line(sb, "transport", node.nativeTransport() ? "epoll" : "nio");
+        line(sb, "io_threads", cfg.net().ioThreads() > 0 ? cfg.net().ioThreads()
+                : Runtime.getRuntime().availableProcessors());
+        line(sb, "uptime_in_seconds", uptime);
+        line(sb, "uptime_in_days", uptime / 86400);
+        line(sb, "hz", Node.HZ);
+    }
+
+    private void clients(StringBuilder sb) {
+        sb.append("# Clients\r\n");
+        line(sb, "connected_clients", node.clients().connected());
+        line(sb, "maxclients", node.clients().maxClients());
+    }
+
+    private void memory(StringBuilder sb) {
+        sb.append("# Memory\r\n");
+        Engine engine = node.engine();
+        long used = engine.usedMemory();
+        long max = node.config().engine().maxMemoryBytes();
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        long rss = residentSetBytes();
+        line(sb, "used_memory", used);
+        line(sb, "used_memory_human", Sizes.human(used));
+        line(sb, "used_memory_rss", rss);
+        line(sb, "used_memory_rss_human", Sizes.human(rss));
+        line(sb, "used_memory_heap", heap.getUsed());
+        line(sb, "used_memory_heap_human", Sizes.human(heap.getUsed()));
+        line(sb, "heap_committed", heap.getCommitted());
+        line(sb, "heap_max", heap.getMax());
+        line(sb, "maxmemory", max);
+        line(sb, "maxmemory_human", Sizes.human(max));
+        line(sb, "maxmemory_policy", node.config().engine().policy().configName());
+        line(sb, "memory_accounting", "estimated per entry: key, value and per-entry JVM object overhead");
+    }
+
+    /** Resident set size from /proc (Linux); 0 where unavailable. */
+    private static long residentSetBytes() {
+        try {
+            String[] statm = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+");
+            return Long.parseLong(statm[1]) * 4096;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private void stats(StringBuilder sb) {
+        sb.append("# Stats\r\n");
+        EngineStats es = node.engine().stats();
+        Dispatcher d = node.dispatcher();
+        line(sb, "total_connections_received", node.clients().totalConnections());
+        line(sb, "total_commands_processed", d.commandsProcessed());
+        line(sb, "instantaneous_ops_per_sec", node.opsSampler().opsPerSecond());
+        line(sb, "rejected_connections", node.clients().rejectedConnections());
+        line(sb, "expired_keys", es.expiredKeys());
+        line(sb, "evicted_keys", es.evictedKeys());
+        line(sb, "keyspace_hits", es.keyspaceHits());
+        line(sb, "keyspace_misses", es.keyspaceMisses());
+        line(sb, "tombstones", es.tombstones());
+        sb.append("flush_floor:").append(describeFlush(node.engine().flushFloor())).append("\r\n");
+        line(sb, "flush_dropped_entries", node.engine().flushDroppedEntries());
+        line(sb, "flush_refused_entries", node.engine().refusedBelowFlushFloor());
+        line(sb, "total_error_replies", d.errorReplies());
+        line(sb, "unknown_commands", d.unknownCommands());
+    }
+
+    private void commandstats(StringBuilder sb) {
+        sb.append("# Commandstats\r\n");
+        for (CommandSpec spec : node.dispatcher().table().all()) {
+            CommandSpec.Stats s = spec.stats();
+            long calls = s.calls();
+            if (calls == 0 && s.rejected() == 0) {
+                continue;
+            }
+            double perCall = calls == 0 ? 0 : (double) s.micros() / calls;
+            sb.append("cmdstat_").append(spec.name()).append(":calls=").append(calls)
+                    .append(",usec=").append(s.micros())
+                    .append(",usec_per_call=").append(String.format(Locale.ROOT, "%.2f", perCall))
+                    .append(",rejected_calls=").append(s.rejected())
+                    .append(",failed_calls=").append(s.failed()).append("\r\n");
+        }
+    }
+
+    private void cluster(StringBuilder sb) {
+        sb.append("# Cluster\r\n");
+        ClusterState state = node.clusterState();
+        Cluster cluster = node.cluster();
+        line(sb, "cluster_name", node.config().cluster().name());
+        line(sb, "cluster_enabled", cluster != null ? 1 : 0);
+        line(sb, "cluster_seeds", String.join(",", node.config().cluster().seeds()));
+        line(sb, "members_alive", state.count(MemberState.ALIVE));
+        line(sb, "members_suspect", state.count(MemberState.SUSPECT));
+        line(sb, "members_dead", state.count(MemberState.DEAD));
+        line(sb, "members_left", state.count(MemberState.LEFT));
+        line(sb, "ring_version", state.ring().version());
+        line(sb, "ring_nodes", state.ring().nodes().size());
+        line(sb, "ring_tokens", state.ring().tokenCount());
+        line(sb, "local_tokens", state.ring().tokensOf(node.nodeId()).size());
+        line(sb, "ring_future_nodes", state.futureRing().nodes().size());
+        line(sb, "node_status", cluster == null ? NodeStatus.NORMAL : cluster.rebalancer().status());
+        line(sb, "streams_running", cluster == null ? 0 : cluster.rebalancer().streams().stream()
+                .filter(p -> p.state() == io.trelliskv.replication.RangeStream.State.RUNNING).count());
+        Router router = node.dispatcher().router();
+        line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
+        line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
+        line(sb, "forwards_retried_elsewhere", router == null ? 0 : router.retriedElsewhere());
+        if (cluster != null && cluster.peers() != null) {
+            var peers = cluster.peers().stats();
+            line(sb, "peer_connections", peers.openConnections());
+            line(sb, "peer_requests_in_flight", peers.inFlight());
+            line(sb, "peer_request_failures", peers.failures());
+            line(sb, "peer_request_timeouts", peers.timeouts());
+        }
+    }
+
+    /**
+     * Coordination factor and default levels, coordinator and replica counters, and hints: pending in
+     * total and per peer ({@code hints_peer_<node id>:<count>}).
+     */
+    private void replication(StringBuilder sb) {
+        sb.append("# Replication\r\n");
+        ReplicationConfig rc = node.config().cluster().replication();
+        line(sb, "replication_factor", rc.replicationFactor());
+        line(sb, "effective_replicas", Math.max(1, Math.min(rc.replicationFactor(),
+                node.clusterState().ring().nodes().size())));
+        line(sb, "read_consistency", rc.readLevel());
+        line(sb, "write_consistency", rc.writeLevel());
+        line(sb, "sloppy_quorum", rc.sloppyQuorum() ? 1 : 0);
+        line(sb, "max_clock_drift_ms", rc.maxClockDriftMillis());
+        line(sb, "read_repair_chance", rc.readRepairChance());
+        Cluster cluster = node.cluster();
+        Coordinator coordinator = cluster == null ? null : cluster.coordinator();
+        if (coordinator == null) {
+            return;
+        }
+        Coordinator.Stats c = coordinator.stats();
+        line(sb, "coordinated_remote_reads", c.remoteReads());
+        line(sb, "coordinated_remote_writes", c.remoteWrites());
+        line(sb, "read_repairs", c.readRepairs());
+        line(sb, "background_read_checks", c.backgroundChecks());
+        line(sb, "unavailable_errors", c.unavailable());
+        line(sb, "timeout_errors", c.timeouts());
+        line(sb, "refused_errors", c.refusals());
+        line(sb, "clock_drift_rejections", c.driftRejected() + cluster.replica().stats().refusedBatches());
+        line(sb, "pending_replica_writes", c.pendingWrites());
+        ReplicaService.Stats r = cluster.replica().stats();
+        line(sb, "replica_entries_applied", r.applied());
+        line(sb, "replica_entries_stale", r.stale());
+        line(sb, "replica_reads", r.reads());
+        HintStats h = cluster.hints().stats();
+        line(sb, "hints_pending", h.pending());
+        line(sb, "hints_pending_bytes", h.pendingBytes());
+        line(sb, "hints_stored", h.stored());
+        line(sb, "hints_replayed", h.replayed());
+        line(sb, "hints_dropped", h.dropped());
+        line(sb, "hints_expired", h.expired());
+        line(sb, "hints_refused", h.refused());
+        cluster.hints().pendingByTarget().forEach((peer, count) ->
+                line(sb, "hints_peer_" + Long.toHexString(peer), count));
+    }
+
+    /**
+     * Anti-entropy: the interval, totals since start over all rounds (this node's own rounds), and the
+     * trees and key lists this node answered for its peers' rounds.
+     */
+    private void antiEntropy(StringBuilder sb) {
+        sb.append("# Anti_entropy\r\n");
+        AntiEntropyConfig config = node.config().cluster().antiEntropy();
+        line(sb, "anti_entropy_interval_ms", config.intervalMillis());
+        line(sb, "anti_entropy_cpu_fraction", config.cpuFraction());
+        Cluster cluster = node.cluster();
+        AntiEntropy ae = cluster == null ? null : cluster.antiEntropy();
+        if (ae == null) {
+            return;
+        }
+        AntiEntropy.Stats s = ae.stats();
+        line(sb, "anti_entropy_running", s.running() ? 1 : 0);
+        line(sb, "anti_entropy_rounds", s.roundsCompleted());
+        line(sb, "anti_entropy_last_round_ms", s.lastRoundMillis());
+        line(sb, "anti_entropy_keys_compared", s.keysCompared());
+        line(sb, "anti_entropy_keys_streamed_in", s.keysStreamedIn());
+        line(sb, "anti_entropy_keys_streamed_out", s.keysStreamedOut());
+        line(sb, "anti_entropy_bytes_sent", s.bytesSent());
+        line(sb, "anti_entropy_bytes_received", s.bytesReceived());
+        line(sb, "anti_entropy_failed_exchanges", s.failures());
+        AntiEntropyService.Stats answered = cluster.antiEntropyService().stats();
+        line(sb, "anti_entropy_trees_answered", answered.treesAnswered());
+        line(sb, "anti_entropy_keys_listed", answered.keysListed());
+    }
+
+    /** A flush version as INFO and the log print it: {@code physicalMillis.logical@nodeId}, or none. */
+    public static String describeFlush(Version flush) {
+        return flush.equals(Version.ZERO) ? "none"
+                : Hlc.physical(flush.hlc()) + "." + Hlc.logical(flush.hlc()) + "@" + Long.toHexString(flush.nodeId());
+    }
+
+    private void keyspace(StringBuilder sb) {
+        sb.append("# Keyspace\r\n");
+        long keys = node.engine().size();
+        if (keys > 0) {
+            sb.append("db0:keys=").append(keys).append(",expires=").append(node.engine().volatileSize())
+                    .append(",avg_ttl=0\r\n");
+        }
+    }
+}

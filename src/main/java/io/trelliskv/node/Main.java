@@ -1,0 +1,343 @@
+package io.trelliskv.node;
+
+import io.trelliskv.cluster.ClusterConfig;
+import io.trelliskv.cluster.RebalanceConfig;
+import io.trelliskv.common.Clock;
+import io.trelliskv.common.Durations;
+import io.trelliskv.common.OffsetClock;
+import io.trelliskv.common.Sizes;
+import io.trelliskv.membership.SwimConfig;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.HintConfig;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.resp.RespLimits;
+import io.trelliskv.ring.TokenAllocator;
+import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.storage.EvictionPolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code trellis <port> [seed_host:seed_port] [options]}: starts a node and serves until SIGTERM or
+ * SIGINT, then shuts down cleanly. Bad flags or values print one line and exit with status 2.
+ */
+@Command(name = "trellis", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+        sortOptions = false, usageHelpWidth = 100,
+        description = "Starts a TrellisKV node: a Redis-protocol key-value store.",
+        footer = {"", "Sizes accept Redis units: 100mb, 2gb, 512kb (and k, m, g for powers of 1000).",
+                "Example: trellis 5000 --maxmemory 1gb --maxmemory-policy allkeys-lru"})
+public final class Main implements Callable<Integer> {
+
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+    /** Membership defaults (memberlist's LAN profile) that the options start from. */
+    private static final SwimConfig LAN = SwimConfig.lan(ClusterConfig.DEFAULT_NAME);
+
+    @Parameters(index = "0", paramLabel = "PORT", description = "TCP port for clients (0 picks a free one).")
+    int port;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SEED",
+            description = "host:port of a node of the cluster to join.")
+    String seed;
+
+    @Option(names = "--seeds", paramLabel = "HOST:PORT,...", split = ",",
+            description = "More nodes to join through (any that answers will do).")
+    List<String> moreSeeds = new ArrayList<>();
+
+    @Option(names = "--cluster-name", paramLabel = "NAME",
+            description = "Name of the cluster; peers with another name are refused (default: ${DEFAULT-VALUE}).")
+    String clusterName = ClusterConfig.DEFAULT_NAME;
+
+    @Option(names = "--advertise", paramLabel = "ADDR",
+            description = "Address other nodes use to reach this one (default: the --host address).")
+    String advertise;
+
+    @Option(names = "--vnodes", paramLabel = "N",
+            description = "Ring tokens this node takes when it first joins (default: ${DEFAULT-VALUE}).")
+    int vnodes = TokenAllocator.DEFAULT_VNODES;
+
+    @Option(names = "--probe-interval-ms", paramLabel = "MS",
+            description = "Membership: how often a member is probed (default: ${DEFAULT-VALUE}).")
+    long probeInterval = LAN.probeIntervalMillis();
+
+    @Option(names = "--probe-timeout-ms", paramLabel = "MS",
+            description = "Membership: wait for a direct ack before probing indirectly (default: ${DEFAULT-VALUE}).")
+    long probeTimeout = LAN.probeTimeoutMillis();
+
+    @Option(names = "--indirect-checks", paramLabel = "K",
+            description = "Membership: members asked to probe indirectly (default: ${DEFAULT-VALUE}).")
+    int indirectChecks = LAN.indirectChecks();
+
+    @Option(names = "--suspicion-mult", paramLabel = "N",
+            description = "Membership: suspicion timeout multiplier (default: ${DEFAULT-VALUE}).")
+    int suspicionMult = LAN.suspicionMult();
+
+    @Option(names = "--gossip-interval-ms", paramLabel = "MS",
+            description = "Membership: how often updates are gossiped (default: ${DEFAULT-VALUE}).")
+    long gossipInterval = LAN.gossipIntervalMillis();
+
+    @Option(names = "--push-pull-interval-ms", paramLabel = "MS",
+            description = "Membership: how often full state is exchanged with a random member (default: ${DEFAULT-VALUE}).")
+    long pushPullInterval = LAN.pushPullIntervalMillis();
+
+    @Option(names = "--replication-factor", paramLabel = "N",
+            description = "Copies of each key, on distinct nodes (default: ${DEFAULT-VALUE}).")
+    int replicationFactor = ReplicationConfig.DEFAULT_REPLICATION_FACTOR;
+
+    @Option(names = "--read-consistency", paramLabel = "LEVEL",
+            description = "Replicas a read waits for by default: ONE, QUORUM or ALL (default: ${DEFAULT-VALUE}).")
+    String readConsistency = "QUORUM";
+
+    @Option(names = "--write-consistency", paramLabel = "LEVEL",
+            description = "Replicas a write waits for by default: ONE, QUORUM or ALL (default: ${DEFAULT-VALUE}).")
+    String writeConsistency = "QUORUM";
+
+    @Option(names = "--sloppy-quorum",
+            description = "Count writes kept as hints toward the write consistency level.")
+    boolean sloppyQuorum;
+
+    @Option(names = "--max-clock-drift", paramLabel = "DURATION",
+            description = "Refuse versions further ahead of this node's clock (default: 500ms).")
+    String maxClockDrift = "500ms";
+
+    @Option(names = "--read-repair-chance", paramLabel = "P",
+            description = "Chance that a read at ONE checks the other replicas in the background (default: ${DEFAULT-VALUE}).")
+    double readRepairChance = ReplicationConfig.DEFAULT_READ_REPAIR_CHANCE;
+
+    @Option(names = "--replica-timeout", paramLabel = "DURATION",
+            description = "How long a coordinator waits for a replica (default: 2s).")
+    String replicaTimeout = "2s";
+
+    @Option(names = "--hint-window", paramLabel = "DURATION",
+            description = "How long a write for a down replica is kept for replay (default: 3h).")
+    String hintWindow = "3h";
+
+    @Option(names = "--max-hints", paramLabel = "N",
+            description = "Most hints kept, for all replicas together (default: ${DEFAULT-VALUE}).")
+    int maxHints = HintConfig.defaults().maxHints();
+
+    @Option(names = "--max-hint-bytes", paramLabel = "SIZE",
+            description = "Most memory for hints (default: 64mb).")
+    String maxHintBytes = Long.toString(HintConfig.defaults().maxBytes());
+
+    @Option(names = "--hint-replay-rate", paramLabel = "N",
+            description = "Hints replayed per second to one replica (default: ${DEFAULT-VALUE}).")
+    int hintReplayRate = HintConfig.defaults().replayRatePerSecond();
+
+    @Option(names = "--tombstone-grace", paramLabel = "DURATION",
+            description = "How long a delete's tombstone is kept; longer than the hint window and the anti-entropy"
+                    + " interval (default: 4h).")
+    String tombstoneGrace = "4h";
+
+    @Option(names = "--anti-entropy-interval", paramLabel = "DURATION",
+            description = "Mean time between anti-entropy rounds (jittered by 10%%); 0 = only on REPAIR (default: 10m).")
+    String antiEntropyInterval = "10m";
+
+    @Option(names = "--anti-entropy-cpu", paramLabel = "FRACTION",
+            description = "Share of one core anti-entropy's scans may use, above 0 up to 1 (default: ${DEFAULT-VALUE}).")
+    double antiEntropyCpu = AntiEntropyConfig.DEFAULT_CPU_FRACTION;
+
+    @Option(names = "--stream-throughput", paramLabel = "MB/S",
+            description = "Most MiB per second one range stream (bootstrap, decommission, removal) moves; 0 = no limit"
+                    + " (default: ${DEFAULT-VALUE}).")
+    double streamThroughput = RebalanceConfig.DEFAULT_STREAM_BYTES_PER_SECOND / (double) (1 << 20);
+
+    @Option(names = "--auto-remove-after", paramLabel = "DURATION",
+            description = "Remove a member from the ring once it has been DEAD this long; 0 = never (default: 0).")
+    String autoRemoveAfter = "0";
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Directory keeping the node's id and tokens across restarts (default: none).")
+    Path dataDir;
+
+    @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+    String host = "127.0.0.1";
+
+    @Option(names = "--unix-socket", paramLabel = "PATH", description = "Also serve on this Unix domain socket.")
+    String unixSocket;
+
+    @Option(names = "--maxmemory", paramLabel = "SIZE",
+            description = "Memory bound for data; 0 = unbounded (default: ${DEFAULT-VALUE}).")
+    String maxMemory = "0";
+
+    @Option(names = "--maxmemory-policy", paramLabel = "POLICY",
+            description = "noeviction, allkeys-lru, volatile-lru or volatile-ttl (default: ${DEFAULT-VALUE}).")
+    String policy = "noeviction";
+
+    @Option(names = "--maxmemory-samples", paramLabel = "N",
+            description = "Keys compared per eviction, 1..64 (default: ${DEFAULT-VALUE}).")
+    int samples = EngineConfig.DEFAULT_EVICTION_SAMPLES;
+
+    @Option(names = "--io-threads", paramLabel = "N",
+            description = "Event-loop threads; 0 = one per core (default: ${DEFAULT-VALUE}).")
+    int ioThreads = 0;
+
+    @Option(names = "--maxclients", paramLabel = "N", description = "Most clients at once (default: ${DEFAULT-VALUE}).")
+    int maxClients = NetConfig.DEFAULT_MAX_CLIENTS;
+
+    @Option(names = "--proto-max-bulk-len", paramLabel = "SIZE",
+            description = "Largest bulk string (value) accepted (default: 64mb).")
+    String maxBulk = Long.toString(RespLimits.DEFAULTS.maxBulkLength());
+
+    @Option(names = "--max-multibulk-len", paramLabel = "N",
+            description = "Most arguments in one command (default: ${DEFAULT-VALUE}).")
+    int maxMultibulk = RespLimits.DEFAULTS.maxMultibulkLength();
+
+    @Option(names = "--max-inline-len", paramLabel = "SIZE",
+            description = "Longest inline command (default: 64kb).")
+    String maxInline = Integer.toString(RespLimits.DEFAULTS.maxInlineLength());
+
+    @Option(names = "--client-output-buffer-limit", paramLabel = "SIZE",
+            description = "Pending reply bytes past which a client is disconnected; 0 = none (default: 256mb).")
+    String outputHard = Long.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_HARD);
+
+    @Option(names = "--client-output-buffer-soft", paramLabel = "SIZE",
+            description = "Pending reply bytes past which the node stops reading from a client (default: 1mb).")
+    String outputSoft = Integer.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT);
+
+    @Option(names = "--test-clock-control", hidden = true,
+            description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
+    boolean testClockControl;
+
+    /** Builds the configuration; throws IllegalArgumentException with a message naming the bad value. */
+    NodeConfig config() {
+        List<String> seeds = new ArrayList<>();
+        if (seed != null) {
+            seeds.add(seed);
+        }
+        seeds.addAll(moreSeeds);
+        long maxInlineBytes = Sizes.parseBytes(maxInline);
+        long softBytes = Sizes.parseBytes(outputSoft);
+        if (maxInlineBytes > Integer.MAX_VALUE || softBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--max-inline-len and --client-output-buffer-soft must be below 2gb");
+        }
+        RespLimits limits = new RespLimits(Sizes.parseBytes(maxBulk), maxMultibulk, (int) maxInlineBytes);
+        NetConfig net = new NetConfig(host, port, unixSocket, ioThreads, maxClients, (int) softBytes,
+                Sizes.parseBytes(outputHard), limits);
+        HintConfig hints = new HintConfig(millis("--hint-window", hintWindow), maxHints,
+                Sizes.parseBytes(maxHintBytes), hintReplayRate, HintConfig.defaults().replayBatch());
+        long grace = millis("--tombstone-grace", tombstoneGrace);
+        if (grace <= hints.windowMillis()) {
+            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than --hint-window "
+                    + hintWindow + ", or a replayed hint could bring a deleted key back");
+        }
+        long antiEntropyMillis = "0".equals(antiEntropyInterval) ? 0 : millis("--anti-entropy-interval", antiEntropyInterval);
+        if (grace <= antiEntropyMillis) {
+            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than"
+                    + " --anti-entropy-interval " + antiEntropyInterval + ", or a replica that missed a delete could"
+                    + " bring the key back after the other replicas purged its tombstone");
+        }
+        AntiEntropyConfig antiEntropy;
+        try {
+            antiEntropy = AntiEntropyConfig.defaults().withInterval(antiEntropyMillis).withCpuFraction(antiEntropyCpu);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--anti-entropy-cpu: " + antiEntropyCpu + " (expected: above 0, up to 1)");
+        }
+        ReplicationConfig replication = new ReplicationConfig(replicationFactor, level("--read-consistency", readConsistency),
+                level("--write-consistency", writeConsistency), sloppyQuorum, millis("--max-clock-drift", maxClockDrift),
+                readRepairChance, millis("--replica-timeout", replicaTimeout));
+        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), grace, samples);
+        if ("0.0.0.0".equals(host) && advertise == null) {
+            throw new IllegalArgumentException("--host 0.0.0.0 needs --advertise: the address peers should use");
+        }
+        SwimConfig membership = SwimConfig.lan(clusterName).toBuilder()
+                .probeIntervalMillis(probeInterval)
+                .probeTimeoutMillis(probeTimeout)
+                .indirectChecks(indirectChecks)
+                .suspicionMult(suspicionMult)
+                .gossipIntervalMillis(gossipInterval)
+                .pushPullIntervalMillis(pushPullInterval)
+                .build();
+        if (!(streamThroughput >= 0) || Double.isInfinite(streamThroughput)) {
+            throw new IllegalArgumentException("--stream-throughput: " + streamThroughput + " (expected: >= 0 MiB/s)");
+        }
+        RebalanceConfig rebalance = new RebalanceConfig((long) (streamThroughput * (1 << 20)),
+                "0".equals(autoRemoveAfter) ? 0 : millis("--auto-remove-after", autoRemoveAfter),
+                RebalanceConfig.DEFAULT_SETTLE_MILLIS);
+        return new NodeConfig(net, engine,
+                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints,
+                        antiEntropy, rebalance));
+    }
+
+    private static long millis(String option, String text) {
+        try {
+            return Durations.parse(text).toMillis();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        }
+    }
+
+    private static ConsistencyLevel level(String option, String text) {
+        try {
+            return ConsistencyLevel.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        NodeConfig config = config();
+        Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
+        Node node = new Node(config, clock); // IllegalArgumentException: bad data directory
+        node.onDecommissioned(() -> new Thread(() -> {
+            log.info("Decommissioned: every range handed over; exiting");
+            System.exit(0); // the shutdown hook closes the node, which announces LEFT
+        }, "trellis-decommissioned").start());
+        try {
+            node.start();
+        } catch (IOException e) {
+            node.close();
+            System.err.println("trellis: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("Shutting down");
+            node.close();
+            log.info("Stopped");
+            stopped.countDown();
+        }, "trellis-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("trellis: " + ex.getMessage() + " (see trellis --help)");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof IllegalArgumentException) {
+                c.getErr().println("trellis: " + ex.getMessage());
+                return 2;
+            }
+            log.error("Node failed", ex);
+            c.getErr().println("trellis: " + ex);
+            return 1;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"trellis " + BuildInfo.version()};
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package io.trelliskv.node;
+
+import io.trelliskv.cluster.Cluster;
+import io.trelliskv.cluster.ClusterCommands;
+import io.trelliskv.cluster.ClusterConfig;
+import io.trelliskv.cluster.ClusterState;
+import io.trelliskv.cluster.NodeIdentity;
+import io.trelliskv.cluster.RebalanceCommands;
+import io.trelliskv.cluster.RepairCommands;
+import io.trelliskv.cluster.ReplicationCommands;
+import io.trelliskv.command.CommandTable;
+import io.trelliskv.command.DebugCommands;
+import io.trelliskv.command.KeyCommands;
+import io.trelliskv.command.StringCommands;
+import io.trelliskv.common.Clock;
+import io.trelliskv.common.OffsetClock;
+import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.net.PeerConfig;
+import io.trelliskv.net.RespServer;
+import io.trelliskv.request.Dispatcher;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.MemoryEngine;
+import io.trelliskv.version.Hlc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One TrellisKV node: wires the clock, the hybrid logical clock, the storage engine, the command table,
+ * the network server and the node's part in the cluster ({@link Cluster}: membership, ring tokens,
+ * request routing), and runs the node's periodic background work (active expiry, statistics
+ * sampling) on one small scheduler thread of its own — never on an event loop.
+ *
+ * <p>Constructing a node builds everything but binds nothing, so tests can drive the command layer
+ * through an embedded channel (every command then runs locally); {@link #start()} opens the ports and
+ * joins the cluster.
+ */
+public final class Node implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+    /** Background cycles per second, as Redis's {@code hz}. */
+    static final int HZ = 10;
+    /** Share of each background cycle that active expiry may spend, as Redis's slow expire cycle. */
+    private static final int EXPIRE_CYCLE_PERCENT = 25;
+
+    private final NodeConfig config;
+    private final Clock clock;
+    private final long nodeId;
+    private final long startMillis;
+    private final Engine engine;
+    private final Hlc hlc;
+    private final ClientRegistry clients;
+    private final Dispatcher dispatcher;
+    private final OpsSampler opsSampler;
+    private final ClusterState clusterState;
+    private final NodeIdentity identity;
+    private ScheduledExecutorService background;
+    private RespServer server;
+    private volatile Cluster cluster;
+    private volatile Runnable onDecommissioned = () -> {
+        Thread t = new Thread(this::close, "trellis-decommissioned");
+        t.start();
+    };
+
+    /**
+     * Builds a node; nothing is bound until {@link #start()}.
+     *
+     * @throws IllegalArgumentException if the data directory cannot be read or belongs to another cluster
+     */
+    public Node(NodeConfig config, Clock clock) {
+        this.config = config;
+        this.clock = clock;
+        this.identity = loadIdentity(config.cluster());
+        this.nodeId = identity.nodeId();
+        this.clusterState = new ClusterState(nodeId, config.cluster().replication().replicationFactor());
+        this.startMillis = clock.millis();
+        this.hlc = new Hlc(clock);
+        this.engine = new MemoryEngine(config.engine(), clock, hlc, nodeId);
+        this.clients = new ClientRegistry(config.net().maxClients());
+        CommandTable table = new CommandTable();
+        this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0);
+        this.opsSampler = new OpsSampler(clock);
+        new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
+        new KeyCommands(engine, clock).registerInto(table);
+        new ServerCommands(this).registerInto(table);
+        new ClusterCommands(clusterState).registerInto(table);
+        new ReplicationCommands(config.cluster().replication(), clusterState,
+                () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
+        new RepairCommands(() -> cluster == null ? null : cluster.antiEntropy()).registerInto(table);
+        new RebalanceCommands(() -> cluster).registerInto(table);
+        if (clock instanceof OffsetClock offsetClock) {
+            new DebugCommands(offsetClock, engine).registerInto(table);
+        }
+    }
+
+    /**
+     * What to do when a decommission has handed every range over; by default the node closes (which
+     * announces LEFT). The server's main exits the process instead.
+     */
+    public void onDecommissioned(Runnable action) {
+        this.onDecommissioned = action;
+    }
+
+    private static NodeIdentity loadIdentity(ClusterConfig cluster) {
+        if (cluster.dataDir() == null) {
+            return NodeIdentity.fresh(cluster.name());
+        }
+        try {
+            NodeIdentity id = NodeIdentity.loadOrCreate(cluster.dataDir(), cluster.name());
+            id.save(cluster.dataDir());
+            return id;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("data directory " + cluster.dataDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Binds the ports and starts background work. */
+    public void start() throws IOException {
+        NetConfig net = config.net();
+        cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
+                PeerConfig.defaults(config.cluster().name())
+                        .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
+                clock, dispatcher, clusterState, engine, hlc);
+        cluster.rebalancer().onDecommissioned(() -> onDecommissioned.run());
+        server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
+        if (!config.cluster().seeds().isEmpty()) {
+            dispatcher.joining(true); // cleared by the cluster once a seed has answered
+        }
+        server.start();
+        try {
+            cluster.start(server.address());
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+        background = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "trellis-background");
+            t.setDaemon(true);
+            return t;
+        });
+        long periodMillis = 1000 / HZ;
+        long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;
+        background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),
+                periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+        background.scheduleAtFixedRate(() -> runSafely("stats sampling",
+                () -> opsSampler.sample(dispatcher.commandsProcessed())), periodMillis, periodMillis,
+                TimeUnit.MILLISECONDS);
+        log.info("Node {} ready on port {}", Long.toHexString(nodeId), server.address().getPort());
+    }
+
+    private static void runSafely(String what, Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            log.error("Background task '{}' failed; it will run again next cycle", what, e);
+        }
+    }
+
+    /** Stops serving: closes the ports and connections, then stops background work. */
+    @Override
+    public void close() {
+        if (cluster != null) {
+            cluster.close(); // announce LEFT first, so peers stop routing here
+        }
+        if (server != null) {
+            server.close();
+        }
+        if (background != null) {
+            background.shutdownNow();
+        }
+        engine.close();
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public long nodeId() {
+        return nodeId;
+    }
+
+    public long startMillis() {
+        return startMillis;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public ClientRegistry clients() {
+        return clients;
+    }
+
+    public Dispatcher dispatcher() {
+        return dispatcher;
+    }
+
+    ClusterState clusterState() {
+        return clusterState;
+    }
+
+    Hlc hlc() {
+        return hlc;
+    }
+
+    /** The running cluster machinery; null before {@link #start()}. */
+    Cluster cluster() {
+        return cluster;
+    }
+
+    OpsSampler opsSampler() {
+        return opsSampler;
+    }
+
+    /** The bound TCP address; null before {@link #start()}. */
+    public InetSocketAddress address() {
+        return server == null ? null : server.address();
+    }
+
+    /** Whether the native epoll transport is in use; false before start. */
+    public boolean nativeTransport() {
+        return server != null && server.nativeTransport();
+    }
+}

@@ -1,0 +1,319 @@
+package io.trelliskv.request;
+
+import io.trelliskv.command.Args;
+import io.trelliskv.command.CommandFlag;
+import io.trelliskv.command.CommandSpec;
+import io.trelliskv.common.Key;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.replication.ReplicationException;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.WriteCapture;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+
+/**
+ * Runs a keyed command on this node as the coordinator of its keys' replicas: the glue between the
+ * command handlers, which know Redis semantics and act on the local engine, and the
+ * {@link Coordinator}, which knows replicas and consistency levels.
+ *
+ * <ol>
+ *   <li>Too few live replicas for the levels: {@code -UNAVAILABLE ...} at once.</li>
+ *   <li>Reads, and writes whose result depends on what is stored (INCR, APPEND, SET NX/XX/GET, DEL's
+ *       count ...), first bring the local copies up to the read level (see
+ *       {@link Coordinator#read}); blind writes (SET without conditions, SETEX, PSETEX, MSET) skip
+ *       this, as their outcome does not depend on the old value.</li>
+ *   <li>The handler runs here; the entries it writes are captured and replicated at the write level;
+ *       the reply waits for the acks ({@code -TIMEOUT ...} or {@code -REFUSED ...} otherwise).</li>
+ * </ol>
+ * A read at ONE whose local copy is new enough for the connection runs straight into the client's
+ * connection, exactly as on a single node.
+ *
+ * <p>Only a node that is a replica coordinates: the {@link Router} forwards every keyed command to
+ * the first live replica of its keys, so all commands on a key serialize on one node while it lives,
+ * and read-modify-write commands stay atomic.
+ */
+public final class Coordination {
+
+    private final Dispatcher dispatcher;
+    private final Coordinator coordinator;
+    private final Placement placement;
+    private final ReplicationConfig config;
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    public Coordination(Dispatcher dispatcher, Coordinator coordinator, Placement placement) {
+        this.dispatcher = dispatcher;
+        this.coordinator = coordinator;
+        this.placement = placement;
+        this.config = coordinator.config();
+    }
+
+    /** False while this node owns the whole ring: there is nobody to replicate to. */
+    boolean active() {
+        return !placement.ownsEverything();
+    }
+
+    /** How one command is to be coordinated. */
+    private record Plan(List<Key> keys, boolean write, boolean readFirst, ConsistencyLevel readLevel,
+                        ConsistencyLevel writeLevel) {
+    }
+
+    private Plan plan(Session session, CommandSpec spec, byte[][] args) {
+        boolean write = spec.has(CommandFlag.WRITE);
+        return new Plan(keys(spec, args), write, !write || !blind(spec, args),
+                session.readLevel() != null ? session.readLevel() : config.readLevel(),
+                session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
+    }
+
+    /**
+     * Checks availability and starts the read phase.
+     *
+     * @return null if there is nothing to wait for
+     * @throws ReplicationException UNAVAILABLE
+     */
+    private CompletableFuture<Void> prepare(Session session, Plan plan) {
+        if (plan.readFirst()) {
+            coordinator.checkAvailable(plan.keys(), plan.readLevel(), false);
+        }
+        if (plan.write()) {
+            coordinator.checkAvailable(plan.keys(), plan.writeLevel(), true);
+        }
+        return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), session.floors(plan.keys())) : null;
+    }
+
+    /**
+     * Runs a command of a client connected to this node, on the connection's event loop, in the
+     * connection's order ({@link InOrder}): a command whose handler must wait for a read phase holds
+     * back the handlers of the connection's later commands on the same keys (not just their replies)
+     * until it has run, so {@code DEL k} then {@code SET k v} in one pipeline leaves {@code k = v}, and a GET after
+     * an INCR sees the increment.
+     *
+     * @return null if the reply was written to the client at once; otherwise the reply to come
+     *         (never completing exceptionally)
+     */
+    CompletableFuture<byte[]> runForClient(ClientConnection client, Session session, CommandSpec spec,
+                                           byte[][] args) {
+        int protocol = client.writer().protocol();
+        CompletableFuture<byte[]> reply = new CompletableFuture<>();
+        Thread loop = Thread.currentThread();
+        boolean[] submitting = {true}; // read and written on the loop only
+        boolean[] answered = {false};
+        session.order().submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            if (Thread.currentThread() != loop || !submitting[0]) {
+                // Started after an earlier command of the connection ran: the reply goes to its place.
+                start(session, protocol, spec, args, ran).thenAccept(r -> {
+                    r.recordInto(session);
+                    reply.complete(r.resp());
+                });
+                return ran;
+            }
+            Plan plan = plan(session, spec, args);
+            CompletableFuture<Void> phase;
+            try {
+                phase = prepare(session, plan);
+            } catch (ReplicationException e) {
+                dispatcher.errorReplied();
+                client.writer().error(e.getMessage());
+                answered[0] = true;
+                return DONE;
+            }
+            if (phase == null && !plan.write()) {
+                dispatcher.run(client, spec, args); // a read whose local copy is new enough: as on one node
+                answered[0] = true;
+                return DONE;
+            }
+            afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
+                r.recordInto(session);
+                reply.complete(r.resp());
+            });
+            return ran;
+        });
+        submitting[0] = false;
+        return answered[0] ? null : reply;
+    }
+
+    /**
+     * Runs a command for a router's local share, or for a forward that came back here: in the
+     * session's order when it is a client connection's. Never fails: errors are error replies.
+     */
+    CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        InOrder order = session.order();
+        if (order == null) {
+            return start(session, protocol, spec, args, new CompletableFuture<>());
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        order.submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            start(session, protocol, spec, args, ran).thenAccept(reply::complete);
+            return ran;
+        });
+        return reply;
+    }
+
+    /**
+     * Starts a command now, whatever else is running: the caller keeps the order. Completes {@code ran}
+     * once the handler has run or is known not to run. Never fails: errors are error replies.
+     */
+    CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                CompletableFuture<Void> ran) {
+        try {
+            Plan plan = plan(session, spec, args);
+            CompletableFuture<Void> phase;
+            try {
+                phase = prepare(session, plan);
+            } catch (ReplicationException e) {
+                ran.complete(null);
+                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            }
+            return afterPhase(phase, protocol, spec, args, plan, ran);
+        } catch (RuntimeException e) {
+            ran.complete(null);
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+        }
+    }
+
+    /**
+     * Runs a transaction ({@link Transactions}) with this node as the coordinator of all its keys, in the
+     * session's order when it is a client connection's.
+     */
+    CompletableFuture<ForwardCodec.Reply> transaction(Session session, int protocol, Transaction.Unit unit) {
+        InOrder order = session.order();
+        if (order == null) {
+            return startTransaction(session, protocol, unit, new CompletableFuture<>());
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        order.submit(tokens(unit.keys(dispatcher.table())), dispatcher.transactions().writes(unit), () -> {
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            startTransaction(session, protocol, unit, ran).thenAccept(reply::complete);
+            return ran;
+        });
+        return reply;
+    }
+
+    /**
+     * Starts a transaction now: brings every key up to the read level, runs the commands atomically
+     * here, and replicates what they wrote as one batch at the write level.
+     */
+    CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
+                                                           CompletableFuture<Void> ran) {
+        Transactions transactions = dispatcher.transactions();
+        try {
+            List<Key> keys = unit.keys(dispatcher.table());
+            Plan plan = new Plan(keys, transactions.writes(unit), !keys.isEmpty(),
+                    session.readLevel() != null ? session.readLevel() : config.readLevel(),
+                    session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
+            CompletableFuture<Void> phase;
+            try {
+                phase = keys.isEmpty() ? null : prepare(session, plan);
+            } catch (ReplicationException e) {
+                ran.complete(null);
+                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            }
+            return afterPhase(phase, () -> transactions.runHere(dispatcher, protocol, unit), plan, ran);
+        } catch (RuntimeException e) {
+            ran.complete(null);
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+        }
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,
+                                                             CommandSpec spec, byte[][] args, Plan plan,
+                                                             CompletableFuture<Void> ran) {
+        return afterPhase(phase, () -> dispatcher.runDetached(protocol, spec, args), plan, ran);
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, Supplier<byte[]> handler,
+                                                             Plan plan, CompletableFuture<Void> ran) {
+        if (phase == null) {
+            return runAndReplicate(handler, plan, ran);
+        }
+        return phase.handle((v, failure) -> failure)
+                .thenCompose(failure -> {
+                    if (failure != null) {
+                        ran.complete(null);
+                        return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)));
+                    }
+                    return runAndReplicate(handler, plan, ran);
+                });
+    }
+
+    /** Runs the handler here, capturing what it writes, and replicates that at the write level. */
+    private CompletableFuture<ForwardCodec.Reply> runAndReplicate(Supplier<byte[]> handler, Plan plan,
+                                                                  CompletableFuture<Void> ran) {
+        byte[] resp;
+        List<Entry> written;
+        WriteCapture.begin();
+        try {
+            resp = handler.get();
+        } finally {
+            written = WriteCapture.end();
+            ran.complete(null);
+        }
+        if (written.isEmpty()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(resp));
+        }
+        return coordinator.write(written, plan.writeLevel()).handle((v, failure) -> failure == null
+                ? ForwardCodec.Reply.of(resp, written)
+                : ForwardCodec.Reply.of(error(failure)));
+    }
+
+    private byte[] error(Throwable failure) {
+        Throwable t = failure;
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        dispatcher.errorReplied();
+        String text = t instanceof ReplicationException ? t.getMessage()
+                : "ERR replication failed: " + Router.reason(t);
+        return ("-" + text.replace('\r', ' ').replace('\n', ' ') + "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The keys of a command whose arity has been checked, by its key positions. */
+    static List<Key> keys(CommandSpec spec, byte[][] args) {
+        int first = spec.firstKey();
+        int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+        List<Key> keys = new ArrayList<>(Math.max(1, (last - first) / spec.step() + 1));
+        for (int i = first; i <= last && i < args.length; i += spec.step()) {
+            keys.add(Key.of(args[i]));
+        }
+        return keys;
+    }
+
+    /** The ring tokens of keys, for {@link InOrder}. */
+    static long[] tokens(List<Key> keys) {
+        long[] out = new long[keys.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = keys.get(i).token();
+        }
+        return out;
+    }
+
+    /** A write whose effect and reply do not depend on what is stored: it needs no read first. */
+    static boolean blind(CommandSpec spec, byte[][] args) {
+        switch (spec.name()) {
+            case "setex", "psetex", "mset" -> {
+                return true;
+            }
+            case "set" -> {
+                for (int i = 3; i < args.length; i++) {
+                    if (Args.is(args[i], "NX") || Args.is(args[i], "XX") || Args.is(args[i], "GET")
+                            || Args.is(args[i], "KEEPTTL")) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+}

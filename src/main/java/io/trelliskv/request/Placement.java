@@ -1,0 +1,36 @@
+package io.trelliskv.request;
+
+import java.util.List;
+
+/**
+ * Where keys live, as routing sees the cluster: the {@link Router}'s narrow view of the ring and of
+ * membership. Called on the event loops for every keyed command, so implementations answer from
+ * immutable snapshots without locking.
+ */
+public interface Placement {
+
+    /** This node's id. */
+    long localNodeId();
+
+    /** The key's owners in preference order; empty means "no ring yet": serve locally. */
+    List<Long> owners(long token);
+
+    /** Whether the node is believed reachable (the local node always is). */
+    boolean isAlive(long nodeId);
+
+    /** True while this node owns the whole ring (a cluster of one): every command runs here. */
+    default boolean ownsEverything() {
+        return false;
+    }
+
+    /**
+     * A number that changes whenever a key's coordinator may have changed (a member became live or not
+     * live, the ring changed); equal numbers mean every key still has the coordinator it had.
+     */
+    default long epoch() {
+        return 0;
+    }
+
+    /** "nodeid@host:port" for error texts. */
+    String describe(long nodeId);
+}

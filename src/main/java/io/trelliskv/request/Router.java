@@ -1,0 +1,496 @@
+package io.trelliskv.request;
+
+import io.trelliskv.command.CommandSpec;
+import io.trelliskv.common.Key;
+import io.trelliskv.common.Murmur3;
+import io.trelliskv.net.PeerUnavailableException;
+import io.trelliskv.resp.RawReply;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
+
+/**
+ * Sends each keyed command to the node that owns its keys, at most one hop away.
+ *
+ * <h2>Where a command runs</h2>
+ * A key's owner is the first node of {@link Placement#owners} (its replicas in preference order) that
+ * is alive: the key's coordinator, where every command on the key runs while that node lives. A
+ * command whose keys all belong to this node — or
+ * any keyed command while there is no ring yet — runs here exactly as on a standalone node. A command
+ * whose keys all belong to one other node is forwarded to it unchanged through the {@link Forwarder},
+ * as part of the client connection's stream (its id travels with the request, and the forwarder keeps
+ * a stream's requests in order), and {@link #route} returns the reply to come; the dispatcher defers
+ * the client's reply slot, so the client reads replies in request order. The owner runs what it receives
+ * with {@link Dispatcher#executeForwarded}, which never routes: a request is forwarded once, even while
+ * the ring is changing under it. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, FLUSHALL, ...) never
+ * reach the router: they run on the node the client is connected to, so DBSIZE, KEYS, SCAN and
+ * RANDOMKEY see only that node's keys.
+ *
+ * <h2>Commands over keys of several owners</h2>
+ * MGET, MSET, DEL, UNLINK and EXISTS are split by owner: each owner gets the same command over its own
+ * keys (MGET k1 k3 to one node, MGET k2 to another; MSET with each key's value), the local share runs
+ * here, and the replies are merged in the order the keys were given (MGET's array), summed (DEL,
+ * UNLINK, EXISTS), or reduced to one OK (MSET). A share whose owner cannot be connected to (the request
+ * never left) is split again among its keys' next live owners. If a share still fails, the reply is
+ * the first failing share's error, in key order (Redis's reply shapes have no place for a per-key
+ * error); the shares that succeeded stay done, so MSET across owners is not atomic (within one owner
+ * it still is). Every other command over several keys (MSETNX, RENAME,
+ * RENAMENX) needs all its keys on one node, and is refused otherwise, as Redis Cluster refuses keys of
+ * different slots.
+ *
+ * <h2>Error replies</h2>
+ * <ul>
+ * <li>{@code -CLUSTERDOWN no reachable owner for key 'k' (owners: 3f2a@10.0.0.1:7000)}: none of the
+ *     key's owners is alive; sent at once, nothing is forwarded.</li>
+ * <li>{@code -TRYAGAIN owner 3f2a@10.0.0.1:7000 of key 'k' did not answer: timed out}: the owner was
+ *     believed alive but the forward failed or timed out; the command may or may not have run there.</li>
+ * <li>{@code -CROSSSLOT Keys in request don't hash to the same node}: MSETNX, RENAME or RENAMENX over
+ *     keys of different owners.</li>
+ * </ul>
+ * Keys are quoted as UTF-8 and cut to {@value #MAX_KEY_CHARS} characters.
+ *
+ * <p>Thread-safety: {@link #route} may run on any thread (a command held back by a change of
+ * coordinators is routed where the wait ended); it touches only the session and the placement's
+ * snapshots. Forwards complete on any thread.
+ */
+public final class Router {
+
+    /** Redis's code and text for keys of one request in different places, with "node" for "slot". */
+    static final String CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same node";
+    /** Longest quotation of a key in an error text, in characters. */
+    static final int MAX_KEY_CHARS = 128;
+
+    /** How the replies of a command's shares combine into the client's reply. */
+    private enum Merge { ARRAY, SUM, OK }
+
+    /** The commands that may be split across owners, and how their shares' replies merge. */
+    private static final Map<String, Merge> SPLITTABLE = Map.of(
+            "mget", Merge.ARRAY, "mset", Merge.OK, "del", Merge.SUM, "unlink", Merge.SUM, "exists", Merge.SUM,
+            "watch", Merge.ARRAY);
+
+    private final Dispatcher local;
+    private final Placement placement;
+    private final Forwarder forwarder;
+    /** Requests sent to another node, counting each share of a split command. */
+    private final LongAdder forwarded = new LongAdder();
+    /** Forwarded requests that failed or timed out. */
+    private final LongAdder forwardFailures = new LongAdder();
+    /** Forwards that could not reach the key's first live owner and went to the next one instead. */
+    private final LongAdder retriedElsewhere = new LongAdder();
+
+    Router(Dispatcher local, Placement placement, Forwarder forwarder) {
+        this.local = local;
+        this.placement = placement;
+        this.forwarder = forwarder;
+    }
+
+    /** Requests sent to another node (each share of a split command counts). */
+    public long forwarded() {
+        return forwarded.sum();
+    }
+
+    /** Forwards that went to the key's next live owner because the first could not be reached. */
+    public long retriedElsewhere() {
+        return retriedElsewhere.sum();
+    }
+
+    /** Forwarded requests that failed or timed out. */
+    public long forwardFailures() {
+        return forwardFailures.sum();
+    }
+
+    /** See {@link Placement#epoch}. */
+    long epoch() {
+        return placement.epoch();
+    }
+
+    /**
+     * Routes a keyed command whose arity has been checked. May be called on any thread: it touches
+     * only the session (thread-safe) and the placement's snapshots.
+     *
+     * @return null if the command is to run here, as on a standalone node; otherwise its reply, which
+     *         completes (never exceptionally) once the owner has answered, or at once for a refusal
+     */
+    CompletableFuture<byte[]> route(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        if (placement.ownsEverything()) {
+            return null;
+        }
+        int first = spec.firstKey();
+        int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+        if (first == last) {
+            byte[] key = args[first];
+            List<Long> owners = placement.owners(token(key));
+            if (owners.isEmpty()) {
+                return null;
+            }
+            Long target = firstAlive(owners);
+            if (target == null) {
+                return refuse(noOwner(key, owners));
+            }
+            if (target == placement.localNodeId()) {
+                return null;
+            }
+            return countErrors(forwardWhole(session, protocol, args, first, first, 1, target, Set.of()));
+        }
+        return routeMany(session, protocol, spec, args, first, last);
+    }
+
+    /**
+     * Routes a transaction ({@link Transactions}): all its keys must have one coordinator. No fallback
+     * to another replica: the keys' next replicas need not be the same node.
+     *
+     * @param keys    every key the transaction touches or watches
+     * @param encoded the transaction as a forwarded command ({@link Transaction.Unit#encode})
+     * @return null if it is to run here; otherwise its reply
+     */
+    CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, byte[][] encoded) {
+        if (placement.ownsEverything() || keys.isEmpty()) {
+            return null;
+        }
+        Long target = null;
+        for (Key key : keys) {
+            List<Long> owners = placement.owners(key.token());
+            if (owners.isEmpty()) {
+                return null;
+            }
+            Long t = firstAlive(owners);
+            if (t == null) {
+                return refuse(noOwner(key.bytes(), owners));
+            }
+            if (target != null && !target.equals(t)) {
+                return refuse(CROSSSLOT);
+            }
+            target = t;
+        }
+        if (target == placement.localNodeId()) {
+            return null;
+        }
+        ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
+                session.stream(), session.floors(keys), encoded);
+        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
+    }
+
+    private CompletableFuture<byte[]> routeMany(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                int first, int last) {
+        int step = spec.step();
+        int keys = last < first ? 0 : (last - first) / step + 1;
+        int lastKeyAt = first + (keys - 1) * step;
+        if (keys == 0 || lastKeyAt + step > args.length) {
+            return null; // a key without its value: the handler replies with its arity error
+        }
+        long[] targets = new long[keys];
+        boolean sameTarget = true;
+        for (int i = 0; i < keys; i++) {
+            byte[] key = args[first + i * step];
+            List<Long> owners = placement.owners(token(key));
+            if (owners.isEmpty()) {
+                return null; // no ring yet
+            }
+            Long target = firstAlive(owners);
+            if (target == null) {
+                return refuse(noOwner(key, owners));
+            }
+            targets[i] = target;
+            sameTarget &= target == targets[0];
+        }
+        Merge merge = SPLITTABLE.get(spec.name());
+        boolean splittable = merge != null && first == 1 && lastKeyAt + step == args.length;
+        if (sameTarget) {
+            if (targets[0] == placement.localNodeId()) {
+                return null;
+            }
+            // One owner for all the keys; if it cannot be reached, each key goes to its own next owner.
+            return countErrors(splittable
+                    ? share(session, protocol, args, step, targets[0], merge, Set.of())
+                    : forwardWhole(session, protocol, args, first, lastKeyAt, step, targets[0], Set.of()));
+        }
+        if (!splittable) {
+            return refuse(CROSSSLOT);
+        }
+        return split(session, protocol, args, step, targets, merge);
+    }
+
+    /**
+     * Forwards the whole command, whose keys are at {@code first..last} by {@code step}, to
+     * {@code target}. If that node cannot be reached and the request never left this node, the command
+     * goes to the next live owner of its keys instead (which may be this node) — so a replica that died
+     * a moment ago and is not yet known to be dead does not fail the command — but only when that is
+     * the same node for every key: each key must go where the connection's other commands on it go,
+     * or a later command could overtake an earlier one. Otherwise it fails with TRYAGAIN, nothing run.
+     * Still one hop: each node runs it without forwarding.
+     */
+    private CompletableFuture<byte[]> forwardWhole(Session session, int protocol, byte[][] args, int first, int last,
+                                                   int step, long target, Set<Long> unreachable) {
+        if (target == placement.localNodeId()) {
+            return executeHere(session, protocol, args);
+        }
+        ForwardCodec.Request request = request(session, protocol, args, first, last, step);
+        return send(target, request, args[first], session, failure -> {
+            Set<Long> without = new HashSet<>(unreachable);
+            without.add(target);
+            Long next = null;
+            for (int i = first; i <= last; i += step) {
+                Long owner = firstAliveExcept(placement.owners(token(args[i])), without);
+                if (owner == null || (next != null && !next.equals(owner))) {
+                    forwardFailures.increment();
+                    return CompletableFuture.completedFuture(tryAgain(target, args[i], failure));
+                }
+                next = owner;
+            }
+            retriedElsewhere.increment();
+            return forwardWhole(session, protocol, args, first, last, step, next, without);
+        });
+    }
+
+    /** Counts an error reply of a routed command in the node's error statistics. */
+    private CompletableFuture<byte[]> countErrors(CompletableFuture<byte[]> reply) {
+        return reply.thenApply(resp -> {
+            if (isError(resp)) {
+                local.errorReplied();
+            }
+            return resp;
+        });
+    }
+
+    /** The forward of a command with the client's protocol, levels, stream and floors for its keys. */
+    private static ForwardCodec.Request request(Session session, int protocol, byte[][] args, int first, int last,
+                                                int step) {
+        List<Key> keys = new ArrayList<>();
+        for (int i = first; i <= last; i += step) {
+            keys.add(Key.of(args[i]));
+        }
+        return new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(), session.stream(),
+                session.floors(keys), args);
+    }
+
+    /**
+     * Sends to {@code target}; completes with its RESP reply, having recorded the versions it wrote in
+     * the session, or with a TRYAGAIN error reply naming {@code key} if the forward fails (never
+     * exceptionally). A request that never left this node goes to {@code elsewhere} instead, if given.
+     */
+    private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, byte[] key, Session session,
+                                           Function<Throwable, CompletableFuture<byte[]>> elsewhere) {
+        return attempt(target, request).handle((r, failure) -> {
+            if (failure == null && r != null && r.resp().length > 0) {
+                r.recordInto(session);
+                return CompletableFuture.completedFuture(r.resp());
+            }
+            if (elsewhere != null && unwrap(failure) instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
+                return elsewhere.apply(failure);
+            }
+            forwardFailures.increment();
+            return CompletableFuture.completedFuture(tryAgain(target, key, failure));
+        }).thenCompose(f -> f);
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> attempt(long target, ForwardCodec.Request request) {
+        forwarded.increment();
+        try {
+            return forwarder.forward(target, request);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private byte[] tryAgain(long target, byte[] key, Throwable failure) {
+        String reason = failure == null ? "empty reply" : reason(failure);
+        return errorReply("TRYAGAIN owner " + placement.describe(target) + " of key '" + quote(key)
+                + "' did not answer: " + reason);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
+    private CompletableFuture<byte[]> split(Session session, int protocol, byte[][] args, int step, long[] targets,
+                                            Merge merge) {
+        return countErrors(splitAmong(session, protocol, args, step, targets, merge, Set.of()));
+    }
+
+    /**
+     * Sends each share to its target; a share whose target cannot be reached (the request never left
+     * this node) is split again among its keys' next live owners, leaving out the nodes found
+     * unreachable, so a multi-key command fails only when some key has no reachable owner at all.
+     */
+    private CompletableFuture<byte[]> splitAmong(Session session, int protocol, byte[][] args, int step,
+                                                 long[] targets, Merge merge, Set<Long> unreachable) {
+        // Shares in order of their first key, so the first failing share is the first in key order.
+        List<Long> shareTargets = new ArrayList<>();
+        List<List<Integer>> shareKeys = new ArrayList<>();
+        for (int i = 0; i < targets.length; i++) {
+            int share = shareTargets.indexOf(targets[i]);
+            if (share < 0) {
+                share = shareTargets.size();
+                shareTargets.add(targets[i]);
+                shareKeys.add(new ArrayList<>());
+            }
+            shareKeys.get(share).add(i);
+        }
+        @SuppressWarnings("unchecked")
+        CompletableFuture<byte[]>[] replies = new CompletableFuture[shareTargets.size()];
+        for (int s = 0; s < replies.length; s++) {
+            List<Integer> keys = shareKeys.get(s);
+            byte[][] sub = new byte[1 + keys.size() * step][];
+            sub[0] = args[0];
+            for (int k = 0; k < keys.size(); k++) {
+                System.arraycopy(args, 1 + keys.get(k) * step, sub, 1 + k * step, step);
+            }
+            replies[s] = share(session, protocol, sub, step, shareTargets.get(s), merge, unreachable);
+        }
+        return CompletableFuture.allOf(replies).thenApply(v -> {
+            try {
+                return merge(merge, replies, shareKeys, targets.length);
+            } catch (IllegalArgumentException e) {
+                return errorReply("ERR malformed reply from an owner: " + e.getMessage());
+            }
+        });
+    }
+
+    /** One share: every key of {@code sub} is coordinated by {@code target}. */
+    private CompletableFuture<byte[]> share(Session session, int protocol, byte[][] sub, int step, long target,
+                                            Merge merge, Set<Long> unreachable) {
+        if (target == placement.localNodeId()) {
+            return executeHere(session, protocol, sub);
+        }
+        ForwardCodec.Request request = request(session, protocol, sub, 1, sub.length - step, step);
+        return send(target, request, sub[1], session, failure -> {
+            Set<Long> without = new HashSet<>(unreachable);
+            without.add(target);
+            long[] next = new long[(sub.length - 1) / step];
+            for (int i = 0; i < next.length; i++) {
+                byte[] key = sub[1 + i * step];
+                Long owner = firstAliveExcept(placement.owners(token(key)), without);
+                if (owner == null) {
+                    forwardFailures.increment();
+                    return CompletableFuture.completedFuture(tryAgain(target, key, failure));
+                }
+                next[i] = owner;
+            }
+            retriedElsewhere.increment();
+            return splitAmong(session, protocol, sub, step, next, merge, without);
+        });
+    }
+
+    /** Runs a command here for the session, in the connection's order, recording what it wrote. */
+    private CompletableFuture<byte[]> executeHere(Session session, int protocol, byte[][] args) {
+        return local.executeHere(session, protocol, args).thenApply(r -> {
+            r.recordInto(session);
+            return r.resp();
+        });
+    }
+
+    private static byte[] merge(Merge merge, CompletableFuture<byte[]>[] replies, List<List<Integer>> shareKeys,
+                                int keyCount) {
+        for (CompletableFuture<byte[]> r : replies) {
+            if (isError(r.join())) {
+                return r.join();
+            }
+        }
+        switch (merge) {
+            case OK -> {
+                return replies[0].join();
+            }
+            case SUM -> {
+                long sum = 0;
+                for (CompletableFuture<byte[]> r : replies) {
+                    sum += RawReply.integer(r.join());
+                }
+                return (":" + sum + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            }
+            default -> {
+                byte[][] elements = new byte[keyCount][];
+                for (int s = 0; s < replies.length; s++) {
+                    byte[][] share = RawReply.arrayElements(replies[s].join());
+                    List<Integer> keys = shareKeys.get(s);
+                    if (share.length != keys.size()) {
+                        throw new IllegalArgumentException(share.length + " elements for " + keys.size() + " keys");
+                    }
+                    for (int k = 0; k < share.length; k++) {
+                        elements[keys.get(k)] = share[k];
+                    }
+                }
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                out.writeBytes(("*" + keyCount + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                for (byte[] e : elements) {
+                    out.writeBytes(e);
+                }
+                return out.toByteArray();
+            }
+        }
+    }
+
+    private Long firstAlive(List<Long> owners) {
+        return firstAliveExcept(owners, Set.of());
+    }
+
+    /** The first owner believed alive and not among {@code unreachable}; null if none. */
+    private Long firstAliveExcept(List<Long> owners, Set<Long> unreachable) {
+        long self = placement.localNodeId();
+        for (Long owner : owners) {
+            if (!unreachable.contains(owner) && (owner == self || placement.isAlive(owner))) {
+                return owner;
+            }
+        }
+        return null;
+    }
+
+    private String noOwner(byte[] key, List<Long> owners) {
+        StringBuilder sb = new StringBuilder("CLUSTERDOWN no reachable owner for key '").append(quote(key))
+                .append("' (owners: ");
+        for (int i = 0; i < owners.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(placement.describe(owners.get(i)));
+        }
+        return sb.append(')').toString();
+    }
+
+    private CompletableFuture<byte[]> refuse(String error) {
+        local.errorReplied();
+        return CompletableFuture.completedFuture(errorReply(error));
+    }
+
+    /** A key's ring token, as {@link io.trelliskv.common.Key#token()} computes it. */
+    static long token(byte[] key) {
+        return Murmur3.hash64(key, 0, key.length);
+    }
+
+    static String quote(byte[] key) {
+        String s = new String(key, StandardCharsets.UTF_8);
+        return s.length() <= MAX_KEY_CHARS ? s : s.substring(0, MAX_KEY_CHARS) + "...";
+    }
+
+    /** What went wrong, for an operator: "timed out", or the failure's own message. */
+    public static String reason(Throwable failure) {
+        Throwable t = failure;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof TimeoutException) {
+            return t.getMessage() == null ? "timed out" : "timed out (" + t.getMessage() + ")";
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    private static byte[] errorReply(String text) {
+        return ("-" + text.replace('\r', ' ').replace('\n', ' ') + "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A simple error ({@code -}) or a RESP3 blob error ({@code !}). */
+    private static boolean isError(byte[] resp) {
+        return resp.length > 0 && (resp[0] == '-' || resp[0] == '!');
+    }
+}

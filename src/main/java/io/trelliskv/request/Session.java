@@ -1,0 +1,259 @@
+package io.trelliskv.request;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Version;
+
+import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What a node remembers about one client connection: the consistency levels the client chose with
+ * CONSISTENCY (null: the node's defaults); the versions of its own writes, so a later read of the same
+ * key returns that write or a newer one (read-your-writes); the order its keyed commands start in here
+ * ({@link InOrder}) and the replies still outstanding, so a change of coordinators cannot reorder them
+ * ({@link #mustWait}); and its MULTI/WATCH state ({@link Transaction}). A forwarded command gets a
+ * session of its own with only the levels and floors its forwarding node sent.
+ *
+ * <p>Write versions are kept exactly for the {@value #EXACT_KEYS} keys this connection wrote most
+ * recently. A key pushed out of that set leaves its version in one of {@value #BUCKETS} buckets by key
+ * token, each holding the newest version pushed out to it: bounded memory however many keys a client
+ * writes. A bucket is conservative — a key that shares one with a key written later may ask more
+ * replicas than it needed to, never fewer. Nothing is allocated before the connection's first
+ * acknowledged write.
+ *
+ * <p>Thread-safety: levels and the transaction are set on the connection's event loop and read
+ * anywhere; write versions and outstanding replies are recorded on any thread, under the session's
+ * monitor.
+ */
+public final class Session {
+
+    static final int EXACT_KEYS = 1024;
+    static final int BUCKETS = 256;
+
+    private volatile ConsistencyLevel readLevel;
+    private volatile ConsistencyLevel writeLevel;
+    /** The versions of the most recently written keys, by key token; null until the first write. */
+    private LinkedHashMap<Long, Version> exact;
+    /** Per bucket, the newest version pushed out of {@link #exact}: hlc at [2i], node at [2i+1]. */
+    private long[] floors;
+
+    /** Floors given by a forwarding node for the keys of one command, in key order; or null. */
+    private final Version[] given;
+
+    /** The client connection's id: names its stream of forwarded commands ({@link ForwardedStreams}). */
+    private final long stream;
+
+    Session(long stream) {
+        this.stream = stream;
+        this.given = null;
+        this.order = new InOrder();
+        this.outstanding = new ArrayDeque<>();
+    }
+
+    private Session(ConsistencyLevel readLevel, ConsistencyLevel writeLevel, Version[] given) {
+        this.stream = 0;
+        this.readLevel = readLevel;
+        this.writeLevel = writeLevel;
+        this.given = given;
+        this.order = null;
+        this.outstanding = null;
+    }
+
+    /**
+     * The session of one command forwarded by another node: the client's levels (null: defaults) and
+     * its floors for the command's keys, in key order (null: none).
+     */
+    static Session forwarded(ConsistencyLevel readLevel, ConsistencyLevel writeLevel, Version[] floors) {
+        return new Session(readLevel, writeLevel, floors);
+    }
+
+    /** The connection's session, made on first use. */
+    public static Session of(ClientConnection client) {
+        Object a = client.attachment();
+        if (a instanceof Session s) {
+            return s;
+        }
+        Session s = new Session(client.id());
+        client.attachment(s);
+        return s;
+    }
+
+    /** The order in which the connection's keyed commands start here; null on a forwarded command's session. */
+    private final InOrder order;
+
+    /**
+     * The replies of the connection's keyed commands that are still outstanding (forwarded, or waiting
+     * for replicas), oldest first; done ones are pruned as commands arrive. Guarded by this.
+     */
+    private final ArrayDeque<CompletableFuture<?>> outstanding;
+    /** The {@link Placement#epoch} under which the outstanding commands were routed. Guarded by this. */
+    private long routedEpoch;
+    /**
+     * Completes once every command held back by a change of coordinators has been routed; null or done
+     * when nothing is held back. Guarded by this.
+     */
+    private CompletableFuture<Void> heldBack;
+
+    InOrder order() {
+        return order;
+    }
+
+    /** The connection's MULTI/WATCH state; null until its first transaction command. Event loop only. */
+    private Transaction transaction;
+
+    /** The connection's transaction state, made on first use. */
+    Transaction transaction() {
+        if (transaction == null) {
+            transaction = new Transaction();
+        }
+        return transaction;
+    }
+
+    /** True between MULTI and EXEC or DISCARD: commands are queued, not run. */
+    boolean queuing() {
+        return transaction != null && transaction.queuing();
+    }
+
+    long stream() {
+        return stream;
+    }
+
+    /**
+     * Whether a keyed command arriving now must wait before it is routed: while commands routed under
+     * an earlier {@link Placement#epoch} are outstanding, a key's coordinator may have changed (a node
+     * died, came back, or the ring moved), and the command could overtake an earlier one of the same
+     * key at its old coordinator. It then waits until those have answered, and every command after it
+     * waits behind it, so the connection's commands still start in the order sent.
+     *
+     * @return null to route the command now; else a future to chain it on with {@link #holdBack}
+     */
+    synchronized CompletableFuture<Void> mustWait(long epoch) {
+        if (heldBack != null && !heldBack.isDone()) {
+            return heldBack;
+        }
+        while (!outstanding.isEmpty() && outstanding.peekFirst().isDone()) {
+            outstanding.pollFirst();
+        }
+        if (epoch == routedEpoch || outstanding.isEmpty()) {
+            routedEpoch = epoch;
+            return null;
+        }
+        routedEpoch = epoch;
+        outstanding.removeIf(CompletableFuture::isDone);
+        heldBack = CompletableFuture.allOf(outstanding.toArray(new CompletableFuture<?>[0]))
+                .handle((v, failure) -> null);
+        return heldBack;
+    }
+
+    /**
+     * Holds back the connection's next commands until {@code ready} completes (EXEC waiting for the
+     * answers of WATCHes pipelined ahead of it); they then go in order, after any held back already.
+     */
+    synchronized void waitFor(CompletableFuture<?> ready) {
+        CompletableFuture<Void> gate = ready.handle((v, failure) -> null);
+        heldBack = heldBack == null || heldBack.isDone() ? gate
+                : heldBack.thenCombine(gate, (a, b) -> null);
+    }
+
+    /** Routes a held-back command ({@code route}) once every earlier held-back one has been routed. */
+    synchronized void holdBack(Runnable route) {
+        heldBack = heldBack.thenRun(route);
+    }
+
+    /** Completes once every command outstanding now has answered. */
+    synchronized CompletableFuture<Void> allOutstanding() {
+        outstanding.removeIf(CompletableFuture::isDone);
+        return CompletableFuture.allOf(outstanding.toArray(new CompletableFuture<?>[0]));
+    }
+
+    /** Remembers an outstanding command's reply, so a later change of coordinators waits for it. */
+    synchronized void outstanding(CompletableFuture<?> reply, long epoch) {
+        if (!reply.isDone()) {
+            outstanding.addLast(reply);
+            routedEpoch = epoch;
+        }
+    }
+
+    /** The level chosen with CONSISTENCY, or null for the node's default. */
+    public ConsistencyLevel readLevel() {
+        return readLevel;
+    }
+
+    public ConsistencyLevel writeLevel() {
+        return writeLevel;
+    }
+
+    public void readLevel(ConsistencyLevel level) {
+        this.readLevel = level;
+    }
+
+    public void writeLevel(ConsistencyLevel level) {
+        this.writeLevel = level;
+    }
+
+    /** Remembers the version of an acknowledged write of a key with this token. */
+    synchronized void record(long token, long hlc, long nodeId) {
+        if (exact == null) {
+            exact = new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, Version> eldest) {
+                    if (size() <= EXACT_KEYS) {
+                        return false;
+                    }
+                    pushOut(eldest.getKey(), eldest.getValue());
+                    return true;
+                }
+            };
+        }
+        Version v = new Version(hlc, nodeId);
+        Version had = exact.get(token);
+        if (had == null || v.compareTo(had) > 0) {
+            exact.put(token, v);
+        }
+    }
+
+    private void pushOut(long token, Version v) {
+        if (floors == null) {
+            floors = new long[2 * BUCKETS];
+        }
+        int b = 2 * bucket(token);
+        if (Version.compare(v.hlc(), v.nodeId(), floors[b], floors[b + 1]) > 0) {
+            floors[b] = v.hlc();
+            floors[b + 1] = v.nodeId();
+        }
+    }
+
+    /** Per key, the newest version this connection wrote that the read must see; null if it never wrote. */
+    synchronized Version[] floors(List<Key> keys) {
+        if (given != null && given.length == keys.size()) {
+            return given;
+        }
+        if (exact == null) {
+            return null;
+        }
+        Version[] out = new Version[keys.size()];
+        for (int i = 0; i < out.length; i++) {
+            long token = keys.get(i).token();
+            Version v = exact.get(token);
+            if (floors != null) {
+                int b = 2 * bucket(token);
+                if ((floors[b] != 0 || floors[b + 1] != 0)
+                        && (v == null || Version.compare(floors[b], floors[b + 1], v.hlc(), v.nodeId()) > 0)) {
+                    v = new Version(floors[b], floors[b + 1]);
+                }
+            }
+            out[i] = v;
+        }
+        return out;
+    }
+
+    private static int bucket(long token) {
+        return (int) (token ^ (token >>> 32)) & (BUCKETS - 1);
+    }
+}

@@ -1,0 +1,129 @@
+package io.trelliskv.request;
+
+import io.trelliskv.command.CommandTable;
+import io.trelliskv.command.KeyCommands;
+import io.trelliskv.command.StringCommands;
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.version.Version;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SessionTest {
+
+    @Test
+    void aConnectionThatNeverWroteHasNoFloors() {
+        assertThat(new Session(1).floors(List.of(Key.of("k")))).isNull();
+    }
+
+    @Test
+    void aWriteSetsTheFloorOfItsKeyAndOnlyNewerVersionsRaiseIt() {
+        Session s = new Session(1);
+        Key k = Key.of("k");
+        s.record(k.token(), 100, 7);
+        s.record(k.token(), 90, 9); // older: ignored
+        assertThat(s.floors(List.of(k))).containsExactly(new Version(100, 7));
+        s.record(k.token(), 100, 8); // same hlc, greater node: newer
+        assertThat(s.floors(List.of(k))).containsExactly(new Version(100, 8));
+    }
+
+    @Test
+    void onlyKeysThisConnectionWroteHaveFloors() {
+        Session s = new Session(1);
+        s.record(Key.of("written").token(), 500, 1);
+        for (int i = 0; i < 2_000; i++) {
+            assertThat(s.floors(List.of(Key.of("other" + i)))[0]).as("other%d", i).isNull();
+        }
+    }
+
+    @Test
+    void aKeyPushedOutOfTheExactSetKeepsAFloorAtLeastAsNewAsItsWrite() {
+        Session s = new Session(1);
+        Key first = Key.of("first");
+        s.record(first.token(), 10, 1);
+        for (int i = 0; i < Session.EXACT_KEYS + 100; i++) {
+            s.record(Key.of("later" + i).token(), 100 + i, 1);
+        }
+        Version floor = s.floors(List.of(first))[0];
+        assertThat(floor).isNotNull();
+        assertThat(floor.compareTo(new Version(10, 1))).isGreaterThanOrEqualTo(0);
+        // The most recent keys are still exact.
+        int last = Session.EXACT_KEYS + 99;
+        assertThat(s.floors(List.of(Key.of("later" + last)))[0]).isEqualTo(new Version(100 + last, 1));
+    }
+
+    @Test
+    void aForwardedSessionUsesTheFloorsItWasGivenInKeyOrder() {
+        Version[] given = {null, new Version(3, 4)};
+        Session s = Session.forwarded(ConsistencyLevel.ONE, null, given);
+        assertThat(s.readLevel()).isEqualTo(ConsistencyLevel.ONE);
+        assertThat(s.writeLevel()).isNull();
+        assertThat(s.floors(List.of(Key.of("a"), Key.of("b")))).containsExactly(given);
+    }
+
+    @Test
+    void blindWritesAreTheOnesWhoseOutcomeIgnoresTheStoredValue() {
+        CommandTable t = new CommandTable();
+        new StringCommands(null, null, 1 << 20).registerInto(t);
+        new KeyCommands(null, null).registerInto(t);
+        assertThat(Coordination.blind(t.find(b("set")), args("SET", "k", "v", "EX", "10"))).isTrue();
+        assertThat(Coordination.blind(t.find(b("set")), args("SET", "k", "v", "nx"))).isFalse();
+        assertThat(Coordination.blind(t.find(b("set")), args("SET", "k", "v", "GET"))).isFalse();
+        assertThat(Coordination.blind(t.find(b("set")), args("SET", "k", "v", "KEEPTTL"))).isFalse();
+        assertThat(Coordination.blind(t.find(b("mset")), args("MSET", "a", "1"))).isTrue();
+        assertThat(Coordination.blind(t.find(b("incr")), args("INCR", "k"))).isFalse();
+        assertThat(Coordination.blind(t.find(b("del")), args("DEL", "k"))).as("its count reads").isFalse();
+        assertThat(Coordination.keys(t.find(b("mset")), args("MSET", "a", "1", "b", "2")))
+                .containsExactly(Key.of("a"), Key.of("b"));
+        assertThat(Coordination.keys(t.find(b("mget")), args("MGET", "a", "b", "c")))
+                .containsExactly(Key.of("a"), Key.of("b"), Key.of("c"));
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[][] args(String... words) {
+        byte[][] out = new byte[words.length][];
+        for (int i = 0; i < words.length; i++) {
+            out[i] = b(words[i]);
+        }
+        return out;
+    }
+
+    @Test
+    void aChangeOfCoordinatorsHoldsLaterCommandsUntilTheOutstandingOnesAnsweredThenRoutesThemInOrder() {
+        Session s = new Session(1);
+        assertThat(s.mustWait(5)).isNull();
+        CompletableFuture<byte[]> forwarded = new CompletableFuture<>();
+        s.outstanding(forwarded, 5);
+        assertThat(s.mustWait(5)).as("same epoch: no coordinator moved").isNull();
+
+        CompletableFuture<Void> held = s.mustWait(6);
+        assertThat(held).isNotNull().isNotDone();
+        java.util.List<String> routed = new java.util.ArrayList<>();
+        s.holdBack(() -> routed.add("first"));
+        assertThat(s.mustWait(6)).as("later commands queue behind the held one").isNotNull().isNotDone();
+        s.holdBack(() -> routed.add("second"));
+        assertThat(routed).isEmpty();
+
+        forwarded.complete(new byte[0]);
+        assertThat(routed).containsExactly("first", "second");
+        assertThat(s.mustWait(6)).isNull();
+    }
+
+    @Test
+    void answeredCommandsDoNotHoldAnythingBack() {
+        Session s = new Session(1);
+        s.outstanding(CompletableFuture.completedFuture(new byte[0]), 1);
+        CompletableFuture<byte[]> answered = new CompletableFuture<>();
+        s.outstanding(answered, 1);
+        answered.complete(new byte[0]);
+        assertThat(s.mustWait(2)).isNull();
+    }
+}
