@@ -13,7 +13,7 @@ import io.trelliskv.replication.RangeStream;
 import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.StreamCodec;
-import io.trelliskv.ring.RangeMoves;
+import io.trelliskv.ring.RebalancePlan;
 import io.trelliskv.ring.TokenRing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +38,7 @@ import java.util.function.Supplier;
  * A node joining a cluster that has data announces its tokens as JOINING. From then on the others
  * send it the writes of the ranges it will own (it is a pending replica, {@link ClusterState}), but
  * neither route to it nor read from it. After {@link RebalanceConfig#settleMillis()}, long enough for
- * every coordinator to have heard, it pulls each range it gains ({@link RangeMoves}) from the range's
+ * every coordinator to have heard, it pulls each range it gains ({@link RebalancePlan}) from the range's
  * current replicas with {@code STREAM_RANGE}, then announces NORMAL and asks for an anti-entropy round,
  * which catches any write a coordinator made before it heard of the join. The first node of a cluster
  * (no seeds, or an empty ring) is NORMAL at once.
@@ -177,13 +177,8 @@ public final class Rebalancer implements AutoCloseable {
     }
 
     private void startBootstrap() {
-        List<RangeStream.Assignment> assignments = new ArrayList<>();
-        TokenRing future = state.futureRing();
-        for (RangeMoves.Move m : RangeMoves.receivedBy(
-                RangeMoves.between(state.ring(), future, replicationFactor), localId)) {
-            assignments.add(new RangeStream.Assignment(m.range(),
-                    displacedFirst(without(m.sources(), localId, localId), future.replicas(m.range().end(), replicationFactor))));
-        }
+        List<RangeStream.Assignment> assignments =
+                streamed(RebalancePlan.join(state.ring(), state.futureRing(), replicationFactor, localId));
         if (assignments.isEmpty()) {
             becomeNormal();
             return;
@@ -259,17 +254,8 @@ public final class Rebalancer implements AutoCloseable {
         if (status != NodeStatus.LEAVING) {
             return; // cancelled meanwhile
         }
-        List<RangeStream.Assignment> assignments = new ArrayList<>();
-        for (RangeMoves.Move m : RangeMoves.between(state.ring(), state.futureRing(), replicationFactor)) {
-            if (!m.sources().contains(localId)) {
-                continue; // another node's join: it pulls for itself
-            }
-            for (long target : m.targets()) {
-                if (target != localId) {
-                    assignments.add(new RangeStream.Assignment(m.range(), List.of(target)));
-                }
-            }
-        }
+        List<RangeStream.Assignment> assignments =
+                streamed(RebalancePlan.decommission(state.ring(), state.futureRing(), replicationFactor, localId));
         RangeStream s = newStream(RangeStream.Kind.DECOMMISSION, assignments, this::push);
         own = s;
         s.finished().thenRun(() -> membership.execute(() -> {
@@ -316,13 +302,8 @@ public final class Rebalancer implements AutoCloseable {
 
     /** A NORMAL member left the ring without handing over: pulls what this node gained (membership thread). */
     private void restore(long gone, TokenRing before, TokenRing after) {
-        List<RangeStream.Assignment> assignments = new ArrayList<>();
-        for (RangeMoves.Move m : RangeMoves.receivedBy(RangeMoves.between(before, after, replicationFactor), localId)) {
-            List<Long> sources = without(m.sources(), gone, localId);
-            if (!sources.isEmpty()) {
-                assignments.add(new RangeStream.Assignment(m.range(), sources));
-            }
-        }
+        List<RangeStream.Assignment> assignments =
+                streamed(RebalancePlan.removal(before, after, replicationFactor, localId, gone));
         if (assignments.isEmpty() || status == NodeStatus.JOINING) {
             return; // a joining node streams from the new ring anyway
         }
@@ -423,32 +404,11 @@ public final class Rebalancer implements AutoCloseable {
         return b;
     }
 
-    /**
-     * Sources with the replica this node displaces first: it holds every write acknowledged with it, so
-     * taking its copy keeps the number of copies of each acknowledged write (Cassandra's "consistent
-     * range movement"); the other replicas are fallbacks when it is down.
-     */
-    private static List<Long> displacedFirst(List<Long> sources, List<Long> futureReplicas) {
-        List<Long> out = new ArrayList<>(sources.size());
-        for (long s : sources) {
-            if (!futureReplicas.contains(s)) {
-                out.add(s);
-            }
-        }
-        for (long s : sources) {
-            if (futureReplicas.contains(s)) {
-                out.add(s);
-            }
-        }
-        return out;
-    }
-
-    private static List<Long> without(List<Long> nodes, long a, long b) {
-        List<Long> out = new ArrayList<>(nodes.size());
-        for (long n : nodes) {
-            if (n != a && n != b) {
-                out.add(n);
-            }
+    /** A plan's assignments as this node streams them: with the peers to try, in order. */
+    private static List<RangeStream.Assignment> streamed(RebalancePlan plan) {
+        List<RangeStream.Assignment> out = new ArrayList<>(plan.assignments().size());
+        for (RebalancePlan.Assignment a : plan.assignments()) {
+            out.add(new RangeStream.Assignment(a.range(), plan.peers(a)));
         }
         return out;
     }

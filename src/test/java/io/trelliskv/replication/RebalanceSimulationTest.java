@@ -2,7 +2,7 @@ package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
-import io.trelliskv.ring.RangeMoves;
+import io.trelliskv.ring.RebalancePlan;
 import io.trelliskv.ring.TokenRing;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.Entry;
@@ -69,11 +69,8 @@ class RebalanceSimulationTest {
 
         // Node 4 joins: JOINING, writes reach it, it pulls its ranges from the current replicas.
         future = read.withNode(4, tokens.get(4L));
-        List<RangeStream.Assignment> pulls = new ArrayList<>();
-        for (RangeMoves.Move m : RangeMoves.receivedBy(RangeMoves.between(read, future, N), 4)) {
-            pulls.add(new RangeStream.Assignment(m.range(), m.sources()));
-        }
-        stream(RangeStream.Kind.BOOTSTRAP, pulls, (peer, range, cursor, max) -> {
+        RebalancePlan join = RebalancePlan.join(read, future, N, 4);
+        stream(RangeStream.Kind.BOOTSTRAP, join, (peer, range, cursor, max) -> {
             StreamCodec.Batch b = nodes.get(peer).reader.read(range, cursor, max);
             assertThat(nodes.get(4L).replica.apply("stream", b.entries())).isNull();
             return b;
@@ -85,13 +82,8 @@ class RebalanceSimulationTest {
 
         // Node 2 decommissions: LEAVING, writes reach the new owners too, it pushes its ranges to them.
         future = read.withoutNode(2);
-        List<RangeStream.Assignment> pushes = new ArrayList<>();
-        for (RangeMoves.Move m : RangeMoves.between(read, future, N)) {
-            for (long target : m.targets()) {
-                pushes.add(new RangeStream.Assignment(m.range(), List.of(target)));
-            }
-        }
-        stream(RangeStream.Kind.DECOMMISSION, pushes, (peer, range, cursor, max) -> {
+        RebalancePlan decommission = RebalancePlan.decommission(read, future, N, 2);
+        stream(RangeStream.Kind.DECOMMISSION, decommission, (peer, range, cursor, max) -> {
             StreamCodec.Batch b = nodes.get(2L).reader.read(range, cursor, max);
             assertThat(nodes.get(peer).replica.apply("stream", b.entries())).isNull();
             return b;
@@ -106,14 +98,9 @@ class RebalanceSimulationTest {
         TokenRing before = read;
         read = before.withoutNode(3);
         future = read;
-        List<RangeMoves.Move> moves = RangeMoves.between(before, read, N);
         for (long gainer : read.nodes()) {
-            List<RangeStream.Assignment> restore = new ArrayList<>();
-            for (RangeMoves.Move m : RangeMoves.receivedBy(moves, gainer)) {
-                restore.add(new RangeStream.Assignment(m.range(),
-                        m.sources().stream().filter(s -> s != 3 && s != gainer).toList()));
-            }
-            stream(RangeStream.Kind.RESTORE, restore, (peer, range, cursor, max) -> {
+            RebalancePlan removal = RebalancePlan.removal(before, read, N, gainer, 3);
+            stream(RangeStream.Kind.RESTORE, removal, (peer, range, cursor, max) -> {
                 StreamCodec.Batch b = nodes.get(peer).reader.read(range, cursor, max);
                 assertThat(nodes.get(gainer).replica.apply("stream", b.entries())).isNull();
                 return b;
@@ -123,8 +110,15 @@ class RebalanceSimulationTest {
         assertThat(writes).isGreaterThan(3_000);
     }
 
-    /** Runs a stream to its end, with client writes before every batch and one batch in seven failing. */
-    private void stream(RangeStream.Kind kind, List<RangeStream.Assignment> assignments, RangeStream.Transfer transfer) {
+    /**
+     * Runs a plan's stream to its end, with the peers the production plan gives each range, client writes
+     * before every batch and one batch in seven failing.
+     */
+    private void stream(RangeStream.Kind kind, RebalancePlan plan, RangeStream.Transfer transfer) {
+        List<RangeStream.Assignment> assignments = new ArrayList<>();
+        for (RebalancePlan.Assignment a : plan.assignments()) {
+            assignments.add(new RangeStream.Assignment(a.range(), plan.peers(a)));
+        }
         int[] calls = {0};
         RangeStream.Transfer loaded = (peer, range, cursor, max) -> {
             load(20);
