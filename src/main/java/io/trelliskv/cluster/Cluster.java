@@ -20,8 +20,8 @@ import io.trelliskv.replication.RangeReader;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ScanPacer;
-import io.trelliskv.request.Coordination;
 import io.trelliskv.request.Dispatcher;
+import io.trelliskv.request.ErrorReplies;
 import io.trelliskv.request.ForwardCodec;
 import io.trelliskv.request.Router;
 import io.trelliskv.ring.TokenAllocator;
@@ -249,7 +249,7 @@ public final class Cluster implements AutoCloseable {
                         ? CompletableFuture.completedFuture(state.describe(id) + " has no known address")
                         : peers.call(to, PeerMessageType.FLUSH, payload.array(), FORWARD_TIMEOUT)
                                 .handle((r, failure) -> failure == null ? null
-                                        : state.describe(id) + " did not answer: " + Router.reason(failure));
+                                        : state.describe(id) + " did not answer: " + ErrorReplies.reason(failure));
                 acks.add(ack);
             }
             return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
@@ -337,14 +337,12 @@ public final class Cluster implements AutoCloseable {
                 .build();
         gossip.start(new InetSocketAddress(bindHost, bound.getPort()), (from, data) -> s.onPacket(from, data));
         swim = s;
-        router = dispatcher.enableRouting(state, this::forward);
         ReplicationConfig rc = config.replication();
         PeerReplicaTransport transport = new PeerReplicaTransport(peers, state,
                 Duration.ofMillis(rc.replicaTimeoutMillis()));
         coordinator = new Coordinator(engine, hlc, state, state, transport, hints::add, rc,
                 new SplittableRandom(identity.nodeId() ^ clock.nanos()));
-        dispatcher.enableReplication(new Coordination(dispatcher, coordinator, state));
-        dispatcher.enableClusterFlush(this::flushAll);
+        router = dispatcher.serveCluster(state, this::forward, coordinator, this::flushAll);
         replayer = new HintReplayer(hints, transport, state, config.hints(), clock);
         replayer.start();
         AntiEntropy ae = new AntiEntropy(identity.nodeId(), engine,

@@ -12,7 +12,7 @@ import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicationConfig;
-import io.trelliskv.request.Router;
+import io.trelliskv.request.ErrorReplies;
 import io.trelliskv.request.Session;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.version.Hlc;
@@ -98,7 +98,7 @@ public final class ReplicationCommands {
         int protocol = client.writer().protocol();
         c.inspect(key).whenComplete((copies, failure) -> {
             if (failure != null) {
-                reply.fail("ERR " + Router.reason(failure));
+                reply.fail("ERR " + ErrorReplies.reason(failure));
                 return;
             }
             ByteBuf buf = Unpooled.buffer();

@@ -29,6 +29,23 @@ public class CommandException extends RuntimeException {
         return new CommandException(NOT_FLOAT);
     }
 
+    /** Redis's text: {@code ERR unknown command 'x', with args beginning with: 'a' 'b' }. */
+    public static CommandException unknownCommand(byte[][] args) {
+        StringBuilder sb = new StringBuilder("ERR unknown command '")
+                .append(truncate(args[0], 128)).append("', with args beginning with: ");
+        int budget = 128;
+        for (int i = 1; i < args.length && budget > 0; i++) {
+            String arg = truncate(args[i], budget);
+            sb.append('\'').append(arg).append("' ");
+            budget -= arg.length() + 3;
+        }
+        return new CommandException(sb.toString());
+    }
+
+    private static String truncate(byte[] b, int max) {
+        return new String(b, 0, Math.min(b.length, max), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     public static CommandException wrongArity(String command) {
         return new CommandException("ERR wrong number of arguments for '" + command + "' command");
     }

@@ -160,7 +160,7 @@ public final class Info {
         EngineStats es = node.engine().stats();
         Dispatcher d = node.dispatcher();
         line(sb, "total_connections_received", node.clients().totalConnections());
-        line(sb, "total_commands_processed", d.commandsProcessed());
+        line(sb, "total_commands_processed", d.stats().commandsProcessed());
         line(sb, "instantaneous_ops_per_sec", node.opsSampler().opsPerSecond());
         line(sb, "rejected_connections", node.clients().rejectedConnections());
         line(sb, "expired_keys", es.expiredKeys());
@@ -171,8 +171,8 @@ public final class Info {
         sb.append("flush_floor:").append(describeFlush(node.engine().flushFloor())).append("\r\n");
         line(sb, "flush_dropped_entries", node.engine().flushDroppedEntries());
         line(sb, "flush_refused_entries", node.engine().refusedBelowFlushFloor());
-        line(sb, "total_error_replies", d.errorReplies());
-        line(sb, "unknown_commands", d.unknownCommands());
+        line(sb, "total_error_replies", d.stats().errorReplies());
+        line(sb, "unknown_commands", d.stats().unknownCommands());
     }
 
     private void commandstats(StringBuilder sb) {

@@ -150,7 +150,7 @@ public final class Node implements AutoCloseable {
         background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),
                 periodMillis, periodMillis, TimeUnit.MILLISECONDS);
         background.scheduleAtFixedRate(() -> runSafely("stats sampling",
-                () -> opsSampler.sample(dispatcher.commandsProcessed())), periodMillis, periodMillis,
+                () -> opsSampler.sample(dispatcher.stats().commandsProcessed())), periodMillis, periodMillis,
                 TimeUnit.MILLISECONDS);
         log.info("Node {} ready on port {}", Long.toHexString(nodeId), server.address().getPort());
     }

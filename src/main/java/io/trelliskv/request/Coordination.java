@@ -3,6 +3,7 @@ package io.trelliskv.request;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
+import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.replication.ConsistencyLevel;
@@ -12,7 +13,6 @@ import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.WriteCapture;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -20,9 +20,12 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 /**
- * Runs a keyed command on this node as the coordinator of its keys' replicas: the glue between the
- * command handlers, which know Redis semantics and act on the local engine, and the
- * {@link Coordinator}, which knows replicas and consistency levels.
+ * The third stage of a request's path: runs a keyed command on this node as the coordinator of its
+ * keys' replicas — the glue between the command handlers ({@link Execution}, the next and last stage),
+ * which know Redis semantics and act on the local engine, and the {@link Coordinator}, which knows
+ * replicas and consistency levels. Commands reach it from the {@link Router} (a client's command whose
+ * keys this node coordinates, or a local share of a split command) and from the {@link Dispatcher} (a
+ * command a peer forwarded here, which is never routed again).
  *
  * <ol>
  *   <li>Too few live replicas for the levels: {@code -UNAVAILABLE ...} at once.</li>
@@ -38,21 +41,39 @@ import java.util.function.Supplier;
  *
  * <p>Only a node that is a replica coordinates: the {@link Router} forwards every keyed command to
  * the first live replica of its keys, so all commands on a key serialize on one node while it lives,
- * and read-modify-write commands stay atomic.
+ * and read-modify-write commands stay atomic. While this node owns the whole ring (a cluster of one)
+ * there is nobody to replicate to, and commands go straight to {@link Execution}.
+ *
+ * <h2>Order</h2>
+ * Commands start here in the order of their connection or forwarded stream, each waiting only for the
+ * earlier commands it conflicts with (a shared key, not both reads): a client connection's through its
+ * session's {@link InOrder}, a peer's forwarded commands through {@link ForwardedStreams}, keyed by the
+ * sending node and its client connection, as the sender keeps each connection's forwards in order on one
+ * peer connection.
  */
-public final class Coordination {
+final class Coordination {
 
-    private final Dispatcher dispatcher;
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    private final Execution execution;
+    private final Transactions transactions;
+    private final CommandTable table;
     private final Coordinator coordinator;
     private final Placement placement;
     private final ReplicationConfig config;
-    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+    private final RequestStats stats;
+    /** The order of the commands other nodes forward here, per client connection of theirs. */
+    private final ForwardedStreams forwardedStreams = new ForwardedStreams();
 
-    public Coordination(Dispatcher dispatcher, Coordinator coordinator, Placement placement) {
-        this.dispatcher = dispatcher;
+    Coordination(Execution execution, Transactions transactions, CommandTable table, Coordinator coordinator,
+                 Placement placement, RequestStats stats) {
+        this.execution = execution;
+        this.transactions = transactions;
+        this.table = table;
         this.coordinator = coordinator;
         this.placement = placement;
         this.config = coordinator.config();
+        this.stats = stats;
     }
 
     /** False while this node owns the whole ring: there is nobody to replicate to. */
@@ -100,6 +121,10 @@ public final class Coordination {
      */
     CompletableFuture<byte[]> runForClient(ClientConnection client, Session session, CommandSpec spec,
                                            byte[][] args) {
+        if (!active()) {
+            execution.run(client, spec, args);
+            return null;
+        }
         int protocol = client.writer().protocol();
         CompletableFuture<byte[]> reply = new CompletableFuture<>();
         Thread loop = Thread.currentThread();
@@ -120,13 +145,13 @@ public final class Coordination {
             try {
                 phase = prepare(session, plan);
             } catch (ReplicationException e) {
-                dispatcher.errorReplied();
+                stats.errorReplied();
                 client.writer().error(e.getMessage());
                 answered[0] = true;
                 return DONE;
             }
             if (phase == null && !plan.write()) {
-                dispatcher.run(client, spec, args); // a read whose local copy is new enough: as on one node
+                execution.run(client, spec, args); // a read whose local copy is new enough: as on one node
                 answered[0] = true;
                 return DONE;
             }
@@ -145,6 +170,9 @@ public final class Coordination {
      * session's order when it is a client connection's. Never fails: errors are error replies.
      */
     CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        if (!active()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(execution.runDetached(protocol, spec, args)));
+        }
         InOrder order = session.order();
         if (order == null) {
             return start(session, protocol, spec, args, new CompletableFuture<>());
@@ -159,10 +187,48 @@ public final class Coordination {
     }
 
     /**
+     * Runs a keyed command a peer forwarded here (found and arity-checked by the {@link Dispatcher}), in
+     * the order of the client connection it came from, with the levels and floors the peer sent.
+     */
+    CompletableFuture<ForwardCodec.Reply> executeForwarded(long fromNode, ForwardCodec.Request request,
+                                                           Session session, CommandSpec spec) {
+        byte[][] args = request.args();
+        if (!active()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
+                    execution.runDetached(request.protocol(), spec, args)));
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        forwardedStreams.submit(fromNode, request.stream(), tokens(keys(spec, args)), spec.has(CommandFlag.WRITE),
+                () -> {
+                    CompletableFuture<Void> ran = new CompletableFuture<>();
+                    start(session, request.protocol(), spec, args, ran).thenAccept(reply::complete);
+                    return ran;
+                });
+        return reply;
+    }
+
+    /** A transaction forwarded by the node its client is connected to, in that connection's order. */
+    CompletableFuture<ForwardCodec.Reply> executeForwardedTransaction(long fromNode, ForwardCodec.Request request,
+                                                                      Session session, Transaction.Unit unit) {
+        if (!active()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
+                    transactions.runHere(execution, request.protocol(), unit)));
+        }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
+        forwardedStreams.submit(fromNode, request.stream(), tokens(unit.keys(table)), transactions.writes(unit),
+                () -> {
+                    CompletableFuture<Void> ran = new CompletableFuture<>();
+                    startTransaction(session, request.protocol(), unit, ran).thenAccept(reply::complete);
+                    return ran;
+                });
+        return reply;
+    }
+
+    /**
      * Starts a command now, whatever else is running: the caller keeps the order. Completes {@code ran}
      * once the handler has run or is known not to run. Never fails: errors are error replies.
      */
-    CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
+    private CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
                                                 CompletableFuture<Void> ran) {
         try {
             Plan plan = plan(session, spec, args);
@@ -185,12 +251,16 @@ public final class Coordination {
      * session's order when it is a client connection's.
      */
     CompletableFuture<ForwardCodec.Reply> transaction(Session session, int protocol, Transaction.Unit unit) {
+        if (!active()) {
+            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
+                    transactions.runHere(execution, protocol, unit)));
+        }
         InOrder order = session.order();
         if (order == null) {
             return startTransaction(session, protocol, unit, new CompletableFuture<>());
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        order.submit(tokens(unit.keys(dispatcher.table())), dispatcher.transactions().writes(unit), () -> {
+        order.submit(tokens(unit.keys(table)), transactions.writes(unit), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
             startTransaction(session, protocol, unit, ran).thenAccept(reply::complete);
             return ran;
@@ -202,11 +272,10 @@ public final class Coordination {
      * Starts a transaction now: brings every key up to the read level, runs the commands atomically
      * here, and replicates what they wrote as one batch at the write level.
      */
-    CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
+    private CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
                                                            CompletableFuture<Void> ran) {
-        Transactions transactions = dispatcher.transactions();
         try {
-            List<Key> keys = unit.keys(dispatcher.table());
+            List<Key> keys = unit.keys(table);
             Plan plan = new Plan(keys, transactions.writes(unit), !keys.isEmpty(),
                     session.readLevel() != null ? session.readLevel() : config.readLevel(),
                     session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
@@ -217,7 +286,7 @@ public final class Coordination {
                 ran.complete(null);
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
             }
-            return afterPhase(phase, () -> transactions.runHere(dispatcher, protocol, unit), plan, ran);
+            return afterPhase(phase, () -> transactions.runHere(execution, protocol, unit), plan, ran);
         } catch (RuntimeException e) {
             ran.complete(null);
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
@@ -227,7 +296,7 @@ public final class Coordination {
     private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,
                                                              CommandSpec spec, byte[][] args, Plan plan,
                                                              CompletableFuture<Void> ran) {
-        return afterPhase(phase, () -> dispatcher.runDetached(protocol, spec, args), plan, ran);
+        return afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran);
     }
 
     private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, Supplier<byte[]> handler,
@@ -270,10 +339,9 @@ public final class Coordination {
         while (t instanceof CompletionException && t.getCause() != null) {
             t = t.getCause();
         }
-        dispatcher.errorReplied();
-        String text = t instanceof ReplicationException ? t.getMessage()
-                : "ERR replication failed: " + Router.reason(t);
-        return ("-" + text.replace('\r', ' ').replace('\n', ' ') + "\r\n").getBytes(StandardCharsets.UTF_8);
+        stats.errorReplied();
+        return ErrorReplies.errorReply(t instanceof ReplicationException ? t.getMessage()
+                : "ERR replication failed: " + ErrorReplies.reason(t));
     }
 
     /** The keys of a command whose arity has been checked, by its key positions. */

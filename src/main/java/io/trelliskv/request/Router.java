@@ -3,6 +3,7 @@ package io.trelliskv.request;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.Murmur3;
+import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.PeerUnavailableException;
 import io.trelliskv.resp.RawReply;
 
@@ -14,14 +15,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * Sends each keyed command to the node that owns its keys, at most one hop away.
+ * The second stage of a request's path: sends each keyed command to the node that coordinates its keys,
+ * at most one hop away, and hands the commands this node coordinates to {@link Coordination}, the next
+ * stage.
  *
  * <h2>Where a command runs</h2>
  * A key's owner is the first node of {@link Placement#owners} (its replicas in preference order) that
@@ -33,9 +34,9 @@ import java.util.function.Function;
  * a stream's requests in order), and {@link #route} returns the reply to come; the dispatcher defers
  * the client's reply slot, so the client reads replies in request order. The owner runs what it receives
  * with {@link Dispatcher#executeForwarded}, which never routes: a request is forwarded once, even while
- * the ring is changing under it. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, FLUSHALL, ...) never
- * reach the router: they run on the node the client is connected to, so DBSIZE, KEYS, SCAN and
- * RANDOMKEY see only that node's keys.
+ * the ring is changing under it. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, ...) never reach the
+ * router: they run on the node the client is connected to, so DBSIZE, KEYS, SCAN and RANDOMKEY see only
+ * that node's keys. FLUSHALL goes to every live member ({@link #flushAll}).
  *
  * <h2>Commands over keys of several owners</h2>
  * MGET, MSET, DEL, UNLINK and EXISTS are split by owner: each owner gets the same command over its own
@@ -79,9 +80,13 @@ public final class Router {
             "mget", Merge.ARRAY, "mset", Merge.OK, "del", Merge.SUM, "unlink", Merge.SUM, "exists", Merge.SUM,
             "watch", Merge.ARRAY);
 
-    private final Dispatcher local;
     private final Placement placement;
     private final Forwarder forwarder;
+    /** Flushes every live member: null once all applied it, else an error text (see FLUSHALL). */
+    private final Supplier<CompletableFuture<String>> clusterFlush;
+    /** The next stage: commands whose keys this node coordinates. */
+    private final Coordination coordination;
+    private final RequestStats stats;
     /** Requests sent to another node, counting each share of a split command. */
     private final LongAdder forwarded = new LongAdder();
     /** Forwarded requests that failed or timed out. */
@@ -89,10 +94,13 @@ public final class Router {
     /** Forwards that could not reach the key's first live owner and went to the next one instead. */
     private final LongAdder retriedElsewhere = new LongAdder();
 
-    Router(Dispatcher local, Placement placement, Forwarder forwarder) {
-        this.local = local;
+    Router(Placement placement, Forwarder forwarder, Supplier<CompletableFuture<String>> clusterFlush,
+           Coordination coordination, RequestStats stats) {
         this.placement = placement;
         this.forwarder = forwarder;
+        this.clusterFlush = clusterFlush;
+        this.coordination = coordination;
+        this.stats = stats;
     }
 
     /** Requests sent to another node (each share of a split command counts). */
@@ -115,14 +123,40 @@ public final class Router {
         return placement.epoch();
     }
 
+    /** Flushes every live member; see FLUSHALL. Completes with null, or with an error text. */
+    CompletableFuture<String> flushAll() {
+        return clusterFlush.get();
+    }
+
     /**
-     * Routes a keyed command whose arity has been checked. May be called on any thread: it touches
-     * only the session (thread-safe) and the placement's snapshots.
+     * Routes a client's keyed command whose arity has been checked, on the connection's event loop. A
+     * command this node coordinates goes to {@link Coordination#runForClient}, which may answer straight
+     * into the connection.
      *
-     * @return null if the command is to run here, as on a standalone node; otherwise its reply, which
-     *         completes (never exceptionally) once the owner has answered, or at once for a refusal
+     * @return null if the reply was written to the client at once; otherwise the reply to come, which
+     *         completes (never exceptionally) once the command has run here or its owner has answered
+     */
+    CompletableFuture<byte[]> routeForClient(ClientConnection client, Session session, CommandSpec spec,
+                                             byte[][] args) {
+        CompletableFuture<byte[]> routed = remote(session, client.writer().protocol(), spec, args);
+        return routed != null ? routed : coordination.runForClient(client, session, spec, args);
+    }
+
+    /**
+     * Routes a keyed command whose arity has been checked, away from its client's connection: on any
+     * thread (a command held back by a change of coordinators is routed where the wait ended). It
+     * touches only the session (thread-safe) and the placement's snapshots.
+     *
+     * @return its reply, which completes (never exceptionally) once the command has run here or its
+     *         owner has answered, or at once for a refusal
      */
     CompletableFuture<byte[]> route(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        CompletableFuture<byte[]> routed = remote(session, protocol, spec, args);
+        return routed != null ? routed : executeHere(session, protocol, spec, args);
+    }
+
+    /** Null if the command's keys are coordinated here; otherwise its reply from elsewhere (or a refusal). */
+    private CompletableFuture<byte[]> remote(Session session, int protocol, CommandSpec spec, byte[][] args) {
         if (placement.ownsEverything()) {
             return null;
         }
@@ -141,7 +175,7 @@ public final class Router {
             if (target == placement.localNodeId()) {
                 return null;
             }
-            return countErrors(forwardWhole(session, protocol, args, first, first, 1, target, Set.of()));
+            return countErrors(forwardWhole(session, protocol, spec, args, first, first, 1, target, Set.of()));
         }
         return routeMany(session, protocol, spec, args, first, last);
     }
@@ -150,11 +184,22 @@ public final class Router {
      * Routes a transaction ({@link Transactions}): all its keys must have one coordinator. No fallback
      * to another replica: the keys' next replicas need not be the same node.
      *
-     * @param keys    every key the transaction touches or watches
-     * @param encoded the transaction as a forwarded command ({@link Transaction.Unit#encode})
-     * @return null if it is to run here; otherwise its reply
+     * @param keys every key the transaction touches or watches
+     * @return EXEC's reply, from here or from the keys' coordinator
      */
-    CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, byte[][] encoded) {
+    CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, Transaction.Unit unit) {
+        CompletableFuture<byte[]> routed = remoteTransaction(session, protocol, keys, unit);
+        if (routed != null) {
+            return routed;
+        }
+        return coordination.transaction(session, protocol, unit).thenApply(reply -> {
+            reply.recordInto(session);
+            return reply.resp();
+        });
+    }
+
+    private CompletableFuture<byte[]> remoteTransaction(Session session, int protocol, List<Key> keys,
+                                                        Transaction.Unit unit) {
         if (placement.ownsEverything() || keys.isEmpty()) {
             return null;
         }
@@ -177,7 +222,7 @@ public final class Router {
             return null;
         }
         ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
-                session.stream(), session.floors(keys), encoded);
+                session.stream(), session.floors(keys), unit.encode());
         return countErrors(send(target, request, keys.get(0).bytes(), session, null));
     }
 
@@ -212,13 +257,13 @@ public final class Router {
             }
             // One owner for all the keys; if it cannot be reached, each key goes to its own next owner.
             return countErrors(splittable
-                    ? share(session, protocol, args, step, targets[0], merge, Set.of())
-                    : forwardWhole(session, protocol, args, first, lastKeyAt, step, targets[0], Set.of()));
+                    ? share(session, protocol, spec, args, step, targets[0], merge, Set.of())
+                    : forwardWhole(session, protocol, spec, args, first, lastKeyAt, step, targets[0], Set.of()));
         }
         if (!splittable) {
             return refuse(CROSSSLOT);
         }
-        return split(session, protocol, args, step, targets, merge);
+        return split(session, protocol, spec, args, step, targets, merge);
     }
 
     /**
@@ -230,10 +275,10 @@ public final class Router {
      * or a later command could overtake an earlier one. Otherwise it fails with TRYAGAIN, nothing run.
      * Still one hop: each node runs it without forwarding.
      */
-    private CompletableFuture<byte[]> forwardWhole(Session session, int protocol, byte[][] args, int first, int last,
-                                                   int step, long target, Set<Long> unreachable) {
+    private CompletableFuture<byte[]> forwardWhole(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                   int first, int last, int step, long target, Set<Long> unreachable) {
         if (target == placement.localNodeId()) {
-            return executeHere(session, protocol, args);
+            return executeHere(session, protocol, spec, args);
         }
         ForwardCodec.Request request = request(session, protocol, args, first, last, step);
         return send(target, request, args[first], session, failure -> {
@@ -249,15 +294,15 @@ public final class Router {
                 next = owner;
             }
             retriedElsewhere.increment();
-            return forwardWhole(session, protocol, args, first, last, step, next, without);
+            return forwardWhole(session, protocol, spec, args, first, last, step, next, without);
         });
     }
 
     /** Counts an error reply of a routed command in the node's error statistics. */
     private CompletableFuture<byte[]> countErrors(CompletableFuture<byte[]> reply) {
         return reply.thenApply(resp -> {
-            if (isError(resp)) {
-                local.errorReplied();
+            if (ErrorReplies.isError(resp)) {
+                stats.errorReplied();
             }
             return resp;
         });
@@ -286,7 +331,7 @@ public final class Router {
                 r.recordInto(session);
                 return CompletableFuture.completedFuture(r.resp());
             }
-            if (elsewhere != null && unwrap(failure) instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
+            if (elsewhere != null && ErrorReplies.unwrap(failure) instanceof PeerUnavailableException p && !p.mayHaveArrived()) {
                 return elsewhere.apply(failure);
             }
             forwardFailures.increment();
@@ -304,22 +349,15 @@ public final class Router {
     }
 
     private byte[] tryAgain(long target, byte[] key, Throwable failure) {
-        String reason = failure == null ? "empty reply" : reason(failure);
-        return errorReply("TRYAGAIN owner " + placement.describe(target) + " of key '" + quote(key)
+        String reason = failure == null ? "empty reply" : ErrorReplies.reason(failure);
+        return ErrorReplies.errorReply("TRYAGAIN owner " + placement.describe(target) + " of key '" + quote(key)
                 + "' did not answer: " + reason);
     }
 
-    private static Throwable unwrap(Throwable t) {
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
     /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
-    private CompletableFuture<byte[]> split(Session session, int protocol, byte[][] args, int step, long[] targets,
-                                            Merge merge) {
-        return countErrors(splitAmong(session, protocol, args, step, targets, merge, Set.of()));
+    private CompletableFuture<byte[]> split(Session session, int protocol, CommandSpec spec, byte[][] args, int step,
+                                            long[] targets, Merge merge) {
+        return countErrors(splitAmong(session, protocol, spec, args, step, targets, merge, Set.of()));
     }
 
     /**
@@ -327,8 +365,8 @@ public final class Router {
      * this node) is split again among its keys' next live owners, leaving out the nodes found
      * unreachable, so a multi-key command fails only when some key has no reachable owner at all.
      */
-    private CompletableFuture<byte[]> splitAmong(Session session, int protocol, byte[][] args, int step,
-                                                 long[] targets, Merge merge, Set<Long> unreachable) {
+    private CompletableFuture<byte[]> splitAmong(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                 int step, long[] targets, Merge merge, Set<Long> unreachable) {
         // Shares in order of their first key, so the first failing share is the first in key order.
         List<Long> shareTargets = new ArrayList<>();
         List<List<Integer>> shareKeys = new ArrayList<>();
@@ -350,22 +388,22 @@ public final class Router {
             for (int k = 0; k < keys.size(); k++) {
                 System.arraycopy(args, 1 + keys.get(k) * step, sub, 1 + k * step, step);
             }
-            replies[s] = share(session, protocol, sub, step, shareTargets.get(s), merge, unreachable);
+            replies[s] = share(session, protocol, spec, sub, step, shareTargets.get(s), merge, unreachable);
         }
         return CompletableFuture.allOf(replies).thenApply(v -> {
             try {
                 return merge(merge, replies, shareKeys, targets.length);
             } catch (IllegalArgumentException e) {
-                return errorReply("ERR malformed reply from an owner: " + e.getMessage());
+                return ErrorReplies.errorReply("ERR malformed reply from an owner: " + e.getMessage());
             }
         });
     }
 
     /** One share: every key of {@code sub} is coordinated by {@code target}. */
-    private CompletableFuture<byte[]> share(Session session, int protocol, byte[][] sub, int step, long target,
-                                            Merge merge, Set<Long> unreachable) {
+    private CompletableFuture<byte[]> share(Session session, int protocol, CommandSpec spec, byte[][] sub, int step,
+                                            long target, Merge merge, Set<Long> unreachable) {
         if (target == placement.localNodeId()) {
-            return executeHere(session, protocol, sub);
+            return executeHere(session, protocol, spec, sub);
         }
         ForwardCodec.Request request = request(session, protocol, sub, 1, sub.length - step, step);
         return send(target, request, sub[1], session, failure -> {
@@ -382,13 +420,13 @@ public final class Router {
                 next[i] = owner;
             }
             retriedElsewhere.increment();
-            return splitAmong(session, protocol, sub, step, next, merge, without);
+            return splitAmong(session, protocol, spec, sub, step, next, merge, without);
         });
     }
 
     /** Runs a command here for the session, in the connection's order, recording what it wrote. */
-    private CompletableFuture<byte[]> executeHere(Session session, int protocol, byte[][] args) {
-        return local.executeHere(session, protocol, args).thenApply(r -> {
+    private CompletableFuture<byte[]> executeHere(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        return coordination.execute(session, protocol, spec, args).thenApply(r -> {
             r.recordInto(session);
             return r.resp();
         });
@@ -397,7 +435,7 @@ public final class Router {
     private static byte[] merge(Merge merge, CompletableFuture<byte[]>[] replies, List<List<Integer>> shareKeys,
                                 int keyCount) {
         for (CompletableFuture<byte[]> r : replies) {
-            if (isError(r.join())) {
+            if (ErrorReplies.isError(r.join())) {
                 return r.join();
             }
         }
@@ -459,8 +497,8 @@ public final class Router {
     }
 
     private CompletableFuture<byte[]> refuse(String error) {
-        local.errorReplied();
-        return CompletableFuture.completedFuture(errorReply(error));
+        stats.errorReplied();
+        return CompletableFuture.completedFuture(ErrorReplies.errorReply(error));
     }
 
     /** A key's ring token, as {@link io.trelliskv.common.Key#token()} computes it. */
@@ -471,26 +509,5 @@ public final class Router {
     static String quote(byte[] key) {
         String s = new String(key, StandardCharsets.UTF_8);
         return s.length() <= MAX_KEY_CHARS ? s : s.substring(0, MAX_KEY_CHARS) + "...";
-    }
-
-    /** What went wrong, for an operator: "timed out", or the failure's own message. */
-    public static String reason(Throwable failure) {
-        Throwable t = failure;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        if (t instanceof TimeoutException) {
-            return t.getMessage() == null ? "timed out" : "timed out (" + t.getMessage() + ")";
-        }
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
-    }
-
-    private static byte[] errorReply(String text) {
-        return ("-" + text.replace('\r', ' ').replace('\n', ' ') + "\r\n").getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** A simple error ({@code -}) or a RESP3 blob error ({@code !}). */
-    private static boolean isError(byte[] resp) {
-        return resp.length > 0 && (resp[0] == '-' || resp[0] == '!');
     }
 }

@@ -1,5 +1,6 @@
 package io.trelliskv.request;
 
+import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
@@ -106,7 +107,7 @@ final class Transactions {
         if (spec == null) {
             tx.markDirty();
             countError.run();
-            out.error(Dispatcher.unknownCommand(args));
+            out.error(CommandException.unknownCommand(args).getMessage());
             return true;
         }
         if (!spec.arityAccepts(args.length)) {
@@ -198,7 +199,7 @@ final class Transactions {
      * @return EXEC's raw reply: the array of the commands' replies, or a null array if a watched key
      *         changed
      */
-    byte[] runHere(Dispatcher dispatcher, int protocol, Transaction.Unit unit) {
+    byte[] runHere(Execution execution, int protocol, Transaction.Unit unit) {
         return engine.atomically(unit.keys(table), txn -> {
             for (int i = 0; i < unit.watchedKeys().size(); i++) {
                 Entry now = engine.stored(Key.of(unit.watchedKeys().get(i)));
@@ -219,7 +220,7 @@ final class Transactions {
                     out.writeBytes(("-ERR command '" + new String(command[0], StandardCharsets.UTF_8)
                             + "' cannot run here\r\n").getBytes(StandardCharsets.UTF_8));
                 } else {
-                    out.writeBytes(dispatcher.runDetached(protocol, spec, command));
+                    out.writeBytes(execution.runDetached(protocol, spec, command));
                 }
             }
             return out.toByteArray();

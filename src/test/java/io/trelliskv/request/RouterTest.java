@@ -1,7 +1,16 @@
 package io.trelliskv.request;
 
+import io.trelliskv.common.Key;
 import io.trelliskv.net.PeerUnavailableException;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.ReadReply;
+import io.trelliskv.replication.ReplicaPlacement;
+import io.trelliskv.replication.ReplicaTransport;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.storage.Entry;
 import io.trelliskv.testing.CommandHarness;
+import io.trelliskv.version.Hlc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,7 +56,7 @@ class RouterTest {
         b = new CommandHarness();
         placement = new FakePlacement(A);
         forwarder = new FakeForwarder(Map.of(B, b.node.dispatcher()));
-        router = a.node.dispatcher().enableRouting(placement, forwarder);
+        router = serveCluster(a, placement, forwarder);
     }
 
     @AfterEach
@@ -155,7 +165,7 @@ class RouterTest {
                 .isEqualTo("-CLUSTERDOWN no reachable owner for key 'c1' (owners: c3@10.0.0.3:7000)\r\n");
         assertThat(a.call("MGET", "a1", "c1")).startsWith("-CLUSTERDOWN no reachable owner for key 'c1'");
         assertThat(forwarder.calls).isEmpty();
-        assertThat(a.node.dispatcher().errorReplies()).isEqualTo(2);
+        assertThat(a.node.dispatcher().stats().errorReplies()).isEqualTo(2);
     }
 
     @Test
@@ -219,7 +229,7 @@ class RouterTest {
         FakeForwarder fromB = new FakeForwarder(Map.of(A, a.node.dispatcher()));
         FakePlacement bView = new FakePlacement(B);
         bView.owner.put("b1", A); // B's ring says A owns b1, A's says B does: one hop stops here
-        b.node.dispatcher().enableRouting(bView, fromB);
+        serveCluster(b, bView, fromB);
         a.call("SET", "b1", "x");
         forwarder.releaseAll();
         assertThat(output()).isEqualTo("+OK\r\n");
@@ -250,6 +260,40 @@ class RouterTest {
     }
 
     // ---- helpers ----
+
+    /**
+     * Makes the harness's node route by {@code placement}, each node being the only replica of the keys
+     * it owns (a command coordinated here runs here, as on a single node).
+     */
+    private static Router serveCluster(CommandHarness h, FakePlacement placement, FakeForwarder forwarder) {
+        ReplicaPlacement onlySelf = new ReplicaPlacement() {
+            @Override
+            public long localNodeId() {
+                return placement.local;
+            }
+
+            @Override
+            public List<Long> replicas(long token) {
+                return List.of(placement.local);
+            }
+        };
+        ReplicaTransport none = new ReplicaTransport() {
+            @Override
+            public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
+                throw new AssertionError("no replica but this node");
+            }
+
+            @Override
+            public CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known) {
+                throw new AssertionError("no replica but this node");
+            }
+        };
+        Coordinator coordinator = new Coordinator(h.node.engine(), new Hlc(h.clock), onlySelf, id -> true, none,
+                (node, entry) -> false, new ReplicationConfig(1, ConsistencyLevel.ONE, ConsistencyLevel.ONE, false,
+                        ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0, 1_000), new SplittableRandom(1));
+        return h.node.dispatcher().serveCluster(placement, forwarder, coordinator,
+                () -> CompletableFuture.completedFuture(null));
+    }
 
     private String output() {
         return a.send("");

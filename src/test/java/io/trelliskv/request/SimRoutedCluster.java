@@ -487,8 +487,8 @@ final class SimRoutedCluster {
             ReplicaTransport transport = transportOf(id);
             Coordinator coordinator = new Coordinator(engine, hlc, this, this, transport, hints::add, config,
                     new java.util.SplittableRandom(seed));
-            dispatcher.enableRouting(this, (to, request) -> forward(id, to, request));
-            dispatcher.enableReplication(new Coordination(dispatcher, coordinator, this));
+            dispatcher.serveCluster(this, (to, request) -> forward(id, to, request), coordinator,
+                    () -> CompletableFuture.failedFuture(new UnsupportedOperationException("no FLUSHALL here")));
             this.replayer = new HintReplayer(hints, transport, this, HintConfig.defaults(), clock);
         }
 

@@ -1,0 +1,98 @@
+package io.trelliskv.request;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.trelliskv.command.CommandException;
+import io.trelliskv.command.CommandFlag;
+import io.trelliskv.command.CommandSpec;
+import io.trelliskv.common.Clock;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.resp.RespWriter;
+import io.trelliskv.storage.Engine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.function.Consumer;
+
+/**
+ * The last stage of a request's path: runs a command's handler on this node's engine. It refuses a
+ * write that would take memory over the bound (after trying to evict), turns {@link CommandException}s
+ * into error replies, and counts the command in INFO's per-command statistics. This is the one place
+ * where a handler runs and where its errors become RESP errors.
+ *
+ * <p>If a handler fails unexpectedly, whatever part of its reply it wrote is discarded and replaced by
+ * one error reply, so the connection's reply stream stays well-formed and the node keeps serving.
+ *
+ * <p>A command runs either into a client's connection ({@link #run}: the reply goes straight into the
+ * connection's output, as on a single node) or detached ({@link #runDetached}: for a peer's forwarded
+ * command, a coordinator's replicated write, a share of a split command, a command of a transaction),
+ * whose raw reply bytes the stages above pass on.
+ */
+public final class Execution {
+
+    private static final Logger log = LoggerFactory.getLogger(Execution.class);
+
+    private final Engine engine;
+    private final Clock clock;
+    /** Whether a memory bound is configured; when not, the OOM check is skipped entirely. */
+    private final boolean memoryBounded;
+    private final RequestStats stats;
+
+    Execution(Engine engine, Clock clock, boolean memoryBounded, RequestStats stats) {
+        this.engine = engine;
+        this.clock = clock;
+        this.memoryBounded = memoryBounded;
+        this.stats = stats;
+    }
+
+    /** Runs an admitted command (found, arity checked) here, writing its reply to the client. */
+    void run(ClientConnection client, CommandSpec spec, byte[][] args) {
+        RespWriter out = client.writer();
+        CommandSpec.Stats counters = spec.stats();
+        if (memoryBounded && spec.has(CommandFlag.DENYOOM) && !engine.makeRoom()) {
+            counters.rejected.increment();
+            stats.errorReplied();
+            out.error(CommandException.OOM);
+            return;
+        }
+        int mark = out.target().writerIndex();
+        long start = clock.nanos();
+        try {
+            spec.handler().handle(client, args, out);
+        } catch (CommandException e) {
+            out.target().writerIndex(mark);
+            counters.failed.increment();
+            stats.errorReplied();
+            out.error(e.getMessage());
+        } catch (RuntimeException e) {
+            out.target().writerIndex(mark);
+            counters.failed.increment();
+            stats.errorReplied();
+            log.error("Command '{}' failed for client id={} addr={}", spec.name(), client.id(),
+                    client.remoteAddress(), e);
+            out.error("ERR internal error while running '" + spec.name() + "': " + e.getClass().getSimpleName());
+        }
+        counters.nanos.add(clock.nanos() - start);
+        counters.calls.increment();
+    }
+
+    /** Runs an admitted command here for no client of this node: its raw reply in {@code protocol}. */
+    byte[] runDetached(int protocol, CommandSpec spec, byte[][] args) {
+        return detached(protocol, connection -> run(connection, spec, args));
+    }
+
+    /** Runs {@code body} against a connection of no client, in {@code protocol}: what it wrote. */
+    byte[] detached(int protocol, Consumer<ClientConnection> body) {
+        ClientConnection connection = ClientConnection.detached(clock.millis());
+        connection.writer().protocol(protocol);
+        ByteBuf buf = ByteBufAllocator.DEFAULT.heapBuffer();
+        try {
+            connection.writer().target(buf);
+            body.accept(connection);
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+}
