@@ -42,7 +42,7 @@ import java.util.function.Supplier;
 
 /**
  * Whole nodes in one process: each a real {@link Dispatcher} with the string and key commands, its
- * {@link Router}, {@link Replication} and {@link Coordinator} over a real {@link MemoryEngine}, a
+ * {@link Router}, {@link Coordination} and {@link Coordinator} over a real {@link MemoryEngine}, a
  * {@link ReplicaService}, a {@link HintStore} and a {@link HintReplayer} — wired as {@code Cluster}
  * wires them, minus sockets and membership. Each node is its own {@link Placement}: a shared seeded
  * ring, and its own view of who is alive (its own epoch), changed by the test.
