@@ -8,12 +8,16 @@
 #   bench/membership-loss.sh
 #   SECONDS_UNDER_LOSS=120 LOSS=0.2 bench/membership-loss.sh
 #
+# Environment: JAVA_HOME (default: the newest JDK under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for
+# every node; default -XX:+UseZGC).
 # Needs root (iptables; installed with apt-get if missing). Removes its rule on exit, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 LOSS=${LOSS:-0.10}
 SECONDS_UNDER_LOSS=${SECONDS_UNDER_LOSS:-600}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 HOSTS=(127.0.0.73 127.0.0.74 127.0.0.75 127.0.0.76 127.0.0.77)   # all inside 127.0.0.72/29
 OUT=bench/out/membership-loss
 mkdir -p "$OUT"
@@ -22,27 +26,20 @@ rm -f "$OUT"/node-*.log
 command -v iptables >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; }
 command -v redis-cli >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; }
 [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-TMP=$(mktemp -d)
+bench_tmp
 cp target/trelliskv.jar "$TMP/trelliskv.jar"
-JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
 RULE=(INPUT -i lo -d 127.0.0.72/29 -m statistic --mode random --probability "$LOSS" -j DROP)
-PIDS=()
-cleanup() {
-    iptables -D "${RULE[@]}" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_on_exit() { iptables -D "${RULE[@]}" 2>/dev/null || true; }
 iptables -D "${RULE[@]}" 2>/dev/null || true   # a rule left by an interrupted run
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.73", 0)); print(s.getsockname()[1])')
+PORT=$(free_port "${HOSTS[@]}")
+[ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
 for i in "${!HOSTS[@]}"; do
     seed=()
     [ "$i" -gt 0 ] && seed=("${HOSTS[0]}:$PORT")
-    "$JAVA" -XX:+UseZGC -cp "$TMP/trelliskv.jar" io.trelliskv.server.Main "$PORT" "${seed[@]}" \
+    # shellcheck disable=SC2086
+    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$TMP/trelliskv.jar" io.trelliskv.server.Main "$PORT" "${seed[@]}" \
         --host "${HOSTS[$i]}" >"$OUT/node-$i.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do redis-cli -h "${HOSTS[$i]}" -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -8,32 +8,27 @@
 #   KEYS=200000 RATES="0" bench/rebalance.sh
 #
 # Environment: KEYS (default 1000000), RATES (default "0 64"), JAVA_HOME (default: the newest JDK under
-# /usr/lib/jvm), JAVA_OPTS (default -Xmx8g -XX:+UseParallelGC).
+# /usr/lib/jvm), TRELLIS_JAVA_OPTS (default -Xmx8g -XX:+UseParallelGC).
 # Output: the figures on stdout; the full log in bench/out/rebalance/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 KEYS=${KEYS:-1000000}
 RATES=${RATES:-0 64}
-JAVA_OPTS=${JAVA_OPTS:--Xmx8g -XX:+UseParallelGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--Xmx8g -XX:+UseParallelGC}
 OUT=bench/out/rebalance
 mkdir -p "$OUT"
-if [ -z "${JAVA_HOME:-}" ]; then
-    JAVA_HOME=$(ls -d /usr/lib/jvm/*/ 2>/dev/null | while read -r d; do
-        [ -x "$d/bin/java" ] && echo "$("$d/bin/java" -version 2>&1 | head -1 | sed -E 's/.*"([0-9]+).*/\1/') $d"
-    done | sort -n | tail -1 | cut -d' ' -f2)
-fi
-JAVA="$JAVA_HOME/bin/java"
 
 ./mvnw -o -q test-compile dependency:build-classpath -Dmdep.outputFile="$OUT/classpath.txt" -Dmdep.includeScope=test
 CP="target/classes:target/test-classes:$(cat "$OUT/classpath.txt")"
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "# trellis $(git rev-parse --short HEAD) on $("$JAVA" -version 2>&1 | head -1); JVM options: $JAVA_OPTS"
+echo "# trellis $(git rev-parse --short HEAD) on $("$JAVA" -version 2>&1 | head -1); JVM options: $TRELLIS_JAVA_OPTS"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for rate in $RATES; do
     # shellcheck disable=SC2086
-    "$JAVA" $JAVA_OPTS -cp "$CP" io.trelliskv.server.RebalanceBenchmark "$KEYS" "$rate" > "$OUT/run-$rate.log" 2>&1
+    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$CP" io.trelliskv.server.RebalanceBenchmark "$KEYS" "$rate" > "$OUT/run-$rate.log" 2>&1
     grep -E '^(rebalance-bench|join|stream|moved|check)' "$OUT/run-$rate.log"
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,6 +20,7 @@
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200000}
@@ -36,49 +37,20 @@ if ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null;
     echo "installing redis-tools..." >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null
 fi
-if [ -z "${JAVA_HOME:-}" ]; then
-    JAVA_HOME=$(ls -d /usr/lib/jvm/*/ 2>/dev/null | while read -r d; do
-        [ -x "$d/bin/java" ] && echo "$("$d/bin/java" -XshowSettings:properties -version 2>&1 \
-            | sed -n 's/ *java.specification.version = //p') $d"; done | sort -n | tail -n 1 | cut -d' ' -f2)
-    JAVA_HOME=${JAVA_HOME%/}
-fi
 export JAVA_HOME
-JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
 [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-TMP=$(mktemp -d)
+bench_tmp
 cp target/trelliskv.jar "$TMP/trelliskv.jar"
 JAR="$TMP/trelliskv.jar"
-
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 SINGLE_IP=127.0.0.51
 CLUSTER_IPS=(127.0.0.52 127.0.0.53 127.0.0.54)
 
 # One port free for TCP and UDP on every address used (a node takes both on its port).
-PORT=$(python3 - "$SINGLE_IP" "${CLUSTER_IPS[@]}" <<'EOF'
-import socket, sys
-for _ in range(200):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    try:
-        held = []
-        for ip in sys.argv[1:]:
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                h = socket.socket(socket.AF_INET, kind); held.append(h); h.bind((ip, port))
-        for h in held: h.close()
-        print(port); break
-    except OSError:
-        for h in held: h.close()
-EOF
-)
+PORT=$(free_port "$SINGLE_IP" "${CLUSTER_IPS[@]}")
 [ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -86,7 +58,7 @@ start_node() { # ip [seed ip] [node options...] -> sets STARTED_PID; --data-dir 
     local ip=$1 seed=${2:-}
     shift; [ $# -gt 0 ] && shift
     # shellcheck disable=SC2086
-    "$JAVA_HOME/bin/java" $JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.server.Main \
+    "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.server.Main \
         "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" --data-dir "$TMP/data-$ip" "$@" >>"$OUT/node-$ip.log" 2>&1 &
     STARTED_PID=$!; PIDS+=("$STARTED_PID")
 }
@@ -136,7 +108,7 @@ stop_cluster() {
 for ip in "$SINGLE_IP" "${CLUSTER_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "# trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1); JVM options: $JAVA_OPTS; port $PORT"
+echo "# trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $("$JAVA" -version 2>&1 | head -n 1); JVM options: $TRELLIS_JAVA_OPTS; port $PORT"
 
 # --- part 1: throughput per consistency level, beside a single node ------------------------------------
 if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then

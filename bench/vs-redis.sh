@@ -11,6 +11,7 @@
 # Output: a table on stdout; raw CSVs and logs in bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-1000000}
@@ -23,15 +24,8 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
     echo "installing redis-server and redis-tools..." >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
-if [ -z "${JAVA_HOME:-}" ]; then
-    JAVA_HOME=$(ls -d /usr/lib/jvm/*/ 2>/dev/null | while read -r d; do
-        [ -x "$d/bin/java" ] && echo "$("$d/bin/java" -XshowSettings:properties -version 2>&1 \
-            | sed -n 's/ *java.specification.version = //p') $d"; done | sort -n | tail -n 1 | cut -d' ' -f2)
-    JAVA_HOME=${JAVA_HOME%/}
-fi
-export JAVA_HOME
+export JAVA_HOME # bin/trellis runs on it
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ping() {
     for _ in $(seq 1 300); do
         [ "$(redis-cli -p "$1" ping 2>/dev/null)" = "PONG" ] && return 0
@@ -44,9 +38,6 @@ info_field() { redis-cli -p "$1" info "$2" | tr -d '\r' | sed -n "s/^$3://p"; }
 
 REDIS_PORT=$(free_port)
 TRELLIS_PORT=$(free_port)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 
 start_servers() {
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
@@ -63,7 +54,7 @@ stop_servers() {
 start_servers
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr)"
-echo "# redis: $(redis-server --version | cut -d' ' -f3-4); trellis on $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1)"
+echo "# redis: $(redis-server --version | cut -d' ' -f3-4); trellis on $("$JAVA" -version 2>&1 | head -n 1)"
 echo "# redis-benchmark -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds"
 
 bench() { # port pipeline test -> "rps p50 p99"

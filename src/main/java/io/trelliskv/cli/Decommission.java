@@ -4,7 +4,6 @@ import io.trelliskv.resp.RespValue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -30,40 +29,38 @@ final class Decommission {
     }
 
     int run() {
-        try (Connection connection = Connection.open(address, timeout, null)) {
-            RespValue started = connection.call(command("DECOMMISSION"));
-            if (started instanceof RespValue.Error error) {
-                streams.err().println("(error) " + error.message());
-                return ExitCode.ERROR;
+        return new StartAndPoll(address, timeout, pollInterval, streams).run(new StartAndPoll.Operation() {
+            @Override
+            public List<byte[]> startCommand() {
+                return StartAndPoll.command("DECOMMISSION");
             }
-            streams.out().println("decommission of " + address + " started");
-            streams.out().flush();
-            String last = null;
-            while (true) {
-                RespValue reply;
-                try {
-                    reply = connection.call(command("STATUS"));
-                } catch (ConnectionException e) {
-                    break; // the node exited
+
+            @Override
+            public StartAndPoll.Step started(RespValue reply) {
+                if (reply instanceof RespValue.Error error) {
+                    streams.err().println("(error) " + error.message());
+                    return new StartAndPoll.Done(ExitCode.ERROR);
                 }
-                String line = decommissionLine(reply);
-                if (line != null && !line.equals(last)) {
-                    streams.out().println(line);
-                    streams.out().flush();
-                    last = line;
-                }
-                Thread.sleep(pollInterval.toMillis());
+                return new StartAndPoll.Show("decommission of " + address + " started");
             }
-        } catch (ConnectionException e) {
-            streams.err().println("trellis-cli: " + e.getMessage());
-            return ExitCode.ERROR;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            streams.err().println("trellis-cli: interrupted");
-            return ExitCode.ERROR;
-        }
-        streams.out().println(address + " left the ring");
-        return ExitCode.OK;
+
+            @Override
+            public List<byte[]> statusCommand() {
+                return StartAndPoll.command("STATUS");
+            }
+
+            @Override
+            public StartAndPoll.Step polled(RespValue reply) {
+                return new StartAndPoll.Show(decommissionLine(reply));
+            }
+
+            @Override
+            public StartAndPoll.Step connectionLost(ConnectionException e) {
+                // The node exited: it left the ring.
+                streams.out().println(address + " left the ring");
+                return new StartAndPoll.Done(ExitCode.OK);
+            }
+        });
     }
 
     /** The newest "decommission ..." line of a STATUS reply, or null. */
@@ -80,9 +77,5 @@ final class Decommission {
             }
         }
         return found;
-    }
-
-    private static List<byte[]> command(String... words) {
-        return Arrays.stream(words).map(w -> w.getBytes(StandardCharsets.UTF_8)).toList();
     }
 }

@@ -6,7 +6,6 @@ import io.trelliskv.resp.RespValue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,49 +35,53 @@ final class Repair {
     }
 
     int run() {
-        try (Connection connection = Connection.open(address, timeout, null)) {
-            RespValue started = connection.call(command("REPAIR"));
-            if (!(started instanceof RespValue.Integer round)) {
-                return unexpected(started);
+        return new StartAndPoll(address, timeout, pollInterval, streams).run(new Round());
+    }
+
+    /** One repair: the round REPAIR started, then its progress in REPAIR STATUS. */
+    private final class Round implements StartAndPoll.Operation {
+
+        private long round;
+        private boolean waitingShown;
+
+        @Override
+        public List<byte[]> startCommand() {
+            return StartAndPoll.command("REPAIR");
+        }
+
+        @Override
+        public StartAndPoll.Step started(RespValue reply) {
+            if (!(reply instanceof RespValue.Integer started)) {
+                return new StartAndPoll.Done(unexpected(reply));
             }
-            streams.out().println("repair round " + round.value() + " started on " + address);
-            streams.out().flush();
-            String last = null;
-            boolean waitingShown = false;
-            while (true) {
-                RespValue reply = connection.call(command("REPAIR", "STATUS"));
-                Map<String, String> status = fields(reply);
-                if (status == null) {
-                    return unexpected(reply);
-                }
-                long current = Long.parseLong(status.get("round"));
-                if (current < round.value()) {
-                    if (!waitingShown) {
-                        streams.out().println("waiting for round " + current + " (" + status.get("trigger")
-                                + ") to finish first");
-                        waitingShown = true;
-                    }
-                } else {
-                    boolean done = current > round.value() || "done".equals(status.get("state"));
-                    String line = "round " + round.value() + ": " + figures(status);
-                    if (done) {
-                        return summary(round.value(), status, current > round.value());
-                    }
-                    if (!line.equals(last)) {
-                        streams.out().println(line);
-                        last = line;
-                    }
-                }
-                streams.out().flush();
-                Thread.sleep(pollInterval.toMillis());
+            round = started.value();
+            return new StartAndPoll.Show("repair round " + round + " started on " + address);
+        }
+
+        @Override
+        public List<byte[]> statusCommand() {
+            return StartAndPoll.command("REPAIR", "STATUS");
+        }
+
+        @Override
+        public StartAndPoll.Step polled(RespValue reply) {
+            Map<String, String> status = fields(reply);
+            if (status == null) {
+                return new StartAndPoll.Done(unexpected(reply));
             }
-        } catch (ConnectionException e) {
-            streams.err().println("trellis-cli: " + e.getMessage());
-            return ExitCode.ERROR;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            streams.err().println("trellis-cli: interrupted");
-            return ExitCode.ERROR;
+            long current = Long.parseLong(status.get("round"));
+            if (current < round) {
+                if (waitingShown) {
+                    return new StartAndPoll.Show(null);
+                }
+                waitingShown = true;
+                return new StartAndPoll.Show("waiting for round " + current + " (" + status.get("trigger")
+                        + ") to finish first");
+            }
+            if (current > round || "done".equals(status.get("state"))) {
+                return new StartAndPoll.Done(summary(round, status, current > round));
+            }
+            return new StartAndPoll.Show("round " + round + ": " + figures(status));
         }
     }
 
@@ -152,9 +155,5 @@ final class Repair {
             streams.err().println("trellis-cli: unexpected reply to REPAIR: " + reply);
         }
         return ExitCode.ERROR;
-    }
-
-    private static List<byte[]> command(String... words) {
-        return Arrays.stream(words).map(w -> w.getBytes(StandardCharsets.UTF_8)).toList();
     }
 }

@@ -1,6 +1,7 @@
 package io.trelliskv.membership;
 
-import java.util.concurrent.Executors;
+import io.trelliskv.common.DaemonThreads;
+
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -17,12 +18,7 @@ public final class ExecutorScheduler implements Scheduler, AutoCloseable {
     private final ScheduledThreadPoolExecutor executor;
 
     public ExecutorScheduler(String threadName) {
-        executor = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread t = Executors.defaultThreadFactory().newThread(runnable);
-            t.setName(threadName);
-            t.setDaemon(true);
-            return t;
-        });
+        executor = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory(threadName));
         executor.setRemoveOnCancelPolicy(true);
     }
 

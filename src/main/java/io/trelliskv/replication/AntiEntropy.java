@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.Key;
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.ring.TokenRing;
@@ -162,11 +163,7 @@ public final class AntiEntropy implements AutoCloseable {
             if (closed || executor != null) {
                 throw new IllegalStateException(closed ? "closed" : "already started");
             }
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "trellis-anti-entropy");
-                t.setDaemon(true);
-                return t;
-            });
+            executor = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-anti-entropy"));
             if (config.intervalMillis() > 0) {
                 schedulePeriodic();
             }

@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.storage.Entry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,11 +93,7 @@ public final class HintReplayer implements AutoCloseable {
             if (closed || executor != null) {
                 throw new IllegalStateException(closed ? "closed" : "already started");
             }
-            executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
-                Thread t = new Thread(runnable, "trellis-hints");
-                t.setDaemon(true);
-                return t;
-            });
+            executor = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-hints"));
             executor.scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         }
     }

@@ -2,6 +2,8 @@ package io.trelliskv.cli;
 
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
+import io.trelliskv.common.DaemonThreads;
+
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
@@ -64,9 +66,7 @@ final class FakeRespServer implements AutoCloseable {
         this.acceptor = acceptor;
         this.address = address;
         this.replies = replies;
-        this.acceptThread = new Thread(this::acceptLoop, "fake-resp-server");
-        acceptThread.setDaemon(true);
-        acceptThread.start();
+        this.acceptThread = DaemonThreads.start("fake-resp-server", this::acceptLoop);
     }
 
     /** A server on an ephemeral loopback TCP port. */
@@ -150,9 +150,7 @@ final class FakeRespServer implements AutoCloseable {
             }
             connections.incrementAndGet();
             open.add(s.closer());
-            Thread t = new Thread(() -> serve(s), "fake-resp-connection");
-            t.setDaemon(true);
-            t.start();
+            DaemonThreads.start("fake-resp-connection", () -> serve(s));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.trelliskv.harness;
 
+import io.trelliskv.common.DaemonThreads;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.util.SafeEncoder;
 
@@ -238,9 +239,7 @@ public final class Harness {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
             Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil);
             List<Thread> clients = workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
-            Thread nemesisThread = new Thread(() -> nemesis.run(deadline), "tkh-nemesis");
-            nemesisThread.setDaemon(true);
-            nemesisThread.start();
+            Thread nemesisThread = DaemonThreads.start("tkh-nemesis", () -> nemesis.run(deadline));
             for (Thread t : clients) {
                 join(t, options.durationMillis() + 60_000);
             }
@@ -399,10 +398,7 @@ public final class Harness {
         List<Integer> live = nodes.live();
         for (int t = 0; t < FINAL_READERS; t++) {
             int first = t % live.size();
-            Thread th = new Thread(() -> finalReader(history, queue, live, first, deadline), "tkh-final-" + t);
-            th.setDaemon(true);
-            th.start();
-            readers.add(th);
+            readers.add(DaemonThreads.start("tkh-final-" + t, () -> finalReader(history, queue, live, first, deadline)));
         }
         for (Thread th : readers) {
             join(th, TimeUnit.MINUTES.toMillis(11));

@@ -1,5 +1,6 @@
 package io.trelliskv.harness;
 
+import io.trelliskv.common.DaemonThreads;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.params.SetParams;
@@ -66,21 +67,14 @@ final class Workload {
         List<Thread> threads = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
             Client client = new Client(c, new Random(seed * 1_000 + c), c % 3 == 2 ? "ONE" : "QUORUM", deadlineNanos);
-            threads.add(startThread(client::run, "tkh-client-" + c));
+            threads.add(DaemonThreads.start("tkh-client-" + c, client::run));
         }
         for (int c = clients; c < clients + pipelined; c++) {
             PipelinedClient client = new PipelinedClient(c, new Random(seed * 1_000 + c), nodes, history, thinkMillis,
                     deadlineNanos, clockUncertainUntil);
-            threads.add(startThread(client::run, "tkh-pipelined-" + c));
+            threads.add(DaemonThreads.start("tkh-pipelined-" + c, client::run));
         }
         return threads;
-    }
-
-    private static Thread startThread(Runnable body, String name) {
-        Thread t = new Thread(body, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     private final class Client {

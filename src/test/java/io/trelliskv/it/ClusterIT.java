@@ -1,6 +1,5 @@
 package io.trelliskv.it;
 
-import io.trelliskv.it.TrellisProcess.Result;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer.OrderAnnotation;
@@ -12,13 +11,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.commands.ProtocolCommand;
 import redis.clients.jedis.exceptions.JedisDataException;
-import redis.clients.jedis.util.SafeEncoder;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,9 +30,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-
-import io.trelliskv.testing.InfoFields;
-import io.trelliskv.testing.Members;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -98,8 +90,6 @@ class ClusterIT {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final int CLIENT_TIMEOUT_MILLIS = 3_000;
 
-    private static final ProtocolCommand MEMBERS = () -> SafeEncoder.encode("MEMBERS");
-
     @TempDir
     static Path stagingDir;
     private Path logs;
@@ -113,24 +103,22 @@ class ClusterIT {
     /** A started node: its process, where it listens, and the id it reported for itself. */
     private static final class ClusterNode {
         final int index;
-        final String host;
-        final int port;
+        final Endpoint at;
         final TrellisProcess process;
         String id;
 
-        ClusterNode(int index, String host, int port, TrellisProcess process) {
+        ClusterNode(int index, Endpoint at, TrellisProcess process) {
             this.index = index;
-            this.host = host;
-            this.port = port;
+            this.at = at;
             this.process = process;
         }
 
         String address() {
-            return host + ":" + port;
+            return at.address();
         }
 
         Jedis client() {
-            return new Jedis(host, port, CLIENT_TIMEOUT_MILLIS);
+            return at.client();
         }
 
         @Override
@@ -152,7 +140,7 @@ class ClusterIT {
         ClusterNode seed = launch(0, null);
         for (int i = 1; i < NODES; i++) {
             awaitJoined(nodes.get(i - 1), seed);
-            launch(i, seed.address());
+            launch(i, seed);
         }
         awaitJoined(nodes.get(NODES - 1), seed);
         System.out.printf("ClusterIT: %d nodes serving, each on the seed's ring, %d ms after the first exec; "
@@ -160,13 +148,12 @@ class ClusterIT {
     }
 
     /**
-     * Waits until {@code node} serves and its tokens are on the seed's ring, and learns its id. Nodes join
+     * Waits until {@code node}'s tokens are on the seed's ring, and learns its id. Nodes join
      * one at a time: two nodes that take tokens against the same ring snapshot pick the same tokens
      * (TokenAllocator is deterministic for a given ring), TokenRing.of rejects the ring, and
      * ClusterState.rebuildRing fails on every later event, leaving ring_nodes below the member count.
      */
     private void awaitJoined(ClusterNode node, ClusterNode seed) {
-        awaitServing(node);
         node.id = selfId(node);
         await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> assertThat(clusterInfo(seed))
                 .as("INFO cluster of the seed, waiting for %s to take its tokens", node)
@@ -191,51 +178,21 @@ class ClusterIT {
         return Files.createDirectories(Path.of("target", name, Long.toString(System.currentTimeMillis())));
     }
 
-    private ClusterNode launch(int index, String seed) throws IOException {
-        String host = "127.0.0." + (11 + index);
-        int port = freePort(host);
-        List<String> args = new ArrayList<>(List.of(Integer.toString(port)));
-        if (seed != null) {
-            args.add(seed);
-        }
-        args.addAll(List.of("--host", host, "--cluster-name", CLUSTER_NAME, "--replication-factor", "1"));
-        TrellisProcess process = TrellisProcess.launch(home, logs, LAUNCHER, args.toArray(String[]::new));
-        ClusterNode node = new ClusterNode(index, host, port, process);
+    /** Starts node {@code index} on its own address, joining through {@code seed} (null: none), once it serves. */
+    private ClusterNode launch(int index, ClusterNode seed) throws IOException {
+        Endpoint at = Endpoint.free("127.0.0." + (11 + index), CLIENT_TIMEOUT_MILLIS);
+        TrellisProcess process = at.start(home, logs, CLUSTER_NAME, seed == null ? null : seed.at,
+                "--replication-factor", "1");
+        ClusterNode node = new ClusterNode(index, at, process);
         nodes.add(node);
         return node;
-    }
-
-    /** A TCP port free on {@code host} a moment ago; the node also binds UDP on it. */
-    static int freePort(String host) throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
-            return s.getLocalPort();
-        }
-    }
-
-    /** TrellisProcess.awaitServing pings 127.0.0.1; these nodes listen on their own address. */
-    private void awaitServing(ClusterNode node) {
-        await().atMost(TrellisProcess.START_TIMEOUT).pollInterval(POLL).until(() -> {
-            if (!node.process.process().isAlive()) {
-                throw new AssertionError(node.address() + " exited with status " + node.process.process().exitValue()
-                        + " before serving; stderr:\n" + node.process.stderr());
-            }
-            return answersPing(node.host, node.port);
-        });
-    }
-
-    static boolean answersPing(String host, int port) {
-        try (Jedis j = new Jedis(host, port, CLIENT_TIMEOUT_MILLIS)) {
-            return "PONG".equals(j.ping());
-        } catch (RuntimeException e) {
-            return false;
-        }
     }
 
     @AfterAll
     void stopCluster() {
         for (ClusterNode node : nodes) {
             // A node left stopped by a failed scenario cannot act on SIGTERM until it runs again.
-            signal(node, "CONT");
+            node.process.signal("CONT");
             node.process.close();
         }
     }
@@ -375,13 +332,13 @@ class ClusterIT {
 
         long stoppedAt = System.nanoTime();
         try {
-            signal(victim, "STOP");
+            victim.process.signal("STOP");
             Map<ClusterNode, Long> suspectAfter = awaitStateEverywhere(others, victim, Set.of("SUSPECT", "DEAD"),
                     SUSPECT_TIMEOUT, stoppedAt, Set.of(), new HashMap<>());
             System.out.printf("ClusterIT: SIGSTOP of %s -> SUSPECT or DEAD after %s ms (per observer)%n", victim,
                     byAddress(suspectAfter));
         } finally {
-            signal(victim, "CONT");
+            victim.process.signal("CONT");
         }
 
         long resumedAt = System.nanoTime();
@@ -503,17 +460,12 @@ class ClusterIT {
     }
 
     private static Map<String, String> clusterInfo(ClusterNode node) {
-        try (Jedis j = node.client()) {
-            return InfoFields.parse(j.info("cluster"));
-        }
+        return node.at.info("cluster");
     }
 
     /** MEMBERS of {@code node}: a header, then {@code id address state incarnation ownership [(this node)]}. */
     private static List<MemberRow> members(ClusterNode node) {
-        String text;
-        try (Jedis j = node.client()) {
-            text = Members.of(j);
-        }
+        String text = node.at.members();
         List<MemberRow> rows = new ArrayList<>();
         for (String line : text.split("\r?\n")) {
             if (line.isBlank() || line.startsWith("node ")) {
@@ -527,9 +479,7 @@ class ClusterIT {
     }
 
     private static String selfId(ClusterNode node) {
-        try (Jedis j = node.client()) {
-            return Members.selfId(Members.of(j));
-        }
+        return node.at.selfId();
     }
 
     private static MemberRow row(List<MemberRow> rows, ClusterNode target) {
@@ -537,23 +487,9 @@ class ClusterIT {
                 .orElseThrow(() -> new AssertionError("no MEMBERS row for " + target + " in " + rows));
     }
 
-    /** Sends {@code SIG<name>} to the node's JVM (the launchers exec it, so the handle's pid is the JVM). */
-    private void signal(ClusterNode node, String name) {
-        if (!node.process.process().isAlive()) {
-            return;
-        }
-        try {
-            Result r = TrellisProcess.runCommand(logs, null,
-                    List.of("kill", "-" + name, Long.toString(node.process.process().pid())));
-            assertThat(r.exitCode()).as("kill -%s %s: %s", name, node, r.stderr()).isZero();
-        } catch (IOException e) {
-            throw new AssertionError("could not run kill -" + name + " for " + node, e);
-        }
-    }
-
     private static Map<String, Long> byAddress(Map<ClusterNode, Long> times) {
         Map<String, Long> out = new TreeMap<>();
-        times.forEach((n, t) -> out.put(n.host, t));
+        times.forEach((n, t) -> out.put(n.at.host(), t));
         return out;
     }
 

@@ -1,7 +1,5 @@
 package io.trelliskv.it;
 
-import io.trelliskv.testing.InfoFields;
-import io.trelliskv.testing.Members;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +16,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -63,8 +60,7 @@ class FlushIT {
     static Path tempDir;
     private Path home;
     private Path logs;
-    private final List<String> hosts = new ArrayList<>();
-    private final List<Integer> ports = new ArrayList<>();
+    private final List<Endpoint> nodes = new ArrayList<>();
     private final List<TrellisProcess> processes = new ArrayList<>();
 
     @BeforeAll
@@ -72,20 +68,12 @@ class FlushIT {
         home = ClusterIT.stageSmallNodeHome(tempDir.resolve("home"));
         logs = ClusterIT.logDir("flush-it-logs");
         for (int i = 0; i < NODES; i++) {
-            String host = "127.0.0." + (81 + i);
-            hosts.add(host);
-            ports.add(ClusterIT.freePort(host));
-            List<String> args = new ArrayList<>(List.of(Integer.toString(ports.get(i))));
-            if (i != 0) {
-                args.add(address(0));
-            }
-            args.addAll(List.of("--host", host, "--cluster-name", CLUSTER_NAME, "--replication-factor", "3",
+            Endpoint node = Endpoint.free("127.0.0." + (81 + i), CLIENT_TIMEOUT_MILLIS);
+            nodes.add(node);
+            processes.add(node.start(home, logs, CLUSTER_NAME, i == 0 ? null : node(0), "--replication-factor", "3",
                     "--anti-entropy-interval", "0"));
-            processes.add(TrellisProcess.launch(home, logs, ClusterIT.LAUNCHER, args.toArray(String[]::new)));
-            awaitServing(i);
-            int ringNodes = i + 1;
-            await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> assertThat(info(0, "cluster"))
-                    .containsEntry("ring_nodes", Integer.toString(ringNodes)));
+            Endpoint.awaitInfo(List.of(node(0)), CONVERGE_TIMEOUT, "cluster",
+                    Map.of("ring_nodes", Integer.toString(i + 1)));
         }
         awaitAllAlive();
     }
@@ -100,23 +88,23 @@ class FlushIT {
     @Test
     void aFlushReachesEveryNodeAndNothingComesBack() {
         writeEverywhere("before:");
-        try (Jedis j = client(0)) {
+        try (Jedis j = node(0).client()) {
             assertThat(j.flushAll()).isEqualTo("OK");
         }
-        String floor = info(0, "stats").get("flush_floor");
+        String floor = node(0).info("stats").get("flush_floor");
         assertThat(floor).as("flush floor of the node that took FLUSHALL").isNotEqualTo("none");
         for (int i = 0; i < NODES; i++) {
-            assertThat(dbsize(i)).as("DBSIZE of %s once FLUSHALL answered OK", address(i)).isZero();
-            assertThat(info(i, "stats")).as("INFO stats of %s", address(i)).containsEntry("flush_floor", floor);
+            assertThat(node(i).dbsize()).as("DBSIZE of %s once FLUSHALL answered OK", node(i)).isZero();
+            assertThat(node(i).info("stats")).as("INFO stats of %s", node(i)).containsEntry("flush_floor", floor);
         }
 
         for (int i = 0; i < NODES; i++) {
             repair(i);
         }
         for (int i = 0; i < NODES; i++) {
-            assertThat(dbsize(i)).as("DBSIZE of %s after REPAIR of every node", address(i)).isZero();
+            assertThat(node(i).dbsize()).as("DBSIZE of %s after REPAIR of every node", node(i)).isZero();
         }
-        try (Jedis j = client(1)) {
+        try (Jedis j = node(1).client()) {
             j.sendCommand(CONSISTENCY, "ALL");
             for (int k = 0; k < KEYS; k += 17) {
                 assertThat(j.get("before:" + k)).as("GET before:%d at ALL", k).isNull();
@@ -130,25 +118,26 @@ class FlushIT {
     void aFlushWhileAMemberIsStoppedButBelievedAliveNamesItInTheReply() {
         writeEverywhere("stopped:");
         int victim = 2;
-        String victimId = shortId(victim);
-        signal(victim, "STOP");
+        String victimId = shortId(node(victim));
+        processes.get(victim).signal("STOP");
         try {
-            try (Jedis j = client(0)) {
+            try (Jedis j = node(0).client()) {
                 assertThatThrownBy(j::flushAll).isInstanceOf(JedisDataException.class)
                         .hasMessageStartingWith("TIMEOUT flush applied on 2 of 3 live nodes; " + victimId + "@"
-                                + address(victim) + " did not answer: timed out")
+                                + node(victim).address() + " did not answer: timed out")
                         .hasMessageEndingWith("; it will apply it when it hears of it");
             }
             for (int i = 0; i < NODES - 1; i++) {
-                assertThat(dbsize(i)).as("DBSIZE of %s", address(i)).isZero();
+                assertThat(node(i).dbsize()).as("DBSIZE of %s", node(i)).isZero();
             }
         } finally {
-            signal(victim, "CONT");
+            processes.get(victim).signal("CONT");
         }
-        String floor = info(0, "stats").get("flush_floor");
+        String floor = node(0).info("stats").get("flush_floor");
         await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            assertThat(info(victim, "stats")).as("INFO stats of the resumed node").containsEntry("flush_floor", floor);
-            assertThat(dbsize(victim)).as("DBSIZE of the resumed node").isZero();
+            assertThat(node(victim).info("stats")).as("INFO stats of the resumed node")
+                    .containsEntry("flush_floor", floor);
+            assertThat(node(victim).dbsize()).as("DBSIZE of the resumed node").isZero();
         });
         awaitAllAlive();
     }
@@ -157,41 +146,43 @@ class FlushIT {
     void aNodeDownDuringTheFlushAppliesItFromGossipWhenItComesBack() {
         writeEverywhere("second:");
         int victim = 2;
-        String victimId = String.format("%016x", Long.parseUnsignedLong(shortId(victim), 16)); // as MEMBERS prints it
-        signal(victim, "STOP");
+        // as MEMBERS prints it
+        String victimId = String.format("%016x", Long.parseUnsignedLong(shortId(node(victim)), 16));
+        processes.get(victim).signal("STOP");
         try {
             await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
                 for (int i = 0; i < NODES - 1; i++) {
-                    assertThat(memberState(i, victimId)).as("%s seen from %s", address(victim), address(i))
+                    assertThat(node(i).memberState(victimId)).as("%s seen from %s", node(victim), node(i))
                             .isEqualTo("DEAD");
                 }
             });
-            try (Jedis j = client(0)) {
+            try (Jedis j = node(0).client()) {
                 assertThat(j.flushAll()).as("OK: every member believed alive applied it").isEqualTo("OK");
             }
-            try (Jedis j = client(1)) {
+            try (Jedis j = node(1).client()) {
                 for (int k = 0; k < 10; k++) {
                     assertThat(j.set("during:" + k, "v" + k)).isEqualTo("OK"); // QUORUM of the two running nodes
                 }
             }
         } finally {
-            signal(victim, "CONT");
+            processes.get(victim).signal("CONT");
         }
-        String floor = info(0, "stats").get("flush_floor");
+        String floor = node(0).info("stats").get("flush_floor");
         await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            assertThat(info(victim, "stats")).as("INFO stats of the resumed node").containsEntry("flush_floor", floor);
-            assertThat(dbsize(victim)).as("DBSIZE of the resumed node: the hinted writes only").isEqualTo(10);
+            assertThat(node(victim).info("stats")).as("INFO stats of the resumed node")
+                    .containsEntry("flush_floor", floor);
+            assertThat(node(victim).dbsize()).as("DBSIZE of the resumed node: the hinted writes only").isEqualTo(10);
         });
         assertThat(processes.get(victim).stderr()).as("log of the resumed node")
                 .contains("Applied flush " + floor + " from the gossip of ");
-        assertThat(Long.parseLong(info(victim, "stats").get("flush_dropped_entries")))
+        assertThat(Long.parseLong(node(victim).info("stats").get("flush_dropped_entries")))
                 .as("the resumed node dropped the old keys it held").isGreaterThanOrEqualTo(KEYS - DELETES);
         awaitAllAlive();
         repair(victim);
         for (int i = 0; i < NODES; i++) {
-            assertThat(dbsize(i)).as("DBSIZE of %s after REPAIR of the resumed node", address(i)).isEqualTo(10);
+            assertThat(node(i).dbsize()).as("DBSIZE of %s after REPAIR of the resumed node", node(i)).isEqualTo(10);
         }
-        try (Jedis j = client(victim)) {
+        try (Jedis j = node(victim).client()) {
             for (int k = 0; k < KEYS; k += 17) {
                 assertThat(j.get("second:" + k)).as("GET second:%d through the resumed node", k).isNull();
             }
@@ -199,22 +190,9 @@ class FlushIT {
         }
     }
 
-    /** The node's id as errors and logs print it (hex without leading zeros). */
-    private String shortId(int i) {
-        try (Jedis j = client(i)) {
-            return Members.selfId(Members.of(j)).replaceFirst("^0+(?=.)", "");
-        }
-    }
-
-    private String memberState(int observer, String id) {
-        try (Jedis j = client(observer)) {
-            return Members.stateOf(Members.of(j), id);
-        }
-    }
-
     /** Writes KEYS keys at QUORUM, deletes DELETES of them, and waits until every node holds every copy. */
     private void writeEverywhere(String prefix) {
-        try (Jedis j = client(0)) {
+        try (Jedis j = node(0).client()) {
             j.sendCommand(CONSISTENCY, "QUORUM");
             for (int k = 0; k < KEYS; k++) {
                 assertThat(j.set(prefix + k, "value-" + k)).isEqualTo("OK");
@@ -223,10 +201,10 @@ class FlushIT {
                 assertThat(j.del(prefix + k)).isEqualTo(1);
             }
         }
-        long before = dbsize(0);
+        long before = node(0).dbsize();
         await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
             for (int i = 0; i < NODES; i++) {
-                assertThat(dbsize(i)).as("DBSIZE of %s before the flush", address(i)).isEqualTo(before);
+                assertThat(node(i).dbsize()).as("DBSIZE of %s before the flush", node(i)).isEqualTo(before);
             }
         });
         assertThat(before).isGreaterThanOrEqualTo(KEYS - DELETES);
@@ -234,83 +212,27 @@ class FlushIT {
 
     /** Runs one anti-entropy round on node {@code i} and waits for it to finish without failures. */
     private void repair(int i) {
-        try (Jedis j = client(i)) {
+        try (Jedis j = node(i).client()) {
             long round = (Long) j.sendCommand(REPAIR);
             await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-                Map<String, String> status = repairStatus(j);
-                assertThat(status).as("REPAIR STATUS of %s", address(i)).containsEntry("round", Long.toString(round))
+                Map<String, String> status = Endpoint.repairStatus(j);
+                assertThat(status).as("REPAIR STATUS of %s", node(i)).containsEntry("round", Long.toString(round))
                         .containsEntry("state", "done").containsEntry("failures", "0");
             });
         }
     }
 
-    private static Map<String, String> repairStatus(Jedis j) {
-        List<?> flat = (List<?>) j.sendCommand(REPAIR, "STATUS");
-        Map<String, String> out = new HashMap<>();
-        for (int k = 0; k < flat.size(); k += 2) {
-            out.put(text(flat.get(k)), text(flat.get(k + 1)));
-        }
-        return out;
-    }
-
-    private void awaitServing(int i) {
-        await().atMost(TrellisProcess.START_TIMEOUT).pollInterval(POLL).until(() -> {
-            Process p = processes.get(i).process();
-            if (!p.isAlive()) {
-                throw new AssertionError(address(i) + " exited with status " + p.exitValue() + "; stderr:\n"
-                        + processes.get(i).stderr());
-            }
-            return ClusterIT.answersPing(hosts.get(i), ports.get(i));
-        });
+    private Endpoint node(int i) {
+        return nodes.get(i);
     }
 
     private void awaitAllAlive() {
-        await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            for (int i = 0; i < NODES; i++) {
-                assertThat(info(i, "cluster")).as("INFO cluster of %s", address(i))
-                        .containsEntry("members_alive", Integer.toString(NODES))
-                        .containsEntry("ring_nodes", Integer.toString(NODES))
-                        .containsEntry("node_status", "NORMAL");
-            }
-        });
+        Endpoint.awaitInfo(nodes, CONVERGE_TIMEOUT, "cluster", Map.of("members_alive", Integer.toString(NODES),
+                "ring_nodes", Integer.toString(NODES), "node_status", "NORMAL"));
     }
 
-    /** Sends {@code SIG<name>} to the node's JVM (the launchers exec it, so the handle's pid is the JVM). */
-    private void signal(int i, String name) {
-        Process p = processes.get(i).process();
-        if (!p.isAlive()) {
-            return;
-        }
-        try {
-            TrellisProcess.Result r = TrellisProcess.runCommand(logs, null,
-                    List.of("kill", "-" + name, Long.toString(p.pid())));
-            assertThat(r.exitCode()).as("kill -%s %s: %s", name, address(i), r.stderr()).isZero();
-        } catch (IOException e) {
-            throw new AssertionError("could not run kill -" + name + " for " + address(i), e);
-        }
-    }
-
-    private long dbsize(int i) {
-        try (Jedis j = client(i)) {
-            return j.dbSize();
-        }
-    }
-
-    private Map<String, String> info(int i, String section) {
-        try (Jedis j = client(i)) {
-            return InfoFields.parse(j.info(section));
-        }
-    }
-
-    private Jedis client(int i) {
-        return new Jedis(hosts.get(i), ports.get(i), CLIENT_TIMEOUT_MILLIS);
-    }
-
-    private String address(int i) {
-        return hosts.get(i) + ":" + ports.get(i);
-    }
-
-    private static String text(Object reply) {
-        return reply instanceof byte[] b ? SafeEncoder.encode(b) : String.valueOf(reply);
+    /** The node's id as errors and logs print it (hex without leading zeros). */
+    private static String shortId(Endpoint node) {
+        return node.selfId().replaceFirst("^0+(?=.)", "");
     }
 }

@@ -1,6 +1,5 @@
 package io.trelliskv.it;
 
-import io.trelliskv.testing.InfoFields;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.commands.ProtocolCommand;
 import redis.clients.jedis.util.SafeEncoder;
@@ -38,15 +37,23 @@ final class LoopbackCluster implements AutoCloseable {
     private static final ProtocolCommand CONSISTENCY = () -> SafeEncoder.encode("CONSISTENCY");
 
     /** A serving node of the cluster. */
-    record Node(int index, String host, int port, TrellisProcess process) {
+    record Node(int index, Endpoint at, TrellisProcess process) {
+
+        String host() {
+            return at.host();
+        }
+
+        int port() {
+            return at.port();
+        }
 
         String address() {
-            return host + ":" + port;
+            return at.address();
         }
 
         /** A new Jedis connection to this node; the caller closes it. */
         Jedis client() {
-            return new Jedis(host, port, CLIENT_TIMEOUT_MILLIS);
+            return at.client();
         }
 
         @Override
@@ -75,22 +82,15 @@ final class LoopbackCluster implements AutoCloseable {
         List<Node> started = new ArrayList<>();
         try {
             for (int i = 0; i < hosts.size(); i++) {
-                String host = hosts.get(i);
-                int port = ClusterIT.freePort(host);
-                List<String> args = new ArrayList<>(List.of(Integer.toString(port)));
-                if (i > 0) {
-                    args.add(started.get(0).address());
-                }
-                args.addAll(List.of("--host", host, "--cluster-name", clusterName));
-                args.addAll(List.of(extraArgs));
-                Node node = new Node(i, host, port,
-                        TrellisProcess.launch(home, logs, ClusterIT.LAUNCHER, args.toArray(String[]::new)));
+                Endpoint at = Endpoint.free(hosts.get(i), CLIENT_TIMEOUT_MILLIS);
+                Node node = new Node(i, at,
+                        at.start(home, logs, clusterName, i == 0 ? null : started.get(0).at(), extraArgs));
                 started.add(node);
-                awaitServing(node);
                 int ringNodes = i + 1;
                 await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> assertThat(
-                        clusterInfo(started.get(0))).as("INFO cluster of the seed, waiting for %s to take its tokens",
-                        node).containsEntry("ring_nodes", Integer.toString(ringNodes)));
+                        started.get(0).at().info("cluster"))
+                        .as("INFO cluster of the seed, waiting for %s to take its tokens", node)
+                        .containsEntry("ring_nodes", Integer.toString(ringNodes)));
             }
             LoopbackCluster cluster = new LoopbackCluster(started, logs);
             cluster.awaitAllAlive();
@@ -101,26 +101,11 @@ final class LoopbackCluster implements AutoCloseable {
         }
     }
 
-    private static void awaitServing(Node node) {
-        await().atMost(TrellisProcess.START_TIMEOUT).pollInterval(POLL).until(() -> {
-            Process p = node.process().process();
-            if (!p.isAlive()) {
-                throw new AssertionError(node + " exited with status " + p.exitValue() + " before serving; stderr:\n"
-                        + node.process().stderr());
-            }
-            return ClusterIT.answersPing(node.host(), node.port());
-        });
-    }
-
     /** Waits until every node counts every node ALIVE and on its ring. */
     void awaitAllAlive() {
         String size = Integer.toString(nodes.size());
-        await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            for (Node node : nodes) {
-                assertThat(clusterInfo(node)).as("INFO cluster of %s", node)
-                        .containsEntry("members_alive", size).containsEntry("ring_nodes", size);
-            }
-        });
+        Endpoint.awaitInfo(nodes.stream().map(Node::at).toList(), CONVERGE_TIMEOUT, "cluster",
+                Map.of("members_alive", size, "ring_nodes", size));
     }
 
     List<Node> nodes() {
@@ -145,12 +130,6 @@ final class LoopbackCluster implements AutoCloseable {
     static void consistency(Jedis j, String level) {
         Object reply = j.sendCommand(CONSISTENCY, level);
         assertThat(SafeEncoder.encode((byte[]) reply)).as("CONSISTENCY %s", level).isEqualTo("OK");
-    }
-
-    private static Map<String, String> clusterInfo(Node node) {
-        try (Jedis j = node.client()) {
-            return InfoFields.parse(j.info("cluster"));
-        }
     }
 
     /** Stops every node (SIGTERM, then SIGKILL after {@link TrellisProcess#STOP_TIMEOUT}). */

@@ -23,8 +23,6 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 
-import static org.awaitility.Awaitility.await;
-
 /**
  * TrellisKV against the real thing: the same seeded random stream of string commands
  * ({@link StringCommandGenerator}: SET with its options, GET, the counters, APPEND, STRLEN, DEL,
@@ -74,16 +72,10 @@ class RedisDifferentialIT {
     void start() throws IOException {
         Assumptions.assumeTrue(TrellisProcess.onPath("redis-server"), "redis-server is not installed");
         cluster = LoopbackCluster.start("redis-differential-it", tempDir, HOSTS);
-        redisPort = ClusterIT.freePort(REDIS_HOST);
+        redisPort = TrellisProcess.freePort(REDIS_HOST);
         redis = TrellisProcess.launchCommand(cluster.logs(), List.of("redis-server", "--port",
                 Integer.toString(redisPort), "--bind", REDIS_HOST, "--save", "", "--appendonly", "no"));
-        await().atMost(TrellisProcess.START_TIMEOUT).until(() -> {
-            if (!redis.process().isAlive()) {
-                throw new AssertionError("redis-server exited with status " + redis.process().exitValue()
-                        + "; stdout:\n" + redis.stdout());
-            }
-            return ClusterIT.answersPing(REDIS_HOST, redisPort);
-        });
+        redis.awaitServing(REDIS_HOST, redisPort);
         System.out.println("RedisDifferentialIT: reference " + redisVersion() + " at " + REDIS_HOST + ":" + redisPort);
     }
 

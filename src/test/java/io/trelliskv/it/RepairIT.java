@@ -1,8 +1,6 @@
 package io.trelliskv.it;
 
 import io.trelliskv.it.TrellisProcess.Result;
-import io.trelliskv.testing.InfoFields;
-import io.trelliskv.testing.Members;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,15 +51,13 @@ class RepairIT {
     private static final Duration DEAD_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final int CLIENT_TIMEOUT_MILLIS = 5_000;
-    private static final ProtocolCommand REPLICAS = () -> SafeEncoder.encode("REPLICAS");
     private static final ProtocolCommand REPAIR = () -> SafeEncoder.encode("REPAIR");
 
     @TempDir
     static Path tempDir;
     private Path home;
     private Path logs;
-    private final List<String> hosts = new ArrayList<>();
-    private final List<Integer> ports = new ArrayList<>();
+    private final List<Endpoint> nodes = new ArrayList<>();
     private final List<Path> dataDirs = new ArrayList<>();
     private final List<TrellisProcess> processes = new ArrayList<>();
     private final Random random = new Random();
@@ -71,39 +67,21 @@ class RepairIT {
         home = ClusterIT.stageSmallNodeHome(tempDir.resolve("home"));
         logs = ClusterIT.logDir("repair-it-logs");
         for (int i = 0; i < NODES; i++) {
-            String host = "127.0.0." + (41 + i);
-            hosts.add(host);
-            ports.add(ClusterIT.freePort(host));
+            nodes.add(Endpoint.free("127.0.0." + (41 + i), CLIENT_TIMEOUT_MILLIS));
             dataDirs.add(Files.createDirectories(tempDir.resolve("data-" + (i + 1))));
             processes.add(null);
             start(i);
-            awaitServing(i);
-            int ringNodes = i + 1;
-            await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> assertThat(info(0, "cluster"))
-                    .containsEntry("ring_nodes", Integer.toString(ringNodes)));
+            Endpoint.awaitInfo(List.of(node(0)), CONVERGE_TIMEOUT, "cluster",
+                    Map.of("ring_nodes", Integer.toString(i + 1)));
         }
         awaitAllAlive();
     }
 
+    /** Starts (or restarts) node {@code i} on its address and data directory and waits until it serves. */
     private void start(int i) throws IOException {
-        List<String> args = new ArrayList<>(List.of(Integer.toString(ports.get(i))));
-        if (i != 0) {
-            args.add(address(0));
-        }
-        args.addAll(List.of("--host", hosts.get(i), "--cluster-name", CLUSTER_NAME, "--replication-factor", "3",
-                "--data-dir", dataDirs.get(i).toString(), "--anti-entropy-interval", "0", "--test-clock-control"));
-        processes.set(i, TrellisProcess.launch(home, logs, ClusterIT.LAUNCHER, args.toArray(String[]::new)));
-    }
-
-    private void awaitServing(int i) {
-        await().atMost(TrellisProcess.START_TIMEOUT).pollInterval(POLL).until(() -> {
-            Process p = processes.get(i).process();
-            if (!p.isAlive()) {
-                throw new AssertionError(address(i) + " exited with status " + p.exitValue() + "; stderr:\n"
-                        + processes.get(i).stderr());
-            }
-            return ClusterIT.answersPing(hosts.get(i), ports.get(i));
-        });
+        processes.set(i, node(i).start(home, logs, CLUSTER_NAME, i == 0 ? null : node(0), "--replication-factor",
+                "3", "--data-dir", dataDirs.get(i).toString(), "--anti-entropy-interval", "0",
+                "--test-clock-control"));
     }
 
     @AfterAll
@@ -120,7 +98,7 @@ class RepairIT {
         Map<String, String> values = new LinkedHashMap<>();
         List<Jedis> clients = new ArrayList<>();
         for (int i = 0; i < NODES; i++) {
-            clients.add(client(i));
+            clients.add(node(i).client());
         }
         try {
             for (int k = 0; k < KEYS; k++) {
@@ -143,45 +121,47 @@ class RepairIT {
         });
         Map<String, String> versions = new HashMap<>();
         for (String key : values.keySet()) {
-            versions.put(key, replicas(0, key).get(0).get(2));
+            versions.put(key, node(0).replicas(key).get(0).get(2));
         }
 
         int victim = 2;
-        String victimId = selfId(victim);
-        try (Jedis j = client(victim)) {
+        String victimId = node(victim).selfId();
+        try (Jedis j = node(victim).client()) {
             assertThat(j.sendCommand(() -> "DEBUG".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
                     "WIPE".getBytes(java.nio.charset.StandardCharsets.US_ASCII))).isEqualTo("OK".getBytes(
                     java.nio.charset.StandardCharsets.US_ASCII));
         }
-        assertThat(info(victim, "keyspace")).as("INFO keyspace of the wiped node: empty").doesNotContainKey("db0");
-        Map<String, String> before = info(victim, "anti_entropy");
+        assertThat(node(victim).info("keyspace")).as("INFO keyspace of the wiped node: empty")
+                .doesNotContainKey("db0");
+        Map<String, String> before = node(victim).info("anti_entropy");
         assertThat(before).containsEntry("anti_entropy_interval_ms", "0").containsEntry("anti_entropy_running", "0");
         // A node that joined with seeds ran one round after its bootstrap; REPAIR's rounds follow it.
         long r0 = Long.parseLong(before.get("anti_entropy_rounds"));
         long keysInBefore = Long.parseLong(before.get("anti_entropy_keys_streamed_in"));
 
         long started = System.nanoTime();
-        Result r = TrellisProcess.run(home, logs, null, "trellis-cli", address(victim), "repair");
+        Result r = TrellisProcess.run(home, logs, null, "trellis-cli", node(victim).address(), "repair");
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         System.out.printf("RepairIT: trellis-cli repair of the wiped node took %d ms:%n%s", tookMillis, r.stdout());
         assertThat(r.exitCode()).as("trellis-cli repair; stderr: %s", r.stderr()).isZero();
-        assertThat(r.stdout()).contains("repair round " + (r0 + 1) + " started on " + address(victim))
+        assertThat(r.stdout()).contains("repair round " + (r0 + 1) + " started on " + node(victim).address())
                 .containsPattern("repair round " + (r0 + 1) + " done in .*: ranges (\\d+)/\\1, .*, 0 failed exchanges");
 
         for (String key : values.keySet()) {
             assertThat(converged(key)).as("REPLICAS %s after the repair", key).isNull();
-            assertThat(replicas(victim, key).get(0).get(2)).as("version of %s", key).isEqualTo(versions.get(key));
+            assertThat(node(victim).replicas(key).get(0).get(2)).as("version of %s", key)
+                    .isEqualTo(versions.get(key));
         }
-        Map<String, String> ae = info(victim, "anti_entropy");
+        Map<String, String> ae = node(victim).info("anti_entropy");
         assertThat(Long.parseLong(ae.get("anti_entropy_keys_streamed_in")) - keysInBefore).as("INFO anti_entropy %s", ae)
                 .isEqualTo(KEYS);
         assertThat(ae).containsEntry("anti_entropy_rounds", Long.toString(r0 + 1));
 
-        try (Jedis j = client(victim)) {
+        try (Jedis j = node(victim).client()) {
             long round = (Long) j.sendCommand(REPAIR);
             assertThat(round).isEqualTo(r0 + 2);
             await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-                Map<String, String> status = status(j);
+                Map<String, String> status = Endpoint.repairStatus(j);
                 assertThat(status).containsEntry("round", Long.toString(r0 + 2)).containsEntry("state", "done");
                 assertThat(status).containsEntry("keys_streamed_in", "0").containsEntry("keys_streamed_out", "0")
                         .containsEntry("keys_compared", "0").containsEntry("failures", "0");
@@ -195,21 +175,22 @@ class RepairIT {
             assertThat(memberState(1, victimId)).isEqualTo("DEAD");
         });
         start(victim);
-        awaitServing(victim);
-        assertThat(selfId(victim)).as("id of the restarted node").isEqualTo(victimId);
+        assertThat(node(victim).selfId()).as("id of the restarted node").isEqualTo(victimId);
         awaitAllAlive();
         await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
             for (String key : values.keySet()) {
                 assertThat(converged(key)).as("REPLICAS %s after the restart", key).isNull();
-                assertThat(replicas(victim, key).get(0).get(2)).as("version of %s", key).isEqualTo(versions.get(key));
+                assertThat(node(victim).replicas(key).get(0).get(2)).as("version of %s", key)
+                        .isEqualTo(versions.get(key));
             }
         });
-        assertThat(info(victim, "cluster")).as("streamed back, no REPAIR asked").containsEntry("node_status", "NORMAL");
+        assertThat(node(victim).info("cluster")).as("streamed back, no REPAIR asked")
+                .containsEntry("node_status", "NORMAL");
     }
 
     /** Null if every replica of {@code key} is alive and holds one version of one kind, else why not. */
     private String converged(String key) {
-        List<List<String>> copies = replicas(0, key);
+        List<List<String>> copies = node(0).replicas(key);
         if (copies.size() != NODES) {
             return copies.toString();
         }
@@ -222,63 +203,17 @@ class RepairIT {
         return null;
     }
 
-    private List<List<String>> replicas(int via, String key) {
-        try (Jedis j = client(via)) {
-            List<List<String>> out = new ArrayList<>();
-            for (Object element : (List<?>) j.sendCommand(REPLICAS, key)) {
-                out.add(((List<?>) element).stream().map(RepairIT::text).toList());
-            }
-            return out;
-        }
+    private String memberState(int observer, String id) {
+        String state = node(observer).memberState(id);
+        return state == null ? "none" : state;
     }
 
-    private static Map<String, String> status(Jedis j) {
-        List<?> flat = (List<?>) j.sendCommand(REPAIR, "STATUS");
-        Map<String, String> out = new HashMap<>();
-        for (int i = 0; i < flat.size(); i += 2) {
-            out.put(text(flat.get(i)), text(flat.get(i + 1)));
-        }
-        return out;
+    private Endpoint node(int i) {
+        return nodes.get(i);
     }
 
     private void awaitAllAlive() {
-        await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            for (int i = 0; i < NODES; i++) {
-                assertThat(info(i, "cluster")).as("INFO cluster of %s", address(i))
-                        .containsEntry("members_alive", Integer.toString(NODES))
-                        .containsEntry("ring_nodes", Integer.toString(NODES));
-            }
-        });
-    }
-
-    private String selfId(int i) {
-        try (Jedis j = client(i)) {
-            return Members.selfId(Members.of(j));
-        }
-    }
-
-    private String memberState(int observer, String id) {
-        try (Jedis j = client(observer)) {
-            String state = Members.stateOf(Members.of(j), id);
-            return state == null ? "none" : state;
-        }
-    }
-
-    private Map<String, String> info(int i, String section) {
-        try (Jedis j = client(i)) {
-            return InfoFields.parse(j.info(section));
-        }
-    }
-
-    private Jedis client(int i) {
-        return new Jedis(hosts.get(i), ports.get(i), CLIENT_TIMEOUT_MILLIS);
-    }
-
-    private String address(int i) {
-        return hosts.get(i) + ":" + ports.get(i);
-    }
-
-    private static String text(Object reply) {
-        return reply instanceof byte[] b ? SafeEncoder.encode(b) : String.valueOf(reply);
+        Endpoint.awaitInfo(nodes, CONVERGE_TIMEOUT, "cluster",
+                Map.of("members_alive", Integer.toString(NODES), "ring_nodes", Integer.toString(NODES)));
     }
 }

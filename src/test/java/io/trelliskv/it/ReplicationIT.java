@@ -1,7 +1,5 @@
 package io.trelliskv.it;
 
-import io.trelliskv.it.TrellisProcess.Result;
-import io.trelliskv.testing.InfoFields;
 import io.trelliskv.testing.Members;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -86,9 +84,7 @@ class ReplicationIT {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final int CLIENT_TIMEOUT_MILLIS = 5_000;
 
-    private static final ProtocolCommand MEMBERS = () -> SafeEncoder.encode("MEMBERS");
     private static final ProtocolCommand CONSISTENCY = () -> SafeEncoder.encode("CONSISTENCY");
-    private static final ProtocolCommand REPLICAS = () -> SafeEncoder.encode("REPLICAS");
 
     @TempDir
     static Path tempDir;
@@ -100,22 +96,20 @@ class ReplicationIT {
     /** A node: where it listens and keeps its identity, its current process, and its id. */
     private static final class ReplicaNode {
         final int index;
-        final String host;
-        final int port;
+        final Endpoint at;
         final Path dataDir;
         TrellisProcess process;
         /** Hex, without leading zeros, as REPLICAS and INFO print it. */
         String id;
 
-        ReplicaNode(int index, String host, int port, Path dataDir) {
+        ReplicaNode(int index, Endpoint at, Path dataDir) {
             this.index = index;
-            this.host = host;
-            this.port = port;
+            this.at = at;
             this.dataDir = dataDir;
         }
 
         String address() {
-            return host + ":" + port;
+            return at.address();
         }
 
         /** As REPLICAS names a node. */
@@ -124,7 +118,7 @@ class ReplicationIT {
         }
 
         Jedis client() {
-            return new Jedis(host, port, CLIENT_TIMEOUT_MILLIS);
+            return at.client();
         }
 
         @Override
@@ -147,13 +141,11 @@ class ReplicationIT {
 
         long begin = System.nanoTime();
         for (int i = 0; i < NODES; i++) {
-            String host = "127.0.0." + (21 + i);
-            ReplicaNode node = new ReplicaNode(i, host, ClusterIT.freePort(host),
+            ReplicaNode node = new ReplicaNode(i, Endpoint.free("127.0.0." + (21 + i), CLIENT_TIMEOUT_MILLIS),
                     Files.createDirectories(tempDir.resolve("data-" + (i + 1))));
             nodes.add(node);
-            start(node);
             // One at a time: two nodes taking tokens against the same ring snapshot would pick the same.
-            awaitServing(node);
+            start(node);
             node.id = selfId(node);
             await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> assertThat(
                     clusterInfo(nodes.get(0))).as("INFO cluster of the seed, waiting for %s to take its tokens", node)
@@ -163,25 +155,13 @@ class ReplicationIT {
                 + "logs in %s%n", NODES, millisSince(begin), logs.toAbsolutePath());
     }
 
-    /** Starts (or restarts) {@code node} on its address and data directory, joining through node 1. */
+    /**
+     * Starts (or restarts) {@code node} on its address and data directory, joining through node 1, and
+     * waits until it serves.
+     */
     private void start(ReplicaNode node) throws IOException {
-        List<String> args = new ArrayList<>(List.of(Integer.toString(node.port)));
-        if (node.index != 0) {
-            args.add(nodes.get(0).address());
-        }
-        args.addAll(List.of("--host", node.host, "--cluster-name", CLUSTER_NAME, "--replication-factor", "3",
-                "--data-dir", node.dataDir.toString()));
-        node.process = TrellisProcess.launch(home, logs, ClusterIT.LAUNCHER, args.toArray(String[]::new));
-    }
-
-    private void awaitServing(ReplicaNode node) {
-        await().atMost(TrellisProcess.START_TIMEOUT).pollInterval(POLL).until(() -> {
-            if (!node.process.process().isAlive()) {
-                throw new AssertionError(node.address() + " exited with status " + node.process.process().exitValue()
-                        + " before serving; stderr:\n" + node.process.stderr());
-            }
-            return ClusterIT.answersPing(node.host, node.port);
-        });
+        node.process = node.at.start(home, logs, CLUSTER_NAME, node.index == 0 ? null : nodes.get(0).at,
+                "--replication-factor", "3", "--data-dir", node.dataDir.toString());
     }
 
     @AfterAll
@@ -189,7 +169,7 @@ class ReplicationIT {
         for (ReplicaNode node : nodes) {
             if (node.process != null) {
                 // A node left stopped by a failed scenario cannot act on SIGTERM until it runs again.
-                signal(node, "CONT");
+                node.process.signal("CONT");
                 node.process.close();
             }
         }
@@ -204,7 +184,7 @@ class ReplicationIT {
             assertThat(replicationInfo(node)).as("INFO replication of %s", node)
                     .containsEntry("replication_factor", "3").containsEntry("hints_pending", "0");
             try (Jedis j = node.client()) {
-                assertThat(texts(j.sendCommand(CONSISTENCY))).as("CONSISTENCY (the defaults) on %s", node)
+                assertThat(Endpoint.texts(j.sendCommand(CONSISTENCY))).as("CONSISTENCY (the defaults) on %s", node)
                         .containsExactly("read", "QUORUM", "write", "QUORUM");
             }
         }
@@ -257,7 +237,7 @@ class ReplicationIT {
         }
 
         try {
-            signal(victim, "STOP");
+            victim.process.signal("STOP");
             // One connection for all: a DEL reads first, and the connection's read-your-writes floor for a
             // key can come from an earlier DEL of another key (floors are kept per bucket of keys). Such
             // a DEL waits for every live replica, the stopped one until the replica timeout, and must
@@ -278,7 +258,7 @@ class ReplicationIT {
                     assertThat(others.stream().mapToLong(n -> hintsFor(n, victim)).sum())
                             .as("hints for the stopped %s on %s", victim, others).isEqualTo(DELETES));
         } finally {
-            signal(victim, "CONT");
+            victim.process.signal("CONT");
         }
         long resumed = System.nanoTime();
         awaitHintsDelivered(others);
@@ -352,7 +332,6 @@ class ReplicationIT {
 
         long restartedAt = System.nanoTime();
         start(victim);
-        awaitServing(victim);
         assertThat(selfId(victim)).as("id of %s restarted on %s", victim, victim.dataDir).isEqualTo(victim.id);
         awaitAllAlive(nodes);
         awaitHintsDelivered(survivors);
@@ -479,15 +458,10 @@ class ReplicationIT {
 
     /** REPLICAS {@code key} asked of {@code node}. */
     private static List<Copy> replicas(ReplicaNode node, String key) {
-        Object reply;
-        try (Jedis j = node.client()) {
-            reply = j.sendCommand(REPLICAS, key);
-        }
         List<Copy> copies = new ArrayList<>();
-        for (Object element : (List<?>) reply) {
-            List<?> f = (List<?>) element;
+        for (List<String> f : node.at.replicas(key)) {
             assertThat(f).as("REPLICAS %s element", key).hasSize(4);
-            copies.add(new Copy(text(f.get(0)), text(f.get(1)), text(f.get(2)), text(f.get(3))));
+            copies.add(new Copy(f.get(0), f.get(1), f.get(2), f.get(3)));
         }
         return copies;
     }
@@ -516,24 +490,18 @@ class ReplicationIT {
     }
 
     private void awaitHintsDelivered(List<ReplicaNode> holders) {
-        await().atMost(REPLAY_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            for (ReplicaNode node : holders) {
-                assertThat(replicationInfo(node)).as("INFO replication of %s", node)
-                        .containsEntry("hints_pending", "0");
-            }
-        });
+        Endpoint.awaitInfo(endpoints(holders), REPLAY_TIMEOUT, "replication", Map.of("hints_pending", "0"));
     }
 
     // ---- membership ----
 
     private void awaitAllAlive(List<ReplicaNode> live) {
-        await().atMost(CONVERGE_TIMEOUT).pollInterval(POLL).untilAsserted(() -> {
-            for (ReplicaNode node : live) {
-                assertThat(clusterInfo(node)).as("INFO cluster of %s", node)
-                        .containsEntry("members_alive", Integer.toString(NODES)).containsEntry("ring_nodes",
-                                Integer.toString(NODES));
-            }
-        });
+        Endpoint.awaitInfo(endpoints(live), CONVERGE_TIMEOUT, "cluster",
+                Map.of("members_alive", Integer.toString(NODES), "ring_nodes", Integer.toString(NODES)));
+    }
+
+    private static List<Endpoint> endpoints(List<ReplicaNode> nodes) {
+        return nodes.stream().map(n -> n.at).toList();
     }
 
     /** Waits until every observer's MEMBERS shows {@code target} in {@code state}. */
@@ -547,10 +515,7 @@ class ReplicationIT {
 
     /** The state column of {@code target}'s row in {@code observer}'s MEMBERS. */
     private static String stateOf(ReplicaNode observer, ReplicaNode target) {
-        String text;
-        try (Jedis j = observer.client()) {
-            text = Members.of(j);
-        }
+        String text = observer.at.members();
         String state = Members.stateOf(text, String.format("%016x", Long.parseUnsignedLong(target.id, 16)));
         if (state == null) {
             throw new AssertionError("no MEMBERS row for " + target + " on " + observer + ":\n" + text);
@@ -560,49 +525,21 @@ class ReplicationIT {
 
     /** The node's id as REPLICAS and INFO print it (MEMBERS pads it to 16 digits). */
     private static String selfId(ReplicaNode node) {
-        try (Jedis j = node.client()) {
-            return Long.toHexString(Long.parseUnsignedLong(Members.selfId(Members.of(j)), 16));
-        }
+        return Long.toHexString(Long.parseUnsignedLong(node.at.selfId(), 16));
     }
 
     // ---- plumbing ----
 
     private static String consistency(Jedis j, String level) {
-        return text(j.sendCommand(CONSISTENCY, level));
+        return Endpoint.text(j.sendCommand(CONSISTENCY, level));
     }
 
     private static Map<String, String> clusterInfo(ReplicaNode node) {
-        try (Jedis j = node.client()) {
-            return InfoFields.parse(j.info("cluster"));
-        }
+        return node.at.info("cluster");
     }
 
     private static Map<String, String> replicationInfo(ReplicaNode node) {
-        try (Jedis j = node.client()) {
-            return InfoFields.parse(j.info("replication"));
-        }
-    }
-
-    private static String text(Object reply) {
-        return reply instanceof byte[] b ? SafeEncoder.encode(b) : String.valueOf(reply);
-    }
-
-    private static List<String> texts(Object reply) {
-        return ((List<?>) reply).stream().map(ReplicationIT::text).toList();
-    }
-
-    /** Sends {@code SIG<name>} to the node's JVM (the launchers exec it, so the handle's pid is the JVM). */
-    private void signal(ReplicaNode node, String name) {
-        if (!node.process.process().isAlive()) {
-            return;
-        }
-        try {
-            Result r = TrellisProcess.runCommand(logs, null,
-                    List.of("kill", "-" + name, Long.toString(node.process.process().pid())));
-            assertThat(r.exitCode()).as("kill -%s %s: %s", name, node, r.stderr()).isZero();
-        } catch (IOException e) {
-            throw new AssertionError("could not run kill -" + name + " for " + node, e);
-        }
+        return node.at.info("replication");
     }
 
     private static long millisSince(long nanos) {

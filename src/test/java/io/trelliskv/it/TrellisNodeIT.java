@@ -12,17 +12,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisDataException;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -158,7 +155,7 @@ class TrellisNodeIT {
 
     @Test
     void redisCliWorksAgainstTheNode() throws IOException {
-        String redisCli = onPath("redis-cli").orElse(null);
+        String redisCli = TrellisProcess.which("redis-cli").map(Path::toString).orElse(null);
         assumeTrue(redisCli != null, "redis-cli is not installed");
         int port = TrellisProcess.freePort();
         startNode(port);
@@ -179,7 +176,7 @@ class TrellisNodeIT {
 
     @Test
     void redisBenchmarkRunsToCompletion() throws IOException {
-        String benchmark = onPath("redis-benchmark").orElse(null);
+        String benchmark = TrellisProcess.which("redis-benchmark").map(Path::toString).orElse(null);
         assumeTrue(benchmark != null, "redis-benchmark is not installed");
         int port = TrellisProcess.freePort();
         startNode(port);
@@ -195,18 +192,5 @@ class TrellisNodeIT {
         Result r = TrellisProcess.runCommand(logs, null, List.of(command));
         assertThat(r.exitCode()).as("redis-cli exit status; stderr: %s", r.stderr()).isZero();
         return r;
-    }
-
-    /** An executable named {@code program} on the PATH. */
-    private static Optional<String> onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return Optional.empty();
-        }
-        return Stream.of(path.split(File.pathSeparator))
-                .map(dir -> Path.of(dir, program))
-                .filter(Files::isExecutable)
-                .map(Path::toString)
-                .findFirst();
     }
 }

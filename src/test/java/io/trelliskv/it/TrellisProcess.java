@@ -18,9 +18,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -50,6 +52,7 @@ final class TrellisProcess implements AutoCloseable {
     /** How long a process has to exit after SIGTERM before it is killed. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
 
+    private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
     private final String name;
@@ -103,7 +106,12 @@ final class TrellisProcess implements AutoCloseable {
 
     /** A loopback TCP port that was free a moment ago (bound to port 0, then released). */
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        return freePort(LOOPBACK);
+    }
+
+    /** A TCP port free on {@code host} a moment ago; a node there also binds UDP on it. */
+    static int freePort(String host) throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
             return s.getLocalPort();
         }
     }
@@ -123,9 +131,17 @@ final class TrellisProcess implements AutoCloseable {
 
     /** True if {@code program} is an executable file in one of the directories of {@code PATH}. */
     static boolean onPath(String program) {
+        return which(program).isPresent();
+    }
+
+    /** The first executable file named {@code program} in the directories of {@code PATH}. */
+    static Optional<Path> which(String program) {
         String path = System.getenv("PATH");
-        return path != null && Arrays.stream(path.split(File.pathSeparator)).filter(d -> !d.isEmpty())
-                .anyMatch(d -> Files.isExecutable(Path.of(d, program)));
+        if (path == null) {
+            return Optional.empty();
+        }
+        return Arrays.stream(path.split(File.pathSeparator)).filter(d -> !d.isEmpty()).map(d -> Path.of(d, program))
+                .filter(Files::isExecutable).findFirst();
     }
 
     /** Runs {@code home/bin/<launcher> args...} to completion, feeding it {@code stdin} (may be null). */
@@ -179,24 +195,39 @@ final class TrellisProcess implements AutoCloseable {
     }
 
     /**
-     * Waits until the node answers PING on {@code port}; fails at once, with the node's stderr, if it
-     * exits first.
+     * Waits until the node answers PING on loopback {@code port}; fails at once, with the node's stderr,
+     * if it exits first.
      */
     TrellisProcess awaitServing(int port) {
+        return awaitServing(LOOPBACK, port);
+    }
+
+    /**
+     * Waits until the process answers PING on {@code host:port}; fails at once, with what it printed, if
+     * it exits first.
+     */
+    TrellisProcess awaitServing(String host, int port) {
         await().atMost(START_TIMEOUT).pollInterval(Duration.ofMillis(100)).until(() -> {
             if (!process.isAlive()) {
-                throw new AssertionError(name + " exited with status " + process.exitValue()
-                        + " before serving; stderr:\n" + stderr());
+                String out = stdout();
+                throw new AssertionError(name + " (" + host + ":" + port + ") exited with status "
+                        + process.exitValue() + " before serving; stderr:\n" + stderr()
+                        + (out.isBlank() ? "" : "\nstdout:\n" + out));
             }
-            return answersPing(port);
+            return answersPing(host, port);
         });
         return this;
     }
 
-    /** True if something on {@code port} answers an inline PING with {@code +PONG}. */
+    /** True if something on loopback {@code port} answers an inline PING with {@code +PONG}. */
     static boolean answersPing(int port) {
+        return answersPing(LOOPBACK, port);
+    }
+
+    /** True if something on {@code host:port} answers an inline PING with {@code +PONG}. */
+    static boolean answersPing(String host, int port) {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
+            s.connect(new InetSocketAddress(InetAddress.getByName(host), port), 500);
             s.setSoTimeout(1000);
             s.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
             byte[] expected = "+PONG\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -225,6 +256,23 @@ final class TrellisProcess implements AutoCloseable {
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Sends {@code SIG<name>} to the process (the launchers exec the JVM, so for a node that is the JVM);
+     * nothing if it has exited.
+     */
+    void signal(String signalName) {
+        if (!process.isAlive()) {
+            return;
+        }
+        try {
+            Result r = runCommand(stdout.getParent(), null, List.of("kill", "-" + signalName,
+                    Long.toString(process.pid())));
+            assertThat(r.exitCode()).as("kill -%s %s: %s", signalName, name, r.stderr()).isZero();
+        } catch (IOException e) {
+            throw new AssertionError("could not run kill -" + signalName + " for " + name, e);
         }
     }
 

@@ -4,8 +4,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A clock that moves only when told to. Used by tests and simulations; also handy for a node started
- * with a deliberate clock offset in fault-injection runs.
+ * A clock that moves only when told to, for tests and simulations. (A node started with a deliberate
+ * clock offset uses {@link OffsetClock}.)
  */
 public final class ManualClock implements Clock {
 

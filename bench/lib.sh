@@ -1,0 +1,61 @@
+# Shared by the bench scripts (bash, sourced after `cd` to the repository root):
+#
+#   JAVA_HOME, JAVA   the JDK: $JAVA_HOME if set, else the newest under /usr/lib/jvm (by
+#                     java.specification.version), else the java on the PATH. JAVA_HOME is not exported
+#                     here: a script whose tools (bin/trellis, mvnw) should run on it exports it.
+#   TRELLIS_JAVA_OPTS the JVM options for the nodes; each script sets its own default, as
+#                     TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:-...}.
+#   free_port [IP...] a port free a moment ago for TCP and UDP on every IP (default 127.0.0.1): a node
+#                     takes both on its port.
+#   PIDS              processes to stop on exit: add each one started in the background, PIDS+=("$!").
+#   TMP               a private directory (bench_tmp), removed on exit.
+#   bench_on_exit     if the script defines it, run first on exit (to undo what it changed on the machine).
+#
+# On exit, also by failure or interrupt: bench_on_exit, then SIGTERM to every process in PIDS, a wait for
+# each, and TMP removed.
+# shellcheck shell=bash
+
+if [ -z "${JAVA_HOME:-}" ]; then
+    JAVA_HOME=$(ls -d /usr/lib/jvm/*/ 2>/dev/null | while read -r d; do
+        [ -x "$d/bin/java" ] && echo "$("$d/bin/java" -XshowSettings:properties -version 2>&1 \
+            | sed -n 's/ *java.specification.version = //p') $d"; done | sort -n | tail -n 1 | cut -d' ' -f2)
+    JAVA_HOME=${JAVA_HOME%/}
+    if [ -z "$JAVA_HOME" ] && command -v java >/dev/null 2>&1; then
+        JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+    fi
+fi
+[ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] \
+    || { echo "$(basename "$0"): no JDK found: set JAVA_HOME or install one under /usr/lib/jvm" >&2; exit 1; }
+JAVA="$JAVA_HOME/bin/java"
+
+free_port() { # [ip...]
+    python3 - "${@:-127.0.0.1}" <<'EOF'
+import socket, sys
+for _ in range(200):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    try:
+        held = []
+        for ip in sys.argv[1:]:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                h = socket.socket(socket.AF_INET, kind); held.append(h); h.bind((ip, port))
+        for h in held: h.close()
+        print(port); break
+    except OSError:
+        for h in held: h.close()
+EOF
+}
+
+bench_tmp() { # sets TMP
+    TMP=$(mktemp -d)
+}
+
+PIDS=()
+TMP=""
+bench_cleanup() {
+    if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ -n "$TMP" ]; then rm -rf "$TMP"; fi
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
