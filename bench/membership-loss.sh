@@ -39,7 +39,7 @@ for i in "${!HOSTS[@]}"; do
     seed=()
     [ "$i" -gt 0 ] && seed=("${HOSTS[0]}:$PORT")
     # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$TMP/trelliskv.jar" io.trelliskv.server.Main "$PORT" "${seed[@]}" \
+    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$TMP/trelliskv.jar" io.trelliskv.node.Main "$PORT" "${seed[@]}" \
         --host "${HOSTS[$i]}" >"$OUT/node-$i.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do redis-cli -h "${HOSTS[$i]}" -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done

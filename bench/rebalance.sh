@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TrellisKV rebalancing figures: a fourth node joining a three-node cluster (N = 3) that holds KEYS keys:
 # time from start to NORMAL, the bootstrap stream's rate (keys/s, MB/s) and the share of the data moved.
-# Real nodes in one JVM on loopback, over the peer protocol (io.trelliskv.server.RebalanceBenchmark, in
+# Real nodes in one JVM on loopback, over the peer protocol (io.trelliskv.node.RebalanceBenchmark, in
 # the test sources); once per --stream-throughput value in RATES (MiB/s, 0 = unlimited).
 #
 #   bench/rebalance.sh
@@ -28,7 +28,7 @@ echo "# trellis $(git rev-parse --short HEAD) on $("$JAVA" -version 2>&1 | head 
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for rate in $RATES; do
     # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$CP" io.trelliskv.server.RebalanceBenchmark "$KEYS" "$rate" > "$OUT/run-$rate.log" 2>&1
+    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$CP" io.trelliskv.node.RebalanceBenchmark "$KEYS" "$rate" > "$OUT/run-$rate.log" 2>&1
     grep -E '^(rebalance-bench|join|stream|moved|check)' "$OUT/run-$rate.log"
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,7 @@
 # TrellisKV anti-entropy figures: repair time and bytes for KEYS keys with 1 % divergence between two
 # replicas, beside two references measured in the same run (a scan of one engine's entries, and a full
 # copy to a wiped replica through the same repair path). Two real nodes in one JVM on loopback, over the
-# peer protocol (io.trelliskv.server.RepairBenchmark, in the test sources); once per --anti-entropy-cpu
+# peer protocol (io.trelliskv.node.RepairBenchmark, in the test sources); once per --anti-entropy-cpu
 # value in CPUS.
 #
 #   bench/repair.sh
@@ -29,7 +29,7 @@ echo "# trellis $(git rev-parse --short HEAD) on $("$JAVA" -version 2>&1 | head 
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for cpu in $CPUS; do
     # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$CP" io.trelliskv.server.RepairBenchmark "$KEYS" "$cpu" > "$OUT/run-$cpu.log" 2>&1
+    "$JAVA" $TRELLIS_JAVA_OPTS -cp "$CP" io.trelliskv.node.RepairBenchmark "$KEYS" "$cpu" > "$OUT/run-$cpu.log" 2>&1
     grep -E '^(repair-bench|reference|repair|check)' "$OUT/run-$cpu.log"
 done
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
