@@ -3,6 +3,7 @@ package io.trelliskv.node;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.common.Sizes;
@@ -28,6 +29,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -212,8 +214,62 @@ public final class Main implements Callable<Integer> {
             description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
     boolean testClockControl;
 
-    /** Builds the configuration; throws IllegalArgumentException with a message naming the bad value. */
+    /**
+     * The configuration options' flags, by the names the configuration records give them, so that a value
+     * the records refuse is reported with the flag the user typed.
+     */
+    private static final Map<String, String> FLAGS = Map.ofEntries(
+            Map.entry("port", "PORT"),
+            Map.entry("host", "--host"),
+            Map.entry("net.host", "--host"),
+            Map.entry("ioThreads", "--io-threads"),
+            Map.entry("maxClients", "--maxclients"),
+            Map.entry("outputBufferSoftBytes", "--client-output-buffer-soft"),
+            Map.entry("outputBufferHardBytes", "--client-output-buffer-limit"),
+            Map.entry("maxMemoryBytes", "--maxmemory"),
+            Map.entry("evictionSamples", "--maxmemory-samples"),
+            Map.entry("tombstoneGraceMillis", "--tombstone-grace"),
+            Map.entry("engine.tombstoneGraceMillis", "--tombstone-grace"),
+            Map.entry("windowMillis", "--hint-window"),
+            Map.entry("hints.windowMillis", "--hint-window"),
+            Map.entry("maxHints", "--max-hints"),
+            Map.entry("maxBytes", "--max-hint-bytes"),
+            Map.entry("replayRatePerSecond", "--hint-replay-rate"),
+            Map.entry("intervalMillis", "--anti-entropy-interval"),
+            Map.entry("antiEntropy.intervalMillis", "--anti-entropy-interval"),
+            Map.entry("cpuFraction", "--anti-entropy-cpu"),
+            Map.entry("replicationFactor", "--replication-factor"),
+            Map.entry("maxClockDriftMillis", "--max-clock-drift"),
+            Map.entry("readRepairChance", "--read-repair-chance"),
+            Map.entry("replicaTimeoutMillis", "--replica-timeout"),
+            Map.entry("clusterName", "--cluster-name"),
+            Map.entry("name", "--cluster-name"),
+            Map.entry("probeIntervalMillis", "--probe-interval-ms"),
+            Map.entry("probeTimeoutMillis", "--probe-timeout-ms"),
+            Map.entry("indirectChecks", "--indirect-checks"),
+            Map.entry("suspicionMult", "--suspicion-mult"),
+            Map.entry("gossipIntervalMillis", "--gossip-interval-ms"),
+            Map.entry("pushPullIntervalMillis", "--push-pull-interval-ms"),
+            Map.entry("streamBytesPerSecond", "--stream-throughput"),
+            Map.entry("autoRemoveAfterMillis", "--auto-remove-after"),
+            Map.entry("seeds", "--seeds"),
+            Map.entry("vnodes", "--vnodes"),
+            Map.entry("advertise", "--advertise"),
+            Map.entry("cluster.advertise", "--advertise"));
+
+    /**
+     * Builds the configuration; throws IllegalArgumentException with a message naming the bad value and
+     * its flag. The rules themselves are the configuration records'; this only turns text into values.
+     */
     NodeConfig config() {
+        try {
+            return buildConfig();
+        } catch (ConfigException e) {
+            throw e.renamed(option -> FLAGS.getOrDefault(option, option));
+        }
+    }
+
+    private NodeConfig buildConfig() {
         List<String> seeds = new ArrayList<>();
         if (seed != null) {
             seeds.add(seed);
@@ -229,30 +285,14 @@ public final class Main implements Callable<Integer> {
                 Sizes.parseBytes(outputHard), limits);
         HintConfig hints = new HintConfig(millis("--hint-window", hintWindow), maxHints,
                 Sizes.parseBytes(maxHintBytes), hintReplayRate, HintConfig.defaults().replayBatch());
-        long grace = millis("--tombstone-grace", tombstoneGrace);
-        if (grace <= hints.windowMillis()) {
-            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than --hint-window "
-                    + hintWindow + ", or a replayed hint could bring a deleted key back");
-        }
         long antiEntropyMillis = "0".equals(antiEntropyInterval) ? 0 : millis("--anti-entropy-interval", antiEntropyInterval);
-        if (grace <= antiEntropyMillis) {
-            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than"
-                    + " --anti-entropy-interval " + antiEntropyInterval + ", or a replica that missed a delete could"
-                    + " bring the key back after the other replicas purged its tombstone");
-        }
-        AntiEntropyConfig antiEntropy;
-        try {
-            antiEntropy = AntiEntropyConfig.defaults().withInterval(antiEntropyMillis).withCpuFraction(antiEntropyCpu);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--anti-entropy-cpu: " + antiEntropyCpu + " (expected: above 0, up to 1)");
-        }
+        AntiEntropyConfig antiEntropy = AntiEntropyConfig.defaults().withInterval(antiEntropyMillis)
+                .withCpuFraction(antiEntropyCpu);
         ReplicationConfig replication = new ReplicationConfig(replicationFactor, level("--read-consistency", readConsistency),
                 level("--write-consistency", writeConsistency), sloppyQuorum, millis("--max-clock-drift", maxClockDrift),
                 readRepairChance, millis("--replica-timeout", replicaTimeout));
-        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), grace, samples);
-        if ("0.0.0.0".equals(host) && advertise == null) {
-            throw new IllegalArgumentException("--host 0.0.0.0 needs --advertise: the address peers should use");
-        }
+        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy),
+                millis("--tombstone-grace", tombstoneGrace), samples);
         SwimConfig membership = SwimConfig.lan(clusterName).toBuilder()
                 .probeIntervalMillis(probeInterval)
                 .probeTimeoutMillis(probeTimeout)

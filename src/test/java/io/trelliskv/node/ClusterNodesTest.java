@@ -59,7 +59,7 @@ class ClusterNodesTest {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         ClusterConfig cluster = new ClusterConfig("test", seeds, null, 16, null);
-        Node node = new Node(new NodeConfig(net, EngineConfig.unbounded(), cluster), Clock.SYSTEM);
+        Node node = new Node(new NodeConfig(net, EngineConfig.defaults(), cluster), Clock.SYSTEM);
         nodes.add(node);
         node.start();
         return node;

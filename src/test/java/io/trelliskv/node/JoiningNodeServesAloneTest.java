@@ -37,7 +37,7 @@ class JoiningNodeServesAloneTest {
     private static Node node(Path dir, List<String> seeds) {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        return new Node(new NodeConfig(net, EngineConfig.unbounded(),
+        return new Node(new NodeConfig(net, EngineConfig.defaults(),
                 new ClusterConfig("alpha", seeds, null, 16, dir)), Clock.SYSTEM);
     }
 
