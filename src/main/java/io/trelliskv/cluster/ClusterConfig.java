@@ -1,5 +1,6 @@
 package io.trelliskv.cluster;
 
+import io.trelliskv.common.Address;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.replication.AntiEntropyConfig;
@@ -17,7 +18,7 @@ import static io.trelliskv.common.ConfigException.require;
  * How a node takes part in a cluster.
  *
  * @param name      the cluster's name; peers with another name are refused, so two clusters never merge
- * @param seeds     host:port of nodes to join through; empty starts a new cluster
+ * @param seeds     nodes to join through; empty starts a new cluster
  * @param advertise the host peers use to reach this node; null means the bind address
  * @param vnodes    tokens (virtual nodes) this node takes on the ring
  * @param dataDir   where the node keeps its identity (id and tokens) across restarts; null keeps none
@@ -27,7 +28,7 @@ import static io.trelliskv.common.ConfigException.require;
  * @param antiEntropy how often and how hard anti-entropy repairs
  * @param rebalance  stream rate, automatic removal of dead nodes, settle time before streaming
  */
-public record ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+public record ClusterConfig(String name, List<Address> seeds, String advertise, int vnodes, Path dataDir,
                             SwimConfig membership, ReplicationConfig replication, HintConfig hints,
                             AntiEntropyConfig antiEntropy, RebalanceConfig rebalance) {
 
@@ -37,10 +38,8 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
         require(name != null && !name.isEmpty() && name.length() <= 64, "name",
                 name == null ? null : "'" + name + "'", "1..64 characters");
         seeds = List.copyOf(seeds);
-        for (String seed : seeds) {
-            require(seed.matches("[^:\\s]+:\\d{1,5}")
-                            && Integer.parseInt(seed.substring(seed.lastIndexOf(':') + 1)) <= 65535,
-                    "seeds", "'" + seed + "'", "host:port");
+        for (Address seed : seeds) {
+            require(seed.port() > 0, "seeds", seed, "a listening port, 1..65535");
         }
         require(vnodes >= 1 && vnodes <= TokenAllocator.MAX_VNODES, "vnodes", vnodes,
                 "1.." + TokenAllocator.MAX_VNODES);
@@ -56,7 +55,7 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
     }
 
     /** With the default rebalance settings. */
-    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+    public ClusterConfig(String name, List<Address> seeds, String advertise, int vnodes, Path dataDir,
                          SwimConfig membership, ReplicationConfig replication, HintConfig hints,
                          AntiEntropyConfig antiEntropy) {
         this(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, antiEntropy,
@@ -64,13 +63,13 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
     }
 
     /** With the default anti-entropy settings. */
-    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+    public ClusterConfig(String name, List<Address> seeds, String advertise, int vnodes, Path dataDir,
                          SwimConfig membership, ReplicationConfig replication, HintConfig hints) {
         this(name, seeds, advertise, vnodes, dataDir, membership, replication, hints, AntiEntropyConfig.defaults());
     }
 
     /** With the default replication settings. */
-    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir,
+    public ClusterConfig(String name, List<Address> seeds, String advertise, int vnodes, Path dataDir,
                          SwimConfig membership) {
         this(name, seeds, advertise, vnodes, dataDir, membership, ReplicationConfig.defaults(), HintConfig.defaults());
     }
@@ -88,7 +87,7 @@ public record ClusterConfig(String name, List<String> seeds, String advertise, i
     }
 
     /** With memberlist's LAN defaults for membership. */
-    public ClusterConfig(String name, List<String> seeds, String advertise, int vnodes, Path dataDir) {
+    public ClusterConfig(String name, List<Address> seeds, String advertise, int vnodes, Path dataDir) {
         this(name, seeds, advertise, vnodes, dataDir, SwimConfig.lan(name));
     }
 

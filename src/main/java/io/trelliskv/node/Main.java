@@ -2,6 +2,7 @@ package io.trelliskv.node;
 
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
+import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
@@ -53,11 +54,11 @@ public final class Main implements Callable<Integer> {
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "SEED",
             description = "host:port of a node of the cluster to join.")
-    String seed;
+    Address seed;
 
     @Option(names = "--seeds", paramLabel = "HOST:PORT,...", split = ",",
             description = "More nodes to join through (any that answers will do).")
-    List<String> moreSeeds = new ArrayList<>();
+    List<Address> moreSeeds = new ArrayList<>();
 
     @Option(names = "--cluster-name", paramLabel = "NAME",
             description = "Name of the cluster; peers with another name are refused (default: ${DEFAULT-VALUE}).")
@@ -270,7 +271,7 @@ public final class Main implements Callable<Integer> {
     }
 
     private NodeConfig buildConfig() {
-        List<String> seeds = new ArrayList<>();
+        List<Address> seeds = new ArrayList<>();
         if (seed != null) {
             seeds.add(seed);
         }
@@ -356,7 +357,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = commandLine(new Main());
         cli.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("trellis: " + ex.getMessage() + " (see trellis --help)");
@@ -372,6 +373,11 @@ public final class Main implements Callable<Integer> {
             return 1;
         });
         System.exit(cli.execute(args));
+    }
+
+    /** The command line of {@code main}, reading seeds as {@link Address}es. */
+    static CommandLine commandLine(Main main) {
+        return new CommandLine(main).registerConverter(Address.class, Address::parse);
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

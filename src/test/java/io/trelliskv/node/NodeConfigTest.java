@@ -2,6 +2,7 @@ package io.trelliskv.node;
 
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
+import io.trelliskv.common.Address;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
@@ -138,7 +139,7 @@ class NodeConfigTest {
 
     private static String commandLineRefusal(String... args) {
         Main main = new Main();
-        new CommandLine(main).parseArgs(args);
+        Main.commandLine(main).parseArgs(args);
         try {
             main.config();
         } catch (IllegalArgumentException e) {
@@ -159,5 +160,18 @@ class NodeConfigTest {
         assertThat(commandLineRefusal("0", "--replication-factor", "17"))
                 .isEqualTo("--replication-factor: 17 (expected: 1 to 16)");
         assertThat(commandLineRefusal("0", "--replication-factor", "1", "--tombstone-grace", "1s")).isNull();
+    }
+
+    @Test
+    void seedsAreAddresses() {
+        Main main = new Main();
+        Main.commandLine(main).parseArgs("0", "[::1]:5000", "--seeds", "a.example:5001,10.0.0.2:5002");
+        assertThat(main.config().cluster().seeds()).containsExactly(new Address("::1", 5000),
+                new Address("a.example", 5001), new Address("10.0.0.2", 5002));
+        assertThatThrownBy(() -> Main.commandLine(new Main()).parseArgs("0", "--seeds", "::1:5000"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("bad address '::1:5000': put IPv6 addresses in brackets");
+        assertThatThrownBy(() -> new ClusterConfig("t", List.of(new Address("h", 0)), null, 16, null))
+                .hasMessage("seeds: h:0 (expected: a listening port, 1..65535)");
     }
 }
