@@ -3,8 +3,9 @@ package io.trelliskv.cli;
 import java.nio.file.Path;
 
 /**
- * Where trellis-cli connects: a TCP endpoint written {@code host:port} (IPv6 literals in brackets,
- * {@code [::1]:5000}) or a Unix domain socket written {@code unix:/path/to.sock}.
+ * Where trellis-cli connects: a node's TCP address, written as the nodes write theirs
+ * ({@link io.trelliskv.common.Address}: {@code host:port}, IPv6 literals in brackets, {@code [::1]:5000}),
+ * or a Unix domain socket written {@code unix:/path/to.sock}.
  *
  * <p>Parsing is purely syntactic: host names are resolved when the connection is opened, so a name
  * that does not resolve is reported as a connection error, not a usage error.
@@ -14,11 +15,19 @@ public sealed interface Address {
     /** The prefix that marks a Unix domain socket path. */
     String UNIX_PREFIX = "unix:";
 
-    /** A TCP endpoint; {@code host} is a name or an IP literal without brackets. */
+    /**
+     * A TCP endpoint; {@code host} is a name or an IP literal without brackets. Its syntax is the nodes'
+     * own, {@link io.trelliskv.common.Address}.
+     */
     record Tcp(String host, int port) implements Address {
+
+        static Tcp of(io.trelliskv.common.Address address) {
+            return new Tcp(address.host(), address.port());
+        }
+
         @Override
         public String toString() {
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+            return new io.trelliskv.common.Address(host, port).toString();
         }
     }
 
@@ -43,52 +52,10 @@ public sealed interface Address {
             }
             return new Unix(Path.of(path));
         }
-        String host;
-        String port;
-        if (text.startsWith("[")) {
-            int close = text.indexOf(']');
-            if (close < 0) {
-                throw bad(text, "missing ']' after IPv6 address");
-            }
-            host = text.substring(1, close);
-            String rest = text.substring(close + 1);
-            if (!rest.startsWith(":")) {
-                throw bad(text, "expected [ipv6]:port");
-            }
-            port = rest.substring(1);
-        } else {
-            int colon = text.lastIndexOf(':');
-            if (colon < 0) {
-                throw bad(text, "expected host:port or unix:/path");
-            }
-            host = text.substring(0, colon);
-            port = text.substring(colon + 1);
-            if (host.indexOf(':') >= 0) {
-                throw bad(text, "put IPv6 addresses in brackets, e.g. [::1]:5000");
-            }
+        if (text.indexOf(':') < 0) {
+            throw bad(text, "expected host:port or unix:/path");
         }
-        if (host.isEmpty()) {
-            throw bad(text, "missing host");
-        }
-        return new Tcp(host, parsePort(text, port));
-    }
-
-    private static int parsePort(String text, String port) {
-        if (port.isEmpty()) {
-            throw bad(text, "missing port");
-        }
-        int value = 0;
-        for (int i = 0; i < port.length(); i++) {
-            char c = port.charAt(i);
-            if (c < '0' || c > '9' || value > 65535) {
-                throw bad(text, "port must be a number from 1 to 65535");
-            }
-            value = value * 10 + (c - '0');
-        }
-        if (value < 1 || value > 65535) {
-            throw bad(text, "port must be a number from 1 to 65535");
-        }
-        return value;
+        return Tcp.of(io.trelliskv.common.Address.parse(text));
     }
 
     private static IllegalArgumentException bad(String text, String expected) {

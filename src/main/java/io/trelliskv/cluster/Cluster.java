@@ -1,7 +1,7 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.common.Clock;
-import io.trelliskv.membership.Address;
+import io.trelliskv.common.Address;
 import io.trelliskv.membership.ExecutorScheduler;
 import io.trelliskv.membership.Swim;
 import io.trelliskv.net.GossipTransport;
@@ -352,11 +352,7 @@ public final class Cluster implements AutoCloseable {
                 config.antiEntropy(), clock, state::describe, identity.nodeId() ^ clock.nanos());
         ae.start();
         antiEntropy = ae;
-        List<Address> seeds = new ArrayList<>();
-        for (String seed : config.seeds()) {
-            int colon = seed.lastIndexOf(':');
-            seeds.add(new Address(seed.substring(0, colon), Integer.parseInt(seed.substring(colon + 1))));
-        }
+        List<Address> seeds = config.seeds();
         scheduler.execute(() -> {
             s.start();
             s.join(seeds);

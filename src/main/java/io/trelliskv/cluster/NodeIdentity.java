@@ -51,8 +51,12 @@ public record NodeIdentity(long nodeId, String cluster, List<Long> tokens) {
         try (Reader r = Files.newBufferedReader(file)) {
             p.load(r);
         }
+        String nodeId = p.getProperty("node_id");
+        if (nodeId == null) {
+            throw new IOException("cannot read " + file + ": no node_id");
+        }
         try {
-            long id = Long.parseUnsignedLong(p.getProperty("node_id"), 16);
+            long id = Long.parseUnsignedLong(nodeId, 16);
             String savedCluster = p.getProperty("cluster");
             if (!cluster.equals(savedCluster)) {
                 throw new IOException("data directory " + dir + " belongs to cluster '" + savedCluster
@@ -66,7 +70,7 @@ public record NodeIdentity(long nodeId, String cluster, List<Long> tokens) {
                 }
             }
             return new NodeIdentity(id, savedCluster, tokens);
-        } catch (RuntimeException e) {
+        } catch (NumberFormatException e) {
             throw new IOException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }

@@ -1,5 +1,7 @@
 package io.trelliskv.cluster;
 
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * How a node moves ranges when the ring changes (bootstrap, decommission, removal).
  *
@@ -18,16 +20,9 @@ public record RebalanceConfig(long streamBytesPerSecond, long autoRemoveAfterMil
     public static final long DEFAULT_SETTLE_MILLIS = 2_000;
 
     public RebalanceConfig {
-        if (streamBytesPerSecond < 0) {
-            throw new IllegalArgumentException("stream throughput: " + streamBytesPerSecond
-                    + " bytes/s (expected: >= 0, 0 = unlimited)");
-        }
-        if (autoRemoveAfterMillis < 0) {
-            throw new IllegalArgumentException("auto-remove-after: " + autoRemoveAfterMillis + " ms (expected: >= 0, 0 = off)");
-        }
-        if (settleMillis < 0) {
-            throw new IllegalArgumentException("settle: " + settleMillis + " ms (expected: >= 0)");
-        }
+        require(streamBytesPerSecond >= 0, "streamBytesPerSecond", streamBytesPerSecond, ">= 0, 0 = unlimited");
+        require(autoRemoveAfterMillis >= 0, "autoRemoveAfterMillis", autoRemoveAfterMillis, ">= 0, 0 = never");
+        require(settleMillis >= 0, "settleMillis", settleMillis, ">= 0");
     }
 
     public static RebalanceConfig defaults() {

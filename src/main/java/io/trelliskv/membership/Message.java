@@ -1,5 +1,7 @@
 package io.trelliskv.membership;
 
+import io.trelliskv.common.Address;
+
 import java.util.Arrays;
 import java.util.List;
 

@@ -1,5 +1,8 @@
 package io.trelliskv.membership;
 
+import io.trelliskv.common.Address;
+import io.trelliskv.common.RefusedException;
+
 import io.trelliskv.common.Clock;
 import io.trelliskv.membership.Message.Ack;
 import io.trelliskv.membership.Message.Alive;
@@ -326,7 +329,7 @@ public final class Swim {
      * Removes a DEAD or LEFT member from the cluster: here at once, elsewhere through a REMOVED broadcast
      * and push-pull. Returns false if the member is not listed.
      *
-     * @throws IllegalStateException if the member is ALIVE or SUSPECT, or is this node
+     * @throws RefusedException if the member is ALIVE or SUSPECT, or is this node
      */
     public boolean remove(long id) {
         Record r = members.get(id);
@@ -334,7 +337,7 @@ public final class Swim {
             return false;
         }
         if (r == self || r.state.isLive()) {
-            throw new IllegalStateException("remove " + Long.toHexString(id) + ": " + (r == self ? "this node"
+            throw new RefusedException("remove " + Long.toHexString(id) + ": " + (r == self ? "this node"
                     : r.state.toString()) + " (expected: a DEAD or LEFT member)");
         }
         onRemoved(new Removed(id, r.incarnation));

@@ -3,6 +3,8 @@ package io.trelliskv.membership;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * Tuning of the membership protocol. {@link #lan(String)} gives defaults close to hashicorp/memberlist's
  * {@code DefaultLANConfig} (all but the probe interval); {@link #toBuilder()} changes a few of them. All
@@ -130,12 +132,6 @@ public record SwimConfig(
 
     private static void requirePositive(String name, long value) {
         require(value > 0, name, value, "> 0");
-    }
-
-    private static void require(boolean ok, String name, Object value, String expected) {
-        if (!ok) {
-            throw new IllegalArgumentException(name + ": " + value + " (expected: " + expected + ")");
-        }
     }
 
     /** Changes some settings of a config; {@link #build()} validates the result. */

@@ -1,5 +1,7 @@
 package io.trelliskv.membership;
 
+import io.trelliskv.common.Address;
+
 /**
  * How {@link Swim} reaches other members: unreliable datagrams for probes and gossip, and a reliable
  * request-reply stream for push-pull state exchange. The net package implements it over UDP and TCP on

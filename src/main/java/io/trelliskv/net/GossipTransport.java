@@ -17,7 +17,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.trelliskv.membership.Address;
+import io.trelliskv.common.Address;
 import io.trelliskv.membership.Scheduler;
 import io.trelliskv.membership.Transport;
 import org.slf4j.Logger;

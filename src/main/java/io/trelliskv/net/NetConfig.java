@@ -2,8 +2,13 @@ package io.trelliskv.net;
 
 import io.trelliskv.resp.RespLimits;
 
+import java.util.Objects;
+
+import static io.trelliskv.common.ConfigException.require;
+
 /**
- * Network settings of the client-facing server.
+ * Network settings of the client-facing server; every component is checked when the value is built, and
+ * a bad one is refused with a {@link io.trelliskv.common.ConfigException} naming it.
  *
  * @param host                    address to bind for TCP
  * @param port                    TCP port
@@ -23,22 +28,12 @@ public record NetConfig(String host, int port, String unixSocket, int ioThreads,
     public static final long DEFAULT_OUTPUT_BUFFER_HARD = 256L << 20;
 
     public NetConfig {
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
-        }
-        if (ioThreads < 0 || ioThreads > 1024) {
-            throw new IllegalArgumentException("io-threads: " + ioThreads + " (expected: 0..1024)");
-        }
-        if (maxClients < 1) {
-            throw new IllegalArgumentException("maxclients: " + maxClients + " (expected: >= 1)");
-        }
-        if (outputBufferSoftBytes < 1024) {
-            throw new IllegalArgumentException("output buffer soft limit: " + outputBufferSoftBytes
-                    + " (expected: >= 1024)");
-        }
-        if (outputBufferHardBytes < 0) {
-            throw new IllegalArgumentException("client-output-buffer-limit: " + outputBufferHardBytes
-                    + " (expected: >= 0)");
-        }
+        require(host != null && !host.isEmpty(), "host", host, "an address to bind");
+        require(port >= 0 && port <= 65535, "port", port, "0..65535");
+        require(ioThreads >= 0 && ioThreads <= 1024, "ioThreads", ioThreads, "0..1024");
+        require(maxClients >= 1, "maxClients", maxClients, ">= 1");
+        require(outputBufferSoftBytes >= 1024, "outputBufferSoftBytes", outputBufferSoftBytes, ">= 1024");
+        require(outputBufferHardBytes >= 0, "outputBufferHardBytes", outputBufferHardBytes, ">= 0");
+        Objects.requireNonNull(limits, "limits");
     }
 }

@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * Settings of the peer network: frames on the shared TCP port, the client's connection pools, and
  * gossip datagrams.
@@ -80,11 +82,5 @@ public record PeerConfig(String clusterName, int maxFrameLength, int connections
     public PeerConfig withMaxDatagramBytes(int bytes) {
         return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, backoffMin,
                 backoffMax, bytes);
-    }
-
-    private static void require(boolean ok, String name, Object value, String expected) {
-        if (!ok) {
-            throw new IllegalArgumentException(name + ": " + value + " (expected: " + expected + ")");
-        }
     }
 }

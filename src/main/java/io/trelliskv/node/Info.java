@@ -198,7 +198,7 @@ public final class Info {
         Cluster cluster = node.cluster();
         line(sb, "cluster_name", node.config().cluster().name());
         line(sb, "cluster_enabled", cluster != null ? 1 : 0);
-        line(sb, "cluster_seeds", String.join(",", node.config().cluster().seeds()));
+        line(sb, "cluster_seeds", node.config().cluster().seeds().stream().map(Object::toString).collect(java.util.stream.Collectors.joining(",")));
         line(sb, "members_alive", state.count(MemberState.ALIVE));
         line(sb, "members_suspect", state.count(MemberState.SUSPECT));
         line(sb, "members_dead", state.count(MemberState.DEAD));

@@ -2,7 +2,9 @@ package io.trelliskv.node;
 
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
+import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.common.Sizes;
@@ -28,6 +30,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -51,11 +54,11 @@ public final class Main implements Callable<Integer> {
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "SEED",
             description = "host:port of a node of the cluster to join.")
-    String seed;
+    Address seed;
 
     @Option(names = "--seeds", paramLabel = "HOST:PORT,...", split = ",",
             description = "More nodes to join through (any that answers will do).")
-    List<String> moreSeeds = new ArrayList<>();
+    List<Address> moreSeeds = new ArrayList<>();
 
     @Option(names = "--cluster-name", paramLabel = "NAME",
             description = "Name of the cluster; peers with another name are refused (default: ${DEFAULT-VALUE}).")
@@ -212,9 +215,63 @@ public final class Main implements Callable<Integer> {
             description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
     boolean testClockControl;
 
-    /** Builds the configuration; throws IllegalArgumentException with a message naming the bad value. */
+    /**
+     * The configuration options' flags, by the names the configuration records give them, so that a value
+     * the records refuse is reported with the flag the user typed.
+     */
+    private static final Map<String, String> FLAGS = Map.ofEntries(
+            Map.entry("port", "PORT"),
+            Map.entry("host", "--host"),
+            Map.entry("net.host", "--host"),
+            Map.entry("ioThreads", "--io-threads"),
+            Map.entry("maxClients", "--maxclients"),
+            Map.entry("outputBufferSoftBytes", "--client-output-buffer-soft"),
+            Map.entry("outputBufferHardBytes", "--client-output-buffer-limit"),
+            Map.entry("maxMemoryBytes", "--maxmemory"),
+            Map.entry("evictionSamples", "--maxmemory-samples"),
+            Map.entry("tombstoneGraceMillis", "--tombstone-grace"),
+            Map.entry("engine.tombstoneGraceMillis", "--tombstone-grace"),
+            Map.entry("windowMillis", "--hint-window"),
+            Map.entry("hints.windowMillis", "--hint-window"),
+            Map.entry("maxHints", "--max-hints"),
+            Map.entry("maxBytes", "--max-hint-bytes"),
+            Map.entry("replayRatePerSecond", "--hint-replay-rate"),
+            Map.entry("intervalMillis", "--anti-entropy-interval"),
+            Map.entry("antiEntropy.intervalMillis", "--anti-entropy-interval"),
+            Map.entry("cpuFraction", "--anti-entropy-cpu"),
+            Map.entry("replicationFactor", "--replication-factor"),
+            Map.entry("maxClockDriftMillis", "--max-clock-drift"),
+            Map.entry("readRepairChance", "--read-repair-chance"),
+            Map.entry("replicaTimeoutMillis", "--replica-timeout"),
+            Map.entry("clusterName", "--cluster-name"),
+            Map.entry("name", "--cluster-name"),
+            Map.entry("probeIntervalMillis", "--probe-interval-ms"),
+            Map.entry("probeTimeoutMillis", "--probe-timeout-ms"),
+            Map.entry("indirectChecks", "--indirect-checks"),
+            Map.entry("suspicionMult", "--suspicion-mult"),
+            Map.entry("gossipIntervalMillis", "--gossip-interval-ms"),
+            Map.entry("pushPullIntervalMillis", "--push-pull-interval-ms"),
+            Map.entry("streamBytesPerSecond", "--stream-throughput"),
+            Map.entry("autoRemoveAfterMillis", "--auto-remove-after"),
+            Map.entry("seeds", "--seeds"),
+            Map.entry("vnodes", "--vnodes"),
+            Map.entry("advertise", "--advertise"),
+            Map.entry("cluster.advertise", "--advertise"));
+
+    /**
+     * Builds the configuration; throws IllegalArgumentException with a message naming the bad value and
+     * its flag. The rules themselves are the configuration records'; this only turns text into values.
+     */
     NodeConfig config() {
-        List<String> seeds = new ArrayList<>();
+        try {
+            return buildConfig();
+        } catch (ConfigException e) {
+            throw e.renamed(option -> FLAGS.getOrDefault(option, option));
+        }
+    }
+
+    private NodeConfig buildConfig() {
+        List<Address> seeds = new ArrayList<>();
         if (seed != null) {
             seeds.add(seed);
         }
@@ -229,30 +286,14 @@ public final class Main implements Callable<Integer> {
                 Sizes.parseBytes(outputHard), limits);
         HintConfig hints = new HintConfig(millis("--hint-window", hintWindow), maxHints,
                 Sizes.parseBytes(maxHintBytes), hintReplayRate, HintConfig.defaults().replayBatch());
-        long grace = millis("--tombstone-grace", tombstoneGrace);
-        if (grace <= hints.windowMillis()) {
-            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than --hint-window "
-                    + hintWindow + ", or a replayed hint could bring a deleted key back");
-        }
         long antiEntropyMillis = "0".equals(antiEntropyInterval) ? 0 : millis("--anti-entropy-interval", antiEntropyInterval);
-        if (grace <= antiEntropyMillis) {
-            throw new IllegalArgumentException("--tombstone-grace " + tombstoneGrace + " must be longer than"
-                    + " --anti-entropy-interval " + antiEntropyInterval + ", or a replica that missed a delete could"
-                    + " bring the key back after the other replicas purged its tombstone");
-        }
-        AntiEntropyConfig antiEntropy;
-        try {
-            antiEntropy = AntiEntropyConfig.defaults().withInterval(antiEntropyMillis).withCpuFraction(antiEntropyCpu);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--anti-entropy-cpu: " + antiEntropyCpu + " (expected: above 0, up to 1)");
-        }
+        AntiEntropyConfig antiEntropy = AntiEntropyConfig.defaults().withInterval(antiEntropyMillis)
+                .withCpuFraction(antiEntropyCpu);
         ReplicationConfig replication = new ReplicationConfig(replicationFactor, level("--read-consistency", readConsistency),
                 level("--write-consistency", writeConsistency), sloppyQuorum, millis("--max-clock-drift", maxClockDrift),
                 readRepairChance, millis("--replica-timeout", replicaTimeout));
-        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy), grace, samples);
-        if ("0.0.0.0".equals(host) && advertise == null) {
-            throw new IllegalArgumentException("--host 0.0.0.0 needs --advertise: the address peers should use");
-        }
+        EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy),
+                millis("--tombstone-grace", tombstoneGrace), samples);
         SwimConfig membership = SwimConfig.lan(clusterName).toBuilder()
                 .probeIntervalMillis(probeInterval)
                 .probeTimeoutMillis(probeTimeout)
@@ -316,7 +357,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = commandLine(new Main());
         cli.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println("trellis: " + ex.getMessage() + " (see trellis --help)");
@@ -332,6 +373,11 @@ public final class Main implements Callable<Integer> {
             return 1;
         });
         System.exit(cli.execute(args));
+    }
+
+    /** The command line of {@code main}, reading seeds as {@link Address}es. */
+    static CommandLine commandLine(Main main) {
+        return new CommandLine(main).registerConverter(Address.class, Address::parse);
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

@@ -3,6 +3,8 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
+import io.trelliskv.common.RefusedException;
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.ring.TokenRing;
 import io.trelliskv.storage.Engine;
@@ -199,7 +201,7 @@ public final class AntiEntropy implements AutoCloseable {
     private long request(Trigger trigger) {
         synchronized (lock) {
             if (executor == null || closed) {
-                throw new IllegalStateException("anti-entropy is " + (closed ? "stopped" : "not started yet"));
+                throw new RefusedException("anti-entropy is " + (closed ? "stopped" : "not started yet"));
             }
             if (queued != 0) {
                 return queued;
@@ -507,7 +509,7 @@ public final class AntiEntropy implements AutoCloseable {
         private <T> T decode(Supplier<T> decoder) {
             try {
                 return decoder.get();
-            } catch (IllegalArgumentException e) {
+            } catch (MalformedMessageException e) {
                 throw new ExchangeFailedException("malformed reply from " + peerName + ": " + e.getMessage(), e);
             }
         }

@@ -1,5 +1,7 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.MalformedMessageException;
+
 import io.trelliskv.common.Key;
 import io.trelliskv.ring.TokenRange;
 
@@ -9,7 +11,7 @@ import java.util.List;
 
 /**
  * Wire layouts of the anti-entropy messages, big-endian. Malformed input throws
- * {@link IllegalArgumentException} saying what was wrong. Entries themselves travel as replica reads and
+ * {@link MalformedMessageException} saying what was wrong. Entries themselves travel as replica reads and
  * writes ({@link ReplicaCodec}), so they meet the same last-writer-wins merge and clock-drift check as
  * every other write.
  *
@@ -67,7 +69,7 @@ public final class AntiEntropyCodec {
         TokenRange range = new TokenRange(b.getLong(), b.getLong());
         int depth = b.get();
         if (depth < 0 || depth > MerkleTree.MAX_DEPTH) {
-            throw new IllegalArgumentException("tree request: depth " + depth + " (expected: 0 to " + MerkleTree.MAX_DEPTH + ")");
+            throw new MalformedMessageException("tree request: depth " + depth + " (expected: 0 to " + MerkleTree.MAX_DEPTH + ")");
         }
         long root = b.getLong();
         done(b, "tree request");
@@ -96,12 +98,12 @@ public final class AntiEntropyCodec {
             return null;
         }
         if (kind != LEAVES) {
-            throw new IllegalArgumentException("tree reply: kind " + kind + " (expected: 0 or 1)");
+            throw new MalformedMessageException("tree reply: kind " + kind + " (expected: 0 or 1)");
         }
         need(b, 4, "tree reply count");
         int count = b.getInt();
         if (count != expectedLeaves) {
-            throw new IllegalArgumentException("tree reply: " + count + " leaves (expected: " + expectedLeaves + ")");
+            throw new MalformedMessageException("tree reply: " + count + " leaves (expected: " + expectedLeaves + ")");
         }
         need(b, 8L * count, "tree reply leaves");
         long[] leaves = new long[count];
@@ -128,7 +130,7 @@ public final class AntiEntropyCodec {
         int maxKeys = b.getInt();
         int count = b.getInt();
         if (maxKeys < 1 || count < 0 || count > MAX_RUNS || (long) count * 16 != b.remaining()) {
-            throw new IllegalArgumentException("keys request: max keys " + maxKeys + ", " + count + " runs in "
+            throw new MalformedMessageException("keys request: max keys " + maxKeys + ", " + count + " runs in "
                     + b.remaining() + " bytes (expected: max keys >= 1, 0 to " + MAX_RUNS + " runs of 16 bytes)");
         }
         List<TokenRange> runs = new ArrayList<>(count);
@@ -160,18 +162,18 @@ public final class AntiEntropyCodec {
         long cut = b.getLong();
         int count = b.getInt();
         if (done < 0 || done > runsAsked || (partial != 0 && partial != 1) || (partial == 1 && done == runsAsked)) {
-            throw new IllegalArgumentException("keys reply: " + done + " runs done, partial " + partial
+            throw new MalformedMessageException("keys reply: " + done + " runs done, partial " + partial
                     + " (expected: 0 to " + runsAsked + " runs, partial 0 or 1, partial only before the last run)");
         }
         if (count < 0 || (long) count * KEY_VERSION_FIXED > b.remaining()) {
-            throw new IllegalArgumentException("keys reply: " + count + " keys in " + b.remaining() + " bytes");
+            throw new MalformedMessageException("keys reply: " + count + " keys in " + b.remaining() + " bytes");
         }
         List<KeyVersion> keys = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             need(b, 4, "keys reply key length");
             int len = b.getInt();
             if (len < 0 || len > b.remaining()) {
-                throw new IllegalArgumentException("keys reply key: length " + len + " with " + b.remaining() + " bytes left");
+                throw new MalformedMessageException("keys reply key: length " + len + " with " + b.remaining() + " bytes left");
             }
             byte[] key = new byte[len];
             b.get(key);
@@ -184,13 +186,13 @@ public final class AntiEntropyCodec {
 
     private static void need(ByteBuffer b, long n, String what) {
         if (b.remaining() < n) {
-            throw new IllegalArgumentException(what + ": truncated (" + b.remaining() + " bytes, expected: >= " + n + ")");
+            throw new MalformedMessageException(what + ": truncated (" + b.remaining() + " bytes, expected: >= " + n + ")");
         }
     }
 
     private static void done(ByteBuffer b, String what) {
         if (b.hasRemaining()) {
-            throw new IllegalArgumentException(what + ": " + b.remaining() + " trailing bytes");
+            throw new MalformedMessageException(what + ": " + b.remaining() + " trailing bytes");
         }
     }
 }

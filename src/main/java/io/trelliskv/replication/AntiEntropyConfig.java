@@ -1,5 +1,7 @@
 package io.trelliskv.replication;
 
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * How a node runs anti-entropy.
  *
@@ -34,21 +36,15 @@ public record AntiEntropyConfig(long intervalMillis, double cpuFraction, int min
     public static final long DEFAULT_TIMEOUT_MILLIS = 30_000;
 
     public AntiEntropyConfig {
-        if (intervalMillis < 0) {
-            throw new IllegalArgumentException("anti-entropy interval: " + intervalMillis + " ms (expected: >= 0)");
-        }
-        if (!(cpuFraction > 0 && cpuFraction <= 1)) {
-            throw new IllegalArgumentException("anti-entropy cpu fraction: " + cpuFraction + " (expected: > 0 and <= 1)");
-        }
-        if (minDepth < 0 || maxDepth > MerkleTree.MAX_DEPTH || minDepth > maxDepth) {
-            throw new IllegalArgumentException("tree depth: " + minDepth + " to " + maxDepth
-                    + " (expected: 0 <= min <= max <= " + MerkleTree.MAX_DEPTH + ")");
-        }
-        if (maxKeysPerRequest < 1 || maxBatchBytes < 1024 || maxLeavesPerRun < 1 || timeoutMillis < 1) {
-            throw new IllegalArgumentException("anti-entropy bounds: keys " + maxKeysPerRequest + ", batch bytes "
-                    + maxBatchBytes + ", leaves per run " + maxLeavesPerRun + ", timeout " + timeoutMillis
-                    + " ms (expected: >= 1, >= 1024, >= 1, >= 1)");
-        }
+        require(intervalMillis >= 0, "intervalMillis", intervalMillis, ">= 0, 0 = only on REPAIR");
+        require(cpuFraction > 0 && cpuFraction <= 1, "cpuFraction", cpuFraction, "above 0, up to 1");
+        require(minDepth >= 0, "minDepth", minDepth, ">= 0");
+        require(maxDepth >= minDepth && maxDepth <= MerkleTree.MAX_DEPTH, "maxDepth", maxDepth,
+                "minDepth (" + minDepth + ") to " + MerkleTree.MAX_DEPTH);
+        require(maxKeysPerRequest >= 1, "maxKeysPerRequest", maxKeysPerRequest, ">= 1");
+        require(maxBatchBytes >= 1024, "maxBatchBytes", maxBatchBytes, ">= 1024");
+        require(maxLeavesPerRun >= 1, "maxLeavesPerRun", maxLeavesPerRun, ">= 1");
+        require(timeoutMillis >= 1, "timeoutMillis", timeoutMillis, ">= 1");
     }
 
     public static AntiEntropyConfig defaults() {

@@ -1,6 +1,5 @@
 package io.trelliskv.replication;
 
-import java.util.Locale;
 
 /**
  * How many of a key's replicas must answer before a read or write completes. With N replicas,
@@ -29,11 +28,11 @@ public enum ConsistencyLevel {
      * @throws IllegalArgumentException naming the accepted levels
      */
     public static ConsistencyLevel parse(String text) {
-        try {
-            return valueOf(text.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown consistency level '" + text
-                    + "' (expected: ONE, QUORUM or ALL)");
+        for (ConsistencyLevel level : values()) {
+            if (level.name().equalsIgnoreCase(text)) {
+                return level;
+            }
         }
+        throw new IllegalArgumentException("unknown consistency level '" + text + "' (expected: ONE, QUORUM or ALL)");
     }
 }

@@ -1,5 +1,7 @@
 package io.trelliskv.replication;
 
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * Bounds and pacing of hinted handoff. {@link #defaults()} gives the values below; the bounds are
  * shared by all targets, so one long-dead replica cannot hold more than the whole budget.
@@ -36,11 +38,5 @@ public record HintConfig(
                 64L << 20,            // max bytes: 64 MiB
                 5_000,                // replay rate per target
                 256);                 // replay batch
-    }
-
-    private static void require(boolean ok, String name, Object value, String expected) {
-        if (!ok) {
-            throw new IllegalArgumentException(name + ": " + value + " (expected: " + expected + ")");
-        }
     }
 }

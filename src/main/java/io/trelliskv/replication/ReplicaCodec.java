@@ -1,5 +1,7 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.MalformedMessageException;
+
 import io.trelliskv.common.Key;
 import io.trelliskv.storage.Entry;
 
@@ -10,7 +12,7 @@ import java.util.List;
 
 /**
  * Wire layouts of the replica messages, big-endian. Malformed input throws
- * {@link IllegalArgumentException} with what was wrong; nothing is applied from a malformed batch.
+ * {@link MalformedMessageException} with what was wrong; nothing is applied from a malformed batch.
  *
  * <pre>
  * entry       := [int keyLen][key][int valueLen (-1: tombstone)][value][long hlc][long node][long expireAt]
@@ -76,13 +78,13 @@ public final class ReplicaCodec {
     /** @throws ReplicaRefusedException if the replica refused the batch */
     public static void checkWriteReply(byte[] reply) {
         if (reply.length == 0) {
-            throw new IllegalArgumentException("write reply: empty");
+            throw new MalformedMessageException("write reply: empty");
         }
         if (reply[0] == REFUSED) {
             throw new ReplicaRefusedException(new String(reply, 1, reply.length - 1, StandardCharsets.UTF_8));
         }
         if (reply[0] != APPLIED || reply.length != 1) {
-            throw new IllegalArgumentException("write reply: status " + reply[0] + ", " + reply.length + " bytes");
+            throw new MalformedMessageException("write reply: status " + reply[0] + ", " + reply.length + " bytes");
         }
     }
 
@@ -161,7 +163,7 @@ public final class ReplicaCodec {
                     Entry e = getEntry(b);
                     replies.add(new ReadReply(e.hlc(), e.nodeId(), e));
                 }
-                default -> throw new IllegalArgumentException("read reply: kind " + kind + " (expected: 0, 1 or 2)");
+                default -> throw new MalformedMessageException("read reply: kind " + kind + " (expected: 0, 1 or 2)");
             }
         }
         done(b, "read reply");
@@ -198,7 +200,7 @@ public final class ReplicaCodec {
         byte[] value = null;
         if (len != -1) {
             if (len < 0 || len > b.remaining()) {
-                throw new IllegalArgumentException("entry value: length " + len + " with " + b.remaining() + " bytes left");
+                throw new MalformedMessageException("entry value: length " + len + " with " + b.remaining() + " bytes left");
             }
             value = new byte[len];
             b.get(value);
@@ -211,7 +213,7 @@ public final class ReplicaCodec {
         need(b, 4, what + " length");
         int len = b.getInt();
         if (len < 0 || len > b.remaining()) {
-            throw new IllegalArgumentException(what + ": length " + len + " with " + b.remaining() + " bytes left");
+            throw new MalformedMessageException(what + ": length " + len + " with " + b.remaining() + " bytes left");
         }
         byte[] out = new byte[len];
         b.get(out);
@@ -222,20 +224,20 @@ public final class ReplicaCodec {
         need(b, 4, what + " count");
         int count = b.getInt();
         if (count < 0 || (long) count * minEach > b.remaining()) {
-            throw new IllegalArgumentException(what + ": " + count + " items in " + b.remaining() + " bytes");
+            throw new MalformedMessageException(what + ": " + count + " items in " + b.remaining() + " bytes");
         }
         return count;
     }
 
     private static void need(ByteBuffer b, int n, String what) {
         if (b.remaining() < n) {
-            throw new IllegalArgumentException(what + ": truncated");
+            throw new MalformedMessageException(what + ": truncated");
         }
     }
 
     private static void done(ByteBuffer b, String what) {
         if (b.hasRemaining()) {
-            throw new IllegalArgumentException(what + ": " + b.remaining() + " trailing bytes");
+            throw new MalformedMessageException(what + ": " + b.remaining() + " trailing bytes");
         }
     }
 }

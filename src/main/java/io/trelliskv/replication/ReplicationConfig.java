@@ -1,5 +1,7 @@
 package io.trelliskv.replication;
 
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * How a node replicates.
  *
@@ -21,25 +23,22 @@ public record ReplicationConfig(int replicationFactor, ConsistencyLevel readLeve
     public static final long DEFAULT_REPLICA_TIMEOUT_MILLIS = 2_000;
 
     public ReplicationConfig {
-        if (replicationFactor < 1 || replicationFactor > 16) {
-            throw new IllegalArgumentException("replication factor: " + replicationFactor + " (expected: 1 to 16)");
-        }
-        if (readLevel == null || writeLevel == null) {
-            throw new IllegalArgumentException("consistency levels must be given");
-        }
-        if (maxClockDriftMillis < 1) {
-            throw new IllegalArgumentException("max clock drift: " + maxClockDriftMillis + " ms (expected: >= 1)");
-        }
-        if (!(readRepairChance >= 0 && readRepairChance <= 1)) {
-            throw new IllegalArgumentException("read repair chance: " + readRepairChance + " (expected: 0 to 1)");
-        }
-        if (replicaTimeoutMillis < 1) {
-            throw new IllegalArgumentException("replica timeout: " + replicaTimeoutMillis + " ms (expected: >= 1)");
-        }
+        require(replicationFactor >= 1 && replicationFactor <= 16, "replicationFactor", replicationFactor, "1 to 16");
+        require(readLevel != null, "readLevel", null, "ONE, QUORUM or ALL");
+        require(writeLevel != null, "writeLevel", null, "ONE, QUORUM or ALL");
+        require(maxClockDriftMillis >= 1, "maxClockDriftMillis", maxClockDriftMillis, ">= 1");
+        require(readRepairChance >= 0 && readRepairChance <= 1, "readRepairChance", readRepairChance, "0 to 1");
+        require(replicaTimeoutMillis >= 1, "replicaTimeoutMillis", replicaTimeoutMillis, ">= 1");
     }
 
     public static ReplicationConfig defaults() {
         return new ReplicationConfig(DEFAULT_REPLICATION_FACTOR, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM,
                 false, DEFAULT_MAX_CLOCK_DRIFT_MILLIS, DEFAULT_READ_REPAIR_CHANCE, DEFAULT_REPLICA_TIMEOUT_MILLIS);
+    }
+
+    /** The defaults with another replication factor. */
+    public ReplicationConfig withReplicationFactor(int n) {
+        return new ReplicationConfig(n, readLevel, writeLevel, sloppyQuorum, maxClockDriftMillis, readRepairChance,
+                replicaTimeoutMillis);
     }
 }

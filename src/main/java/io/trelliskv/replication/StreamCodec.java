@@ -1,5 +1,7 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.MalformedMessageException;
+
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.storage.Entry;
 
@@ -9,7 +11,7 @@ import java.util.List;
 
 /**
  * Wire layout of the range stream (peer message {@code STREAM_RANGE}), big-endian. Malformed input
- * throws {@link IllegalArgumentException} saying what was wrong.
+ * throws {@link MalformedMessageException} saying what was wrong.
  *
  * <pre>
  * request := [long start][long end][long cursor][int maxBytes]   send the entries of (cursor, end] of range (start, end]
@@ -42,7 +44,7 @@ public final class StreamCodec {
 
     public static Request decodeRequest(byte[] payload) {
         if (payload.length != REQUEST_LENGTH) {
-            throw new IllegalArgumentException("stream request: " + payload.length + " bytes (expected: "
+            throw new MalformedMessageException("stream request: " + payload.length + " bytes (expected: "
                     + REQUEST_LENGTH + ")");
         }
         ByteBuffer b = ByteBuffer.wrap(payload);
@@ -50,13 +52,13 @@ public final class StreamCodec {
         long cursor = b.getLong();
         int maxBytes = b.getInt();
         if (range.isFullRing()) {
-            throw new IllegalArgumentException("stream request: the whole ring (expected: a range with start != end)");
+            throw new MalformedMessageException("stream request: the whole ring (expected: a range with start != end)");
         }
         if (cursor != range.start() && !range.contains(cursor)) {
-            throw new IllegalArgumentException("stream request: cursor " + cursor + " (expected: within " + range + ")");
+            throw new MalformedMessageException("stream request: cursor " + cursor + " (expected: within " + range + ")");
         }
         if (maxBytes < 1) {
-            throw new IllegalArgumentException("stream request: maxBytes " + maxBytes + " (expected: >= 1)");
+            throw new MalformedMessageException("stream request: maxBytes " + maxBytes + " (expected: >= 1)");
         }
         return new Request(range, cursor, maxBytes);
     }
@@ -70,12 +72,12 @@ public final class StreamCodec {
 
     public static Batch decodeReply(byte[] payload) {
         if (payload.length < 1 + 8 + 4) {
-            throw new IllegalArgumentException("stream reply: " + payload.length + " bytes (expected: >= 13)");
+            throw new MalformedMessageException("stream reply: " + payload.length + " bytes (expected: >= 13)");
         }
         ByteBuffer b = ByteBuffer.wrap(payload);
         byte done = b.get();
         if (done != 0 && done != 1) {
-            throw new IllegalArgumentException("stream reply: done flag " + done + " (expected: 0 or 1)");
+            throw new MalformedMessageException("stream reply: done flag " + done + " (expected: 0 or 1)");
         }
         long next = b.getLong();
         List<Entry> entries = ReplicaCodec.decodeWrite(Arrays.copyOfRange(payload, 9, payload.length));

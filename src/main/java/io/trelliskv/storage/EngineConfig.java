@@ -1,5 +1,9 @@
 package io.trelliskv.storage;
 
+import java.util.Objects;
+
+import static io.trelliskv.common.ConfigException.require;
+
 /**
  * Settings of the in-memory engine.
  *
@@ -13,21 +17,26 @@ public record EngineConfig(long maxMemoryBytes, EvictionPolicy policy, long tomb
                            int evictionSamples) {
 
     public static final int DEFAULT_EVICTION_SAMPLES = 5;
+    /** Default tombstone grace: 4 h, longer than the default hint window (3 h) and anti-entropy interval (10 min). */
+    public static final long DEFAULT_TOMBSTONE_GRACE_MILLIS = 4 * 3_600_000L;
 
     public EngineConfig {
-        if (maxMemoryBytes < 0) {
-            throw new IllegalArgumentException("maxMemoryBytes: " + maxMemoryBytes + " (expected: >= 0)");
-        }
-        if (tombstoneGraceMillis < 0) {
-            throw new IllegalArgumentException("tombstoneGraceMillis: " + tombstoneGraceMillis
-                    + " (expected: >= 0)");
-        }
-        if (evictionSamples < 1 || evictionSamples > 64) {
-            throw new IllegalArgumentException("evictionSamples: " + evictionSamples + " (expected: 1..64)");
-        }
+        require(maxMemoryBytes >= 0, "maxMemoryBytes", maxMemoryBytes, ">= 0");
+        Objects.requireNonNull(policy, "policy");
+        require(tombstoneGraceMillis >= 0, "tombstoneGraceMillis", tombstoneGraceMillis, ">= 0");
+        require(evictionSamples >= 1 && evictionSamples <= 64, "evictionSamples", evictionSamples, "1..64");
     }
 
+    /**
+     * Unbounded, with deletes removed at once: for a node that keeps the only copy of its keys (see
+     * {@code NodeConfig}: a replicated node needs {@link #defaults()}' grace).
+     */
     public static EngineConfig unbounded() {
         return new EngineConfig(0, EvictionPolicy.NOEVICTION, 0, DEFAULT_EVICTION_SAMPLES);
+    }
+
+    /** Unbounded, keeping tombstones {@link #DEFAULT_TOMBSTONE_GRACE_MILLIS}: the command line's defaults. */
+    public static EngineConfig defaults() {
+        return new EngineConfig(0, EvictionPolicy.NOEVICTION, DEFAULT_TOMBSTONE_GRACE_MILLIS, DEFAULT_EVICTION_SAMPLES);
     }
 }

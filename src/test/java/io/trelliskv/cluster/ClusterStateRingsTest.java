@@ -1,6 +1,6 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.membership.Address;
+import io.trelliskv.common.Address;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberEvent;
 import io.trelliskv.membership.MemberState;

@@ -1,5 +1,7 @@
 package io.trelliskv.membership;
 
+import io.trelliskv.common.Address;
+
 import io.trelliskv.common.ManualClock;
 
 import java.io.IOException;

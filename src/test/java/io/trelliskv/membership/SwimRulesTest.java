@@ -1,5 +1,7 @@
 package io.trelliskv.membership;
 
+import io.trelliskv.common.Address;
+
 import io.trelliskv.membership.Message.Ack;
 import io.trelliskv.membership.Message.Alive;
 import io.trelliskv.membership.Message.Dead;

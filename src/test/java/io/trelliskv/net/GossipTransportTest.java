@@ -1,7 +1,7 @@
 package io.trelliskv.net;
 
 import io.trelliskv.common.ManualClock;
-import io.trelliskv.membership.Address;
+import io.trelliskv.common.Address;
 import io.trelliskv.membership.ExecutorScheduler;
 import io.trelliskv.membership.Transport;
 import io.trelliskv.resp.RespLimits;

@@ -11,7 +11,7 @@ class AntiEntropyOptionsTest {
 
     private static NodeConfig config(String... args) {
         Main main = new Main();
-        new CommandLine(main).parseArgs(args);
+        Main.commandLine(main).parseArgs(args);
         return main.config();
     }
 

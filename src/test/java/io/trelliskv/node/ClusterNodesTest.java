@@ -1,5 +1,6 @@
 package io.trelliskv.node;
 
+import io.trelliskv.common.Address;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
@@ -44,7 +45,7 @@ class ClusterNodesTest {
     @BeforeEach
     void startCluster() throws IOException {
         Node seed = start(List.of());
-        String seedAddress = "127.0.0.1:" + seed.address().getPort();
+        Address seedAddress = new Address("127.0.0.1", seed.address().getPort());
         start(List.of(seedAddress));
         start(List.of(seedAddress));
         await().atMost(Duration.ofSeconds(20)).until(() -> nodes.stream().allMatch(n ->
@@ -55,11 +56,11 @@ class ClusterNodesTest {
         }
     }
 
-    private Node start(List<String> seeds) throws IOException {
+    private Node start(List<Address> seeds) throws IOException {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         ClusterConfig cluster = new ClusterConfig("test", seeds, null, 16, null);
-        Node node = new Node(new NodeConfig(net, EngineConfig.unbounded(), cluster), Clock.SYSTEM);
+        Node node = new Node(new NodeConfig(net, EngineConfig.defaults(), cluster), Clock.SYSTEM);
         nodes.add(node);
         node.start();
         return node;

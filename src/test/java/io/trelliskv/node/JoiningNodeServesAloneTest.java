@@ -1,5 +1,6 @@
 package io.trelliskv.node;
 
+import io.trelliskv.common.Address;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.common.Clock;
 import io.trelliskv.net.NetConfig;
@@ -34,10 +35,10 @@ import static org.awaitility.Awaitility.await;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class JoiningNodeServesAloneTest {
 
-    private static Node node(Path dir, List<String> seeds) {
+    private static Node node(Path dir, List<Address> seeds) {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        return new Node(new NodeConfig(net, EngineConfig.unbounded(),
+        return new Node(new NodeConfig(net, EngineConfig.defaults(),
                 new ClusterConfig("alpha", seeds, null, 16, dir)), Clock.SYSTEM);
     }
 
@@ -47,7 +48,7 @@ class JoiningNodeServesAloneTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             silentSeed = s.getLocalPort(); // nothing listens there once closed
         }
-        try (Node joining = node(dir.resolve("joining"), List.of("127.0.0.1:" + silentSeed))) {
+        try (Node joining = node(dir.resolve("joining"), List.of(new Address("127.0.0.1", silentSeed)))) {
             joining.start();
             try (Jedis j = new Jedis("127.0.0.1", joining.address().getPort(), 2_000)) {
                 assertThat(j.ping()).isEqualTo("PONG");
@@ -64,7 +65,7 @@ class JoiningNodeServesAloneTest {
     void keyedCommandsAreServedOnceJoined(@TempDir Path dir) throws IOException {
         try (Node seed = node(dir.resolve("seed"), List.of())) {
             seed.start();
-            try (Node joining = node(dir.resolve("joining"), List.of("127.0.0.1:" + seed.address().getPort()))) {
+            try (Node joining = node(dir.resolve("joining"), List.of(new Address("127.0.0.1", seed.address().getPort())))) {
                 joining.start();
                 try (Jedis j = new Jedis("127.0.0.1", joining.address().getPort(), 2_000)) {
                     await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()

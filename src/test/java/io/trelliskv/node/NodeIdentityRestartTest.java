@@ -26,7 +26,7 @@ class NodeIdentityRestartTest {
     private static Node node(Path dir, String cluster) {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        return new Node(new NodeConfig(net, EngineConfig.unbounded(),
+        return new Node(new NodeConfig(net, EngineConfig.defaults(),
                 new ClusterConfig(cluster, List.of(), null, 16, dir)), Clock.SYSTEM);
     }
 

@@ -1,5 +1,6 @@
 package io.trelliskv.node;
 
+import io.trelliskv.common.Address;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.ClusterState;
 import io.trelliskv.cluster.RebalanceConfig;
@@ -44,7 +45,7 @@ public final class RebalanceBenchmark {
         long rate = (long) (mibPerSecond * (1 << 20));
         List<Node> nodes = new ArrayList<>();
         nodes.add(start(List.of(), rate));
-        String seed = "127.0.0.1:" + nodes.get(0).address().getPort();
+        Address seed = new Address("127.0.0.1", nodes.get(0).address().getPort());
         nodes.add(start(List.of(seed), rate));
         nodes.add(start(List.of(seed), rate));
         try {
@@ -79,7 +80,7 @@ public final class RebalanceBenchmark {
         }
     }
 
-    private static Node start(List<String> seeds, long rate) throws IOException {
+    private static Node start(List<Address> seeds, long rate) throws IOException {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         ReplicationConfig replication = new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM,

@@ -12,7 +12,7 @@ class RebalanceOptionsTest {
 
     private static RebalanceConfig config(String... args) {
         Main main = new Main();
-        new CommandLine(main).parseArgs(args);
+        Main.commandLine(main).parseArgs(args);
         return main.config().cluster().rebalance();
     }
 

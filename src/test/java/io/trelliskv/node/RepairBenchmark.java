@@ -1,5 +1,6 @@
 package io.trelliskv.node;
 
+import io.trelliskv.common.Address;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
@@ -51,7 +52,7 @@ public final class RepairBenchmark {
         int keys = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         double cpu = args.length > 1 ? Double.parseDouble(args[1]) : 1.0;
         Node a = start(List.of(), cpu);
-        Node b = start(List.of("127.0.0.1:" + a.address().getPort()), cpu);
+        Node b = start(List.of(new Address("127.0.0.1", a.address().getPort())), cpu);
         try {
             long deadline = System.currentTimeMillis() + 30_000;
             while (!(ready(a) && ready(b))) {
@@ -82,7 +83,7 @@ public final class RepairBenchmark {
         }
     }
 
-    private static Node start(List<String> seeds, double cpu) throws IOException {
+    private static Node start(List<Address> seeds, double cpu) throws IOException {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         ReplicationConfig replication = new ReplicationConfig(2, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM,

@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.ring.TokenRange;
 import org.junit.jupiter.api.Test;
 
@@ -63,5 +64,17 @@ class AntiEntropyCodecTest {
                 List.of(new AntiEntropyCodec.KeyVersion(Key.of("k"), 1, 2, 3))));
         assertThatThrownBy(() -> AntiEntropyCodec.decodeKeysReply(Arrays.copyOf(oneKey, oneKey.length - 1), 1))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void everyPeerCodecRefusesMalformedBytesWithOneExceptionType() {
+        assertThatThrownBy(() -> AntiEntropyCodec.decodeTreeReply(new byte[] {9}, 4))
+                .isInstanceOf(MalformedMessageException.class);
+        assertThatThrownBy(() -> StreamCodec.decodeRequest(new byte[3]))
+                .isInstanceOf(MalformedMessageException.class).hasMessageStartingWith("stream request: 3 bytes");
+        assertThatThrownBy(() -> ReplicaCodec.decodeReadReply(new byte[] {1}))
+                .isInstanceOf(MalformedMessageException.class);
+        assertThatThrownBy(() -> ReplicaCodec.decodeWrite(new byte[] {0, 0, 0, 5}))
+                .isInstanceOf(MalformedMessageException.class);
     }
 }

@@ -1,0 +1,23 @@
+package io.trelliskv.common;
+
+/**
+ * A peer sent bytes that do not decode: truncated, trailing bytes, a count or a code out of its range.
+ * The codecs of peer messages throw it, saying what was wrong ({@code keys reply: 3 keys in 2 bytes});
+ * nothing is applied from a malformed message, and the exchange with that peer fails. It is an expected
+ * outcome on a network, not a bug, so it carries no stack trace.
+ *
+ * <p>It is an {@link IllegalArgumentException} (bytes a decoder cannot accept) so that callers written
+ * against the codecs' earlier contract keep working; new code catches this type, never its parent, so a
+ * bug elsewhere is not mistaken for a peer's bad message.
+ */
+public final class MalformedMessageException extends IllegalArgumentException {
+
+    public MalformedMessageException(String message) {
+        super(message);
+    }
+
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return this;
+    }
+}
