@@ -16,6 +16,10 @@ public final class MalformedMessageException extends IllegalArgumentException {
         super(message);
     }
 
+    public MalformedMessageException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
     @Override
     public synchronized Throwable fillInStackTrace() {
         return this;

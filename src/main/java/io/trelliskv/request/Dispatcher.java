@@ -5,6 +5,7 @@ import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.CommandSink;
 import io.trelliskv.net.DeferredReply;
@@ -354,7 +355,7 @@ public final class Dispatcher implements CommandSink {
             Transaction.Unit unit;
             try {
                 unit = Transaction.Unit.decode(args);
-            } catch (IllegalArgumentException e) {
+            } catch (MalformedMessageException e) {
                 return CompletableFuture.failedFuture(e);
             }
             if (c == null) {

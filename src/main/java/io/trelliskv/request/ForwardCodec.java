@@ -1,5 +1,6 @@
 package io.trelliskv.request;
 
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
@@ -90,7 +91,7 @@ public final class ForwardCodec {
         return b.array();
     }
 
-    /** @throws IllegalArgumentException if the payload is malformed */
+    /** @throws MalformedMessageException if the payload is malformed */
     public static Request decodeRequest(byte[] payload) {
         ByteBuffer b = ByteBuffer.wrap(payload);
         need(b, 15, "header");
@@ -98,12 +99,12 @@ public final class ForwardCodec {
         ConsistencyLevel read = level(b.get());
         ConsistencyLevel write = level(b.get());
         if (protocol != 2 && protocol != 3) {
-            throw new IllegalArgumentException("forwarded command: protocol " + protocol + " (expected: 2 or 3)");
+            throw new MalformedMessageException("forwarded command: protocol " + protocol + " (expected: 2 or 3)");
         }
         long stream = b.getLong();
         int floorCount = b.getInt();
         if (floorCount < 0 || floorCount > b.remaining() / 16) {
-            throw new IllegalArgumentException("forwarded command: " + floorCount + " floors in " + payload.length + " bytes");
+            throw new MalformedMessageException("forwarded command: " + floorCount + " floors in " + payload.length + " bytes");
         }
         Version[] floors = floorCount == 0 ? null : new Version[floorCount];
         for (int i = 0; i < floorCount; i++) {
@@ -114,19 +115,19 @@ public final class ForwardCodec {
         need(b, 4, "argument count");
         int argc = b.getInt();
         if (argc < 1 || argc > b.remaining() / 4) {
-            throw new IllegalArgumentException("forwarded command: " + argc + " arguments in " + payload.length + " bytes");
+            throw new MalformedMessageException("forwarded command: " + argc + " arguments in " + payload.length + " bytes");
         }
         byte[][] args = new byte[argc][];
         for (int i = 0; i < argc; i++) {
             int len = b.remaining() >= 4 ? b.getInt() : -1;
             if (len < 0 || len > b.remaining()) {
-                throw new IllegalArgumentException("forwarded command: argument " + i + " is truncated");
+                throw new MalformedMessageException("forwarded command: argument " + i + " is truncated");
             }
             args[i] = new byte[len];
             b.get(args[i]);
         }
         if (b.hasRemaining()) {
-            throw new IllegalArgumentException("forwarded command: " + b.remaining() + " trailing bytes");
+            throw new MalformedMessageException("forwarded command: " + b.remaining() + " trailing bytes");
         }
         return new Request(protocol, read, write, stream, floors, args);
     }
@@ -142,13 +143,13 @@ public final class ForwardCodec {
         return b.array();
     }
 
-    /** @throws IllegalArgumentException if the payload is malformed */
+    /** @throws MalformedMessageException if the payload is malformed */
     public static Reply decodeReply(byte[] payload) {
         ByteBuffer b = ByteBuffer.wrap(payload);
         need(b, 4, "reply header");
         int writes = b.getInt();
         if (writes < 0 || writes > b.remaining() / 24) {
-            throw new IllegalArgumentException("forward reply: " + writes + " versions in " + payload.length + " bytes");
+            throw new MalformedMessageException("forward reply: " + writes + " versions in " + payload.length + " bytes");
         }
         long[] written = new long[3 * writes];
         for (int i = 0; i < written.length; i++) {
@@ -167,14 +168,14 @@ public final class ForwardCodec {
         }
         ConsistencyLevel[] all = ConsistencyLevel.values();
         if (code < 0 || code > all.length) {
-            throw new IllegalArgumentException("forwarded command: consistency level code " + code);
+            throw new MalformedMessageException("forwarded command: consistency level code " + code);
         }
         return all[code - 1];
     }
 
     private static void need(ByteBuffer b, int n, String what) {
         if (b.remaining() < n) {
-            throw new IllegalArgumentException("forwarded command: " + what + " is truncated");
+            throw new MalformedMessageException("forwarded command: " + what + " is truncated");
         }
     }
 }

@@ -2,6 +2,7 @@ package io.trelliskv.request;
 
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.common.Murmur3;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.PeerUnavailableException;
@@ -393,7 +394,7 @@ public final class Router {
         return CompletableFuture.allOf(replies).thenApply(v -> {
             try {
                 return merge(merge, replies, shareKeys, targets.length);
-            } catch (IllegalArgumentException e) {
+            } catch (MalformedMessageException e) {
                 return ErrorReplies.errorReply("ERR malformed reply from an owner: " + e.getMessage());
             }
         });
@@ -456,7 +457,7 @@ public final class Router {
                     byte[][] share = RawReply.arrayElements(replies[s].join());
                     List<Integer> keys = shareKeys.get(s);
                     if (share.length != keys.size()) {
-                        throw new IllegalArgumentException(share.length + " elements for " + keys.size() + " keys");
+                        throw new MalformedMessageException(share.length + " elements for " + keys.size() + " keys");
                     }
                     for (int k = 0; k < share.length; k++) {
                         elements[keys.get(k)] = share[k];

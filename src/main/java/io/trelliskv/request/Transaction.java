@@ -3,6 +3,7 @@ package io.trelliskv.request;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.version.Version;
 
 import java.nio.charset.StandardCharsets;
@@ -159,7 +160,7 @@ final class Transaction {
             return out.toArray(new byte[0][]);
         }
 
-        /** @throws IllegalArgumentException if {@code args} is not an encoded transaction */
+        /** @throws MalformedMessageException if {@code args} is not an encoded transaction */
         static Unit decode(byte[][] args) {
             try {
                 int at = 1;
@@ -178,17 +179,17 @@ final class Transaction {
                 for (int i = 0; i < n; i++) {
                     int argc = count(args, at++);
                     if (argc < 1) {
-                        throw new IllegalArgumentException("command " + i + " has no arguments");
+                        throw new MalformedMessageException("command " + i + " has no arguments");
                     }
                     commands.add(Arrays.copyOfRange(args, at, at + argc));
                     at += argc;
                 }
                 if (at != args.length) {
-                    throw new IllegalArgumentException((args.length - at) + " trailing arguments");
+                    throw new MalformedMessageException((args.length - at) + " trailing arguments");
                 }
                 return new Unit(keys, versions, commands);
             } catch (ArrayIndexOutOfBoundsException | NumberFormatException | StringIndexOutOfBoundsException e) {
-                throw new IllegalArgumentException("malformed forwarded transaction: " + e.getMessage(), e);
+                throw new MalformedMessageException("malformed forwarded transaction: " + e.getMessage(), e);
             }
         }
 
@@ -196,7 +197,7 @@ final class Transaction {
         private static int count(byte[][] args, int at) {
             int n = Integer.parseInt(new String(args[at], StandardCharsets.US_ASCII));
             if (n < 0 || n > args.length - at - 1) {
-                throw new IllegalArgumentException("count " + n + " at argument " + at + " of " + args.length);
+                throw new MalformedMessageException("count " + n + " at argument " + at + " of " + args.length);
             }
             return n;
         }

@@ -1,11 +1,13 @@
 package io.trelliskv.resp;
 
+import io.trelliskv.common.MalformedMessageException;
+
 import java.util.Arrays;
 
 /**
  * Reads the reply shapes the {@link Router} merges — an integer, and an array of bulk strings and
  * nulls — straight from raw RESP2 or RESP3 bytes, keeping each array element's bytes as they are.
- * Anything else, or bytes cut short, is an {@link IllegalArgumentException} saying what was expected.
+ * Anything else, or bytes cut short, is a {@link MalformedMessageException} saying what was expected.
  */
 public final class RawReply {
 
@@ -25,7 +27,7 @@ public final class RawReply {
         int eol = lineEnd(resp, 0);
         long n = decimal(resp, 1, eol);
         if (n < 0 || n > resp.length) {
-            throw new IllegalArgumentException("array length: " + n + " (expected: 0.." + resp.length + ")");
+            throw new MalformedMessageException("array length: " + n + " (expected: 0.." + resp.length + ")");
         }
         byte[][] elements = new byte[(int) n][];
         int at = eol + 2;
@@ -35,7 +37,7 @@ public final class RawReply {
             at = end;
         }
         if (at != resp.length) {
-            throw new IllegalArgumentException((resp.length - at) + " bytes after the array (expected: none)");
+            throw new MalformedMessageException((resp.length - at) + " bytes after the array (expected: none)");
         }
         return elements;
     }
@@ -43,7 +45,7 @@ public final class RawReply {
     /** The index just past the non-aggregate value starting at {@code at}. */
     private static int skipValue(byte[] b, int at) {
         if (at >= b.length) {
-            throw new IllegalArgumentException("reply ends before its array does");
+            throw new MalformedMessageException("reply ends before its array does");
         }
         int eol = lineEnd(b, at);
         switch (b[at]) {
@@ -54,21 +56,21 @@ public final class RawReply {
                 }
                 long end = eol + 2 + len;
                 if (end + 2 > b.length || b[(int) end] != '\r' || b[(int) end + 1] != '\n') {
-                    throw new IllegalArgumentException("bulk string of " + len + " bytes cut short");
+                    throw new MalformedMessageException("bulk string of " + len + " bytes cut short");
                 }
                 return (int) end + 2;
             }
             case '_', '+', '-', ':', ',', '#' -> {
                 return eol + 2;
             }
-            default -> throw new IllegalArgumentException("element type '" + (char) b[at]
+            default -> throw new MalformedMessageException("element type '" + (char) b[at]
                     + "' (expected: a bulk string, null or simple value)");
         }
     }
 
     private static void expectType(byte[] b, int at, char type) {
         if (at >= b.length || b[at] != type) {
-            throw new IllegalArgumentException("reply type '" + (at < b.length ? (char) b[at] : "end")
+            throw new MalformedMessageException("reply type '" + (at < b.length ? (char) b[at] : "end")
                     + "' (expected: '" + type + "')");
         }
     }
@@ -80,14 +82,14 @@ public final class RawReply {
                 return i;
             }
         }
-        throw new IllegalArgumentException("line without CRLF");
+        throw new MalformedMessageException("line without CRLF");
     }
 
     private static long decimal(byte[] b, int from, int to) {
         try {
             return Long.parseLong(new String(b, from, to - from, java.nio.charset.StandardCharsets.US_ASCII));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a number: " + e.getMessage());
+            throw new MalformedMessageException("not a number: " + e.getMessage());
         }
     }
 }
