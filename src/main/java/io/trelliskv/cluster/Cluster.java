@@ -10,7 +10,6 @@ import io.trelliskv.net.PeerClient;
 import io.trelliskv.net.PeerConfig;
 import io.trelliskv.net.PeerHello;
 import io.trelliskv.net.PeerMessageType;
-import io.trelliskv.node.Info;
 import io.trelliskv.replication.AntiEntropy;
 import io.trelliskv.replication.AntiEntropyService;
 import io.trelliskv.replication.Coordinator;
@@ -286,7 +285,7 @@ public final class Cluster implements AutoCloseable {
                 long dropped = engine.flush(flush);
                 hints.dropOlderThan(flush);
                 log.info("Applied flush {} from {}: dropped {} entries; older ones are refused from now on",
-                        Info.describeFlush(flush), from, dropped);
+                        flush.describe(), from, dropped);
                 scheduler.execute(this::publishFlushFloor);
                 done.complete(dropped);
             });

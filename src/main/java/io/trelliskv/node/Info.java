@@ -18,8 +18,6 @@ import io.trelliskv.request.Dispatcher;
 import io.trelliskv.request.Router;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
-import io.trelliskv.version.Hlc;
-import io.trelliskv.version.Version;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -168,7 +166,7 @@ public final class Info {
         line(sb, "keyspace_hits", es.keyspaceHits());
         line(sb, "keyspace_misses", es.keyspaceMisses());
         line(sb, "tombstones", es.tombstones());
-        sb.append("flush_floor:").append(describeFlush(node.engine().flushFloor())).append("\r\n");
+        sb.append("flush_floor:").append(node.engine().flushFloor().describe()).append("\r\n");
         line(sb, "flush_dropped_entries", node.engine().flushDroppedEntries());
         line(sb, "flush_refused_entries", node.engine().refusedBelowFlushFloor());
         line(sb, "total_error_replies", d.errorReplies());
@@ -297,12 +295,6 @@ public final class Info {
         AntiEntropyService.Stats answered = cluster.antiEntropyService().stats();
         line(sb, "anti_entropy_trees_answered", answered.treesAnswered());
         line(sb, "anti_entropy_keys_listed", answered.keysListed());
-    }
-
-    /** A flush version as INFO and the log print it: {@code physicalMillis.logical@nodeId}, or none. */
-    public static String describeFlush(Version flush) {
-        return flush.equals(Version.ZERO) ? "none"
-                : Hlc.physical(flush.hlc()) + "." + Hlc.logical(flush.hlc()) + "@" + Long.toHexString(flush.nodeId());
     }
 
     private void keyspace(StringBuilder sb) {
