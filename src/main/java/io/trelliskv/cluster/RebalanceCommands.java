@@ -9,14 +9,13 @@ import io.trelliskv.resp.RespWriter;
 
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
-import java.util.function.Supplier;
 
 import static io.trelliskv.command.CommandFlag.ADMIN;
 import static io.trelliskv.command.CommandFlag.LOADING;
 import static io.trelliskv.command.CommandFlag.STALE;
 
 /**
- * Ring changes on demand ({@link Rebalancer} does the work).
+ * Ring changes on demand ({@link Rebalancer} does the work, through a {@link RebalanceControl}).
  *
  * <ul>
  * <li>{@code STATUS}: every member with its liveness, ring status (NORMAL, JOINING, LEAVING) and tokens,
@@ -31,34 +30,33 @@ import static io.trelliskv.command.CommandFlag.STALE;
  */
 public final class RebalanceCommands {
 
-    private final Supplier<Cluster> cluster;
+    private final RebalanceControl control;
 
-    public RebalanceCommands(Supplier<Cluster> cluster) {
-        this.cluster = cluster;
+    public RebalanceCommands(RebalanceControl control) {
+        this.control = control;
     }
 
     public void registerInto(CommandTable t) {
         EnumSet<CommandFlag> flags = EnumSet.of(ADMIN, LOADING, STALE);
-        t.register("status", 1, flags, (c, a, out) -> out.verbatim(cluster().rebalancer().describe()));
+        t.register("status", 1, flags, (c, a, out) -> out.verbatim(status()));
         t.register("decommission", -1, flags, this::decommission);
         t.register("removenode", 2, flags, this::removeNode);
         t.register("bootstrap", 2, flags, this::bootstrap);
     }
 
-    private Cluster cluster() {
-        Cluster c = cluster.get();
-        if (c == null) {
-            throw new CommandException("ERR the cluster has not started yet");
+    private String status() {
+        try {
+            return control.describe();
+        } catch (IllegalStateException e) {
+            throw new CommandException("ERR " + e.getMessage());
         }
-        return c;
     }
 
     private void decommission(ClientConnection client, byte[][] args, RespWriter out) {
-        Cluster c = cluster();
         if (args.length == 1) {
-            run(c, () -> c.rebalancer().decommission());
+            run(control::decommission);
         } else if (args.length == 2 && Args.is(args[1], "CANCEL")) {
-            run(c, () -> c.rebalancer().cancelDecommission());
+            run(control::cancelDecommission);
         } else {
             throw new CommandException("ERR wrong arguments (expected: DECOMMISSION or DECOMMISSION CANCEL)");
         }
@@ -66,7 +64,6 @@ public final class RebalanceCommands {
     }
 
     private void removeNode(ClientConnection client, byte[][] args, RespWriter out) {
-        Cluster c = cluster();
         String text = new String(args[1], StandardCharsets.UTF_8);
         long id;
         try {
@@ -74,25 +71,24 @@ public final class RebalanceCommands {
         } catch (NumberFormatException e) {
             throw new CommandException("ERR node id '" + text + "' (expected: hexadecimal, as MEMBERS shows it)");
         }
-        run(c, () -> c.rebalancer().removeNode(id));
+        run(() -> control.removeNode(id));
         out.ok();
     }
 
     private void bootstrap(ClientConnection client, byte[][] args, RespWriter out) {
-        Cluster c = cluster();
         if (Args.is(args[1], "CANCEL")) {
-            run(c, () -> c.rebalancer().cancelBootstrap());
+            run(control::cancelBootstrap);
         } else if (Args.is(args[1], "RESUME")) {
-            run(c, () -> c.rebalancer().resumeBootstrap());
+            run(control::resumeBootstrap);
         } else {
             throw new CommandException("ERR unknown BOOTSTRAP subcommand (expected: BOOTSTRAP CANCEL or BOOTSTRAP RESUME)");
         }
         out.ok();
     }
 
-    private static void run(Cluster c, Runnable action) {
+    private static void run(Runnable action) {
         try {
-            c.onMembershipThread(action);
+            action.run();
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new CommandException("ERR " + e.getMessage());
         }

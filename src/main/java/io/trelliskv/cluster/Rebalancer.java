@@ -4,31 +4,24 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;
-import io.trelliskv.membership.Swim;
-import io.trelliskv.net.PeerClient;
-import io.trelliskv.net.PeerMessageType;
-import io.trelliskv.replication.AntiEntropy;
 import io.trelliskv.replication.RangeReader;
 import io.trelliskv.replication.RangeStream;
-import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaService;
+import io.trelliskv.replication.ScanPacer;
 import io.trelliskv.replication.StreamCodec;
 import io.trelliskv.ring.RebalancePlan;
+import io.trelliskv.ring.TokenRange;
 import io.trelliskv.ring.TokenRing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
+import java.util.concurrent.Executor;
 
 /**
  * Moves ranges when the ring changes: bootstrap of a joining node, decommission of a leaving one, and
@@ -55,17 +48,18 @@ import java.util.function.Supplier;
  * gained from the surviving replicas, so each range is back to N replicas. With
  * {@code --auto-remove-after}, every node removes a member that has been DEAD that long by itself.
  *
- * <h2>Threads</h2>
- * Decisions (status changes, removals) run on the membership thread; streams run one at a time on
- * {@code trellis-stream}. A cancelled bootstrap keeps the ranges it finished and resumes from its
- * cursors with {@code BOOTSTRAP RESUME}.
+ * <h2>Threads and seams</h2>
+ * Decisions (status changes, removals) run on the membership thread ({@link Scheduler}); streams run one
+ * at a time on the stream executor ({@code trellis-stream} in a server), waiting out their backoffs with
+ * the given sleeper. A cancelled bootstrap keeps the ranges it finished and resumes from its cursors with
+ * {@code BOOTSTRAP RESUME}. The rebalancer reaches membership through {@link MembershipControl}, peers
+ * through {@link StreamTransport} and anti-entropy through a request hook, so whole nodes run it over an
+ * in-memory network, with a fake clock and scheduler, exactly as a server does.
  */
 public final class Rebalancer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Rebalancer.class);
 
-    /** How long one stream batch may take on the wire. */
-    private static final long BATCH_TIMEOUT_MILLIS = 30_000;
     /** Finished streams kept for STATUS. */
     private static final int STREAMS_KEPT = 8;
     /** How often dead members are checked against {@code --auto-remove-after}. */
@@ -76,17 +70,19 @@ public final class Rebalancer implements AutoCloseable {
     private final RebalanceConfig config;
     private final ClusterState state;
     private final Scheduler membership;
-    private final Supplier<Swim> swim;
+    private final MembershipControl members;
     private final ReplicaService replica;
     private final RangeReader reader;
-    private final Supplier<PeerClient> peers;
-    private final Supplier<AntiEntropy> antiEntropy;
+    private final StreamTransport peers;
+    /** Asks for an anti-entropy round after streaming; may throw IllegalStateException if none can run. */
+    private final Runnable requestRepair;
+    /** Runs streams, one at a time. */
+    private final Executor streamThread;
+    /** Waits out stream backoffs and throughput pauses. */
+    private final ScanPacer.Sleeper sleeper;
+    /** What to do once a decommission has streamed everything: leave (and, in a server, exit). */
+    private final Runnable onDecommissioned;
     private final Clock clock;
-    private final ExecutorService streamThread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "trellis-stream");
-        t.setDaemon(true);
-        return t;
-    });
     /** Streams in flight and the last few finished, newest last. */
     private final CopyOnWriteArrayList<RangeStream> streams = new CopyOnWriteArrayList<>();
     /** When this node first saw each member DEAD (monotonic clock, ns); membership thread only. */
@@ -95,28 +91,26 @@ public final class Rebalancer implements AutoCloseable {
     private volatile List<Long> tokens = List.of();
     /** The running bootstrap or decommission, if any. */
     private volatile RangeStream own;
-    private volatile Runnable onDecommissioned = () -> { };
 
     Rebalancer(long localId, int replicationFactor, RebalanceConfig config, ClusterState state, Scheduler membership,
-               Supplier<Swim> swim, ReplicaService replica, RangeReader reader, Supplier<PeerClient> peers,
-               Supplier<AntiEntropy> antiEntropy, Clock clock) {
+               MembershipControl members, ReplicaService replica, RangeReader reader, StreamTransport peers,
+               Runnable requestRepair, Executor streamThread, ScanPacer.Sleeper sleeper, Runnable onDecommissioned,
+               Clock clock) {
         this.localId = localId;
         this.replicationFactor = replicationFactor;
         this.config = config;
         this.state = state;
         this.membership = membership;
-        this.swim = swim;
+        this.members = members;
         this.replica = replica;
         this.reader = reader;
         this.peers = peers;
-        this.antiEntropy = antiEntropy;
+        this.requestRepair = requestRepair;
+        this.streamThread = streamThread;
+        this.sleeper = sleeper;
+        this.onDecommissioned = onDecommissioned;
         this.clock = clock;
         state.onRingLoss(this::restore);
-    }
-
-    /** What to do once a decommission has streamed everything: leave and exit. */
-    public void onDecommissioned(Runnable action) {
-        this.onDecommissioned = action;
     }
 
     public NodeStatus status() {
@@ -193,22 +187,18 @@ public final class Rebalancer implements AutoCloseable {
         if (status != NodeStatus.JOINING) {
             return;
         }
-        Swim s = swim.get();
         status = NodeStatus.NORMAL;
         own = null;
-        s.updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
+        members.announce(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
         log.info("Bootstrap done: NORMAL with {} tokens", tokens.size());
         requestRepair(); // catches writes coordinated before the JOINING news arrived
     }
 
     private void requestRepair() {
-        AntiEntropy ae = antiEntropy.get();
-        if (ae != null) {
-            try {
-                ae.requestRepair();
-            } catch (IllegalStateException e) {
-                log.info("No anti-entropy round after streaming: {}", e.getMessage());
-            }
+        try {
+            requestRepair.run();
+        } catch (IllegalStateException e) {
+            log.info("No anti-entropy round after streaming: {}", e.getMessage());
         }
     }
 
@@ -245,7 +235,7 @@ public final class Rebalancer implements AutoCloseable {
             throw new IllegalStateException("this is the only node on the ring: nobody to hand its ranges to");
         }
         status = NodeStatus.LEAVING;
-        swim.get().updateMeta(TokenMeta.encode(NodeStatus.LEAVING, tokens, replica.flushFloor()));
+        members.announce(TokenMeta.encode(NodeStatus.LEAVING, tokens, replica.flushFloor()));
         log.info("Decommissioning: streaming this node's ranges to their new owners in {} ms", config.settleMillis());
         membership.schedule(config.settleMillis(), this::startDecommission);
     }
@@ -279,7 +269,7 @@ public final class Rebalancer implements AutoCloseable {
         }
         own = null;
         status = NodeStatus.NORMAL;
-        swim.get().updateMeta(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
+        members.announce(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
         log.info("Decommission cancelled: NORMAL again");
     }
 
@@ -287,17 +277,16 @@ public final class Rebalancer implements AutoCloseable {
 
     /** Removes a DEAD member from the cluster; membership thread. */
     void removeNode(long id) {
-        Swim s = swim.get();
-        Member m = s.member(id);
-        if (m == null) {
+        MemberState liveness = members.stateOf(id);
+        if (liveness == null) {
             throw new IllegalArgumentException("no member " + Long.toHexString(id));
         }
-        if (m.state() != MemberState.DEAD) {
-            throw new IllegalStateException("member " + state.describe(id) + " is " + m.state()
+        if (liveness != MemberState.DEAD) {
+            throw new IllegalStateException("member " + state.describe(id) + " is " + liveness
                     + " (expected: DEAD; a live node leaves with DECOMMISSION)");
         }
         log.info("Removing {} from the ring", state.describe(id));
-        s.remove(id);
+        members.remove(id);
     }
 
     /** A NORMAL member left the ring without handing over: pulls what this node gained (membership thread). */
@@ -319,10 +308,6 @@ public final class Rebalancer implements AutoCloseable {
     }
 
     private void autoRemove() {
-        Swim s = swim.get();
-        if (s == null) {
-            return;
-        }
         long now = clock.nanos();
         for (Member m : state.members()) {
             if (m.state() != MemberState.DEAD) {
@@ -335,7 +320,7 @@ public final class Rebalancer implements AutoCloseable {
                 log.info("{} has been DEAD for {} ms (--auto-remove-after): removing it", state.describe(m.id()),
                         deadMillis);
                 try {
-                    s.remove(m.id());
+                    members.remove(m.id());
                 } catch (IllegalStateException e) {
                     log.info("Not removing {}: {}", state.describe(m.id()), e.getMessage());
                 }
@@ -349,7 +334,7 @@ public final class Rebalancer implements AutoCloseable {
     private RangeStream newStream(RangeStream.Kind kind, List<RangeStream.Assignment> assignments,
                                   RangeStream.Transfer transfer) {
         RangeStream s = new RangeStream(kind, assignments, transfer, state, config.streamBytesPerSecond(), clock,
-                nanos -> Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000)), state::describe);
+                sleeper, state::describe);
         streams.add(s);
         while (streams.size() > STREAMS_KEPT) {
             RangeStream oldest = null;
@@ -368,16 +353,8 @@ public final class Rebalancer implements AutoCloseable {
     }
 
     /** Pulls one batch from {@code peer} and applies it here. */
-    private StreamCodec.Batch pull(long peer, io.trelliskv.ring.TokenRange range, long cursor, int maxBytes)
-            throws Exception {
-        InetSocketAddress to = state.addressOf(peer);
-        PeerClient client = peers.get();
-        if (to == null || client == null) {
-            throw new IllegalStateException("no address for " + state.describe(peer));
-        }
-        byte[] reply = client.call(to, PeerMessageType.STREAM_RANGE, StreamCodec.encodeRequest(range, cursor, maxBytes),
-                java.time.Duration.ofMillis(BATCH_TIMEOUT_MILLIS)).get(BATCH_TIMEOUT_MILLIS + 1_000, TimeUnit.MILLISECONDS);
-        StreamCodec.Batch b = StreamCodec.decodeReply(reply);
+    private StreamCodec.Batch pull(long peer, TokenRange range, long cursor, int maxBytes) throws Exception {
+        StreamCodec.Batch b = peers.pull(peer, range, cursor, maxBytes);
         if (!b.entries().isEmpty()) {
             String refusal = replica.apply("stream from " + state.describe(peer), b.entries());
             if (refusal != null) {
@@ -388,18 +365,10 @@ public final class Rebalancer implements AutoCloseable {
     }
 
     /** Reads one batch here and writes it to {@code peer}. */
-    private StreamCodec.Batch push(long peer, io.trelliskv.ring.TokenRange range, long cursor, int maxBytes)
-            throws Exception {
+    private StreamCodec.Batch push(long peer, TokenRange range, long cursor, int maxBytes) throws Exception {
         StreamCodec.Batch b = reader.read(range, cursor, maxBytes);
         if (!b.entries().isEmpty()) {
-            InetSocketAddress to = state.addressOf(peer);
-            PeerClient client = peers.get();
-            if (to == null || client == null) {
-                throw new IllegalStateException("no address for " + state.describe(peer));
-            }
-            byte[] reply = client.call(to, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(b.entries()),
-                    java.time.Duration.ofMillis(BATCH_TIMEOUT_MILLIS)).get(BATCH_TIMEOUT_MILLIS + 1_000, TimeUnit.MILLISECONDS);
-            ReplicaCodec.checkWriteReply(reply);
+            peers.push(peer, b.entries());
         }
         return b;
     }
@@ -454,11 +423,11 @@ public final class Rebalancer implements AutoCloseable {
         return sb.toString();
     }
 
+    /** Cancels every stream after its current batch; the stream executor is its owner's to stop. */
     @Override
     public void close() {
         for (RangeStream s : streams) {
             s.cancel();
         }
-        streamThread.shutdownNow();
     }
 }

@@ -4,12 +4,10 @@ import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.net.ClientConnection;
-import io.trelliskv.replication.AntiEntropy;
 import io.trelliskv.replication.RepairStatus;
 import io.trelliskv.resp.RespWriter;
 
 import java.util.EnumSet;
-import java.util.function.Supplier;
 
 import static io.trelliskv.command.CommandFlag.ADMIN;
 import static io.trelliskv.command.CommandFlag.FAST;
@@ -33,9 +31,9 @@ import static io.trelliskv.command.CommandFlag.STALE;
  */
 public final class RepairCommands {
 
-    private final Supplier<AntiEntropy> antiEntropy;
+    private final RepairControl antiEntropy;
 
-    public RepairCommands(Supplier<AntiEntropy> antiEntropy) {
+    public RepairCommands(RepairControl antiEntropy) {
         this.antiEntropy = antiEntropy;
     }
 
@@ -44,20 +42,22 @@ public final class RepairCommands {
     }
 
     private void repair(ClientConnection client, byte[][] args, RespWriter out) {
-        AntiEntropy ae = antiEntropy.get();
-        if (ae == null) {
-            throw new CommandException("ERR anti-entropy has not started yet");
-        }
         if (args.length == 1) {
             try {
-                out.integer(ae.requestRepair());
+                out.integer(antiEntropy.requestRepair());
             } catch (IllegalStateException e) {
                 throw new CommandException("ERR " + e.getMessage());
             }
             return;
         }
         if (args.length == 2 && Args.is(args[1], "STATUS")) {
-            status(ae.status(), out);
+            RepairStatus s;
+            try {
+                s = antiEntropy.status();
+            } catch (IllegalStateException e) {
+                throw new CommandException("ERR " + e.getMessage());
+            }
+            status(s, out);
             return;
         }
         throw new CommandException("ERR unknown REPAIR subcommand or wrong number of arguments (expected: REPAIR"

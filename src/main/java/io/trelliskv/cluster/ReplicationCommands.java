@@ -18,7 +18,8 @@ import io.trelliskv.resp.RespWriter;
 import io.trelliskv.version.Hlc;
 
 import java.util.EnumSet;
-import java.util.function.Supplier;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import static io.trelliskv.command.CommandFlag.FAST;
 import static io.trelliskv.command.CommandFlag.LOADING;
@@ -42,12 +43,12 @@ public final class ReplicationCommands {
 
     private final ReplicationConfig config;
     private final ClusterState state;
-    private final Supplier<Coordinator> coordinator;
+    private final ReplicaInspector replicas;
 
-    public ReplicationCommands(ReplicationConfig config, ClusterState state, Supplier<Coordinator> coordinator) {
+    public ReplicationCommands(ReplicationConfig config, ClusterState state, ReplicaInspector replicas) {
         this.config = config;
         this.state = state;
-        this.coordinator = coordinator;
+        this.replicas = replicas;
     }
 
     public void registerInto(CommandTable t) {
@@ -89,14 +90,16 @@ public final class ReplicationCommands {
     }
 
     private void replicas(ClientConnection client, byte[][] args, RespWriter out) {
-        Coordinator c = coordinator.get();
         Key key = Key.of(args[1]);
-        if (c == null) {
-            throw new CommandException("ERR replication has not started yet");
+        CompletableFuture<List<Coordinator.ReplicaCopy>> copies;
+        try {
+            copies = replicas.inspect(key);
+        } catch (IllegalStateException e) {
+            throw new CommandException("ERR " + e.getMessage());
         }
         DeferredReply reply = client.deferReply();
         int protocol = client.writer().protocol();
-        c.inspect(key).whenComplete((copies, failure) -> {
+        copies.whenComplete((found, failure) -> {
             if (failure != null) {
                 reply.fail("ERR " + ErrorReplies.reason(failure));
                 return;
@@ -105,8 +108,8 @@ public final class ReplicationCommands {
             RespWriter w = new RespWriter();
             w.protocol(protocol);
             w.target(buf);
-            w.array(copies.size());
-            for (Coordinator.ReplicaCopy copy : copies) {
+            w.array(found.size());
+            for (Coordinator.ReplicaCopy copy : found) {
                 w.array(4).bulk(state.describe(copy.nodeId()));
                 if (copy.error() != null) {
                     w.bulk(copy.alive() ? "error: " + copy.error() : "down").bulk("unknown").bulk("unknown");

@@ -1,6 +1,7 @@
 package io.trelliskv.node;
 
 import io.trelliskv.cluster.Cluster;
+import io.trelliskv.cluster.ClusterMember;
 import io.trelliskv.cluster.ClusterState;
 import io.trelliskv.cluster.NodeStatus;
 import io.trelliskv.command.Args;
@@ -18,8 +19,6 @@ import io.trelliskv.request.Dispatcher;
 import io.trelliskv.request.Router;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
-import io.trelliskv.version.Hlc;
-import io.trelliskv.version.Version;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -168,7 +167,7 @@ public final class Info {
         line(sb, "keyspace_hits", es.keyspaceHits());
         line(sb, "keyspace_misses", es.keyspaceMisses());
         line(sb, "tombstones", es.tombstones());
-        sb.append("flush_floor:").append(describeFlush(node.engine().flushFloor())).append("\r\n");
+        sb.append("flush_floor:").append(node.engine().flushFloor().describe()).append("\r\n");
         line(sb, "flush_dropped_entries", node.engine().flushDroppedEntries());
         line(sb, "flush_refused_entries", node.engine().refusedBelowFlushFloor());
         line(sb, "total_error_replies", d.stats().errorReplies());
@@ -195,7 +194,8 @@ public final class Info {
     private void cluster(StringBuilder sb) {
         sb.append("# Cluster\r\n");
         ClusterState state = node.clusterState();
-        Cluster cluster = node.cluster();
+        Cluster shell = node.cluster();
+        ClusterMember cluster = shell.started() ? shell.member() : null;
         line(sb, "cluster_name", node.config().cluster().name());
         line(sb, "cluster_enabled", cluster != null ? 1 : 0);
         line(sb, "cluster_seeds", node.config().cluster().seeds().stream().map(Object::toString).collect(java.util.stream.Collectors.joining(",")));
@@ -215,8 +215,8 @@ public final class Info {
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
         line(sb, "forwards_retried_elsewhere", router == null ? 0 : router.retriedElsewhere());
-        if (cluster != null && cluster.peers() != null) {
-            var peers = cluster.peers().stats();
+        if (cluster != null) {
+            var peers = shell.peerStats();
             line(sb, "peer_connections", peers.openConnections());
             line(sb, "peer_requests_in_flight", peers.inFlight());
             line(sb, "peer_request_failures", peers.failures());
@@ -239,11 +239,11 @@ public final class Info {
         line(sb, "sloppy_quorum", rc.sloppyQuorum() ? 1 : 0);
         line(sb, "max_clock_drift_ms", rc.maxClockDriftMillis());
         line(sb, "read_repair_chance", rc.readRepairChance());
-        Cluster cluster = node.cluster();
-        Coordinator coordinator = cluster == null ? null : cluster.coordinator();
-        if (coordinator == null) {
+        if (!node.cluster().started()) {
             return;
         }
+        ClusterMember cluster = node.cluster().member();
+        Coordinator coordinator = cluster.coordinator();
         Coordinator.Stats c = coordinator.stats();
         line(sb, "coordinated_remote_reads", c.remoteReads());
         line(sb, "coordinated_remote_writes", c.remoteWrites());
@@ -279,11 +279,11 @@ public final class Info {
         AntiEntropyConfig config = node.config().cluster().antiEntropy();
         line(sb, "anti_entropy_interval_ms", config.intervalMillis());
         line(sb, "anti_entropy_cpu_fraction", config.cpuFraction());
-        Cluster cluster = node.cluster();
-        AntiEntropy ae = cluster == null ? null : cluster.antiEntropy();
-        if (ae == null) {
+        if (!node.cluster().started()) {
             return;
         }
+        ClusterMember cluster = node.cluster().member();
+        AntiEntropy ae = cluster.antiEntropy();
         AntiEntropy.Stats s = ae.stats();
         line(sb, "anti_entropy_running", s.running() ? 1 : 0);
         line(sb, "anti_entropy_rounds", s.roundsCompleted());
@@ -297,12 +297,6 @@ public final class Info {
         AntiEntropyService.Stats answered = cluster.antiEntropyService().stats();
         line(sb, "anti_entropy_trees_answered", answered.treesAnswered());
         line(sb, "anti_entropy_keys_listed", answered.keysListed());
-    }
-
-    /** A flush version as INFO and the log print it: {@code physicalMillis.logical@nodeId}, or none. */
-    public static String describeFlush(Version flush) {
-        return flush.equals(Version.ZERO) ? "none"
-                : Hlc.physical(flush.hlc()) + "." + Hlc.logical(flush.hlc()) + "@" + Long.toHexString(flush.nodeId());
     }
 
     private void keyspace(StringBuilder sb) {

@@ -61,9 +61,9 @@ public final class Node implements AutoCloseable {
     private final OpsSampler opsSampler;
     private final ClusterState clusterState;
     private final NodeIdentity identity;
+    private final Cluster cluster;
     private ScheduledExecutorService background;
     private RespServer server;
-    private volatile Cluster cluster;
     private volatile Runnable onDecommissioned = () -> {
         Thread t = new Thread(this::close, "trellis-decommissioned");
         t.start();
@@ -90,11 +90,15 @@ public final class Node implements AutoCloseable {
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
         new ServerCommands(this).registerInto(table);
+        NetConfig net = config.net();
+        this.cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
+                PeerConfig.defaults(config.cluster().name())
+                        .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
+                clock, dispatcher, clusterState, engine, hlc, () -> onDecommissioned.run());
         new ClusterCommands(clusterState).registerInto(table);
-        new ReplicationCommands(config.cluster().replication(), clusterState,
-                () -> cluster == null ? null : cluster.coordinator()).registerInto(table);
-        new RepairCommands(() -> cluster == null ? null : cluster.antiEntropy()).registerInto(table);
-        new RebalanceCommands(() -> cluster).registerInto(table);
+        new ReplicationCommands(config.cluster().replication(), clusterState, cluster).registerInto(table);
+        new RepairCommands(cluster).registerInto(table);
+        new RebalanceCommands(cluster).registerInto(table);
         if (clock instanceof OffsetClock offsetClock) {
             new DebugCommands(offsetClock, engine).registerInto(table);
         }
@@ -124,11 +128,6 @@ public final class Node implements AutoCloseable {
     /** Binds the ports and starts background work. */
     public void start() throws IOException {
         NetConfig net = config.net();
-        cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
-                PeerConfig.defaults(config.cluster().name())
-                        .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
-                clock, dispatcher, clusterState, engine, hlc);
-        cluster.rebalancer().onDecommissioned(() -> onDecommissioned.run());
         server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
         if (!config.cluster().seeds().isEmpty()) {
             dispatcher.joining(true); // cleared by the cluster once a seed has answered
@@ -166,9 +165,7 @@ public final class Node implements AutoCloseable {
     /** Stops serving: closes the ports and connections, then stops background work. */
     @Override
     public void close() {
-        if (cluster != null) {
-            cluster.close(); // announce LEFT first, so peers stop routing here
-        }
+        cluster.close(); // announce LEFT first, so peers stop routing here
         if (server != null) {
             server.close();
         }
@@ -214,7 +211,7 @@ public final class Node implements AutoCloseable {
         return hlc;
     }
 
-    /** The running cluster machinery; null before {@link #start()}. */
+    /** The node's part in the cluster; its member exists once {@link #start()} has run. */
     Cluster cluster() {
         return cluster;
     }

@@ -28,6 +28,11 @@ public record Version(long hlc, long nodeId) implements Comparable<Version> {
         return compareTo(o) > 0;
     }
 
+    /** As INFO and the log print a version that may be unset: {@code physicalMillis.logical@nodeId}, or none for {@link #ZERO}. */
+    public String describe() {
+        return equals(ZERO) ? "none" : toString();
+    }
+
     @Override
     public String toString() {
         return Hlc.physical(hlc) + "." + Hlc.logical(hlc) + "@" + Long.toHexString(nodeId);

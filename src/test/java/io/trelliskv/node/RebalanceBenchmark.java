@@ -1,9 +1,9 @@
 package io.trelliskv.node;
 
-import io.trelliskv.common.Address;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.ClusterState;
 import io.trelliskv.cluster.RebalanceConfig;
+import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.membership.MemberState;
@@ -59,7 +59,7 @@ public final class RebalanceBenchmark {
             nodes.add(d);
             awaitNormal(nodes, 4);
             long joinMillis = (System.nanoTime() - started) / 1_000_000;
-            RangeStream.Progress p = d.cluster().rebalancer().streams().get(0);
+            RangeStream.Progress p = d.cluster().member().rebalancer().streams().get(0);
             double seconds = p.elapsedMillis() / 1000.0;
             System.out.printf("join: %d ms from start to NORMAL (2000 ms of it the settle time, 1000-2000 ms the"
                     + " token settle)%n", joinMillis);

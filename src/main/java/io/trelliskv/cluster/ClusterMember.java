@@ -1,0 +1,532 @@
+package io.trelliskv.cluster;
+
+import io.trelliskv.common.Address;
+import io.trelliskv.common.Clock;
+import io.trelliskv.membership.Member;
+import io.trelliskv.membership.MemberState;
+import io.trelliskv.membership.Scheduler;
+import io.trelliskv.membership.Swim;
+import io.trelliskv.membership.SwimStats;
+import io.trelliskv.membership.Transport;
+import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.replication.AntiEntropy;
+import io.trelliskv.replication.AntiEntropyService;
+import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.HintReplayer;
+import io.trelliskv.replication.HintStore;
+import io.trelliskv.replication.RangeReader;
+import io.trelliskv.replication.ReplicaService;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.replication.ScanPacer;
+import io.trelliskv.request.Dispatcher;
+import io.trelliskv.request.ErrorReplies;
+import io.trelliskv.request.ForwardCodec;
+import io.trelliskv.request.Router;
+import io.trelliskv.ring.TokenAllocator;
+import io.trelliskv.storage.Engine;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
+
+/**
+ * This node as a member of its cluster, over whatever network it is given: membership (SWIM), the ring
+ * and its tokens, routing and forwarding, replication with hints and anti-entropy, rebalancing, and the
+ * answers to peers' requests. Everything is built, complete, by the constructor; {@link #start()} starts
+ * the background work and joins through the seeds.
+ *
+ * <h2>Wiring</h2>
+ * The member owns no sockets and no threads. {@link Wiring} brings its surroundings: this node's
+ * membership address and datagram {@link Transport}, the membership thread ({@link Scheduler}), requests
+ * to peers by node id ({@link PeerCalls}), the executors for streams, flushes and engine scans, and how
+ * background loops run ({@link Background}). {@link Cluster} builds it over UDP, the peer protocol and
+ * threads once the node's port is bound; a simulation builds the same member over an in-memory network
+ * with a fake clock and one event queue, so simulated nodes run exactly this wiring.
+ *
+ * <h2>Joining</h2>
+ * A node restarted with its data directory gossips the tokens it had. A new node takes its tokens once
+ * it has joined (so the allocator sees the ring it joins), or at once when it has no seeds; then saves
+ * them. Until a seed has answered, a node with seeds refuses keyed commands ({@link Dispatcher#joining}).
+ * All membership work runs on the membership thread; the ring and member view that routing reads are
+ * kept by {@link ClusterState}.
+ */
+public final class ClusterMember implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
+
+    /** How long a forwarded command may take before the client gets an error. */
+    static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(5);
+    /** How often a joining node checks whether it has joined, and logs if it has not. */
+    private static final long JOIN_CHECK_MILLIS = 250;
+    /** How often a joining node checks whether it may serve keys: short, since clients wait meanwhile. */
+    private static final long SERVE_CHECK_MILLIS = 20;
+    /**
+     * After joining, a new node waits this long plus a random part of it before choosing tokens, so
+     * that the tokens of nodes that joined just before have reached it through gossip and nodes
+     * started together do not choose against the same ring.
+     */
+    private static final long TOKEN_SETTLE_MILLIS = 1_000;
+    private static final long JOIN_WARN_EVERY_MILLIS = 5_000;
+
+    /** How the background loops of replication run: threads of their own in a server, events in a simulation. */
+    public interface Background {
+        /** Starts hint replay ({@link HintReplayer#start()} in a server). */
+        void startHintReplay(HintReplayer replayer);
+
+        /** Starts anti-entropy rounds ({@link AntiEntropy#start()} in a server). */
+        void startAntiEntropy(AntiEntropy antiEntropy);
+
+        /** Asks for a round ({@link AntiEntropy#requestRepair()}); throws IllegalStateException if none can run. */
+        void requestRepair(AntiEntropy antiEntropy);
+
+        /** Each loop on its own thread. */
+        Background THREADS = new Background() {
+            @Override
+            public void startHintReplay(HintReplayer replayer) {
+                replayer.start();
+            }
+
+            @Override
+            public void startAntiEntropy(AntiEntropy antiEntropy) {
+                antiEntropy.start();
+            }
+
+            @Override
+            public void requestRepair(AntiEntropy antiEntropy) {
+                antiEntropy.requestRepair();
+            }
+        };
+    }
+
+    /**
+     * What a member runs over.
+     *
+     * @param self             this node's membership address (its advertised host and bound port)
+     * @param gossip           membership datagrams and push-pull streams
+     * @param membership       the membership thread: SWIM, ring decisions, rebalancing decisions
+     * @param membershipRandom SWIM's choices (probe order, gossip targets); seeded in a simulation
+     * @param peers            requests to other nodes by id
+     * @param streams          runs range streams one at a time; may block
+     * @param flushes          applies flushes (a sweep of every entry) one at a time
+     * @param scans            answers peers' requests that scan the engine (trees, key lists, range batches)
+     * @param sleeper          waits out stream backoffs and throughput pauses
+     * @param pacers           makes the pacer of each engine scanner (anti-entropy's and its answers')
+     * @param background       runs hint replay and anti-entropy rounds
+     * @param onDecommissioned what to do once a decommission has handed every range over
+     */
+    public record Wiring(Address self, Transport gossip, Scheduler membership, Random membershipRandom,
+                         PeerCalls peers, Executor streams, Executor flushes, Executor scans,
+                         ScanPacer.Sleeper sleeper, Supplier<ScanPacer> pacers, Background background,
+                         Runnable onDecommissioned) {
+    }
+
+    private final ClusterConfig config;
+    private final Clock clock;
+    private final Dispatcher dispatcher;
+    private final ClusterState state;
+    private final Engine engine;
+    private final Hlc hlc;
+    private final Wiring wiring;
+    private final Scheduler scheduler;
+    private final PeerCalls peers;
+    private final ReplicaService replica;
+    private final HintStore hints;
+    private final AntiEntropyService antiEntropyService;
+    private final RangeReader rangeReader;
+    private final Swim swim;
+    private final Router router;
+    private final Coordinator coordinator;
+    private final HintReplayer replayer;
+    private final AntiEntropy antiEntropy;
+    private final Rebalancer rebalancer;
+    /** This node's id and tokens; replaced once on the membership thread when a new node takes tokens. */
+    private volatile NodeIdentity identity;
+    private long joinStartedMillis;
+    private long lastJoinWarnMillis;
+
+    public ClusterMember(ClusterConfig config, NodeIdentity identity, Clock clock, Dispatcher dispatcher,
+                         ClusterState state, Engine engine, Hlc hlc, Wiring wiring) {
+        this.config = config;
+        this.identity = identity;
+        this.clock = clock;
+        this.dispatcher = dispatcher;
+        this.state = state;
+        this.engine = engine;
+        this.hlc = hlc;
+        this.wiring = wiring;
+        this.scheduler = wiring.membership();
+        this.peers = wiring.peers();
+        ReplicationConfig rc = config.replication();
+        long id = identity.nodeId();
+        this.replica = new ReplicaService(engine, hlc, rc.maxClockDriftMillis());
+        this.hints = new HintStore(config.hints(), clock);
+        this.antiEntropyService = new AntiEntropyService(engine, wiring.pacers().get(), clock, config.antiEntropy());
+        this.rangeReader = new RangeReader(engine);
+        state.onFlushHeard((flush, member) -> applyFlush(flush, "the gossip of " + state.describe(member)));
+        PeerReplicaTransport replicas = new PeerReplicaTransport(peers, Duration.ofMillis(rc.replicaTimeoutMillis()));
+        this.antiEntropy = new AntiEntropy(id, engine, wiring.pacers().get(), replica, state::ring,
+                rc.replicationFactor(), state,
+                new PeerAntiEntropyTransport(peers, Duration.ofMillis(config.antiEntropy().timeoutMillis())),
+                config.antiEntropy(), clock, state::describe, id ^ clock.nanos());
+        this.rebalancer = new Rebalancer(id, rc.replicationFactor(), config.rebalance(), state, scheduler,
+                new SwimControl(), replica, rangeReader, new PeerStreamTransport(peers),
+                () -> wiring.background().requestRepair(antiEntropy), wiring.streams(), wiring.sleeper(),
+                wiring.onDecommissioned(), clock);
+        NodeStatus startStatus = identity.tokens().isEmpty() ? NodeStatus.NORMAL
+                : rebalancer.restarted(identity.tokens(), !config.seeds().isEmpty());
+        this.swim = Swim.builder(config.membership(), id, wiring.self())
+                .meta(TokenMeta.encode(startStatus, identity.tokens(), engine.flushFloor()))
+                .transport(wiring.gossip())
+                .scheduler(scheduler)
+                .clock(clock)
+                .random(wiring.membershipRandom())
+                .listener(state)
+                .build();
+        this.coordinator = new Coordinator(engine, hlc, state, state, replicas, hints::add, rc,
+                new SplittableRandom(id ^ clock.nanos()));
+        this.router = dispatcher.serveCluster(state, this::forward, coordinator, this::flushAll);
+        this.replayer = new HintReplayer(hints, replicas, state, config.hints(), clock);
+    }
+
+    /** {@link MembershipControl} over this member's SWIM. */
+    private final class SwimControl implements MembershipControl {
+        @Override
+        public void announce(byte[] meta) {
+            swim.updateMeta(meta);
+        }
+
+        @Override
+        public MemberState stateOf(long nodeId) {
+            Member m = swim.member(nodeId);
+            return m == null ? null : m.state();
+        }
+
+        @Override
+        public void remove(long nodeId) {
+            swim.remove(nodeId);
+        }
+    }
+
+    /** Starts hint replay, anti-entropy and membership, and joins through the seeds. */
+    public void start() {
+        wiring.background().startHintReplay(replayer);
+        wiring.background().startAntiEntropy(antiEntropy);
+        List<Address> seeds = config.seeds();
+        scheduler.execute(() -> {
+            swim.start();
+            swim.join(seeds);
+            rebalancer.start();
+            joinStartedMillis = clock.millis();
+            lastJoinWarnMillis = joinStartedMillis;
+            if (!seeds.isEmpty()) {
+                serveKeysOnceJoined();
+            }
+            if (identity.tokens().isEmpty()) {
+                awaitJoinThenTakeTokens();
+            }
+        });
+    }
+
+    /**
+     * On the membership thread: once a seed has answered (the node then knows the members and their
+     * tokens), lets the dispatcher serve keyed commands, which it refuses until then.
+     */
+    private void serveKeysOnceJoined() {
+        if (swim.isJoined()) {
+            dispatcher.joining(false);
+            log.info("Joined the cluster; serving keys");
+            rebalancer.rejoined();
+        } else {
+            scheduler.schedule(SERVE_CHECK_MILLIS, this::serveKeysOnceJoined);
+        }
+    }
+
+    /** On the membership thread: once joined (or with no seeds), takes tokens; else checks again soon. */
+    private void awaitJoinThenTakeTokens() {
+        if (!swim.isJoined()) {
+            long now = clock.millis();
+            if (now - lastJoinWarnMillis >= JOIN_WARN_EVERY_MILLIS) {
+                lastJoinWarnMillis = now;
+                log.warn("No seed of {} has answered for {} s; retrying with backoff, refusing keyed commands meanwhile",
+                        config.seeds(), (now - joinStartedMillis) / 1000);
+            }
+            scheduler.schedule(JOIN_CHECK_MILLIS, this::awaitJoinThenTakeTokens);
+            return;
+        }
+        if (config.seeds().isEmpty()) {
+            takeTokens();
+        } else {
+            long settle = TOKEN_SETTLE_MILLIS + Math.floorMod(identity.nodeId(), TOKEN_SETTLE_MILLIS);
+            scheduler.schedule(settle, this::takeTokens);
+        }
+    }
+
+    /** On the membership thread: chooses this node's tokens against the ring as now known, gossips them. */
+    private void takeTokens() {
+        TokenAllocator allocator = new TokenAllocator(3, identity.nodeId());
+        List<Long> tokens = new ArrayList<>();
+        for (long t : allocator.allocate(state.ring(), identity.nodeId(), config.vnodes())) {
+            tokens.add(t + jitter(identity.nodeId(), t));
+        }
+        identity = identity.withTokens(tokens);
+        swim.updateMeta(rebalancer.tokensTaken(tokens, !config.seeds().isEmpty()));
+        log.info("Took {} tokens on the ring", tokens.size());
+        if (config.dataDir() != null) {
+            try {
+                identity.save(config.dataDir());
+            } catch (IOException e) {
+                log.error("Could not save the node identity in {}: {}", config.dataDir(), e.toString());
+            }
+        }
+    }
+
+    /**
+     * A node-specific nudge of at most 2^-20 of the ring: the allocator is deterministic, so two nodes
+     * choosing against the same ring would otherwise pick identical tokens.
+     */
+    static long jitter(long nodeId, long token) {
+        long h = (nodeId ^ token) * 0x9E3779B97F4A7C15L;
+        h ^= h >>> 31;
+        return h >> 20;
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
+        // One stream per client connection: its forwards leave on one peer connection, in order.
+        return peers.call(nodeId, PeerMessageType.FORWARD, ForwardCodec.encode(request), FORWARD_TIMEOUT,
+                request.stream()).thenApply(ForwardCodec::decodeReply);
+    }
+
+    /**
+     * Answers a peer's request, other than membership's push-pull (which the network hands to
+     * {@link #swim()} on the membership thread). Never blocks: engine scans and flushes run on their
+     * executors.
+     *
+     * @param fromId the calling node
+     * @param from   the calling node as logs name it ({@code id@host:port})
+     */
+    public CompletableFuture<byte[]> handle(PeerMessageType type, long fromId, String from, byte[] payload) {
+        switch (type) {
+            case FORWARD -> {
+                try {
+                    return dispatcher.executeForwarded(fromId, ForwardCodec.decodeRequest(payload))
+                            .thenApply(ForwardCodec::encode);
+                } catch (IllegalArgumentException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            case REPLICA_WRITE -> {
+                try {
+                    return CompletableFuture.completedFuture(replica.applyWrite(from, payload));
+                } catch (IllegalArgumentException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            case REPLICA_READ -> {
+                try {
+                    return CompletableFuture.completedFuture(replica.answerRead(payload));
+                } catch (IllegalArgumentException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            case ANTI_ENTROPY_TREE -> {
+                return scan(() -> antiEntropyService.answerTree(payload));
+            }
+            case ANTI_ENTROPY_KEYS -> {
+                return scan(() -> antiEntropyService.answerKeys(payload));
+            }
+            case STREAM_RANGE -> {
+                return scan(() -> rangeReader.answer(payload));
+            }
+            case FLUSH -> {
+                if (payload.length != 16) {
+                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush: " + payload.length
+                            + " bytes (expected: 16)"));
+                }
+                ByteBuffer b = ByteBuffer.wrap(payload);
+                Version flush = new Version(b.getLong(), b.getLong());
+                long aheadMillis = Hlc.physical(flush.hlc()) - clock.millis();
+                if (aheadMillis > config.replication().maxClockDriftMillis()) {
+                    // as for a write: one node's runaway clock must not push every clock ahead
+                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush version is "
+                            + aheadMillis + " ms ahead of this node's clock (max drift "
+                            + config.replication().maxClockDriftMillis() + " ms)"));
+                }
+                return applyFlush(flush, from).thenApply(dropped -> new byte[0]);
+            }
+            default -> {
+                return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
+            }
+        }
+    }
+
+    /** Runs an answer that scans the engine (anti-entropy, range streams) on its executor; a malformed request fails the future. */
+    private CompletableFuture<byte[]> scan(Supplier<byte[]> answer) {
+        try {
+            return CompletableFuture.supplyAsync(answer, wiring.scans());
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IllegalStateException("node is shutting down"));
+        }
+    }
+
+    /**
+     * FLUSHALL through this node: stamps a flush version, applies it here, sends it to every member
+     * believed live and waits for their acks. Members that are down learn it from this node's
+     * gossiped metadata (or any other's) when they are back: see {@link TokenMeta}.
+     *
+     * @return null once every live member applied it; otherwise an error text naming the members that
+     *         did not answer and why
+     */
+    CompletableFuture<String> flushAll() {
+        Version flush = new Version(hlc.now(), identity.nodeId());
+        return applyFlush(flush, "a client").thenCompose(dropped -> {
+            List<Long> targets = state.liveMembers();
+            targets.remove(identity.nodeId());
+            ByteBuffer payload = ByteBuffer.allocate(16).putLong(flush.hlc()).putLong(flush.nodeId());
+            List<CompletableFuture<String>> acks = new ArrayList<>();
+            for (long id : targets) {
+                CompletableFuture<String> ack = state.addressOf(id) == null
+                        ? CompletableFuture.completedFuture(state.describe(id) + " has no known address")
+                        : peers.call(id, PeerMessageType.FLUSH, payload.array(), FORWARD_TIMEOUT)
+                                .handle((r, failure) -> failure == null ? null
+                                        : state.describe(id) + " did not answer: " + ErrorReplies.reason(failure));
+                acks.add(ack);
+            }
+            return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+                List<String> missing = new ArrayList<>();
+                acks.forEach(a -> {
+                    if (a.join() != null) {
+                        missing.add(a.join());
+                    }
+                });
+                if (missing.isEmpty()) {
+                    return null;
+                }
+                return "TIMEOUT flush applied on " + (1 + targets.size() - missing.size()) + " of "
+                        + (1 + targets.size()) + " live nodes; " + String.join("; ", missing)
+                        + (missing.size() == 1 ? "; it will apply it" : "; each will apply it")
+                        + " when it hears of it";
+            });
+        });
+    }
+
+    /**
+     * Applies a flush here, off the event loops and the membership thread (it sweeps every entry), if
+     * it is newer than the one in force; then gossips it with this node's metadata.
+     *
+     * @return entries dropped (0 if the flush was not newer)
+     */
+    private CompletableFuture<Long> applyFlush(Version flush, String from) {
+        if (flush.compareTo(engine.flushFloor()) <= 0) {
+            return CompletableFuture.completedFuture(0L);
+        }
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        try {
+            wiring.flushes().execute(() -> {
+                long dropped = engine.flush(flush);
+                hints.dropOlderThan(flush);
+                log.info("Applied flush {} from {}: dropped {} entries; older ones are refused from now on",
+                        flush.describe(), from, dropped);
+                scheduler.execute(this::publishFlushFloor);
+                done.complete(dropped);
+            });
+        } catch (RejectedExecutionException e) {
+            done.completeExceptionally(new IllegalStateException("node is shutting down"));
+        }
+        return done;
+    }
+
+    /** On the membership thread: gossips this node's flush floor with its status and tokens. */
+    private void publishFlushFloor() {
+        TokenMeta meta = TokenMeta.parse(swim.localMember().meta());
+        if (!meta.flushed().equals(engine.flushFloor())) {
+            swim.updateMeta(TokenMeta.encode(meta.status(), meta.tokens(), engine.flushFloor()));
+        }
+    }
+
+    /** On the membership thread: announces LEFT; {@code onSpread} runs once the word has gone out. */
+    void leave(Runnable onSpread) {
+        try {
+            swim.leave(onSpread);
+        } catch (IllegalStateException e) {
+            onSpread.run();
+        }
+    }
+
+    /** Stops streams, hint replay and anti-entropy; membership is stopped by its owner, after {@link #leave}. */
+    @Override
+    public void close() {
+        rebalancer.close();
+        replayer.close();
+        antiEntropy.close();
+    }
+
+    public long nodeId() {
+        return identity.nodeId();
+    }
+
+    public ClusterState state() {
+        return state;
+    }
+
+    /** The membership protocol; touched on the membership thread only. */
+    public Swim swim() {
+        return swim;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public Rebalancer rebalancer() {
+        return rebalancer;
+    }
+
+    public Coordinator coordinator() {
+        return coordinator;
+    }
+
+    public AntiEntropy antiEntropy() {
+        return antiEntropy;
+    }
+
+    public AntiEntropyService antiEntropyService() {
+        return antiEntropyService;
+    }
+
+    public ReplicaService replica() {
+        return replica;
+    }
+
+    public HintStore hints() {
+        return hints;
+    }
+
+    public HintReplayer replayer() {
+        return replayer;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public Dispatcher dispatcher() {
+        return dispatcher;
+    }
+
+    /** Membership counters; call on the membership thread. */
+    SwimStats swimStats() {
+        return swim.stats();
+    }
+}

@@ -1,0 +1,30 @@
+package io.trelliskv.cluster;
+
+import io.trelliskv.net.PeerClient;
+import io.trelliskv.net.PeerMessageType;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/** {@link PeerCalls} over the pooled peer connections, addressed through the member view. */
+final class PeerClientCalls implements PeerCalls {
+
+    private final PeerClient client;
+    private final ClusterState state;
+
+    PeerClientCalls(PeerClient client, ClusterState state) {
+        this.client = client;
+        this.state = state;
+    }
+
+    @Override
+    public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
+                                          long stream) {
+        InetSocketAddress to = state.addressOf(nodeId);
+        if (to == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
+        }
+        return client.call(to, type, payload, timeout, stream);
+    }
+}

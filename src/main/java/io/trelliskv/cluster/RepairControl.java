@@ -1,0 +1,13 @@
+package io.trelliskv.cluster;
+
+import io.trelliskv.replication.RepairStatus;
+
+/** What {@link RepairCommands} may do with anti-entropy; each call throws IllegalStateException if it cannot. */
+public interface RepairControl {
+
+    /** Asks for a round; its number. */
+    long requestRepair();
+
+    /** The latest round's progress. */
+    RepairStatus status();
+}
