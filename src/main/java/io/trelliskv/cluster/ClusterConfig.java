@@ -3,7 +3,7 @@ package io.trelliskv.cluster;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.membership.SwimConfig;
-import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.ring.TokenAllocator;

@@ -1,7 +1,7 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.net.PeerMessageType;
-import io.trelliskv.replication.AntiEntropyTransport;
+import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.repair.AntiEntropyTransport;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

@@ -1,7 +1,7 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.net.PeerClient;
-import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.net.peer.PeerClient;
+import io.trelliskv.net.peer.PeerMessageType;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

@@ -1,7 +1,7 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.common.Key;
-import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.net.peer.PeerMessageType;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaTransport;

@@ -1,8 +1,8 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.net.PeerMessageType;
+import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.repair.StreamCodec;
 import io.trelliskv.replication.ReplicaCodec;
-import io.trelliskv.replication.StreamCodec;
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.storage.Entry;
 

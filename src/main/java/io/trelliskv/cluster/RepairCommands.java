@@ -4,7 +4,7 @@ import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.net.ClientConnection;
-import io.trelliskv.replication.RepairStatus;
+import io.trelliskv.repair.RepairStatus;
 import io.trelliskv.resp.RespWriter;
 
 import java.util.EnumSet;

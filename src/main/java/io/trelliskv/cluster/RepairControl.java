@@ -1,6 +1,6 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.replication.RepairStatus;
+import io.trelliskv.repair.RepairStatus;
 
 /** What {@link RepairCommands} may do with anti-entropy; each call throws IllegalStateException if it cannot. */
 public interface RepairControl {

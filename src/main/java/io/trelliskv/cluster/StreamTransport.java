@@ -1,6 +1,6 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.replication.StreamCodec;
+import io.trelliskv.repair.StreamCodec;
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.storage.Entry;
 

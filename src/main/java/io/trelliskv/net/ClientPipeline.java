@@ -2,6 +2,8 @@ package io.trelliskv.net;
 
 import io.netty.channel.Channel;
 import io.trelliskv.common.Clock;
+import io.trelliskv.net.peer.PeerAcceptor;
+import io.trelliskv.net.peer.PeerServerHandler;
 import io.trelliskv.resp.RespDecoder;
 
 /**
@@ -14,9 +16,9 @@ import io.trelliskv.resp.RespDecoder;
  */
 public final class ClientPipeline {
 
-    static final String DETECTOR = "detector";
-    static final String RESP_DECODER = "resp-decoder";
-    static final String CLIENT_HANDLER = "client";
+    public static final String DETECTOR = "detector";
+    public static final String RESP_DECODER = "resp-decoder";
+    public static final String CLIENT_HANDLER = "client";
     static final String PEER_DECODER = "peer-decoder";
     static final String PEER_ENCODER = "peer-encoder";
     static final String PEER_HANDLER = "peer";

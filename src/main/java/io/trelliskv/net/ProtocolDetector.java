@@ -4,6 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.trelliskv.net.peer.PeerAcceptor;
+import io.trelliskv.net.peer.PeerCodec;
+import io.trelliskv.net.peer.PeerDecoder;
+import io.trelliskv.net.peer.PeerEncoder;
+import io.trelliskv.net.peer.PeerServerHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

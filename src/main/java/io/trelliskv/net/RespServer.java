@@ -18,6 +18,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.trelliskv.common.Clock;
+import io.trelliskv.net.peer.PeerAcceptor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -8,9 +8,9 @@ import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.MemberState;
-import io.trelliskv.replication.AntiEntropy;
-import io.trelliskv.replication.AntiEntropyConfig;
-import io.trelliskv.replication.AntiEntropyService;
+import io.trelliskv.repair.AntiEntropy;
+import io.trelliskv.repair.AntiEntropyConfig;
+import io.trelliskv.repair.AntiEntropyService;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintStats;
 import io.trelliskv.replication.ReplicaService;
@@ -210,7 +210,7 @@ public final class Info {
         line(sb, "ring_future_nodes", state.futureRing().nodes().size());
         line(sb, "node_status", cluster == null ? NodeStatus.NORMAL : cluster.rebalancer().status());
         line(sb, "streams_running", cluster == null ? 0 : cluster.rebalancer().streams().stream()
-                .filter(p -> p.state() == io.trelliskv.replication.RangeStream.State.RUNNING).count());
+                .filter(p -> p.state() == io.trelliskv.repair.RangeStream.State.RUNNING).count());
         Router router = node.dispatcher().router();
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());

@@ -10,7 +10,7 @@ import io.trelliskv.common.OffsetClock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
-import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;

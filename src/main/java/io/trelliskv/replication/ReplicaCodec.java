@@ -1,8 +1,7 @@
 package io.trelliskv.replication;
 
-import io.trelliskv.common.MalformedMessageException;
-
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.storage.Entry;
 
 import java.nio.ByteBuffer;
@@ -178,7 +177,7 @@ public final class ReplicaCodec {
     }
 
     /** Encoded bytes of an entry with a key and a value of these lengths (0 for a tombstone). */
-    static int entrySize(int keyLength, int valueLength) {
+    public static int entrySize(int keyLength, int valueLength) {
         return ENTRY_FIXED + keyLength + valueLength;
     }
 

@@ -5,7 +5,7 @@ import io.trelliskv.common.Key;
 import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.common.Murmur3;
 import io.trelliskv.net.ClientConnection;
-import io.trelliskv.net.PeerUnavailableException;
+import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.resp.RawReply;
 
 import java.io.ByteArrayOutputStream;

@@ -6,7 +6,7 @@ import io.trelliskv.common.Address;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
-import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespLimits;

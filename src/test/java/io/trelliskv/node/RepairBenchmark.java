@@ -1,13 +1,13 @@
 package io.trelliskv.node;
 
-import io.trelliskv.common.Address;
 import io.trelliskv.cluster.ClusterConfig;
+import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
-import io.trelliskv.replication.AntiEntropyConfig;
+import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;

@@ -1,6 +1,11 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.repair.AntiEntropy;
+import io.trelliskv.repair.AntiEntropyConfig;
+import io.trelliskv.repair.AntiEntropyService;
+import io.trelliskv.repair.AntiEntropyTransport;
+import io.trelliskv.repair.ScanPacer;
 import io.trelliskv.ring.TokenRing;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.EvictionPolicy;

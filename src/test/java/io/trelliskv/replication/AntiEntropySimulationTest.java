@@ -1,11 +1,13 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.repair.AntiEntropyConfig;
+import io.trelliskv.repair.RepairStatus;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Hlc;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.trelliskv.request;
 
 import io.trelliskv.common.Key;
-import io.trelliskv.net.PeerUnavailableException;
+import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.ReadReply;

@@ -6,7 +6,7 @@ import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.net.ClientRegistry;
-import io.trelliskv.net.PeerUnavailableException;
+import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintConfig;

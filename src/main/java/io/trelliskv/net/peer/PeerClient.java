@@ -1,0 +1,525 @@
+package io.trelliskv.net.peer;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Calls peers: persistent, multiplexed TCP connections to other nodes' shared ports.
+ *
+ * <h2>Connections</h2>
+ * Each peer address has a small pool ({@link PeerConfig#connectionsPerPeer()}) used round-robin, so one
+ * large frame does not hold up every request to that peer. A connection is opened on first use, sends
+ * this node's {@link PeerHello} and carries requests at once, without waiting for the peer's hello;
+ * many requests are in flight on one connection at a time, each with its own id, and answers are
+ * matched by id in whatever order they come.
+ *
+ * <h2>Ordered streams</h2>
+ * A call may name a <em>stream</em> ({@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long)}):
+ * every call of one stream to one peer takes the same connection of the pool, and leaves on it in the
+ * order the calls were made, also while that connection is still being opened (calls made meanwhile
+ * wait in its outbox, in order). With TCP's own order, the peer reads a stream's requests in the order
+ * they were made; this is what keeps one client's forwarded commands in order. Calls that fail before
+ * leaving this node (cannot connect, connection lost before writing) fail in the order they were made,
+ * so a caller that retries them elsewhere retries them in order too.
+ *
+ * <h2>Failures</h2>
+ * Every call has its own timeout, which covers connecting as well ({@link TimeoutException} naming the
+ * peer). When a connection drops, the calls waiting on it fail at once with
+ * {@link PeerUnavailableException}. A connect that fails (or a connection closed before the peer's
+ * hello, as a peer of another cluster does) starts a backoff for the whole peer: the wait doubles per
+ * consecutive failure from {@link PeerConfig#backoffMin()} to {@link PeerConfig#backoffMax()}, calls
+ * during it fail fast without touching the network, and the first call after it tries again. A peer
+ * hello resets the backoff. A connection that closes after a good hello is reopened by the next call.
+ *
+ * <h2>Threads</h2>
+ * {@link #call} may be called from any thread and never blocks; futures complete on an event loop, so
+ * their callbacks must not block either.
+ */
+public final class PeerClient implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerClient.class);
+
+    private final PeerConfig config;
+    private final PeerHello self;
+    private final EventLoopGroup group;
+    private final boolean ownsGroup;
+    private final Class<? extends SocketChannel> channelClass;
+    private final Map<InetSocketAddress, Peer> peers = new ConcurrentHashMap<>();
+    private final ChannelGroup channels = new DefaultChannelGroup("peer-client", GlobalEventExecutor.INSTANCE);
+    /** Request ids, unique per client (so per connection); never reused while the client lives. */
+    private final AtomicLong requestIds = new AtomicLong();
+    private final AtomicInteger openConnections = new AtomicInteger();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong timeouts = new AtomicLong();
+    private volatile boolean closed;
+
+    /** The stream of calls that need no order among themselves: they take the pool's connections in turn. */
+    public static final long NO_STREAM = Long.MIN_VALUE;
+
+    /** A client with an event loop thread of its own (epoll if available, else NIO), stopped by {@link #close()}. */
+    public PeerClient(PeerConfig config, PeerHello self) {
+        this(config, self, new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("trellis-peer-client", true),
+                Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory()), true);
+    }
+
+    /** A client on a shared group, which {@link #close()} leaves running. */
+    public PeerClient(PeerConfig config, PeerHello self, EventLoopGroup group) {
+        this(config, self, group, false);
+    }
+
+    private PeerClient(PeerConfig config, PeerHello self, EventLoopGroup group, boolean ownsGroup) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.self = Objects.requireNonNull(self, "self");
+        this.group = Objects.requireNonNull(group, "group");
+        this.ownsGroup = ownsGroup;
+        if (!config.clusterName().equals(self.clusterName())) {
+            throw new IllegalArgumentException("hello cluster: '" + self.clusterName() + "' (expected: the config's '"
+                    + config.clusterName() + "')");
+        }
+        boolean epoll = group instanceof IoEventLoopGroup g && g.isIoType(EpollIoHandler.class);
+        this.channelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /**
+     * Sends one request to {@code peer} and completes with its reply payload; or exceptionally with
+     * {@link TimeoutException} (no answer within {@code timeout}), {@link PeerUnavailableException}
+     * (cannot connect, backing off, connection lost, client closed) or {@link PeerRequestFailedException}
+     * (the peer answered with an error). Never blocks and never throws for network trouble.
+     *
+     * @param payload the request body; must not change until the future completes
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
+                                          Duration timeout) {
+        return call(peer, type, payload, timeout, NO_STREAM);
+    }
+
+    /**
+     * Like {@link #call(InetSocketAddress, PeerMessageType, byte[], Duration)}, as part of an ordered
+     * stream: calls with the same {@code stream} to the same peer are written in the order made.
+     *
+     * @param stream any value naming the stream (a client connection's id), or {@link #NO_STREAM}
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
+                                          Duration timeout, long stream) {
+        Objects.requireNonNull(peer, "peer");
+        Objects.requireNonNull(payload, "payload");
+        if (!type.isRequest()) {
+            throw new IllegalArgumentException("type: " + type + " (expected: a request type)");
+        }
+        if (payload.length > config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD) {
+            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= "
+                    + (config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD) + ")");
+        }
+        CompletableFuture<byte[]> result = new CompletableFuture<>();
+        inFlight.incrementAndGet();
+        result.whenComplete((reply, failure) -> {
+            inFlight.decrementAndGet();
+            if (failure != null) {
+                failures.incrementAndGet();
+            }
+        });
+        if (closed) {
+            result.completeExceptionally(new PeerUnavailableException(peer, "peer client closed", null));
+            return result;
+        }
+        long id = requestIds.incrementAndGet();
+        long timeoutMillis = Math.max(1, timeout.toMillis());
+        ScheduledFuture<?> timer = group.next().schedule(() -> {
+            if (result.completeExceptionally(new TimeoutException("peer " + describe(peer) + " did not answer "
+                    + type + " request " + id + " within " + timeoutMillis + " ms"))) {
+                timeouts.incrementAndGet();
+            }
+        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        result.whenComplete((reply, failure) -> timer.cancel(false));
+
+        Connection connection;
+        try {
+            connection = peers.computeIfAbsent(peer, Peer::new).acquire(stream);
+        } catch (PeerUnavailableException e) {
+            result.completeExceptionally(e);
+            return result;
+        }
+        connection.send(new PeerFrame(type, id, payload), result);
+        return result;
+    }
+
+    public PeerClientStats stats() {
+        return new PeerClientStats(openConnections.get(), inFlight.get(), failures.get(), timeouts.get());
+    }
+
+    /** Closes every connection (failing the calls waiting on them) and, if it owns them, its threads. */
+    @Override
+    public void close() {
+        closed = true;
+        channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (ownsGroup) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The wait before the next connect after {@code consecutiveFailures} failed ones (at least 1):
+     * {@code min * 2^(failures - 1)}, capped at {@code max}.
+     */
+    static long backoffMillis(int consecutiveFailures, long minMillis, long maxMillis) {
+        long wait = minMillis;
+        for (int i = 1; i < consecutiveFailures && wait < maxMillis; i++) {
+            wait *= 2;
+        }
+        return Math.min(wait, maxMillis);
+    }
+
+    static String describe(InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+
+    /** The pool of one peer address, and its connect backoff. */
+    private final class Peer {
+
+        private final InetSocketAddress address;
+        /** Each slot's connection, open or opening; null before first use. Guarded by this. */
+        private final Connection[] slots;
+        private int nextSlot;
+        /** Connects that failed in a row; 0 after a peer hello. Guarded by this. */
+        private int consecutiveFailures;
+        /** No connect before this System.nanoTime(); guarded by this. */
+        private long retryAtNanos;
+        /** Why the last connect failed, for the fail-fast message; guarded by this. */
+        private String lastFailure;
+
+        Peer(InetSocketAddress address) {
+            this.address = address;
+            this.slots = new Connection[config.connectionsPerPeer()];
+        }
+
+        /**
+         * The connection for a call of {@code stream}: the stream's own slot, or the next slot in turn
+         * for {@link #NO_STREAM}; opened if the slot has none that is open or opening.
+         *
+         * @throws PeerUnavailableException while backing off after failed connects
+         */
+        synchronized Connection acquire(long stream) {
+            int i;
+            if (stream == NO_STREAM) {
+                i = nextSlot;
+                nextSlot = (nextSlot + 1) % slots.length;
+            } else {
+                i = (int) Math.floorMod(stream, (long) slots.length);
+            }
+            Connection slot = slots[i];
+            if (slot != null && !slot.inactive) {
+                return slot;
+            }
+            PeerUnavailableException backingOff = backingOff();
+            if (backingOff != null) {
+                if (slot != null) {
+                    return slot; // closed: it fails the call after the calls made before it, in order
+                }
+                throw backingOff;
+            }
+            slot = connect();
+            slots[i] = slot;
+            return slot;
+        }
+
+        /** Opens a connection; calls may be sent on it at once and wait in its outbox until it is open. */
+        private Connection connect() {
+            Connection connection = new Connection(this);
+            Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                    .handler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new PeerDecoder(config.maxFrameLength()), PeerEncoder.INSTANCE,
+                                    connection);
+                        }
+                    });
+            b.connect(address).addListener((ChannelFuture f) -> {
+                if (f.isSuccess()) {
+                    channels.add(f.channel());
+                    f.channel().writeAndFlush(self);
+                    connection.opened(f.channel());
+                } else {
+                    String reason = f.cause().getMessage() != null ? f.cause().getMessage() : f.cause().toString();
+                    failed(reason);
+                    connection.failedToOpen("cannot connect: " + reason, f.cause());
+                }
+            });
+            return connection;
+        }
+
+        /** The failure of a call made while backing off after failed connects; null when not backing off. */
+        synchronized PeerUnavailableException backingOff() {
+            long waitNanos = retryAtNanos - System.nanoTime();
+            if (consecutiveFailures > 0 && waitNanos > 0) {
+                return new PeerUnavailableException(address, "reconnecting in "
+                        + Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos)) + " ms after: " + lastFailure, null);
+            }
+            return null;
+        }
+
+        synchronized void failed(String reason) {
+            consecutiveFailures++;
+            long wait = backoffMillis(consecutiveFailures, config.backoffMin().toMillis(),
+                    config.backoffMax().toMillis());
+            retryAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+            lastFailure = reason;
+            if (consecutiveFailures == 1) {
+                log.warn("Cannot reach peer {}: {}; retrying with backoff from {} ms", describe(address), reason,
+                        wait);
+            }
+        }
+
+        synchronized void greeted(PeerHello hello) {
+            if (consecutiveFailures > 0) {
+                log.info("Reached peer {} (node {}) again after {} failed connects", describe(address),
+                        Long.toHexString(hello.nodeId()), consecutiveFailures);
+            }
+            consecutiveFailures = 0;
+        }
+    }
+
+    /** One connection's handler: the requests waiting on it, by id, and the peer's hello check. */
+    /** A request frame waiting to be written, with the call it answers. */
+    private record Outgoing(PeerFrame frame, CompletableFuture<byte[]> result) {
+    }
+
+    /** A request that never left, and why. */
+    private record Failure(CompletableFuture<byte[]> result, PeerUnavailableException why) {
+    }
+
+    private final class Connection extends ChannelInboundHandlerAdapter {
+
+        private final Peer peer;
+        private final Map<Long, CompletableFuture<byte[]>> pending = new ConcurrentHashMap<>();
+        /** The open channel; null while connecting. */
+        private volatile Channel channel;
+        /** Requests not yet written, in the order they were sent. */
+        private final Queue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
+        /** A drain task is queued on the channel's event loop and has not started yet. */
+        private final AtomicBoolean flushScheduled = new AtomicBoolean();
+        /** Set once the connect failed or the channel is inactive; a request sent after it fails. Written under this. */
+        private volatile boolean inactive;
+        /** Requests that never left, to be failed in order; guarded by this. */
+        private final ArrayDeque<Failure> failing = new ArrayDeque<>();
+        /** A thread is failing the requests in {@link #failing}; guarded by this. */
+        private boolean failingNow;
+        private boolean greeted;
+        /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
+        private String closeReason;
+
+        Connection(Peer peer) {
+            this.peer = peer;
+        }
+
+        void send(PeerFrame frame, CompletableFuture<byte[]> result) {
+            long id = frame.requestId();
+            pending.put(id, result);
+            result.whenComplete((reply, failure) -> pending.remove(id));
+            boolean closed;
+            synchronized (this) {
+                closed = inactive;
+                if (!closed) {
+                    outbox.add(new Outgoing(frame, result));
+                }
+            }
+            if (closed) {
+                PeerUnavailableException backingOff = peer.backingOff();
+                failInOrder(new Outgoing(frame, result), backingOff != null ? backingOff : lost(false));
+                return;
+            }
+            scheduleDrain();
+        }
+
+        /**
+         * Fails a request that never left this node, after every request of this connection that failed
+         * before it: failures complete in the order the requests were made, whichever threads fail them,
+         * so a caller that retries them elsewhere retries them in that order.
+         */
+        private void failInOrder(Outgoing request, PeerUnavailableException why) {
+            synchronized (this) {
+                failing.add(new Failure(request.result(), why));
+                if (failingNow) {
+                    return; // the thread failing the earlier ones fails this one after them
+                }
+                failingNow = true;
+            }
+            while (true) {
+                Failure f;
+                synchronized (this) {
+                    f = failing.poll();
+                    if (f == null) {
+                        failingNow = false;
+                        return;
+                    }
+                }
+                f.result().completeExceptionally(f.why());
+            }
+        }
+
+        /**
+         * One task writes every request queued before it runs and flushes once: a client's pipeline of
+         * forwarded commands leaves in one system call, not one each. Nothing is written before the
+         * channel is open (and this node's hello written on it).
+         */
+        private void scheduleDrain() {
+            Channel ch = channel;
+            if (ch != null && flushScheduled.compareAndSet(false, true)) {
+                ch.eventLoop().execute(this::drainOutbox);
+            }
+        }
+
+        /** On the channel's event loop, once connected and the hello is written: sends what waited. */
+        void opened(Channel ch) {
+            channel = ch;
+            scheduleDrain();
+        }
+
+        /** The connect failed: every request waiting for it fails, in the order sent; none left this node. */
+        void failedToOpen(String reason, Throwable cause) {
+            closeReason = reason;
+            failUnsent();
+        }
+
+        /** Closes the connection to new requests and fails those still in the outbox, oldest first: they never left. */
+        private void failUnsent() {
+            List<Outgoing> unsent = new ArrayList<>();
+            synchronized (this) {
+                inactive = true;
+                Outgoing o;
+                while ((o = outbox.poll()) != null) {
+                    unsent.add(o);
+                }
+            }
+            PeerUnavailableException never = lost(false);
+            for (Outgoing o : unsent) {
+                failInOrder(o, never);
+            }
+        }
+
+        /** On the channel's event loop: writes the queued requests, then flushes. */
+        private void drainOutbox() {
+            flushScheduled.set(false);
+            if (inactive) {
+                return; // what was queued has been failed
+            }
+            Outgoing o;
+            while ((o = outbox.poll()) != null) {
+                CompletableFuture<byte[]> result = o.result();
+                if (result.isDone()) {
+                    continue; // timed out while waiting to be written
+                }
+                channel.write(o.frame()).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        result.completeExceptionally(new PeerUnavailableException(peer.address,
+                                "write failed: " + f.cause(), f.cause()));
+                    }
+                });
+            }
+            channel.flush();
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            openConnections.incrementAndGet();
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof PeerHello hello) {
+                if (!hello.clusterName().equals(self.clusterName())) {
+                    closeReason = "it is in cluster '" + hello.clusterName() + "', this node in '"
+                            + self.clusterName() + "'";
+                    ctx.close();
+                    return;
+                }
+                greeted = true;
+                peer.greeted(hello);
+            } else if (msg instanceof PeerFrame frame) {
+                if (frame.type().isRequest()) {
+                    closeReason = "unexpected " + frame.type() + " request on a calling connection";
+                    log.warn("Closing connection to peer {}: {}", describe(peer.address), closeReason);
+                    ctx.close();
+                    return;
+                }
+                CompletableFuture<byte[]> result = pending.remove(frame.requestId());
+                if (result == null) {
+                    return; // timed out already
+                }
+                if (frame.type() == PeerMessageType.REPLY) {
+                    result.complete(frame.payload());
+                } else {
+                    result.completeExceptionally(new PeerRequestFailedException(peer.address, frame.type(),
+                            new String(frame.payload(), StandardCharsets.UTF_8)));
+                }
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            openConnections.decrementAndGet();
+            if (!greeted) {
+                peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");
+            }
+            failUnsent();
+            PeerUnavailableException lost = lost(true);
+            pending.values().forEach(f -> f.completeExceptionally(lost));
+            ctx.fireChannelInactive();
+        }
+
+        /** @param sent whether the failed requests may have been sent (and acted on) before the loss */
+        private PeerUnavailableException lost(boolean sent) {
+            return new PeerUnavailableException(peer.address,
+                    closeReason != null ? closeReason : closed ? "peer client closed" : "connection lost", null, sent);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            closeReason = cause.toString();
+            log.warn("Closing connection to peer {}: {}", describe(peer.address), closeReason);
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.trelliskv.net.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Decodes the peer protocol of {@link PeerCodec}: first one {@link PeerHello}, then {@link PeerFrame}s.
+ * A state machine that waits for whole units without consuming partial input, so a stream split at any
+ * byte decodes the same. Any violation (magic, version, name lengths, frame length, unknown type) logs
+ * one line naming the peer, closes the connection and discards whatever else arrives.
+ */
+public final class PeerDecoder extends ByteToMessageDecoder {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerDecoder.class);
+
+    private enum State { HELLO, FRAMES, FAILED }
+
+    private final int maxFrameLength;
+    private State state = State.HELLO;
+
+    /** @param maxFrameLength largest accepted value of a frame's length field, in bytes */
+    public PeerDecoder(int maxFrameLength) {
+        this.maxFrameLength = maxFrameLength;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        try {
+            while (state != State.FAILED && in.isReadable()) {
+                Object decoded = state == State.HELLO ? decodeHello(in) : decodeFrame(in);
+                if (decoded == null) {
+                    return;
+                }
+                out.add(decoded);
+                if (state == State.HELLO) {
+                    state = State.FRAMES;
+                }
+            }
+        } catch (PeerProtocolException e) {
+            state = State.FAILED;
+            log.warn("Closing peer connection from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
+            ctx.close();
+        }
+        if (state == State.FAILED) {
+            in.skipBytes(in.readableBytes());
+        }
+    }
+
+    private static PeerHello decodeHello(ByteBuf in) {
+        int r = in.readerIndex();
+        byte magic = in.getByte(r);
+        if (magic != PeerCodec.MAGIC) {
+            throw new PeerProtocolException(String.format("magic: 0x%02X (expected: 0x%02X)",
+                    magic & 0xFF, PeerCodec.MAGIC & 0xFF));
+        }
+        if (in.readableBytes() < 2) {
+            return null;
+        }
+        byte version = in.getByte(r + 1);
+        if (version != PeerCodec.VERSION) {
+            throw new PeerProtocolException("protocol version: " + version + " (expected: " + PeerCodec.VERSION + ")");
+        }
+        if (in.readableBytes() < 3) {
+            return null;
+        }
+        int clusterLength = in.getUnsignedByte(r + 2);
+        if (in.readableBytes() < 3 + clusterLength + 1) {
+            return null;
+        }
+        int hostLength = in.getUnsignedByte(r + 3 + clusterLength);
+        int total = 3 + clusterLength + 1 + hostLength + 2 + 8;
+        if (in.readableBytes() < total) {
+            return null;
+        }
+        if (clusterLength == 0 || hostLength == 0) {
+            throw new PeerProtocolException("hello: empty " + (clusterLength == 0 ? "cluster name" : "host")
+                    + " (expected: 1 to " + PeerHello.MAX_NAME_BYTES + " bytes)");
+        }
+        String cluster = in.toString(r + 3, clusterLength, StandardCharsets.UTF_8);
+        String host = in.toString(r + 4 + clusterLength, hostLength, StandardCharsets.UTF_8);
+        int port = in.getUnsignedShort(r + 4 + clusterLength + hostLength);
+        long nodeId = in.getLong(r + 6 + clusterLength + hostLength);
+        in.skipBytes(total);
+        return new PeerHello(cluster, host, port, nodeId);
+    }
+
+    private PeerFrame decodeFrame(ByteBuf in) {
+        if (in.readableBytes() < PeerCodec.LENGTH_FIELD) {
+            return null;
+        }
+        int r = in.readerIndex();
+        int length = in.getInt(r);
+        if (length < PeerCodec.FRAME_OVERHEAD || length > maxFrameLength) {
+            throw new PeerProtocolException("frame length: " + Integer.toUnsignedString(length) + " (expected: "
+                    + PeerCodec.FRAME_OVERHEAD + " to " + maxFrameLength + ")");
+        }
+        if (in.readableBytes() >= PeerCodec.LENGTH_FIELD + 1) {
+            int code = in.getUnsignedByte(r + PeerCodec.LENGTH_FIELD);
+            if (PeerMessageType.fromCode(code) == null) {
+                throw new PeerProtocolException("frame type: " + code + " (expected: one of "
+                        + Arrays.toString(PeerMessageType.values()) + ")");
+            }
+        }
+        if (in.readableBytes() < PeerCodec.LENGTH_FIELD + length) {
+            return null;
+        }
+        in.skipBytes(PeerCodec.LENGTH_FIELD);
+        PeerMessageType type = PeerMessageType.fromCode(in.readUnsignedByte());
+        long requestId = in.readLong();
+        byte[] payload = new byte[length - PeerCodec.FRAME_OVERHEAD];
+        in.readBytes(payload);
+        return new PeerFrame(type, requestId, payload);
+    }
+}

@@ -1,0 +1,29 @@
+package io.trelliskv.net.peer;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.MessageToMessageEncoder;
+
+import java.util.List;
+
+/** Encodes a {@link PeerHello} or a {@link PeerFrame} as {@link PeerCodec} lays them out. Stateless, shared. */
+@ChannelHandler.Sharable
+public final class PeerEncoder extends MessageToMessageEncoder<Object> {
+
+    public static final PeerEncoder INSTANCE = new PeerEncoder();
+
+    private PeerEncoder() {
+    }
+
+    @Override
+    public boolean acceptOutboundMessage(Object msg) {
+        return msg instanceof PeerFrame || msg instanceof PeerHello;
+    }
+
+    @Override
+    protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) {
+        out.add(msg instanceof PeerFrame f
+                ? PeerCodec.encodeFrame(ctx.alloc(), f)
+                : PeerCodec.encodeHello(ctx.alloc(), (PeerHello) msg));
+    }
+}

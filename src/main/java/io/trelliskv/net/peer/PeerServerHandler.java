@@ -1,0 +1,150 @@
+package io.trelliskv.net.peer;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The accepting side of one peer connection, after {@link PeerDecoder}: checks the caller's hello,
+ * answers with this node's, then hands each request frame to the {@link PeerService} and writes its
+ * answer with the request's id. Requests are answered as they complete, not necessarily in order; the
+ * caller matches answers by id.
+ */
+public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerServerHandler.class);
+    /** Longest error message sent back, in bytes: enough for an operator, bounded for a malicious cause. */
+    static final int MAX_ERROR_BYTES = 1024;
+
+    private final PeerAcceptor acceptor;
+    /** The caller's hello; null until it has arrived. */
+    private PeerHello peer;
+    /** Inside a read: answers ready now are written and flushed together when the read completes. */
+    private boolean reading;
+    /** Replies written but not yet flushed. */
+    private boolean unflushed;
+
+    public PeerServerHandler(PeerAcceptor acceptor) {
+        this.acceptor = acceptor;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
+        if (msg instanceof PeerHello hello) {
+            onHello(ctx, hello);
+        } else if (msg instanceof PeerFrame frame) {
+            onFrame(ctx, frame);
+        }
+    }
+
+    private void onHello(ChannelHandlerContext ctx, PeerHello hello) {
+        String cluster = acceptor.self().clusterName();
+        if (!hello.clusterName().equals(cluster)) {
+            if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), hello.clusterName())) {
+                log.warn("Refusing peer {} (node {}, from {}): it is in cluster '{}', this node in '{}'",
+                        hello.address(), Long.toHexString(hello.nodeId()), ctx.channel().remoteAddress(),
+                        hello.clusterName(), cluster);
+            }
+            ctx.close();
+            return;
+        }
+        peer = hello;
+        ctx.writeAndFlush(acceptor.self());
+    }
+
+    private void onFrame(ChannelHandlerContext ctx, PeerFrame frame) {
+        if (peer == null) {
+            return; // refused at hello; the connection is closing
+        }
+        if (!frame.type().isRequest()) {
+            log.warn("Closing connection from peer {}: unexpected {} frame (expected: a request)",
+                    peer.address(), frame.type());
+            ctx.close();
+            return;
+        }
+        CompletableFuture<byte[]> answer;
+        try {
+            answer = acceptor.service().handle(frame.type(), peer, frame.payload());
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
+        long id = frame.requestId();
+        answer.whenComplete((reply, failure) -> {
+            if (!ctx.channel().isActive()) {
+                return;
+            }
+            PeerFrame out;
+            if (failure == null && reply != null && reply.length > acceptor.config().maxFrameLength()
+                    - PeerCodec.FRAME_OVERHEAD) {
+                // The caller would refuse the frame and drop the connection, failing every other request on it.
+                out = new PeerFrame(PeerMessageType.ERROR_REPLY, id, errorBytes("reply of " + reply.length
+                        + " bytes is larger than a peer frame may carry (" + acceptor.config().maxFrameLength() + ")"));
+            } else if (failure == null && reply != null) {
+                out = new PeerFrame(PeerMessageType.REPLY, id, reply);
+            } else {
+                String message = failure == null ? "no reply" : describe(failure);
+                out = new PeerFrame(PeerMessageType.ERROR_REPLY, id, errorBytes(message));
+            }
+            if (reading && ctx.executor().inEventLoop()) {
+                ctx.write(out); // answered during this read: flushed once, when the read completes
+                unflushed = true;
+            } else {
+                ctx.writeAndFlush(out);
+            }
+        });
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        if (unflushed) {
+            unflushed = false;
+            ctx.flush();
+        }
+        var outbound = ctx.channel().unsafe().outboundBuffer();
+        long pending = outbound == null ? 0 : outbound.totalPendingWriteBytes();
+        if (pending > 2L * acceptor.config().maxFrameLength()) {
+            log.warn("Closing connection from peer {}: {} bytes of replies not taken", peer != null ? peer.address()
+                    : ctx.channel().remoteAddress(), pending);
+            ctx.close();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    /** A caller that does not take its replies is not read from until it does. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.warn("Closing connection from peer {}: {}", peer != null ? peer.address() : ctx.channel().remoteAddress(),
+                cause.toString());
+        ctx.close();
+    }
+
+    private static String describe(Throwable failure) {
+        Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+
+    static byte[] errorBytes(String message) {
+        byte[] b = message.getBytes(StandardCharsets.UTF_8);
+        return b.length <= MAX_ERROR_BYTES ? b : Arrays.copyOf(b, MAX_ERROR_BYTES);
+    }
+
+    private static String hostOf(SocketAddress address) {
+        return address instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(address);
+    }
+}
