@@ -86,8 +86,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for ip in "${CLUSTER_IPS[@]}" "$SINGLE_IP" "${BENCH_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
-echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "# trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $("$JAVA" -version 2>&1 | head -n 1); JVM options: $TRELLIS_JAVA_OPTS; port $PORT"
+bench_header "port $PORT"
 
 # --- 5-node cluster -------------------------------------------------------------------------------
 NODE_PID=()

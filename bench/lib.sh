@@ -10,6 +10,9 @@
 #   PIDS              processes to stop on exit: add each one started in the background, PIDS+=("$!").
 #   TMP               a private directory (bench_tmp), removed on exit.
 #   bench_on_exit     if the script defines it, run first on exit (to undo what it changed on the machine).
+#   bench_header [X]  the lines a benchmark's output starts with: machine, commit, JDK, JVM options (and X).
+#   test_classpath D  compiles the test sources and sets CP for the in-process benchmarks (they live in the
+#                     test sources); the classpath file is kept in D.
 #
 # On exit, also by failure or interrupt: bench_on_exit, then SIGTERM to every process in PIDS, a wait for
 # each, and TMP removed.
@@ -43,6 +46,16 @@ for _ in range(200):
     except OSError:
         for h in held: h.close()
 EOF
+}
+
+bench_header() { # [extra text for the second line]
+    echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "# trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $("$JAVA" -version 2>&1 | head -n 1); JVM options: ${TRELLIS_JAVA_OPTS:-none}${1:+; $1}"
+}
+
+test_classpath() { # dir; sets CP
+    ./mvnw -o -q test-compile dependency:build-classpath -Dmdep.outputFile="$1/classpath.txt" -Dmdep.includeScope=test
+    CP="target/classes:target/test-classes:$(cat "$1/classpath.txt")"
 }
 
 bench_tmp() { # sets TMP

@@ -20,11 +20,9 @@ TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--Xmx8g -XX:+UseParallelGC}
 OUT=bench/out/rebalance
 mkdir -p "$OUT"
 
-./mvnw -o -q test-compile dependency:build-classpath -Dmdep.outputFile="$OUT/classpath.txt" -Dmdep.includeScope=test
-CP="target/classes:target/test-classes:$(cat "$OUT/classpath.txt")"
+test_classpath "$OUT"
 
-echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "# trellis $(git rev-parse --short HEAD) on $("$JAVA" -version 2>&1 | head -1); JVM options: $TRELLIS_JAVA_OPTS"
+bench_header
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for rate in $RATES; do
     # shellcheck disable=SC2086

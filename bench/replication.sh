@@ -107,8 +107,7 @@ stop_cluster() {
 
 for ip in "$SINGLE_IP" "${CLUSTER_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
-echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "# trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $("$JAVA" -version 2>&1 | head -n 1); JVM options: $TRELLIS_JAVA_OPTS; port $PORT"
+bench_header "port $PORT"
 
 # --- part 1: throughput per consistency level, beside a single node ------------------------------------
 if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
