@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;
@@ -16,6 +17,7 @@ import io.trelliskv.repair.ScanPacer;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
+import io.trelliskv.replication.ReplicaRefusedException;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.request.Dispatcher;
@@ -88,7 +90,7 @@ public final class ClusterMember implements AutoCloseable {
         /** Starts anti-entropy rounds ({@link AntiEntropy#start()} in a server). */
         void startAntiEntropy(AntiEntropy antiEntropy);
 
-        /** Asks for a round ({@link AntiEntropy#requestRepair()}); throws IllegalStateException if none can run. */
+        /** Asks for a round ({@link AntiEntropy#requestRepair()}); throws RefusedException if none can run. */
         void requestRepair(AntiEntropy antiEntropy);
 
         /** Each loop on its own thread. */
@@ -322,21 +324,21 @@ public final class ClusterMember implements AutoCloseable {
                 try {
                     return dispatcher.executeForwarded(fromId, ForwardCodec.decodeRequest(payload))
                             .thenApply(ForwardCodec::encode);
-                } catch (IllegalArgumentException e) {
+                } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }
             case REPLICA_WRITE -> {
                 try {
                     return CompletableFuture.completedFuture(replica.applyWrite(from, payload));
-                } catch (IllegalArgumentException e) {
+                } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }
             case REPLICA_READ -> {
                 try {
                     return CompletableFuture.completedFuture(replica.answerRead(payload));
-                } catch (IllegalArgumentException e) {
+                } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }
@@ -351,7 +353,7 @@ public final class ClusterMember implements AutoCloseable {
             }
             case FLUSH -> {
                 if (payload.length != 16) {
-                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush: " + payload.length
+                    return CompletableFuture.failedFuture(new MalformedMessageException("flush: " + payload.length
                             + " bytes (expected: 16)"));
                 }
                 ByteBuffer b = ByteBuffer.wrap(payload);
@@ -359,14 +361,14 @@ public final class ClusterMember implements AutoCloseable {
                 long aheadMillis = Hlc.physical(flush.hlc()) - clock.millis();
                 if (aheadMillis > config.replication().maxClockDriftMillis()) {
                     // as for a write: one node's runaway clock must not push every clock ahead
-                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush version is "
+                    return CompletableFuture.failedFuture(new ReplicaRefusedException("flush version is "
                             + aheadMillis + " ms ahead of this node's clock (max drift "
                             + config.replication().maxClockDriftMillis() + " ms)"));
                 }
                 return applyFlush(flush, from).thenApply(dropped -> new byte[0]);
             }
             default -> {
-                return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
+                return CompletableFuture.failedFuture(new MalformedMessageException("not a request: " + type));
             }
         }
     }
@@ -457,10 +459,10 @@ public final class ClusterMember implements AutoCloseable {
 
     /** On the membership thread: announces LEFT; {@code onSpread} runs once the word has gone out. */
     void leave(Runnable onSpread) {
-        try {
+        if (swim.isRunning()) {
             swim.leave(onSpread);
-        } catch (IllegalStateException e) {
-            onSpread.run();
+        } else {
+            onSpread.run(); // never started, or already leaving: nothing more to announce
         }
     }
 

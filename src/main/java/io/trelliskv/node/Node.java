@@ -13,6 +13,7 @@ import io.trelliskv.command.DebugCommands;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
@@ -72,7 +73,7 @@ public final class Node implements AutoCloseable {
     /**
      * Builds a node; nothing is bound until {@link #start()}.
      *
-     * @throws IllegalArgumentException if the data directory cannot be read or belongs to another cluster
+     * @throws ConfigException if the data directory cannot be read or belongs to another cluster
      */
     public Node(NodeConfig config, Clock clock) {
         this.config = config;
@@ -121,7 +122,7 @@ public final class Node implements AutoCloseable {
             id.save(cluster.dataDir());
             return id;
         } catch (IOException e) {
-            throw new IllegalArgumentException("data directory " + cluster.dataDir() + ": " + e.getMessage(), e);
+            throw ConfigException.unusable("data directory", cluster.dataDir(), e.getMessage());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Hlc;
@@ -41,7 +42,7 @@ public final class ReplicaService {
      * allowed drift.
      *
      * @return the encoded reply
-     * @throws IllegalArgumentException if the payload is malformed
+     * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] applyWrite(String from, byte[] payload) {
         String refusal = apply(from, ReplicaCodec.decodeWrite(payload));
@@ -80,7 +81,7 @@ public final class ReplicaService {
      * Answers a version query: per key, nothing, this node's version, or its whole entry when that is
      * newer than the one the coordinator knows.
      *
-     * @throws IllegalArgumentException if the payload is malformed
+     * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] answerRead(byte[] payload) {
         ReplicaCodec.ReadRequest req = ReplicaCodec.decodeRead(payload);

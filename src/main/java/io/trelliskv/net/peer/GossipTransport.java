@@ -170,14 +170,10 @@ public final class GossipTransport implements Transport, AutoCloseable {
     @Override
     public void exchange(Address to, byte[] request, StreamCallback callback) {
         InetSocketAddress target = new InetSocketAddress(to.host(), to.port());
-        CompletableFuture<byte[]> reply;
-        try {
-            reply = target.isUnresolved()
-                    ? CompletableFuture.failedFuture(new PeerUnavailableException(target, "unknown host", null))
-                    : peers.call(target, PeerMessageType.SWIM_STREAM, request, streamTimeout);
-        } catch (IllegalArgumentException e) {
-            reply = CompletableFuture.failedFuture(e);
-        }
+        // A request over the peer frame limit throws here; Swim counts it as a failed exchange.
+        CompletableFuture<byte[]> reply = target.isUnresolved()
+                ? CompletableFuture.failedFuture(new PeerUnavailableException(target, "unknown host", null))
+                : peers.call(target, PeerMessageType.SWIM_STREAM, request, streamTimeout);
         reply.whenComplete((answer, failure) -> scheduler.execute(() -> {
             if (failure == null) {
                 callback.onReply(answer);
