@@ -20,6 +20,7 @@ import io.trelliskv.replication.HintStore;
 import io.trelliskv.replication.ReplicaRefusedException;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.request.ErrorReplies;
 import io.trelliskv.request.ForwardCodec;
@@ -387,10 +388,10 @@ public final class ClusterMember implements AutoCloseable {
      * believed live and waits for their acks. Members that are down learn it from this node's
      * gossiped metadata (or any other's) when they are back: see {@link TokenMeta}.
      *
-     * @return null once every live member applied it; otherwise an error text naming the members that
-     *         did not answer and why
+     * @return completes once every live member applied it; fails with a {@link ReplicationException}
+     *         ({@code TIMEOUT ...}) naming the members that did not answer and why
      */
-    CompletableFuture<String> flushAll() {
+    CompletableFuture<Void> flushAll() {
         Version flush = new Version(hlc.now(), identity.nodeId());
         return applyFlush(flush, "a client").thenCompose(dropped -> {
             List<Long> targets = state.liveMembers();
@@ -405,20 +406,16 @@ public final class ClusterMember implements AutoCloseable {
                                         : state.describe(id) + " did not answer: " + ErrorReplies.reason(failure));
                 acks.add(ack);
             }
-            return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+            return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenRun(() -> {
                 List<String> missing = new ArrayList<>();
                 acks.forEach(a -> {
                     if (a.join() != null) {
                         missing.add(a.join());
                     }
                 });
-                if (missing.isEmpty()) {
-                    return null;
+                if (!missing.isEmpty()) {
+                    throw ReplicationException.flushTimeout(1 + targets.size(), missing);
                 }
-                return "TIMEOUT flush applied on " + (1 + targets.size() - missing.size()) + " of "
-                        + (1 + targets.size()) + " live nodes; " + String.join("; ", missing)
-                        + (missing.size() == 1 ? "; it will apply it" : "; each will apply it")
-                        + " when it hears of it";
             });
         });
     }

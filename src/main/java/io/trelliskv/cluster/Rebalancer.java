@@ -357,10 +357,7 @@ public final class Rebalancer implements AutoCloseable {
     private StreamCodec.Batch pull(long peer, TokenRange range, long cursor, int maxBytes) throws Exception {
         StreamCodec.Batch b = peers.pull(peer, range, cursor, maxBytes);
         if (!b.entries().isEmpty()) {
-            String refusal = replica.apply("stream from " + state.describe(peer), b.entries());
-            if (refusal != null) {
-                throw new IllegalStateException("refused: " + refusal);
-            }
+            replica.apply("stream from " + state.describe(peer), b.entries()); // ReplicaRefusedException: next peer
         }
         return b;
     }

@@ -462,10 +462,11 @@ public final class AntiEntropy implements AutoCloseable {
             pullKnown.clear();
             pullBytes = 0;
             if (!newer.isEmpty()) {
-                String refusal = replica.apply(peerName, newer);
-                if (refusal != null) {
+                try {
+                    replica.apply(peerName, newer);
+                } catch (ReplicaRefusedException e) {
                     throw new ExchangeFailedException("refused " + newer.size() + " entries from " + peerName
-                            + ": " + refusal, null);
+                            + ": " + e.getMessage(), null);
                 }
                 p.keysStreamedIn.addAndGet(newer.size());
                 keysStreamedIn.add(newer.size());
