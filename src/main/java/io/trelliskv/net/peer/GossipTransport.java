@@ -113,7 +113,10 @@ public final class GossipTransport implements Transport, AutoCloseable {
                 });
         try {
             channel = b.bind(bindAddress).sync().channel();
-        } catch (Exception e) {
+        } catch (Exception e) { // sync() rethrows the bind's failure, checked or not
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             close();
             throw new IOException("cannot listen for gossip on UDP " + bindAddress + ": " + e.getMessage(), e);
         }
