@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.RefusedException;
 import io.trelliskv.membership.ExecutorScheduler;
@@ -105,11 +106,7 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     }
 
     private static ExecutorService daemonThread(String name) {
-        return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
+        return Executors.newSingleThreadExecutor(DaemonThreads.factory(name));
     }
 
     private PeerHello hello(int port) {

@@ -13,6 +13,7 @@ import io.trelliskv.command.DebugCommands;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientRegistry;
@@ -140,11 +141,7 @@ public final class Node implements AutoCloseable {
             close();
             throw e;
         }
-        background = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-background");
-            t.setDaemon(true);
-            return t;
-        });
+        background = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-background"));
         long periodMillis = 1000 / HZ;
         long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;
         background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),
