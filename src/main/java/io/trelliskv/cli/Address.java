@@ -1,5 +1,7 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.common.ParseException;
+
 import java.nio.file.Path;
 
 /**
@@ -42,7 +44,7 @@ public sealed interface Address {
     /**
      * Parses {@code host:port}, {@code [ipv6]:port} or {@code unix:/path}.
      *
-     * @throws IllegalArgumentException naming the text and what was expected
+     * @throws ParseException naming the text and what was expected
      */
     static Address parse(String text) {
         if (text.startsWith(UNIX_PREFIX)) {
@@ -58,7 +60,7 @@ public sealed interface Address {
         return Tcp.of(io.trelliskv.common.Address.parse(text));
     }
 
-    private static IllegalArgumentException bad(String text, String expected) {
-        return new IllegalArgumentException("bad address '" + text + "': " + expected);
+    private static ParseException bad(String text, String expected) {
+        return new ParseException("bad address '" + text + "': " + expected);
     }
 }

@@ -1,6 +1,7 @@
 package io.trelliskv.cli;
 
 import io.trelliskv.common.Durations;
+import io.trelliskv.common.ParseException;
 import io.trelliskv.resp.RespFormatter;
 import io.trelliskv.resp.RespValue;
 import java.nio.charset.StandardCharsets;
@@ -117,7 +118,7 @@ final class OneShot {
         if (ttl != null) {
             try {
                 command.addAll(List.of("PX", Long.toString(Durations.parse(ttl).toMillis())));
-            } catch (IllegalArgumentException e) {
+            } catch (ParseException e) {
                 throw new UsageException("put: --ttl: " + e.getMessage());
             }
         }

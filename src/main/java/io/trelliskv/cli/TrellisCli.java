@@ -1,6 +1,7 @@
 package io.trelliskv.cli;
 
 import io.trelliskv.common.Durations;
+import io.trelliskv.common.ParseException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,7 +121,7 @@ public final class TrellisCli implements Callable<Integer> {
         Address target;
         try {
             target = Address.parse(address);
-        } catch (IllegalArgumentException e) {
+        } catch (ParseException e) {
             throw new UsageException(e.getMessage());
         }
         if (consistency != null && !List.of("ONE", "QUORUM", "ALL").contains(consistency.toUpperCase(Locale.ROOT))) {
@@ -155,7 +156,7 @@ public final class TrellisCli implements Callable<Integer> {
         public Duration convert(String value) {
             try {
                 return Durations.parse(value);
-            } catch (IllegalArgumentException e) {
+            } catch (ParseException e) {
                 throw new CommandLine.TypeConversionException(e.getMessage());
             }
         }

@@ -2,7 +2,9 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.Key;
+import io.trelliskv.common.RefusedException;
 import io.trelliskv.membership.ExecutorScheduler;
 import io.trelliskv.net.peer.GossipTransport;
 import io.trelliskv.net.peer.PeerAcceptor;
@@ -104,11 +106,7 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     }
 
     private static ExecutorService daemonThread(String name) {
-        return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
+        return Executors.newSingleThreadExecutor(DaemonThreads.factory(name));
     }
 
     private PeerHello hello(int port) {
@@ -175,8 +173,9 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     }
 
     /**
-     * Runs {@code action} on the membership thread and waits for it; its IllegalStateException or
-     * IllegalArgumentException is rethrown here.
+     * Runs {@code action} on the membership thread and waits for it; whatever it throws is rethrown here
+     * (a {@link RefusedException} is the operator's answer; anything else is a bug, for the command layer
+     * to log). Refused if the membership thread does not answer in time.
      */
     void onMembershipThread(Runnable action) {
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -196,10 +195,10 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
             }
             throw new IllegalStateException(e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("membership thread did not answer within 5 s");
+            throw new RefusedException("membership thread did not answer within 5 s");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
+            throw new RefusedException("interrupted");
         }
     }
 
@@ -207,64 +206,61 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
 
     @Override
     public String describe() {
-        return member().rebalancer().describe();
+        return startedMember("the cluster").rebalancer().describe();
     }
 
     @Override
     public void decommission() {
-        Rebalancer r = member().rebalancer();
+        Rebalancer r = startedMember("the cluster").rebalancer();
         onMembershipThread(r::decommission);
     }
 
     @Override
     public void cancelDecommission() {
-        Rebalancer r = member().rebalancer();
+        Rebalancer r = startedMember("the cluster").rebalancer();
         onMembershipThread(r::cancelDecommission);
     }
 
     @Override
     public void removeNode(long nodeId) {
-        Rebalancer r = member().rebalancer();
+        Rebalancer r = startedMember("the cluster").rebalancer();
         onMembershipThread(() -> r.removeNode(nodeId));
     }
 
     @Override
     public void cancelBootstrap() {
-        Rebalancer r = member().rebalancer();
+        Rebalancer r = startedMember("the cluster").rebalancer();
         onMembershipThread(r::cancelBootstrap);
     }
 
     @Override
     public void resumeBootstrap() {
-        Rebalancer r = member().rebalancer();
+        Rebalancer r = startedMember("the cluster").rebalancer();
         onMembershipThread(r::resumeBootstrap);
     }
 
     @Override
     public long requestRepair() {
-        return antiEntropyMember().antiEntropy().requestRepair();
+        return startedMember("anti-entropy").antiEntropy().requestRepair();
     }
 
     @Override
     public RepairStatus status() {
-        return antiEntropyMember().antiEntropy().status();
+        return startedMember("anti-entropy").antiEntropy().status();
     }
 
-    private ClusterMember antiEntropyMember() {
+    /** The started member, for an admin command; refused, naming {@code what} has not started, before the start. */
+    private ClusterMember startedMember(String what) {
         Running r = running;
         if (r == null) {
-            throw new IllegalStateException("anti-entropy has not started yet");
+            throw new RefusedException(what + " has not started yet");
         }
         return r.member();
     }
 
     @Override
     public CompletableFuture<List<Coordinator.ReplicaCopy>> inspect(Key key) {
-        Running r = running;
-        if (r == null) {
-            throw new IllegalStateException("replication has not started yet");
-        }
-        return r.member().coordinator().inspect(key);
+        return startedMember("replication").coordinator().inspect(key);
     }
 
     /** Announces LEFT, waits a little for it to spread, then stops membership and the peer client. */

@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;
@@ -16,8 +17,10 @@ import io.trelliskv.repair.ScanPacer;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
+import io.trelliskv.replication.ReplicaRefusedException;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.request.ErrorReplies;
 import io.trelliskv.request.ForwardCodec;
@@ -88,7 +91,7 @@ public final class ClusterMember implements AutoCloseable {
         /** Starts anti-entropy rounds ({@link AntiEntropy#start()} in a server). */
         void startAntiEntropy(AntiEntropy antiEntropy);
 
-        /** Asks for a round ({@link AntiEntropy#requestRepair()}); throws IllegalStateException if none can run. */
+        /** Asks for a round ({@link AntiEntropy#requestRepair()}); throws RefusedException if none can run. */
         void requestRepair(AntiEntropy antiEntropy);
 
         /** Each loop on its own thread. */
@@ -322,21 +325,21 @@ public final class ClusterMember implements AutoCloseable {
                 try {
                     return dispatcher.executeForwarded(fromId, ForwardCodec.decodeRequest(payload))
                             .thenApply(ForwardCodec::encode);
-                } catch (IllegalArgumentException e) {
+                } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }
             case REPLICA_WRITE -> {
                 try {
                     return CompletableFuture.completedFuture(replica.applyWrite(from, payload));
-                } catch (IllegalArgumentException e) {
+                } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }
             case REPLICA_READ -> {
                 try {
                     return CompletableFuture.completedFuture(replica.answerRead(payload));
-                } catch (IllegalArgumentException e) {
+                } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }
@@ -351,7 +354,7 @@ public final class ClusterMember implements AutoCloseable {
             }
             case FLUSH -> {
                 if (payload.length != 16) {
-                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush: " + payload.length
+                    return CompletableFuture.failedFuture(new MalformedMessageException("flush: " + payload.length
                             + " bytes (expected: 16)"));
                 }
                 ByteBuffer b = ByteBuffer.wrap(payload);
@@ -359,14 +362,14 @@ public final class ClusterMember implements AutoCloseable {
                 long aheadMillis = Hlc.physical(flush.hlc()) - clock.millis();
                 if (aheadMillis > config.replication().maxClockDriftMillis()) {
                     // as for a write: one node's runaway clock must not push every clock ahead
-                    return CompletableFuture.failedFuture(new IllegalArgumentException("flush version is "
+                    return CompletableFuture.failedFuture(new ReplicaRefusedException("flush version is "
                             + aheadMillis + " ms ahead of this node's clock (max drift "
                             + config.replication().maxClockDriftMillis() + " ms)"));
                 }
                 return applyFlush(flush, from).thenApply(dropped -> new byte[0]);
             }
             default -> {
-                return CompletableFuture.failedFuture(new IllegalArgumentException("not a request: " + type));
+                return CompletableFuture.failedFuture(new MalformedMessageException("not a request: " + type));
             }
         }
     }
@@ -385,10 +388,10 @@ public final class ClusterMember implements AutoCloseable {
      * believed live and waits for their acks. Members that are down learn it from this node's
      * gossiped metadata (or any other's) when they are back: see {@link TokenMeta}.
      *
-     * @return null once every live member applied it; otherwise an error text naming the members that
-     *         did not answer and why
+     * @return completes once every live member applied it; fails with a {@link ReplicationException}
+     *         ({@code TIMEOUT ...}) naming the members that did not answer and why
      */
-    CompletableFuture<String> flushAll() {
+    CompletableFuture<Void> flushAll() {
         Version flush = new Version(hlc.now(), identity.nodeId());
         return applyFlush(flush, "a client").thenCompose(dropped -> {
             List<Long> targets = state.liveMembers();
@@ -403,20 +406,16 @@ public final class ClusterMember implements AutoCloseable {
                                         : state.describe(id) + " did not answer: " + ErrorReplies.reason(failure));
                 acks.add(ack);
             }
-            return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+            return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0])).thenRun(() -> {
                 List<String> missing = new ArrayList<>();
                 acks.forEach(a -> {
                     if (a.join() != null) {
                         missing.add(a.join());
                     }
                 });
-                if (missing.isEmpty()) {
-                    return null;
+                if (!missing.isEmpty()) {
+                    throw ReplicationException.flushTimeout(1 + targets.size(), missing);
                 }
-                return "TIMEOUT flush applied on " + (1 + targets.size() - missing.size()) + " of "
-                        + (1 + targets.size()) + " live nodes; " + String.join("; ", missing)
-                        + (missing.size() == 1 ? "; it will apply it" : "; each will apply it")
-                        + " when it hears of it";
             });
         });
     }
@@ -457,10 +456,10 @@ public final class ClusterMember implements AutoCloseable {
 
     /** On the membership thread: announces LEFT; {@code onSpread} runs once the word has gone out. */
     void leave(Runnable onSpread) {
-        try {
+        if (swim.isRunning()) {
             swim.leave(onSpread);
-        } catch (IllegalStateException e) {
-            onSpread.run();
+        } else {
+            onSpread.run(); // never started, or already leaving: nothing more to announce
         }
     }
 

@@ -4,6 +4,7 @@ import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandTable;
+import io.trelliskv.common.RefusedException;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.resp.RespWriter;
 
@@ -47,7 +48,7 @@ public final class RebalanceCommands {
     private String status() {
         try {
             return control.describe();
-        } catch (IllegalStateException e) {
+        } catch (RefusedException e) {
             throw new CommandException("ERR " + e.getMessage());
         }
     }
@@ -89,7 +90,7 @@ public final class RebalanceCommands {
     private static void run(Runnable action) {
         try {
             action.run();
-        } catch (IllegalStateException | IllegalArgumentException e) {
+        } catch (RefusedException e) {
             throw new CommandException("ERR " + e.getMessage());
         }
     }

@@ -2,7 +2,7 @@ package io.trelliskv.cluster;
 
 /**
  * What the ring-change commands ({@link RebalanceCommands}) may do: read the status and start or stop
- * moves. Each call throws IllegalStateException or IllegalArgumentException with the reason it is refused.
+ * moves. Each call throws {@link io.trelliskv.common.RefusedException} with the reason it is refused.
  */
 public interface RebalanceControl {
 

@@ -1,6 +1,7 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.RefusedException;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;
@@ -74,7 +75,7 @@ public final class Rebalancer implements AutoCloseable {
     private final ReplicaService replica;
     private final RangeReader reader;
     private final StreamTransport peers;
-    /** Asks for an anti-entropy round after streaming; may throw IllegalStateException if none can run. */
+    /** Asks for an anti-entropy round after streaming; throws RefusedException if none can run. */
     private final Runnable requestRepair;
     /** Runs streams, one at a time. */
     private final Executor streamThread;
@@ -197,42 +198,42 @@ public final class Rebalancer implements AutoCloseable {
     private void requestRepair() {
         try {
             requestRepair.run();
-        } catch (IllegalStateException e) {
+        } catch (RefusedException e) {
             log.info("No anti-entropy round after streaming: {}", e.getMessage());
         }
     }
 
-    /** Stops a running bootstrap after its current batch; it stays JOINING. */
+    /** Stops a running bootstrap after its current batch; it stays JOINING. Refused if none runs. */
     void cancelBootstrap() {
         RangeStream s = own;
         if (status != NodeStatus.JOINING || s == null) {
-            throw new IllegalStateException("no bootstrap is running");
+            throw new RefusedException("no bootstrap is running");
         }
         s.cancel();
     }
 
-    /** Resumes a cancelled or failed bootstrap from where it stopped. */
+    /** Resumes a cancelled or failed bootstrap from where it stopped; refused if there is none, or it runs. */
     void resumeBootstrap() {
         RangeStream s = own;
         if (status != NodeStatus.JOINING || s == null) {
-            throw new IllegalStateException("no bootstrap to resume");
+            throw new RefusedException("no bootstrap to resume");
         }
         if (s.progress().state() == RangeStream.State.RUNNING) {
-            throw new IllegalStateException("the bootstrap is running");
+            throw new RefusedException("the bootstrap is running");
         }
         streamThread.execute(s::run);
     }
 
     // ---- decommission ----
 
-    /** Announces LEAVING and streams this node's ranges out after the settle time; membership thread. */
+    /** Refused unless NORMAL on a ring of others; announces LEAVING and streams this node's ranges out after the settle time; membership thread. */
     void decommission() {
         if (status != NodeStatus.NORMAL || tokens.isEmpty()) {
-            throw new IllegalStateException("this node is " + status + (tokens.isEmpty() ? " without tokens" : "")
+            throw new RefusedException("this node is " + status + (tokens.isEmpty() ? " without tokens" : "")
                     + " (expected: NORMAL, on the ring)");
         }
         if (state.ring().nodes().size() < 2) {
-            throw new IllegalStateException("this is the only node on the ring: nobody to hand its ranges to");
+            throw new RefusedException("this is the only node on the ring: nobody to hand its ranges to");
         }
         status = NodeStatus.LEAVING;
         members.announce(TokenMeta.encode(NodeStatus.LEAVING, tokens, replica.flushFloor()));
@@ -258,10 +259,10 @@ public final class Rebalancer implements AutoCloseable {
         streamThread.execute(s::run);
     }
 
-    /** Stops a decommission and announces NORMAL again; membership thread. */
+    /** Stops a decommission and announces NORMAL again (refused if none runs); membership thread. */
     void cancelDecommission() {
         if (status != NodeStatus.LEAVING) {
-            throw new IllegalStateException("no decommission is running");
+            throw new RefusedException("no decommission is running");
         }
         RangeStream s = own;
         if (s != null) {
@@ -275,14 +276,14 @@ public final class Rebalancer implements AutoCloseable {
 
     // ---- removal ----
 
-    /** Removes a DEAD member from the cluster; membership thread. */
+    /** Removes a DEAD member from the cluster (refused for an unknown or live one); membership thread. */
     void removeNode(long id) {
         MemberState liveness = members.stateOf(id);
         if (liveness == null) {
-            throw new IllegalArgumentException("no member " + Long.toHexString(id));
+            throw new RefusedException("no member " + Long.toHexString(id));
         }
         if (liveness != MemberState.DEAD) {
-            throw new IllegalStateException("member " + state.describe(id) + " is " + liveness
+            throw new RefusedException("member " + state.describe(id) + " is " + liveness
                     + " (expected: DEAD; a live node leaves with DECOMMISSION)");
         }
         log.info("Removing {} from the ring", state.describe(id));
@@ -321,7 +322,7 @@ public final class Rebalancer implements AutoCloseable {
                         deadMillis);
                 try {
                     members.remove(m.id());
-                } catch (IllegalStateException e) {
+                } catch (RefusedException e) {
                     log.info("Not removing {}: {}", state.describe(m.id()), e.getMessage());
                 }
             }
@@ -356,10 +357,7 @@ public final class Rebalancer implements AutoCloseable {
     private StreamCodec.Batch pull(long peer, TokenRange range, long cursor, int maxBytes) throws Exception {
         StreamCodec.Batch b = peers.pull(peer, range, cursor, maxBytes);
         if (!b.entries().isEmpty()) {
-            String refusal = replica.apply("stream from " + state.describe(peer), b.entries());
-            if (refusal != null) {
-                throw new IllegalStateException("refused: " + refusal);
-            }
+            replica.apply("stream from " + state.describe(peer), b.entries()); // ReplicaRefusedException: next peer
         }
         return b;
     }

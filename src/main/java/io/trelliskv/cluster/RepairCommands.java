@@ -3,6 +3,7 @@ package io.trelliskv.cluster;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandTable;
+import io.trelliskv.common.RefusedException;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.repair.RepairStatus;
 import io.trelliskv.resp.RespWriter;
@@ -45,7 +46,7 @@ public final class RepairCommands {
         if (args.length == 1) {
             try {
                 out.integer(antiEntropy.requestRepair());
-            } catch (IllegalStateException e) {
+            } catch (RefusedException e) {
                 throw new CommandException("ERR " + e.getMessage());
             }
             return;
@@ -54,7 +55,7 @@ public final class RepairCommands {
             RepairStatus s;
             try {
                 s = antiEntropy.status();
-            } catch (IllegalStateException e) {
+            } catch (RefusedException e) {
                 throw new CommandException("ERR " + e.getMessage());
             }
             status(s, out);

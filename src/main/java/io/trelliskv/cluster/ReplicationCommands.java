@@ -6,6 +6,8 @@ import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Key;
+import io.trelliskv.common.ParseException;
+import io.trelliskv.common.RefusedException;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.DeferredReply;
 import io.trelliskv.replication.ConsistencyLevel;
@@ -84,7 +86,7 @@ public final class ReplicationCommands {
     private static ConsistencyLevel parse(byte[] arg) {
         try {
             return ConsistencyLevel.parse(Args.str(arg));
-        } catch (IllegalArgumentException e) {
+        } catch (ParseException e) {
             throw new CommandException("ERR " + e.getMessage());
         }
     }
@@ -94,7 +96,7 @@ public final class ReplicationCommands {
         CompletableFuture<List<Coordinator.ReplicaCopy>> copies;
         try {
             copies = replicas.inspect(key);
-        } catch (IllegalStateException e) {
+        } catch (RefusedException e) {
             throw new CommandException("ERR " + e.getMessage());
         }
         DeferredReply reply = client.deferReply();

@@ -31,7 +31,7 @@ public record Address(String host, int port) {
      * Parses {@code host:port} or {@code [ipv6]:port}; the port is 1 to 65535, and an IPv6 literal must be
      * in brackets (otherwise its last group could be read as the port).
      *
-     * @throws IllegalArgumentException {@code bad address 'TEXT': } and what was expected
+     * @throws ParseException {@code bad address 'TEXT': } and what was expected
      */
     public static Address parse(String text) {
         String host;
@@ -82,8 +82,8 @@ public record Address(String host, int port) {
         return value;
     }
 
-    private static IllegalArgumentException bad(String text, String expected) {
-        return new IllegalArgumentException("bad address '" + text + "': " + expected);
+    private static ParseException bad(String text, String expected) {
+        return new ParseException("bad address '" + text + "': " + expected);
     }
 
     /** {@code host:port}, with an IPv6 literal in brackets: what {@link #parse} reads back. */

@@ -48,6 +48,14 @@ public final class ConfigException extends IllegalArgumentException {
         return new ConfigException(option, value, null, relation, other, otherValue, reason);
     }
 
+    /**
+     * A well-formed value that cannot be used, for a reason found outside the configuration:
+     * {@code option value: reason}, e.g. {@code data directory /var/trellis: ... belongs to cluster 'alpha'}.
+     */
+    public static ConfigException unusable(String option, Object value, String reason) {
+        return new ConfigException(option, String.valueOf(value), null, null, null, null, reason);
+    }
+
     /** Throws {@link #outOfRange} unless {@code ok}. */
     public static void require(boolean ok, String option, Object value, String expected) {
         if (!ok) {
@@ -71,7 +79,8 @@ public final class ConfigException extends IllegalArgumentException {
     private static String format(String option, String value, String expected, String relation, String other,
                                  String otherValue, String reason) {
         if (relation == null) {
-            return option + ": " + value + " (expected: " + expected + ")";
+            return expected == null ? option + " " + value + ": " + reason
+                    : option + ": " + value + " (expected: " + expected + ")";
         }
         return option + " " + value + " " + relation + " " + other + (otherValue == null ? "" : " " + otherValue)
                 + reason;

@@ -24,7 +24,7 @@ public final class Durations {
     /**
      * Parses a positive duration.
      *
-     * @throws IllegalArgumentException naming the text and the accepted forms
+     * @throws ParseException naming the text and the accepted forms
      */
     public static Duration parse(String text) {
         int digits = 0;
@@ -91,7 +91,7 @@ public final class Durations {
         return millis % unit;
     }
 
-    private static IllegalArgumentException bad(String text) {
-        return new IllegalArgumentException("bad duration '" + text + "' (" + EXPECTED + ")");
+    private static ParseException bad(String text) {
+        return new ParseException("bad duration '" + text + "' (" + EXPECTED + ")");
     }
 }

@@ -6,11 +6,10 @@ package io.trelliskv.common;
  * nothing is applied from a malformed message, and the exchange with that peer fails. It is an expected
  * outcome on a network, not a bug, so it carries no stack trace.
  *
- * <p>It is an {@link IllegalArgumentException} (bytes a decoder cannot accept) so that callers written
- * against the codecs' earlier contract keep working; new code catches this type, never its parent, so a
- * bug elsewhere is not mistaken for a peer's bad message.
+ * <p>Not an {@link IllegalArgumentException}: callers catch this type, so a bug elsewhere (a bad argument
+ * of the code's own making) is never mistaken for a peer's bad message.
  */
-public final class MalformedMessageException extends IllegalArgumentException {
+public final class MalformedMessageException extends RuntimeException {
 
     public MalformedMessageException(String message) {
         super(message);

@@ -5,11 +5,10 @@ package io.trelliskv.common;
  * removal of a live member, a second bootstrap. The message says why, for the operator; the admin
  * command turns it into an {@code ERR} reply. An expected outcome, not a bug: no stack trace.
  *
- * <p>It is an {@link IllegalStateException} so that callers written when refusals were plain
- * {@code IllegalStateException}s keep working; new code catches this type, never its parent, so a bug
- * is not reported to the operator as a refusal.
+ * <p>Not an {@link IllegalStateException}: callers catch this type, so a bug (an illegal state of the
+ * code's own making) is never reported to the operator as a refusal.
  */
-public final class RefusedException extends IllegalStateException {
+public final class RefusedException extends RuntimeException {
 
     public RefusedException(String message) {
         super(message);

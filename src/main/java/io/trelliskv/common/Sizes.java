@@ -13,7 +13,7 @@ public final class Sizes {
      * {@code k}/{@code m}/{@code g} (powers of 1000) or {@code kb}/{@code mb}/{@code gb} (powers of
      * 1024), case-insensitively: {@code 100mb}, {@code 2gb}, {@code 0}.
      *
-     * @throws IllegalArgumentException naming the value and the expected form
+     * @throws ParseException naming the value and the expected form
      */
     public static long parseBytes(String s) {
         String t = s.trim().toLowerCase(Locale.ROOT);
@@ -35,7 +35,7 @@ public final class Sizes {
             }
             return Math.multiplyExact(n, unit);
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new IllegalArgumentException("invalid size '" + s
+            throw new ParseException("invalid size '" + s
                     + "' (expected: a number of bytes, optionally with a unit: 100mb, 2gb, 512kb)");
         }
     }

@@ -379,6 +379,11 @@ public final class Swim {
         return members.size();
     }
 
+    /** Started, and neither leaving nor stopped: {@link #leave} may be called. */
+    public boolean isRunning() {
+        return phase == Phase.RUNNING;
+    }
+
     /** Whether a seed has answered the latest {@link #join} (or it named no other node). */
     public boolean isJoined() {
         return joined;

@@ -117,7 +117,10 @@ public final class RespServer implements AutoCloseable {
             Channel ch = b.bind(address).sync().channel();
             serverChannels.add(ch);
             return ch;
-        } catch (Exception e) {
+        } catch (Exception e) { // sync() rethrows the bind's failure, checked or not
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             close();
             throw new IOException("cannot listen on " + description + ": " + e.getMessage(), e);
         }

@@ -149,7 +149,7 @@ public final class Info {
         try {
             String[] statm = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+");
             return Long.parseLong(statm[1]) * 4096;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | NumberFormatException | ArrayIndexOutOfBoundsException e) {
             return 0;
         }
     }

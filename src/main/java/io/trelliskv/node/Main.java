@@ -7,6 +7,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.common.OffsetClock;
+import io.trelliskv.common.ParseException;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
@@ -259,8 +260,8 @@ public final class Main implements Callable<Integer> {
             Map.entry("cluster.advertise", "--advertise"));
 
     /**
-     * Builds the configuration; throws IllegalArgumentException with a message naming the bad value and
-     * its flag. The rules themselves are the configuration records'; this only turns text into values.
+     * Builds the configuration; throws {@link ConfigException} or {@link ParseException} with a message
+     * naming the bad value and its flag. The rules themselves are the configuration records'; this only turns text into values.
      */
     NodeConfig config() {
         try {
@@ -278,9 +279,8 @@ public final class Main implements Callable<Integer> {
         seeds.addAll(moreSeeds);
         long maxInlineBytes = Sizes.parseBytes(maxInline);
         long softBytes = Sizes.parseBytes(outputSoft);
-        if (maxInlineBytes > Integer.MAX_VALUE || softBytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("--max-inline-len and --client-output-buffer-soft must be below 2gb");
-        }
+        ConfigException.require(maxInlineBytes <= Integer.MAX_VALUE, "--max-inline-len", maxInline, "below 2gb");
+        ConfigException.require(softBytes <= Integer.MAX_VALUE, "--client-output-buffer-soft", outputSoft, "below 2gb");
         RespLimits limits = new RespLimits(Sizes.parseBytes(maxBulk), maxMultibulk, (int) maxInlineBytes);
         NetConfig net = new NetConfig(host, port, unixSocket, ioThreads, maxClients, (int) softBytes,
                 Sizes.parseBytes(outputHard), limits);
@@ -302,9 +302,8 @@ public final class Main implements Callable<Integer> {
                 .gossipIntervalMillis(gossipInterval)
                 .pushPullIntervalMillis(pushPullInterval)
                 .build();
-        if (!(streamThroughput >= 0) || Double.isInfinite(streamThroughput)) {
-            throw new IllegalArgumentException("--stream-throughput: " + streamThroughput + " (expected: >= 0 MiB/s)");
-        }
+        ConfigException.require(streamThroughput >= 0 && !Double.isInfinite(streamThroughput), "--stream-throughput",
+                streamThroughput, ">= 0 MiB/s");
         RebalanceConfig rebalance = new RebalanceConfig((long) (streamThroughput * (1 << 20)),
                 "0".equals(autoRemoveAfter) ? 0 : millis("--auto-remove-after", autoRemoveAfter),
                 RebalanceConfig.DEFAULT_SETTLE_MILLIS);
@@ -316,16 +315,16 @@ public final class Main implements Callable<Integer> {
     private static long millis(String option, String text) {
         try {
             return Durations.parse(text).toMillis();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        } catch (ParseException e) {
+            throw new ParseException(option + ": " + e.getMessage());
         }
     }
 
     private static ConsistencyLevel level(String option, String text) {
         try {
             return ConsistencyLevel.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + ": " + e.getMessage());
+        } catch (ParseException e) {
+            throw new ParseException(option + ": " + e.getMessage());
         }
     }
 
@@ -333,7 +332,7 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         NodeConfig config = config();
         Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
-        Node node = new Node(config, clock); // IllegalArgumentException: bad data directory
+        Node node = new Node(config, clock); // ConfigException: bad data directory
         node.onDecommissioned(() -> new Thread(() -> {
             log.info("Decommissioned: every range handed over; exiting");
             System.exit(0); // the shutdown hook closes the node, which announces LEFT
@@ -364,7 +363,7 @@ public final class Main implements Callable<Integer> {
             return 2;
         });
         cli.setExecutionExceptionHandler((ex, c, parsed) -> {
-            if (ex instanceof IllegalArgumentException) {
+            if (ex instanceof ConfigException || ex instanceof ParseException) {
                 c.getErr().println("trellis: " + ex.getMessage());
                 return 2;
             }
@@ -377,7 +376,13 @@ public final class Main implements Callable<Integer> {
 
     /** The command line of {@code main}, reading seeds as {@link Address}es. */
     static CommandLine commandLine(Main main) {
-        return new CommandLine(main).registerConverter(Address.class, Address::parse);
+        return new CommandLine(main).registerConverter(Address.class, text -> {
+            try {
+                return Address.parse(text);
+            } catch (ParseException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        });
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

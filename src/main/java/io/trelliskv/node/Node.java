@@ -13,6 +13,8 @@ import io.trelliskv.command.DebugCommands;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.DaemonThreads;
+import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
@@ -72,7 +74,7 @@ public final class Node implements AutoCloseable {
     /**
      * Builds a node; nothing is bound until {@link #start()}.
      *
-     * @throws IllegalArgumentException if the data directory cannot be read or belongs to another cluster
+     * @throws ConfigException if the data directory cannot be read or belongs to another cluster
      */
     public Node(NodeConfig config, Clock clock) {
         this.config = config;
@@ -121,7 +123,7 @@ public final class Node implements AutoCloseable {
             id.save(cluster.dataDir());
             return id;
         } catch (IOException e) {
-            throw new IllegalArgumentException("data directory " + cluster.dataDir() + ": " + e.getMessage(), e);
+            throw ConfigException.unusable("data directory", cluster.dataDir(), e.getMessage());
         }
     }
 
@@ -139,11 +141,7 @@ public final class Node implements AutoCloseable {
             close();
             throw e;
         }
-        background = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "trellis-background");
-            t.setDaemon(true);
-            return t;
-        });
+        background = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-background"));
         long periodMillis = 1000 / HZ;
         long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;
         background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),

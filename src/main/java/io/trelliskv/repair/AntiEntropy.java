@@ -197,7 +197,7 @@ public final class AntiEntropy implements AutoCloseable {
      * Starts a round on demand (REPAIR), after the one running if any; returns its number. If a round
      * is already waiting to start, returns that one's number instead of queuing another.
      *
-     * @throws IllegalStateException if not started or closed
+     * @throws RefusedException if not started or closed
      */
     public long requestRepair() {
         return request(Trigger.MANUAL);
@@ -462,10 +462,11 @@ public final class AntiEntropy implements AutoCloseable {
             pullKnown.clear();
             pullBytes = 0;
             if (!newer.isEmpty()) {
-                String refusal = replica.apply(peerName, newer);
-                if (refusal != null) {
+                try {
+                    replica.apply(peerName, newer);
+                } catch (ReplicaRefusedException e) {
                     throw new ExchangeFailedException("refused " + newer.size() + " entries from " + peerName
-                            + ": " + refusal, null);
+                            + ": " + e.getMessage(), null);
                 }
                 p.keysStreamedIn.addAndGet(newer.size());
                 keysStreamedIn.add(newer.size());
@@ -482,7 +483,7 @@ public final class AntiEntropy implements AutoCloseable {
             pushBytes = 0;
             try {
                 ReplicaCodec.checkWriteReply(reply);
-            } catch (ReplicaRefusedException | IllegalArgumentException e) {
+            } catch (ReplicaRefusedException | MalformedMessageException e) {
                 throw new ExchangeFailedException(peerName + " refused " + n + " entries: " + e.getMessage(), e);
             }
             p.keysStreamedOut.addAndGet(n);

@@ -1,6 +1,7 @@
 package io.trelliskv.repair;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.storage.Engine;
@@ -38,7 +39,7 @@ public final class AntiEntropyService {
     /**
      * Builds this node's tree of the asked range at the asked depth and answers SAME or its leaves.
      *
-     * @throws IllegalArgumentException if the payload is malformed
+     * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] answerTree(byte[] payload) {
         AntiEntropyCodec.TreeRequest req = AntiEntropyCodec.decodeTreeRequest(payload);
@@ -50,7 +51,7 @@ public final class AntiEntropyService {
     /**
      * Lists (key, version) for the asked runs, as many as fit in the bound.
      *
-     * @throws IllegalArgumentException if the payload is malformed
+     * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] answerKeys(byte[] payload) {
         AntiEntropyCodec.KeysRequest req = AntiEntropyCodec.decodeKeysRequest(payload);

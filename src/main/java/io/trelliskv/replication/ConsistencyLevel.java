@@ -1,5 +1,6 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.ParseException;
 
 /**
  * How many of a key's replicas must answer before a read or write completes. With N replicas,
@@ -25,7 +26,7 @@ public enum ConsistencyLevel {
     /**
      * The level named {@code text}, in any case.
      *
-     * @throws IllegalArgumentException naming the accepted levels
+     * @throws ParseException naming the accepted levels
      */
     public static ConsistencyLevel parse(String text) {
         for (ConsistencyLevel level : values()) {
@@ -33,6 +34,6 @@ public enum ConsistencyLevel {
                 return level;
             }
         }
-        throw new IllegalArgumentException("unknown consistency level '" + text + "' (expected: ONE, QUORUM or ALL)");
+        throw new ParseException("unknown consistency level '" + text + "' (expected: ONE, QUORUM or ALL)");
     }
 }

@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Hlc;
@@ -41,11 +42,16 @@ public final class ReplicaService {
      * allowed drift.
      *
      * @return the encoded reply
-     * @throws IllegalArgumentException if the payload is malformed
+     * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] applyWrite(String from, byte[] payload) {
-        String refusal = apply(from, ReplicaCodec.decodeWrite(payload));
-        return refusal == null ? ReplicaCodec.writeApplied() : ReplicaCodec.writeRefused(refusal);
+        List<Entry> entries = ReplicaCodec.decodeWrite(payload);
+        try {
+            apply(from, entries);
+            return ReplicaCodec.writeApplied();
+        } catch (ReplicaRefusedException e) {
+            return ReplicaCodec.writeRefused(e.getMessage());
+        }
     }
 
     /**
@@ -53,9 +59,9 @@ public final class ReplicaService {
      * pulled from a peer — every one through the engine's last-writer-wins merge, or none if any version
      * is further ahead of this node's clock than the allowed drift.
      *
-     * @return null if applied, else the reason the batch was refused
+     * @throws ReplicaRefusedException naming the key and the drift, if the batch was refused
      */
-    public String apply(String from, List<Entry> entries) {
+    public void apply(String from, List<Entry> entries) {
         for (Entry e : entries) {
             long drift = hlc.driftMillis(e.hlc());
             if (drift > maxDriftMillis) {
@@ -63,7 +69,7 @@ public final class ReplicaService {
                 String reason = "version of key '" + ReplicationException.quote(e.key().bytes()) + "' is " + drift
                         + " ms ahead of this node's clock (max drift " + maxDriftMillis + " ms)";
                 log.warn("Refused {} entries from {}: {}", entries.size(), from, reason);
-                return reason;
+                throw new ReplicaRefusedException(reason);
             }
         }
         for (Entry e : entries) {
@@ -73,14 +79,13 @@ public final class ReplicaService {
                 stale.increment();
             }
         }
-        return null;
     }
 
     /**
      * Answers a version query: per key, nothing, this node's version, or its whole entry when that is
      * newer than the one the coordinator knows.
      *
-     * @throws IllegalArgumentException if the payload is malformed
+     * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] answerRead(byte[] payload) {
         ReplicaCodec.ReadRequest req = ReplicaCodec.decodeRead(payload);

@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * A read or write that could not reach the replicas its consistency level asks for. The message is
@@ -34,6 +35,18 @@ public final class ReplicationException extends RuntimeException {
     static ReplicationException refused(byte[] key, String node, String reason) {
         return new ReplicationException("REFUSED replica " + node + " refused the write of key '" + quote(key)
                 + "': " + reason);
+    }
+
+    /**
+     * A FLUSHALL applied here (and on {@code live - missing.size()} members in all) that some live members
+     * did not acknowledge; each will apply it when it hears of it through gossip.
+     *
+     * @param missing each member that did not acknowledge, with why
+     */
+    public static ReplicationException flushTimeout(int live, List<String> missing) {
+        return new ReplicationException("TIMEOUT flush applied on " + (live - missing.size()) + " of " + live
+                + " live nodes; " + String.join("; ", missing)
+                + (missing.size() == 1 ? "; it will apply it" : "; each will apply it") + " when it hears of it");
     }
 
     static String quote(byte[] key) {

@@ -10,6 +10,7 @@ import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.CommandSink;
 import io.trelliskv.net.DeferredReply;
 import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 
@@ -94,13 +95,14 @@ public final class Dispatcher implements CommandSink {
      * Makes this node serve as a member of a cluster: keyed commands go to the node that coordinates
      * their keys ({@code placement}, {@code forwarder}), those coordinated here coordinate their
      * replicas ({@code coordinator}) whenever this node does not own the whole ring, and FLUSHALL and
-     * FLUSHDB flush every live member ({@code clusterFlush} completes with null, or with an error text).
+     * FLUSHDB flush every live member ({@code clusterFlush} completes when every live member applied it, or
+     * fails: with a {@link ReplicationException} whose message is the reply, or with any other failure).
      * Called once, when the cluster starts; until then every command runs here.
      *
      * @return the router, for its counters
      */
     public Router serveCluster(Placement placement, Forwarder forwarder, Coordinator coordinator,
-                               Supplier<CompletableFuture<String>> clusterFlush) {
+                               Supplier<CompletableFuture<Void>> clusterFlush) {
         if (cluster != null) {
             throw new IllegalStateException("the cluster's stages are already in place");
         }
@@ -326,8 +328,10 @@ public final class Dispatcher implements CommandSink {
         CompletableFuture<byte[]> flushed = new CompletableFuture<>();
         session.waitFor(session.allOutstanding());
         holdBack(client, session, r, () -> {
-            r.flushAll().whenComplete((error, failure) -> {
-                String text = failure != null ? "ERR flush failed: " + ErrorReplies.reason(failure) : error;
+            r.flushAll().whenComplete((done, failure) -> {
+                Throwable cause = failure == null ? null : ErrorReplies.unwrap(failure);
+                String text = cause == null ? null : cause instanceof ReplicationException
+                        ? cause.getMessage() : "ERR flush failed: " + ErrorReplies.reason(cause);
                 if (text != null) {
                     stats.errorReplied();
                 }

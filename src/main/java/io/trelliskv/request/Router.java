@@ -83,8 +83,8 @@ public final class Router {
 
     private final Placement placement;
     private final Forwarder forwarder;
-    /** Flushes every live member: null once all applied it, else an error text (see FLUSHALL). */
-    private final Supplier<CompletableFuture<String>> clusterFlush;
+    /** Flushes every live member: completes once all applied it, else fails with the reply (see FLUSHALL). */
+    private final Supplier<CompletableFuture<Void>> clusterFlush;
     /** The next stage: commands whose keys this node coordinates. */
     private final Coordination coordination;
     private final RequestStats stats;
@@ -95,7 +95,7 @@ public final class Router {
     /** Forwards that could not reach the key's first live owner and went to the next one instead. */
     private final LongAdder retriedElsewhere = new LongAdder();
 
-    Router(Placement placement, Forwarder forwarder, Supplier<CompletableFuture<String>> clusterFlush,
+    Router(Placement placement, Forwarder forwarder, Supplier<CompletableFuture<Void>> clusterFlush,
            Coordination coordination, RequestStats stats) {
         this.placement = placement;
         this.forwarder = forwarder;
@@ -124,8 +124,8 @@ public final class Router {
         return placement.epoch();
     }
 
-    /** Flushes every live member; see FLUSHALL. Completes with null, or with an error text. */
-    CompletableFuture<String> flushAll() {
+    /** Flushes every live member; see FLUSHALL. Fails with a ReplicationException whose message is the reply. */
+    CompletableFuture<Void> flushAll() {
         return clusterFlush.get();
     }
 

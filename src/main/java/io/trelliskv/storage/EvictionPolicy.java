@@ -1,5 +1,7 @@
 package io.trelliskv.storage;
 
+import io.trelliskv.common.ParseException;
+
 import java.util.Locale;
 
 /** What the engine does when a write finds memory in use above the configured bound. */
@@ -18,14 +20,14 @@ public enum EvictionPolicy {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
-    /** Parses a Redis-style name, case-insensitively. */
+    /** Parses a Redis-style name, case-insensitively; a {@link ParseException} names the accepted ones. */
     public static EvictionPolicy parse(String s) {
         for (EvictionPolicy p : values()) {
             if (p.configName().equalsIgnoreCase(s)) {
                 return p;
             }
         }
-        throw new IllegalArgumentException("unknown eviction policy '" + s
+        throw new ParseException("unknown eviction policy '" + s
                 + "' (expected: noeviction, allkeys-lru, volatile-lru, volatile-ttl)");
     }
 }

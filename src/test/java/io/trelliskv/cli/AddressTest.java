@@ -1,5 +1,7 @@
 package io.trelliskv.cli;
 
+import io.trelliskv.common.ParseException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -54,7 +56,7 @@ class AddressTest {
     })
     void rejectsBadAddressesSayingWhatWasExpected(String text, String expected) {
         assertThatThrownBy(() -> Address.parse(text))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(ParseException.class)
                 .hasMessageStartingWith("bad address '" + text + "': ")
                 .hasMessageContaining(expected);
     }

@@ -1,5 +1,6 @@
 package io.trelliskv.cluster;
 
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.request.ForwardCodec;
 import io.trelliskv.version.Hlc;
@@ -61,7 +62,7 @@ class ClusterCodecsTest {
                 new Version[] {new Version(1, 2)}, new byte[][] {"GET".getBytes(StandardCharsets.UTF_8)}));
         for (int cut = 0; cut < good.length; cut++) {
             byte[] truncated = Arrays.copyOf(good, cut);
-            assertThatThrownBy(() -> ForwardCodec.decodeRequest(truncated)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> ForwardCodec.decodeRequest(truncated)).isInstanceOf(MalformedMessageException.class);
         }
         byte[] badProtocol = good.clone();
         badProtocol[0] = 7;
@@ -73,8 +74,8 @@ class ClusterCodecsTest {
         assertThatThrownBy(() -> ForwardCodec.decodeRequest(trailing)).hasMessageContaining("trailing");
         byte[] hugeCount = good.clone();
         hugeCount[11] = 0x7f; // the floor count
-        assertThatThrownBy(() -> ForwardCodec.decodeRequest(hugeCount)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> ForwardCodec.decodeReply(new byte[] {0, 0, 0, 9})).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ForwardCodec.decodeRequest(hugeCount)).isInstanceOf(MalformedMessageException.class);
+        assertThatThrownBy(() -> ForwardCodec.decodeReply(new byte[] {0, 0, 0, 9})).isInstanceOf(MalformedMessageException.class);
     }
 
     @Test

@@ -46,7 +46,7 @@ class AddressTest {
     })
     void refusesWhatIsNotAnAddressSayingWhatWasExpected(String text, String expected) {
         assertThatThrownBy(() -> Address.parse(text))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(ParseException.class)
                 .hasMessage("bad address '" + text + "': " + expected);
     }
 

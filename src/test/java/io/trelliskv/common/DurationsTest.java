@@ -29,7 +29,7 @@ class DurationsTest {
             "999999999999999999d", "1234567890123456789"})
     void rejectsAnythingElse(String text) {
         assertThatThrownBy(() -> Durations.parse(text))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(ParseException.class)
                 .hasMessage("bad duration '" + text + "' (" + Durations.EXPECTED + ")");
     }
 

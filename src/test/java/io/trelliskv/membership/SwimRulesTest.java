@@ -1,6 +1,7 @@
 package io.trelliskv.membership;
 
 import io.trelliskv.common.Address;
+import io.trelliskv.common.RefusedException;
 
 import io.trelliskv.membership.Message.Ack;
 import io.trelliskv.membership.Message.Alive;
@@ -568,7 +569,7 @@ class SwimRulesTest {
         assertThat(state(1)).as("back with a newer incarnation").isEqualTo(MemberState.ALIVE);
 
         assertThat(swim.remove(12345)).isFalse();
-        assertThatThrownBy(() -> swim.remove(2)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> swim.remove(2)).isInstanceOf(RefusedException.class)
                 .hasMessage("remove 2: ALIVE (expected: a DEAD or LEFT member)");
         assertThatThrownBy(() -> swim.remove(ME)).hasMessageContaining("this node");
     }

@@ -4,6 +4,7 @@ import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.ConfigException;
+import io.trelliskv.common.ParseException;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.repair.AntiEntropyConfig;
@@ -142,7 +143,7 @@ class NodeConfigTest {
         Main.commandLine(main).parseArgs(args);
         try {
             main.config();
-        } catch (IllegalArgumentException e) {
+        } catch (ConfigException | ParseException e) {
             return e.getMessage();
         }
         return null;

@@ -42,7 +42,7 @@ class AntiEntropyCodecTest {
     void malformedMessagesSayWhatWasWrong() {
         byte[] tree = AntiEntropyCodec.encodeTreeRequest(new TokenRange(0, 0), 3, 1);
         assertThatThrownBy(() -> AntiEntropyCodec.decodeTreeRequest(Arrays.copyOf(tree, 10)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("tree request: truncated (10 bytes, expected: >= 25)");
+                .isInstanceOf(MalformedMessageException.class).hasMessage("tree request: truncated (10 bytes, expected: >= 25)");
         byte[] deep = tree.clone();
         deep[16] = 21;
         assertThatThrownBy(() -> AntiEntropyCodec.decodeTreeRequest(deep))
@@ -64,7 +64,7 @@ class AntiEntropyCodecTest {
         byte[] oneKey = AntiEntropyCodec.encodeKeysReply(new AntiEntropyCodec.KeysReply(1, false, 0,
                 List.of(new AntiEntropyCodec.KeyVersion(Key.of("k"), 1, 2, 3))));
         assertThatThrownBy(() -> AntiEntropyCodec.decodeKeysReply(Arrays.copyOf(oneKey, oneKey.length - 1), 1))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(MalformedMessageException.class);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyConfig;
@@ -128,7 +129,7 @@ final class AntiEntropySim {
                 case WRITE -> target.replica.applyWrite(Long.toString(from), payload);
             };
             return CompletableFuture.completedFuture(reply);
-        } catch (IllegalArgumentException e) {
+        } catch (MalformedMessageException e) {
             return CompletableFuture.failedFuture(e);
         }
     }

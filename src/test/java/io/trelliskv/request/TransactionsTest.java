@@ -500,7 +500,7 @@ class TransactionsTest {
     })
     void malformedEncodingsAreRefused(String encoding) {
         assertThatThrownBy(() -> Transaction.Unit.decode(args(encoding.split(" "))))
-                .isInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(io.trelliskv.common.MalformedMessageException.class);
     }
 
     @Test

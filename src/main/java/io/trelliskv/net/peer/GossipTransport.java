@@ -113,7 +113,10 @@ public final class GossipTransport implements Transport, AutoCloseable {
                 });
         try {
             channel = b.bind(bindAddress).sync().channel();
-        } catch (Exception e) {
+        } catch (Exception e) { // sync() rethrows the bind's failure, checked or not
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
             close();
             throw new IOException("cannot listen for gossip on UDP " + bindAddress + ": " + e.getMessage(), e);
         }
@@ -170,14 +173,10 @@ public final class GossipTransport implements Transport, AutoCloseable {
     @Override
     public void exchange(Address to, byte[] request, StreamCallback callback) {
         InetSocketAddress target = new InetSocketAddress(to.host(), to.port());
-        CompletableFuture<byte[]> reply;
-        try {
-            reply = target.isUnresolved()
-                    ? CompletableFuture.failedFuture(new PeerUnavailableException(target, "unknown host", null))
-                    : peers.call(target, PeerMessageType.SWIM_STREAM, request, streamTimeout);
-        } catch (IllegalArgumentException e) {
-            reply = CompletableFuture.failedFuture(e);
-        }
+        // A request over the peer frame limit throws here; Swim counts it as a failed exchange.
+        CompletableFuture<byte[]> reply = target.isUnresolved()
+                ? CompletableFuture.failedFuture(new PeerUnavailableException(target, "unknown host", null))
+                : peers.call(target, PeerMessageType.SWIM_STREAM, request, streamTimeout);
         reply.whenComplete((answer, failure) -> scheduler.execute(() -> {
             if (failure == null) {
                 callback.onReply(answer);

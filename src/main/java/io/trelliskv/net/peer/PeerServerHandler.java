@@ -2,6 +2,7 @@ package io.trelliskv.net.peer;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.trelliskv.common.MalformedMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +74,11 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
         CompletableFuture<byte[]> answer;
         try {
             answer = acceptor.service().handle(frame.type(), peer, frame.payload());
+        } catch (MalformedMessageException e) {
+            answer = CompletableFuture.failedFuture(e);
         } catch (RuntimeException e) {
+            // A bug in the answering code: the peer gets one error reply, the connection and node go on.
+            log.error("Answering {} from peer {} failed", frame.type(), peer.address(), e);
             answer = CompletableFuture.failedFuture(e);
         }
         long id = frame.requestId();
