@@ -12,6 +12,8 @@ import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.WriteCapture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +55,7 @@ import java.util.function.Supplier;
  */
 final class Coordination {
 
+    private static final Logger log = LoggerFactory.getLogger(Coordination.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final Execution execution;
@@ -240,7 +243,8 @@ final class Coordination {
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
             }
             return afterPhase(phase, protocol, spec, args, plan, ran);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
+            log.error("Coordinating a command failed unexpectedly", e);
             ran.complete(null);
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
         }
@@ -287,7 +291,8 @@ final class Coordination {
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
             }
             return afterPhase(phase, () -> transactions.runHere(execution, protocol, unit), plan, ran);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
+            log.error("Coordinating a command failed unexpectedly", e);
             ran.complete(null);
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
         }
