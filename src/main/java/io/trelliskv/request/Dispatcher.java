@@ -327,8 +327,10 @@ public final class Dispatcher implements CommandSink {
         Session session = Session.of(client);
         CompletableFuture<byte[]> flushed = new CompletableFuture<>();
         session.waitFor(session.allOutstanding());
+        // Commands held back ahead of this one (a change of coordinators) have only just been routed
+        // when this runs: wait for their answers too, so none of them lands after the flush.
         holdBack(client, session, r, () -> {
-            r.flushAll().whenComplete((done, failure) -> {
+            session.allOutstanding().thenCompose(v -> r.flushAll()).whenComplete((done, failure) -> {
                 Throwable cause = failure == null ? null : ErrorReplies.unwrap(failure);
                 String text = cause == null ? null : cause instanceof ReplicationException
                         ? cause.getMessage() : "ERR flush failed: " + ErrorReplies.reason(cause);

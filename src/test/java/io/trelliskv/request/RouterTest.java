@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -49,6 +50,8 @@ class RouterTest {
     private FakePlacement placement;
     private FakeForwarder forwarder;
     private Router router;
+    /** What a FLUSHALL through node A does. */
+    private Supplier<CompletableFuture<Void>> clusterFlush = () -> CompletableFuture.completedFuture(null);
 
     @BeforeEach
     void setUp() {
@@ -97,6 +100,25 @@ class RouterTest {
         forwarder.release(0);
         assertThat(output()).isEqualTo("$3\r\none\r\n$4\r\nhere\r\n$3\r\ntwo\r\n+PONG\r\n");
         assertThat(a.call("GET", "a1")).as("back on the direct path").isEqualTo("$4\r\nhere\r\n");
+    }
+
+    @Test
+    void flushAllWaitsForTheAnswersOfCommandsHeldBackAheadOfIt() {
+        List<Long> keysOnBWhenFlushed = new ArrayList<>();
+        clusterFlush = () -> {
+            keysOnBWhenFlushed.add(b.node.engine().size());
+            return CompletableFuture.completedFuture(null);
+        };
+        assertThat(a.send(command("SET", "b1", "x"))).isEmpty();
+        placement.epoch++; // coordinators changed while SET b1 is on its way
+        assertThat(a.send(command("SET", "b2", "y") + command("FLUSHALL"))).as("SET b2 held back, FLUSHALL behind it")
+                .isEmpty();
+        forwarder.release(0); // SET b1 answers: SET b2 goes out, and FLUSHALL must wait for its answer too
+        assertThat(forwarder.calls).hasSize(2);
+        assertThat(keysOnBWhenFlushed).as("no flush before SET b2 has answered").isEmpty();
+        forwarder.release(1);
+        assertThat(keysOnBWhenFlushed).as("the flush saw both writes done").containsExactly(2L);
+        assertThat(output()).isEqualTo("+OK\r\n+OK\r\n+OK\r\n");
     }
 
     @Test
@@ -265,7 +287,7 @@ class RouterTest {
      * Makes the harness's node route by {@code placement}, each node being the only replica of the keys
      * it owns (a command coordinated here runs here, as on a single node).
      */
-    private static Router serveCluster(CommandHarness h, FakePlacement placement, FakeForwarder forwarder) {
+    private Router serveCluster(CommandHarness h, FakePlacement placement, FakeForwarder forwarder) {
         ReplicaPlacement onlySelf = new ReplicaPlacement() {
             @Override
             public long localNodeId() {
@@ -292,7 +314,7 @@ class RouterTest {
                 (node, entry) -> false, new ReplicationConfig(1, ConsistencyLevel.ONE, ConsistencyLevel.ONE, false,
                         ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0, 1_000), new SplittableRandom(1));
         return h.node.dispatcher().serveCluster(placement, forwarder, coordinator,
-                () -> CompletableFuture.completedFuture(null));
+                () -> clusterFlush.get());
     }
 
     private String output() {
@@ -330,6 +352,8 @@ class RouterTest {
     /** Owners by the first letter of the key, unless {@link #owner} says otherwise; C is down. */
     static final class FakePlacement implements Placement {
         final long local;
+        /** See {@link Placement#epoch}: the test moves it to say coordinators changed. */
+        long epoch;
         final Map<String, Long> owner = new HashMap<>();
         /** Whole replica lists for keys that have more than one owner. */
         final Map<String, List<Long>> replicas = new HashMap<>();
@@ -364,6 +388,11 @@ class RouterTest {
         @Override
         public boolean isAlive(long nodeId) {
             return nodeId != C;
+        }
+
+        @Override
+        public long epoch() {
+            return epoch;
         }
 
         @Override
