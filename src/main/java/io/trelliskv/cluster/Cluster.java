@@ -13,9 +13,14 @@ import io.trelliskv.net.peer.PeerClientStats;
 import io.trelliskv.net.peer.PeerConfig;
 import io.trelliskv.net.peer.PeerHello;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.repair.AntiEntropy;
+import io.trelliskv.repair.AntiEntropyService;
+import io.trelliskv.repair.RangeStream;
 import io.trelliskv.repair.RepairStatus;
 import io.trelliskv.repair.ScanPacer;
 import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.HintStats;
+import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.version.Hlc;
@@ -26,6 +31,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -50,7 +56,7 @@ import java.util.concurrent.TimeUnit;
  * It is also the admin commands' narrow view of the cluster ({@link RebalanceControl},
  * {@link RepairControl}, {@link ReplicaInspector}), which refuses with the reason before the start.
  */
-public final class Cluster implements AutoCloseable, RebalanceControl, RepairControl, ReplicaInspector {
+public final class Cluster implements AutoCloseable, RebalanceControl, RepairControl, ReplicaInspector, ClusterInfo {
 
     private static final Logger log = LoggerFactory.getLogger(Cluster.class);
 
@@ -162,14 +168,61 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
         return r.member();
     }
 
+    @Override
     public boolean started() {
         return running != null;
     }
 
-    /** The peer connections' counters; null before the start. */
-    public PeerClientStats peerStats() {
+    // ---- ClusterInfo: read-only counters for INFO ----
+
+    @Override
+    public NodeStatus nodeStatus() {
+        return started() ? member().rebalancer().status() : NodeStatus.NORMAL;
+    }
+
+    @Override
+    public long streamsRunning() {
+        return started() ? member().rebalancer().streams().stream()
+                .filter(p -> p.state() == RangeStream.State.RUNNING).count() : 0;
+    }
+
+    @Override
+    public PeerClientStats peers() {
         Running r = running;
-        return r == null ? null : r.peers().stats();
+        if (r == null) {
+            throw new IllegalStateException("the cluster has not started yet");
+        }
+        return r.peers().stats();
+    }
+
+    @Override
+    public Coordinator.Stats coordinator() {
+        return member().coordinator().stats();
+    }
+
+    @Override
+    public ReplicaService.Stats replica() {
+        return member().replica().stats();
+    }
+
+    @Override
+    public HintStats hints() {
+        return member().hints().stats();
+    }
+
+    @Override
+    public Map<Long, Integer> hintsByTarget() {
+        return member().hints().pendingByTarget();
+    }
+
+    @Override
+    public AntiEntropy.Stats antiEntropy() {
+        return member().antiEntropy().stats();
+    }
+
+    @Override
+    public AntiEntropyService.Stats antiEntropyAnswered() {
+        return member().antiEntropyService().stats();
     }
 
     /**

@@ -1,13 +1,14 @@
 package io.trelliskv.node;
 
-import io.trelliskv.cluster.Cluster;
-import io.trelliskv.cluster.ClusterMember;
+import io.trelliskv.cluster.ClusterInfo;
 import io.trelliskv.cluster.ClusterState;
-import io.trelliskv.cluster.NodeStatus;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandSpec;
+import io.trelliskv.command.CommandTable;
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.MemberState;
+import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.repair.AntiEntropyService;
@@ -15,7 +16,7 @@ import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintStats;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
-import io.trelliskv.request.Dispatcher;
+import io.trelliskv.request.RequestStats;
 import io.trelliskv.request.Router;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
@@ -29,6 +30,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 /**
  * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
@@ -43,10 +47,20 @@ public final class Info {
     private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
             "cluster", "replication", "anti_entropy", "keyspace");
 
-    private final Node node;
+    /**
+     * What INFO reads, and nothing else of the node: settings, counters and read-only views. The engine
+     * is read for its sizes and statistics only.
+     */
+    record Sources(Clock clock, long startMillis, NodeConfig config, long nodeId, IntSupplier port,
+                   BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
+                   RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
+                   ClusterInfo cluster) {
+    }
 
-    Info(Node node) {
-        this.node = node;
+    private final Sources source;
+
+    Info(Sources sources) {
+        this.source = sources;
     }
 
     /** Renders the sections named by {@code args[1..]} (INFO's arguments). */
@@ -96,20 +110,20 @@ public final class Info {
 
     private void server(StringBuilder sb) {
         sb.append("# Server\r\n");
-        long uptime = Math.max(0, (node.clock().millis() - node.startMillis()) / 1000);
-        NodeConfig cfg = node.config();
+        long uptime = Math.max(0, (source.clock().millis() - source.startMillis()) / 1000);
+        NodeConfig cfg = source.config();
         line(sb, "redis_version", ServerCommands.REDIS_COMPAT_VERSION);
         line(sb, "trellis_version", BuildInfo.version());
         line(sb, "redis_mode", "standalone");
-        line(sb, "node_id", Long.toHexString(node.nodeId()));
+        line(sb, "node_id", Long.toHexString(source.nodeId()));
         line(sb, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         line(sb, "arch_bits", "64");
         line(sb, "java_version", Runtime.version());
         line(sb, "process_id", ProcessHandle.current().pid());
-        line(sb, "tcp_port", node.address() == null ? cfg.net().port() : node.address().getPort());
+        line(sb, "tcp_port", source.port().getAsInt());
         line(sb, "unix_socket", cfg.net().unixSocket() == null ? "" : cfg.net().unixSocket());
-        line(sb, "transport", node.nativeTransport() ? "epoll" : "nio");
+        line(sb, "transport", source.nativeTransport().getAsBoolean() ? "epoll" : "nio");
         line(sb, "io_threads", cfg.net().ioThreads() > 0 ? cfg.net().ioThreads()
                 : Runtime.getRuntime().availableProcessors());
         line(sb, "uptime_in_seconds", uptime);
@@ -119,15 +133,15 @@ public final class Info {
 
     private void clients(StringBuilder sb) {
         sb.append("# Clients\r\n");
-        line(sb, "connected_clients", node.clients().connected());
-        line(sb, "maxclients", node.clients().maxClients());
+        line(sb, "connected_clients", source.clients().connected());
+        line(sb, "maxclients", source.clients().maxClients());
     }
 
     private void memory(StringBuilder sb) {
         sb.append("# Memory\r\n");
-        Engine engine = node.engine();
+        Engine engine = source.engine();
         long used = engine.usedMemory();
-        long max = node.config().engine().maxMemoryBytes();
+        long max = source.config().engine().maxMemoryBytes();
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         long rss = residentSetBytes();
         line(sb, "used_memory", used);
@@ -140,7 +154,7 @@ public final class Info {
         line(sb, "heap_max", heap.getMax());
         line(sb, "maxmemory", max);
         line(sb, "maxmemory_human", Sizes.human(max));
-        line(sb, "maxmemory_policy", node.config().engine().policy().configName());
+        line(sb, "maxmemory_policy", source.config().engine().policy().configName());
         line(sb, "memory_accounting", "estimated per entry: key, value and per-entry JVM object overhead");
     }
 
@@ -156,27 +170,26 @@ public final class Info {
 
     private void stats(StringBuilder sb) {
         sb.append("# Stats\r\n");
-        EngineStats es = node.engine().stats();
-        Dispatcher d = node.dispatcher();
-        line(sb, "total_connections_received", node.clients().totalConnections());
-        line(sb, "total_commands_processed", d.stats().commandsProcessed());
-        line(sb, "instantaneous_ops_per_sec", node.opsSampler().opsPerSecond());
-        line(sb, "rejected_connections", node.clients().rejectedConnections());
+        EngineStats es = source.engine().stats();
+        line(sb, "total_connections_received", source.clients().totalConnections());
+        line(sb, "total_commands_processed", source.requests().commandsProcessed());
+        line(sb, "instantaneous_ops_per_sec", source.ops().opsPerSecond());
+        line(sb, "rejected_connections", source.clients().rejectedConnections());
         line(sb, "expired_keys", es.expiredKeys());
         line(sb, "evicted_keys", es.evictedKeys());
         line(sb, "keyspace_hits", es.keyspaceHits());
         line(sb, "keyspace_misses", es.keyspaceMisses());
         line(sb, "tombstones", es.tombstones());
-        sb.append("flush_floor:").append(node.engine().flushFloor().describe()).append("\r\n");
-        line(sb, "flush_dropped_entries", node.engine().flushDroppedEntries());
-        line(sb, "flush_refused_entries", node.engine().refusedBelowFlushFloor());
-        line(sb, "total_error_replies", d.stats().errorReplies());
-        line(sb, "unknown_commands", d.stats().unknownCommands());
+        sb.append("flush_floor:").append(source.engine().flushFloor().describe()).append("\r\n");
+        line(sb, "flush_dropped_entries", source.engine().flushDroppedEntries());
+        line(sb, "flush_refused_entries", source.engine().refusedBelowFlushFloor());
+        line(sb, "total_error_replies", source.requests().errorReplies());
+        line(sb, "unknown_commands", source.requests().unknownCommands());
     }
 
     private void commandstats(StringBuilder sb) {
         sb.append("# Commandstats\r\n");
-        for (CommandSpec spec : node.dispatcher().table().all()) {
+        for (CommandSpec spec : source.table().all()) {
             CommandSpec.Stats s = spec.stats();
             long calls = s.calls();
             if (calls == 0 && s.rejected() == 0) {
@@ -193,12 +206,11 @@ public final class Info {
 
     private void cluster(StringBuilder sb) {
         sb.append("# Cluster\r\n");
-        ClusterState state = node.clusterState();
-        Cluster shell = node.cluster();
-        ClusterMember cluster = shell.started() ? shell.member() : null;
-        line(sb, "cluster_name", node.config().cluster().name());
-        line(sb, "cluster_enabled", cluster != null ? 1 : 0);
-        line(sb, "cluster_seeds", node.config().cluster().seeds().stream().map(Object::toString).collect(java.util.stream.Collectors.joining(",")));
+        ClusterState state = source.state();
+        ClusterInfo cluster = source.cluster();
+        line(sb, "cluster_name", source.config().cluster().name());
+        line(sb, "cluster_enabled", cluster.started() ? 1 : 0);
+        line(sb, "cluster_seeds", source.config().cluster().seeds().stream().map(Object::toString).collect(java.util.stream.Collectors.joining(",")));
         line(sb, "members_alive", state.count(MemberState.ALIVE));
         line(sb, "members_suspect", state.count(MemberState.SUSPECT));
         line(sb, "members_dead", state.count(MemberState.DEAD));
@@ -206,17 +218,16 @@ public final class Info {
         line(sb, "ring_version", state.ring().version());
         line(sb, "ring_nodes", state.ring().nodes().size());
         line(sb, "ring_tokens", state.ring().tokenCount());
-        line(sb, "local_tokens", state.ring().tokensOf(node.nodeId()).size());
+        line(sb, "local_tokens", state.ring().tokensOf(source.nodeId()).size());
         line(sb, "ring_future_nodes", state.futureRing().nodes().size());
-        line(sb, "node_status", cluster == null ? NodeStatus.NORMAL : cluster.rebalancer().status());
-        line(sb, "streams_running", cluster == null ? 0 : cluster.rebalancer().streams().stream()
-                .filter(p -> p.state() == io.trelliskv.repair.RangeStream.State.RUNNING).count());
-        Router router = node.dispatcher().router();
+        line(sb, "node_status", cluster.nodeStatus());
+        line(sb, "streams_running", cluster.streamsRunning());
+        Router router = source.router().get();
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
         line(sb, "forwards_retried_elsewhere", router == null ? 0 : router.retriedElsewhere());
-        if (cluster != null) {
-            var peers = shell.peerStats();
+        if (cluster.started()) {
+            var peers = cluster.peers();
             line(sb, "peer_connections", peers.openConnections());
             line(sb, "peer_requests_in_flight", peers.inFlight());
             line(sb, "peer_request_failures", peers.failures());
@@ -230,21 +241,20 @@ public final class Info {
      */
     private void replication(StringBuilder sb) {
         sb.append("# Replication\r\n");
-        ReplicationConfig rc = node.config().cluster().replication();
+        ReplicationConfig rc = source.config().cluster().replication();
         line(sb, "replication_factor", rc.replicationFactor());
         line(sb, "effective_replicas", Math.max(1, Math.min(rc.replicationFactor(),
-                node.clusterState().ring().nodes().size())));
+                source.state().ring().nodes().size())));
         line(sb, "read_consistency", rc.readLevel());
         line(sb, "write_consistency", rc.writeLevel());
         line(sb, "sloppy_quorum", rc.sloppyQuorum() ? 1 : 0);
         line(sb, "max_clock_drift_ms", rc.maxClockDriftMillis());
         line(sb, "read_repair_chance", rc.readRepairChance());
-        if (!node.cluster().started()) {
+        ClusterInfo cluster = source.cluster();
+        if (!cluster.started()) {
             return;
         }
-        ClusterMember cluster = node.cluster().member();
-        Coordinator coordinator = cluster.coordinator();
-        Coordinator.Stats c = coordinator.stats();
+        Coordinator.Stats c = cluster.coordinator();
         line(sb, "coordinated_remote_reads", c.remoteReads());
         line(sb, "coordinated_remote_writes", c.remoteWrites());
         line(sb, "read_repairs", c.readRepairs());
@@ -252,13 +262,13 @@ public final class Info {
         line(sb, "unavailable_errors", c.unavailable());
         line(sb, "timeout_errors", c.timeouts());
         line(sb, "refused_errors", c.refusals());
-        line(sb, "clock_drift_rejections", c.driftRejected() + cluster.replica().stats().refusedBatches());
+        line(sb, "clock_drift_rejections", c.driftRejected() + cluster.replica().refusedBatches());
         line(sb, "pending_replica_writes", c.pendingWrites());
-        ReplicaService.Stats r = cluster.replica().stats();
+        ReplicaService.Stats r = cluster.replica();
         line(sb, "replica_entries_applied", r.applied());
         line(sb, "replica_entries_stale", r.stale());
         line(sb, "replica_reads", r.reads());
-        HintStats h = cluster.hints().stats();
+        HintStats h = cluster.hints();
         line(sb, "hints_pending", h.pending());
         line(sb, "hints_pending_bytes", h.pendingBytes());
         line(sb, "hints_stored", h.stored());
@@ -266,7 +276,7 @@ public final class Info {
         line(sb, "hints_dropped", h.dropped());
         line(sb, "hints_expired", h.expired());
         line(sb, "hints_refused", h.refused());
-        cluster.hints().pendingByTarget().forEach((peer, count) ->
+        cluster.hintsByTarget().forEach((peer, count) ->
                 line(sb, "hints_peer_" + Long.toHexString(peer), count));
     }
 
@@ -276,15 +286,14 @@ public final class Info {
      */
     private void antiEntropy(StringBuilder sb) {
         sb.append("# Anti_entropy\r\n");
-        AntiEntropyConfig config = node.config().cluster().antiEntropy();
+        AntiEntropyConfig config = source.config().cluster().antiEntropy();
         line(sb, "anti_entropy_interval_ms", config.intervalMillis());
         line(sb, "anti_entropy_cpu_fraction", config.cpuFraction());
-        if (!node.cluster().started()) {
+        ClusterInfo cluster = source.cluster();
+        if (!cluster.started()) {
             return;
         }
-        ClusterMember cluster = node.cluster().member();
-        AntiEntropy ae = cluster.antiEntropy();
-        AntiEntropy.Stats s = ae.stats();
+        AntiEntropy.Stats s = cluster.antiEntropy();
         line(sb, "anti_entropy_running", s.running() ? 1 : 0);
         line(sb, "anti_entropy_rounds", s.roundsCompleted());
         line(sb, "anti_entropy_last_round_ms", s.lastRoundMillis());
@@ -294,16 +303,16 @@ public final class Info {
         line(sb, "anti_entropy_bytes_sent", s.bytesSent());
         line(sb, "anti_entropy_bytes_received", s.bytesReceived());
         line(sb, "anti_entropy_failed_exchanges", s.failures());
-        AntiEntropyService.Stats answered = cluster.antiEntropyService().stats();
+        AntiEntropyService.Stats answered = cluster.antiEntropyAnswered();
         line(sb, "anti_entropy_trees_answered", answered.treesAnswered());
         line(sb, "anti_entropy_keys_listed", answered.keysListed());
     }
 
     private void keyspace(StringBuilder sb) {
         sb.append("# Keyspace\r\n");
-        long keys = node.engine().size();
+        long keys = source.engine().size();
         if (keys > 0) {
-            sb.append("db0:keys=").append(keys).append(",expires=").append(node.engine().volatileSize())
+            sb.append("db0:keys=").append(keys).append(",expires=").append(source.engine().volatileSize())
                     .append(",avg_ttl=0\r\n");
         }
     }

@@ -13,8 +13,8 @@ import io.trelliskv.command.DebugCommands;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Clock;
-import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.ConfigException;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
@@ -91,12 +91,12 @@ public final class Node implements AutoCloseable {
         this.opsSampler = new OpsSampler(clock);
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
-        new ServerCommands(this).registerInto(table);
         NetConfig net = config.net();
         this.cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
                 clock, dispatcher, clusterState, engine, hlc, () -> onDecommissioned.run());
+        new ServerCommands(this).registerInto(table);
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState, cluster).registerInto(table);
         new RepairCommands(cluster).registerInto(table);
@@ -216,6 +216,13 @@ public final class Node implements AutoCloseable {
 
     OpsSampler opsSampler() {
         return opsSampler;
+    }
+
+    /** What INFO reads of this node: its settings, counters and read-only views, not the node itself. */
+    Info.Sources infoSources() {
+        return new Info.Sources(clock, startMillis, config, nodeId,
+                () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
+                engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster);
     }
 
     /** The bound TCP address; null before {@link #start()}. */

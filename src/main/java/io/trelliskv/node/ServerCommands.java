@@ -42,7 +42,7 @@ final class ServerCommands {
 
     ServerCommands(Node node) {
         this.node = node;
-        this.info = new Info(node);
+        this.info = new Info(node.infoSources());
         this.config = new Config(node);
     }
 
