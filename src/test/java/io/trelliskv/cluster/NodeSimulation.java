@@ -8,6 +8,7 @@ import io.trelliskv.command.CommandTable;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Address;
+import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.membership.Scheduler;
 import io.trelliskv.membership.SwimConfig;
@@ -15,7 +16,10 @@ import io.trelliskv.membership.Transport;
 import io.trelliskv.net.ClientPipeline;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
+import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerRequestFailedException;
+import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.repair.ScanPacer;
@@ -23,19 +27,29 @@ import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.request.Dispatcher;
+import io.trelliskv.request.ForwardCodec;
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.resp.RespReplyReader;
+import io.trelliskv.resp.RespValue;
 import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.EvictionPolicy;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.version.Hlc;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,10 +58,12 @@ import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -65,12 +81,30 @@ import java.util.function.BooleanSupplier;
  * peer's answer (a stream batch, an anti-entropy exchange), the future it waits on is a {@link SimFuture},
  * whose {@code get} runs the queue until the answer is there or the timeout has passed in simulated time:
  * other nodes (and this node's other work) go on meanwhile, as they would on other threads. Sleeps
- * (stream backoffs) run the queue for the time slept.
+ * (stream backoffs) run the queue for the time slept. After every event each client connection's event
+ * loop runs its pending tasks, as a server's event loop would.
  *
  * <h2>The network</h2>
- * Datagrams and peer requests arrive after 1 to 5 ms; messages between two nodes arrive in the order sent
- * (as on one TCP connection). A crashed node runs nothing more, sends nothing and answers nothing: requests
- * to it fail to connect, and its timers are skipped.
+ * A message takes {@link #minDelayMillis} to {@link #maxDelayMillis}, and with {@link #slowChance}
+ * {@link #slowMinMillis} to {@link #slowMaxMillis} (so anything can overtake anything that is not on the
+ * same connection). Datagrams arrive in any order. Peer requests travel on connections modelled on
+ * {@code PeerClient}'s: {@link #SLOTS} per pair of nodes; the calls of one stream (a client connection's
+ * forwards) take one of them, other calls take them in turn. A connection first opens (a round trip);
+ * calls made meanwhile wait in its outbox, in order. On an open connection requests arrive, and replies
+ * come back, in the order written (TCP), unless {@link #tcpOrder} is off (only to show that the
+ * simulation finds lost order). A connection that is refused or reset fails what waited in its outbox
+ * as never sent ({@code PeerUnavailableException.mayHaveArrived()} false), oldest first, and what was
+ * written as may-have-arrived; every call also has its own timeout, as in {@code PeerClient}. A call
+ * without a stream (a replica read or write), or its reply, is lost with {@link #callLoss}: the peer
+ * was too slow, and the caller times out. Unlike {@code PeerClient}, a refused connect starts no
+ * backoff: each later call tries a new connection, and fails the same way.
+ *
+ * <h2>Faults</h2>
+ * {@link SimNode#crash()} stops a node: it runs nothing more, sends nothing, and its connections are
+ * reset within {@link #RESET_WITHIN_MILLIS}; the others learn of it through SWIM. {@link #cut} puts a
+ * fault on the one-way link between two nodes ({@link LinkFault}: its datagrams lost, or everything
+ * refused), {@link #heal} takes it off: so a node can come to be believed dead by some nodes while it
+ * serves others, or be partitioned away and come back, all through the production membership.
  */
 final class NodeSimulation {
 
@@ -81,6 +115,21 @@ final class NodeSimulation {
     private static final int PORT = 7000;
     /** Most events one {@link #runFor} may run: a bound against a run that never quiets down. */
     private static final long MAX_EVENTS = 20_000_000;
+    /** Peer connections per pair of nodes (as {@code PeerConfig.connectionsPerPeer}). */
+    static final int SLOTS = 2;
+    /** A crashed node's connections are reset by its host within this many ms. */
+    static final long RESET_WITHIN_MILLIS = 20;
+
+    /** What a one-way link does to what crosses it. */
+    enum LinkFault {
+        /** Datagrams are lost (UDP blocked): membership may find the target dead while peer calls work. */
+        DATAGRAMS_LOST,
+        /**
+         * Nothing passes: datagrams are lost, and peer connections between the two nodes (either way) are
+         * reset at once and refused while the fault lasts (a firewall's REJECT).
+         */
+        REFUSED
+    }
 
     final ManualClock clock = new ManualClock(START_MILLIS);
     final SplittableRandom random;
@@ -89,8 +138,13 @@ final class NodeSimulation {
     private long eventsRun;
     private final Map<Long, SimNode> nodes = new LinkedHashMap<>();
     private final Map<Address, SimNode> byAddress = new HashMap<>();
-    /** When the last message on each one-way link arrives, so a link delivers in order (ms since start). */
-    private final Map<List<Long>, Long> linkArrival = new HashMap<>();
+    /** Faults by one-way link (from, to). */
+    private final Map<List<Long>, LinkFault> faults = new HashMap<>();
+    /** Peer connections by (from, to, slot); a broken one is replaced on next use. */
+    private final Map<List<Long>, Connection> connections = new LinkedHashMap<>();
+    /** The slot the next call without a stream takes, per (from, to). */
+    private final Map<List<Long>, Integer> nextSlot = new HashMap<>();
+    private final List<SimClient> clients = new ArrayList<>();
     /** Settings of nodes added from now on. */
     ClusterConfig template;
     /**
@@ -98,6 +152,26 @@ final class NodeSimulation {
      * achieve (a round after a move would otherwise repair what a stream missed).
      */
     boolean antiEntropy = true;
+    /** Shortest and longest usual message delay, ms. */
+    long minDelayMillis = 1;
+    long maxDelayMillis = 5;
+    /** Chance that a message is slow instead, taking {@link #slowMinMillis} to {@link #slowMaxMillis}. */
+    double slowChance;
+    long slowMinMillis = 20;
+    long slowMaxMillis = 150;
+    /** Chance that a call without a stream, or its reply, is lost (the caller times out). */
+    double callLoss;
+    /** Whether a connection delivers in the order written (TCP). Off only to show lost order is found. */
+    boolean tcpOrder = true;
+    /** When not null, a line per forward's progress and per fault, to compare runs or replay one by eye. */
+    List<String> trace;
+
+    /** FORWARD calls made. */
+    long forwardsSent;
+    /** Calls failed as never sent (refused or reset before written). */
+    long neverSent;
+    /** Calls failed as may-have-arrived (reset after written). */
+    long lostInFlight;
 
     NodeSimulation(long seed) {
         this.random = new SplittableRandom(seed);
@@ -157,7 +231,15 @@ final class NodeSimulation {
             clock.advanceMillis(e.at - now());
         }
         e.task.run();
+        for (int i = 0; i < clients.size(); i++) {
+            clients.get(i).drain();
+        }
         return true;
+    }
+
+    /** Events run so far. */
+    long eventsRun() {
+        return eventsRun;
     }
 
     /** Runs every event due within {@code millis} and leaves the clock there. May be called from inside an event. */
@@ -244,11 +326,21 @@ final class NodeSimulation {
         return nodes.values();
     }
 
-    /** The message delay of one hop: 1 to 5 ms, in order per one-way link. */
-    private long hop(long from, long to) {
-        long arrival = Math.max(now() + 1 + random.nextLong(5), linkArrival.getOrDefault(List.of(from, to), 0L));
-        linkArrival.put(List.of(from, to), arrival);
-        return arrival - now();
+    /** Hints that running nodes hold for running nodes. */
+    int hintsForRunningNodes() {
+        int pending = 0;
+        for (SimNode n : nodes.values()) {
+            if (n.down) {
+                continue;
+            }
+            for (Map.Entry<Long, Integer> e : n.member.hints().pendingByTarget().entrySet()) {
+                SimNode target = nodes.get(e.getKey());
+                if (target != null && !target.down) {
+                    pending += e.getValue();
+                }
+            }
+        }
+        return pending;
     }
 
     /** One whole node. */
@@ -266,7 +358,9 @@ final class NodeSimulation {
 
         SimNode(long id, ClusterConfig config) {
             this.id = id;
-            this.address = new Address("node-" + id, PORT);
+            // an IP literal: the cluster state makes socket addresses of members, and a name would be looked up
+            int n = nodes.size() + 1;
+            this.address = new Address("10.0." + (n >> 8) + "." + (n & 0xff), PORT);
             Hlc hlc = new Hlc(clock);
             this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS,
                     EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, hlc, id);
@@ -288,9 +382,10 @@ final class NodeSimulation {
             };
             Executor here = membership::execute;
             ClusterMember.Wiring wiring = new ClusterMember.Wiring(address, new SimGossip(this), membership,
-                    new Random(random.nextLong()), this::call, new SerialExecutor(membership), here, here,
-                    nanos -> runFor(nanos / 1_000_000), () -> ScanPacer.unpaced(clock), new SimBackground(membership),
-                    this::decommissioned);
+                    new Random(random.nextLong()), (to, type, payload, timeout, stream) ->
+                            call(this, to, type, payload, timeout, stream),
+                    new SerialExecutor(membership), here, here, nanos -> runFor(nanos / 1_000_000),
+                    () -> ScanPacer.unpaced(clock), new SimBackground(membership), this::decommissioned);
             this.member = new ClusterMember(config, new NodeIdentity(id, config.name(), List.of()), clock, dispatcher,
                     state, engine, hlc, wiring);
         }
@@ -311,47 +406,307 @@ final class NodeSimulation {
             after(2_000, this::crash);
         }
 
+        /** Stops the node: it runs nothing more; its host resets its connections within a few ms. */
         void crash() {
+            trace("crash " + this);
             down = true;
             member.close();
+            for (Connection c : new ArrayList<>(connections.values())) {
+                if (c.to == this || c.from == this) {
+                    after(random.nextLong(RESET_WITHIN_MILLIS + 1), () -> c.reset("connection reset"));
+                }
+            }
         }
 
-        /** A request to {@code to}, answered by its member after a hop each way; a crashed peer refuses it. */
-        private CompletableFuture<byte[]> call(long to, PeerMessageType type, byte[] payload, Duration timeout,
-                                               long stream) {
-            SimFuture<byte[]> reply = new SimFuture<>();
-            SimNode target = nodes.get(to);
-            if (target == null || target.down) {
-                after(1, () -> reply.completeExceptionally(new ConnectException("node " + Long.toHexString(to)
-                        + " refused the connection")));
-                return reply;
-            }
-            Event timedOut = after(timeout.toMillis(), () -> reply.completeExceptionally(
-                    new TimeoutException(type + " to " + Long.toHexString(to) + " timed out")));
-            after(hop(id, to), () -> {
-                if (target.down || down) {
-                    return;
-                }
-                target.member.handle(type, id, Long.toHexString(id) + "@" + address, payload)
-                        .whenComplete((answer, failure) -> after(hop(to, id), () -> {
-                            if (down || target.down) {
-                                return;
-                            }
-                            timedOut.cancelled = true;
-                            if (failure != null) {
-                                reply.completeExceptionally(failure);
-                            } else {
-                                reply.complete(answer);
-                            }
-                        }));
-            });
-            return reply;
+        /** This node's stored entry of {@code key}, tombstones included; null if none. */
+        Entry stored(String key) {
+            return engine.stored(Key.of(key));
         }
 
         @Override
         public String toString() {
-            return "node-" + id;
+            return "node-" + Long.toHexString(id);
         }
+    }
+
+    // ---- the network ----
+
+    /** One message's delay, ms. */
+    long delay() {
+        if (slowChance > 0 && random.nextDouble() < slowChance) {
+            return slowMinMillis + random.nextLong(slowMaxMillis - slowMinMillis + 1);
+        }
+        return minDelayMillis + random.nextLong(maxDelayMillis - minDelayMillis + 1);
+    }
+
+    /** Puts {@code fault} on the link from {@code from} to {@code to} (one way). */
+    void cut(SimNode from, SimNode to, LinkFault fault) {
+        trace("cut " + from + " -> " + to + ": " + fault);
+        faults.put(List.of(from.id, to.id), fault);
+        if (fault == LinkFault.REFUSED) {
+            for (Connection c : new ArrayList<>(connections.values())) {
+                if ((c.from == from && c.to == to) || (c.from == to && c.to == from)) {
+                    c.reset("connection reset");
+                }
+            }
+        }
+    }
+
+    /** Puts {@code fault} on both links between {@code a} and {@code b}. */
+    void cutBoth(SimNode a, SimNode b, LinkFault fault) {
+        cut(a, b, fault);
+        cut(b, a, fault);
+    }
+
+    /** Takes the fault off the link from {@code from} to {@code to}. */
+    void heal(SimNode from, SimNode to) {
+        if (faults.remove(List.of(from.id, to.id)) != null) {
+            trace("heal " + from + " -> " + to);
+        }
+    }
+
+    void healBoth(SimNode a, SimNode b) {
+        heal(a, b);
+        heal(b, a);
+    }
+
+    /** Whether a datagram from {@code from} reaches {@code to} now. */
+    private boolean datagramPasses(SimNode from, SimNode to) {
+        return !from.down && !to.down && !faults.containsKey(List.of(from.id, to.id));
+    }
+
+    /** Whether a connection between the two (either way) is refused now. */
+    private boolean refused(SimNode a, SimNode b) {
+        return a.down || b.down || faults.get(List.of(a.id, b.id)) == LinkFault.REFUSED
+                || faults.get(List.of(b.id, a.id)) == LinkFault.REFUSED;
+    }
+
+    void trace(String line) {
+        if (trace != null) {
+            trace.add(now() + " ms " + line);
+        }
+    }
+
+    private static InetSocketAddress socketOf(SimNode node) {
+        return InetSocketAddress.createUnresolved(node.address.host(), node.address.port());
+    }
+
+    /** One peer call. */
+    private final class Call {
+        final PeerMessageType type;
+        final byte[] payload;
+        final boolean lossy;
+        final SimFuture<byte[]> reply = new SimFuture<>();
+        /** For the trace: the forward's stream and command. */
+        final String what;
+        Event timeout;
+
+        Call(PeerMessageType type, byte[] payload, long stream) {
+            this.type = type;
+            this.payload = payload;
+            this.lossy = stream == PeerClient.NO_STREAM;
+            this.what = trace == null || type != PeerMessageType.FORWARD ? null : describeForward(payload);
+        }
+    }
+
+    private static String describeForward(byte[] payload) {
+        ForwardCodec.Request r = ForwardCodec.decodeRequest(payload);
+        StringBuilder sb = new StringBuilder("stream ").append(r.stream());
+        for (byte[] a : r.args()) {
+            sb.append(' ').append(new String(a, StandardCharsets.UTF_8));
+        }
+        return sb.toString();
+    }
+
+    /** A peer connection from one node to another: opening, open, or broken (then replaced on next use). */
+    private final class Connection {
+        final SimNode from;
+        final SimNode to;
+        final List<Long> key;
+        boolean open;
+        boolean broken;
+        /** Calls made while opening, not written yet, oldest first. */
+        final ArrayDeque<Call> outbox = new ArrayDeque<>();
+        /** Calls written and not answered yet. */
+        final List<Call> written = new ArrayList<>();
+        /** When the last request written, and the last reply written back, arrive (ms since start; TCP order). */
+        long requestsArrive;
+        long repliesArrive;
+
+        Connection(SimNode from, SimNode to, List<Long> key) {
+            this.from = from;
+            this.to = to;
+            this.key = key;
+        }
+
+        void opened() {
+            if (broken) {
+                return;
+            }
+            if (refused(from, to)) {
+                reset("connection refused");
+                return;
+            }
+            open = true;
+            Call c;
+            while ((c = outbox.poll()) != null) {
+                write(c);
+            }
+        }
+
+        void write(Call call) {
+            written.add(call);
+            traceCall("written", call);
+            if (call.lossy && callLoss > 0 && random.nextDouble() < callLoss) {
+                return; // lost: the caller's timeout ends the wait
+            }
+            after(arrival(true), () -> arrive(call));
+        }
+
+        /** The delay of the next message one way, keeping the connection's order unless TCP order is off. */
+        private long arrival(boolean request) {
+            long at = now() + delay();
+            if (tcpOrder) {
+                at = Math.max(at, request ? requestsArrive : repliesArrive);
+                if (request) {
+                    requestsArrive = at;
+                } else {
+                    repliesArrive = at;
+                }
+            }
+            return at - now();
+        }
+
+        private void arrive(Call call) {
+            if (broken || to.down) {
+                return; // lost with the connection; the call failed when it broke
+            }
+            traceCall("arrived", call);
+            CompletableFuture<byte[]> answer;
+            try {
+                answer = to.member.handle(call.type, from.id, Long.toHexString(from.id) + "@" + from.address,
+                        call.payload);
+            } catch (RuntimeException e) {
+                answer = CompletableFuture.failedFuture(e);
+            }
+            answer.whenComplete((bytes, failure) -> {
+                if (broken || to.down) {
+                    return;
+                }
+                if (call.lossy && callLoss > 0 && random.nextDouble() < callLoss) {
+                    return;
+                }
+                after(arrival(false), () -> answered(call, bytes, failure));
+            });
+        }
+
+        private void answered(Call call, byte[] bytes, Throwable failure) {
+            if (broken || from.down || !written.remove(call)) {
+                return;
+            }
+            traceCall("answered", call);
+            call.timeout.cancelled = true;
+            if (failure != null) {
+                Throwable t = failure instanceof CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure;
+                call.reply.completeExceptionally(new PeerRequestFailedException(socketOf(to), call.type,
+                        t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName()));
+            } else {
+                call.reply.complete(bytes);
+            }
+        }
+
+        void timedOut(Call call) {
+            if (!outbox.remove(call) && !written.remove(call)) {
+                return;
+            }
+            traceCall("timed out", call);
+            call.reply.completeExceptionally(new TimeoutException(call.type + " to " + to + " timed out"));
+        }
+
+        /**
+         * The connection is refused or reset: what waited in its outbox fails as never sent, oldest first
+         * (as {@code PeerClient} fails it), then what was written fails as may-have-arrived, in any order.
+         */
+        void reset(String reason) {
+            if (broken) {
+                return;
+            }
+            broken = true;
+            connections.remove(key, this);
+            trace(reason + " " + from + " -> " + to);
+            List<Call> unsent = new ArrayList<>(outbox);
+            List<Call> sent = new ArrayList<>(written);
+            outbox.clear();
+            written.clear();
+            if (from.down) {
+                return; // nobody is left to tell
+            }
+            for (int i = sent.size() - 1; i > 0; i--) {
+                Collections.swap(sent, i, random.nextInt(i + 1));
+            }
+            for (Call c : unsent) {
+                neverSent++;
+                traceCall("never sent", c);
+                c.timeout.cancelled = true;
+                c.reply.completeExceptionally(new PeerUnavailableException(socketOf(to), reason, null, false));
+            }
+            for (Call c : sent) {
+                lostInFlight++;
+                traceCall("lost", c);
+                c.timeout.cancelled = true;
+                c.reply.completeExceptionally(new PeerUnavailableException(socketOf(to), reason, null, true));
+            }
+        }
+
+        private void traceCall(String event, Call call) {
+            if (call.what != null) {
+                trace(event + " " + Long.toHexString(from.id) + "->" + Long.toHexString(to.id) + " " + call.what);
+            }
+        }
+    }
+
+    /**
+     * A peer request from {@code self} to node {@code to} on a connection of the pair: the stream's own
+     * for a stream, the next in turn otherwise.
+     */
+    private CompletableFuture<byte[]> call(SimNode self, long to, PeerMessageType type, byte[] payload,
+                                           Duration timeout, long stream) {
+        SimNode target = nodes.get(to);
+        if (target == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(to)));
+        }
+        Call call = new Call(type, payload, stream);
+        if (self.down) {
+            return call.reply; // a stopped node sends nothing
+        }
+        if (type == PeerMessageType.FORWARD) {
+            forwardsSent++;
+        }
+        int slot;
+        if (stream == PeerClient.NO_STREAM) {
+            List<Long> pair = List.of(self.id, to);
+            slot = nextSlot.merge(pair, 1, (a, b) -> (a + b) % SLOTS);
+        } else {
+            slot = (int) Math.floorMod(stream, (long) SLOTS);
+        }
+        List<Long> key = List.of(self.id, to, (long) slot);
+        Connection c = connections.get(key);
+        if (c == null) {
+            Connection opening = new Connection(self, target, key);
+            connections.put(key, opening);
+            after(delay() + delay(), opening::opened);
+            c = opening;
+        }
+        Connection on = c;
+        call.timeout = after(timeout.toMillis(), () -> on.timedOut(call));
+        if (c.open) {
+            c.write(call);
+        } else {
+            c.outbox.add(call);
+            c.traceCall("queued", call);
+        }
+        return call.reply;
     }
 
     /** Membership datagrams and push-pull streams between simulated nodes. */
@@ -365,11 +720,11 @@ final class NodeSimulation {
         @Override
         public void sendPacket(Address to, byte[] packet) {
             SimNode target = byAddress.get(to);
-            if (target == null || self.down) {
+            if (target == null || !datagramPasses(self, target)) {
                 return;
             }
-            after(hop(self.id, target.id), () -> {
-                if (!target.down) {
+            after(delay(), () -> {
+                if (datagramPasses(self, target)) {
                     target.member.swim().onPacket(self.address, packet);
                 }
             });
@@ -378,20 +733,28 @@ final class NodeSimulation {
         @Override
         public void exchange(Address to, byte[] request, StreamCallback callback) {
             SimNode target = byAddress.get(to);
-            if (target == null) {
-                after(1, () -> callback.onFailure(new ConnectException("refused: " + to)));
+            if (target == null || refused(self, target)) {
+                after(delay(), () -> {
+                    if (!self.down) {
+                        callback.onFailure(new ConnectException("refused: " + to));
+                    }
+                });
                 return;
             }
-            after(hop(self.id, target.id), () -> {
-                if (target.down || self.down) {
-                    return; // the caller's own timeout ends the wait
+            after(delay(), () -> {
+                if (self.down) {
+                    return;
+                }
+                if (refused(self, target)) {
+                    after(delay(), () -> callback.onFailure(new IOException("reset by " + to)));
+                    return;
                 }
                 byte[] reply = target.member.swim().onStreamRequest(self.address, request);
-                after(hop(target.id, self.id), () -> {
+                after(delay(), () -> {
                     if (self.down) {
                         return;
                     }
-                    if (reply == null) {
+                    if (reply == null || refused(self, target)) {
                         callback.onFailure(new IOException("closed by " + to));
                     } else {
                         callback.onReply(reply);
@@ -469,57 +832,111 @@ final class NodeSimulation {
 
     // ---- clients ----
 
-    /** A client connection to one node: the node's real client pipeline on an embedded channel. */
+    /**
+     * A client connection to one node: the node's real client pipeline (protocol detection, RESP decoder,
+     * {@code ClientHandler}) on an embedded channel. It sends commands without waiting for replies, and
+     * reads every reply the node writes back.
+     */
     final class SimClient implements AutoCloseable {
         private static final NetConfig NET = new NetConfig("127.0.0.1", 0, null, 1, 100,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT, NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         final SimNode node;
+        /** Every command sent, in order. */
+        final List<String[]> sent = new ArrayList<>();
+        /** Every whole reply received, in order. */
+        private final List<RespValue> replies = new ArrayList<>();
+        /** Replies handed to {@link #poll} so far. */
+        private int polled;
         private final EmbeddedChannel channel = new EmbeddedChannel();
-        /** Commands sent and not yet answered, oldest first. */
-        private final ArrayDeque<String[]> waiting = new ArrayDeque<>();
-        private final StringBuilder received = new StringBuilder();
+        /** Bytes received after the last whole reply. */
+        private byte[] partial = new byte[0];
 
         SimClient(SimNode node) {
             this.node = node;
             ClientPipeline.configure(channel, NET, node.dispatcher, node.clients, clock, null);
             channel.pipeline().fireChannelActive();
+            clients.add(this);
         }
 
         void send(String... args) {
-            StringBuilder sb = new StringBuilder().append('*').append(args.length).append("\r\n");
-            for (String a : args) {
-                sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+            send(Collections.singletonList(args));
+        }
+
+        /** Sends commands as one read of the connection, without waiting for their replies. */
+        void send(List<String[]> commands) {
+            StringBuilder sb = new StringBuilder();
+            for (String[] args : commands) {
+                sent.add(args);
+                sb.append('*').append(args.length).append("\r\n");
+                for (String a : args) {
+                    sb.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a)
+                            .append("\r\n");
+                }
             }
-            waiting.add(args);
             channel.writeInbound(Unpooled.copiedBuffer(sb, StandardCharsets.UTF_8));
+            drain();
         }
 
-        /**
-         * Hands each simple reply line that has arrived to {@code onReply} with its command, in order.
-         * Only for commands whose replies are one line (SET, DEL).
-         */
-        void poll(java.util.function.BiConsumer<String[], String> onReply) {
+        /** Runs the connection's event loop and reads the whole replies written to the client. */
+        void drain() {
             channel.runPendingTasks();
-            ByteBuf b;
-            while ((b = channel.readOutbound()) != null) {
-                received.append(new String(ByteBufUtil.getBytes(b), StandardCharsets.UTF_8));
-                b.release();
+            ByteBuf b = channel.readOutbound();
+            if (b == null) {
+                return;
             }
-            int end;
-            while ((end = received.indexOf("\r\n")) >= 0) {
-                String line = received.substring(0, end);
-                received.delete(0, end + 2);
-                onReply.accept(waiting.poll(), line);
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            received.writeBytes(partial);
+            do {
+                received.writeBytes(ByteBufUtil.getBytes(b));
+                b.release();
+            } while ((b = channel.readOutbound()) != null);
+            byte[] bytes = received.toByteArray();
+            ByteArrayInputStream in = new ByteArrayInputStream(bytes);
+            RespReplyReader reader = new RespReplyReader(in);
+            int consumed = 0;
+            while (consumed < bytes.length) {
+                try {
+                    replies.add(reader.read());
+                } catch (EOFException cutShort) {
+                    break;
+                } catch (IOException e) {
+                    throw new IllegalStateException(this + ": malformed reply stream: " + e.getMessage(), e);
+                }
+                consumed = bytes.length - in.available();
+            }
+            partial = Arrays.copyOfRange(bytes, consumed, bytes.length);
+        }
+
+        /** Hands each reply not handed yet to {@code onReply} with its command, in order. */
+        void poll(BiConsumer<String[], RespValue> onReply) {
+            drain();
+            while (polled < replies.size()) {
+                onReply.accept(sent.get(polled), replies.get(polled));
+                polled++;
             }
         }
 
+        /** The replies received so far, in order. */
+        List<RespValue> replies() {
+            drain();
+            return replies;
+        }
+
+        /** Commands sent and not answered yet. */
         int waiting() {
-            return waiting.size();
+            drain();
+            return sent.size() - replies.size();
         }
 
         @Override
         public void close() {
+            clients.remove(this);
             channel.finishAndReleaseAll();
+        }
+
+        @Override
+        public String toString() {
+            return "client of " + node;
         }
     }
 }

@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.membership.MemberState;
+import io.trelliskv.resp.RespValue;
 import io.trelliskv.ring.TokenRing;
 import io.trelliskv.storage.Entry;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -143,8 +144,8 @@ class RebalanceSimulationTest {
         sim.after(WRITE_EVERY_MILLIS, () -> write(client));
     }
 
-    private void answered(String[] command, String reply) {
-        if (reply.equals("+OK")) {
+    private void answered(String[] command, RespValue reply) {
+        if (reply.equals(new RespValue.SimpleString("OK"))) {
             acked.put(command[1], command[2]);
         } else {
             failed++;

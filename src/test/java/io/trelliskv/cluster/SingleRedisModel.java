@@ -1,4 +1,4 @@
-package io.trelliskv.request;
+package io.trelliskv.cluster;
 
 import io.trelliskv.command.CommandException;
 import io.trelliskv.resp.RespValue;
