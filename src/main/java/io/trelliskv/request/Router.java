@@ -295,6 +295,7 @@ public final class Router {
                 next = owner;
             }
             retriedElsewhere.increment();
+            session.rerouted();
             return forwardWhole(session, protocol, spec, args, first, last, step, next, without);
         });
     }
@@ -421,6 +422,7 @@ public final class Router {
                 next[i] = owner;
             }
             retriedElsewhere.increment();
+            session.rerouted();
             return splitAmong(session, protocol, spec, sub, step, next, merge, without);
         });
     }

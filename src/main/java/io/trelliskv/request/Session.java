@@ -99,6 +99,12 @@ public final class Session {
      * when nothing is held back. Guarded by this.
      */
     private CompletableFuture<Void> heldBack;
+    /**
+     * True once a command of this connection went to another node than its key's coordinator (which
+     * could not be reached), until the next command is routed: for that command the coordinator has
+     * changed as if the placement's epoch had, though nobody's view changed.
+     */
+    private boolean rerouted;
 
     InOrder order() {
         return order;
@@ -140,11 +146,13 @@ public final class Session {
         while (!outstanding.isEmpty() && outstanding.peekFirst().isDone()) {
             outstanding.pollFirst();
         }
-        if (epoch == routedEpoch || outstanding.isEmpty()) {
+        if ((epoch == routedEpoch && !rerouted) || outstanding.isEmpty()) {
             routedEpoch = epoch;
+            rerouted = false;
             return null;
         }
         routedEpoch = epoch;
+        rerouted = false;
         outstanding.removeIf(CompletableFuture::isDone);
         heldBack = CompletableFuture.allOf(outstanding.toArray(new CompletableFuture<?>[0]))
                 .handle((v, failure) -> null);
@@ -170,6 +178,16 @@ public final class Session {
     synchronized CompletableFuture<Void> allOutstanding() {
         outstanding.removeIf(CompletableFuture::isDone);
         return CompletableFuture.allOf(outstanding.toArray(new CompletableFuture<?>[0]));
+    }
+
+    /**
+     * A command of this connection fell back to a key's next owner because its coordinator could not be
+     * reached: the coordinator may answer again before anybody declares it dead, so the connection's
+     * next command waits, as at a change of epoch, until the outstanding ones have answered (else it
+     * could reach the coordinator and run before the fallen-back command runs at the next owner).
+     */
+    synchronized void rerouted() {
+        rerouted = true;
     }
 
     /** Remembers an outstanding command's reply, so a later change of coordinators waits for it. */
