@@ -29,7 +29,7 @@ public final class ClientConnection {
     /** Epoch ms of the last command. */
     private volatile long lastCommandMillis;
     private volatile String lastCommand = "NULL";
-    /** What the layers above keep per connection (the server's session), or null. */
+    /** What the layers above keep per connection (the request path's session), or null. */
     private volatile Object attachment;
     /** Set by QUIT: close once the pending replies are flushed. */
     private boolean closeAfterReply;

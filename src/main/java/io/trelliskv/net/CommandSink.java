@@ -1,7 +1,7 @@
 package io.trelliskv.net;
 
 /**
- * Where the network layer hands decoded client commands. Implemented by the server's dispatcher, so
+ * Where the network layer hands decoded client commands. Implemented by {@code request.Dispatcher}, so
  * that {@code net} does not depend on the command layer.
  */
 public interface CommandSink {
