@@ -1,0 +1,75 @@
+package io.trelliskv.persist;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Version;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * What the log and the snapshots hold: the writes the engine applied, as values independent of its
+ * in-memory layout. Replaying records into an engine is {@link io.trelliskv.storage.Engine#merge} for a
+ * {@link Write} and {@link io.trelliskv.storage.Engine#flush} for a {@link Flush}; both are last-writer-wins
+ * by version, so a record applied twice, or after a newer one, changes nothing.
+ */
+public sealed interface LogRecord permits LogRecord.Write, LogRecord.Flush {
+
+    /** The record of an entry the engine stored: {@code e}'s key, value or tombstone, version and expiry. */
+    static Write of(Entry e) {
+        return new Write(e.key().bytes(), e.value(), e.hlc(), e.nodeId(), e.expireAt());
+    }
+
+    /**
+     * One key's write: a value, or a tombstone when {@code value} is null.
+     *
+     * @param key      the key's bytes (shared, not copied)
+     * @param value    the value's bytes (shared, not copied); null for a tombstone
+     * @param hlc      packed hybrid-logical-clock timestamp of the write
+     * @param nodeId   id of the node that stamped it
+     * @param expireAt absolute expiry in epoch ms, 0 for none (a tombstone's purge time)
+     */
+    record Write(byte[] key, byte[] value, long hlc, long nodeId, long expireAt) implements LogRecord {
+
+        public Write {
+            Objects.requireNonNull(key, "key");
+        }
+
+        public boolean isTombstone() {
+            return value == null;
+        }
+
+        public Version version() {
+            return new Version(hlc, nodeId);
+        }
+
+        /** The entry to hand to {@link io.trelliskv.storage.Engine#merge}. */
+        public Entry toEntry() {
+            return new Entry(Key.of(key), value, hlc, nodeId, expireAt);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Write w && Arrays.equals(key, w.key) && Arrays.equals(value, w.value)
+                    && hlc == w.hlc && nodeId == w.nodeId && expireAt == w.expireAt;
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(key) * 31 + Long.hashCode(hlc);
+        }
+
+        @Override
+        public String toString() {
+            return "Write{" + Key.of(key) + (value == null ? " tombstone" : " " + value.length + "B") + " v="
+                    + version() + (expireAt != 0 ? " exp=" + expireAt : "") + "}";
+        }
+    }
+
+    /** A FLUSHALL: everything older than {@code floor} is gone, and stays refused. */
+    record Flush(Version floor) implements LogRecord {
+        public Flush {
+            Objects.requireNonNull(floor, "floor");
+        }
+    }
+}
