@@ -142,7 +142,9 @@ public final class Recovery {
             truncated = new Truncation(d.file, d.offset, dropped);
             break;
         }
-        long next = Math.max(replayFrom, segments.isEmpty() ? 1 : LogFiles.segments(dir).lastKey() + 1);
+        // after what is left: a segment deleted for a torn header has its number used again, so none is missing
+        NavigableMap<Long, Path> left = LogFiles.segments(dir);
+        long next = Math.max(replayFrom, left.isEmpty() ? 1 : left.lastKey() + 1);
         return new Report(snapshotUsed, snapshotRecords, List.copyOf(skipped), logRecords, replayed, torn, truncated,
                 next, clock.nanos() - start);
     }

@@ -1,0 +1,143 @@
+package io.trelliskv.persist;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Version;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.HexFormat;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class LogFormatTest {
+
+    @Provide
+    Arbitrary<LogRecord> records() {
+        Arbitrary<byte[]> keys = Arbitraries.bytes().array(byte[].class).ofMaxSize(40);
+        Arbitrary<byte[]> values = Arbitraries.bytes().array(byte[].class).ofMaxSize(300).injectNull(0.2);
+        Arbitrary<Long> longs = Arbitraries.longs();
+        Arbitrary<Long> expiry = Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs());
+        Arbitrary<LogRecord> writes = Combinators.combine(keys, values, longs, longs, expiry)
+                .as(LogRecord.Write::new);
+        Arbitrary<LogRecord> flushes = Combinators.combine(longs, longs)
+                .as((h, n) -> new LogRecord.Flush(new Version(h, n)));
+        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(9, writes), net.jqwik.api.Tuple.of(1, flushes));
+    }
+
+    @Property(tries = 500, seed = "20250112")
+    void everyRecordDecodesToItself(@ForAll("records") LogRecord r) {
+        byte[] bytes = LogFormat.encode(r);
+        LogFormat.Decoded d = LogFormat.decode(bytes, 0, bytes.length);
+        assertThat(d.status()).isEqualTo(LogFormat.Status.RECORD);
+        assertThat(d.size()).isEqualTo(bytes.length);
+        assertThat(d.record()).isEqualTo(r);
+    }
+
+    @Property(tries = 100, seed = "20250113")
+    void everyCutOfARecordIsIncomplete(@ForAll("records") LogRecord r) {
+        byte[] bytes = LogFormat.encode(r);
+        for (int cut = 0; cut < bytes.length; cut++) {
+            assertThat(LogFormat.decode(bytes, 0, cut).status()).as("cut at %d", cut)
+                    .isEqualTo(LogFormat.Status.INCOMPLETE);
+        }
+    }
+
+    @Property(tries = 100, seed = "20250114")
+    void everySingleBitFlipIsCaught(@ForAll("records") LogRecord r) {
+        byte[] bytes = LogFormat.encode(r);
+        for (int bit = 0; bit < bytes.length * 8; bit++) {
+            byte[] flipped = bytes.clone();
+            flipped[bit / 8] ^= (byte) (1 << (bit % 8));
+            assertThat(LogFormat.decode(flipped, 0, flipped.length).status()).as("bit %d", bit)
+                    .isNotEqualTo(LogFormat.Status.RECORD);
+        }
+    }
+
+    @Test
+    void theBytesArePinned() {
+        // a change here is a change of the format: a new LogFormat.VERSION, and readers kept for the old one
+        HexFormat hex = HexFormat.of();
+        LogRecord.Write w = new LogRecord.Write("k".getBytes(), "v".getBytes(), 0x0102, 3, 0x10);
+        assertThat(hex.formatHex(LogFormat.encode(w))).isEqualTo("00000024" + "20bbf88f"
+                + "01" + "02" + "0000000000000102" + "0000000000000003" + "0000000000000010"
+                + "00000001" + "6b" + "00000001" + "76");
+        assertThat(hex.formatHex(LogFormat.encode(new LogRecord.Flush(new Version(5, 6)))))
+                .isEqualTo("00000011" + "843a0b27" + "02" + "0000000000000005" + "0000000000000006");
+        assertThat(hex.formatHex(LogFormat.header(LogFormat.LOG_MAGIC, 7)))
+                .isEqualTo("544b4c47" + "0001" + "0000" + "0000000000000007" + "a9689ef0");
+    }
+
+    @Test
+    void entriesConvertThroughTheirAccessors() {
+        Entry value = new Entry(Key.of("a"), new byte[]{1, 2}, 5, 6, 7);
+        Entry tombstone = new Entry(Key.of("b"), null, 8, 9, 0);
+        for (Entry e : List.of(value, tombstone)) {
+            Entry back = LogRecord.of(e).toEntry();
+            assertThat(back.key()).isEqualTo(e.key());
+            assertThat(back.value()).isEqualTo(e.value());
+            assertThat(back.version()).isEqualTo(e.version());
+            assertThat(back.expireAt()).isEqualTo(e.expireAt());
+            assertThat(back.isTombstone()).isEqualTo(e.isTombstone());
+        }
+    }
+
+    @Test
+    void headersNameTheirFileAndVersion() {
+        byte[] h = LogFormat.header(LogFormat.LOG_MAGIC, 42);
+        assertThat(h).hasSize(LogFormat.HEADER_BYTES);
+        assertThat(LogFormat.readHeader(h, LogFormat.LOG_MAGIC)).isEqualTo(42);
+        assertThatThrownBy(() -> LogFormat.readHeader(h, LogFormat.SNAPSHOT_MAGIC))
+                .hasMessage("bad magic 0x544b4c47 (expected: 0x544b534e)");
+        for (int bit = 0; bit < h.length * 8; bit++) {
+            byte[] flipped = h.clone();
+            flipped[bit / 8] ^= (byte) (1 << (bit % 8));
+            assertThatThrownBy(() -> LogFormat.readHeader(flipped, LogFormat.LOG_MAGIC))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void aNewerFormatVersionIsRefused() {
+        byte[] h = LogFormat.header(LogFormat.LOG_MAGIC, 1);
+        ByteBuffer b = ByteBuffer.wrap(h);
+        b.putShort(4, (short) (LogFormat.VERSION + 1));
+        b.putInt(16, LogFormat.crc(h, 0, 16));
+        assertThatThrownBy(() -> LogFormat.readHeader(h, LogFormat.LOG_MAGIC))
+                .hasMessageContaining("format version 2 (expected: 1..1; written by a newer TrellisKV?)");
+    }
+
+    @Test
+    void aWellChecksummedBodyOfUnknownKindIsRefused() {
+        byte[] bytes = LogFormat.encode(new LogRecord.Flush(new Version(1, 2)));
+        bytes[LogFormat.FRAME_BYTES] = 99;
+        ByteBuffer.wrap(bytes).putInt(4, crcOfFrame(bytes));
+        LogFormat.Decoded d = LogFormat.decode(bytes, 0, bytes.length);
+        assertThat(d.status()).isEqualTo(LogFormat.Status.BAD);
+        assertThat(d.problem()).isEqualTo("unknown record kind 99");
+    }
+
+    @Test
+    void lengthsInsideTheBodyMustAddUp() {
+        byte[] bytes = LogFormat.encode(new LogRecord.Write("key".getBytes(), "value".getBytes(), 1, 2, 0));
+        int keyLength = LogFormat.FRAME_BYTES + 1 + 1 + 16;
+        ByteBuffer.wrap(bytes).putInt(keyLength, 4);
+        ByteBuffer.wrap(bytes).putInt(4, crcOfFrame(bytes));
+        assertThat(LogFormat.decode(bytes, 0, bytes.length).problem()).isEqualTo("value length does not fit the body");
+    }
+
+    private static int crcOfFrame(byte[] bytes) {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(bytes, 0, 4);
+        c.update(bytes, LogFormat.FRAME_BYTES, bytes.length - LogFormat.FRAME_BYTES);
+        return (int) c.getValue();
+    }
+}
