@@ -71,6 +71,8 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
 
     private final ClusterConfig config;
     private final NodeIdentity identity;
+    /** The members known before a restart, to join through without seeds. */
+    private final KnownMembers known;
     private final String bindHost;
     private final Clock clock;
     private final Dispatcher dispatcher;
@@ -96,10 +98,12 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     /**
      * @param onDecommissioned what to do once a decommission has handed every range over (close, or exit)
      */
-    public Cluster(ClusterConfig config, NodeIdentity identity, String bindHost, int port, PeerConfig peerConfig,
-            Clock clock, Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc, Runnable onDecommissioned) {
+    public Cluster(ClusterConfig config, NodeIdentity identity, KnownMembers known, String bindHost, int port,
+            PeerConfig peerConfig, Clock clock, Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc,
+            Runnable onDecommissioned) {
         this.config = config;
         this.identity = identity;
+        this.known = known;
         this.bindHost = bindHost;
         this.clock = clock;
         this.dispatcher = dispatcher;
@@ -150,13 +154,13 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
                 nanos -> Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000)),
                 () -> ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), ClusterMember.Background.THREADS,
                 onDecommissioned);
-        ClusterMember member = new ClusterMember(config, identity, clock, dispatcher, state, engine, hlc, wiring);
+        ClusterMember member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring);
         gossip.start(new InetSocketAddress(bindHost, bound.getPort()), (from, data) -> member.swim().onPacket(from, data));
         running = new Running(peers, gossip, member);
         member.start();
         log.info("Node {} in cluster '{}' at {}:{}{}", Long.toHexString(identity.nodeId()), config.name(),
-                self.host(), self.port(), config.seeds().isEmpty() ? " (new cluster)"
-                        : ", joining through " + config.seeds());
+                self.host(), self.port(), member.joinTargets().isEmpty() ? " (new cluster)"
+                        : ", joining through " + member.joinTargets());
     }
 
     /** The started member. */
@@ -290,6 +294,12 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     public void resumeBootstrap() {
         Rebalancer r = startedMember("the cluster").rebalancer();
         onMembershipThread(r::resumeBootstrap);
+    }
+
+    @Override
+    public void forceRejoin() {
+        Rebalancer r = startedMember("the cluster").rebalancer();
+        onMembershipThread(r::forceRejoin);
     }
 
     @Override

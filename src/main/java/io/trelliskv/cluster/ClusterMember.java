@@ -59,9 +59,15 @@ import java.util.function.Supplier;
  * with a fake clock and one event queue, so simulated nodes run exactly this wiring.
  *
  * <h2>Joining</h2>
- * A node restarted with its data directory gossips the tokens it had. A new node takes its tokens once
- * it has joined (so the allocator sees the ring it joins), or at once when it has no seeds; then saves
- * them. Until a seed has answered, a node with seeds refuses keyed commands ({@link Dispatcher#joining}).
+ * A node joins through its seeds or, without seeds, through the members it knew before a restart
+ * ({@link KnownMembers}, kept in its data directory and rewritten within {@link #MEMBERS_SAVE_MILLIS} of
+ * a change), so a restarted first node rejoins its cluster instead of starting a new one. A node
+ * restarted with its data directory gossips the tokens it had, JOINING, and streams its ranges back
+ * before it serves them ({@link Rebalancer}, "Rejoin after a restart"); while JOINING it refuses to be
+ * read from or streamed from, whatever a peer's view of it. A new node takes its tokens once it has
+ * joined (so the allocator sees the ring it joins), or at once when it has nobody to join through; then
+ * saves them. Until a member has answered, a node with someone to join through refuses keyed commands
+ * ({@link Dispatcher#joining}).
  * All membership work runs on the membership thread; the ring and member view that routing reads are
  * kept by {@link ClusterState}.
  */
@@ -82,6 +88,8 @@ public final class ClusterMember implements AutoCloseable {
      */
     private static final long TOKEN_SETTLE_MILLIS = 1_000;
     private static final long JOIN_WARN_EVERY_MILLIS = 5_000;
+    /** How often the members known are compared with those last saved, and saved if they differ. */
+    static final long MEMBERS_SAVE_MILLIS = 1_000;
 
     /** How the background loops of replication run: threads of their own in a server, events in a simulation. */
     public interface Background {
@@ -156,13 +164,23 @@ public final class ClusterMember implements AutoCloseable {
     private final Rebalancer rebalancer;
     /** This node's id and tokens; replaced once on the membership thread when a new node takes tokens. */
     private volatile NodeIdentity identity;
+    /** Where this node joins through: its seeds, or else the members it knew; never changes. */
+    private final List<Address> joinTargets;
+    /** The members last saved in the data directory; membership thread. */
+    private KnownMembers savedMembers;
     private long joinStartedMillis;
     private long lastJoinWarnMillis;
 
-    public ClusterMember(ClusterConfig config, NodeIdentity identity, Clock clock, Dispatcher dispatcher,
-                         ClusterState state, Engine engine, Hlc hlc, Wiring wiring) {
+    /**
+     * @param known the members this node knew before a restart (from its data directory); it joins
+     *              through them when it has no seeds
+     */
+    public ClusterMember(ClusterConfig config, NodeIdentity identity, KnownMembers known, Clock clock,
+                         Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc, Wiring wiring) {
         this.config = config;
         this.identity = identity;
+        this.savedMembers = known;
+        this.joinTargets = known.joinTargets(config.seeds());
         this.clock = clock;
         this.dispatcher = dispatcher;
         this.state = state;
@@ -188,7 +206,7 @@ public final class ClusterMember implements AutoCloseable {
                 () -> wiring.background().requestRepair(antiEntropy), wiring.streams(), wiring.sleeper(),
                 wiring.onDecommissioned(), clock);
         NodeStatus startStatus = identity.tokens().isEmpty() ? NodeStatus.NORMAL
-                : rebalancer.restarted(identity.tokens(), !config.seeds().isEmpty());
+                : rebalancer.restarted(identity.tokens(), !joinTargets.isEmpty());
         this.swim = Swim.builder(config.membership(), id, wiring.self())
                 .meta(TokenMeta.encode(startStatus, identity.tokens(), engine.flushFloor()))
                 .transport(wiring.gossip())
@@ -222,11 +240,20 @@ public final class ClusterMember implements AutoCloseable {
         }
     }
 
-    /** Starts hint replay, anti-entropy and membership, and joins through the seeds. */
+    /** Where this node joins through: its seeds, or else the members it knew before a restart. */
+    public List<Address> joinTargets() {
+        return joinTargets;
+    }
+
+    /** Starts hint replay, anti-entropy and membership, and joins through the seeds or the members known. */
     public void start() {
         wiring.background().startHintReplay(replayer);
         wiring.background().startAntiEntropy(antiEntropy);
-        List<Address> seeds = config.seeds();
+        List<Address> seeds = joinTargets;
+        if (config.seeds().isEmpty() && !seeds.isEmpty()) {
+            log.info("No seeds given: rejoining the cluster through the {} members known in {}", seeds.size(),
+                    config.dataDir());
+        }
         scheduler.execute(() -> {
             swim.start();
             swim.join(seeds);
@@ -239,7 +266,38 @@ public final class ClusterMember implements AutoCloseable {
             if (identity.tokens().isEmpty()) {
                 awaitJoinThenTakeTokens();
             }
+            if (config.dataDir() != null) {
+                scheduler.schedule(MEMBERS_SAVE_MILLIS, this::saveMembers);
+            }
         });
+    }
+
+    /**
+     * On the membership thread, every {@link #MEMBERS_SAVE_MILLIS}: saves the members known (all but
+     * this node and those that left or were removed; DEAD ones too, which may be back when this node
+     * restarts) if they differ from those last saved.
+     */
+    private void saveMembers() {
+        if (!swim.isRunning()) {
+            return;
+        }
+        List<KnownMembers.Known> now = new ArrayList<>();
+        for (Member m : state.members()) {
+            if (m.id() != identity.nodeId() && m.state() != MemberState.LEFT) {
+                now.add(new KnownMembers.Known(m.id(), m.address()));
+            }
+        }
+        now.sort(java.util.Comparator.comparing((KnownMembers.Known k) -> k.address().toString()));
+        KnownMembers known = new KnownMembers(now);
+        if (!known.equals(savedMembers) && !now.isEmpty()) {
+            try {
+                known.save(config.dataDir());
+                savedMembers = known;
+            } catch (IOException e) {
+                log.error("Could not save the members known in {}: {}", config.dataDir(), e.getMessage());
+            }
+        }
+        scheduler.schedule(MEMBERS_SAVE_MILLIS, this::saveMembers);
     }
 
     /**
@@ -268,7 +326,7 @@ public final class ClusterMember implements AutoCloseable {
             scheduler.schedule(JOIN_CHECK_MILLIS, this::awaitJoinThenTakeTokens);
             return;
         }
-        if (config.seeds().isEmpty()) {
+        if (joinTargets.isEmpty()) {
             takeTokens();
         } else {
             long settle = TOKEN_SETTLE_MILLIS + Math.floorMod(identity.nodeId(), TOKEN_SETTLE_MILLIS);
@@ -284,13 +342,13 @@ public final class ClusterMember implements AutoCloseable {
             tokens.add(t + jitter(identity.nodeId(), t));
         }
         identity = identity.withTokens(tokens);
-        swim.updateMeta(rebalancer.tokensTaken(tokens, !config.seeds().isEmpty()));
+        swim.updateMeta(rebalancer.tokensTaken(tokens, !joinTargets.isEmpty()));
         log.info("Took {} tokens on the ring", tokens.size());
         if (config.dataDir() != null) {
             try {
                 identity.save(config.dataDir());
             } catch (IOException e) {
-                log.error("Could not save the node identity in {}: {}", config.dataDir(), e.toString());
+                log.error("Could not save the node identity in {}: {}", config.dataDir(), e.getMessage());
             }
         }
     }
@@ -337,6 +395,9 @@ public final class ClusterMember implements AutoCloseable {
                 }
             }
             case REPLICA_READ -> {
+                if (rebalancer.status() == NodeStatus.JOINING) {
+                    return notASource("read from");
+                }
                 try {
                     return CompletableFuture.completedFuture(replica.answerRead(payload));
                 } catch (MalformedMessageException e) {
@@ -350,6 +411,9 @@ public final class ClusterMember implements AutoCloseable {
                 return scan(() -> antiEntropyService.answerKeys(payload));
             }
             case STREAM_RANGE -> {
+                if (rebalancer.status() == NodeStatus.JOINING) {
+                    return notASource("streamed from");
+                }
                 return scan(() -> rangeReader.answer(payload));
             }
             case FLUSH -> {
@@ -372,6 +436,17 @@ public final class ClusterMember implements AutoCloseable {
                 return CompletableFuture.failedFuture(new MalformedMessageException("not a request: " + type));
             }
         }
+    }
+
+    /**
+     * The refusal of a JOINING node asked for its data by a peer whose view is stale: it is not a
+     * holder of its ranges yet (a new node, or a restarted one that came back empty), so its answer
+     * must neither count toward a read's quorum nor make another node NORMAL. The asker tries another
+     * replica.
+     */
+    private CompletableFuture<byte[]> notASource(String what) {
+        return CompletableFuture.failedFuture(new ReplicaRefusedException("node "
+                + Long.toHexString(identity.nodeId()) + " is JOINING (streaming its ranges) and cannot be " + what));
     }
 
     /** Runs an answer that scans the engine (anti-entropy, range streams) on its executor; a malformed request fails the future. */

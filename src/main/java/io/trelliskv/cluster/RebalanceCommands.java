@@ -26,7 +26,8 @@ import static io.trelliskv.command.CommandFlag.STALE;
  * <li>{@code REMOVENODE id} (hex node id, as MEMBERS shows it): takes a DEAD member off the ring; the
  *     nodes that gain its ranges pull them from the surviving replicas.</li>
  * <li>{@code BOOTSTRAP CANCEL} / {@code BOOTSTRAP RESUME}: pauses this joining node's streaming, or
- *     resumes it where it stopped.</li>
+ *     resumes it where it stopped. {@code BOOTSTRAP FORCE}: a restarted node that waits because some of
+ *     its ranges have no NORMAL replica left (every copy restarted empty) goes NORMAL without them.</li>
  * </ul>
  */
 public final class RebalanceCommands {
@@ -81,8 +82,10 @@ public final class RebalanceCommands {
             run(control::cancelBootstrap);
         } else if (Args.is(args[1], "RESUME")) {
             run(control::resumeBootstrap);
+        } else if (Args.is(args[1], "FORCE")) {
+            run(control::forceRejoin);
         } else {
-            throw new CommandException("ERR unknown BOOTSTRAP subcommand (expected: BOOTSTRAP CANCEL or BOOTSTRAP RESUME)");
+            throw new CommandException("ERR unknown BOOTSTRAP subcommand (expected: BOOTSTRAP CANCEL, RESUME or FORCE)");
         }
         out.ok();
     }

@@ -19,4 +19,7 @@ public interface RebalanceControl {
     void cancelBootstrap();
 
     void resumeBootstrap();
+
+    /** Lets a restarted node waiting for ranges that no NORMAL replica holds go NORMAL without them. */
+    void forceRejoin();
 }

@@ -37,6 +37,16 @@ import java.util.concurrent.Executor;
  * which catches any write a coordinator made before it heard of the join. The first node of a cluster
  * (no seeds, or an empty ring) is NORMAL at once.
  *
+ * <h2>Rejoin after a restart</h2>
+ * A node restarted with its tokens but, the engine being in memory, without its data rejoins through its
+ * seeds or the members it knew ({@link KnownMembers}) as JOINING and pulls every range it replicates back
+ * from the replicas that held it and are NORMAL ({@link RebalancePlan#rejoin}), never from the read ring's
+ * stand-ins, which only took the writes made meanwhile. A node that is itself JOINING refuses to be a
+ * source ({@link ClusterMember} answers its streams and replica reads with a refusal), so a stale view
+ * elsewhere cannot make a node NORMAL on an empty copy. A range whose every other replica restarted empty
+ * has no source: the node waits, saying so every few seconds, until one turns NORMAL, or an operator's
+ * {@code BOOTSTRAP FORCE} or {@code --rejoin-timeout} lets it go NORMAL without that range.
+ *
  * <h2>Decommission</h2>
  * {@code DECOMMISSION} announces LEAVING: the node keeps serving its ranges while writes also go to
  * the nodes that will own them. After the settle time it pushes each of its ranges to the nodes that
@@ -65,6 +75,10 @@ public final class Rebalancer implements AutoCloseable {
     private static final int STREAMS_KEPT = 8;
     /** How often dead members are checked against {@code --auto-remove-after}. */
     private static final long AUTO_REMOVE_CHECK_MILLIS = 1_000;
+    /** How often a rejoin that has no source for some range plans again. */
+    static final long REJOIN_RECHECK_MILLIS = 1_000;
+    /** How often a waiting rejoin says so in the log. */
+    private static final long REJOIN_WARN_EVERY_MILLIS = 10_000;
 
     private final long localId;
     private final int replicationFactor;
@@ -92,6 +106,13 @@ public final class Rebalancer implements AutoCloseable {
     private volatile List<Long> tokens = List.of();
     /** The running bootstrap or decommission, if any. */
     private volatile RangeStream own;
+    /** This node restarted without its data and rejoins: streams from replicas that held its ranges. */
+    private volatile boolean restartedEmpty;
+    /** An operator let a waiting rejoin go NORMAL without the ranges nobody can give it; membership thread. */
+    private boolean forced;
+    /** When the rejoin began waiting for its sources (monotonic clock, ns); membership thread. */
+    private long rejoinStartedNanos;
+    private long lastRejoinWarnNanos = Long.MIN_VALUE / 2;
 
     Rebalancer(long localId, int replicationFactor, RebalanceConfig config, ClusterState state, Scheduler membership,
                MembershipControl members, ReplicaService replica, RangeReader reader, StreamTransport peers,
@@ -146,29 +167,93 @@ public final class Rebalancer implements AutoCloseable {
 
     /**
      * Tokens known at start (a restart with a data directory). The engine is in memory, so a node that
-     * restarts comes back empty: with seeds it rejoins JOINING, so that no read is served from it and
-     * nobody counts it toward a quorum, and streams its ranges back from the other replicas (see
-     * {@link #rejoined()}); without seeds (the cluster's first node) it is NORMAL at once.
+     * restarts comes back empty: if it has anyone to rejoin through (seeds, or the members it knew) it
+     * rejoins JOINING, so that no read is served from it and nobody counts it toward a quorum, and
+     * streams its ranges back from the replicas that hold them (see {@link #rejoined()}); a node that
+     * knew nobody (a cluster of one) is NORMAL at once.
      *
      * @return the status to announce
      */
-    NodeStatus restarted(List<Long> saved, boolean hasSeeds) {
+    NodeStatus restarted(List<Long> saved, boolean rejoins) {
         tokens = List.copyOf(saved);
-        status = hasSeeds ? NodeStatus.JOINING : NodeStatus.NORMAL;
+        status = rejoins ? NodeStatus.JOINING : NodeStatus.NORMAL;
+        restartedEmpty = rejoins;
         return status;
     }
 
     /**
-     * On the membership thread, once a restarted JOINING node has heard from a seed: streams its
-     * ranges after the settle time, as a new node's bootstrap does.
+     * On the membership thread, once a restarted JOINING node has heard from a member: streams its
+     * ranges after the settle time from the replicas that held them ({@link RebalancePlan#rejoin}).
      */
     void rejoined() {
-        if (status != NodeStatus.JOINING) {
+        if (status != NodeStatus.JOINING || !restartedEmpty) {
             return;
         }
+        rejoinStartedNanos = clock.nanos();
         log.info("Restarted with {} tokens and no data: streaming this node's ranges in {} ms", tokens.size(),
                 config.settleMillis());
-        membership.schedule(config.settleMillis(), this::startBootstrap);
+        membership.schedule(config.settleMillis(), this::startRejoin);
+    }
+
+    /**
+     * On the membership thread: plans the rejoin against the rings as now known and streams it, unless
+     * some range has no replica on the read ring to stream from. Then it waits, checking again every
+     * {@link #REJOIN_RECHECK_MILLIS}, until such a replica turns NORMAL, an operator runs
+     * {@code BOOTSTRAP FORCE}, or {@code --rejoin-timeout} passes.
+     */
+    private void startRejoin() {
+        if (status != NodeStatus.JOINING || own != null) {
+            return;
+        }
+        RebalancePlan plan = RebalancePlan.rejoin(state.ring(), state.futureRing(), replicationFactor, localId);
+        boolean alone = state.futureRing().nodes().equals(java.util.Set.of(localId));
+        if (!plan.unsourced().isEmpty() && !alone) {
+            long waitedMillis = (clock.nanos() - rejoinStartedNanos) / 1_000_000;
+            boolean timedOut = config.rejoinTimeoutMillis() > 0 && waitedMillis >= config.rejoinTimeoutMillis();
+            if (!forced && !timedOut) {
+                if (clock.nanos() - lastRejoinWarnNanos >= REJOIN_WARN_EVERY_MILLIS * 1_000_000) {
+                    lastRejoinWarnNanos = clock.nanos();
+                    log.warn("Rejoin waits: {} of the ranges this node replicates have no NORMAL replica to stream"
+                            + " from (every other replica restarted empty or is rejoining too), e.g. {};"
+                            + " staying JOINING for {} s so far. If those replicas are gone, so is their data:"
+                            + " BOOTSTRAP FORCE (or --rejoin-timeout) makes this node NORMAL without it",
+                            plan.unsourced().size(), plan.unsourced().get(0), waitedMillis / 1000);
+                }
+                membership.schedule(REJOIN_RECHECK_MILLIS, this::startRejoin);
+                return;
+            }
+            log.warn("Rejoin {}: going NORMAL without {} ranges that no NORMAL replica holds; their data, if"
+                    + " any was written, is lost", forced ? "forced by BOOTSTRAP FORCE" : "timed out after "
+                    + waitedMillis + " ms (--rejoin-timeout)", plan.unsourced().size());
+        }
+        List<RangeStream.Assignment> assignments = streamed(plan);
+        if (assignments.isEmpty()) {
+            becomeNormal();
+            return;
+        }
+        RangeStream s = newStream(RangeStream.Kind.BOOTSTRAP, assignments, this::pull);
+        own = s;
+        s.finished().thenRun(() -> membership.execute(this::becomeNormal));
+        streamThread.execute(s::run);
+    }
+
+    /**
+     * {@code BOOTSTRAP FORCE}: lets a restarted node that waits for ranges no NORMAL replica holds go
+     * NORMAL without them (after streaming the others); membership thread. Refused unless it waits.
+     */
+    void forceRejoin() {
+        if (status != NodeStatus.JOINING || !restartedEmpty || own != null) {
+            throw new RefusedException("this node is not waiting to rejoin (expected: a restarted node, JOINING,"
+                    + " whose ranges have no NORMAL replica; a running stream is paused with BOOTSTRAP CANCEL)");
+        }
+        forced = true;
+        log.warn("BOOTSTRAP FORCE: rejoining without the ranges no NORMAL replica holds");
+        startRejoin();
+    }
+
+    /** Whether this node restarted empty and has not finished rejoining. */
+    boolean rejoining() {
+        return status == NodeStatus.JOINING && restartedEmpty;
     }
 
     private void startBootstrap() {
@@ -191,7 +276,8 @@ public final class Rebalancer implements AutoCloseable {
         status = NodeStatus.NORMAL;
         own = null;
         members.announce(TokenMeta.encode(NodeStatus.NORMAL, tokens, replica.flushFloor()));
-        log.info("Bootstrap done: NORMAL with {} tokens", tokens.size());
+        log.info("{} done: NORMAL with {} tokens", restartedEmpty ? "Rejoin" : "Bootstrap", tokens.size());
+        restartedEmpty = false;
         requestRepair(); // catches writes coordinated before the JOINING news arrived
     }
 

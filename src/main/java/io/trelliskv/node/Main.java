@@ -163,8 +163,13 @@ public final class Main implements Callable<Integer> {
             description = "Remove a member from the ring once it has been DEAD this long; 0 = never (default: 0).")
     String autoRemoveAfter = "0";
 
+    @Option(names = "--rejoin-timeout", paramLabel = "DURATION",
+            description = "How long a restarted node waits for a NORMAL replica of each of its ranges before it goes"
+                    + " NORMAL without those that have none; 0 = wait for BOOTSTRAP FORCE (default: 0).")
+    String rejoinTimeout = "0";
+
     @Option(names = "--data-dir", paramLabel = "DIR",
-            description = "Directory keeping the node's id and tokens across restarts (default: none).")
+            description = "Directory keeping the node's id, tokens and known members across restarts (default: none).")
     Path dataDir;
 
     @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (default: ${DEFAULT-VALUE}).")
@@ -254,6 +259,7 @@ public final class Main implements Callable<Integer> {
             Map.entry("pushPullIntervalMillis", "--push-pull-interval-ms"),
             Map.entry("streamBytesPerSecond", "--stream-throughput"),
             Map.entry("autoRemoveAfterMillis", "--auto-remove-after"),
+            Map.entry("rejoinTimeoutMillis", "--rejoin-timeout"),
             Map.entry("seeds", "--seeds"),
             Map.entry("vnodes", "--vnodes"),
             Map.entry("advertise", "--advertise"),
@@ -306,7 +312,8 @@ public final class Main implements Callable<Integer> {
                 streamThroughput, ">= 0 MiB/s");
         RebalanceConfig rebalance = new RebalanceConfig((long) (streamThroughput * (1 << 20)),
                 "0".equals(autoRemoveAfter) ? 0 : millis("--auto-remove-after", autoRemoveAfter),
-                RebalanceConfig.DEFAULT_SETTLE_MILLIS);
+                RebalanceConfig.DEFAULT_SETTLE_MILLIS,
+                "0".equals(rejoinTimeout) ? 0 : millis("--rejoin-timeout", rejoinTimeout));
         return new NodeConfig(net, engine,
                 new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints,
                         antiEntropy, rebalance));

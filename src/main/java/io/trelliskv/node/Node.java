@@ -4,6 +4,8 @@ import io.trelliskv.cluster.Cluster;
 import io.trelliskv.cluster.ClusterCommands;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.ClusterState;
+import io.trelliskv.cluster.DataDirectory;
+import io.trelliskv.cluster.KnownMembers;
 import io.trelliskv.cluster.NodeIdentity;
 import io.trelliskv.cluster.RebalanceCommands;
 import io.trelliskv.cluster.RepairCommands;
@@ -63,6 +65,8 @@ public final class Node implements AutoCloseable {
     private final OpsSampler opsSampler;
     private final ClusterState clusterState;
     private final NodeIdentity identity;
+    /** What the node kept in its data directory, and the directory's lock (a no-op without one). */
+    private final Restored restored;
     private final Cluster cluster;
     private ScheduledExecutorService background;
     private RespServer server;
@@ -79,7 +83,8 @@ public final class Node implements AutoCloseable {
     public Node(NodeConfig config, Clock clock) {
         this.config = config;
         this.clock = clock;
-        this.identity = loadIdentity(config.cluster());
+        this.restored = restore(config.cluster());
+        this.identity = restored.identity();
         this.nodeId = identity.nodeId();
         this.clusterState = new ClusterState(nodeId, config.cluster().replication().replicationFactor());
         this.startMillis = clock.millis();
@@ -92,7 +97,7 @@ public final class Node implements AutoCloseable {
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
         NetConfig net = config.net();
-        this.cluster = new Cluster(config.cluster(), identity, net.host(), net.port(),
+        this.cluster = new Cluster(config.cluster(), identity, restored.known(), net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
                 clock, dispatcher, clusterState, engine, hlc, () -> onDecommissioned.run());
@@ -114,16 +119,33 @@ public final class Node implements AutoCloseable {
         this.onDecommissioned = action;
     }
 
-    private static NodeIdentity loadIdentity(ClusterConfig cluster) {
+    /**
+     * What a node keeps across restarts, read from its data directory at start.
+     *
+     * @param identity its id, cluster and tokens
+     * @param known    the members it knew, to rejoin through without seeds
+     * @param release  releases the data directory's lock
+     */
+    private record Restored(NodeIdentity identity, KnownMembers known, Runnable release) {
+    }
+
+    private static Restored restore(ClusterConfig cluster) {
         if (cluster.dataDir() == null) {
-            return NodeIdentity.fresh(cluster.name());
+            return new Restored(NodeIdentity.fresh(cluster.name()), KnownMembers.none(), () -> { });
+        }
+        DataDirectory dir;
+        try {
+            dir = DataDirectory.open(cluster.dataDir());
+        } catch (IOException e) {
+            throw ConfigException.unusable("--data-dir", cluster.dataDir(), e.getMessage());
         }
         try {
-            NodeIdentity id = NodeIdentity.loadOrCreate(cluster.dataDir(), cluster.name());
-            id.save(cluster.dataDir());
-            return id;
+            NodeIdentity id = NodeIdentity.loadOrCreate(dir.path(), cluster.name());
+            id.save(dir.path());
+            return new Restored(id, KnownMembers.load(dir.path()), dir::close);
         } catch (IOException e) {
-            throw ConfigException.unusable("data directory", cluster.dataDir(), e.getMessage());
+            dir.close();
+            throw ConfigException.unusable("--data-dir", cluster.dataDir(), e.getMessage());
         }
     }
 
@@ -131,8 +153,8 @@ public final class Node implements AutoCloseable {
     public void start() throws IOException {
         NetConfig net = config.net();
         server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
-        if (!config.cluster().seeds().isEmpty()) {
-            dispatcher.joining(true); // cleared by the cluster once a seed has answered
+        if (!restored.known().joinTargets(config.cluster().seeds()).isEmpty()) {
+            dispatcher.joining(true); // cleared by the cluster once a seed (or a member known) has answered
         }
         server.start();
         try {
@@ -171,6 +193,7 @@ public final class Node implements AutoCloseable {
             background.shutdownNow();
         }
         engine.close();
+        restored.release().run();
     }
 
     public NodeConfig config() {

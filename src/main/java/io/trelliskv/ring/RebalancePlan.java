@@ -34,6 +34,17 @@ import java.util.List;
  * pulls it from the arc's old replicas other than the removed node, in preference order. An arc whose
  * only old replica was the removed node (N = 1) has no source left and no assignment: its data is gone.
  *
+ * <h2>Rejoin: pull, from the replicas that held the arc</h2>
+ * A node that restarted with its tokens but without its data (the engine is in memory) is on the
+ * future ring as JOINING and off the read ring. The read ring then hands its arcs to stand-ins (the
+ * next nodes clockwise), which take the writes made meanwhile but never held the older data, so the
+ * join's sources would be wrong: the restarted node pulls each arc it replicates on the future ring
+ * from the arc's other future-ring replicas that are on the read ring (NORMAL or LEAVING: they held
+ * the arc before and were not themselves recovering), in preference order. The writes made meanwhile
+ * reach it directly, as a pending replica. An arc none of whose other replicas is on the read ring
+ * (every copy restarted empty, or is itself rejoining) has no source: it is listed in
+ * {@link #unsourced()}, and the node must not call itself a holder of it until an operator decides.
+ *
  * <h2>Purity</h2>
  * No clock, membership or network here: every node computes the same plan from the same rings, the
  * tables in the tests pin each decision, and the rebalance simulation runs these decisions rather than
@@ -48,7 +59,9 @@ public final class RebalancePlan {
         /** The local node leaves and pushes its arcs to the nodes that gain them. */
         DECOMMISSION(true),
         /** Another node was removed; the local node pulls the arcs it gains from the survivors. */
-        REMOVAL(false);
+        REMOVAL(false),
+        /** The local node restarted empty and pulls back every arc it replicates from replicas that hold it. */
+        REJOIN(false);
 
         private final boolean pushes;
 
@@ -80,11 +93,18 @@ public final class RebalancePlan {
     private final long local;
     /** In ring order, and for one arc in the order of its targets on the ring after the change. */
     private final List<Assignment> assignments;
+    /** Arcs the local node must pull that no node holding them can give (a rejoin's only); in ring order. */
+    private final List<TokenRange> unsourced;
 
     private RebalancePlan(Kind kind, long local, List<Assignment> assignments) {
+        this(kind, local, assignments, List.of());
+    }
+
+    private RebalancePlan(Kind kind, long local, List<Assignment> assignments, List<TokenRange> unsourced) {
         this.kind = kind;
         this.local = local;
         this.assignments = List.copyOf(assignments);
+        this.unsourced = List.copyOf(unsourced);
     }
 
     /**
@@ -100,6 +120,43 @@ public final class RebalancePlan {
             out.add(new Assignment(m.range(), joining, sources));
         }
         return new RebalancePlan(Kind.JOIN, joining, out);
+    }
+
+    /**
+     * What {@code local}, restarted without its data, pulls to hold again every arc it replicates on
+     * {@code future} (the ring with it, JOINING): from each arc's other replicas on {@code future} that
+     * are on {@code read} (so held it before and are not recovering), in preference order. Arcs with no
+     * such replica are {@link #unsourced()}.
+     */
+    public static RebalancePlan rejoin(TokenRing read, TokenRing future, int n, long local) {
+        List<Long> tokens = new ArrayList<>();
+        for (long node : future.nodes()) {
+            tokens.addAll(future.tokensOf(node));
+        }
+        tokens = tokens.stream().sorted().distinct().toList();
+        List<Assignment> out = new ArrayList<>();
+        List<TokenRange> unsourced = new ArrayList<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            long end = tokens.get(i);
+            TokenRange arc = tokens.size() == 1 ? TokenRange.fullRing(end)
+                    : new TokenRange(tokens.get(Math.floorMod(i - 1, tokens.size())), end);
+            List<Long> replicas = future.replicas(end, n);
+            if (!replicas.contains(local)) {
+                continue;
+            }
+            List<Long> sources = new ArrayList<>();
+            for (long r : replicas) {
+                if (r != local && read.nodes().contains(r)) {
+                    sources.add(r);
+                }
+            }
+            if (sources.isEmpty()) {
+                unsourced.add(arc);
+            } else {
+                out.add(new Assignment(arc, local, sources));
+            }
+        }
+        return new RebalancePlan(Kind.REJOIN, local, out, unsourced);
     }
 
     /**
@@ -152,6 +209,14 @@ public final class RebalancePlan {
 
     public boolean isEmpty() {
         return assignments.isEmpty();
+    }
+
+    /**
+     * Arcs the local node must hold that no node can give it: for a rejoin, those whose every other
+     * replica is off the read ring (restarted empty, or rejoining too); empty for the other kinds.
+     */
+    public List<TokenRange> unsourced() {
+        return unsourced;
     }
 
     /**

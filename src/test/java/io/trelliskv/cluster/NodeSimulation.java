@@ -46,6 +46,7 @@ import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -163,6 +164,11 @@ final class NodeSimulation {
     double callLoss;
     /** Whether a connection delivers in the order written (TCP). Off only to show lost order is found. */
     boolean tcpOrder = true;
+    /**
+     * When not null, each node added from now on keeps its identity and the members it knows in a
+     * directory of its own here, as {@code --data-dir} does, and {@link #restart} brings it back from it.
+     */
+    Path dataDirs;
     /** When not null, a line per forward's progress and per fault, to compare runs or replay one by eye. */
     List<String> trace;
 
@@ -309,10 +315,49 @@ final class NodeSimulation {
             seedList.add(s.address);
         }
         ClusterConfig t = template;
-        ClusterConfig config = new ClusterConfig(t.name(), seedList, null, t.vnodes(), null, t.membership(),
+        Path dir = dataDirs == null ? null : dataDirs.resolve(Long.toHexString(id));
+        if (dir != null) {
+            try {
+                java.nio.file.Files.createDirectories(dir);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        ClusterConfig config = new ClusterConfig(t.name(), seedList, null, t.vnodes(), dir, t.membership(),
                 t.replication(), t.hints(), t.antiEntropy(), t.rebalance());
-        SimNode node = new SimNode(id, config);
-        nodes.put(id, node);
+        int n = nodes.size() + 1;
+        Address address = new Address("10.0." + (n >> 8) + "." + (n & 0xff), PORT);
+        NodeIdentity identity = new NodeIdentity(id, config.name(), List.of());
+        return add(new SimNode(id, address, config, identity, KnownMembers.none()));
+    }
+
+    /**
+     * Starts a crashed node again as a new process would: same id and address, an empty engine, the
+     * identity (tokens) and members kept in its data directory, joining through {@code seeds} (none:
+     * through the members it knew).
+     */
+    SimNode restart(SimNode crashed, SimNode... seeds) {
+        if (!crashed.down || crashed.config.dataDir() == null) {
+            throw new IllegalStateException(crashed + " is not crashed, or has no data directory");
+        }
+        List<Address> seedList = new ArrayList<>();
+        for (SimNode s : seeds) {
+            seedList.add(s.address);
+        }
+        ClusterConfig c = crashed.config;
+        ClusterConfig config = new ClusterConfig(c.name(), seedList, null, c.vnodes(), c.dataDir(), c.membership(),
+                c.replication(), c.hints(), c.antiEntropy(), c.rebalance());
+        try {
+            NodeIdentity identity = NodeIdentity.loadOrCreate(c.dataDir(), c.name());
+            trace("restart " + crashed);
+            return add(new SimNode(crashed.id, crashed.address, config, identity, KnownMembers.load(c.dataDir())));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private SimNode add(SimNode node) {
+        nodes.put(node.id, node);
         byAddress.put(node.address, node);
         node.member.start();
         return node;
@@ -351,16 +396,17 @@ final class NodeSimulation {
         final Dispatcher dispatcher;
         final ClusterState state;
         final ClusterMember member;
+        final ClusterConfig config;
         final ClientRegistry clients = new ClientRegistry(100);
         /** A crashed node runs nothing more; a node that left after its decommission is down too. */
         boolean down;
         boolean decommissioned;
 
-        SimNode(long id, ClusterConfig config) {
+        /** @param address an IP literal: the cluster state makes socket addresses of members, and a name would be looked up */
+        SimNode(long id, Address address, ClusterConfig config, NodeIdentity identity, KnownMembers known) {
             this.id = id;
-            // an IP literal: the cluster state makes socket addresses of members, and a name would be looked up
-            int n = nodes.size() + 1;
-            this.address = new Address("10.0." + (n >> 8) + "." + (n & 0xff), PORT);
+            this.config = config;
+            this.address = address;
             Hlc hlc = new Hlc(clock);
             this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS,
                     EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, hlc, id);
@@ -368,7 +414,7 @@ final class NodeSimulation {
             new StringCommands(engine, clock, 512 * 1024 * 1024L).registerInto(table);
             new KeyCommands(engine, clock).registerInto(table);
             this.dispatcher = new Dispatcher(table, engine, clock, false);
-            if (!config.seeds().isEmpty()) {
+            if (!known.joinTargets(config.seeds()).isEmpty()) {
                 dispatcher.joining(true);
             }
             this.state = new ClusterState(id, config.replication().replicationFactor());
@@ -386,8 +432,7 @@ final class NodeSimulation {
                             call(this, to, type, payload, timeout, stream),
                     new SerialExecutor(membership), here, here, nanos -> runFor(nanos / 1_000_000),
                     () -> ScanPacer.unpaced(clock), new SimBackground(membership), this::decommissioned);
-            this.member = new ClusterMember(config, new NodeIdentity(id, config.name(), List.of()), clock, dispatcher,
-                    state, engine, hlc, wiring);
+            this.member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring);
         }
 
         Rebalancer rebalancer() {
