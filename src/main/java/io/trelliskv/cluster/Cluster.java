@@ -5,6 +5,8 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.RefusedException;
+import io.trelliskv.datadir.KnownMembers;
+import io.trelliskv.datadir.NodeIdentity;
 import io.trelliskv.membership.ExecutorScheduler;
 import io.trelliskv.net.peer.GossipTransport;
 import io.trelliskv.net.peer.PeerAcceptor;

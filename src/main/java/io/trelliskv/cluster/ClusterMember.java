@@ -3,6 +3,8 @@ package io.trelliskv.cluster;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.MalformedMessageException;
+import io.trelliskv.datadir.KnownMembers;
+import io.trelliskv.datadir.NodeIdentity;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;

@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.RefusedException;
+import io.trelliskv.datadir.KnownMembers;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;

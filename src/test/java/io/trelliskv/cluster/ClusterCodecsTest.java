@@ -1,6 +1,7 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.common.MalformedMessageException;
+import io.trelliskv.datadir.NodeIdentity;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.request.ForwardCodec;
 import io.trelliskv.version.Hlc;

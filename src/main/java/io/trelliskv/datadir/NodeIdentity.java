@@ -1,4 +1,4 @@
-package io.trelliskv.cluster;
+package io.trelliskv.datadir;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -24,7 +24,7 @@ import java.util.Properties;
  */
 public record NodeIdentity(long nodeId, String cluster, List<Long> tokens) {
 
-    static final String FILE = "node.properties";
+    public static final String FILE = "node.properties";
 
     public NodeIdentity {
         tokens = List.copyOf(tokens);
@@ -39,7 +39,7 @@ public record NodeIdentity(long nodeId, String cluster, List<Long> tokens) {
         return new NodeIdentity(id, cluster, List.of());
     }
 
-    NodeIdentity withTokens(List<Long> newTokens) {
+    public NodeIdentity withTokens(List<Long> newTokens) {
         return new NodeIdentity(nodeId, cluster, newTokens);
     }
 

@@ -1,4 +1,4 @@
-package io.trelliskv.cluster;
+package io.trelliskv.datadir;
 
 import io.trelliskv.common.Address;
 import org.junit.jupiter.api.Test;

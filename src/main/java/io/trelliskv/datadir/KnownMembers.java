@@ -1,4 +1,4 @@
-package io.trelliskv.cluster;
+package io.trelliskv.datadir;
 
 import io.trelliskv.common.Address;
 import io.trelliskv.common.ParseException;
@@ -13,11 +13,11 @@ import java.util.List;
 /**
  * The members this node knew, kept in {@code <data-dir>/members} so that a restarted node rejoins the
  * cluster it knew whatever its seeds: a node restarted without {@code --seeds} joins through them
- * instead of starting a new cluster of one (see {@link ClusterMember}, "Joining").
+ * instead of starting a new cluster of one (see {@code cluster.ClusterMember}, "Joining").
  *
  * <p>The file has one member a line, {@code <hex id> <host:port>}, after a comment line. It is rewritten
  * atomically ({@link DataDirectory#writeAtomically}) whenever the members change, at most once a
- * {@link ClusterMember} save period, and holds at most {@link #MAX} members: the cluster's seeds in
+ * {@code cluster.ClusterMember} save period, and holds at most {@link #MAX} members: the cluster's seeds in
  * effect, since joining needs one answer.
  *
  * @param members id and address of each member, this node excluded, in the order saved

@@ -1,4 +1,4 @@
-package io.trelliskv.cluster;
+package io.trelliskv.datadir;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
