@@ -193,6 +193,11 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     }
 
     @Override
+    public int rejoinUnsourcedRanges() {
+        return started() ? member().rebalancer().rejoinUnsourcedRanges() : 0;
+    }
+
+    @Override
     public PeerClientStats peers() {
         Running r = running;
         if (r == null) {

@@ -11,7 +11,8 @@ import java.util.Map;
 
 /**
  * What INFO reads of this node's part in the cluster: counters and status, read-only. Before the
- * cluster has started ({@link #started} false) only {@link #nodeStatus} and {@link #streamsRunning} answer; the counters are those of
+ * cluster has started ({@link #started} false) only {@link #nodeStatus}, {@link #streamsRunning} and
+ * {@link #rejoinUnsourcedRanges} answer; the counters are those of
  * parts that do not exist yet, and asking for them is a bug.
  */
 public interface ClusterInfo {
@@ -23,6 +24,12 @@ public interface ClusterInfo {
 
     /** Range streams running now (bootstrap, decommission, removal). */
     long streamsRunning();
+
+    /**
+     * Ranges a restarted node waits for because no NORMAL replica holds them ({@code BOOTSTRAP FORCE} or
+     * {@code --rejoin-timeout} lets it go NORMAL without them); 0 when not waiting, and before the start.
+     */
+    int rejoinUnsourcedRanges();
 
     PeerClientStats peers();
 

@@ -114,6 +114,8 @@ public final class Rebalancer implements AutoCloseable {
     /** When the rejoin began waiting for its sources (monotonic clock, ns); membership thread. */
     private long rejoinStartedNanos;
     private long lastRejoinWarnNanos = Long.MIN_VALUE / 2;
+    /** Ranges a waiting rejoin has no NORMAL replica to stream from, at its last check; 0 when not waiting. */
+    private volatile int rejoinUnsourced;
 
     Rebalancer(long localId, int replicationFactor, RebalanceConfig config, ClusterState state, Scheduler membership,
                MembershipControl members, ReplicaService replica, RangeReader reader, StreamTransport peers,
@@ -212,6 +214,7 @@ public final class Rebalancer implements AutoCloseable {
             long waitedMillis = (clock.nanos() - rejoinStartedNanos) / 1_000_000;
             boolean timedOut = config.rejoinTimeoutMillis() > 0 && waitedMillis >= config.rejoinTimeoutMillis();
             if (!forced && !timedOut) {
+                rejoinUnsourced = plan.unsourced().size();
                 if (clock.nanos() - lastRejoinWarnNanos >= REJOIN_WARN_EVERY_MILLIS * 1_000_000) {
                     lastRejoinWarnNanos = clock.nanos();
                     log.warn("Rejoin waits: {} of the ranges this node replicates have no NORMAL replica to stream"
@@ -227,6 +230,7 @@ public final class Rebalancer implements AutoCloseable {
                     + " any was written, is lost", forced ? "forced by BOOTSTRAP FORCE" : "timed out after "
                     + waitedMillis + " ms (--rejoin-timeout)", plan.unsourced().size());
         }
+        rejoinUnsourced = 0;
         List<RangeStream.Assignment> assignments = streamed(plan);
         if (assignments.isEmpty()) {
             becomeNormal();
@@ -250,6 +254,14 @@ public final class Rebalancer implements AutoCloseable {
         forced = true;
         log.warn("BOOTSTRAP FORCE: rejoining without the ranges no NORMAL replica holds");
         startRejoin();
+    }
+
+    /**
+     * Ranges this restarted node waits for because no NORMAL replica holds them (INFO
+     * {@code rejoin_unsourced_ranges}), as of its last check; 0 when it does not wait.
+     */
+    public int rejoinUnsourcedRanges() {
+        return rejoinUnsourced;
     }
 
     /** Whether this node restarted empty and has not finished rejoining. */

@@ -222,6 +222,7 @@ public final class Info {
         line(sb, "ring_future_nodes", state.futureRing().nodes().size());
         line(sb, "node_status", cluster.nodeStatus());
         line(sb, "streams_running", cluster.streamsRunning());
+        line(sb, "rejoin_unsourced_ranges", cluster.rejoinUnsourcedRanges());
         Router router = source.router().get();
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
