@@ -415,6 +415,7 @@ final class NodeSimulation {
             CommandTable table = new CommandTable();
             new StringCommands(engine, clock, 512 * 1024 * 1024L).registerInto(table);
             new KeyCommands(engine, clock).registerInto(table);
+            new RebalanceCommands(new SimRebalanceControl(this)).registerInto(table);
             this.dispatcher = new Dispatcher(table, engine, clock, false);
             if (!known.joinTargets(config.seeds()).isEmpty()) {
                 dispatcher.joining(true);
@@ -473,6 +474,58 @@ final class NodeSimulation {
         @Override
         public String toString() {
             return "node-" + Long.toHexString(id);
+        }
+    }
+
+    /**
+     * The admin commands' view of a node, as {@code Cluster} gives it: each action runs on the node's
+     * membership thread, which in the simulation is the one thread every event runs on, so the command's
+     * event runs it directly and its refusal is the reply.
+     */
+    private static final class SimRebalanceControl implements RebalanceControl {
+        private final SimNode node;
+
+        SimRebalanceControl(SimNode node) {
+            this.node = node;
+        }
+
+        private Rebalancer r() {
+            return node.rebalancer();
+        }
+
+        @Override
+        public String describe() {
+            return r().describe();
+        }
+
+        @Override
+        public void decommission() {
+            r().decommission();
+        }
+
+        @Override
+        public void cancelDecommission() {
+            r().cancelDecommission();
+        }
+
+        @Override
+        public void removeNode(long nodeId) {
+            r().removeNode(nodeId);
+        }
+
+        @Override
+        public void cancelBootstrap() {
+            r().cancelBootstrap();
+        }
+
+        @Override
+        public void resumeBootstrap() {
+            r().resumeBootstrap();
+        }
+
+        @Override
+        public void forceRejoin() {
+            r().forceRejoin();
         }
     }
 

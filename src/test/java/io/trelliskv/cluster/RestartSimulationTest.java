@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.resp.RespValue;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -104,8 +105,144 @@ class RestartSimulationTest {
         finish();
     }
 
-    private void startCluster(long seed, int size) {
+    /**
+     * Every node of a three-node cluster (N = 3) is killed and restarted, so every copy of every range
+     * restarted empty: no range has a NORMAL replica to stream from. Each node waits JOINING (INFO's
+     * count of unsourced ranges above 0, no replica read answered) until {@code BOOTSTRAP FORCE}, sent to each node as a client would, makes them NORMAL; then
+     * the cluster takes writes and serves them back at QUORUM through every node.
+     */
+    @Test
+    void wholeClusterRestartWaitsForBootstrapForce() {
+        List<NodeSimulation.SimNode> again = restartWholeCluster(11, 0);
+        for (int step = 0; step < 30; step++) { // 30 s: ten times the settle time and the recheck together
+            sim.runFor(1_000);
+            assertWaiting(again);
+        }
+        assertThat(sim.now() - restartedAt).isGreaterThanOrEqualTo(30_000);
+
+        List<NodeSimulation.SimClient> admins = new ArrayList<>();
+        for (NodeSimulation.SimNode n : again) {
+            NodeSimulation.SimClient admin = sim.new SimClient(n);
+            admin.send("BOOTSTRAP", "FORCE");
+            admins.add(admin);
+        }
+        sim.runUntil("BOOTSTRAP FORCE answered", () -> admins.stream().allMatch(c -> c.waiting() == 0), 10_000);
+        for (NodeSimulation.SimClient admin : admins) {
+            admin.poll((cmd, reply) -> assertThat(reply).as("BOOTSTRAP FORCE on %s", admin.node)
+                    .isEqualTo(new RespValue.SimpleString("OK")));
+        }
+        awaitAllNormal(again, 30_000);
+        NodeSimulation.SimClient refused = sim.new SimClient(again.get(1));
+        refused.send("BOOTSTRAP", "FORCE");
+        sim.runUntil("second BOOTSTRAP FORCE answered", () -> refused.waiting() == 0, 10_000);
+        refused.poll((cmd, reply) -> assertThat(reply).as("BOOTSTRAP FORCE on a NORMAL node")
+                .isInstanceOf(RespValue.Error.class));
+        writeAndReadBack(again);
+    }
+
+    /**
+     * The same whole-cluster restart with {@code --rejoin-timeout} (RebalanceConfig.rejoinTimeoutMillis):
+     * the nodes wait JOINING until the timeout has passed in simulated time, and not before, then go
+     * NORMAL by themselves and serve writes and reads.
+     */
+    @Test
+    void wholeClusterRestartGoesNormalAfterTheRejoinTimeout() {
+        long timeout = 15_000;
+        List<NodeSimulation.SimNode> again = restartWholeCluster(12, timeout);
+        // the wait starts when a node first hears from a member, after its restart: never sooner
+        while (sim.now() + 1_000 < restartedAt + timeout) {
+            sim.runFor(1_000);
+            assertWaiting(again);
+        }
+        awaitAllNormal(again, 15_000);
+        assertThat(sim.now() - restartedAt).as("NORMAL only once the rejoin timeout passed")
+                .isGreaterThanOrEqualTo(timeout);
+        writeAndReadBack(again);
+    }
+
+    /** When the whole cluster was restarted, simulated ms. */
+    private long restartedAt;
+
+    /**
+     * Starts a three-node cluster with the given rejoin timeout, writes for a while, stops, kills every
+     * node and restarts each (no seeds: through the members it knew); returns the restarted nodes once
+     * each has begun waiting.
+     */
+    private List<NodeSimulation.SimNode> restartWholeCluster(long seed, long rejoinTimeoutMillis) {
         sim = new NodeSimulation(seed);
+        ClusterConfig t = sim.template;
+        RebalanceConfig r = t.rebalance();
+        sim.template = new ClusterConfig(t.name(), t.seeds(), t.advertise(), t.vnodes(), t.dataDir(), t.membership(),
+                t.replication(), t.hints(), t.antiEntropy(), new RebalanceConfig(r.streamBytesPerSecond(),
+                        r.autoRemoveAfterMillis(), r.settleMillis(), rejoinTimeoutMillis));
+        startCluster(sim, 3);
+        writing = false;
+        sim.runUntil("replies to every write", () -> {
+            poll();
+            return writers.stream().allMatch(c -> c.waiting() == 0);
+        }, 30_000);
+        assertThat(acked).isNotEmpty();
+        List<NodeSimulation.SimNode> old = List.copyOf(sim.nodes());
+        old.forEach(NodeSimulation.SimNode::crash);
+        sim.runFor(1_000);
+        List<NodeSimulation.SimNode> again = new ArrayList<>();
+        for (NodeSimulation.SimNode n : old) {
+            again.add(sim.restart(n));
+        }
+        restartedAt = sim.now();
+        for (NodeSimulation.SimNode n : again) {
+            assertThat(n.rebalancer().status()).as("%s restarted", n).isEqualTo(NodeStatus.JOINING);
+            assertThat(n.rebalancer().rejoinUnsourcedRanges()).as("%s before its first plan", n).isZero();
+        }
+        return again;
+    }
+
+    /** Every node is JOINING, waits for sources after its first plan, and has answered no replica read. */
+    private void assertWaiting(List<NodeSimulation.SimNode> nodes) {
+        for (NodeSimulation.SimNode n : nodes) {
+            assertThat(n.rebalancer().status()).as("%s at %d ms", n, sim.now()).isEqualTo(NodeStatus.JOINING);
+            assertThat(n.member.replica().stats().reads()).as("replica reads %s answered while JOINING", n).isZero();
+            if (sim.now() > 5_000 + restartedAt) {
+                assertThat(n.rebalancer().rejoinUnsourcedRanges()).as("%s ranges without a source", n).isPositive();
+            }
+        }
+    }
+
+    private void awaitAllNormal(List<NodeSimulation.SimNode> nodes, long maxMillis) {
+        sim.runUntil("every node NORMAL", () -> nodes.stream().allMatch(n ->
+                n.rebalancer().status() == NodeStatus.NORMAL), maxMillis);
+        for (NodeSimulation.SimNode n : nodes) {
+            assertThat(n.rebalancer().rejoinUnsourcedRanges()).as("%s unsourced once NORMAL", n).isZero();
+        }
+        sim.runFor(2_000); // every node hears the others NORMAL
+    }
+
+    /** Writes keys at QUORUM through one node and reads each back at QUORUM through every node. */
+    private void writeAndReadBack(List<NodeSimulation.SimNode> nodes) {
+        NodeSimulation.SimClient w = sim.new SimClient(nodes.get(0));
+        for (int i = 0; i < 50; i++) {
+            w.send("SET", "after-" + i, "w" + i);
+        }
+        sim.runUntil("the writes answered", () -> w.waiting() == 0, 30_000);
+        w.poll((cmd, reply) -> assertThat(reply).as("SET %s", cmd[1]).isEqualTo(new RespValue.SimpleString("OK")));
+        for (NodeSimulation.SimNode n : nodes) {
+            NodeSimulation.SimClient reader = sim.new SimClient(n);
+            for (int i = 0; i < 50; i++) {
+                reader.send("GET", "after-" + i);
+            }
+            sim.runUntil("reads through " + n, () -> reader.waiting() == 0, 30_000);
+            reader.poll((cmd, reply) -> assertThat(reply).as("GET %s through %s", cmd[1], n)
+                    .isEqualTo(new RespValue.BulkString(("w" + cmd[1].substring("after-".length()))
+                            .getBytes(StandardCharsets.UTF_8))));
+        }
+    }
+
+    private void startCluster(long seed, int size) {
+        startCluster(new NodeSimulation(seed), size);
+    }
+
+    private void startCluster(NodeSimulation simulation, int size) {
+        sim = simulation;
         sim.dataDirs = dirs;
         sim.antiEntropy = false; // what streams and the write path achieve, without a round to mend them
         NodeSimulation.SimNode first = sim.start(1);
