@@ -255,6 +255,12 @@ public final class ClusterState implements MembershipListener, Placement, Replic
     }
 
     @Override
+    public boolean awaitingOwners() {
+        Rings r = rings;
+        return r.read.isEmpty() && !r.future.isEmpty();
+    }
+
+    @Override
     public boolean ownsEverything() {
         return ownsEverything;
     }

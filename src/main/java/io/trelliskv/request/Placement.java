@@ -18,6 +18,15 @@ public interface Placement {
     /** Whether the node is believed reachable (the local node always is). */
     boolean isAlive(long nodeId);
 
+    /**
+     * True while the ring has members that will own keys but none that serves them yet: every member
+     * is rejoining after a restart, empty, and no copy is known to hold any key. Keyed commands are
+     * then refused rather than answered from an empty engine.
+     */
+    default boolean awaitingOwners() {
+        return false;
+    }
+
     /** True while this node owns the whole ring (a cluster of one): every command runs here. */
     default boolean ownsEverything() {
         return false;

@@ -70,6 +70,9 @@ public final class Router {
 
     /** Redis's code and text for keys of one request in different places, with "node" for "slot". */
     static final String CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same node";
+    /** Every member is rejoining after a restart and none holds a copy yet; see {@link Placement#awaitingOwners}. */
+    static final String NO_MEMBER_SERVES = "CLUSTERDOWN no member serves keys yet: every member is rejoining after "
+            + "a restart with its ranges unsourced (BOOTSTRAP FORCE on a member lets it serve without them)";
     /** Longest quotation of a key in an error text, in characters. */
     static final int MAX_KEY_CHARS = 128;
 
@@ -158,6 +161,9 @@ public final class Router {
 
     /** Null if the command's keys are coordinated here; otherwise its reply from elsewhere (or a refusal). */
     private CompletableFuture<byte[]> remote(Session session, int protocol, CommandSpec spec, byte[][] args) {
+        if (placement.awaitingOwners()) {
+            return refuse(NO_MEMBER_SERVES);
+        }
         if (placement.ownsEverything()) {
             return null;
         }
@@ -201,6 +207,9 @@ public final class Router {
 
     private CompletableFuture<byte[]> remoteTransaction(Session session, int protocol, List<Key> keys,
                                                         Transaction.Unit unit) {
+        if (placement.awaitingOwners() && !keys.isEmpty()) {
+            return refuse(NO_MEMBER_SERVES);
+        }
         if (placement.ownsEverything() || keys.isEmpty()) {
             return null;
         }

@@ -119,6 +119,13 @@ class RestartSimulationTest {
             assertWaiting(again);
         }
         assertThat(sim.now() - restartedAt).isGreaterThanOrEqualTo(30_000);
+        NodeSimulation.SimClient reader = sim.new SimClient(again.get(0));
+        reader.send("GET", "key-1");
+        reader.send("SET", "key-1", "lost?");
+        sim.runUntil("keyed commands answered while waiting", () -> reader.waiting() == 0, 10_000);
+        reader.poll((cmd, reply) -> assertThat(reply).as("%s while every member rejoins", String.join(" ", cmd))
+                .isInstanceOfSatisfying(RespValue.Error.class,
+                        e -> assertThat(e.message()).contains("CLUSTERDOWN no member serves keys yet")));
 
         List<NodeSimulation.SimClient> admins = new ArrayList<>();
         for (NodeSimulation.SimNode n : again) {
