@@ -57,6 +57,8 @@ import java.util.function.Supplier;
  */
 public final class Dispatcher implements CommandSink {
 
+    private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
+
     private final CommandTable table;
     private final Clock clock;
     private final RequestStats stats = new RequestStats();
@@ -331,14 +333,14 @@ public final class Dispatcher implements CommandSink {
         // when this runs: wait for their answers too, so none of them lands after the flush.
         holdBack(client, session, r, () -> {
             session.allOutstanding().thenCompose(v -> r.flushAll()).whenComplete((done, failure) -> {
-                Throwable cause = failure == null ? null : ErrorReplies.unwrap(failure);
-                String text = cause == null ? null : cause instanceof ReplicationException
-                        ? cause.getMessage() : "ERR flush failed: " + ErrorReplies.reason(cause);
-                if (text != null) {
-                    stats.errorReplied();
+                if (failure == null) {
+                    flushed.complete(OK);
+                    return;
                 }
-                flushed.complete((text == null ? "+OK" : "-" + text.replace('\r', ' ').replace('\n', ' '))
-                        .concat("\r\n").getBytes(StandardCharsets.UTF_8));
+                Throwable cause = ErrorReplies.unwrap(failure);
+                stats.errorReplied();
+                flushed.complete(ErrorReplies.errorReply(cause instanceof ReplicationException
+                        ? cause.getMessage() : "ERR flush failed: " + ErrorReplies.reason(cause)));
             });
             return flushed;
         });
