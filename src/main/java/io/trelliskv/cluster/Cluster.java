@@ -15,6 +15,7 @@ import io.trelliskv.net.peer.PeerClientStats;
 import io.trelliskv.net.peer.PeerConfig;
 import io.trelliskv.net.peer.PeerHello;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.persist.Durability;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyService;
 import io.trelliskv.repair.RangeStream;
@@ -92,17 +93,23 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     private final ExecutorService scans = daemonThread("trellis-anti-entropy-peer");
     /** Applies flushes (a sweep of every entry) one at a time, off the event loops and membership. */
     private final ExecutorService flusher = daemonThread("trellis-flush");
+    private final Durability durability;
+    private final boolean dataKept;
     /** Runs bootstrap, decommission and restore streams, one at a time. */
     private final ExecutorService streams = daemonThread("trellis-stream");
     /** Null until {@link #start}: the one thing a started cluster has that a built one has not. */
     private volatile Running running;
 
     /**
+     * @param durability       what a replica's acknowledgement waits for (see {@link ClusterMember})
+     * @param dataKept         whether the engine holds this node's data from before a restart
      * @param onDecommissioned what to do once a decommission has handed every range over (close, or exit)
      */
     public Cluster(ClusterConfig config, NodeIdentity identity, KnownMembers known, String bindHost, int port,
             PeerConfig peerConfig, Clock clock, Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc,
-            Runnable onDecommissioned) {
+            Durability durability, boolean dataKept, Runnable onDecommissioned) {
+        this.durability = durability;
+        this.dataKept = dataKept;
         this.config = config;
         this.identity = identity;
         this.known = known;
@@ -156,7 +163,8 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
                 nanos -> Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000)),
                 () -> ScanPacer.sleeping(config.antiEntropy().cpuFraction(), clock), ClusterMember.Background.THREADS,
                 onDecommissioned);
-        ClusterMember member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring);
+        ClusterMember member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring,
+                durability, dataKept);
         gossip.start(new InetSocketAddress(bindHost, bound.getPort()), (from, data) -> member.swim().onPacket(from, data));
         running = new Running(peers, gossip, member);
         member.start();

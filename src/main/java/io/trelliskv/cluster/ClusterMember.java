@@ -20,6 +20,7 @@ import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
 import io.trelliskv.replication.ReplicaRefusedException;
+import io.trelliskv.persist.Durability;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ReplicationException;
@@ -155,6 +156,7 @@ public final class ClusterMember implements AutoCloseable {
     private final Scheduler scheduler;
     private final PeerCalls peers;
     private final ReplicaService replica;
+    private final Durability durability;
     private final HintStore hints;
     private final AntiEntropyService antiEntropyService;
     private final RangeReader rangeReader;
@@ -179,6 +181,19 @@ public final class ClusterMember implements AutoCloseable {
      */
     public ClusterMember(ClusterConfig config, NodeIdentity identity, KnownMembers known, Clock clock,
                          Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc, Wiring wiring) {
+        this(config, identity, known, clock, dispatcher, state, engine, hlc, wiring, Durability.NONE, false);
+    }
+
+    /**
+     * @param durability what a replica's acknowledgement of a write waits for, and whether it may apply one
+     * @param dataKept   whether the engine holds this node's data from before a restart (recovered from its
+     *                   log): a restarted node that kept its data serves at once and catches up through hints
+     *                   and anti-entropy, instead of streaming its ranges again
+     */
+    public ClusterMember(ClusterConfig config, NodeIdentity identity, KnownMembers known, Clock clock,
+                         Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc, Wiring wiring,
+                         Durability durability, boolean dataKept) {
+        this.durability = durability;
         this.config = config;
         this.identity = identity;
         this.savedMembers = known;
@@ -193,7 +208,7 @@ public final class ClusterMember implements AutoCloseable {
         this.peers = wiring.peers();
         ReplicationConfig rc = config.replication();
         long id = identity.nodeId();
-        this.replica = new ReplicaService(engine, hlc, rc.maxClockDriftMillis());
+        this.replica = new ReplicaService(engine, hlc, rc.maxClockDriftMillis(), durability);
         this.hints = new HintStore(config.hints(), clock);
         this.antiEntropyService = new AntiEntropyService(engine, wiring.pacers().get(), clock, config.antiEntropy());
         this.rangeReader = new RangeReader(engine);
@@ -208,7 +223,7 @@ public final class ClusterMember implements AutoCloseable {
                 () -> wiring.background().requestRepair(antiEntropy), wiring.streams(), wiring.sleeper(),
                 wiring.onDecommissioned(), clock);
         NodeStatus startStatus = identity.tokens().isEmpty() ? NodeStatus.NORMAL
-                : rebalancer.restarted(identity.tokens(), !joinTargets.isEmpty());
+                : rebalancer.restarted(identity.tokens(), !joinTargets.isEmpty(), dataKept);
         this.swim = Swim.builder(config.membership(), id, wiring.self())
                 .meta(TokenMeta.encode(startStatus, identity.tokens(), engine.flushFloor()))
                 .transport(wiring.gossip())
@@ -391,7 +406,10 @@ public final class ClusterMember implements AutoCloseable {
             }
             case REPLICA_WRITE -> {
                 try {
-                    return CompletableFuture.completedFuture(replica.applyWrite(from, payload));
+                    byte[] reply = replica.applyWrite(from, payload);
+                    // under appendfsync always, acknowledged once this node's copy is on disk
+                    return durability.acknowledgesDurably() ? durability.durable().thenApply(v -> reply)
+                            : CompletableFuture.completedFuture(reply);
                 } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
                 }

@@ -92,6 +92,8 @@ public final class Rebalancer implements AutoCloseable {
     private final StreamTransport peers;
     /** Asks for an anti-entropy round after streaming; throws RefusedException if none can run. */
     private final Runnable requestRepair;
+    /** A restarted node that kept its data and has not yet asked for the repair that catches it up. */
+    private boolean restartedWithData;
     /** Runs streams, one at a time. */
     private final Executor streamThread;
     /** Waits out stream backoffs and throughput pauses. */
@@ -169,18 +171,26 @@ public final class Rebalancer implements AutoCloseable {
     }
 
     /**
-     * Tokens known at start (a restart with a data directory). The engine is in memory, so a node that
-     * restarts comes back empty: if it has anyone to rejoin through (seeds, or the members it knew) it
-     * rejoins JOINING, so that no read is served from it and nobody counts it toward a quorum, and
+     * Tokens known at start (a restart with a data directory). A node that kept its data (recovered from
+     * its log, {@code dataKept}) is NORMAL at once, as it was before: hints replayed to it and an
+     * anti-entropy round requested now bring what it missed while down. A node that comes back empty (no
+     * log: {@code --appendonly no}, or a lost directory): if it has anyone to rejoin through (seeds, or the
+     * members it knew) it rejoins JOINING, so that no read is served from it and nobody counts it toward a quorum, and
      * streams its ranges back from the replicas that hold them (see {@link #rejoined()}); a node that
      * knew nobody (a cluster of one) is NORMAL at once.
      *
      * @return the status to announce
      */
-    NodeStatus restarted(List<Long> saved, boolean rejoins) {
+    NodeStatus restarted(List<Long> saved, boolean rejoins, boolean dataKept) {
         tokens = List.copyOf(saved);
-        status = rejoins ? NodeStatus.JOINING : NodeStatus.NORMAL;
-        restartedEmpty = rejoins;
+        boolean streams = rejoins && !dataKept;
+        status = streams ? NodeStatus.JOINING : NodeStatus.NORMAL;
+        restartedEmpty = streams;
+        restartedWithData = rejoins && dataKept;
+        if (restartedWithData) {
+            log.info("Restarted with {} tokens and the data of its log: serving at once; anti-entropy brings"
+                    + " what it missed once a member answers", tokens.size());
+        }
         return status;
     }
 
@@ -189,6 +199,11 @@ public final class Rebalancer implements AutoCloseable {
      * ranges after the settle time from the replicas that held them ({@link RebalancePlan#rejoin}).
      */
     void rejoined() {
+        if (restartedWithData) {
+            restartedWithData = false;
+            requestRepair(); // what this node missed while it was down, beyond the hints
+            return;
+        }
         if (status != NodeStatus.JOINING || !restartedEmpty) {
             return;
         }

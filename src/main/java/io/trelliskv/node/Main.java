@@ -11,6 +11,8 @@ import io.trelliskv.common.ParseException;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
+import io.trelliskv.persist.AppendFsync;
+import io.trelliskv.persist.PersistConfig;
 import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.HintConfig;
@@ -169,8 +171,24 @@ public final class Main implements Callable<Integer> {
     String rejoinTimeout = "0";
 
     @Option(names = "--data-dir", paramLabel = "DIR",
-            description = "Directory keeping the node's id, tokens and known members across restarts (default: none).")
+            description = "Directory keeping the node's data, id, tokens and known members across restarts"
+                    + " (default: data/PORT under the working directory).")
     Path dataDir;
+
+    @Option(names = "--appendonly", paramLabel = "yes|no",
+            description = "Keep the data on disk: a write-ahead log and snapshots in the data directory; no keeps"
+                    + " it in memory only, for cache use (default: ${DEFAULT-VALUE}).")
+    String appendOnly = "yes";
+
+    @Option(names = "--appendfsync", paramLabel = "always|everysec|no",
+            description = "When a write counts as durable: always (forced to disk before it is acknowledged),"
+                    + " everysec (forced every second) or no (the OS decides) (default: ${DEFAULT-VALUE}).")
+    String appendFsync = "everysec";
+
+    @Option(names = "--repair-log",
+            description = "Start even if the log is damaged in its middle, cutting it at the damage and dropping"
+                    + " what follows (as redis-check-aof --fix).")
+    boolean repairLog;
 
     @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (default: ${DEFAULT-VALUE}).")
     String host = "127.0.0.1";
@@ -314,9 +332,37 @@ public final class Main implements Callable<Integer> {
                 "0".equals(autoRemoveAfter) ? 0 : millis("--auto-remove-after", autoRemoveAfter),
                 RebalanceConfig.DEFAULT_SETTLE_MILLIS,
                 "0".equals(rejoinTimeout) ? 0 : millis("--rejoin-timeout", rejoinTimeout));
+        PersistConfig persist = yesNo("--appendonly", appendOnly)
+                ? PersistConfig.of(fsync(appendFsync)).withTruncateCorrupt(repairLog) : PersistConfig.inMemory();
+        Path dir = dataDir;
+        if (dir == null && port != 0) {
+            dir = Path.of(DEFAULT_DATA_DIR, Integer.toString(port));
+        } else if (dir == null) {
+            persist = PersistConfig.inMemory(); // a port picked at start has no directory of its own to come back to
+        }
         return new NodeConfig(net, engine,
-                new ClusterConfig(clusterName, seeds, advertise, vnodes, dataDir, membership, replication, hints,
-                        antiEntropy, rebalance));
+                new ClusterConfig(clusterName, seeds, advertise, vnodes, dir, membership, replication, hints,
+                        antiEntropy, rebalance), persist);
+    }
+
+    /** Where a node keeps its data without {@code --data-dir}: {@code data/PORT} under the working directory. */
+    static final String DEFAULT_DATA_DIR = "data";
+
+    private static boolean yesNo(String option, String text) {
+        return switch (text.toLowerCase(java.util.Locale.ROOT)) {
+            case "yes" -> true;
+            case "no" -> false;
+            default -> throw new ParseException(option + ": '" + text + "' is not yes or no");
+        };
+    }
+
+    private static AppendFsync fsync(String text) {
+        for (AppendFsync f : AppendFsync.values()) {
+            if (f.redisName().equalsIgnoreCase(text)) {
+                return f;
+            }
+        }
+        throw new ParseException("--appendfsync: '" + text + "' is not always, everysec or no");
     }
 
     private static long millis(String option, String text) {

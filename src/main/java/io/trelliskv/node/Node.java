@@ -22,6 +22,10 @@ import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.RespServer;
 import io.trelliskv.net.peer.PeerConfig;
+import io.trelliskv.persist.CorruptLogException;
+import io.trelliskv.persist.Durability;
+import io.trelliskv.persist.Persistence;
+import io.trelliskv.persist.Recovery;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
@@ -30,7 +34,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -68,6 +74,8 @@ public final class Node implements AutoCloseable {
     /** What the node kept in its data directory, and the directory's lock (a no-op without one). */
     private final Restored restored;
     private final Cluster cluster;
+    /** The node's data on disk; null with {@code --appendonly no}. */
+    private final Persistence persistence;
     private ScheduledExecutorService background;
     private RespServer server;
     private volatile Runnable onDecommissioned = () -> {
@@ -89,10 +97,18 @@ public final class Node implements AutoCloseable {
         this.clusterState = new ClusterState(nodeId, config.cluster().replication().replicationFactor());
         this.startMillis = clock.millis();
         this.hlc = new Hlc(clock);
-        this.engine = new MemoryEngine(config.engine(), clock, hlc, nodeId);
+        Persistence.Deferred journal = Persistence.deferred();
+        this.engine = new MemoryEngine(config.engine(), clock, hlc, nodeId, journal);
+        try {
+            this.persistence = openPersistence(config, clock, engine, journal);
+        } catch (RuntimeException e) {
+            restored.release().run();
+            throw e;
+        }
+        Durability durability = persistence != null ? persistence : Durability.NONE;
         this.clients = new ClientRegistry(config.net().maxClients());
         CommandTable table = new CommandTable();
-        this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0);
+        this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability);
         this.opsSampler = new OpsSampler(clock);
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
@@ -100,7 +116,8 @@ public final class Node implements AutoCloseable {
         this.cluster = new Cluster(config.cluster(), identity, restored.known(), net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
-                clock, dispatcher, clusterState, engine, hlc, () -> onDecommissioned.run());
+                clock, dispatcher, clusterState, engine, hlc, durability,
+                persistence != null && persistence.keptData(), () -> onDecommissioned.run());
         new ServerCommands(this).registerInto(table);
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState, cluster).registerInto(table);
@@ -149,6 +166,42 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /** The directory under the data directory that holds the log and the snapshots. */
+    public static final String LOG_DIR = "log";
+
+    /**
+     * Recovers the node's data into the engine and opens its log, or returns null for a node that keeps
+     * its data in memory only. Says where the data is and what was loaded.
+     *
+     * @throws ConfigException if the log is damaged (naming the file and offset) or cannot be read or written
+     */
+    private static Persistence openPersistence(NodeConfig config, Clock clock, Engine engine,
+                                               Persistence.Deferred journal) {
+        if (!config.persist().appendOnly()) {
+            if (config.cluster().dataDir() != null) {
+                log.info("Data directory {}: the node's identity and members only (--appendonly no: data in memory)",
+                        config.cluster().dataDir());
+            }
+            return null;
+        }
+        Path dir = config.cluster().dataDir().resolve(LOG_DIR);
+        Persistence p;
+        try {
+            p = Persistence.open(dir, config.persist(), clock, engine, journal);
+        } catch (CorruptLogException e) {
+            throw ConfigException.unusable("--data-dir", config.cluster().dataDir(), "the log is damaged: "
+                    + e.getMessage() + "; start with --repair-log to cut it there, dropping what follows");
+        } catch (IOException | UncheckedIOException e) {
+            throw ConfigException.unusable("--data-dir", config.cluster().dataDir(), e.getMessage());
+        }
+        Recovery.Report r = p.recovered();
+        log.info("Data directory {} (appendonly yes, appendfsync {}): loaded {} records ({} from {}, {} from {} log"
+                        + " segments) in {} ms; {} keys", config.cluster().dataDir(), config.persist().fsync().redisName(),
+                r.records(), r.snapshotRecords(), r.snapshot() == null ? "no snapshot" : r.snapshot().getFileName(),
+                r.logRecords(), r.segmentsReplayed(), TimeUnit.NANOSECONDS.toMillis(r.nanos()), engine.size());
+        return p;
+    }
+
     /** Binds the ports and starts background work. */
     public void start() throws IOException {
         NetConfig net = config.net();
@@ -168,6 +221,10 @@ public final class Node implements AutoCloseable {
         long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;
         background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),
                 periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+        if (persistence != null) {
+            background.scheduleWithFixedDelay(() -> runSafely("snapshot check", persistence::maybeSnapshot),
+                    1, 1, TimeUnit.SECONDS);
+        }
         background.scheduleAtFixedRate(() -> runSafely("stats sampling",
                 () -> opsSampler.sample(dispatcher.stats().commandsProcessed())), periodMillis, periodMillis,
                 TimeUnit.MILLISECONDS);
@@ -192,6 +249,9 @@ public final class Node implements AutoCloseable {
         if (background != null) {
             background.shutdownNow();
         }
+        if (persistence != null) {
+            persistence.close(); // writes and forces what is queued
+        }
         engine.close();
         restored.release().run();
     }
@@ -214,6 +274,11 @@ public final class Node implements AutoCloseable {
 
     public Engine engine() {
         return engine;
+    }
+
+    /** The node's data on disk, or null with {@code --appendonly no}. */
+    public Persistence persistence() {
+        return persistence;
     }
 
     public ClientRegistry clients() {

@@ -4,6 +4,7 @@ import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.net.NetConfig;
+import io.trelliskv.persist.PersistConfig;
 import io.trelliskv.storage.EngineConfig;
 
 import java.util.Objects;
@@ -17,14 +18,16 @@ import java.util.Objects;
  *   <li>... and longer than the anti-entropy interval, or a replica that missed a delete would bring the
  *       key back after the other replicas purged its tombstone (a node that keeps the only copy, with
  *       replication factor 1, has nobody to tell and may remove deleted keys at once);</li>
- *   <li>a node bound to the wildcard address says which address its peers should use.</li>
+ *   <li>a node bound to the wildcard address says which address its peers should use;</li>
+ *   <li>a node that keeps its data on disk has a data directory to keep it in.</li>
  * </ul>
  *
  * @param net     the client-facing network settings (peers share the same port)
  * @param engine  the storage engine's settings
  * @param cluster how the node joins and takes part in a cluster
+ * @param persist how it keeps its data on disk, in {@link ClusterConfig#dataDir()}
  */
-public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster) {
+public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster, PersistConfig persist) {
 
     /** The address that binds every interface, which peers cannot use to reach the node. */
     static final String WILDCARD_HOST = "0.0.0.0";
@@ -33,6 +36,11 @@ public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig clust
         Objects.requireNonNull(net, "net");
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(cluster, "cluster");
+        Objects.requireNonNull(persist, "persist");
+        if (persist.appendOnly() && cluster.dataDir() == null) {
+            throw ConfigException.conflict("persist.appendOnly", "yes", "needs", "cluster.dataDir", null,
+                    ": the directory to keep the data in");
+        }
         if (cluster.replication().replicationFactor() > 1) {
             requireGraceLongerThan(engine.tombstoneGraceMillis(), "hints.windowMillis",
                     cluster.hints().windowMillis(), ", or a replayed hint could bring a deleted key back");
@@ -44,6 +52,11 @@ public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig clust
             throw ConfigException.conflict("net.host", WILDCARD_HOST, "needs", "cluster.advertise", null,
                     ": the address peers should use");
         }
+    }
+
+    /** A node that keeps its data in memory only. */
+    public NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster) {
+        this(net, engine, cluster, PersistConfig.inMemory());
     }
 
     private static void requireGraceLongerThan(long graceMillis, String other, long otherMillis, String reason) {

@@ -114,9 +114,26 @@ public final class WriteAheadLog implements AutoCloseable {
                         long writeErrors, long segment, long segmentBytes) {
     }
 
-    /** A queued append (bytes) or rotation request (bytes null). */
+    /**
+     * A queued append (bytes; {@code done} null when nobody waits for it), barrier (no bytes) or rotation
+     * request (bytes null).
+     */
     private record Pending(byte[] bytes, CompletableFuture<?> done) {
+        void complete() {
+            if (done != null) {
+                done.complete(null);
+            }
+        }
+
+        void fail(Throwable error) {
+            if (done != null) {
+                done.completeExceptionally(error);
+            }
+        }
     }
+
+    private static final byte[] BARRIER = new byte[0];
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final Path dir;
     private final WalConfig config;
@@ -133,6 +150,8 @@ public final class WriteAheadLog implements AutoCloseable {
     /** The error appends are refused with while FAILED; guarded by {@link #lock}. */
     private LogWriteFailedException failure;
     private boolean closing;
+    /** Whether the writer is writing a batch it took; guarded by {@link #lock}. */
+    private boolean writing;
 
     // the writer thread's own
     private LogChannel channel;
@@ -193,6 +212,33 @@ public final class WriteAheadLog implements AutoCloseable {
         return append(new LogRecord.Flush(floor));
     }
 
+    /**
+     * Appends a record nobody waits for (the engine's writes: {@link #barrier()} waits for them together);
+     * never blocks on the disk. While the log cannot write it is dropped, as the node refuses writes then.
+     */
+    public void write(LogRecord record) {
+        enqueue(new Pending(LogFormat.encode(record), null));
+    }
+
+    /**
+     * A future that completes once every append queued before this call is durable in the configured
+     * sense (see the class comment), or fails with the log's error; complete at once if the writer has
+     * nothing outstanding.
+     */
+    public CompletableFuture<Void> barrier() {
+        lock.lock();
+        try {
+            if (state == State.OK && !closing && queue.isEmpty() && !writing) {
+                return DONE;
+            }
+        } finally {
+            lock.unlock();
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        enqueue(new Pending(BARRIER, done));
+        return done;
+    }
+
     /** Appends a record; never blocks on the disk. */
     public CompletableFuture<Void> append(LogRecord record) {
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -225,7 +271,7 @@ public final class WriteAheadLog implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        p.done.completeExceptionally(refused);
+        p.fail(refused);
     }
 
     /** Throws the error writes are refused with while the log cannot write; returns if it can. */
@@ -314,6 +360,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 }
                 batch.addAll(queue);
                 queue.clear();
+                writing = !batch.isEmpty();
                 stop = closing;
             } finally {
                 lock.unlock();
@@ -330,6 +377,12 @@ public final class WriteAheadLog implements AutoCloseable {
                 }
             }
             batch.clear();
+            lock.lock();
+            try {
+                writing = false;
+            } finally {
+                lock.unlock();
+            }
             if (stop) {
                 finish();
                 return;
@@ -394,7 +447,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 force();
             }
             bytesWritten += n;
-            recordsWritten += chunk.size();
+            recordsWritten += records(chunk);
             batches++;
         } catch (IOException e) {
             segmentSize = good;
@@ -402,9 +455,19 @@ public final class WriteAheadLog implements AutoCloseable {
             return false;
         }
         for (Pending p : chunk) {
-            ((CompletableFuture<?>) p.done).complete(null);
+            p.complete();
         }
         return true;
+    }
+
+    private static int records(List<Pending> chunk) {
+        int n = 0;
+        for (Pending p : chunk) {
+            if (p.bytes.length > 0) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private long writeAll(List<byte[]> records) throws IOException {
@@ -511,7 +574,9 @@ public final class WriteAheadLog implements AutoCloseable {
         lastError = reason;
         cutBack();
         for (Pending p : chunk) {
-            retry.add(p.bytes);
+            if (p.bytes.length > 0) {
+                retry.add(p.bytes);
+            }
         }
         List<Pending> refused;
         LogWriteFailedException error = new LogWriteFailedException(LogWriteFailedException.misconf(reason), e);
@@ -528,15 +593,15 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         retryAtNanos = clock.nanos() + TimeUnit.MILLISECONDS.toNanos(config.retryMillis());
         for (Pending p : refused) {
-            if (p.bytes != null) {
+            if (p.bytes != null && p.bytes.length > 0) {
                 retry.add(p.bytes);
             }
         }
         for (Pending p : chunk) {
-            p.done.completeExceptionally(error);
+            p.fail(error);
         }
         for (Pending p : refused) {
-            p.done.completeExceptionally(error);
+            p.fail(error);
         }
     }
 
@@ -549,10 +614,10 @@ public final class WriteAheadLog implements AutoCloseable {
             lock.unlock();
         }
         for (Pending p : rest) {
-            if (p.bytes != null) {
+            if (p.bytes != null && p.bytes.length > 0) {
                 retry.add(p.bytes);
             }
-            p.done.completeExceptionally(error);
+            p.fail(error);
         }
     }
 
@@ -628,7 +693,7 @@ public final class WriteAheadLog implements AutoCloseable {
         LogWriteFailedException closed = new LogWriteFailedException(
                 LogWriteFailedException.misconf("the log is closed"), null);
         for (Pending p : refused) {
-            p.done.completeExceptionally(closed);
+            p.fail(closed);
         }
     }
 }

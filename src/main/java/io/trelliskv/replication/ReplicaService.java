@@ -2,6 +2,8 @@ package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.common.MalformedMessageException;
+import io.trelliskv.persist.Durability;
+import io.trelliskv.persist.LogWriteFailedException;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Hlc;
@@ -25,12 +27,19 @@ public final class ReplicaService {
     private final Engine engine;
     private final Hlc hlc;
     private final long maxDriftMillis;
+    private final Durability durability;
     private final LongAdder applied = new LongAdder();
     private final LongAdder stale = new LongAdder();
     private final LongAdder refusedBatches = new LongAdder();
     private final LongAdder reads = new LongAdder();
 
     public ReplicaService(Engine engine, Hlc hlc, long maxDriftMillis) {
+        this(engine, hlc, maxDriftMillis, Durability.NONE);
+    }
+
+    /** @param durability refuses write batches while this node's log cannot write ({@code MISCONF ...}) */
+    public ReplicaService(Engine engine, Hlc hlc, long maxDriftMillis, Durability durability) {
+        this.durability = durability;
         this.engine = engine;
         this.hlc = hlc;
         this.maxDriftMillis = maxDriftMillis;
@@ -46,6 +55,12 @@ public final class ReplicaService {
      */
     public byte[] applyWrite(String from, byte[] payload) {
         List<Entry> entries = ReplicaCodec.decodeWrite(payload);
+        try {
+            durability.checkWritable();
+        } catch (LogWriteFailedException e) {
+            refusedBatches.increment();
+            return ReplicaCodec.writeRefused(e.getMessage());
+        }
         try {
             apply(from, entries);
             return ReplicaCodec.writeApplied();

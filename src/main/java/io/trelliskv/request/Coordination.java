@@ -6,6 +6,8 @@ import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.ClientConnection;
+import io.trelliskv.persist.Durability;
+import io.trelliskv.persist.LogWriteFailedException;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.ReplicationConfig;
@@ -46,6 +48,12 @@ import java.util.function.Supplier;
  * and read-modify-write commands stay atomic. While this node owns the whole ring (a cluster of one)
  * there is nobody to replicate to, and commands go straight to {@link Execution}.
  *
+ * <h2>Durability</h2>
+ * Under {@code appendfsync always} a write's reply waits, besides the replicas' acks (each replica acks
+ * once its own copy is on disk), for this node's log to force what the command wrote
+ * ({@link Durability#durable()}, a barrier taken right after the handler ran): an {@code OK} at QUORUM
+ * means W copies on disk.
+ *
  * <h2>Order</h2>
  * Commands start here in the order of their connection or forwarded stream, each waiting only for the
  * earlier commands it conflicts with (a shared key, not both reads): a client connection's through its
@@ -65,12 +73,14 @@ final class Coordination {
     private final Placement placement;
     private final ReplicationConfig config;
     private final RequestStats stats;
+    private final Durability durability;
     /** The order of the commands other nodes forward here, per client connection of theirs. */
     private final ForwardedStreams forwardedStreams = new ForwardedStreams();
 
     Coordination(Execution execution, Transactions transactions, CommandTable table, Coordinator coordinator,
-                 Placement placement, RequestStats stats) {
+                 Placement placement, RequestStats stats, Durability durability) {
         this.execution = execution;
+        this.durability = durability;
         this.transactions = transactions;
         this.table = table;
         this.coordinator = coordinator;
@@ -174,7 +184,8 @@ final class Coordination {
      */
     CompletableFuture<ForwardCodec.Reply> execute(Session session, int protocol, CommandSpec spec, byte[][] args) {
         if (!active()) {
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(execution.runDetached(protocol, spec, args)));
+            return durably(ForwardCodec.Reply.of(execution.runDetached(protocol, spec, args)),
+                    spec.has(CommandFlag.WRITE));
         }
         InOrder order = session.order();
         if (order == null) {
@@ -197,8 +208,8 @@ final class Coordination {
                                                            Session session, CommandSpec spec) {
         byte[][] args = request.args();
         if (!active()) {
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
-                    execution.runDetached(request.protocol(), spec, args)));
+            return durably(ForwardCodec.Reply.of(execution.runDetached(request.protocol(), spec, args)),
+                    spec.has(CommandFlag.WRITE));
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         forwardedStreams.submit(fromNode, request.stream(), tokens(keys(spec, args)), spec.has(CommandFlag.WRITE),
@@ -214,8 +225,8 @@ final class Coordination {
     CompletableFuture<ForwardCodec.Reply> executeForwardedTransaction(long fromNode, ForwardCodec.Request request,
                                                                       Session session, Transaction.Unit unit) {
         if (!active()) {
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
-                    transactions.runHere(execution, request.protocol(), unit)));
+            return durably(ForwardCodec.Reply.of(transactions.runHere(execution, request.protocol(), unit)),
+                    transactions.writes(unit));
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         forwardedStreams.submit(fromNode, request.stream(), tokens(unit.keys(table)), transactions.writes(unit),
@@ -256,8 +267,8 @@ final class Coordination {
      */
     CompletableFuture<ForwardCodec.Reply> transaction(Session session, int protocol, Transaction.Unit unit) {
         if (!active()) {
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
-                    transactions.runHere(execution, protocol, unit)));
+            return durably(ForwardCodec.Reply.of(transactions.runHere(execution, protocol, unit)),
+                    transactions.writes(unit));
         }
         InOrder order = session.order();
         if (order == null) {
@@ -334,9 +345,24 @@ final class Coordination {
         if (written.isEmpty()) {
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(resp));
         }
-        return coordinator.write(written, plan.writeLevel()).handle((v, failure) -> failure == null
+        CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
+        if (durability.acknowledgesDurably()) {
+            acked = acked.thenCombine(durability.durable(), (a, b) -> null);
+        }
+        return acked.handle((v, failure) -> failure == null
                 ? ForwardCodec.Reply.of(resp, written)
                 : ForwardCodec.Reply.of(error(failure)));
+    }
+
+    /**
+     * A reply run on a node that owns the whole ring: under {@code appendfsync always}, a write's once this
+     * node's log has forced it.
+     */
+    private CompletableFuture<ForwardCodec.Reply> durably(ForwardCodec.Reply reply, boolean write) {
+        if (!write || !durability.acknowledgesDurably()) {
+            return CompletableFuture.completedFuture(reply);
+        }
+        return durability.durable().handle((v, failure) -> failure == null ? reply : ForwardCodec.Reply.of(error(failure)));
     }
 
     private byte[] error(Throwable failure) {
@@ -345,8 +371,8 @@ final class Coordination {
             t = t.getCause();
         }
         stats.errorReplied();
-        return ErrorReplies.errorReply(t instanceof ReplicationException ? t.getMessage()
-                : "ERR replication failed: " + ErrorReplies.reason(t));
+        return ErrorReplies.errorReply(t instanceof ReplicationException || t instanceof LogWriteFailedException
+                ? t.getMessage() : "ERR replication failed: " + ErrorReplies.reason(t));
     }
 
     /** The keys of a command whose arity has been checked, by its key positions. */

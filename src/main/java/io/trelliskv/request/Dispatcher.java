@@ -1,7 +1,10 @@
 package io.trelliskv.request;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandException;
+import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Clock;
@@ -9,6 +12,7 @@ import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.CommandSink;
 import io.trelliskv.net.DeferredReply;
+import io.trelliskv.persist.Durability;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.resp.RespWriter;
@@ -64,6 +68,8 @@ public final class Dispatcher implements CommandSink {
     private final RequestStats stats = new RequestStats();
     /** The last stage, shared by every path. */
     private final Execution execution;
+    /** The node's log, for what acknowledgements wait for. */
+    private final Durability durability;
     /** MULTI, EXEC, DISCARD, WATCH, UNWATCH. */
     private final Transactions transactions;
     /** The route and coordinate stages of a node in a cluster; null until its cluster has started. */
@@ -87,9 +93,18 @@ public final class Dispatcher implements CommandSink {
     }
 
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded) {
+        this(table, engine, clock, memoryBounded, Durability.NONE);
+    }
+
+    /**
+     * @param durability the node's log: writes are refused while it cannot write, and under
+     *                   {@code appendfsync always} a write is acknowledged only once it is on disk
+     */
+    public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded, Durability durability) {
         this.table = table;
         this.clock = clock;
-        this.execution = new Execution(engine, clock, memoryBounded, stats);
+        this.durability = durability;
+        this.execution = new Execution(engine, clock, memoryBounded, stats, durability);
         this.transactions = new Transactions(table, engine);
     }
 
@@ -108,7 +123,8 @@ public final class Dispatcher implements CommandSink {
         if (cluster != null) {
             throw new IllegalStateException("the cluster's stages are already in place");
         }
-        Coordination coordination = new Coordination(execution, transactions, table, coordinator, placement, stats);
+        Coordination coordination = new Coordination(execution, transactions, table, coordinator, placement, stats,
+                durability);
         Router router = new Router(placement, forwarder, clusterFlush, coordination, stats);
         cluster = new ClusterStages(router, coordination, table.find("flushall".getBytes(StandardCharsets.US_ASCII)),
                 table.find("flushdb".getBytes(StandardCharsets.US_ASCII)));
@@ -123,6 +139,53 @@ public final class Dispatcher implements CommandSink {
 
     @Override
     public void execute(ClientConnection client, byte[][] args) {
+        if (durability.acknowledgesDurably() && writes(table.find(args[0]))) {
+            executeDurably(client, args);
+            return;
+        }
+        executeNow(client, args);
+    }
+
+    private boolean writes(CommandSpec spec) {
+        return spec != null && (spec.has(CommandFlag.WRITE) || spec == transactions.exec());
+    }
+
+    /**
+     * Under {@code appendfsync always}: runs a command whose reply must not leave before what it wrote is on
+     * disk. A reply the command writes at once is caught and put in a deferred slot that is answered once the
+     * log's barrier, taken after the command ran, completes. A reply the command defers comes from
+     * {@link Coordination}, which waits for the same barrier on the node that wrote.
+     */
+    private void executeDurably(ClientConnection client, byte[][] args) {
+        RespWriter out = client.writer();
+        ByteBuf own = out.target();
+        ByteBuf caught = Unpooled.buffer();
+        out.target(caught);
+        try {
+            executeNow(client, args);
+        } finally {
+            if (out.target() != caught) {
+                caught.release(); // the command deferred its reply (and wrote none here)
+            } else {
+                out.target(own);
+                if (!caught.isReadable()) {
+                    caught.release();
+                } else {
+                    DeferredReply slot = client.deferReply();
+                    durability.durable().whenComplete((v, failure) -> {
+                        if (failure == null) {
+                            slot.complete(caught);
+                        } else {
+                            caught.release();
+                            slot.fail(ErrorReplies.reason(failure));
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    private void executeNow(ClientConnection client, byte[][] args) {
         stats.commandReceived();
         if (client.attachment() instanceof Session s && s.queuing()) {
             CommandSpec queued = table.find(args[0]);

@@ -8,6 +8,8 @@ import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.common.Clock;
 import io.trelliskv.net.ClientConnection;
+import io.trelliskv.persist.Durability;
+import io.trelliskv.persist.LogWriteFailedException;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 import org.slf4j.Logger;
@@ -17,7 +19,8 @@ import java.util.function.Consumer;
 
 /**
  * The last stage of a request's path: runs a command's handler on this node's engine. It refuses a
- * write that would take memory over the bound (after trying to evict), turns {@link CommandException}s
+ * write while the node's log cannot write ({@code -MISCONF ...}, as Redis while its AOF fails) and one
+ * that would take memory over the bound (after trying to evict), turns {@link CommandException}s
  * into error replies, and counts the command in INFO's per-command statistics. This is the one place
  * where a handler runs and where its errors become RESP errors.
  *
@@ -38,9 +41,12 @@ public final class Execution {
     /** Whether a memory bound is configured; when not, the OOM check is skipped entirely. */
     private final boolean memoryBounded;
     private final RequestStats stats;
+    /** The node's log: whether writes may be applied now. */
+    private final Durability durability;
 
-    Execution(Engine engine, Clock clock, boolean memoryBounded, RequestStats stats) {
+    Execution(Engine engine, Clock clock, boolean memoryBounded, RequestStats stats, Durability durability) {
         this.engine = engine;
+        this.durability = durability;
         this.clock = clock;
         this.memoryBounded = memoryBounded;
         this.stats = stats;
@@ -50,6 +56,16 @@ public final class Execution {
     void run(ClientConnection client, CommandSpec spec, byte[][] args) {
         RespWriter out = client.writer();
         CommandSpec.Stats counters = spec.stats();
+        if (spec.has(CommandFlag.WRITE)) {
+            try {
+                durability.checkWritable();
+            } catch (LogWriteFailedException e) {
+                counters.rejected.increment();
+                stats.errorReplied();
+                out.error(e.getMessage());
+                return;
+            }
+        }
         if (memoryBounded && spec.has(CommandFlag.DENYOOM) && !engine.makeRoom()) {
             counters.rejected.increment();
             stats.errorReplied();

@@ -174,6 +174,8 @@ public final class MemoryEngine implements Engine {
     private final Clock clock;
     private final Hlc hlc;
     private final long nodeId;
+    /** Where every stored entry and flush is reported for the log; {@link Journal#NONE} in memory only. */
+    private final Journal journal;
     /** Shortcut for {@code config.tombstoneGraceMillis()}; 0 means deletes and expiry leave no tombstone. */
     private final long graceMillis;
     private final Segment[] segments = new Segment[SEGMENTS];
@@ -198,6 +200,12 @@ public final class MemoryEngine implements Engine {
     private volatile int expireCursor;
 
     public MemoryEngine(EngineConfig config, Clock clock, Hlc hlc, long nodeId) {
+        this(config, clock, hlc, nodeId, Journal.NONE);
+    }
+
+    /** An engine that reports what it stores to {@code journal} (see {@link Journal}). */
+    public MemoryEngine(EngineConfig config, Clock clock, Hlc hlc, long nodeId, Journal journal) {
+        this.journal = Objects.requireNonNull(journal, "journal");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.hlc = Objects.requireNonNull(hlc, "hlc");
@@ -323,6 +331,7 @@ public final class MemoryEngine implements Engine {
         s.map.put(e.key, e);
         account(s, old, e, now);
         WriteCapture.record(e);
+        journal.stored(e);
         return e;
     }
 
@@ -348,7 +357,10 @@ public final class MemoryEngine implements Engine {
             s.map.put(tombstone.key, tombstone);
             account(s, old, tombstone, now);
             WriteCapture.record(tombstone);
+            journal.stored(tombstone);
         } else if (old != null) {
+            // No tombstone is kept, but the log needs one, or a replay would bring the key back.
+            journal.stored(new Entry(old.key, null, stamp(old), nodeId, now));
             s.map.remove(old.key);
             account(s, old, null, now);
         }
@@ -386,6 +398,7 @@ public final class MemoryEngine implements Engine {
                     s.map.remove(old.key);
                     account(s, old, null, now);
                 }
+                journal.stored(incoming);
                 return true;
             }
             long expireAt = incoming.expireAt;
@@ -397,6 +410,7 @@ public final class MemoryEngine implements Engine {
             e.lru = lruTick(now);
             s.map.put(e.key, e);
             account(s, old, e, now);
+            journal.stored(e);
             return true;
         } finally {
             s.unlock();
@@ -957,6 +971,7 @@ public final class MemoryEngine implements Engine {
             }
             flushFloor = floor;
         }
+        journal.flushed(floor);
         hlc.observe(floor.hlc());
         long now = clock.millis();
         long dropped = 0;
