@@ -119,7 +119,7 @@ final class TrellisProcess implements AutoCloseable {
     /** Starts {@code home/bin/<launcher> args...} with stdin closed. */
     static TrellisProcess launch(Path home, Path logDir, String launcher, String... args) throws IOException {
         List<String> command = new ArrayList<>();
-        command.add(home.resolve("bin").resolve(launcher).toString());
+        command.add(home.toAbsolutePath().resolve("bin").resolve(launcher).toString());
         command.addAll(List.of(args));
         return start(logDir, command, null);
     }
@@ -147,7 +147,7 @@ final class TrellisProcess implements AutoCloseable {
     /** Runs {@code home/bin/<launcher> args...} to completion, feeding it {@code stdin} (may be null). */
     static Result run(Path home, Path logDir, String stdin, String launcher, String... args) throws IOException {
         List<String> command = new ArrayList<>();
-        command.add(home.resolve("bin").resolve(launcher).toString());
+        command.add(home.toAbsolutePath().resolve("bin").resolve(launcher).toString());
         command.addAll(List.of(args));
         return runCommand(logDir, stdin, command);
     }
@@ -171,7 +171,9 @@ final class TrellisProcess implements AutoCloseable {
         String name = Path.of(command.get(0)).getFileName() + "#" + SEQUENCE.incrementAndGet();
         Path out = logDir.resolve(name + ".out");
         Path err = logDir.resolve(name + ".err");
+        // The log directory is the working directory, so a node's default data directory (data/PORT) is the test's.
         ProcessBuilder pb = new ProcessBuilder(command)
+                .directory(logDir.toAbsolutePath().toFile())
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile());
         Map<String, String> env = pb.environment();
