@@ -101,6 +101,10 @@ class PersistenceIT {
             node = start(port, dir, "--appendfsync", "always");
             assertThat(node.stderr()).as("start log of round %d", round)
                     .contains("(appendonly yes, appendfsync always): loaded");
+            try (Jedis j = new Jedis(HOST, port, AckedWrites.SOCKET_TIMEOUT_MILLIS)) {
+                assertThat(InfoFields.parse(j.info("persistence"))).as("INFO persistence after round %d", round)
+                        .containsEntry("aof_enabled", "1").containsEntry("aof_fsync", "always");
+            }
             Verdict v = verify(port, model, Long.MAX_VALUE);
             System.out.printf("PersistenceIT always, round %d, killed after %d ms of load: %s; %s%n", round, delay,
                     load.counts(), v.summary());
@@ -236,6 +240,7 @@ class PersistenceIT {
             assertThat(InfoFields.parse(j.info("server")).get("node_id")).as("node_id after the restart")
                     .isEqualTo(id);
             assertThat(j.dbSize()).as("keys after the restart").isZero();
+            assertThat(InfoFields.parse(j.info("persistence"))).as("INFO persistence").containsEntry("aof_enabled", "0");
         }
         assertThat(node.stderr()).contains("--appendonly no");
         assertThat(Files.exists(dir.resolve("node.properties"))).as("node.properties").isTrue();
