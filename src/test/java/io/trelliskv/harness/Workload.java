@@ -52,7 +52,14 @@ final class Workload {
     /** For the pipelined clients: history ms until which a blind SET may lose to an older value. */
     private final DoubleSupplier clockUncertainUntil;
 
-    Workload(Nodes nodes, History history, long thinkMillis, DoubleSupplier clockUncertainUntil) {
+    /** Kill-alls begun so far, and whether one may lose acknowledged writes: for the pipelined clients. */
+    private final java.util.function.IntSupplier powerCuts;
+    private final boolean cutsMayLoseWrites;
+
+    Workload(Nodes nodes, History history, long thinkMillis, DoubleSupplier clockUncertainUntil,
+             java.util.function.IntSupplier powerCuts, boolean cutsMayLoseWrites) {
+        this.powerCuts = powerCuts;
+        this.cutsMayLoseWrites = cutsMayLoseWrites;
         this.nodes = nodes;
         this.history = history;
         this.thinkMillis = thinkMillis;
@@ -71,7 +78,7 @@ final class Workload {
         }
         for (int c = clients; c < clients + pipelined; c++) {
             PipelinedClient client = new PipelinedClient(c, new Random(seed * 1_000 + c), nodes, history, thinkMillis,
-                    deadlineNanos, clockUncertainUntil);
+                    deadlineNanos, clockUncertainUntil, powerCuts, cutsMayLoseWrites);
             threads.add(DaemonThreads.start("tkh-pipelined-" + c, client::run));
         }
         return threads;
