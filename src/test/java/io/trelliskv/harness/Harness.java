@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
  * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn,killall] [--combine 2] [--fault 8s] [--quiet 4s]
- * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--think 10ms] [--run-id 2] [--run-dir DIR]
+ * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
  * [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
@@ -48,7 +48,8 @@ public final class Harness {
     /** The run's options; {@link #parse} reads them from flags. */
     record Options(long durationMillis, long seed, int nodes, int clients, int pipelined, Set<Nemesis.Kind> nemesis,
                    int combine, long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
-                   long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis, String appendFsync) {
+                   long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis, String appendFsync,
+                   boolean finalKillAll) {
 
         /** The nodes' node default, when --appendfsync is not given. */
         static final String DEFAULT_APPEND_FSYNC = "everysec";
@@ -81,6 +82,7 @@ public final class Harness {
             long think = 0;
             long maxClockOffset = Nemesis.MAX_CLOCK_OFFSET_MILLIS;
             String appendFsync = null;
+            boolean finalKillAll = false;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -114,6 +116,12 @@ public final class Harness {
                         }
                         appendFsync = v;
                     }
+                    case "--final-killall" -> {
+                        if (!v.equals("yes") && !v.equals("no")) {
+                            throw new IllegalArgumentException("--final-killall: " + v + " (expected: yes or no)");
+                        }
+                        finalKillAll = v.equals("yes");
+                    }
                     case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
@@ -131,7 +139,7 @@ public final class Harness {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
             return new Options(duration, seed, nodes, clients, pipelined, nemesis, combine, fault, quiet, killAny, runId, runDir,
-                    jar, converge, think, maxClockOffset, appendFsync);
+                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll);
         }
     }
 
@@ -165,6 +173,7 @@ public final class Harness {
               --max-clock-offset D  largest clock offset (default 2s)
               --appendfsync P       always|everysec|no, passed to every node (default: not passed, the
                                     node's everysec); the checker allows kill-all losses by it
+              --final-killall yes   end the workload with one kill-all, besides the nemesis (default no)
               --think D             pause between one client's operations (default 0)
               --run-id N            names and subnet of the run (default 2)
               --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
@@ -265,7 +274,7 @@ public final class Harness {
             Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil,
                     nemesis::powerCuts, !options.effectiveAppendFsync().equals("always"));
             List<Thread> clients = workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
-            Thread nemesisThread = DaemonThreads.start("tkh-nemesis", () -> nemesis.run(deadline));
+            Thread nemesisThread = DaemonThreads.start("tkh-nemesis", () -> nemesis.run(deadline, options.finalKillAll()));
             for (Thread t : clients) {
                 join(t, options.durationMillis() + 60_000);
             }
@@ -501,7 +510,8 @@ public final class Harness {
     private String report(Checker.Summary s, Convergence c, double margin, int cycles, String churn) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (seed %d) ==%n", options.seed()));
-        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%n", cycles, options.nemesis()));
+        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%s%n", cycles, options.nemesis(),
+                options.finalKillAll() ? ", then a kill-all at the deadline" : ""));
         if (options.nemesis().contains(Nemesis.Kind.CHURN)) {
             sb.append(String.format(Locale.ROOT, "membership:       %s; %d nodes at the end (slots %s)%n", churn,
                     nodes.live().size(), nodes.live()));

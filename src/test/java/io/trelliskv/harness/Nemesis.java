@@ -170,13 +170,19 @@ final class Nemesis {
         return maxOffset;
     }
 
-    /** Runs fault cycles until {@code deadlineNanos}, then heals; never leaves a fault in place. */
-    void run(long deadlineNanos) {
-        if (kinds.isEmpty()) {
+    /**
+     * Runs fault cycles until {@code deadlineNanos}, then heals; never leaves a fault in place. With
+     * {@code finalKillAll}, a kill-all at the deadline ends the run — with the faults of a cycle still in
+     * effect then, while the clients' last operations are still being answered — before the heal restarts
+     * every node.
+     */
+    void run(long deadlineNanos, boolean finalKillAll) {
+        if (kinds.isEmpty() && !finalKillAll) {
             return;
         }
         try {
-            while (sleepUntil(Math.min(deadlineNanos, System.nanoTime() + quietMillis * 1_000_000), deadlineNanos)) {
+            while (!kinds.isEmpty()
+                    && sleepUntil(Math.min(deadlineNanos, System.nanoTime() + quietMillis * 1_000_000), deadlineNanos)) {
                 List<Kind> pool = new ArrayList<>(kinds);
                 Collections.shuffle(pool, random);
                 int n = 1 + random.nextInt(Math.min(combine, pool.size()));
@@ -185,7 +191,14 @@ final class Nemesis {
                 }
                 cycles++;
                 sleepUntil(Math.min(deadlineNanos, System.nanoTime() + faultMillis * 1_000_000), Long.MAX_VALUE);
+                if (finalKillAll && System.nanoTime() - deadlineNanos >= 0) {
+                    break;
+                }
                 heal();
+            }
+            if (finalKillAll) {
+                sleepUntil(deadlineNanos, Long.MAX_VALUE);
+                apply(Kind.KILL_ALL);
             }
         } finally {
             heal();

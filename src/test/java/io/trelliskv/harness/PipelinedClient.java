@@ -31,6 +31,12 @@ import java.util.function.IntSupplier;
  * promise that nothing was done and leave the model as it was; a failed read changes nothing. A
  * {@link KeyModel.Outcome#VIOLATION} also abandons the key, so one wrong reply does not cascade.
  *
+ * <h2>Kill-alls</h2>
+ * A kill-all under {@code --appendfsync everysec} or {@code no} may lose writes acknowledged shortly
+ * before it, and the client cannot tell which: at its next batch after one it abandons every key, and
+ * a kill-all after its last batch leaves every model uncertain. Under {@code always} it keeps its
+ * models, so a lost acknowledged write is a violation.
+ *
  * <h2>History</h2>
  * One {@code pipeline} line per batch (its counts in the value: {@code commands=.. checked=..
  * violations=..}), one {@code pipe-violation} line per wrong reply (the reply as value; as error the

@@ -38,6 +38,8 @@ final class Workload {
     /** How many recent delete and TTL keys clients re-read. */
     private static final int RECENT = 500;
     static final int CONNECT_TIMEOUT_MILLIS = 1_000;
+    /** Pause after a failed connect, in ms, as the pipelined clients do. */
+    private static final long RECONNECT_PAUSE_MILLIS = 100;
     /** Longer than the store's own forward (5 s) and replica (2 s) timeouts, so the store answers first. */
     static final int SOCKET_TIMEOUT_MILLIS = 7_000;
 
@@ -226,11 +228,15 @@ final class Workload {
 
         Jedis connection(int node) {
             if (connections[node] == null) {
-                Jedis j = new Jedis(nodes.host(node), Nodes.PORT, CONNECT_TIMEOUT_MILLIS, SOCKET_TIMEOUT_MILLIS);
+                Jedis j = null;
                 try {
+                    j = new Jedis(nodes.host(node), Nodes.PORT, CONNECT_TIMEOUT_MILLIS, SOCKET_TIMEOUT_MILLIS); // connects
                     j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), level);
                 } catch (RuntimeException e) {
                     closeQuietly(j);
+                    // A node that is down refuses at once: without a pause the client spins, and after a
+                    // kill-all eight clients spinning on refused connects starve the restarting nodes.
+                    Nodes.sleep(RECONNECT_PAUSE_MILLIS);
                     throw e;
                 }
                 connections[node] = j;
