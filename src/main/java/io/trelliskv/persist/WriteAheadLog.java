@@ -152,6 +152,8 @@ public final class WriteAheadLog implements AutoCloseable {
     private boolean closing;
     /** Whether the writer is writing a batch it took; guarded by {@link #lock}. */
     private boolean writing;
+    /** Bytes queued and not yet taken by the writer; written under {@link #lock}, read by anyone. */
+    private volatile long queuedBytes;
 
     // the writer thread's own
     private LogChannel channel;
@@ -262,6 +264,9 @@ public final class WriteAheadLog implements AutoCloseable {
         try {
             if (state == State.OK && !closing) {
                 queue.add(p);
+                if (p.bytes != null) {
+                    queuedBytes += p.bytes.length;
+                }
                 wake.signal();
                 return;
             }
@@ -294,6 +299,11 @@ public final class WriteAheadLog implements AutoCloseable {
 
     public State state() {
         return state;
+    }
+
+    /** Bytes appended and not yet taken by the writer: how far the disk is behind. */
+    public long queuedBytes() {
+        return queuedBytes;
     }
 
     public Stats stats() {
@@ -360,6 +370,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 }
                 batch.addAll(queue);
                 queue.clear();
+                queuedBytes = 0;
                 writing = !batch.isEmpty();
                 stop = closing;
             } finally {
@@ -588,6 +599,7 @@ public final class WriteAheadLog implements AutoCloseable {
             failure = error;
             refused = new ArrayList<>(queue);
             queue.clear();
+            queuedBytes = 0;
         } finally {
             lock.unlock();
         }
@@ -687,6 +699,7 @@ public final class WriteAheadLog implements AutoCloseable {
             state = State.CLOSED;
             refused = new ArrayList<>(queue);
             queue.clear();
+            queuedBytes = 0;
         } finally {
             lock.unlock();
         }
