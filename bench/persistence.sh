@@ -5,7 +5,7 @@
 #      everysec (the same on both), plus a node --appendonly no: our in-memory reference. All five
 #      servers run side by side; runs alternate between them, each started once nothing is writing a
 #      snapshot or rewriting its AOF; median of RUNS.
-#   2. restart of exactly 1,000,000 keys (key:0 .. key:999999, 100-byte values, loaded by redis-cli
+#   2. restart of exactly 1,000,000 keys (key:0 .. key:999999, 100-byte random values, loaded by redis-cli
 #      --pipe into a fresh server of each kind, everysec): SIGKILL, restart, time from exec to the first
 #      PONG, and the server's own load time from its log:
 #        (a) our log: the data directory as the load left it (with the default rewrite threshold a
@@ -165,10 +165,13 @@ fi
 [ "${SKIP_RESTART:-0}" = 1 ] && exit 0
 
 # --- part 2: restart of 1,000,000 keys ------------------------------------------------------------------
-LOAD="$OUT/load-1m.resp"
+# Values: 100 random hex digits, 1,000 different ones in turn, so that no format gains by compressing
+# them (Redis's RDB compresses each string with LZF: 100 equal bytes would take a few).
+LOAD="$OUT/load-1m-hex.resp"
 if [ ! -s "$LOAD" ]; then
-    awk 'BEGIN { v = sprintf("%0100d", 0); for (i = 0; i < 1000000; i++) { k = "key:" i;
-        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n", length(k), k, v } }' >"$LOAD"
+    awk 'BEGIN { srand(1); for (j = 0; j < 1000; j++) { s = ""; for (c = 0; c < 100; c++) s = s sprintf("%x", int(rand() * 16)); v[j] = s }
+        for (i = 0; i < 1000000; i++) { k = "key:" i;
+        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$100\r\n%s\r\n", length(k), k, v[i % 1000] } }' >"$LOAD"
 fi
 T_PORT=$(free_port); R_PORT=$(free_port)
 load() { # port name -> prints the load's ms
@@ -299,11 +302,11 @@ echo
 echo "## disk bytes per key ($KEYS keys x 100-byte values)"
 awk -v tl="$(du_b "$TMP/t-log")" -v lb="$log_bytes" -v lr="${log_records:-0}" -v ts="$(du_b "$TMP/t-snap")" \
     -v sn="$(stat -c %s "$newest_snap")" -v ra="$(du_b "$TMP/r-aof/appendonlydir")" -v rr="$(stat -c %s "$TMP/r-rdb/dump.rdb")" \
-    -v resp="$(stat -c %s "$LOAD")" -v k="$KEYS" 'BEGIN {
+    -v resp="$(stat -c %s "$LOAD")" -v ns="$(ls "$TMP"/t-snap/log/snapshot-*.tks | wc -l)" -v k="$KEYS" 'BEGIN {
     printf "%-46s %8.1f B/key\n", "trellis data dir after the load (du)", tl / k
     printf "%-46s %8.1f B/record\n", "trellis log record (log bytes / log records)", (lr > 0 ? lb / lr : 0)
     printf "%-46s %8.1f B/key\n", "trellis snapshot (newest file)", sn / k
-    printf "%-46s %8.1f B/key\n", "trellis data dir after BGSAVE (du)", ts / k
+    printf "%-46s %8.1f B/key\n", "trellis data dir after BGSAVE (du; " ns " snapshots + log)", ts / k
     printf "%-46s %8.1f B/key\n", "redis appendonlydir after the load (du)", ra / k
     printf "%-46s %8.1f B/record\n", "redis AOF record (the SET in RESP)", resp / k
     printf "%-46s %8.1f B/key\n", "redis RDB (dump.rdb)", rr / k }'
