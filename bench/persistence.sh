@@ -288,8 +288,9 @@ for c in "${CASES[@]}"; do
     printf '%-28s | %10s %12.0f | %10s %12.0f | %9s | %s\n' "$label" "$ping" "$(awk -v k="$KEYS" -v t="$ping" 'BEGIN {print k * 1000 / t}')" \
         "$lms" "$(awk -v k="$KEYS" -v t="$lms" 'BEGIN {print (t > 0 ? k * 1000 / t : 0)}')" "$keys" "$vs"
 done
-echo "# vs redis: redis's time to PONG / ours (above 1 is faster than redis); trellis log: $(cat "$OUT/restart-trellis-log.split.txt")"
-echo "# trellis snapshot: $(cat "$OUT/restart-trellis-snap.split.txt")"
+echo "# vs redis: redis's time to PONG / ours (above 1 is faster than redis)"
+echo "# last restart, trellis log: $(cat "$OUT/restart-trellis-log.split.txt")"
+echo "# last restart, trellis snapshot: $(cat "$OUT/restart-trellis-snap.split.txt")"
 echo "# redis AOF files: $(cd "$TMP/r-aof/appendonlydir" && for f in *; do printf '%s %s B; ' "$f" "$(stat -c %s "$f")"; done)"
 
 # --- part 3: disk bytes per key ---------------------------------------------------------------------------
@@ -303,10 +304,10 @@ echo "## disk bytes per key ($KEYS keys x 100-byte values)"
 awk -v tl="$(du_b "$TMP/t-log")" -v lb="$log_bytes" -v lr="${log_records:-0}" -v ts="$(du_b "$TMP/t-snap")" \
     -v sn="$(stat -c %s "$newest_snap")" -v ra="$(du_b "$TMP/r-aof/appendonlydir")" -v rr="$(stat -c %s "$TMP/r-rdb/dump.rdb")" \
     -v resp="$(stat -c %s "$LOAD")" -v ns="$(ls "$TMP"/t-snap/log/snapshot-*.tks | wc -l)" -v k="$KEYS" 'BEGIN {
-    printf "%-46s %8.1f B/key\n", "trellis data dir after the load (du)", tl / k
-    printf "%-46s %8.1f B/record\n", "trellis log record (log bytes / log records)", (lr > 0 ? lb / lr : 0)
-    printf "%-46s %8.1f B/key\n", "trellis snapshot (newest file)", sn / k
-    printf "%-46s %8.1f B/key\n", "trellis data dir after BGSAVE (du; " ns " snapshots + log)", ts / k
-    printf "%-46s %8.1f B/key\n", "redis appendonlydir after the load (du)", ra / k
-    printf "%-46s %8.1f B/record\n", "redis AOF record (the SET in RESP)", resp / k
-    printf "%-46s %8.1f B/key\n", "redis RDB (dump.rdb)", rr / k }'
+    printf "%-52s %8.1f B/key\n", "trellis data dir after the load (du)", tl / k
+    printf "%-52s %8.1f B/record\n", "trellis log record (log bytes / log records)", (lr > 0 ? lb / lr : 0)
+    printf "%-52s %8.1f B/key\n", "trellis snapshot (newest file)", sn / k
+    printf "%-52s %8.1f B/key\n", "trellis data dir after BGSAVE (du; " ns " snapshots + log)", ts / k
+    printf "%-52s %8.1f B/key\n", "redis appendonlydir after the load (du)", ra / k
+    printf "%-52s %8.1f B/record\n", "redis AOF record (the SET in RESP)", resp / k
+    printf "%-52s %8.1f B/key\n", "redis RDB (dump.rdb)", rr / k }'
