@@ -154,4 +154,78 @@ class CheckerTest {
                 true, "");
         assertThat(s.checks()).noneMatch(c -> c.name().startsWith("pipelined"));
     }
+
+    /** A kill-all nemesis line as the nemesis writes it, from {@code at} to {@code at + 20} ms. */
+    private static Op killAll(double at, String fsync) {
+        return new Op("nemesis", null, "start", null, "kill-all: kill -9 nodes [1, 2, 3, 4, 5] at once (power cut; appendfsync "
+                + fsync + ")", 0, null, at, at + 20, Op.Result.INFO, null);
+    }
+
+    private static Op set(String key, double end) {
+        return new Op("1", "1@1.1", "write", key, key.substring(2), 0, "QUORUM", end - 5, end, Op.Result.OK, null);
+    }
+
+    @Test
+    void underAlwaysAKillAllMayLoseNothing() {
+        List<Op> ops = List.of(set("s:1", 9_990), killAll(10_000, "always"), finalRead("s:1", null, 30_000));
+        Checker.Summary s = checker.check(ops, true, "");
+        assertThat(s.checks().get(0).passed()).isFalse();
+        assertThat(s.checks().get(0).name()).isEqualTo("set: acknowledged writes lost = 0");
+        assertThat(s.cutLosses().cuts()).isEqualTo(1);
+        assertThat(s.cutLosses().lostOutside()).isEqualTo(1);
+        assertThat(s.cutLosses().lostWrites()).singleElement().asString()
+                .contains("s:1=1 acknowledged at 9990 ms (10 ms before the kill-all at 10000 ms)").contains("OUTSIDE");
+    }
+
+    @Test
+    void underEverysecOnlyWritesAcknowledgedInTheLastSecondAndAHalfMayBeLost() {
+        List<Op> within = List.of(set("s:1", 8_600), set("s:2", 9_990), killAll(10_000, "everysec"),
+                finalRead("s:1", null, 30_000), finalRead("s:2", null, 30_000));
+        Checker.Summary s = checker.check(within, true, "");
+        assertThat(s.violations()).as(s.checks().toString()).isZero();
+        assertThat(s.lost()).isEqualTo(2);
+        assertThat(s.cutLosses().lostWithin()).isEqualTo(2);
+        assertThat(s.cutLosses().lostWrites()).allMatch(l -> l.contains("within the everysec window"));
+
+        List<Op> before = List.of(set("s:1", 8_400), killAll(10_000, "everysec"), finalRead("s:1", null, 30_000));
+        Checker.Summary b = checker.check(before, true, "");
+        assertThat(b.checks().get(0).passed()).isFalse();
+        assertThat(b.cutLosses().lostOutside()).isEqualTo(1);
+
+        List<Op> after = List.of(killAll(10_000, "everysec"), set("s:1", 20_000), finalRead("s:1", null, 30_000));
+        assertThat(checker.check(after, true, "").checks().get(0).passed()).as("written after the restart").isFalse();
+    }
+
+    @Test
+    void aRegisterReadOrDeleteUndoneByAnAllowedLossIsCountedNotFailed() {
+        Op old = write("1", "r:0", "old", 0, 10, Op.Result.OK);
+        Op recent = write("2", "r:0", "recent", 9_500, 9_600, Op.Result.OK);
+        List<Op> ops = List.of(old, recent, killAll(10_000, "everysec"), read("3", "r:0", "old", 20_000, 20_010),
+                finalRead("r:0", "old", 30_000));
+        Checker.Summary s = checker.check(ops, true, "");
+        assertThat(s.stale()).isZero();
+        assertThat(s.cutLosses().staleAllowed()).isEqualTo(2);
+        List<Op> always = List.of(old, recent, killAll(10_000, "always"), read("3", "r:0", "old", 20_000, 20_010),
+                finalRead("r:0", "old", 30_000));
+        assertThat(checker.check(always, true, "").stale()).isEqualTo(2);
+        List<Op> olderLost = List.of(write("2", "r:0", "recent", 5_000, 5_010, Op.Result.OK), killAll(10_000, "everysec"),
+                finalRead("r:0", null, 30_000));
+        assertThat(checker.check(olderLost, true, "").stale()).as("acknowledged 5 s before the kill-all").isEqualTo(1);
+
+        Op d = new Op("1", "1@1.1", "write", "d:1", "x", 0, "QUORUM", 0, 10, Op.Result.OK, null);
+        Op del = new Op("1", "1@1.1", "delete", "d:1", null, 0, "QUORUM", 9_800, 9_900, Op.Result.OK, null);
+        Checker.Summary ds = checker.check(List.of(d, del, killAll(10_000, "everysec"), finalRead("d:1", "x", 30_000)),
+                true, "");
+        assertThat(ds.reappeared()).isZero();
+        assertThat(ds.cutLosses().reappearedAllowed()).isEqualTo(1);
+        assertThat(checker.check(List.of(d, del, killAll(10_000, "always"), finalRead("d:1", "x", 30_000)), true, "")
+                .reappeared()).isEqualTo(1);
+    }
+
+    @Test
+    void withoutKillAllsTheSetCheckKeepsItsName() {
+        Checker.Summary s = checker.check(List.of(set("s:1", 10), finalRead("s:1", "1", 100)), true, "");
+        assertThat(s.checks().get(0).name()).isEqualTo("set: acknowledged writes lost = 0");
+        assertThat(s.cutLosses().cuts()).isZero();
+    }
 }

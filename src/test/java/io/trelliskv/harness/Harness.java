@@ -31,8 +31,9 @@ import java.util.stream.Stream;
  * run id left behind is removed at the start. Every wait has a deadline.
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
- * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn] [--combine 2] [--fault 8s] [--quiet 4s]
- * [--kill-scope one|any] [--max-clock-offset 2s] [--think 10ms] [--run-id 2] [--run-dir DIR] [--jar PATH] [--converge-timeout 60s]}
+ * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn,killall] [--combine 2] [--fault 8s] [--quiet 4s]
+ * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
+ * [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
 
@@ -47,7 +48,21 @@ public final class Harness {
     /** The run's options; {@link #parse} reads them from flags. */
     record Options(long durationMillis, long seed, int nodes, int clients, int pipelined, Set<Nemesis.Kind> nemesis,
                    int combine, long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
-                   long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis) {
+                   long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis, String appendFsync,
+                   boolean finalKillAll) {
+
+        /** The nodes' node default, when --appendfsync is not given. */
+        static final String DEFAULT_APPEND_FSYNC = "everysec";
+
+        /** The node options every node gets besides the harness's own. */
+        List<String> nodeArgs() {
+            return appendFsync == null ? List.of() : List.of("--appendfsync", appendFsync);
+        }
+
+        /** The --appendfsync the nodes run with. */
+        String effectiveAppendFsync() {
+            return appendFsync == null ? DEFAULT_APPEND_FSYNC : appendFsync;
+        }
 
         static Options parse(String... args) {
             long duration = 120_000;
@@ -66,6 +81,8 @@ public final class Harness {
             long converge = 60_000;
             long think = 0;
             long maxClockOffset = Nemesis.MAX_CLOCK_OFFSET_MILLIS;
+            String appendFsync = null;
+            boolean finalKillAll = false;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -93,6 +110,18 @@ public final class Harness {
                     case "--jar" -> jar = Path.of(v);
                     case "--max-clock-offset" -> maxClockOffset = io.trelliskv.common.Durations.parse(v).toMillis();
                     case "--think" -> think = io.trelliskv.common.Durations.parse(v).toMillis();
+                    case "--appendfsync" -> {
+                        if (!List.of("always", "everysec", "no").contains(v)) {
+                            throw new IllegalArgumentException("--appendfsync: " + v + " (expected: always, everysec or no)");
+                        }
+                        appendFsync = v;
+                    }
+                    case "--final-killall" -> {
+                        if (!v.equals("yes") && !v.equals("no")) {
+                            throw new IllegalArgumentException("--final-killall: " + v + " (expected: yes or no)");
+                        }
+                        finalKillAll = v.equals("yes");
+                    }
                     case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
@@ -110,7 +139,7 @@ public final class Harness {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
             return new Options(duration, seed, nodes, clients, pipelined, nemesis, combine, fault, quiet, killAny, runId, runDir,
-                    jar, converge, think, maxClockOffset);
+                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll);
         }
     }
 
@@ -125,7 +154,7 @@ public final class Harness {
         this.options = options;
         this.out = out;
         this.net = new Network(options.runId(), options.nodes());
-        this.nodes = new Nodes(net, options.runDir(), options.jar().toAbsolutePath(), options.nodes(), List.of());
+        this.nodes = new Nodes(net, options.runDir(), options.jar().toAbsolutePath(), options.nodes(), options.nodeArgs());
     }
 
     /** What --help prints (docs/TESTING.md has the details). */
@@ -136,11 +165,15 @@ public final class Harness {
               --nodes N             nodes in the cluster, >= 3 (default 5)
               --clients N           clients of the set/register/delete/TTL workloads (default 6)
               --pipelined N         pipelined clients besides them, 0 for none (default 2)
-              --nemesis LIST        partition,kill,pause,clock,loss,churn | all | none (default all: not churn)
+              --nemesis LIST        partition,kill,pause,clock,loss,churn,killall | all | none
+                                    (default all: not churn, not killall)
               --combine N           at most this many faults at once (default 2)
               --fault D / --quiet D how long faults last / healed time between them (default 8s / 4s)
               --kill-scope one|any  SIGKILL only the last node, or any (default one)
               --max-clock-offset D  largest clock offset (default 2s)
+              --appendfsync P       always|everysec|no, passed to every node (default: not passed, the
+                                    node's everysec); the checker allows kill-all losses by it
+              --final-killall yes   end the workload with one kill-all, besides the nemesis (default no)
               --think D             pause between one client's operations (default 0)
               --run-id N            names and subnet of the run (default 2)
               --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
@@ -203,6 +236,7 @@ public final class Harness {
         if (s.pipelined().pipelines() > 0) {
             System.out.print(pipelinedLines(s.pipelined()));
         }
+        System.out.print(cutLines(s.cutLosses()));
         for (Checker.Check check : s.checks()) {
             System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
                     + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
@@ -224,22 +258,23 @@ public final class Harness {
         Runtime.getRuntime().addShutdownHook(hook);
         try (History history = new History(options.runDir().resolve("history.tsv"))) {
             out.printf(Locale.ROOT, "trellis-harness: seed %d, %d nodes, %d clients + %d pipelined, %d s, nemesis %s (combine %d, "
-                            + "fault %d ms, quiet %d ms, kill %s), run dir %s%s%n", options.seed(), options.nodes(), options.clients(),
-                    options.pipelined(),
+                            + "fault %d ms, quiet %d ms, kill %s), appendfsync %s, run dir %s%s%n", options.seed(), options.nodes(),
+                    options.clients(), options.pipelined(),
                     options.durationMillis() / 1000, options.nemesis(), options.combine(), options.faultMillis(),
                     options.quietMillis(), options.killAny() ? "any node" : "node " + options.nodes() + " only",
-                    options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
+                    options.effectiveAppendFsync() + (options.appendFsync() == null ? " (node default)" : ""), options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
             net.create();
             startCluster();
             out.printf(Locale.ROOT, "trellis-harness: cluster of %d up at %.1f s%n", options.nodes(), history.now() / 1000);
 
             Nemesis nemesis = new Nemesis(net, nodes, history, options.seed(), options.nemesis(), options.combine(),
                     options.faultMillis(), options.quietMillis(), options.killAny() ? 0 : options.nodes(),
-                    options.maxClockOffsetMillis());
+                    options.maxClockOffsetMillis(), options.effectiveAppendFsync());
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
-            Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil);
+            Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil,
+                    nemesis::powerCuts, !options.effectiveAppendFsync().equals("always"));
             List<Thread> clients = workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
-            Thread nemesisThread = DaemonThreads.start("tkh-nemesis", () -> nemesis.run(deadline));
+            Thread nemesisThread = DaemonThreads.start("tkh-nemesis", () -> nemesis.run(deadline, options.finalKillAll()));
             for (Thread t : clients) {
                 join(t, options.durationMillis() + 60_000);
             }
@@ -451,10 +486,32 @@ public final class Harness {
                 p.finalWrong(), p.finalUncertain());
     }
 
+    /** The summary's lines about kill-alls; empty if there were none. */
+    static String cutLines(Checker.CutLosses k) {
+        if (k.cuts() == 0) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "kill-alls:        %d (appendfsync %s): %d acknowledged set writes lost, %d of them "
+                        + "acknowledged within the loss window before a kill-all (%s), %d outside it%n", k.cuts(), k.fsync(),
+                k.lostWithin() + k.lostOutside(), k.lostWithin(), switch (k.fsync()) {
+                    case "always" -> "none under always";
+                    case "everysec" -> String.format(Locale.ROOT, "%.0f ms under everysec", Checker.EVERYSEC_LOSS_WINDOW_MILLIS);
+                    default -> "any time under " + k.fsync();
+                }, k.lostOutside()));
+        sb.append(String.format(Locale.ROOT, "                  %d register reads older only than writes a kill-all may have lost, "
+                + "%d reads of keys whose delete a kill-all may have lost (allowed)%n", k.staleAllowed(), k.reappearedAllowed()));
+        for (String line : k.lostWrites()) {
+            sb.append("    lost ").append(line).append('\n');
+        }
+        return sb.toString();
+    }
+
     private String report(Checker.Summary s, Convergence c, double margin, int cycles, String churn) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (seed %d) ==%n", options.seed()));
-        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%n", cycles, options.nemesis()));
+        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%s%n", cycles, options.nemesis(),
+                options.finalKillAll() ? ", then a kill-all at the deadline" : ""));
         if (options.nemesis().contains(Nemesis.Kind.CHURN)) {
             sb.append(String.format(Locale.ROOT, "membership:       %s; %d nodes at the end (slots %s)%n", churn,
                     nodes.live().size(), nodes.live()));
@@ -473,6 +530,7 @@ public final class Harness {
         if (options.pipelined() > 0) {
             sb.append(pipelinedLines(s.pipelined()));
         }
+        sb.append(cutLines(s.cutLosses()));
         sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
         for (Checker.Check check : s.checks()) {
             sb.append(check.passed() ? "  PASS " : "  FAIL ").append(check.name()).append('\n');

@@ -15,7 +15,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The short fault-injection run that CI makes: five real nodes in network namespaces, every nemesis
  * combined, 75 s of workload with a fixed seed (the six clients of the four workloads and the two
- * pipelined clients, the defaults), then the checks (docs/TESTING.md). Needs root (for
+ * pipelined clients, the defaults), ended by a kill-all of every node while the last operations are
+ * answered, with {@code --appendfsync always}, so no acknowledged write may be lost to it; then the
+ * restart of all five on their data and the checks (docs/TESTING.md). Needs root (for
  * {@code ip netns} and iptables, which .ci/run installs); skipped elsewhere. Run id 1, so it never
  * meets a long run (run id 2 by default) on the same machine.
  */
@@ -33,12 +35,14 @@ class HarnessIT {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
         Harness.Options options = Harness.Options.parse("--duration", "75s", "--seed", SEED, "--run-id", "1",
+                "--appendfsync", "always", "--final-killall", "yes",
                 "--jar", jar, "--run-dir", Path.of("target", "harness", "it").toString());
         Checker.Summary summary = new Harness(options, new PrintStream(new TeeStream(System.out, buffer), true,
                 StandardCharsets.UTF_8)).run();
         assertThat(summary.violations()).as("failed checks; the run printed:%n%s", buffer.toString(StandardCharsets.UTF_8))
                 .isZero();
         assertThat(summary.acknowledged()).as("acknowledged operations").isGreaterThan(1_000);
+        assertThat(summary.cutLosses().cuts()).as("the kill-all at the deadline").isEqualTo(1);
     }
 
     /** Prints to the test output and keeps a copy for the failure message. */

@@ -36,9 +36,17 @@ final class Nemesis {
          * cluster is at full size, or start a fresh node (new data dir, new id) at the free address slot
          * when it is one short; the cluster stays within [nodes-1, nodes] and never below 3.
          */
-        CHURN;
+        CHURN,
+        /**
+         * Power cut ({@code killall}): SIGKILL every node at once; at the heal restart them all on their
+         * data directories, where each recovers its log. Skipped while a membership change is under way.
+         */
+        KILL_ALL;
 
-        /** What {@code all} means: every kind but CHURN, so the long-run defaults (and HarnessIT) stay as they were. */
+        /**
+         * What {@code all} means: every kind but CHURN and KILL_ALL, so the long-run defaults (and HarnessIT)
+         * stay as they were.
+         */
         static final Set<Kind> ALL = Collections.unmodifiableSet(EnumSet.range(PARTITION, LOSS));
 
         /** A comma-separated list of kinds; {@code all} may be one of them ({@code all,churn}); {@code none} is empty. */
@@ -52,12 +60,18 @@ final class Nemesis {
                     kinds.addAll(ALL);
                     continue;
                 }
-                try {
-                    kinds.add(valueOf(s.trim().toUpperCase(Locale.ROOT)));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("--nemesis: unknown fault '" + s + "' (expected: "
-                            + "partition, kill, pause, clock, loss, churn, all or none)");
-                }
+                Kind kind = switch (s.trim().toLowerCase(Locale.ROOT)) {
+                    case "partition" -> PARTITION;
+                    case "kill" -> KILL;
+                    case "pause" -> PAUSE;
+                    case "clock" -> CLOCK;
+                    case "loss" -> LOSS;
+                    case "churn" -> CHURN;
+                    case "killall" -> KILL_ALL;
+                    default -> throw new IllegalArgumentException("--nemesis: unknown fault '" + s + "' (expected: "
+                            + "partition, kill, pause, clock, loss, churn, killall, all or none)");
+                };
+                kinds.add(kind);
             }
             return kinds;
         }
@@ -84,7 +98,13 @@ final class Nemesis {
     private final int killVictim;
     /** Largest clock offset to set, in ms (jumps only if at least {@link #MIN_JUMP_MILLIS}). */
     private final long maxClockOffset;
+    /** The nodes' --appendfsync, named in each kill-all's history line for the {@link Checker}. */
+    private final String appendFsync;
     private final List<Integer> killed = new ArrayList<>();
+    /** Whether this cycle cut every node's power (KILL_ALL): churn waits for the next cycle. */
+    private boolean powerCut;
+    /** Kill-alls so far; incremented before the first node dies. */
+    private final java.util.concurrent.atomic.AtomicInteger powerCuts = new java.util.concurrent.atomic.AtomicInteger();
     private final List<Integer> paused = new ArrayList<>();
     private final List<Integer> skewed = new ArrayList<>();
     /** The slot being decommissioned (DECOMMISSION sent, exit not yet seen), or 0. */
@@ -104,7 +124,8 @@ final class Nemesis {
     private volatile double clockUncertainUntil = Double.NEGATIVE_INFINITY;
 
     Nemesis(Network net, Nodes nodes, History history, long seed, Set<Kind> kinds, int combine, long faultMillis,
-            long quietMillis, int killVictim, long maxClockOffset) {
+            long quietMillis, int killVictim, long maxClockOffset, String appendFsync) {
+        this.appendFsync = appendFsync;
         this.net = net;
         this.nodes = nodes;
         this.history = history;
@@ -119,6 +140,11 @@ final class Nemesis {
 
     int cycles() {
         return cycles;
+    }
+
+    /** How many kill-alls have begun (a {@link PipelinedClient} that sees it change may have lost writes). */
+    int powerCuts() {
+        return powerCuts.get();
     }
 
     /** Membership changes so far, for the summary. */
@@ -144,13 +170,19 @@ final class Nemesis {
         return maxOffset;
     }
 
-    /** Runs fault cycles until {@code deadlineNanos}, then heals; never leaves a fault in place. */
-    void run(long deadlineNanos) {
-        if (kinds.isEmpty()) {
+    /**
+     * Runs fault cycles until {@code deadlineNanos}, then heals; never leaves a fault in place. With
+     * {@code finalKillAll}, a kill-all at the deadline ends the run — with the faults of a cycle still in
+     * effect then, while the clients' last operations are still being answered — before the heal restarts
+     * every node.
+     */
+    void run(long deadlineNanos, boolean finalKillAll) {
+        if (kinds.isEmpty() && !finalKillAll) {
             return;
         }
         try {
-            while (sleepUntil(Math.min(deadlineNanos, System.nanoTime() + quietMillis * 1_000_000), deadlineNanos)) {
+            while (!kinds.isEmpty()
+                    && sleepUntil(Math.min(deadlineNanos, System.nanoTime() + quietMillis * 1_000_000), deadlineNanos)) {
                 List<Kind> pool = new ArrayList<>(kinds);
                 Collections.shuffle(pool, random);
                 int n = 1 + random.nextInt(Math.min(combine, pool.size()));
@@ -159,7 +191,14 @@ final class Nemesis {
                 }
                 cycles++;
                 sleepUntil(Math.min(deadlineNanos, System.nanoTime() + faultMillis * 1_000_000), Long.MAX_VALUE);
+                if (finalKillAll && System.nanoTime() - deadlineNanos >= 0) {
+                    break;
+                }
                 heal();
+            }
+            if (finalKillAll) {
+                sleepUntil(deadlineNanos, Long.MAX_VALUE);
+                apply(Kind.KILL_ALL);
             }
         } finally {
             heal();
@@ -186,6 +225,7 @@ final class Nemesis {
                 case CLOCK -> clock();
                 case LOSS -> loss();
                 case CHURN -> churn();
+                case KILL_ALL -> killAll();
             };
         } catch (RuntimeException e) {
             what = kind.name().toLowerCase(Locale.ROOT) + " failed: " + e.getMessage();
@@ -242,6 +282,28 @@ final class Nemesis {
         return "kill -9 node " + victim;
     }
 
+    /**
+     * A power cut: SIGKILL to every live node at once (those another fault of this cycle killed already are
+     * down). The history line, {@code kill-all: ...}, spans the kill and names the nodes' --appendfsync:
+     * the {@link Checker} allows the writes that policy may lose (under everysec, those acknowledged within
+     * about a second before it) and no others. Skipped while a membership change is under way.
+     *
+     * <p>SIGKILL ends the processes, not the machine: what a node had handed to the kernel (written, not
+     * yet forced) survives in the page cache and reaches the disk anyway. So this is every process
+     * crashing at once; the loss a real power cut adds (bytes written but not forced) cannot happen here.
+     */
+    private String killAll() {
+        if (leaving != 0 || joining != 0) {
+            return "kill-all skipped: a membership change is under way";
+        }
+        List<Integer> victims = nodes.live().stream().filter(v -> !killed.contains(v)).toList();
+        powerCuts.incrementAndGet();
+        powerCut = true;
+        nodes.killAll(victims);
+        killed.addAll(victims);
+        return "kill-all: kill -9 nodes " + victims + " at once (power cut; appendfsync " + appendFsync + ")";
+    }
+
     private String pause() {
         List<Integer> live = nodes.live();
         int victim = live.get(random.nextInt(live.size()));
@@ -290,6 +352,9 @@ final class Nemesis {
     private String churn() {
         if (leaving != 0 || joining != 0) {
             return "churn skipped: a membership change is under way";
+        }
+        if (powerCut) {
+            return "churn skipped: every node is down";
         }
         List<Integer> live = nodes.live();
         if (live.size() == nodes.count() && live.size() > MIN_NODES) {
@@ -401,18 +466,33 @@ final class Nemesis {
             clockUncertainUntil = history.now() + maxOffset() + Harness.MAX_DRIFT_MILLIS + 250;
         }
         skewed.clear();
+        // Start every killed node first, then wait for each: after a kill-all they come back together.
+        List<Integer> started = new ArrayList<>();
         for (int v : killed) {
             List<Integer> seeds = nodes.live().stream().filter(s -> s != v).toList();
             try {
                 nodes.start(v, seeds);
-                if (!nodes.awaitServing(v, Nodes.START_TIMEOUT_MILLIS)) {
-                    notes.add("node " + v + " did not serve after restart");
-                }
+                started.add(v);
             } catch (IOException e) {
                 notes.add("restart of " + v + " failed: " + e.getMessage());
             }
         }
+        for (int v : started) {
+            if (!nodes.awaitServing(v, Nodes.START_TIMEOUT_MILLIS)) {
+                notes.add("node " + v + " did not serve after restart");
+            }
+        }
+        if (powerCut) {
+            // Each restarted node recovered its log and is NORMAL at once; say so if one is not.
+            for (int v : started) {
+                String status = nodes.ringStatus(v);
+                if (!"NORMAL".equals(status)) {
+                    notes.add("node " + v + " " + status + " after the kill-all (expected NORMAL: it kept its data)");
+                }
+            }
+        }
         killed.clear();
+        powerCut = false;
         String churnNote = finishChurn();
         String churnDone = "";
         if (churnNote != null && churnNote.startsWith("+")) {

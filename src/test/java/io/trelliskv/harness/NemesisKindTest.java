@@ -19,8 +19,25 @@ class NemesisKindTest {
     @Test
     void churnIsNamedOrAddedToAll() {
         assertThat(Nemesis.Kind.parse("churn,partition")).isEqualTo(EnumSet.of(Nemesis.Kind.CHURN, Nemesis.Kind.PARTITION));
-        assertThat(Nemesis.Kind.parse("all,churn")).isEqualTo(EnumSet.allOf(Nemesis.Kind.class));
+        assertThat(Nemesis.Kind.parse("all,churn")).isEqualTo(EnumSet.range(Nemesis.Kind.PARTITION, Nemesis.Kind.CHURN));
         assertThat(Nemesis.Kind.parse("none")).isEmpty();
         assertThatThrownBy(() -> Nemesis.Kind.parse("churn,flood")).hasMessageContaining("unknown fault 'flood'");
+    }
+
+    @Test
+    void killAllIsNamedKillallAndNotPartOfAll() {
+        assertThat(Nemesis.Kind.parse("killall")).containsExactly(Nemesis.Kind.KILL_ALL);
+        assertThat(Nemesis.Kind.parse("all,killall")).contains(Nemesis.Kind.KILL_ALL, Nemesis.Kind.PARTITION)
+                .doesNotContain(Nemesis.Kind.CHURN);
+        assertThat(Nemesis.Kind.ALL).doesNotContain(Nemesis.Kind.KILL_ALL);
+        assertThatThrownBy(() -> Nemesis.Kind.parse("kill_all")).hasMessageContaining("unknown fault");
+    }
+
+    @Test
+    void appendFsyncIsPassedToEveryNode() {
+        assertThat(Harness.Options.parse().nodeArgs()).isEmpty();
+        assertThat(Harness.Options.parse().effectiveAppendFsync()).isEqualTo("everysec");
+        assertThat(Harness.Options.parse("--appendfsync", "always").nodeArgs()).containsExactly("--appendfsync", "always");
+        assertThatThrownBy(() -> Harness.Options.parse("--appendfsync", "sometimes")).hasMessageContaining("--appendfsync");
     }
 }

@@ -209,6 +209,25 @@ final class Nodes {
         }
     }
 
+    /** SIGKILL to all of {@code victims} first, then waits for each to be gone: they die together. */
+    synchronized void killAll(List<Integer> victims) {
+        List<Process> dying = new ArrayList<>();
+        for (int v : victims) {
+            Process p = processes[v];
+            if (p != null) {
+                p.destroyForcibly();
+                dying.add(p);
+            }
+        }
+        for (Process p : dying) {
+            try {
+                p.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     synchronized void pause(int node) {
         signal(node, "STOP");
     }

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
+import java.util.function.IntSupplier;
 
 /**
  * A client that pipelines: until the deadline it sends a batch of {@value #MIN_COMMANDS}–{@value
@@ -29,6 +30,12 @@ import java.util.function.DoubleSupplier;
  * commands already sent on the abandoned key are recorded as unchecked. UNAVAILABLE and CLUSTERDOWN
  * promise that nothing was done and leave the model as it was; a failed read changes nothing. A
  * {@link KeyModel.Outcome#VIOLATION} also abandons the key, so one wrong reply does not cascade.
+ *
+ * <h2>Kill-alls</h2>
+ * A kill-all under {@code --appendfsync everysec} or {@code no} may lose writes acknowledged shortly
+ * before it, and the client cannot tell which: at its next batch after one it abandons every key, and
+ * a kill-all after its last batch leaves every model uncertain. Under {@code always} it keeps its
+ * models, so a lost acknowledged write is a violation.
  *
  * <h2>History</h2>
  * One {@code pipeline} line per batch (its counts in the value: {@code commands=.. checked=..
@@ -65,6 +72,17 @@ final class PipelinedClient {
     private final long deadlineNanos;
     /** History ms until which a blind SET may lose to an older value (a clock fault, see {@link Nemesis#clockUncertainUntil}). */
     private final DoubleSupplier clockUncertainUntil;
+    /** Kill-alls begun so far ({@link Nemesis#powerCuts}). */
+    private final IntSupplier powerCuts;
+    /**
+     * Whether a kill-all may lose acknowledged writes (the nodes' --appendfsync is not always): then the
+     * client abandons every key after one, as it cannot know which of its writes survived.
+     */
+    private final boolean cutsMayLoseWrites;
+    /** {@link #powerCuts} when the last batch began. */
+    private int cutsSeen;
+    /** Keys abandoned at a kill-all, counted in the next batch's line. */
+    private int abandonedAtCut;
     private final RespSocket[] connections;
     /** Connections opened so far, per node: a new connection is a new session. */
     private final int[] connectionGeneration;
@@ -73,7 +91,9 @@ final class PipelinedClient {
     private long seq;
 
     PipelinedClient(int id, Random random, Nodes nodes, History history, long thinkMillis, long deadlineNanos,
-                    DoubleSupplier clockUncertainUntil) {
+                    DoubleSupplier clockUncertainUntil, IntSupplier powerCuts, boolean cutsMayLoseWrites) {
+        this.powerCuts = powerCuts;
+        this.cutsMayLoseWrites = cutsMayLoseWrites;
         this.id = id;
         this.random = random;
         this.nodes = nodes;
@@ -133,6 +153,18 @@ final class PipelinedClient {
     }
 
     private void pipeline() {
+        int cuts = powerCuts.getAsInt();
+        if (cuts != cutsSeen) {
+            cutsSeen = cuts;
+            if (cutsMayLoseWrites) {
+                // A kill-all under everysec or no may have lost any write acknowledged shortly before it.
+                Tally forget = new Tally();
+                for (int s = 0; s < KEYS; s++) {
+                    abandon(s, forget);
+                }
+                abandonedAtCut += forget.abandoned;
+            }
+        }
         List<Integer> live = nodes.live();
         int node = live.get(random.nextInt(live.size()));
         int n = MIN_COMMANDS + random.nextInt(MAX_COMMANDS - MIN_COMMANDS + 1);
@@ -156,6 +188,8 @@ final class PipelinedClient {
         }
         String session = id + "@" + node + "." + connectionGeneration[node];
         Tally tally = new Tally();
+        tally.abandoned += abandonedAtCut;
+        abandonedAtCut = 0;
         Map<String, List<String>> trail = new LinkedHashMap<>();
         List<Op> violations = new ArrayList<>();
         int answered = 0;
@@ -277,11 +311,14 @@ final class PipelinedClient {
 
     /** At the end: each slot's current key and the value the final read at ALL must find, if certain. */
     private void recordModels() {
+        boolean cutSince = cutsMayLoseWrites && powerCuts.getAsInt() != cutsSeen;
         for (int s = 0; s < KEYS; s++) {
             double now = history.now();
             KeyModel m = models[s];
+            boolean certain = m.certain() && !cutSince;
             history.add(new Op(Integer.toString(id), null, MODEL, key(s), m.expected(), 0, LEVEL, now, now,
-                    m.certain() ? Op.Result.OK : Op.Result.INFO, m.certain() ? null : "uncertain: " + m.describe()));
+                    certain ? Op.Result.OK : Op.Result.INFO, certain ? null
+                    : "uncertain: " + (cutSince ? "a kill-all since its last batch may have lost writes; " : "") + m.describe()));
         }
     }
 }

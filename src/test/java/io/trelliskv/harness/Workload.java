@@ -38,6 +38,8 @@ final class Workload {
     /** How many recent delete and TTL keys clients re-read. */
     private static final int RECENT = 500;
     static final int CONNECT_TIMEOUT_MILLIS = 1_000;
+    /** Pause after a failed connect, in ms, as the pipelined clients do. */
+    private static final long RECONNECT_PAUSE_MILLIS = 100;
     /** Longer than the store's own forward (5 s) and replica (2 s) timeouts, so the store answers first. */
     static final int SOCKET_TIMEOUT_MILLIS = 7_000;
 
@@ -52,7 +54,14 @@ final class Workload {
     /** For the pipelined clients: history ms until which a blind SET may lose to an older value. */
     private final DoubleSupplier clockUncertainUntil;
 
-    Workload(Nodes nodes, History history, long thinkMillis, DoubleSupplier clockUncertainUntil) {
+    /** Kill-alls begun so far, and whether one may lose acknowledged writes: for the pipelined clients. */
+    private final java.util.function.IntSupplier powerCuts;
+    private final boolean cutsMayLoseWrites;
+
+    Workload(Nodes nodes, History history, long thinkMillis, DoubleSupplier clockUncertainUntil,
+             java.util.function.IntSupplier powerCuts, boolean cutsMayLoseWrites) {
+        this.powerCuts = powerCuts;
+        this.cutsMayLoseWrites = cutsMayLoseWrites;
         this.nodes = nodes;
         this.history = history;
         this.thinkMillis = thinkMillis;
@@ -71,7 +80,7 @@ final class Workload {
         }
         for (int c = clients; c < clients + pipelined; c++) {
             PipelinedClient client = new PipelinedClient(c, new Random(seed * 1_000 + c), nodes, history, thinkMillis,
-                    deadlineNanos, clockUncertainUntil);
+                    deadlineNanos, clockUncertainUntil, powerCuts, cutsMayLoseWrites);
             threads.add(DaemonThreads.start("tkh-pipelined-" + c, client::run));
         }
         return threads;
@@ -219,11 +228,15 @@ final class Workload {
 
         Jedis connection(int node) {
             if (connections[node] == null) {
-                Jedis j = new Jedis(nodes.host(node), Nodes.PORT, CONNECT_TIMEOUT_MILLIS, SOCKET_TIMEOUT_MILLIS);
+                Jedis j = null;
                 try {
+                    j = new Jedis(nodes.host(node), Nodes.PORT, CONNECT_TIMEOUT_MILLIS, SOCKET_TIMEOUT_MILLIS); // connects
                     j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), level);
                 } catch (RuntimeException e) {
                     closeQuietly(j);
+                    // A node that is down refuses at once: without a pause the client spins, and after a
+                    // kill-all eight clients spinning on refused connects starve the restarting nodes.
+                    Nodes.sleep(RECONNECT_PAUSE_MILLIS);
                     throw e;
                 }
                 connections[node] = j;
