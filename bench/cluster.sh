@@ -5,6 +5,9 @@
 #   2. gossip traffic of 5 idle nodes, counted with tcpdump on lo (UDP SWIM + TCP peer push-pull);
 #   3. redis-benchmark through one node of a 3-node cluster (2/3 of keys forwarded) beside a single
 #      node, in the same run, rounds alternating.
+# Every node runs in memory only (--appendonly no, as these figures were first measured; PERSIST
+# changes it) with its --data-dir (identity and known members) under the script's temp dir; a killed
+# node's directory is wiped before its restart, so it comes back as a new node.
 #
 #   bench/cluster.sh
 #   KILLS=20 ROUNDS=5 bench/cluster.sh
@@ -12,7 +15,8 @@
 # Environment: KILLS (default 10), IDLE_SECONDS (gossip capture, default 30), ROUNDS (redis-benchmark
 # rounds per workload, median reported; default 3), REQUESTS (default 300000), CLIENTS (default 50),
 # KEYSPACE (default 100000), JAVA_HOME (default: the newest JDK under /usr/lib/jvm),
-# TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), SKIP_GOSSIP=1, SKIP_KILLS=1,
+# TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), PERSIST (persistence options for
+# every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"), SKIP_GOSSIP=1, SKIP_KILLS=1,
 # SKIP_THROUGHPUT=1 to skip a part. Needs root for tcpdump (installed with apt-get if missing).
 # Output: a table on stdout; logs and raw figures in bench/out/cluster/.
 set -euo pipefail
@@ -38,6 +42,7 @@ if [ "${SKIP_GOSSIP:-0}" != 1 ] && ! command -v tcpdump >/dev/null; then
 fi
 export JAVA_HOME
 TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+PERSIST=${PERSIST:---appendonly no}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
 [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
@@ -54,11 +59,11 @@ PORT=$(free_port "${CLUSTER_IPS[@]}" "$SINGLE_IP" "${BENCH_IPS[@]}")
 [ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-start_node() { # ip [seed ip] -> sets STARTED_PID
+start_node() { # ip [seed ip] -> sets STARTED_PID; --data-dir $TMP/data-<ip>
     local ip=$1 seed=${2:-}
     # shellcheck disable=SC2086
     "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.node.Main \
-        "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" >>"$OUT/node-$ip.log" 2>&1 &
+        "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" --data-dir "$TMP/data-$ip" $PERSIST >>"$OUT/node-$ip.log" 2>&1 &
     STARTED_PID=$!; PIDS+=("$STARTED_PID")
 }
 wait_ping() {
@@ -86,7 +91,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 for ip in "${CLUSTER_IPS[@]}" "$SINGLE_IP" "${BENCH_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
-bench_header "port $PORT"
+bench_header "port $PORT; nodes: $PERSIST"
 
 # --- 5-node cluster -------------------------------------------------------------------------------
 NODE_PID=()
@@ -162,8 +167,9 @@ if [ "${SKIP_KILLS:-0}" != 1 ]; then
         first_dead=$(printf '%s\n' "${dead_at[@]}" | sort -n | head -n 1)
         all_dead=$(printf '%s\n' "${dead_at[@]}" | sort -n | tail -n 1)
         unset dead_at
-        # Restart at the same address (a fresh node id), joining through the next node.
+        # Restart at the same address (a fresh node id: its data directory wiped), joining through the next node.
         seed=${CLUSTER_IPS[$(((v + 1) % 5))]}
+        rm -rf "$TMP/data-$vip"
         t1=$(now_ms)
         start_node "$vip" "$seed"; NODE_PID[$v]=$STARTED_PID
         wait_ping "$vip"

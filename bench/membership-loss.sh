@@ -3,7 +3,8 @@
 # settings), then LOSS (default 0.10) of every packet addressed to a node dropped by iptables on lo
 # (UDP gossip and TCP alike, both directions, since replies are addressed to nodes too) for SECONDS
 # (default 600); counts the DEAD verdicts the nodes log meanwhile. Every node stays up the whole time,
-# so each DEAD is false.
+# so each DEAD is false. The nodes run in memory only (--appendonly no: no data is written), each with
+# its own --data-dir (identity and known members) under the script's temp dir.
 #
 #   bench/membership-loss.sh
 #   SECONDS_UNDER_LOSS=120 LOSS=0.2 bench/membership-loss.sh
@@ -40,7 +41,7 @@ for i in "${!HOSTS[@]}"; do
     [ "$i" -gt 0 ] && seed=("${HOSTS[0]}:$PORT")
     # shellcheck disable=SC2086
     "$JAVA" $TRELLIS_JAVA_OPTS -cp "$TMP/trelliskv.jar" io.trelliskv.node.Main "$PORT" "${seed[@]}" \
-        --host "${HOSTS[$i]}" >"$OUT/node-$i.log" 2>&1 &
+        --host "${HOSTS[$i]}" --data-dir "$TMP/data-$i" --appendonly no >"$OUT/node-$i.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 1 100); do redis-cli -h "${HOSTS[$i]}" -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 done

@@ -2,7 +2,8 @@
 # TrellisKV rebalancing figures: a fourth node joining a three-node cluster (N = 3) that holds KEYS keys:
 # time from start to NORMAL, the bootstrap stream's rate (keys/s, MB/s) and the share of the data moved.
 # Real nodes in one JVM on loopback, over the peer protocol (io.trelliskv.node.RebalanceBenchmark, in
-# the test sources); once per --stream-throughput value in RATES (MiB/s, 0 = unlimited).
+# the test sources); once per --stream-throughput value in RATES (MiB/s, 0 = unlimited). The nodes keep
+# their data in memory only (no data directory, no log): this measures the stream, not the disk.
 #
 #   bench/rebalance.sh
 #   KEYS=200000 RATES="0" bench/rebalance.sh

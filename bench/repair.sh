@@ -3,7 +3,8 @@
 # replicas, beside two references measured in the same run (a scan of one engine's entries, and a full
 # copy to a wiped replica through the same repair path). Two real nodes in one JVM on loopback, over the
 # peer protocol (io.trelliskv.node.RepairBenchmark, in the test sources); once per --anti-entropy-cpu
-# value in CPUS.
+# value in CPUS. The nodes keep their data in memory only (no data directory, no log): this measures the
+# repair, not the disk.
 #
 #   bench/repair.sh
 #   KEYS=200000 CPUS="1" bench/repair.sh

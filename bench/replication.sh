@@ -7,6 +7,9 @@
 #   2. hint replay: SIGKILL one node of a 3-node cluster, write HINT_KEYS keys at QUORUM through the
 #      survivors, restart the node on the same --data-dir (same id and tokens), time until the
 #      survivors have no hints left; once per replay rate in HINT_RATES.
+# Every node has its --data-dir under the script's temp dir and runs in memory only (--appendonly no, as
+# these figures were first measured; PERSIST changes it): the restarted node keeps its id and tokens but
+# no data, so what it holds afterwards is what the hints gave it.
 #
 #   bench/replication.sh
 #   ROUNDS=5 LEVELS="ONE QUORUM" bench/replication.sh
@@ -15,7 +18,8 @@
 # (default 200000), CLIENTS (default 50), KEYSPACE (default 100000), PIPELINES (default "1 16"), LEVELS
 # (default "ONE QUORUM ALL"), HINT_KEYS (default 200000), HINT_RATES (--hint-replay-rate values, default
 # "5000 1000000": the default rate, then one that does not limit), JAVA_HOME (default: the newest JDK
-# under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC),
+# under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), PERSIST
+# (persistence options for every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"),
 # SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part.
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
@@ -39,6 +43,7 @@ if ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null;
 fi
 export JAVA_HOME
 TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+PERSIST=${PERSIST:---appendonly no}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
 [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
@@ -59,7 +64,7 @@ start_node() { # ip [seed ip] [node options...] -> sets STARTED_PID; --data-dir 
     shift; [ $# -gt 0 ] && shift
     # shellcheck disable=SC2086
     "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.node.Main \
-        "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" --data-dir "$TMP/data-$ip" "$@" >>"$OUT/node-$ip.log" 2>&1 &
+        "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" --data-dir "$TMP/data-$ip" $PERSIST "$@" >>"$OUT/node-$ip.log" 2>&1 &
     STARTED_PID=$!; PIDS+=("$STARTED_PID")
 }
 wait_ping() {
@@ -107,7 +112,7 @@ stop_cluster() {
 
 for ip in "$SINGLE_IP" "${CLUSTER_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
-bench_header "port $PORT"
+bench_header "port $PORT; nodes: $PERSIST"
 
 # --- part 1: throughput per consistency level, beside a single node ------------------------------------
 if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # TrellisKV beside redis-server: the same redis-benchmark workloads against both, in one run, on
-# loopback; then bytes per key for exactly 1,000,000 keys of 100 bytes.
+# loopback; then bytes per key for exactly 1,000,000 keys of 100 bytes. Both in memory only: redis-server
+# runs with --save '' --appendonly no, so the node runs with --appendonly no (its --data-dir, under the
+# script's temp dir, then holds only its identity). Persistence is measured by bench/persistence.sh.
 #
 #   bench/vs-redis.sh                 # defaults below
 #   ROUNDS=5 REQUESTS=2000000 bench/vs-redis.sh
@@ -25,6 +27,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
 export JAVA_HOME # bin/trellis runs on it
+bench_tmp
 
 wait_ping() {
     for _ in $(seq 1 300); do
@@ -43,7 +46,8 @@ start_servers() {
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
         --logfile "$OUT/redis.log" &
     REDIS_PID=$!; PIDS+=("$REDIS_PID")
-    bin/trellis "$TRELLIS_PORT" >>"$OUT/trellis.log" 2>&1 &
+    rm -rf "$TMP/data" # a fresh node each time
+    bin/trellis "$TRELLIS_PORT" --data-dir "$TMP/data" --appendonly no >>"$OUT/trellis.log" 2>&1 &
     TRELLIS_PID=$!; PIDS+=("$TRELLIS_PID") # bin/trellis execs java, so this is the JVM
     wait_ping "$REDIS_PORT"; wait_ping "$TRELLIS_PORT"
 }
@@ -55,6 +59,7 @@ start_servers
 
 echo "# machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -sr)"
 echo "# redis: $(redis-server --version | cut -d' ' -f3-4); trellis on $("$JAVA" -version 2>&1 | head -n 1)"
+echo "# in memory only: redis-server --save '' --appendonly no; trellis --appendonly no"
 echo "# redis-benchmark -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds"
 
 bench() { # port pipeline test -> "rps p50 p99"
