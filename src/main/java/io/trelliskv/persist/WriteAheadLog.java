@@ -65,7 +65,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       is Redis's {@code MISCONF} error for the case, and new appends fail at once with it; the node checks
  *       {@link #checkWritable()} before applying a write, as Redis refuses writes while its AOF cannot be
  *       written, and reads go on;</li>
- *   <li>the bytes of the failed appends are kept: the engine had already applied them, and a client told
+ *   <li>the bytes of the failed appends are kept, and so are the records {@link #write} gets while FAILED
+ *       (what the engine stores without the request path's check: repair, streams): the engine had already
+ *       applied them, and a client told
  *       "error" may or may not have had its write applied, as with any error reply of a distributed store.
  *       Every {@link WalConfig#retryMillis} the writer cuts the file back, writes them again and forces; once
  *       that succeeds the log is {@link State#OK} again and takes appends, and the disk holds everything the
@@ -214,7 +216,9 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /**
      * Appends a record nobody waits for (the engine's writes: {@link #barrier()} waits for them together);
-     * never blocks on the disk. While the log cannot write it is dropped, as the node refuses writes then.
+     * never blocks on the disk. While the log cannot write it is kept for the retry, like the appends that
+     * failed: the engine has stored it (read repair, anti-entropy and streams merge whatever the log's
+     * state, and a client's write may pass {@link #checkWritable()} just before a failure).
      */
     public void write(LogRecord record) {
         enqueue(new Pending(LogFormat.encode(record), null));
@@ -260,8 +264,9 @@ public final class WriteAheadLog implements AutoCloseable {
         LogWriteFailedException refused;
         lock.lock();
         try {
-            if (state == State.OK && !closing) {
-                queue.add(p);
+            if (!closing && (state == State.OK
+                    || (state == State.FAILED && p.done == null && p.bytes != null && p.bytes.length > 0))) {
+                queue.add(p); // while FAILED the writer moves it to the retry
                 wake.signal();
                 return;
             }
@@ -366,6 +371,12 @@ public final class WriteAheadLog implements AutoCloseable {
                 lock.unlock();
             }
             if (state == State.FAILED) {
+                for (Pending p : batch) {
+                    if (p.bytes != null && p.bytes.length > 0) {
+                        retry.add(p.bytes); // a record written while FAILED: nobody waits for it
+                    }
+                    p.fail(failure());
+                }
                 if (stop || clock.nanos() - retryAtNanos >= 0) {
                     retry();
                 }
@@ -605,14 +616,17 @@ public final class WriteAheadLog implements AutoCloseable {
         }
     }
 
-    private void failAll(List<Pending> rest) {
-        LogWriteFailedException error;
+    private LogWriteFailedException failure() {
         lock.lock();
         try {
-            error = failure;
+            return failure;
         } finally {
             lock.unlock();
         }
+    }
+
+    private void failAll(List<Pending> rest) {
+        LogWriteFailedException error = failure();
         for (Pending p : rest) {
             if (p.bytes != null && p.bytes.length > 0) {
                 retry.add(p.bytes);
