@@ -45,6 +45,14 @@ final class FaultyDisk implements LogChannel.Factory {
         forceRelease.countDown();
     }
 
+    /** Releases a held force, if a test holding one ended early. */
+    void releaseForcesIfHeld() {
+        CountDownLatch release = forceRelease;
+        if (release != null) {
+            release.countDown();
+        }
+    }
+
     @Override
     public LogChannel open(Path path) throws IOException {
         LogChannel real = LogChannel.open(path);
