@@ -420,8 +420,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 continue;
             }
             List<Pending> chunk = batch.subList(from, i);
-            if (!chunk.isEmpty() && !writeChunk(chunk)) {
-                failAll(batch.subList(i, batch.size()));
+            if (!chunk.isEmpty() && !writeChunk(chunk, batch.subList(i, batch.size()))) {
                 return;
             }
             if (i < batch.size()) {
@@ -433,8 +432,7 @@ public final class WriteAheadLog implements AutoCloseable {
                     }
                     done.complete(segment);
                 } catch (IOException e) {
-                    failed(e, List.of());
-                    failAll(batch.subList(i, batch.size()));
+                    failed(e, List.of(), batch.subList(i, batch.size()));
                     return;
                 }
             }
@@ -442,8 +440,11 @@ public final class WriteAheadLog implements AutoCloseable {
         }
     }
 
-    /** Writes the appends of one chunk in one go; false if it failed (the log is then FAILED). */
-    private boolean writeChunk(List<Pending> chunk) {
+    /**
+     * Writes the appends of one chunk in one go; false if it failed (the log is then FAILED, and
+     * {@code rest}, the batch after the chunk, failed with it).
+     */
+    private boolean writeChunk(List<Pending> chunk, List<Pending> rest) {
         long good = segmentSize;
         try {
             if (segmentSize >= config.segmentBytes()) {
@@ -462,7 +463,7 @@ public final class WriteAheadLog implements AutoCloseable {
             batches++;
         } catch (IOException e) {
             segmentSize = good;
-            failed(e, chunk);
+            failed(e, chunk, rest);
             return false;
         }
         for (Pending p : chunk) {
@@ -521,7 +522,7 @@ public final class WriteAheadLog implements AutoCloseable {
         try {
             force();
         } catch (IOException e) {
-            failed(e, List.of());
+            failed(e, List.of(), List.of());
         }
     }
 
@@ -577,15 +578,21 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /**
      * A write or force failed: cut the file back to its last whole batch, keep the failed appends' bytes
-     * for the retry, refuse the queue and what comes, and retry later.
+     * for the retry — the chunk's, then the rest of its batch ({@code rest}), then the queue's, in the
+     * order they were appended — refuse the queue and what comes, and retry later.
      */
-    private void failed(IOException e, List<Pending> chunk) {
+    private void failed(IOException e, List<Pending> chunk, List<Pending> rest) {
         writeErrors++;
         String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         lastError = reason;
         cutBack();
         for (Pending p : chunk) {
             if (p.bytes.length > 0) {
+                retry.add(p.bytes);
+            }
+        }
+        for (Pending p : rest) {
+            if (p.bytes != null && p.bytes.length > 0) {
                 retry.add(p.bytes);
             }
         }
@@ -611,6 +618,9 @@ public final class WriteAheadLog implements AutoCloseable {
         for (Pending p : chunk) {
             p.fail(error);
         }
+        for (Pending p : rest) {
+            p.fail(error);
+        }
         for (Pending p : refused) {
             p.fail(error);
         }
@@ -622,16 +632,6 @@ public final class WriteAheadLog implements AutoCloseable {
             return failure;
         } finally {
             lock.unlock();
-        }
-    }
-
-    private void failAll(List<Pending> rest) {
-        LogWriteFailedException error = failure();
-        for (Pending p : rest) {
-            if (p.bytes != null && p.bytes.length > 0) {
-                retry.add(p.bytes);
-            }
-            p.fail(error);
         }
     }
 
