@@ -5,6 +5,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.datadir.KnownMembers;
 import io.trelliskv.datadir.NodeIdentity;
+import io.trelliskv.datadir.StreamingMarker;
 import io.trelliskv.membership.Member;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.Scheduler;
@@ -173,6 +174,8 @@ public final class ClusterMember implements AutoCloseable {
     /** The members last saved in the data directory; membership thread. */
     private KnownMembers savedMembers;
     private long joinStartedMillis;
+    /** Whether the {@link StreamingMarker} is set; membership thread after construction. */
+    private boolean streamingMarked;
     private long lastJoinWarnMillis;
 
     /**
@@ -222,8 +225,13 @@ public final class ClusterMember implements AutoCloseable {
                 new SwimControl(), replica, rangeReader, new PeerStreamTransport(peers),
                 () -> wiring.background().requestRepair(antiEntropy), wiring.streams(), wiring.sleeper(),
                 wiring.onDecommissioned(), clock);
+        boolean wasStreaming = config.dataDir() != null && StreamingMarker.present(config.dataDir());
+        this.streamingMarked = wasStreaming;
         NodeStatus startStatus = identity.tokens().isEmpty() ? NodeStatus.NORMAL
-                : rebalancer.restarted(identity.tokens(), !joinTargets.isEmpty(), dataKept);
+                : rebalancer.restarted(identity.tokens(), !joinTargets.isEmpty(), dataKept && !wasStreaming);
+        if (startStatus == NodeStatus.JOINING) {
+            markStreaming(true);
+        }
         this.swim = Swim.builder(config.membership(), id, wiring.self())
                 .meta(TokenMeta.encode(startStatus, identity.tokens(), engine.flushFloor()))
                 .transport(wiring.gossip())
@@ -242,6 +250,9 @@ public final class ClusterMember implements AutoCloseable {
     private final class SwimControl implements MembershipControl {
         @Override
         public void announce(byte[] meta) {
+            if (TokenMeta.parse(meta).status() == NodeStatus.NORMAL) {
+                markStreaming(false);
+            }
             swim.updateMeta(meta);
         }
 
@@ -359,7 +370,9 @@ public final class ClusterMember implements AutoCloseable {
             tokens.add(t + jitter(identity.nodeId(), t));
         }
         identity = identity.withTokens(tokens);
-        swim.updateMeta(rebalancer.tokensTaken(tokens, !joinTargets.isEmpty()));
+        byte[] meta = rebalancer.tokensTaken(tokens, !joinTargets.isEmpty());
+        markStreaming(TokenMeta.parse(meta).status() == NodeStatus.JOINING); // before the tokens are saved
+        swim.updateMeta(meta);
         log.info("Took {} tokens on the ring", tokens.size());
         if (config.dataDir() != null) {
             try {
@@ -367,6 +380,27 @@ public final class ClusterMember implements AutoCloseable {
             } catch (IOException e) {
                 log.error("Could not save the node identity in {}: {}", config.dataDir(), e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Sets or clears the data directory's {@link StreamingMarker}: set while this node streams its ranges
+     * (it must stream again after a crash), cleared once it is NORMAL.
+     */
+    private void markStreaming(boolean streaming) {
+        if (config.dataDir() == null || streaming == streamingMarked) {
+            return;
+        }
+        try {
+            if (streaming) {
+                StreamingMarker.set(config.dataDir());
+            } else {
+                StreamingMarker.clear(config.dataDir());
+            }
+            streamingMarked = streaming;
+        } catch (IOException e) {
+            log.error("Could not {} the streaming marker in {}: {}", streaming ? "set" : "clear", config.dataDir(),
+                    e.getMessage());
         }
     }
 

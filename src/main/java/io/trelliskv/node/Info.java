@@ -9,6 +9,9 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.persist.Persistence;
+import io.trelliskv.persist.Recovery;
+import io.trelliskv.persist.WriteAheadLog;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.repair.AntiEntropyService;
@@ -36,16 +39,16 @@ import java.util.function.Supplier;
 
 /**
  * The INFO command's report, in Redis's format: {@code # Section} headers and {@code field:value}
- * lines. Sections: server, clients, memory, stats, cluster, replication, anti_entropy, keyspace (the default set)
+ * lines. Sections: server, clients, memory, persistence, stats, cluster, replication, anti_entropy, keyspace (the default set)
  * and commandstats
  * ({@code all} / {@code everything}). Section names are case-insensitive; unknown ones print nothing.
  */
 public final class Info {
 
-    private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "stats", "cluster",
-            "replication", "anti_entropy", "keyspace");
-    private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "stats", "commandstats",
+    private static final List<String> DEFAULT_SECTIONS = List.of("server", "clients", "memory", "persistence", "stats",
             "cluster", "replication", "anti_entropy", "keyspace");
+    private static final List<String> ALL_SECTIONS = List.of("server", "clients", "memory", "persistence", "stats",
+            "commandstats", "cluster", "replication", "anti_entropy", "keyspace");
 
     /**
      * What INFO reads, and nothing else of the node: settings, counters and read-only views. The engine
@@ -54,7 +57,7 @@ public final class Info {
     record Sources(Clock clock, long startMillis, NodeConfig config, long nodeId, IntSupplier port,
                    BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
-                   ClusterInfo cluster) {
+                   ClusterInfo cluster, Persistence persistence) {
     }
 
     private final Sources source;
@@ -94,6 +97,7 @@ public final class Info {
             case "server" -> server(sb);
             case "clients" -> clients(sb);
             case "memory" -> memory(sb);
+            case "persistence" -> persistence(sb);
             case "stats" -> stats(sb);
             case "commandstats" -> commandstats(sb);
             case "cluster" -> cluster(sb);
@@ -156,6 +160,60 @@ public final class Info {
         line(sb, "maxmemory_human", Sizes.human(max));
         line(sb, "maxmemory_policy", source.config().engine().policy().configName());
         line(sb, "memory_accounting", "estimated per entry: key, value and per-entry JVM object overhead");
+    }
+
+    /**
+     * Redis's fields where they mean the same here — the log is the AOF, a snapshot is both an RDB (it can be
+     * loaded on its own) and the AOF's rewritten base — and ours: the data directory, the log's bytes, forces
+     * and their latency, and what the last start loaded.
+     */
+    private void persistence(StringBuilder sb) {
+        sb.append("# Persistence\r\n");
+        Persistence p = source.persistence();
+        line(sb, "loading", 0);
+        line(sb, "aof_enabled", p == null ? 0 : 1);
+        if (p == null) {
+            line(sb, "rdb_changes_since_last_save", 0);
+            line(sb, "rdb_bgsave_in_progress", 0);
+            line(sb, "rdb_last_save_time", source.startMillis() / 1000);
+            line(sb, "aof_rewrite_in_progress", 0);
+            line(sb, "aof_last_write_status", "ok");
+            return;
+        }
+        Persistence.Stats st = p.stats();
+        WriteAheadLog.Stats log = st.log();
+        String saveStatus = st.lastSaveStatus() == Persistence.SaveStatus.OK ? "ok" : "err";
+        line(sb, "rdb_changes_since_last_save", st.changesSinceLastSave());
+        line(sb, "rdb_bgsave_in_progress", st.snapshotInProgress() ? 1 : 0);
+        line(sb, "rdb_last_save_time", st.lastSaveMillis() / 1000);
+        line(sb, "rdb_last_bgsave_status", saveStatus);
+        line(sb, "rdb_last_bgsave_time_sec", st.snapshots() == 0 ? -1 : st.lastSaveNanos() / 1_000_000_000);
+        line(sb, "rdb_saves", st.snapshots());
+        line(sb, "aof_rewrite_in_progress", st.snapshotInProgress() ? 1 : 0);
+        line(sb, "aof_last_bgrewrite_status", saveStatus);
+        line(sb, "aof_last_write_status", log.state() == WriteAheadLog.State.OK ? "ok" : "err");
+        if (log.lastError() != null) {
+            line(sb, "aof_last_write_error", log.lastError().replace('\r', ' ').replace('\n', ' '));
+        }
+        line(sb, "aof_fsync", st.fsync().redisName());
+        line(sb, "aof_current_size", st.diskBytes());
+        line(sb, "aof_base_size", st.lastSnapshotBytes());
+        line(sb, "aof_log_bytes_since_snapshot", st.logBytesSinceSnapshot());
+        line(sb, "aof_records_written", log.recordsWritten());
+        line(sb, "aof_group_commits", log.batches());
+        line(sb, "aof_fsyncs", log.forces());
+        line(sb, "aof_fsync_last_us", log.lastForceMicros());
+        line(sb, "aof_fsync_avg_us", log.forces() == 0 ? 0 : log.totalForceMicros() / log.forces());
+        line(sb, "aof_fsync_max_us", log.maxForceMicros());
+        line(sb, "aof_write_errors", log.writeErrors());
+        line(sb, "aof_segment", log.segment());
+        line(sb, "data_dir", p.dir().getParent() == null ? p.dir() : p.dir().getParent());
+        Recovery.Report r = st.recovered();
+        line(sb, "loaded_records", r.records());
+        line(sb, "loaded_snapshot_records", r.snapshotRecords());
+        line(sb, "loaded_log_records", r.logRecords());
+        line(sb, "loaded_time_ms", r.nanos() / 1_000_000);
+        line(sb, "loaded_torn_bytes_dropped", r.tornTail() == null ? 0 : r.tornTail().droppedBytes());
     }
 
     /** Resident set size from /proc (Linux); 0 where unavailable. */

@@ -119,6 +119,7 @@ public final class Node implements AutoCloseable {
                 clock, dispatcher, clusterState, engine, hlc, durability,
                 persistence != null && persistence.keptData(), () -> onDecommissioned.run());
         new ServerCommands(this).registerInto(table);
+        new PersistenceCommands(persistence, startMillis).registerInto(table);
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState, cluster).registerInto(table);
         new RepairCommands(cluster).registerInto(table);
@@ -310,7 +311,8 @@ public final class Node implements AutoCloseable {
     Info.Sources infoSources() {
         return new Info.Sources(clock, startMillis, config, nodeId,
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
-                engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster);
+                engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
+                persistence);
     }
 
     /** The bound TCP address; null before {@link #start()}. */

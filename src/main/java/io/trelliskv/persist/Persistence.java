@@ -52,6 +52,8 @@ public final class Persistence implements Journal, Durability, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Persistence.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
+    /** Bytes the log may fall behind the writes before acknowledgements wait for it (back-pressure). */
+    static final long MAX_QUEUED_BYTES = 32L << 20;
     /** Snapshots kept: the newest, and the one before in case the newest turns out damaged. */
     static final int SNAPSHOTS_KEPT = 2;
     /** A snapshot reads the engine in 2^12 ring arcs; each arc's entries are copied out under its locks. */
@@ -182,13 +184,18 @@ public final class Persistence implements Journal, Durability, AutoCloseable {
      */
     @Override
     public CompletableFuture<Void> durable() {
-        return config.fsync() == AppendFsync.ALWAYS ? wal.barrier() : DONE;
+        return acknowledgesDurably() ? wal.barrier() : DONE;
     }
 
-    /** Whether acknowledgements wait for the disk ({@code appendfsync always}). */
+    /**
+     * Whether acknowledgements wait for the disk: always under {@code appendfsync always}; under the other
+     * policies only while the disk is more than {@link #MAX_QUEUED_BYTES} behind the writes, so that
+     * clients writing faster than the disk takes are slowed down to its pace (their replies wait, and a
+     * connection with many replies waiting is read no further) instead of filling the heap.
+     */
     @Override
     public boolean acknowledgesDurably() {
-        return config.fsync() == AppendFsync.ALWAYS;
+        return config.fsync() == AppendFsync.ALWAYS || wal.queuedBytes() > MAX_QUEUED_BYTES;
     }
 
     /**

@@ -154,6 +154,8 @@ public final class WriteAheadLog implements AutoCloseable {
     private boolean closing;
     /** Whether the writer is writing a batch it took; guarded by {@link #lock}. */
     private boolean writing;
+    /** Bytes queued and not yet taken by the writer; written under {@link #lock}, read by anyone. */
+    private volatile long queuedBytes;
 
     // the writer thread's own
     private LogChannel channel;
@@ -267,6 +269,9 @@ public final class WriteAheadLog implements AutoCloseable {
             if (!closing && (state == State.OK
                     || (state == State.FAILED && p.done == null && p.bytes != null && p.bytes.length > 0))) {
                 queue.add(p); // while FAILED the writer moves it to the retry
+                if (p.bytes != null) {
+                    queuedBytes += p.bytes.length;
+                }
                 wake.signal();
                 return;
             }
@@ -299,6 +304,11 @@ public final class WriteAheadLog implements AutoCloseable {
 
     public State state() {
         return state;
+    }
+
+    /** Bytes appended and not yet taken by the writer: how far the disk is behind. */
+    public long queuedBytes() {
+        return queuedBytes;
     }
 
     public Stats stats() {
@@ -365,6 +375,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 }
                 batch.addAll(queue);
                 queue.clear();
+                queuedBytes = 0;
                 writing = !batch.isEmpty();
                 stop = closing;
             } finally {
@@ -606,6 +617,7 @@ public final class WriteAheadLog implements AutoCloseable {
             failure = error;
             refused = new ArrayList<>(queue);
             queue.clear();
+            queuedBytes = 0;
         } finally {
             lock.unlock();
         }
@@ -701,6 +713,7 @@ public final class WriteAheadLog implements AutoCloseable {
             state = State.CLOSED;
             refused = new ArrayList<>(queue);
             queue.clear();
+            queuedBytes = 0;
         } finally {
             lock.unlock();
         }

@@ -28,6 +28,7 @@ import io.trelliskv.repair.ScanPacer;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.persist.Durability;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.request.ForwardCodec;
 import io.trelliskv.resp.RespLimits;
@@ -339,6 +340,18 @@ final class NodeSimulation {
      * through the members it knew).
      */
     SimNode restart(SimNode crashed, SimNode... seeds) {
+        return restart(crashed, false, seeds);
+    }
+
+    /**
+     * Starts a crashed node again with the data it held when it crashed, as a node whose log kept every
+     * write does ({@code --appendfsync always}): its engine starts with every entry of the old one.
+     */
+    SimNode restartWithData(SimNode crashed, SimNode... seeds) {
+        return restart(crashed, true, seeds);
+    }
+
+    private SimNode restart(SimNode crashed, boolean withData, SimNode... seeds) {
         if (!crashed.down || crashed.config.dataDir() == null) {
             throw new IllegalStateException(crashed + " is not crashed, or has no data directory");
         }
@@ -352,7 +365,8 @@ final class NodeSimulation {
         try {
             NodeIdentity identity = NodeIdentity.loadOrCreate(c.dataDir(), c.name());
             trace("restart " + crashed);
-            return add(new SimNode(crashed.id, crashed.address, config, identity, KnownMembers.load(c.dataDir())));
+            return add(new SimNode(crashed.id, crashed.address, config, identity, KnownMembers.load(c.dataDir()),
+                    withData ? crashed.engine : null));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -406,12 +420,23 @@ final class NodeSimulation {
 
         /** @param address an IP literal: the cluster state makes socket addresses of members, and a name would be looked up */
         SimNode(long id, Address address, ClusterConfig config, NodeIdentity identity, KnownMembers known) {
+            this(id, address, config, identity, known, null);
+        }
+
+        /** @param recovered the engine whose entries this node starts with (its data kept), or null: empty */
+        SimNode(long id, Address address, ClusterConfig config, NodeIdentity identity, KnownMembers known,
+                MemoryEngine recovered) {
             this.id = id;
             this.config = config;
             this.address = address;
             Hlc hlc = new Hlc(clock);
             this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS,
                     EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, hlc, id);
+            if (recovered != null) {
+                List<Entry> entries = new ArrayList<>();
+                recovered.forEachInRange(0, 0, entries::add);
+                entries.forEach(engine::merge);
+            }
             CommandTable table = new CommandTable();
             new StringCommands(engine, clock, 512 * 1024 * 1024L).registerInto(table);
             new KeyCommands(engine, clock).registerInto(table);
@@ -435,7 +460,8 @@ final class NodeSimulation {
                             call(this, to, type, payload, timeout, stream),
                     new SerialExecutor(membership), here, here, nanos -> runFor(nanos / 1_000_000),
                     () -> ScanPacer.unpaced(clock), new SimBackground(membership), this::decommissioned);
-            this.member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring);
+            this.member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring,
+                    Durability.NONE, recovered != null);
         }
 
         Rebalancer rebalancer() {

@@ -18,12 +18,13 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A node that restarts empty (the engine is in memory) rejoins the cluster it knew, whatever its seeds,
+ * A node that restarts empty (no log: --appendonly no, or a lost directory) rejoins the cluster it knew, whatever its seeds,
  * and neither serves reads nor counts toward a quorum until it has streamed its ranges from replicas
  * that hold them (the restart findings of issue 12: a seedless first node came back as a new cluster,
  * empty and NORMAL, and reads of acknowledged keys returned nil). Whole nodes in a {@link NodeSimulation},
  * each with a data directory; QUORUM writes run throughout, and afterwards every acknowledged write is
- * read back at QUORUM through every node.
+ * read back at QUORUM through every node. A node that kept its data (its log recovered) is NORMAL at once
+ * and streams nothing, unless it crashed while still streaming its ranges.
  */
 class RestartSimulationTest {
 
@@ -101,6 +102,90 @@ class RestartSimulationTest {
             poll();
             return twoAgain.rebalancer().status() == NodeStatus.NORMAL
                     && threeAgain[0] != null && threeAgain[0].rebalancer().status() == NodeStatus.NORMAL;
+        }, 60_000);
+        finish();
+    }
+
+    /**
+     * A node that kept its data (its log recovered) comes back NORMAL at once, as it was, without streaming
+     * its ranges again; what it missed while down reaches it through hints and the write path, and every
+     * acknowledged write reads back at QUORUM through every node.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {21, 22})
+    void nodeRestartedWithItsDataServesAtOnceWithoutStreaming(long seed) {
+        startCluster(seed, 3);
+        NodeSimulation.SimNode first = sim.node(1);
+        first.crash();
+        awaitDeadAt(2, 1);
+        sim.runFor(1_000); // writes go on: node 1 misses them, the others keep hints for it
+        NodeSimulation.SimNode again = sim.restartWithData(first);
+        assertThat(again.rebalancer().status()).isEqualTo(NodeStatus.NORMAL);
+        sim.runUntil("node 1 ALIVE at node 2", () -> {
+            poll();
+            var m = sim.node(2).state.member(1);
+            return m != null && m.state() == MemberState.ALIVE;
+        }, 30_000);
+        sim.runFor(3_000);
+        assertThat(again.rebalancer().status()).isEqualTo(NodeStatus.NORMAL);
+        assertThat(again.rebalancer().streams()).as("streams run by the restarted node").isEmpty();
+        finish();
+    }
+
+    /**
+     * A power cut: every node of a three-node cluster is killed at once and restarted with its data. No node
+     * waits for a source or for {@code BOOTSTRAP FORCE}: each is NORMAL at once, and every write acknowledged
+     * before the cut reads back at QUORUM through every node.
+     */
+    @Test
+    void wholeClusterRestartWithTheirDataIsNormalAtOnce() {
+        startCluster(31, 3);
+        writing = false;
+        sim.runUntil("replies to every write", () -> {
+            poll();
+            return writers.stream().allMatch(c -> c.waiting() == 0);
+        }, 30_000);
+        List<NodeSimulation.SimNode> old = List.copyOf(sim.nodes());
+        old.forEach(NodeSimulation.SimNode::crash);
+        sim.runFor(1_000);
+        List<NodeSimulation.SimNode> again = new ArrayList<>();
+        for (NodeSimulation.SimNode n : old) {
+            again.add(sim.restartWithData(n));
+        }
+        for (NodeSimulation.SimNode n : again) {
+            assertThat(n.rebalancer().status()).as("%s restarted with its data", n).isEqualTo(NodeStatus.NORMAL);
+        }
+        sim.runFor(5_000);
+        for (NodeSimulation.SimNode n : again) {
+            assertThat(n.rebalancer().status()).as("%s", n).isEqualTo(NodeStatus.NORMAL);
+            assertThat(n.rebalancer().rejoinUnsourcedRanges()).as("%s", n).isZero();
+            assertThat(n.rebalancer().streams()).as("streams run by %s", n).isEmpty();
+        }
+        assertThat(acked.size()).as("acknowledged before the power cut").isGreaterThan(100);
+        readBackAcked();
+        writeAndReadBack(again);
+    }
+
+    /**
+     * A node that crashed while it was still streaming its ranges (a bootstrap) holds only part of them:
+     * restarted with what it had, it streams again (JOINING) instead of serving the part as if whole.
+     */
+    @Test
+    void nodeThatCrashedWhileStreamingStreamsAgainOnRestart() {
+        startCluster(41, 3);
+        NodeSimulation.SimNode fourth = sim.start(4, sim.node(1));
+        sim.runUntil("node 4 JOINING", () -> {
+            poll();
+            return fourth.rebalancer().status() == NodeStatus.JOINING;
+        }, 30_000);
+        fourth.crash();
+        sim.runFor(1_000);
+        NodeSimulation.SimNode again = sim.restartWithData(fourth, sim.node(1));
+        assertThat(again.rebalancer().status()).as("restarted in the middle of its bootstrap")
+                .isEqualTo(NodeStatus.JOINING);
+        sim.runUntil("node 4 NORMAL", () -> {
+            poll();
+            return again.rebalancer().status() == NodeStatus.NORMAL;
         }, 60_000);
         finish();
     }
@@ -282,6 +367,11 @@ class RestartSimulationTest {
             return writers.stream().allMatch(c -> c.waiting() == 0);
         }, 30_000);
         assertThat(acked.size()).as("acknowledged writes of %d", sent).isGreaterThan(500);
+        readBackAcked();
+    }
+
+    /** Reads every acknowledged key at QUORUM through every node. */
+    private void readBackAcked() {
         sim.runFor(3_000);
         for (NodeSimulation.SimNode n : sim.nodes()) {
             NodeSimulation.SimClient reader = sim.new SimClient(n);
