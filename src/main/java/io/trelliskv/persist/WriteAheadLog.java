@@ -65,7 +65,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       is Redis's {@code MISCONF} error for the case, and new appends fail at once with it; the node checks
  *       {@link #checkWritable()} before applying a write, as Redis refuses writes while its AOF cannot be
  *       written, and reads go on;</li>
- *   <li>the bytes of the failed appends are kept: the engine had already applied them, and a client told
+ *   <li>the bytes of the failed appends are kept, and so are the records {@link #write} gets while FAILED
+ *       (what the engine stores without the request path's check: repair, streams): the engine had already
+ *       applied them, and a client told
  *       "error" may or may not have had its write applied, as with any error reply of a distributed store.
  *       Every {@link WalConfig#retryMillis} the writer cuts the file back, writes them again and forces; once
  *       that succeeds the log is {@link State#OK} again and takes appends, and the disk holds everything the
@@ -216,7 +218,9 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /**
      * Appends a record nobody waits for (the engine's writes: {@link #barrier()} waits for them together);
-     * never blocks on the disk. While the log cannot write it is dropped, as the node refuses writes then.
+     * never blocks on the disk. While the log cannot write it is kept for the retry, like the appends that
+     * failed: the engine has stored it (read repair, anti-entropy and streams merge whatever the log's
+     * state, and a client's write may pass {@link #checkWritable()} just before a failure).
      */
     public void write(LogRecord record) {
         enqueue(new Pending(LogFormat.encode(record), null));
@@ -262,8 +266,9 @@ public final class WriteAheadLog implements AutoCloseable {
         LogWriteFailedException refused;
         lock.lock();
         try {
-            if (state == State.OK && !closing) {
-                queue.add(p);
+            if (!closing && (state == State.OK
+                    || (state == State.FAILED && p.done == null && p.bytes != null && p.bytes.length > 0))) {
+                queue.add(p); // while FAILED the writer moves it to the retry
                 if (p.bytes != null) {
                     queuedBytes += p.bytes.length;
                 }
@@ -377,6 +382,12 @@ public final class WriteAheadLog implements AutoCloseable {
                 lock.unlock();
             }
             if (state == State.FAILED) {
+                for (Pending p : batch) {
+                    if (p.bytes != null && p.bytes.length > 0) {
+                        retry.add(p.bytes); // a record written while FAILED: nobody waits for it
+                    }
+                    p.fail(failure());
+                }
                 if (stop || clock.nanos() - retryAtNanos >= 0) {
                     retry();
                 }
@@ -420,8 +431,7 @@ public final class WriteAheadLog implements AutoCloseable {
                 continue;
             }
             List<Pending> chunk = batch.subList(from, i);
-            if (!chunk.isEmpty() && !writeChunk(chunk)) {
-                failAll(batch.subList(i, batch.size()));
+            if (!chunk.isEmpty() && !writeChunk(chunk, batch.subList(i, batch.size()))) {
                 return;
             }
             if (i < batch.size()) {
@@ -433,8 +443,7 @@ public final class WriteAheadLog implements AutoCloseable {
                     }
                     done.complete(segment);
                 } catch (IOException e) {
-                    failed(e, List.of());
-                    failAll(batch.subList(i, batch.size()));
+                    failed(e, List.of(), batch.subList(i, batch.size()));
                     return;
                 }
             }
@@ -442,8 +451,11 @@ public final class WriteAheadLog implements AutoCloseable {
         }
     }
 
-    /** Writes the appends of one chunk in one go; false if it failed (the log is then FAILED). */
-    private boolean writeChunk(List<Pending> chunk) {
+    /**
+     * Writes the appends of one chunk in one go; false if it failed (the log is then FAILED, and
+     * {@code rest}, the batch after the chunk, failed with it).
+     */
+    private boolean writeChunk(List<Pending> chunk, List<Pending> rest) {
         long good = segmentSize;
         try {
             if (segmentSize >= config.segmentBytes()) {
@@ -462,7 +474,7 @@ public final class WriteAheadLog implements AutoCloseable {
             batches++;
         } catch (IOException e) {
             segmentSize = good;
-            failed(e, chunk);
+            failed(e, chunk, rest);
             return false;
         }
         for (Pending p : chunk) {
@@ -521,7 +533,7 @@ public final class WriteAheadLog implements AutoCloseable {
         try {
             force();
         } catch (IOException e) {
-            failed(e, List.of());
+            failed(e, List.of(), List.of());
         }
     }
 
@@ -577,15 +589,21 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /**
      * A write or force failed: cut the file back to its last whole batch, keep the failed appends' bytes
-     * for the retry, refuse the queue and what comes, and retry later.
+     * for the retry — the chunk's, then the rest of its batch ({@code rest}), then the queue's, in the
+     * order they were appended — refuse the queue and what comes, and retry later.
      */
-    private void failed(IOException e, List<Pending> chunk) {
+    private void failed(IOException e, List<Pending> chunk, List<Pending> rest) {
         writeErrors++;
         String reason = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         lastError = reason;
         cutBack();
         for (Pending p : chunk) {
             if (p.bytes.length > 0) {
+                retry.add(p.bytes);
+            }
+        }
+        for (Pending p : rest) {
+            if (p.bytes != null && p.bytes.length > 0) {
                 retry.add(p.bytes);
             }
         }
@@ -612,24 +630,20 @@ public final class WriteAheadLog implements AutoCloseable {
         for (Pending p : chunk) {
             p.fail(error);
         }
+        for (Pending p : rest) {
+            p.fail(error);
+        }
         for (Pending p : refused) {
             p.fail(error);
         }
     }
 
-    private void failAll(List<Pending> rest) {
-        LogWriteFailedException error;
+    private LogWriteFailedException failure() {
         lock.lock();
         try {
-            error = failure;
+            return failure;
         } finally {
             lock.unlock();
-        }
-        for (Pending p : rest) {
-            if (p.bytes != null && p.bytes.length > 0) {
-                retry.add(p.bytes);
-            }
-            p.fail(error);
         }
     }
 

@@ -25,6 +25,8 @@ final class FaultyDisk implements LogChannel.Factory {
     final AtomicInteger forces = new AtomicInteger();
     private volatile CountDownLatch forceEntered;
     private volatile CountDownLatch forceRelease;
+    private volatile CountDownLatch writeEntered;
+    private volatile CountDownLatch writeRelease;
 
     void fill() {
         spaceLeft.set(0);
@@ -45,6 +47,28 @@ final class FaultyDisk implements LogChannel.Factory {
         forceRelease.countDown();
     }
 
+    /**
+     * Makes the next write wait, until {@link #releaseWrites()}, before it does anything (so a test can
+     * set {@link #failWrites} meanwhile); returns a latch the write counts down on entering.
+     */
+    CountDownLatch holdNextWrite() {
+        writeEntered = new CountDownLatch(1);
+        writeRelease = new CountDownLatch(1);
+        return writeEntered;
+    }
+
+    void releaseWrites() {
+        writeRelease.countDown();
+    }
+
+    /** Releases a held force, if a test holding one ended early. */
+    void releaseForcesIfHeld() {
+        CountDownLatch release = forceRelease;
+        if (release != null) {
+            release.countDown();
+        }
+    }
+
     @Override
     public LogChannel open(Path path) throws IOException {
         LogChannel real = LogChannel.open(path);
@@ -60,6 +84,18 @@ final class FaultyDisk implements LogChannel.Factory {
             @Override
             public int write(ByteBuffer src) throws IOException {
                 alive();
+                CountDownLatch entered = writeEntered;
+                if (entered != null) {
+                    writeEntered = null;
+                    entered.countDown();
+                    try {
+                        if (!writeRelease.await(10, TimeUnit.SECONDS)) {
+                            throw new IOException("test gate never released");
+                        }
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
                 if (failWrites) {
                     throw new IOException("Input/output error");
                 }

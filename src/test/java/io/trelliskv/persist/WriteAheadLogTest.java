@@ -277,4 +277,35 @@ class WriteAheadLogTest {
         assertThat(s.segmentBytes()).isEqualTo(LogFormat.HEADER_BYTES + bytes);
         assertThat(s.lastError()).isNull();
     }
+
+    /**
+     * A batch that a rotation splits (a snapshot starting) fails in its first part: the appends after the
+     * rotation were queued before anything queued while the failing write ran, and the retry must write
+     * them in that order. (Order matters: without tombstones, a key's delete replayed before the older put
+     * of the same key brings the key back.)
+     */
+    @Test
+    void theRetryKeepsTheOrderOfAppendsWhenAFailureSplitsABatchAtARotation() throws Exception {
+        open(AppendFsync.ALWAYS, WalConfig.DEFAULT_SEGMENT_BYTES, 2);
+        CountDownLatch forcing = disk.holdNextForce();
+        wal.write(Logs.write(0));
+        assertThat(forcing.await(10, TimeUnit.SECONDS)).isTrue();
+        // queued while the first batch's force runs: one batch of A, a rotation, B
+        wal.write(Logs.write(1));
+        CompletableFuture<Long> rotated = wal.rotate();
+        wal.write(Logs.write(2));
+        CountDownLatch writing = disk.holdNextWrite();
+        disk.releaseForces();
+        assertThat(writing.await(10, TimeUnit.SECONDS)).isTrue(); // A's write, held
+        wal.write(Logs.write(3)); // C, queued while A's write runs
+        disk.failWrites = true;
+        disk.releaseWrites();
+        assertThatThrownBy(() -> rotated.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(LogWriteFailedException.class);
+        disk.failWrites = false;
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1))
+                .until(() -> wal.state() == WriteAheadLog.State.OK);
+        wal.close();
+        assertThat(Logs.recover(dir).records())
+                .containsExactly(Logs.write(0), Logs.write(1), Logs.write(2), Logs.write(3));
+    }
 }
