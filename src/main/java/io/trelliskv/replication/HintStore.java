@@ -115,7 +115,9 @@ public final class HintStore implements AutoCloseable {
      * whose pending hints it loads first. With {@code dir} null, a store in memory only. A damaged hints
      * log is dropped with one WARN and the store starts empty; a torn tail is cut with one WARN.
      *
-     * @param fsync when the log forces its appends ({@code everysec} is the usual choice)
+     * @param clock  also the log's: its periodic force ({@code everysec}) and its retries after a write
+     *               error are timed on it
+     * @param fsync  when the log forces its appends ({@code everysec} is the usual choice)
      * @throws IOException if the directory cannot be read or written (or holds an engine's log)
      */
     public static HintStore open(HintConfig config, Clock clock, Path dir, AppendFsync fsync) throws IOException {

@@ -7,6 +7,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.persist.AppendFsync;
+import io.trelliskv.persist.LogChannel;
 import io.trelliskv.persist.LogFormat;
 import io.trelliskv.persist.LogRecord;
 import io.trelliskv.persist.Recovery;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -325,6 +327,82 @@ class HintLogTest {
         s.close();
         assertThat(s.pending()).isEqualTo(2);
         assertThat(open().pending()).isEqualTo(1);
+    }
+
+    /** The real disk, but one that can be full: writes fail while it is. */
+    private static final class FillableDisk implements LogChannel.Factory {
+        volatile boolean full;
+
+        @Override
+        public LogChannel open(Path path) throws IOException {
+            LogChannel real = LogChannel.FILES.open(path);
+            return new LogChannel() {
+                @Override
+                public int write(ByteBuffer src) throws IOException {
+                    if (full) {
+                        throw new IOException("No space left on device");
+                    }
+                    return real.write(src);
+                }
+
+                @Override
+                public void force() throws IOException {
+                    real.force();
+                }
+
+                @Override
+                public long size() throws IOException {
+                    return real.size();
+                }
+
+                @Override
+                public void truncate(long size) throws IOException {
+                    real.truncate(size);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    real.close();
+                }
+            };
+        }
+
+        @Override
+        public void syncDirectory(Path d) throws IOException {
+            LogChannel.FILES.syncDirectory(d);
+        }
+    }
+
+    @Test
+    void afterTheLogRefusedAppendsItIsRewrittenOnceItWritesAgain() throws IOException {
+        FillableDisk disk = new FillableDisk();
+        HintStore s = HintStore.open(HintConfig.defaults(), clock, dir,
+                new WalConfig(AppendFsync.EVERYSEC, WalConfig.DEFAULT_SEGMENT_BYTES, 1000, 10, disk),
+                HintLog.DEFAULT_COMPACT_BYTES);
+        opened.add(s);
+        Entry delivered = entry("delivered", "v", 1);
+        s.add(A, delivered);
+        disk.full = true;
+        s.add(A, entry("failed, retried by the log", "v", 2));
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.log().walStats().state() == WriteAheadLog.State.FAILED);
+        s.add(A, entry("refused", "v", 3));
+        s.acknowledged(A, List.of(delivered));
+        assertThat(warnings()).singleElement().asString().contains("refused an append");
+        disk.full = false;
+        // the log retries on its clock, the store's: move it on until the retry has happened
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            clock.advanceMillis(20);
+            return s.log().walStats().state() == WriteAheadLog.State.OK;
+        });
+        long compactions = s.log().compactions();
+
+        s.add(B, entry("after", "v", 4));
+
+        assertThat(s.log().compactions()).isEqualTo(compactions + 1);
+        HintStore back = reopen(s);
+        assertThat(back.next(A, 10)).extracting(LogRecord::of).containsExactly(
+                LogRecord.of(entry("failed, retried by the log", "v", 2)), LogRecord.of(entry("refused", "v", 3)));
+        assertThat(back.next(B, 10)).extracting(LogRecord::of).containsExactly(LogRecord.of(entry("after", "v", 4)));
     }
 
     @Test
