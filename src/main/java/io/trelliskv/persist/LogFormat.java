@@ -38,6 +38,10 @@ import java.util.zip.CRC32C;
  *                  [expire-at epoch ms 8], key length 4, key, [value length 4, value]
  *   FLUSH          kind 2, hlc 8, node id 8                 (the FLUSHALL floor version)
  *   SNAPSHOT_END   kind 3, entry count 8                    (snapshots only)
+ *   HINT           kind 4, target node id 8, stored-at epoch ms 8, then an ENTRY's fields after its
+ *                  kind byte                                (hint logs only: a hint stored for target)
+ *   HINT_DONE      kind 5, target node id 8, hlc 8, node id 8, key length 4, key
+ *                                                           (hint logs only: that hint removed)
  * </pre>
  * Every length inside a body must add up to the body's length exactly; a body that does not is as
  * corrupt as one whose checksum fails. That structure is also what lets recovery tell a torn tail from
@@ -45,7 +49,9 @@ import java.util.zip.CRC32C;
  *
  * <h2>Compatibility</h2>
  * Kind codes and flag bits are part of the format: only append to them. A change of the layout of an
- * existing kind is a new {@link #VERSION}; readers keep reading every older version.
+ * existing kind is a new {@link #VERSION}; readers keep reading every older version. HINT and HINT_DONE
+ * were appended without a new version: they are only ever written to a hint log, which no reader of
+ * an older version opens.
  */
 public final class LogFormat {
 
@@ -67,7 +73,7 @@ public final class LogFormat {
 
     /** Record kinds. The codes are part of the format: ONLY APPEND TO THIS LIST. */
     public enum Kind {
-        ENTRY(1), FLUSH(2), SNAPSHOT_END(3);
+        ENTRY(1), FLUSH(2), SNAPSHOT_END(3), HINT(4), HINT_DONE(5);
 
         final int code;
 
@@ -125,6 +131,12 @@ public final class LogFormat {
         if (record instanceof LogRecord.Write w) {
             return encodeWrite(w);
         }
+        if (record instanceof LogRecord.Hint h) {
+            return encodeHint(h);
+        }
+        if (record instanceof LogRecord.HintDone d) {
+            return encodeHintDone(d);
+        }
         Version floor = ((LogRecord.Flush) record).floor();
         return frame(ByteBuffer.allocate(FRAME_BYTES + 17).putInt(0).putInt(0).put((byte) Kind.FLUSH.code)
                 .putLong(floor.hlc()).putLong(floor.nodeId()).array());
@@ -137,14 +149,50 @@ public final class LogFormat {
     }
 
     private static byte[] encodeWrite(LogRecord.Write w) {
-        long body = 1 + 1 + 16 + (w.expireAt() != 0 ? 8 : 0) + 4 + w.key().length
-                + (w.value() != null ? 4 + w.value().length : 0);
+        long body = 1 + entryFieldBytes(w);
+        checkBody(body);
+        ByteBuffer b = ByteBuffer.allocate(FRAME_BYTES + (int) body).putInt(0).putInt(0);
+        b.put((byte) Kind.ENTRY.code);
+        putEntryFields(b, w);
+        return frame(b.array());
+    }
+
+    private static byte[] encodeHint(LogRecord.Hint h) {
+        long body = 1 + 16 + entryFieldBytes(h.write());
+        checkBody(body);
+        ByteBuffer b = ByteBuffer.allocate(FRAME_BYTES + (int) body).putInt(0).putInt(0);
+        b.put((byte) Kind.HINT.code).putLong(h.target()).putLong(h.storedAtMillis());
+        putEntryFields(b, h.write());
+        return frame(b.array());
+    }
+
+    private static byte[] encodeHintDone(LogRecord.HintDone d) {
+        long body = hintDoneBodyBytes(d);
+        checkBody(body);
+        return frame(ByteBuffer.allocate(FRAME_BYTES + (int) body).putInt(0).putInt(0)
+                .put((byte) Kind.HINT_DONE.code).putLong(d.target()).putLong(d.version().hlc())
+                .putLong(d.version().nodeId()).putInt(d.key().length).put(d.key()).array());
+    }
+
+    private static long hintDoneBodyBytes(LogRecord.HintDone d) {
+        return 1 + 8 + 16 + 4 + d.key().length;
+    }
+
+    private static void checkBody(long body) {
         if (body > MAX_BODY_BYTES) {
             throw new IllegalArgumentException("record of " + body + " bytes (expected: <= " + MAX_BODY_BYTES + ")");
         }
-        ByteBuffer b = ByteBuffer.allocate(FRAME_BYTES + (int) body).putInt(0).putInt(0);
+    }
+
+    /** Bytes of an ENTRY's fields after its kind byte: flags, version, [expiry], key, [value]. */
+    private static long entryFieldBytes(LogRecord.Write w) {
+        return 1 + 16 + (w.expireAt() != 0 ? 8 : 0) + 4 + w.key().length
+                + (w.value() != null ? 4 + w.value().length : 0);
+    }
+
+    private static void putEntryFields(ByteBuffer b, LogRecord.Write w) {
         int flags = (w.value() == null ? FLAG_TOMBSTONE : 0) | (w.expireAt() != 0 ? FLAG_EXPIRY : 0);
-        b.put((byte) Kind.ENTRY.code).put((byte) flags).putLong(w.hlc()).putLong(w.nodeId());
+        b.put((byte) flags).putLong(w.hlc()).putLong(w.nodeId());
         if (w.expireAt() != 0) {
             b.putLong(w.expireAt());
         }
@@ -152,7 +200,23 @@ public final class LogFormat {
         if (w.value() != null) {
             b.putInt(w.value().length).put(w.value());
         }
-        return frame(b.array());
+    }
+
+    /**
+     * The length of {@link #encode}'s result for {@code record} (frame and body), computed without
+     * encoding it: what a caller that appends records counts its log's bytes with.
+     */
+    public static long encodedBytes(LogRecord record) {
+        if (record instanceof LogRecord.Write w) {
+            return FRAME_BYTES + 1 + entryFieldBytes(w);
+        }
+        if (record instanceof LogRecord.Hint h) {
+            return FRAME_BYTES + 1 + 16 + entryFieldBytes(h.write());
+        }
+        if (record instanceof LogRecord.HintDone d) {
+            return FRAME_BYTES + hintDoneBodyBytes(d);
+        }
+        return FRAME_BYTES + 17;
     }
 
     /** Fills in the length and checksum of a buffer laid out as frame + body. */
@@ -230,40 +294,33 @@ public final class LogFormat {
     private static Decoded decodeBody(ByteBuffer b, int size) {
         int kind = b.get() & 0xFF;
         if (kind == Kind.ENTRY.code) {
-            if (b.remaining() < 1 + 16 + 4) {
-                return Decoded.bad("entry body of " + (b.limit()) + " bytes too short");
+            Fields f = entryFields(b);
+            return f.problem != null ? Decoded.bad(f.problem) : new Decoded(Status.RECORD, size, f.write, -1, null);
+        }
+        if (kind == Kind.HINT.code) {
+            if (b.remaining() < 16) {
+                return Decoded.bad("hint body of " + b.limit() + " bytes too short");
             }
-            int flags = b.get() & 0xFF;
-            if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRY)) != 0) {
-                return Decoded.bad("unknown entry flags 0x" + Integer.toHexString(flags));
+            long target = b.getLong();
+            long storedAt = b.getLong();
+            Fields f = entryFields(b);
+            return f.problem != null ? Decoded.bad("hint: " + f.problem)
+                    : new Decoded(Status.RECORD, size, new LogRecord.Hint(target, storedAt, f.write), -1, null);
+        }
+        if (kind == Kind.HINT_DONE.code) {
+            if (b.remaining() < 8 + 16 + 4) {
+                return Decoded.bad("hint done body of " + b.limit() + " bytes too short");
             }
-            long hlc = b.getLong();
-            long nodeId = b.getLong();
-            long expireAt = 0;
-            if ((flags & FLAG_EXPIRY) != 0) {
-                if (b.remaining() < 8 + 4) {
-                    return Decoded.bad("entry body cut short at its expiry");
-                }
-                expireAt = b.getLong();
-                if (expireAt == 0) {
-                    return Decoded.bad("expiry flag with expiry 0");
-                }
-            }
+            long target = b.getLong();
+            Version version = new Version(b.getLong(), b.getLong());
             byte[] key = lengthPrefixed(b);
             if (key == null) {
-                return Decoded.bad("key length does not fit the body");
-            }
-            byte[] value = null;
-            if ((flags & FLAG_TOMBSTONE) == 0) {
-                value = lengthPrefixed(b);
-                if (value == null) {
-                    return Decoded.bad("value length does not fit the body");
-                }
+                return Decoded.bad("hint done: key length does not fit the body");
             }
             if (b.hasRemaining()) {
-                return Decoded.bad(b.remaining() + " bytes after the entry");
+                return Decoded.bad(b.remaining() + " bytes after the hint done");
             }
-            return new Decoded(Status.RECORD, size, new LogRecord.Write(key, value, hlc, nodeId, expireAt), -1, null);
+            return new Decoded(Status.RECORD, size, new LogRecord.HintDone(target, key, version), -1, null);
         }
         if (kind == Kind.FLUSH.code) {
             if (b.remaining() != 16) {
@@ -283,6 +340,51 @@ public final class LogFormat {
             return new Decoded(Status.RECORD, size, null, count, null);
         }
         return Decoded.bad("unknown record kind " + kind);
+    }
+
+    /** An ENTRY's fields decoded, or why they are not. */
+    private record Fields(LogRecord.Write write, String problem) {
+        static Fields bad(String problem) {
+            return new Fields(null, problem);
+        }
+    }
+
+    /** Decodes an ENTRY's fields (after its kind byte), which must fill the rest of {@code b} exactly. */
+    private static Fields entryFields(ByteBuffer b) {
+        if (b.remaining() < 1 + 16 + 4) {
+            return Fields.bad("entry body of " + (b.limit()) + " bytes too short");
+        }
+        int flags = b.get() & 0xFF;
+        if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRY)) != 0) {
+            return Fields.bad("unknown entry flags 0x" + Integer.toHexString(flags));
+        }
+        long hlc = b.getLong();
+        long nodeId = b.getLong();
+        long expireAt = 0;
+        if ((flags & FLAG_EXPIRY) != 0) {
+            if (b.remaining() < 8 + 4) {
+                return Fields.bad("entry body cut short at its expiry");
+            }
+            expireAt = b.getLong();
+            if (expireAt == 0) {
+                return Fields.bad("expiry flag with expiry 0");
+            }
+        }
+        byte[] key = lengthPrefixed(b);
+        if (key == null) {
+            return Fields.bad("key length does not fit the body");
+        }
+        byte[] value = null;
+        if ((flags & FLAG_TOMBSTONE) == 0) {
+            value = lengthPrefixed(b);
+            if (value == null) {
+                return Fields.bad("value length does not fit the body");
+            }
+        }
+        if (b.hasRemaining()) {
+            return Fields.bad(b.remaining() + " bytes after the entry");
+        }
+        return new Fields(new LogRecord.Write(key, value, hlc, nodeId, expireAt), null);
     }
 
     private static byte[] lengthPrefixed(ByteBuffer b) {

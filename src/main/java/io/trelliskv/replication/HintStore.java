@@ -2,9 +2,13 @@ package io.trelliskv.replication;
 
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
+import io.trelliskv.persist.AppendFsync;
+import io.trelliskv.persist.WalConfig;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -42,12 +46,26 @@ import java.util.TreeMap;
  * {@link #discard} remove each one only if the hint still held for its key is that same version. A
  * newer write stored while the older one was on the wire is therefore kept and replayed in turn.
  *
+ * <h2>Durability</h2>
+ * {@link #open} gives a store backed by a {@link HintLog} in a directory of its own: every hint stored
+ * or replaced is appended to it, every hint removed (acknowledged, discarded, dropped with its target or
+ * under a flush floor, expired) is recorded as removed, and the next {@link #open} of the directory
+ * loads the hints still pending. Appends only queue the record for the log's writer thread; no method
+ * waits for the disk. Loaded hints count as stored. Their age for the window goes on from where it was:
+ * the log records each hint's wall-clock time (the monotonic time of the previous process means nothing
+ * to this one), and a hint loaded past the window is expired at once, so that a replayed hint still
+ * cannot outlive the tombstone grace. A wall-clock step while the node was down shifts that age (one
+ * stepped back counts as age 0, never negative). The log compacts itself (see {@link HintLog});
+ * {@link #close()} writes what is queued and closes it. The constructor gives a store in memory only,
+ * as before.
+ *
  * <h2>Concurrency</h2>
  * Coordinators add hints from network threads while the replayer reads and removes them; every method
  * takes the store's monitor. Each holds it for work proportional to its arguments, its result or the
- * hints it drops, so one lock is enough.
+ * hints it drops, so one lock is enough. A compaction of the log encodes every live hint under it, but
+ * only after at least as many bytes were appended since the last one.
  */
-public final class HintStore {
+public final class HintStore implements AutoCloseable {
 
     /**
      * Bytes charged per hint on top of its key and value bytes, for the objects that hold it, with
@@ -72,6 +90,8 @@ public final class HintStore {
     private final Clock clock;
     /** Each target's hints, oldest first; a target with no hints has no map. */
     private final Map<Long, LinkedHashMap<Key, Hint>> targets = new HashMap<>();
+    /** The durable log, or null for a store in memory only (or once closed); guarded by the monitor. */
+    private HintLog log;
     /** Hints held, all targets. */
     private int pending;
     /** Sum of {@link #sizeOf} over the hints held, all targets. */
@@ -83,9 +103,67 @@ public final class HintStore {
     private long replayed;
     private long refused;
 
+    /** A store in memory only: its hints are lost when the process ends. */
     public HintStore(HintConfig config, Clock clock) {
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /**
+     * A store whose hints survive a restart: backed by the hints log in {@code dir} (created if absent;
+     * the hints' own directory, such as {@code <data-dir>/hints}, never the engine's log directory),
+     * whose pending hints it loads first. With {@code dir} null, a store in memory only. A damaged hints
+     * log is dropped with one WARN and the store starts empty; a torn tail is cut with one WARN.
+     *
+     * @param clock  also the log's: its periodic force ({@code everysec}) and its retries after a write
+     *               error are timed on it
+     * @param fsync  when the log forces its appends ({@code everysec} is the usual choice)
+     * @throws IOException if the directory cannot be read or written (or holds an engine's log)
+     */
+    public static HintStore open(HintConfig config, Clock clock, Path dir, AppendFsync fsync) throws IOException {
+        Objects.requireNonNull(fsync, "fsync");
+        return open(config, clock, dir, WalConfig.of(fsync), HintLog.DEFAULT_COMPACT_BYTES);
+    }
+
+    /**
+     * As {@link #open(HintConfig, Clock, Path, AppendFsync)}, with the log's settings and the bytes
+     * appended below which it never compacts (for tests).
+     */
+    static HintStore open(HintConfig config, Clock clock, Path dir, WalConfig wal, long compactBytes)
+            throws IOException {
+        HintStore store = new HintStore(config, clock);
+        if (dir == null) {
+            return store;
+        }
+        HintLog.Opened opened = HintLog.open(dir, wal, clock, compactBytes);
+        synchronized (store) {
+            long nowMillis = clock.millis();
+            long nowNanos = clock.nanos();
+            for (HintLog.Recovered h : opened.hints()) {
+                // past the window is past it by how much: clamped, so that no age overflows
+                long ageMillis = Math.min(Math.max(0, nowMillis - h.storedAtMillis()), config.windowMillis() + 1);
+                store.add(h.target(), h.entry(), nowNanos - ageMillis * 1_000_000L);
+            }
+            store.expireAll();
+            store.log = opened.log();
+            opened.log().rewrite(store::forEachHint);
+        }
+        return store;
+    }
+
+    /** Hands every hint held to {@code sink}, each target's oldest first, with its wall-clock time. */
+    private void forEachHint(HintLog.HintSink sink) {
+        long nowMillis = clock.millis();
+        long nowNanos = clock.nanos();
+        targets.forEach((target, hints) -> hints.values().forEach(
+                h -> sink.hint(target, h.entry, nowMillis - (nowNanos - h.storedAtNanos) / 1_000_000L)));
+    }
+
+    /** Compacts the log if it asks for it; called at the end of every method that changes the store. */
+    private void maybeCompact() {
+        if (log != null && log.compactionDue()) {
+            log.compact(this::forEachHint);
+        }
     }
 
     /** Bytes a hint of {@code entry} is charged: its key and value bytes plus {@link #HINT_OVERHEAD}. */
@@ -100,6 +178,11 @@ public final class HintStore {
      *         {@link HintConfig#maxBytes()} (counted as dropped); true if it is stored or superseded
      */
     public synchronized boolean add(long target, Entry entry) {
+        return add(target, entry, clock.nanos());
+    }
+
+    /** {@link #add}, for a hint stored at {@code storedAtNanos} (monotonic). */
+    private boolean add(long target, Entry entry, long storedAtNanos) {
         Objects.requireNonNull(entry, "entry");
         LinkedHashMap<Key, Hint> hints = targets.get(target);
         Hint held = hints == null ? null : hints.get(entry.key());
@@ -107,7 +190,7 @@ public final class HintStore {
             return true;
         }
         if (!fits(held, entry)) {
-            expire();
+            expireAll();
             hints = targets.get(target);
             held = hints == null ? null : hints.get(entry.key());
             if (!fits(held, entry)) {
@@ -124,10 +207,15 @@ public final class HintStore {
             pending--;
             pendingBytes -= sizeOf(held.entry);
         }
-        hints.put(entry.key(), new Hint(entry, clock.nanos()));
+        hints.put(entry.key(), new Hint(entry, storedAtNanos));
         pending++;
         pendingBytes += sizeOf(entry);
         stored++;
+        if (log != null) {
+            log.stored(target, entry, held == null ? null : held.entry,
+                    clock.millis() - (clock.nanos() - storedAtNanos) / 1_000_000L);
+            maybeCompact();
+        }
         return true;
     }
 
@@ -151,6 +239,7 @@ public final class HintStore {
             return List.of();
         }
         expire(target, hints, clock.nanos());
+        maybeCompact();
         List<Entry> out = new ArrayList<>(Math.min(max, hints.size()));
         for (Iterator<Hint> it = hints.values().iterator(); it.hasNext() && out.size() < max; ) {
             out.add(it.next().entry);
@@ -164,6 +253,7 @@ public final class HintStore {
      */
     public synchronized void acknowledged(long target, List<Entry> delivered) {
         replayed += remove(target, delivered);
+        maybeCompact();
     }
 
     /**
@@ -172,6 +262,7 @@ public final class HintStore {
      */
     public synchronized void discard(long target, List<Entry> entries) {
         refused += remove(target, entries);
+        maybeCompact();
     }
 
     private int remove(long target, List<Entry> entries) {
@@ -184,8 +275,7 @@ public final class HintStore {
             Hint held = hints.get(e.key());
             if (held != null && sameVersion(held.entry, e)) {
                 hints.remove(e.key());
-                pending--;
-                pendingBytes -= sizeOf(held.entry);
+                forget(target, held);
                 removed++;
             }
         }
@@ -204,9 +294,18 @@ public final class HintStore {
         LinkedHashMap<Key, Hint> hints = targets.remove(target);
         if (hints != null) {
             for (Hint h : hints.values()) {
-                pending--;
-                pendingBytes -= sizeOf(h.entry);
+                forget(target, h);
             }
+            maybeCompact();
+        }
+    }
+
+    /** Accounts for {@code h}, already taken out of {@code target}'s map, as removed. */
+    private void forget(long target, Hint h) {
+        pending--;
+        pendingBytes -= sizeOf(h.entry);
+        if (log != null) {
+            log.removed(target, h.entry);
         }
     }
 
@@ -218,14 +317,15 @@ public final class HintStore {
      */
     public synchronized int dropOlderThan(Version floor) {
         int n = 0;
-        for (Iterator<LinkedHashMap<Key, Hint>> targetIt = targets.values().iterator(); targetIt.hasNext(); ) {
-            LinkedHashMap<Key, Hint> hints = targetIt.next();
+        for (Iterator<Map.Entry<Long, LinkedHashMap<Key, Hint>>> targetIt = targets.entrySet().iterator();
+             targetIt.hasNext(); ) {
+            Map.Entry<Long, LinkedHashMap<Key, Hint>> t = targetIt.next();
+            LinkedHashMap<Key, Hint> hints = t.getValue();
             for (Iterator<Hint> it = hints.values().iterator(); it.hasNext(); ) {
                 Hint h = it.next();
                 if (Version.compare(h.entry.hlc(), h.entry.nodeId(), floor.hlc(), floor.nodeId()) < 0) {
                     it.remove();
-                    pending--;
-                    pendingBytes -= sizeOf(h.entry);
+                    forget(t.getKey(), h);
                     n++;
                 }
             }
@@ -234,6 +334,7 @@ public final class HintStore {
             }
         }
         dropped += n;
+        maybeCompact();
         return n;
     }
 
@@ -243,12 +344,18 @@ public final class HintStore {
      * @return how many were dropped
      */
     public synchronized int expire() {
+        int n = expireAll();
+        maybeCompact();
+        return n;
+    }
+
+    private int expireAll() {
         long now = clock.nanos();
         int n = 0;
-        for (Iterator<LinkedHashMap<Key, Hint>> it = targets.values().iterator(); it.hasNext(); ) {
-            LinkedHashMap<Key, Hint> hints = it.next();
-            n += expireOldest(hints, now);
-            if (hints.isEmpty()) {
+        for (Iterator<Map.Entry<Long, LinkedHashMap<Key, Hint>>> it = targets.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Long, LinkedHashMap<Key, Hint>> t = it.next();
+            n += expireOldest(t.getKey(), t.getValue(), now);
+            if (t.getValue().isEmpty()) {
                 it.remove();
             }
         }
@@ -256,13 +363,13 @@ public final class HintStore {
     }
 
     private void expire(long target, LinkedHashMap<Key, Hint> hints, long now) {
-        expireOldest(hints, now);
+        expireOldest(target, hints, now);
         if (hints.isEmpty()) {
             targets.remove(target);
         }
     }
 
-    private int expireOldest(LinkedHashMap<Key, Hint> hints, long now) {
+    private int expireOldest(long target, LinkedHashMap<Key, Hint> hints, long now) {
         long windowNanos = config.windowMillis() * 1_000_000L;
         int n = 0;
         for (Iterator<Hint> it = hints.values().iterator(); it.hasNext(); ) {
@@ -271,8 +378,7 @@ public final class HintStore {
                 break;
             }
             it.remove();
-            pending--;
-            pendingBytes -= sizeOf(h.entry);
+            forget(target, h);
             n++;
         }
         expired += n;
@@ -307,6 +413,30 @@ public final class HintStore {
 
     public synchronized HintStats stats() {
         return new HintStats(stored, dropped, expired, replayed, refused, pending, pendingBytes);
+    }
+
+    /** The log, or null for a store in memory only or closed; for tests. */
+    synchronized HintLog log() {
+        return log;
+    }
+
+    /**
+     * Writes and forces the log's queued records and closes it; the store goes on in memory only. Does
+     * nothing for a store in memory only, or a second time.
+     */
+    @Override
+    public void close() {
+        HintLog closing;
+        synchronized (this) {
+            closing = log;
+            log = null;
+            if (closing != null) {
+                closing.stop();
+            }
+        }
+        if (closing != null) {
+            closing.close();
+        }
     }
 
     /**

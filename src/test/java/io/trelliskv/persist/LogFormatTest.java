@@ -26,16 +26,21 @@ class LogFormatTest {
         Arbitrary<byte[]> values = Arbitraries.bytes().array(byte[].class).ofMaxSize(300).injectNull(0.2);
         Arbitrary<Long> longs = Arbitraries.longs();
         Arbitrary<Long> expiry = Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs());
-        Arbitrary<LogRecord> writes = Combinators.combine(keys, values, longs, longs, expiry)
+        Arbitrary<LogRecord.Write> writes = Combinators.combine(keys, values, longs, longs, expiry)
                 .as(LogRecord.Write::new);
         Arbitrary<LogRecord> flushes = Combinators.combine(longs, longs)
                 .as((h, n) -> new LogRecord.Flush(new Version(h, n)));
-        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(9, writes), net.jqwik.api.Tuple.of(1, flushes));
+        Arbitrary<LogRecord> hints = Combinators.combine(longs, longs, writes).as(LogRecord.Hint::new);
+        Arbitrary<LogRecord> hintsDone = Combinators.combine(longs, keys, longs, longs)
+                .as((t, k, h, n) -> new LogRecord.HintDone(t, k, new Version(h, n)));
+        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(9, writes.map(w -> w)),
+                net.jqwik.api.Tuple.of(1, flushes), net.jqwik.api.Tuple.of(2, hints), net.jqwik.api.Tuple.of(2, hintsDone));
     }
 
     @Property(tries = 500, seed = "20250112")
     void everyRecordDecodesToItself(@ForAll("records") LogRecord r) {
         byte[] bytes = LogFormat.encode(r);
+        assertThat(LogFormat.encodedBytes(r)).isEqualTo(bytes.length);
         LogFormat.Decoded d = LogFormat.decode(bytes, 0, bytes.length);
         assertThat(d.status()).isEqualTo(LogFormat.Status.RECORD);
         assertThat(d.size()).isEqualTo(bytes.length);
@@ -74,6 +79,28 @@ class LogFormatTest {
                 .isEqualTo("00000011" + "843a0b27" + "02" + "0000000000000005" + "0000000000000006");
         assertThat(hex.formatHex(LogFormat.header(LogFormat.LOG_MAGIC, 7)))
                 .isEqualTo("544b4c47" + "0001" + "0000" + "0000000000000007" + "a9689ef0");
+    }
+
+    @Test
+    void theHintKindsBytesArePinned() {
+        HexFormat hex = HexFormat.of();
+        LogRecord.Write w = new LogRecord.Write("k".getBytes(), "v".getBytes(), 0x0102, 3, 0x10);
+        // a hint is its target and time, then the fields of an entry after its kind byte
+        assertThat(hex.formatHex(LogFormat.encode(new LogRecord.Hint(0xab, 0x18c, w)))).isEqualTo("00000034" + "0972e84c"
+                + "04" + "00000000000000ab" + "000000000000018c"
+                + "02" + "0000000000000102" + "0000000000000003" + "0000000000000010"
+                + "00000001" + "6b" + "00000001" + "76");
+        assertThat(hex.formatHex(LogFormat.encode(new LogRecord.HintDone(0xab, "k".getBytes(), new Version(5, 6)))))
+                .isEqualTo("0000001e" + "7f1d0b07" + "05" + "00000000000000ab" + "0000000000000005" + "0000000000000006"
+                        + "00000001" + "6b");
+    }
+
+    @Test
+    void aHintDoneMustEndWithItsKey() {
+        byte[] bytes = LogFormat.encode(new LogRecord.HintDone(1, "ke".getBytes(), new Version(1, 2)));
+        ByteBuffer.wrap(bytes).putInt(LogFormat.FRAME_BYTES + 1 + 8 + 16, 1);
+        ByteBuffer.wrap(bytes).putInt(4, crcOfFrame(bytes));
+        assertThat(LogFormat.decode(bytes, 0, bytes.length).problem()).isEqualTo("1 bytes after the hint done");
     }
 
     @Test
