@@ -21,6 +21,7 @@ import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
 import io.trelliskv.replication.ReplicaRefusedException;
+import io.trelliskv.persist.AppendFsync;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
@@ -37,6 +38,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -212,7 +214,7 @@ public final class ClusterMember implements AutoCloseable {
         ReplicationConfig rc = config.replication();
         long id = identity.nodeId();
         this.replica = new ReplicaService(engine, hlc, rc.maxClockDriftMillis(), durability);
-        this.hints = new HintStore(config.hints(), clock);
+        this.hints = openHints(config, clock, durability);
         this.antiEntropyService = new AntiEntropyService(engine, wiring.pacers().get(), clock, config.antiEntropy());
         this.rangeReader = new RangeReader(engine);
         state.onFlushHeard((flush, member) -> applyFlush(flush, "the gossip of " + state.describe(member)));
@@ -598,6 +600,31 @@ public final class ClusterMember implements AutoCloseable {
         rebalancer.close();
         replayer.close();
         antiEntropy.close();
+        hints.close(); // after the replayer: writes and forces what is queued
+    }
+
+    /** The directory under the data directory that keeps hints across restarts. */
+    public static final String HINTS_DIR = "hints";
+
+    /**
+     * Hints kept across restarts in {@code <data-dir>/hints} when the node keeps its data on disk (a
+     * coordinator's restart no longer loses them); in memory otherwise, or if that directory cannot be used.
+     */
+    private static HintStore openHints(ClusterConfig config, Clock clock, Durability durability) {
+        if (!durability.onDisk() || config.dataDir() == null) {
+            return new HintStore(config.hints(), clock);
+        }
+        Path dir = config.dataDir().resolve(HINTS_DIR);
+        try {
+            HintStore store = HintStore.open(config.hints(), clock, dir, AppendFsync.EVERYSEC);
+            if (store.pending() > 0) {
+                log.info("Loaded {} hints from {}", store.pending(), dir);
+            }
+            return store;
+        } catch (IOException e) {
+            log.error("Cannot keep hints in {}: {}; hints are kept in memory only", dir, e.getMessage());
+            return new HintStore(config.hints(), clock);
+        }
     }
 
     public long nodeId() {

@@ -24,7 +24,17 @@ public interface Durability {
         public CompletableFuture<Void> durable() {
             return CompletableFuture.completedFuture(null);
         }
+
+        @Override
+        public boolean onDisk() {
+            return false;
+        }
     };
+
+    /** Whether the node keeps its data on disk (so what else it must keep across restarts, hints, goes there too). */
+    default boolean onDisk() {
+        return true;
+    }
 
     /**
      * Returns if writes may be applied; throws the {@link LogWriteFailedException} (a {@code MISCONF} text)
