@@ -3,16 +3,15 @@ package io.trelliskv.persist;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
-import java.io.BufferedInputStream;
-import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -136,38 +135,36 @@ public final class Snapshots {
      * @throws CorruptLogException if the file is damaged or cut short (the sink may have had a prefix)
      */
     static Loaded load(Path file, Consumer<LogRecord> sink) throws IOException {
-        try (InputStream raw = Files.newInputStream(file);
-             DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
-            byte[] header = new byte[LogFormat.HEADER_BYTES];
-            long offset = 0;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ChunkReader in = new ChunkReader(ch);
+            if (!in.ensure(LogFormat.HEADER_BYTES)) {
+                throw new CorruptLogException(file, 0, "header cut short");
+            }
             long firstSegment;
             try {
-                in.readFully(header);
-                firstSegment = LogFormat.readHeader(header, LogFormat.SNAPSHOT_MAGIC);
-            } catch (EOFException e) {
-                throw new CorruptLogException(file, 0, "header cut short");
+                firstSegment = LogFormat.readHeader(Arrays.copyOfRange(in.buf, in.pos, in.pos + LogFormat.HEADER_BYTES),
+                        LogFormat.SNAPSHOT_MAGIC);
             } catch (IllegalArgumentException e) {
                 throw new CorruptLogException(file, 0, e.getMessage());
             }
-            offset += LogFormat.HEADER_BYTES;
+            in.pos += LogFormat.HEADER_BYTES;
             long records = 0;
             long entries = 0;
-            byte[] frame = new byte[LogFormat.FRAME_BYTES];
             while (true) {
-                byte[] whole;
-                try {
-                    in.readFully(frame);
-                    int length = ByteBuffer.wrap(frame).getInt();
-                    if (length < 1 || length > LogFormat.MAX_BODY_BYTES) {
-                        throw new CorruptLogException(file, offset, "record length " + length);
-                    }
-                    whole = new byte[LogFormat.FRAME_BYTES + length];
-                    System.arraycopy(frame, 0, whole, 0, frame.length);
-                    in.readFully(whole, LogFormat.FRAME_BYTES, length);
-                } catch (EOFException e) {
+                long offset = in.offset();
+                if (!in.ensure(LogFormat.FRAME_BYTES)) {
                     throw new CorruptLogException(file, offset, "cut short before its end record");
                 }
-                LogFormat.Decoded d = LogFormat.decode(whole, 0, whole.length);
+                int length = ByteBuffer.wrap(in.buf, in.pos, 4).getInt();
+                if (length < 1 || length > LogFormat.MAX_BODY_BYTES) {
+                    throw new CorruptLogException(file, offset, "record length " + length);
+                }
+                int size = LogFormat.FRAME_BYTES + length;
+                if (!in.ensure(size)) {
+                    throw new CorruptLogException(file, offset, "cut short before its end record");
+                }
+                LogFormat.Decoded d = LogFormat.decode(in.buf, in.pos, size);
+                in.pos += size;
                 if (d.status() != LogFormat.Status.RECORD) {
                     throw new CorruptLogException(file, offset, d.problem());
                 }
@@ -176,8 +173,8 @@ public final class Snapshots {
                         throw new CorruptLogException(file, offset, "end record counts " + d.snapshotEnd()
                                 + " entries, the file holds " + entries);
                     }
-                    if (in.read() != -1) {
-                        throw new CorruptLogException(file, offset + whole.length, "bytes after the end record");
+                    if (in.ensure(1)) {
+                        throw new CorruptLogException(file, offset + size, "bytes after the end record");
                     }
                     return new Loaded(firstSegment, records);
                 }
@@ -190,8 +187,55 @@ public final class Snapshots {
                 if (d.record() instanceof LogRecord.Write) {
                     entries++;
                 }
-                offset += whole.length;
             }
+        }
+    }
+
+    /**
+     * Reads a file in large chunks into one array that records are decoded from in place: a snapshot of
+     * millions of entries is read with a few hundred reads and no copy per record.
+     */
+    private static final class ChunkReader {
+        private static final int CHUNK_BYTES = 4 << 20;
+        private final FileChannel ch;
+        byte[] buf = new byte[CHUNK_BYTES];
+        /** The next unread byte in {@link #buf}. */
+        int pos;
+        /** The end of the bytes read into {@link #buf}. */
+        private int end;
+        /** The file offset of {@code buf[0]}. */
+        private long base;
+        private boolean eof;
+
+        ChunkReader(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        /** The file offset of the next unread byte. */
+        long offset() {
+            return base + pos;
+        }
+
+        /** Makes {@code n} bytes readable from {@link #pos}, reading as needed; false if the file ends first. */
+        boolean ensure(int n) throws IOException {
+            while (end - pos < n && !eof) {
+                if (pos > 0) {
+                    System.arraycopy(buf, pos, buf, 0, end - pos);
+                    base += pos;
+                    end -= pos;
+                    pos = 0;
+                }
+                if (buf.length < n) {
+                    buf = Arrays.copyOf(buf, n);
+                }
+                int read = ch.read(ByteBuffer.wrap(buf, end, buf.length - end));
+                if (read < 0) {
+                    eof = true;
+                } else {
+                    end += read;
+                }
+            }
+            return end - pos >= n;
         }
     }
 }
