@@ -151,6 +151,8 @@ public final class WriteAheadLog implements AutoCloseable {
     /** The error appends are refused with while FAILED; guarded by {@link #lock}. */
     private LogWriteFailedException failure;
     private boolean closing;
+    /** Whether the writer waits for work; an append wakes it only then. Guarded by {@link #lock}. */
+    private boolean idle;
     /** Whether the writer is writing a batch it took; guarded by {@link #lock}. */
     private boolean writing;
     /**
@@ -285,7 +287,10 @@ public final class WriteAheadLog implements AutoCloseable {
                 if (p.bytes != null) {
                     queuedBytes += p.bytes.length;
                 }
-                wake.signal();
+                // A writer that is busy, or lingering, takes it in its next batch without being woken.
+                if (idle || p.done != null || queuedBytes >= LINGER_MAX_BYTES) {
+                    wake.signal();
+                }
                 return;
             }
             refused = state != State.FAILED
@@ -376,16 +381,17 @@ public final class WriteAheadLog implements AutoCloseable {
             lock.lock();
             try {
                 long wait;
+                idle = true;
                 while (queue.isEmpty() && nextBarrier == null && !closing && (wait = nanosUntilDue()) > 0) {
                     if (wait == Long.MAX_VALUE) {
                         wake.awaitUninterruptibly();
                     } else {
-                        try {
-                            wake.awaitNanos(wait);
-                        } catch (InterruptedException e) {
-                            // a daemon nobody interrupts; go round
-                        }
+                        awaitNanos(wait);
                     }
+                }
+                idle = false;
+                if (config.fsync() != AppendFsync.ALWAYS) {
+                    linger();
                 }
                 take(batch, barriers);
                 writing = !batch.isEmpty();
@@ -435,6 +441,34 @@ public final class WriteAheadLog implements AutoCloseable {
             }
         }
     }
+
+    private void awaitNanos(long nanos) {
+        try {
+            wake.awaitNanos(nanos);
+        } catch (InterruptedException e) {
+            // a daemon nobody interrupts; go round
+        }
+    }
+
+    /**
+     * Under {@code everysec} and {@code no}, where nobody waits for a write to reach the OS: lets appends
+     * gather for up to {@link #LINGER_NANOS} before writing them, so that a busy node makes about one
+     * write call per millisecond rather than one per wake-up, and appends do not wake the writer meanwhile.
+     * A barrier (back-pressure), a large queue, or closing cut it short. Caller holds {@link #lock}.
+     */
+    private void linger() {
+        long until = System.nanoTime() + LINGER_NANOS; // real time, whatever clock the log is given
+        long left;
+        while (nextBarrier == null && !closing && queuedBytes < LINGER_MAX_BYTES && !queue.isEmpty()
+                && (left = until - System.nanoTime()) > 0) {
+            awaitNanos(left);
+        }
+    }
+
+    /** How long {@link #linger} lets appends gather. */
+    private static final long LINGER_NANOS = 1_000_000;
+    /** Queued bytes that end a linger at once. */
+    private static final long LINGER_MAX_BYTES = 1 << 20;
 
     /** Moves the queue and the waiting barrier into the writer's hands. Caller holds {@link #lock}. */
     private void take(List<Pending> batch, List<CompletableFuture<Void>> barriers) {
