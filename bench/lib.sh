@@ -1,8 +1,8 @@
 # Shared by the bench scripts (bash, sourced after `cd` to the repository root):
 #
-#   JAVA_HOME, JAVA   the JDK: $JAVA_HOME if set, else the newest under /usr/lib/jvm (by
-#                     java.specification.version), else the java on the PATH. JAVA_HOME is not exported
-#                     here: a script whose tools (bin/trellis, mvnw) should run on it exports it.
+#   JAVA_HOME, JAVA   the JDK: $JAVA_HOME if set, else the one bin/trellis would pick (bin/_jdk.sh: the
+#                     newest 21+ on the PATH or in the usual folders, else the newest 17+). JAVA_HOME is
+#                     not exported here: a script whose tools (bin/trellis, mvnw) should run on it exports it.
 #   TRELLIS_JAVA_OPTS the JVM options for the nodes; each script sets its own default, as
 #                     TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:-...}.
 #   free_port [IP...] a port free a moment ago for TCP and UDP on every IP (default 127.0.0.1): a node
@@ -19,16 +19,11 @@
 # shellcheck shell=bash
 
 if [ -z "${JAVA_HOME:-}" ]; then
-    JAVA_HOME=$(ls -d /usr/lib/jvm/*/ 2>/dev/null | while read -r d; do
-        [ -x "$d/bin/java" ] && echo "$("$d/bin/java" -XshowSettings:properties -version 2>&1 \
-            | sed -n 's/ *java.specification.version = //p') $d"; done | sort -n | tail -n 1 | cut -d' ' -f2)
-    JAVA_HOME=${JAVA_HOME%/}
-    if [ -z "$JAVA_HOME" ] && command -v java >/dev/null 2>&1; then
-        JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-    fi
+    . bin/_jdk.sh
+    JAVA_HOME=$(trellis_find_jdk) || true
 fi
 [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] \
-    || { echo "$(basename "$0"): no JDK found: set JAVA_HOME or install one under /usr/lib/jvm" >&2; exit 1; }
+    || { echo "$(basename "$0"): no JDK 17 or newer found: set JAVA_HOME or install one under /usr/lib/jvm" >&2; exit 1; }
 JAVA="$JAVA_HOME/bin/java"
 
 free_port() { # [ip...]

@@ -1,17 +1,17 @@
-# Shared by bin/trellis and bin/trellis-cli (POSIX sh, sourced): finds java and makes sure the jar
-# exists and is newer than the sources, building it first if not.
+# Shared by bin/trellis and bin/trellis-cli (POSIX sh, sourced): finds the JDK (sets TRELLIS_JDK, JAVA)
+# and makes sure the jar exists and is newer than the sources, building it first if not.
 
 TRELLIS_HOME=$(cd "$(dirname "$0")/.." && pwd)
 TRELLIS_JAR="$TRELLIS_HOME/target/trelliskv.jar"
 
-if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-    JAVA="$JAVA_HOME/bin/java"
-elif command -v java >/dev/null 2>&1; then
-    JAVA=java
-else
-    echo "$(basename "$0"): no java found: install JDK 17 or newer, or set JAVA_HOME" >&2
+. "$TRELLIS_HOME/bin/_jdk.sh"
+# The JDK (bin/_jdk.sh): $JAVA_HOME if set, else the newest 21+ found (java on the PATH, /usr/lib/jvm,
+# ...), else the newest 17+.
+if ! TRELLIS_JDK=$(trellis_find_jdk); then
+    echo "$(basename "$0"): no JDK 17 or newer found (looked at java on the PATH and /usr/lib/jvm, /usr/local, /opt, ~/.sdkman, /Library/Java): install JDK 21 or newer, or set JAVA_HOME" >&2
     exit 1
 fi
+JAVA="$TRELLIS_JDK/bin/java"
 
 jar_is_stale() {
     [ ! -f "$TRELLIS_JAR" ] && return 0

@@ -28,11 +28,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryManagerMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -386,6 +391,7 @@ public final class Main implements Callable<Integer> {
         NodeConfig config = config();
         Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
         Node node = new Node(config, clock); // ConfigException: bad data directory
+        log.info("JVM: {}", jvmSummary());
         node.onDecommissioned(() -> new Thread(() -> {
             log.info("Decommissioned: every range handed over; exiting");
             System.exit(0); // the shutdown hook closes the node, which announces LEFT
@@ -406,6 +412,31 @@ public final class Main implements Callable<Integer> {
         }, "trellis-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** The JVM the node runs on, for its startup log: "Temurin 25.0.3, ZGC (generational), max heap 2.0 GiB". */
+    static String jvmSummary() {
+        String vendorVersion = System.getProperty("java.vendor.version"); // "Temurin-25.0.3+9"; unset in some builds
+        String vendor = vendorVersion != null && vendorVersion.indexOf('-') > 0
+                ? vendorVersion.substring(0, vendorVersion.indexOf('-')) : System.getProperty("java.vendor");
+        List<String> gcs = ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .map(MemoryManagerMXBean::getName).toList();
+        String gc = gcs.stream().anyMatch(n -> n.startsWith("ZGC Minor")) ? "ZGC (generational)"
+                : gcs.stream().anyMatch(n -> n.startsWith("ZGC")) ? "ZGC"
+                : gcs.stream().anyMatch(n -> n.startsWith("G1")) ? "G1"
+                : gcs.stream().anyMatch(n -> n.startsWith("PS ")) ? "Parallel"
+                : gcs.stream().anyMatch(n -> n.startsWith("Shenandoah")) ? "Shenandoah"
+                : gcs.contains("MarkSweepCompact") ? "Serial" : String.join("/", gcs);
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        try {
+            maxHeap = Long.parseLong(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                    .getVMOption("MaxHeapSize").getValue()); // exact -Xmx; maxMemory() leaves out a survivor space
+        } catch (RuntimeException e) {
+            // not HotSpot: keep maxMemory()
+        }
+        String heap = maxHeap >= (1L << 30) ? String.format(Locale.ROOT, "%.1f GiB", maxHeap / (double) (1L << 30))
+                : (maxHeap >> 20) + " MiB";
+        return vendor + " " + System.getProperty("java.version") + ", " + gc + ", max heap " + heap;
     }
 
     public static void main(String[] args) {

@@ -87,7 +87,7 @@ final class TrellisProcess implements AutoCloseable {
         }
         Files.createDirectories(dir.resolve("bin"));
         Files.createDirectories(dir.resolve("target"));
-        for (String script : List.of("trellis", "trellis-cli", "_launcher.sh")) {
+        for (String script : List.of("trellis", "trellis-cli", "_launcher.sh", "_jdk.sh")) {
             Files.copy(home.resolve("bin").resolve(script), dir.resolve("bin").resolve(script),
                     StandardCopyOption.COPY_ATTRIBUTES, StandardCopyOption.REPLACE_EXISTING);
         }

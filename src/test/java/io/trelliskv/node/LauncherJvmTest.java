@@ -1,0 +1,154 @@
+package io.trelliskv.node;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The launchers' choice of JDK and JVM options (bin/_jdk.sh, bin/trellis), run by {@code /bin/sh} against
+ * fake JDKs: a folder with a {@code release} file and a {@code bin/java} script that prints its arguments.
+ */
+class LauncherJvmTest {
+
+    private static final Path BIN = Path.of("bin").toAbsolutePath();
+
+    @TempDir
+    Path root;
+    private Path home;
+
+    @BeforeEach
+    void stageHome() throws IOException {
+        // A TrellisKV home without sources, so the launcher never builds: bin/ and a jar.
+        home = Files.createDirectories(root.resolve("trellis"));
+        Files.createDirectories(home.resolve("bin"));
+        for (String script : List.of("trellis", "trellis-cli", "_launcher.sh", "_jdk.sh")) {
+            Files.copy(BIN.resolve(script), home.resolve("bin").resolve(script), StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        Files.createDirectories(home.resolve("target"));
+        Files.writeString(home.resolve("target/trelliskv.jar"), "not a jar");
+        Files.createDirectories(root.resolve("home"));
+        Files.createDirectories(root.resolve("path"));
+        // The tools the launchers use, without the machine's own java.
+        Path tools = Files.createDirectories(root.resolve("tools"));
+        for (String tool : List.of("sh", "sed", "awk", "head", "dirname", "basename", "readlink", "tr", "find", "mkdir")) {
+            Path found = Path.of("/usr/bin", tool);
+            Files.createSymbolicLink(tools.resolve(tool), Files.exists(found) ? found : Path.of("/bin", tool));
+        }
+    }
+
+    /** A fake JDK at root/dir: java prints "java ARGS..."; version in its release file, or only from java -version. */
+    private Path jdk(String dir, String version, boolean releaseFile) throws IOException {
+        Path jdk = Files.createDirectories(root.resolve(dir));
+        Path java = Files.createDirectories(jdk.resolve("bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\n"
+                + "if [ \"$1\" = -version ]; then echo 'openjdk version \"" + version + "\" 2026-01-01' >&2; exit 0; fi\n"
+                + "echo \"java $*\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        if (releaseFile) {
+            Files.writeString(jdk.resolve("release"), "IMPLEMENTOR=\"Test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        }
+        return jdk;
+    }
+
+    /** Runs {@code sh -c script} in the staged home with a fake root for the JVM folders. */
+    private String sh(Map<String, String> env, String script) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).directory(home.toFile());
+        pb.environment().remove("JAVA_HOME");
+        pb.environment().remove("TRELLIS_JAVA_OPTS");
+        pb.environment().put("TRELLIS_JDK_ROOT", root.toString());
+        pb.environment().put("HOME", root.resolve("home").toString());
+        pb.environment().put("PATH", root.resolve("path") + ":" + root.resolve("tools"));
+        pb.environment().putAll(env);
+        Path err = root.resolve("stderr");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(err)).as("stderr of %s", script).isEmpty();
+        assertThat(p.exitValue()).as("exit status of %s: %s", script, out).isZero();
+        return out;
+    }
+
+    private String findJdk(Map<String, String> env) throws IOException, InterruptedException {
+        return sh(env, ". bin/_jdk.sh; trellis_find_jdk || echo none");
+    }
+
+    @Test
+    void theNewestJdk21OrLaterWinsWhereverItIs() throws Exception {
+        Path path17 = jdk("usr/lib/jvm/java-17", "17.0.15", true);
+        Files.createSymbolicLink(root.resolve("path/java"), path17.resolve("bin/java"));
+        jdk("usr/lib/jvm/jdk-21.0.9", "21.0.9", true);
+        jdk("usr/lib/jvm/jdk-21.0.10", "21.0.10", true);
+        jdk("opt/old-jdk", "1.8.0_292", true);
+        Files.setPosixFilePermissions(jdk("usr/lib/jvm/not-a-jdk", "99", true).resolve("bin/java"),
+                PosixFilePermissions.fromString("rw-r--r--"));
+        assertThat(findJdk(Map.of())).isEqualTo(root.resolve("usr/lib/jvm/jdk-21.0.10").toString());
+
+        // A newer one in sdkman, without a release file: asked for its version.
+        Path sdk = jdk("home/.sdkman/candidates/java/22.0.2-tem", "22.0.2", false);
+        assertThat(findJdk(Map.of())).isEqualTo(sdk.toString());
+        // And the java on the PATH, resolved through its link to its home.
+        Path onPath = jdk("elsewhere/jdk-25", "25.0.3", true);
+        Files.delete(root.resolve("path/java"));
+        Files.createSymbolicLink(root.resolve("path/java"), onPath.resolve("bin/java"));
+        assertThat(findJdk(Map.of())).isEqualTo(onPath.toString());
+    }
+
+    @Test
+    void withoutJdk21TheNewest17OrLaterIsTaken() throws Exception {
+        jdk("usr/lib/jvm/java-17", "17.0.15", true);
+        Path jdk19 = jdk("usr/local/zulu19-jdk", "19.0.2", true);
+        jdk("opt/jdk8", "1.8.0_292", true);
+        assertThat(findJdk(Map.of())).isEqualTo(jdk19.toString());
+    }
+
+    @Test
+    void anExplicitJavaHomeWinsAndNothingOldIsTaken() throws Exception {
+        Path old = jdk("usr/lib/jvm/java-11", "11.0.2", true);
+        assertThat(findJdk(Map.of())).isEqualTo("none");
+        jdk("usr/lib/jvm/jdk-25", "25.0.3", true);
+        assertThat(findJdk(Map.of("JAVA_HOME", old + "/"))).isEqualTo(old.toString());
+    }
+
+    @Test
+    void theNodeGetsZgcAndAHeapFromMaxmemory() throws Exception {
+        Path jdk25 = jdk("usr/lib/jvm/jdk-25", "25.0.3", true);
+        String out = sh(Map.of(), "bin/trellis 5000 --maxmemory 100mb");
+        assertThat(out).startsWith("java -XX:+UseZGC -Xmx812m --enable-native-access=ALL-UNNAMED -cp "
+                + home.resolve("target/trelliskv.jar")).endsWith(" io.trelliskv.node.Main 5000 --maxmemory 100mb");
+        assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory=2GB")).contains(" -Xmx6656m ");
+        // No --maxmemory, or one the node will refuse: the JVM's default heap.
+        assertThat(sh(Map.of(), "bin/trellis 5000")).doesNotContain("-Xmx");
+        assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory lots")).doesNotContain("-Xmx");
+
+        // TRELLIS_JAVA_OPTS replaces every default.
+        assertThat(sh(Map.of("TRELLIS_JAVA_OPTS", "-Xmx1g -XX:+UseSerialGC"), "bin/trellis 5000 --maxmemory 1gb"))
+                .startsWith("java -Xmx1g -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -cp ");
+        // The client runs on the same JDK.
+        assertThat(sh(Map.of(), "bin/trellis-cli localhost:5000 ping")).startsWith("java ")
+                .endsWith("io.trelliskv.cli.TrellisCli localhost:5000 ping");
+        assertThat(jdk25).exists();
+    }
+
+    @Test
+    void jdk21NeedsTheFlagForGenerationalZgcAnd17HasNone() throws Exception {
+        Path jdk21 = jdk("usr/lib/jvm/jdk-21", "21.0.9", true);
+        assertThat(sh(Map.of(), "bin/trellis 5000")).startsWith("java -XX:+UseZGC -XX:+ZGenerational --enable-native-access");
+        Path jdk17 = jdk("usr/lib/jvm/jdk-17", "17.0.15", true);
+        assertThat(sh(Map.of("JAVA_HOME", jdk17.toString()), "bin/trellis 5000"))
+                .startsWith("java -XX:+UseZGC --enable-native-access");
+        assertThat(jdk21).exists();
+    }
+}
