@@ -22,8 +22,8 @@ if [ "${LOADGEN_NO_BUILD:-0}" = 1 ] && [ -s "$OUT/classpath.txt" ]; then
     CP="target/classes:target/test-classes:$(cat "$OUT/classpath.txt")"
 else
     export JAVA_HOME
-    test_classpath "$OUT"
+    test_classpath "$OUT" 2>"$OUT/build.log" || { cat "$OUT/build.log" >&2; exit 1; }
 fi
 
 # shellcheck disable=SC2086
-"$JAVA" $LOADGEN_JAVA_OPTS -Dtrellis.log.level=warn -cp "$CP" io.trelliskv.bench.LoadGen "$@"
+"$JAVA" $LOADGEN_JAVA_OPTS --enable-native-access=ALL-UNNAMED -Dtrellis.log.level=warn -cp "$CP" io.trelliskv.bench.LoadGen "$@"

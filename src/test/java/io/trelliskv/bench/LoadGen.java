@@ -441,10 +441,11 @@ public final class LoadGen implements Callable<Integer> {
             }
         }
 
-        private void send(long intended) {
+        private void send(long due) {
             boolean read = random.nextDouble() < config.readRatio();
             byte[] key = key(config, sampler.sample(random));
             long sent = System.nanoTime();
+            long intended = config.rate() > 0 ? due : sent; // closed loop: latency is the service time
             boolean counted = intended >= measureStart;
             if (counted && sent - intended > LATE_NANOS) {
                 totals.late.increment();
