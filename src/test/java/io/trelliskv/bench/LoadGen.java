@@ -6,6 +6,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
@@ -52,7 +53,8 @@ import java.util.concurrent.locks.LockSupport;
  * requests in flight, or this process fell behind) is sent as soon as it can, and its latency is still
  * counted from when it should have been sent. A server that stalls for 200 ms therefore shows up as
  * 200 ms worth of requests each waiting up to 200 ms, not as one slow request (coordinated omission).
- * The time from the actual send is reported beside it as the service time.
+ * The time from the actual send is reported beside it as the service time. A connection that falls
+ * more than {@code --timeout} behind its schedule stops and reports the rest as never sent.
  *
  * <p><b>Closed loop</b> ({@code --rate 0}): each connection keeps {@code --pipeline} requests in flight,
  * sending the next as a reply comes back; latency is then the service time.
@@ -138,7 +140,14 @@ public final class LoadGen implements Callable<Integer> {
     public Integer call() throws Exception {
         Config config = new Config(targets, connections, pipeline, rate, duration, warmup, keys, zipf, readRatio,
                 valueSize, keyPrefix, seed, preload, timeout, ioThreads);
-        Report report = run(config);
+        Report report;
+        try {
+            report = run(config);
+        } catch (RedisConnectionException e) {
+            System.err.println("loadgen: " + e.getMessage()
+                    + (e.getCause() != null ? ": " + e.getCause().getMessage() : ""));
+            return 2;
+        }
         System.out.print(json ? report.json() : report.table());
         return 0;
     }
@@ -222,6 +231,7 @@ public final class LoadGen implements Callable<Integer> {
         final LongAdder misses = new LongAdder();
         final LongAdder late = new LongAdder();
         final LongAdder unanswered = new LongAdder();
+        final LongAdder unsent = new LongAdder();
     }
 
     /** Runs the load and returns its figures. */
@@ -270,7 +280,7 @@ public final class LoadGen implements Callable<Integer> {
                     totals.all.latency.getIntervalHistogram(), totals.all.service.getIntervalHistogram(),
                     totals.gets.latency.getIntervalHistogram(), totals.sets.latency.getIntervalHistogram(),
                     new TreeMap<>(sums(totals.errors)), totals.misses.sum(), totals.late.sum(),
-                    totals.unanswered.sum());
+                    totals.unanswered.sum(), totals.unsent.sum());
         } finally {
             for (StatefulRedisConnection<byte[], byte[]> c : conns) {
                 c.close();
@@ -409,6 +419,7 @@ public final class LoadGen implements Callable<Integer> {
                 LockSupport.parkNanos(firstSend - now);
                 now = System.nanoTime();
             }
+            long giveUpAfter = config.timeout().toNanos();
             for (long i = 0; ; i++) {
                 long intended = firstSend + (long) (i * intervalNanos);
                 if (intended >= end) {
@@ -418,6 +429,11 @@ public final class LoadGen implements Callable<Integer> {
                 while (now < intended) {
                     LockSupport.parkNanos(intended - now);
                     now = System.nanoTime();
+                }
+                if (now > end + giveUpAfter) { // hopelessly behind: stop rather than run on for ever
+                    long scheduled = (long) Math.ceil((end - firstSend) / intervalNanos);
+                    totals.unsent.add(Math.max(0, scheduled - i));
+                    return;
                 }
                 permits.acquire(); // blocks while the connection has --pipeline requests in flight
                 send(intended);
@@ -500,7 +516,8 @@ public final class LoadGen implements Callable<Integer> {
 
     /** The figures of one run. Latency histograms are in microseconds. */
     public record Report(Config config, long preloadNanos, Histogram latency, Histogram service, Histogram gets,
-                         Histogram sets, Map<String, Long> errors, long misses, long lateSends, long unanswered) {
+                         Histogram sets, Map<String, Long> errors, long misses, long lateSends, long unanswered,
+                         long unsent) {
 
         private static final double[] PERCENTILES = {50, 90, 99, 99.9};
 
@@ -558,8 +575,10 @@ public final class LoadGen implements Callable<Integer> {
                         "(service: from the actual send; sends more than 1 ms behind schedule: %d)%n", lateSends));
             }
             out.append("errors: ").append(errors.isEmpty() ? "none" : errorList()).append('\n');
-            out.append(String.format(Locale.ROOT, "GET misses: %d%s%n", misses,
-                    unanswered > 0 ? "; unanswered at the end: " + unanswered : ""));
+            out.append(String.format(Locale.ROOT, "GET misses: %d%s%s%n", misses,
+                    unanswered > 0 ? "; unanswered at the end: " + unanswered : "",
+                    unsent > 0 ? "; scheduled but never sent (the run fell more than --timeout behind): " + unsent
+                            : ""));
             return out.toString();
         }
 
@@ -604,6 +623,7 @@ public final class LoadGen implements Callable<Integer> {
                     .append(",\"late_sends\":").append(lateSends)
                     .append(",\"get_misses\":").append(misses)
                     .append(",\"unanswered\":").append(unanswered)
+                    .append(",\"unsent\":").append(unsent)
                     .append(",\"errors\":{");
             boolean first = true;
             for (Map.Entry<String, Long> e : errors.entrySet()) {
