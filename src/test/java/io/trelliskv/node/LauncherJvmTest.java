@@ -126,7 +126,8 @@ class LauncherJvmTest {
     void theNodeGetsZgcAndAHeapFromMaxmemory() throws Exception {
         Path jdk25 = jdk("usr/lib/jvm/jdk-25", "25.0.3", true);
         String out = sh(Map.of(), "bin/trellis 5000 --maxmemory 100mb");
-        assertThat(out).startsWith("java -XX:+UseZGC -Xmx812m --enable-native-access=ALL-UNNAMED -cp "
+        assertThat(out).startsWith("java -XX:+UseZGC -Xmx812m --enable-native-access=ALL-UNNAMED"
+                + " --sun-misc-unsafe-memory-access=allow -cp "
                 + home.resolve("target/trelliskv.jar")).endsWith(" io.trelliskv.node.Main 5000 --maxmemory 100mb");
         assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory=2GB")).contains(" -Xmx6656m ");
         // No --maxmemory, or one the node will refuse: the JVM's default heap.
@@ -135,7 +136,8 @@ class LauncherJvmTest {
 
         // TRELLIS_JAVA_OPTS replaces every default.
         assertThat(sh(Map.of("TRELLIS_JAVA_OPTS", "-Xmx1g -XX:+UseSerialGC"), "bin/trellis 5000 --maxmemory 1gb"))
-                .startsWith("java -Xmx1g -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED -cp ");
+                .startsWith("java -Xmx1g -XX:+UseSerialGC --enable-native-access=ALL-UNNAMED"
+                        + " --sun-misc-unsafe-memory-access=allow -cp ");
         // The client runs on the same JDK.
         assertThat(sh(Map.of(), "bin/trellis-cli localhost:5000 ping")).startsWith("java ")
                 .endsWith("io.trelliskv.cli.TrellisCli localhost:5000 ping");
@@ -148,7 +150,7 @@ class LauncherJvmTest {
         assertThat(sh(Map.of(), "bin/trellis 5000")).startsWith("java -XX:+UseZGC -XX:+ZGenerational --enable-native-access");
         Path jdk17 = jdk("usr/lib/jvm/jdk-17", "17.0.15", true);
         assertThat(sh(Map.of("JAVA_HOME", jdk17.toString()), "bin/trellis 5000"))
-                .startsWith("java -XX:+UseZGC --enable-native-access");
+                .startsWith("java -XX:+UseZGC --enable-native-access=ALL-UNNAMED -cp"); // no Unsafe flag before 23
         assertThat(jdk21).exists();
     }
 }
