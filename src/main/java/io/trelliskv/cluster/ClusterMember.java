@@ -555,7 +555,8 @@ public final class ClusterMember implements AutoCloseable {
      * Applies a flush here, off the event loops and the membership thread (it sweeps every entry), if
      * it is newer than the one in force; then gossips it with this node's metadata.
      *
-     * @return entries dropped (0 if the flush was not newer)
+     * @return entries dropped (0 if the flush was not newer), once the flush is durable in the sense of
+     *         the node's {@code appendfsync}
      */
     private CompletableFuture<Long> applyFlush(Version flush, String from) {
         if (flush.compareTo(engine.flushFloor()) <= 0) {
@@ -569,7 +570,18 @@ public final class ClusterMember implements AutoCloseable {
                 log.info("Applied flush {} from {}: dropped {} entries; older ones are refused from now on",
                         flush.describe(), from, dropped);
                 scheduler.execute(this::publishFlushFloor);
-                done.complete(dropped);
+                if (!durability.acknowledgesDurably()) {
+                    done.complete(dropped);
+                    return;
+                }
+                // under appendfsync always, acknowledged once the flush's record is on disk
+                durability.durable().whenComplete((v, failure) -> {
+                    if (failure == null) {
+                        done.complete(dropped);
+                    } else {
+                        done.completeExceptionally(failure);
+                    }
+                });
             });
         } catch (RejectedExecutionException e) {
             done.completeExceptionally(new IllegalStateException("node is shutting down"));
