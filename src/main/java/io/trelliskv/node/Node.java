@@ -42,10 +42,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One TrellisKV node: wires the clock, the hybrid logical clock, the storage engine, the command table,
- * the network server and the node's part in the cluster ({@link Cluster}: membership, ring tokens,
- * request routing), and runs the node's periodic background work (active expiry, statistics
- * sampling) on one small scheduler thread of its own — never on an event loop.
+ * One TrellisKV node: wires the clock, the hybrid logical clock, the storage engine and its data on disk
+ * ({@link Persistence}: recovered before anything else is built, so the node never serves a half-loaded
+ * engine), the command table, the network server and the node's part in the cluster ({@link Cluster}:
+ * membership, ring tokens, request routing), and runs the node's periodic background work (active
+ * expiry, statistics sampling, the snapshot check) on one small scheduler thread of its own — never on
+ * an event loop.
  *
  * <p>Constructing a node builds everything but binds nothing, so tests can drive the command layer
  * through an embedded channel (every command then runs locally); {@link #start()} opens the ports and

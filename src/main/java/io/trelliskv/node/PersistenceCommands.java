@@ -7,6 +7,7 @@ import io.trelliskv.net.DeferredReply;
 import io.trelliskv.persist.Persistence;
 import io.trelliskv.resp.RespWriter;
 
+import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 
 import static io.trelliskv.command.Args.is;
@@ -26,6 +27,7 @@ final class PersistenceCommands {
     static final String SAVE_IN_PROGRESS = "ERR Background save already in progress";
     static final String REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress";
     static final String IN_MEMORY = "ERR this node keeps its data in memory only (--appendonly no): nothing to save";
+    private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
 
     /** Null with {@code --appendonly no}. */
     private final Persistence persistence;
@@ -67,8 +69,6 @@ final class PersistenceCommands {
             }
         });
     }
-
-    private static final byte[] OK = "+OK\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /** BGSAVE [SCHEDULE]: with SCHEDULE, a snapshot already running is answered as scheduled, as in Redis. */
     private void bgsave(ClientConnection c, byte[][] a, RespWriter out) {
