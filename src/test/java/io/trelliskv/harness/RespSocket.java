@@ -18,7 +18,7 @@ import java.util.List;
  * library's pipeline throws and forgets). Replies are simple strings, errors, integers and bulk
  * strings; anything else is a protocol error, reported as an {@link IOException}.
  */
-final class RespSocket implements AutoCloseable {
+public final class RespSocket implements AutoCloseable {
 
     /** Longest bulk reply accepted, in bytes: the workload's values are short. */
     private static final int MAX_BULK = 1 << 20;
@@ -27,7 +27,7 @@ final class RespSocket implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
 
-    RespSocket(String host, int port, int connectTimeoutMillis, int readTimeoutMillis) throws IOException {
+    public RespSocket(String host, int port, int connectTimeoutMillis, int readTimeoutMillis) throws IOException {
         socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
@@ -42,7 +42,7 @@ final class RespSocket implements AutoCloseable {
     }
 
     /** Writes every command, each a RESP array of bulk strings, in one write. */
-    void send(List<List<String>> commands) throws IOException {
+    public void send(List<List<String>> commands) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * commands.size());
         for (List<String> args : commands) {
             ascii(buf, "*" + args.size() + "\r\n");
@@ -58,7 +58,7 @@ final class RespSocket implements AutoCloseable {
     }
 
     /** Reads the next reply; throws if the connection broke, timed out or sent something else. */
-    RespReply read() throws IOException {
+    public RespReply read() throws IOException {
         int type = in.read();
         if (type < 0) {
             throw new EOFException("connection closed by the node");

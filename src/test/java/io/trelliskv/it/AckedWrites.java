@@ -1,15 +1,9 @@
 package io.trelliskv.it;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
+import io.trelliskv.harness.RespReply;
+import io.trelliskv.harness.RespSocket;
+
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,109 +42,9 @@ final class AckedWrites {
     /** GETs per pipelined write when reading keys back. */
     private static final int READ_BATCH = 1_000;
 
-    /** A reply: its RESP type ('+', '-', ':', '$') and text; a nil bulk has null text. */
-    record Reply(char type, String text) {
-        boolean isError() {
-            return type == '-';
-        }
-
-        @Override
-        public String toString() {
-            return text == null ? "(nil)" : type + text;
-        }
-    }
-
-    /** A bare RESP2 connection: commands are buffered until {@link #flush}, replies read one at a time. */
-    static final class RespConn implements AutoCloseable {
-        private final Socket socket;
-        private final InputStream in;
-        private final OutputStream out;
-
-        RespConn(String host, int port) throws IOException {
-            socket = new Socket();
-            try {
-                socket.setTcpNoDelay(true);
-                socket.connect(new InetSocketAddress(host, port), 5_000);
-                socket.setSoTimeout(SOCKET_TIMEOUT_MILLIS);
-                in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
-                out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
-            } catch (IOException e) {
-                socket.close();
-                throw e;
-            }
-        }
-
-        void write(List<String> args) throws IOException {
-            ascii("*" + args.size() + "\r\n");
-            for (String a : args) {
-                byte[] b = a.getBytes(StandardCharsets.UTF_8);
-                ascii("$" + b.length + "\r\n");
-                out.write(b);
-                ascii("\r\n");
-            }
-        }
-
-        void flush() throws IOException {
-            out.flush();
-        }
-
-        /** One command, flushed, and its reply. */
-        Reply call(String... args) throws IOException {
-            write(List.of(args));
-            flush();
-            return read();
-        }
-
-        Reply read() throws IOException {
-            int type = in.read();
-            if (type < 0) {
-                throw new EOFException("connection closed by the node");
-            }
-            String line = line();
-            return switch (type) {
-                case '+', '-', ':' -> new Reply((char) type, line);
-                case '$' -> {
-                    int n = Integer.parseInt(line);
-                    if (n < 0) {
-                        yield new Reply('$', null);
-                    }
-                    byte[] b = in.readNBytes(n + 2);
-                    if (b.length != n + 2) {
-                        throw new EOFException("connection closed inside a bulk reply");
-                    }
-                    yield new Reply('$', new String(b, 0, n, StandardCharsets.UTF_8));
-                }
-                default -> throw new IOException("unexpected RESP type '" + (char) type + "'");
-            };
-        }
-
-        private String line() throws IOException {
-            ByteArrayOutputStream buf = new ByteArrayOutputStream();
-            int c;
-            while ((c = in.read()) != '\r') {
-                if (c < 0) {
-                    throw new EOFException("connection closed inside a reply");
-                }
-                buf.write(c);
-            }
-            if (in.read() != '\n') {
-                throw new IOException("reply line not ended by CRLF");
-            }
-            return buf.toString(StandardCharsets.UTF_8);
-        }
-
-        private void ascii(String s) throws IOException {
-            out.write(s.getBytes(StandardCharsets.US_ASCII));
-        }
-
-        @Override
-        public void close() {
-            try {
-                socket.close();
-            } catch (IOException e) {
-                // closing a broken socket
-            }
-        }
+    /** A raw pipelining connection to {@code host:port}, with this class's socket timeout. */
+    static RespSocket connect(String host, int port) throws IOException {
+        return new RespSocket(host, port, 5_000, SOCKET_TIMEOUT_MILLIS);
     }
 
     enum Status { NONE, SENT, ACKED }
@@ -200,7 +94,7 @@ final class AckedWrites {
          * Reads every key back through {@code conns} (key i through conns[i % n]) and checks it; keys
          * acknowledged at or after {@code cutoffNanos} may be lost (Long.MAX_VALUE: none may).
          */
-        Verdict verify(List<RespConn> conns, long cutoffNanos) throws IOException {
+        Verdict verify(List<RespSocket> conns, long cutoffNanos) throws IOException {
             Map<String, String> read = readAll(conns, new ArrayList<>(keys.keySet()));
             int present = 0;
             int violations = 0;
@@ -273,19 +167,20 @@ final class AckedWrites {
     }
 
     /** GETs every key, pipelined in batches, spread over the connections; absent keys map to null. */
-    static Map<String, String> readAll(List<RespConn> conns, List<String> keys) throws IOException {
+    static Map<String, String> readAll(List<RespSocket> conns, List<String> keys) throws IOException {
         Map<String, String> out = new HashMap<>();
         for (int from = 0; from < keys.size(); from += READ_BATCH) {
             List<String> batch = keys.subList(from, Math.min(keys.size(), from + READ_BATCH));
-            RespConn c = conns.get((from / READ_BATCH) % conns.size());
+            RespSocket c = conns.get((from / READ_BATCH) % conns.size());
+            List<List<String>> gets = new ArrayList<>(batch.size());
             for (String key : batch) {
-                c.write(List.of("GET", key));
+                gets.add(List.of("GET", key));
             }
-            c.flush();
+            c.send(gets);
             for (String key : batch) {
-                Reply r = c.read();
+                RespReply r = c.read();
                 if (r.isError()) {
-                    throw new IOException("GET " + key + " answered " + r);
+                    throw new IOException("GET " + key + " answered " + r.render());
                 }
                 out.put(key, r.text());
             }
@@ -299,7 +194,9 @@ final class AckedWrites {
      * acknowledged), the rest SETs of new keys {@code prefix<n>}.
      */
     static final class Load implements Runnable {
-        private final RespConn conn;
+        private final RespSocket conn;
+        /** Commands made since the last send: written together, in one socket write. */
+        private final List<List<String>> unsent = new ArrayList<>();
         private final Model model;
         private final Random random;
         private final String prefix;
@@ -318,7 +215,7 @@ final class AckedWrites {
         /** Why it ended: the connection's error, or null if stopped. */
         IOException ended;
 
-        Load(RespConn conn, Model model, Random random, String prefix, int window, int deleteOneIn) {
+        Load(RespSocket conn, Model model, Random random, String prefix, int window, int deleteOneIn) {
             this.conn = conn;
             this.model = model;
             this.random = random;
@@ -338,7 +235,8 @@ final class AckedWrites {
                     while (inFlight.size() < window) {
                         send();
                     }
-                    conn.flush();
+                    conn.send(unsent);
+                    unsent.clear();
                     replied(conn.read());
                     firstReply.countDown();
                 }
@@ -370,18 +268,18 @@ final class AckedWrites {
                 cmd = new String[] {"SET", key, k.value};
                 setsSent++;
             }
-            conn.write(List.of(cmd));
+            unsent.add(List.of(cmd));
             inFlight.add(cmd);
         }
 
-        private void replied(Reply r) {
+        private void replied(RespReply r) {
             long now = System.nanoTime();
             String[] cmd = inFlight.poll();
             KeyState k = model.keys.get(cmd[1]);
             if (r.isError()) {
                 errors++;
                 if (firstError == null) {
-                    firstError = String.join(" ", cmd[0], cmd[1]) + " -> " + r;
+                    firstError = String.join(" ", cmd[0], cmd[1]) + " -> " + r.render();
                 }
                 return; // unknown: may or may not have been applied
             }
@@ -393,16 +291,16 @@ final class AckedWrites {
                     setsAcked++;
                 } else {
                     errors++;
-                    firstError = firstError != null ? firstError : "SET " + cmd[1] + " -> " + r;
+                    firstError = firstError != null ? firstError : "SET " + cmd[1] + " -> " + r.render();
                 }
             } else {
-                if (r.type() == ':' && "1".equals(r.text())) {
+                if (r.equals(RespReply.integer(1))) {
                     k.del = Status.ACKED;
                     k.delAckNanos = now;
                     delsAcked++;
                 } else {
                     errors++;
-                    firstError = firstError != null ? firstError : "DEL " + cmd[1] + " -> " + r;
+                    firstError = firstError != null ? firstError : "DEL " + cmd[1] + " -> " + r.render();
                 }
             }
         }

@@ -1,8 +1,8 @@
 package io.trelliskv.it;
 
+import io.trelliskv.harness.RespSocket;
 import io.trelliskv.it.AckedWrites.Load;
 import io.trelliskv.it.AckedWrites.Model;
-import io.trelliskv.it.AckedWrites.RespConn;
 import io.trelliskv.it.AckedWrites.Verdict;
 import io.trelliskv.it.TrellisProcess.Result;
 import io.trelliskv.testing.InfoFields;
@@ -276,7 +276,7 @@ class PersistenceIT {
      */
     private Load loadUntilKilled(TrellisProcess node, int port, Model model, Random random, String prefix,
                                  long delayMillis, long[] killedAt) throws Exception {
-        try (RespConn conn = new RespConn(HOST, port)) {
+        try (RespSocket conn = AckedWrites.connect(HOST, port)) {
             Load load = new Load(conn, model, random, prefix, WINDOW, DELETE_ONE_IN);
             Thread t = new Thread(load, "persistence-load");
             t.start();
@@ -297,7 +297,7 @@ class PersistenceIT {
     }
 
     private static Verdict verify(int port, Model model, long cutoffNanos) throws IOException {
-        try (RespConn conn = new RespConn(HOST, port)) {
+        try (RespSocket conn = AckedWrites.connect(HOST, port)) {
             return model.verify(List.of(conn), cutoffNanos);
         }
     }

@@ -1,8 +1,8 @@
 package io.trelliskv.it;
 
+import io.trelliskv.harness.RespSocket;
 import io.trelliskv.it.AckedWrites.Load;
 import io.trelliskv.it.AckedWrites.Model;
-import io.trelliskv.it.AckedWrites.RespConn;
 import io.trelliskv.it.AckedWrites.Verdict;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -79,12 +79,12 @@ class PowerCutIT {
         List<Model> models = new ArrayList<>();
         List<Load> loads = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
-        List<RespConn> conns = new ArrayList<>();
+        List<RespSocket> conns = new ArrayList<>();
         long killedAt;
         try {
             for (int i = 0; i < NODES; i++) {
                 Model model = new Model();
-                RespConn conn = new RespConn(nodes.get(i).host(), nodes.get(i).port());
+                RespSocket conn = AckedWrites.connect(nodes.get(i).host(), nodes.get(i).port());
                 conns.add(conn);
                 Load load = new Load(conn, model, new Random(random.nextLong()), "pc" + i + ":", WINDOW, DELETE_ONE_IN);
                 models.add(model);
@@ -110,7 +110,7 @@ class PowerCutIT {
             for (Thread t : threads) {
                 Load.join(t);
             }
-            conns.forEach(RespConn::close);
+            conns.forEach(RespSocket::close);
         }
         for (Load load : loads) {
             assertThat(load.ended).as("the load ended by the kill: %s", load.counts()).isNotNull();
@@ -129,10 +129,10 @@ class PowerCutIT {
         long restartedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
         awaitAllAlive(nodes);
 
-        List<RespConn> readers = new ArrayList<>();
+        List<RespSocket> readers = new ArrayList<>();
         try {
             for (Endpoint n : nodes) {
-                readers.add(new RespConn(n.host(), n.port()));
+                readers.add(AckedWrites.connect(n.host(), n.port()));
             }
             int violations = 0;
             StringBuilder report = new StringBuilder();
@@ -146,7 +146,7 @@ class PowerCutIT {
             System.out.printf("PowerCutIT: all serving again %d ms after the kill%n", restartedMillis);
             assertThat(violations).as("acknowledged writes lost or undone (seed %d):%s", SEED, report).isZero();
         } finally {
-            readers.forEach(RespConn::close);
+            readers.forEach(RespSocket::close);
         }
     }
 
