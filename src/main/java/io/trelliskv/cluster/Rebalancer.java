@@ -246,15 +246,7 @@ public final class Rebalancer implements AutoCloseable {
                     + waitedMillis + " ms (--rejoin-timeout)", plan.unsourced().size());
         }
         rejoinUnsourced = 0;
-        List<RangeStream.Assignment> assignments = streamed(plan);
-        if (assignments.isEmpty()) {
-            becomeNormal();
-            return;
-        }
-        RangeStream s = newStream(RangeStream.Kind.BOOTSTRAP, assignments, this::pull);
-        own = s;
-        s.finished().thenRun(() -> membership.execute(this::becomeNormal));
-        streamThread.execute(s::run);
+        streamThenBecomeNormal(streamed(plan));
     }
 
     /**
@@ -285,8 +277,12 @@ public final class Rebalancer implements AutoCloseable {
     }
 
     private void startBootstrap() {
-        List<RangeStream.Assignment> assignments =
-                streamed(RebalancePlan.join(state.ring(), state.futureRing(), replicationFactor, localId));
+        streamThenBecomeNormal(streamed(RebalancePlan.join(state.ring(), state.futureRing(), replicationFactor,
+                localId)));
+    }
+
+    /** Streams {@code assignments} in (a bootstrap or a rejoin), then goes NORMAL; at once if there are none. */
+    private void streamThenBecomeNormal(List<RangeStream.Assignment> assignments) {
         if (assignments.isEmpty()) {
             becomeNormal();
             return;
