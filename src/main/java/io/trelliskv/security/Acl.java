@@ -1,0 +1,221 @@
+package io.trelliskv.security;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * A node's users: the table {@code AUTH}, {@code HELLO ... AUTH} and {@code ACL} work on, with Redis 7's
+ * semantics. There is always a {@code default} user, which a connection is logged in as when it opens:
+ * on and {@code nopass} unless {@code --requirepass} or an ACL file says otherwise, so a node without
+ * any security setting behaves as before.
+ *
+ * <p>Thread-safe: the table is an immutable map replaced whole under this object's lock, and users are
+ * immutable, so a check on the request path reads one volatile field and takes no lock.
+ */
+public final class Acl {
+
+    /** Entries {@code ACL LOG} keeps, newest first, as Redis's {@code acllog-max-len} default. */
+    public static final int LOG_MAX_ENTRIES = 128;
+
+    /** Why an entry is in the log: Redis's {@code reason} field values. */
+    public enum Denial {
+        AUTH("auth"), COMMAND("command"), KEY("key");
+
+        private final String reason;
+
+        Denial(String reason) {
+            this.reason = reason;
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
+
+    /** One {@code ACL LOG} entry; repeated denials of the same kind merge into one with a count. */
+    public record LogEntry(long count, Denial denial, String context, String object, String username,
+                           long createdMillis, long updatedMillis, String clientInfo) {
+    }
+
+    private final CommandCatalog catalog;
+    private volatile Map<String, AclUser> users;
+    private final Deque<LogEntry> log = new ArrayDeque<>();
+
+    /** A table with only the {@code default} user, open to all (no password). */
+    public Acl(CommandCatalog catalog) {
+        this.catalog = Objects.requireNonNull(catalog, "catalog");
+        Map<String, AclUser> m = new TreeMap<>();
+        m.put("default", AclUser.defaultUser());
+        this.users = Collections.unmodifiableMap(m);
+    }
+
+    public CommandCatalog catalog() {
+        return catalog;
+    }
+
+    /** The user called {@code name}, or null. */
+    public AclUser user(String name) {
+        return users.get(name);
+    }
+
+    /** The {@code default} user. */
+    public AclUser defaultUser() {
+        return users.get("default");
+    }
+
+    /** Names of all users, sorted. */
+    public List<String> userNames() {
+        return List.copyOf(users.keySet());
+    }
+
+    /** True if a connection must authenticate before anything else: the default user cannot log in without a password. */
+    public boolean authRequired() {
+        AclUser d = defaultUser();
+        return !(d.enabled() && d.nopass());
+    }
+
+    /** The user {@code name} if {@code password} logs it in; null otherwise (a missing user looks like a wrong password). */
+    public AclUser authenticate(String name, byte[] password) {
+        AclUser u = users.get(name);
+        return u != null && u.authenticates(password) ? u : null;
+    }
+
+    /**
+     * {@code ACL SETUSER name rule...}: creates the user if needed and applies the rules, all or none.
+     *
+     * @throws AclException "Error in ACL SETUSER modifier 'rule': reason" for the first rule that fails
+     */
+    public synchronized AclUser setUser(String name, List<String> rules) {
+        AclUser u = users.get(name);
+        if (u == null) {
+            u = AclUser.create(name);
+        }
+        for (String rule : rules) {
+            try {
+                u = u.apply(rule, catalog);
+            } catch (AclException e) {
+                throw new AclException("Error in ACL SETUSER modifier '" + rule + "': " + e.getMessage());
+            }
+        }
+        Map<String, AclUser> next = new TreeMap<>(users);
+        next.put(name, u);
+        users = Collections.unmodifiableMap(next);
+        return u;
+    }
+
+    /** {@code ACL DELUSER}: returns how many of the named users existed and were removed. */
+    public synchronized int deleteUsers(List<String> names) {
+        if (names.contains("default")) {
+            throw new AclException("The 'default' user cannot be removed");
+        }
+        Map<String, AclUser> next = new TreeMap<>(users);
+        int removed = 0;
+        for (String n : names) {
+            if (next.remove(n) != null) {
+                removed++;
+            }
+        }
+        users = Collections.unmodifiableMap(next);
+        return removed;
+    }
+
+    /** {@code ACL LIST}: every user as an ACL file line, sorted by name. */
+    public List<String> list() {
+        List<String> out = new ArrayList<>();
+        for (AclUser u : users.values()) {
+            out.add(u.describe());
+        }
+        return out;
+    }
+
+    /**
+     * Replaces the whole table with the users of an ACL file (Redis's format: one {@code user NAME rule...}
+     * per line; blank lines and {@code #} comments skipped). All or nothing: on any error the table is
+     * unchanged. A file without a {@code default} user keeps the default one open to all, as Redis does.
+     *
+     * @throws AclException naming the line number and the reason
+     */
+    public synchronized void load(List<String> lines) {
+        Map<String, AclUser> next = new TreeMap<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] words = line.split("\\s+");
+            if (!words[0].equals("user") || words.length < 2) {
+                throw new AclException("/" + (i + 1) + ": line should start with user keyword");
+            }
+            String name = words[1];
+            if (next.containsKey(name)) {
+                throw new AclException("/" + (i + 1) + ": Duplicate user '" + name + "' found");
+            }
+            AclUser u = AclUser.create(name);
+            for (int w = 2; w < words.length; w++) {
+                try {
+                    u = u.apply(words[w], catalog);
+                } catch (AclException e) {
+                    throw new AclException("/" + (i + 1) + ": " + e.getMessage() + ". Error in user declaration '" + name + "'");
+                }
+            }
+            next.put(name, u);
+        }
+        next.putIfAbsent("default", AclUser.defaultUser());
+        users = Collections.unmodifiableMap(next);
+    }
+
+    /** Sets the default user's password as {@code --requirepass} does ({@code resetpass >password}); null or empty makes it nopass. */
+    public synchronized void requirePassword(String password) {
+        List<String> rules = password == null || password.isEmpty() ? List.of("nopass") : List.of("resetpass", ">" + password);
+        setUser("default", rules);
+    }
+
+    // ---- ACL LOG ----
+
+    /**
+     * Records a denial. An entry equal in kind, context, object and user to one of the recent ones
+     * raises that one's count instead of adding another, as Redis does.
+     */
+    public void logDenial(Denial denial, String context, String object, String username, String clientInfo, long nowMillis) {
+        synchronized (log) {
+            for (LogEntry e : log) {
+                if (e.denial() == denial && e.context().equals(context) && e.object().equals(object) && e.username().equals(username)) {
+                    log.remove(e);
+                    log.addFirst(new LogEntry(e.count() + 1, denial, context, object, username, e.createdMillis(), nowMillis, clientInfo));
+                    return;
+                }
+            }
+            log.addFirst(new LogEntry(1, denial, context, object, username, nowMillis, nowMillis, clientInfo));
+            while (log.size() > LOG_MAX_ENTRIES) {
+                log.removeLast();
+            }
+        }
+    }
+
+    /** The newest {@code max} log entries, newest first. */
+    public List<LogEntry> logEntries(int max) {
+        synchronized (log) {
+            List<LogEntry> out = new ArrayList<>(Math.min(max, log.size()));
+            for (LogEntry e : log) {
+                if (out.size() == max) {
+                    break;
+                }
+                out.add(e);
+            }
+            return out;
+        }
+    }
+
+    /** {@code ACL LOG RESET}. */
+    public void resetLog() {
+        synchronized (log) {
+            log.clear();
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package io.trelliskv.security;
+
+import java.util.Set;
+
+/**
+ * What the ACL needs to know of the command table: which names exist and which categories
+ * ({@code @read}, {@code @write}, {@code @admin}, ...) each command belongs to, as Redis groups them.
+ * The command layer implements it; the ACL itself knows no command.
+ */
+public interface CommandCatalog {
+
+    /** True if {@code command} (lowercase) is a command of this node. */
+    boolean isCommand(String command);
+
+    /** True if {@code category} (lowercase, without the {@code @}) is a category name. */
+    boolean isCategory(String category);
+
+    /** The categories of {@code command} (lowercase names without {@code @}); empty for an unknown command. */
+    Set<String> categoriesOf(String command);
+}
