@@ -31,6 +31,14 @@ public final class ClientConnection {
     private volatile String lastCommand = "NULL";
     /** What the layers above keep per connection (the request path's session), or null. */
     private volatile Object attachment;
+    /**
+     * The ACL user this connection acts as; null while it has not logged in. Set when its first command
+     * is admitted (to {@code default} if the default user needs no password, as Redis does on connect)
+     * and by AUTH / HELLO AUTH.
+     */
+    private volatile String user;
+    /** Whether admission has looked at this connection yet (decided its initial user). */
+    private volatile boolean greeted;
     /** Set by QUIT: close once the pending replies are flushed. */
     private boolean closeAfterReply;
     /** Serves the channel and orders its replies; null on a detached connection. */
@@ -81,6 +89,24 @@ public final class ClientConnection {
 
     public void attachment(Object attachment) {
         this.attachment = attachment;
+    }
+
+    /** The ACL user this connection acts as, or null before it has logged in. */
+    public String user() {
+        return user;
+    }
+
+    public void user(String user) {
+        this.user = user;
+    }
+
+    /** True once admission has decided the connection's initial user (see {@link #user}). */
+    public boolean greeted() {
+        return greeted;
+    }
+
+    public void greeted(boolean greeted) {
+        this.greeted = greeted;
     }
 
     public long id() {
@@ -142,6 +168,18 @@ public final class ClientConnection {
     }
 
     /** "ip:port" of the peer, or "path:0" on a Unix domain socket, as Redis prints it; "peer:0" if detached. */
+    /**
+     * True if the client is on this host: a loopback address, a Unix socket, or a peer's forwarded command
+     * (detached). Protected mode lets only these in.
+     */
+    public boolean fromLoopback() {
+        if (channel == null) {
+            return true;
+        }
+        return !(channel.remoteAddress() instanceof InetSocketAddress inet)
+                || (inet.getAddress() != null && inet.getAddress().isLoopbackAddress());
+    }
+
     public String remoteAddress() {
         return channel == null ? "peer:0" : format(channel.remoteAddress(), channel.localAddress());
     }

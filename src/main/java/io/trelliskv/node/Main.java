@@ -19,6 +19,7 @@ import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.ring.TokenAllocator;
+import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.EvictionPolicy;
 import org.slf4j.Logger;
@@ -34,6 +35,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryManagerMXBean;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -240,6 +242,25 @@ public final class Main implements Callable<Integer> {
             description = "Pending reply bytes past which the node stops reading from a client (default: 1mb).")
     String outputSoft = Integer.toString(NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT);
 
+    @Option(names = "--requirepass", paramLabel = "PASSWORD",
+            description = "Password of the default user: clients must AUTH before anything else. Visible to other"
+                    + " users of this machine in the process list; prefer --requirepass-file.")
+    String requirePass;
+
+    @Option(names = "--requirepass-file", paramLabel = "FILE",
+            description = "Read the default user's password from FILE (its first line).")
+    Path requirePassFile;
+
+    @Option(names = "--aclfile", paramLabel = "FILE",
+            description = "Users and their permissions, in Redis's ACL file format; loaded at start, ACL LOAD"
+                    + " reloads it and ACL SAVE writes it.")
+    Path aclFile;
+
+    @Option(names = "--protected-mode", paramLabel = "yes|no",
+            description = "While the default user has no password and the node listens beyond loopback,"
+                    + " refuse clients from other hosts (default: ${DEFAULT-VALUE}).")
+    String protectedMode = "yes";
+
     @Option(names = "--test-clock-control", hidden = true,
             description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
     boolean testClockControl;
@@ -347,7 +368,30 @@ public final class Main implements Callable<Integer> {
         }
         return new NodeConfig(net, engine,
                 new ClusterConfig(clusterName, seeds, advertise, vnodes, dir, membership, replication, hints,
-                        antiEntropy, rebalance), persist);
+                        antiEntropy, rebalance), persist, security());
+    }
+
+    private SecurityConfig security() {
+        String password = requirePass;
+        if (requirePassFile != null) {
+            if (password != null) {
+                throw new ParseException("--requirepass and --requirepass-file: give the password one way only");
+            }
+            try {
+                List<String> lines = Files.readAllLines(requirePassFile);
+                password = lines.isEmpty() ? "" : lines.get(0);
+            } catch (IOException e) {
+                throw new ParseException("--requirepass-file: cannot read " + requirePassFile + ": "
+                        + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+            }
+            if (password.isEmpty()) {
+                throw new ParseException("--requirepass-file: " + requirePassFile + " has no password on its first line");
+            }
+        }
+        if (password != null && aclFile != null) {
+            throw new ParseException("--requirepass and --aclfile: set the default user's password in the ACL file instead");
+        }
+        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode));
     }
 
     /** Where a node keeps its data without {@code --data-dir}: {@code data/PORT} under the working directory. */

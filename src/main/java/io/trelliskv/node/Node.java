@@ -7,6 +7,7 @@ import io.trelliskv.cluster.ClusterState;
 import io.trelliskv.cluster.RebalanceCommands;
 import io.trelliskv.cluster.RepairCommands;
 import io.trelliskv.cluster.ReplicationCommands;
+import io.trelliskv.command.CommandCategories;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.command.DebugCommands;
 import io.trelliskv.command.KeyCommands;
@@ -27,6 +28,9 @@ import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.Persistence;
 import io.trelliskv.persist.Recovery;
 import io.trelliskv.request.Dispatcher;
+import io.trelliskv.security.Acl;
+import io.trelliskv.security.AclException;
+import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.version.Hlc;
@@ -36,6 +40,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -70,6 +75,8 @@ public final class Node implements AutoCloseable {
     private final Hlc hlc;
     private final ClientRegistry clients;
     private final Dispatcher dispatcher;
+    /** The node's users (AUTH, ACL); the default user alone, open to all, unless configured otherwise. */
+    private final Acl acl;
     private final OpsSampler opsSampler;
     private final ClusterState clusterState;
     private final NodeIdentity identity;
@@ -110,7 +117,9 @@ public final class Node implements AutoCloseable {
         Durability durability = persistence != null ? persistence : Durability.NONE;
         this.clients = new ClientRegistry(config.net().maxClients());
         CommandTable table = new CommandTable();
-        this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability);
+        this.acl = openAcl(config.security(), table);
+        this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability, acl,
+                config.security().protectedMode() && !listensOnLoopbackOnly(config.net().host()));
         this.opsSampler = new OpsSampler(clock);
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
@@ -120,7 +129,9 @@ public final class Node implements AutoCloseable {
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
                 clock, dispatcher, clusterState, engine, hlc, durability,
                 persistence != null && persistence.keptData(), () -> onDecommissioned.run());
-        new ServerCommands(this).registerInto(table);
+        AclCommands aclCommands = new AclCommands(acl, table, config.security(), clock);
+        aclCommands.registerInto(table);
+        new ServerCommands(this, aclCommands).registerInto(table);
         new PersistenceCommands(persistence, startMillis).registerInto(table);
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState, cluster).registerInto(table);
@@ -286,6 +297,43 @@ public final class Node implements AutoCloseable {
 
     public ClientRegistry clients() {
         return clients;
+    }
+
+    /**
+     * The users a node starts with: the ACL file's, or the default user with {@code --requirepass}'s
+     * password, or the default user open to all.
+     */
+    private static Acl openAcl(SecurityConfig security, CommandTable table) {
+        Acl acl = new Acl(new CommandCategories(table));
+        if (security.aclFile() != null) {
+            try {
+                acl.load(Files.readAllLines(security.aclFile()));
+            } catch (IOException e) {
+                throw ConfigException.unusable("--aclfile", security.aclFile(),
+                        e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            } catch (AclException e) {
+                throw ConfigException.unusable("--aclfile", security.aclFile(), e.getMessage());
+            }
+        } else if (security.requirePass() != null) {
+            acl.requirePassword(security.requirePass());
+        }
+        return acl;
+    }
+
+    /** True for an address only this host can reach: a loopback address or name. */
+    static boolean listensOnLoopbackOnly(String host) {
+        if (host.equals("localhost")) {
+            return true;
+        }
+        try {
+            return java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    public Acl acl() {
+        return acl;
     }
 
     public Dispatcher dispatcher() {

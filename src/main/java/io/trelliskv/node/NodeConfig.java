@@ -5,6 +5,7 @@ import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.persist.PersistConfig;
+import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.EngineConfig;
 
 import java.util.Objects;
@@ -26,8 +27,10 @@ import java.util.Objects;
  * @param engine  the storage engine's settings
  * @param cluster how the node joins and takes part in a cluster
  * @param persist how it keeps its data on disk, in {@link ClusterConfig#dataDir()}
+ * @param security who may talk to it: passwords, ACL file, protected mode
  */
-public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster, PersistConfig persist) {
+public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster, PersistConfig persist,
+                         SecurityConfig security) {
 
     /** The address that binds every interface, which peers cannot use to reach the node. */
     static final String WILDCARD_HOST = "0.0.0.0";
@@ -37,6 +40,7 @@ public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig clust
         Objects.requireNonNull(engine, "engine");
         Objects.requireNonNull(cluster, "cluster");
         Objects.requireNonNull(persist, "persist");
+        Objects.requireNonNull(security, "security");
         if (persist.appendOnly() && cluster.dataDir() == null) {
             throw ConfigException.conflict("persist.appendOnly", "yes", "needs", "cluster.dataDir", null,
                     ": the directory to keep the data in");
@@ -57,6 +61,11 @@ public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig clust
     /** A node that keeps its data in memory only. */
     public NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster) {
         this(net, engine, cluster, PersistConfig.inMemory());
+    }
+
+    /** A node with the default security settings: no password, no ACL file, protected mode on. */
+    public NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster, PersistConfig persist) {
+        this(net, engine, cluster, persist, SecurityConfig.defaults());
     }
 
     private static void requireGraceLongerThan(long graceMillis, String other, long otherMillis, String reason) {

@@ -40,8 +40,12 @@ final class ServerCommands {
     private final Info info;
     private final Config config;
 
-    ServerCommands(Node node) {
+    /** AUTH and ACL; HELLO's AUTH option logs in through it. */
+    private final AclCommands acl;
+
+    ServerCommands(Node node, AclCommands acl) {
         this.node = node;
+        this.acl = acl;
         this.info = new Info(node.infoSources());
         this.config = new Config(node);
     }
@@ -51,7 +55,6 @@ final class ServerCommands {
         t.register("echo", 2, EnumSet.of(FAST), (c, a, out) -> out.bulk(a[1]));
         t.register("quit", -1, EnumSet.of(NO_AUTH, FAST, LOADING, STALE), this::quit);
         t.register("hello", -1, EnumSet.of(NO_AUTH, FAST, LOADING, STALE), this::hello);
-        t.register("auth", -2, EnumSet.of(NO_AUTH, FAST, LOADING, STALE), this::auth);
         t.register("client", -2, EnumSet.of(LOADING, STALE), this::client);
         t.register("select", 2, EnumSet.of(FAST, LOADING, STALE), this::select);
         t.register("command", -1, EnumSet.of(LOADING, STALE), new CommandCommand(t));
@@ -97,16 +100,26 @@ final class ServerCommands {
             i = 2;
         }
         String name = null;
+        String user = null;
+        byte[] password = null;
         for (; i < a.length; i++) {
             boolean more = i + 1 < a.length;
             if (is(a[i], "AUTH") && i + 2 < a.length) {
-                throw new CommandException(noPasswordError());
+                user = new String(a[++i], java.nio.charset.StandardCharsets.ISO_8859_1);
+                password = a[++i];
             } else if (is(a[i], "SETNAME") && more) {
                 name = str(a[++i]);
                 validateClientName(name);
             } else {
                 throw new CommandException("ERR Syntax error in HELLO option '" + str(a[i]) + "'");
             }
+        }
+        if (user != null) {
+            acl.login(c, user, password); // as Redis: a failed login fails the whole HELLO
+        } else if (c.user() == null && node.acl().authRequired()) {
+            throw new CommandException("NOAUTH HELLO must be called with the client already authenticated, otherwise"
+                    + " the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select"
+                    + " the RESP protocol version at the same time");
         }
         if (name != null) {
             c.name(name);
@@ -120,18 +133,6 @@ final class ServerCommands {
         out.bulk("mode").bulk("standalone");
         out.bulk("role").bulk("master");
         out.bulk("modules").array(0);
-    }
-
-    private void auth(ClientConnection c, byte[][] a, RespWriter out) {
-        if (a.length > 3) {
-            throw CommandException.syntax();
-        }
-        throw new CommandException(noPasswordError());
-    }
-
-    private static String noPasswordError() {
-        return "ERR AUTH <password> called without any password configured for the default user. "
-                + "Are you sure your configuration is correct?";
     }
 
     private void select(ClientConnection c, byte[][] a, RespWriter out) {
@@ -274,7 +275,7 @@ final class ServerCommands {
                 + " name=" + c.name() + " age=" + Math.max(0, (now - c.createdMillis()) / 1000)
                 + " idle=" + Math.max(0, (now - c.lastCommandMillis()) / 1000)
                 + " flags=N db=0 omem=" + c.pendingOutputBytes() + " cmd=" + c.lastCommand()
-                + " user=default resp=" + c.writer().protocol()
+                + " user=" + (c.user() == null ? "default" : c.user()) + " resp=" + c.writer().protocol()
                 + " lib-name=" + c.libName() + " lib-ver=" + c.libVersion();
     }
 
@@ -362,8 +363,19 @@ final class ServerCommands {
             } else if (is(a[1], "RESETSTAT") && a.length == 2) {
                 node.dispatcher().resetStats();
                 out.ok();
+            } else if (is(a[1], "SET") && a.length == 4 && is(a[2], "requirepass")) {
+                node.acl().requirePassword(new String(a[3], StandardCharsets.ISO_8859_1));
+                out.ok();
+            } else if (is(a[1], "SET") && a.length == 4 && is(a[2], "protected-mode")) {
+                if (!is(a[3], "yes") && !is(a[3], "no")) {
+                    throw new CommandException("ERR CONFIG SET failed (possibly related to argument 'protected-mode')"
+                            + " - argument must be 'yes' or 'no'");
+                }
+                node.dispatcher().protectedMode(is(a[3], "yes") && !Node.listensOnLoopbackOnly(node.config().net().host()));
+                out.ok();
             } else if (is(a[1], "SET") && a.length >= 4) {
-                throw new CommandException("ERR CONFIG SET is not supported: restart the node with the option instead");
+                throw new CommandException("ERR CONFIG SET is not supported for '" + str(a[2]) + "' (only requirepass and"
+                        + " protected-mode): restart the node with the option instead");
             } else if (is(a[1], "GET") || is(a[1], "SET") || is(a[1], "RESETSTAT")) {
                 throw new CommandException("ERR wrong number of arguments for 'config|"
                         + str(a[1]).toLowerCase(Locale.ROOT) + "' command");
@@ -387,6 +399,8 @@ final class ServerCommands {
             p.put("databases", "1");
             p.put("save", "");
             p.put("appendonly", "no");
+            p.put("protected-mode", cfg.security().protectedMode() ? "yes" : "no");
+            p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
             return p;
         }
     }

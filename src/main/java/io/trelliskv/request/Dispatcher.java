@@ -3,6 +3,7 @@ package io.trelliskv.request;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.trelliskv.command.Args;
+import io.trelliskv.command.CommandCategories;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
@@ -16,6 +17,7 @@ import io.trelliskv.persist.Durability;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.resp.RespWriter;
+import io.trelliskv.security.Acl;
 import io.trelliskv.storage.Engine;
 
 import java.nio.charset.StandardCharsets;
@@ -68,6 +70,8 @@ public final class Dispatcher implements CommandSink {
     private final RequestStats stats = new RequestStats();
     /** The last stage, shared by every path. */
     private final Execution execution;
+    /** Logins and permissions, checked on admission. */
+    private final AccessControl access;
     /** The node's log, for what acknowledgements wait for. */
     private final Durability durability;
     /** MULTI, EXEC, DISCARD, WATCH, UNWATCH. */
@@ -101,11 +105,21 @@ public final class Dispatcher implements CommandSink {
      *                   {@code appendfsync always} a write is acknowledged only once it is on disk
      */
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded, Durability durability) {
+        this(table, engine, clock, memoryBounded, durability, new Acl(new CommandCategories(table)), false);
+    }
+
+    /**
+     * @param acl           the node's users: who may run what (see {@link AccessControl})
+     * @param protectedMode refuse clients from other hosts while the default user needs no password
+     */
+    public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded, Durability durability,
+                      Acl acl, boolean protectedMode) {
         this.table = table;
         this.clock = clock;
         this.durability = durability;
         this.execution = new Execution(engine, clock, memoryBounded, stats, durability);
         this.transactions = new Transactions(table, engine);
+        this.access = new AccessControl(acl, clock, protectedMode);
     }
 
     /**
@@ -191,6 +205,14 @@ public final class Dispatcher implements CommandSink {
             CommandSpec queued = table.find(args[0]);
             if (queued != null) {
                 client.commandStarted(queued.name(), clock.millis());
+                String refusal = access.refusal(client, queued, args);
+                if (refusal != null) {
+                    // As Redis: a command refused while queued is not queued, and EXEC then aborts.
+                    s.transaction().markDirty();
+                    stats.errorReplied();
+                    client.writer().error(refusal);
+                    return;
+                }
             }
             if (transactions.queue(client, s.transaction(), queued, args, stats::errorReplied)) {
                 return;
@@ -462,6 +484,16 @@ public final class Dispatcher implements CommandSink {
             return null;
         }
         client.commandStarted(spec.name(), clock.millis());
+        String refusal = access.refusal(client, spec, args);
+        if (refusal != null) {
+            spec.stats().rejected.increment();
+            stats.errorReplied();
+            client.writer().error(refusal);
+            if (refusal == AccessControl.DENIED) {
+                client.closeAfterReply();
+            }
+            return null;
+        }
         if (!spec.arityAccepts(args.length)) {
             spec.stats().rejected.increment();
             stats.errorReplied();
@@ -479,6 +511,20 @@ public final class Dispatcher implements CommandSink {
     /** Refuse keyed commands (true) until the node has joined its cluster (false); see {@link #joining}. */
     public void joining(boolean joining) {
         this.joining = joining;
+    }
+
+    /** The node's users, for AUTH and ACL. */
+    public Acl acl() {
+        return access.acl();
+    }
+
+    /** Protected mode as {@code CONFIG SET protected-mode} sets it. */
+    public void protectedMode(boolean on) {
+        access.protectedMode(on);
+    }
+
+    public boolean protectedMode() {
+        return access.protectedMode();
     }
 
     public CommandTable table() {

@@ -132,6 +132,11 @@ public final class AclUser {
         return found;
     }
 
+    /** True if the user may run every command on every key: no check can refuse it anything. */
+    public boolean isUnrestricted() {
+        return allKeys && rules.size() == 1 && rules.get(0).allow() && rules.get(0).matchesAll();
+    }
+
     /** True if the user may run {@code command} (lowercase), with {@code subcommand} (its first argument, or null). */
     public boolean mayRun(String command, String subcommand, CommandCatalog catalog) {
         boolean allowed = false;

@@ -1,0 +1,283 @@
+package io.trelliskv.node;
+
+import io.trelliskv.command.CommandCategories;
+import io.trelliskv.command.CommandException;
+import io.trelliskv.command.CommandTable;
+import io.trelliskv.common.Clock;
+import io.trelliskv.net.ClientConnection;
+import io.trelliskv.resp.RespWriter;
+import io.trelliskv.security.Acl;
+import io.trelliskv.security.AclException;
+import io.trelliskv.security.AclUser;
+import io.trelliskv.security.SecurityConfig;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+import static io.trelliskv.command.CommandFlag.ADMIN;
+import static io.trelliskv.command.CommandFlag.FAST;
+import static io.trelliskv.command.CommandFlag.LOADING;
+import static io.trelliskv.command.CommandFlag.NO_AUTH;
+import static io.trelliskv.command.CommandFlag.STALE;
+
+/**
+ * Logging in and managing users, with Redis 7's commands and replies: {@code AUTH [user] password},
+ * the {@code AUTH} option of {@code HELLO} (through {@link #login}), and {@code ACL SETUSER, GETUSER,
+ * DELUSER, LIST, USERS, WHOAMI, CAT, SAVE, LOAD, LOG, GENPASS}. Passwords reach the ACL only as bytes
+ * to hash; nothing here logs them.
+ */
+final class AclCommands {
+
+    private final Acl acl;
+    private final CommandCategories categories;
+    private final Path aclFile;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+
+    AclCommands(Acl acl, CommandTable table, SecurityConfig security, Clock clock) {
+        this.acl = acl;
+        this.categories = new CommandCategories(table);
+        this.aclFile = security.aclFile();
+        this.clock = clock;
+    }
+
+    void registerInto(CommandTable t) {
+        t.register("auth", -2, EnumSet.of(NO_AUTH, FAST, LOADING, STALE), this::auth);
+        t.register("acl", -2, EnumSet.of(ADMIN, LOADING, STALE), this::acl);
+    }
+
+    /** Rules, user names and passwords are byte strings: one char per byte. */
+    private static String latin1(byte[] b) {
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    /** AUTH password | AUTH username password. */
+    private void auth(ClientConnection c, byte[][] a, RespWriter out) {
+        if (a.length > 3) {
+            throw CommandException.syntax();
+        }
+        if (a.length == 2 && !acl.authRequired()) {
+            throw new CommandException("ERR AUTH <password> called without any password configured for the default"
+                    + " user. Are you sure your configuration is correct?");
+        }
+        login(c, a.length == 2 ? "default" : latin1(a[1]), a[a.length - 1]);
+        out.ok();
+    }
+
+    /**
+     * Logs {@code c} in as {@code user}, or throws Redis's WRONGPASS (and logs the attempt for ACL LOG).
+     * A failed attempt leaves the connection as it was, as Redis does.
+     */
+    void login(ClientConnection c, String user, byte[] password) {
+        if (acl.authenticate(user, password) == null) {
+            acl.logDenial(Acl.Denial.AUTH, "toplevel", "AUTH", user, "id=" + c.id() + " addr=" + c.remoteAddress(),
+                    clock.millis());
+            throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
+        }
+        c.greeted(true);
+        c.user(user);
+    }
+
+    private void acl(ClientConnection c, byte[][] a, RespWriter out) {
+        String sub = latin1(a[1]).toLowerCase(Locale.ROOT);
+        switch (sub) {
+            case "setuser" -> {
+                arity(a, 3, -1, sub);
+                List<String> rules = new ArrayList<>();
+                for (int i = 3; i < a.length; i++) {
+                    rules.add(latin1(a[i]));
+                }
+                try {
+                    acl.setUser(latin1(a[2]), rules);
+                } catch (AclException e) {
+                    throw new CommandException("ERR " + e.getMessage());
+                }
+                out.ok();
+            }
+            case "getuser" -> {
+                arity(a, 3, 3, sub);
+                AclUser u = acl.user(latin1(a[2]));
+                if (u == null) {
+                    out.nullBulk();
+                    return;
+                }
+                out.map(6);
+                out.bulk("flags").array(u.flags().size());
+                u.flags().forEach(out::bulk);
+                out.bulk("passwords").array(u.passwordHashes().size());
+                u.passwordHashes().forEach(out::bulk);
+                out.bulk("commands").bulk(u.describeCommands());
+                out.bulk("keys").bulk(u.describeKeys());
+                out.bulk("channels").bulk(u.describeChannels());
+                out.bulk("selectors").array(0);
+            }
+            case "deluser" -> {
+                arity(a, 3, -1, sub);
+                List<String> names = new ArrayList<>();
+                for (int i = 2; i < a.length; i++) {
+                    names.add(latin1(a[i]));
+                }
+                try {
+                    out.integer(acl.deleteUsers(names));
+                } catch (AclException e) {
+                    throw new CommandException("ERR " + e.getMessage());
+                }
+            }
+            case "list" -> {
+                arity(a, 2, 2, sub);
+                List<String> lines = acl.list();
+                out.array(lines.size());
+                lines.forEach(out::bulk);
+            }
+            case "users" -> {
+                arity(a, 2, 2, sub);
+                List<String> names = acl.userNames();
+                out.array(names.size());
+                names.forEach(out::bulk);
+            }
+            case "whoami" -> {
+                arity(a, 2, 2, sub);
+                out.bulk(c.user() == null ? "default" : c.user());
+            }
+            case "cat" -> {
+                arity(a, 2, 3, sub);
+                List<String> names;
+                if (a.length == 2) {
+                    names = CommandCategories.ALL;
+                } else {
+                    String category = latin1(a[2]).toLowerCase(Locale.ROOT);
+                    if (!categories.isCategory(category)) {
+                        throw new CommandException("ERR Unknown category '" + latin1(a[2]) + "'");
+                    }
+                    names = categories.commandsIn(category);
+                }
+                out.array(names.size());
+                names.forEach(out::bulk);
+            }
+            case "save" -> {
+                arity(a, 2, 2, sub);
+                save();
+                out.ok();
+            }
+            case "load" -> {
+                arity(a, 2, 2, sub);
+                load();
+                out.ok();
+            }
+            case "log" -> log(a, out);
+            case "genpass" -> {
+                arity(a, 2, 3, sub);
+                long bits = a.length == 3 ? parsePositive(a[2]) : 256;
+                byte[] bytes = new byte[(int) ((bits + 7) / 8)];
+                random.nextBytes(bytes);
+                String hex = HexFormat.of().formatHex(bytes);
+                out.bulk(hex.substring(0, (int) ((bits + 3) / 4)));
+            }
+            case "help" -> {
+                List<String> help = List.of("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                        "CAT [<category>]", "DELUSER <username> [<username> ...]", "GENPASS [<bits>]",
+                        "GETUSER <username>", "LIST", "LOAD", "LOG [<count> | RESET]", "SAVE",
+                        "SETUSER <username> <attribute> [<attribute> ...]", "USERS", "WHOAMI", "HELP");
+                out.array(help.size());
+                help.forEach(out::simple);
+            }
+            default -> throw new CommandException("ERR unknown subcommand '" + latin1(a[1])
+                    + "'. Try ACL HELP.");
+        }
+    }
+
+    private static void arity(byte[][] a, int min, int max, String sub) {
+        if (a.length < min || (max >= 0 && a.length > max)) {
+            throw new CommandException("ERR wrong number of arguments for 'acl|" + sub + "' command");
+        }
+    }
+
+    private static long parsePositive(byte[] arg) {
+        long n;
+        try {
+            n = Long.parseLong(latin1(arg));
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n <= 0 || n > 4096) {
+            throw new CommandException("ERR ACL GENPASS argument must be the number of bits for the output password,"
+                    + " a positive number up to 4096");
+        }
+        return n;
+    }
+
+    private void log(byte[][] a, RespWriter out) {
+        arity(a, 2, 3, "log");
+        int count = 10;
+        if (a.length == 3) {
+            if (latin1(a[2]).equalsIgnoreCase("reset")) {
+                acl.resetLog();
+                out.ok();
+                return;
+            }
+            try {
+                count = Integer.parseInt(latin1(a[2]));
+            } catch (NumberFormatException e) {
+                count = -1;
+            }
+            if (count < 0) {
+                throw new CommandException("ERR value is out of range, must be positive");
+            }
+        }
+        List<Acl.LogEntry> entries = acl.logEntries(count);
+        long now = clock.millis();
+        out.array(entries.size());
+        for (Acl.LogEntry e : entries) {
+            out.map(7);
+            out.bulk("count").integer(e.count());
+            out.bulk("reason").bulk(e.denial().reason());
+            out.bulk("context").bulk(e.context());
+            out.bulk("object").bulk(e.object());
+            out.bulk("username").bulk(e.username());
+            out.bulk("age-seconds").doubleValue((now - e.createdMillis()) / 1000.0);
+            out.bulk("client-info").bulk(e.clientInfo());
+        }
+    }
+
+    private void save() {
+        if (aclFile == null) {
+            throw notConfigured();
+        }
+        Path tmp = aclFile.resolveSibling(aclFile.getFileName() + ".tmp");
+        try {
+            Files.write(tmp, acl.list());
+            Files.move(tmp, aclFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new CommandException("ERR There was an error trying to save the ACLs. Please check the server logs"
+                    + " for more information: " + e.getMessage());
+        }
+    }
+
+    private void load() {
+        if (aclFile == null) {
+            throw notConfigured();
+        }
+        try {
+            acl.load(Files.readAllLines(aclFile));
+        } catch (IOException e) {
+            throw new CommandException("ERR Error loading ACLs, opening file '" + aclFile + "': " + e.getMessage());
+        } catch (AclException e) {
+            throw new CommandException("ERR " + aclFile + e.getMessage());
+        }
+    }
+
+    private static CommandException notConfigured() {
+        return new CommandException("ERR This Redis instance is not configured to use an ACL file. You may want to"
+                + " specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a"
+                + " Redis configuration file set) in order to store users in the Redis configuration.");
+    }
+}

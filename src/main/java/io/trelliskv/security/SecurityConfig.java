@@ -1,0 +1,34 @@
+package io.trelliskv.security;
+
+import java.nio.file.Path;
+
+/**
+ * Who may talk to a node: the default user's password ({@code --requirepass} / {@code --requirepass-file}),
+ * an ACL file ({@code --aclfile}, Redis's format) and protected mode ({@code --protected-mode}).
+ * {@link #toString()} never shows the password.
+ *
+ * @param requirePass   the default user's password, or null for none (the default user needs none)
+ * @param aclFile       the ACL file to load at start and for {@code ACL LOAD}/{@code ACL SAVE}, or null
+ * @param protectedMode refuse clients from other hosts while the default user needs no password and the
+ *                      node listens beyond loopback (Redis's protected mode)
+ */
+public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode) {
+
+    public SecurityConfig {
+        if (requirePass != null && aclFile != null) {
+            throw new IllegalArgumentException("--requirepass and --aclfile cannot be used together: set the"
+                    + " default user's password in the ACL file");
+        }
+    }
+
+    /** No password, no ACL file, protected mode on: a node as Redis starts by default. */
+    public static SecurityConfig defaults() {
+        return new SecurityConfig(null, null, true);
+    }
+
+    @Override
+    public String toString() {
+        return "SecurityConfig[requirePass=" + (requirePass == null ? "none" : "(set)") + ", aclFile=" + aclFile
+                + ", protectedMode=" + protectedMode + "]";
+    }
+}

@@ -1,0 +1,180 @@
+package io.trelliskv.node;
+
+import io.trelliskv.cluster.ClusterConfig;
+import io.trelliskv.common.Clock;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.persist.PersistConfig;
+import io.trelliskv.resp.RespLimits;
+import io.trelliskv.security.SecurityConfig;
+import io.trelliskv.storage.EngineConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.Transaction;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Logging in and permissions on a real node, through Jedis as a client application would use them:
+ * {@code --requirepass}, ACL users restricted to key patterns and commands, pipelines and transactions
+ * that mix allowed and refused commands, an ACL file saved and loaded. Replies are Redis 7.0's.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class AuthAclTest {
+
+    private final List<AutoCloseable> opened = new ArrayList<>();
+    private Node node;
+
+    @AfterEach
+    void stop() throws Exception {
+        for (AutoCloseable c : opened) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // a connection the node closed on purpose
+            }
+        }
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private void start(SecurityConfig security) throws IOException {
+        NetConfig net = new NetConfig("127.0.0.1", 0, null, 2, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
+                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
+        node = new Node(new NodeConfig(net, EngineConfig.defaults(), ClusterConfig.standalone(), PersistConfig.inMemory(),
+                security), Clock.SYSTEM);
+        node.start();
+    }
+
+    /** A client that sends nothing on connecting (no HELLO), as one that must log in first. */
+    private Jedis client() {
+        InetSocketAddress a = node.address();
+        Jedis j = new Jedis(new HostAndPort(a.getHostString(), a.getPort()),
+                DefaultJedisClientConfig.builder().socketTimeoutMillis(5_000).build());
+        opened.add(j);
+        return j;
+    }
+
+    @Test
+    void withoutAPasswordEverythingWorksAsBefore() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis j = client();
+        assertThat(j.set("k", "v")).isEqualTo("OK");
+        assertThat(j.aclWhoAmI()).isEqualTo("default");
+        assertThatThrownBy(() -> j.auth("x")).hasMessage("ERR AUTH <password> called without any password configured"
+                + " for the default user. Are you sure your configuration is correct?");
+        assertThat(j.aclList()).containsExactly("user default on nopass ~* &* +@all");
+    }
+
+    @Test
+    void requirepassRefusesEverythingButAuthUntilTheRightPassword() throws IOException {
+        start(new SecurityConfig("s3cret", null, true));
+        Jedis j = client();
+        assertThatThrownBy(() -> j.get("k")).hasMessage("NOAUTH Authentication required.");
+        assertThatThrownBy(() -> j.auth("wrong")).hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
+        assertThatThrownBy(() -> j.set("k", "v")).hasMessage("NOAUTH Authentication required.");
+        assertThat(j.auth("s3cret")).isEqualTo("OK");
+        assertThat(j.set("k", "v")).isEqualTo("OK");
+        assertThat(j.aclList()).singleElement().asString().doesNotContain("s3cret")
+                .startsWith("user default on #");
+        // HELLO 3 AUTH logs in and switches protocol in one step.
+        Jedis hello = client();
+        assertThat(hello.sendCommand(() -> "HELLO".getBytes(), "3", "AUTH", "default", "s3cret")).isNotNull();
+        assertThat(hello.get("k")).isEqualTo("v");
+    }
+
+    @Test
+    void anAclUserTouchesOnlyItsKeysAndCommandsEvenInAPipeline() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.set("other:1", "secret");
+        assertThat(admin.aclSetUser("app", "on", ">apppw", "~app:*", "%R~shared:*", "+@read", "+@write", "-flushall",
+                "+acl|whoami"))
+                .isEqualTo("OK");
+        Jedis app = client();
+        app.auth("app", "apppw");
+        assertThat(app.aclWhoAmI()).isEqualTo("app");
+        Pipeline p = app.pipelined();
+        Response<String> ok = p.set("app:1", "a");
+        Response<String> deniedKey = p.set("other:1", "x");
+        Response<String> readShared = p.get("shared:1");
+        Response<String> writeShared = p.set("shared:1", "x");
+        Response<Object> deniedCommand = p.sendCommand(() -> "FLUSHALL".getBytes(), new String[0]);
+        Response<String> after = p.get("app:1");
+        p.sync();
+        assertThat(ok.get()).isEqualTo("OK");
+        assertThatThrownBy(deniedKey::get).isInstanceOf(JedisDataException.class)
+                .hasMessage("NOPERM this user has no permissions to access one of the keys used as arguments");
+        assertThat(readShared.get()).isNull();
+        assertThatThrownBy(writeShared::get).hasMessageStartingWith("NOPERM");
+        assertThatThrownBy(deniedCommand::get).hasMessage("NOPERM this user has no permissions to run the 'flushall' command");
+        assertThat(after.get()).isEqualTo("a");
+        assertThat(admin.get("other:1")).as("the refused write changed nothing").isEqualTo("secret");
+        assertThat(admin.dbSize()).isEqualTo(2);
+        // The denials are in ACL LOG, newest first.
+        List<?> log = (List<?>) admin.sendCommand(() -> "ACL".getBytes(), "LOG");
+        assertThat(log).hasSize(3);
+    }
+
+    @Test
+    void aRefusedCommandInsideMultiAbortsTheTransaction() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.aclSetUser("app", "on", "nopass", "~app:*", "+@all");
+        Jedis app = client();
+        app.auth("app", "any");
+        Transaction t = app.multi();
+        t.set("app:1", "a");
+        t.set("elsewhere", "b");
+        assertThatThrownBy(t::exec).hasMessageStartingWith("EXECABORT");
+        assertThat(admin.exists("app:1")).isFalse();
+    }
+
+    @Test
+    void deletingAUserOrSwitchingItOffLogsItsConnectionsOut() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.aclSetUser("tmp", "on", ">pw", "allkeys", "+@all");
+        Jedis tmp = client();
+        tmp.auth("tmp", "pw");
+        assertThat(tmp.set("k", "v")).isEqualTo("OK");
+        admin.aclSetUser("tmp", "off");
+        assertThatThrownBy(() -> tmp.get("k")).hasMessage("NOAUTH Authentication required.");
+        assertThatThrownBy(() -> tmp.auth("tmp", "pw")).hasMessageStartingWith("WRONGPASS");
+    }
+
+    @Test
+    void aclSaveAndLoadRoundTripThroughTheFile(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("users.acl");
+        Files.writeString(file, "user default on nopass ~* &* +@all\nuser ops on >opspw ~* +@all -@dangerous\n");
+        start(new SecurityConfig(null, file, true));
+        Jedis j = client();
+        assertThat(j.aclUsers()).containsExactly("default", "ops");
+        j.aclSetUser("reader", "on", ">r", "~*", "+@read");
+        assertThat(j.aclSave()).isEqualTo("OK");
+        assertThat(Files.readAllLines(file)).hasSize(3).noneMatch(l -> l.contains(">r") || l.contains("opspw"));
+        j.aclDelUser("reader");
+        assertThat(j.aclLoad()).isEqualTo("OK");
+        assertThat(j.aclUsers()).containsExactly("default", "ops", "reader");
+        Files.writeString(file, "user broken on +nosuchcommand\n");
+        assertThatThrownBy(j::aclLoad).hasMessageContaining("Unknown command or category name in ACL");
+        assertThat(j.aclUsers()).as("a bad file changes nothing").containsExactly("default", "ops", "reader");
+    }
+}
