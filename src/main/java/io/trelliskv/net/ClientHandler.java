@@ -298,6 +298,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         if (cause instanceof IOException) {
             log.debug("Client connection error: {}", cause.toString());
+        } else if (cause.getCause() instanceof javax.net.ssl.SSLException tls) {
+            // A client that does not trust us, or that we do not trust: the client's problem, one line.
+            log.info("TLS handshake with {} failed: {}", connection.remoteAddress(), tls.getMessage());
         } else {
             log.warn("Closing client connection after an unexpected error", cause);
         }

@@ -16,6 +16,8 @@ import io.trelliskv.resp.RespDecoder;
  */
 public final class ClientPipeline {
 
+    /** The TLS handler, first in a connection's pipeline on the TLS port. */
+    public static final String TLS = "tls";
     public static final String DETECTOR = "detector";
     public static final String RESP_DECODER = "resp-decoder";
     public static final String CLIENT_HANDLER = "client";

@@ -51,6 +51,9 @@ public final class RespServer implements AutoCloseable {
     private final EventLoopGroup ioGroup;
     private final List<Channel> serverChannels = new ArrayList<>();
     private InetSocketAddress boundAddress;
+    /** TLS for the TLS port, or null when there is none. */
+    private final ServerTls tls;
+    private InetSocketAddress tlsAddress;
 
     public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock) {
         this(config, sink, registry, clock, null);
@@ -58,7 +61,17 @@ public final class RespServer implements AutoCloseable {
 
     /** @param peers how to accept peer connections on the same port, or null to close them */
     public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock, PeerAcceptor peers) {
+        this(config, sink, registry, clock, peers, null);
+    }
+
+    /**
+     * @param peers how to accept peer connections on the same port, or null to close them
+     * @param tls   TLS for a second port of its own ({@link TlsConfig#port()}), or null for none
+     */
+    public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock, PeerAcceptor peers,
+                      ServerTls tls) {
         this.config = config;
+        this.tls = tls;
         this.peers = peers;
         this.sink = sink;
         this.clock = clock;
@@ -78,8 +91,15 @@ public final class RespServer implements AutoCloseable {
         Class<? extends ServerChannel> tcpChannel =
                 epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Channel tcp = bind(tcpChannel, new InetSocketAddress(config.host(), config.port()),
-                config.host() + ":" + config.port());
+                config.host() + ":" + config.port(), false);
         boundAddress = (InetSocketAddress) tcp.localAddress();
+        if (tls != null) {
+            Channel secure = bind(tcpChannel, new InetSocketAddress(config.host(), tls.config().port()),
+                    "TLS port " + config.host() + ":" + tls.config().port(), true);
+            tlsAddress = (InetSocketAddress) secure.localAddress();
+            log.info("Serving RESP over TLS on {} ({}; client certificates: {})", tlsAddress, ServerTls.engine(),
+                    tls.config().authClients().name().toLowerCase(java.util.Locale.ROOT));
+        }
         if (config.unixSocket() != null) {
             if (!epoll) {
                 close();
@@ -89,7 +109,7 @@ public final class RespServer implements AutoCloseable {
             Path path = Path.of(config.unixSocket());
             Files.deleteIfExists(path); // a socket file left by an earlier run
             bind(EpollServerDomainSocketChannel.class, new DomainSocketAddress(path.toFile()),
-                    "unix socket " + path);
+                    "unix socket " + path, false);
         }
         log.info("Serving RESP on {}{} with {} I/O threads ({})", boundAddress,
                 config.unixSocket() != null ? " and " + config.unixSocket() : "",
@@ -97,7 +117,7 @@ public final class RespServer implements AutoCloseable {
     }
 
     private Channel bind(Class<? extends ServerChannel> channelClass, java.net.SocketAddress address,
-                         String description) throws IOException {
+                         String description, boolean secure) throws IOException {
         ServerBootstrap b = new ServerBootstrap()
                 .group(bossGroup, ioGroup)
                 .channel(channelClass)
@@ -107,6 +127,9 @@ public final class RespServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (secure) {
+                            ch.pipeline().addLast(ClientPipeline.TLS, tls.newHandler(ch.alloc()));
+                        }
                         ClientPipeline.configure(ch, config, sink, registry, clock, peers);
                     }
                 });
@@ -129,6 +152,16 @@ public final class RespServer implements AutoCloseable {
     /** The bound TCP address (useful when started on port 0). */
     public InetSocketAddress address() {
         return boundAddress;
+    }
+
+    /** The bound TLS address, or null without a TLS port. */
+    public InetSocketAddress tlsAddress() {
+        return tlsAddress;
+    }
+
+    /** The TLS settings in force, for certificate rotation; null without a TLS port. */
+    public ServerTls tls() {
+        return tls;
     }
 
     public ClientRegistry clients() {

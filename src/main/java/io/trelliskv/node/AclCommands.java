@@ -9,7 +9,6 @@ import io.trelliskv.resp.RespWriter;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
 import io.trelliskv.security.AclUser;
-import io.trelliskv.security.SecurityConfig;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

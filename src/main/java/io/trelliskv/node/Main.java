@@ -11,6 +11,7 @@ import io.trelliskv.common.ParseException;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
+import io.trelliskv.net.TlsConfig;
 import io.trelliskv.persist.AppendFsync;
 import io.trelliskv.persist.PersistConfig;
 import io.trelliskv.repair.AntiEntropyConfig;
@@ -19,7 +20,6 @@ import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.ring.TokenAllocator;
-import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.EvictionPolicy;
 import org.slf4j.Logger;
@@ -261,6 +261,31 @@ public final class Main implements Callable<Integer> {
                     + " refuse clients from other hosts (default: ${DEFAULT-VALUE}).")
     String protectedMode = "yes";
 
+    @Option(names = "--tls-port", paramLabel = "PORT", description = "Also serve clients over TLS on this port.")
+    Integer tlsPort;
+
+    @Option(names = "--tls-cert-file", paramLabel = "FILE", description = "The node's TLS certificate (PEM).")
+    Path tlsCertFile;
+
+    @Option(names = "--tls-key-file", paramLabel = "FILE", description = "The private key of --tls-cert-file (PEM, PKCS#8).")
+    Path tlsKeyFile;
+
+    @Option(names = "--tls-ca-cert-file", paramLabel = "FILE",
+            description = "CA certificates that sign the clients' certificates (PEM).")
+    Path tlsCaCertFile;
+
+    @Option(names = "--tls-auth-clients", paramLabel = "yes|no|optional",
+            description = "Whether clients must present a certificate signed by --tls-ca-cert-file (default: ${DEFAULT-VALUE}).")
+    String tlsAuthClients = "yes";
+
+    @Option(names = "--tls-protocols", paramLabel = "LIST",
+            description = "TLS versions allowed, space-separated, e.g. \"TLSv1.2 TLSv1.3\" (default: the engine's).")
+    String tlsProtocols;
+
+    @Option(names = "--tls-ciphersuites", paramLabel = "LIST",
+            description = "Cipher suites allowed, colon-separated (default: the engine's).")
+    String tlsCiphersuites;
+
     @Option(names = "--test-clock-control", hidden = true,
             description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
     boolean testClockControl;
@@ -391,7 +416,24 @@ public final class Main implements Callable<Integer> {
         if (password != null && aclFile != null) {
             throw new ParseException("--requirepass and --aclfile: set the default user's password in the ACL file instead");
         }
-        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode));
+        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls());
+    }
+
+    private TlsConfig tls() {
+        if (tlsPort == null) {
+            if (tlsCertFile != null || tlsKeyFile != null || tlsCaCertFile != null) {
+                throw new ParseException("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port");
+            }
+            return null;
+        }
+        try {
+            return new TlsConfig(tlsPort, tlsCertFile, tlsKeyFile, tlsCaCertFile,
+                    TlsConfig.ClientAuth.parse(tlsAuthClients),
+                    tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
+                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new ParseException(e.getMessage());
+        }
     }
 
     /** Where a node keeps its data without {@code --data-dir}: {@code data/PORT} under the working directory. */

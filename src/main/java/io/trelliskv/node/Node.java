@@ -22,6 +22,7 @@ import io.trelliskv.datadir.NodeIdentity;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.RespServer;
+import io.trelliskv.net.ServerTls;
 import io.trelliskv.net.peer.PeerConfig;
 import io.trelliskv.persist.CorruptLogException;
 import io.trelliskv.persist.Durability;
@@ -30,7 +31,6 @@ import io.trelliskv.persist.Recovery;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
-import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.version.Hlc;
@@ -77,6 +77,8 @@ public final class Node implements AutoCloseable {
     private final Dispatcher dispatcher;
     /** The node's users (AUTH, ACL); the default user alone, open to all, unless configured otherwise. */
     private final Acl acl;
+    /** TLS for clients on the TLS port, or null without one. */
+    private final ServerTls tls;
     private final OpsSampler opsSampler;
     private final ClusterState clusterState;
     private final NodeIdentity identity;
@@ -118,6 +120,7 @@ public final class Node implements AutoCloseable {
         this.clients = new ClientRegistry(config.net().maxClients());
         CommandTable table = new CommandTable();
         this.acl = openAcl(config.security(), table);
+        this.tls = openTls(config.security());
         this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability, acl,
                 config.security().protectedMode() && !listensOnLoopbackOnly(config.net().host()));
         this.opsSampler = new OpsSampler(clock);
@@ -219,7 +222,7 @@ public final class Node implements AutoCloseable {
     /** Binds the ports and starts background work. */
     public void start() throws IOException {
         NetConfig net = config.net();
-        server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor());
+        server = new RespServer(net, dispatcher, clients, clock, cluster.acceptor(), tls);
         if (!restored.known().joinTargets(config.cluster().seeds()).isEmpty()) {
             dispatcher.joining(true); // cleared by the cluster once a seed (or a member known) has answered
         }
@@ -318,6 +321,27 @@ public final class Node implements AutoCloseable {
             acl.requirePassword(security.requirePass());
         }
         return acl;
+    }
+
+    private static ServerTls openTls(SecurityConfig security) {
+        if (security.tls() == null) {
+            return null;
+        }
+        try {
+            return new ServerTls(security.tls());
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.unusable("--tls-cert-file", security.tls().certFile(), e.getMessage());
+        }
+    }
+
+    /** TLS for clients, for certificate rotation (CONFIG SET tls-cert-file ...); null without a TLS port. */
+    public ServerTls tls() {
+        return tls;
+    }
+
+    /** The bound TLS address, or null without a TLS port or before start. */
+    public InetSocketAddress tlsAddress() {
+        return server == null ? null : server.tlsAddress();
     }
 
     /** True for an address only this host can reach: a loopback address or name. */

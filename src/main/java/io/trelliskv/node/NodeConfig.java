@@ -5,7 +5,6 @@ import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.persist.PersistConfig;
-import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.EngineConfig;
 
 import java.util.Objects;

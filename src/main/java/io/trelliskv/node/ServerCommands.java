@@ -8,6 +8,8 @@ import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Glob;
 import io.trelliskv.net.ClientConnection;
+import io.trelliskv.net.ServerTls;
+import io.trelliskv.net.TlsConfig;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.version.Version;
 
@@ -373,14 +375,49 @@ final class ServerCommands {
                 }
                 node.dispatcher().protectedMode(is(a[3], "yes") && !Node.listensOnLoopbackOnly(node.config().net().host()));
                 out.ok();
+            } else if (is(a[1], "SET") && a.length >= 4 && a.length % 2 == 0 && str(a[2]).toLowerCase(Locale.ROOT).startsWith("tls-")) {
+                rotateTls(a);
+                out.ok();
             } else if (is(a[1], "SET") && a.length >= 4) {
-                throw new CommandException("ERR CONFIG SET is not supported for '" + str(a[2]) + "' (only requirepass and"
-                        + " protected-mode): restart the node with the option instead");
+                throw new CommandException("ERR CONFIG SET is not supported for '" + str(a[2]) + "' (only requirepass,"
+                        + " protected-mode, tls-cert-file, tls-key-file and tls-ca-cert-file): restart the node with the"
+                        + " option instead");
             } else if (is(a[1], "GET") || is(a[1], "SET") || is(a[1], "RESETSTAT")) {
                 throw new CommandException("ERR wrong number of arguments for 'config|"
                         + str(a[1]).toLowerCase(Locale.ROOT) + "' command");
             } else {
                 throw new CommandException("ERR unknown subcommand '" + str(a[1]) + "'. Try CONFIG HELP.");
+            }
+        }
+
+        /**
+         * CONFIG SET tls-cert-file F [tls-key-file K] [tls-ca-cert-file C]: loads the new files and uses them for
+         * new connections, all or nothing (as Redis, a bad file leaves the old ones in force).
+         */
+        private void rotateTls(byte[][] a) {
+            ServerTls tls = node.tls();
+            if (tls == null) {
+                throw new CommandException("ERR CONFIG SET failed: this node has no TLS port (--tls-port)");
+            }
+            TlsConfig current = tls.config();
+            java.nio.file.Path cert = current.certFile();
+            java.nio.file.Path key = current.keyFile();
+            java.nio.file.Path ca = current.caCertFile();
+            for (int i = 2; i < a.length; i += 2) {
+                String name = str(a[i]).toLowerCase(Locale.ROOT);
+                java.nio.file.Path value = java.nio.file.Path.of(str(a[i + 1]));
+                switch (name) {
+                    case "tls-cert-file" -> cert = value;
+                    case "tls-key-file" -> key = value;
+                    case "tls-ca-cert-file" -> ca = value;
+                    default -> throw new CommandException("ERR CONFIG SET is not supported for '" + name + "'");
+                }
+            }
+            try {
+                tls.reload(current.withFiles(cert, key, ca));
+            } catch (IllegalArgumentException e) {
+                throw new CommandException("ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - "
+                        + e.getMessage());
             }
         }
 
@@ -399,6 +436,12 @@ final class ServerCommands {
             p.put("databases", "1");
             p.put("save", "");
             p.put("appendonly", "no");
+            ServerTls tls = node.tls();
+            p.put("tls-port", tls == null ? "0" : Integer.toString(node.tlsAddress() == null ? tls.config().port()
+                    : node.tlsAddress().getPort()));
+            p.put("tls-cert-file", tls == null ? "" : tls.config().certFile().toString());
+            p.put("tls-key-file", tls == null ? "" : tls.config().keyFile().toString());
+            p.put("tls-ca-cert-file", tls == null || tls.config().caCertFile() == null ? "" : tls.config().caCertFile().toString());
             p.put("protected-mode", cfg.security().protectedMode() ? "yes" : "no");
             p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
             return p;

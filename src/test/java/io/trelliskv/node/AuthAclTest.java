@@ -5,7 +5,6 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.persist.PersistConfig;
 import io.trelliskv.resp.RespLimits;
-import io.trelliskv.security.SecurityConfig;
 import io.trelliskv.storage.EngineConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -85,7 +84,7 @@ class AuthAclTest {
 
     @Test
     void requirepassRefusesEverythingButAuthUntilTheRightPassword() throws IOException {
-        start(new SecurityConfig("s3cret", null, true));
+        start(new SecurityConfig("s3cret", null, true, null));
         Jedis j = client();
         assertThatThrownBy(() -> j.get("k")).hasMessage("NOAUTH Authentication required.");
         assertThatThrownBy(() -> j.auth("wrong")).hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
@@ -164,7 +163,7 @@ class AuthAclTest {
     void aclSaveAndLoadRoundTripThroughTheFile(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("users.acl");
         Files.writeString(file, "user default on nopass ~* &* +@all\nuser ops on >opspw ~* +@all -@dangerous\n");
-        start(new SecurityConfig(null, file, true));
+        start(new SecurityConfig(null, file, true, null));
         Jedis j = client();
         assertThat(j.aclUsers()).containsExactly("default", "ops");
         j.aclSetUser("reader", "on", ">r", "~*", "+@read");

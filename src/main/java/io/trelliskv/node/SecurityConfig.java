@@ -1,18 +1,21 @@
-package io.trelliskv.security;
+package io.trelliskv.node;
+
+import io.trelliskv.net.TlsConfig;
 
 import java.nio.file.Path;
 
 /**
  * Who may talk to a node: the default user's password ({@code --requirepass} / {@code --requirepass-file}),
  * an ACL file ({@code --aclfile}, Redis's format) and protected mode ({@code --protected-mode}).
- * {@link #toString()} never shows the password.
+ * and TLS for clients ({@code --tls-port} and its files). {@link #toString()} never shows the password.
  *
  * @param requirePass   the default user's password, or null for none (the default user needs none)
  * @param aclFile       the ACL file to load at start and for {@code ACL LOAD}/{@code ACL SAVE}, or null
  * @param protectedMode refuse clients from other hosts while the default user needs no password and the
  *                      node listens beyond loopback (Redis's protected mode)
+ * @param tls           TLS for clients on a port of its own, or null for none
  */
-public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode) {
+public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls) {
 
     public SecurityConfig {
         if (requirePass != null && aclFile != null) {
@@ -23,12 +26,12 @@ public record SecurityConfig(String requirePass, Path aclFile, boolean protected
 
     /** No password, no ACL file, protected mode on: a node as Redis starts by default. */
     public static SecurityConfig defaults() {
-        return new SecurityConfig(null, null, true);
+        return new SecurityConfig(null, null, true, null);
     }
 
     @Override
     public String toString() {
         return "SecurityConfig[requirePass=" + (requirePass == null ? "none" : "(set)") + ", aclFile=" + aclFile
-                + ", protectedMode=" + protectedMode + "]";
+                + ", protectedMode=" + protectedMode + ", tls=" + tls + "]";
     }
 }
