@@ -58,7 +58,35 @@ final class Connection implements AutoCloseable {
      * reads and writes ({@code CONSISTENCY LEVEL}).
      */
     static Connection open(Address address, Duration timeout, String consistency) throws ConnectionException {
-        Connection c = open(address, timeout);
+        return open(address, timeout, ClientSecurity.NONE, consistency);
+    }
+
+    /**
+     * Connects (over TLS if {@code security} says so), logs in if it has a password ({@code AUTH}), and
+     * sets the consistency level if {@code consistency} is not null.
+     */
+    static Connection open(Address address, Duration timeout, ClientSecurity security, String consistency)
+            throws ConnectionException {
+        Connection c = open(address, timeout, security);
+        if (security.password() != null) {
+            List<byte[]> auth = new java.util.ArrayList<>();
+            auth.add("AUTH".getBytes(StandardCharsets.UTF_8));
+            if (security.user() != null) {
+                auth.add(security.user().getBytes(StandardCharsets.UTF_8));
+            }
+            auth.add(security.password().getBytes(StandardCharsets.UTF_8));
+            RespValue reply;
+            try {
+                reply = c.call(auth);
+            } catch (ConnectionException e) {
+                c.close();
+                throw e;
+            }
+            if (reply instanceof RespValue.Error error) {
+                c.close();
+                throw new ConnectionException(address + " refused the login: " + error.message());
+            }
+        }
         if (consistency == null) {
             return c;
         }
@@ -79,8 +107,13 @@ final class Connection implements AutoCloseable {
 
     /** Connects to {@code address}, waiting at most {@code timeout}. */
     static Connection open(Address address, Duration timeout) throws ConnectionException {
+        return open(address, timeout, ClientSecurity.NONE);
+    }
+
+    private static Connection open(Address address, Duration timeout, ClientSecurity security) throws ConnectionException {
         try {
-            return address instanceof Address.Unix unix ? openUnix(unix, timeout) : openTcp((Address.Tcp) address, timeout);
+            return address instanceof Address.Unix unix ? openUnix(unix, timeout)
+                    : openTcp((Address.Tcp) address, timeout, security.tls());
         } catch (UnknownHostException e) {
             throw new ConnectionException("cannot connect to " + address + ": unknown host", e);
         } catch (SocketTimeoutException e) {
@@ -91,7 +124,8 @@ final class Connection implements AutoCloseable {
         }
     }
 
-    private static Connection openTcp(Address.Tcp tcp, Duration timeout) throws IOException {
+    private static Connection openTcp(Address.Tcp tcp, Duration timeout, javax.net.ssl.SSLSocketFactory tls)
+            throws IOException {
         InetSocketAddress target = new InetSocketAddress(tcp.host(), tcp.port());
         if (target.isUnresolved()) {
             throw new UnknownHostException(tcp.host());
@@ -101,6 +135,14 @@ final class Connection implements AutoCloseable {
             socket.setTcpNoDelay(true);
             socket.connect(target, Math.toIntExact(Math.min(timeout.toMillis(), Integer.MAX_VALUE)));
             socket.setSoTimeout(Math.toIntExact(Math.min(timeout.toMillis(), Integer.MAX_VALUE)));
+            if (tls != null) {
+                javax.net.ssl.SSLSocket secure = (javax.net.ssl.SSLSocket) tls.createSocket(socket, tcp.host(), tcp.port(), true);
+                javax.net.ssl.SSLParameters params = secure.getSSLParameters();
+                params.setEndpointIdentificationAlgorithm("HTTPS"); // the node's certificate must name the host
+                secure.setSSLParameters(params);
+                secure.startHandshake();
+                socket = secure;
+            }
             return new Connection(tcp, timeout, socket, socket.getInputStream(), socket.getOutputStream());
         } catch (IOException | RuntimeException e) {
             socket.close();

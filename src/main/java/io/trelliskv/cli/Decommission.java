@@ -18,10 +18,16 @@ final class Decommission {
 
     private final Address address;
     private final Duration timeout;
+    private final ClientSecurity security;
     private final Duration pollInterval;
     private final StandardStreams streams;
 
     Decommission(Address address, Duration timeout, Duration pollInterval, StandardStreams streams) {
+        this(address, timeout, ClientSecurity.NONE, pollInterval, streams);
+    }
+
+    Decommission(Address address, Duration timeout, ClientSecurity security, Duration pollInterval, StandardStreams streams) {
+        this.security = security;
         this.address = address;
         this.timeout = timeout;
         this.pollInterval = pollInterval;
@@ -29,7 +35,7 @@ final class Decommission {
     }
 
     int run() {
-        return new StartAndPoll(address, timeout, pollInterval, streams).run(new StartAndPoll.Operation() {
+        return new StartAndPoll(address, timeout, security, pollInterval, streams).run(new StartAndPoll.Operation() {
             @Override
             public List<byte[]> startCommand() {
                 return StartAndPoll.command("DECOMMISSION");

@@ -32,10 +32,13 @@ final class OneShot {
 
     private final Address address;
     private final Duration timeout;
+    private final ClientSecurity security;
     private final boolean raw;
     private final StandardStreams streams;
 
-    OneShot(Address address, Duration timeout, String consistency, boolean raw, StandardStreams streams) {
+    OneShot(Address address, Duration timeout, ClientSecurity security, String consistency, boolean raw,
+            StandardStreams streams) {
+        this.security = security;
         this.consistency = consistency;
         this.address = address;
         this.timeout = timeout;
@@ -51,7 +54,7 @@ final class OneShot {
     int run(List<String> words) {
         Request request = request(words);
         RespValue reply;
-        try (Connection connection = Connection.open(address, timeout, consistency)) {
+        try (Connection connection = Connection.open(address, timeout, security, consistency)) {
             reply = connection.call(toBytes(request.command()));
         } catch (ConnectionException e) {
             streams.err().println("trellis-cli: " + e.getMessage());

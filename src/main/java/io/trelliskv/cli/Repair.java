@@ -24,10 +24,16 @@ final class Repair {
 
     private final Address address;
     private final Duration timeout;
+    private final ClientSecurity security;
     private final Duration pollInterval;
     private final StandardStreams streams;
 
     Repair(Address address, Duration timeout, Duration pollInterval, StandardStreams streams) {
+        this(address, timeout, ClientSecurity.NONE, pollInterval, streams);
+    }
+
+    Repair(Address address, Duration timeout, ClientSecurity security, Duration pollInterval, StandardStreams streams) {
+        this.security = security;
         this.address = address;
         this.timeout = timeout;
         this.pollInterval = pollInterval;
@@ -35,7 +41,7 @@ final class Repair {
     }
 
     int run() {
-        return new StartAndPoll(address, timeout, pollInterval, streams).run(new Round());
+        return new StartAndPoll(address, timeout, security, pollInterval, streams).run(new Round());
     }
 
     /** One repair: the round REPAIR started, then its progress in REPAIR STATUS. */

@@ -30,12 +30,15 @@ final class Repl {
 
     private final Address address;
     private final Duration timeout;
+    private final ClientSecurity security;
     private final boolean raw;
     private final StandardStreams streams;
     /** Null while disconnected. */
     private Connection connection;
 
-    Repl(Address address, Duration timeout, String consistency, boolean raw, StandardStreams streams) {
+    Repl(Address address, Duration timeout, ClientSecurity security, String consistency, boolean raw,
+            StandardStreams streams) {
+        this.security = security;
         this.consistency = consistency;
         this.address = address;
         this.timeout = timeout;
@@ -51,7 +54,7 @@ final class Repl {
         PrintStream out = streams.out();
         PrintStream err = streams.err();
         try {
-            connection = Connection.open(address, timeout, consistency);
+            connection = Connection.open(address, timeout, security, consistency);
         } catch (ConnectionException e) {
             err.println("trellis-cli: " + e.getMessage());
             return ExitCode.ERROR;
@@ -102,7 +105,7 @@ final class Repl {
     private void execute(List<byte[]> args) {
         try {
             if (connection == null) {
-                connection = Connection.open(address, timeout, consistency);
+                connection = Connection.open(address, timeout, security, consistency);
             }
             print(connection.call(args));
         } catch (ConnectionException e) {

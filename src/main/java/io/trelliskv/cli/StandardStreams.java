@@ -2,6 +2,7 @@ package io.trelliskv.cli;
 
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.util.Map;
 
 /**
  * The standard streams trellis-cli talks through, injected so tests can drive it with byte arrays.
@@ -10,12 +11,23 @@ import java.io.PrintStream;
  * @param out      replies
  * @param err      errors and diagnostics
  * @param terminal whether {@code in} is a terminal; without one the prompt is not printed
+ * @param env      the environment variables trellis-cli reads (the password, {@code REDISCLI_AUTH})
  */
-record StandardStreams(InputStream in, PrintStream out, PrintStream err, boolean terminal) {
+record StandardStreams(InputStream in, PrintStream out, PrintStream err, boolean terminal, Map<String, String> env) {
 
-    /** The process's own streams. */
+    /** Streams without environment variables (tests). */
+    StandardStreams(InputStream in, PrintStream out, PrintStream err, boolean terminal) {
+        this(in, out, err, terminal, Map.of());
+    }
+
+    /** The process's own streams and environment. */
     static StandardStreams system() {
-        return new StandardStreams(System.in, System.out, System.err, stdinIsTerminal());
+        return new StandardStreams(System.in, System.out, System.err, stdinIsTerminal(), System.getenv());
+    }
+
+    /** An environment variable's value, or null. */
+    String environment(String name) {
+        return env.get(name);
     }
 
     /**

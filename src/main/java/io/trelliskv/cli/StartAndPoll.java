@@ -57,10 +57,12 @@ final class StartAndPoll {
 
     private final Address address;
     private final Duration timeout;
+    private final ClientSecurity security;
     private final Duration pollInterval;
     private final StandardStreams streams;
 
-    StartAndPoll(Address address, Duration timeout, Duration pollInterval, StandardStreams streams) {
+    StartAndPoll(Address address, Duration timeout, ClientSecurity security, Duration pollInterval, StandardStreams streams) {
+        this.security = security;
         this.address = address;
         this.timeout = timeout;
         this.pollInterval = pollInterval;
@@ -69,7 +71,7 @@ final class StartAndPoll {
 
     /** Runs {@code operation} to its end and returns the exit status. */
     int run(Operation operation) {
-        try (Connection connection = Connection.open(address, timeout, null)) {
+        try (Connection connection = Connection.open(address, timeout, security, null)) {
             Step step = operation.started(connection.call(operation.startCommand()));
             if (step instanceof Done done) {
                 return done.exitCode();

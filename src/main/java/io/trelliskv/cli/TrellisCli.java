@@ -3,6 +3,7 @@ package io.trelliskv.cli;
 import io.trelliskv.common.Durations;
 import io.trelliskv.common.ParseException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,6 +75,27 @@ public final class TrellisCli implements Callable<Integer> {
     @Option(names = "--raw", description = "Print replies raw, without redis-cli's quotes and type tags.")
     boolean raw;
 
+    @Option(names = "--tls", description = "Connect over TLS (to the node's --tls-port).")
+    boolean tls;
+
+    @Option(names = "--cacert", paramLabel = "FILE",
+            description = "CA certificates to trust the node's certificate by (PEM; default: the JDK's trust store).")
+    Path caCert;
+
+    @Option(names = "--cert", paramLabel = "FILE", description = "Client certificate to present (PEM).")
+    Path cert;
+
+    @Option(names = "--key", paramLabel = "FILE", description = "The private key of --cert (PEM, PKCS#8).")
+    Path key;
+
+    @Option(names = "--user", paramLabel = "USER", description = "Log in as this ACL user (with --pass).")
+    String user;
+
+    @Option(names = "--pass", paramLabel = "PASSWORD",
+            description = "Password to log in with; visible in the process list, so prefer the REDISCLI_AUTH"
+                    + " environment variable.")
+    String pass;
+
     @Parameters(index = "0", paramLabel = "ADDRESS", description = "host:port, [ipv6]:port or unix:/path/to.sock")
     String address;
 
@@ -111,6 +133,18 @@ public final class TrellisCli implements Callable<Integer> {
         return status;
     }
 
+    private ClientSecurity security() {
+        if (!tls && (caCert != null || cert != null || key != null)) {
+            throw new UsageException("--cacert, --cert and --key need --tls");
+        }
+        String password = pass != null ? pass : streams.environment(ClientSecurity.PASSWORD_VARIABLE);
+        if (user != null && password == null) {
+            throw new UsageException("--user needs a password: --pass or the " + ClientSecurity.PASSWORD_VARIABLE
+                    + " environment variable");
+        }
+        return new ClientSecurity(tls ? ClientSecurity.tlsFactory(caCert, cert, key) : null, user, password);
+    }
+
     private static int usageError(StandardStreams streams, String message) {
         streams.err().println("trellis-cli: " + message + " (see trellis-cli --help)");
         return ExitCode.ERROR;
@@ -128,8 +162,9 @@ public final class TrellisCli implements Callable<Integer> {
             throw new UsageException("--consistency: unknown level '" + consistency + "' (expected: ONE, QUORUM or ALL)");
         }
         String level = consistency == null ? null : consistency.toUpperCase(Locale.ROOT);
+        ClientSecurity security = security();
         if (command.isEmpty()) {
-            return new Repl(target, timeout, level, raw, streams).run();
+            return new Repl(target, timeout, security, level, raw, streams).run();
         }
         if (command.get(0).startsWith("-")) {
             throw new UsageException("'" + command.get(0) + "' is not a command; options go before the address");
@@ -138,16 +173,16 @@ public final class TrellisCli implements Callable<Integer> {
             if (command.size() > 1) {
                 throw new UsageException("repair: unexpected argument '" + command.get(1) + "' (usage: repair)");
             }
-            return new Repair(target, timeout, Repair.POLL_INTERVAL, streams).run();
+            return new Repair(target, timeout, security, Repair.POLL_INTERVAL, streams).run();
         }
         if (command.get(0).equalsIgnoreCase("decommission")) {
             if (command.size() > 1) {
                 throw new UsageException("decommission: unexpected argument '" + command.get(1)
                         + "' (usage: decommission)");
             }
-            return new Decommission(target, timeout, Decommission.POLL_INTERVAL, streams).run();
+            return new Decommission(target, timeout, security, Decommission.POLL_INTERVAL, streams).run();
         }
-        return new OneShot(target, timeout, level, raw, streams).run(command);
+        return new OneShot(target, timeout, security, level, raw, streams).run(command);
     }
 
     /** Converts {@code --timeout} values, reporting bad ones in {@link Durations}' words. */
