@@ -25,6 +25,7 @@ import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.HintStats;
 import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.request.Dispatcher;
+import io.trelliskv.security.GossipKeyring;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.version.Hlc;
 import org.slf4j.Logger;
@@ -105,9 +106,21 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
      * @param dataKept         whether the engine holds this node's data from before a restart
      * @param onDecommissioned what to do once a decommission has handed every range over (close, or exit)
      */
+    /** Seals and opens gossip datagrams; null when gossip is in the clear. */
+    private final GossipKeyring gossipKeyring;
+
     public Cluster(ClusterConfig config, NodeIdentity identity, KnownMembers known, String bindHost, int port,
             PeerConfig peerConfig, Clock clock, Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc,
             Durability durability, boolean dataKept, Runnable onDecommissioned) {
+        this(config, identity, known, bindHost, port, peerConfig, clock, dispatcher, state, engine, hlc, durability,
+                dataKept, onDecommissioned, null);
+    }
+
+    /** @param gossipKeyring seals and opens gossip datagrams; null for gossip in the clear */
+    public Cluster(ClusterConfig config, NodeIdentity identity, KnownMembers known, String bindHost, int port,
+            PeerConfig peerConfig, Clock clock, Dispatcher dispatcher, ClusterState state, Engine engine, Hlc hlc,
+            Durability durability, boolean dataKept, Runnable onDecommissioned, GossipKeyring gossipKeyring) {
+        this.gossipKeyring = gossipKeyring;
         this.durability = durability;
         this.dataKept = dataKept;
         this.config = config;
@@ -157,7 +170,7 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
         PeerHello self = hello(bound.getPort());
         acceptor.self(self);
         PeerClient peers = new PeerClient(peerConfig, self);
-        GossipTransport gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT);
+        GossipTransport gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT, gossipKeyring, clock);
         ClusterMember.Wiring wiring = new ClusterMember.Wiring(new Address(self.host(), self.port()), gossip,
                 scheduler, new Random(), new PeerClientCalls(peers, state), streams, flusher, scans,
                 nanos -> Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000)),

@@ -21,6 +21,8 @@ import io.trelliskv.replication.ReplicaService;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.request.RequestStats;
 import io.trelliskv.request.Router;
+import io.trelliskv.security.Acl;
+import io.trelliskv.security.GossipKeyring;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
 
@@ -57,7 +59,7 @@ public final class Info {
     record Sources(Clock clock, long startMillis, NodeConfig config, long nodeId, IntSupplier port,
                    BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
-                   ClusterInfo cluster, Persistence persistence) {
+                   ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring) {
     }
 
     private final Sources source;
@@ -243,6 +245,15 @@ public final class Info {
         line(sb, "flush_refused_entries", source.engine().refusedBelowFlushFloor());
         line(sb, "total_error_replies", source.requests().errorReplies());
         line(sb, "unknown_commands", source.requests().unknownCommands());
+        line(sb, "acl_access_denied_auth", source.acl().denied(Acl.Denial.AUTH));
+        line(sb, "acl_access_denied_cmd", source.acl().denied(Acl.Denial.COMMAND));
+        line(sb, "acl_access_denied_key", source.acl().denied(Acl.Denial.KEY));
+        GossipKeyring keys = source.gossipKeyring();
+        if (keys != null) {
+            line(sb, "gossip_packets_unauthenticated", keys.dropped(GossipKeyring.Drop.UNAUTHENTICATED));
+            line(sb, "gossip_packets_replayed", keys.dropped(GossipKeyring.Drop.REPLAYED));
+            line(sb, "gossip_packets_malformed", keys.dropped(GossipKeyring.Drop.MALFORMED));
+        }
     }
 
     private void commandstats(StringBuilder sb) {

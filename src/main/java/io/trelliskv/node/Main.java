@@ -286,6 +286,11 @@ public final class Main implements Callable<Integer> {
             description = "Cipher suites allowed, colon-separated (default: the engine's).")
     String tlsCiphersuites;
 
+    @Option(names = "--gossip-key-file", paramLabel = "FILE",
+            description = "Encrypt and authenticate gossip with AES-GCM keys from FILE (base64, one a line, the"
+                    + " primary first; 16, 24 or 32 bytes each); rotate them with GOSSIPKEY.")
+    Path gossipKeyFile;
+
     @Option(names = "--test-clock-control", hidden = true,
             description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
     boolean testClockControl;
@@ -416,7 +421,7 @@ public final class Main implements Callable<Integer> {
         if (password != null && aclFile != null) {
             throw new ParseException("--requirepass and --aclfile: set the default user's password in the ACL file instead");
         }
-        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls());
+        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls(), gossipKeyFile);
     }
 
     private TlsConfig tls() {

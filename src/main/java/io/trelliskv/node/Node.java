@@ -31,6 +31,7 @@ import io.trelliskv.persist.Recovery;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
+import io.trelliskv.security.GossipKeyring;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.version.Hlc;
@@ -79,6 +80,8 @@ public final class Node implements AutoCloseable {
     private final Acl acl;
     /** TLS for clients on the TLS port, or null without one. */
     private final ServerTls tls;
+    /** The gossip keyring and its file, or null for gossip in the clear. */
+    private final GossipKeys gossipKeys;
     private final OpsSampler opsSampler;
     private final ClusterState clusterState;
     private final NodeIdentity identity;
@@ -121,6 +124,7 @@ public final class Node implements AutoCloseable {
         CommandTable table = new CommandTable();
         this.acl = openAcl(config.security(), table);
         this.tls = openTls(config.security());
+        this.gossipKeys = config.security().gossipKeyFile() == null ? null : GossipKeys.load(config.security().gossipKeyFile());
         this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability, acl,
                 config.security().protectedMode() && !listensOnLoopbackOnly(config.net().host()));
         this.opsSampler = new OpsSampler(clock);
@@ -131,10 +135,14 @@ public final class Node implements AutoCloseable {
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
                 clock, dispatcher, clusterState, engine, hlc, durability,
-                persistence != null && persistence.keptData(), () -> onDecommissioned.run());
+                persistence != null && persistence.keptData(), () -> onDecommissioned.run(),
+                gossipKeys == null ? null : gossipKeys.keyring());
         AclCommands aclCommands = new AclCommands(acl, table, config.security(), clock);
         aclCommands.registerInto(table);
         new ServerCommands(this, aclCommands).registerInto(table);
+        if (gossipKeys != null) {
+            gossipKeys.registerInto(table);
+        }
         new PersistenceCommands(persistence, startMillis).registerInto(table);
         new ClusterCommands(clusterState).registerInto(table);
         new ReplicationCommands(config.cluster().replication(), clusterState, cluster).registerInto(table);
@@ -334,6 +342,11 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /** The gossip keyring, or null for gossip in the clear (INFO's drop counters). */
+    public GossipKeyring gossipKeyring() {
+        return gossipKeys == null ? null : gossipKeys.keyring();
+    }
+
     /** TLS for clients, for certificate rotation (CONFIG SET tls-cert-file ...); null without a TLS port. */
     public ServerTls tls() {
         return tls;
@@ -386,7 +399,7 @@ public final class Node implements AutoCloseable {
         return new Info.Sources(clock, startMillis, config, nodeId,
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
-                persistence);
+                persistence, acl, gossipKeyring());
     }
 
     /** The bound TCP address; null before {@link #start()}. */

@@ -14,8 +14,15 @@ import java.nio.file.Path;
  * @param protectedMode refuse clients from other hosts while the default user needs no password and the
  *                      node listens beyond loopback (Redis's protected mode)
  * @param tls           TLS for clients on a port of its own, or null for none
+ * @param gossipKeyFile the gossip keyring ({@code --gossip-key-file}: base64 AES keys, one a line, the primary
+ *                      first), or null for gossip in the clear
  */
-public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls) {
+public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls, Path gossipKeyFile) {
+
+    /** Settings without a gossip keyring. */
+    public SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls) {
+        this(requirePass, aclFile, protectedMode, tls, null);
+    }
 
     public SecurityConfig {
         if (requirePass != null && aclFile != null) {
@@ -26,12 +33,12 @@ public record SecurityConfig(String requirePass, Path aclFile, boolean protected
 
     /** No password, no ACL file, protected mode on: a node as Redis starts by default. */
     public static SecurityConfig defaults() {
-        return new SecurityConfig(null, null, true, null);
+        return new SecurityConfig(null, null, true, null, null);
     }
 
     @Override
     public String toString() {
         return "SecurityConfig[requirePass=" + (requirePass == null ? "none" : "(set)") + ", aclFile=" + aclFile
-                + ", protectedMode=" + protectedMode + ", tls=" + tls + "]";
+                + ", protectedMode=" + protectedMode + ", tls=" + tls + ", gossipKeyFile=" + gossipKeyFile + "]";
     }
 }

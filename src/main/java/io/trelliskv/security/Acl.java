@@ -44,12 +44,17 @@ public final class Acl {
     }
 
     private final CommandCatalog catalog;
+    /** Denials so far, by kind (INFO's acl_access_denied_*). */
+    private final java.util.EnumMap<Denial, java.util.concurrent.atomic.LongAdder> denials = new java.util.EnumMap<>(Denial.class);
     private volatile Map<String, AclUser> users;
     private final Deque<LogEntry> log = new ArrayDeque<>();
 
     /** A table with only the {@code default} user, open to all (no password). */
     public Acl(CommandCatalog catalog) {
         this.catalog = Objects.requireNonNull(catalog, "catalog");
+        for (Denial d : Denial.values()) {
+            denials.put(d, new java.util.concurrent.atomic.LongAdder());
+        }
         Map<String, AclUser> m = new TreeMap<>();
         m.put("default", AclUser.defaultUser());
         this.users = Collections.unmodifiableMap(m);
@@ -183,6 +188,7 @@ public final class Acl {
      * raises that one's count instead of adding another, as Redis does.
      */
     public void logDenial(Denial denial, String context, String object, String username, String clientInfo, long nowMillis) {
+        denials.get(denial).increment();
         synchronized (log) {
             for (LogEntry e : log) {
                 if (e.denial() == denial && e.context().equals(context) && e.object().equals(object) && e.username().equals(username)) {
@@ -196,6 +202,11 @@ public final class Acl {
                 log.removeLast();
             }
         }
+    }
+
+    /** Denials of this kind since the start (failed logins for {@link Denial#AUTH}). */
+    public long denied(Denial denial) {
+        return denials.get(denial).sum();
     }
 
     /** The newest {@code max} log entries, newest first. */

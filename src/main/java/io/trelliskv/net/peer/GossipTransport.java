@@ -18,8 +18,10 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.trelliskv.common.Address;
+import io.trelliskv.common.Clock;
 import io.trelliskv.membership.Scheduler;
 import io.trelliskv.membership.Transport;
+import io.trelliskv.security.GossipKeyring;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +65,11 @@ public final class GossipTransport implements Transport, AutoCloseable {
     /** Most received datagrams waiting for the membership thread; more are dropped, as the network might. */
     static final int MAX_QUEUED_DATAGRAMS = 10_000;
 
+    /** Largest datagram sent or accepted, sealing overhead included. */
     private final int maxDatagramBytes;
+    /** Seals and opens datagrams; null when gossip is in the clear. */
+    private final GossipKeyring keyring;
+    private final Clock clock;
     private final PeerClient peers;
     private final Scheduler scheduler;
     private final Duration streamTimeout;
@@ -86,7 +92,19 @@ public final class GossipTransport implements Transport, AutoCloseable {
      * @param streamTimeout how long an exchange waits for its reply before failing (Swim may give up sooner)
      */
     public GossipTransport(PeerConfig config, PeerClient peers, Scheduler scheduler, Duration streamTimeout) {
-        this.maxDatagramBytes = config.maxDatagramBytes();
+        this(config, peers, scheduler, streamTimeout, null, null);
+    }
+
+    /**
+     * @param keyring seals every datagram sent and opens every one received (AES-GCM, see {@link GossipKeyring});
+     *                null sends them in the clear
+     * @param clock   the time sealed into packets and checked against the replay window; unused without a keyring
+     */
+    public GossipTransport(PeerConfig config, PeerClient peers, Scheduler scheduler, Duration streamTimeout,
+                           GossipKeyring keyring, Clock clock) {
+        this.keyring = keyring;
+        this.clock = keyring == null ? null : Objects.requireNonNull(clock, "clock");
+        this.maxDatagramBytes = config.maxDatagramBytes() + (keyring == null ? 0 : GossipKeyring.OVERHEAD);
         this.peers = Objects.requireNonNull(peers, "peers");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         this.streamTimeout = Objects.requireNonNull(streamTimeout, "streamTimeout");
@@ -134,7 +152,17 @@ public final class GossipTransport implements Transport, AutoCloseable {
             dropped.incrementAndGet(); // a flood must not grow the membership thread's queue without bound
             return;
         }
-        byte[] data = ByteBufUtil.getBytes(packet.content());
+        byte[] bytes = ByteBufUtil.getBytes(packet.content());
+        byte[] data;
+        if (keyring == null) {
+            data = bytes;
+        } else {
+            try {
+                data = keyring.open(bytes, clock.millis());
+            } catch (GossipKeyring.DroppedPacket e) {
+                return; // counted by the keyring, per reason; one forged packet must not cost a log line
+            }
+        }
         received.incrementAndGet();
         queued.incrementAndGet();
         scheduler.execute(() -> {
@@ -150,8 +178,9 @@ public final class GossipTransport implements Transport, AutoCloseable {
     }
 
     @Override
-    public void sendPacket(Address to, byte[] packet) {
+    public void sendPacket(Address to, byte[] payload) {
         Channel ch = channel;
+        byte[] packet = keyring == null ? payload : keyring.seal(payload, clock.millis());
         if (packet.length > maxDatagramBytes) {
             oversize.incrementAndGet();
             return;

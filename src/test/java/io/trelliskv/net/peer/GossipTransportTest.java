@@ -1,5 +1,8 @@
 package io.trelliskv.net.peer;
 
+import io.trelliskv.common.Clock;
+import io.trelliskv.security.GossipKeyring;
+
 import io.trelliskv.common.Address;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.membership.ExecutorScheduler;
@@ -49,6 +52,10 @@ class GossipTransportTest {
         final Address address;
 
         Node(PeerConfig config) throws IOException {
+            this(config, null);
+        }
+
+        Node(PeerConfig config, GossipKeyring keyring) throws IOException {
             NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                     NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
             // the port is only known after binding; the hello's port is the server's, read at each request
@@ -64,13 +71,38 @@ class GossipTransportTest {
             address = new Address("127.0.0.1", port);
             client = new PeerClient(config, new PeerHello(config.clusterName(), "127.0.0.1", port, port));
             resources.add(client);
-            transport = new GossipTransport(config, client, scheduler, WAIT);
+            transport = new GossipTransport(config, client, scheduler, WAIT, keyring, Clock.SYSTEM);
             resources.add(transport);
             transport.start(new InetSocketAddress("127.0.0.1", port), (from, data) -> {
                 threads.add(Thread.currentThread().getName());
                 packets.add(from + " " + new String(data, StandardCharsets.UTF_8));
             });
         }
+    }
+
+    @Test
+    void sealedGossipReachesOnlyNodesWithTheKeyAndAForgedPacketIsCounted() throws Exception {
+        PeerConfig config = PeerConfig.defaults("c");
+        byte[] key = new byte[32];
+        byte[] otherKey = new byte[32];
+        otherKey[0] = 1;
+        Node a = new Node(config, new GossipKeyring(List.of(key)));
+        GossipKeyring bRing = new GossipKeyring(List.of(key));
+        Node b = new Node(config, bRing);
+        GossipKeyring wrong = new GossipKeyring(List.of(otherKey));
+        Node impostor = new Node(config, wrong);
+        Node clear = new Node(config);
+        impostor.transport.sendPacket(b.address, utf8("node a is dead"));
+        clear.transport.sendPacket(b.address, utf8("node a is dead"));
+        a.transport.sendPacket(b.address, utf8("ping"));
+        await().atMost(WAIT).until(() -> b.packets.size() == 1);
+        assertThat(b.packets).containsExactly(a.address + " ping");
+        // The impostor's and the clear packet were dropped before reaching membership, and counted.
+        await().atMost(WAIT).until(() -> bRing.dropped(GossipKeyring.Drop.UNAUTHENTICATED)
+                + bRing.dropped(GossipKeyring.Drop.MALFORMED) == 2);
+        b.transport.sendPacket(impostor.address, utf8("hello"));
+        await().atMost(WAIT).until(() -> wrong.dropped(GossipKeyring.Drop.UNAUTHENTICATED) == 1);
+        assertThat(impostor.packets).isEmpty();
     }
 
     private static byte[] utf8(String s) {
