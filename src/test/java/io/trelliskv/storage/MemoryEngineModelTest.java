@@ -124,7 +124,7 @@ class MemoryEngineModelTest {
                     NODE_ID);
         }
 
-        /** Key lengths straddle the 8-byte alignment steps, so charge arithmetic errors show. */
+        /** Key lengths straddle the 8-byte size-class steps, so charge arithmetic errors show. */
         private static final int[] KEY_LENGTHS = {0, 1, 7, 8, 9, 16};
 
         static Key key(int i) {
@@ -271,10 +271,6 @@ class MemoryEngineModelTest {
             }
         }
 
-        static long align8(long n) {
-            return (n + 7) / 8 * 8;
-        }
-
         void check(Op after) {
             long keys = 0;
             long volatiles = 0;
@@ -284,8 +280,11 @@ class MemoryEngineModelTest {
             for (Iterator<Map.Entry<Key, Write>> it = model.entrySet().iterator(); it.hasNext(); ) {
                 Map.Entry<Key, Write> e = it.next();
                 Write w = e.getValue();
-                memory += 120 + align8(16 + e.getKey().length()) + (w.expireAt() != 0 ? 8 : 0)
-                        + (w.tombstone() ? 0 : align8(16 + w.value().length));
+                // header 13, expiry fields 12, one-byte length varints (lengths < 128 here), key, value
+                int record = 13 + (w.expireAt() != 0 ? 12 : 0) + 1 + e.getKey().length()
+                        + (w.tombstone() ? 0 : 1 + w.value().length);
+                memory += SlabAllocator.chunkBytes(record) + MemoryEngine.SLOT_CHARGE
+                        + (w.expireAt() != 0 ? MemoryEngine.HEAP_ELEMENT_CHARGE : 0);
                 if (w.tombstone()) {
                     tombstones++;
                 } else {
