@@ -135,14 +135,14 @@ class MemoryEngineModelTest {
         return op.list().ofMinSize(1).ofMaxSize(keys > KEYS ? 200 : 80);
     }
 
-    @Property(tries = 300)
+    @Property(tries = 300, seed = "20261204")
     void engineAgreesWithTheModel(@ForAll("graces") long grace, @ForAll("programs") List<Op> program,
                                   @ForAll boolean offHeap) {
         new Run(grace, offHeap, null).execute(program);
     }
 
     /** The same, with many keys in one segment: probing, growth, backshift deletion and shrinking of the index. */
-    @Property(tries = 100)
+    @Property(tries = 100, seed = "20261205")
     void aCrowdedSegmentAgreesWithTheModel(@ForAll("graces") long grace, @ForAll("crowdedPrograms") List<Op> program,
                                            @ForAll boolean offHeap) {
         new Run(grace, offHeap, CROWDED).execute(program);
