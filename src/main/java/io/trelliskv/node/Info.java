@@ -161,7 +161,7 @@ public final class Info {
         line(sb, "maxmemory", max);
         line(sb, "maxmemory_human", Sizes.human(max));
         line(sb, "maxmemory_policy", source.config().engine().policy().configName());
-        line(sb, "memory_accounting", "estimated per entry: key, value and per-entry JVM object overhead");
+        line(sb, "memory_accounting", "per record: its slab chunk (size-class bytes) + average index slot and expiry-heap element");
     }
 
     /**

@@ -64,7 +64,7 @@ public interface Engine extends AutoCloseable {
     /** Number of keys with an expiry time (tombstones excluded). */
     long volatileSize();
 
-    /** Accounted memory of all entries, in bytes (an estimate of heap in use). */
+    /** Accounted memory of all entries, in bytes (what {@code maxMemoryBytes} bounds; see the engine). */
     long usedMemory();
 
     /**
@@ -84,9 +84,10 @@ public interface Engine extends AutoCloseable {
      * token lies in the ring arc {@code (start, end]} (clockwise, wrapping past {@link Long#MAX_VALUE};
      * {@code start == end} is the whole ring), for Merkle trees and repair. Entries present for the
      * whole call are visited exactly once; entries written meanwhile may or may not be. No recency or
-     * stats effect, and no copy of the data: the visitor runs under the engine's internal lock of the
-     * entries it is shown, so it must be quick and must not call the engine. Returns the number of
-     * entries visited.
+     * stats effect, and no copy of the range: entries are handed over one at a time (an engine that does
+     * not keep {@link Entry} objects materializes each), and the visitor runs under the engine's internal
+     * lock of the entries it is shown, so it must be quick and must not call the engine. Returns the
+     * number of entries visited.
      */
     long forEachInRange(long start, long end, Consumer<Entry> visitor);
 

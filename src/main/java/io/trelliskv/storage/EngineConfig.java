@@ -12,9 +12,18 @@ import static io.trelliskv.common.ConfigException.require;
  * @param tombstoneGraceMillis how long a tombstone is kept after a delete before it may be purged;
  *                             0 removes deleted keys at once (a single node has nobody to tell)
  * @param evictionSamples      how many candidates are compared to choose one eviction victim
+ * @param offHeapSlabs         where the engine's record slabs live: true for direct (off-heap) buffers,
+ *                             false for heap arrays (see {@link SlabAllocator}); the four-argument
+ *                             constructor takes {@link #defaultOffHeapSlabs()}
  */
 public record EngineConfig(long maxMemoryBytes, EvictionPolicy policy, long tombstoneGraceMillis,
-                           int evictionSamples) {
+                           int evictionSamples, boolean offHeapSlabs) {
+
+    /**
+     * System property that chooses the default slab placement: {@code heap} or {@code direct} (the
+     * default: off-heap slabs measured the lower RSS per key, see {@link MemoryEngine}).
+     */
+    public static final String SLABS_PROPERTY = "trelliskv.slabs";
 
     public static final int DEFAULT_EVICTION_SAMPLES = 5;
     /** Default tombstone grace: 4 h, longer than the default hint window (3 h) and anti-entropy interval (10 min). */
@@ -25,6 +34,17 @@ public record EngineConfig(long maxMemoryBytes, EvictionPolicy policy, long tomb
         Objects.requireNonNull(policy, "policy");
         require(tombstoneGraceMillis >= 0, "tombstoneGraceMillis", tombstoneGraceMillis, ">= 0");
         require(evictionSamples >= 1 && evictionSamples <= 64, "evictionSamples", evictionSamples, "1..64");
+    }
+
+    public EngineConfig(long maxMemoryBytes, EvictionPolicy policy, long tombstoneGraceMillis, int evictionSamples) {
+        this(maxMemoryBytes, policy, tombstoneGraceMillis, evictionSamples, defaultOffHeapSlabs());
+    }
+
+    /** Off heap unless the system property {@value #SLABS_PROPERTY} is {@code heap}. */
+    public static boolean defaultOffHeapSlabs() {
+        String v = System.getProperty(SLABS_PROPERTY, "direct");
+        require(v.equals("heap") || v.equals("direct"), SLABS_PROPERTY, v, "heap or direct");
+        return v.equals("direct");
     }
 
     /**

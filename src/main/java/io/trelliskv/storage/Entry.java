@@ -5,8 +5,9 @@ import io.trelliskv.version.Version;
 
 /**
  * One stored entry: a key's value (or a tombstone), the version of the write that produced it and its
- * absolute expiry time. Entries are immutable apart from the engine's recency stamp: every write makes
- * a new entry, so an entry can be handed to a replica or a client without copying.
+ * absolute expiry time. Immutable: the exchange type between the engine and its callers. The engine
+ * does not keep entries: it stores records in slabs and materializes an entry (copying the value out)
+ * when one is asked for, so an entry can be handed to a replica or a client without copying.
  *
  * <p>The version is kept inline as two longs rather than a {@link Version} object: at millions of
  * entries the saved header and pointer are worth the small inconvenience.
@@ -25,8 +26,6 @@ public final class Entry {
      * may be purged (delete time + grace period).
      */
     final long expireAt;
-    /** Recency stamp for LRU eviction, in engine clock units (see the engine); written under its lock. */
-    int lru;
 
     public Entry(Key key, byte[] value, long hlc, long nodeId, long expireAt) {
         this.key = key;

@@ -1,132 +1,141 @@
 package io.trelliskv.storage;
 
 import java.util.Arrays;
-import java.util.function.Predicate;
 
 /**
- * An array-based binary min-heap of entries ordered by {@link Entry#expireAt}: one per engine segment,
- * holding every entry of the segment that has an expiry time (volatile keys and tombstones).
+ * An array-based binary min-heap of (expiry time, record handle) pairs in two primitive arrays: one per
+ * engine segment, holding exactly the records of the segment that have an expiry time (volatile keys
+ * and tombstones). No Java object per element.
  *
- * <p>The heap does not know which of its elements are still in the segment's table. An entry that was
- * overwritten or deleted stays in the heap as a stale element until it reaches the head (where the
- * expiry cycle drops it) or until the owner compacts the heap with {@link #removeIf}. The owner bounds
- * the number of stale elements that way; the heap itself only orders.
+ * <p>The heap is indexed: each time an element lands at a new array index, {@link Positions#moved} tells
+ * the owner, which keeps the index in the record, so a record that is overwritten or deleted leaves the
+ * heap at once through {@link #removeAt} (O(log n)) and the heap never holds stale elements.
  *
  * <p>Not thread-safe: used under the segment's lock.
  */
 final class ExpiryHeap {
 
-    private static final Entry[] EMPTY = {};
-    /** Capacity of the first array, allocated on the first {@link #add}. */
+    /** Told where an element now sits. */
+    interface Positions {
+        void moved(long handle, int index);
+    }
+
+    private static final long[] EMPTY = {};
+    /** Capacity of the first arrays, allocated on the first {@link #add}. */
     private static final int INITIAL_CAPACITY = 8;
 
-    /** Elements {@code [0, size)} form a binary heap: {@code queue[i]} expires no later than its children. */
-    private Entry[] queue = EMPTY;
+    private final Positions positions;
+    /** Elements {@code [0, size)} form a binary heap: {@code times[i]} is no later than its children's. */
+    private long[] times = EMPTY;
+    /** Record handle of each element, parallel to {@link #times}. */
+    private long[] handles = EMPTY;
     private int size;
+
+    ExpiryHeap(Positions positions) {
+        this.positions = positions;
+    }
 
     int size() {
         return size;
     }
 
-    /** The element with the smallest expiry time, or null if empty. */
-    Entry peek() {
-        return size == 0 ? null : queue[0];
-    }
-
     /**
-     * The element at array index {@code i}, {@code 0 <= i < size()}. Index 0 is the head; the smallest
-     * few expiry times are near the front, but the array order is otherwise arbitrary, which makes a
-     * random index a uniform sample of the elements.
+     * Expiry time of the element at array index {@code i}, {@code 0 <= i < size()}. Index 0 is the head;
+     * the smallest few expiry times are near the front, but the array order is otherwise arbitrary, which
+     * makes a random index a uniform sample of the elements.
      */
-    Entry get(int i) {
-        if (i < 0 || i >= size) {
-            throw new IndexOutOfBoundsException("index: " + i + " (expected: 0 <= index < " + size + ")");
-        }
-        return queue[i];
+    long timeAt(int i) {
+        check(i);
+        return times[i];
     }
 
-    void add(Entry e) {
-        if (size == queue.length) {
-            queue = Arrays.copyOf(queue, Math.max(INITIAL_CAPACITY, size * 2));
-        }
-        siftUp(size++, e);
+    long handleAt(int i) {
+        check(i);
+        return handles[i];
     }
 
-    /** Removes and returns the head, or null if empty. */
-    Entry poll() {
-        if (size == 0) {
-            return null;
-        }
-        Entry head = queue[0];
-        Entry last = queue[--size];
-        queue[size] = null;
-        if (size > 0) {
-            siftDown(0, last);
-        }
-        return head;
+    /** Bytes of the two arrays. */
+    long bytes() {
+        return 16L * times.length;
     }
 
-    /**
-     * Removes every element matching {@code stale} and restores heap order in O(n) (Floyd's heapify);
-     * shrinks the array when it is mostly empty. Returns the number removed.
-     */
-    int removeIf(Predicate<Entry> stale) {
-        int kept = 0;
-        for (int i = 0; i < size; i++) {
-            Entry e = queue[i];
-            if (!stale.test(e)) {
-                queue[kept++] = e;
+    void add(long expireAt, long handle) {
+        if (size == times.length) {
+            int capacity = Math.max(INITIAL_CAPACITY, size * 2);
+            times = Arrays.copyOf(times, capacity);
+            handles = Arrays.copyOf(handles, capacity);
+        }
+        siftUp(size++, expireAt, handle);
+    }
+
+    /** Removes the element at array index {@code i} (as reported to {@link Positions}). */
+    void removeAt(int i) {
+        check(i);
+        int last = --size;
+        if (i != last) {
+            long t = times[last];
+            long h = handles[last];
+            if (i > 0 && t < times[(i - 1) >>> 1]) {
+                siftUp(i, t, h);
+            } else {
+                siftDown(i, t, h);
             }
         }
-        int removed = size - kept;
-        Arrays.fill(queue, kept, size, null);
-        size = kept;
-        if (queue.length > INITIAL_CAPACITY && queue.length > 4 * size) {
-            queue = size == 0 ? EMPTY : Arrays.copyOf(queue, Math.max(INITIAL_CAPACITY, size * 2));
+        if (size == 0) {
+            times = EMPTY;
+            handles = EMPTY;
+        } else if (times.length > INITIAL_CAPACITY && times.length >= 4 * size) {
+            int capacity = Math.max(INITIAL_CAPACITY, size * 2);
+            times = Arrays.copyOf(times, capacity);
+            handles = Arrays.copyOf(handles, capacity);
         }
-        for (int i = (size >>> 1) - 1; i >= 0; i--) {
-            siftDown(i, queue[i]);
-        }
-        return removed;
     }
 
-    /** Removes every element and releases the array. */
+    /** Removes every element and releases the arrays. */
     void clear() {
-        queue = EMPTY;
+        times = EMPTY;
+        handles = EMPTY;
         size = 0;
     }
 
-    private void siftUp(int i, Entry e) {
-        long exp = e.expireAt;
-        while (i > 0) {
-            int parent = (i - 1) >>> 1;
-            Entry p = queue[parent];
-            if (p.expireAt <= exp) {
-                break;
-            }
-            queue[i] = p;
-            i = parent;
+    private void check(int i) {
+        if (i < 0 || i >= size) {
+            throw new IndexOutOfBoundsException("index: " + i + " (expected: 0 <= index < " + size + ")");
         }
-        queue[i] = e;
     }
 
-    private void siftDown(int i, Entry e) {
-        long exp = e.expireAt;
+    private void place(int i, long t, long h) {
+        times[i] = t;
+        handles[i] = h;
+        positions.moved(h, i);
+    }
+
+    private void siftUp(int i, long t, long h) {
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (times[parent] <= t) {
+                break;
+            }
+            place(i, times[parent], handles[parent]);
+            i = parent;
+        }
+        place(i, t, h);
+    }
+
+    private void siftDown(int i, long t, long h) {
         int half = size >>> 1;
         while (i < half) {
             int child = 2 * i + 1;
-            Entry c = queue[child];
             int right = child + 1;
-            if (right < size && queue[right].expireAt < c.expireAt) {
+            if (right < size && times[right] < times[child]) {
                 child = right;
-                c = queue[right];
             }
-            if (exp <= c.expireAt) {
+            if (t <= times[child]) {
                 break;
             }
-            queue[i] = c;
+            place(i, times[child], handles[child]);
             i = child;
         }
-        queue[i] = e;
+        place(i, t, h);
     }
 }

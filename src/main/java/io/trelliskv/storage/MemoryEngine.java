@@ -5,11 +5,14 @@ import io.trelliskv.common.Key;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
@@ -21,83 +24,113 @@ import java.util.function.Predicate;
 
 /**
  * The in-memory storage engine: a node's keys in a table of segments, with TTLs, tombstones, a memory
- * bound and Redis-style approximate eviction.
+ * bound and Redis-style approximate eviction. Records live in slabs ({@link SlabAllocator}), with no
+ * Java object per key; {@link Entry} is only the exchange type, materialized when asked for.
  *
  * <h2>Segments and concurrency</h2>
  * The key space is split into {@link #SEGMENTS} segments by the top 12 bits of a key's ring token, taken
  * in the ring's (signed) order: segment 0 holds the most negative tokens and segment 4095 the most
  * positive ones, so a range of ring tokens maps to a contiguous run of segments (what Merkle trees and
- * range streaming will walk), and a scan visits keys in approximate ring order. Each segment is its own
- * lock (a {@link ReentrantLock}; uncontended it costs one CAS, as {@code synchronized} does) and owns a
- * {@link LinkedHashMap} in access order plus an {@link ExpiryHeap}. Every operation on one key takes one
- * segment lock; multi-key {@code atomically} takes the distinct segments in ascending index order, so two
- * of them cannot deadlock. Explicit locks rather than nested {@code synchronized} blocks because an
- * {@code MSET} of thousands of keys would need a recursion as deep as the number of segments. The only
- * code that ever holds two locks besides that is eviction, and it only {@code tryLock}s, so
- * {@link #makeRoom()} may be called from inside an {@code atomically} body without risk of deadlock.
+ * range streaming walk), and a scan visits keys in approximate ring order. Each segment is its own
+ * lock (a {@link ReentrantLock}; uncontended it costs one CAS) and owns an open-addressing index and an
+ * {@link ExpiryHeap}. Every operation on one key takes one segment lock; multi-key {@code atomically}
+ * takes the distinct segments in ascending index order, so two of them cannot deadlock. The only code
+ * that ever holds two segment locks besides that is eviction, which only {@code tryLock}s, so
+ * {@link #makeRoom()} may be called from inside an {@code atomically} body, and {@link #clear()}, which
+ * takes all of them in ascending order (so it must not be called from inside such a body). Slab arena
+ * locks are taken under a segment lock and nothing is taken under them.
  *
- * <h2>Entries, versions and the unlinked mark</h2>
- * An {@link Entry} is immutable except its {@code lru} stamp. A write never modifies an entry in place:
- * it links a new one into the table and marks the one it replaced as {@link #UNLINKED} (a reserved
- * {@code lru} value). Local writes ({@code put}, {@code delete}, {@code Txn} writes) are stamped under
- * the segment lock with {@code hlc.now()} and this node's id; if the entry they replace carries a
- * greater timestamp (merged from a node whose clock runs ahead), the clock first observes it, so a local
- * write always supersedes what it replaced here and on every replica. {@link #merge(Entry)} stores a
- * copy of the incoming entry (so entries are never shared between engines or with callers) if it is
- * newer under last-writer-wins than whatever the table holds, tombstones and expired entries included.
+ * <h2>Records</h2>
+ * A record is one chunk of a slab (see {@link SlabAllocator} for chunks, size classes and handles),
+ * big-endian, at these byte offsets:
+ * <pre>
+ *    0  int    flags (top 8 bits: {@link #F_TOMBSTONE}, {@link #F_EXPIRY}, {@link #F_INLINE_NODE})
+ *              | LRU clock (low 24 bits, ticks of 1024 ms, as Redis's)
+ *    4  byte   index of the writer's node id in the engine's node table ({@link #INLINE_NODE}: inline)
+ *    5  long   hlc of the write
+ *   13  long   expireAt, epoch ms                   } only with F_EXPIRY
+ *   21  int    index of the record's expiry-heap element }
+ *    .  long   node id                              only with F_INLINE_NODE
+ *    .  varint key length; varint value length (absent for a tombstone)
+ *    .  key bytes, value bytes
+ * </pre>
+ * Most records carry one of a handful of node ids (the replicas of their keys), so the engine keeps a
+ * table of up to 255 of them, appended to and never shrunk, and a record stores a one-byte index; any
+ * further node id is stored inline. A write never modifies another key's record: it writes the new
+ * record into the old chunk when both lengths fall in the same size class, else into a new chunk, and
+ * frees the old. Local writes ({@code put}, {@code delete}, {@code Txn} writes) are stamped under the
+ * segment lock with {@code hlc.now()} and this node's id; if the record they replace carries a greater
+ * timestamp (merged from a node whose clock runs ahead), the clock first observes it, so a local write
+ * always supersedes what it replaced here and on every replica. {@link #merge(Entry)} copies the
+ * incoming entry into a record if it is newer under last-writer-wins than whatever is stored,
+ * tombstones and expired records included. Reads copy the value out into a new {@link Entry}.
+ *
+ * <h2>Index</h2>
+ * Each segment's index is a {@code long[]} of slots, linear probing, a power of two between
+ * {@link #MIN_SLOTS} and 2^24 slots, at most 3/4 full (grown by doubling, halved when under 1/8 full,
+ * released when empty). A slot is 0 (empty) or {@code tag << 40 | handle}: the tag is the low 24 bits of
+ * the key's token, so it gives the slot's home position for every table size (growing never rehashes a
+ * key) and, compared before the key bytes, keeps almost every probe off the record. Deletion shifts the
+ * following slots of the cluster back (no tombstone slots). A key's token is not stored: iteration that
+ * needs it (ranges, scans, finding the slot of an expiring record) hashes the key bytes again.
  *
  * <h2>Expiration</h2>
  * {@code expireAt} is absolute and replicated, so every replica expires a key at the same moment. An
- * expired entry is reclaimed lazily, by the first read or write that finds it, and actively, by
+ * expired record is reclaimed lazily, by the first read or write that finds it, and actively, by
  * {@link #expireCycle(long)}, which the server calls about ten times a second (Redis's {@code hz 10}).
  * The cycle walks segments from where the previous one stopped and pops the due heads of their heaps,
  * until the time budget, {@link #MAX_EXPIRE_WORK_PER_CYCLE} or one full pass of the segments is used up,
- * so it terminates even with a clock that does not move. Each heap holds every entry with an expiry
- * time. Replaced entries stay in the heap and are recognized as stale by the unlinked mark — not by
- * looking them up, because a lookup in an access-ordered {@code LinkedHashMap} reorders it. A segment
- * compacts its heap when it holds more than twice the live elements plus 16, which bounds the stale
- * elements (and the old values they keep reachable, which are not accounted) by the live ones.
+ * so it terminates even with a clock that does not move. Each heap holds exactly the records of its
+ * segment that have an expiry time: a record knows its heap index and leaves the heap when replaced.
  *
- * <p>When tombstones are enabled ({@code tombstoneGraceMillis > 0}), reclaiming an expired entry turns it
+ * <p>When tombstones are enabled ({@code tombstoneGraceMillis > 0}), reclaiming an expired record turns it
  * into a tombstone with the same version, purged {@code grace} ms after the expiry time (as Cassandra
- * does with expired cells). Removing it outright would be deterministic for the entry itself, but not
+ * does with expired cells). Removing it outright would be deterministic for the record itself, but not
  * for older writes: a hint or repair carrying a write older than the expired one could arrive after one
  * replica has removed it and before another has, and would be resurrected on the first only. The
  * tombstone keeps shadowing such writes for the same grace period a delete does. For the same reason a
  * merged entry that has already expired is stored (it is newer, so it must replace and shadow the
- * current version); it is then reclaimed like any other expired entry. With tombstones disabled
- * (single node) expired entries are simply removed.
+ * current version); it is then reclaimed like any other expired record. With tombstones disabled
+ * (single node) expired records are simply removed.
  *
  * <h2>Tombstones</h2>
- * With a grace period, {@code delete} always writes a tombstone (value {@code null}, {@code expireAt} =
- * now + grace), whether or not a live entry was there: the delete must carry a version to shadow writes
- * this replica has not seen yet. The price: deleting keys that do not exist costs memory for the grace
+ * With a grace period, {@code delete} always writes a tombstone (no value, {@code expireAt} = now +
+ * grace), whether or not a live record was there: the delete must carry a version to shadow writes this
+ * replica has not seen yet. The price: deleting keys that do not exist costs memory for the grace
  * period. Tombstones are hidden from reads, counted apart from keys, charged for memory, never chosen
  * for eviction (so they can hold memory over the bound until purged), and purged by the expiry cycle
  * once their time has passed. A merged tombstone without a purge time gets now + grace; with
- * tombstones disabled a winning merged tombstone just removes the current entry.
+ * tombstones disabled a winning merged tombstone just removes the current record.
  *
- * <h2>Memory accounting</h2>
- * Each entry is charged {@link #charge(Entry)}: a fixed per-entry estimate of the JVM objects that hold
- * it ({@link #ENTRY_OVERHEAD}, plus {@link #HEAP_SLOT_OVERHEAD} if it has an expiry time) plus the two
- * byte arrays. Per-segment counters are updated under the segment lock; the same deltas go to
- * {@link LongAdder}s, so {@link #usedMemory()} (called before every write when a bound is set) and the
- * counts are cheap and never need a lock. The estimate assumes compressed oops (heaps under 32 GB).
+ * <h2>Memory accounting and the per-key budget</h2>
+ * Each record is charged {@link #charge}: its chunk (its size class's bytes, or its own buffer's length),
+ * plus {@link #SLOT_CHARGE} for its index slot and, with an expiry time, {@link #HEAP_ELEMENT_CHARGE}
+ * for its heap element. The index and heap charges are the average cost of a slot and an element, not
+ * the current capacity of the segment's arrays: a whole array appearing or vanishing with one key would
+ * make the charge of a key depend on its neighbours, and eviction overshoot by an array. Per-segment
+ * counters are updated under the segment lock; the same deltas go to {@link LongAdder}s, so
+ * {@link #usedMemory()} (called before every write when a bound is set) and the counts are cheap and
+ * never need a lock. Not charged: slab tails not yet carved and free chunks (a slab never returns to
+ * the operating system until {@link #clear()}), a few hundred kB of per-segment objects, the node table.
+ * For 1,000,000 keys {@code key:0 .. key:999999} with 100-byte values and no expiry:
+ * <pre>
+ *   record     13 header + 1 + 1 length varints + 10 key + 100 value = 125 -> 128-byte class    128
+ *   index      an 8-byte slot, tables 3/8 to 3/4 full: 10.7 to 21.3, ~16 at 244 keys a segment   16
+ *                                                                                               ---
+ *                                                                                               144
+ *   with a TTL: +12 in the record (often the same class) + a 16-byte heap element, arrays
+ *   grown by doubling (16 to 32, charged 24)
+ * </pre>
  *
  * <h2>Eviction</h2>
  * Approximated by sampling, as in Redis's {@code evict.c}: {@link #makeRoom()} compares the candidates
  * of {@code evictionSamples} non-empty segments, starting at a random segment, and evicts the best. For
- * allkeys-lru a segment's candidate is its eldest key in access order — exact LRU within the segment —
- * and candidates are compared by idle time ({@code lru} stamps, in {@link #LRU_TICK_SHIFT 1024-ms}
- * ticks, compared by wrapping difference). For volatile-lru it is a random element of the segment's
- * expiry heap; for volatile-ttl the element with the nearest expiry among the first few of the heap
- * array (its top levels). Tombstones and stale heap elements are skipped. Eviction removes the entry
- * without a tombstone: it is local memory management, not a delete, and repair may bring the key back.
- *
- * <p>Known imprecision: {@link #peek} has to look the key up with {@code LinkedHashMap.get}, which moves
- * it to the young end of its segment's order (the map has no lookup that does not). It leaves the
- * {@code lru} stamp alone, so cross-segment comparisons are unaffected, but a peeked key stops being its
- * segment's eviction candidate until the keys accessed after it are.
+ * allkeys-lru a segment's candidate is the longest idle of up to {@link #LRU_PROBES} keys at a random
+ * place in its index; candidates are compared by idle time (LRU clock ticks, compared by wrapping
+ * difference). For volatile-lru it is a random element of the segment's expiry heap; for volatile-ttl
+ * the element with the nearest expiry among the first few of the heap array (its top levels).
+ * Tombstones are skipped. Eviction removes the record without a tombstone: it is local memory
+ * management, not a delete, and repair may bring the key back.
  *
  * <h2>Iteration</h2>
  * {@link #scan} uses the segment index as its cursor and visits whole segments, so a key present for the
@@ -105,7 +138,8 @@ import java.util.function.Predicate;
  * is released. {@link #keys} does the same for all segments; {@link #randomEntry()} probes random
  * segments, then falls back to a sweep. {@link #forEachInRange} visits only the run of segments that
  * overlaps the token range, one lock at a time, and hands each entry of the range to its visitor under
- * that lock (no copy: a Merkle tree over millions of keys costs the tree, not the data).
+ * that lock (materialized one at a time, so a Merkle tree over millions of keys costs the tree and
+ * short-lived garbage, not a copy of the data).
  */
 public final class MemoryEngine implements Engine {
 
@@ -115,46 +149,49 @@ public final class MemoryEngine implements Engine {
     /** A token's segment is its top {@code 64 - SEGMENT_SHIFT} bits, after flipping the sign bit. */
     private static final int SEGMENT_SHIFT = 64 - Integer.numberOfTrailingZeros(SEGMENTS);
 
-    /**
-     * Bytes charged per entry for the objects that hold it, with compressed oops and class pointers
-     * (12-byte headers, 4-byte references, 8-byte alignment):
-     * <pre>
-     *   LinkedHashMap.Entry  12 header + hash 4 + key, value, next, before, after 5 x 4   = 36 -> 40
-     *   table slot           a 4-byte reference; the table is a power of two kept at most
-     *                        75% full, so 1.33 to 2.67 slots per entry                     ~      8
-     *   Key                  12 header + bytes reference 4 + token 8                           24
-     *   Entry                12 header + key, value 2 x 4 + hlc, nodeId, expireAt 3 x 8
-     *                        + lru 4                                                           48
-     *                                                                                         ---
-     *                                                                                         120
-     * </pre>
-     * Each byte array is charged on its own as {@code align8(16 + length)} (12 header + 4 length).
-     */
-    public static final int ENTRY_OVERHEAD = 40 + 8 + 24 + 48;
+    /** Bytes charged per record for its index slot: 8 bytes at an average load of about 1/2. */
+    public static final int SLOT_CHARGE = 16;
+    /** Bytes charged per record with an expiry time for its heap element: 16 bytes, arrays grown by doubling. */
+    public static final int HEAP_ELEMENT_CHARGE = 24;
 
-    /**
-     * Extra bytes charged per entry with an expiry time (volatile keys and tombstones) for its slot in
-     * the segment's expiry heap: a 4-byte reference in an array grown by doubling, so 4 to 8 bytes.
-     */
-    public static final int HEAP_SLOT_OVERHEAD = 8;
+    // ---- record layout (see the class comment) ----
+    static final int F_TOMBSTONE = 1;
+    static final int F_EXPIRY = 2;
+    static final int F_INLINE_NODE = 4;
+    private static final int OFF_NODE = 4;
+    private static final int OFF_HLC = 5;
+    private static final int OFF_EXPIRE = 13;
+    private static final int OFF_HEAP_INDEX = 21;
+    /** Bytes before the optional fields: flags and LRU clock, node index, hlc. */
+    static final int HEADER = 13;
+    /** Bytes of the expiry fields (expireAt, heap index). */
+    static final int EXPIRY_FIELDS = 12;
+    /** Node-table index meaning "the node id is inline"; the table holds at most this many ids. */
+    static final int INLINE_NODE = 255;
 
-    /** The {@code lru} stamp is wall-clock ms shifted right by this: ticks of 1024 ms, as in Redis. */
+    /** The LRU clock is wall-clock ms shifted right by this: ticks of 1024 ms, as in Redis. */
     static final int LRU_TICK_SHIFT = 10;
+    /** The LRU clock has 24 bits (about 194 days before it wraps); idle times are wrapping differences. */
+    static final int LRU_MASK = (1 << 24) - 1;
 
-    /** The {@code lru} value of an entry that is no longer in its segment's table; never a real tick. */
-    static final int UNLINKED = Integer.MIN_VALUE;
+    // ---- index ----
+    /** Smallest non-empty index, slots. */
+    static final int MIN_SLOTS = 4;
+    private static final int TAG_BITS = 24;
+    private static final int TAG_MASK = (1 << TAG_BITS) - 1;
+    private static final long[] NO_SLOTS = {};
 
     /**
-     * Most heap elements one {@link #expireCycle} pops (reclaimed entries and stale elements), so that
-     * a cycle stays short even when the clock does not move during it or a mass expiry is due.
+     * Most heap elements one {@link #expireCycle} pops (reclaimed records), so that a cycle stays short
+     * even when the clock does not move during it or a mass expiry is due.
      */
     static final int MAX_EXPIRE_WORK_PER_CYCLE = 1 << 16;
 
     /** Consecutive failed victim searches after which {@link #makeRoom()} gives up. */
     private static final int MAX_EVICTION_FAILURES = 8;
 
-    /** How many entries at the old end of a segment allkeys-lru looks at to get past tombstones. */
-    private static final int ELDEST_PROBES = 8;
+    /** How many keys allkeys-lru compares within a segment. */
+    static final int LRU_PROBES = 8;
 
     /** How many random heap elements volatile-lru tries in a segment to find a live volatile key. */
     private static final int VOLATILE_LRU_PROBES = 4;
@@ -168,7 +205,7 @@ public final class MemoryEngine implements Engine {
     /** Up to this many keys, a transaction checks its key list linearly rather than through a set. */
     private static final int TXN_LINEAR_KEYS = 8;
 
-    private static final Predicate<Entry> IS_UNLINKED = e -> e.lru == UNLINKED;
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     private final EngineConfig config;
     private final Clock clock;
@@ -178,13 +215,21 @@ public final class MemoryEngine implements Engine {
     private final Journal journal;
     /** Shortcut for {@code config.tombstoneGraceMillis()}; 0 means deletes and expiry leave no tombstone. */
     private final long graceMillis;
+    private final SlabAllocator slabs;
     private final Segment[] segments = new Segment[SEGMENTS];
 
-    /** Sum of {@link #charge(Entry)} over all entries, in bytes. */
+    /**
+     * Node ids by the index records store, {@code nodeTable[0]} this node's; at most {@link #INLINE_NODE}
+     * ids, appended under {@link #nodeTableLock} and published by replacing the array.
+     */
+    private volatile long[] nodeTable;
+    private final Object nodeTableLock = new Object();
+
+    /** Sum of {@link #charge} over all records, in bytes. */
     private final LongAdder usedMemory = new LongAdder();
-    /** Entries that are not tombstones, expired-but-unreclaimed included. */
+    /** Records that are not tombstones, expired-but-unreclaimed included. */
     private final LongAdder keyCount = new LongAdder();
-    /** Non-tombstone entries with an expiry time. */
+    /** Non-tombstone records with an expiry time. */
     private final LongAdder volatileCount = new LongAdder();
     private final LongAdder tombstoneCount = new LongAdder();
     private final LongAdder expiredKeys = new LongAdder();
@@ -210,9 +255,12 @@ public final class MemoryEngine implements Engine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.hlc = Objects.requireNonNull(hlc, "hlc");
         this.nodeId = nodeId;
+        this.nodeTable = new long[] {nodeId};
         this.graceMillis = config.tombstoneGraceMillis();
+        this.slabs = new SlabAllocator(config.offHeapSlabs());
+        ExpiryHeap.Positions positions = (h, i) -> slabs.buffer(h).putInt(SlabAllocator.offsetOf(h) + OFF_HEAP_INDEX, i);
         for (int i = 0; i < SEGMENTS; i++) {
-            segments[i] = new Segment();
+            segments[i] = new Segment(i, positions);
         }
     }
 
@@ -221,26 +269,40 @@ public final class MemoryEngine implements Engine {
         return (int) ((token ^ Long.MIN_VALUE) >>> SEGMENT_SHIFT);
     }
 
-    /** Accounted bytes of one entry; see {@link #ENTRY_OVERHEAD}. */
-    static long charge(Entry e) {
-        long bytes = ENTRY_OVERHEAD + align8(16L + e.key.length());
-        if (e.expireAt != 0) {
-            bytes += HEAP_SLOT_OVERHEAD;
-        }
-        if (e.value != null) {
-            bytes += align8(16L + e.value.length);
-        }
-        return bytes;
+    // ---- record arithmetic ----
+
+    static int varintSize(int v) {
+        return v < 1 << 7 ? 1 : v < 1 << 14 ? 2 : v < 1 << 21 ? 3 : v < 1 << 28 ? 4 : 5;
     }
 
-    private static long align8(long n) {
-        return (n + 7) & ~7L;
+    /** Bytes of a record; {@code valueLength < 0} for a tombstone. */
+    static int recordLength(int keyLength, int valueLength, boolean hasExpiry, boolean inlineNode) {
+        long n = HEADER + (hasExpiry ? EXPIRY_FIELDS : 0) + (inlineNode ? 8 : 0) + varintSize(keyLength) + (long) keyLength
+                + (valueLength < 0 ? 0 : varintSize(valueLength) + (long) valueLength);
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("record too long: key " + keyLength + " + value " + valueLength + " bytes");
+        }
+        return (int) n;
     }
 
-    /** The LRU clock reading for {@code millis}; never {@link #UNLINKED}. */
+    /** Accounted bytes of a record of {@code length} bytes; see the class comment. */
+    static long charge(int length, boolean hasExpiry) {
+        return SlabAllocator.chunkBytes(length) + SLOT_CHARGE + (hasExpiry ? HEAP_ELEMENT_CHARGE : 0);
+    }
+
+    /** Accounted bytes of a record with these lengths (a tombstone: {@code valueLength < 0}), node id in the table. */
+    static long charge(int keyLength, int valueLength, boolean hasExpiry) {
+        return charge(recordLength(keyLength, valueLength, hasExpiry, false), hasExpiry);
+    }
+
+    /** The LRU clock reading for {@code millis}. */
     static int lruTick(long millis) {
-        int tick = (int) (millis >>> LRU_TICK_SHIFT);
-        return tick == UNLINKED ? tick + 1 : tick;
+        return (int) (millis >>> LRU_TICK_SHIFT) & LRU_MASK;
+    }
+
+    /** Ticks from {@code then} to {@code now} on the wrapping 24-bit LRU clock. */
+    static int idleTicks(int nowTick, int then) {
+        return (nowTick - then) & LRU_MASK;
     }
 
     private static long saturatedAdd(long a, long b) {
@@ -248,8 +310,287 @@ public final class MemoryEngine implements Engine {
         return ((a ^ r) & (b ^ r)) < 0 ? (b > 0 ? Long.MAX_VALUE : Long.MIN_VALUE) : r;
     }
 
+    private static int readVarint(ByteBuffer b, int p) {
+        int v = 0;
+        for (int shift = 0; ; shift += 7) {
+            int x = b.get(p++);
+            v |= (x & 0x7f) << shift;
+            if (x >= 0) {
+                return v;
+            }
+        }
+    }
+
+    private static int putVarint(ByteBuffer b, int p, int v) {
+        while ((v & ~0x7f) != 0) {
+            b.put(p++, (byte) (v & 0x7f | 0x80));
+            v >>>= 7;
+        }
+        b.put(p++, (byte) v);
+        return p;
+    }
+
+    private ByteBuffer buf(long h) {
+        return slabs.buffer(h);
+    }
+
+    private static int off(long h) {
+        return SlabAllocator.offsetOf(h);
+    }
+
+    private int flagsOf(long h) {
+        return buf(h).get(off(h)) & 0xff;
+    }
+
+    private long hlcOf(long h) {
+        return buf(h).getLong(off(h) + OFF_HLC);
+    }
+
+    /** expireAt of a record with {@link #F_EXPIRY}, else 0. */
+    private long expireAtOf(long h, int flags) {
+        return (flags & F_EXPIRY) == 0 ? 0 : buf(h).getLong(off(h) + OFF_EXPIRE);
+    }
+
+    private int heapIndexOf(long h) {
+        return buf(h).getInt(off(h) + OFF_HEAP_INDEX);
+    }
+
+    private int lruOf(long h) {
+        return buf(h).getInt(off(h)) & LRU_MASK;
+    }
+
+    private void touch(long h, int tick) {
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        b.putInt(o, b.getInt(o) & ~LRU_MASK | tick);
+    }
+
+    private long nodeIdOf(long h, int flags) {
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        if ((flags & F_INLINE_NODE) != 0) {
+            return b.getLong(o + HEADER + ((flags & F_EXPIRY) != 0 ? EXPIRY_FIELDS : 0));
+        }
+        return nodeTable[b.get(o + OFF_NODE) & 0xff];
+    }
+
+    /** Offset of the key-length varint of a record. */
+    private static int lengthsAt(int o, int flags) {
+        return o + HEADER + ((flags & F_EXPIRY) != 0 ? EXPIRY_FIELDS : 0) + ((flags & F_INLINE_NODE) != 0 ? 8 : 0);
+    }
+
+    /** Total bytes of the record at {@code h}. */
+    private int recordLengthOf(long h, int flags) {
+        ByteBuffer b = buf(h);
+        int p = lengthsAt(off(h), flags);
+        int keyLength = readVarint(b, p);
+        int valueLength = (flags & F_TOMBSTONE) != 0 ? -1 : readVarint(b, p + varintSize(keyLength));
+        return recordLength(keyLength, valueLength, (flags & F_EXPIRY) != 0, (flags & F_INLINE_NODE) != 0);
+    }
+
+    /** Offset of the key bytes; {@code lengths[0]} gets the key length, {@code lengths[1]} the value's (-1 for none). */
+    private static int keyAt(ByteBuffer b, int o, int flags, int[] lengths) {
+        int p = lengthsAt(o, flags);
+        int keyLength = readVarint(b, p);
+        p += varintSize(keyLength);
+        int valueLength = -1;
+        if ((flags & F_TOMBSTONE) == 0) {
+            valueLength = readVarint(b, p);
+            p += varintSize(valueLength);
+        }
+        lengths[0] = keyLength;
+        lengths[1] = valueLength;
+        return p;
+    }
+
+    /** True if the record at {@code h} has exactly the key bytes {@code key}. */
+    private boolean keyEquals(long h, byte[] key) {
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        int flags = b.get(o) & 0xff;
+        int p = lengthsAt(o, flags);
+        int keyLength = readVarint(b, p);
+        if (keyLength != key.length) {
+            return false;
+        }
+        p += varintSize(keyLength);
+        if ((flags & F_TOMBSTONE) == 0) {
+            p += varintSize(readVarint(b, p));
+        }
+        if (b.hasArray()) {
+            int a = b.arrayOffset() + p;
+            return Arrays.equals(b.array(), a, a + keyLength, key, 0, keyLength);
+        }
+        int i = 0;
+        for (; i + 8 <= keyLength; i += 8) {
+            if (b.getLong(p + i) != (long) LONGS.get(key, i)) {
+                return false;
+            }
+        }
+        for (; i < keyLength; i++) {
+            if (b.get(p + i) != key[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The key of the record at {@code h}, copied out (its token computed again). */
+    private Key keyOf(long h) {
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        int[] lengths = new int[2];
+        int p = keyAt(b, o, b.get(o) & 0xff, lengths);
+        byte[] key = new byte[lengths[0]];
+        b.get(p, key);
+        return Key.of(key);
+    }
+
+    /** The record at {@code h} as an entry, its value copied out; {@code key} is its key, or null to copy it too. */
+    private Entry materialize(long h, Key key) {
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        int flags = b.get(o) & 0xff;
+        int[] lengths = new int[2];
+        int p = keyAt(b, o, flags, lengths);
+        if (key == null) {
+            byte[] k = new byte[lengths[0]];
+            b.get(p, k);
+            key = Key.of(k);
+        }
+        byte[] value = null;
+        if (lengths[1] >= 0) {
+            value = new byte[lengths[1]];
+            b.get(p + lengths[0], value);
+        }
+        return new Entry(key, value, b.getLong(o + OFF_HLC), nodeIdOf(h, flags), expireAtOf(h, flags));
+    }
+
+    /** The index in {@link #nodeTable} for {@code id}, adding it if there is room, else {@link #INLINE_NODE}. */
+    private int nodeIndex(long id) {
+        long[] table = nodeTable;
+        for (int i = 0; i < table.length; i++) {
+            if (table[i] == id) {
+                return i;
+            }
+        }
+        synchronized (nodeTableLock) {
+            table = nodeTable;
+            for (int i = 0; i < table.length; i++) {
+                if (table[i] == id) {
+                    return i;
+                }
+            }
+            if (table.length == INLINE_NODE) {
+                return INLINE_NODE;
+            }
+            long[] grown = Arrays.copyOf(table, table.length + 1);
+            grown[table.length] = id;
+            nodeTable = grown;
+            return table.length;
+        }
+    }
+
+    // ---- index ----
+
     private Segment segmentFor(Key key) {
         return segments[segmentOf(key.token())];
+    }
+
+    private static int tagOf(long token) {
+        return (int) token & TAG_MASK;
+    }
+
+    private static long handleOf(long slot) {
+        return slot & SlabAllocator.HANDLE_MASK;
+    }
+
+    /** The slot of {@code key} in {@code s}, or -1. Caller holds {@code s}. */
+    private int find(Segment s, Key key) {
+        long[] t = s.slots;
+        if (t.length == 0) {
+            return -1;
+        }
+        int mask = t.length - 1;
+        int tag = tagOf(key.token());
+        byte[] bytes = key.bytes();
+        for (int i = tag & mask; ; i = (i + 1) & mask) {
+            long v = t[i];
+            if (v == 0) {
+                return -1;
+            }
+            if ((int) (v >>> SlabAllocator.HANDLE_BITS) == tag && keyEquals(handleOf(v), bytes)) {
+                return i;
+            }
+        }
+    }
+
+    /** The slot holding record {@code h} of {@code s}, found through its key. Caller holds {@code s}. */
+    private int slotOf(Segment s, long h) {
+        int i = find(s, keyOf(h));
+        if (i < 0 || handleOf(s.slots[i]) != h) {
+            throw new IllegalStateException("record " + Long.toHexString(h) + " is not in segment " + s.index);
+        }
+        return i;
+    }
+
+    /** Grows the index of {@code s} if one more key would make it more than 3/4 full. */
+    private static void reserveSlot(Segment s) {
+        if ((s.count + 1) * 4L > s.slots.length * 3L) {
+            resize(s, Math.max(MIN_SLOTS, s.slots.length * 2));
+        }
+    }
+
+    /** Adds a slot for a key known to be absent; {@link #reserveSlot} first. */
+    private static void insert(Segment s, int tag, long h) {
+        long[] t = s.slots;
+        int mask = t.length - 1;
+        int i = tag & mask;
+        while (t[i] != 0) {
+            i = (i + 1) & mask;
+        }
+        t[i] = (long) tag << SlabAllocator.HANDLE_BITS | h;
+        s.count++;
+    }
+
+    /** Rebuilds the index of {@code s} at {@code capacity} slots (a power of two), from the tags alone. */
+    private static void resize(Segment s, int capacity) {
+        if (capacity > 1 << TAG_BITS) {
+            throw new IllegalStateException("segment " + s.index + " index is full (" + s.count + " keys)");
+        }
+        long[] t = new long[capacity];
+        int mask = capacity - 1;
+        for (long v : s.slots) {
+            if (v != 0) {
+                int i = (int) (v >>> SlabAllocator.HANDLE_BITS) & mask;
+                while (t[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                t[i] = v;
+            }
+        }
+        s.slots = t;
+    }
+
+    /** Empties slot {@code i}, shifting the rest of its cluster back; may shrink the index. */
+    private static void removeSlot(Segment s, int i) {
+        long[] t = s.slots;
+        int mask = t.length - 1;
+        int hole = i;
+        for (int j = (i + 1) & mask; t[j] != 0; j = (j + 1) & mask) {
+            int home = (int) (t[j] >>> SlabAllocator.HANDLE_BITS) & mask;
+            if (((j - home) & mask) >= ((j - hole) & mask)) {
+                t[hole] = t[j];
+                hole = j;
+            }
+        }
+        t[hole] = 0;
+        s.count--;
+        if (s.count == 0) {
+            s.slots = NO_SLOTS;
+        } else if (t.length > MIN_SLOTS && s.count * 8L < t.length) {
+            resize(s, t.length / 2);
+        }
     }
 
     // ---- reads ----
@@ -274,7 +615,8 @@ public final class MemoryEngine implements Engine {
         Segment s = segmentFor(key);
         s.lock();
         try {
-            return s.map.get(key);
+            int i = find(s, key);
+            return i < 0 ? null : materialize(handleOf(s.slots[i]), key);
         } finally {
             s.unlock();
         }
@@ -294,21 +636,119 @@ public final class MemoryEngine implements Engine {
 
     /** The live entry for {@code key}, reclaiming it if it has expired. Caller holds {@code s}. */
     private Entry readLocked(Segment s, Key key, long now, boolean touch) {
-        Entry e = s.map.get(key);
-        if (e == null || e.value == null) {
+        int i = find(s, key);
+        if (i < 0) {
             return null;
         }
-        if (e.isExpired(now)) {
-            reclaimExpired(s, e, now);
+        long h = handleOf(s.slots[i]);
+        int flags = flagsOf(h);
+        if ((flags & F_TOMBSTONE) != 0) {
+            return null;
+        }
+        long expireAt = expireAtOf(h, flags);
+        if (expireAt != 0 && now > expireAt) {
+            reclaimExpired(s, i, h, now);
             return null;
         }
         if (touch) {
-            e.lru = lruTick(now);
+            touch(h, lruTick(now));
         }
-        return e;
+        return materialize(h, key);
+    }
+
+    /** The LRU clock of {@code key}'s record, -1 if none (for tests). */
+    int lruClockOf(Key key) {
+        Segment s = segmentFor(key);
+        s.lock();
+        try {
+            int i = find(s, key);
+            return i < 0 ? -1 : lruOf(handleOf(s.slots[i]));
+        } finally {
+            s.unlock();
+        }
     }
 
     // ---- writes ----
+
+    /**
+     * Stores a record for {@code key} in {@code s}: replaces the record in slot {@code slot}, or adds
+     * one if {@code slot < 0}; {@code value == null} stores a tombstone. Allocates before it changes
+     * anything, so a failed allocation leaves the segment as it was. Accounts. Caller holds {@code s}.
+     */
+    private void store(Segment s, int slot, Key key, byte[] keyBytes, byte[] value, long stamp, long writer,
+                       long expireAt, int tick, long now) {
+        boolean hasExpiry = expireAt != 0;
+        int nodeIndex = nodeIndex(writer);
+        boolean inline = nodeIndex == INLINE_NODE;
+        int length = recordLength(keyBytes.length, value == null ? -1 : value.length, hasExpiry, inline);
+        long old = 0;
+        int oldFlags = 0;
+        long oldExpireAt = 0;
+        long oldCharge = 0;
+        boolean inPlace = false;
+        if (slot >= 0) {
+            old = handleOf(s.slots[slot]);
+            oldFlags = flagsOf(old);
+            oldExpireAt = expireAtOf(old, oldFlags);
+            int oldLength = recordLengthOf(old, oldFlags);
+            oldCharge = charge(oldLength, oldExpireAt != 0);
+            inPlace = SlabAllocator.sameChunk(oldLength, length);
+        } else {
+            reserveSlot(s);
+        }
+        long h = inPlace ? old : slabs.allocate(s.arena, length);
+        if ((oldFlags & F_EXPIRY) != 0) {
+            s.heap.removeAt(heapIndexOf(old));
+        }
+        int flags = (value == null ? F_TOMBSTONE : 0) | (hasExpiry ? F_EXPIRY : 0) | (inline ? F_INLINE_NODE : 0);
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        b.putInt(o, flags << 24 | tick & LRU_MASK);
+        b.put(o + OFF_NODE, (byte) nodeIndex);
+        b.putLong(o + OFF_HLC, stamp);
+        int p = o + HEADER;
+        if (hasExpiry) {
+            b.putLong(p, expireAt);
+            b.putInt(p + 8, -1);
+            p += EXPIRY_FIELDS;
+        }
+        if (inline) {
+            b.putLong(p, writer);
+            p += 8;
+        }
+        p = putVarint(b, p, keyBytes.length);
+        if (value != null) {
+            p = putVarint(b, p, value.length);
+        }
+        b.put(p, keyBytes);
+        if (value != null) {
+            b.put(p + keyBytes.length, value);
+        }
+        if (hasExpiry) {
+            s.heap.add(expireAt, h);
+        }
+        if (slot < 0) {
+            insert(s, tagOf(key.token()), h);
+        } else if (!inPlace) {
+            s.slots[slot] = s.slots[slot] & ~SlabAllocator.HANDLE_MASK | h;
+            slabs.free(old);
+        }
+        account(s, slot >= 0, oldFlags, oldExpireAt, oldCharge, true, flags, charge(length, hasExpiry), now);
+    }
+
+    /** Removes the record in slot {@code slot} of {@code s} and frees it. Accounts. Caller holds {@code s}. */
+    private void unlink(Segment s, int slot, long now) {
+        long h = handleOf(s.slots[slot]);
+        int flags = flagsOf(h);
+        long expireAt = expireAtOf(h, flags);
+        long charge = charge(recordLengthOf(h, flags), expireAt != 0);
+        if ((flags & F_EXPIRY) != 0) {
+            s.heap.removeAt(heapIndexOf(h));
+        }
+        removeSlot(s, slot);
+        slabs.free(h);
+        account(s, true, flags, expireAt, charge, false, 0, 0, now);
+    }
 
     @Override
     public Entry put(Key key, byte[] value, long expireAt) {
@@ -324,12 +764,10 @@ public final class MemoryEngine implements Engine {
     }
 
     private Entry putLocked(Segment s, Key key, byte[] value, long expireAt, long now) {
-        Entry old = s.map.get(key);
-        // Reuse the table's key object so an overwritten key does not keep two copies alive.
-        Entry e = new Entry(old != null ? old.key : key, value, stamp(old), nodeId, expireAt);
-        e.lru = lruTick(now);
-        s.map.put(e.key, e);
-        account(s, old, e, now);
+        int i = find(s, key);
+        long stamp = stamp(s, i);
+        store(s, i, key, key.bytes(), value, stamp, nodeId, expireAt, lruTick(now), now);
+        Entry e = new Entry(key, value, stamp, nodeId, expireAt);
         WriteCapture.record(e);
         journal.stored(e);
         return e;
@@ -348,31 +786,38 @@ public final class MemoryEngine implements Engine {
     }
 
     private boolean deleteLocked(Segment s, Key key, long now) {
-        Entry old = s.map.get(key);
-        boolean live = old != null && old.value != null && !old.isExpired(now);
+        int i = find(s, key);
+        boolean live = false;
+        if (i >= 0) {
+            long h = handleOf(s.slots[i]);
+            int flags = flagsOf(h);
+            long expireAt = expireAtOf(h, flags);
+            live = (flags & F_TOMBSTONE) == 0 && !(expireAt != 0 && now > expireAt);
+        }
         if (graceMillis > 0) {
-            Entry tombstone = new Entry(old != null ? old.key : key, null, stamp(old), nodeId,
-                    saturatedAdd(now, graceMillis));
-            tombstone.lru = lruTick(now);
-            s.map.put(tombstone.key, tombstone);
-            account(s, old, tombstone, now);
+            long stamp = stamp(s, i);
+            long purgeAt = saturatedAdd(now, graceMillis);
+            store(s, i, key, key.bytes(), null, stamp, nodeId, purgeAt, lruTick(now), now);
+            Entry tombstone = new Entry(key, null, stamp, nodeId, purgeAt);
             WriteCapture.record(tombstone);
             journal.stored(tombstone);
-        } else if (old != null) {
+        } else if (i >= 0) {
             // No tombstone is kept, but the log needs one, or a replay would bring the key back.
-            journal.stored(new Entry(old.key, null, stamp(old), nodeId, now));
-            s.map.remove(old.key);
-            account(s, old, null, now);
+            journal.stored(new Entry(key, null, stamp(s, i), nodeId, now));
+            unlink(s, i, now);
         }
         return live;
     }
 
-    /** A timestamp for a local write that replaces {@code current}: greater than its timestamp. */
-    private long stamp(Entry current) {
+    /** A timestamp for a local write that replaces the record in slot {@code i} (if any): greater than its. */
+    private long stamp(Segment s, int i) {
         long ts = hlc.now();
-        if (current != null && ts <= current.hlc) {
-            hlc.observe(current.hlc);
-            ts = hlc.now();
+        if (i >= 0) {
+            long current = hlcOf(handleOf(s.slots[i]));
+            if (ts <= current) {
+                hlc.observe(current);
+                ts = hlc.now();
+            }
         }
         return ts;
     }
@@ -388,15 +833,17 @@ public final class MemoryEngine implements Engine {
                 refusedBelowFlushFloor.increment();
                 return false;
             }
-            Entry old = s.map.get(incoming.key);
-            if (old != null && !incoming.newerThan(old)) {
-                return false;
+            int i = find(s, incoming.key);
+            if (i >= 0) {
+                long h = handleOf(s.slots[i]);
+                if (Version.compare(incoming.hlc, incoming.nodeId, hlcOf(h), nodeIdOf(h, flagsOf(h))) <= 0) {
+                    return false;
+                }
             }
             hlc.observe(incoming.hlc);
             if (incoming.value == null && graceMillis == 0) {
-                if (old != null) {
-                    s.map.remove(old.key);
-                    account(s, old, null, now);
+                if (i >= 0) {
+                    unlink(s, i, now);
                 }
                 journal.stored(incoming);
                 return true;
@@ -405,12 +852,10 @@ public final class MemoryEngine implements Engine {
             if (incoming.value == null && expireAt == 0) {
                 expireAt = saturatedAdd(now, graceMillis);
             }
-            Entry e = new Entry(old != null ? old.key : incoming.key, incoming.value, incoming.hlc,
-                    incoming.nodeId, expireAt);
-            e.lru = lruTick(now);
-            s.map.put(e.key, e);
-            account(s, old, e, now);
-            journal.stored(e);
+            store(s, i, incoming.key, incoming.key.bytes(), incoming.value, incoming.hlc, incoming.nodeId, expireAt,
+                    lruTick(now), now);
+            journal.stored(expireAt == incoming.expireAt ? incoming
+                    : new Entry(incoming.key, null, incoming.hlc, incoming.nodeId, expireAt));
             return true;
         } finally {
             s.unlock();
@@ -418,62 +863,57 @@ public final class MemoryEngine implements Engine {
     }
 
     /**
-     * Reclaims a linked entry that has expired: purges a tombstone; turns a value into a tombstone with
-     * the same version while its grace period lasts, else removes it. Caller holds {@code s}.
+     * Reclaims the record in slot {@code i} (handle {@code h}), which has expired: purges a tombstone;
+     * turns a value into a tombstone with the same version while its grace period lasts, else removes
+     * it. Caller holds {@code s}.
      */
-    private void reclaimExpired(Segment s, Entry e, long now) {
-        if (e.value != null && graceMillis > 0) {
-            long purgeAt = saturatedAdd(e.expireAt, graceMillis);
+    private void reclaimExpired(Segment s, int i, long h, long now) {
+        int flags = flagsOf(h);
+        if ((flags & F_TOMBSTONE) == 0 && graceMillis > 0) {
+            long purgeAt = saturatedAdd(expireAtOf(h, flags), graceMillis);
             if (now <= purgeAt) {
-                Entry tombstone = new Entry(e.key, null, e.hlc, e.nodeId, purgeAt);
-                tombstone.lru = e.lru;
-                s.map.put(e.key, tombstone);
-                account(s, e, tombstone, now);
+                Key key = keyOf(h);
+                store(s, i, key, key.bytes(), null, hlcOf(h), nodeIdOf(h, flags), purgeAt, lruOf(h), now);
                 return;
             }
         }
-        s.map.remove(e.key);
-        account(s, e, null, now);
+        unlink(s, i, now);
     }
 
     /**
-     * Books the replacement of {@code old} by {@code neu} (either may be null) after the table has been
-     * updated: marks {@code old} unlinked, adds {@code neu} to the expiry heap, adjusts the counters,
-     * and compacts the heap when stale elements outnumber live ones. A live entry that had already
-     * expired counts as expired, whatever replaced or removed it. Caller holds {@code s}.
+     * Books the replacement of an old record by a new one (either may be absent) after the index has
+     * been updated: adjusts the counters. A live record that had already expired counts as expired,
+     * whatever replaced or removed it. Caller holds {@code s}.
      */
-    private void account(Segment s, Entry old, Entry neu, long now) {
+    private void account(Segment s, boolean hadOld, int oldFlags, long oldExpireAt, long oldCharge,
+                         boolean hasNew, int newFlags, long newCharge, long now) {
         long memory = 0;
         int keys = 0;
         int volatiles = 0;
         int tombstones = 0;
-        if (old != null) {
-            old.lru = UNLINKED;
-            memory -= charge(old);
-            if (old.value == null) {
+        if (hadOld) {
+            memory -= oldCharge;
+            if ((oldFlags & F_TOMBSTONE) != 0) {
                 tombstones--;
             } else {
                 keys--;
-                if (old.expireAt != 0) {
+                if (oldExpireAt != 0) {
                     volatiles--;
-                    if (old.isExpired(now)) {
+                    if (now > oldExpireAt) {
                         expiredKeys.increment();
                     }
                 }
             }
         }
-        if (neu != null) {
-            memory += charge(neu);
-            if (neu.value == null) {
+        if (hasNew) {
+            memory += newCharge;
+            if ((newFlags & F_TOMBSTONE) != 0) {
                 tombstones++;
             } else {
                 keys++;
-                if (neu.expireAt != 0) {
+                if ((newFlags & F_EXPIRY) != 0) {
                     volatiles++;
                 }
-            }
-            if (neu.expireAt != 0) {
-                s.heap.add(neu);
             }
         }
         s.memory += memory;
@@ -491,9 +931,6 @@ public final class MemoryEngine implements Engine {
         }
         if (tombstones != 0) {
             tombstoneCount.add(tombstones);
-        }
-        if (old != null && old.expireAt != 0 && s.heap.size() > 2 * (s.volatiles + s.tombstones) + 16) {
-            s.heap.removeIf(IS_UNLINKED);
         }
     }
 
@@ -626,6 +1063,13 @@ public final class MemoryEngine implements Engine {
         return true;
     }
 
+    /** A segment's eviction candidate: its record, its slot if known (else -1), its score (lower is better). */
+    private static final class Candidate {
+        long handle;
+        int slot;
+        long score;
+    }
+
     /**
      * Samples candidates from up to {@code evictionSamples} segments and evicts the best. The segment of
      * the best candidate so far stays locked while the others are sampled, so the victim cannot change
@@ -638,7 +1082,9 @@ public final class MemoryEngine implements Engine {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         int samples = config.evictionSamples();
         int start = random.nextInt(SEGMENTS);
-        Entry best = null;
+        Candidate candidate = new Candidate();
+        long bestHandle = 0;
+        int bestSlot = -1;
         Segment bestSegment = null;
         long bestScore = Long.MAX_VALUE;
         try {
@@ -651,24 +1097,22 @@ public final class MemoryEngine implements Engine {
                 }
                 boolean keep = false;
                 try {
-                    Entry candidate = switch (policy) {
-                        case ALLKEYS_LRU -> eldestKey(s);
-                        case VOLATILE_LRU -> randomVolatile(s, random);
-                        case VOLATILE_TTL -> soonestVolatile(s);
-                        case NOEVICTION -> null;
+                    boolean found = switch (policy) {
+                        case ALLKEYS_LRU -> longestIdle(s, random, nowTick, candidate);
+                        case VOLATILE_LRU -> randomVolatile(s, random, nowTick, candidate);
+                        case VOLATILE_TTL -> soonestVolatile(s, candidate);
+                        case NOEVICTION -> false;
                     };
-                    if (candidate != null) {
+                    if (found) {
                         sampled++;
-                        // Lower is better: nearest expiry, or longest idle (wrapping tick difference).
-                        long score = policy == EvictionPolicy.VOLATILE_TTL
-                                ? candidate.expireAt : -(long) (nowTick - candidate.lru);
-                        if (best == null || score < bestScore) {
+                        if (bestSegment == null || candidate.score < bestScore) {
                             if (bestSegment != null) {
                                 bestSegment.unlock();
                             }
-                            best = candidate;
+                            bestHandle = candidate.handle;
+                            bestSlot = candidate.slot;
+                            bestScore = candidate.score;
                             bestSegment = s;
-                            bestScore = score;
                             keep = true;
                         }
                     }
@@ -678,14 +1122,16 @@ public final class MemoryEngine implements Engine {
                     }
                 }
             }
-            if (best == null) {
+            if (bestSegment == null) {
                 return false;
             }
-            if (best.isExpired(now)) {
-                reclaimExpired(bestSegment, best, now);
+            int slot = bestSlot >= 0 ? bestSlot : slotOf(bestSegment, bestHandle);
+            int flags = flagsOf(bestHandle);
+            long expireAt = expireAtOf(bestHandle, flags);
+            if (expireAt != 0 && now > expireAt) {
+                reclaimExpired(bestSegment, slot, bestHandle, now);
             } else {
-                bestSegment.map.remove(best.key);
-                account(bestSegment, best, null, now);
+                unlink(bestSegment, slot, now);
                 evictedKeys.increment();
             }
             return true;
@@ -696,48 +1142,68 @@ public final class MemoryEngine implements Engine {
         }
     }
 
-    /** The least recently used non-tombstone of {@code s}, or null. Caller holds {@code s}. */
-    private static Entry eldestKey(Segment s) {
+    /** The longest idle of up to {@link #LRU_PROBES} non-tombstones from a random place in the index of {@code s}. */
+    private boolean longestIdle(Segment s, ThreadLocalRandom random, int nowTick, Candidate out) {
+        long[] t = s.slots;
+        int n = t.length;
+        if (n == 0) {
+            return false;
+        }
+        int mask = n - 1;
+        int start = random.nextInt(n);
         int probes = 0;
-        for (Entry e : s.map.values()) {
-            if (e.value != null) {
-                return e;
+        boolean found = false;
+        for (int k = 0; k < n && probes < LRU_PROBES; k++) {
+            int i = (start + k) & mask;
+            if (t[i] == 0) {
+                continue;
             }
-            if (++probes == ELDEST_PROBES) {
-                break;
+            probes++;
+            long h = handleOf(t[i]);
+            if ((flagsOf(h) & F_TOMBSTONE) != 0) {
+                continue;
+            }
+            long score = -(long) idleTicks(nowTick, lruOf(h));
+            if (!found || score < out.score) {
+                out.handle = h;
+                out.slot = i;
+                out.score = score;
+                found = true;
             }
         }
-        return null;
+        return found;
     }
 
-    /** A random live volatile key of {@code s}, or null. Caller holds {@code s}. */
-    private static Entry randomVolatile(Segment s, ThreadLocalRandom random) {
+    /** A random live volatile key of {@code s}, scored by idle time. Caller holds {@code s}. */
+    private boolean randomVolatile(Segment s, ThreadLocalRandom random, int nowTick, Candidate out) {
         ExpiryHeap heap = s.heap;
         for (int i = 0; i < VOLATILE_LRU_PROBES && heap.size() > 0; i++) {
-            Entry e = heap.get(random.nextInt(heap.size()));
-            if (e.lru != UNLINKED && e.value != null) {
-                return e;
+            long h = heap.handleAt(random.nextInt(heap.size()));
+            if ((flagsOf(h) & F_TOMBSTONE) == 0) {
+                out.handle = h;
+                out.slot = -1;
+                out.score = -(long) idleTicks(nowTick, lruOf(h));
+                return true;
             }
         }
-        return null;
+        return false;
     }
 
-    /** The live volatile key with the nearest expiry among the top of the heap of {@code s}, or null. */
-    private static Entry soonestVolatile(Segment s) {
+    /** The live volatile key with the nearest expiry among the top of the heap of {@code s}. */
+    private boolean soonestVolatile(Segment s, Candidate out) {
         ExpiryHeap heap = s.heap;
-        for (int dropped = 0; dropped < VOLATILE_TTL_HEAD_SLOTS && heap.size() > 0
-                && heap.peek().lru == UNLINKED; dropped++) {
-            heap.poll();
-        }
-        Entry best = null;
+        boolean found = false;
         int slots = Math.min(heap.size(), VOLATILE_TTL_HEAD_SLOTS);
         for (int i = 0; i < slots; i++) {
-            Entry e = heap.get(i);
-            if (e.lru != UNLINKED && e.value != null && (best == null || e.expireAt < best.expireAt)) {
-                best = e;
+            long h = heap.handleAt(i);
+            if ((flagsOf(h) & F_TOMBSTONE) == 0 && (!found || heap.timeAt(i) < out.score)) {
+                out.handle = h;
+                out.slot = -1;
+                out.score = heap.timeAt(i);
+                found = true;
             }
         }
-        return best;
+        return found;
     }
 
     // ---- active expiry ----
@@ -755,24 +1221,17 @@ public final class MemoryEngine implements Engine {
                 s.lock();
                 try {
                     ExpiryHeap heap = s.heap;
-                    Entry head;
-                    while (work < MAX_EXPIRE_WORK_PER_CYCLE && (head = heap.peek()) != null) {
-                        if (head.lru == UNLINKED) {
-                            heap.poll();
-                        } else if (head.isExpired(now)) {
-                            heap.poll();
-                            reclaimExpired(s, head, now);
-                            reclaimed++;
-                        } else {
-                            break;
-                        }
+                    while (work < MAX_EXPIRE_WORK_PER_CYCLE && heap.size() > 0 && now > heap.timeAt(0)) {
+                        long h = heap.handleAt(0);
+                        reclaimExpired(s, slotOf(s, h), h, now);
+                        reclaimed++;
                         work++;
                     }
                 } finally {
                     s.unlock();
                 }
                 if (work >= MAX_EXPIRE_WORK_PER_CYCLE) {
-                    break; // resume in this segment: it may hold more due entries
+                    break; // resume in this segment: it may hold more due records
                 }
             }
             cursor = (cursor + 1) & SEGMENT_MASK;
@@ -827,10 +1286,14 @@ public final class MemoryEngine implements Engine {
             Segment s = segments[(first + i) & SEGMENT_MASK];
             s.lock();
             try {
-                for (Entry e : s.map.values()) {
-                    if (inArc(start, end, e.key.token())) {
-                        visitor.accept(e);
-                        visited++;
+                for (long v : s.slots) {
+                    if (v != 0) {
+                        long h = handleOf(v);
+                        Key key = keyOf(h);
+                        if (inArc(start, end, key.token())) {
+                            visitor.accept(materialize(h, key));
+                            visited++;
+                        }
                     }
                 }
             } finally {
@@ -859,16 +1322,23 @@ public final class MemoryEngine implements Engine {
         return start == end || (distance != 0 && Long.compareUnsigned(distance, end - start) <= 0);
     }
 
-    /** Adds the live keys of {@code s} to {@code out} under its lock; returns the entries examined. */
-    private static int collectLive(Segment s, long now, List<Key> out) {
+    /** True if the record at {@code h} is a value that has not expired at {@code now}. */
+    private boolean isLive(long h, long now) {
+        int flags = flagsOf(h);
+        long expireAt = expireAtOf(h, flags);
+        return (flags & F_TOMBSTONE) == 0 && !(expireAt != 0 && now > expireAt);
+    }
+
+    /** Adds the live keys of {@code s} to {@code out} under its lock; returns the records examined. */
+    private int collectLive(Segment s, long now, List<Key> out) {
         s.lock();
         try {
-            for (Entry e : s.map.values()) {
-                if (e.value != null && !e.isExpired(now)) {
-                    out.add(e.key);
+            for (long v : s.slots) {
+                if (v != 0 && isLive(handleOf(v), now)) {
+                    out.add(keyOf(handleOf(v)));
                 }
             }
-            return s.map.size();
+            return s.count;
         } finally {
             s.unlock();
         }
@@ -895,18 +1365,18 @@ public final class MemoryEngine implements Engine {
             }
             s.lock();
             try {
-                int n = s.map.size();
-                if (n == 0) {
+                long[] t = s.slots;
+                if (t.length == 0) {
                     continue;
                 }
-                int skip = random.nextInt(n);
-                for (Entry e : s.map.values()) {
-                    if (skip-- == 0) {
-                        if (e.value != null && !e.isExpired(now)) {
-                            return e;
-                        }
-                        break;
-                    }
+                int mask = t.length - 1;
+                int i = random.nextInt(t.length);
+                while (t[i] == 0) {
+                    i = (i + 1) & mask;
+                }
+                long h = handleOf(t[i]);
+                if (isLive(h, now)) {
+                    return materialize(h, null);
                 }
             } finally {
                 s.unlock();
@@ -917,9 +1387,9 @@ public final class MemoryEngine implements Engine {
             Segment s = segments[(start + i) & SEGMENT_MASK];
             s.lock();
             try {
-                for (Entry e : s.map.values()) {
-                    if (e.value != null && !e.isExpired(now)) {
-                        return e;
+                for (long v : s.slots) {
+                    if (v != 0 && isLive(handleOf(v), now)) {
+                        return materialize(handleOf(v), null);
                     }
                 }
             } finally {
@@ -932,14 +1402,19 @@ public final class MemoryEngine implements Engine {
     // ---- whole engine ----
 
     /**
-     * Removes every entry, segment by segment (a write racing with it may survive in a segment already
-     * cleared), and releases the tables. Counts and accounted memory drop to zero; stats are kept.
+     * Removes every record and releases the slabs and tables. Takes every segment lock, in ascending
+     * order, so it must not be called from inside an {@code atomically} body. Counts and accounted
+     * memory drop to zero; stats are kept.
      */
     @Override
     public void clear() {
-        for (Segment s : segments) {
-            s.lock();
-            try {
+        int locked = 0;
+        try {
+            for (Segment s : segments) {
+                s.lock();
+                locked++;
+            }
+            for (Segment s : segments) {
                 usedMemory.add(-s.memory);
                 keyCount.add(-s.keys);
                 volatileCount.add(-s.volatiles);
@@ -948,17 +1423,21 @@ public final class MemoryEngine implements Engine {
                 s.keys = 0;
                 s.volatiles = 0;
                 s.tombstones = 0;
-                s.map = Segment.newTable();
+                s.slots = NO_SLOTS;
+                s.count = 0;
                 s.heap.clear();
-            } finally {
-                s.unlock();
+            }
+            slabs.reset();
+        } finally {
+            for (int i = locked - 1; i >= 0; i--) {
+                segments[i].unlock();
             }
         }
     }
 
     /**
      * The floor is raised and the clock observes it before the sweep: a local write stamps its version
-     * and stores its entry under one segment lock, so an entry stamped before the floor is in its
+     * and stores its record under one segment lock, so a record stamped before the floor is in its
      * segment when the sweep takes that lock (and is dropped), and one stamped after is newer than the
      * floor. A merge reads the floor under its segment lock: it lands before the sweep reaches the
      * segment (and is dropped by it) or after, when it sees the new floor.
@@ -978,17 +1457,38 @@ public final class MemoryEngine implements Engine {
         for (Segment s : segments) {
             s.lock();
             try {
-                var it = s.map.values().iterator();
-                while (it.hasNext()) {
-                    Entry e = it.next();
-                    if (Version.compare(e.hlc, e.nodeId, floor.hlc(), floor.nodeId()) < 0) {
-                        it.remove();
-                        account(s, e, null, now);
-                        dropped++;
+                long[] t = s.slots;
+                int removed = 0;
+                for (int i = 0; i < t.length; i++) {
+                    long h = handleOf(t[i]);
+                    if (t[i] == 0) {
+                        continue;
+                    }
+                    int flags = flagsOf(h);
+                    if (Version.compare(hlcOf(h), nodeIdOf(h, flags), floor.hlc(), floor.nodeId()) < 0) {
+                        long expireAt = expireAtOf(h, flags);
+                        long charge = charge(recordLengthOf(h, flags), expireAt != 0);
+                        if ((flags & F_EXPIRY) != 0) {
+                            s.heap.removeAt(heapIndexOf(h));
+                        }
+                        slabs.free(h);
+                        t[i] = 0;
+                        removed++;
+                        account(s, true, flags, expireAt, charge, false, 0, 0, now);
                     }
                 }
-                if (s.map.isEmpty()) {
-                    s.heap.clear();
+                if (removed > 0) {
+                    s.count -= removed;
+                    dropped += removed;
+                    if (s.count == 0) {
+                        s.slots = NO_SLOTS;
+                    } else {
+                        int capacity = t.length;
+                        while (capacity > MIN_SLOTS && s.count * 8L < capacity) {
+                            capacity /= 2;
+                        }
+                        resize(s, capacity); // the cleared slots broke probe runs: rebuild from the tags
+                    }
                 }
             } finally {
                 s.unlock();
@@ -1034,7 +1534,7 @@ public final class MemoryEngine implements Engine {
                 tombstoneCount.sum());
     }
 
-    /** Elements in all expiry heaps, stale ones included: the measure of what compaction bounds. */
+    /** Elements in all expiry heaps. */
     long expiryHeapElements() {
         long n = 0;
         for (Segment s : segments) {
@@ -1048,31 +1548,64 @@ public final class MemoryEngine implements Engine {
         return n;
     }
 
-    /** Nothing to release: the engine holds only heap memory. */
+    /** Bytes of the index and heap arrays as they are now (the charge uses averages; see the class comment). */
+    long indexBytes() {
+        long n = 0;
+        for (Segment s : segments) {
+            s.lock();
+            try {
+                n += 8L * s.slots.length + s.heap.bytes();
+            } finally {
+                s.unlock();
+            }
+        }
+        return n;
+    }
+
+    /** Bytes of all slabs and own buffers, free chunks and uncarved tails included. */
+    long slabBytes() {
+        return slabs.reservedBytes();
+    }
+
+    /**
+     * Nothing to do: the slabs are heap arrays or direct buffers, both released by the garbage collector
+     * once the engine is unreachable (the engine stays usable until then).
+     */
     @Override
     public void close() {
     }
 
     /**
-     * One segment: its table, expiry heap and counters, all guarded by the segment itself (a lock). The
+     * One segment: its index, expiry heap and counters, all guarded by the segment itself (a lock). The
      * counters are also read without the lock, as hints for sampling.
      */
     private static final class Segment extends ReentrantLock {
 
-        /** The entries in access order: iteration starts at the least recently used. */
-        LinkedHashMap<Key, Entry> map = newTable();
-        /** Every entry of {@link #map} with an expiry time, plus stale (unlinked) ones. */
-        final ExpiryHeap heap = new ExpiryHeap();
-        /** Accounted bytes of the entries in {@link #map}. */
+        /** Position in {@link #segments}. */
+        final int index;
+        /** The slab arena its records are allocated in. */
+        final int arena;
+        /**
+         * Open-addressing index, linear probing: 0 (empty) or {@code tag << 40 | handle}. Length 0 (no
+         * records) or a power of two of at least {@link #MIN_SLOTS}; at most 3/4 full.
+         */
+        long[] slots = NO_SLOTS;
+        /** Occupied slots: the records of this segment, tombstones included. */
+        int count;
+        /** Every record of {@link #slots} with an expiry time, nothing else. */
+        final ExpiryHeap heap;
+        /** Accounted bytes of the records in {@link #slots}. */
         long memory;
-        /** Entries in {@link #map} that are not tombstones. */
+        /** Records that are not tombstones. */
         int keys;
-        /** Non-tombstone entries in {@link #map} with an expiry time. */
+        /** Non-tombstone records with an expiry time. */
         int volatiles;
         int tombstones;
 
-        static LinkedHashMap<Key, Entry> newTable() {
-            return new LinkedHashMap<>(16, 0.75f, true);
+        Segment(int index, ExpiryHeap.Positions positions) {
+            this.index = index;
+            this.arena = index & (SlabAllocator.ARENAS - 1);
+            this.heap = new ExpiryHeap(positions);
         }
     }
 }

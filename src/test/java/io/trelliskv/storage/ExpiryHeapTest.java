@@ -1,76 +1,104 @@
 package io.trelliskv.storage;
 
-import io.trelliskv.common.Key;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
-import java.util.PriorityQueue;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class ExpiryHeapTest {
 
-    private static Entry entry(int id, long expireAt) {
-        return new Entry(Key.of("k" + id), new byte[0], id, 1, expireAt);
+    /** Where the heap says each handle sits, as the engine keeps it in the record. */
+    private final Map<Long, Integer> positions = new HashMap<>();
+    private final ExpiryHeap heap = new ExpiryHeap(positions::put);
+
+    private void checkPositionsAndOrder() {
+        for (int i = 0; i < heap.size(); i++) {
+            assertThat(positions.get(heap.handleAt(i))).as("position of element %d", i).isEqualTo(i);
+            if (i > 0) {
+                assertThat(heap.timeAt((i - 1) / 2)).isLessThanOrEqualTo(heap.timeAt(i));
+            }
+        }
+    }
+
+    /** Removes the head and returns its time, as a poll would. */
+    private long poll() {
+        long t = heap.timeAt(0);
+        positions.remove(heap.handleAt(0));
+        heap.removeAt(0);
+        return t;
     }
 
     @Test
-    void pollsInExpiryOrderLikeAPriorityQueue() {
+    void pollsInExpiryOrderLikeAPriorityQueueAndRemovesAnyElementByItsPosition() {
         Random random = new Random(7);
-        ExpiryHeap heap = new ExpiryHeap();
-        PriorityQueue<Entry> model = new PriorityQueue<>(Comparator.comparingLong(Entry::expireAt));
+        TreeMap<Long, Integer> model = new TreeMap<>(); // time -> count
+        List<Long> live = new ArrayList<>();
+        Map<Long, Long> timeOf = new HashMap<>();
+        long nextHandle = 1;
         for (int step = 0; step < 20_000; step++) {
-            if (random.nextInt(3) > 0) {
-                Entry e = entry(step, random.nextInt(500));
-                heap.add(e);
-                model.add(e);
-            } else {
-                Entry polled = heap.poll();
-                Entry expected = model.poll();
-                assertThat(polled == null ? null : polled.expireAt())
-                        .isEqualTo(expected == null ? null : expected.expireAt());
+            int op = random.nextInt(4);
+            if (op <= 1) {
+                long t = random.nextInt(500);
+                long h = nextHandle++;
+                heap.add(t, h);
+                live.add(h);
+                timeOf.put(h, t);
+                model.merge(t, 1, Integer::sum);
+            } else if (op == 2 && heap.size() > 0) {
+                long expected = model.firstKey();
+                long h = heap.handleAt(0);
+                assertThat(poll()).isEqualTo(expected);
+                live.remove(h);
+                model.merge(expected, -1, (a, b) -> a + b == 0 ? null : a + b);
+            } else if (op == 3 && !live.isEmpty()) {
+                long h = live.remove(random.nextInt(live.size()));
+                long t = timeOf.get(h);
+                heap.removeAt(positions.remove(h));
+                model.merge(t, -1, (a, b) -> a + b == 0 ? null : a + b);
             }
-            assertThat(heap.size()).isEqualTo(model.size());
-        }
-    }
-
-    @Test
-    void removeIfKeepsTheRestInOrderAndShrinks() {
-        ExpiryHeap heap = new ExpiryHeap();
-        List<Entry> kept = new ArrayList<>();
-        for (int i = 0; i < 1_000; i++) {
-            Entry e = entry(i, 1_000 - i);
-            heap.add(e);
-            if (i % 10 == 0) {
-                kept.add(e);
+            assertThat(heap.size()).isEqualTo(live.size());
+            if (step % 97 == 0) {
+                checkPositionsAndOrder();
             }
         }
-        assertThat(heap.removeIf(e -> !kept.contains(e))).isEqualTo(900);
-        assertThat(heap.size()).isEqualTo(100);
+        checkPositionsAndOrder();
         long previous = Long.MIN_VALUE;
-        for (int i = 0; i < 100; i++) {
-            Entry e = heap.poll();
-            assertThat(kept).contains(e);
-            assertThat(e.expireAt()).isGreaterThanOrEqualTo(previous);
-            previous = e.expireAt();
+        while (heap.size() > 0) {
+            long t = poll();
+            assertThat(t).isGreaterThanOrEqualTo(previous);
+            previous = t;
         }
-        assertThat(heap.poll()).isNull();
-        assertThat(heap.peek()).isNull();
+        assertThat(heap.bytes()).as("an empty heap releases its arrays").isZero();
     }
 
     @Test
-    void getIndexesTheArrayWithTheHeadFirst() {
-        ExpiryHeap heap = new ExpiryHeap();
-        heap.add(entry(1, 30));
-        heap.add(entry(2, 10));
-        heap.add(entry(3, 20));
-        assertThat(heap.get(0).expireAt()).isEqualTo(10);
-        assertThat(heap.peek()).isSameAs(heap.get(0));
+    void theArraysShrinkWhenMostlyEmpty() {
+        for (int i = 0; i < 1_000; i++) {
+            heap.add(1_000 - i, i + 1);
+        }
+        long full = heap.bytes();
+        while (heap.size() > 10) {
+            poll();
+        }
+        assertThat(heap.bytes()).isLessThan(full / 8);
+        checkPositionsAndOrder();
+    }
+
+    @Test
+    void elementsAreIndexedWithTheHeadFirst() {
+        heap.add(30, 1);
+        heap.add(10, 2);
+        heap.add(20, 3);
+        assertThat(heap.timeAt(0)).isEqualTo(10);
+        assertThat(heap.handleAt(0)).isEqualTo(2);
+        checkPositionsAndOrder();
         heap.clear();
         assertThat(heap.size()).isZero();
-        assertThat(heap.peek()).isNull();
     }
 }

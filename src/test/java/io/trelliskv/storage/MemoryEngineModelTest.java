@@ -33,7 +33,24 @@ class MemoryEngineModelTest {
     private static final long START_MILLIS = 1_700_000_000_000L;
     private static final int KEYS = 6;
 
-    sealed interface Op permits Put, Delete, Get, Peek, Merge, Advance, ExpireCycle, Append {
+    sealed interface Op permits Put, Delete, Get, Peek, Merge, Advance, ExpireCycle, Append, Stored, Range,
+            Scan, Flush {
+    }
+
+    /** Whatever is stored, tombstones and expired values included. */
+    record Stored(int key) implements Op {
+    }
+
+    /** {@code forEachInRange} over the arc between two keys' tokens (shifted by -1, 0 or +1). */
+    record Range(int from, int to, int shift) implements Op {
+    }
+
+    /** A whole scan, {@code count} keys a step. */
+    record Scan(int count) implements Op {
+    }
+
+    /** A versioned flush with a floor {@code ageMillis} before now. */
+    record Flush(int ageMillis) implements Op {
     }
 
     /** {@code ttl < -10}: no expiry; else expires at now + ttl, which may already have passed. */
@@ -71,7 +88,30 @@ class MemoryEngineModelTest {
 
     @Provide
     Arbitrary<List<Op>> programs() {
-        Arbitrary<Integer> key = Arbitraries.integers().between(0, KEYS - 1);
+        return programs(KEYS);
+    }
+
+    /** Keys that all fall in one segment, so the index probes, grows, shifts back and shrinks. */
+    private static final List<Key> CROWDED = crowded(40);
+
+    private static List<Key> crowded(int n) {
+        List<Key> keys = new java.util.ArrayList<>();
+        for (int i = 0; keys.size() < n; i++) {
+            Key k = Key.of("crowded-" + "x".repeat(i % 13) + i);
+            if (MemoryEngine.segmentOf(k.token()) == 99) {
+                keys.add(k);
+            }
+        }
+        return keys;
+    }
+
+    @Provide
+    Arbitrary<List<Op>> crowdedPrograms() {
+        return programs(CROWDED.size());
+    }
+
+    private Arbitrary<List<Op>> programs(int keys) {
+        Arbitrary<Integer> key = Arbitraries.integers().between(0, keys - 1);
         Arbitrary<Integer> length = Arbitraries.integers().between(0, 40);
         Arbitrary<Op> put = Combinators.combine(key, length, Arbitraries.integers().between(-25, 40)).as(Put::new);
         Arbitrary<Op> delete = key.map(Delete::new);
@@ -84,15 +124,28 @@ class MemoryEngineModelTest {
         Arbitrary<Op> advance = Arbitraries.integers().between(0, 25).map(Advance::new);
         Arbitrary<Op> cycle = Arbitraries.just(new ExpireCycle());
         Arbitrary<Op> append = key.map(Append::new);
+        Arbitrary<Op> stored = key.map(Stored::new);
+        Arbitrary<Op> range = Combinators.combine(key, key, Arbitraries.integers().between(-1, 1)).as(Range::new);
+        Arbitrary<Op> scan = Arbitraries.integers().between(1, 20).map(Scan::new);
+        Arbitrary<Op> flush = Arbitraries.integers().between(0, 30).map(Flush::new);
         Arbitrary<Op> op = Arbitraries.frequencyOf(
                 Tuple.of(6, put), Tuple.of(3, delete), Tuple.of(4, get), Tuple.of(1, peek), Tuple.of(4, merge),
-                Tuple.of(4, advance), Tuple.of(2, cycle), Tuple.of(2, append));
-        return op.list().ofMinSize(1).ofMaxSize(80);
+                Tuple.of(4, advance), Tuple.of(2, cycle), Tuple.of(2, append), Tuple.of(1, stored),
+                Tuple.of(1, range), Tuple.of(1, scan), Tuple.of(1, flush));
+        return op.list().ofMinSize(1).ofMaxSize(keys > KEYS ? 200 : 80);
     }
 
-    @Property(tries = 300)
-    void engineAgreesWithTheModel(@ForAll("graces") long grace, @ForAll("programs") List<Op> program) {
-        new Run(grace).execute(program);
+    @Property(tries = 300, seed = "20261204")
+    void engineAgreesWithTheModel(@ForAll("graces") long grace, @ForAll("programs") List<Op> program,
+                                  @ForAll boolean offHeap) {
+        new Run(grace, offHeap, null).execute(program);
+    }
+
+    /** The same, with many keys in one segment: probing, growth, backshift deletion and shrinking of the index. */
+    @Property(tries = 100, seed = "20261205")
+    void aCrowdedSegmentAgreesWithTheModel(@ForAll("graces") long grace, @ForAll("crowdedPrograms") List<Op> program,
+                                           @ForAll boolean offHeap) {
+        new Run(grace, offHeap, CROWDED).execute(program);
     }
 
     /** A write as the model keeps it; {@code value == null} is a tombstone. */
@@ -116,15 +169,24 @@ class MemoryEngineModelTest {
         final Hlc hlc = new Hlc(clock);
         final MemoryEngine engine;
         final Map<Key, Write> model = new HashMap<>();
+        /** The keys programs name by index; null: {@link #key(int)}'s short keys. */
+        final List<Key> keys;
         long expiredKeys;
+        /** The newest flush floor: merges below it are refused. */
+        Version floor = Version.ZERO;
 
-        Run(long grace) {
+        Run(long grace, boolean offHeap, List<Key> keys) {
             this.grace = grace;
-            this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, grace, 5), clock, hlc,
-                    NODE_ID);
+            this.keys = keys;
+            this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, grace, 5, offHeap), clock,
+                    hlc, NODE_ID);
         }
 
-        /** Key lengths straddle the 8-byte alignment steps, so charge arithmetic errors show. */
+        Key k(int i) {
+            return keys == null ? key(i) : keys.get(i);
+        }
+
+        /** Key lengths straddle the 8-byte size-class steps, so charge arithmetic errors show. */
         private static final int[] KEY_LENGTHS = {0, 1, 7, 8, 9, 16};
 
         static Key key(int i) {
@@ -147,31 +209,31 @@ class MemoryEngineModelTest {
         void apply(Op op) {
             if (op instanceof Put p) {
                     long expireAt = expiry(p.ttl());
-                    Entry e = engine.put(key(p.key()), new byte[p.valueLength()], expireAt);
-                    Write old = model.get(key(p.key()));
+                    Entry e = engine.put(k(p.key()), new byte[p.valueLength()], expireAt);
+                    Write old = model.get(k(p.key()));
                     assertThat(e.nodeId()).isEqualTo(NODE_ID);
                     Write written = new Write(e.value(), e.hlc(), e.nodeId(), expireAt);
                     if (old != null) {
                         assertThat(written.newerThan(old)).as("a local write supersedes %s", old).isTrue();
                     }
-                    replace(key(p.key()), written);
+                    replace(k(p.key()), written);
             } else if (op instanceof Delete d) {
-                    Write old = model.get(key(d.key()));
+                    Write old = model.get(k(d.key()));
                     boolean live = old != null && !old.tombstone() && !old.expired(now());
-                    assertThat(engine.delete(key(d.key()))).isEqualTo(live);
+                    assertThat(engine.delete(k(d.key()))).isEqualTo(live);
                     if (grace > 0) {
                         Write tombstone = new Write(null, hlc.peek(), NODE_ID, now() + grace);
                         if (old != null) {
                             assertThat(tombstone.newerThan(old)).isTrue();
                         }
-                        replace(key(d.key()), tombstone);
+                        replace(k(d.key()), tombstone);
                     } else {
-                        replace(key(d.key()), null);
+                        replace(k(d.key()), null);
                     }
             } else if (op instanceof Get g) {
-                assertSameValue(engine.get(key(g.key())), read(key(g.key())));
+                assertSameValue(engine.get(k(g.key())), read(k(g.key())));
             } else if (op instanceof Peek p) {
-                assertSameValue(engine.peek(key(p.key())), read(key(p.key())));
+                assertSameValue(engine.peek(k(p.key())), read(k(p.key())));
             } else if (op instanceof Merge m) {
                 merge(m);
             } else if (op instanceof Advance a) {
@@ -187,7 +249,7 @@ class MemoryEngineModelTest {
                     }
                     assertThat(engine.expireCycle(Long.MAX_VALUE)).isEqualTo(due);
             } else if (op instanceof Append a) {
-                    Key k = key(a.key());
+                    Key k = k(a.key());
                     Entry result = engine.atomically(k, txn -> {
                         Entry current = txn.get(k);
                         byte[] value = current == null ? new byte[0] : current.value();
@@ -199,6 +261,64 @@ class MemoryEngineModelTest {
                     assertThat(result.value()).hasSize(length);
                     replace(k, new Write(result.value(), result.hlc(), NODE_ID,
                             current == null ? 0 : current.expireAt()));
+            } else if (op instanceof Stored st) {
+                Key k = k(st.key());
+                Write w = model.get(k);
+                Entry e = engine.stored(k);
+                if (w == null) {
+                    assertThat(e).isNull();
+                } else {
+                    assertThat(e).isNotNull();
+                    assertThat(e.value()).isEqualTo(w.value());
+                    assertThat(e.version()).isEqualTo(new Version(w.hlc(), w.nodeId()));
+                    assertThat(e.expireAt()).isEqualTo(w.expireAt());
+                }
+            } else if (op instanceof Range r) {
+                long start = k(r.from()).token() + r.shift();
+                long end = k(r.to()).token();
+                Map<Key, Entry> seen = new HashMap<>();
+                long visited = engine.forEachInRange(start, end, e -> assertThat(seen.put(e.key(), e)).isNull());
+                Set<Key> expected = new HashSet<>();
+                for (Key k : model.keySet()) {
+                    if (io.trelliskv.ring.TokenRange.contains(start, end, k.token())) {
+                        expected.add(k);
+                    }
+                }
+                assertThat(seen.keySet()).as("range (%d, %d]", start, end).isEqualTo(expected);
+                assertThat(visited).isEqualTo(expected.size());
+                for (Entry e : seen.values()) {
+                    Write w = model.get(e.key());
+                    assertThat(e.version()).isEqualTo(new Version(w.hlc(), w.nodeId()));
+                    assertThat(e.value()).isEqualTo(w.value());
+                }
+            } else if (op instanceof Scan sc) {
+                Set<Key> scanned = new HashSet<>();
+                long cursor = 0;
+                do {
+                    Engine.ScanResult step = engine.scan(cursor, sc.count(), null);
+                    for (Key k : step.keys()) {
+                        assertThat(scanned.add(k)).as("returned once").isTrue();
+                    }
+                    cursor = step.nextCursor();
+                } while (cursor != 0);
+                assertThat(scanned).isEqualTo(liveKeys());
+            } else if (op instanceof Flush f) {
+                Version newFloor = new Version(Hlc.pack(now() - f.ageMillis(), 0), 0);
+                long expected = 0;
+                if (newFloor.compareTo(floor) > 0) {
+                    floor = newFloor;
+                    for (Iterator<Map.Entry<Key, Write>> it = model.entrySet().iterator(); it.hasNext(); ) {
+                        Write w = it.next().getValue();
+                        if (new Version(w.hlc(), w.nodeId()).compareTo(newFloor) < 0) {
+                            it.remove();
+                            expected++;
+                            if (!w.tombstone() && w.expired(now())) {
+                                expiredKeys++; // as any removal of an expired value
+                            }
+                        }
+                    }
+                }
+                assertThat(engine.flush(newFloor)).isEqualTo(expected);
             } else {
                 throw new AssertionError("unknown op " + op);
             }
@@ -210,12 +330,13 @@ class MemoryEngineModelTest {
         }
 
         void merge(Merge m) {
-            Key k = key(m.key());
+            Key k = k(m.key());
             byte[] value = m.valueLength() < 0 ? null : new byte[m.valueLength()];
             long expireAt = expiry(m.expiresIn());
             Write incoming = new Write(value, Hlc.pack(now() - m.ageMillis(), m.logical()), m.nodeId(), expireAt);
             Write old = model.get(k);
-            boolean wins = old == null || incoming.newerThan(old);
+            boolean aboveFloor = new Version(incoming.hlc(), incoming.nodeId()).compareTo(floor) >= 0;
+            boolean wins = aboveFloor && (old == null || incoming.newerThan(old));
             assertThat(engine.merge(new Entry(k, value, incoming.hlc(), incoming.nodeId(), expireAt)))
                     .as("merge of %s over %s", incoming, old).isEqualTo(wins);
             if (!wins) {
@@ -271,10 +392,6 @@ class MemoryEngineModelTest {
             }
         }
 
-        static long align8(long n) {
-            return (n + 7) / 8 * 8;
-        }
-
         void check(Op after) {
             long keys = 0;
             long volatiles = 0;
@@ -284,8 +401,11 @@ class MemoryEngineModelTest {
             for (Iterator<Map.Entry<Key, Write>> it = model.entrySet().iterator(); it.hasNext(); ) {
                 Map.Entry<Key, Write> e = it.next();
                 Write w = e.getValue();
-                memory += 120 + align8(16 + e.getKey().length()) + (w.expireAt() != 0 ? 8 : 0)
-                        + (w.tombstone() ? 0 : align8(16 + w.value().length));
+                // header 13, expiry fields 12, length varints (7 bits a byte), key, value
+                int record = 13 + (w.expireAt() != 0 ? 12 : 0) + varint(e.getKey().length()) + e.getKey().length()
+                        + (w.tombstone() ? 0 : varint(w.value().length) + w.value().length);
+                memory += SlabAllocator.chunkBytes(record) + MemoryEngine.SLOT_CHARGE
+                        + (w.expireAt() != 0 ? MemoryEngine.HEAP_ELEMENT_CHARGE : 0);
                 if (w.tombstone()) {
                     tombstones++;
                 } else {
@@ -303,6 +423,20 @@ class MemoryEngineModelTest {
             assertThat(engine.stats().expiredKeys()).as(step).isEqualTo(expiredKeys);
             assertThat(engine.usedMemory()).as(step).isEqualTo(memory);
             assertThat(Set.copyOf(engine.keys(k -> true))).as(step).isEqualTo(live);
+        }
+
+        static int varint(int n) {
+            return n < 128 ? 1 : n < 16_384 ? 2 : 3;
+        }
+
+        Set<Key> liveKeys() {
+            Set<Key> live = new HashSet<>();
+            model.forEach((k, w) -> {
+                if (!w.tombstone() && !w.expired(now())) {
+                    live.add(k);
+                }
+            });
+            return live;
         }
     }
 }

@@ -41,17 +41,79 @@ class MemoryEngineTest extends AbstractEngineContractTest {
     @Test
     void chargesFollowTheDocumentedArithmetic() {
         withTombstones();
-        assertThat(MemoryEngine.ENTRY_OVERHEAD).isEqualTo(120);
+        int slot = MemoryEngine.SLOT_CHARGE;
+        int heap = MemoryEngine.HEAP_ELEMENT_CHARGE;
         engine.put(key("abc"), new byte[100], 0);
-        // 120 + align8(16 + 3) + align8(16 + 100)
-        assertThat(engine.usedMemory()).isEqualTo(120 + 24 + 120);
+        // 13 header + 1 + 1 varints + 3 key + 100 value = 118 -> the 120-byte class
+        assertThat(engine.usedMemory()).isEqualTo(120 + slot);
         engine.put(key("abc"), new byte[100], START_MILLIS + 1_000);
-        assertThat(engine.usedMemory()).isEqualTo(120 + 24 + 120 + MemoryEngine.HEAP_SLOT_OVERHEAD);
+        // + 12 expiry fields = 130 -> the 136-byte class
+        assertThat(engine.usedMemory()).isEqualTo(136 + slot + heap);
         engine.put(key("abc"), new byte[0], 0);
-        assertThat(engine.usedMemory()).isEqualTo(120 + 24 + 16);
+        // 13 + 1 + 1 + 3 = 18 -> the 24-byte class
+        assertThat(engine.usedMemory()).isEqualTo(24 + slot);
         engine.delete(key("abc"));
-        assertThat(engine.usedMemory()).as("a tombstone: key and heap slot, no value")
-                .isEqualTo(120 + 24 + MemoryEngine.HEAP_SLOT_OVERHEAD);
+        // 13 + 12 + 1 + 3 = 29 -> the 32-byte class
+        assertThat(engine.usedMemory()).as("a tombstone: key and heap element, no value")
+                .isEqualTo(32 + slot + heap);
+        assertThat(MemoryEngine.charge(10, 100, false)).as("the class comment's key:123456 budget")
+                .isEqualTo(128 + slot);
+    }
+
+    @Test
+    void aKeyWrittenByManyNodesKeepsEachWritersIdEvenPastTheNodeTable() {
+        unbounded();
+        for (int writer = 1; writer <= 600; writer++) {
+            Key k = key("n" + writer);
+            assertThat(engine.merge(new Entry(k, bytes("v" + writer), hlcAt(writer), writer * 1_000_003L, 0))).isTrue();
+        }
+        for (int writer = 1; writer <= 600; writer++) {
+            Entry e = engine.get(key("n" + writer));
+            assertThat(e.nodeId()).isEqualTo(writer * 1_000_003L);
+            assertThat(text(e)).isEqualTo("v" + writer);
+        }
+        // one key overwritten by writers both in and past the table: version order still holds
+        Key k = key("shared");
+        for (int writer = 1; writer <= 600; writer++) {
+            engine.merge(new Entry(k, bytes("w" + writer), hlcAt(1_000), writer * 1_000_003L, 0));
+        }
+        assertThat(text(engine.get(k))).isEqualTo("w600");
+        assertThat(engine.stored(k).nodeId()).isEqualTo(600 * 1_000_003L);
+    }
+
+    private static long hlcAt(int offsetMillis) {
+        return io.trelliskv.version.Hlc.pack(START_MILLIS + offsetMillis, 0);
+    }
+
+    @Test
+    void largeValuesGetTheirOwnBufferAndOverwritesReuseChunks() {
+        unbounded();
+        MemoryEngine m = memoryEngine();
+        byte[] big = new byte[SlabAllocator.MAX_CHUNK + 1];
+        big[big.length - 1] = 42;
+        engine.put(key("big"), big, 0);
+        assertThat(engine.get(key("big")).value()).isEqualTo(big);
+        long withBig = m.slabBytes();
+        engine.put(key("big"), bytes("small"), 0);
+        assertThat(m.slabBytes()).as("the own buffer is released (a first slab for the small class may appear)")
+                .isBetween(withBig - big.length, withBig - big.length + SlabAllocator.MIN_SLAB);
+        assertThat(text(engine.get(key("big")))).isEqualTo("small");
+
+        long before = m.slabBytes();
+        for (int round = 0; round < 50; round++) {
+            for (int i = 0; i < 1_000; i++) {
+                engine.put(key("k" + i), new byte[100 + round % 3], 0);
+            }
+        }
+        long after = m.slabBytes();
+        for (int round = 0; round < 50; round++) {
+            for (int i = 0; i < 1_000; i++) {
+                engine.put(key("k" + i), new byte[100 + round % 3], round % 2 == 0 ? 0 : START_MILLIS + 10_000);
+            }
+        }
+        assertThat(m.slabBytes()).as("overwrites reuse chunks instead of growing the slabs")
+                .isLessThanOrEqualTo(after + 4 * SlabAllocator.MAX_SLAB);
+        assertThat(after - before).isLessThan(1_000L * 256 + 8L * SlabAllocator.MAX_SLAB);
     }
 
     @Test
@@ -123,20 +185,50 @@ class MemoryEngineTest extends AbstractEngineContractTest {
     @Test
     void peekLeavesTheRecencyStampAlone() {
         unbounded();
-        Entry e = engine.put(key("a"), bytes("x"), 0);
-        int stamp = e.lru;
+        engine.put(key("a"), bytes("x"), 0);
+        int stamp = memoryEngine().lruClockOf(key("a"));
+        assertThat(stamp).isEqualTo(MemoryEngine.lruTick(clock.millis()));
         clock.advance(10, TimeUnit.SECONDS);
         engine.peek(key("a"));
-        assertThat(e.lru).isEqualTo(stamp);
+        engine.stored(key("a"));
+        assertThat(memoryEngine().lruClockOf(key("a"))).isEqualTo(stamp);
         engine.get(key("a"));
-        assertThat(e.lru).isEqualTo(MemoryEngine.lruTick(clock.millis()));
+        assertThat(memoryEngine().lruClockOf(key("a"))).isEqualTo(MemoryEngine.lruTick(clock.millis()));
     }
 
     @Test
-    void theLruClockNeverProducesTheUnlinkedMark() {
-        long millis = ((long) MemoryEngine.UNLINKED & 0xffffffffL) << MemoryEngine.LRU_TICK_SHIFT;
-        assertThat(MemoryEngine.lruTick(millis)).isNotEqualTo(MemoryEngine.UNLINKED);
-        assertThat(MemoryEngine.lruTick(millis + 1024)).isEqualTo(MemoryEngine.UNLINKED + 1);
+    void idleTimesWrapAroundTheLruClock() {
+        long wrapMillis = (long) (MemoryEngine.LRU_MASK + 1) << MemoryEngine.LRU_TICK_SHIFT;
+        int before = MemoryEngine.lruTick(wrapMillis - 3 * 1024);
+        int after = MemoryEngine.lruTick(wrapMillis + 2 * 1024);
+        assertThat(after).isLessThan(before);
+        assertThat(MemoryEngine.idleTicks(after, before)).isEqualTo(5);
+        assertThat(MemoryEngine.idleTicks(before, before)).isZero();
+    }
+
+    @Test
+    void heapAndDirectSlabsBehaveAlike() {
+        for (boolean offHeap : new boolean[] {false, true}) {
+            ManualClock c = new ManualClock(START_MILLIS);
+            try (MemoryEngine e = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS, 5,
+                    offHeap), c, new Hlc(c), NODE_ID)) {
+                for (int i = 0; i < 2_000; i++) {
+                    e.put(key("k" + i), bytes("value-" + i), i % 3 == 0 ? START_MILLIS + i : 0);
+                }
+                c.advanceMillis(1_000);
+                e.expireCycle(Long.MAX_VALUE);
+                for (int i = 0; i < 2_000; i++) {
+                    Entry got = e.get(key("k" + i));
+                    if (i % 3 == 0 && START_MILLIS + i < c.millis()) {
+                        assertThat(got).as("%s k%d", offHeap, i).isNull();
+                    } else {
+                        assertThat(text(got)).as("%s k%d", offHeap, i).isEqualTo("value-" + i);
+                    }
+                }
+                assertThat(e.size()).isEqualTo(2_000 - 334);
+                assertThat(e.stats().tombstones()).isEqualTo(334);
+            }
+        }
     }
 
     @Test

@@ -1,0 +1,196 @@
+package io.trelliskv.storage;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SlabAllocatorTest {
+
+    @Test
+    void sizeClassesAreMultiplesOfEightSpacedByAtMostTheGrowthFactor() {
+        assertThat(SlabAllocator.classSize(0)).isEqualTo(SlabAllocator.MIN_CHUNK);
+        assertThat(SlabAllocator.classSize(SlabAllocator.classCount() - 1)).isEqualTo(SlabAllocator.MAX_CHUNK);
+        for (int c = 1; c < SlabAllocator.classCount(); c++) {
+            int previous = SlabAllocator.classSize(c - 1);
+            int size = SlabAllocator.classSize(c);
+            assertThat(size % 8).isZero();
+            assertThat(size).isGreaterThan(previous);
+            assertThat(size).as("class %d", c).isLessThanOrEqualTo(Math.max(previous + 8, (int) (previous * 1.125)));
+        }
+        assertThat(SlabAllocator.classCount()).isLessThan(128);
+    }
+
+    @Test
+    void aLengthGetsTheSmallestClassThatHoldsIt() {
+        for (int length = 0; length <= SlabAllocator.MAX_CHUNK; length += length < 2_000 ? 1 : 97) {
+            int c = SlabAllocator.classOf(length);
+            assertThat(SlabAllocator.classSize(c)).isGreaterThanOrEqualTo(length);
+            if (c > 0) {
+                assertThat(SlabAllocator.classSize(c - 1)).isLessThan(length);
+            }
+            assertThat(SlabAllocator.chunkBytes(length)).isEqualTo(SlabAllocator.classSize(c));
+        }
+        assertThat(SlabAllocator.classOf(125)).isEqualTo(SlabAllocator.classOf(128));
+        assertThat(SlabAllocator.chunkBytes(125)).isEqualTo(128);
+        assertThat(SlabAllocator.classOf(SlabAllocator.MAX_CHUNK + 1)).isEqualTo(-1);
+        assertThat(SlabAllocator.chunkBytes(SlabAllocator.MAX_CHUNK + 1)).isEqualTo(SlabAllocator.MAX_CHUNK + 1);
+        assertThat(SlabAllocator.sameChunk(121, 128)).isTrue();
+        assertThat(SlabAllocator.sameChunk(128, 129)).isFalse();
+        assertThat(SlabAllocator.sameChunk(SlabAllocator.MAX_CHUNK + 1, SlabAllocator.MAX_CHUNK + 1)).isFalse();
+    }
+
+    @Test
+    void chunksDoNotOverlapAndHoldWhatIsWritten() {
+        for (boolean direct : new boolean[] {false, true}) {
+            SlabAllocator a = new SlabAllocator(direct);
+            Random random = new Random(11);
+            List<long[]> chunks = new ArrayList<>(); // handle, length, seed
+            Set<Long> handles = new HashSet<>();
+            for (int i = 0; i < 5_000; i++) {
+                int length = 1 + random.nextInt(i % 50 == 0 ? 3_000 : 200);
+                long h = a.allocate(i % SlabAllocator.ARENAS, length);
+                assertThat(h).isNotZero();
+                assertThat(h & ~SlabAllocator.HANDLE_MASK).isZero();
+                assertThat(SlabAllocator.arenaOf(h)).isEqualTo(i % SlabAllocator.ARENAS);
+                assertThat(handles.add(h)).isTrue();
+                fill(a, h, length, i);
+                chunks.add(new long[] {h, length, i});
+            }
+            for (long[] c : chunks) {
+                check(a, c[0], (int) c[1], (int) c[2]);
+            }
+            assertThat(a.direct()).isEqualTo(direct);
+        }
+    }
+
+    @Test
+    void freedChunksAreReusedBeforeNewSlabsAreCut() {
+        SlabAllocator a = new SlabAllocator(true);
+        List<Long> handles = new ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            handles.add(a.allocate(0, 100));
+        }
+        long reserved = a.reservedBytes();
+        int c = SlabAllocator.classOf(100);
+        for (long h : handles) {
+            a.free(h);
+        }
+        assertThat(a.freeChunks(c)).isEqualTo(10_000);
+        Set<Long> again = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            again.add(a.allocate(0, 97 + i % 8)); // same class
+        }
+        assertThat(again).isEqualTo(new HashSet<>(handles));
+        assertThat(a.reservedBytes()).as("no new slab").isEqualTo(reserved);
+        assertThat(a.freeChunks(c)).isZero();
+        assertThat(handles).doesNotContain(a.allocate(0, 100));
+    }
+
+    @Test
+    void slabsOfAClassGrowByDoublingUpToTheMaximum() {
+        SlabAllocator a = new SlabAllocator(false);
+        int size = SlabAllocator.chunkBytes(64) > 0 ? (int) SlabAllocator.chunkBytes(64) : 0;
+        a.allocate(1, 64);
+        assertThat(a.reservedBytes()).isEqualTo(SlabAllocator.MIN_SLAB);
+        long total = 0;
+        int perSlab;
+        long expected = 0;
+        for (int slab = 0; slab < 12; slab++) {
+            int bytes = (int) Math.min(SlabAllocator.MAX_SLAB, (long) SlabAllocator.MIN_SLAB << slab);
+            expected += bytes;
+            perSlab = bytes / size;
+            total += perSlab;
+        }
+        for (long i = 1; i < total; i++) {
+            a.allocate(1, 64);
+        }
+        assertThat(a.reservedBytes()).isEqualTo(expected);
+        a.allocate(1, 64);
+        assertThat(a.reservedBytes()).isEqualTo(expected + SlabAllocator.MAX_SLAB);
+    }
+
+    @Test
+    void hugeRecordsGetTheirOwnBufferReleasedWhenFreed() {
+        SlabAllocator a = new SlabAllocator(true);
+        int length = SlabAllocator.MAX_CHUNK + 1;
+        long h = a.allocate(2, length);
+        assertThat(SlabAllocator.offsetOf(h)).isZero();
+        ByteBuffer b = a.buffer(h);
+        assertThat(b.capacity()).isEqualTo(length);
+        assertThat(a.reservedBytes()).isEqualTo(length);
+        b.put(length - 1, (byte) 7);
+        a.free(h);
+        assertThat(a.reservedBytes()).isZero();
+        assertThatThrownBy(() -> a.buffer(h)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> a.free(h)).isInstanceOf(IllegalStateException.class);
+        long again = a.allocate(2, 3 * length);
+        assertThat(SlabAllocator.slabOf(again)).as("the slab number is reused").isEqualTo(SlabAllocator.slabOf(h));
+        assertThat(a.buffer(again).capacity()).isEqualTo(3 * length);
+    }
+
+    @Test
+    void theSlabTableGrowsAndResetDropsEverything() {
+        SlabAllocator a = new SlabAllocator(false);
+        List<Long> huge = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            long h = a.allocate(3, SlabAllocator.MAX_CHUNK + 1 + i);
+            a.buffer(h).put(0, (byte) i);
+            huge.add(h);
+        }
+        for (int i = 0; i < 100; i++) {
+            assertThat(a.buffer(huge.get(i)).get(0)).isEqualTo((byte) i);
+        }
+        assertThat(a.reservedBytes()).isGreaterThan(100L * SlabAllocator.MAX_CHUNK);
+        a.reset();
+        assertThat(a.reservedBytes()).isZero();
+        assertThatThrownBy(() -> a.buffer(huge.get(0))).isInstanceOf(RuntimeException.class);
+    }
+
+    @Test
+    void anArenaThatRunsOutOfSlabNumbersFailsWithAnException() {
+        SlabAllocator a = new SlabAllocator(false, 4); // slab numbers 1 .. 3
+        int huge = SlabAllocator.MAX_CHUNK + 1;
+        long first = a.allocate(0, 100); // a slab of the 104-byte class
+        long own = a.allocate(0, huge);
+        a.allocate(0, 1_000);
+        assertThatThrownBy(() -> a.allocate(0, huge)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("full");
+        assertThatThrownBy(() -> a.allocate(0, 5_000)).isInstanceOf(IllegalStateException.class);
+        assertThat(a.allocate(0, 100)).as("a class with room left still allocates").isNotZero();
+        assertThat(a.allocate(1, huge)).as("other arenas are independent").isNotZero();
+        a.free(first);
+        assertThat(a.allocate(0, 100)).as("and reuses its free chunks").isEqualTo(first);
+        a.free(own);
+        assertThat(SlabAllocator.slabOf(a.allocate(0, 2 * huge))).as("a released number is reused")
+                .isEqualTo(SlabAllocator.slabOf(own));
+    }
+
+    @Test
+    void aNegativeLengthIsABug() {
+        assertThatThrownBy(() -> SlabAllocator.classOf(-1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static void fill(SlabAllocator a, long h, int length, int seed) {
+        ByteBuffer b = a.buffer(h);
+        int o = SlabAllocator.offsetOf(h);
+        for (int i = 0; i < length; i++) {
+            b.put(o + i, (byte) (seed * 31 + i));
+        }
+    }
+
+    private static void check(SlabAllocator a, long h, int length, int seed) {
+        ByteBuffer b = a.buffer(h);
+        int o = SlabAllocator.offsetOf(h);
+        for (int i = 0; i < length; i++) {
+            assertThat(b.get(o + i)).isEqualTo((byte) (seed * 31 + i));
+        }
+    }
+}
