@@ -99,7 +99,8 @@ final class AccessControl {
         if (user.isUnrestricted()) {
             return null;
         }
-        String sub = args.length > 1 ? new String(args[1], StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT) : null;
+        String sub = args.length > 1 && user.hasSubcommandRules()
+                ? new String(args[1], StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT) : null;
         if (!spec.has(CommandFlag.NO_AUTH) && !user.mayRun(spec.name(), sub, acl.catalog())) {
             acl.logDenial(Acl.Denial.COMMAND, "toplevel", spec.name(), name, clientInfo(client), clock.millis());
             return "NOPERM this user has no permissions to run the '" + spec.name() + "' command";

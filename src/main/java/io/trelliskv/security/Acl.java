@@ -4,10 +4,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 
 /**
  * A node's users: the table {@code AUTH}, {@code HELLO ... AUTH} and {@code ACL} work on, with Redis 7's
@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * on and {@code nopass} unless {@code --requirepass} or an ACL file says otherwise, so a node without
  * any security setting behaves as before.
  *
- * <p>Thread-safe: the table is an immutable map replaced whole under this object's lock, and users are
+ * <p>Thread-safe: the table is an immutable hash map replaced whole under this object's lock, and users are
  * immutable, so a check on the request path reads one volatile field and takes no lock.
  */
 public final class Acl {
@@ -55,7 +55,7 @@ public final class Acl {
         for (Denial d : Denial.values()) {
             denials.put(d, new java.util.concurrent.atomic.LongAdder());
         }
-        Map<String, AclUser> m = new TreeMap<>();
+        Map<String, AclUser> m = new HashMap<>();
         m.put("default", AclUser.defaultUser());
         this.users = Collections.unmodifiableMap(m);
     }
@@ -76,7 +76,7 @@ public final class Acl {
 
     /** Names of all users, sorted. */
     public List<String> userNames() {
-        return List.copyOf(users.keySet());
+        return users.keySet().stream().sorted().toList();
     }
 
     /** True if a connection must authenticate before anything else: the default user cannot log in without a password. */
@@ -108,7 +108,7 @@ public final class Acl {
                 throw new AclException("Error in ACL SETUSER modifier '" + rule + "': " + e.getMessage());
             }
         }
-        Map<String, AclUser> next = new TreeMap<>(users);
+        Map<String, AclUser> next = new HashMap<>(users);
         next.put(name, u);
         users = Collections.unmodifiableMap(next);
         return u;
@@ -119,7 +119,7 @@ public final class Acl {
         if (names.contains("default")) {
             throw new AclException("The 'default' user cannot be removed");
         }
-        Map<String, AclUser> next = new TreeMap<>(users);
+        Map<String, AclUser> next = new HashMap<>(users);
         int removed = 0;
         for (String n : names) {
             if (next.remove(n) != null) {
@@ -133,8 +133,8 @@ public final class Acl {
     /** {@code ACL LIST}: every user as an ACL file line, sorted by name. */
     public List<String> list() {
         List<String> out = new ArrayList<>();
-        for (AclUser u : users.values()) {
-            out.add(u.describe());
+        for (String name : userNames()) {
+            out.add(users.get(name).describe());
         }
         return out;
     }
@@ -147,7 +147,7 @@ public final class Acl {
      * @throws AclException naming the line number and the reason
      */
     public synchronized void load(List<String> lines) {
-        Map<String, AclUser> next = new TreeMap<>();
+        Map<String, AclUser> next = new HashMap<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {

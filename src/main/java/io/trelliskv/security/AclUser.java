@@ -74,6 +74,8 @@ public final class AclUser {
     private final List<String> channels;
     private final boolean allChannels;
     private final List<CommandRule> rules;
+    /** Whether any rule names a subcommand. */
+    private final boolean hasSubcommandRules;
 
     private AclUser(String name, boolean enabled, boolean nopass, List<String> passwordHashes, List<KeyPattern> keys,
                     boolean allKeys, List<String> channels, boolean allChannels, List<CommandRule> rules) {
@@ -86,6 +88,7 @@ public final class AclUser {
         this.channels = List.copyOf(channels);
         this.allChannels = allChannels;
         this.rules = List.copyOf(rules);
+        this.hasSubcommandRules = rules.stream().anyMatch(r -> r.subcommand() != null);
     }
 
     /** A new user as {@code ACL SETUSER name} makes it: off, no password, no keys, no channels, no commands. */
@@ -130,6 +133,11 @@ public final class AclUser {
             found |= MessageDigest.isEqual(hash, h.getBytes(StandardCharsets.US_ASCII));
         }
         return found;
+    }
+
+    /** True if some command rule names a subcommand ({@code +config|get}): only then is the first argument looked at. */
+    public boolean hasSubcommandRules() {
+        return hasSubcommandRules;
     }
 
     /** True if the user may run every command on every key: no check can refuse it anything. */

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The cost of TLS and of ACL checks, beside redis-server, in one run: redis-benchmark SET and GET at -P 1
+# and -P 16, plain and over TLS (server certificate from a throwaway CA, clients present certificates),
+# against redis-server 7.0 (--tls-port) and a node (--tls-port); then the node again with a password and
+# an ACL user restricted to a key pattern (every command checked) against the default user.
+#
+#   bench/tls.sh
+#   ROUNDS=5 REQUESTS=500000 bench/tls.sh
+#
+# Environment: ROUNDS (median reported; default 3), REQUESTS (default 300000), CLIENTS (default 50),
+# KEYSPACE (default 1000000), JAVA_HOME, TRELLIS_JAVA_OPTS. Output: a table on stdout; logs in bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-300000}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-1000000}
+OUT=bench/out
+mkdir -p "$OUT"
+export JAVA_HOME
+bench_tmp
+
+# A CA, a server certificate for 127.0.0.1 and a client certificate (EC P-256, PKCS#8 keys).
+C="$TMP/certs"; mkdir -p "$C"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/ca.key" 2>/dev/null
+openssl req -x509 -new -key "$C/ca.key" -days 2 -subj /CN=bench-ca -out "$C/ca.crt" 2>/dev/null
+for who in server client; do
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$who.key" 2>/dev/null
+    openssl req -new -key "$C/$who.key" -subj "/CN=$who" -out "$C/$who.csr" 2>/dev/null
+    echo "subjectAltName=IP:127.0.0.1" >"$C/ext"
+    openssl x509 -req -in "$C/$who.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
+        -extfile "$C/ext" -out "$C/$who.crt" 2>/dev/null
+done
+TLS_ARGS=(--tls --cacert "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key")
+
+wait_port() { # port [redis-cli args...]: until it answers anything to PING
+    local port=$1; shift
+    for _ in $(seq 1 300); do
+        redis-cli -p "$port" "$@" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "nothing answers on port $port" >&2; return 1
+}
+
+R_PORT=$(free_port); R_TLS=$(free_port); T_PORT=$(free_port); T_TLS=$(free_port)
+redis-server --port "$R_PORT" --tls-port "$R_TLS" --bind 127.0.0.1 --save '' --appendonly no \
+    --tls-cert-file "$C/server.crt" --tls-key-file "$C/server.key" --tls-ca-cert-file "$C/ca.crt" \
+    --logfile "$OUT/redis-tls.log" &
+PIDS+=("$!")
+bin/trellis "$T_PORT" --data-dir "$TMP/data" --appendonly no --tls-port "$T_TLS" \
+    --tls-cert-file "$C/server.crt" --tls-key-file "$C/server.key" --tls-ca-cert-file "$C/ca.crt" \
+    >"$OUT/trellis-tls.log" 2>&1 &
+PIDS+=("$!")
+wait_port "$R_PORT"; wait_port "$T_PORT"
+
+bench_header "redis $(redis-server --version | cut -d' ' -f3); TLS engine: $(grep -o 'over TLS on [^(]*(\([^;]*\)' "$OUT/trellis-tls.log" | sed 's/.*(//')"
+echo "# redis-benchmark -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds"
+
+run() { # port pipeline test [extra args] -> ops/s
+    local port=$1 p=$2 t=$3; shift 3
+    redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$REQUESTS" -d 100 -r "$KEYSPACE" -P "$p" -t "$t" \
+        --csv "$@" 2>/dev/null | tail -n 1 | tr -d '"' | cut -d, -f2
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+measure() { # label port pipeline test [extra] -> median ops/s
+    local f="$OUT/tls-$1-$3-$4"; : >"$f"
+    for _ in $(seq 1 "$ROUNDS"); do run "${@:2}" >>"$f"; done
+    median <"$f"
+}
+
+# Warm the node's JIT up, plain and TLS.
+redis-benchmark -p "$T_PORT" -c "$CLIENTS" -n 300000 -r "$KEYSPACE" -d 100 -P 16 -t set,get -q >/dev/null
+redis-benchmark -p "$T_TLS" "${TLS_ARGS[@]}" -c "$CLIENTS" -n 200000 -r "$KEYSPACE" -d 100 -P 16 -t set,get -q >/dev/null
+
+printf '\n%-5s %-3s | %11s %11s | %11s %11s | %9s %9s\n' test P "redis" "redis TLS" "trellis" "trellis TLS" \
+    "TLS/plain" "vs redis"
+for P in 1 16; do
+    for T in set get; do
+        rp=$(measure rp "$R_PORT" "$P" "$T"); rt=$(measure rt "$R_TLS" "$P" "$T" "${TLS_ARGS[@]}")
+        tp=$(measure tp "$T_PORT" "$P" "$T"); tt=$(measure tt "$T_TLS" "$P" "$T" "${TLS_ARGS[@]}")
+        printf '%-5s %-3s | %11.0f %11.0f | %11.0f %11.0f | %8.2fx %8.2fx\n' "$T" "$P" "$rp" "$rt" "$tp" "$tt" \
+            "$(awk -v a="$tt" -v b="$tp" 'BEGIN {print a / b}')" "$(awk -v a="$tt" -v b="$rt" 'BEGIN {print a / b}')"
+    done
+done
+
+# ACL cost: the default user (no checks) against a user whose every command and key is checked.
+redis-cli -p "$T_PORT" ACL SETUSER bench on '>benchpw' '~key:*' '+@all' >/dev/null
+printf '\n%-5s %-3s | %13s %13s | %7s\n' test P "default user" "ACL user" ratio
+for P in 1 16; do
+    for T in set get; do
+        d=$(measure default "$T_PORT" "$P" "$T"); a=$(measure acl "$T_PORT" "$P" "$T" --user bench -a benchpw)
+        printf '%-5s %-3s | %13.0f %13.0f | %6.3fx\n' "$T" "$P" "$d" "$a" "$(awk -v a="$a" -v b="$d" 'BEGIN {print a / b}')"
+    done
+done
