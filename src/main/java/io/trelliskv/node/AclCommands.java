@@ -9,6 +9,7 @@ import io.trelliskv.resp.RespWriter;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
 import io.trelliskv.security.AclUser;
+import io.trelliskv.security.AuthThrottle;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -41,9 +42,12 @@ final class AclCommands {
     private final Path aclFile;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
+    /** Failed logins per client address, to slow guessing down. */
+    private final AuthThrottle throttle;
 
-    AclCommands(Acl acl, CommandTable table, SecurityConfig security, Clock clock) {
+    AclCommands(Acl acl, CommandTable table, SecurityConfig security, Clock clock, AuthThrottle throttle) {
         this.acl = acl;
+        this.throttle = throttle;
         this.categories = new CommandCategories(table);
         this.aclFile = security.aclFile();
         this.clock = clock;
@@ -57,6 +61,12 @@ final class AclCommands {
     /** Rules, user names and passwords are byte strings: one char per byte. */
     private static String latin1(byte[] b) {
         return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    /** The host part of a client's address ({@code 10.0.0.7:5123} -> {@code 10.0.0.7}): failures count per host. */
+    private static String host(String address) {
+        int colon = address.lastIndexOf(':');
+        return colon > 0 ? address.substring(0, colon) : address;
     }
 
     /** AUTH password | AUTH username password. */
@@ -77,7 +87,13 @@ final class AclCommands {
      * A failed attempt leaves the connection as it was, as Redis does.
      */
     void login(ClientConnection c, String user, byte[] password) {
+        String from = host(c.remoteAddress());
+        long now = clock.millis();
+        if (!throttle.mayTry(from, now)) {
+            throw new CommandException("ERR too many failed logins from " + from + "; try again in a second");
+        }
         if (acl.authenticate(user, password) == null) {
+            throttle.failed(from, now);
             acl.logDenial(Acl.Denial.AUTH, "toplevel", "AUTH", user, "id=" + c.id() + " addr=" + c.remoteAddress(),
                     clock.millis());
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");

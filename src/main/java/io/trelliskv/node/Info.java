@@ -22,6 +22,7 @@ import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.request.RequestStats;
 import io.trelliskv.request.Router;
 import io.trelliskv.security.Acl;
+import io.trelliskv.security.AuthThrottle;
 import io.trelliskv.security.GossipKeyring;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
@@ -59,7 +60,8 @@ public final class Info {
     record Sources(Clock clock, long startMillis, NodeConfig config, long nodeId, IntSupplier port,
                    BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
-                   ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring) {
+                   ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring,
+                   AuthThrottle authThrottle) {
     }
 
     private final Sources source;
@@ -248,6 +250,7 @@ public final class Info {
         line(sb, "acl_access_denied_auth", source.acl().denied(Acl.Denial.AUTH));
         line(sb, "acl_access_denied_cmd", source.acl().denied(Acl.Denial.COMMAND));
         line(sb, "acl_access_denied_key", source.acl().denied(Acl.Denial.KEY));
+        line(sb, "acl_auth_throttled", source.authThrottle().throttled());
         GossipKeyring keys = source.gossipKeyring();
         if (keys != null) {
             line(sb, "gossip_packets_unauthenticated", keys.dropped(GossipKeyring.Drop.UNAUTHENTICATED));

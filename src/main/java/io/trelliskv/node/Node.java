@@ -31,6 +31,7 @@ import io.trelliskv.persist.Recovery;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
+import io.trelliskv.security.AuthThrottle;
 import io.trelliskv.security.GossipKeyring;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
@@ -80,6 +81,8 @@ public final class Node implements AutoCloseable {
     private final Acl acl;
     /** TLS for clients on the TLS port, or null without one. */
     private final ServerTls tls;
+    /** Failed logins per client host (INFO acl_auth_throttled). */
+    private final AuthThrottle authThrottle = new AuthThrottle();
     /** The gossip keyring and its file, or null for gossip in the clear. */
     private final GossipKeys gossipKeys;
     private final OpsSampler opsSampler;
@@ -137,7 +140,7 @@ public final class Node implements AutoCloseable {
                 clock, dispatcher, clusterState, engine, hlc, durability,
                 persistence != null && persistence.keptData(), () -> onDecommissioned.run(),
                 gossipKeys == null ? null : gossipKeys.keyring());
-        AclCommands aclCommands = new AclCommands(acl, table, config.security(), clock);
+        AclCommands aclCommands = new AclCommands(acl, table, config.security(), clock, authThrottle);
         aclCommands.registerInto(table);
         new ServerCommands(this, aclCommands).registerInto(table);
         if (gossipKeys != null) {
@@ -399,7 +402,7 @@ public final class Node implements AutoCloseable {
         return new Info.Sources(clock, startMillis, config, nodeId,
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
-                persistence, acl, gossipKeyring());
+                persistence, acl, gossipKeyring(), authThrottle);
     }
 
     /** The bound TCP address; null before {@link #start()}. */

@@ -100,6 +100,26 @@ class AuthAclTest {
     }
 
     @Test
+    void passwordGuessingIsThrottledPerAddress() throws IOException {
+        start(new SecurityConfig("right", null, true, null));
+        Jedis j = client();
+        List<String> replies = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            try {
+                j.auth("guess" + i);
+            } catch (JedisDataException e) {
+                replies.add(e.getMessage());
+            }
+        }
+        assertThat(replies).hasSize(30).contains("WRONGPASS invalid username-password pair or user is disabled.")
+                .anyMatch(r -> r.startsWith("ERR too many failed logins from 127.0.0.1"));
+        // The right password works again once the address has regained an attempt.
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).ignoreExceptions()
+                .until(() -> "OK".equals(j.auth("right")));
+        assertThat(j.info("stats")).containsPattern("acl_access_denied_auth:[1-9]").containsPattern("acl_auth_throttled:[1-9]");
+    }
+
+    @Test
     void anAclUserTouchesOnlyItsKeysAndCommandsEvenInAPipeline() throws IOException {
         start(SecurityConfig.defaults());
         Jedis admin = client();
