@@ -34,7 +34,8 @@ import java.util.zip.CRC32C;
  * CPU's instruction, at several GB/s, and it is what ext4, iSCSI and RocksDB use for the same purpose.
  * Bodies by kind:
  * <pre>
- *   ENTRY          kind 1, flags 1 (bit 0 tombstone, bit 1 has expiry), hlc 8, node id 8,
+ *   ENTRY          kind 1, flags 1 (bit 0 tombstone, bit 1 has expiry, bits 2-3 the value's kind:
+ *                  0 string, 1 versioned, 2 counter), hlc 8, node id 8,
  *                  [expire-at epoch ms 8], key length 4, key, [value length 4, value]
  *   FLUSH          kind 2, hlc 8, node id 8                 (the FLUSHALL floor version)
  *   SNAPSHOT_END   kind 3, entry count 8                    (snapshots only)
@@ -70,6 +71,9 @@ public final class LogFormat {
 
     private static final int FLAG_TOMBSTONE = 1;
     private static final int FLAG_EXPIRY = 2;
+    /** Position of the value's kind ({@link io.trelliskv.storage.ValueKind}, two bits) in an ENTRY's flags. */
+    private static final int FLAG_KIND_SHIFT = 2;
+    private static final int FLAG_KIND_MASK = 3 << FLAG_KIND_SHIFT;
 
     /** Record kinds. The codes are part of the format: ONLY APPEND TO THIS LIST. */
     public enum Kind {
@@ -191,7 +195,8 @@ public final class LogFormat {
     }
 
     private static void putEntryFields(ByteBuffer b, LogRecord.Write w) {
-        int flags = (w.value() == null ? FLAG_TOMBSTONE : 0) | (w.expireAt() != 0 ? FLAG_EXPIRY : 0);
+        int flags = (w.value() == null ? FLAG_TOMBSTONE : 0) | (w.expireAt() != 0 ? FLAG_EXPIRY : 0)
+                | w.kind() << FLAG_KIND_SHIFT;
         b.put((byte) flags).putLong(w.hlc()).putLong(w.nodeId());
         if (w.expireAt() != 0) {
             b.putLong(w.expireAt());
@@ -355,8 +360,12 @@ public final class LogFormat {
             return Fields.bad("entry body of " + (b.limit()) + " bytes too short");
         }
         int flags = b.get() & 0xFF;
-        if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRY)) != 0) {
+        if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRY | FLAG_KIND_MASK)) != 0) {
             return Fields.bad("unknown entry flags 0x" + Integer.toHexString(flags));
+        }
+        byte kind = (byte) ((flags & FLAG_KIND_MASK) >>> FLAG_KIND_SHIFT);
+        if (kind > io.trelliskv.storage.ValueKind.MAX || (kind != 0 && (flags & FLAG_TOMBSTONE) != 0)) {
+            return Fields.bad("unknown value kind " + kind + ((flags & FLAG_TOMBSTONE) != 0 ? " on a tombstone" : ""));
         }
         long hlc = b.getLong();
         long nodeId = b.getLong();
@@ -384,7 +393,7 @@ public final class LogFormat {
         if (b.hasRemaining()) {
             return Fields.bad(b.remaining() + " bytes after the entry");
         }
-        return new Fields(new LogRecord.Write(key, value, hlc, nodeId, expireAt), null);
+        return new Fields(new LogRecord.Write(key, value, hlc, nodeId, expireAt, kind), null);
     }
 
     private static byte[] lengthPrefixed(ByteBuffer b) {

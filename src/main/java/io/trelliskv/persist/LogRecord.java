@@ -21,7 +21,7 @@ public sealed interface LogRecord permits LogRecord.Write, LogRecord.Flush, LogR
 
     /** The record of an entry the engine stored: {@code e}'s key, value or tombstone, version and expiry. */
     static Write of(Entry e) {
-        return new Write(e.key().bytes(), e.value(), e.hlc(), e.nodeId(), e.expireAt());
+        return new Write(e.key().bytes(), e.value(), e.hlc(), e.nodeId(), e.expireAt(), e.kind());
     }
 
     /**
@@ -32,11 +32,17 @@ public sealed interface LogRecord permits LogRecord.Write, LogRecord.Flush, LogR
      * @param hlc      packed hybrid-logical-clock timestamp of the write
      * @param nodeId   id of the node that stamped it
      * @param expireAt absolute expiry in epoch ms, 0 for none (a tombstone's purge time)
+     * @param kind     what the value bytes are ({@link io.trelliskv.storage.ValueKind}); PLAIN for a tombstone
      */
-    record Write(byte[] key, byte[] value, long hlc, long nodeId, long expireAt) implements LogRecord {
+    record Write(byte[] key, byte[] value, long hlc, long nodeId, long expireAt, byte kind) implements LogRecord {
 
         public Write {
             Objects.requireNonNull(key, "key");
+        }
+
+        /** A plain (string) value or a tombstone. */
+        public Write(byte[] key, byte[] value, long hlc, long nodeId, long expireAt) {
+            this(key, value, hlc, nodeId, expireAt, io.trelliskv.storage.ValueKind.PLAIN);
         }
 
         public boolean isTombstone() {
@@ -49,13 +55,13 @@ public sealed interface LogRecord permits LogRecord.Write, LogRecord.Flush, LogR
 
         /** The entry to hand to {@link io.trelliskv.storage.Engine#merge}. */
         public Entry toEntry() {
-            return new Entry(Key.of(key), value, hlc, nodeId, expireAt);
+            return new Entry(Key.of(key), value, hlc, nodeId, expireAt, kind);
         }
 
         @Override
         public boolean equals(Object o) {
             return o instanceof Write w && Arrays.equals(key, w.key) && Arrays.equals(value, w.value)
-                    && hlc == w.hlc && nodeId == w.nodeId && expireAt == w.expireAt;
+                    && hlc == w.hlc && nodeId == w.nodeId && expireAt == w.expireAt && kind == w.kind;
         }
 
         @Override

@@ -32,6 +32,9 @@ public interface Engine extends AutoCloseable {
     /** Stores a value, replacing whatever was there. {@code expireAt} is epoch ms, 0 for none. */
     Entry put(Key key, byte[] value, long expireAt);
 
+    /** Stores a value of {@code kind} ({@link ValueKind}), replacing whatever was there. */
+    Entry put(Key key, byte[] value, byte kind, long expireAt);
+
     /** Deletes a key; returns true if a live entry was removed. */
     boolean delete(Key key);
 
@@ -46,7 +49,9 @@ public interface Engine extends AutoCloseable {
 
     /**
      * Applies a versioned write from elsewhere (a replica, a hint, repair): stored if newer than the
-     * current version, ignored if older or equal. Returns true if it was stored. The engine's clock
+     * current version, ignored if older or equal; a value of a kind that joins ({@link ValueKind#joins}) is
+     * joined with a stored live value of the same kind instead, under the newer version. Returns true if
+     * anything was stored. The engine's clock
      * observes the version, so later local writes are stamped after it.
      */
     boolean merge(Entry incoming);
@@ -134,6 +139,8 @@ public interface Engine extends AutoCloseable {
         Entry get(Key key);
 
         Entry put(Key key, byte[] value, long expireAt);
+
+        Entry put(Key key, byte[] value, byte kind, long expireAt);
 
         /** Returns true if a live entry was removed. */
         boolean delete(Key key);

@@ -26,13 +26,29 @@ public final class Entry {
      * may be purged (delete time + grace period).
      */
     final long expireAt;
+    /** What the value bytes are ({@link ValueKind}): a string, siblings or a counter; PLAIN for a tombstone. */
+    final byte kind;
 
+    /** A plain (string) value or a tombstone. */
     public Entry(Key key, byte[] value, long hlc, long nodeId, long expireAt) {
+        this(key, value, hlc, nodeId, expireAt, ValueKind.PLAIN);
+    }
+
+    public Entry(Key key, byte[] value, long hlc, long nodeId, long expireAt, byte kind) {
+        if (kind < 0 || kind > ValueKind.MAX || (value == null && kind != ValueKind.PLAIN)) {
+            throw new IllegalArgumentException("value kind " + kind + (value == null ? " for a tombstone" : ""));
+        }
         this.key = key;
         this.value = value;
         this.hlc = hlc;
         this.nodeId = nodeId;
         this.expireAt = expireAt;
+        this.kind = kind;
+    }
+
+    /** What the value bytes are: {@link ValueKind#PLAIN}, {@link ValueKind#VERSIONED} or {@link ValueKind#COUNTER}. */
+    public byte kind() {
+        return kind;
     }
 
     public Key key() {
@@ -81,7 +97,7 @@ public final class Entry {
 
     @Override
     public String toString() {
-        return "Entry{" + key + (value == null ? " tombstone" : " " + value.length + "B") + " v="
+        return "Entry{" + key + (value == null ? " tombstone" : " " + value.length + "B" + (kind != ValueKind.PLAIN ? " " + ValueKind.name(kind) : "")) + " v="
                 + version() + (expireAt != 0 ? " exp=" + expireAt : "") + "}";
     }
 }

@@ -44,7 +44,8 @@ import java.util.function.Predicate;
  * A record is one chunk of a slab (see {@link SlabAllocator} for chunks, size classes and handles),
  * big-endian, at these byte offsets:
  * <pre>
- *    0  int    flags (top 8 bits: {@link #F_TOMBSTONE}, {@link #F_EXPIRY}, {@link #F_INLINE_NODE})
+ *    0  int    flags (top 8 bits: {@link #F_TOMBSTONE}, {@link #F_EXPIRY}, {@link #F_INLINE_NODE}, and the
+ *              value's {@link ValueKind} in the two bits at {@link #F_KIND_SHIFT})
  *              | LRU clock (low 24 bits, ticks of 1024 ms, as Redis's)
  *    4  byte   index of the writer's node id in the engine's node table ({@link #INLINE_NODE}: inline)
  *    5  long   hlc of the write
@@ -158,6 +159,8 @@ public final class MemoryEngine implements Engine {
     static final int F_TOMBSTONE = 1;
     static final int F_EXPIRY = 2;
     static final int F_INLINE_NODE = 4;
+    /** Position of the value's {@link ValueKind} (two bits) in the flags. */
+    static final int F_KIND_SHIFT = 3;
     private static final int OFF_NODE = 4;
     private static final int OFF_HLC = 5;
     private static final int OFF_EXPIRE = 13;
@@ -463,7 +466,8 @@ public final class MemoryEngine implements Engine {
             value = new byte[lengths[1]];
             b.get(p + lengths[0], value);
         }
-        return new Entry(key, value, b.getLong(o + OFF_HLC), nodeIdOf(h, flags), expireAtOf(h, flags));
+        return new Entry(key, value, b.getLong(o + OFF_HLC), nodeIdOf(h, flags), expireAtOf(h, flags),
+                (byte) (flags >>> F_KIND_SHIFT & 3));
     }
 
     /** The index in {@link #nodeTable} for {@code id}, adding it if there is room, else {@link #INLINE_NODE}. */
@@ -675,7 +679,7 @@ public final class MemoryEngine implements Engine {
      * one if {@code slot < 0}; {@code value == null} stores a tombstone. Allocates before it changes
      * anything, so a failed allocation leaves the segment as it was. Accounts. Caller holds {@code s}.
      */
-    private void store(Segment s, int slot, Key key, byte[] keyBytes, byte[] value, long stamp, long writer,
+    private void store(Segment s, int slot, Key key, byte[] keyBytes, byte[] value, byte kind, long stamp, long writer,
                        long expireAt, int tick, long now) {
         boolean hasExpiry = expireAt != 0;
         int nodeIndex = nodeIndex(writer);
@@ -700,7 +704,8 @@ public final class MemoryEngine implements Engine {
         if ((oldFlags & F_EXPIRY) != 0) {
             s.heap.removeAt(heapIndexOf(old));
         }
-        int flags = (value == null ? F_TOMBSTONE : 0) | (hasExpiry ? F_EXPIRY : 0) | (inline ? F_INLINE_NODE : 0);
+        int flags = (value == null ? F_TOMBSTONE : 0) | (hasExpiry ? F_EXPIRY : 0) | (inline ? F_INLINE_NODE : 0)
+                | kind << F_KIND_SHIFT;
         ByteBuffer b = buf(h);
         int o = off(h);
         b.putInt(o, flags << 24 | tick & LRU_MASK);
@@ -752,22 +757,27 @@ public final class MemoryEngine implements Engine {
 
     @Override
     public Entry put(Key key, byte[] value, long expireAt) {
+        return put(key, value, ValueKind.PLAIN, expireAt);
+    }
+
+    @Override
+    public Entry put(Key key, byte[] value, byte kind, long expireAt) {
         Objects.requireNonNull(value, "value");
         Segment s = segmentFor(key);
         long now = clock.millis();
         s.lock();
         try {
-            return putLocked(s, key, value, expireAt, now);
+            return putLocked(s, key, value, kind, expireAt, now);
         } finally {
             s.unlock();
         }
     }
 
-    private Entry putLocked(Segment s, Key key, byte[] value, long expireAt, long now) {
+    private Entry putLocked(Segment s, Key key, byte[] value, byte kind, long expireAt, long now) {
         int i = find(s, key);
         long stamp = stamp(s, i);
-        store(s, i, key, key.bytes(), value, stamp, nodeId, expireAt, lruTick(now), now);
-        Entry e = new Entry(key, value, stamp, nodeId, expireAt);
+        store(s, i, key, key.bytes(), value, kind, stamp, nodeId, expireAt, lruTick(now), now);
+        Entry e = new Entry(key, value, stamp, nodeId, expireAt, kind);
         WriteCapture.record(e);
         journal.stored(e);
         return e;
@@ -797,7 +807,7 @@ public final class MemoryEngine implements Engine {
         if (graceMillis > 0) {
             long stamp = stamp(s, i);
             long purgeAt = saturatedAdd(now, graceMillis);
-            store(s, i, key, key.bytes(), null, stamp, nodeId, purgeAt, lruTick(now), now);
+            store(s, i, key, key.bytes(), null, ValueKind.PLAIN, stamp, nodeId, purgeAt, lruTick(now), now);
             Entry tombstone = new Entry(key, null, stamp, nodeId, purgeAt);
             WriteCapture.record(tombstone);
             journal.stored(tombstone);
@@ -836,7 +846,11 @@ public final class MemoryEngine implements Engine {
             int i = find(s, incoming.key);
             if (i >= 0) {
                 long h = handleOf(s.slots[i]);
-                if (Version.compare(incoming.hlc, incoming.nodeId, hlcOf(h), nodeIdOf(h, flagsOf(h))) <= 0) {
+                int flags = flagsOf(h);
+                if (joinable(incoming, h, flags, now)) {
+                    return joinLocked(s, i, h, flags, incoming, now);
+                }
+                if (Version.compare(incoming.hlc, incoming.nodeId, hlcOf(h), nodeIdOf(h, flags)) <= 0) {
                     return false;
                 }
             }
@@ -852,14 +866,55 @@ public final class MemoryEngine implements Engine {
             if (incoming.value == null && expireAt == 0) {
                 expireAt = saturatedAdd(now, graceMillis);
             }
-            store(s, i, incoming.key, incoming.key.bytes(), incoming.value, incoming.hlc, incoming.nodeId, expireAt,
-                    lruTick(now), now);
+            store(s, i, incoming.key, incoming.key.bytes(), incoming.value, incoming.kind, incoming.hlc, incoming.nodeId,
+                    expireAt, lruTick(now), now);
             journal.stored(expireAt == incoming.expireAt ? incoming
                     : new Entry(incoming.key, null, incoming.hlc, incoming.nodeId, expireAt));
             return true;
         } finally {
             s.unlock();
         }
+    }
+
+    /**
+     * True if {@code incoming} is to be joined with the record {@code h} rather than compared by version:
+     * both live (unexpired) values of the same kind that joins ({@link ValueKind#joins}).
+     */
+    private boolean joinable(Entry incoming, long h, int flags, long now) {
+        if (incoming.value == null || !ValueKind.joins(incoming.kind) || (flags & F_TOMBSTONE) != 0
+                || (flags >>> F_KIND_SHIFT & 3) != incoming.kind) {
+            return false;
+        }
+        long expireAt = expireAtOf(h, flags);
+        return expireAt == 0 || now <= expireAt; // an expired value is gone: the newer version decides
+    }
+
+    /**
+     * Joins {@code incoming} into the record in slot {@code i}: the joined value, under the newer of the two
+     * versions (and that version's expiry). Stores and logs it only if something changed. Caller holds {@code s}.
+     */
+    private boolean joinLocked(Segment s, int i, long h, int flags, Entry incoming, long now) {
+        Entry current = materialize(h, incoming.key);
+        byte[] joined;
+        try {
+            joined = ValueKind.join(incoming.kind, current.value, incoming.value);
+        } catch (IllegalArgumentException damaged) {
+            // Bytes that do not decode cannot be joined; fall back to the newer version, as for plain values.
+            if (!incoming.newerThan(current)) {
+                return false;
+            }
+            joined = incoming.value;
+        }
+        boolean incomingNewer = incoming.newerThan(current);
+        if (!incomingNewer && java.util.Arrays.equals(joined, current.value)) {
+            return false;
+        }
+        Entry winner = incomingNewer ? incoming : current;
+        hlc.observe(incoming.hlc);
+        store(s, i, incoming.key, incoming.key.bytes(), joined, incoming.kind, winner.hlc, winner.nodeId,
+                winner.expireAt, lruTick(now), now);
+        journal.stored(new Entry(incoming.key, joined, winner.hlc, winner.nodeId, winner.expireAt, incoming.kind));
+        return true;
     }
 
     /**
@@ -873,7 +928,7 @@ public final class MemoryEngine implements Engine {
             long purgeAt = saturatedAdd(expireAtOf(h, flags), graceMillis);
             if (now <= purgeAt) {
                 Key key = keyOf(h);
-                store(s, i, key, key.bytes(), null, hlcOf(h), nodeIdOf(h, flags), purgeAt, lruOf(h), now);
+                store(s, i, key, key.bytes(), null, ValueKind.PLAIN, hlcOf(h), nodeIdOf(h, flags), purgeAt, lruOf(h), now);
                 return;
             }
         }
@@ -1024,9 +1079,14 @@ public final class MemoryEngine implements Engine {
 
         @Override
         public Entry put(Key key, byte[] value, long expireAt) {
+            return put(key, value, ValueKind.PLAIN, expireAt);
+        }
+
+        @Override
+        public Entry put(Key key, byte[] value, byte kind, long expireAt) {
             Objects.requireNonNull(value, "value");
             Segment s = check(key);
-            return putLocked(s, key, value, expireAt, clock.millis());
+            return putLocked(s, key, value, kind, expireAt, clock.millis());
         }
 
         @Override

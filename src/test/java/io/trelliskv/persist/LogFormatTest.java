@@ -26,8 +26,9 @@ class LogFormatTest {
         Arbitrary<byte[]> values = Arbitraries.bytes().array(byte[].class).ofMaxSize(300).injectNull(0.2);
         Arbitrary<Long> longs = Arbitraries.longs();
         Arbitrary<Long> expiry = Arbitraries.oneOf(Arbitraries.just(0L), Arbitraries.longs());
-        Arbitrary<LogRecord.Write> writes = Combinators.combine(keys, values, longs, longs, expiry)
-                .as(LogRecord.Write::new);
+        Arbitrary<Byte> kinds = Arbitraries.bytes().between((byte) 0, io.trelliskv.storage.ValueKind.MAX);
+        Arbitrary<LogRecord.Write> writes = Combinators.combine(keys, values, longs, longs, expiry, kinds)
+                .as((k, v, h, n, e, kind) -> new LogRecord.Write(k, v, h, n, e, v == null ? 0 : kind));
         Arbitrary<LogRecord> flushes = Combinators.combine(longs, longs)
                 .as((h, n) -> new LogRecord.Flush(new Version(h, n)));
         Arbitrary<LogRecord> hints = Combinators.combine(longs, longs, writes).as(LogRecord.Hint::new);
@@ -79,6 +80,26 @@ class LogFormatTest {
                 .isEqualTo("00000011" + "843a0b27" + "02" + "0000000000000005" + "0000000000000006");
         assertThat(hex.formatHex(LogFormat.header(LogFormat.LOG_MAGIC, 7)))
                 .isEqualTo("544b4c47" + "0001" + "0000" + "0000000000000007" + "a9689ef0");
+    }
+
+    @Test
+    void aValuesKindIsInTheEntryFlagsAndATombstoneCannotHaveOne() {
+        HexFormat hex = HexFormat.of();
+        LogRecord.Write counter = new LogRecord.Write("k".getBytes(), "v".getBytes(), 0x0102, 3, 0,
+                io.trelliskv.storage.ValueKind.COUNTER);
+        byte[] bytes = LogFormat.encode(counter);
+        assertThat(hex.formatHex(bytes).substring(16, 20)).as("kind ENTRY, flags: kind 2 in bits 2-3").isEqualTo("0108");
+        assertThat(LogFormat.decode(bytes, 0, bytes.length).record()).isEqualTo(counter);
+        byte[] tombstoneWithKind = LogFormat.encode(new LogRecord.Write("k".getBytes(), null, 1, 2, 0));
+        tombstoneWithKind[9] |= 1 << 2;
+        // re-frame with a valid checksum: the decoder must refuse the body, not just the checksum
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(tombstoneWithKind, 0, 4);
+        crc.update(tombstoneWithKind, 8, tombstoneWithKind.length - 8);
+        ByteBuffer.wrap(tombstoneWithKind).putInt(4, (int) crc.getValue());
+        LogFormat.Decoded d = LogFormat.decode(tombstoneWithKind, 0, tombstoneWithKind.length);
+        assertThat(d.status()).isEqualTo(LogFormat.Status.BAD);
+        assertThat(d.problem()).contains("value kind 1 on a tombstone");
     }
 
     @Test

@@ -2,7 +2,11 @@ package io.trelliskv.storage;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.DvvSet;
 import io.trelliskv.version.Hlc;
+import io.trelliskv.version.PnCounter;
+import io.trelliskv.version.VersionVector;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -82,7 +86,7 @@ class MemoryEngineTest extends AbstractEngineContractTest {
     }
 
     private static long hlcAt(int offsetMillis) {
-        return io.trelliskv.version.Hlc.pack(START_MILLIS + offsetMillis, 0);
+        return Hlc.pack(START_MILLIS + offsetMillis, 0);
     }
 
     @Test
@@ -279,5 +283,47 @@ class MemoryEngineTest extends AbstractEngineContractTest {
         }
         assertThat(engine.makeRoom()).as("all evicted: nothing accounted, so under the bound").isTrue();
         assertThat(engine.size()).isZero();
+    }
+
+    @Test
+    void versionedValuesAndCountersAreJoinedWhateverTheirOrderAndVersions() {
+        ManualClock shared = new ManualClock(START_MILLIS);
+        Key k = Key.of("k".getBytes());
+        DvvSet<byte[]> fromA = DvvSet.<byte[]>empty()
+                .update(VersionVector.EMPTY, "a".getBytes(), 1);
+        DvvSet<byte[]> fromB = DvvSet.<byte[]>empty()
+                .update(VersionVector.EMPTY, "b".getBytes(), 2);
+        Entry a = new Entry(k, CausalCodec.encode(fromA), Hlc.pack(START_MILLIS, 5), 1, 0,
+                ValueKind.VERSIONED);
+        Entry b = new Entry(k, CausalCodec.encode(fromB), Hlc.pack(START_MILLIS, 1), 2, 0,
+                ValueKind.VERSIONED);
+        try (MemoryEngine x = new MemoryEngine(EngineConfig.unbounded(), shared, new Hlc(shared), 7);
+             MemoryEngine y = new MemoryEngine(EngineConfig.unbounded(), shared, new Hlc(shared), 8)) {
+            assertThat(x.merge(a)).isTrue();
+            assertThat(x.merge(b)).as("older, but concurrent: joined, not refused").isTrue();
+            assertThat(y.merge(b)).isTrue();
+            assertThat(y.merge(a)).isTrue();
+            assertThat(x.merge(a)).as("nothing new").isFalse();
+            Entry xs = x.stored(k);
+            Entry ys = y.stored(k);
+            assertThat(xs.value()).isEqualTo(ys.value());
+            assertThat(xs.kind()).isEqualTo(ValueKind.VERSIONED);
+            assertThat(xs.version()).isEqualTo(a.version()).isEqualTo(ys.version());
+            assertThat(CausalCodec.decodeDvv(xs.value()).values())
+                    .extracting(String::new).containsExactlyInAnyOrder("a", "b");
+
+            Key c = Key.of("c".getBytes());
+            byte[] c1 = CausalCodec.encode(PnCounter.ZERO.add(1, 5));
+            byte[] c2 = CausalCodec.encode(PnCounter.ZERO.add(1, 3).add(2, -1));
+            x.merge(new Entry(c, c1, Hlc.pack(START_MILLIS, 9), 1, 0, ValueKind.COUNTER));
+            x.merge(new Entry(c, c2, Hlc.pack(START_MILLIS, 2), 2, 0, ValueKind.COUNTER));
+            assertThat(CausalCodec.decodeCounter(x.stored(c).value()).value()).isEqualTo(5 - 1);
+
+            // A plain write of the same key with a newer version replaces the siblings (last writer wins between kinds).
+            Entry plain = new Entry(k, "p".getBytes(), Hlc.pack(START_MILLIS + 1, 0), 3, 0);
+            assertThat(x.merge(plain)).isTrue();
+            assertThat(x.stored(k).kind()).isEqualTo(ValueKind.PLAIN);
+            assertThat(x.merge(a)).as("an older versioned value does not join a plain one").isFalse();
+        }
     }
 }
