@@ -43,9 +43,10 @@ import java.util.function.Supplier;
  * A read at ONE whose local copy is new enough for the connection runs straight into the client's
  * connection, exactly as on a single node.
  *
- * <p>Only a node that is a replica coordinates: the {@link Router} forwards every keyed command to
- * the first live replica of its keys, so all commands on a key serialize on one node while it lives,
- * and read-modify-write commands stay atomic. While this node owns the whole ring (a cluster of one)
+ * <p>Only a node that is a replica coordinates. The {@link Router} sends read-modify-write commands to
+ * the first live replica of their keys, so they serialize on one node while it lives and stay atomic;
+ * reads and blind writes ({@link #anyReplica}) run on the node the client is connected to when it is a
+ * replica, saving the hop. While this node owns the whole ring (a cluster of one)
  * there is nobody to replicate to, and commands go straight to {@link Execution}.
  *
  * <h2>Durability</h2>
@@ -393,6 +394,24 @@ final class Coordination {
             out[i] = keys.get(i).token();
         }
         return out;
+    }
+
+    /**
+     * Whether any live replica of the command's keys may coordinate it, rather than only the first: reads
+     * (but WATCH, whose versions EXEC compares on the first replica) and writes that do not read what
+     * they overwrite (blind writes, DEL, UNLINK). Their effects are last-writer-wins versions, which
+     * converge wherever they were stamped; a read-modify-write command (INCR, APPEND, SETNX, GETSET, SET
+     * NX ...) must run where every other command of its key serializes, the first live replica, or two
+     * coordinators could each apply it to the same old value.
+     */
+    static boolean anyReplica(CommandSpec spec, byte[][] args) {
+        if (!spec.has(CommandFlag.WRITE)) {
+            return spec.has(CommandFlag.READONLY) && !"watch".equals(spec.name());
+        }
+        return switch (spec.name()) {
+            case "del", "unlink" -> true;
+            default -> blind(spec, args);
+        };
     }
 
     /** A write whose effect and reply do not depend on what is stored: it needs no read first. */
