@@ -1,5 +1,6 @@
 package io.trelliskv.request;
 
+import io.netty.buffer.ByteBuf;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
@@ -169,6 +170,18 @@ final class Coordination {
                 answered[0] = true;
                 return DONE;
             }
+            if (phase == null) { // a blind write: runs now, straight into the connection
+                CompletableFuture<ForwardCodec.Reply> acked = runIntoClient(client, session, spec, args, plan);
+                if (acked == null) {
+                    answered[0] = true;
+                } else {
+                    acked.thenAccept(r -> {
+                        r.recordInto(session);
+                        reply.complete(r.resp());
+                    });
+                }
+                return DONE;
+            }
             afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
                 r.recordInto(session);
                 reply.complete(r.resp());
@@ -177,6 +190,46 @@ final class Coordination {
         });
         submitting[0] = false;
         return answered[0] ? null : reply;
+    }
+
+    /**
+     * Runs a write that needs no read phase into the client's connection, on its event loop, capturing
+     * what it writes, and replicates that. A reply acknowledged at once (nothing written, or the level
+     * met by this node's own copy) stays where the handler wrote it, as on a single node; otherwise its
+     * bytes are cut out of the connection's output and come back with the acks.
+     *
+     * @return null if the reply is in the connection; else the reply to come (never failing)
+     */
+    private CompletableFuture<ForwardCodec.Reply> runIntoClient(ClientConnection client, Session session,
+                                                                CommandSpec spec, byte[][] args, Plan plan) {
+        ByteBuf out = client.writer().target();
+        int mark = out.writerIndex();
+        List<Entry> written;
+        WriteCapture.begin();
+        try {
+            execution.run(client, spec, args);
+        } finally {
+            written = WriteCapture.end();
+        }
+        if (written.isEmpty()) {
+            return null;
+        }
+        CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
+        if (durability.acknowledgesDurably()) {
+            acked = acked.thenCombine(durability.durable(), (a, b) -> null);
+        }
+        if (acked.isDone() && !acked.isCompletedExceptionally()) {
+            for (Entry e : written) {
+                session.record(e.key().token(), e.hlc(), e.nodeId());
+            }
+            return null;
+        }
+        byte[] resp = new byte[out.writerIndex() - mark];
+        out.getBytes(mark, resp);
+        out.writerIndex(mark);
+        return acked.handle((v, failure) -> failure == null
+                ? ForwardCodec.Reply.of(resp, written)
+                : ForwardCodec.Reply.of(error(failure)));
     }
 
     /**

@@ -280,25 +280,61 @@ public final class Router {
      * @return EXEC's reply, from here or from the keys' coordinator
      */
     CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, Transaction.Unit unit) {
-        CompletableFuture<byte[]> routed = remoteTransaction(session, protocol, keys, unit);
-        if (routed != null) {
-            return routed;
+        long[] target = {placement.localNodeId()};
+        CompletableFuture<byte[]> refused = transactionTarget(keys, target);
+        if (refused != null) {
+            return refused;
         }
-        return coordination.transaction(session, protocol, unit).thenApply(reply -> {
-            reply.recordInto(session);
-            return reply.resp();
-        });
+        if (keys.isEmpty() || placement.ownsEverything()) {
+            return transactionTo(target[0], session, protocol, keys, unit);
+        }
+        // In the connection's order with its other commands on the keys, like a keyed command (see routeKeyed).
+        long[] tokens = new long[keys.size()];
+        long[] targets = new long[keys.size()];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = keys.get(i).token();
+            targets[i] = target[0];
+        }
+        CompletableFuture<Void> conflict = session.conflicting(tokens, targets);
+        if (conflict != null) {
+            CompletableFuture<byte[]> reply = conflict.thenCompose(v -> transactionTo(target[0], session, protocol,
+                    keys, unit));
+            session.routed(tokens, targets, reply, true);
+            return reply;
+        }
+        CompletableFuture<byte[]> reply = transactionTo(target[0], session, protocol, keys, unit);
+        session.routed(tokens, targets, reply, false);
+        return reply;
     }
 
-    private CompletableFuture<byte[]> remoteTransaction(Session session, int protocol, List<Key> keys,
-                                                        Transaction.Unit unit) {
+    /** Runs a transaction here ({@code target} is this node) or forwards it to its keys' coordinator. */
+    private CompletableFuture<byte[]> transactionTo(long target, Session session, int protocol, List<Key> keys,
+                                                    Transaction.Unit unit) {
+        if (target == placement.localNodeId()) {
+            return coordination.transaction(session, protocol, unit).thenApply(reply -> {
+                reply.recordInto(session);
+                return reply.resp();
+            });
+        }
+        ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
+                session.stream(), session.floors(keys), unit.encode());
+        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
+    }
+
+    /**
+     * Finds the one coordinator of a transaction's keys, their first live owner, into {@code target}
+     * (left as this node when it runs here: no keys, no ring, a cluster of one).
+     *
+     * @return null if found; else the refusal (CROSSSLOT, CLUSTERDOWN)
+     */
+    private CompletableFuture<byte[]> transactionTarget(List<Key> keys, long[] target) {
         if (placement.awaitingOwners() && !keys.isEmpty()) {
             return refuse(NO_MEMBER_SERVES);
         }
         if (placement.ownsEverything() || keys.isEmpty()) {
             return null;
         }
-        Long target = null;
+        Long found = null;
         for (Key key : keys) {
             List<Long> owners = placement.owners(key.token());
             if (owners.isEmpty()) {
@@ -308,17 +344,13 @@ public final class Router {
             if (t == null) {
                 return refuse(noOwner(key.bytes(), owners));
             }
-            if (target != null && !target.equals(t)) {
+            if (found != null && !found.equals(t)) {
                 return refuse(CROSSSLOT);
             }
-            target = t;
+            found = t;
         }
-        if (target == placement.localNodeId()) {
-            return null;
-        }
-        ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
-                session.stream(), session.floors(keys), unit.encode());
-        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
+        target[0] = found;
+        return null;
     }
 
     /**
