@@ -8,6 +8,7 @@ import io.trelliskv.replication.ReplicaTransport;
 import io.trelliskv.storage.Entry;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -24,7 +25,27 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     @Override
     public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
-        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(entries), timeout)
+        return send(nodeId, ReplicaCodec.encodeWrite(entries));
+    }
+
+    @Override
+    public List<CompletableFuture<Void>> write(List<Long> nodeIds, List<Entry> entries) {
+        byte[] payload = ReplicaCodec.encodeWrite(entries); // once for every replica
+        List<CompletableFuture<Void>> acks = new ArrayList<>(nodeIds.size());
+        for (long nodeId : nodeIds) {
+            CompletableFuture<Void> ack;
+            try {
+                ack = send(nodeId, payload);
+            } catch (RuntimeException e) {
+                ack = CompletableFuture.failedFuture(e);
+            }
+            acks.add(ack);
+        }
+        return acks;
+    }
+
+    private CompletableFuture<Void> send(long nodeId, byte[] payload) {
+        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout)
                 .thenAccept(ReplicaCodec::checkWriteReply);
     }
 
