@@ -51,6 +51,7 @@ TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 PERSIST=${PERSIST:---appendonly no}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
+JAR_NOTE=${JAR:+; jar: $JAR}
 if [ -z "${JAR:-}" ]; then
     [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
     JAR=target/trelliskv.jar
@@ -133,7 +134,7 @@ stop_cluster() {
 
 for ip in "$SINGLE_IP" "${CLUSTER_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
-bench_header "port $PORT; nodes: $PERSIST"
+bench_header "port $PORT; nodes: $PERSIST$JAR_NOTE"
 
 # --- part 1: throughput per consistency level, beside a single node ------------------------------------
 if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
