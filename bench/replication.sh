@@ -20,7 +20,11 @@
 # "5000 1000000": the default rate, then one that does not limit), JAVA_HOME (default: the newest JDK
 # under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), PERSIST
 # (persistence options for every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"),
-# SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part.
+# SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part; JAR (the node jar to run; default target/trelliskv.jar, to
+# compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it).
+# CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 through the entry node and
+# then through the single node, with utime+stime of every node's process read from /proc/PID/stat before
+# and after: CPU ms of all three nodes per 1,000 writes at the level, beside the single node's.
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +38,7 @@ PIPELINES=${PIPELINES:-1 16}
 LEVELS=${LEVELS:-ONE QUORUM ALL}
 HINT_KEYS=${HINT_KEYS:-200000}
 HINT_RATES=${HINT_RATES:-5000 1000000}
+CPU_REQUESTS=${CPU_REQUESTS:-200000}
 OUT=bench/out/replication
 mkdir -p "$OUT"
 
@@ -46,9 +51,13 @@ TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 PERSIST=${PERSIST:---appendonly no}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
-[ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
+JAR_NOTE=${JAR:+; jar: $JAR}
+if [ -z "${JAR:-}" ]; then
+    [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
+    JAR=target/trelliskv.jar
+fi
 bench_tmp
-cp target/trelliskv.jar "$TMP/trelliskv.jar"
+cp "$JAR" "$TMP/trelliskv.jar"
 JAR="$TMP/trelliskv.jar"
 
 SINGLE_IP=127.0.0.51
@@ -89,6 +98,19 @@ wait_ring() { # every node sees 3 ALIVE, none SUSPECT, and 3 nodes on its ring; 
 }
 node_id() { redis-cli -h "$1" -p "$PORT" members | awk '/this node/ {print $1}'; }
 member_state() { redis-cli -h "$1" -p "$PORT" members 2>/dev/null | awk -v id="$2" '$1 == id {print $3}'; }
+cpu_ticks() { # pid... -> utime + stime summed, in clock ticks (fields 14 and 15 of /proc/PID/stat)
+    local t=0 p
+    for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
+    echo "$t"
+}
+cpu_per_1000_sets() { # ip pid... -> CPU ms of those processes per 1,000 SETs of CPU_REQUESTS at -P 16
+    local ip=$1; shift
+    local t0 t1
+    t0=$(cpu_ticks "$@")
+    redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d 100 -r "$KEYSPACE" -P 16 -t set -q >/dev/null
+    t1=$(cpu_ticks "$@")
+    awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" 'BEGIN { printf "%.2f", d * 1000 / hz / (n / 1000) }'
+}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 CLUSTER_PID=()
@@ -112,7 +134,7 @@ stop_cluster() {
 
 for ip in "$SINGLE_IP" "${CLUSTER_IPS[@]}"; do : >"$OUT/node-$ip.log"; done
 
-bench_header "port $PORT; nodes: $PERSIST"
+bench_header "port $PORT; nodes: $PERSIST$JAR_NOTE"
 
 # --- part 1: throughput per consistency level, beside a single node ------------------------------------
 if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
@@ -151,8 +173,14 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
                     "$c_rps" "$c_p50" "$c_p99" "$(awk -v a="$c_rps" -v b="$s_rps" 'BEGIN { print a / b }')"
             done
         done
+        if [ "$CPU_REQUESTS" -gt 0 ]; then
+            c_cpu=$(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}")
+            s_cpu=$(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")
+            echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs): single node $s_cpu; three nodes together $c_cpu;" \
+                "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x"
+        fi
         fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
-        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS))
+        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_REQUESTS))
         echo "# $L: entry node owns $own of the ring; forwarded $((fwd1 - fwd0)) of $total requests;" \
             "$(info_field "$ENTRY" replication read_repairs) read repairs, $(info_field "$ENTRY" replication hints_stored) hints," \
             "$(info_field "$ENTRY" replication timeout_errors) TIMEOUT errors on the entry node"

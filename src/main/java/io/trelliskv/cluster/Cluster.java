@@ -1,5 +1,6 @@
 package io.trelliskv.cluster;
 
+import io.netty.channel.EventLoopGroup;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.DaemonThreads;
@@ -167,9 +168,18 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
 
     /** Opens the network, builds the member over it and starts it; {@code bound} is the client server's bound TCP address. */
     public void start(InetSocketAddress bound) throws IOException {
+        start(bound, null);
+    }
+
+    /**
+     * Like {@link #start(InetSocketAddress)}, with the peer client on {@code ioGroup}, the client server's
+     * I/O threads (null: a thread of its own): a command's replica messages are then sent and answered on
+     * the thread that runs the command, without a hand-off (see {@code PeerClient}).
+     */
+    public void start(InetSocketAddress bound, EventLoopGroup ioGroup) throws IOException {
         PeerHello self = hello(bound.getPort());
         acceptor.self(self);
-        PeerClient peers = new PeerClient(peerConfig, self);
+        PeerClient peers = ioGroup != null ? new PeerClient(peerConfig, self, ioGroup) : new PeerClient(peerConfig, self);
         GossipTransport gossip = new GossipTransport(peerConfig, peers, scheduler, STREAM_TIMEOUT, gossipKeyring, clock);
         ClusterMember.Wiring wiring = new ClusterMember.Wiring(new Address(self.host(), self.port()), gossip,
                 scheduler, new Random(), new PeerClientCalls(peers, state), streams, flusher, scans,

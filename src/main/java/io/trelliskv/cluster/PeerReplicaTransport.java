@@ -1,5 +1,7 @@
 package io.trelliskv.cluster;
 
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerMessageType;
 import io.trelliskv.replication.ReadReply;
@@ -8,10 +10,23 @@ import io.trelliskv.replication.ReplicaTransport;
 import io.trelliskv.storage.Entry;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
-/** Replica messages over {@link PeerCalls}, addressed by node id. */
+/**
+ * Replica messages over {@link PeerCalls}, addressed by node id.
+ *
+ * <p>A coordinator's writes made on an event loop ({@link #write(List, List)}) are coalesced per replica
+ * for the rest of the loop's turn: the writes of every command the loop runs while handling one batch
+ * of reads (a client's pipeline, many clients' requests) go to each replica as one {@code REPLICA_WRITE}
+ * of at most {@value #MAX_COALESCED} entries, sent when the turn's I/O is done, and its one ack
+ * acknowledges each of them. One frame, one decode, one reply and one pending call per replica per turn,
+ * instead of one per command. A refusal (clock drift: the entries all carry this node's clock) or a
+ * failure applies to every write of the batch, each of which then keeps its own hints.
+ */
 final class PeerReplicaTransport implements ReplicaTransport {
 
     private final PeerCalls peers;
@@ -24,7 +39,95 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     @Override
     public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
-        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(entries), timeout)
+        return send(nodeId, ReplicaCodec.encodeWrite(entries));
+    }
+
+    /** Most entries in one coalesced batch; a turn that writes more sends several. */
+    static final int MAX_COALESCED = 512;
+
+    /** Writes waiting for the end of the loop's turn, per replica. */
+    private static final class Coalesced {
+        final List<Entry> entries = new ArrayList<>();
+        final List<CompletableFuture<Void>> acks = new ArrayList<>();
+    }
+
+    /** Per event-loop thread, the batches of the current turn by replica; empty between turns. */
+    private final ThreadLocal<Map<Long, Coalesced>> turn = ThreadLocal.withInitial(LinkedHashMap::new);
+
+    @Override
+    public List<CompletableFuture<Void>> write(List<Long> nodeIds, List<Entry> entries) {
+        EventExecutor loop = ThreadExecutorMap.currentExecutor();
+        if (loop == null || entries.size() > MAX_COALESCED) {
+            return writeNow(nodeIds, entries);
+        }
+        Map<Long, Coalesced> batches = turn.get();
+        if (batches.isEmpty()) {
+            loop.execute(this::sendTurn); // after the I/O of this turn
+        }
+        List<CompletableFuture<Void>> acks = new ArrayList<>(nodeIds.size());
+        for (long nodeId : nodeIds) {
+            Coalesced c = batches.get(nodeId);
+            if (c != null && c.entries.size() + entries.size() > MAX_COALESCED) {
+                send(nodeId, c);
+                c = null;
+            }
+            if (c == null) {
+                c = new Coalesced();
+                batches.put(nodeId, c);
+            }
+            c.entries.addAll(entries);
+            CompletableFuture<Void> ack = new CompletableFuture<>();
+            c.acks.add(ack);
+            acks.add(ack);
+        }
+        return acks;
+    }
+
+    /** On the loop, once its turn's reads are handled: sends each replica's batch. */
+    private void sendTurn() {
+        Map<Long, Coalesced> batches = turn.get();
+        List<Map.Entry<Long, Coalesced>> all = new ArrayList<>(batches.entrySet());
+        batches.clear();
+        for (Map.Entry<Long, Coalesced> e : all) {
+            send(e.getKey(), e.getValue());
+        }
+    }
+
+    private void send(long nodeId, Coalesced c) {
+        CompletableFuture<Void> sent;
+        try {
+            sent = send(nodeId, ReplicaCodec.encodeWrite(c.entries));
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((ok, failure) -> {
+            for (CompletableFuture<Void> ack : c.acks) {
+                if (failure == null) {
+                    ack.complete(null);
+                } else {
+                    ack.completeExceptionally(failure);
+                }
+            }
+        });
+    }
+
+    private List<CompletableFuture<Void>> writeNow(List<Long> nodeIds, List<Entry> entries) {
+        byte[] payload = ReplicaCodec.encodeWrite(entries); // once for every replica
+        List<CompletableFuture<Void>> acks = new ArrayList<>(nodeIds.size());
+        for (long nodeId : nodeIds) {
+            CompletableFuture<Void> ack;
+            try {
+                ack = send(nodeId, payload);
+            } catch (RuntimeException e) {
+                ack = CompletableFuture.failedFuture(e);
+            }
+            acks.add(ack);
+        }
+        return acks;
+    }
+
+    private CompletableFuture<Void> send(long nodeId, byte[] payload) {
+        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout)
                 .thenAccept(ReplicaCodec::checkWriteReply);
     }
 

@@ -71,6 +71,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private volatile long heldBytes;
     /** True while the sink runs a command: a deferred reply completing then is written after it. */
     private boolean inCommand;
+    /** A task is queued on the event loop to write the deferred replies completed in this turn. */
+    private boolean writeScheduled;
 
     ClientHandler(CommandSink sink, ClientRegistry registry, NetConfig config, Clock clock) {
         this.sink = sink;
@@ -232,6 +234,20 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         heldBytes += reply.readableBytes();
         if (inCommand || !ctx.channel().isActive()) {
             return; // written when the running command's read completes
+        }
+        if (!writeScheduled) {
+            // Deferred replies complete in bursts (a peer's batch of answers, read in one go): write
+            // them once that burst is over, in one flush, rather than one system call each.
+            writeScheduled = true;
+            ctx.executor().execute(this::writeCompleted);
+        }
+    }
+
+    /** On the event loop, after the deferred replies that completed in one turn of it: writes them. */
+    private void writeCompleted() {
+        writeScheduled = false;
+        if (inCommand || !ctx.channel().isActive()) {
+            return;
         }
         flushPending(ctx);
         if (closeIfRequested(ctx)) {

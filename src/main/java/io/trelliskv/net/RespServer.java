@@ -83,6 +83,11 @@ public final class RespServer implements AutoCloseable {
         this.ioGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("trellis-io"), factory);
     }
 
+    /** The I/O threads serving connections, which the node's peer client shares. */
+    public EventLoopGroup ioGroup() {
+        return ioGroup;
+    }
+
     /**
      * Binds the TCP port (and the Unix socket if configured). Throws {@link IOException} with a clear
      * message if an address cannot be bound.

@@ -239,7 +239,7 @@ public final class Node implements AutoCloseable {
         }
         server.start();
         try {
-            cluster.start(server.address());
+            cluster.start(server.address(), server.ioGroup());
         } catch (IOException e) {
             close();
             throw e;

@@ -361,11 +361,16 @@ public final class Coordinator {
      */
     public CompletableFuture<Void> write(List<Entry> written, ConsistencyLevel level) {
         // A command may write one key twice (SET then EXPIRE): only the last version matters.
-        Map<Key, Entry> last = new LinkedHashMap<>();
-        for (Entry e : written) {
-            last.put(e.key(), e);
+        List<Entry> entries;
+        if (written.size() == 1) {
+            entries = written;
+        } else {
+            Map<Key, Entry> last = new LinkedHashMap<>();
+            for (Entry e : written) {
+                last.put(e.key(), e);
+            }
+            entries = new ArrayList<>(last.values());
         }
-        List<Entry> entries = new ArrayList<>(last.values());
         long self = placement.localNodeId();
         WriteOp op = new WriteOp(entries, level);
         Map<Long, List<Entry>> pending = new LinkedHashMap<>();
@@ -443,14 +448,29 @@ public final class Coordinator {
                 outstanding = perNode.size();
             }
             checkDone();
+            // Replicas that take the same keys (all of them, for a write of one key) get one batch,
+            // which the transport encodes once.
+            Map<List<Integer>, List<Long>> nodesByKeys = new LinkedHashMap<>();
             for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
-                long node = e.getKey();
-                List<Integer> idx = e.getValue();
-                List<Entry> batch = new ArrayList<>(idx.size());
-                for (int i : idx) {
-                    batch.add(entries.get(i));
+                nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
+            }
+            for (Map.Entry<List<Integer>, List<Long>> e : nodesByKeys.entrySet()) {
+                List<Integer> idx = e.getKey();
+                List<Long> nodes = e.getValue();
+                List<Entry> batch;
+                if (idx.size() == entries.size()) {
+                    batch = entries;
+                } else {
+                    batch = new ArrayList<>(idx.size());
+                    for (int i : idx) {
+                        batch.add(entries.get(i));
+                    }
                 }
-                writeTo(node, batch).whenComplete((ok, failure) -> answered(node, idx, batch, failure));
+                List<CompletableFuture<Void>> acks = transport.write(nodes, batch);
+                for (int n = 0; n < nodes.size(); n++) {
+                    long node = nodes.get(n);
+                    acks.get(n).whenComplete((ok, failure) -> answered(node, idx, batch, failure));
+                }
             }
         }
 

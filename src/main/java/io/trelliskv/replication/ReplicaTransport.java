@@ -26,6 +26,24 @@ public interface ReplicaTransport {
     CompletableFuture<Void> write(long nodeId, List<Entry> entries);
 
     /**
+     * {@link #write(long, List)} of one batch to several replicas (a coordinator's write of a key to its
+     * other replicas), which a transport may encode once: one future per node, in order. Never throws.
+     */
+    default List<CompletableFuture<Void>> write(List<Long> nodeIds, List<Entry> entries) {
+        List<CompletableFuture<Void>> acks = new java.util.ArrayList<>(nodeIds.size());
+        for (long nodeId : nodeIds) {
+            CompletableFuture<Void> ack;
+            try {
+                ack = write(nodeId, entries);
+            } catch (RuntimeException e) {
+                ack = CompletableFuture.failedFuture(e);
+            }
+            acks.add(ack);
+        }
+        return acks;
+    }
+
+    /**
      * Asks {@code nodeId} for its versions of {@code keys}. {@code known[i]} is the entry the
      * coordinator already has for {@code keys.get(i)} (null if none): the replica sends the whole entry
      * only when its own is newer, and otherwise just its version, which saves the value's bytes.

@@ -1,5 +1,6 @@
 package io.trelliskv.request;
 
+import io.netty.buffer.ByteBuf;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
@@ -43,9 +44,10 @@ import java.util.function.Supplier;
  * A read at ONE whose local copy is new enough for the connection runs straight into the client's
  * connection, exactly as on a single node.
  *
- * <p>Only a node that is a replica coordinates: the {@link Router} forwards every keyed command to
- * the first live replica of its keys, so all commands on a key serialize on one node while it lives,
- * and read-modify-write commands stay atomic. While this node owns the whole ring (a cluster of one)
+ * <p>Only a node that is a replica coordinates. The {@link Router} sends read-modify-write commands to
+ * the first live replica of their keys, so they serialize on one node while it lives and stay atomic;
+ * reads and blind writes ({@link #anyReplica}) run on the node the client is connected to when it is a
+ * replica, saving the hop. While this node owns the whole ring (a cluster of one)
  * there is nobody to replicate to, and commands go straight to {@link Execution}.
  *
  * <h2>Durability</h2>
@@ -168,6 +170,18 @@ final class Coordination {
                 answered[0] = true;
                 return DONE;
             }
+            if (phase == null) { // a blind write: runs now, straight into the connection
+                CompletableFuture<ForwardCodec.Reply> acked = runIntoClient(client, session, spec, args, plan);
+                if (acked == null) {
+                    answered[0] = true;
+                } else {
+                    acked.thenAccept(r -> {
+                        r.recordInto(session);
+                        reply.complete(r.resp());
+                    });
+                }
+                return DONE;
+            }
             afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
                 r.recordInto(session);
                 reply.complete(r.resp());
@@ -176,6 +190,46 @@ final class Coordination {
         });
         submitting[0] = false;
         return answered[0] ? null : reply;
+    }
+
+    /**
+     * Runs a write that needs no read phase into the client's connection, on its event loop, capturing
+     * what it writes, and replicates that. A reply acknowledged at once (nothing written, or the level
+     * met by this node's own copy) stays where the handler wrote it, as on a single node; otherwise its
+     * bytes are cut out of the connection's output and come back with the acks.
+     *
+     * @return null if the reply is in the connection; else the reply to come (never failing)
+     */
+    private CompletableFuture<ForwardCodec.Reply> runIntoClient(ClientConnection client, Session session,
+                                                                CommandSpec spec, byte[][] args, Plan plan) {
+        ByteBuf out = client.writer().target();
+        int mark = out.writerIndex();
+        List<Entry> written;
+        WriteCapture.begin();
+        try {
+            execution.run(client, spec, args);
+        } finally {
+            written = WriteCapture.end();
+        }
+        if (written.isEmpty()) {
+            return null;
+        }
+        CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
+        if (durability.acknowledgesDurably()) {
+            acked = acked.thenCombine(durability.durable(), (a, b) -> null);
+        }
+        if (acked.isDone() && !acked.isCompletedExceptionally()) {
+            for (Entry e : written) {
+                session.record(e.key().token(), e.hlc(), e.nodeId());
+            }
+            return null;
+        }
+        byte[] resp = new byte[out.writerIndex() - mark];
+        out.getBytes(mark, resp);
+        out.writerIndex(mark);
+        return acked.handle((v, failure) -> failure == null
+                ? ForwardCodec.Reply.of(resp, written)
+                : ForwardCodec.Reply.of(error(failure)));
     }
 
     /**
@@ -393,6 +447,24 @@ final class Coordination {
             out[i] = keys.get(i).token();
         }
         return out;
+    }
+
+    /**
+     * Whether any live replica of the command's keys may coordinate it, rather than only the first: reads
+     * (but WATCH, whose versions EXEC compares on the first replica) and writes that do not read what
+     * they overwrite (blind writes, DEL, UNLINK). Their effects are last-writer-wins versions, which
+     * converge wherever they were stamped; a read-modify-write command (INCR, APPEND, SETNX, GETSET, SET
+     * NX ...) must run where every other command of its key serializes, the first live replica, or two
+     * coordinators could each apply it to the same old value.
+     */
+    static boolean anyReplica(CommandSpec spec, byte[][] args) {
+        if (!spec.has(CommandFlag.WRITE)) {
+            return spec.has(CommandFlag.READONLY) && !"watch".equals(spec.name());
+        }
+        return switch (spec.name()) {
+            case "del", "unlink" -> true;
+            default -> blind(spec, args);
+        };
     }
 
     /** A write whose effect and reply do not depend on what is stored: it needs no read first. */

@@ -26,16 +26,20 @@ import java.util.function.Supplier;
  * stage.
  *
  * <h2>Where a command runs</h2>
- * A key's owner is the first node of {@link Placement#owners} (its replicas in preference order) that
- * is alive: the key's coordinator, where every command on the key runs while that node lives. A
- * command whose keys all belong to this node — or
+ * A key's owners are {@link Placement#owners} (its replicas in preference order). Its coordinator for a
+ * read or a blind write ({@link Coordination#anyReplica}) is this node when it is one of the owners, and
+ * otherwise, as for every read-modify-write command, the first owner that is alive, where those
+ * commands serialize while that node lives. A command whose keys this node coordinates — or
  * any keyed command while there is no ring yet — runs here exactly as on a standalone node. A command
  * whose keys all belong to one other node is forwarded to it unchanged through the {@link Forwarder},
  * as part of the client connection's stream (its id travels with the request, and the forwarder keeps
  * a stream's requests in order), and {@link #route} returns the reply to come; the dispatcher defers
  * the client's reply slot, so the client reads replies in request order. The owner runs what it receives
  * with {@link Dispatcher#executeForwarded}, which never routes: a request is forwarded once, even while
- * the ring is changing under it. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, ...) never reach the
+ * the ring is changing under it. One connection's commands on one key can so go to two coordinators
+ * (a SET here, an INCR at the first replica); a command whose key has an earlier command of the
+ * connection outstanding at another coordinator waits for its reply before it goes
+ * ({@link Session#conflicting}), so it starts after it and reads what it wrote. Keyless commands (PING, INFO, DBSIZE, KEYS, SCAN, ...) never reach the
  * router: they run on the node the client is connected to, so DBSIZE, KEYS, SCAN and RANDOMKEY see only
  * that node's keys. FLUSHALL goes to every live member ({@link #flushAll}).
  *
@@ -142,8 +146,7 @@ public final class Router {
      */
     CompletableFuture<byte[]> routeForClient(ClientConnection client, Session session, CommandSpec spec,
                                              byte[][] args) {
-        CompletableFuture<byte[]> routed = remote(session, client.writer().protocol(), spec, args);
-        return routed != null ? routed : coordination.runForClient(client, session, spec, args);
+        return routeKeyed(client, session, client.writer().protocol(), spec, args);
     }
 
     /**
@@ -155,36 +158,118 @@ public final class Router {
      *         owner has answered, or at once for a refusal
      */
     CompletableFuture<byte[]> route(Session session, int protocol, CommandSpec spec, byte[][] args) {
-        CompletableFuture<byte[]> routed = remote(session, protocol, spec, args);
-        return routed != null ? routed : executeHere(session, protocol, spec, args);
+        return routeKeyed(null, session, protocol, spec, args);
     }
 
-    /** Null if the command's keys are coordinated here; otherwise its reply from elsewhere (or a refusal). */
-    private CompletableFuture<byte[]> remote(Session session, int protocol, CommandSpec spec, byte[][] args) {
+    /**
+     * Finds each key's coordinator ({@link #coordinatorOf}), waits if the connection has an earlier
+     * command outstanding on one of the keys at another coordinator ({@link Session#conflicting}), and
+     * sends the command: here, to one other node, or split.
+     *
+     * @param client the connection, when called on its event loop (a command coordinated here may then
+     *               answer straight into it); null otherwise
+     * @return null if the reply was written to {@code client} at once; otherwise the reply to come
+     */
+    private CompletableFuture<byte[]> routeKeyed(ClientConnection client, Session session, int protocol,
+                                                 CommandSpec spec, byte[][] args) {
         if (placement.awaitingOwners()) {
             return refuse(NO_MEMBER_SERVES);
         }
         if (placement.ownsEverything()) {
-            return null;
+            return here(client, session, protocol, spec, args);
         }
         int first = spec.firstKey();
         int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
-        if (first == last) {
-            byte[] key = args[first];
-            List<Long> owners = placement.owners(token(key));
+        int step = spec.step();
+        int keys = last < first ? 0 : (last - first) / step + 1;
+        int lastKeyAt = first + (keys - 1) * step;
+        if (keys == 0 || lastKeyAt + step > args.length) {
+            return here(client, session, protocol, spec, args); // a key without its value: the handler replies with its arity error
+        }
+        boolean anywhere = Coordination.anyReplica(spec, args);
+        long self = placement.localNodeId();
+        long[] tokens = new long[keys];
+        long[] targets = new long[keys];
+        boolean sameTarget = true;
+        for (int i = 0; i < keys; i++) {
+            byte[] key = args[first + i * step];
+            tokens[i] = token(key);
+            List<Long> owners = placement.owners(tokens[i]);
             if (owners.isEmpty()) {
-                return null;
+                return here(client, session, protocol, spec, args); // no ring yet
             }
-            Long target = firstAlive(owners);
+            Long target = coordinatorOf(owners, anywhere, self);
             if (target == null) {
                 return refuse(noOwner(key, owners));
             }
-            if (target == placement.localNodeId()) {
-                return null;
-            }
-            return countErrors(forwardWhole(session, protocol, spec, args, first, first, 1, target, Set.of()));
+            targets[i] = target;
+            sameTarget &= target == targets[0];
         }
-        return routeMany(session, protocol, spec, args, first, last);
+        Merge merge = null;
+        if (!sameTarget) {
+            merge = SPLITTABLE.get(spec.name());
+            if (merge == null || first != 1 || lastKeyAt + step != args.length) {
+                return refuse(CROSSSLOT);
+            }
+        }
+        CompletableFuture<Void> conflict = session.conflicting(tokens, targets);
+        if (conflict != null) {
+            Merge m = merge;
+            CompletableFuture<byte[]> reply = conflict.thenCompose(v -> {
+                CompletableFuture<byte[]> r = send(null, session, protocol, spec, args, first, lastKeyAt, step,
+                        targets, m);
+                return r != null ? r : CompletableFuture.completedFuture(new byte[0]);
+            });
+            session.routed(tokens, targets, reply, true);
+            return reply;
+        }
+        CompletableFuture<byte[]> reply = send(client, session, protocol, spec, args, first, lastKeyAt, step, targets,
+                merge);
+        if (reply != null) {
+            session.routed(tokens, targets, reply, false);
+        }
+        return reply;
+    }
+
+    /** Sends a command whose keys' coordinators are {@code targets}; merge is null unless they differ. */
+    private CompletableFuture<byte[]> send(ClientConnection client, Session session, int protocol, CommandSpec spec,
+                                           byte[][] args, int first, int last, int step, long[] targets, Merge merge) {
+        if (merge != null) {
+            return split(session, protocol, spec, args, step, targets, merge);
+        }
+        long target = targets[0];
+        if (target == placement.localNodeId()) {
+            return here(client, session, protocol, spec, args);
+        }
+        // One owner for all the keys; if it cannot be reached, each key goes to its own next owner.
+        Merge splitMerge = SPLITTABLE.get(spec.name());
+        boolean splittable = targets.length > 1 && splitMerge != null && first == 1 && last + step == args.length;
+        return countErrors(splittable
+                ? share(session, protocol, spec, args, step, target, splitMerge, Set.of())
+                : forwardWhole(session, protocol, spec, args, first, last, step, target, Set.of()));
+    }
+
+    /** Runs a command here: straight into the client's connection when on its loop, else detached. */
+    private CompletableFuture<byte[]> here(ClientConnection client, Session session, int protocol, CommandSpec spec,
+                                           byte[][] args) {
+        return client != null ? coordination.runForClient(client, session, spec, args)
+                : executeHere(session, protocol, spec, args);
+    }
+
+    /**
+     * The node that coordinates a key with these owners: this node when it is one of them and the command
+     * may run on any replica ({@link Coordination#anyReplica}: reads and blind writes, which last-writer-wins
+     * versions make safe wherever they run), else the first live owner; null if none is alive.
+     */
+    private Long coordinatorOf(List<Long> owners, boolean anywhere, long self) {
+        if (anywhere) {
+            for (int i = 0, n = owners.size(); i < n; i++) {
+                if (owners.get(i) == self) {
+                    return self;
+                }
+            }
+        }
+        return firstAlive(owners);
     }
 
     /**
@@ -195,25 +280,61 @@ public final class Router {
      * @return EXEC's reply, from here or from the keys' coordinator
      */
     CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, Transaction.Unit unit) {
-        CompletableFuture<byte[]> routed = remoteTransaction(session, protocol, keys, unit);
-        if (routed != null) {
-            return routed;
+        long[] target = {placement.localNodeId()};
+        CompletableFuture<byte[]> refused = transactionTarget(keys, target);
+        if (refused != null) {
+            return refused;
         }
-        return coordination.transaction(session, protocol, unit).thenApply(reply -> {
-            reply.recordInto(session);
-            return reply.resp();
-        });
+        if (keys.isEmpty() || placement.ownsEverything()) {
+            return transactionTo(target[0], session, protocol, keys, unit);
+        }
+        // In the connection's order with its other commands on the keys, like a keyed command (see routeKeyed).
+        long[] tokens = new long[keys.size()];
+        long[] targets = new long[keys.size()];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = keys.get(i).token();
+            targets[i] = target[0];
+        }
+        CompletableFuture<Void> conflict = session.conflicting(tokens, targets);
+        if (conflict != null) {
+            CompletableFuture<byte[]> reply = conflict.thenCompose(v -> transactionTo(target[0], session, protocol,
+                    keys, unit));
+            session.routed(tokens, targets, reply, true);
+            return reply;
+        }
+        CompletableFuture<byte[]> reply = transactionTo(target[0], session, protocol, keys, unit);
+        session.routed(tokens, targets, reply, false);
+        return reply;
     }
 
-    private CompletableFuture<byte[]> remoteTransaction(Session session, int protocol, List<Key> keys,
-                                                        Transaction.Unit unit) {
+    /** Runs a transaction here ({@code target} is this node) or forwards it to its keys' coordinator. */
+    private CompletableFuture<byte[]> transactionTo(long target, Session session, int protocol, List<Key> keys,
+                                                    Transaction.Unit unit) {
+        if (target == placement.localNodeId()) {
+            return coordination.transaction(session, protocol, unit).thenApply(reply -> {
+                reply.recordInto(session);
+                return reply.resp();
+            });
+        }
+        ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
+                session.stream(), session.floors(keys), unit.encode());
+        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
+    }
+
+    /**
+     * Finds the one coordinator of a transaction's keys, their first live owner, into {@code target}
+     * (left as this node when it runs here: no keys, no ring, a cluster of one).
+     *
+     * @return null if found; else the refusal (CROSSSLOT, CLUSTERDOWN)
+     */
+    private CompletableFuture<byte[]> transactionTarget(List<Key> keys, long[] target) {
         if (placement.awaitingOwners() && !keys.isEmpty()) {
             return refuse(NO_MEMBER_SERVES);
         }
         if (placement.ownsEverything() || keys.isEmpty()) {
             return null;
         }
-        Long target = null;
+        Long found = null;
         for (Key key : keys) {
             List<Long> owners = placement.owners(key.token());
             if (owners.isEmpty()) {
@@ -223,57 +344,13 @@ public final class Router {
             if (t == null) {
                 return refuse(noOwner(key.bytes(), owners));
             }
-            if (target != null && !target.equals(t)) {
+            if (found != null && !found.equals(t)) {
                 return refuse(CROSSSLOT);
             }
-            target = t;
+            found = t;
         }
-        if (target == placement.localNodeId()) {
-            return null;
-        }
-        ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
-                session.stream(), session.floors(keys), unit.encode());
-        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
-    }
-
-    private CompletableFuture<byte[]> routeMany(Session session, int protocol, CommandSpec spec, byte[][] args,
-                                                int first, int last) {
-        int step = spec.step();
-        int keys = last < first ? 0 : (last - first) / step + 1;
-        int lastKeyAt = first + (keys - 1) * step;
-        if (keys == 0 || lastKeyAt + step > args.length) {
-            return null; // a key without its value: the handler replies with its arity error
-        }
-        long[] targets = new long[keys];
-        boolean sameTarget = true;
-        for (int i = 0; i < keys; i++) {
-            byte[] key = args[first + i * step];
-            List<Long> owners = placement.owners(token(key));
-            if (owners.isEmpty()) {
-                return null; // no ring yet
-            }
-            Long target = firstAlive(owners);
-            if (target == null) {
-                return refuse(noOwner(key, owners));
-            }
-            targets[i] = target;
-            sameTarget &= target == targets[0];
-        }
-        Merge merge = SPLITTABLE.get(spec.name());
-        boolean splittable = merge != null && first == 1 && lastKeyAt + step == args.length;
-        if (sameTarget) {
-            if (targets[0] == placement.localNodeId()) {
-                return null;
-            }
-            // One owner for all the keys; if it cannot be reached, each key goes to its own next owner.
-            return countErrors(splittable
-                    ? share(session, protocol, spec, args, step, targets[0], merge, Set.of())
-                    : forwardWhole(session, protocol, spec, args, first, lastKeyAt, step, targets[0], Set.of()));
-        }
-        if (!splittable) {
-            return refuse(CROSSSLOT);
-        }
-        return split(session, protocol, spec, args, step, targets, merge);
+        target[0] = found;
+        return null;
     }
 
     /**

@@ -7,6 +7,8 @@ import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -188,6 +190,102 @@ public final class Session {
      */
     synchronized void rerouted() {
         rerouted = true;
+    }
+
+    /**
+     * Per key token, the node the connection's outstanding commands on that key went to, and their
+     * replies; null until the first command that did not answer at once. Guarded by this. Reads and blind
+     * writes are coordinated by any replica (this node when it is one), read-modify-write commands by
+     * the first live replica, so one connection's commands on one key may go to two coordinators; see
+     * {@link #conflicting}.
+     */
+    private HashMap<Long, Routed> routedKeys;
+    /** {@link #routedKeys}' size at which settled entries are dropped. Guarded by this. */
+    private int pruneAt = PRUNE_MIN;
+    private static final int PRUNE_MIN = 64;
+
+    /**
+     * The outstanding commands on one key, all sent to {@code target}; {@code held} when the newest
+     * waits for an earlier command of the connection (it has not been sent yet, so a later command to
+     * the same coordinator could overtake it). Guarded by the session.
+     */
+    private static final class Routed {
+        long target;
+        boolean held;
+        final ArrayList<CompletableFuture<?>> replies = new ArrayList<>(2);
+
+        boolean settled() {
+            replies.removeIf(CompletableFuture::isDone);
+            return replies.isEmpty();
+        }
+    }
+
+    /**
+     * What a command about to go to {@code targets[i]} for the key with {@code tokens[i]} must wait for:
+     * the outstanding replies of the connection's commands on one of its keys if they went to another
+     * coordinator, or wait themselves. Commands sent to one coordinator keep their order there (one
+     * stream, {@link InOrder}); sent to different coordinators they do not, and the later one must not
+     * start before the earlier ones' replies (which also record their written versions, so the later
+     * one reads them: read-your-writes across coordinators).
+     *
+     * @return null if the command may go now
+     */
+    synchronized CompletableFuture<Void> conflicting(long[] tokens, long[] targets) {
+        if (routedKeys == null || routedKeys.isEmpty()) {
+            return null;
+        }
+        List<CompletableFuture<?>> found = null;
+        for (int i = 0; i < tokens.length; i++) {
+            Routed r = routedKeys.get(tokens[i]);
+            if (r == null) {
+                continue;
+            }
+            if (r.settled()) {
+                routedKeys.remove(tokens[i]);
+                continue;
+            }
+            if (r.held || r.target != targets[i]) {
+                if (found == null) {
+                    found = new ArrayList<>(2);
+                }
+                for (CompletableFuture<?> f : r.replies) {
+                    if (!found.contains(f)) {
+                        found.add(f);
+                    }
+                }
+            }
+        }
+        if (found == null) {
+            return null;
+        }
+        return CompletableFuture.allOf(found.toArray(new CompletableFuture<?>[0])).handle((v, failure) -> null);
+    }
+
+    /**
+     * Remembers where a command on these keys went (see {@link #conflicting}) until its reply completes.
+     * A held command waits for every outstanding command on its keys, so it replaces them; one sent at
+     * once went where they went, and joins them.
+     */
+    synchronized void routed(long[] tokens, long[] targets, CompletableFuture<?> reply, boolean held) {
+        if (reply.isDone()) {
+            return;
+        }
+        if (routedKeys == null) {
+            routedKeys = new HashMap<>();
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            Routed r = routedKeys.computeIfAbsent(tokens[i], t -> new Routed());
+            if (held || r.settled()) {
+                r.replies.clear();
+            }
+            r.target = targets[i];
+            r.held = held;
+            r.replies.add(reply);
+        }
+        if (routedKeys.size() >= pruneAt) {
+            routedKeys.values().removeIf(Routed::settled);
+            pruneAt = Math.max(PRUNE_MIN, 2 * routedKeys.size());
+        }
     }
 
     /** Remembers an outstanding command's reply, so a later change of coordinators waits for it. */

@@ -148,8 +148,30 @@ public final class TokenRing {
      */
     public List<Long> replicas(long token, int n) {
         requireReplicationFactor(n);
-        return isEmpty() ? List.of() : replicasAt(indexOf(token), n);
+        if (isEmpty()) {
+            return List.of();
+        }
+        ReplicaLists lists = replicaLists;
+        if (lists == null || lists.n != n) {
+            // Every keyed command asks, several times (routing, availability, read, write): the lists of
+            // each arc are computed once per ring and factor, not per call. Racing threads build equal lists.
+            @SuppressWarnings("unchecked")
+            List<Long>[] byArc = new List[tokens.length];
+            for (int i = 0; i < byArc.length; i++) {
+                byArc[i] = replicasAt(i, n);
+            }
+            lists = new ReplicaLists(n, byArc);
+            replicaLists = lists;
+        }
+        return lists.byArc[indexOf(token)];
     }
+
+    /** The replica list of every arc for one replication factor. */
+    private record ReplicaLists(int n, List<Long>[] byArc) {
+    }
+
+    /** {@link #replicas}' lists for the factor last asked for; null until then. */
+    private volatile ReplicaLists replicaLists;
 
     /**
      * Each node's fraction of the token space as primary owner, by node id ascending; the values sum to

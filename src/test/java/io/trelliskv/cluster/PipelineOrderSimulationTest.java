@@ -185,6 +185,60 @@ class PipelineOrderSimulationTest {
     }
 
     /**
+     * Reads and blind writes are coordinated by the node the client is on when it is a replica of the key,
+     * read-modify-write commands by the key's first live replica: one connection's commands on one key then
+     * go to two coordinators, and each must still see everything the connection sent before it. Here the
+     * client is on the key's second replica and alternates the two kinds in one pipeline, with slow
+     * messages; only the read-modify-write commands are forwarded, and the replies are a single Redis's.
+     */
+    @Test
+    void readsAndBlindWritesRunOnTheEntryReplicaInOrderWithForwardedReadModifyWrites() {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= 20; seed++) {
+            NodeSimulation sim = cluster(seed, true, null);
+            sim.slowChance = 0.3;
+            SplittableRandom r = sim.random.split();
+            List<NodeSimulation.SimNode> nodes = new ArrayList<>(sim.nodes());
+            NodeSimulation.SimNode at = nodes.get(r.nextInt(nodes.size()));
+            String k = null;
+            while (k == null) {
+                String key = "l:" + Long.toHexString(r.nextLong() & 0xffffff);
+                List<Long> owners = ownersOf(sim, key);
+                if (owners.indexOf(at.id) == 1) {
+                    k = key;
+                }
+            }
+            NodeSimulation.SimClient client = sim.new SimClient(at);
+            List<String[]> pipeline = List.of(new String[] {"SET", k, "1"}, new String[] {"INCR", k},
+                    new String[] {"GET", k}, new String[] {"SET", k, "5"}, new String[] {"APPEND", k, "x"},
+                    new String[] {"MGET", k}, new String[] {"DEL", k}, new String[] {"INCR", k},
+                    new String[] {"SET", k, "7"}, new String[] {"GET", k}, new String[] {"INCR", k},
+                    new String[] {"EXISTS", k}, new String[] {"GET", k});
+            long forwardsBefore = at.member.router().forwarded();
+            client.send(pipeline);
+            sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+            List<RespValue> expected = List.of(new RespValue.SimpleString("OK"), new RespValue.Integer(2),
+                    bulk("2"), new RespValue.SimpleString("OK"), new RespValue.Integer(2), new RespValue.Array(List.of(bulk("5x"))),
+                    new RespValue.Integer(1), new RespValue.Integer(1), new RespValue.SimpleString("OK"), bulk("7"),
+                    new RespValue.Integer(8), new RespValue.Integer(1), bulk("8"));
+            if (!client.replies().equals(expected)) {
+                failures.add("seed " + seed + ": " + client.replies() + " (a single Redis: " + expected + ")");
+            }
+            long forwarded = at.member.router().forwarded() - forwardsBefore;
+            if (forwarded != 4) {
+                failures.add("seed " + seed + ": " + forwarded + " forwards (expected the 4 read-modify-writes)");
+            }
+            client.close();
+        }
+        assertThat(failures).as("runs with replies a single Redis would not give, or the wrong commands forwarded")
+                .isEmpty();
+    }
+
+    private static RespValue bulk(String s) {
+        return new RespValue.BulkString(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
      * A forward that fails as never sent (the owner refused the connection) goes to the key's next owner;
      * the owner may accept connections again before any node finds it dead, so with no change of view.
      * The connection's later commands must not reach the owner and run there before the fallen-back ones

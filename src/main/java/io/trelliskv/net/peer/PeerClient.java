@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -19,6 +20,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -51,6 +53,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * this node's {@link PeerHello} and carries requests at once, without waiting for the peer's hello;
  * many requests are in flight on one connection at a time, each with its own id, and answers are
  * matched by id in whatever order they come.
+ *
+ * <h2>Calls made on an event loop</h2>
+ * A call that names no stream, made on an event loop of the client's group (on a node, the client
+ * connections' and peer connections' I/O threads, which this client shares), takes a connection of the
+ * pool that belongs to that loop: the request is written and its answer read on the calling thread, its
+ * timeout is scheduled there, and the requests a loop makes while it handles one batch of reads leave in
+ * one write and one flush when the batch ends. No thread hand-off on the way out or back: replicating a
+ * client's command costs no wake-up of another thread, and replication scales with the I/O threads
+ * instead of queueing behind one.
  *
  * <h2>Ordered streams</h2>
  * A call may name a <em>stream</em> ({@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long)}):
@@ -95,6 +106,9 @@ public final class PeerClient implements AutoCloseable {
 
     /** The stream of calls that need no order among themselves: they take the pool's connections in turn. */
     public static final long NO_STREAM = Long.MIN_VALUE;
+
+    /** The calling thread's event loop and its timeouts, if it is one of {@link #group}'s; else null (per thread). */
+    private final ThreadLocal<LoopTimeouts> callingLoop = ThreadLocal.withInitial(this::findCallingLoop);
 
     /** A client with an event loop thread of its own (epoll if available, else NIO), stopped by {@link #close()}. */
     public PeerClient(PeerConfig config, PeerHello self) {
@@ -164,23 +178,115 @@ public final class PeerClient implements AutoCloseable {
         }
         long id = requestIds.incrementAndGet();
         long timeoutMillis = Math.max(1, timeout.toMillis());
-        ScheduledFuture<?> timer = group.next().schedule(() -> {
-            if (result.completeExceptionally(new TimeoutException("peer " + describe(peer) + " did not answer "
-                    + type + " request " + id + " within " + timeoutMillis + " ms"))) {
-                timeouts.incrementAndGet();
-            }
-        }, timeoutMillis, TimeUnit.MILLISECONDS);
-        result.whenComplete((reply, failure) -> timer.cancel(false));
+        LoopTimeouts loopTimeouts = callingLoop.get();
+        EventLoop here = loopTimeouts == null ? null : loopTimeouts.loop;
+        Timed timed = new Timed(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), result, peer, type, id,
+                timeoutMillis);
+        if (loopTimeouts == null || !loopTimeouts.add(timed)) {
+            ScheduledFuture<?> timer = (here != null ? here : group.next()).schedule(timed::expire, timeoutMillis,
+                    TimeUnit.MILLISECONDS);
+            result.whenComplete((reply, failure) -> timer.cancel(false));
+        }
 
         Connection connection;
         try {
-            connection = peers.computeIfAbsent(peer, Peer::new).acquire(stream);
+            Peer p = peers.computeIfAbsent(peer, Peer::new);
+            connection = stream == NO_STREAM && here != null ? p.loopConnection(here) : null;
+            if (connection == null) {
+                connection = p.acquire(stream, here);
+            }
         } catch (PeerUnavailableException e) {
             result.completeExceptionally(e);
             return result;
         }
         connection.send(new PeerFrame(type, id, payload), result);
         return result;
+    }
+
+    private LoopTimeouts findCallingLoop() {
+        for (EventExecutor e : group) {
+            if (e.inEventLoop() && e instanceof EventLoop loop) {
+                return new LoopTimeouts(loop);
+            }
+        }
+        return null;
+    }
+
+    /** A call's timeout: fails it unless it completed first. */
+    private final class Timed {
+        final long deadlineNanos;
+        final CompletableFuture<byte[]> result;
+        final InetSocketAddress peer;
+        final PeerMessageType type;
+        final long id;
+        final long timeoutMillis;
+
+        Timed(long deadlineNanos, CompletableFuture<byte[]> result, InetSocketAddress peer, PeerMessageType type,
+              long id, long timeoutMillis) {
+            this.deadlineNanos = deadlineNanos;
+            this.result = result;
+            this.peer = peer;
+            this.type = type;
+            this.id = id;
+            this.timeoutMillis = timeoutMillis;
+        }
+
+        void expire() {
+            if (result.completeExceptionally(new TimeoutException("peer " + describe(peer) + " did not answer "
+                    + type + " request " + id + " within " + timeoutMillis + " ms"))) {
+                timeouts.incrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * The timeouts of the calls one event loop makes, confined to it: in a queue by deadline, with one
+     * scheduled task for the earliest, instead of a scheduled task per call (a priority-queue insert and
+     * a cancellation for every replica message). Calls mostly share one timeout, so deadlines arrive in
+     * order; a call whose deadline would come before the last one queued gets a task of its own.
+     */
+    private static final class LoopTimeouts {
+        final EventLoop loop;
+        private final ArrayDeque<Timed> queue = new ArrayDeque<>();
+        private boolean scheduled;
+
+        LoopTimeouts(EventLoop loop) {
+            this.loop = loop;
+        }
+
+        /** Queues a call's timeout; false if it must be scheduled on its own. On {@link #loop} only. */
+        boolean add(Timed t) {
+            Timed last = queue.peekLast();
+            if (last != null && t.deadlineNanos < last.deadlineNanos) {
+                return false;
+            }
+            for (Timed head; (head = queue.peekFirst()) != null && head.result.isDone(); ) {
+                queue.pollFirst(); // answered: keep the queue as short as the calls in flight
+            }
+            queue.addLast(t);
+            if (!scheduled) {
+                scheduled = true;
+                loop.schedule(this::sweep, Math.max(0, t.deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
+            return true;
+        }
+
+        private void sweep() {
+            scheduled = false;
+            long now = System.nanoTime();
+            for (Timed head; (head = queue.peekFirst()) != null; ) {
+                if (head.result.isDone()) {
+                    queue.pollFirst();
+                } else if (head.deadlineNanos - now <= 0) {
+                    queue.pollFirst();
+                    head.expire();
+                } else {
+                    scheduled = true;
+                    loop.schedule(this::sweep, head.deadlineNanos - now, TimeUnit.NANOSECONDS);
+                    return;
+                }
+            }
+        }
     }
 
     public PeerClientStats stats() {
@@ -219,6 +325,8 @@ public final class PeerClient implements AutoCloseable {
         private final InetSocketAddress address;
         /** Each slot's connection, open or opening; null before first use. Guarded by this. */
         private final Connection[] slots;
+        /** Per event loop of the group, the connection its stream-less calls take; changed under this. */
+        private final Map<EventLoop, Connection> loopSlots = new ConcurrentHashMap<>();
         private int nextSlot;
         /** Connects that failed in a row; 0 after a peer hello. Guarded by this. */
         private int consecutiveFailures;
@@ -238,7 +346,29 @@ public final class PeerClient implements AutoCloseable {
          *
          * @throws PeerUnavailableException while backing off after failed connects
          */
-        synchronized Connection acquire(long stream) {
+        /** The open (or opening) connection of {@code loop}, without locking; null if it has none. */
+        Connection loopConnection(EventLoop loop) {
+            Connection c = loopSlots.get(loop);
+            return c != null && !c.inactive ? c : null;
+        }
+
+        synchronized Connection acquire(long stream, EventLoop loop) {
+            if (stream == NO_STREAM && loop != null) {
+                Connection slot = loopSlots.get(loop);
+                if (slot != null && !slot.inactive) {
+                    return slot;
+                }
+                PeerUnavailableException backingOff = backingOff();
+                if (backingOff != null) {
+                    if (slot != null) {
+                        return slot;
+                    }
+                    throw backingOff;
+                }
+                slot = connect(loop);
+                loopSlots.put(loop, slot);
+                return slot;
+            }
             int i;
             if (stream == NO_STREAM) {
                 i = nextSlot;
@@ -257,15 +387,18 @@ public final class PeerClient implements AutoCloseable {
                 }
                 throw backingOff;
             }
-            slot = connect();
+            slot = connect(group);
             slots[i] = slot;
             return slot;
         }
 
-        /** Opens a connection; calls may be sent on it at once and wait in its outbox until it is open. */
-        private Connection connect() {
+        /**
+         * Opens a connection on {@code on} (an event loop, or the group: any of its loops); calls may be
+         * sent on it at once and wait in its outbox until it is open.
+         */
+        private Connection connect(EventLoopGroup on) {
             Connection connection = new Connection(this);
-            Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+            Bootstrap b = new Bootstrap().group(on).channel(channelClass)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                     .handler(new ChannelInitializer<>() {

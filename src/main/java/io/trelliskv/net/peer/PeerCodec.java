@@ -2,7 +2,6 @@ package io.trelliskv.net.peer;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 
@@ -61,8 +60,10 @@ public final class PeerCodec {
      */
     public static ByteBuf encodeFrame(ByteBufAllocator alloc, PeerFrame frame) {
         byte[] payload = frame.payload();
-        ByteBuf header = alloc.buffer(LENGTH_FIELD + FRAME_OVERHEAD);
-        header.writeInt(FRAME_OVERHEAD + payload.length).writeByte(frame.type().code()).writeLong(frame.requestId());
-        return payload.length == 0 ? header : Unpooled.wrappedBuffer(header, Unpooled.wrappedBuffer(payload));
+        // One buffer for header and payload: the socket takes it as is, where a composite of two would be
+        // gathered (and a heap payload copied to direct memory) on every write.
+        ByteBuf buf = alloc.ioBuffer(LENGTH_FIELD + FRAME_OVERHEAD + payload.length);
+        buf.writeInt(FRAME_OVERHEAD + payload.length).writeByte(frame.type().code()).writeLong(frame.requestId());
+        return buf.writeBytes(payload);
     }
 }
