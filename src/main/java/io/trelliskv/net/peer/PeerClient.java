@@ -30,8 +30,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Queue;
@@ -518,6 +516,11 @@ public final class PeerClient implements AutoCloseable {
                 }
                 failingNow = true;
             }
+            completeFailures();
+        }
+
+        /** Completes the queued failures in order; the caller has set {@code failingNow}. */
+        private void completeFailures() {
             while (true) {
                 Failure f;
                 synchronized (this) {
@@ -557,18 +560,21 @@ public final class PeerClient implements AutoCloseable {
 
         /** Closes the connection to new requests and fails those still in the outbox, oldest first: they never left. */
         private void failUnsent() {
-            List<Outgoing> unsent = new ArrayList<>();
+            PeerUnavailableException never = lost(false);
             synchronized (this) {
                 inactive = true;
+                // Queued for failing in the same step that closes the connection: a request sent after it
+                // (failed at once by its sender) then fails after these, never before.
                 Outgoing o;
                 while ((o = outbox.poll()) != null) {
-                    unsent.add(o);
+                    failing.add(new Failure(o.result(), never));
                 }
+                if (failingNow) {
+                    return;
+                }
+                failingNow = true;
             }
-            PeerUnavailableException never = lost(false);
-            for (Outgoing o : unsent) {
-                failInOrder(o, never);
-            }
+            completeFailures();
         }
 
         /** On the channel's event loop: writes the queued requests, then flushes. */
