@@ -257,6 +257,11 @@ public final class Node implements AutoCloseable {
                 () -> opsSampler.sample(dispatcher.stats().commandsProcessed())), periodMillis, periodMillis,
                 TimeUnit.MILLISECONDS);
         log.info("Node {} ready on port {}", Long.toHexString(nodeId), server.address().getPort());
+        if (dispatcher.protectedMode() && !acl.authRequired()) {
+            log.warn("Protected mode: listening on {} with no password for the default user, so clients from other"
+                    + " hosts are refused; set one (--requirepass-file) or start with --protected-mode no",
+                    config.net().host());
+        }
     }
 
     private static void runSafely(String what, Runnable task) {

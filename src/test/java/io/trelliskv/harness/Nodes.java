@@ -159,8 +159,10 @@ final class Nodes {
                 cmd.add(String.join(",", seedAddresses.subList(1, seedAddresses.size())));
             }
         }
+        // The nodes listen on namespace addresses, not loopback, and the clients reach them from other
+        // namespaces: without a password, protected mode would refuse them.
         cmd.addAll(List.of("--host", host(node), "--cluster-name", net.prefix(), "--data-dir", data.toString(),
-                "--test-clock-control"));
+                "--test-clock-control", "--protected-mode", "no"));
         cmd.addAll(extraNodeArgs);
         File log = logs.resolve("n" + node + ".log").toFile();
         Files.writeString(log.toPath(), "=== start " + java.time.Instant.now() + ": " + String.join(" ", cmd) + "\n",
