@@ -291,6 +291,11 @@ public final class Main implements Callable<Integer> {
                     + " primary first; 16, 24 or 32 bytes each); rotate them with GOSSIPKEY.")
     Path gossipKeyFile;
 
+    @Option(names = "--cluster-secret-file", paramLabel = "FILE",
+            description = "Peers must prove they know the secret in FILE (at least 16 bytes) before they are served;"
+                    + " the secret itself never crosses the network.")
+    Path clusterSecretFile;
+
     @Option(names = "--test-clock-control", hidden = true,
             description = "Testing only: run on an offset clock and accept DEBUG CLOCK-OFFSET ms.")
     boolean testClockControl;
@@ -421,7 +426,7 @@ public final class Main implements Callable<Integer> {
         if (password != null && aclFile != null) {
             throw new ParseException("--requirepass and --aclfile: set the default user's password in the ACL file instead");
         }
-        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls(), gossipKeyFile);
+        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls(), gossipKeyFile, clusterSecretFile);
     }
 
     private TlsConfig tls() {

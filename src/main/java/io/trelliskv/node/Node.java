@@ -33,6 +33,7 @@ import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
 import io.trelliskv.security.AuthThrottle;
 import io.trelliskv.security.GossipKeyring;
+import io.trelliskv.security.PeerAuthenticator;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.version.Hlc;
@@ -136,7 +137,8 @@ public final class Node implements AutoCloseable {
         NetConfig net = config.net();
         this.cluster = new Cluster(config.cluster(), identity, restored.known(), net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
-                        .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits())),
+                        .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits()))
+                        .withAuthenticator(peerAuthenticator(config.security(), clock)),
                 clock, dispatcher, clusterState, engine, hlc, durability,
                 persistence != null && persistence.keptData(), () -> onDecommissioned.run(),
                 gossipKeys == null ? null : gossipKeys.keyring());
@@ -337,6 +339,25 @@ public final class Node implements AutoCloseable {
             acl.requirePassword(security.requirePass());
         }
         return acl;
+    }
+
+    /** The cluster secret's prover and checker, or null without {@code --cluster-secret-file}. */
+    private static PeerAuthenticator peerAuthenticator(SecurityConfig security, Clock clock) {
+        Path file = security.clusterSecretFile();
+        if (file == null) {
+            return null;
+        }
+        byte[] secret;
+        try {
+            secret = Files.readString(file).strip().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw ConfigException.unusable("--cluster-secret-file", file, e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+        try {
+            return new PeerAuthenticator(secret, clock);
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.unusable("--cluster-secret-file", file, e.getMessage());
+        }
     }
 
     private static ServerTls openTls(SecurityConfig security) {

@@ -16,12 +16,14 @@ import java.nio.file.Path;
  * @param tls           TLS for clients on a port of its own, or null for none
  * @param gossipKeyFile the gossip keyring ({@code --gossip-key-file}: base64 AES keys, one a line, the primary
  *                      first), or null for gossip in the clear
+ * @param clusterSecretFile the secret peers prove in their hellos ({@code --cluster-secret-file}), or null for none
  */
-public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls, Path gossipKeyFile) {
+public record SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls, Path gossipKeyFile,
+                             Path clusterSecretFile) {
 
-    /** Settings without a gossip keyring. */
+    /** Settings without a gossip keyring or cluster secret. */
     public SecurityConfig(String requirePass, Path aclFile, boolean protectedMode, TlsConfig tls) {
-        this(requirePass, aclFile, protectedMode, tls, null);
+        this(requirePass, aclFile, protectedMode, tls, null, null);
     }
 
     public SecurityConfig {
@@ -33,12 +35,12 @@ public record SecurityConfig(String requirePass, Path aclFile, boolean protected
 
     /** No password, no ACL file, protected mode on: a node as Redis starts by default. */
     public static SecurityConfig defaults() {
-        return new SecurityConfig(null, null, true, null, null);
+        return new SecurityConfig(null, null, true, null, null, null);
     }
 
     @Override
     public String toString() {
         return "SecurityConfig[requirePass=" + (requirePass == null ? "none" : "(set)") + ", aclFile=" + aclFile
-                + ", protectedMode=" + protectedMode + ", tls=" + tls + ", gossipKeyFile=" + gossipKeyFile + "]";
+                + ", protectedMode=" + protectedMode + ", tls=" + tls + ", gossipKeyFile=" + gossipKeyFile + ", clusterSecretFile=" + clusterSecretFile + "]";
     }
 }

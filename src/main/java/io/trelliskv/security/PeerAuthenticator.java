@@ -1,33 +1,47 @@
 package io.trelliskv.security;
 
+import io.trelliskv.common.Clock;
+
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * Mutual proof between two peers that both know the cluster secret ({@code --cluster-secret-file}),
- * without the secret crossing the wire: a challenge-response with HMAC-SHA256 over fresh nonces.
+ * Proof between two peers that both know the cluster secret ({@code --cluster-secret-file}), carried in
+ * their hellos, without the secret crossing the wire: HMAC-SHA256 over fresh nonces.
  *
  * <pre>
- *   dialer   -> acceptor : hello, nonce D
- *   acceptor -> dialer   : nonce A, HMAC(secret, "acceptor" | D | A)
- *   dialer   -> acceptor : HMAC(secret, "dialer" | D | A)
+ *   dialer   -> acceptor : hello + nonce D, time T, HMAC(secret, "dialer"   | cluster | node id | D | T)
+ *   acceptor -> dialer   : hello + nonce A, time,   HMAC(secret, "acceptor" | cluster | node id | D | A)
  * </pre>
- * Each side proves itself over both nonces, one of them its peer's fresh one, so a recorded exchange
- * cannot be replayed; the role label in each MAC stops a proof from being reflected back at its sender.
- * A side that receives a wrong proof closes the connection.
+ * The dialer sends its requests right behind its hello, without waiting, as peers always have; so its
+ * proof cannot answer a challenge of the acceptor's. Instead it is fresh by construction: the acceptor
+ * refuses a proof whose time is more than {@link #WINDOW_MILLIS} from its clock or whose nonce it has
+ * seen within that window, so a recorded hello cannot be replayed. The acceptor's proof covers the
+ * dialer's nonce, so it is a true response to that challenge. The role label in each MAC keeps one side's
+ * proof from being reflected as the other's. A side that receives no proof or a wrong one closes the
+ * connection; the acceptor handles no request before the dialer's proof checked out.
  */
 public final class PeerAuthenticator {
 
-    /** Bytes in a nonce. */
-    public static final int NONCE_BYTES = 32;
-    /** Bytes in a proof (HMAC-SHA256). */
-    public static final int PROOF_BYTES = 32;
+    /** Bytes of a nonce. */
+    static final int NONCE_BYTES = 16;
+    /** Bytes of a proof as a hello carries it: nonce, time, HMAC-SHA256. */
+    public static final int PROOF_BYTES = NONCE_BYTES + 8 + 32;
     /** A secret shorter than this is refused: it would be guessable offline from one recorded exchange. */
     public static final int MIN_SECRET_BYTES = 16;
+    /** How far a dialer's time may be from the acceptor's clock, either way. */
+    public static final long WINDOW_MILLIS = 30_000;
+    /** Most dialer nonces remembered; past it the oldest are forgotten. */
+    static final int MAX_REMEMBERED = 1 << 16;
 
     /** Who is proving: the side that opened the connection or the side that accepted it. */
     public enum Role {
@@ -37,47 +51,107 @@ public final class PeerAuthenticator {
     private static final byte[] LABEL = "trelliskv peer auth v1 ".getBytes(StandardCharsets.US_ASCII);
 
     private final SecretKeySpec key;
+    private final Clock clock;
     private final SecureRandom random = new SecureRandom();
+    /** Dialer nonces accepted, with the acceptor's clock when they arrived, oldest first. Guarded by itself. */
+    private final LinkedHashMap<ByteBuffer, Long> seen = new LinkedHashMap<>();
 
     /**
      * @param secret the shared secret, at least {@link #MIN_SECRET_BYTES} bytes
      * @throws IllegalArgumentException if the secret is too short
      */
-    public PeerAuthenticator(byte[] secret) {
+    public PeerAuthenticator(byte[] secret, Clock clock) {
         if (secret.length < MIN_SECRET_BYTES) {
             throw new IllegalArgumentException("cluster secret of " + secret.length + " bytes (expected: at least "
                     + MIN_SECRET_BYTES + ")");
         }
         this.key = new SecretKeySpec(secret.clone(), "HmacSHA256");
+        this.clock = clock;
     }
 
-    /** A fresh random nonce. */
-    public byte[] nonce() {
-        byte[] n = new byte[NONCE_BYTES];
-        random.nextBytes(n);
-        return n;
+    /** The proof a dialer puts in its hello: who it is ({@code cluster}, {@code nodeId}), a fresh nonce and the time. */
+    public byte[] dialerProof(String cluster, long nodeId) {
+        byte[] nonce = new byte[NONCE_BYTES];
+        random.nextBytes(nonce);
+        long now = clock.millis();
+        return assemble(nonce, now, mac(Role.DIALER, cluster, nodeId, nonce, longBytes(now)));
     }
 
-    /** The proof {@code role} sends for the exchange with nonces {@code dialerNonce} and {@code acceptorNonce}. */
-    public byte[] proof(Role role, byte[] dialerNonce, byte[] acceptorNonce) {
+    /**
+     * True if {@code proof} is a dialer's valid, fresh proof for {@code cluster} and {@code nodeId} (as its
+     * hello says), seen for the first time; the nonce is then remembered.
+     */
+    public boolean acceptDialer(String cluster, long nodeId, byte[] proof) {
+        if (proof == null || proof.length != PROOF_BYTES) {
+            return false;
+        }
+        byte[] nonce = Arrays.copyOfRange(proof, 0, NONCE_BYTES);
+        long sentAt = ByteBuffer.wrap(proof, NONCE_BYTES, 8).getLong();
+        byte[] expected = mac(Role.DIALER, cluster, nodeId, nonce, longBytes(sentAt));
+        if (!MessageDigest.isEqual(expected, Arrays.copyOfRange(proof, NONCE_BYTES + 8, PROOF_BYTES))) {
+            return false;
+        }
+        long now = clock.millis();
+        return Math.abs(now - sentAt) <= WINDOW_MILLIS && firstSighting(nonce, now);
+    }
+
+    /** The proof an acceptor puts in its answering hello, covering the dialer's proof's nonce. */
+    public byte[] acceptorProof(String cluster, long nodeId, byte[] dialerProof) {
+        byte[] nonce = new byte[NONCE_BYTES];
+        random.nextBytes(nonce);
+        byte[] dialerNonce = Arrays.copyOfRange(dialerProof, 0, NONCE_BYTES);
+        return assemble(nonce, clock.millis(), mac(Role.ACCEPTOR, cluster, nodeId, dialerNonce, nonce));
+    }
+
+    /** True if {@code proof} is the acceptor's valid answer to this dialer's {@code dialerProof}. */
+    public boolean acceptAcceptor(String cluster, long nodeId, byte[] dialerProof, byte[] proof) {
+        if (proof == null || proof.length != PROOF_BYTES || dialerProof == null) {
+            return false;
+        }
+        byte[] nonce = Arrays.copyOfRange(proof, 0, NONCE_BYTES);
+        byte[] dialerNonce = Arrays.copyOfRange(dialerProof, 0, NONCE_BYTES);
+        byte[] expected = mac(Role.ACCEPTOR, cluster, nodeId, dialerNonce, nonce);
+        return MessageDigest.isEqual(expected, Arrays.copyOfRange(proof, NONCE_BYTES + 8, PROOF_BYTES));
+    }
+
+    private static byte[] assemble(byte[] nonce, long time, byte[] mac) {
+        return ByteBuffer.allocate(PROOF_BYTES).put(nonce).putLong(time).put(mac).array();
+    }
+
+    private static byte[] longBytes(long v) {
+        return ByteBuffer.allocate(8).putLong(v).array();
+    }
+
+    private byte[] mac(Role role, String cluster, long nodeId, byte[] a, byte[] b) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(key);
             mac.update(LABEL);
             mac.update((byte) role.ordinal());
-            mac.update(dialerNonce);
-            mac.update(acceptorNonce);
+            byte[] name = cluster.getBytes(StandardCharsets.UTF_8);
+            mac.update((byte) name.length);
+            mac.update(name);
+            mac.update(longBytes(nodeId));
+            mac.update(a);
+            mac.update(b);
             return mac.doFinal();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("every Java runtime has HmacSHA256", e);
         }
     }
 
-    /** True if {@code proof} is the one {@code role} must send for these nonces; compared in constant time. */
-    public boolean verify(Role role, byte[] dialerNonce, byte[] acceptorNonce, byte[] proof) {
-        if (dialerNonce.length != NONCE_BYTES || acceptorNonce.length != NONCE_BYTES || proof.length != PROOF_BYTES) {
-            return false;
+    /** Remembers a dialer's nonce for two windows (its time may be a window ahead); false if seen already. */
+    private boolean firstSighting(byte[] nonce, long now) {
+        synchronized (seen) {
+            Iterator<Map.Entry<ByteBuffer, Long>> it = seen.entrySet().iterator();
+            while (it.hasNext()) {
+                Map.Entry<ByteBuffer, Long> e = it.next();
+                if (now - e.getValue() <= 2 * WINDOW_MILLIS && seen.size() < MAX_REMEMBERED) {
+                    break;
+                }
+                it.remove();
+            }
+            return seen.putIfAbsent(ByteBuffer.wrap(nonce), now) == null;
         }
-        return MessageDigest.isEqual(proof(role, dialerNonce, acceptorNonce), proof);
     }
 }

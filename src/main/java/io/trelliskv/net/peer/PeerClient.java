@@ -23,6 +23,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.trelliskv.security.PeerAuthenticator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -409,7 +410,11 @@ public final class PeerClient implements AutoCloseable {
             b.connect(address).addListener((ChannelFuture f) -> {
                 if (f.isSuccess()) {
                     channels.add(f.channel());
-                    f.channel().writeAndFlush(self);
+                    PeerAuthenticator auth = config.authenticator();
+                    PeerHello hello = auth == null ? self
+                            : self.withProof(auth.dialerProof(self.clusterName(), self.nodeId()));
+                    connection.sentProof = hello.proof();
+                    f.channel().writeAndFlush(hello);
                     connection.opened(f.channel());
                 } else {
                     String reason = f.cause().getMessage() != null ? f.cause().getMessage() : f.cause().toString();
@@ -477,6 +482,8 @@ public final class PeerClient implements AutoCloseable {
         /** A thread is failing the requests in {@link #failing}; guarded by this. */
         private boolean failingNow;
         private boolean greeted;
+        /** The proof of the cluster secret this side's hello carried (the acceptor's answer must cover it); null without a secret. */
+        private volatile byte[] sentProof;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
         private String closeReason;
 
@@ -611,6 +618,13 @@ public final class PeerClient implements AutoCloseable {
                 if (!hello.clusterName().equals(self.clusterName())) {
                     closeReason = "it is in cluster '" + hello.clusterName() + "', this node in '"
                             + self.clusterName() + "'";
+                    ctx.close();
+                    return;
+                }
+                PeerAuthenticator auth = config.authenticator();
+                if (auth != null && !auth.acceptAcceptor(hello.clusterName(), hello.nodeId(), sentProof, hello.proof())) {
+                    closeReason = hello.proof() == null ? "it has no cluster secret"
+                            : "its proof of the cluster secret is wrong";
                     ctx.close();
                     return;
                 }

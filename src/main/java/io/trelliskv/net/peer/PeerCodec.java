@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * hello:  [byte MAGIC 0xF7][byte VERSION][u8 n][n bytes cluster name, UTF-8]
  *         [u8 m][m bytes host, UTF-8][u16 port][i64 node id]
+ *         and in version {@link #VERSION_WITH_PROOF} only: [u8 p][p bytes proof of the cluster secret]
  * frame:  [i32 length][u8 type][i64 request id][length - 9 bytes payload]
  * </pre>
  * All integers are big-endian; {@code length} counts what follows it (type, request id, payload), so
@@ -34,6 +35,12 @@ public final class PeerCodec {
     public static final byte MAGIC = (byte) 0xF7;
     /** The protocol version this build speaks, the second byte of a peer connection. */
     public static final byte VERSION = 1;
+    /**
+     * The same protocol with a proof of the cluster secret in the hello: what a node with
+     * {@code --cluster-secret-file} sends. A node without a secret still sends {@link #VERSION}, so nodes of
+     * earlier builds keep talking to it.
+     */
+    public static final byte VERSION_WITH_PROOF = 2;
     /** Bytes a frame's length counts besides its payload: the type byte and the request id. */
     public static final int FRAME_OVERHEAD = 1 + 8;
     /** Bytes of the length field in front of every frame. */
@@ -46,11 +53,15 @@ public final class PeerCodec {
     public static ByteBuf encodeHello(ByteBufAllocator alloc, PeerHello hello) {
         byte[] cluster = hello.clusterName().getBytes(StandardCharsets.UTF_8);
         byte[] host = hello.host().getBytes(StandardCharsets.UTF_8);
-        ByteBuf out = alloc.buffer(2 + 1 + cluster.length + 1 + host.length + 2 + 8);
-        out.writeByte(MAGIC).writeByte(VERSION);
+        byte[] proof = hello.proof();
+        ByteBuf out = alloc.buffer(2 + 1 + cluster.length + 1 + host.length + 2 + 8 + (proof == null ? 0 : 1 + proof.length));
+        out.writeByte(MAGIC).writeByte(proof == null ? VERSION : VERSION_WITH_PROOF);
         out.writeByte(cluster.length).writeBytes(cluster);
         out.writeByte(host.length).writeBytes(host);
         out.writeShort(hello.port()).writeLong(hello.nodeId());
+        if (proof != null) {
+            out.writeByte(proof.length).writeBytes(proof);
+        }
         return out;
     }
 

@@ -1,6 +1,7 @@
 package io.trelliskv.net.peer;
 
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.security.PeerAuthenticator;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -23,9 +24,11 @@ import static io.trelliskv.common.ConfigException.require;
  * @param backoffMax         longest wait between connect attempts
  * @param maxDatagramBytes   largest gossip datagram sent; larger ones are dropped and counted (1400
  *                           fits an Ethernet MTU with IP and UDP headers)
+ * @param authenticator      proves and checks knowledge of the cluster secret in peer hellos; null when
+ *                           the cluster has none
  */
 public record PeerConfig(String clusterName, int maxFrameLength, int connectionsPerPeer, Duration connectTimeout,
-                         Duration backoffMin, Duration backoffMax, int maxDatagramBytes) {
+                         Duration backoffMin, Duration backoffMax, int maxDatagramBytes, PeerAuthenticator authenticator) {
 
     /** Room for a forwarded command's framing and arguments besides its largest bulk: 1 MiB. */
     public static final int FRAME_SLACK = 1 << 20;
@@ -56,7 +59,7 @@ public record PeerConfig(String clusterName, int maxFrameLength, int connections
     /** The defaults for a cluster whose clients send bulks up to {@link RespLimits#DEFAULTS}. */
     public static PeerConfig defaults(String clusterName) {
         return new PeerConfig(clusterName, frameLengthFor(RespLimits.DEFAULTS), DEFAULT_CONNECTIONS_PER_PEER,
-                DEFAULT_CONNECT_TIMEOUT, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX, DEFAULT_MAX_DATAGRAM_BYTES);
+                DEFAULT_CONNECT_TIMEOUT, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX, DEFAULT_MAX_DATAGRAM_BYTES, null);
     }
 
     /** A frame length that carries any request the client limits admit: the bulk limit plus {@link #FRAME_SLACK}. */
@@ -66,21 +69,27 @@ public record PeerConfig(String clusterName, int maxFrameLength, int connections
 
     public PeerConfig withMaxFrameLength(int bytes) {
         return new PeerConfig(clusterName, bytes, connectionsPerPeer, connectTimeout, backoffMin, backoffMax,
-                maxDatagramBytes);
+                maxDatagramBytes, authenticator);
     }
 
     public PeerConfig withBackoff(Duration min, Duration max) {
         return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, min, max,
-                maxDatagramBytes);
+                maxDatagramBytes, authenticator);
     }
 
     public PeerConfig withConnectionsPerPeer(int n) {
         return new PeerConfig(clusterName, maxFrameLength, n, connectTimeout, backoffMin, backoffMax,
-                maxDatagramBytes);
+                maxDatagramBytes, authenticator);
+    }
+
+    /** The same settings with {@code authenticator} proving and checking the cluster secret (null: none). */
+    public PeerConfig withAuthenticator(PeerAuthenticator authenticator) {
+        return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, backoffMin, backoffMax,
+                maxDatagramBytes, authenticator);
     }
 
     public PeerConfig withMaxDatagramBytes(int bytes) {
         return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, backoffMin,
-                backoffMax, bytes);
+                backoffMax, bytes, authenticator);
     }
 }

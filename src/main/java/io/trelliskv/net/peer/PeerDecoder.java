@@ -64,8 +64,9 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             return null;
         }
         byte version = in.getByte(r + 1);
-        if (version != PeerCodec.VERSION) {
-            throw new PeerProtocolException("protocol version: " + version + " (expected: " + PeerCodec.VERSION + ")");
+        if (version != PeerCodec.VERSION && version != PeerCodec.VERSION_WITH_PROOF) {
+            throw new PeerProtocolException("protocol version: " + version + " (expected: " + PeerCodec.VERSION
+                    + " or " + PeerCodec.VERSION_WITH_PROOF + ")");
         }
         if (in.readableBytes() < 3) {
             return null;
@@ -76,6 +77,17 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         }
         int hostLength = in.getUnsignedByte(r + 3 + clusterLength);
         int total = 3 + clusterLength + 1 + hostLength + 2 + 8;
+        int proofLength = 0;
+        if (version == PeerCodec.VERSION_WITH_PROOF) {
+            if (in.readableBytes() < total + 1) {
+                return null;
+            }
+            proofLength = in.getUnsignedByte(r + total);
+            if (proofLength == 0) {
+                throw new PeerProtocolException("hello: empty proof (expected: 1 to 255 bytes)");
+            }
+            total += 1 + proofLength;
+        }
         if (in.readableBytes() < total) {
             return null;
         }
@@ -87,8 +99,13 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         String host = in.toString(r + 4 + clusterLength, hostLength, StandardCharsets.UTF_8);
         int port = in.getUnsignedShort(r + 4 + clusterLength + hostLength);
         long nodeId = in.getLong(r + 6 + clusterLength + hostLength);
+        byte[] proof = null;
+        if (proofLength > 0) {
+            proof = new byte[proofLength];
+            in.getBytes(r + total - proofLength, proof);
+        }
         in.skipBytes(total);
-        return new PeerHello(cluster, host, port, nodeId);
+        return new PeerHello(cluster, host, port, nodeId, proof);
     }
 
     private PeerFrame decodeFrame(ByteBuf in) {

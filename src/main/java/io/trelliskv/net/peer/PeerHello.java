@@ -12,8 +12,20 @@ import java.util.Objects;
  * @param host        the host the sender listens on (its advertised address), 1 to 255 UTF-8 bytes
  * @param port        the port the sender listens on, TCP for clients and peers and UDP for gossip
  * @param nodeId      the sender's node id
+ * @param proof       the sender's proof that it knows the cluster secret ({@link io.trelliskv.security.PeerAuthenticator}),
+ *                    or null when the cluster has none
  */
-public record PeerHello(String clusterName, String host, int port, long nodeId) {
+public record PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof) {
+
+    /** A hello without a proof: a cluster without a secret. */
+    public PeerHello(String clusterName, String host, int port, long nodeId) {
+        this(clusterName, host, port, nodeId, null);
+    }
+
+    /** This hello carrying {@code proof}. */
+    public PeerHello withProof(byte[] proof) {
+        return new PeerHello(clusterName, host, port, nodeId, proof);
+    }
 
     /** Longest cluster name or host, in UTF-8 bytes: each is written behind one length byte. */
     public static final int MAX_NAME_BYTES = 255;
@@ -26,6 +38,26 @@ public record PeerHello(String clusterName, String host, int port, long nodeId) 
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
         }
+        if (proof != null && (proof.length == 0 || proof.length > 255)) {
+            throw new IllegalArgumentException("proof: " + proof.length + " bytes (expected: 1 to 255)");
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PeerHello h && clusterName.equals(h.clusterName) && host.equals(h.host) && port == h.port
+                && nodeId == h.nodeId && java.util.Arrays.equals(proof, h.proof);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(clusterName, host, port, nodeId) * 31 + java.util.Arrays.hashCode(proof);
+    }
+
+    @Override
+    public String toString() {
+        return "PeerHello[clusterName=" + clusterName + ", host=" + host + ", port=" + port + ", nodeId=" + nodeId
+                + (proof != null ? ", proof=(" + proof.length + " bytes)" : "") + "]";
     }
 
     private static void checkName(String what, String value) {

@@ -3,6 +3,7 @@ package io.trelliskv.net.peer;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.trelliskv.common.MalformedMessageException;
+import io.trelliskv.security.PeerAuthenticator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,8 +58,22 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
+        PeerAuthenticator auth = acceptor.config().authenticator();
+        PeerHello answer = acceptor.self();
+        if (auth != null) {
+            if (!auth.acceptDialer(hello.clusterName(), hello.nodeId(), hello.proof())) {
+                String why = hello.proof() == null ? "it has no cluster secret" : "its proof of the cluster secret is wrong or replayed";
+                if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), why)) {
+                    log.warn("Refusing peer {} (node {}, from {}): {}", hello.address(), Long.toHexString(hello.nodeId()),
+                            ctx.channel().remoteAddress(), why);
+                }
+                ctx.close();
+                return;
+            }
+            answer = answer.withProof(auth.acceptorProof(answer.clusterName(), answer.nodeId(), hello.proof()));
+        }
         peer = hello;
-        ctx.writeAndFlush(acceptor.self());
+        ctx.writeAndFlush(answer);
     }
 
     private void onFrame(ChannelHandlerContext ctx, PeerFrame frame) {

@@ -1,5 +1,7 @@
 package io.trelliskv.net.peer;
 
+import io.trelliskv.security.PeerAuthenticator;
+
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
@@ -61,9 +63,13 @@ class PeerClientTest {
     }
 
     private RespServer startServer(int port) throws IOException {
+        return startServer(port, PeerConfig.defaults("prod"));
+    }
+
+    private RespServer startServer(int port, PeerConfig config) throws IOException {
         NetConfig net = new NetConfig("127.0.0.1", port, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        PeerAcceptor acceptor = new PeerAcceptor(PeerConfig.defaults("prod"),
+        PeerAcceptor acceptor = new PeerAcceptor(config,
                 new PeerHello("prod", "127.0.0.1", port, 2L), this::serve);
         RespServer server = new RespServer(net, (connection, args) -> connection.writer().simple("PONG"),
                 new ClientRegistry(100), new ManualClock(0), acceptor);
@@ -169,6 +175,26 @@ class PeerClientTest {
                     .satisfies(e -> assertThat(((PeerUnavailableException) e).mayHaveArrived()).isFalse());
         }
         assertThat(failedInOrder).hasSize(50).isSorted();
+    }
+
+    @Test
+    void withAClusterSecretOnlyPeersThatKnowItAreServed() throws Exception {
+        byte[] secret = utf8("sixteen-bytes-or-more-secret");
+        PeerConfig withSecret = PeerConfig.defaults("prod").withBackoff(Duration.ofMillis(50), Duration.ofMillis(200))
+                .withAuthenticator(new PeerAuthenticator(secret, io.trelliskv.common.Clock.SYSTEM));
+        InetSocketAddress guarded = startServer(0, withSecret).address();
+        assertThat(text(client(withSecret, CALLER).call(guarded, PeerMessageType.FORWARD, utf8("echo:hi"), LONG)))
+                .startsWith("hi");
+        PeerConfig wrongSecret = withSecret.withAuthenticator(
+                new PeerAuthenticator(utf8("another-secret-of-16-bytes"), io.trelliskv.common.Clock.SYSTEM));
+        assertThat(failureOf(client(wrongSecret, CALLER).call(guarded, PeerMessageType.FORWARD, utf8("echo:x"), LONG)))
+                .as("a caller with the wrong secret").isInstanceOf(PeerUnavailableException.class);
+        assertThat(failureOf(client().call(guarded, PeerMessageType.FORWARD, utf8("echo:x"), LONG)))
+                .as("a caller without a secret").isInstanceOf(PeerUnavailableException.class);
+        InetSocketAddress open = startServer(0).address();
+        assertThat(failureOf(client(withSecret, CALLER).call(open, PeerMessageType.FORWARD, utf8("echo:x"), LONG)))
+                .as("a node without the secret is not trusted either").isInstanceOf(PeerUnavailableException.class)
+                .hasMessageContaining("it has no cluster secret");
     }
 
     @Test

@@ -132,8 +132,22 @@ class PeerCodecTest {
     @Test
     void otherVersionClosesTheConnection() {
         byte[] wire = encode(ALICE);
-        wire[1] = 2;
+        wire[1] = 3; // 1 and 2 (a hello with a proof of the cluster secret) are this build's
         assertClosedBy(wire);
+    }
+
+    @Test
+    void aHelloWithAProofRoundTripsAndAnEmptyProofIsRefused() {
+        PeerHello withProof = ALICE.withProof(new byte[] {1, 2, 3});
+        byte[] wire = encode(withProof);
+        assertThat(wire[1]).isEqualTo(PeerCodec.VERSION_WITH_PROOF);
+        assertThat(encode(ALICE)[1]).as("no secret: the old version, so older nodes still talk").isEqualTo(PeerCodec.VERSION);
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(new PeerDecoder(4096));
+        ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(wire));
+        assertThat((Object) ch.readInbound()).isEqualTo(withProof);
+        byte[] empty = java.util.Arrays.copyOf(encode(ALICE), encode(ALICE).length + 1);
+        empty[1] = PeerCodec.VERSION_WITH_PROOF;
+        assertClosedBy(empty);
     }
 
     @Test
