@@ -11,8 +11,6 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -75,8 +73,8 @@ public final class GossipKeyring {
 
     private volatile List<SecretKeySpec> keys;
     private final SecureRandom random = new SecureRandom();
-    /** Nonces seen, with the receiver's clock when each arrived, oldest first. */
-    private final LinkedHashMap<ByteBuffer, Long> seen = new LinkedHashMap<>();
+    /** Nonces seen lately: a packet is not opened twice. */
+    private final ReplayWindow seen = new ReplayWindow(REPLAY_WINDOW_MILLIS, MAX_REMEMBERED_NONCES);
     private final Map<Drop, LongAdder> dropped = new HashMap<>();
 
     /**
@@ -201,29 +199,10 @@ public final class GossipKeyring {
             throw drop(Drop.UNAUTHENTICATED);
         }
         long sentAt = ByteBuffer.wrap(plain).getLong();
-        if (Math.abs(nowMillis - sentAt) > REPLAY_WINDOW_MILLIS || !firstSighting(nonce, nowMillis)) {
+        if (!seen.inWindow(sentAt, nowMillis) || !seen.firstSighting(nonce, nowMillis)) {
             throw drop(Drop.REPLAYED);
         }
         return Arrays.copyOfRange(plain, 8, plain.length);
-    }
-
-    /**
-     * Remembers a nonce; false if it was seen already. A packet passes the time check until the receiver's
-     * clock is a window past its send time, and a send time can be up to a window ahead of the clock when it
-     * arrives, so a nonce is kept for two windows after its arrival.
-     */
-    private boolean firstSighting(byte[] nonce, long nowMillis) {
-        synchronized (seen) {
-            Iterator<Map.Entry<ByteBuffer, Long>> it = seen.entrySet().iterator();
-            while (it.hasNext()) {
-                Map.Entry<ByteBuffer, Long> e = it.next();
-                if (nowMillis - e.getValue() <= 2 * REPLAY_WINDOW_MILLIS && seen.size() < MAX_REMEMBERED_NONCES) {
-                    break;
-                }
-                it.remove();
-            }
-            return seen.putIfAbsent(ByteBuffer.wrap(nonce), nowMillis) == null;
-        }
     }
 
     private DroppedPacket drop(Drop reason) {

@@ -10,9 +10,6 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Proof between two peers that both know the cluster secret ({@code --cluster-secret-file}), carried in
@@ -53,8 +50,8 @@ public final class PeerAuthenticator {
     private final SecretKeySpec key;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    /** Dialer nonces accepted, with the acceptor's clock when they arrived, oldest first. Guarded by itself. */
-    private final LinkedHashMap<ByteBuffer, Long> seen = new LinkedHashMap<>();
+    /** Dialer nonces accepted lately: a recorded hello is not accepted twice. */
+    private final ReplayWindow seen = new ReplayWindow(WINDOW_MILLIS, MAX_REMEMBERED);
 
     /**
      * @param secret the shared secret, at least {@link #MIN_SECRET_BYTES} bytes
@@ -92,7 +89,7 @@ public final class PeerAuthenticator {
             return false;
         }
         long now = clock.millis();
-        return Math.abs(now - sentAt) <= WINDOW_MILLIS && firstSighting(nonce, now);
+        return seen.inWindow(sentAt, now) && seen.firstSighting(nonce, now);
     }
 
     /** The proof an acceptor puts in its answering hello, covering the dialer's proof's nonce. */
@@ -137,21 +134,6 @@ public final class PeerAuthenticator {
             return mac.doFinal();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("every Java runtime has HmacSHA256", e);
-        }
-    }
-
-    /** Remembers a dialer's nonce for two windows (its time may be a window ahead); false if seen already. */
-    private boolean firstSighting(byte[] nonce, long now) {
-        synchronized (seen) {
-            Iterator<Map.Entry<ByteBuffer, Long>> it = seen.entrySet().iterator();
-            while (it.hasNext()) {
-                Map.Entry<ByteBuffer, Long> e = it.next();
-                if (now - e.getValue() <= 2 * WINDOW_MILLIS && seen.size() < MAX_REMEMBERED) {
-                    break;
-                }
-                it.remove();
-            }
-            return seen.putIfAbsent(ByteBuffer.wrap(nonce), now) == null;
         }
     }
 }

@@ -142,20 +142,7 @@ public final class PnCounter {
     }
 
     private int indexOf(long node) {
-        int lo = 0;
-        int hi = nodes.length - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            int c = Long.compareUnsigned(nodes[mid], node);
-            if (c < 0) {
-                lo = mid + 1;
-            } else if (c > 0) {
-                hi = mid - 1;
-            } else {
-                return mid;
-            }
-        }
-        return -(lo + 1);
+        return VersionVector.indexOfUnsigned(nodes, node);
     }
 
     private static long[] insert(long[] a, int at, long v) {

@@ -126,11 +126,19 @@ public final class VersionVector {
     }
 
     private int indexOf(long node) {
+        return indexOfUnsigned(nodes, node);
+    }
+
+    /**
+     * Binary search of {@code sorted} (ascending as unsigned numbers, as node ids are ordered) for {@code key}:
+     * its index, or {@code -(insertion point) - 1}, as {@link java.util.Arrays#binarySearch(long[], long)}.
+     */
+    static int indexOfUnsigned(long[] sorted, long key) {
         int lo = 0;
-        int hi = nodes.length - 1;
+        int hi = sorted.length - 1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            int c = Long.compareUnsigned(nodes[mid], node);
+            int c = Long.compareUnsigned(sorted[mid], key);
             if (c < 0) {
                 lo = mid + 1;
             } else if (c > 0) {
