@@ -631,6 +631,11 @@ public final class PeerClient implements AutoCloseable {
                 greeted = true;
                 peer.greeted(hello);
             } else if (msg instanceof PeerFrame frame) {
+                if (!greeted) {
+                    // Frames behind a hello this side refused (decoded in the same read, before the close
+                    // takes effect) are not answers: the requests fail with the connection.
+                    return;
+                }
                 if (frame.type().isRequest()) {
                     closeReason = "unexpected " + frame.type() + " request on a calling connection";
                     log.warn("Closing connection to peer {}: {}", describe(peer.address), closeReason);
