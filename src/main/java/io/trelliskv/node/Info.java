@@ -61,7 +61,7 @@ public final class Info {
                    BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
                    ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring,
-                   AuthThrottle authThrottle) {
+                   AuthThrottle authThrottle, BooleanSupplier joining) {
     }
 
     private final Sources source;
@@ -293,6 +293,8 @@ public final class Info {
         line(sb, "local_tokens", state.ring().tokensOf(source.nodeId()).size());
         line(sb, "ring_future_nodes", state.futureRing().nodes().size());
         line(sb, "node_status", cluster.nodeStatus());
+        // 0 while a node started with seeds (or known members) has heard from none: keyed commands get TRYAGAIN.
+        line(sb, "cluster_joined", source.joining().getAsBoolean() ? 0 : 1);
         line(sb, "streams_running", cluster.streamsRunning());
         line(sb, "rejoin_unsourced_ranges", cluster.rejoinUnsourcedRanges());
         Router router = source.router().get();

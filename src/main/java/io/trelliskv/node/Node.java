@@ -428,7 +428,7 @@ public final class Node implements AutoCloseable {
         return new Info.Sources(clock, startMillis, config, nodeId,
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
-                persistence, acl, gossipKeyring(), authThrottle);
+                persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining);
     }
 
     /** The bound TCP address; null before {@link #start()}. */

@@ -163,6 +163,7 @@ class PowerCutIT {
 
     private static void awaitAllAlive(List<Endpoint> nodes) {
         String size = Integer.toString(nodes.size());
-        Endpoint.awaitInfo(nodes, CONVERGE_TIMEOUT, "cluster", Map.of("members_alive", size, "ring_nodes", size));
+        Endpoint.awaitInfo(nodes, CONVERGE_TIMEOUT, "cluster", Map.of("members_alive", size, "ring_nodes", size,
+                "cluster_joined", "1"));
     }
 }
