@@ -1,15 +1,9 @@
 package io.trelliskv.cli;
 
-import io.trelliskv.cluster.ClusterConfig;
-import io.trelliskv.common.Clock;
-import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.TlsConfig;
 import io.trelliskv.node.Node;
-import io.trelliskv.node.NodeConfig;
 import io.trelliskv.node.SecurityConfig;
-import io.trelliskv.persist.PersistConfig;
-import io.trelliskv.resp.RespLimits;
-import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.testing.SecuredNodes;
 import io.trelliskv.testing.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -23,8 +17,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,13 +52,9 @@ class TrellisCliSecurityTest {
     @Test
     void tlsWithAClientCertificateAndAPasswordFromTheEnvironment(@TempDir Path dir) throws Exception {
         TestCertificates certs = TestCertificates.make(dir, "");
-        NetConfig net = new NetConfig("127.0.0.1", 0, null, 2, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
-                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         TlsConfig tls = new TlsConfig(0, certs.serverCert, certs.serverKey, certs.caCert, TlsConfig.ClientAuth.YES,
                 List.of(), List.of());
-        node = new Node(new NodeConfig(net, EngineConfig.defaults(), ClusterConfig.standalone(), PersistConfig.inMemory(),
-                new SecurityConfig("pw", null, true, tls)), Clock.SYSTEM);
-        node.start();
+        node = SecuredNodes.start(new SecurityConfig("pw", null, true, tls));
         String address = "127.0.0.1:" + node.tlsAddress().getPort();
         List<String> tlsArgs = List.of("--tls", "--cacert", certs.caCert.toString(), "--cert", certs.clientCert.toString(),
                 "--key", certs.clientKey.toString());

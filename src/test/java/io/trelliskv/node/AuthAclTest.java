@@ -1,11 +1,6 @@
 package io.trelliskv.node;
 
-import io.trelliskv.cluster.ClusterConfig;
-import io.trelliskv.common.Clock;
-import io.trelliskv.net.NetConfig;
-import io.trelliskv.persist.PersistConfig;
-import io.trelliskv.resp.RespLimits;
-import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.testing.SecuredNodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -55,11 +50,7 @@ class AuthAclTest {
     }
 
     private void start(SecurityConfig security) throws IOException {
-        NetConfig net = new NetConfig("127.0.0.1", 0, null, 2, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
-                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        node = new Node(new NodeConfig(net, EngineConfig.defaults(), ClusterConfig.standalone(), PersistConfig.inMemory(),
-                security), Clock.SYSTEM);
-        node.start();
+        node = SecuredNodes.start(security);
     }
 
     /** A client that sends nothing on connecting (no HELLO), as one that must log in first. */

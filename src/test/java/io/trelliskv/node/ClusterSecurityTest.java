@@ -2,13 +2,9 @@ package io.trelliskv.node;
 
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.common.Address;
-import io.trelliskv.common.Clock;
 import io.trelliskv.membership.MemberState;
-import io.trelliskv.net.NetConfig;
-import io.trelliskv.persist.PersistConfig;
-import io.trelliskv.resp.RespLimits;
-import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.testing.InfoFields;
+import io.trelliskv.testing.SecuredNodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,13 +40,9 @@ class ClusterSecurityTest {
     }
 
     private Node start(List<Address> seeds, Path secret, Path gossipKeys) throws IOException {
-        NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
-                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        ClusterConfig cluster = new ClusterConfig("test", seeds, null, 16, null);
-        Node node = new Node(new NodeConfig(net, EngineConfig.defaults(), cluster, PersistConfig.inMemory(),
-                new SecurityConfig(null, null, true, null, gossipKeys, secret)), Clock.SYSTEM);
+        Node node = SecuredNodes.start(new SecurityConfig(null, null, true, null, gossipKeys, secret),
+                new ClusterConfig("test", seeds, null, 16, null));
         nodes.add(node);
-        node.start();
         return node;
     }
 

@@ -1,12 +1,7 @@
 package io.trelliskv.node;
 
-import io.trelliskv.cluster.ClusterConfig;
-import io.trelliskv.common.Clock;
-import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.TlsConfig;
-import io.trelliskv.persist.PersistConfig;
-import io.trelliskv.resp.RespLimits;
-import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.testing.SecuredNodes;
 import io.trelliskv.testing.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -54,11 +49,7 @@ class TlsNodeTest {
     }
 
     private void start(TlsConfig tls) throws Exception {
-        NetConfig net = new NetConfig("127.0.0.1", 0, null, 2, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
-                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
-        node = new Node(new NodeConfig(net, EngineConfig.defaults(), ClusterConfig.standalone(), PersistConfig.inMemory(),
-                new SecurityConfig(null, null, true, tls)), Clock.SYSTEM);
-        node.start();
+        node = SecuredNodes.start(new SecurityConfig(null, null, true, tls));
     }
 
     private Jedis tlsClient(SSLSocketFactory factory) {
