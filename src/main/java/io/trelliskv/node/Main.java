@@ -536,7 +536,19 @@ public final class Main implements Callable<Integer> {
         }
         String heap = maxHeap >= (1L << 30) ? String.format(Locale.ROOT, "%.1f GiB", maxHeap / (double) (1L << 30))
                 : (maxHeap >> 20) + " MiB";
-        return vendor + " " + System.getProperty("java.version") + ", " + gc + ", max heap " + heap;
+        return vendor + " " + System.getProperty("java.version") + ", " + gc + ", max heap " + heap
+                + (classDataArchive() ? ", class-data archive" : "");
+    }
+
+    /** True when the JVM maps the classes from an archive of the application's (bin/trellis makes one). */
+    private static boolean classDataArchive() {
+        try {
+            String archive = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                    .getVMOption("SharedArchiveFile").getValue();
+            return !archive.isEmpty() && System.getProperty("java.vm.info", "").contains("sharing");
+        } catch (RuntimeException e) {
+            return false; // not HotSpot
+        }
     }
 
     /** Heap the JVM may keep committed beyond the engine's needs, below which a soft bound is not set. */

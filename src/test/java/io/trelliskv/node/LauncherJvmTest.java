@@ -42,7 +42,8 @@ class LauncherJvmTest {
         Files.createDirectories(root.resolve("path"));
         // The tools the launchers use, without the machine's own java.
         Path tools = Files.createDirectories(root.resolve("tools"));
-        for (String tool : List.of("sh", "sed", "awk", "head", "dirname", "basename", "readlink", "tr", "find", "mkdir")) {
+        for (String tool : List.of("sh", "sed", "awk", "head", "dirname", "basename", "readlink", "tr", "find", "mkdir",
+                "cksum", "cut", "mv", "rm", "flock")) {
             Path found = Path.of("/usr/bin", tool);
             Files.createSymbolicLink(tools.resolve(tool), Files.exists(found) ? found : Path.of("/bin", tool));
         }
@@ -68,6 +69,7 @@ class LauncherJvmTest {
         pb.environment().remove("JAVA_HOME");
         pb.environment().remove("TRELLIS_JAVA_OPTS");
         pb.environment().put("TRELLIS_JDK_ROOT", root.toString());
+        pb.environment().put("TRELLIS_CDS", "no"); // no background training unless a test asks for it
         pb.environment().put("HOME", root.resolve("home").toString());
         pb.environment().put("PATH", root.resolve("path") + ":" + root.resolve("tools"));
         pb.environment().putAll(env);
@@ -142,6 +144,74 @@ class LauncherJvmTest {
         assertThat(sh(Map.of(), "bin/trellis-cli localhost:5000 ping")).startsWith("java ")
                 .endsWith("io.trelliskv.cli.TrellisCli localhost:5000 ping");
         assertThat(jdk25).exists();
+    }
+
+    @Test
+    void aClassDataArchiveIsTrainedInTheBackgroundOncePerJarAndUsedByLaterStarts() throws Exception {
+        Path jdk25 = jdk("usr/lib/jvm/jdk-25", "25.0.3", true);
+        // This java writes the archive a training run asks for, and counts the training runs.
+        Files.writeString(jdk25.resolve("bin/java"), "#!/bin/sh\n"
+                + "for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*)"
+                + " echo archive >\"${a#-XX:ArchiveClassesAtExit=}\"; echo run >>\"" + root.resolve("trainings") + "\";;"
+                + " esac; done\necho \"java $*\"\n");
+        Path cds = home.resolve("target/cds");
+        Map<String, String> cdsOn = Map.of("TRELLIS_CDS", "yes");
+
+        // --help never trains.
+        assertThat(sh(cdsOn, "bin/trellis --help")).doesNotContain("SharedArchiveFile");
+        assertThat(cds).doesNotExist();
+
+        // The first start goes on without an archive while one is trained in the background.
+        assertThat(sh(cdsOn, "bin/trellis 5000")).doesNotContain("SharedArchiveFile");
+        await(() -> hasArchive(cds), "an archive");
+        String out = sh(cdsOn, "bin/trellis 5000");
+        assertThat(out).contains(" -Xlog:cds*=off -Xlog:aot*=off -XX:SharedArchiveFile=" + cds + "/trelliskv-jdk25-")
+                .contains(".jsa -cp ").endsWith("io.trelliskv.node.Main 5000");
+        assertThat(Files.readAllLines(root.resolve("trainings"))).hasSize(1);
+
+        // A newer jar makes the archive stale: not used, trained again.
+        Files.setLastModifiedTime(home.resolve("target/trelliskv.jar"),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        assertThat(sh(cdsOn, "bin/trellis 5000")).doesNotContain("SharedArchiveFile");
+        await(() -> Files.readAllLines(root.resolve("trainings")).size() == 2, "a second training");
+        sh(Map.of(), "flock target/cds/.lock sh -c :"); // the trainer holds the lock until it has finished
+        assertThat(Files.readAllLines(root.resolve("trainings"))).hasSize(2);
+
+        // TRELLIS_CDS=no turns it all off.
+        assertThat(sh(Map.of("TRELLIS_CDS", "no"), "bin/trellis 5000")).doesNotContain("SharedArchiveFile")
+                .doesNotContain("-Xlog");
+    }
+
+    private static boolean hasArchive(Path cds) throws IOException {
+        if (!Files.isDirectory(cds)) {
+            return false;
+        }
+        try (var files = Files.list(cds)) {
+            return files.anyMatch(f -> f.getFileName().toString().endsWith(".jsa"));
+        }
+    }
+
+    private interface Condition {
+        boolean holds() throws IOException;
+    }
+
+    /** Waits (bounded) for a file another process writes: polls, the condition ends the wait. */
+    private static void await(Condition condition, String what) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.holds()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("waited 20 s for " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void jdk17HasNoClassDataArchive() throws Exception {
+        Path jdk17 = jdk("usr/lib/jvm/jdk-17", "17.0.15", true);
+        assertThat(sh(Map.of("JAVA_HOME", jdk17.toString(), "TRELLIS_CDS", "yes"), "bin/trellis 5000")).doesNotContain("-Xlog")
+                .doesNotContain("SharedArchiveFile");
+        assertThat(home.resolve("target/cds")).doesNotExist();
     }
 
     @Test
