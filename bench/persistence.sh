@@ -228,12 +228,28 @@ echo "# load of $KEYS keys by redis-cli --pipe: trellis everysec ${t_load_ms} ms
     'BEGIN {printf "%.0f", k * 1000 / t}') keys/s), redis everysec ${r_load_ms} ms ($(awk -v k="$KEYS" -v t="$r_load_ms" \
     'BEGIN {printf "%.0f", k * 1000 / t}') keys/s)"
 
+# The class-data archive bin/trellis gives a node (docs/BENCHMARKS.md, "Class-data sharing"), made the
+# same way for the private jar: restarts run with it, as a user's do, and once more without it.
+CDS_OPTS=
+. bin/_jdk.sh
+major=$(trellis_jdk_major "$(trellis_jdk_version "$JAVA_HOME")")
+if [ "${major:-0}" -ge 19 ]; then
+    quiet="-Xlog:cds*=off"; [ "$major" -ge 24 ] && quiet="$quiet -Xlog:aot*=off"
+    # shellcheck disable=SC2086
+    if "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED $quiet -XX:ArchiveClassesAtExit="$TMP/cds.jsa" \
+            -cp "$JAR" io.trelliskv.node.ClassDataTraining >"$OUT/cds-training.log" 2>&1; then
+        CDS_OPTS="$quiet -XX:SharedArchiveFile=$TMP/cds.jsa"
+    else
+        echo "# class-data training failed (see $OUT/cds-training.log): restarts without an archive"
+    fi
+fi
+
 restart() { # case -> appends "ping_ms load_ms keys" to $OUT/restart-<case>.txt
     local c=$1 dir t0 ping_ms load_ms keys line
     case "$c" in trellis-*) dir="$TMP/t-run" ;; *) dir="$TMP/r-run" ;; esac
     rm -rf "$dir"
     case "$c" in
-        trellis-log) cp -a "$TMP/t-log" "$dir" ;; trellis-snap) cp -a "$TMP/t-snap" "$dir" ;;
+        trellis-log|trellis-log-nocds) cp -a "$TMP/t-log" "$dir" ;; trellis-snap) cp -a "$TMP/t-snap" "$dir" ;;
         redis-aof) cp -a "$TMP/r-aof" "$dir" ;; redis-rdb) cp -a "$TMP/r-rdb" "$dir" ;;
     esac
     : >"$OUT/restart-$c.log"
@@ -241,7 +257,8 @@ restart() { # case -> appends "ping_ms load_ms keys" to $OUT/restart-<case>.txt
     case "$c" in
         trellis-*)
             # shellcheck disable=SC2086
-            "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.node.Main \
+            cds=$CDS_OPTS; [ "$c" = trellis-log-nocds ] && cds=
+            "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED $cds -cp "$JAR" io.trelliskv.node.Main \
                 "$T_PORT" --data-dir "$dir" --appendonly yes --appendfsync everysec >"$OUT/restart-$c.log" 2>&1 &
             STARTED_PID=$!; PIDS+=("$STARTED_PID"); port=$T_PORT ;;
         redis-aof)
@@ -269,7 +286,7 @@ restart() { # case -> appends "ping_ms load_ms keys" to $OUT/restart-<case>.txt
     kill9 "$STARTED_PID"
     echo "$ping_ms ${load_ms:-0} $keys" >>"$OUT/restart-$c.txt"
 }
-CASES=(trellis-log redis-aof trellis-snap redis-rdb)
+CASES=(trellis-log redis-aof trellis-snap redis-rdb trellis-log-nocds)
 for c in "${CASES[@]}"; do : >"$OUT/restart-$c.txt"; done
 for _ in $(seq 1 "$RUNS"); do
     for c in "${CASES[@]}"; do restart "$c"; done
@@ -279,10 +296,10 @@ rcol() { cut -d' ' -f"$2" "$OUT/restart-$1.txt" | median; }
 for c in "${CASES[@]}"; do
     ping=$(rcol "$c" 1); lms=$(rcol "$c" 2); keys=$(rcol "$c" 3)
     vs=-
-    case "$c" in trellis-log) vs=$(ratio "$(rcol redis-aof 1)" "$ping") ;; trellis-snap) vs=$(ratio "$(rcol redis-rdb 1)" "$ping") ;; esac
+    case "$c" in trellis-log|trellis-log-nocds) vs=$(ratio "$(rcol redis-aof 1)" "$ping") ;; trellis-snap) vs=$(ratio "$(rcol redis-rdb 1)" "$ping") ;; esac
     label=$c
     case "$c" in
-        trellis-log) label="trellis log (+auto snapshot)" ;; trellis-snap) label="trellis snapshot (BGSAVE)" ;;
+        trellis-log) label="trellis log (+auto snapshot)" ;; trellis-log-nocds) label="  the same, no class archive" ;; trellis-snap) label="trellis snapshot (BGSAVE)" ;;
         redis-aof) label="redis AOF (base + incr)" ;; redis-rdb) label="redis RDB (BGSAVE)" ;;
     esac
     printf '%-28s | %10s %12.0f | %10s %12.0f | %9s | %s\n' "$label" "$ping" "$(awk -v k="$KEYS" -v t="$ping" 'BEGIN {print k * 1000 / t}')" \
