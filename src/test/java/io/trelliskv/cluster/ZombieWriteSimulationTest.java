@@ -1,6 +1,8 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespValue;
 import io.trelliskv.storage.Entry;
 import org.junit.jupiter.api.Test;
@@ -8,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -42,6 +45,56 @@ class ZombieWriteSimulationTest {
         assertThat(o.secondReply).isEqualTo(new RespValue.SimpleString("OK"));
         assertThat(o.stored).containsOnly("old");
         assertThat(o.expiredForwardsDropped).isZero();
+    }
+
+    /**
+     * The check when the command's turn comes, not only on arrival: a pipelined SET waits at the
+     * coordinator behind the client's INCR of the same key, whose read of the other replicas is held
+     * back past the SET's deadline; when the INCR has run, the SET is not started.
+     */
+    @Test
+    void aForwardWhoseDeadlinePassedWhileItWaitedInItsStreamIsNotStarted() {
+        assumeFalse(Boolean.getBoolean("trelliskv.localCoordination"));
+        NodeSimulation sim = clusterWithSlowReplicaTimeout(11L);
+        List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "k");
+        NodeSimulation.SimNode coordinator = sim.node(owners.get(0));
+        NodeSimulation.SimNode entry = sim.node(owners.get(1));
+        try (NodeSimulation.SimClient client = sim.new SimClient(entry)) {
+            for (long other : owners.subList(1, owners.size())) {
+                sim.hold(coordinator, sim.node(other), 8_000);
+            }
+            client.send(List.of(new String[] {"INCR", "k"}, new String[] {"SET", "k", "late"}));
+            sim.runUntil("both forwards answered", () -> client.waiting() == 0, 10_000);
+            assertThat(client.replies()).allSatisfy(r -> assertThat(r).isInstanceOf(RespValue.Error.class));
+            for (long other : owners.subList(1, owners.size())) {
+                sim.hold(coordinator, sim.node(other), 0);
+            }
+            sim.runFor(10_000); // the reads come back, the INCR runs, the SET's turn comes
+
+            Entry e = coordinator.engine.stored(Key.of("k"));
+            assertThat(new String(e.value(), StandardCharsets.UTF_8)).as("the INCR ran, the late SET did not")
+                    .isEqualTo("1");
+            assertThat(coordinator.dispatcher.stats().expiredForwardsDropped()).isEqualTo(1);
+        }
+    }
+
+    /** Three nodes whose coordinators wait up to 20 s for replicas, so a read can outlast a forward's deadline. */
+    private static NodeSimulation clusterWithSlowReplicaTimeout(long seed) {
+        NodeSimulation sim = new NodeSimulation(seed);
+        ClusterConfig t = sim.template;
+        sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
+                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false,
+                        ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0.0, 20_000),
+                t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
+        NodeSimulation.SimNode first = sim.start(1);
+        sim.start(2, first);
+        sim.start(3, first);
+        Set<Long> all = Set.of(1L, 2L, 3L);
+        sim.runUntil("every node NORMAL on one ring", () -> sim.nodes().stream().allMatch(node ->
+                node.state.ring().nodes().equals(all) && node.rebalancer().status() == NodeStatus.NORMAL
+                        && all.stream().allMatch(node.state::isAlive)), 120_000);
+        sim.runFor(500);
+        return sim;
     }
 
     private record Outcome(RespValue firstReply, RespValue secondReply, List<String> stored,
