@@ -81,8 +81,8 @@ public final class Deadline {
 
     /** The reason given to the sender for not starting the request (without an error code). */
     public String reason(String what) {
-        return what + " not started: its sender's deadline passed " + lateMillis() + " ms ago (past the "
-                + allowanceMillis + " ms clock skew allowance); the sender has given up on it";
+        return what + " not started: " + (lateMillis() + allowanceMillis) + " ms past its sender's deadline, more than"
+                + " the " + allowanceMillis + " ms clock skew allowance; the sender has given up on it";
     }
 
     @Override
