@@ -80,6 +80,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * during it fail fast without touching the network, and the first call after it tries again. A peer
  * hello resets the backoff. A connection that closes after a good hello is reopened by the next call.
  *
+ * <h2>Deadlines</h2>
+ * A call may carry a deadline ({@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long, long)}),
+ * after which the peer must not start the request. It travels in a {@link PeerMessageType#DEADLINE}
+ * envelope, and only once the peer's hello has said it reads them ({@link PeerCodec#VERSION_WITH_DEADLINES}):
+ * a request written before that hello arrives, or to a peer of an earlier build, goes without it, and
+ * the peer never drops a request for its age. Each connection's hello offers version 3 unless the peer
+ * closed a connection before answering such a hello, as an earlier build does; then the next ones offer
+ * the earlier version, until a connect to the peer fails (it may come back upgraded).
+ *
  * <h2>Threads</h2>
  * {@link #call} may be called from any thread and never blocks; futures complete on an event loop, so
  * their callbacks must not block either.
