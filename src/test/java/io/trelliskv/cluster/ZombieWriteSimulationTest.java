@@ -38,6 +38,26 @@ class ZombieWriteSimulationTest {
         assertThat(o.expiredForwardsDropped).isEqualTo(1);
     }
 
+    /** A forward held back by less than its deadline (and the skew allowance) is applied as ever. */
+    @Test
+    void aForwardHeldWithinItsDeadlineIsApplied() {
+        assumeFalse(Boolean.getBoolean("trelliskv.localCoordination"));
+        NodeSimulation sim = PipelineOrderSimulationTest.cluster(7L, true, null);
+        sim.slowChance = 0;
+        List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "k");
+        NodeSimulation.SimNode coordinator = sim.node(owners.get(0));
+        NodeSimulation.SimNode entry = sim.nodes().stream().filter(n -> n != coordinator).findFirst().orElseThrow();
+        try (NodeSimulation.SimClient client = sim.new SimClient(entry)) {
+            sim.hold(entry, coordinator, 4_000);
+            client.send("SET", "k", "in time");
+            sim.runUntil("the forward's reply", () -> client.waiting() == 0, 10_000);
+            assertThat(client.replies()).containsExactly(new RespValue.SimpleString("OK"));
+            assertThat(new String(coordinator.engine.stored(Key.of("k")).value(), StandardCharsets.UTF_8))
+                    .isEqualTo("in time");
+            assertThat(coordinator.dispatcher.stats().expiredForwardsDropped()).isZero();
+        }
+    }
+
     /** What deadlines prevent: without them (nodes of an earlier build) the held write wins. */
     @Test
     void withoutDeadlinesTheHeldForwardWinsOverTheNewerWrite() {
