@@ -14,8 +14,10 @@ import io.trelliskv.net.peer.PeerAcceptor;
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerClientStats;
 import io.trelliskv.net.peer.PeerConfig;
+import io.trelliskv.net.peer.PeerFrame;
 import io.trelliskv.net.peer.PeerHello;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerService;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyService;
@@ -135,7 +137,18 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
         this.engine = engine;
         this.hlc = hlc;
         this.onDecommissioned = onDecommissioned;
-        this.acceptor = new PeerAcceptor(peerConfig, hello(port), this::serve);
+        this.acceptor = new PeerAcceptor(peerConfig, hello(port), new PeerService() {
+            @Override
+            public CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload) {
+                return serve(type, from, payload, PeerFrame.NO_DEADLINE);
+            }
+
+            @Override
+            public CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload,
+                                                    long deadlineMillis) {
+                return serve(type, from, payload, deadlineMillis);
+            }
+        });
     }
 
     private static ExecutorService daemonThread(String name) {
@@ -155,7 +168,7 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
     }
 
     /** Answers peer requests: membership exchanges here, everything else by the member. */
-    private CompletableFuture<byte[]> serve(PeerMessageType type, PeerHello from, byte[] payload) {
+    private CompletableFuture<byte[]> serve(PeerMessageType type, PeerHello from, byte[] payload, long deadlineMillis) {
         Running r = running;
         if (r == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("membership not started yet"));
@@ -163,7 +176,8 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
         if (type == PeerMessageType.SWIM_STREAM) {
             return GossipTransport.serveStream(scheduler, from, payload, r.member().swim()::onStreamRequest);
         }
-        return r.member().handle(type, from.nodeId(), Long.toHexString(from.nodeId()) + "@" + from.address(), payload);
+        return r.member().handle(type, from.nodeId(), Long.toHexString(from.nodeId()) + "@" + from.address(), payload,
+                deadlineMillis);
     }
 
     /** Opens the network, builds the member over it and starts it; {@code bound} is the client server's bound TCP address. */

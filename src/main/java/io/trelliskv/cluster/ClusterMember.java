@@ -18,6 +18,8 @@ import io.trelliskv.repair.AntiEntropyService;
 import io.trelliskv.repair.RangeReader;
 import io.trelliskv.repair.ScanPacer;
 import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.Deadline;
+import io.trelliskv.replication.DeadlinePassedException;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
 import io.trelliskv.replication.ReplicaRefusedException;
@@ -218,7 +220,8 @@ public final class ClusterMember implements AutoCloseable {
         this.antiEntropyService = new AntiEntropyService(engine, wiring.pacers().get(), clock, config.antiEntropy());
         this.rangeReader = new RangeReader(engine);
         state.onFlushHeard((flush, member) -> applyFlush(flush, "the gossip of " + state.describe(member)));
-        PeerReplicaTransport replicas = new PeerReplicaTransport(peers, Duration.ofMillis(rc.replicaTimeoutMillis()));
+        PeerReplicaTransport replicas = new PeerReplicaTransport(peers, Duration.ofMillis(rc.replicaTimeoutMillis()),
+                clock);
         this.antiEntropy = new AntiEntropy(id, engine, wiring.pacers().get(), replica, state::ring,
                 rc.replicationFactor(), state,
                 new PeerAntiEntropyTransport(peers, Duration.ofMillis(config.antiEntropy().timeoutMillis())),
@@ -418,8 +421,9 @@ public final class ClusterMember implements AutoCloseable {
 
     private CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
         // One stream per client connection: its forwards leave on one peer connection, in order.
+        // The owner does not start it once this node has stopped waiting (replication.Deadline).
         return peers.call(nodeId, PeerMessageType.FORWARD, ForwardCodec.encode(request), FORWARD_TIMEOUT,
-                request.stream()).thenApply(ForwardCodec::decodeReply);
+                request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis()).thenApply(ForwardCodec::decodeReply);
     }
 
     /**
@@ -431,10 +435,22 @@ public final class ClusterMember implements AutoCloseable {
      * @param from   the calling node as logs name it ({@code id@host:port})
      */
     public CompletableFuture<byte[]> handle(PeerMessageType type, long fromId, String from, byte[] payload) {
+        return handle(type, fromId, from, payload, Deadline.NO_DEADLINE);
+    }
+
+    /**
+     * Answers a peer's request as {@link #handle(PeerMessageType, long, String, byte[])} does; a forwarded
+     * command or a replica write whose sender's deadline has passed is not started ({@link Deadline}).
+     *
+     * @param deadlineMillis the sender's deadline (epoch ms of its clock), or {@link Deadline#NO_DEADLINE}
+     */
+    public CompletableFuture<byte[]> handle(PeerMessageType type, long fromId, String from, byte[] payload,
+                                            long deadlineMillis) {
+        Deadline deadline = Deadline.of(deadlineMillis, config.replication().maxClockDriftMillis(), clock);
         switch (type) {
             case FORWARD -> {
                 try {
-                    return dispatcher.executeForwarded(fromId, ForwardCodec.decodeRequest(payload))
+                    return dispatcher.executeForwarded(fromId, ForwardCodec.decodeRequest(payload), deadline)
                             .thenApply(ForwardCodec::encode);
                 } catch (MalformedMessageException e) {
                     return CompletableFuture.failedFuture(e);
@@ -442,11 +458,11 @@ public final class ClusterMember implements AutoCloseable {
             }
             case REPLICA_WRITE -> {
                 try {
-                    byte[] reply = replica.applyWrite(from, payload);
+                    byte[] reply = replica.applyWrite(from, payload, deadline);
                     // under appendfsync always, acknowledged once this node's copy is on disk
                     return durability.acknowledgesDurably() ? durability.durable().thenApply(v -> reply)
                             : CompletableFuture.completedFuture(reply);
-                } catch (MalformedMessageException e) {
+                } catch (MalformedMessageException | DeadlinePassedException e) {
                     return CompletableFuture.failedFuture(e);
                 }
             }

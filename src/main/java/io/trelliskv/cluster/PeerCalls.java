@@ -24,4 +24,15 @@ public interface PeerCalls {
      * connection in the order made ({@link PeerClient#NO_STREAM}: any connection).
      */
     CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout, long stream);
+
+    /**
+     * Sends one request of a client's (a forwarded command, a coordinator's write) that the peer must not
+     * start after {@code deadlineMillis} ({@code replication.Deadline}); by default without the deadline.
+     *
+     * @param deadlineMillis epoch ms of this node's clock, now plus {@code timeout}
+     */
+    default CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
+                                           long stream, long deadlineMillis) {
+        return call(nodeId, type, payload, timeout, stream);
+    }
 }

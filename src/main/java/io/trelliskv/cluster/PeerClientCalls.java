@@ -1,6 +1,7 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.net.peer.PeerClient;
+import io.trelliskv.net.peer.PeerFrame;
 import io.trelliskv.net.peer.PeerMessageType;
 
 import java.net.InetSocketAddress;
@@ -21,10 +22,16 @@ final class PeerClientCalls implements PeerCalls {
     @Override
     public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
                                           long stream) {
+        return call(nodeId, type, payload, timeout, stream, PeerFrame.NO_DEADLINE);
+    }
+
+    @Override
+    public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
+                                          long stream, long deadlineMillis) {
         InetSocketAddress to = state.addressOf(nodeId);
         if (to == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
         }
-        return client.call(to, type, payload, timeout, stream);
+        return client.call(to, type, payload, timeout, stream, deadlineMillis);
     }
 }

@@ -2,8 +2,11 @@ package io.trelliskv.cluster;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.internal.ThreadExecutorMap;
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
+import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaTransport;
@@ -26,20 +29,28 @@ import java.util.concurrent.CompletableFuture;
  * acknowledges each of them. One frame, one decode, one reply and one pending call per replica per turn,
  * instead of one per command. A refusal (clock drift: the entries all carry this node's clock) or a
  * failure applies to every write of the batch, each of which then keeps its own hints.
+ *
+ * <p>A coordinator's writes carry a deadline (now plus the replica timeout, when the batch is sent): the
+ * replica does not apply a batch that arrives after the coordinator stopped waiting for it
+ * ({@code replication.Deadline}). Read repair and hints carry none.
  */
 final class PeerReplicaTransport implements ReplicaTransport {
 
     private final PeerCalls peers;
     private final Duration timeout;
+    private final Clock clock;
 
-    PeerReplicaTransport(PeerCalls peers, Duration timeout) {
+    /** @param clock this node's clock, for the deadlines of coordinated writes */
+    PeerReplicaTransport(PeerCalls peers, Duration timeout, Clock clock) {
         this.peers = peers;
         this.timeout = timeout;
+        this.clock = clock;
     }
 
+    /** One batch to one replica without a deadline: read repair and hint replay, which are not a client's. */
     @Override
     public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
-        return send(nodeId, ReplicaCodec.encodeWrite(entries));
+        return send(nodeId, ReplicaCodec.encodeWrite(entries), false);
     }
 
     /** Most entries in one coalesced batch; a turn that writes more sends several. */
@@ -96,7 +107,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
     private void send(long nodeId, Coalesced c) {
         CompletableFuture<Void> sent;
         try {
-            sent = send(nodeId, ReplicaCodec.encodeWrite(c.entries));
+            sent = send(nodeId, ReplicaCodec.encodeWrite(c.entries), true);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
@@ -117,7 +128,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
         for (long nodeId : nodeIds) {
             CompletableFuture<Void> ack;
             try {
-                ack = send(nodeId, payload);
+                ack = send(nodeId, payload, true);
             } catch (RuntimeException e) {
                 ack = CompletableFuture.failedFuture(e);
             }
@@ -126,8 +137,13 @@ final class PeerReplicaTransport implements ReplicaTransport {
         return acks;
     }
 
-    private CompletableFuture<Void> send(long nodeId, byte[] payload) {
-        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout)
+    /**
+     * @param withDeadline whether the replica must not apply the batch once this node stops waiting for it
+     *                     (a coordinator's write: the client has been answered by then)
+     */
+    private CompletableFuture<Void> send(long nodeId, byte[] payload, boolean withDeadline) {
+        long deadline = withDeadline ? clock.millis() + timeout.toMillis() : Deadline.NO_DEADLINE;
+        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout, PeerClient.NO_STREAM, deadline)
                 .thenAccept(ReplicaCodec::checkWriteReply);
     }
 

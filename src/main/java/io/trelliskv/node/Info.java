@@ -301,6 +301,8 @@ public final class Info {
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
         line(sb, "forwards_retried_elsewhere", router == null ? 0 : router.retriedElsewhere());
+        // forwards from peers answered without being run: their sender's deadline had passed
+        line(sb, "expired_forwards_dropped", source.requests().expiredForwardsDropped());
         if (cluster.started()) {
             var peers = cluster.peers();
             line(sb, "peer_connections", peers.openConnections());
@@ -343,6 +345,8 @@ public final class Info {
         line(sb, "replica_entries_applied", r.applied());
         line(sb, "replica_entries_stale", r.stale());
         line(sb, "replica_reads", r.reads());
+        // write batches not applied: their coordinator's deadline had passed
+        line(sb, "expired_replica_writes_dropped", r.expiredWritesDropped());
         HintStats h = cluster.hints();
         line(sb, "hints_pending", h.pending());
         line(sb, "hints_pending_bytes", h.pendingBytes());

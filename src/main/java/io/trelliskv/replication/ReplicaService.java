@@ -32,6 +32,8 @@ public final class ReplicaService {
     private final LongAdder stale = new LongAdder();
     private final LongAdder refusedBatches = new LongAdder();
     private final LongAdder reads = new LongAdder();
+    /** Write batches not applied because their coordinator's deadline had passed. */
+    private final LongAdder expiredDropped = new LongAdder();
 
     public ReplicaService(Engine engine, Hlc hlc, long maxDriftMillis) {
         this(engine, hlc, maxDriftMillis, Durability.NONE);
@@ -54,7 +56,24 @@ public final class ReplicaService {
      * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] applyWrite(String from, byte[] payload) {
+        return applyWrite(from, payload, Deadline.NONE);
+    }
+
+    /**
+     * Applies a write batch as {@link #applyWrite(String, byte[])} does, unless its coordinator's
+     * {@code deadline} has passed: then nothing is applied (the coordinator has stopped waiting and
+     * counts the replica as not answering, keeping a hint), and the batch is counted as dropped. The
+     * batch is applied here, on arrival, so this one check is also the check just before applying.
+     *
+     * @throws DeadlinePassedException if the deadline has passed; nothing was applied
+     * @throws MalformedMessageException if the payload is malformed
+     */
+    public byte[] applyWrite(String from, byte[] payload, Deadline deadline) {
         List<Entry> entries = ReplicaCodec.decodeWrite(payload);
+        if (deadline.passed()) {
+            expiredDropped.increment();
+            throw new DeadlinePassedException(deadline.reason("write of " + entries.size() + " entries from " + from));
+        }
         try {
             durability.checkWritable();
         } catch (LogWriteFailedException e) {
@@ -121,11 +140,11 @@ public final class ReplicaService {
     }
 
     /** Counters for INFO. */
-    public record Stats(long applied, long stale, long refusedBatches, long reads) {
+    public record Stats(long applied, long stale, long refusedBatches, long reads, long expiredWritesDropped) {
     }
 
     public Stats stats() {
-        return new Stats(applied.sum(), stale.sum(), refusedBatches.sum(), reads.sum());
+        return new Stats(applied.sum(), stale.sum(), refusedBatches.sum(), reads.sum(), expiredDropped.sum());
     }
 
     /** The newest FLUSHALL this node applied ({@link Engine#flush}); gossiped with the node's tokens. */

@@ -11,6 +11,7 @@ import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.LogWriteFailedException;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.storage.Entry;
@@ -259,7 +260,7 @@ final class Coordination {
      * the order of the client connection it came from, with the levels and floors the peer sent.
      */
     CompletableFuture<ForwardCodec.Reply> executeForwarded(long fromNode, ForwardCodec.Request request,
-                                                           Session session, CommandSpec spec) {
+                                                           Session session, CommandSpec spec, Deadline deadline) {
         byte[][] args = request.args();
         if (!active()) {
             return durably(ForwardCodec.Reply.of(execution.runDetached(request.protocol(), spec, args)),
@@ -268,6 +269,10 @@ final class Coordination {
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         forwardedStreams.submit(fromNode, request.stream(), tokens(keys(spec, args)), spec.has(CommandFlag.WRITE),
                 () -> {
+                    if (deadline.passed()) { // waited behind earlier commands of its stream past its deadline
+                        reply.complete(notStarted(stats, deadline));
+                        return CompletableFuture.completedFuture(null);
+                    }
                     CompletableFuture<Void> ran = new CompletableFuture<>();
                     start(session, request.protocol(), spec, args, ran).thenAccept(reply::complete);
                     return ran;
@@ -275,9 +280,17 @@ final class Coordination {
         return reply;
     }
 
+    /** The answer to a forwarded command not started because its deadline passed; counted. */
+    static ForwardCodec.Reply notStarted(RequestStats stats, Deadline deadline) {
+        stats.expiredForwardDropped();
+        stats.errorReplied();
+        return ForwardCodec.Reply.of(ErrorReplies.errorReply("TRYAGAIN " + deadline.reason("forwarded command")));
+    }
+
     /** A transaction forwarded by the node its client is connected to, in that connection's order. */
     CompletableFuture<ForwardCodec.Reply> executeForwardedTransaction(long fromNode, ForwardCodec.Request request,
-                                                                      Session session, Transaction.Unit unit) {
+                                                                      Session session, Transaction.Unit unit,
+                                                                      Deadline deadline) {
         if (!active()) {
             return durably(ForwardCodec.Reply.of(transactions.runHere(execution, request.protocol(), unit)),
                     transactions.writes(unit));
@@ -285,6 +298,10 @@ final class Coordination {
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         forwardedStreams.submit(fromNode, request.stream(), tokens(unit.keys(table)), transactions.writes(unit),
                 () -> {
+                    if (deadline.passed()) {
+                        reply.complete(notStarted(stats, deadline));
+                        return CompletableFuture.completedFuture(null);
+                    }
                     CompletableFuture<Void> ran = new CompletableFuture<>();
                     startTransaction(session, request.protocol(), unit, ran).thenAccept(reply::complete);
                     return ran;

@@ -15,6 +15,7 @@ import io.trelliskv.net.CommandSink;
 import io.trelliskv.net.DeferredReply;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.replication.Coordinator;
+import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.security.Acl;
@@ -440,7 +441,22 @@ public final class Dispatcher implements CommandSink {
      * @return the raw RESP reply, encoded in the request's protocol, and the versions it wrote
      */
     public CompletableFuture<ForwardCodec.Reply> executeForwarded(long fromNode, ForwardCodec.Request request) {
+        return executeForwarded(fromNode, request, Deadline.NONE);
+    }
+
+    /**
+     * Runs a command a peer forwarded, unless its sender's {@code deadline} has passed: checked on arrival
+     * here and again when the command's turn comes in its client connection's order
+     * ({@link Coordination#executeForwarded}), the moment the engine would be touched. A command not
+     * started is answered with a TRYAGAIN error (which its sender has already given up waiting for) and
+     * counted (INFO {@code expired_forwards_dropped}).
+     */
+    public CompletableFuture<ForwardCodec.Reply> executeForwarded(long fromNode, ForwardCodec.Request request,
+                                                                  Deadline deadline) {
         stats.commandReceived();
+        if (deadline.passed()) {
+            return CompletableFuture.completedFuture(Coordination.notStarted(stats, deadline));
+        }
         byte[][] args = request.args();
         CommandSpec spec = table.find(args[0]);
         ClusterStages c = cluster;
@@ -455,7 +471,7 @@ public final class Dispatcher implements CommandSink {
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
                         transactions.runHere(execution, request.protocol(), unit)));
             }
-            return c.coordination().executeForwardedTransaction(fromNode, request, session(request), unit);
+            return c.coordination().executeForwardedTransaction(fromNode, request, session(request), unit, deadline);
         }
         if (c == null || spec == null || spec.firstKey() <= 0 || !spec.arityAccepts(args.length)) {
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(execution.detached(request.protocol(),
@@ -466,7 +482,7 @@ public final class Dispatcher implements CommandSink {
                         }
                     })));
         }
-        return c.coordination().executeForwarded(fromNode, request, session(request), spec);
+        return c.coordination().executeForwarded(fromNode, request, session(request), spec, deadline);
     }
 
     /** The session a forwarded command runs in: the levels and floors of the client's connection. */

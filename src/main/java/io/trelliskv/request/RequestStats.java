@@ -13,6 +13,8 @@ public final class RequestStats {
     private final LongAdder commandsProcessed = new LongAdder();
     private final LongAdder unknownCommands = new LongAdder();
     private final LongAdder errorReplies = new LongAdder();
+    /** Forwarded commands not started because their sender's deadline had passed ({@code replication.Deadline}). */
+    private final LongAdder expiredForwardsDropped = new LongAdder();
 
     void commandReceived() {
         commandsProcessed.increment();
@@ -27,6 +29,11 @@ public final class RequestStats {
         errorReplies.increment();
     }
 
+    /** A forwarded command was answered without being started: its deadline had passed. */
+    void expiredForwardDropped() {
+        expiredForwardsDropped.increment();
+    }
+
     public long commandsProcessed() {
         return commandsProcessed.sum();
     }
@@ -39,7 +46,12 @@ public final class RequestStats {
         return errorReplies.sum();
     }
 
+    public long expiredForwardsDropped() {
+        return expiredForwardsDropped.sum();
+    }
+
     void reset() {
+        expiredForwardsDropped.reset();
         commandsProcessed.reset();
         unknownCommands.reset();
         errorReplies.reset();

@@ -25,6 +25,7 @@ import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.repair.ScanPacer;
+import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.ReplicationConfig;
@@ -167,6 +168,13 @@ final class NodeSimulation {
     double callLoss;
     /** Whether a connection delivers in the order written (TCP). Off only to show lost order is found. */
     boolean tcpOrder = true;
+    /**
+     * Whether peer calls carry their deadlines ({@code replication.Deadline}), as between nodes of this
+     * build. Off, they go without, as to a node of an earlier build: only to show what deadlines prevent.
+     */
+    boolean deadlines = true;
+    /** Extra delay of the requests crossing a one-way link (from, to), ms: a path that holds them back. */
+    private final Map<List<Long>, Long> held = new HashMap<>();
     /**
      * When not null, each node added from now on keeps its identity and the members it knows in a
      * directory of its own here, as {@code --data-dir} does, and {@link #restart} brings it back from it.
@@ -456,8 +464,7 @@ final class NodeSimulation {
             };
             Executor here = membership::execute;
             ClusterMember.Wiring wiring = new ClusterMember.Wiring(address, new SimGossip(this), membership,
-                    new Random(random.nextLong()), (to, type, payload, timeout, stream) ->
-                            call(this, to, type, payload, timeout, stream),
+                    new Random(random.nextLong()), new SimPeerCalls(this),
                     new SerialExecutor(membership), here, here, nanos -> runFor(nanos / 1_000_000),
                     () -> ScanPacer.unpaced(clock), new SimBackground(membership), this::decommissioned);
             this.member = new ClusterMember(config, identity, known, clock, dispatcher, state, engine, hlc, wiring,
@@ -584,6 +591,15 @@ final class NodeSimulation {
         cut(b, a, fault);
     }
 
+    /**
+     * Holds back every request written from {@code from} to {@code to} from now on by {@code millis} more
+     * than the usual delay (0: no longer); replies and membership are not held.
+     */
+    void hold(SimNode from, SimNode to, long millis) {
+        trace("hold " + from + " -> " + to + " by " + millis + " ms");
+        held.put(List.of(from.id, to.id), millis);
+    }
+
     /** Takes the fault off the link from {@code from} to {@code to}. */
     void heal(SimNode from, SimNode to) {
         if (faults.remove(List.of(from.id, to.id)) != null) {
@@ -623,13 +639,16 @@ final class NodeSimulation {
         final byte[] payload;
         final boolean lossy;
         final SimFuture<byte[]> reply = new SimFuture<>();
+        /** The caller's deadline, or {@code Deadline.NO_DEADLINE}. */
+        final long deadlineMillis;
         /** For the trace: the forward's stream and command. */
         final String what;
         Event timeout;
 
-        Call(PeerMessageType type, byte[] payload, long stream) {
+        Call(PeerMessageType type, byte[] payload, long stream, long deadlineMillis) {
             this.type = type;
             this.payload = payload;
+            this.deadlineMillis = deadlineMillis;
             this.lossy = stream == PeerClient.NO_STREAM;
             this.what = trace == null || type != PeerMessageType.FORWARD ? null : describeForward(payload);
         }
@@ -691,7 +710,7 @@ final class NodeSimulation {
 
         /** The delay of the next message one way, keeping the connection's order unless TCP order is off. */
         private long arrival(boolean request) {
-            long at = now() + delay();
+            long at = now() + delay() + (request ? held.getOrDefault(List.of(from.id, to.id), 0L) : 0);
             if (tcpOrder) {
                 at = Math.max(at, request ? requestsArrive : repliesArrive);
                 if (request) {
@@ -711,7 +730,7 @@ final class NodeSimulation {
             CompletableFuture<byte[]> answer;
             try {
                 answer = to.member.handle(call.type, from.id, Long.toHexString(from.id) + "@" + from.address,
-                        call.payload);
+                        call.payload, call.deadlineMillis);
             } catch (RuntimeException e) {
                 answer = CompletableFuture.failedFuture(e);
             }
@@ -797,12 +816,12 @@ final class NodeSimulation {
      * for a stream, the next in turn otherwise.
      */
     private CompletableFuture<byte[]> call(SimNode self, long to, PeerMessageType type, byte[] payload,
-                                           Duration timeout, long stream) {
+                                           Duration timeout, long stream, long deadlineMillis) {
         SimNode target = nodes.get(to);
         if (target == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(to)));
         }
-        Call call = new Call(type, payload, stream);
+        Call call = new Call(type, payload, stream, deadlines ? deadlineMillis : Deadline.NO_DEADLINE);
         if (self.down) {
             return call.reply; // a stopped node sends nothing
         }
@@ -833,6 +852,27 @@ final class NodeSimulation {
             c.traceCall("queued", call);
         }
         return call.reply;
+    }
+
+    /** Peer calls of one node over the simulated connections. */
+    private final class SimPeerCalls implements PeerCalls {
+        private final SimNode self;
+
+        SimPeerCalls(SimNode self) {
+            this.self = self;
+        }
+
+        @Override
+        public CompletableFuture<byte[]> call(long to, PeerMessageType type, byte[] payload, Duration timeout,
+                                              long stream) {
+            return NodeSimulation.this.call(self, to, type, payload, timeout, stream, Deadline.NO_DEADLINE);
+        }
+
+        @Override
+        public CompletableFuture<byte[]> call(long to, PeerMessageType type, byte[] payload, Duration timeout,
+                                              long stream, long deadlineMillis) {
+            return NodeSimulation.this.call(self, to, type, payload, timeout, stream, deadlineMillis);
+        }
     }
 
     /** Membership datagrams and push-pull streams between simulated nodes. */

@@ -80,6 +80,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * during it fail fast without touching the network, and the first call after it tries again. A peer
  * hello resets the backoff. A connection that closes after a good hello is reopened by the next call.
  *
+ * <h2>Deadlines</h2>
+ * A call may carry a deadline ({@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long, long)}),
+ * after which the peer must not start the request. It travels in a {@link PeerMessageType#DEADLINE}
+ * envelope, and only once the peer's hello has said it reads them ({@link PeerCodec#VERSION_WITH_DEADLINES}):
+ * a request written before that hello arrives, or to a peer of an earlier build, goes without it, and
+ * the peer never drops a request for its age. Each connection's hello offers version 3 unless the peer
+ * closed a connection before answering such a hello, as an earlier build does; then the next ones offer
+ * the earlier version, until a connect to the peer fails (it may come back upgraded).
+ *
  * <h2>Threads</h2>
  * {@link #call} may be called from any thread and never blocks; futures complete on an event loop, so
  * their callbacks must not block either.
@@ -154,14 +163,30 @@ public final class PeerClient implements AutoCloseable {
      */
     public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
                                           Duration timeout, long stream) {
+        return call(peer, type, payload, timeout, stream, PeerFrame.NO_DEADLINE);
+    }
+
+    /**
+     * Like {@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long)}, telling the peer
+     * when this node stops waiting, so that it does not start the request later (a client's forwarded
+     * command or replicated write must not be applied after its client was told it failed). The deadline
+     * goes only to a peer whose hello said it reads deadlines; to others, and on a connection whose peer
+     * hello has not arrived yet, the request goes without it.
+     *
+     * @param deadlineMillis epoch ms of this node's wall clock, normally now plus {@code timeout}; or
+     *                       {@link PeerFrame#NO_DEADLINE}
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
+                                          Duration timeout, long stream, long deadlineMillis) {
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(payload, "payload");
-        if (!type.isRequest()) {
+        if (!type.isRequest() || type == PeerMessageType.DEADLINE) {
             throw new IllegalArgumentException("type: " + type + " (expected: a request type)");
         }
-        if (payload.length > config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD) {
-            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= "
-                    + (config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD) + ")");
+        int maxPayload = config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD
+                - (deadlineMillis != PeerFrame.NO_DEADLINE ? PeerCodec.DEADLINE_HEADER : 0);
+        if (payload.length > maxPayload) {
+            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxPayload + ")");
         }
         CompletableFuture<byte[]> result = new CompletableFuture<>();
         inFlight.incrementAndGet();
@@ -198,7 +223,7 @@ public final class PeerClient implements AutoCloseable {
             result.completeExceptionally(e);
             return result;
         }
-        connection.send(new PeerFrame(type, id, payload), result);
+        connection.send(new PeerFrame(type, id, payload, deadlineMillis), result);
         return result;
     }
 
@@ -333,6 +358,12 @@ public final class PeerClient implements AutoCloseable {
         private long retryAtNanos;
         /** Why the last connect failed, for the fail-fast message; guarded by this. */
         private String lastFailure;
+        /**
+         * Whether the next connection's hello offers deadlines ({@link PeerCodec#VERSION_WITH_DEADLINES}):
+         * false once the peer closed a connection before answering such a hello, as a node of an earlier
+         * build does; true again after a connect to it fails (it may come back upgraded).
+         */
+        private volatile boolean offerDeadlines = true;
 
         Peer(InetSocketAddress address) {
             this.address = address;
@@ -411,14 +442,18 @@ public final class PeerClient implements AutoCloseable {
                 if (f.isSuccess()) {
                     channels.add(f.channel());
                     PeerAuthenticator auth = config.authenticator();
-                    PeerHello hello = auth == null ? self
-                            : self.withProof(auth.dialerProof(self.clusterName(), self.nodeId()));
+                    PeerHello hello = self.withDeadlines(offerDeadlines);
+                    if (auth != null) {
+                        hello = hello.withProof(auth.dialerProof(self.clusterName(), self.nodeId()));
+                    }
+                    connection.offeredDeadlines = hello.readsDeadlines();
                     connection.sentProof = hello.proof();
                     f.channel().writeAndFlush(hello);
                     connection.opened(f.channel());
                 } else {
                     String reason = f.cause().getMessage() != null ? f.cause().getMessage() : f.cause().toString();
                     failed(reason);
+                    offerDeadlines = true;
                     connection.failedToOpen("cannot connect: " + reason, f.cause());
                 }
             });
@@ -444,6 +479,15 @@ public final class PeerClient implements AutoCloseable {
             if (consecutiveFailures == 1) {
                 log.warn("Cannot reach peer {}: {}; retrying with backoff from {} ms", describe(address), reason,
                         wait);
+            }
+        }
+
+        /** The peer closed a connection before answering a hello that offered deadlines. */
+        void refusedDeadlines() {
+            if (offerDeadlines) {
+                offerDeadlines = false;
+                log.info("Peer {} closed the connection before its hello: the next connections to it offer no "
+                        + "deadlines, as a node of an earlier build expects", describe(address));
             }
         }
 
@@ -484,6 +528,10 @@ public final class PeerClient implements AutoCloseable {
         private boolean greeted;
         /** The proof of the cluster secret this side's hello carried (the acceptor's answer must cover it); null without a secret. */
         private volatile byte[] sentProof;
+        /** Whether this side's hello offered deadlines. */
+        private volatile boolean offeredDeadlines;
+        /** Whether the peer's hello said it reads deadlines; until it arrives, requests go without them. */
+        private volatile boolean peerReadsDeadlines;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
         private String closeReason;
 
@@ -596,7 +644,7 @@ public final class PeerClient implements AutoCloseable {
                 if (result.isDone()) {
                     continue; // timed out while waiting to be written
                 }
-                channel.write(o.frame()).addListener(f -> {
+                channel.write(peerReadsDeadlines ? o.frame() : o.frame().withoutDeadline()).addListener(f -> {
                     if (!f.isSuccess()) {
                         result.completeExceptionally(new PeerUnavailableException(peer.address,
                                 "write failed: " + f.cause(), f.cause()));
@@ -629,6 +677,7 @@ public final class PeerClient implements AutoCloseable {
                     return;
                 }
                 greeted = true;
+                peerReadsDeadlines = offeredDeadlines && hello.readsDeadlines();
                 peer.greeted(hello);
             } else if (msg instanceof PeerFrame frame) {
                 if (!greeted) {
@@ -659,6 +708,9 @@ public final class PeerClient implements AutoCloseable {
         public void channelInactive(ChannelHandlerContext ctx) {
             openConnections.decrementAndGet();
             if (!greeted) {
+                if (closeReason == null && offeredDeadlines) {
+                    peer.refusedDeadlines();
+                }
                 peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");
             }
             failUnsent();

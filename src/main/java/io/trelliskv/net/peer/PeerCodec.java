@@ -12,9 +12,12 @@ import java.nio.charset.StandardCharsets;
  * <pre>
  * hello:  [byte MAGIC 0xF7][byte VERSION][u8 n][n bytes cluster name, UTF-8]
  *         [u8 m][m bytes host, UTF-8][u16 port][i64 node id]
- *         and in version {@link #VERSION_WITH_PROOF} only: [u8 p][p bytes proof of the cluster secret]
+ *         and in version {@link #VERSION_WITH_PROOF}: [u8 p][p bytes proof of the cluster secret]
+ *         and in version {@link #VERSION_WITH_DEADLINES}: [u8 p][p bytes proof], p = 0 without a proof
  * frame:  [i32 length][u8 type][i64 request id][length - 9 bytes payload]
  * </pre>
+ * A request with a deadline is a frame of type {@link PeerMessageType#DEADLINE} whose payload is
+ * {@code [i64 deadline][u8 the request's type][the request's payload]}.
  * All integers are big-endian; {@code length} counts what follows it (type, request id, payload), so
  * it is at least {@value #FRAME_OVERHEAD} and at most the configured {@link PeerConfig#maxFrameLength()}.
  * Each side sends exactly one hello, first (the connecting side without waiting), then frames.
@@ -28,6 +31,11 @@ import java.nio.charset.StandardCharsets;
  * <h2>Versions</h2>
  * {@link #VERSION} changes when the layout or the meaning of an existing frame type changes; a node
  * refuses a hello of another version. New frame types are appended to {@link PeerMessageType}.
+ * A hello of {@link #VERSION_WITH_DEADLINES} says that its sender reads {@link PeerMessageType#DEADLINE}
+ * frames. A node dials with it; the acceptor answers in the same version, or in the earlier ones to a
+ * dialer of an earlier build, and only a dialer answered in it sends deadlines. A node of an earlier
+ * build refuses the hello by closing the connection; {@link PeerClient} then speaks the earlier version
+ * to that peer (until a connect to it fails: it may come back upgraded).
  */
 public final class PeerCodec {
 
@@ -41,6 +49,11 @@ public final class PeerCodec {
      * earlier builds keep talking to it.
      */
     public static final byte VERSION_WITH_PROOF = 2;
+    /**
+     * The hello of a node that reads requests with a deadline ({@link PeerMessageType#DEADLINE}), with or
+     * without a proof of the cluster secret (a proof length of 0: none).
+     */
+    public static final byte VERSION_WITH_DEADLINES = 3;
     /** Bytes a frame's length counts besides its payload: the type byte and the request id. */
     public static final int FRAME_OVERHEAD = 1 + 8;
     /** Bytes of the length field in front of every frame. */
@@ -54,13 +67,19 @@ public final class PeerCodec {
         byte[] cluster = hello.clusterName().getBytes(StandardCharsets.UTF_8);
         byte[] host = hello.host().getBytes(StandardCharsets.UTF_8);
         byte[] proof = hello.proof();
-        ByteBuf out = alloc.buffer(2 + 1 + cluster.length + 1 + host.length + 2 + 8 + (proof == null ? 0 : 1 + proof.length));
-        out.writeByte(MAGIC).writeByte(proof == null ? VERSION : VERSION_WITH_PROOF);
+        byte version = hello.version();
+        boolean proofField = version != VERSION;
+        ByteBuf out = alloc.buffer(2 + 1 + cluster.length + 1 + host.length + 2 + 8
+                + (proofField ? 1 + (proof == null ? 0 : proof.length) : 0));
+        out.writeByte(MAGIC).writeByte(version);
         out.writeByte(cluster.length).writeBytes(cluster);
         out.writeByte(host.length).writeBytes(host);
         out.writeShort(hello.port()).writeLong(hello.nodeId());
-        if (proof != null) {
-            out.writeByte(proof.length).writeBytes(proof);
+        if (proofField) {
+            out.writeByte(proof == null ? 0 : proof.length);
+            if (proof != null) {
+                out.writeBytes(proof);
+            }
         }
         return out;
     }
@@ -71,10 +90,20 @@ public final class PeerCodec {
      */
     public static ByteBuf encodeFrame(ByteBufAllocator alloc, PeerFrame frame) {
         byte[] payload = frame.payload();
+        int envelope = frame.hasDeadline() ? DEADLINE_HEADER : 0;
         // One buffer for header and payload: the socket takes it as is, where a composite of two would be
         // gathered (and a heap payload copied to direct memory) on every write.
-        ByteBuf buf = alloc.ioBuffer(LENGTH_FIELD + FRAME_OVERHEAD + payload.length);
-        buf.writeInt(FRAME_OVERHEAD + payload.length).writeByte(frame.type().code()).writeLong(frame.requestId());
+        ByteBuf buf = alloc.ioBuffer(LENGTH_FIELD + FRAME_OVERHEAD + envelope + payload.length);
+        buf.writeInt(FRAME_OVERHEAD + envelope + payload.length);
+        if (frame.hasDeadline()) {
+            buf.writeByte(PeerMessageType.DEADLINE.code()).writeLong(frame.requestId())
+                    .writeLong(frame.deadlineMillis()).writeByte(frame.type().code());
+        } else {
+            buf.writeByte(frame.type().code()).writeLong(frame.requestId());
+        }
         return buf.writeBytes(payload);
     }
+
+    /** Bytes a {@link PeerMessageType#DEADLINE} envelope adds before the request's payload: deadline and type. */
+    static final int DEADLINE_HEADER = 8 + 1;
 }

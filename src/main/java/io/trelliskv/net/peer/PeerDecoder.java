@@ -64,9 +64,10 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             return null;
         }
         byte version = in.getByte(r + 1);
-        if (version != PeerCodec.VERSION && version != PeerCodec.VERSION_WITH_PROOF) {
+        if (version != PeerCodec.VERSION && version != PeerCodec.VERSION_WITH_PROOF
+                && version != PeerCodec.VERSION_WITH_DEADLINES) {
             throw new PeerProtocolException("protocol version: " + version + " (expected: " + PeerCodec.VERSION
-                    + " or " + PeerCodec.VERSION_WITH_PROOF + ")");
+                    + " to " + PeerCodec.VERSION_WITH_DEADLINES + ")");
         }
         if (in.readableBytes() < 3) {
             return null;
@@ -78,15 +79,15 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         int hostLength = in.getUnsignedByte(r + 3 + clusterLength);
         int total = 3 + clusterLength + 1 + hostLength + 2 + 8;
         int proofLength = 0;
-        if (version == PeerCodec.VERSION_WITH_PROOF) {
+        if (version != PeerCodec.VERSION) {
             if (in.readableBytes() < total + 1) {
                 return null;
             }
             proofLength = in.getUnsignedByte(r + total);
-            if (proofLength == 0) {
+            if (proofLength == 0 && version == PeerCodec.VERSION_WITH_PROOF) {
                 throw new PeerProtocolException("hello: empty proof (expected: 1 to 255 bytes)");
             }
-            total += 1 + proofLength;
+            total += 1 + proofLength; // a proof length of 0 (version 3 only): no proof
         }
         if (in.readableBytes() < total) {
             return null;
@@ -105,7 +106,7 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             in.getBytes(r + total - proofLength, proof);
         }
         in.skipBytes(total);
-        return new PeerHello(cluster, host, port, nodeId, proof);
+        return new PeerHello(cluster, host, port, nodeId, proof, version == PeerCodec.VERSION_WITH_DEADLINES);
     }
 
     private PeerFrame decodeFrame(ByteBuf in) {
@@ -131,8 +132,31 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         in.skipBytes(PeerCodec.LENGTH_FIELD);
         PeerMessageType type = PeerMessageType.fromCode(in.readUnsignedByte());
         long requestId = in.readLong();
+        if (type == PeerMessageType.DEADLINE) {
+            return decodeDeadline(in, requestId, length - PeerCodec.FRAME_OVERHEAD);
+        }
         byte[] payload = new byte[length - PeerCodec.FRAME_OVERHEAD];
         in.readBytes(payload);
         return new PeerFrame(type, requestId, payload);
+    }
+
+    /** The request a {@link PeerMessageType#DEADLINE} envelope of {@code bodyLength} bytes wraps, with its deadline. */
+    private static PeerFrame decodeDeadline(ByteBuf in, long requestId, int bodyLength) {
+        if (bodyLength < PeerCodec.DEADLINE_HEADER) {
+            throw new PeerProtocolException("deadline frame: " + bodyLength + " bytes (expected: at least "
+                    + PeerCodec.DEADLINE_HEADER + ")");
+        }
+        long deadline = in.readLong();
+        int code = in.readUnsignedByte();
+        PeerMessageType inner = PeerMessageType.fromCode(code);
+        if (inner == null || !inner.isRequest() || inner == PeerMessageType.DEADLINE) {
+            throw new PeerProtocolException("deadline frame: wrapped type " + code + " (expected: a request type)");
+        }
+        if (deadline == PeerFrame.NO_DEADLINE) {
+            throw new PeerProtocolException("deadline frame: deadline 0 (expected: epoch milliseconds)");
+        }
+        byte[] payload = new byte[bodyLength - PeerCodec.DEADLINE_HEADER];
+        in.readBytes(payload);
+        return new PeerFrame(inner, requestId, payload, deadline);
     }
 }

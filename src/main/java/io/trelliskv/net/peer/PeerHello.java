@@ -14,17 +14,36 @@ import java.util.Objects;
  * @param nodeId      the sender's node id
  * @param proof       the sender's proof that it knows the cluster secret ({@link io.trelliskv.security.PeerAuthenticator}),
  *                    or null when the cluster has none
+ * @param readsDeadlines whether the sender reads requests with a deadline ({@link PeerMessageType#DEADLINE}):
+ *                    true for this build's own hello unless it speaks to a peer of an earlier build; a
+ *                    hello of {@link PeerCodec#VERSION} or {@link PeerCodec#VERSION_WITH_PROOF} decodes as false
  */
-public record PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof) {
+public record PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines) {
 
     /** A hello without a proof: a cluster without a secret. */
     public PeerHello(String clusterName, String host, int port, long nodeId) {
         this(clusterName, host, port, nodeId, null);
     }
 
+    /** A hello of this build, which reads deadlines. */
+    public PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof) {
+        this(clusterName, host, port, nodeId, proof, true);
+    }
+
     /** This hello carrying {@code proof}. */
     public PeerHello withProof(byte[] proof) {
-        return new PeerHello(clusterName, host, port, nodeId, proof);
+        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines);
+    }
+
+    /** This hello saying whether its sender reads deadlines: false to speak to a peer of an earlier build. */
+    public PeerHello withDeadlines(boolean reads) {
+        return new PeerHello(clusterName, host, port, nodeId, proof, reads);
+    }
+
+    /** The protocol version this hello is written in ({@link PeerCodec}'s versions). */
+    public byte version() {
+        return readsDeadlines ? PeerCodec.VERSION_WITH_DEADLINES
+                : proof == null ? PeerCodec.VERSION : PeerCodec.VERSION_WITH_PROOF;
     }
 
     /** Longest cluster name or host, in UTF-8 bytes: each is written behind one length byte. */
@@ -46,18 +65,18 @@ public record PeerHello(String clusterName, String host, int port, long nodeId, 
     @Override
     public boolean equals(Object o) {
         return o instanceof PeerHello h && clusterName.equals(h.clusterName) && host.equals(h.host) && port == h.port
-                && nodeId == h.nodeId && java.util.Arrays.equals(proof, h.proof);
+                && nodeId == h.nodeId && java.util.Arrays.equals(proof, h.proof) && readsDeadlines == h.readsDeadlines;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(clusterName, host, port, nodeId) * 31 + java.util.Arrays.hashCode(proof);
+        return java.util.Objects.hash(clusterName, host, port, nodeId, readsDeadlines) * 31 + java.util.Arrays.hashCode(proof);
     }
 
     @Override
     public String toString() {
         return "PeerHello[clusterName=" + clusterName + ", host=" + host + ", port=" + port + ", nodeId=" + nodeId
-                + (proof != null ? ", proof=(" + proof.length + " bytes)" : "") + "]";
+                + (proof != null ? ", proof=(" + proof.length + " bytes)" : "") + ", readsDeadlines=" + readsDeadlines + "]";
     }
 
     private static void checkName(String what, String value) {

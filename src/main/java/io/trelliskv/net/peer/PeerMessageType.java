@@ -26,7 +26,14 @@ public enum PeerMessageType {
     /** A node pulling a token range (bootstrap, removal) asks a replica for a batch of it: {@code replication.StreamCodec}. */
     STREAM_RANGE(9, true),
     /** FLUSHALL: drop everything older than the version in the payload ([long hlc][long node]), then ack. */
-    FLUSH(10, true);
+    FLUSH(10, true),
+    /**
+     * A request with a deadline, wrapped: {@code [long deadline, epoch ms of the sender's clock][u8 the
+     * request's type][the request's payload]}. Sent only to a peer whose hello is
+     * {@link PeerCodec#VERSION_WITH_DEADLINES} or later; decoded into the request it wraps, with its
+     * deadline ({@link PeerFrame#deadlineMillis()}), so no service ever sees this type.
+     */
+    DEADLINE(11, true);
 
     private static final PeerMessageType[] BY_CODE = new PeerMessageType[256];
 

@@ -59,7 +59,8 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         PeerAuthenticator auth = acceptor.config().authenticator();
-        PeerHello answer = acceptor.self();
+        // A dialer of an earlier build refuses a hello of a later version: answer in the one it speaks.
+        PeerHello answer = acceptor.self().withDeadlines(hello.readsDeadlines());
         if (auth != null) {
             if (!auth.acceptDialer(hello.clusterName(), hello.nodeId(), hello.proof())) {
                 String why = hello.proof() == null ? "it has no cluster secret" : "its proof of the cluster secret is wrong or replayed";
@@ -88,7 +89,7 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
         }
         CompletableFuture<byte[]> answer;
         try {
-            answer = acceptor.service().handle(frame.type(), peer, frame.payload());
+            answer = acceptor.service().handle(frame.type(), peer, frame.payload(), frame.deadlineMillis());
         } catch (MalformedMessageException e) {
             answer = CompletableFuture.failedFuture(e);
         } catch (RuntimeException e) {

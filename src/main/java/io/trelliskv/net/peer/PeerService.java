@@ -19,4 +19,17 @@ public interface PeerService {
      * @param payload the request body
      */
     CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload);
+
+    /**
+     * Handles one request frame that may carry the sender's deadline: a service that honours deadlines
+     * does not start a request whose deadline has passed. By default the deadline is ignored.
+     *
+     * @param deadlineMillis epoch ms of the sender's wall clock after which it no longer waits for the
+     *                       answer, or {@link PeerFrame#NO_DEADLINE} (older peers, and requests that are
+     *                       not a client's: hints, repair, streaming)
+     */
+    default CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload,
+                                             long deadlineMillis) {
+        return handle(type, from, payload);
+    }
 }

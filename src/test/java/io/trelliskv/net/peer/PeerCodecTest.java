@@ -72,9 +72,12 @@ class PeerCodecTest {
 
     @Test
     void helloAndFrameHaveTheDocumentedLayout() {
-        byte[] hello = encode(new PeerHello("c", "h", 0x1F90, 5L));
+        byte[] hello = encode(new PeerHello("c", "h", 0x1F90, 5L).withDeadlines(false));
         assertThat(ByteBufUtil.hexDump(hello)).isEqualTo("f7" + "01" + "01" + "63" + "01" + "68" + "1f90"
                 + "0000000000000005");
+        byte[] withDeadlines = encode(new PeerHello("c", "h", 0x1F90, 5L));
+        assertThat(ByteBufUtil.hexDump(withDeadlines)).isEqualTo("f7" + "03" + "01" + "63" + "01" + "68" + "1f90"
+                + "0000000000000005" + "00");
 
         byte[] frame = encode(new PeerFrame(PeerMessageType.FORWARD, 258L, new byte[] {'x', 'y'}));
         assertThat(ByteBufUtil.hexDump(frame)).isEqualTo("0000000b" + "02" + "0000000000000102" + "7879");
@@ -132,20 +135,22 @@ class PeerCodecTest {
     @Test
     void otherVersionClosesTheConnection() {
         byte[] wire = encode(ALICE);
-        wire[1] = 3; // 1 and 2 (a hello with a proof of the cluster secret) are this build's
+        wire[1] = 4; // 1, 2 (a hello with a proof of the cluster secret) and 3 (deadlines) are this build's
         assertClosedBy(wire);
     }
 
     @Test
     void aHelloWithAProofRoundTripsAndAnEmptyProofIsRefused() {
-        PeerHello withProof = ALICE.withProof(new byte[] {1, 2, 3});
+        PeerHello withProof = ALICE.withDeadlines(false).withProof(new byte[] {1, 2, 3});
         byte[] wire = encode(withProof);
         assertThat(wire[1]).isEqualTo(PeerCodec.VERSION_WITH_PROOF);
-        assertThat(encode(ALICE)[1]).as("no secret: the old version, so older nodes still talk").isEqualTo(PeerCodec.VERSION);
+        assertThat(encode(ALICE.withDeadlines(false))[1]).as("no secret: the old version, so older nodes still talk")
+                .isEqualTo(PeerCodec.VERSION);
         io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(new PeerDecoder(4096));
         ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(wire));
         assertThat((Object) ch.readInbound()).isEqualTo(withProof);
-        byte[] empty = java.util.Arrays.copyOf(encode(ALICE), encode(ALICE).length + 1);
+        byte[] old = encode(ALICE.withDeadlines(false));
+        byte[] empty = java.util.Arrays.copyOf(old, old.length + 1);
         empty[1] = PeerCodec.VERSION_WITH_PROOF;
         assertClosedBy(empty);
     }
@@ -219,7 +224,7 @@ class PeerCodecTest {
                 new PeerFrame(PeerMessageType.SWIM_STREAM, 42, new byte[0]))));
 
         assertThat(describeAll(decodeOutbound(ch))).containsExactly(
-                "PeerHello[clusterName=prod, host=10.0.0.2, port=7000, nodeId=2]",
+                "PeerHello[clusterName=prod, host=10.0.0.2, port=7000, nodeId=2, readsDeadlines=true]",
                 "REPLY/41/hi " + ALICE.nodeId() + " x",
                 "ERROR_REPLY/42/not here");
         assertThat(ch.pipeline().names()).doesNotContain(ClientPipeline.DETECTOR, ClientPipeline.RESP_DECODER,

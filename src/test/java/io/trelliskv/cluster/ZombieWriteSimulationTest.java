@@ -1,0 +1,154 @@
+package io.trelliskv.cluster;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.resp.RespValue;
+import io.trelliskv.storage.Entry;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/**
+ * A forwarded write held back on its way past its sender's deadline must never be applied over a
+ * newer acknowledged write of its key (the fault harness once saw it applied ten seconds late, stamped
+ * then, winning over everything written since). Whole nodes in {@link NodeSimulation}: the path from the
+ * client's node to the key's coordinator holds requests back for longer than the forward timeout; the
+ * client is told TRYAGAIN, writes the key again through the coordinator and is acknowledged; then the
+ * held write arrives.
+ */
+class ZombieWriteSimulationTest {
+
+    /** How long the path holds the first write back: well past the forward timeout and the skew allowance. */
+    private static final long HELD_MILLIS = 12_000;
+
+    @Test
+    void aForwardHeldPastItsDeadlineIsNotAppliedOverANewerAcknowledgedWrite() {
+        Outcome o = run(7L, true);
+        assertThat(o.firstReply).isInstanceOf(RespValue.Error.class);
+        assertThat(((RespValue.Error) o.firstReply).message()).startsWith("TRYAGAIN");
+        assertThat(o.secondReply).isEqualTo(new RespValue.SimpleString("OK"));
+        assertThat(o.stored).as("every replica's value of the key").containsOnly("new");
+        assertThat(o.expiredForwardsDropped).isEqualTo(1);
+    }
+
+    /** A forward held back by less than its deadline (and the skew allowance) is applied as ever. */
+    @Test
+    void aForwardHeldWithinItsDeadlineIsApplied() {
+        assumeFalse(Boolean.getBoolean("trelliskv.localCoordination"));
+        NodeSimulation sim = PipelineOrderSimulationTest.cluster(7L, true, null);
+        sim.slowChance = 0;
+        List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "k");
+        NodeSimulation.SimNode coordinator = sim.node(owners.get(0));
+        NodeSimulation.SimNode entry = sim.nodes().stream().filter(n -> n != coordinator).findFirst().orElseThrow();
+        try (NodeSimulation.SimClient client = sim.new SimClient(entry)) {
+            sim.hold(entry, coordinator, 4_000);
+            client.send("SET", "k", "in time");
+            sim.runUntil("the forward's reply", () -> client.waiting() == 0, 10_000);
+            assertThat(client.replies()).containsExactly(new RespValue.SimpleString("OK"));
+            assertThat(new String(coordinator.engine.stored(Key.of("k")).value(), StandardCharsets.UTF_8))
+                    .isEqualTo("in time");
+            assertThat(coordinator.dispatcher.stats().expiredForwardsDropped()).isZero();
+        }
+    }
+
+    /** What deadlines prevent: without them (nodes of an earlier build) the held write wins. */
+    @Test
+    void withoutDeadlinesTheHeldForwardWinsOverTheNewerWrite() {
+        Outcome o = run(7L, false);
+        assertThat(o.secondReply).isEqualTo(new RespValue.SimpleString("OK"));
+        assertThat(o.stored).containsOnly("old");
+        assertThat(o.expiredForwardsDropped).isZero();
+    }
+
+    /**
+     * The check when the command's turn comes, not only on arrival: a pipelined SET waits at the
+     * coordinator behind the client's INCR of the same key, whose read of the other replicas is held
+     * back past the SET's deadline; when the INCR has run, the SET is not started.
+     */
+    @Test
+    void aForwardWhoseDeadlinePassedWhileItWaitedInItsStreamIsNotStarted() {
+        assumeFalse(Boolean.getBoolean("trelliskv.localCoordination"));
+        NodeSimulation sim = clusterWithSlowReplicaTimeout(11L);
+        List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "k");
+        NodeSimulation.SimNode coordinator = sim.node(owners.get(0));
+        NodeSimulation.SimNode entry = sim.node(owners.get(1));
+        try (NodeSimulation.SimClient client = sim.new SimClient(entry)) {
+            for (long other : owners.subList(1, owners.size())) {
+                sim.hold(coordinator, sim.node(other), 8_000);
+            }
+            client.send(List.of(new String[] {"INCR", "k"}, new String[] {"SET", "k", "late"}));
+            sim.runUntil("both forwards answered", () -> client.waiting() == 0, 10_000);
+            assertThat(client.replies()).allSatisfy(r -> assertThat(r).isInstanceOf(RespValue.Error.class));
+            for (long other : owners.subList(1, owners.size())) {
+                sim.hold(coordinator, sim.node(other), 0);
+            }
+            sim.runFor(10_000); // the reads come back, the INCR runs, the SET's turn comes
+
+            Entry e = coordinator.engine.stored(Key.of("k"));
+            assertThat(new String(e.value(), StandardCharsets.UTF_8)).as("the INCR ran, the late SET did not")
+                    .isEqualTo("1");
+            assertThat(coordinator.dispatcher.stats().expiredForwardsDropped()).isEqualTo(1);
+        }
+    }
+
+    /** Three nodes whose coordinators wait up to 20 s for replicas, so a read can outlast a forward's deadline. */
+    private static NodeSimulation clusterWithSlowReplicaTimeout(long seed) {
+        NodeSimulation sim = new NodeSimulation(seed);
+        ClusterConfig t = sim.template;
+        sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
+                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false,
+                        ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0.0, 20_000),
+                t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
+        NodeSimulation.SimNode first = sim.start(1);
+        sim.start(2, first);
+        sim.start(3, first);
+        Set<Long> all = Set.of(1L, 2L, 3L);
+        sim.runUntil("every node NORMAL on one ring", () -> sim.nodes().stream().allMatch(node ->
+                node.state.ring().nodes().equals(all) && node.rebalancer().status() == NodeStatus.NORMAL
+                        && all.stream().allMatch(node.state::isAlive)), 120_000);
+        sim.runFor(500);
+        return sim;
+    }
+
+    private record Outcome(RespValue firstReply, RespValue secondReply, List<String> stored,
+                           long expiredForwardsDropped) {
+    }
+
+    private static Outcome run(long seed, boolean deadlines) {
+        // With local coordination a replica would coordinate the write itself instead of forwarding it.
+        assumeFalse(Boolean.getBoolean("trelliskv.localCoordination"));
+        NodeSimulation sim = PipelineOrderSimulationTest.cluster(seed, true, null);
+        sim.slowChance = 0;
+        sim.deadlines = deadlines;
+        List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "k");
+        NodeSimulation.SimNode coordinator = sim.node(owners.get(0));
+        NodeSimulation.SimNode entry = sim.nodes().stream().filter(n -> n != coordinator).findFirst().orElseThrow();
+
+        try (NodeSimulation.SimClient first = sim.new SimClient(entry);
+             NodeSimulation.SimClient second = sim.new SimClient(coordinator)) {
+            sim.hold(entry, coordinator, HELD_MILLIS);
+            first.send("SET", "k", "old");
+            sim.runUntil("the forward's TRYAGAIN", () -> first.waiting() == 0, 10_000);
+            sim.hold(entry, coordinator, 0);
+
+            second.send("SET", "k", "new");
+            sim.runUntil("the newer write acknowledged", () -> second.waiting() == 0, 5_000);
+            sim.runFor(HELD_MILLIS); // the held write arrives, and whatever it wrote is replicated
+
+            List<String> stored = new ArrayList<>();
+            for (long owner : owners) {
+                Entry e = sim.node(owner).engine.stored(Key.of("k"));
+                stored.add(e == null || e.value() == null ? null : new String(e.value(), StandardCharsets.UTF_8));
+            }
+            return new Outcome(first.replies().get(0), second.replies().get(0), stored,
+                    coordinator.dispatcher.stats().expiredForwardsDropped());
+        }
+    }
+}

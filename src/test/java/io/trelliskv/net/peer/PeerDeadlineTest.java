@@ -1,0 +1,350 @@
+package io.trelliskv.net.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.trelliskv.common.ManualClock;
+import io.trelliskv.net.ClientPipeline;
+import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.net.NetConfig;
+import io.trelliskv.net.RespServer;
+import io.trelliskv.resp.RespLimits;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Deadlines on the peer protocol: the version-3 hello, the {@link PeerMessageType#DEADLINE} envelope,
+ * and the way a node speaks to peers of earlier builds (no deadline: no check).
+ */
+class PeerDeadlineTest {
+
+    private static final PeerHello ALICE = new PeerHello("prod", "10.0.0.1", 7000, 0x0102030405060708L);
+    private static final int MAX = 4096;
+    private static final long DEADLINE = 1_700_000_005_000L;
+    private static final Duration LONG = Duration.ofSeconds(30);
+
+    private final List<AutoCloseable> resources = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            resources.get(i).close();
+        }
+    }
+
+    private EmbeddedChannel channel(io.netty.channel.ChannelHandler... handlers) {
+        EmbeddedChannel ch = new EmbeddedChannel(handlers);
+        resources.add(ch::finishAndReleaseAll);
+        return ch;
+    }
+
+    private byte[] encode(Object... messages) {
+        EmbeddedChannel ch = channel(PeerEncoder.INSTANCE);
+        ByteBuf all = Unpooled.buffer();
+        for (Object m : messages) {
+            ch.writeOutbound(m);
+            for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+                all.writeBytes(b);
+                b.release();
+            }
+        }
+        return ByteBufUtil.getBytes(all);
+    }
+
+    private List<Object> decode(byte[] wire) {
+        EmbeddedChannel ch = channel(new PeerDecoder(MAX));
+        ch.writeInbound(Unpooled.wrappedBuffer(wire));
+        List<Object> out = new ArrayList<>();
+        for (Object o; (o = ch.readInbound()) != null; ) {
+            out.add(o);
+        }
+        return out;
+    }
+
+    // ---- the codec ----
+
+    @Test
+    void helloesOfEarlierBuildsDecodeAsNotReadingDeadlines() {
+        byte[] v1 = HexFormat.of().parseHex("f7" + "01" + "01" + "63" + "01" + "68" + "1f90" + "0000000000000005");
+        byte[] v2 = HexFormat.of().parseHex("f7" + "02" + "01" + "63" + "01" + "68" + "1f90" + "0000000000000005"
+                + "02" + "0a0b");
+        assertThat(decode(v1)).containsExactly(new PeerHello("c", "h", 0x1F90, 5L, null, false));
+        assertThat(decode(v2)).containsExactly(new PeerHello("c", "h", 0x1F90, 5L, new byte[] {10, 11}, false));
+    }
+
+    @Test
+    void aVersion3HelloRoundTripsWithAndWithoutAProof() {
+        PeerHello withProof = ALICE.withProof(new byte[] {1, 2, 3});
+        assertThat(encode(ALICE)[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(encode(withProof)[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(decode(encode(ALICE))).containsExactly(ALICE);
+        assertThat(decode(encode(withProof))).containsExactly(withProof);
+        assertThat(((PeerHello) decode(encode(ALICE)).get(0)).readsDeadlines()).isTrue();
+    }
+
+    @Test
+    void aRequestWithADeadlineTravelsInAnEnvelope() {
+        byte[] wire = encode(new PeerFrame(PeerMessageType.FORWARD, 258L, new byte[] {'x', 'y'}, DEADLINE));
+        assertThat(ByteBufUtil.hexDump(wire)).isEqualTo("00000014" + "0b" + "0000000000000102"
+                + String.format("%016x", DEADLINE) + "02" + "7879");
+    }
+
+    @Test
+    void framesWithAndWithoutDeadlinesDecodeWhenSplitAtEveryByte() {
+        byte[] wire = encode(ALICE,
+                new PeerFrame(PeerMessageType.FORWARD, 1, "a".getBytes(StandardCharsets.UTF_8), DEADLINE),
+                new PeerFrame(PeerMessageType.REPLICA_WRITE, 2, "b".getBytes(StandardCharsets.UTF_8)),
+                new PeerFrame(PeerMessageType.REPLICA_WRITE, 3, new byte[0], DEADLINE + 1));
+        List<String> expected = List.of(ALICE.toString(), "FORWARD/1/a/" + DEADLINE,
+                "REPLICA_WRITE/2/b/" + PeerFrame.NO_DEADLINE, "REPLICA_WRITE/3//" + (DEADLINE + 1));
+        for (int split = 0; split <= wire.length; split++) {
+            EmbeddedChannel ch = channel(new PeerDecoder(MAX));
+            ch.writeInbound(Unpooled.wrappedBuffer(wire, 0, split));
+            ch.writeInbound(Unpooled.wrappedBuffer(wire, split, wire.length - split));
+            List<String> got = new ArrayList<>();
+            for (Object o; (o = ch.readInbound()) != null; ) {
+                got.add(describe(o));
+            }
+            assertThat(got).as("split at %d", split).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void malformedEnvelopesCloseTheConnection() {
+        byte[] hello = encode(ALICE);
+        // wraps a reply; wraps itself; too short for a deadline and a type; a deadline of 0
+        assertClosedBy(hello, envelope(1, DEADLINE, PeerMessageType.REPLY.code(), new byte[0]));
+        assertClosedBy(hello, envelope(1, DEADLINE, PeerMessageType.DEADLINE.code(), new byte[0]));
+        assertClosedBy(hello, ByteBufUtil.getBytes(Unpooled.buffer().writeInt(PeerCodec.FRAME_OVERHEAD + 4)
+                .writeByte(PeerMessageType.DEADLINE.code()).writeLong(1).writeInt(7)));
+        assertClosedBy(hello, envelope(1, 0, PeerMessageType.FORWARD.code(), new byte[0]));
+        assertClosedBy(hello, envelope(1, DEADLINE, 200, new byte[0]));
+    }
+
+    private void assertClosedBy(byte[] hello, byte[] frame) {
+        EmbeddedChannel ch = channel(new PeerDecoder(MAX));
+        ch.writeInbound(Unpooled.wrappedBuffer(hello, frame));
+        assertThat(ch.isOpen()).isFalse();
+        for (Object o; (o = ch.readInbound()) != null; ) {
+            assertThat(o).isInstanceOf(PeerHello.class);
+        }
+    }
+
+    private static byte[] envelope(long id, long deadline, int innerType, byte[] payload) {
+        return ByteBufUtil.getBytes(Unpooled.buffer().writeInt(PeerCodec.FRAME_OVERHEAD + 9 + payload.length)
+                .writeByte(PeerMessageType.DEADLINE.code()).writeLong(id).writeLong(deadline).writeByte(innerType)
+                .writeBytes(payload));
+    }
+
+    private static String describe(Object o) {
+        return o instanceof PeerFrame f
+                ? f.type() + "/" + f.requestId() + "/" + new String(f.payload(), StandardCharsets.UTF_8) + "/"
+                + f.deadlineMillis()
+                : o.toString();
+    }
+
+    // ---- the accepting side ----
+
+    /** What the service was handed: type, payload and deadline. */
+    private final List<String> served = new CopyOnWriteArrayList<>();
+
+    private final PeerService service = new PeerService() {
+        @Override
+        public CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload) {
+            return handle(type, from, payload, PeerFrame.NO_DEADLINE);
+        }
+
+        @Override
+        public CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload,
+                                                long deadlineMillis) {
+            served.add(type + " " + new String(payload, StandardCharsets.UTF_8) + " " + deadlineMillis);
+            return CompletableFuture.completedFuture("ok".getBytes(StandardCharsets.UTF_8));
+        }
+    };
+
+    private EmbeddedChannel sharedPort() {
+        NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 10, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
+                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
+        PeerAcceptor acceptor = new PeerAcceptor(PeerConfig.defaults("prod"),
+                new PeerHello("prod", "10.0.0.2", 7000, 2L), service);
+        EmbeddedChannel ch = channel();
+        ClientPipeline.configure(ch, net, (connection, args) -> connection.writer().simple("PONG"),
+                new ClientRegistry(10), new ManualClock(0), acceptor);
+        ch.pipeline().fireChannelActive();
+        return ch;
+    }
+
+    private byte[] outbound(EmbeddedChannel ch) {
+        ByteBuf all = Unpooled.buffer();
+        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+            all.writeBytes(b);
+            b.release();
+        }
+        return ByteBufUtil.getBytes(all);
+    }
+
+    @Test
+    void theAcceptorAnswersADialerOfAnEarlierBuildInItsVersionAndServesItsRequestsWithoutDeadline() {
+        EmbeddedChannel ch = sharedPort();
+        ch.writeInbound(Unpooled.wrappedBuffer(encode(ALICE.withDeadlines(false),
+                new PeerFrame(PeerMessageType.FORWARD, 1, "old".getBytes(StandardCharsets.UTF_8)))));
+        byte[] answer = outbound(ch);
+        assertThat(answer[1]).as("a version 1 dialer refuses any other").isEqualTo(PeerCodec.VERSION);
+        assertThat(served).containsExactly("FORWARD old " + PeerFrame.NO_DEADLINE);
+    }
+
+    @Test
+    void theAcceptorAnswersADialerOfThisBuildInVersion3AndHandsTheDeadlineToTheService() {
+        EmbeddedChannel ch = sharedPort();
+        ch.writeInbound(Unpooled.wrappedBuffer(encode(ALICE,
+                new PeerFrame(PeerMessageType.FORWARD, 1, "new".getBytes(StandardCharsets.UTF_8), DEADLINE))));
+        byte[] answer = outbound(ch);
+        assertThat(answer[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(served).containsExactly("FORWARD new " + DEADLINE);
+    }
+
+    // ---- the calling side ----
+
+    private PeerClient client() {
+        PeerClient c = new PeerClient(PeerConfig.defaults("prod").withBackoff(Duration.ofMillis(20),
+                Duration.ofMillis(100)), new PeerHello("prod", "127.0.0.1", 1, 1L));
+        resources.add(c);
+        return c;
+    }
+
+    @Test
+    void aClientSendsTheDeadlineOnceThePeerSaidItReadsThem() throws Exception {
+        NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
+                NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
+        RespServer server = new RespServer(net, (connection, args) -> connection.writer().simple("PONG"),
+                new ClientRegistry(100), new ManualClock(0),
+                new PeerAcceptor(PeerConfig.defaults("prod"), new PeerHello("prod", "127.0.0.1", 0, 2L), service));
+        resources.add(server);
+        server.start();
+        PeerClient client = client();
+        // One stream, so one connection. The first call opens it and leaves before the peer's hello has
+        // arrived: without its deadline. Its answer comes after the hello.
+        long stream = 5;
+        client.call(server.address(), PeerMessageType.FORWARD, "first".getBytes(StandardCharsets.UTF_8), LONG,
+                stream, DEADLINE).get(10, TimeUnit.SECONDS);
+        client.call(server.address(), PeerMessageType.FORWARD, "second".getBytes(StandardCharsets.UTF_8), LONG,
+                stream, DEADLINE).get(10, TimeUnit.SECONDS);
+        assertThat(served).containsExactly("FORWARD first " + PeerFrame.NO_DEADLINE, "FORWARD second " + DEADLINE);
+    }
+
+    @Test
+    void aClientSpeaksTheEarlierVersionToAPeerThatRefusedVersion3AndSendsItNoDeadline() throws Exception {
+        EarlierBuildPeer old = new EarlierBuildPeer();
+        resources.add(old);
+        PeerClient client = client();
+        InetSocketAddress at = old.address();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
+                client.call(at, PeerMessageType.FORWARD, "x".getBytes(StandardCharsets.UTF_8), LONG,
+                        PeerClient.NO_STREAM, DEADLINE).get(10, TimeUnit.SECONDS) != null);
+        client.call(at, PeerMessageType.REPLICA_WRITE, "y".getBytes(StandardCharsets.UTF_8), LONG,
+                PeerClient.NO_STREAM, DEADLINE).get(10, TimeUnit.SECONDS);
+        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_DEADLINES).contains((int) PeerCodec.VERSION);
+        assertThat(old.frameTypes).as("only the types an earlier build knows")
+                .doesNotContain(PeerMessageType.DEADLINE.code()).contains(PeerMessageType.REPLICA_WRITE.code());
+    }
+
+    /**
+     * A node of the build before deadlines, on a plain socket: it refuses any hello but versions 1 and 2 by
+     * closing the connection, as that build's decoder does, answers with a version-1 hello, and answers
+     * every request frame with "ok". Records the hello versions and frame types it was sent.
+     */
+    private static final class EarlierBuildPeer implements AutoCloseable {
+        final List<Integer> helloVersions = new CopyOnWriteArrayList<>();
+        final List<Integer> frameTypes = new CopyOnWriteArrayList<>();
+        private final ServerSocket server;
+        private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+
+        EarlierBuildPeer() throws IOException {
+            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread acceptor = new Thread(this::acceptLoop, "earlier-build-peer");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        InetSocketAddress address() {
+            return new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
+        }
+
+        private void acceptLoop() {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    sockets.add(s);
+                    Thread t = new Thread(() -> serve(s), "earlier-build-peer-connection");
+                    t.setDaemon(true);
+                    t.start();
+                } catch (IOException closed) {
+                    return;
+                }
+            }
+        }
+
+        private void serve(Socket s) {
+            try (s) {
+                DataInputStream in = new DataInputStream(s.getInputStream());
+                DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                in.readUnsignedByte(); // magic
+                int version = in.readUnsignedByte();
+                helloVersions.add(version);
+                if (version != PeerCodec.VERSION && version != PeerCodec.VERSION_WITH_PROOF) {
+                    return;
+                }
+                in.skipNBytes(in.readUnsignedByte());
+                in.skipNBytes(in.readUnsignedByte());
+                in.skipNBytes(2 + 8);
+                if (version == PeerCodec.VERSION_WITH_PROOF) {
+                    in.skipNBytes(in.readUnsignedByte());
+                }
+                out.write(ByteBufUtil.getBytes(PeerCodec.encodeHello(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT,
+                        new PeerHello("prod", "127.0.0.1", server.getLocalPort(), 3L).withDeadlines(false))));
+                while (true) {
+                    int length = in.readInt();
+                    int type = in.readUnsignedByte();
+                    long id = in.readLong();
+                    in.skipNBytes(length - PeerCodec.FRAME_OVERHEAD);
+                    frameTypes.add(type);
+                    out.writeInt(PeerCodec.FRAME_OVERHEAD + 2);
+                    out.writeByte(PeerMessageType.REPLY.code());
+                    out.writeLong(id);
+                    out.write("ok".getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                }
+            } catch (IOException endOfConnection) {
+                // the caller closed the connection, or the test ended
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+}
