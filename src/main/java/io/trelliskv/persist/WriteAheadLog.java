@@ -174,8 +174,11 @@ public final class WriteAheadLog implements AutoCloseable {
     private long retryAtNanos;
     /** The appends that failed, to write again once the disk takes them: bytes, in order. */
     private final List<byte[]> retry = new ArrayList<>();
-    /** Where a batch is gathered for its one write; grows to the largest batch. */
-    private ByteBuffer scratch = ByteBuffer.allocate(1 << 16);
+    /**
+     * Where a batch is gathered for its one write; grows to the largest batch. Direct: the channel would copy
+     * a heap buffer into a temporary direct one at every write.
+     */
+    private ByteBuffer scratch = ByteBuffer.allocateDirect(1 << 16);
 
     // counters: written by the writer thread only
     private volatile long bytesWritten;
@@ -598,7 +601,7 @@ public final class WriteAheadLog implements AutoCloseable {
         }
         ByteBuffer buf = scratch;
         if (buf.capacity() < total) {
-            buf = ByteBuffer.allocate((int) Math.min(Integer.MAX_VALUE - 8, Math.max(total, 2L * buf.capacity())));
+            buf = ByteBuffer.allocateDirect((int) Math.min(Integer.MAX_VALUE - 8, Math.max(total, 2L * buf.capacity())));
             scratch = buf;
         }
         buf.clear();

@@ -15,6 +15,7 @@ import redis.clients.jedis.exceptions.JedisDataException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,6 +86,36 @@ class TrellisNodeIT {
         assertThat(r.stderrLines()).hasSize(1);
         assertThat(r.stderrLines().get(0)).startsWith("trellis: ").contains(named);
         assertThat(r.stdout()).isEmpty();
+    }
+
+    @Test
+    void aLaterStartMapsTheClassDataArchiveTrainedAfterTheFirst() throws Exception {
+        Path cds = home.resolve("target/cds");
+        int port = TrellisProcess.freePort();
+        TrellisProcess first = TrellisProcess.launchWithClassData(home, logs, "trellis", Integer.toString(port));
+        started.add(first);
+        first.awaitServing(port);
+        String jvm = first.stderr().lines().filter(l -> l.contains("JVM: ")).findFirst().orElseThrow();
+        assertThat(jvm).doesNotContain("class-data archive");
+        first.close();
+        java.util.regex.Matcher version = java.util.regex.Pattern.compile("JVM: \\S+ (\\d+)").matcher(jvm);
+        assumeTrue(version.find() && Integer.parseInt(version.group(1)) >= 19, "class-data archives need JDK 19+: " + jvm);
+
+        // The training runs in the background: a node started and stopped twice, then the archive moved in.
+        await().atMost(Duration.ofSeconds(60)).until(() -> hasArchive(cds));
+        TrellisProcess second = TrellisProcess.launchWithClassData(home, logs, "trellis", Integer.toString(port));
+        started.add(second);
+        second.awaitServing(port);
+        assertThat(second.stderr()).contains("class-data archive");
+    }
+
+    private static boolean hasArchive(Path cds) throws IOException {
+        if (!Files.isDirectory(cds)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.list(cds)) {
+            return files.anyMatch(f -> f.getFileName().toString().endsWith(".jsa"));
+        }
     }
 
     @Test

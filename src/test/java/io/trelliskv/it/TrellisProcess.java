@@ -124,6 +124,18 @@ final class TrellisProcess implements AutoCloseable {
         return start(logDir, command, null);
     }
 
+    /**
+     * As {@link #launch}, on the JDK the launcher picks itself (not this JVM's) and with its class-data
+     * archive on: every other start here runs with {@code TRELLIS_CDS=no}, since the archive's background
+     * training would outlive a test and write into a staged home while it is deleted.
+     */
+    static TrellisProcess launchWithClassData(Path home, Path logDir, String launcher, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(home.toAbsolutePath().resolve("bin").resolve(launcher).toString());
+        command.addAll(List.of(args));
+        return start(logDir, command, null, "yes");
+    }
+
     /** Starts any other program (a reference redis-server, say) with stdin closed. */
     static TrellisProcess launchCommand(Path logDir, List<String> command) throws IOException {
         return start(logDir, command, null);
@@ -168,6 +180,11 @@ final class TrellisProcess implements AutoCloseable {
     }
 
     private static TrellisProcess start(Path logDir, List<String> command, String stdin) throws IOException {
+        return start(logDir, command, stdin, "no");
+    }
+
+    private static TrellisProcess start(Path logDir, List<String> command, String stdin, String classData)
+            throws IOException {
         String name = Path.of(command.get(0)).getFileName() + "#" + SEQUENCE.incrementAndGet();
         Path out = logDir.resolve(name + ".out");
         Path err = logDir.resolve(name + ".err");
@@ -180,8 +197,13 @@ final class TrellisProcess implements AutoCloseable {
         env.remove("JAVA_TOOL_OPTIONS");
         env.remove("_JAVA_OPTIONS");
         env.remove("JDK_JAVA_OPTIONS");
-        env.put("JAVA_HOME", System.getProperty("java.home"));
+        if (classData.equals("yes")) {
+            env.remove("JAVA_HOME");
+        } else {
+            env.put("JAVA_HOME", System.getProperty("java.home"));
+        }
         env.put("TRELLIS_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC");
+        env.put("TRELLIS_CDS", classData);
         if (stdin == null) {
             pb.redirectInput(new File("/dev/null"));
         }
