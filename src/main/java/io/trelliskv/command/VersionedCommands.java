@@ -11,6 +11,7 @@ import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.DvvSet;
 import io.trelliskv.version.VersionVector;
 
+import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -30,7 +31,8 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  *
  * <h2>The causal context</h2>
  * {@code VGET} answers the key's context — an opaque encoded {@link VersionVector} of what the state has
- * seen — followed by its siblings. A client writes back with the context it read: {@code VSET} replaces
+ * seen, in printable form (base64url of {@link VersionVector#encode()}, so it survives a terminal and a
+ * shell: {@link #encodeContext}) — followed by its siblings. A client writes back with the context it read: {@code VSET} replaces
  * exactly the siblings that context covers and keeps the others, so a write never silently erases one it
  * did not see. The empty string is the context of a client that saw nothing: its write becomes one more
  * sibling. {@code VSET} answers the context of what its client has now seen (the context it sent plus its
@@ -96,7 +98,7 @@ public final class VersionedCommands {
         }
         List<byte[]> values = state.values();
         out.array(1 + values.size());
-        out.bulk(state.context().encode());
+        out.bulk(encodeContext(state.context()));
         for (byte[] v : values) {
             out.bulk(v);
         }
@@ -122,7 +124,7 @@ public final class VersionedCommands {
             txn.put(key, CausalCodec.encode(next), ValueKind.VERSIONED, expireAt);
             return context.with(nodeId, next.context().counterOf(nodeId));
         });
-        out.bulk(seen.encode());
+        out.bulk(encodeContext(seen));
     }
 
     /** VDEL key context: the number of siblings removed. */
@@ -163,10 +165,30 @@ public final class VersionedCommands {
         }
     }
 
-    /** A client's context, or a clear error naming what is wrong with it. */
-    private static VersionVector context(byte[] bytes) {
+    /** The form of a context clients see and send back: base64url without padding; empty for the empty vector. */
+    public static byte[] encodeContext(VersionVector context) {
+        return Base64.getUrlEncoder().withoutPadding().encode(context.encode());
+    }
+
+    /**
+     * A context from its client form ({@link #encodeContext}).
+     *
+     * @throws IllegalArgumentException naming what is wrong with it
+     */
+    public static VersionVector decodeContext(byte[] text) {
+        byte[] bytes;
         try {
-            return VersionVector.decode(bytes);
+            bytes = Base64.getUrlDecoder().decode(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("not base64url (" + e.getMessage() + ")");
+        }
+        return VersionVector.decode(bytes);
+    }
+
+    /** A client's context, or a clear error naming what is wrong with it. */
+    private static VersionVector context(byte[] text) {
+        try {
+            return decodeContext(text);
         } catch (IllegalArgumentException e) {
             throw new CommandException("ERR invalid causal context: " + e.getMessage());
         }

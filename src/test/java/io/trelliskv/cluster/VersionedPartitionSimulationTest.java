@@ -1,5 +1,6 @@
 package io.trelliskv.cluster;
 
+import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.Key;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.replication.ConsistencyLevel;
@@ -157,13 +158,13 @@ class VersionedPartitionSimulationTest {
                 }
                 byte[] context = a.elements().isEmpty() ? new byte[0] : ((RespValue.BulkString) a.elements().get(0)).value();
                 String value = name + (written++);
-                sentContext.put(value, VersionVector.decode(context));
+                sentContext.put(value, VersionedCommands.decodeContext(context));
                 client.send("VSET".getBytes(StandardCharsets.US_ASCII), KEY.getBytes(StandardCharsets.US_ASCII), context,
                         value.getBytes(StandardCharsets.US_ASCII));
             } else if (reply instanceof RespValue.BulkString b) {
                 String value = command[3];
                 VersionVector sent = sentContext.get(value);
-                VersionVector seen = VersionVector.decode(b.value());
+                VersionVector seen = VersionedCommands.decodeContext(b.value());
                 for (int i = 0; i < seen.size(); i++) {
                     if (seen.counter(i) != sent.counterOf(seen.node(i))) {
                         ackedDot.put(value, new long[] {seen.node(i), seen.counter(i)});

@@ -150,8 +150,9 @@ class VersionedCommandsTest {
         start(64, GRACE);
         engine.put(Key.of(b("plain")), b("v"), 0);
 
-        assertThat(error(call(b("vset"), b("k"), new byte[] {9, 9}, b("v")))).startsWith("ERR invalid causal context: ");
-        assertThat(error(call(b("vdel"), b("k"), new byte[] {1}))).startsWith("ERR invalid causal context: ");
+        assertThat(error(call(b("vset"), b("k"), new byte[] {9, 9}, b("v")))).startsWith("ERR invalid causal context: not base64url");
+        assertThat(error(call("vdel", "k", "AQ"))).startsWith("ERR invalid causal context: context truncated");
+        assertThat(error(call("vdel", "k", "CQ"))).isEqualTo("ERR invalid causal context: unknown context format 9");
         assertThat(error(call("vset", "k", "", "v", "EX"))).isEqualTo(CommandException.SYNTAX);
         assertThat(error(call("vset", "k", "", "v", "KEEPTTL", "1"))).isEqualTo(CommandException.SYNTAX);
         assertThat(error(call("vset", "k", "", "v", "EX", "0"))).isEqualTo("ERR invalid expire time in 'vset' command");
