@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * Anti-entropy tells apart two replicas that joined different values under one version: the Merkle tree
  * hashes a joinable value's digest, and keys replies carry the digests in a trailing section that a reply
- * of plain values (and an earlier build's reply) does without.
+ * of plain values (and an earlier build's reply) does without. Streams carry the kinds as replica writes do.
  */
 class JoinedValuesRepairTest {
 
@@ -73,6 +73,19 @@ class JoinedValuesRepairTest {
         byte[] truncated = Arrays.copyOf(good, good.length - 1);
         assertThatThrownBy(() -> AntiEntropyCodec.decodeKeysReply(truncated, 1)).isInstanceOf(MalformedMessageException.class)
                 .hasMessageContaining("digests in");
+    }
+
+    @Test
+    void streamedBatchesKeepTheirValuesKinds() {
+        Entry siblings = new Entry(Key.of("s"), TWO, 5, 1, 0, ValueKind.VERSIONED);
+        Entry plain = new Entry(Key.of("p"), ONE, 6, 1, 0);
+
+        StreamCodec.Batch back = StreamCodec.decodeReply(StreamCodec.encodeReply(
+                new StreamCodec.Batch(List.of(siblings, plain), 0, 77, true)));
+
+        assertThat(back.entries()).extracting(Entry::kind).containsExactly(ValueKind.VERSIONED, ValueKind.PLAIN);
+        assertThat(back.entries().get(0).value()).isEqualTo(TWO);
+        assertThat(back.next()).isEqualTo(77);
     }
 
     private static long root(Entry e) {
