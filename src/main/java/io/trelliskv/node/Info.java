@@ -38,6 +38,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -61,7 +62,7 @@ public final class Info {
                    BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
                    ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring,
-                   AuthThrottle authThrottle, BooleanSupplier joining) {
+                   AuthThrottle authThrottle, BooleanSupplier joining, LongSupplier siblingLimitRefused) {
     }
 
     private final Sources source;
@@ -247,6 +248,7 @@ public final class Info {
         line(sb, "flush_refused_entries", source.engine().refusedBelowFlushFloor());
         line(sb, "total_error_replies", source.requests().errorReplies());
         line(sb, "unknown_commands", source.requests().unknownCommands());
+        line(sb, "versioned_sibling_limit_refused", source.siblingLimitRefused().getAsLong());
         line(sb, "acl_access_denied_auth", source.acl().denied(Acl.Denial.AUTH));
         line(sb, "acl_access_denied_cmd", source.acl().denied(Acl.Denial.COMMAND));
         line(sb, "acl_access_denied_key", source.acl().denied(Acl.Denial.KEY));

@@ -2,6 +2,7 @@ package io.trelliskv.node;
 
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
+import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.ConfigException;
@@ -215,6 +216,10 @@ public final class Main implements Callable<Integer> {
             description = "Keys compared per eviction, 1..64 (default: ${DEFAULT-VALUE}).")
     int samples = EngineConfig.DEFAULT_EVICTION_SAMPLES;
 
+    @Option(names = "--max-siblings", paramLabel = "N",
+            description = "Most siblings a versioned key may hold after a VSET, >= 1 (default: ${DEFAULT-VALUE}).")
+    int maxSiblings = VersionedCommands.DEFAULT_MAX_SIBLINGS;
+
     @Option(names = "--io-threads", paramLabel = "N",
             description = "Event-loop threads; 0 = one per core (default: ${DEFAULT-VALUE}).")
     int ioThreads = 0;
@@ -387,6 +392,7 @@ public final class Main implements Callable<Integer> {
                 .gossipIntervalMillis(gossipInterval)
                 .pushPullIntervalMillis(pushPullInterval)
                 .build();
+        ConfigException.require(maxSiblings >= 1, "--max-siblings", maxSiblings, ">= 1");
         ConfigException.require(streamThroughput >= 0 && !Double.isInfinite(streamThroughput), "--stream-throughput",
                 streamThroughput, ">= 0 MiB/s");
         RebalanceConfig rebalance = new RebalanceConfig((long) (streamThroughput * (1 << 20)),
@@ -403,7 +409,7 @@ public final class Main implements Callable<Integer> {
         }
         return new NodeConfig(net, engine,
                 new ClusterConfig(clusterName, seeds, advertise, vnodes, dir, membership, replication, hints,
-                        antiEntropy, rebalance), persist, security());
+                        antiEntropy, rebalance), persist, security(), maxSiblings);
     }
 
     private SecurityConfig security() {

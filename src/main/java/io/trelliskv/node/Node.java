@@ -12,6 +12,7 @@ import io.trelliskv.command.CommandTable;
 import io.trelliskv.command.DebugCommands;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
+import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.DaemonThreads;
@@ -73,6 +74,8 @@ public final class Node implements AutoCloseable {
     private final NodeConfig config;
     private final Clock clock;
     private final long nodeId;
+    /** The versioned-key commands, for their INFO counter. */
+    private final VersionedCommands versioned;
     private final long startMillis;
     private final Engine engine;
     private final Hlc hlc;
@@ -134,6 +137,8 @@ public final class Node implements AutoCloseable {
         this.opsSampler = new OpsSampler(clock);
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
+        this.versioned = new VersionedCommands(engine, clock, nodeId, config.maxSiblings(), config.engine().tombstoneGraceMillis());
+        versioned.registerInto(table);
         NetConfig net = config.net();
         this.cluster = new Cluster(config.cluster(), identity, restored.known(), net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
@@ -428,7 +433,7 @@ public final class Node implements AutoCloseable {
         return new Info.Sources(clock, startMillis, config, nodeId,
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
-                persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining);
+                persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining, versioned::siblingLimitRefused);
     }
 
     /** The bound TCP address; null before {@link #start()}. */

@@ -1,6 +1,7 @@
 package io.trelliskv.node;
 
 import io.trelliskv.cluster.ClusterConfig;
+import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.ConfigException;
 import io.trelliskv.common.Durations;
 import io.trelliskv.net.NetConfig;
@@ -27,9 +28,10 @@ import java.util.Objects;
  * @param cluster how the node joins and takes part in a cluster
  * @param persist how it keeps its data on disk, in {@link ClusterConfig#dataDir()}
  * @param security who may talk to it: passwords, ACL file, protected mode
+ * @param maxSiblings most siblings a versioned key may hold after a {@code VSET} ({@code --max-siblings}), >= 1
  */
 public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster, PersistConfig persist,
-                         SecurityConfig security) {
+                         SecurityConfig security, int maxSiblings) {
 
     /** The address that binds every interface, which peers cannot use to reach the node. */
     static final String WILDCARD_HOST = "0.0.0.0";
@@ -40,6 +42,7 @@ public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig clust
         Objects.requireNonNull(cluster, "cluster");
         Objects.requireNonNull(persist, "persist");
         Objects.requireNonNull(security, "security");
+        ConfigException.require(maxSiblings >= 1, "maxSiblings", maxSiblings, ">= 1");
         if (persist.appendOnly() && cluster.dataDir() == null) {
             throw ConfigException.conflict("persist.appendOnly", "yes", "needs", "cluster.dataDir", null,
                     ": the directory to keep the data in");
@@ -55,6 +58,12 @@ public record NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig clust
             throw ConfigException.conflict("net.host", WILDCARD_HOST, "needs", "cluster.advertise", null,
                     ": the address peers should use");
         }
+    }
+
+    /** A node with the default sibling limit ({@link VersionedCommands#DEFAULT_MAX_SIBLINGS}). */
+    public NodeConfig(NetConfig net, EngineConfig engine, ClusterConfig cluster, PersistConfig persist,
+                      SecurityConfig security) {
+        this(net, engine, cluster, persist, security, VersionedCommands.DEFAULT_MAX_SIBLINGS);
     }
 
     /** A node that keeps its data in memory only. */

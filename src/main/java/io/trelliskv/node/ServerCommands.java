@@ -434,6 +434,7 @@ final class ServerCommands {
             p.put("io-threads", Integer.toString(cfg.net().ioThreads()));
             p.put("proto-max-bulk-len", Long.toString(cfg.net().limits().maxBulkLength()));
             p.put("databases", "1");
+            p.put("max-siblings", Integer.toString(cfg.maxSiblings()));
             p.put("save", "");
             p.put("appendonly", "no");
             ServerTls tls = node.tls();

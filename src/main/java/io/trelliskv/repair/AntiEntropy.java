@@ -412,6 +412,15 @@ public final class AntiEntropy implements AutoCloseable {
                 AntiEntropyCodec.KeyVersion theirs = keys.get(next++);
                 Entry local = mine.remove(theirs.key());
                 compared++;
+                long digest = local == null ? 0 : MerkleTree.valueDigest(local, now);
+                if ((digest != 0 || theirs.digest() != 0) && digest != theirs.digest()) {
+                    // Values that join can differ under one version: each side gets the other's to join.
+                    pull(theirs, null);
+                    if (local != null) {
+                        push(local);
+                    }
+                    continue;
+                }
                 int c = local == null ? -1 : Version.compare(local.hlc(), local.nodeId(), theirs.hlc(), theirs.nodeId());
                 if (c < 0) {
                     pull(theirs, local);

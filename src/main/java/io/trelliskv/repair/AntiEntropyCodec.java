@@ -20,9 +20,14 @@ import java.util.List;
  * tree reply  := [byte 0]                                          same root: nothing differs
  *              | [byte 1][int count][long leafHash]*               count = 2^depth, in token order
  * keys        := [int maxKeys][int count] ([long start][long end])*  runs of differing leaves
- * keys reply  := [int runsDone][byte partial][long cut][int count] keyVersion*
+ * keys reply  := [int runsDone][byte partial][long cut][int count] keyVersion* [digests]
  * keyVersion  := [int keyLen][key][long hlc][long node][int valueLen (-1: tombstone or expired)]
+ * digests     := [int n] ([int index][long digest])*   the keys whose value joins, by index, ascending
  * </pre>
+ * The digests ({@link MerkleTree#valueDigest}) name the value of the keys whose values join (versioned
+ * siblings, counters), which two replicas can hold differently under one version. They trail the keys
+ * and are left out when no key has one, so a reply of plain values is what earlier builds wrote, and a
+ * reply of an earlier build reads with every digest 0.
  * A keys reply lists the first {@code runsDone} runs completely, in request order, then — if
  * {@code partial} is 1 — the keys of the next run up to and including token {@code cut}, in token
  * order; the asker continues with {@code (cut, end]}. A reply holds at most {@code maxKeys} pairs unless
@@ -48,8 +53,14 @@ public final class AntiEntropyCodec {
     public record KeysRequest(List<TokenRange> runs, int maxKeys) {
     }
 
-    /** One key's version as a peer holds it; {@code valueLength} -1 for a tombstone or an expired value. */
-    public record KeyVersion(Key key, long hlc, long nodeId, int valueLength) {
+    /**
+     * One key's version as a peer holds it; {@code valueLength} -1 for a tombstone or an expired value;
+     * {@code digest} that of a value that joins, 0 for any other.
+     */
+    public record KeyVersion(Key key, long hlc, long nodeId, int valueLength, long digest) {
+        public KeyVersion(Key key, long hlc, long nodeId, int valueLength) {
+            this(key, hlc, nodeId, valueLength, 0);
+        }
     }
 
     /** A decoded keys reply; {@code cut} means something only when {@code partial}. */
@@ -142,13 +153,26 @@ public final class AntiEntropyCodec {
 
     public static byte[] encodeKeysReply(KeysReply reply) {
         int size = 4 + 1 + 8 + 4;
+        int digests = 0;
         for (KeyVersion k : reply.keys()) {
             size += KEY_VERSION_FIXED + k.key().length();
+            digests += k.digest() != 0 ? 1 : 0;
+        }
+        if (digests > 0) {
+            size += 4 + 12 * digests;
         }
         ByteBuffer b = ByteBuffer.allocate(size).putInt(reply.runsDone()).put((byte) (reply.partial() ? 1 : 0))
                 .putLong(reply.cut()).putInt(reply.keys().size());
         for (KeyVersion k : reply.keys()) {
             b.putInt(k.key().length()).put(k.key().bytes()).putLong(k.hlc()).putLong(k.nodeId()).putInt(k.valueLength());
+        }
+        if (digests > 0) {
+            b.putInt(digests);
+            for (int i = 0; i < reply.keys().size(); i++) {
+                if (reply.keys().get(i).digest() != 0) {
+                    b.putInt(i).putLong(reply.keys().get(i).digest());
+                }
+            }
         }
         return b.array();
     }
@@ -180,8 +204,33 @@ public final class AntiEntropyCodec {
             need(b, 20, "keys reply version");
             keys.add(new KeyVersion(Key.of(key), b.getLong(), b.getLong(), b.getInt()));
         }
+        if (b.hasRemaining()) {
+            readDigests(b, keys);
+        }
         done(b, "keys reply");
         return new KeysReply(done, partial == 1, cut, keys);
+    }
+
+    /** Reads the trailing digests into {@code keys}, refusing indexes out of range or order, and 0 digests. */
+    private static void readDigests(ByteBuffer b, List<KeyVersion> keys) {
+        need(b, 4, "keys reply digest count");
+        int n = b.getInt();
+        if (n < 1 || n > keys.size() || (long) n * 12 != b.remaining()) {
+            throw new MalformedMessageException("keys reply: " + n + " digests in " + b.remaining() + " bytes (expected: 1 to "
+                    + keys.size() + " digests of 12 bytes)");
+        }
+        int last = -1;
+        for (int i = 0; i < n; i++) {
+            int index = b.getInt();
+            long digest = b.getLong();
+            if (index <= last || index >= keys.size() || digest == 0) {
+                throw new MalformedMessageException("keys reply: digest " + i + " for key " + index + (digest == 0 ? " is 0" : "")
+                        + " (expected: ascending key indexes below " + keys.size() + ", non-zero digests)");
+            }
+            KeyVersion k = keys.get(index);
+            keys.set(index, new KeyVersion(k.key(), k.hlc(), k.nodeId(), k.valueLength(), digest));
+            last = index;
+        }
     }
 
     private static void need(ByteBuffer b, long n, String what) {

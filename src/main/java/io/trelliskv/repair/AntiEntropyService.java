@@ -91,7 +91,8 @@ public final class AntiEntropyService {
 
     private static AntiEntropyCodec.KeyVersion version(Entry e, long now) {
         boolean dead = e.isTombstone() || e.isExpired(now);
-        return new AntiEntropyCodec.KeyVersion(e.key(), e.hlc(), e.nodeId(), dead ? -1 : e.value().length);
+        return new AntiEntropyCodec.KeyVersion(e.key(), e.hlc(), e.nodeId(), dead ? -1 : e.value().length,
+                MerkleTree.valueDigest(e, now));
     }
 
     /** Counters for INFO. */

@@ -1,7 +1,9 @@
 package io.trelliskv.repair;
 
+import io.trelliskv.common.Murmur3;
 import io.trelliskv.ring.TokenRange;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,8 +23,11 @@ import java.util.List;
  * <h2>What is hashed</h2>
  * Per entry: the key's token (a 64-bit Murmur3 of the key), the version (hybrid logical clock and node
  * id) and a dead flag (tombstone, or a value past its expiry, which every replica turns into a tombstone
- * with the same version). Not the value: a version names exactly one write, so equal versions mean equal
- * values. Tombstones past their purge time are left out, since each replica drops them on its own
+ * with the same version). Not a plain value: a version names exactly one write, so equal versions mean
+ * equal values. A live value of a kind that joins (versioned siblings, a counter: {@link ValueKind#joins}) is
+ * different: two replicas that joined different values may keep the same version, so its hash also covers
+ * the value ({@link #valueDigest}); what must converge is the value, and a tree of plain values hashes as
+ * before. Tombstones past their purge time are left out, since each replica drops them on its own
  * schedule; so are expired values' bytes, which never cross the network again.
  *
  * <h2>Inner nodes</h2>
@@ -73,6 +78,18 @@ public final class MerkleTree {
         return dead ? mix(h ^ 0xD6E8FEB86659FD93L) : h;
     }
 
+    /**
+     * The digest of a live value of a kind that joins, never 0; 0 for a plain value, a tombstone or an
+     * expired value, whose version says everything.
+     */
+    public static long valueDigest(Entry e, long nowMillis) {
+        if (e.isTombstone() || e.isExpired(nowMillis) || !ValueKind.joins(e.kind())) {
+            return 0;
+        }
+        long d = Murmur3.hash64(e.value(), 0, e.value().length) ^ e.kind();
+        return d == 0 ? 1 : d;
+    }
+
     /** Whether a tree built at {@code nowMillis} leaves {@code e} out: a tombstone past its purge time. */
     static boolean purged(Entry e, long nowMillis) {
         return e.isTombstone() && e.isExpired(nowMillis);
@@ -81,7 +98,9 @@ public final class MerkleTree {
     /** Adds an entry whose token lies in the range; the caller filters {@link #purged} entries. */
     public void add(Entry e, long nowMillis) {
         long token = e.key().token();
-        leaves[leafOf(token)] += entryHash(token, e.hlc(), e.nodeId(), e.isTombstone() || e.isExpired(nowMillis));
+        long h = entryHash(token, e.hlc(), e.nodeId(), e.isTombstone() || e.isExpired(nowMillis));
+        long digest = valueDigest(e, nowMillis);
+        leaves[leafOf(token)] += digest == 0 ? h : mix(h ^ digest);
     }
 
     /** The leaf holding {@code token}, which must lie in the range. */

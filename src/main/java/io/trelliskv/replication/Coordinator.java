@@ -3,12 +3,14 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Key;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +32,10 @@ import java.util.random.RandomGenerator;
  *       whole entry only when its own is newer, so a value crosses the network only when it is needed.
  *       Newer entries are merged into the local engine (last writer wins); once enough replicas have
  *       answered, the command runs against the local engine and so sees the newest version any of
- *       them had. When every asked replica has answered, stale ones get the newest entry written back
+ *       them had. Values of a kind that joins (versioned siblings, counters: {@link ValueKind#joins})
+ *       are not ordered by version: replicas send them whole whatever their version, the engine joins
+ *       them, and the command sees the join of every answer ({@link #reconcile}). When every asked replica
+ *       has answered, stale ones get the newest entry — for joined values, this node's join — written back
  *       (read repair). At ONE the local copy suffices and the others are checked in the background
  *       with {@link ReplicationConfig#readRepairChance}.</li>
  *   <li>The command runs here; the engine stamps its writes with this node's hybrid logical clock and
@@ -187,6 +192,39 @@ public final class Coordinator {
         return op.done;
     }
 
+    /**
+     * Of two replicas' entries for one key (either may be null), what a read settles on: for two live
+     * values of one kind that joins, their join ({@link ValueKind#join}) under the newer version and its
+     * expiry, as the engine's merge stores it; otherwise the newer version (last writer wins). Values that
+     * do not decode cannot be joined and fall back to the newer version.
+     */
+    public static Entry reconcile(Entry a, Entry b) {
+        if (a == null || b == null) {
+            return a == null ? b : a;
+        }
+        Entry newer = b.newerThan(a) ? b : a;
+        if (a.isTombstone() || b.isTombstone() || a.kind() != b.kind() || !ValueKind.joins(a.kind())) {
+            return newer;
+        }
+        try {
+            byte[] joined = ValueKind.join(a.kind(), a.value(), b.value());
+            return new Entry(newer.key(), joined, newer.hlc(), newer.nodeId(), newer.expireAt(), newer.kind());
+        } catch (IllegalArgumentException damaged) {
+            return newer;
+        }
+    }
+
+    /** True if a replica that answered {@code theirs} holds exactly {@code mine}: same version and same value. */
+    private static boolean holds(ReadReply theirs, Entry mine) {
+        if (theirs.missing()) {
+            return false;
+        }
+        if (Version.compare(mine.hlc(), mine.nodeId(), theirs.hlc(), theirs.nodeId()) != 0) {
+            return false;
+        }
+        return theirs.entry() == null || Arrays.equals(theirs.entry().value(), mine.value());
+    }
+
     private static boolean meets(Entry e, Version floor) {
         return e != null && e.version().compareTo(floor) >= 0;
     }
@@ -261,9 +299,7 @@ public final class Coordinator {
                     if (newer != null && acceptable(newer, node)) {
                         engine.merge(newer);
                         synchronized (this) {
-                            if (seen[i] == null || newer.newerThan(seen[i])) {
-                                seen[i] = newer;
-                            }
+                            seen[i] = reconcile(seen[i], newer);
                         }
                     }
                     Version floor;
@@ -316,7 +352,10 @@ public final class Coordinator {
             }
         }
 
-        /** Writes the newest version back to every replica that answered with an older one. */
+        /**
+         * Writes the newest version back to every replica that answered with an older one; where this node
+         * holds a value that joins, writes its join back to every replica that does not hold exactly it.
+         */
         private void repair() {
             Map<Long, List<ReadReply>> all;
             synchronized (this) {
@@ -332,10 +371,16 @@ public final class Coordinator {
                         newest = seen[i] != null ? seen[i] : known[i];
                     }
                     Entry now = engine.stored(keys.get(i));
+                    ReadReply theirs = e.getValue().get(j);
+                    if (now != null && !now.isTombstone() && ValueKind.joins(now.kind())) {
+                        if (!holds(theirs, now)) { // the join of every answer merged here
+                            fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(now);
+                        }
+                        continue;
+                    }
                     if (newest != null && now != null && now.newerThan(newest)) {
                         continue; // written since (by the command this read served): that write replicates itself
                     }
-                    ReadReply theirs = e.getValue().get(j);
                     if (newest != null && (theirs.missing()
                             || Version.compare(newest.hlc(), newest.nodeId(), theirs.hlc(), theirs.nodeId()) > 0)) {
                         fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(newest);

@@ -3,6 +3,7 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -15,14 +16,26 @@ import java.util.List;
  *
  * <pre>
  * entry       := [int keyLen][key][int valueLen (-1: tombstone)][value][long hlc][long node][long expireAt]
- * write       := [int count] entry*
+ * kindedEntry := entry [byte kind]                 the value's {@link ValueKind}; PLAIN for a tombstone
+ * write       := [int count] entry*                every entry PLAIN
+ *              | [int -2][int count] kindedEntry*  some entry of another kind ({@link #KINDED_WRITE})
  * write reply := [byte 0]                          applied
  *              | [byte 1][UTF-8 reason]            refused, nothing applied
  * read        := [int count] ([int keyLen][key][long knownHlc][long knownNode])*   (0, 0: none known)
  * read reply  := [int count] ([byte 0]                          missing
  *                           | [byte 1][long hlc][long node]     version only: not newer than known
- *                           | [byte 2] entry)*                  newer than known: the whole entry
+ *                           | [byte 2] entry                    newer than known: the whole entry
+ *                           | [byte 3] kindedEntry)*            the same, for a value not PLAIN
  * </pre>
+ *
+ * <h2>Value kinds, and peers of earlier builds</h2>
+ * Entries carry their value's kind ({@link ValueKind}: a string, versioned siblings, a counter) only where
+ * it is not PLAIN, in layouts that earlier builds never wrote: a write whose count is {@link #KINDED_WRITE}
+ * and a read reply item {@link #WHOLE_KINDED}. A message of an earlier build (no kinds) therefore reads as
+ * it always did, every value PLAIN; a message of plain values is written exactly as earlier builds wrote it,
+ * so they keep reading it; and an earlier build that meets a kinded message refuses it as malformed rather
+ * than storing siblings or a counter as a string. The peer hello's protocol version does not change: the
+ * frames' layouts only grew. The codes below are part of the protocol: ONLY APPEND.
  */
 public final class ReplicaCodec {
 
@@ -31,6 +44,10 @@ public final class ReplicaCodec {
     private static final byte MISSING = 0;
     private static final byte VERSION_ONLY = 1;
     private static final byte WHOLE = 2;
+    /** Read reply item: the whole entry followed by its value's kind. */
+    private static final byte WHOLE_KINDED = 3;
+    /** The count field of a write whose entries carry their kinds; a plain write's count is never negative. */
+    static final int KINDED_WRITE = -2;
     private static final int ENTRY_FIXED = 4 + 4 + 8 + 8 + 8;
 
     private ReplicaCodec() {
@@ -38,10 +55,16 @@ public final class ReplicaCodec {
 
     // ---- write ----
 
+    /** A batch of entries; in the layout of earlier builds when every value is PLAIN (see the class comment). */
     public static byte[] encodeWrite(List<Entry> entries) {
+        boolean kinded = false;
         int size = 4;
         for (Entry e : entries) {
             size += entrySize(e);
+            kinded |= e.kind() != ValueKind.PLAIN;
+        }
+        if (kinded) {
+            return encodeKindedWrite(entries);
         }
         ByteBuffer b = ByteBuffer.allocate(size);
         b.putInt(entries.size());
@@ -51,12 +74,30 @@ public final class ReplicaCodec {
         return b.array();
     }
 
+    private static byte[] encodeKindedWrite(List<Entry> entries) {
+        int size = 8;
+        for (Entry e : entries) {
+            size += entrySize(e.key().length(), e.value() == null ? 0 : e.value().length) + 1;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.putInt(KINDED_WRITE).putInt(entries.size());
+        for (Entry e : entries) {
+            putEntry(b, e);
+            b.put(e.kind());
+        }
+        return b.array();
+    }
+
     public static List<Entry> decodeWrite(byte[] payload) {
         ByteBuffer b = ByteBuffer.wrap(payload);
-        int count = count(b, ENTRY_FIXED, "write");
+        boolean kinded = b.remaining() >= 4 && b.getInt(0) == KINDED_WRITE;
+        if (kinded) {
+            b.getInt();
+        }
+        int count = count(b, ENTRY_FIXED + (kinded ? 1 : 0), "write");
         List<Entry> entries = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            entries.add(getEntry(b));
+            entries.add(kinded ? getKindedEntry(b) : getEntry(b));
         }
         done(b, "write");
         return entries;
@@ -133,7 +174,11 @@ public final class ReplicaCodec {
         ByteBuffer b = ByteBuffer.allocate(size);
         b.putInt(replies.size());
         for (ReadReply r : replies) {
-            if (r.entry() != null) {
+            if (r.entry() != null && r.entry().kind() != ValueKind.PLAIN) {
+                b.put(WHOLE_KINDED);
+                putEntry(b, r.entry());
+                b.put(r.entry().kind());
+            } else if (r.entry() != null) {
                 b.put(WHOLE);
                 putEntry(b, r.entry());
             } else if (r.missing()) {
@@ -158,11 +203,11 @@ public final class ReplicaCodec {
                     need(b, 16, "read reply version");
                     replies.add(new ReadReply(b.getLong(), b.getLong(), null));
                 }
-                case WHOLE -> {
-                    Entry e = getEntry(b);
+                case WHOLE, WHOLE_KINDED -> {
+                    Entry e = kind == WHOLE ? getEntry(b) : getKindedEntry(b);
                     replies.add(new ReadReply(e.hlc(), e.nodeId(), e));
                 }
-                default -> throw new MalformedMessageException("read reply: kind " + kind + " (expected: 0, 1 or 2)");
+                default -> throw new MalformedMessageException("read reply: kind " + kind + " (expected: 0 to 3)");
             }
         }
         done(b, "read reply");
@@ -171,9 +216,10 @@ public final class ReplicaCodec {
 
     // ---- entries ----
 
-    /** Encoded bytes of an entry. */
+    /** Encoded bytes of an entry (its kind byte included, where it has one). */
     public static int entrySize(Entry e) {
-        return entrySize(e.key().length(), e.value() == null ? 0 : e.value().length);
+        return entrySize(e.key().length(), e.value() == null ? 0 : e.value().length)
+                + (e.kind() != ValueKind.PLAIN ? 1 : 0);
     }
 
     /** Encoded bytes of an entry with a key and a value of these lengths (0 for a tombstone). */
@@ -206,6 +252,18 @@ public final class ReplicaCodec {
         }
         need(b, 24, "entry version");
         return new Entry(key, value, b.getLong(), b.getLong(), b.getLong());
+    }
+
+    private static Entry getKindedEntry(ByteBuffer b) {
+        Entry plain = getEntry(b);
+        need(b, 1, "entry kind");
+        byte kind = b.get();
+        if (kind < 0 || kind > ValueKind.MAX || (plain.isTombstone() && kind != ValueKind.PLAIN)) {
+            throw new MalformedMessageException("entry kind " + kind + (plain.isTombstone() ? " for a tombstone" : "")
+                    + " (expected: 0 to " + ValueKind.MAX + ", 0 for a tombstone)");
+        }
+        return kind == ValueKind.PLAIN ? plain
+                : new Entry(plain.key(), plain.value(), plain.hlc(), plain.nodeId(), plain.expireAt(), kind);
     }
 
     private static byte[] bytes(ByteBuffer b, String what) {

@@ -6,6 +6,7 @@ import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.LogWriteFailedException;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 import org.slf4j.Logger;
@@ -117,7 +118,8 @@ public final class ReplicaService {
 
     /**
      * Answers a version query: per key, nothing, this node's version, or its whole entry when that is
-     * newer than the one the coordinator knows.
+     * newer than the one the coordinator knows, or when its value is one that joins ({@link ValueKind#joins}):
+     * two replicas' siblings or counts can differ under one version, so only the value tells.
      *
      * @throws MalformedMessageException if the payload is malformed
      */
@@ -130,7 +132,8 @@ public final class ReplicaService {
             Entry mine = engine.stored(key);
             if (mine == null) {
                 replies.add(ReadReply.MISSING);
-            } else if (Version.compare(mine.hlc(), mine.nodeId(), req.knownHlc()[i], req.knownNode()[i]) > 0) {
+            } else if (Version.compare(mine.hlc(), mine.nodeId(), req.knownHlc()[i], req.knownNode()[i]) > 0
+                    || ValueKind.joins(mine.kind())) {
                 replies.add(new ReadReply(mine.hlc(), mine.nodeId(), mine));
             } else {
                 replies.add(new ReadReply(mine.hlc(), mine.nodeId(), null));

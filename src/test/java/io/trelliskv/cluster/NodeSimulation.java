@@ -7,6 +7,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
+import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
@@ -448,6 +449,7 @@ final class NodeSimulation {
             CommandTable table = new CommandTable();
             new StringCommands(engine, clock, 512 * 1024 * 1024L).registerInto(table);
             new KeyCommands(engine, clock).registerInto(table);
+            new VersionedCommands(engine, clock, id, VersionedCommands.DEFAULT_MAX_SIBLINGS, GRACE_MILLIS).registerInto(table);
             new RebalanceCommands(new SimRebalanceControl(this)).registerInto(table);
             this.dispatcher = new Dispatcher(table, engine, clock, false);
             if (!known.joinTargets(config.seeds()).isEmpty()) {
@@ -1026,6 +1028,22 @@ final class NodeSimulation {
 
         void send(String... args) {
             send(Collections.singletonList(args));
+        }
+
+        /** Sends one command with binary arguments (a causal context); recorded as ISO-8859-1 text in {@link #sent}. */
+        void send(byte[]... args) {
+            String[] text = new String[args.length];
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            out.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            for (int i = 0; i < args.length; i++) {
+                text[i] = new String(args[i], StandardCharsets.ISO_8859_1);
+                out.writeBytes(("$" + args[i].length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.writeBytes(args[i]);
+                out.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            sent.add(text);
+            channel.writeInbound(Unpooled.wrappedBuffer(out.toByteArray()));
+            drain();
         }
 
         /** Sends commands as one read of the connection, without waiting for their replies. */

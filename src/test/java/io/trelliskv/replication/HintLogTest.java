@@ -14,7 +14,12 @@ import io.trelliskv.persist.Recovery;
 import io.trelliskv.persist.WalConfig;
 import io.trelliskv.persist.WriteAheadLog;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.DvvSet;
+import io.trelliskv.version.PnCounter;
 import io.trelliskv.version.Version;
+import io.trelliskv.version.VersionVector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -119,6 +124,23 @@ class HintLogTest {
         assertThat(back.next(B, 10)).extracting(LogRecord::of).containsExactly(LogRecord.of(k3));
         assertThat(back.pendingBytes()).isEqualTo(HintStore.sizeOf(k1) + HintStore.sizeOf(k2) + HintStore.sizeOf(k3));
         assertThat(warnings()).isEmpty();
+    }
+
+    @Test
+    void hintsKeepTheirValuesKindAcrossAReopen() throws IOException {
+        HintStore s = open();
+        Entry siblings = new Entry(Key.of("v"), CausalCodec.encode(DvvSet.<byte[]>empty()
+                .update(VersionVector.EMPTY, "a".getBytes(StandardCharsets.UTF_8), 1)), 4, 0x1, 0,
+                ValueKind.VERSIONED);
+        Entry counter = new Entry(Key.of("c"), CausalCodec.encode(PnCounter.ZERO.add(1, 3)),
+                5, 0x1, 0, ValueKind.COUNTER);
+        s.add(A, siblings);
+        s.add(A, counter);
+
+        HintStore back = reopen(s);
+
+        assertThat(back.next(A, 10)).extracting(Entry::kind)
+                .containsExactly(ValueKind.VERSIONED, ValueKind.COUNTER);
     }
 
     @Test

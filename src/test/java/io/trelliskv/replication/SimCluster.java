@@ -7,9 +7,13 @@ import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.EvictionPolicy;
 import io.trelliskv.storage.MemoryEngine;
+import io.trelliskv.storage.ValueKind;
 import io.trelliskv.storage.WriteCapture;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.DvvSet;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
+import io.trelliskv.version.VersionVector;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -183,6 +187,26 @@ final class SimCluster {
         /** SET key value, coordinated here at {@code level}. */
         Write set(String key, String value, ConsistencyLevel level) {
             return write(key, level, () -> engine.put(Key.of(key), bytes(value), 0));
+        }
+
+        /** VSET key context value, coordinated here at {@code level}: this node's siblings updated, as VSET does. */
+        Write vset(String key, VersionVector context, String value, ConsistencyLevel level) {
+            Key k = Key.of(key);
+            return write(key, level, () -> engine.atomically(k, txn -> txn.put(k,
+                    CausalCodec.encode(siblingsOf(txn.get(k)).update(context, bytes(value), id)), ValueKind.VERSIONED, 0)));
+        }
+
+        /** This node's siblings of a versioned key, as text; empty if it holds none. */
+        List<String> siblings(String key) {
+            List<String> out = new ArrayList<>();
+            for (byte[] v : siblingsOf(engine.stored(Key.of(key))).values()) {
+                out.add(new String(v, StandardCharsets.UTF_8));
+            }
+            return out;
+        }
+
+        private static DvvSet<byte[]> siblingsOf(Entry e) {
+            return e == null || e.isTombstone() ? DvvSet.empty() : CausalCodec.decodeDvv(e.value());
         }
 
         /** DEL key, coordinated here at {@code level}: leaves a tombstone. */

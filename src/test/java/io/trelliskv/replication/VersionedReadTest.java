@@ -1,0 +1,88 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.SimCluster.SimNode;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.DvvSet;
+import io.trelliskv.version.VersionVector;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static io.trelliskv.replication.ConsistencyLevel.ONE;
+import static io.trelliskv.replication.ConsistencyLevel.QUORUM;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.DROP;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.NONE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A quorum read of a versioned key joins the replicas' siblings instead of keeping the newest version, and
+ * read repair writes the join back; {@link Coordinator#reconcile} is the rule, told as a table.
+ */
+class VersionedReadTest {
+
+    private final SimCluster cluster = SimCluster.ofThree(7);
+    private final SimNode n1 = cluster.node(1);
+    private final SimNode n2 = cluster.node(2);
+    private final SimNode n3 = cluster.node(3);
+
+    @Test
+    void aQuorumReadJoinsConcurrentSiblingsEvenWhereTheLocalVersionIsNewerAndRepairsEveryReplica() {
+        isolated(n2, () -> n2.vset("k", VersionVector.EMPTY, "b", ONE));
+        cluster.advanceMillis(10);
+        isolated(n1, () -> n1.vset("k", VersionVector.EMPTY, "a", ONE));
+        assertThat(n1.stored("k").newerThan(n2.stored("k"))).as("the coordinator's own copy is the newer").isTrue();
+        assertThat(n3.stored("k")).isNull();
+
+        n1.get("k", QUORUM).join();
+
+        assertThat(n1.siblings("k")).containsExactlyInAnyOrder("a", "b");
+        for (SimNode n : cluster.nodes()) {
+            assertThat(n.stored("k").value()).as("node %d after read repair", n.id).isEqualTo(n1.stored("k").value());
+        }
+    }
+
+    @Test
+    void reconcileJoinsTwoLiveValuesOfAJoinableKindAndOtherwiseKeepsTheNewerVersion() {
+        Entry a = versioned("a", 1, 5);
+        Entry b = versioned("b", 2, 6);
+        Entry plainNewer = new Entry(Key.of("k"), bytes("p"), 7, 1, 0);
+        Entry tombstoneNewer = new Entry(Key.of("k"), null, 8, 1, 0);
+
+        Entry joined = Coordinator.reconcile(a, b);
+        assertThat(CausalCodec.decodeDvv(joined.value()).values()).extracting(v -> new String(v, StandardCharsets.UTF_8))
+                .containsExactlyInAnyOrder("a", "b");
+        assertThat(joined.version()).isEqualTo(b.version());
+        assertThat(joined.kind()).isEqualTo(ValueKind.VERSIONED);
+        assertThat(Coordinator.reconcile(b, a).value()).isEqualTo(joined.value());
+        assertThat(Coordinator.reconcile(a, plainNewer)).isSameAs(plainNewer);
+        assertThat(Coordinator.reconcile(tombstoneNewer, b)).isSameAs(tombstoneNewer);
+        assertThat(Coordinator.reconcile(null, a)).isSameAs(a);
+        Entry damaged = new Entry(Key.of("k"), new byte[] {9}, 9, 1, 0, ValueKind.VERSIONED);
+        assertThat(Coordinator.reconcile(a, damaged)).isSameAs(damaged);
+    }
+
+    /** Runs a write at {@code node} while the other two drop what it sends. */
+    private void isolated(SimNode node, Runnable write) {
+        for (SimNode other : cluster.nodes()) {
+            if (other != node) {
+                cluster.fault(other.id, DROP);
+            }
+        }
+        write.run();
+        for (SimNode other : cluster.nodes()) {
+            cluster.fault(other.id, NONE);
+        }
+    }
+
+    private static Entry versioned(String value, long node, long hlc) {
+        DvvSet<byte[]> s = DvvSet.<byte[]>empty().update(VersionVector.EMPTY, bytes(value), node);
+        return new Entry(Key.of("k"), CausalCodec.encode(s), hlc, node, 0, ValueKind.VERSIONED);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
