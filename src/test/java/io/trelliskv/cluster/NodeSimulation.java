@@ -168,6 +168,13 @@ final class NodeSimulation {
     /** Whether a connection delivers in the order written (TCP). Off only to show lost order is found. */
     boolean tcpOrder = true;
     /**
+     * By sending node id, how much later (ms) its {@code REPLICA_WRITE} requests arrive than their
+     * connection's order would have them, without holding up what is written after them: a replica write
+     * held up on its way (a congested connection of the pool) while the node's other calls go through.
+     * Empty: none is.
+     */
+    final Map<Long, Long> lateReplicaWritesFrom = new HashMap<>();
+    /**
      * When not null, each node added from now on keeps its identity and the members it knows in a
      * directory of its own here, as {@code --data-dir} does, and {@link #restart} brings it back from it.
      */
@@ -686,7 +693,8 @@ final class NodeSimulation {
             if (call.lossy && callLoss > 0 && random.nextDouble() < callLoss) {
                 return; // lost: the caller's timeout ends the wait
             }
-            after(arrival(true), () -> arrive(call));
+            long late = call.type == PeerMessageType.REPLICA_WRITE ? lateReplicaWritesFrom.getOrDefault(from.id, 0L) : 0;
+            after(arrival(true) + late, () -> arrive(call));
         }
 
         /** The delay of the next message one way, keeping the connection's order unless TCP order is off. */

@@ -236,6 +236,58 @@ class PipelineOrderSimulationTest {
                 .isEmpty();
     }
 
+    /**
+     * Regression: a multi-key command held back for one of its keys forgot the connection's outstanding
+     * commands on its other keys. {@code INCR j} goes to j's first replica; {@code SET k} runs on the
+     * client's node, a replica of k, and waits for its replicas' acks; {@code MGET j k} must wait for the
+     * INCR (another coordinator), so it is held back, and it took the SET's place as what k's later
+     * commands wait for. {@code INCR k}, coordinated by k's first replica, then waited for the MGET only:
+     * with the SET's replica writes late, it left before the SET was acknowledged, so without the SET's
+     * read-your-writes floor, read k's older value there and incremented it; the GET after it read that.
+     * Here the client's node's replica writes arrive 150 ms late (within the replica timeout) and the
+     * connection reads at ONE, so every seed failed so; now the INCR waits for the SET too.
+     */
+    @Test
+    void aHeldMultiKeyCommandDoesNotLetLaterCommandsOvertakeAnEarlierWriteOfItsOtherKeys() {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= 10; seed++) {
+            NodeSimulation sim = cluster(seed, true, null);
+            sim.slowChance = 0;
+            sim.maxDelayMillis = 5;
+            SplittableRandom r = sim.random.split();
+            String j = "j:" + Long.toHexString(r.nextLong() & 0xffffff);
+            long second = ownersOf(sim, j).get(1);
+            NodeSimulation.SimNode at = sim.nodes().stream().filter(n -> n.id == second).findFirst().orElseThrow();
+            String k = replicaKeyNotFirst(sim, at, "k:", r);
+            sim.lateReplicaWritesFrom.put(at.id, 150L);
+            NodeSimulation.SimClient client = sim.new SimClient(at);
+            client.send(List.of(new String[] {"INCR", j},
+                    new String[] {"SET", k, "10"}, new String[] {"MGET", j, k}, new String[] {"INCR", k},
+                    new String[] {"GET", k}));
+            sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+            List<RespValue> expected = List.of(new RespValue.Integer(1),
+                    new RespValue.SimpleString("OK"), new RespValue.Array(List.of(bulk("1"), bulk("10"))),
+                    new RespValue.Integer(11), bulk("11"));
+            if (!client.replies().equals(expected)) {
+                failures.add("seed " + seed + ": " + client.replies() + " (a single Redis: " + expected + ")");
+            }
+            client.close();
+        }
+        assertThat(failures).as("runs with replies a single Redis would not give").isEmpty();
+    }
+
+    /** A key of which {@code at} is a replica but not the first: its reads run there, its INCRs elsewhere. */
+    private static String replicaKeyNotFirst(NodeSimulation sim, NodeSimulation.SimNode at, String prefix,
+                                             SplittableRandom r) {
+        for (int tries = 0; tries < 100_000; tries++) {
+            String key = prefix + Long.toHexString(r.nextLong() & 0xffffff);
+            if (ownersOf(sim, key).indexOf(at.id) > 0) {
+                return key;
+            }
+        }
+        throw new AssertionError("no key has " + at + " as a replica but not the first");
+    }
+
     private static RespValue bulk(String s) {
         return new RespValue.BulkString(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
