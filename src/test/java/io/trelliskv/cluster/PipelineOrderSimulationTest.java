@@ -191,8 +191,6 @@ class PipelineOrderSimulationTest {
      * client is on the key's second replica and alternates the two kinds in one pipeline, with slow
      * messages; only the read-modify-write commands are forwarded, and the replies are a single Redis's.
      */
-    // The opt-in mode of request.Router (LOCAL_COORDINATION): off by default, see its comment.
-    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "trelliskv.localCoordination", matches = "true")
     @Test
     void readsAndBlindWritesRunOnTheEntryReplicaInOrderWithForwardedReadModifyWrites() {
         List<String> failures = new ArrayList<>();
