@@ -168,12 +168,12 @@ final class NodeSimulation {
     /** Whether a connection delivers in the order written (TCP). Off only to show lost order is found. */
     boolean tcpOrder = true;
     /**
-     * By sending node id, how much later (ms) its {@code REPLICA_WRITE} requests arrive than their
+     * By one-way link (from, to), how much later (ms) its {@code REPLICA_WRITE} requests arrive than their
      * connection's order would have them, without holding up what is written after them: a replica write
      * held up on its way (a congested connection of the pool) while the node's other calls go through.
-     * Empty: none is.
+     * Set with {@link #lateReplicaWrites}.
      */
-    final Map<Long, Long> lateReplicaWritesFrom = new HashMap<>();
+    private final Map<List<Long>, Long> lateReplicaWrites = new HashMap<>();
     /**
      * When not null, each node added from now on keeps its identity and the members it knows in a
      * directory of its own here, as {@code --data-dir} does, and {@link #restart} brings it back from it.
@@ -423,6 +423,12 @@ final class NodeSimulation {
         final ClientRegistry clients = new ClientRegistry(100);
         /** A crashed node runs nothing more; a node that left after its decommission is down too. */
         boolean down;
+        /**
+         * How far (ms) the wall clock under this node's hybrid logical clock is ahead of the simulation's
+         * (within the cluster's allowed drift): its writes are stamped as if later. TTLs and timers keep
+         * the simulation's time.
+         */
+        volatile long clockAheadMillis;
         boolean decommissioned;
 
         /** @param address an IP literal: the cluster state makes socket addresses of members, and a name would be looked up */
@@ -436,7 +442,17 @@ final class NodeSimulation {
             this.id = id;
             this.config = config;
             this.address = address;
-            Hlc hlc = new Hlc(clock);
+            Hlc hlc = new Hlc(new io.trelliskv.common.Clock() {
+                @Override
+                public long millis() {
+                    return clock.millis() + clockAheadMillis;
+                }
+
+                @Override
+                public long nanos() {
+                    return clock.nanos();
+                }
+            });
             this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS,
                     EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, hlc, id);
             if (recovered != null) {
@@ -585,6 +601,11 @@ final class NodeSimulation {
         }
     }
 
+    /** Makes the replica writes {@code from} sends {@code to} arrive {@code millis} late; see {@link #lateReplicaWrites}. */
+    void lateReplicaWrites(SimNode from, SimNode to, long millis) {
+        lateReplicaWrites.put(List.of(from.id, to.id), millis);
+    }
+
     /** Puts {@code fault} on both links between {@code a} and {@code b}. */
     void cutBoth(SimNode a, SimNode b, LinkFault fault) {
         cut(a, b, fault);
@@ -693,7 +714,8 @@ final class NodeSimulation {
             if (call.lossy && callLoss > 0 && random.nextDouble() < callLoss) {
                 return; // lost: the caller's timeout ends the wait
             }
-            long late = call.type == PeerMessageType.REPLICA_WRITE ? lateReplicaWritesFrom.getOrDefault(from.id, 0L) : 0;
+            long late = call.type == PeerMessageType.REPLICA_WRITE
+                    ? lateReplicaWrites.getOrDefault(List.of(from.id, to.id), 0L) : 0;
             after(arrival(true) + late, () -> arrive(call));
         }
 

@@ -257,7 +257,11 @@ class PipelineOrderSimulationTest {
             long second = ownersOf(sim, j).get(1);
             NodeSimulation.SimNode at = sim.nodes().stream().filter(n -> n.id == second).findFirst().orElseThrow();
             String k = replicaKeyNotFirst(sim, at, "k:", r);
-            sim.lateReplicaWritesFrom.put(at.id, 150L);
+            for (NodeSimulation.SimNode other : sim.nodes()) {
+                if (other != at) {
+                    sim.lateReplicaWrites(at, other, 150);
+                }
+            }
             NodeSimulation.SimClient client = sim.new SimClient(at);
             client.send(List.of(new String[] {"INCR", j},
                     new String[] {"SET", k, "10"}, new String[] {"MGET", j, k}, new String[] {"INCR", k},
@@ -272,6 +276,52 @@ class PipelineOrderSimulationTest {
             client.close();
         }
         assertThat(failures).as("runs with replies a single Redis would not give").isEmpty();
+    }
+
+    /**
+     * Regression: a blind write coordinated here after a read-modify-write of its key at the key's first
+     * replica (it waited for that reply) was stamped by this node's clock alone. If the first replica's
+     * clock was ahead and its write had not reached this node yet, the later {@code SET} got the older
+     * version, and last-writer-wins kept the {@code INCR}'s value: the connection's next {@code GET} read
+     * the INCR's value, not its own SET's, and every replica kept it. Here k's first replica's clock is
+     * 50 ms ahead and its replica writes to the client's node arrive 150 ms late: every seed failed so.
+     * Now a blind write whose local copy is older than the connection's own last write of the key (its
+     * floor) reads first, which brings that write here, so the SET is stamped after it.
+     */
+    @Test
+    void aBlindWriteAfterAReadModifyWriteElsewhereIsStampedAfterIt() {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= 10; seed++) {
+            NodeSimulation sim = cluster(seed, true, null);
+            sim.slowChance = 0;
+            sim.maxDelayMillis = 5;
+            SplittableRandom r = sim.random.split();
+            String k = "k:" + Long.toHexString(r.nextLong() & 0xffffff);
+            List<Long> owners = ownersOf(sim, k);
+            NodeSimulation.SimNode first = sim.nodes().stream().filter(n -> n.id == owners.get(0)).findFirst()
+                    .orElseThrow();
+            NodeSimulation.SimNode at = sim.nodes().stream().filter(n -> n.id == owners.get(1)).findFirst()
+                    .orElseThrow();
+            first.clockAheadMillis = 50;
+            sim.lateReplicaWrites(first, at, 150);
+            NodeSimulation.SimClient client = sim.new SimClient(at);
+            client.send(List.of(new String[] {"INCR", k}, new String[] {"SET", k, "10"}, new String[] {"GET", k}));
+            sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+            List<RespValue> expected = List.of(new RespValue.Integer(1), new RespValue.SimpleString("OK"), bulk("10"));
+            if (!client.replies().equals(expected)) {
+                failures.add("seed " + seed + ": " + client.replies() + " (a single Redis: " + expected + ")");
+            }
+            sim.runFor(500); // the late writes land
+            for (NodeSimulation.SimNode n : sim.nodes()) {
+                Entry e = n.engine.stored(Key.of(k));
+                String held = e == null || e.value() == null ? null : new String(e.value(), StandardCharsets.UTF_8);
+                if (owners.contains(n.id) && !"10".equals(held)) {
+                    failures.add("seed " + seed + ": " + n + " holds " + held + " (the SET's 10 was acknowledged last)");
+                }
+            }
+            client.close();
+        }
+        assertThat(failures).as("runs with replies a single Redis would not give, or replicas left behind").isEmpty();
     }
 
     /** A key of which {@code at} is a replica but not the first: its reads run there, its INCRs elsewhere. */
