@@ -311,10 +311,11 @@ class RouterTest {
                 throw new AssertionError("no replica but this node");
             }
         };
-        Coordinator coordinator = new Coordinator(h.node.engine(), new Hlc(h.clock), onlySelf, id -> true, none,
+        Hlc hlc = new Hlc(h.clock);
+        Coordinator coordinator = new Coordinator(h.node.engine(), hlc, onlySelf, id -> true, none,
                 (node, entry) -> false, new ReplicationConfig(1, ConsistencyLevel.ONE, ConsistencyLevel.ONE, false,
                         ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0, 1_000), new SplittableRandom(1));
-        return h.node.dispatcher().serveCluster(placement, forwarder, coordinator,
+        return h.node.dispatcher().serveCluster(placement, forwarder, coordinator, hlc,
                 () -> clusterFlush.get());
     }
 
