@@ -279,9 +279,9 @@ public final class Session {
         }
         for (int i = 0; i < tokens.length; i++) {
             Routed r = routedKeys.computeIfAbsent(tokens[i], t -> new Routed());
-            r.settled(); // drops the answered ones
+            boolean earlier = !r.settled();
             r.target = targets[i];
-            r.held = held;
+            r.held = held || (earlier && r.held);
             r.replies.add(reply);
         }
         if (routedKeys.size() >= pruneAt) {

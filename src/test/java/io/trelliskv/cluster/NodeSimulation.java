@@ -8,6 +8,7 @@ import io.trelliskv.command.CommandTable;
 import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Address;
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.datadir.KnownMembers;
@@ -108,7 +109,9 @@ import java.util.function.BooleanSupplier;
  * reset within {@link #RESET_WITHIN_MILLIS}; the others learn of it through SWIM. {@link #cut} puts a
  * fault on the one-way link between two nodes ({@link LinkFault}: its datagrams lost, or everything
  * refused), {@link #heal} takes it off: so a node can come to be believed dead by some nodes while it
- * serves others, or be partitioned away and come back, all through the production membership.
+ * serves others, or be partitioned away and come back, all through the production membership. For
+ * races between coordinators, {@link #lateReplicaWrites} holds up one link's replica writes, and
+ * {@link SimNode#clockAheadMillis} sets a node's clock ahead.
  */
 final class NodeSimulation {
 
@@ -423,13 +426,13 @@ final class NodeSimulation {
         final ClientRegistry clients = new ClientRegistry(100);
         /** A crashed node runs nothing more; a node that left after its decommission is down too. */
         boolean down;
+        boolean decommissioned;
         /**
          * How far (ms) the wall clock under this node's hybrid logical clock is ahead of the simulation's
-         * (within the cluster's allowed drift): its writes are stamped as if later. TTLs and timers keep
-         * the simulation's time.
+         * (keep it within the cluster's allowed drift): its writes are stamped as if later. TTLs and timers
+         * keep the simulation's time.
          */
-        volatile long clockAheadMillis;
-        boolean decommissioned;
+        long clockAheadMillis;
 
         /** @param address an IP literal: the cluster state makes socket addresses of members, and a name would be looked up */
         SimNode(long id, Address address, ClusterConfig config, NodeIdentity identity, KnownMembers known) {
@@ -442,7 +445,7 @@ final class NodeSimulation {
             this.id = id;
             this.config = config;
             this.address = address;
-            Hlc hlc = new Hlc(new io.trelliskv.common.Clock() {
+            Hlc hlc = new Hlc(new Clock() {
                 @Override
                 public long millis() {
                     return clock.millis() + clockAheadMillis;
