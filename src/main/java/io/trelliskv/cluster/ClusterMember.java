@@ -247,7 +247,7 @@ public final class ClusterMember implements AutoCloseable {
                 .build();
         this.coordinator = new Coordinator(engine, hlc, state, state, replicas, hints::add, rc,
                 new SplittableRandom(id ^ clock.nanos()));
-        this.router = dispatcher.serveCluster(state, this::forward, coordinator, this::flushAll);
+        this.router = dispatcher.serveCluster(state, this::forward, coordinator, hlc, this::flushAll);
         this.replayer = new HintReplayer(hints, replicas, state, config.hints(), clock);
     }
 

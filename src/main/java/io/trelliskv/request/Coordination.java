@@ -16,6 +16,8 @@ import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.WriteCapture;
+import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +40,8 @@ import java.util.function.Supplier;
  *   <li>Reads, and writes whose result depends on what is stored (INCR, APPEND, SET NX/XX/GET, DEL's
  *       count ...), first bring the local copies up to the read level (see
  *       {@link Coordinator#read}); blind writes (SET without conditions, SETEX, PSETEX, MSET) skip
- *       this, as their outcome does not depend on the old value.</li>
+ *       this, as their outcome does not depend on the old value. Every write is stamped after the
+ *       connection's own earlier writes of its keys, wherever they ran ({@link #followFloors}).</li>
  *   <li>The handler runs here; the entries it writes are captured and replicated at the write level;
  *       the reply waits for the acks ({@code -TIMEOUT ...} or {@code -REFUSED ...} otherwise).</li>
  * </ol>
@@ -73,6 +76,8 @@ final class Coordination {
     private final Transactions transactions;
     private final CommandTable table;
     private final Coordinator coordinator;
+    /** The clock this node's engine stamps writes with; a write first observes the connection's floors. */
+    private final Hlc hlc;
     private final Placement placement;
     private final ReplicationConfig config;
     private final RequestStats stats;
@@ -81,8 +86,9 @@ final class Coordination {
     private final ForwardedStreams forwardedStreams = new ForwardedStreams();
 
     Coordination(Execution execution, Transactions transactions, CommandTable table, Coordinator coordinator,
-                 Placement placement, RequestStats stats, Durability durability) {
+                 Hlc hlc, Placement placement, RequestStats stats, Durability durability) {
         this.execution = execution;
+        this.hlc = hlc;
         this.durability = durability;
         this.transactions = transactions;
         this.table = table;
@@ -110,7 +116,8 @@ final class Coordination {
     }
 
     /**
-     * Checks availability and starts the read phase.
+     * Checks availability, makes a write's versions follow the connection's own earlier writes of its keys
+     * ({@link #followFloors}), and starts the read phase.
      *
      * @return null if there is nothing to wait for
      * @throws ReplicationException UNAVAILABLE
@@ -122,7 +129,32 @@ final class Coordination {
         if (plan.write()) {
             coordinator.checkAvailable(plan.keys(), plan.writeLevel(), true);
         }
-        return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), session.floors(plan.keys())) : null;
+        Version[] floors = plan.write() || plan.readFirst() ? session.floors(plan.keys()) : null;
+        if (plan.write()) {
+            followFloors(floors);
+        }
+        return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), floors) : null;
+    }
+
+    /**
+     * Makes this node's clock observe the versions of the connection's own earlier writes of a write's
+     * keys (its floors), so the write is stamped after them. The engine stamps a write after the version
+     * it replaces, but only one it holds: an earlier write of the connection coordinated by another node
+     * (a read-modify-write at the key's first replica, this node being another replica) may not have
+     * reached this node yet, and a blind write, which reads nothing first, would be stamped by this node's
+     * clock alone — older than that write if the other node's clock is ahead, or in the same millisecond
+     * with a greater counter — and last-writer-wins would keep the earlier write. A floor of a shared
+     * bucket ({@link Session}) only moves the clock to a version this connection already wrote.
+     */
+    private void followFloors(Version[] floors) {
+        if (floors == null) {
+            return;
+        }
+        for (Version floor : floors) {
+            if (floor != null) {
+                hlc.observe(floor.hlc());
+            }
+        }
     }
 
     /**

@@ -20,6 +20,7 @@ import io.trelliskv.replication.ReplicationException;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.security.Acl;
 import io.trelliskv.storage.Engine;
+import io.trelliskv.version.Hlc;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -126,20 +127,21 @@ public final class Dispatcher implements CommandSink {
     /**
      * Makes this node serve as a member of a cluster: keyed commands go to the node that coordinates
      * their keys ({@code placement}, {@code forwarder}), those coordinated here coordinate their
-     * replicas ({@code coordinator}) whenever this node does not own the whole ring, and FLUSHALL and
+     * replicas ({@code coordinator}, with {@code hlc}, the clock the engine stamps writes with) whenever
+     * this node does not own the whole ring, and FLUSHALL and
      * FLUSHDB flush every live member ({@code clusterFlush} completes when every live member applied it, or
      * fails: with a {@link ReplicationException} whose message is the reply, or with any other failure).
      * Called once, when the cluster starts; until then every command runs here.
      *
      * @return the router, for its counters
      */
-    public Router serveCluster(Placement placement, Forwarder forwarder, Coordinator coordinator,
+    public Router serveCluster(Placement placement, Forwarder forwarder, Coordinator coordinator, Hlc hlc,
                                Supplier<CompletableFuture<Void>> clusterFlush) {
         if (cluster != null) {
             throw new IllegalStateException("the cluster's stages are already in place");
         }
-        Coordination coordination = new Coordination(execution, transactions, table, coordinator, placement, stats,
-                durability);
+        Coordination coordination = new Coordination(execution, transactions, table, coordinator, hlc, placement,
+                stats, durability);
         Router router = new Router(placement, forwarder, clusterFlush, coordination, stats);
         cluster = new ClusterStages(router, coordination, table.find("flushall".getBytes(StandardCharsets.US_ASCII)),
                 table.find("flushdb".getBytes(StandardCharsets.US_ASCII)));

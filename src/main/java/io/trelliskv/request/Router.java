@@ -104,13 +104,12 @@ public final class Router {
 
     /**
      * Whether reads and blind writes may be coordinated by the entry node when it is one of their replicas
-     * ({@link Coordination#anyReplica}), saving a hop. Off unless {@code -Dtrelliskv.localCoordination=true}:
-     * once in three full test runs, PipelinedClientsIT saw a connection's pipelined GET return a value older
-     * than the connection's own SET before it (5 of 9,000 checks), with read-modify-writes of the same keys
-     * coordinated at the first replica in between; until that ordering is found and pinned by a test, every
-     * keyed command goes to the first live replica, as before.
+     * ({@link Coordination#anyReplica}), saving a hop. On unless {@code -Dtrelliskv.localCoordination=false},
+     * which sends every keyed command to its key's first live replica, as before this mode (an off switch
+     * should a deployment want one coordinator per key).
      */
-    static final boolean LOCAL_COORDINATION = Boolean.getBoolean("trelliskv.localCoordination");
+    static final boolean LOCAL_COORDINATION =
+            Boolean.parseBoolean(System.getProperty("trelliskv.localCoordination", "true"));
 
     Router(Placement placement, Forwarder forwarder, Supplier<CompletableFuture<Void>> clusterFlush,
            Coordination coordination, RequestStats stats) {

@@ -205,9 +205,10 @@ public final class Session {
     private static final int PRUNE_MIN = 64;
 
     /**
-     * The outstanding commands on one key, all sent to {@code target}; {@code held} when the newest
-     * waits for an earlier command of the connection (it has not been sent yet, so a later command to
-     * the same coordinator could overtake it). Guarded by the session.
+     * The outstanding commands on one key: all sent to {@code target} in the order made unless
+     * {@code held}, which is set when one of them waited for an earlier command of the connection (it
+     * may not have been sent yet, so a later command to the same coordinator could overtake it, and the
+     * earlier ones may have gone elsewhere) and stays set until all have answered. Guarded by the session.
      */
     private static final class Routed {
         long target;
@@ -263,8 +264,11 @@ public final class Session {
 
     /**
      * Remembers where a command on these keys went (see {@link #conflicting}) until its reply completes.
-     * A held command waits for every outstanding command on its keys, so it replaces them; one sent at
-     * once went where they went, and joins them.
+     * It joins the outstanding commands on each key, and a later command on the key waits for all of
+     * them unless they all went, unheld, where it goes. A held command never replaces them: it waited
+     * only for the keys whose commands went elsewhere, and on its other keys an earlier write can still
+     * be waiting for its replicas' acks after the held command answered (its read-your-writes floor is
+     * recorded only with its reply), so a later command on such a key elsewhere must wait for it too.
      */
     synchronized void routed(long[] tokens, long[] targets, CompletableFuture<?> reply, boolean held) {
         if (reply.isDone()) {
@@ -275,11 +279,9 @@ public final class Session {
         }
         for (int i = 0; i < tokens.length; i++) {
             Routed r = routedKeys.computeIfAbsent(tokens[i], t -> new Routed());
-            if (held || r.settled()) {
-                r.replies.clear();
-            }
+            boolean earlier = !r.settled();
             r.target = targets[i];
-            r.held = held;
+            r.held = held || (earlier && r.held);
             r.replies.add(reply);
         }
         if (routedKeys.size() >= pruneAt) {

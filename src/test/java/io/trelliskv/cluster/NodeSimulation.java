@@ -9,6 +9,7 @@ import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.Address;
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.datadir.KnownMembers;
@@ -110,7 +111,9 @@ import java.util.function.BooleanSupplier;
  * reset within {@link #RESET_WITHIN_MILLIS}; the others learn of it through SWIM. {@link #cut} puts a
  * fault on the one-way link between two nodes ({@link LinkFault}: its datagrams lost, or everything
  * refused), {@link #heal} takes it off: so a node can come to be believed dead by some nodes while it
- * serves others, or be partitioned away and come back, all through the production membership.
+ * serves others, or be partitioned away and come back, all through the production membership. For
+ * races between coordinators, {@link #lateReplicaWrites} holds up one link's replica writes, and
+ * {@link SimNode#clockAheadMillis} sets a node's clock ahead.
  */
 final class NodeSimulation {
 
@@ -176,6 +179,13 @@ final class NodeSimulation {
     boolean deadlines = true;
     /** Extra delay of the requests crossing a one-way link (from, to), ms: a path that holds them back. */
     private final Map<List<Long>, Long> held = new HashMap<>();
+    /**
+     * By one-way link (from, to), how much later (ms) its {@code REPLICA_WRITE} requests arrive than their
+     * connection's order would have them, without holding up what is written after them: a replica write
+     * held up on its way (a congested connection of the pool) while the node's other calls go through.
+     * Set with {@link #lateReplicaWrites}.
+     */
+    private final Map<List<Long>, Long> lateReplicaWrites = new HashMap<>();
     /**
      * When not null, each node added from now on keeps its identity and the members it knows in a
      * directory of its own here, as {@code --data-dir} does, and {@link #restart} brings it back from it.
@@ -426,6 +436,12 @@ final class NodeSimulation {
         /** A crashed node runs nothing more; a node that left after its decommission is down too. */
         boolean down;
         boolean decommissioned;
+        /**
+         * How far (ms) the wall clock under this node's hybrid logical clock is ahead of the simulation's
+         * (keep it within the cluster's allowed drift): its writes are stamped as if later. TTLs and timers
+         * keep the simulation's time.
+         */
+        long clockAheadMillis;
 
         /** @param address an IP literal: the cluster state makes socket addresses of members, and a name would be looked up */
         SimNode(long id, Address address, ClusterConfig config, NodeIdentity identity, KnownMembers known) {
@@ -438,7 +454,17 @@ final class NodeSimulation {
             this.id = id;
             this.config = config;
             this.address = address;
-            Hlc hlc = new Hlc(clock);
+            Hlc hlc = new Hlc(new Clock() {
+                @Override
+                public long millis() {
+                    return clock.millis() + clockAheadMillis;
+                }
+
+                @Override
+                public long nanos() {
+                    return clock.nanos();
+                }
+            });
             this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS,
                     EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, hlc, id);
             if (recovered != null) {
@@ -587,6 +613,11 @@ final class NodeSimulation {
         }
     }
 
+    /** Makes the replica writes {@code from} sends {@code to} arrive {@code millis} late; see {@link #lateReplicaWrites}. */
+    void lateReplicaWrites(SimNode from, SimNode to, long millis) {
+        lateReplicaWrites.put(List.of(from.id, to.id), millis);
+    }
+
     /** Puts {@code fault} on both links between {@code a} and {@code b}. */
     void cutBoth(SimNode a, SimNode b, LinkFault fault) {
         cut(a, b, fault);
@@ -707,7 +738,9 @@ final class NodeSimulation {
             if (call.lossy && callLoss > 0 && random.nextDouble() < callLoss) {
                 return; // lost: the caller's timeout ends the wait
             }
-            after(arrival(true), () -> arrive(call));
+            long late = call.type == PeerMessageType.REPLICA_WRITE
+                    ? lateReplicaWrites.getOrDefault(List.of(from.id, to.id), 0L) : 0;
+            after(arrival(true) + late, () -> arrive(call));
         }
 
         /** The delay of the next message one way, keeping the connection's order unless TCP order is off. */

@@ -191,8 +191,6 @@ class PipelineOrderSimulationTest {
      * client is on the key's second replica and alternates the two kinds in one pipeline, with slow
      * messages; only the read-modify-write commands are forwarded, and the replies are a single Redis's.
      */
-    // The opt-in mode of request.Router (LOCAL_COORDINATION): off by default, see its comment.
-    @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "trelliskv.localCoordination", matches = "true")
     @Test
     void readsAndBlindWritesRunOnTheEntryReplicaInOrderWithForwardedReadModifyWrites() {
         List<String> failures = new ArrayList<>();
@@ -234,6 +232,108 @@ class PipelineOrderSimulationTest {
         }
         assertThat(failures).as("runs with replies a single Redis would not give, or the wrong commands forwarded")
                 .isEmpty();
+    }
+
+    /**
+     * Regression: a multi-key command held back for one of its keys forgot the connection's outstanding
+     * commands on its other keys. {@code INCR j} goes to j's first replica; {@code SET k} runs on the
+     * client's node, a replica of k, and waits for its replicas' acks; {@code MGET j k} must wait for the
+     * INCR (another coordinator), so it is held back, and it took the SET's place as what k's later
+     * commands wait for. {@code INCR k}, coordinated by k's first replica, then waited for the MGET only:
+     * with the SET's replica writes late, it left before the SET was acknowledged, so without the SET's
+     * read-your-writes floor, read k's older value there and incremented it; the GET after it read that.
+     * Here the client's node's replica writes arrive 150 ms late (within the replica timeout) and the
+     * connection reads at ONE, so every seed failed so; now the INCR waits for the SET too.
+     */
+    @Test
+    void aHeldMultiKeyCommandDoesNotLetLaterCommandsOvertakeAnEarlierWriteOfItsOtherKeys() {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= 10; seed++) {
+            NodeSimulation sim = cluster(seed, true, null);
+            sim.slowChance = 0;
+            sim.maxDelayMillis = 5;
+            SplittableRandom r = sim.random.split();
+            String j = "j:" + Long.toHexString(r.nextLong() & 0xffffff);
+            long second = ownersOf(sim, j).get(1);
+            NodeSimulation.SimNode at = sim.nodes().stream().filter(n -> n.id == second).findFirst().orElseThrow();
+            String k = replicaKeyNotFirst(sim, at, "k:", r);
+            for (NodeSimulation.SimNode other : sim.nodes()) {
+                if (other != at) {
+                    sim.lateReplicaWrites(at, other, 150);
+                }
+            }
+            NodeSimulation.SimClient client = sim.new SimClient(at);
+            client.send(List.of(new String[] {"INCR", j},
+                    new String[] {"SET", k, "10"}, new String[] {"MGET", j, k}, new String[] {"INCR", k},
+                    new String[] {"GET", k}));
+            sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+            List<RespValue> expected = List.of(new RespValue.Integer(1),
+                    new RespValue.SimpleString("OK"), new RespValue.Array(List.of(bulk("1"), bulk("10"))),
+                    new RespValue.Integer(11), bulk("11"));
+            if (!client.replies().equals(expected)) {
+                failures.add("seed " + seed + ": " + client.replies() + " (a single Redis: " + expected + ")");
+            }
+            client.close();
+        }
+        assertThat(failures).as("runs with replies a single Redis would not give").isEmpty();
+    }
+
+    /**
+     * Regression: a blind write coordinated here after a read-modify-write of its key at the key's first
+     * replica (it waited for that reply) was stamped by this node's clock alone. If the first replica's
+     * clock was ahead and its write had not reached this node yet, the later {@code SET} got the older
+     * version, and last-writer-wins kept the {@code INCR}'s value: the connection's next {@code GET} read
+     * the INCR's value, not its own SET's, and every replica kept it. Here k's first replica's clock is
+     * 50 ms ahead and its replica writes to the client's node arrive 150 ms late: every seed failed so.
+     * Now a blind write whose local copy is older than the connection's own last write of the key (its
+     * floor) reads first, which brings that write here, so the SET is stamped after it.
+     */
+    @Test
+    void aBlindWriteAfterAReadModifyWriteElsewhereIsStampedAfterIt() {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= 10; seed++) {
+            NodeSimulation sim = cluster(seed, true, null);
+            sim.slowChance = 0;
+            sim.maxDelayMillis = 5;
+            SplittableRandom r = sim.random.split();
+            String k = "k:" + Long.toHexString(r.nextLong() & 0xffffff);
+            List<Long> owners = ownersOf(sim, k);
+            NodeSimulation.SimNode first = sim.nodes().stream().filter(n -> n.id == owners.get(0)).findFirst()
+                    .orElseThrow();
+            NodeSimulation.SimNode at = sim.nodes().stream().filter(n -> n.id == owners.get(1)).findFirst()
+                    .orElseThrow();
+            first.clockAheadMillis = 50;
+            sim.lateReplicaWrites(first, at, 150);
+            NodeSimulation.SimClient client = sim.new SimClient(at);
+            client.send(List.of(new String[] {"INCR", k}, new String[] {"SET", k, "10"}, new String[] {"GET", k}));
+            sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+            List<RespValue> expected = List.of(new RespValue.Integer(1), new RespValue.SimpleString("OK"), bulk("10"));
+            if (!client.replies().equals(expected)) {
+                failures.add("seed " + seed + ": " + client.replies() + " (a single Redis: " + expected + ")");
+            }
+            sim.runFor(500); // the late writes land
+            for (NodeSimulation.SimNode n : sim.nodes()) {
+                Entry e = n.engine.stored(Key.of(k));
+                String held = e == null || e.value() == null ? null : new String(e.value(), StandardCharsets.UTF_8);
+                if (owners.contains(n.id) && !"10".equals(held)) {
+                    failures.add("seed " + seed + ": " + n + " holds " + held + " (the SET's 10 was acknowledged last)");
+                }
+            }
+            client.close();
+        }
+        assertThat(failures).as("runs with replies a single Redis would not give, or replicas left behind").isEmpty();
+    }
+
+    /** A key of which {@code at} is a replica but not the first: its reads run there, its INCRs elsewhere. */
+    private static String replicaKeyNotFirst(NodeSimulation sim, NodeSimulation.SimNode at, String prefix,
+                                             SplittableRandom r) {
+        for (int tries = 0; tries < 100_000; tries++) {
+            String key = prefix + Long.toHexString(r.nextLong() & 0xffffff);
+            if (ownersOf(sim, key).indexOf(at.id) > 0) {
+                return key;
+            }
+        }
+        throw new AssertionError("no key has " + at + " as a replica but not the first");
     }
 
     private static RespValue bulk(String s) {

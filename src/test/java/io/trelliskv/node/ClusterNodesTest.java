@@ -130,6 +130,12 @@ class ClusterNodesTest {
         // copies; the third arrives on its own.
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(nodes)
                 .allSatisfy(n -> assertThat(n.engine().size()).as("keys on %x", n.nodeId()).isEqualTo(60)));
+        // Every node is a replica of every key, so reads and blind writes ran where they arrived ...
+        assertThat(nodes.stream().mapToLong(n -> n.dispatcher().router().forwarded()).sum()).isZero();
+        // ... while a read-modify-write runs on its key's first replica, a hop away from two of the three.
+        for (int i = 0; i < 30; i++) {
+            assertThat(clients.get(i % 3).incr("counter" + i)).isEqualTo(1L);
+        }
         assertThat(nodes.stream().mapToLong(n -> n.dispatcher().router().forwarded()).sum()).isPositive();
     }
 

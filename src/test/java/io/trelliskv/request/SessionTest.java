@@ -126,4 +126,36 @@ class SessionTest {
         answered.complete(new byte[0]);
         assertThat(s.mustWait(2)).isNull();
     }
+
+    /**
+     * INCR j went to node 2, SET k is outstanding here (node 1), and MGET j k here waits for the INCR.
+     * A later command on k at node 2 must still wait for the SET, not only for the MGET: the MGET may
+     * answer before the SET's replicas have acknowledged it, and the SET's read-your-writes floor is
+     * recorded only then.
+     */
+    @Test
+    void aHeldCommandDoesNotReplaceTheOutstandingCommandsOfItsOtherKeys() {
+        Session s = new Session(1);
+        long j = Key.of("j").token();
+        long k = Key.of("k").token();
+        CompletableFuture<byte[]> incrJ = new CompletableFuture<>();
+        s.routed(new long[] {j}, new long[] {2}, incrJ, false);
+        CompletableFuture<byte[]> setK = new CompletableFuture<>();
+        assertThat(s.conflicting(new long[] {k}, new long[] {1})).as("SET k: nothing outstanding on k").isNull();
+        s.routed(new long[] {k}, new long[] {1}, setK, false);
+
+        CompletableFuture<Void> mgetWaits = s.conflicting(new long[] {j, k}, new long[] {1, 1});
+        assertThat(mgetWaits).as("MGET j k waits for INCR j at node 2").isNotNull().isNotDone();
+        CompletableFuture<byte[]> mget = new CompletableFuture<>();
+        s.routed(new long[] {j, k}, new long[] {1, 1}, mget, true);
+
+        incrJ.complete(new byte[0]);
+        assertThat(mgetWaits).isDone();
+        mget.complete(new byte[0]);
+        CompletableFuture<Void> incrKWaits = s.conflicting(new long[] {k}, new long[] {2});
+        assertThat(incrKWaits).as("INCR k at node 2 waits for SET k").isNotNull().isNotDone();
+        setK.complete(new byte[0]);
+        assertThat(incrKWaits).isDone();
+        assertThat(s.conflicting(new long[] {k}, new long[] {2})).isNull();
+    }
 }
