@@ -6,6 +6,12 @@ import io.trelliskv.net.ClientConnection;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.CounterState;
+import io.trelliskv.version.DvvSet;
+import io.trelliskv.version.PnCounter;
+import io.trelliskv.version.Version;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -25,7 +31,31 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * The string commands: GET and SET with its family (SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX), the
  * multi-key MGET, MSET and MSETNX, the counters (INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT) and the
  * in-place edits (STRLEN, APPEND, GETRANGE, SETRANGE), with Redis 7.0's arities, flags, replies and
- * error texts. Only strings exist, so no command here can meet a WRONGTYPE.
+ * error texts.
+ *
+ * <h2>Kinds of value</h2>
+ * A key holds a plain string, a convergent counter or a versioned value (siblings, {@code VSET}); see
+ * {@link ValueKind}. Every command here reads a key as a string ({@link #stringOf}): a counter reads as
+ * its value in decimal, a versioned value as its one sibling (nil when it has none, an error naming
+ * VGET when it has several; MGET answers nil for such a key, as Redis's MGET does for a non-string).
+ * Every command that writes a value writes a plain string under a new version, replacing whatever the
+ * key held (last writer wins): SET, GETSET, MSET, APPEND, SETRANGE and INCRBYFLOAT replace a counter, or
+ * every sibling this node knows of, with a plain string. The counters are the exception:
+ *
+ * <h2>Counters</h2>
+ * INCR, DECR, INCRBY and DECRBY make the key a convergent counter ({@link CounterState}) and add to this
+ * node's own share of it, so increments coordinated by different replicas, also during a partition,
+ * join instead of overwriting each other. A counter counts from the state it was made from: a missing
+ * key (base 0) or a plain integer string, or a versioned value with one integer sibling (base that
+ * integer), and its entry keeps that state's version, its epoch ({@link Engine.Txn#putCounter}), so that
+ * every replica counting from the same state joins, and any newer SET or DEL resets it: increments
+ * concurrent with a reset that the reset had not seen are dropped. A counter made from a key nothing
+ * was ever stored for has the epoch {@link #FIRST_EPOCH} (or the flush floor, after a FLUSHALL). A
+ * node's share of a counter is at most 2^63 - 1 in each direction; an increment that would carry it past
+ * starts a new epoch at the counter's current value (as a SET of that value would), which keeps Redis's
+ * results for any sequence of increments whose running value fits in 64 bits. Expiry-changing commands
+ * (EXPIRE, PERSIST, GETEX with an option) and RENAME rewrite a counter under a new version: a new epoch
+ * that keeps every increment the rewrite saw.
  *
  * <h2>Atomicity</h2>
  * A plain SET (no NX, XX, GET or KEEPTTL) and a GET are single engine operations. Every command that
@@ -63,6 +93,11 @@ public final class StringCommands {
     /** Smallest positive x87 {@code long double} (a denormal); below it strtold underflows to zero. */
     private static final BigDecimal LONG_DOUBLE_MIN = new BigDecimal("3.64519953188247460253e-4951");
     private static final byte[] EMPTY = {};
+    /**
+     * The epoch of a counter made from a key nothing was ever stored for: below every stamped version,
+     * and above {@link Version#ZERO}, which replicas read as "nothing stored".
+     */
+    public static final Version FIRST_EPOCH = new Version(0, 1);
 
     private final Engine engine;
     private final Clock clock;
@@ -109,7 +144,7 @@ public final class StringCommands {
     // ---- get and set ----
 
     private void get(ClientConnection c, byte[][] a, RespWriter out) {
-        out.bulk(valueOrNull(engine.get(Key.of(a[1]))));
+        out.bulk(stringOf(engine.get(Key.of(a[1]))));
     }
 
     /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]. */
@@ -123,17 +158,20 @@ public final class StringCommands {
             out.ok();
             return;
         }
-        Entry previous = engine.atomically(key, txn -> {
+        Entry[] previous = new Entry[1];
+        byte[] old = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
+            byte[] read = o.has(Options.GET) ? stringOf(current) : null; // refuses before anything is written
             if (!o.blocks(current)) {
                 long keptOrNew = o.has(Options.KEEPTTL) ? (current == null ? 0 : current.expireAt()) : expireAt;
                 txn.put(key, value, keptOrNew);
             }
-            return current;
+            previous[0] = current;
+            return read;
         });
         if (o.has(Options.GET)) {
-            out.bulk(valueOrNull(previous));
-        } else if (o.blocks(previous)) {
+            out.bulk(old);
+        } else if (o.blocks(previous[0])) {
             out.nullBulk();
         } else {
             out.ok();
@@ -161,24 +199,25 @@ public final class StringCommands {
 
     private void getset(ClientConnection c, byte[][] a, RespWriter out) {
         Key key = Key.of(a[1]);
-        Entry previous = engine.atomically(key, txn -> {
-            Entry current = txn.get(key);
+        byte[] previous = engine.atomically(key, txn -> {
+            byte[] current = stringOf(txn.get(key));
             txn.put(key, a[2], 0);
             return current;
         });
-        out.bulk(valueOrNull(previous));
+        out.bulk(previous);
     }
 
     private void getdel(ClientConnection c, byte[][] a, RespWriter out) {
         Key key = Key.of(a[1]);
-        Entry previous = engine.atomically(key, txn -> {
+        byte[] previous = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
+            byte[] read = stringOf(current);
             if (current != null) {
                 txn.delete(key);
             }
-            return current;
+            return read;
         });
-        out.bulk(valueOrNull(previous));
+        out.bulk(previous);
     }
 
     /**
@@ -189,22 +228,23 @@ public final class StringCommands {
         Options o = Options.parse(a, 2, false);
         long now = clock.millis();
         Key key = Key.of(a[1]);
-        Entry found = engine.atomically(key, txn -> {
+        byte[] found = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
             if (current == null) {
                 return null;
             }
             long expireAt = o.expireAt(now, "getex");
+            byte[] read = stringOf(current);
             if (o.has(Options.EXAT | Options.PXAT) && expireAt <= now) {
                 txn.delete(key);
             } else if (expireAt != 0) {
-                txn.put(key, current.value(), expireAt);
+                txn.put(key, current.value(), current.kind(), expireAt);
             } else if (o.has(Options.PERSIST) && current.hasExpiry()) {
-                txn.put(key, current.value(), 0);
+                txn.put(key, current.value(), current.kind(), 0);
             }
-            return current;
+            return read;
         });
-        out.bulk(valueOrNull(found));
+        out.bulk(found);
     }
 
     // ---- several keys ----
@@ -212,7 +252,8 @@ public final class StringCommands {
     private void mget(ClientConnection c, byte[][] a, RespWriter out) {
         out.array(a.length - 1);
         for (int i = 1; i < a.length; i++) {
-            out.bulk(valueOrNull(engine.get(Key.of(a[i]))));
+            Entry e = engine.get(Key.of(a[i]));
+            out.bulk(e != null && hasSiblings(e) ? null : stringOf(e));
         }
     }
 
@@ -259,8 +300,8 @@ public final class StringCommands {
     // ---- edits ----
 
     private void strlen(ClientConnection c, byte[][] a, RespWriter out) {
-        Entry e = engine.get(Key.of(a[1]));
-        out.integer(e == null ? 0 : e.value().length);
+        byte[] value = stringOf(engine.get(Key.of(a[1])));
+        out.integer(value == null ? 0 : value.length);
     }
 
     private void append(ClientConnection c, byte[][] a, RespWriter out) {
@@ -268,11 +309,11 @@ public final class StringCommands {
         byte[] tail = a[2];
         int length = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            if (current == null) {
-                txn.put(key, tail, 0);
+            byte[] head = stringOf(current);
+            if (head == null) {
+                txn.put(key, tail, current == null ? 0 : current.expireAt());
                 return tail.length;
             }
-            byte[] head = current.value();
             checkLength(head.length, tail.length);
             byte[] joined = Arrays.copyOf(head, head.length + tail.length);
             System.arraycopy(tail, 0, joined, head.length, tail.length);
@@ -289,7 +330,7 @@ public final class StringCommands {
     private void getrange(ClientConnection c, byte[][] a, RespWriter out) {
         long start = Args.parseLong(a[2]);
         long end = Args.parseLong(a[3]);
-        byte[] value = valueOrNull(engine.get(Key.of(a[1])));
+        byte[] value = stringOf(engine.get(Key.of(a[1])));
         long length = value == null ? 0 : value.length;
         if (start < 0 && end < 0 && start > end) {
             out.bulk(EMPTY);
@@ -322,7 +363,8 @@ public final class StringCommands {
         byte[] patch = a[3];
         int length = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            byte[] old = current == null ? EMPTY : current.value();
+            byte[] read = stringOf(current);
+            byte[] old = read == null ? EMPTY : read;
             if (patch.length == 0) {
                 return old.length;
             }
@@ -353,19 +395,45 @@ public final class StringCommands {
         out.integer(incrBy(a[1], -decrement));
     }
 
-    /** Adds {@code delta} to the integer at {@code rawKey} (0 if missing), keeping its TTL; returns the sum. */
+    /**
+     * Adds {@code delta} to the counter at {@code rawKey}, keeping its TTL; returns the sum. A key that is
+     * not a counter yet becomes one counting from its integer value (0 if missing), under its version; a
+     * counter gets {@code delta} added to this node's share, under its epoch (see the class comment).
+     */
     private long incrBy(byte[] rawKey, long delta) {
         Key key = Key.of(rawKey);
         return engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            long old = current == null ? 0 : Args.parseLong(current.value());
+            CounterState counter;
+            Version epoch;
+            if (current != null && current.kind() == ValueKind.COUNTER) {
+                counter = decodeCounter(current);
+                epoch = current.version();
+            } else {
+                byte[] read = stringOf(current);
+                counter = CounterState.of(read == null ? 0 : Args.parseLong(read), PnCounter.ZERO);
+                Entry from = current != null ? current : txn.stored(key);
+                epoch = from != null ? from.version() : FIRST_EPOCH;
+                if (epoch.compareTo(engine.flushFloor()) < 0) {
+                    epoch = engine.flushFloor();
+                }
+            }
+            long old = counterValue(counter);
             if ((delta < 0 && old < 0 && delta < Long.MIN_VALUE - old)
                     || (delta > 0 && old > 0 && delta > Long.MAX_VALUE - old)) {
                 throw new CommandException("ERR increment or decrement would overflow");
             }
             long sum = old + delta;
-            txn.put(key, Long.toString(sum).getBytes(StandardCharsets.US_ASCII),
-                    current == null ? 0 : current.expireAt());
+            long expireAt = current == null ? 0 : current.expireAt();
+            CounterState next;
+            try {
+                next = counter.add(engine.nodeId(), delta);
+            } catch (ArithmeticException shareFull) {
+                // This node's share cannot grow: a new epoch counting from the sum, as a SET of it would.
+                txn.put(key, CausalCodec.encode(CounterState.of(sum, PnCounter.ZERO)), ValueKind.COUNTER, expireAt);
+                return sum;
+            }
+            txn.putCounter(key, CausalCodec.encode(next), epoch, expireAt);
             return sum;
         });
     }
@@ -374,7 +442,8 @@ public final class StringCommands {
         Key key = Key.of(a[1]);
         byte[] result = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            BigDecimal value = current == null ? BigDecimal.ZERO : parseLongDouble(current.value());
+            byte[] read = stringOf(current);
+            BigDecimal value = read == null ? BigDecimal.ZERO : parseLongDouble(read);
             BigDecimal increment = parseLongDouble(a[2]);
             BigDecimal sum = value == null || increment == null ? null : value.add(increment);
             if (sum == null || sum.abs().compareTo(LONG_DOUBLE_MAX) > 0) {
@@ -472,8 +541,66 @@ public final class StringCommands {
 
     // ---- helpers ----
 
-    private static byte[] valueOrNull(Entry e) {
-        return e == null ? null : e.value();
+    /**
+     * The string a client reads for an entry: a plain value as stored, a counter's value in decimal, a
+     * versioned value's one sibling (null if it has none); null for no entry.
+     *
+     * @throws CommandException if the entry is a versioned value with several siblings (which VGET reads),
+     *                          or a counter whose value does not fit in 64 bits or does not decode
+     */
+    static byte[] stringOf(Entry e) {
+        if (e == null) {
+            return null;
+        }
+        switch (e.kind()) {
+            case ValueKind.COUNTER:
+                return Long.toString(counterValue(decodeCounter(e))).getBytes(StandardCharsets.US_ASCII);
+            case ValueKind.VERSIONED:
+                List<byte[]> siblings = decodeSiblings(e).values();
+                if (siblings.size() > 1) {
+                    throw siblingsError(siblings.size());
+                }
+                return siblings.isEmpty() ? null : siblings.get(0);
+            default:
+                return e.value();
+        }
+    }
+
+    /** True if the entry is a versioned value with more than one sibling: no single string to read. */
+    static boolean hasSiblings(Entry e) {
+        return e.kind() == ValueKind.VERSIONED && decodeSiblings(e).valueCount() > 1;
+    }
+
+    /** The error of a string command on a key with {@code count} concurrent values. */
+    static CommandException siblingsError(int count) {
+        return new CommandException("ERR the key has " + count
+                + " concurrent values (siblings): read them with VGET, or replace them with SET");
+    }
+
+    private static DvvSet<byte[]> decodeSiblings(Entry e) {
+        try {
+            return CausalCodec.decodeDvv(e.value());
+        } catch (IllegalArgumentException damaged) {
+            throw new CommandException("ERR the key's versioned value does not decode: " + damaged.getMessage());
+        }
+    }
+
+    static CounterState decodeCounter(Entry e) {
+        try {
+            return CausalCodec.decodeCounterState(e.value());
+        } catch (IllegalArgumentException damaged) {
+            throw new CommandException("ERR the key's counter does not decode: " + damaged.getMessage());
+        }
+    }
+
+    /** A counter's value, or an error if increments through several nodes carried it out of range. */
+    private static long counterValue(CounterState c) {
+        try {
+            return c.value();
+        } catch (ArithmeticException e) {
+            throw new CommandException("ERR counter value is out of the 64-bit range (concurrent increments"
+                    + " added up past it); SET or DEL resets it");
+        }
     }
 
     /**

@@ -850,8 +850,9 @@ public final class MemoryEngine implements Engine {
                 if (joinable(incoming, h, flags, now)) {
                     return joinLocked(s, i, h, flags, incoming, now);
                 }
-                if (Version.compare(incoming.hlc, incoming.nodeId, hlcOf(h), nodeIdOf(h, flags)) <= 0) {
-                    return false;
+                int c = Version.compare(incoming.hlc, incoming.nodeId, hlcOf(h), nodeIdOf(h, flags));
+                if (c < 0 || c == 0 && !(liveCounter(incoming, now) && !liveCounter(h, flags, now))) {
+                    return false; // older, or the same version and not a counter made from what is stored
                 }
             }
             hlc.observe(incoming.hlc);
@@ -885,8 +886,24 @@ public final class MemoryEngine implements Engine {
                 || (flags >>> F_KIND_SHIFT & 3) != incoming.kind) {
             return false;
         }
+        if (ValueKind.joinsWithinVersion(incoming.kind)
+                && (incoming.isExpired(now) || incoming.hlc != hlcOf(h) || incoming.nodeId != nodeIdOf(h, flags))) {
+            return false; // counters of different epochs, or one that has expired: the version decides
+        }
         long expireAt = expireAtOf(h, flags);
         return expireAt == 0 || now <= expireAt; // an expired value is gone: the newer version decides
+    }
+
+    /** True if {@code e} is an unexpired counter: at its version it beats anything but another one. */
+    private static boolean liveCounter(Entry e, long now) {
+        return e.kind == ValueKind.COUNTER && e.value != null && !e.isExpired(now);
+    }
+
+    /** {@link #liveCounter(Entry, long)} of the record {@code h}. */
+    private boolean liveCounter(long h, int flags, long now) {
+        long expireAt = expireAtOf(h, flags);
+        return (flags & F_TOMBSTONE) == 0 && (flags >>> F_KIND_SHIFT & 3) == ValueKind.COUNTER
+                && (expireAt == 0 || now <= expireAt);
     }
 
     /**
@@ -1093,6 +1110,35 @@ public final class MemoryEngine implements Engine {
         public boolean delete(Key key) {
             Segment s = check(key);
             return deleteLocked(s, key, clock.millis());
+        }
+
+        @Override
+        public Entry stored(Key key) {
+            Segment s = check(key);
+            int i = find(s, key);
+            return i < 0 ? null : materialize(handleOf(s.slots[i]), key);
+        }
+
+        @Override
+        public Entry putCounter(Key key, byte[] value, Version epoch, long expireAt) {
+            Objects.requireNonNull(value, "value");
+            Segment s = check(key);
+            int i = find(s, key);
+            if (i >= 0) {
+                long h = handleOf(s.slots[i]);
+                if (Version.compare(epoch.hlc(), epoch.nodeId(), hlcOf(h), nodeIdOf(h, flagsOf(h))) < 0) {
+                    throw new IllegalArgumentException("counter epoch " + epoch + " is older than the stored version "
+                            + new Version(hlcOf(h), nodeIdOf(h, flagsOf(h))) + " of " + key);
+                }
+            }
+            long now = clock.millis();
+            hlc.observe(epoch.hlc());
+            store(s, i, key, key.bytes(), value, ValueKind.COUNTER, epoch.hlc(), epoch.nodeId(), expireAt,
+                    lruTick(now), now);
+            Entry e = new Entry(key, value, epoch.hlc(), epoch.nodeId(), expireAt, ValueKind.COUNTER);
+            WriteCapture.record(e);
+            journal.stored(e);
+            return e;
         }
     }
 
@@ -1571,6 +1617,11 @@ public final class MemoryEngine implements Engine {
     @Override
     public long refusedBelowFlushFloor() {
         return refusedBelowFlushFloor.sum();
+    }
+
+    @Override
+    public long nodeId() {
+        return nodeId;
     }
 
     @Override

@@ -2,14 +2,27 @@ package io.trelliskv.storage;
 
 import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.DvvSet;
-import io.trelliskv.version.PnCounter;
+import io.trelliskv.version.CounterState;
 
 /**
  * What an entry's value bytes are, and how two replicas' values of one key are joined. A plain value is
  * a string, and of two the newer version wins (last writer wins). A versioned value ({@code VSET}) is
- * an encoded {@link DvvSet} of siblings and a counter an encoded {@link PnCounter}: two of the same kind
- * are joined, whatever their versions, so concurrent writes are all kept (as siblings, or as counted
- * increments) instead of one winning. Between kinds, and against tombstones, the newer version wins.
+ * an encoded {@link DvvSet} of siblings: two are joined, whatever their versions, so concurrent writes
+ * are all kept as siblings instead of one winning.
+ *
+ * <h2>Counters</h2>
+ * A counter ({@code INCR} and its family) is an encoded {@link CounterState}, and its entry's version is
+ * its <em>epoch</em>: the version of the last-writer-wins state it counts from (a missing key, a plain
+ * integer, a SET or DEL; see {@code command.StringCommands}). Increments keep that version, so:
+ * <ul>
+ *   <li>two live counters of the same version count from the same state and are joined (each node's
+ *       increments at their maximum): an increment is counted once, whatever path and order brings it;</li>
+ *   <li>at equal versions a live counter beats anything else (the plain value or tombstone it was made
+ *       from, an expired value): a counter made from state {@code v} is newer than {@code v};</li>
+ *   <li>otherwise the newer version wins, so a SET or DEL newer than a counter's epoch replaces it, and
+ *       increments of the older epoch that the SET or DEL had not seen are dropped.</li>
+ * </ul>
+ * A value that has expired is not joined: it no longer exists, and the newer version decides.
  *
  * <p>The codes are part of the on-disk and wire formats: ONLY APPEND.
  */
@@ -19,7 +32,7 @@ public final class ValueKind {
     public static final byte PLAIN = 0;
     /** Siblings with their causal history ({@link CausalCodec#encode(DvvSet)}). */
     public static final byte VERSIONED = 1;
-    /** A convergent counter ({@link CausalCodec#encode(PnCounter)}). */
+    /** A convergent counter ({@link CausalCodec#encode(CounterState)}); its version is its epoch. */
     public static final byte COUNTER = 2;
 
     /** The largest code: a code fits in two bits. */
@@ -33,6 +46,11 @@ public final class ValueKind {
         return kind == VERSIONED || kind == COUNTER;
     }
 
+    /** True for the kinds joined only with values of the same version (a counter's epoch), not with any. */
+    public static boolean joinsWithinVersion(byte kind) {
+        return kind == COUNTER;
+    }
+
     /**
      * The join of two values of kind {@code kind} (one that {@link #joins}); commutative, associative and
      * idempotent, so replicas that see the same values in any order hold the same bytes.
@@ -42,7 +60,7 @@ public final class ValueKind {
     public static byte[] join(byte kind, byte[] a, byte[] b) {
         return switch (kind) {
             case VERSIONED -> CausalCodec.encode(CausalCodec.decodeDvv(a).sync(CausalCodec.decodeDvv(b)));
-            case COUNTER -> CausalCodec.encode(CausalCodec.decodeCounter(a).merge(CausalCodec.decodeCounter(b)));
+            case COUNTER -> CausalCodec.encode(CausalCodec.decodeCounterState(a).merge(CausalCodec.decodeCounterState(b)));
             default -> throw new IllegalArgumentException("values of kind " + kind + " are not joined");
         };
     }
