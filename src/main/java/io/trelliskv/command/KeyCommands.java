@@ -8,6 +8,8 @@ import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.ValueKind;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.CounterState;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,8 +38,9 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * counter as its integer, as Redis Enterprise's active-active counters are strings), and
  * {@code versioned} for a versioned value, which GET cannot read once it has several siblings (so a
  * tool that reads every "string" with GET is not misled); SCAN's TYPE filter uses the same names.
- * The commands that rewrite a key under a new version (RENAME, the EXPIRE family, PERSIST) keep its kind:
- * a counter rewritten so starts a new epoch that keeps every increment it had (see {@link StringCommands}).
+ * The commands that rewrite a key under a new version keep its kind: the EXPIRE family and PERSIST
+ * rewrite a counter as it is (a new TTL, the same epoch), RENAME makes the new name a counter of the
+ * value, counting from what that name held (see {@link StringCommands}).
  *
  * <p>KEYS and SCAN MATCH use Redis's glob ({@link Glob}); the pattern {@code *} is answered without
  * matching, as Redis does, which is what makes it include the empty key.
@@ -237,7 +240,13 @@ public final class KeyCommands {
             if (onlyIfAbsent && txn.get(to) != null) {
                 return false;
             }
-            txn.put(to, source.value(), source.kind(), source.expireAt());
+            byte[] value = source.value();
+            if (source.kind() == ValueKind.COUNTER) {
+                // A counter of the new name's own history: it counts from what that name holds now.
+                long sum = StringCommands.counterValue(StringCommands.decodeCounter(source));
+                value = CausalCodec.encode(CounterState.from(StringCommands.epochOf(engine, txn, to), sum));
+            }
+            txn.put(to, value, source.kind(), source.expireAt());
             txn.delete(from);
             return true;
         });

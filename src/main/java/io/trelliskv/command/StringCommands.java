@@ -10,7 +10,6 @@ import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.CounterState;
 import io.trelliskv.version.DvvSet;
-import io.trelliskv.version.PnCounter;
 import io.trelliskv.version.Version;
 
 import java.math.BigDecimal;
@@ -45,17 +44,17 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * <h2>Counters</h2>
  * INCR, DECR, INCRBY and DECRBY make the key a convergent counter ({@link CounterState}) and add to this
  * node's own share of it, so increments coordinated by different replicas, also during a partition,
- * join instead of overwriting each other. A counter counts from the state it was made from: a missing
- * key (base 0) or a plain integer string, or a versioned value with one integer sibling (base that
- * integer), and its entry keeps that state's version, its epoch ({@link Engine.Txn#putCounter}), so that
- * every replica counting from the same state joins, and any newer SET or DEL resets it: increments
- * concurrent with a reset that the reset had not seen are dropped. A counter made from a key nothing
- * was ever stored for has the epoch {@link #FIRST_EPOCH} (or the flush floor, after a FLUSHALL). A
- * node's share of a counter is at most 2^63 - 1 in each direction; an increment that would carry it past
- * starts a new epoch at the counter's current value (as a SET of that value would), which keeps Redis's
- * results for any sequence of increments whose running value fits in 64 bits. Expiry-changing commands
- * (EXPIRE, PERSIST, GETEX with an option) and RENAME rewrite a counter under a new version: a new epoch
- * that keeps every increment the rewrite saw.
+ * join instead of overwriting each other. A counter counts from the state it was made from, its epoch:
+ * a missing key or tombstone (base 0) or a plain integer string, or a versioned value with one integer
+ * sibling (base that integer), whose version it keeps in its bytes, so that every replica counting from
+ * the same state joins, and any newer SET or DEL resets it: increments concurrent with a reset that the
+ * reset had not seen are dropped ({@link ValueKind} has the order). A counter made from a key nothing
+ * was ever stored for has the epoch {@link Version#ZERO}, or the flush floor after a FLUSHALL. A node's
+ * share is at most 2^63 - 1 in each direction; an increment that would carry it past starts a new
+ * epoch at the counter's current state (as a SET of its value would), which keeps Redis's results for
+ * any sequence of increments whose running value fits in 64 bits. The EXPIRE family, PERSIST and GETEX
+ * rewrite a counter as it is (same epoch, new version and TTL); RENAME makes a new counter of the value
+ * at the new name.
  *
  * <h2>Atomicity</h2>
  * A plain SET (no NX, XX, GET or KEEPTTL) and a GET are single engine operations. Every command that
@@ -93,11 +92,6 @@ public final class StringCommands {
     /** Smallest positive x87 {@code long double} (a denormal); below it strtold underflows to zero. */
     private static final BigDecimal LONG_DOUBLE_MIN = new BigDecimal("3.64519953188247460253e-4951");
     private static final byte[] EMPTY = {};
-    /**
-     * The epoch of a counter made from a key nothing was ever stored for: below every stamped version,
-     * and above {@link Version#ZERO}, which replicas read as "nothing stored".
-     */
-    public static final Version FIRST_EPOCH = new Version(0, 1);
 
     private final Engine engine;
     private final Clock clock;
@@ -397,26 +391,19 @@ public final class StringCommands {
 
     /**
      * Adds {@code delta} to the counter at {@code rawKey}, keeping its TTL; returns the sum. A key that is
-     * not a counter yet becomes one counting from its integer value (0 if missing), under its version; a
-     * counter gets {@code delta} added to this node's share, under its epoch (see the class comment).
+     * not a counter yet becomes one counting from its integer value (0 if missing); a counter gets
+     * {@code delta} added to this node's share (see the class comment).
      */
     private long incrBy(byte[] rawKey, long delta) {
         Key key = Key.of(rawKey);
         return engine.atomically(key, txn -> {
             Entry current = txn.get(key);
             CounterState counter;
-            Version epoch;
             if (current != null && current.kind() == ValueKind.COUNTER) {
                 counter = decodeCounter(current);
-                epoch = current.version();
             } else {
                 byte[] read = stringOf(current);
-                counter = CounterState.of(read == null ? 0 : Args.parseLong(read), PnCounter.ZERO);
-                Entry from = current != null ? current : txn.stored(key);
-                epoch = from != null ? from.version() : FIRST_EPOCH;
-                if (epoch.compareTo(engine.flushFloor()) < 0) {
-                    epoch = engine.flushFloor();
-                }
+                counter = CounterState.from(epochOf(engine, txn, key), read == null ? 0 : Args.parseLong(read));
             }
             long old = counterValue(counter);
             if ((delta < 0 && old < 0 && delta < Long.MIN_VALUE - old)
@@ -424,18 +411,25 @@ public final class StringCommands {
                 throw new CommandException("ERR increment or decrement would overflow");
             }
             long sum = old + delta;
-            long expireAt = current == null ? 0 : current.expireAt();
             CounterState next;
             try {
                 next = counter.add(engine.nodeId(), delta);
             } catch (ArithmeticException shareFull) {
                 // This node's share cannot grow: a new epoch counting from the sum, as a SET of it would.
-                txn.put(key, CausalCodec.encode(CounterState.of(sum, PnCounter.ZERO)), ValueKind.COUNTER, expireAt);
-                return sum;
+                next = CounterState.from(epochOf(engine, txn, key), sum);
             }
-            txn.putCounter(key, CausalCodec.encode(next), epoch, expireAt);
+            txn.put(key, CausalCodec.encode(next), ValueKind.COUNTER, current == null ? 0 : current.expireAt());
             return sum;
         });
+    }
+
+    /**
+     * The epoch of a counter made now from what {@code key} holds: the version stored for it (a value, an
+     * expired one, a tombstone), or if nothing is, the flush floor ({@link Version#ZERO} if none).
+     */
+    static Version epochOf(Engine engine, Engine.Txn txn, Key key) {
+        Entry stored = txn.stored(key);
+        return stored != null ? stored.version() : engine.flushFloor();
     }
 
     private void incrbyfloat(ClientConnection c, byte[][] a, RespWriter out) {
@@ -594,7 +588,7 @@ public final class StringCommands {
     }
 
     /** A counter's value, or an error if increments through several nodes carried it out of range. */
-    private static long counterValue(CounterState c) {
+    static long counterValue(CounterState c) {
         try {
             return c.value();
         } catch (ArithmeticException e) {

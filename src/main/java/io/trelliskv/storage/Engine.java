@@ -50,9 +50,9 @@ public interface Engine extends AutoCloseable {
     /**
      * Applies a versioned write from elsewhere (a replica, a hint, repair): stored if newer than the
      * current version, ignored if older or equal; a value of a kind that joins ({@link ValueKind#joins}) is
-     * joined with a stored live value of the same kind instead, under the newer version (a counter only
-     * with one of the same version, its epoch; and at equal versions a live counter replaces anything
-     * else: see {@link ValueKind}). Returns true if
+     * joined with a stored live value of the same kind instead, under the newer version (counters are
+     * ordered by the state they count from and joined only within one: see {@link ValueKind}). Returns
+     * true if
      * anything was stored. The engine's clock
      * observes the version, so later local writes are stamped after it.
      */
@@ -156,14 +156,6 @@ public interface Engine extends AutoCloseable {
          */
         Entry stored(Key key);
 
-        /**
-         * Stores a counter ({@link ValueKind#COUNTER}, an encoded {@code CounterState}) under the version
-         * of the state it counts from, its {@code epoch}, instead of a new stamp (see {@link ValueKind}).
-         * Recorded for replication and logged like any local write.
-         *
-         * @throws IllegalArgumentException if {@code epoch} is older than the version stored for the key
-         */
-        Entry putCounter(Key key, byte[] value, Version epoch, long expireAt);
     }
 
     /** The result of one scan step. */

@@ -11,18 +11,25 @@ import io.trelliskv.version.CounterState;
  * are all kept as siblings instead of one winning.
  *
  * <h2>Counters</h2>
- * A counter ({@code INCR} and its family) is an encoded {@link CounterState}, and its entry's version is
- * its <em>epoch</em>: the version of the last-writer-wins state it counts from (a missing key, a plain
- * integer, a SET or DEL; see {@code command.StringCommands}). Increments keep that version, so:
+ * A counter ({@code INCR} and its family) is an encoded {@link CounterState}: the state it counts from
+ * (its epoch: the version of a missing key, a plain integer, a SET or a DEL; and its base) and the
+ * increments counted since. Every increment is an ordinary local write with a new version, so versions
+ * still tell replicas, read repair, anti-entropy and WATCH that something changed; but which of two
+ * entries wins is decided by their <em>rank</em>, not their version: a live counter ranks at its epoch,
+ * just above the state of that version; anything else (a plain value, a tombstone, an expired counter)
+ * ranks at its version. So:
  * <ul>
- *   <li>two live counters of the same version count from the same state and are joined (each node's
- *       increments at their maximum): an increment is counted once, whatever path and order brings it;</li>
- *   <li>at equal versions a live counter beats anything else (the plain value or tombstone it was made
- *       from, an expired value): a counter made from state {@code v} is newer than {@code v};</li>
- *   <li>otherwise the newer version wins, so a SET or DEL newer than a counter's epoch replaces it, and
- *       increments of the older epoch that the SET or DEL had not seen are dropped.</li>
+ *   <li>two live counters of one epoch are joined (each node's increments at their maximum): an
+ *       increment is counted once, whatever path and order brings it;</li>
+ *   <li>a counter beats the state it was made from, and the counters of older epochs;</li>
+ *   <li>a SET or DEL newer than a counter's epoch beats it, even when an increment concurrent with the
+ *       reset, which had not seen it, was stamped later: such increments are dropped.</li>
  * </ul>
- * A value that has expired is not joined: it no longer exists, and the newer version decides.
+ * The rank order is total, so replicas converge whatever the order entries reach them in. Where it
+ * disagrees with the version order (a join that equals neither side; a counter that wins with the older
+ * version), the engine stores the winner under a new version, so that replicas comparing versions find
+ * the difference. The one case it cannot restamp is a SET or DEL that beats a later-stamped
+ * concurrent increment: it keeps its own, older, version (see {@code MemoryEngine.merge}).
  *
  * <p>The codes are part of the on-disk and wire formats: ONLY APPEND.
  */
@@ -32,7 +39,7 @@ public final class ValueKind {
     public static final byte PLAIN = 0;
     /** Siblings with their causal history ({@link CausalCodec#encode(DvvSet)}). */
     public static final byte VERSIONED = 1;
-    /** A convergent counter ({@link CausalCodec#encode(CounterState)}); its version is its epoch. */
+    /** A convergent counter ({@link CausalCodec#encode(CounterState)}); ranked by its epoch. */
     public static final byte COUNTER = 2;
 
     /** The largest code: a code fits in two bits. */
@@ -44,11 +51,6 @@ public final class ValueKind {
     /** True for the kinds whose values are joined rather than replaced. */
     public static boolean joins(byte kind) {
         return kind == VERSIONED || kind == COUNTER;
-    }
-
-    /** True for the kinds joined only with values of the same version (a counter's epoch), not with any. */
-    public static boolean joinsWithinVersion(byte kind) {
-        return kind == COUNTER;
     }
 
     /**
@@ -65,7 +67,7 @@ public final class ValueKind {
         };
     }
 
-    /** The name TYPE and errors use: string, versioned, counter. */
+    /** The kind's name in errors and in SCAN's and TYPE's {@code versioned}: string, versioned, counter. */
     public static String name(byte kind) {
         return switch (kind) {
             case PLAIN -> "string";

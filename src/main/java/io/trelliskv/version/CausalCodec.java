@@ -13,10 +13,11 @@ import java.util.List;
  *   DvvSet:    {@link #DVV_FORMAT} | entries (varint) | per entry: node (8) | counter (varint) | values (varint)
  *              | per value: length (varint) | bytes
  *   PnCounter: {@link #COUNTER_FORMAT} | entries (varint) | per entry: node (8) | up (varint) | down (varint)
- *   CounterState: {@link #COUNTER_STATE_FORMAT} | base (8, signed) | entries, as a PnCounter's
+ *   CounterState: {@link #COUNTER_STATE_FORMAT} | base (8, signed) | epoch hlc (8) | epoch node (8)
+ *              | entries, as a PnCounter's
  * </pre>
  * A counter key's value decodes with {@link #decodeCounterState}, which also reads a bare PnCounter as a
- * counter of base 0.
+ * counter of base 0 and epoch {@link Version#ZERO}.
  * Decoding refuses, naming the reason, anything these methods would not have written.
  */
 public final class CausalCodec {
@@ -25,7 +26,7 @@ public final class CausalCodec {
     public static final byte DVV_FORMAT = 1;
     /** First byte of an encoded {@link PnCounter}. */
     public static final byte COUNTER_FORMAT = 1;
-    /** First byte of an encoded {@link CounterState}: a base, then a PnCounter's entries. */
+    /** First byte of an encoded {@link CounterState}: a base and an epoch, then a PnCounter's entries. */
     public static final byte COUNTER_STATE_FORMAT = 2;
 
     private CausalCodec() {
@@ -84,6 +85,8 @@ public final class CausalCodec {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(COUNTER_STATE_FORMAT);
         writeLong(out, c.base());
+        writeLong(out, c.epoch().hlc());
+        writeLong(out, c.epoch().nodeId());
         writeEntries(out, c.increments());
         return out.toByteArray();
     }
@@ -110,24 +113,24 @@ public final class CausalCodec {
 
     /**
      * A counter key's value: a {@link #COUNTER_STATE_FORMAT} state, or a bare {@link #COUNTER_FORMAT}
-     * PnCounter (base 0).
+     * PnCounter (base 0, epoch {@link Version#ZERO}).
      *
      * @throws IllegalArgumentException naming what is wrong
      */
     public static CounterState decodeCounterState(byte[] bytes) {
         Reader r = new Reader(bytes);
         int format = r.u8();
-        long base;
+        long base = 0;
+        Version epoch = Version.ZERO;
         if (format == COUNTER_STATE_FORMAT) {
             base = r.int64();
-        } else if (format == COUNTER_FORMAT) {
-            base = 0;
-        } else {
+            epoch = new Version(r.int64(), r.int64());
+        } else if (format != COUNTER_FORMAT) {
             throw new IllegalArgumentException("unknown counter format " + format);
         }
         PnCounter c = readEntries(r);
         r.end();
-        return CounterState.of(base, c);
+        return CounterState.of(base, epoch, c);
     }
 
     private static PnCounter readEntries(Reader r) {

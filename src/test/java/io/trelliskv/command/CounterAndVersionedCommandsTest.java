@@ -8,6 +8,7 @@ import io.trelliskv.testing.CommandHarness;
 import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.CounterState;
 import io.trelliskv.version.DvvSet;
+import io.trelliskv.version.Version;
 import io.trelliskv.version.VersionVector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -72,9 +73,9 @@ class CounterAndVersionedCommandsTest {
         assertThat(h.call("INCR", "n")).isEqualTo(integer(16));
         assertThat(h.call("DECR", "n")).isEqualTo(integer(15));
         Entry later = entry("n");
-        assertThat(later.version()).as("increments keep the epoch").isEqualTo(first.version())
-                .isEqualTo(StringCommands.FIRST_EPOCH);
+        assertThat(later.version()).as("every increment is a new write").isGreaterThan(first.version());
         CounterState state = CausalCodec.decodeCounterState(later.value());
+        assertThat(state.epoch()).as("made from a missing key").isEqualTo(Version.ZERO);
         assertThat(state.base()).isZero();
         assertThat(state.increments().size()).isEqualTo(1);
         assertThat(state.increments().node(0)).isEqualTo(engine.nodeId());
@@ -89,7 +90,8 @@ class CounterAndVersionedCommandsTest {
         assertThat(h.call("INCRBY", "n", "2")).isEqualTo(integer(42));
         Entry counter = entry("n");
         assertThat(counter.kind()).isEqualTo(ValueKind.COUNTER);
-        assertThat(counter.version()).isEqualTo(plain.version());
+        assertThat(counter.version()).isGreaterThan(plain.version());
+        assertThat(CausalCodec.decodeCounterState(counter.value()).epoch()).isEqualTo(plain.version());
         assertThat(CausalCodec.decodeCounterState(counter.value()).base()).isEqualTo(40);
     }
 
@@ -140,20 +142,27 @@ class CounterAndVersionedCommandsTest {
     }
 
     @Test
-    void expiryAndRenameKeepTheCounterUnderANewEpochWithItsIncrements() {
+    void expiryKeepsTheCounterAsItIsAndRenameMakesOneAtTheNewName() {
         counter15("n");
         Entry before = entry("n");
         assertThat(h.call("EXPIRE", "n", "10")).isEqualTo(integer(1));
         assertThat(kind("n")).isEqualTo(ValueKind.COUNTER);
         assertThat(entry("n").version()).isGreaterThan(before.version());
+        assertThat(CausalCodec.decodeCounterState(entry("n").value()).increments())
+                .isEqualTo(CausalCodec.decodeCounterState(before.value()).increments());
         assertThat(h.call("INCR", "n")).as("an increment keeps the TTL").isEqualTo(integer(16));
         assertThat(h.call("PTTL", "n")).isEqualTo(integer(10_000));
         assertThat(h.call("GETEX", "n", "EX", "20")).isEqualTo(bulk("16"));
         assertThat(kind("n")).isEqualTo(ValueKind.COUNTER);
         assertThat(h.call("PERSIST", "n")).isEqualTo(integer(1));
         assertThat(kind("n")).isEqualTo(ValueKind.COUNTER);
+        h.call("SET", "m", "old");
+        Entry replaced = entry("m");
         assertThat(h.call("RENAME", "n", "m")).isEqualTo(OK);
         assertThat(kind("m")).isEqualTo(ValueKind.COUNTER);
+        assertThat(CausalCodec.decodeCounterState(entry("m").value()).epoch())
+                .as("counts from what the new name held").isEqualTo(replaced.version());
+        assertThat(h.call("GET", "m")).isEqualTo(bulk("16"));
         assertThat(h.call("INCR", "m")).isEqualTo(integer(17));
 
         assertThat(h.call("PEXPIRE", "m", "100")).isEqualTo(integer(1));
@@ -166,12 +175,14 @@ class CounterAndVersionedCommandsTest {
     @Test
     void anIncrementThatWouldOverflowThisNodesShareStartsANewEpochAtTheSum() {
         assertThat(h.call("INCRBY", "n", Long.toString(Long.MAX_VALUE))).isEqualTo(integer(Long.MAX_VALUE));
-        Entry before = entry("n");
         assertThat(h.call("DECRBY", "n", Long.toString(Long.MAX_VALUE))).isEqualTo(integer(0));
-        assertThat(entry("n").version()).isEqualTo(before.version());
+        Entry before = entry("n");
+        assertThat(CausalCodec.decodeCounterState(before.value()).epoch()).isEqualTo(Version.ZERO);
         assertThat(h.call("INCRBY", "n", "1")).as("up share past 2^63-1").isEqualTo(integer(1));
-        assertThat(entry("n").version()).isGreaterThan(before.version());
-        assertThat(CausalCodec.decodeCounterState(entry("n").value()).base()).isEqualTo(1);
+        CounterState rebased = CausalCodec.decodeCounterState(entry("n").value());
+        assertThat(rebased.epoch()).isEqualTo(before.version());
+        assertThat(rebased.base()).isEqualTo(1);
+        assertThat(rebased.increments().size()).isZero();
         assertThat(h.call("INCRBY", "n", Long.toString(Long.MAX_VALUE))).isEqualTo(
                 error("ERR increment or decrement would overflow"));
         assertThat(h.call("GET", "n")).isEqualTo(bulk("1"));
@@ -197,7 +208,7 @@ class CounterAndVersionedCommandsTest {
         Entry before = entry("i");
         assertThat(h.call("INCR", "i")).isEqualTo(integer(42));
         assertThat(kind("i")).isEqualTo(ValueKind.COUNTER);
-        assertThat(entry("i").version()).isEqualTo(before.version());
+        assertThat(CausalCodec.decodeCounterState(entry("i").value()).epoch()).isEqualTo(before.version());
     }
 
     @Test

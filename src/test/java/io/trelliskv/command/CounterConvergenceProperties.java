@@ -10,6 +10,7 @@ import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.storage.ValueKind;
 import io.trelliskv.storage.WriteCapture;
+import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 import net.jqwik.api.Arbitraries;
@@ -32,8 +33,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * replicas (each with its own clock, so their hybrid clocks drift apart) run INCRBY, SET and DEL on one
  * key, and every entry a command writes is sent to the other replicas, to arrive in any order, any number
  * of times, or to be pulled later by anti-entropy. Once everything has arrived everywhere, every replica
- * holds the same entry; without resets its value is the sum of all increments, and with resets it is the
- * winning state's value plus exactly the increments made on top of it, each counted once.
+ * holds the same entry (value and version); without resets its value is the sum of all increments, and
+ * with resets it is the winning state's value plus exactly the increments made on top of it, each counted
+ * once. The anti-entropy here hands over whole entries whatever their versions; the cluster's compares
+ * versions first (see {@link ValueKind} for the one case where that is not enough).
  */
 class CounterConvergenceProperties {
 
@@ -167,10 +170,10 @@ class CounterConvergenceProperties {
                 assertThat(r.value()).isEqualTo(h.replicas.get(0).value());
             }
             if (winner != null && winner.kind() == ValueKind.COUNTER) {
-                Version epoch = winner.version();
+                Version epoch = CausalCodec.decodeCounterState(winner.value()).epoch();
                 long expected = h.resets.getOrDefault(epoch, 0L);
                 for (Map.Entry<Entry, Long> inc : h.increments.entrySet()) {
-                    if (inc.getKey().version().equals(epoch)) {
+                    if (CausalCodec.decodeCounterState(inc.getKey().value()).epoch().equals(epoch)) {
                         expected += inc.getValue();
                     }
                 }
@@ -250,15 +253,18 @@ class CounterConvergenceProperties {
             inFlight.clear();
         }
 
-        /** Every message arrives, then one round of anti-entropy between every pair, twice. */
+        /** Every message arrives, then rounds of anti-entropy between every pair until nothing changes. */
         void settle() {
             deliverAll();
-            for (int round = 0; round < 2; round++) {
+            boolean changed = true;
+            for (int round = 0; changed; round++) {
+                assertThat(round).as("anti-entropy rounds before nothing changes").isLessThan(10);
+                changed = false;
                 for (Replica to : replicas) {
                     for (Replica from : replicas) {
                         Entry e = from.stored();
                         if (from != to && e != null) {
-                            to.engine.merge(e);
+                            changed |= to.engine.merge(e);
                         }
                     }
                 }
