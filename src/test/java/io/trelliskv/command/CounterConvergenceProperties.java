@@ -199,7 +199,28 @@ class CounterConvergenceProperties {
             }
         }
 
+        /**
+         * Two replicas holding one version hold one value: what read repair, anti-entropy and WATCH rely on
+         * when they compare versions only.
+         */
+        void checkVersionsNameValues() {
+            for (Replica a : replicas) {
+                for (Replica b : replicas) {
+                    Entry x = a.stored();
+                    Entry y = b.stored();
+                    if (x != null && y != null && x.version().equals(y.version())) {
+                        assertThat(x.value()).as("values of version %s", x.version()).isEqualTo(y.value());
+                    }
+                }
+            }
+        }
+
         void apply(Op op) {
+            applyOne(op);
+            checkVersionsNameValues();
+        }
+
+        private void applyOne(Op op) {
             int at = op.at() % replicas.size();
             Replica r = replicas.get(at);
             switch (op.kind()) {
