@@ -542,7 +542,7 @@ public final class StringCommands {
      * @throws CommandException if the entry is a versioned value with several siblings (which VGET reads),
      *                          or a counter whose value does not fit in 64 bits or does not decode
      */
-    static byte[] stringOf(Entry e) {
+    public static byte[] stringOf(Entry e) {
         if (e == null) {
             return null;
         }
