@@ -8,6 +8,7 @@ import io.trelliskv.testing.CommandHarness;
 import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.CounterState;
 import io.trelliskv.version.DvvSet;
+import io.trelliskv.version.PnCounter;
 import io.trelliskv.version.Version;
 import io.trelliskv.version.VersionVector;
 import org.junit.jupiter.api.AfterEach;
@@ -186,6 +187,20 @@ class CounterAndVersionedCommandsTest {
         assertThat(h.call("INCRBY", "n", Long.toString(Long.MAX_VALUE))).isEqualTo(
                 error("ERR increment or decrement would overflow"));
         assertThat(h.call("GET", "n")).isEqualTo(bulk("1"));
+    }
+
+    @Test
+    void aCounterWhoseConcurrentIncrementsAddUpPast64BitsIsAnErrorUntilReset() {
+        // Two nodes' shares that each fit, joined: a value no single node could check.
+        CounterState joined = CounterState.of(Long.MAX_VALUE, Version.ZERO,
+                PnCounter.ZERO.add(101, 1).add(102, 1));
+        engine.put(Key.of("n".getBytes()), CausalCodec.encode(joined), ValueKind.COUNTER, 0);
+        String outOfRange = error("ERR counter value is out of the 64-bit range (concurrent increments"
+                + " added up past it); SET or DEL resets it");
+        assertThat(h.call("GET", "n")).isEqualTo(outOfRange);
+        assertThat(h.call("INCR", "n")).isEqualTo(outOfRange);
+        assertThat(h.call("SET", "n", "1")).isEqualTo(OK);
+        assertThat(h.call("INCR", "n")).isEqualTo(integer(2));
     }
 
     // ---- versioned keys ----
