@@ -36,7 +36,8 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * A key holds a plain string, a convergent counter or a versioned value (siblings, {@code VSET}); see
  * {@link ValueKind}. Every command here reads a key as a string ({@link #stringOf}): a counter reads as
  * its value in decimal, a versioned value as its one sibling (nil when it has none, an error naming
- * VGET when it has several; MGET answers nil for such a key, as Redis's MGET does for a non-string).
+ * VGET when it has several; MGET answers nil for a key it cannot read so, as Redis's MGET does for a
+ * non-string).
  * Every command that writes a value writes a plain string under a new version, replacing whatever the
  * key held (last writer wins): SET, GETSET, MSET, APPEND, SETRANGE and INCRBYFLOAT replace a counter, or
  * every sibling this node knows of, with a plain string. The counters are the exception:
@@ -246,8 +247,13 @@ public final class StringCommands {
     private void mget(ClientConnection c, byte[][] a, RespWriter out) {
         out.array(a.length - 1);
         for (int i = 1; i < a.length; i++) {
-            Entry e = engine.get(Key.of(a[i]));
-            out.bulk(e != null && hasSiblings(e) ? null : stringOf(e));
+            byte[] value;
+            try {
+                value = stringOf(engine.get(Key.of(a[i])));
+            } catch (CommandException noString) { // siblings, or a counter out of range: as Redis for a non-string
+                value = null;
+            }
+            out.bulk(value);
         }
     }
 
@@ -558,11 +564,6 @@ public final class StringCommands {
             default:
                 return e.value();
         }
-    }
-
-    /** True if the entry is a versioned value with more than one sibling: no single string to read. */
-    static boolean hasSiblings(Entry e) {
-        return e.kind() == ValueKind.VERSIONED && decodeSiblings(e).valueCount() > 1;
     }
 
     /** The error of a string command on a key with {@code count} concurrent values. */

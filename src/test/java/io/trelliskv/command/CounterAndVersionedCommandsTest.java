@@ -199,6 +199,7 @@ class CounterAndVersionedCommandsTest {
                 + " added up past it); SET or DEL resets it");
         assertThat(h.call("GET", "n")).isEqualTo(outOfRange);
         assertThat(h.call("INCR", "n")).isEqualTo(outOfRange);
+        assertThat(h.call("MGET", "n")).isEqualTo("*1\r\n" + NIL);
         assertThat(h.call("SET", "n", "1")).isEqualTo(OK);
         assertThat(h.call("INCR", "n")).isEqualTo(integer(2));
     }
