@@ -7,7 +7,11 @@ import io.trelliskv.net.ClientConnection;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.CounterState;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
@@ -29,6 +33,14 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * and rewrite the key inside {@code engine.atomically}: entries are immutable, so a new TTL is a new
  * entry with the same value. As in Redis, an expiry time that is not in the future deletes the key
  * instead. Times are absolute epoch milliseconds from the injected clock, read once per command.
+ *
+ * <p>TYPE answers {@code string} for a plain value and for a counter (every string command reads a
+ * counter as its integer, as Redis Enterprise's active-active counters are strings), and
+ * {@code versioned} for a versioned value, which GET cannot read once it has several siblings (so a
+ * tool that reads every "string" with GET is not misled); SCAN's TYPE filter uses the same names.
+ * The commands that rewrite a key under a new version keep its kind: the EXPIRE family and PERSIST
+ * rewrite a counter as it is (a new TTL, the same epoch), RENAME makes the new name a counter of the
+ * value, counting from what that name held (see {@link StringCommands}).
  *
  * <p>KEYS and SCAN MATCH use Redis's glob ({@link Glob}); the pattern {@code *} is answered without
  * matching, as Redis does, which is what makes it include the empty key.
@@ -101,7 +113,13 @@ public final class KeyCommands {
     }
 
     private void type(ClientConnection c, byte[][] a, RespWriter out) {
-        out.simple(engine.peek(Key.of(a[1])) == null ? "none" : "string");
+        Entry e = engine.peek(Key.of(a[1]));
+        out.simple(e == null ? "none" : typeName(e.kind()));
+    }
+
+    /** The name TYPE and SCAN's TYPE filter give a kind of value: a counter is a string to clients. */
+    static String typeName(byte kind) {
+        return kind == ValueKind.COUNTER ? "string" : ValueKind.name(kind);
     }
 
     // ---- iteration ----
@@ -114,14 +132,15 @@ public final class KeyCommands {
 
     /**
      * SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: a two-element array of the next cursor (a
-     * bulk string, "0" when done) and the keys found. Options may repeat, the last one counting. A TYPE
-     * other than {@code string} (any case) filters out every key, but the scan still walks the keyspace.
+     * bulk string, "0" when done) and the keys found. Options may repeat, the last one counting. TYPE
+     * keeps the keys whose {@link #typeName} it names (any case), checked after the step, as Redis does;
+     * a type no key has filters out every key, but the scan still walks the keyspace.
      */
     private void scan(ClientConnection c, byte[][] a, RespWriter out) {
         long cursor = parseCursor(a[1]);
         long count = DEFAULT_SCAN_COUNT;
         byte[] pattern = null;
-        boolean typeMatches = true;
+        byte[] type = null;
         for (int i = 2; i < a.length; i++) {
             boolean hasValue = i + 1 < a.length;
             if (is(a[i], "COUNT") && hasValue) {
@@ -132,17 +151,28 @@ public final class KeyCommands {
             } else if (is(a[i], "MATCH") && hasValue) {
                 pattern = a[++i];
             } else if (is(a[i], "TYPE") && hasValue) {
-                typeMatches = is(a[++i], "string");
+                type = a[++i];
             } else {
                 throw CommandException.syntax();
             }
         }
-        Predicate<Key> filter = !typeMatches ? k -> false : pattern == null ? null : matcher(pattern);
+        boolean knownType = type == null || is(type, "string") || is(type, ValueKind.name(ValueKind.VERSIONED));
+        Predicate<Key> filter = !knownType ? k -> false : pattern == null ? null : matcher(pattern);
         Engine.ScanResult step = engine.scan(cursor, (int) Math.min(count, Integer.MAX_VALUE), filter);
+        List<Key> found = step.keys();
+        if (type != null && knownType) {
+            found = new ArrayList<>(found.size());
+            for (Key k : step.keys()) {
+                Entry e = engine.peek(k);
+                if (e != null && is(type, typeName(e.kind()))) {
+                    found.add(k);
+                }
+            }
+        }
         out.array(2);
         out.bulk(Long.toUnsignedString(step.nextCursor()));
-        out.array(step.keys().size());
-        step.keys().forEach(k -> out.bulk(k.bytes()));
+        out.array(found.size());
+        found.forEach(k -> out.bulk(k.bytes()));
     }
 
     /** A filter for {@code pattern}; null (every key) for {@code *}, which Redis does not run through its glob. */
@@ -210,7 +240,13 @@ public final class KeyCommands {
             if (onlyIfAbsent && txn.get(to) != null) {
                 return false;
             }
-            txn.put(to, source.value(), source.expireAt());
+            byte[] value = source.value();
+            if (source.kind() == ValueKind.COUNTER) {
+                // A counter of the new name's own history: it counts from what that name holds now.
+                long sum = StringCommands.counterValue(StringCommands.decodeCounter(source));
+                value = CausalCodec.encode(CounterState.from(StringCommands.epochOf(engine, txn, to), sum));
+            }
+            txn.put(to, value, source.kind(), source.expireAt());
             txn.delete(from);
             return true;
         });
@@ -258,7 +294,7 @@ public final class KeyCommands {
             if (expireAt <= now) {
                 txn.delete(key);
             } else {
-                txn.put(key, current.value(), expireAt);
+                txn.put(key, current.value(), current.kind(), expireAt);
             }
             return true;
         });
@@ -330,7 +366,7 @@ public final class KeyCommands {
             if (current == null || !current.hasExpiry()) {
                 return false;
             }
-            txn.put(key, current.value(), 0);
+            txn.put(key, current.value(), current.kind(), 0);
             return true;
         });
         out.integer(removed ? 1 : 0);

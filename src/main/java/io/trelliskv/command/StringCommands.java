@@ -6,6 +6,11 @@ import io.trelliskv.net.ClientConnection;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.ValueKind;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.CounterState;
+import io.trelliskv.version.DvvSet;
+import io.trelliskv.version.Version;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -25,7 +30,32 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * The string commands: GET and SET with its family (SETNX, SETEX, PSETEX, GETSET, GETDEL, GETEX), the
  * multi-key MGET, MSET and MSETNX, the counters (INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT) and the
  * in-place edits (STRLEN, APPEND, GETRANGE, SETRANGE), with Redis 7.0's arities, flags, replies and
- * error texts. Only strings exist, so no command here can meet a WRONGTYPE.
+ * error texts.
+ *
+ * <h2>Kinds of value</h2>
+ * A key holds a plain string, a convergent counter or a versioned value (siblings, {@code VSET}); see
+ * {@link ValueKind}. Every command here reads a key as a string ({@link #stringOf}): a counter reads as
+ * its value in decimal, a versioned value as its one sibling (nil when it has none, an error naming
+ * VGET when it has several; MGET answers nil for a key it cannot read so, as Redis's MGET does for a
+ * non-string).
+ * Every command that writes a value writes a plain string under a new version, replacing whatever the
+ * key held (last writer wins): SET, GETSET, MSET, APPEND, SETRANGE and INCRBYFLOAT replace a counter, or
+ * every sibling this node knows of, with a plain string. The counters are the exception:
+ *
+ * <h2>Counters</h2>
+ * INCR, DECR, INCRBY and DECRBY make the key a convergent counter ({@link CounterState}) and add to this
+ * node's own share of it, so increments coordinated by different replicas, also during a partition,
+ * join instead of overwriting each other. A counter counts from the state it was made from, its epoch:
+ * a missing key or tombstone (base 0) or a plain integer string, or a versioned value with one integer
+ * sibling (base that integer), whose version it keeps in its bytes, so that every replica counting from
+ * the same state joins, and any newer SET or DEL resets it: increments concurrent with a reset that the
+ * reset had not seen are dropped ({@link ValueKind} has the order). A counter made from a key nothing
+ * was ever stored for has the epoch {@link Version#ZERO}, or the flush floor after a FLUSHALL. A node's
+ * share is at most 2^63 - 1 in each direction; an increment that would carry it past starts a new
+ * epoch at the counter's current state (as a SET of its value would), which keeps Redis's results for
+ * any sequence of increments whose running value fits in 64 bits. The EXPIRE family, PERSIST and GETEX
+ * rewrite a counter as it is (same epoch, new version and TTL); RENAME makes a new counter of the value
+ * at the new name.
  *
  * <h2>Atomicity</h2>
  * A plain SET (no NX, XX, GET or KEEPTTL) and a GET are single engine operations. Every command that
@@ -109,7 +139,7 @@ public final class StringCommands {
     // ---- get and set ----
 
     private void get(ClientConnection c, byte[][] a, RespWriter out) {
-        out.bulk(valueOrNull(engine.get(Key.of(a[1]))));
+        out.bulk(stringOf(engine.get(Key.of(a[1]))));
     }
 
     /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]. */
@@ -123,17 +153,20 @@ public final class StringCommands {
             out.ok();
             return;
         }
-        Entry previous = engine.atomically(key, txn -> {
+        Entry[] previous = new Entry[1];
+        byte[] old = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
+            byte[] read = o.has(Options.GET) ? stringOf(current) : null; // refuses before anything is written
             if (!o.blocks(current)) {
                 long keptOrNew = o.has(Options.KEEPTTL) ? (current == null ? 0 : current.expireAt()) : expireAt;
                 txn.put(key, value, keptOrNew);
             }
-            return current;
+            previous[0] = current;
+            return read;
         });
         if (o.has(Options.GET)) {
-            out.bulk(valueOrNull(previous));
-        } else if (o.blocks(previous)) {
+            out.bulk(old);
+        } else if (o.blocks(previous[0])) {
             out.nullBulk();
         } else {
             out.ok();
@@ -161,24 +194,25 @@ public final class StringCommands {
 
     private void getset(ClientConnection c, byte[][] a, RespWriter out) {
         Key key = Key.of(a[1]);
-        Entry previous = engine.atomically(key, txn -> {
-            Entry current = txn.get(key);
+        byte[] previous = engine.atomically(key, txn -> {
+            byte[] current = stringOf(txn.get(key));
             txn.put(key, a[2], 0);
             return current;
         });
-        out.bulk(valueOrNull(previous));
+        out.bulk(previous);
     }
 
     private void getdel(ClientConnection c, byte[][] a, RespWriter out) {
         Key key = Key.of(a[1]);
-        Entry previous = engine.atomically(key, txn -> {
+        byte[] previous = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
+            byte[] read = stringOf(current);
             if (current != null) {
                 txn.delete(key);
             }
-            return current;
+            return read;
         });
-        out.bulk(valueOrNull(previous));
+        out.bulk(previous);
     }
 
     /**
@@ -189,22 +223,23 @@ public final class StringCommands {
         Options o = Options.parse(a, 2, false);
         long now = clock.millis();
         Key key = Key.of(a[1]);
-        Entry found = engine.atomically(key, txn -> {
+        byte[] found = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
             if (current == null) {
                 return null;
             }
             long expireAt = o.expireAt(now, "getex");
+            byte[] read = stringOf(current);
             if (o.has(Options.EXAT | Options.PXAT) && expireAt <= now) {
                 txn.delete(key);
             } else if (expireAt != 0) {
-                txn.put(key, current.value(), expireAt);
+                txn.put(key, current.value(), current.kind(), expireAt);
             } else if (o.has(Options.PERSIST) && current.hasExpiry()) {
-                txn.put(key, current.value(), 0);
+                txn.put(key, current.value(), current.kind(), 0);
             }
-            return current;
+            return read;
         });
-        out.bulk(valueOrNull(found));
+        out.bulk(found);
     }
 
     // ---- several keys ----
@@ -212,7 +247,13 @@ public final class StringCommands {
     private void mget(ClientConnection c, byte[][] a, RespWriter out) {
         out.array(a.length - 1);
         for (int i = 1; i < a.length; i++) {
-            out.bulk(valueOrNull(engine.get(Key.of(a[i]))));
+            byte[] value;
+            try {
+                value = stringOf(engine.get(Key.of(a[i])));
+            } catch (CommandException noString) { // siblings, or a counter out of range: as Redis for a non-string
+                value = null;
+            }
+            out.bulk(value);
         }
     }
 
@@ -259,8 +300,8 @@ public final class StringCommands {
     // ---- edits ----
 
     private void strlen(ClientConnection c, byte[][] a, RespWriter out) {
-        Entry e = engine.get(Key.of(a[1]));
-        out.integer(e == null ? 0 : e.value().length);
+        byte[] value = stringOf(engine.get(Key.of(a[1])));
+        out.integer(value == null ? 0 : value.length);
     }
 
     private void append(ClientConnection c, byte[][] a, RespWriter out) {
@@ -268,11 +309,11 @@ public final class StringCommands {
         byte[] tail = a[2];
         int length = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            if (current == null) {
-                txn.put(key, tail, 0);
+            byte[] head = stringOf(current);
+            if (head == null) {
+                txn.put(key, tail, current == null ? 0 : current.expireAt());
                 return tail.length;
             }
-            byte[] head = current.value();
             checkLength(head.length, tail.length);
             byte[] joined = Arrays.copyOf(head, head.length + tail.length);
             System.arraycopy(tail, 0, joined, head.length, tail.length);
@@ -289,7 +330,7 @@ public final class StringCommands {
     private void getrange(ClientConnection c, byte[][] a, RespWriter out) {
         long start = Args.parseLong(a[2]);
         long end = Args.parseLong(a[3]);
-        byte[] value = valueOrNull(engine.get(Key.of(a[1])));
+        byte[] value = stringOf(engine.get(Key.of(a[1])));
         long length = value == null ? 0 : value.length;
         if (start < 0 && end < 0 && start > end) {
             out.bulk(EMPTY);
@@ -322,7 +363,8 @@ public final class StringCommands {
         byte[] patch = a[3];
         int length = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            byte[] old = current == null ? EMPTY : current.value();
+            byte[] read = stringOf(current);
+            byte[] old = read == null ? EMPTY : read;
             if (patch.length == 0) {
                 return old.length;
             }
@@ -353,28 +395,55 @@ public final class StringCommands {
         out.integer(incrBy(a[1], -decrement));
     }
 
-    /** Adds {@code delta} to the integer at {@code rawKey} (0 if missing), keeping its TTL; returns the sum. */
+    /**
+     * Adds {@code delta} to the counter at {@code rawKey}, keeping its TTL; returns the sum. A key that is
+     * not a counter yet becomes one counting from its integer value (0 if missing); a counter gets
+     * {@code delta} added to this node's share (see the class comment).
+     */
     private long incrBy(byte[] rawKey, long delta) {
         Key key = Key.of(rawKey);
         return engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            long old = current == null ? 0 : Args.parseLong(current.value());
+            CounterState counter;
+            if (current != null && current.kind() == ValueKind.COUNTER) {
+                counter = decodeCounter(current);
+            } else {
+                byte[] read = stringOf(current);
+                counter = CounterState.from(epochOf(engine, txn, key), read == null ? 0 : Args.parseLong(read));
+            }
+            long old = counterValue(counter);
             if ((delta < 0 && old < 0 && delta < Long.MIN_VALUE - old)
                     || (delta > 0 && old > 0 && delta > Long.MAX_VALUE - old)) {
                 throw new CommandException("ERR increment or decrement would overflow");
             }
             long sum = old + delta;
-            txn.put(key, Long.toString(sum).getBytes(StandardCharsets.US_ASCII),
-                    current == null ? 0 : current.expireAt());
+            CounterState next;
+            try {
+                next = counter.add(engine.nodeId(), delta);
+            } catch (ArithmeticException shareFull) {
+                // This node's share cannot grow: a new epoch counting from the sum, as a SET of it would.
+                next = CounterState.from(epochOf(engine, txn, key), sum);
+            }
+            txn.put(key, CausalCodec.encode(next), ValueKind.COUNTER, current == null ? 0 : current.expireAt());
             return sum;
         });
+    }
+
+    /**
+     * The epoch of a counter made now from what {@code key} holds: the version stored for it (a value, an
+     * expired one, a tombstone), or if nothing is, the flush floor ({@link Version#ZERO} if none).
+     */
+    static Version epochOf(Engine engine, Engine.Txn txn, Key key) {
+        Entry stored = txn.stored(key);
+        return stored != null ? stored.version() : engine.flushFloor();
     }
 
     private void incrbyfloat(ClientConnection c, byte[][] a, RespWriter out) {
         Key key = Key.of(a[1]);
         byte[] result = engine.atomically(key, txn -> {
             Entry current = txn.get(key);
-            BigDecimal value = current == null ? BigDecimal.ZERO : parseLongDouble(current.value());
+            byte[] read = stringOf(current);
+            BigDecimal value = read == null ? BigDecimal.ZERO : parseLongDouble(read);
             BigDecimal increment = parseLongDouble(a[2]);
             BigDecimal sum = value == null || increment == null ? null : value.add(increment);
             if (sum == null || sum.abs().compareTo(LONG_DOUBLE_MAX) > 0) {
@@ -472,8 +541,61 @@ public final class StringCommands {
 
     // ---- helpers ----
 
-    private static byte[] valueOrNull(Entry e) {
-        return e == null ? null : e.value();
+    /**
+     * The string a client reads for an entry: a plain value as stored, a counter's value in decimal, a
+     * versioned value's one sibling (null if it has none); null for no entry.
+     *
+     * @throws CommandException if the entry is a versioned value with several siblings (which VGET reads),
+     *                          or a counter whose value does not fit in 64 bits or does not decode
+     */
+    public static byte[] stringOf(Entry e) {
+        if (e == null) {
+            return null;
+        }
+        switch (e.kind()) {
+            case ValueKind.COUNTER:
+                return Long.toString(counterValue(decodeCounter(e))).getBytes(StandardCharsets.US_ASCII);
+            case ValueKind.VERSIONED:
+                List<byte[]> siblings = decodeSiblings(e).values();
+                if (siblings.size() > 1) {
+                    throw siblingsError(siblings.size());
+                }
+                return siblings.isEmpty() ? null : siblings.get(0);
+            default:
+                return e.value();
+        }
+    }
+
+    /** The error of a string command on a key with {@code count} concurrent values. */
+    static CommandException siblingsError(int count) {
+        return new CommandException("ERR the key has " + count
+                + " concurrent values (siblings): read them with VGET, or replace them with SET");
+    }
+
+    private static DvvSet<byte[]> decodeSiblings(Entry e) {
+        try {
+            return CausalCodec.decodeDvv(e.value());
+        } catch (IllegalArgumentException damaged) {
+            throw new CommandException("ERR the key's versioned value does not decode: " + damaged.getMessage());
+        }
+    }
+
+    static CounterState decodeCounter(Entry e) {
+        try {
+            return CausalCodec.decodeCounterState(e.value());
+        } catch (IllegalArgumentException damaged) {
+            throw new CommandException("ERR the key's counter does not decode: " + damaged.getMessage());
+        }
+    }
+
+    /** A counter's value, or an error if increments through several nodes carried it out of range. */
+    static long counterValue(CounterState c) {
+        try {
+            return c.value();
+        } catch (ArithmeticException e) {
+            throw new CommandException("ERR counter value is out of the 64-bit range (concurrent increments"
+                    + " added up past it); SET or DEL resets it");
+        }
     }
 
     /**

@@ -50,7 +50,9 @@ public interface Engine extends AutoCloseable {
     /**
      * Applies a versioned write from elsewhere (a replica, a hint, repair): stored if newer than the
      * current version, ignored if older or equal; a value of a kind that joins ({@link ValueKind#joins}) is
-     * joined with a stored live value of the same kind instead, under the newer version. Returns true if
+     * joined with a stored live value of the same kind instead, under the newer version (counters are
+     * ordered by the state they count from and joined only within one: see {@link ValueKind}). Returns
+     * true if
      * anything was stored. The engine's clock
      * observes the version, so later local writes are stamped after it.
      */
@@ -62,6 +64,9 @@ public interface Engine extends AutoCloseable {
      * refuse the write with an OOM error.
      */
     boolean makeRoom();
+
+    /** The id this engine stamps its writes with: its node's, and a counter's share of the increments it coordinates. */
+    long nodeId();
 
     /** Number of keys held (live and expired-but-not-yet-reclaimed; tombstones excluded). */
     long size();
@@ -144,6 +149,13 @@ public interface Engine extends AutoCloseable {
 
         /** Returns true if a live entry was removed. */
         boolean delete(Key key);
+
+        /**
+         * Whatever is stored for a locked key — a live value, an expired one not yet reclaimed, or a
+         * tombstone — or null: the state a counter made now would count from.
+         */
+        Entry stored(Key key);
+
     }
 
     /** The result of one scan step. */

@@ -2,6 +2,7 @@ package io.trelliskv.storage;
 
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
+import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 
@@ -847,6 +848,9 @@ public final class MemoryEngine implements Engine {
             if (i >= 0) {
                 long h = handleOf(s.slots[i]);
                 int flags = flagsOf(h);
+                if (incoming.kind == ValueKind.COUNTER || isCounter(flags)) {
+                    return mergeCounterLocked(s, i, h, incoming, now);
+                }
                 if (joinable(incoming, h, flags, now)) {
                     return joinLocked(s, i, h, flags, incoming, now);
                 }
@@ -887,6 +891,97 @@ public final class MemoryEngine implements Engine {
         }
         long expireAt = expireAtOf(h, flags);
         return expireAt == 0 || now <= expireAt; // an expired value is gone: the newer version decides
+    }
+
+    private static boolean isCounter(int flags) {
+        return (flags & F_TOMBSTONE) == 0 && (flags >>> F_KIND_SHIFT & 3) == ValueKind.COUNTER;
+    }
+
+    /**
+     * Merges {@code incoming} with the record {@code h} in slot {@code i} when either is a counter, by the
+     * order of {@link ValueKind}: the higher rank wins, and two live counters of one epoch are joined. The
+     * stored version must keep agreeing with what is stored, as every replica compares versions to find
+     * what differs (read repair, anti-entropy, WATCH): a join that equals neither side, and a counter
+     * that wins with the older version, are stored under a new version stamped here. Caller holds {@code s}.
+     */
+    private boolean mergeCounterLocked(Segment s, int i, long h, Entry incoming, long now) {
+        Entry current = materialize(h, incoming.key);
+        int c = compareRanks(incoming, current, now);
+        boolean incomingNewer = incoming.newerThan(current);
+        if (c == 0 && liveCounter(incoming, now) && liveCounter(current, now)) {
+            byte[] joined;
+            try {
+                joined = ValueKind.join(ValueKind.COUNTER, current.value, incoming.value);
+            } catch (IllegalArgumentException damaged) {
+                // Bytes that do not decode cannot be joined: the newer version wins, as for plain values.
+                return incomingNewer && storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
+            }
+            Entry newer = incomingNewer ? incoming : current;
+            if (java.util.Arrays.equals(joined, newer.value)) {
+                return incomingNewer && storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
+            }
+            hlc.observe(incoming.hlc);
+            return storeMerged(s, i, newer, joined, stamp(s, i), nodeId, now);
+        }
+        if (c > 0) {
+            if (incomingNewer || !liveCounter(incoming, now)) {
+                // An older plain value or tombstone can outrank a newer counter of an older epoch: it is
+                // stored with its own version, which replicas comparing versions take for the older one.
+                return storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
+            }
+            hlc.observe(incoming.hlc);
+            return storeMerged(s, i, incoming, incoming.value, stamp(s, i), nodeId, now);
+        }
+        if (c < 0 && incomingNewer && liveCounter(current, now)) {
+            hlc.observe(incoming.hlc); // the stored counter wins with the older version: newer than both now
+            return storeMerged(s, i, current, current.value, stamp(s, i), nodeId, now);
+        }
+        return false;
+    }
+
+    /**
+     * Where an entry stands in the order of {@link ValueKind}: a live counter at its epoch, just above the
+     * state of that version; anything else (an expired counter included) at its version.
+     */
+    private static int compareRanks(Entry a, Entry b, long now) {
+        Version ra = rankVersion(a, now);
+        Version rb = rankVersion(b, now);
+        int c = ra.compareTo(rb);
+        return c != 0 ? c : Boolean.compare(liveCounter(a, now), liveCounter(b, now));
+    }
+
+    private static Version rankVersion(Entry e, long now) {
+        if (liveCounter(e, now)) {
+            try {
+                return CausalCodec.decodeCounterState(e.value).epoch();
+            } catch (IllegalArgumentException damaged) {
+                return e.version(); // bytes that do not decode rank by their version, as a plain value
+            }
+        }
+        return e.version();
+    }
+
+    /** True if {@code e} is an unexpired counter. */
+    private static boolean liveCounter(Entry e, long now) {
+        return e.kind == ValueKind.COUNTER && e.value != null && !e.isExpired(now);
+    }
+
+    /**
+     * Stores {@code value} (null: a tombstone) with the expiry and kind of {@code like}, under the version
+     * {@code (stamp, writer)}, in slot {@code i}, and logs it. Caller holds {@code s}. Returns true.
+     */
+    private boolean storeMerged(Segment s, int i, Entry like, byte[] value, long stamp, long writer, long now) {
+        hlc.observe(stamp);
+        if (value == null && graceMillis == 0) {
+            unlink(s, i, now);
+            journal.stored(new Entry(like.key, null, stamp, writer, like.expireAt));
+            return true;
+        }
+        long expireAt = value == null && like.expireAt == 0 ? saturatedAdd(now, graceMillis) : like.expireAt;
+        byte kind = value == null ? ValueKind.PLAIN : like.kind;
+        store(s, i, like.key, like.key.bytes(), value, kind, stamp, writer, expireAt, lruTick(now), now);
+        journal.stored(new Entry(like.key, value, stamp, writer, expireAt, kind));
+        return true;
     }
 
     /**
@@ -1093,6 +1188,13 @@ public final class MemoryEngine implements Engine {
         public boolean delete(Key key) {
             Segment s = check(key);
             return deleteLocked(s, key, clock.millis());
+        }
+
+        @Override
+        public Entry stored(Key key) {
+            Segment s = check(key);
+            int i = find(s, key);
+            return i < 0 ? null : materialize(handleOf(s.slots[i]), key);
         }
     }
 
@@ -1571,6 +1673,11 @@ public final class MemoryEngine implements Engine {
     @Override
     public long refusedBelowFlushFloor() {
         return refusedBelowFlushFloor.sum();
+    }
+
+    @Override
+    public long nodeId() {
+        return nodeId;
     }
 
     @Override

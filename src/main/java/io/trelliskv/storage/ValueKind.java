@@ -2,14 +2,34 @@ package io.trelliskv.storage;
 
 import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.DvvSet;
-import io.trelliskv.version.PnCounter;
+import io.trelliskv.version.CounterState;
 
 /**
  * What an entry's value bytes are, and how two replicas' values of one key are joined. A plain value is
  * a string, and of two the newer version wins (last writer wins). A versioned value ({@code VSET}) is
- * an encoded {@link DvvSet} of siblings and a counter an encoded {@link PnCounter}: two of the same kind
- * are joined, whatever their versions, so concurrent writes are all kept (as siblings, or as counted
- * increments) instead of one winning. Between kinds, and against tombstones, the newer version wins.
+ * an encoded {@link DvvSet} of siblings: two are joined, whatever their versions, so concurrent writes
+ * are all kept as siblings instead of one winning.
+ *
+ * <h2>Counters</h2>
+ * A counter ({@code INCR} and its family) is an encoded {@link CounterState}: the state it counts from
+ * (its epoch: the version of a missing key, a plain integer, a SET or a DEL; and its base) and the
+ * increments counted since. Every increment is an ordinary local write with a new version, so versions
+ * still tell replicas, read repair, anti-entropy and WATCH that something changed; but which of two
+ * entries wins is decided by their <em>rank</em>, not their version: a live counter ranks at its epoch,
+ * just above the state of that version; anything else (a plain value, a tombstone, an expired counter)
+ * ranks at its version. So:
+ * <ul>
+ *   <li>two live counters of one epoch are joined (each node's increments at their maximum): an
+ *       increment is counted once, whatever path and order brings it;</li>
+ *   <li>a counter beats the state it was made from, and the counters of older epochs;</li>
+ *   <li>a SET or DEL newer than a counter's epoch beats it, even when an increment concurrent with the
+ *       reset, which had not seen it, was stamped later: such increments are dropped.</li>
+ * </ul>
+ * The rank order is total, so replicas converge whatever the order entries reach them in. Where it
+ * disagrees with the version order (a join that equals neither side; a counter that wins with the older
+ * version), the engine stores the winner under a new version, so that replicas comparing versions find
+ * the difference. The one case it cannot restamp is a SET or DEL that beats a later-stamped
+ * concurrent increment: it keeps its own, older, version (see {@code MemoryEngine.merge}).
  *
  * <p>The codes are part of the on-disk and wire formats: ONLY APPEND.
  */
@@ -19,7 +39,7 @@ public final class ValueKind {
     public static final byte PLAIN = 0;
     /** Siblings with their causal history ({@link CausalCodec#encode(DvvSet)}). */
     public static final byte VERSIONED = 1;
-    /** A convergent counter ({@link CausalCodec#encode(PnCounter)}). */
+    /** A convergent counter ({@link CausalCodec#encode(CounterState)}); ranked by its epoch. */
     public static final byte COUNTER = 2;
 
     /** The largest code: a code fits in two bits. */
@@ -42,12 +62,12 @@ public final class ValueKind {
     public static byte[] join(byte kind, byte[] a, byte[] b) {
         return switch (kind) {
             case VERSIONED -> CausalCodec.encode(CausalCodec.decodeDvv(a).sync(CausalCodec.decodeDvv(b)));
-            case COUNTER -> CausalCodec.encode(CausalCodec.decodeCounter(a).merge(CausalCodec.decodeCounter(b)));
+            case COUNTER -> CausalCodec.encode(CausalCodec.decodeCounterState(a).merge(CausalCodec.decodeCounterState(b)));
             default -> throw new IllegalArgumentException("values of kind " + kind + " are not joined");
         };
     }
 
-    /** The name TYPE and errors use: string, versioned, counter. */
+    /** The kind's name in errors and in SCAN's and TYPE's {@code versioned}: string, versioned, counter. */
     public static String name(byte kind) {
         return switch (kind) {
             case PLAIN -> "string";

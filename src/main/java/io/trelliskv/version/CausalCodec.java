@@ -6,14 +6,18 @@ import java.util.List;
 
 /**
  * Byte encodings of the causal values a key can hold instead of a plain string: a {@link DvvSet} of
- * byte-string siblings and a {@link PnCounter}. These bytes are what the engine stores, replicas exchange
+ * byte-string siblings, a {@link PnCounter} and a {@link CounterState} (what a counter key stores). These bytes are what the engine stores, replicas exchange
  * and the log keeps for such keys, so each layout starts with its own format byte and is append-only.
  *
  * <pre>
  *   DvvSet:    {@link #DVV_FORMAT} | entries (varint) | per entry: node (8) | counter (varint) | values (varint)
  *              | per value: length (varint) | bytes
  *   PnCounter: {@link #COUNTER_FORMAT} | entries (varint) | per entry: node (8) | up (varint) | down (varint)
+ *   CounterState: {@link #COUNTER_STATE_FORMAT} | base (8, signed) | epoch hlc (8) | epoch node (8)
+ *              | entries, as a PnCounter's
  * </pre>
+ * A counter key's value decodes with {@link #decodeCounterState}, which also reads a bare PnCounter as a
+ * counter of base 0 and epoch {@link Version#ZERO}.
  * Decoding refuses, naming the reason, anything these methods would not have written.
  */
 public final class CausalCodec {
@@ -22,6 +26,8 @@ public final class CausalCodec {
     public static final byte DVV_FORMAT = 1;
     /** First byte of an encoded {@link PnCounter}. */
     public static final byte COUNTER_FORMAT = 1;
+    /** First byte of an encoded {@link CounterState}: a base and an epoch, then a PnCounter's entries. */
+    public static final byte COUNTER_STATE_FORMAT = 2;
 
     private CausalCodec() {
     }
@@ -71,13 +77,27 @@ public final class CausalCodec {
     public static byte[] encode(PnCounter c) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(COUNTER_FORMAT);
+        writeEntries(out, c);
+        return out.toByteArray();
+    }
+
+    public static byte[] encode(CounterState c) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(COUNTER_STATE_FORMAT);
+        writeLong(out, c.base());
+        writeLong(out, c.epoch().hlc());
+        writeLong(out, c.epoch().nodeId());
+        writeEntries(out, c.increments());
+        return out.toByteArray();
+    }
+
+    private static void writeEntries(ByteArrayOutputStream out, PnCounter c) {
         writeVarint(out, c.size());
         for (int i = 0; i < c.size(); i++) {
             writeLong(out, c.node(i));
             writeVarint(out, c.up(i));
             writeVarint(out, c.down(i));
         }
-        return out.toByteArray();
     }
 
     /** @throws IllegalArgumentException naming what is wrong */
@@ -86,6 +106,34 @@ public final class CausalCodec {
         if (r.u8() != COUNTER_FORMAT) {
             throw new IllegalArgumentException("unknown counter format " + (bytes[0] & 0xff));
         }
+        PnCounter c = readEntries(r);
+        r.end();
+        return c;
+    }
+
+    /**
+     * A counter key's value: a {@link #COUNTER_STATE_FORMAT} state, or a bare {@link #COUNTER_FORMAT}
+     * PnCounter (base 0, epoch {@link Version#ZERO}).
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static CounterState decodeCounterState(byte[] bytes) {
+        Reader r = new Reader(bytes);
+        int format = r.u8();
+        long base = 0;
+        Version epoch = Version.ZERO;
+        if (format == COUNTER_STATE_FORMAT) {
+            base = r.int64();
+            epoch = new Version(r.int64(), r.int64());
+        } else if (format != COUNTER_FORMAT) {
+            throw new IllegalArgumentException("unknown counter format " + format);
+        }
+        PnCounter c = readEntries(r);
+        r.end();
+        return CounterState.of(base, epoch, c);
+    }
+
+    private static PnCounter readEntries(Reader r) {
         int n = r.count();
         long[] nodes = new long[n];
         long[] up = new long[n];
@@ -95,7 +143,6 @@ public final class CausalCodec {
             up[i] = r.varint();
             down[i] = r.varint();
         }
-        r.end();
         return PnCounter.of(nodes, up, down);
     }
 

@@ -1,5 +1,6 @@
 package io.trelliskv.cluster;
 
+import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Key;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.membership.SwimConfig;
@@ -695,7 +696,8 @@ class PipelineOrderSimulationTest {
     }
 
     private static String text(Entry e) {
-        return e == null || e.isTombstone() ? null : new String(e.value(), StandardCharsets.UTF_8);
+        byte[] value = StringCommands.stringOf(e == null || e.isTombstone() ? null : e); // a counter as its value
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
     }
 
     /**

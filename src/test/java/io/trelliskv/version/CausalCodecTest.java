@@ -34,6 +34,27 @@ class CausalCodecTest {
     }
 
     @Test
+    void counterStatesRoundTripAndABarePnCounterReadsAsBaseZero() {
+        PnCounter c = PnCounter.ZERO.add(5, 10).add(-1, -4);
+        for (long base : new long[] {0, -1, 42, Long.MIN_VALUE, Long.MAX_VALUE}) {
+            CounterState state = CounterState.of(base, new Version(Hlc.pack(1_700_000_000_000L, 3), -5), c);
+            byte[] bytes = CausalCodec.encode(state);
+            assertThat(bytes[0]).isEqualTo(CausalCodec.COUNTER_STATE_FORMAT);
+            assertThat(CausalCodec.decodeCounterState(bytes)).isEqualTo(state);
+        }
+        assertThat(CausalCodec.decodeCounterState(CausalCodec.encode(c))).isEqualTo(CounterState.of(0, Version.ZERO, c));
+        byte[] good = CausalCodec.encode(CounterState.of(7, new Version(5, 6), c));
+        for (int len = 0; len < good.length; len++) {
+            byte[] cut = Arrays.copyOf(good, len);
+            assertThatThrownBy(() -> CausalCodec.decodeCounterState(cut)).as("cut to %d", len)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        byte[] unknown = good.clone();
+        unknown[0] = 9;
+        assertThatThrownBy(() -> CausalCodec.decodeCounterState(unknown)).hasMessage("unknown counter format 9");
+    }
+
+    @Test
     void everyTruncationAndRandomGarbageIsRefusedWithAReason() {
         List<byte[]> encodings = List.of(CausalCodec.encode(sample()),
                 CausalCodec.encode(PnCounter.ZERO.add(5, 10).add(9, -2)));
