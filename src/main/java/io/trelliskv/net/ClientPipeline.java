@@ -24,6 +24,9 @@ public final class ClientPipeline {
     static final String PEER_DECODER = "peer-decoder";
     static final String PEER_ENCODER = "peer-encoder";
     static final String PEER_HANDLER = "peer";
+    /** The server TLS handler of a peer that dialed with TLS ({@code --tls-cluster yes}), and the detector after it. */
+    static final String PEER_TLS = "peer-tls";
+    static final String PEER_TLS_DETECTOR = "peer-tls-detector";
 
     private ClientPipeline() {
     }

@@ -4,22 +4,35 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.trelliskv.net.peer.PeerAcceptor;
 import io.trelliskv.net.peer.PeerCodec;
 import io.trelliskv.net.peer.PeerDecoder;
 import io.trelliskv.net.peer.PeerEncoder;
 import io.trelliskv.net.peer.PeerServerHandler;
+import io.trelliskv.net.peer.PeerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.List;
 
 /**
- * First handler of every connection on the shared port: looks at the first byte and removes itself.
+ * First handler of every connection on the shared port: looks at the first bytes and removes itself.
  * {@link PeerCodec#MAGIC} means a peer: the RESP handlers are taken out (the client connection they
  * registered at accept is ended as if it had closed) and the peer handlers put in their place. Any
  * other byte means a client: the RESP pipeline stays as it is. Either way the bytes already read go on
  * to the new first handler, and from then on the detector costs nothing.
+ *
+ * <p><b>Peers under TLS</b> ({@code --tls-cluster yes}, {@link PeerTls}). A TLS ClientHello (a handshake
+ * record: {@code 0x16}, then version {@code 0x03 0x01..0x04}; neither a RESP type byte nor the start of an
+ * inline command) means a peer dialing with TLS: a server TLS handler that requires the peer's certificate
+ * goes in after this detector, and a second detector after it looks at the decrypted bytes, where only a
+ * peer is accepted. On such a node a peer hello outside TLS is refused: the connection is closed, counted
+ * ({@link PeerTls#plaintextPeersRefused()}) and logged once per address. A node without peer TLS closes a
+ * ClientHello on its plain port with one warning per address (a peer with {@code --tls-cluster yes}
+ * dialing a node without it). Clients never meet any of this: they speak RESP from their first byte.
  *
  * <p>The RESP handlers are in place from the accept on because Redis answers a client over
  * {@code maxclients} at once, before it sends anything. So a peer connection counts as a client until
@@ -28,12 +41,23 @@ import java.util.List;
 final class ProtocolDetector extends ByteToMessageDecoder {
 
     private static final Logger log = LoggerFactory.getLogger(ProtocolDetector.class);
+    /** The first byte of a TLS handshake record (a ClientHello on a new connection). */
+    static final byte TLS_HANDSHAKE = 0x16;
+    /** Bytes that tell a ClientHello: the record type and the two bytes of its version. */
+    private static final int TLS_RECORD_PREFIX = 3;
 
     /** Null when the node accepts no peers. */
     private final PeerAcceptor peers;
+    /** Whether this detector reads the bytes decrypted by a peer TLS handler (so only a peer is accepted). */
+    private final boolean decrypted;
 
     ProtocolDetector(PeerAcceptor peers) {
+        this(peers, false);
+    }
+
+    private ProtocolDetector(PeerAcceptor peers, boolean decrypted) {
         this.peers = peers;
+        this.decrypted = decrypted;
     }
 
     @Override
@@ -42,20 +66,103 @@ final class ProtocolDetector extends ByteToMessageDecoder {
             return;
         }
         ChannelPipeline p = ctx.pipeline();
-        if (in.getByte(in.readerIndex()) == PeerCodec.MAGIC) {
+        byte first = in.getByte(in.readerIndex());
+        if (!decrypted && first == TLS_HANDSHAKE) {
+            if (in.readableBytes() < TLS_RECORD_PREFIX) {
+                return; // wait for the version bytes
+            }
+            if (isClientHello(in)) {
+                startPeerTls(ctx, in);
+                return;
+            }
+        }
+        if (first == PeerCodec.MAGIC) {
             if (peers == null) {
                 log.warn("Closing connection from {}: it speaks the peer protocol, but this node takes no peers",
                         ctx.channel().remoteAddress());
-                in.skipBytes(in.readableBytes());
-                ctx.close();
+                close(ctx, in);
+                return;
+            }
+            PeerTls tls = peers.config().tls();
+            if (tls != null && !decrypted) {
+                tls.plaintextRefused();
+                if (peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "plaintext")) {
+                    log.warn("Refusing peer connection from {}: it is not under TLS, and this node has --tls-cluster"
+                            + " yes", ctx.channel().remoteAddress());
+                }
+                close(ctx, in);
                 return;
             }
             endClientConnection(p);
             p.addAfter(ctx.name(), ClientPipeline.PEER_DECODER, new PeerDecoder(peers.config().maxFrameLength()));
             p.addAfter(ClientPipeline.PEER_DECODER, ClientPipeline.PEER_ENCODER, PeerEncoder.INSTANCE);
             p.addAfter(ClientPipeline.PEER_ENCODER, ClientPipeline.PEER_HANDLER, new PeerServerHandler(peers));
+        } else if (decrypted) {
+            log.warn("Closing connection from {}: under peer TLS it does not speak the peer protocol",
+                    ctx.channel().remoteAddress());
+            close(ctx, in);
+            return;
         }
         p.remove(this);
+    }
+
+    /** A TLS record of type handshake, versions SSL 3.1 (TLS 1.0) to 3.4, as every ClientHello starts. */
+    private static boolean isClientHello(ByteBuf in) {
+        int at = in.readerIndex();
+        byte minor = in.getByte(at + 2);
+        return in.getByte(at + 1) == 0x03 && minor >= 0x01 && minor <= 0x04;
+    }
+
+    /** Puts the peer TLS handler and a detector of the decrypted bytes after this one, which leaves. */
+    private void startPeerTls(ChannelHandlerContext ctx, ByteBuf in) {
+        PeerTls tls = peers == null ? null : peers.config().tls();
+        if (tls == null) {
+            String from = hostOf(ctx.channel().remoteAddress());
+            if (peers == null || peers.firstRefusal(from, "tls")) {
+                log.warn("Closing connection from {}: it starts TLS on the plain port, which this node serves in"
+                        + " plaintext only (a peer with --tls-cluster yes, and this node without it?)",
+                        ctx.channel().remoteAddress());
+            }
+            close(ctx, in);
+            return;
+        }
+        ChannelPipeline p = ctx.pipeline();
+        p.addAfter(ctx.name(), ClientPipeline.PEER_TLS, tls.serverHandler(ctx.alloc()));
+        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, true));
+        p.remove(this);
+    }
+
+    /** A peer whose handshake failed (no certificate, or one the CA did not sign) is logged once per address. */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (decrypted && evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+            if (peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "tls handshake")) {
+                log.warn("Refusing peer connection from {}: TLS handshake failed: {}", ctx.channel().remoteAddress(),
+                        done.cause().getMessage());
+            }
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    /** Under peer TLS, a failed handshake is reported by {@link #userEventTriggered}; the connection just closes. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+        if (decrypted) {
+            ctx.close();
+            return;
+        }
+        super.exceptionCaught(ctx, cause);
+    }
+
+    private static void close(ChannelHandlerContext ctx, ByteBuf in) {
+        in.skipBytes(in.readableBytes());
+        ctx.close();
+    }
+
+    private static String hostOf(SocketAddress address) {
+        return address instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(address);
     }
 
     private static void endClientConnection(ChannelPipeline p) {

@@ -9,6 +9,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.MemberState;
 import io.trelliskv.net.ClientRegistry;
+import io.trelliskv.net.peer.PeerTls;
 import io.trelliskv.persist.Persistence;
 import io.trelliskv.persist.Recovery;
 import io.trelliskv.persist.WriteAheadLog;
@@ -62,7 +63,8 @@ public final class Info {
                    BooleanSupplier nativeTransport, ClientRegistry clients, Engine engine, OpsSampler ops,
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
                    ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring,
-                   AuthThrottle authThrottle, BooleanSupplier joining, LongSupplier siblingLimitRefused) {
+                   AuthThrottle authThrottle, BooleanSupplier joining, LongSupplier siblingLimitRefused,
+                   PeerTls peerTls) {
     }
 
     private final Sources source;
@@ -312,6 +314,9 @@ public final class Info {
             line(sb, "peer_request_failures", peers.failures());
             line(sb, "peer_request_timeouts", peers.timeouts());
         }
+        // whether peer connections are under mutual TLS (--tls-cluster), and the plaintext peers refused for it
+        sb.append("peer_tls:").append(source.peerTls() != null ? "yes" : "no").append("\r\n");
+        line(sb, "peer_plaintext_refused", source.peerTls() != null ? source.peerTls().plaintextPeersRefused() : 0);
     }
 
     /**

@@ -13,6 +13,7 @@ import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.TlsConfig;
+import io.trelliskv.net.peer.PeerTlsConfig;
 import io.trelliskv.persist.AppendFsync;
 import io.trelliskv.persist.PersistConfig;
 import io.trelliskv.repair.AntiEntropyConfig;
@@ -291,6 +292,11 @@ public final class Main implements Callable<Integer> {
             description = "Cipher suites allowed, colon-separated (default: the engine's).")
     String tlsCiphersuites;
 
+    @Option(names = "--tls-cluster", paramLabel = "yes|no",
+            description = "Encrypt peer connections with mutual TLS: the node's --tls-cert-file and --tls-key-file,"
+                    + " peers' certificates signed by --tls-ca-cert-file; plaintext peers are refused (default: ${DEFAULT-VALUE}).")
+    String tlsCluster = "no";
+
     @Option(names = "--gossip-key-file", paramLabel = "FILE",
             description = "Encrypt and authenticate gossip with AES-GCM keys from FILE (base64, one a line, the"
                     + " primary first; 16, 24 or 32 bytes each); rotate them with GOSSIPKEY.")
@@ -432,13 +438,16 @@ public final class Main implements Callable<Integer> {
         if (password != null && aclFile != null) {
             throw new ParseException("--requirepass and --aclfile: set the default user's password in the ACL file instead");
         }
-        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls(), gossipKeyFile, clusterSecretFile);
+        return new SecurityConfig(password, aclFile, yesNo("--protected-mode", protectedMode), tls(), gossipKeyFile, clusterSecretFile,
+                clusterTls());
     }
 
     private TlsConfig tls() {
         if (tlsPort == null) {
-            if (tlsCertFile != null || tlsKeyFile != null || tlsCaCertFile != null) {
-                throw new ParseException("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port");
+            if ((tlsCertFile != null || tlsKeyFile != null || tlsCaCertFile != null)
+                    && !yesNo("--tls-cluster", tlsCluster)) {
+                throw new ParseException("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port"
+                        + " or --tls-cluster yes");
             }
             return null;
         }
@@ -448,6 +457,20 @@ public final class Main implements Callable<Integer> {
                     tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
                     tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")));
         } catch (IllegalArgumentException | NullPointerException e) {
+            throw new ParseException(e.getMessage());
+        }
+    }
+
+    /** Peer TLS from the node's TLS files with {@code --tls-cluster yes}; null with {@code no}. */
+    private PeerTlsConfig clusterTls() {
+        if (!yesNo("--tls-cluster", tlsCluster)) {
+            return null;
+        }
+        try {
+            return new PeerTlsConfig(tlsCertFile, tlsKeyFile, tlsCaCertFile,
+                    tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
+                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")));
+        } catch (IllegalArgumentException e) {
             throw new ParseException(e.getMessage());
         }
     }

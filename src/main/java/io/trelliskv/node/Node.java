@@ -25,6 +25,7 @@ import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.RespServer;
 import io.trelliskv.net.ServerTls;
 import io.trelliskv.net.peer.PeerConfig;
+import io.trelliskv.net.peer.PeerTls;
 import io.trelliskv.persist.CorruptLogException;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.Persistence;
@@ -85,6 +86,8 @@ public final class Node implements AutoCloseable {
     private final Acl acl;
     /** TLS for clients on the TLS port, or null without one. */
     private final ServerTls tls;
+    /** Mutual TLS on peer connections ({@code --tls-cluster yes}); null for plaintext peers. */
+    private final PeerTls peerTls;
     /** Failed logins per client host (INFO acl_auth_throttled). */
     private final AuthThrottle authThrottle = new AuthThrottle();
     /** The gossip keyring and its file, or null for gossip in the clear. */
@@ -131,6 +134,7 @@ public final class Node implements AutoCloseable {
         CommandTable table = new CommandTable();
         this.acl = openAcl(config.security(), table);
         this.tls = openTls(config.security());
+        this.peerTls = openPeerTls(config.security());
         this.gossipKeys = config.security().gossipKeyFile() == null ? null : GossipKeys.load(config.security().gossipKeyFile());
         this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability, acl,
                 config.security().protectedMode() && !listensOnLoopbackOnly(config.net().host()));
@@ -143,7 +147,8 @@ public final class Node implements AutoCloseable {
         this.cluster = new Cluster(config.cluster(), identity, restored.known(), net.host(), net.port(),
                 PeerConfig.defaults(config.cluster().name())
                         .withMaxFrameLength(PeerConfig.frameLengthFor(net.limits()))
-                        .withAuthenticator(peerAuthenticator(config.security(), clock)),
+                        .withAuthenticator(peerAuthenticator(config.security(), clock))
+                        .withTls(peerTls),
                 clock, dispatcher, clusterState, engine, hlc, durability,
                 persistence != null && persistence.keptData(), () -> onDecommissioned.run(),
                 gossipKeys == null ? null : gossipKeys.keyring());
@@ -376,6 +381,25 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    private static PeerTls openPeerTls(SecurityConfig security) {
+        if (security.clusterTls() == null) {
+            return null;
+        }
+        try {
+            PeerTls peerTls = new PeerTls(security.clusterTls());
+            log.info("Peer connections under mutual TLS ({}; peers' certificates must be signed by {})",
+                    ServerTls.engine(), security.clusterTls().caCertFile());
+            return peerTls;
+        } catch (IllegalArgumentException e) {
+            throw ConfigException.unusable("--tls-cluster", "yes", e.getMessage());
+        }
+    }
+
+    /** Mutual TLS on peer connections, for INFO; null with {@code --tls-cluster no}. */
+    public PeerTls peerTls() {
+        return peerTls;
+    }
+
     /** The gossip keyring, or null for gossip in the clear (INFO's drop counters). */
     public GossipKeyring gossipKeyring() {
         return gossipKeys == null ? null : gossipKeys.keyring();
@@ -433,7 +457,8 @@ public final class Node implements AutoCloseable {
         return new Info.Sources(clock, startMillis, config, nodeId,
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
-                persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining, versioned::siblingLimitRefused);
+                persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining, versioned::siblingLimitRefused,
+                peerTls);
     }
 
     /** The bound TCP address; null before {@link #start()}. */

@@ -59,8 +59,8 @@ public final class PeerAcceptor {
         return service;
     }
 
-    /** True the first time a refusal of this peer address and cluster is seen: log it then. */
-    boolean firstRefusal(String peer, String cluster) {
+    /** True the first time a refusal of this peer address for this reason (or cluster) is seen: log it then. */
+    public boolean firstRefusal(String peer, String cluster) {
         if (refusalsLogged.size() >= MAX_REMEMBERED_REFUSALS) {
             refusalsLogged.clear();
         }

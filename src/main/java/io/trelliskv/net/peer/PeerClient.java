@@ -434,6 +434,11 @@ public final class PeerClient implements AutoCloseable {
                     .handler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
+                            if (config.tls() != null) {
+                                // --tls-cluster yes: everything below, the hello included, goes encrypted;
+                                // the hello written at connect waits in the handler for the handshake.
+                                ch.pipeline().addLast(config.tls().clientHandler(ch.alloc(), address));
+                            }
                             ch.pipeline().addLast(new PeerDecoder(config.maxFrameLength()), PeerEncoder.INSTANCE,
                                     connection);
                         }

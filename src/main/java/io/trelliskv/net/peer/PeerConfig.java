@@ -26,9 +26,12 @@ import static io.trelliskv.common.ConfigException.require;
  *                           fits an Ethernet MTU with IP and UDP headers)
  * @param authenticator      proves and checks knowledge of the cluster secret in peer hellos; null when
  *                           the cluster has none
+ * @param tls                mutual TLS on every peer connection, dialed and accepted ({@code --tls-cluster
+ *                           yes}); null for peer connections in plaintext
  */
 public record PeerConfig(String clusterName, int maxFrameLength, int connectionsPerPeer, Duration connectTimeout,
-                         Duration backoffMin, Duration backoffMax, int maxDatagramBytes, PeerAuthenticator authenticator) {
+                         Duration backoffMin, Duration backoffMax, int maxDatagramBytes, PeerAuthenticator authenticator,
+                         PeerTls tls) {
 
     /** Room for a forwarded command's framing and arguments besides its largest bulk: 1 MiB. */
     public static final int FRAME_SLACK = 1 << 20;
@@ -59,7 +62,8 @@ public record PeerConfig(String clusterName, int maxFrameLength, int connections
     /** The defaults for a cluster whose clients send bulks up to {@link RespLimits#DEFAULTS}. */
     public static PeerConfig defaults(String clusterName) {
         return new PeerConfig(clusterName, frameLengthFor(RespLimits.DEFAULTS), DEFAULT_CONNECTIONS_PER_PEER,
-                DEFAULT_CONNECT_TIMEOUT, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX, DEFAULT_MAX_DATAGRAM_BYTES, null);
+                DEFAULT_CONNECT_TIMEOUT, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX, DEFAULT_MAX_DATAGRAM_BYTES, null,
+                null);
     }
 
     /** A frame length that carries any request the client limits admit: the bulk limit plus {@link #FRAME_SLACK}. */
@@ -69,27 +73,33 @@ public record PeerConfig(String clusterName, int maxFrameLength, int connections
 
     public PeerConfig withMaxFrameLength(int bytes) {
         return new PeerConfig(clusterName, bytes, connectionsPerPeer, connectTimeout, backoffMin, backoffMax,
-                maxDatagramBytes, authenticator);
+                maxDatagramBytes, authenticator, tls);
     }
 
     public PeerConfig withBackoff(Duration min, Duration max) {
         return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, min, max,
-                maxDatagramBytes, authenticator);
+                maxDatagramBytes, authenticator, tls);
     }
 
     public PeerConfig withConnectionsPerPeer(int n) {
         return new PeerConfig(clusterName, maxFrameLength, n, connectTimeout, backoffMin, backoffMax,
-                maxDatagramBytes, authenticator);
+                maxDatagramBytes, authenticator, tls);
     }
 
     /** The same settings with {@code authenticator} proving and checking the cluster secret (null: none). */
     public PeerConfig withAuthenticator(PeerAuthenticator authenticator) {
         return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, backoffMin, backoffMax,
-                maxDatagramBytes, authenticator);
+                maxDatagramBytes, authenticator, tls);
     }
 
     public PeerConfig withMaxDatagramBytes(int bytes) {
         return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, backoffMin,
-                backoffMax, bytes, authenticator);
+                backoffMax, bytes, authenticator, tls);
+    }
+
+    /** The same settings with mutual TLS on peer connections ({@code tls}), or in plaintext (null). */
+    public PeerConfig withTls(PeerTls tls) {
+        return new PeerConfig(clusterName, maxFrameLength, connectionsPerPeer, connectTimeout, backoffMin, backoffMax,
+                maxDatagramBytes, authenticator, tls);
     }
 }

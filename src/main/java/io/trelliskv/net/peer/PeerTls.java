@@ -1,0 +1,98 @@
+package io.trelliskv.net.peer;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+
+import javax.net.ssl.SSLException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Mutual TLS on every peer connection ({@code --tls-cluster yes}): the two TLS contexts of a node's peer
+ * connections, built once at start from {@link PeerTlsConfig}, and the count of plaintext peers refused.
+ *
+ * <p><b>Who is a peer.</b> Both sides present the node's certificate and both require the other's to be
+ * signed by the cluster's CA; host names are not checked, because members are reached at the address they
+ * gossip (often an IP, and behind NAT or {@code --advertise} not the one in any certificate). So the CA
+ * must sign the cluster's nodes only: any certificate it signed is accepted as a node of the cluster. TLS
+ * authenticates the machine and keeps the bytes private; the peer hello's proof of the cluster secret
+ * ({@code --cluster-secret-file}) still decides membership, inside the encrypted connection.
+ *
+ * <p>BoringSSL through netty-tcnative where its native library loads, the JDK's provider otherwise, as
+ * for clients. The files are read at start only: rotating the client port's certificate
+ * ({@code CONFIG SET tls-cert-file}) does not change the peer contexts.
+ */
+public final class PeerTls {
+
+    private final PeerTlsConfig config;
+    /** Accepting side: presents the node's certificate and requires the dialer's, signed by the CA. */
+    private final SslContext server;
+    /** Dialing side: presents the node's certificate and verifies the acceptor's against the CA. */
+    private final SslContext client;
+    /** Peer connections refused for speaking the peer protocol outside TLS. */
+    private final AtomicLong plaintextRefused = new AtomicLong();
+
+    /** @throws IllegalArgumentException naming the files and the reason if they cannot be used */
+    public PeerTls(PeerTlsConfig config) {
+        this.config = config;
+        SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+        try {
+            server = settings(SslContextBuilder.forServer(config.certFile().toFile(), config.keyFile().toFile())
+                    .clientAuth(ClientAuth.REQUIRE), provider).build();
+            client = settings(SslContextBuilder.forClient()
+                    .keyManager(config.certFile().toFile(), config.keyFile().toFile())
+                    .endpointIdentificationAlgorithm(null), provider).build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("peer TLS: certificate " + config.certFile() + " / key "
+                    + config.keyFile() + " / CA " + config.caCertFile() + ": " + rootMessage(e), e);
+        }
+    }
+
+    private SslContextBuilder settings(SslContextBuilder b, SslProvider provider) {
+        b.sslProvider(provider).trustManager(config.caCertFile().toFile());
+        if (!config.protocols().isEmpty()) {
+            b.protocols(config.protocols());
+        }
+        if (!config.ciphersuites().isEmpty()) {
+            b.ciphers(config.ciphersuites());
+        }
+        return b;
+    }
+
+    public PeerTlsConfig config() {
+        return config;
+    }
+
+    /** The TLS handler of a peer connection accepted on the shared port, once its ClientHello is seen. */
+    public SslHandler serverHandler(ByteBufAllocator alloc) {
+        return server.newHandler(alloc);
+    }
+
+    /** The TLS handler of a connection this node dials to {@code peer}, first in its pipeline. */
+    public SslHandler clientHandler(ByteBufAllocator alloc, InetSocketAddress peer) {
+        return client.newHandler(alloc, peer.getHostString(), peer.getPort());
+    }
+
+    /** Counts a peer connection refused because it spoke the peer protocol in plaintext. */
+    public void plaintextRefused() {
+        plaintextRefused.incrementAndGet();
+    }
+
+    /** Peer connections refused so far because they spoke the peer protocol in plaintext (INFO). */
+    public long plaintextPeersRefused() {
+        return plaintextRefused.get();
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+}
