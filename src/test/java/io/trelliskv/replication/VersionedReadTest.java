@@ -51,17 +51,17 @@ class VersionedReadTest {
         Entry plainNewer = new Entry(Key.of("k"), bytes("p"), 7, 1, 0);
         Entry tombstoneNewer = new Entry(Key.of("k"), null, 8, 1, 0);
 
-        Entry joined = Coordinator.reconcile(a, b);
+        Entry joined = Coordinator.reconcile(a, b, SimCluster.START_MILLIS);
         assertThat(CausalCodec.decodeDvv(joined.value()).values()).extracting(v -> new String(v, StandardCharsets.UTF_8))
                 .containsExactlyInAnyOrder("a", "b");
         assertThat(joined.version()).isEqualTo(b.version());
         assertThat(joined.kind()).isEqualTo(ValueKind.VERSIONED);
-        assertThat(Coordinator.reconcile(b, a).value()).isEqualTo(joined.value());
-        assertThat(Coordinator.reconcile(a, plainNewer)).isSameAs(plainNewer);
-        assertThat(Coordinator.reconcile(tombstoneNewer, b)).isSameAs(tombstoneNewer);
-        assertThat(Coordinator.reconcile(null, a)).isSameAs(a);
+        assertThat(Coordinator.reconcile(b, a, SimCluster.START_MILLIS).value()).isEqualTo(joined.value());
+        assertThat(Coordinator.reconcile(a, plainNewer, SimCluster.START_MILLIS)).isSameAs(plainNewer);
+        assertThat(Coordinator.reconcile(tombstoneNewer, b, SimCluster.START_MILLIS)).isSameAs(tombstoneNewer);
+        assertThat(Coordinator.reconcile(null, a, SimCluster.START_MILLIS)).isSameAs(a);
         Entry damaged = new Entry(Key.of("k"), new byte[] {9}, 9, 1, 0, ValueKind.VERSIONED);
-        assertThat(Coordinator.reconcile(a, damaged)).isSameAs(damaged);
+        assertThat(Coordinator.reconcile(a, damaged, SimCluster.START_MILLIS)).isSameAs(damaged);
     }
 
     /** Runs a write at {@code node} while the other two drop what it sends. */
