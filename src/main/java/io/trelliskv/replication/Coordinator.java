@@ -199,7 +199,8 @@ public final class Coordinator {
      * Of two replicas' entries for one key (either may be null), what a read settles on at {@code nowMillis}:
      * the entry of higher rank ({@link Precedence}: a version, or a live counter's epoch), which is the one
      * every engine's merge keeps. Two that rank equal and join (live versioned values; live counters of one
-     * epoch) give their join ({@link ValueKind#join}) under the newer version and its expiry; two versioned
+     * epoch) give their join ({@link ValueKind#join}) under the newer version, with the expiry of the values
+     * it holds ({@link ValueKind#joinedExpiry}), as the engine's merge stores it; two versioned
      * values join whatever their versions. Values that do not decode cannot be joined and fall back to the
      * newer version.
      */
@@ -219,7 +220,8 @@ public final class Coordinator {
         }
         try {
             byte[] joined = ValueKind.join(a.kind(), a.value(), b.value());
-            return new Entry(newer.key(), joined, newer.hlc(), newer.nodeId(), newer.expireAt(), newer.kind());
+            return new Entry(newer.key(), joined, newer.hlc(), newer.nodeId(), ValueKind.joinedExpiry(a, b, joined),
+                    newer.kind());
         } catch (IllegalArgumentException damaged) {
             return newer;
         }

@@ -958,29 +958,34 @@ public final class MemoryEngine implements Engine {
 
     /**
      * Joins {@code incoming} into the record in slot {@code i}: the joined value, under the newer of the two
-     * versions (and that version's expiry). Stores and logs it only if something changed. Caller holds {@code s}.
+     * versions, with the expiry of the values it holds ({@link ValueKind#joinedExpiry}: a deleted key's kept
+     * history does not lend its expiry to a concurrent sibling joined into it). Stores and logs it only if
+     * something changed. Caller holds {@code s}.
      */
     private boolean joinLocked(Segment s, int i, long h, int flags, Entry incoming, long now) {
         Entry current = materialize(h, incoming.key);
+        boolean incomingNewer = incoming.newerThan(current);
+        Entry winner = incomingNewer ? incoming : current;
         byte[] joined;
+        long expireAt;
         try {
             joined = ValueKind.join(incoming.kind, current.value, incoming.value);
+            expireAt = ValueKind.joinedExpiry(current, incoming, joined);
         } catch (IllegalArgumentException damaged) {
             // Bytes that do not decode cannot be joined; fall back to the newer version, as for plain values.
-            if (!incoming.newerThan(current)) {
+            if (!incomingNewer) {
                 return false;
             }
             joined = incoming.value;
+            expireAt = incoming.expireAt;
         }
-        boolean incomingNewer = incoming.newerThan(current);
-        if (!incomingNewer && java.util.Arrays.equals(joined, current.value)) {
+        if (!incomingNewer && java.util.Arrays.equals(joined, current.value) && expireAt == current.expireAt) {
             return false;
         }
-        Entry winner = incomingNewer ? incoming : current;
         hlc.observe(incoming.hlc);
         store(s, i, incoming.key, incoming.key.bytes(), joined, incoming.kind, winner.hlc, winner.nodeId,
-                winner.expireAt, lruTick(now), now);
-        journal.stored(new Entry(incoming.key, joined, winner.hlc, winner.nodeId, winner.expireAt, incoming.kind));
+                expireAt, lruTick(now), now);
+        journal.stored(new Entry(incoming.key, joined, winner.hlc, winner.nodeId, expireAt, incoming.kind));
         return true;
     }
 

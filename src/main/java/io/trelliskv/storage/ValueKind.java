@@ -67,6 +67,35 @@ public final class ValueKind {
         };
     }
 
+    /**
+     * The expiry of {@code joined}, the join of {@code a} and {@code b} (live values of one kind that joins),
+     * which is stored under the newer of their versions. The expiry follows the values it holds:
+     * <ul>
+     *   <li>a versioned value with no siblings left (the causal history a {@code VDEL} keeps, which expires
+     *       after the tombstone grace) contributes no expiry to siblings it did not see: when the join holds
+     *       values, its expiry is that of the newer side that holds values (0, none, if that write set
+     *       none), so a concurrent sibling joined into a deleted key's history lives as its own write said,
+     *       instead of disappearing with the history;</li>
+     *   <li>otherwise (both sides hold values, or the join holds none, or a counter) the newer side's.</li>
+     * </ul>
+     * Where siblings were written with different TTLs the key still has one expiry, the newest write's
+     * that holds values, so replicas that joined them in different orders can hold different expiries.
+     *
+     * @throws IllegalArgumentException if a value does not decode as the kind
+     */
+    public static long joinedExpiry(Entry a, Entry b, byte[] joined) {
+        Entry newer = b.newerThan(a) ? b : a;
+        Entry older = newer == a ? b : a;
+        if (newer.kind() != VERSIONED || !holdsValues(joined) || holdsValues(newer.value())) {
+            return newer.expireAt();
+        }
+        return holdsValues(older.value()) ? older.expireAt() : newer.expireAt();
+    }
+
+    private static boolean holdsValues(byte[] versioned) {
+        return !CausalCodec.decodeDvv(versioned).hasNoValues();
+    }
+
     /** The kind's name in errors and in SCAN's and TYPE's {@code versioned}: string, versioned, counter. */
     public static String name(byte kind) {
         return switch (kind) {
