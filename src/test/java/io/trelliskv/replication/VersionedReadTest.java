@@ -64,6 +64,26 @@ class VersionedReadTest {
         assertThat(Coordinator.reconcile(a, damaged, SimCluster.START_MILLIS)).isSameAs(damaged);
     }
 
+    @Test
+    void aSiblingReconciledWithADeletedKeysHistoryKeepsItsOwnExpiryAsTheEngineStoresIt() {
+        DvvSet<byte[]> written = DvvSet.<byte[]>empty().update(VersionVector.EMPTY, bytes("x"), 1);
+        long graceEnd = SimCluster.START_MILLIS + SimCluster.GRACE_MILLIS;
+        Entry history = new Entry(Key.of("k"), CausalCodec.encode(written.discard(written.context())), 9, 1, graceEnd,
+                ValueKind.VERSIONED);
+        Entry sibling = versioned("a", 2, 5);
+        Entry withTtl = new Entry(Key.of("k"), sibling.value(), 5, 2, graceEnd * 2, ValueKind.VERSIONED);
+
+        assertThat(Coordinator.reconcile(history, sibling, SimCluster.START_MILLIS).expireAt()).isZero();
+        assertThat(Coordinator.reconcile(sibling, history, SimCluster.START_MILLIS).expireAt()).isZero();
+        assertThat(Coordinator.reconcile(withTtl, history, SimCluster.START_MILLIS).expireAt()).isEqualTo(graceEnd * 2);
+        assertThat(Coordinator.reconcile(history, sibling, SimCluster.START_MILLIS).version()).isEqualTo(history.version());
+
+        n1.merge(history);
+        n1.merge(sibling);
+        assertThat(n1.stored("k").expireAt()).as("the engine stores what reconcile settles on").isZero();
+        assertThat(n1.siblings("k")).containsExactly("a");
+    }
+
     /** Runs a write at {@code node} while the other two drop what it sends. */
     private void isolated(SimNode node, Runnable write) {
         for (SimNode other : cluster.nodes()) {
