@@ -25,11 +25,13 @@ import io.trelliskv.version.CounterState;
  *   <li>a SET or DEL newer than a counter's epoch beats it, even when an increment concurrent with the
  *       reset, which had not seen it, was stamped later: such increments are dropped.</li>
  * </ul>
- * The rank order is total, so replicas converge whatever the order entries reach them in. Where it
- * disagrees with the version order (a join that equals neither side; a counter that wins with the older
- * version), the engine stores the winner under a new version, so that replicas comparing versions find
- * the difference. The one case it cannot restamp is a SET or DEL that beats a later-stamped
- * concurrent increment: it keeps its own, older, version (see {@code MemoryEngine.merge}).
+ * The rank order ({@link Precedence}) is total, so replicas converge whatever the order entries reach
+ * them in, and a coordinator's read follows it too. Where it disagrees with the version order (a join
+ * that equals neither side; a counter that wins with the older version), the engine stores the winner
+ * under a new version, so that replicas comparing versions find the difference. The one case it cannot
+ * restamp is a SET or DEL that beats a later-stamped concurrent increment: it keeps its own, older,
+ * version (see {@code MemoryEngine.merge}); reads ask above a counter's epoch and anti-entropy sends a
+ * counter's key both ways, so the reset still reaches every replica.
  *
  * <p>The codes are part of the on-disk and wire formats: ONLY APPEND.
  */
