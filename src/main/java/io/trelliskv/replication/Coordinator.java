@@ -545,7 +545,6 @@ public final class Coordinator {
             synchronized (this) {
                 outstanding = perNode.size();
             }
-            long now = nowMillis();
             checkDone();
             // Replicas that take the same keys (all of them, for a write of one key) get one batch,
             // which the transport encodes once.
