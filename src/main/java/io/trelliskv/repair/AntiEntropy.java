@@ -63,7 +63,10 @@ import java.util.function.Supplier;
  *       are merged here through {@link ReplicaService#apply}, which refuses versions too far ahead of
  *       this node's clock. Keys newer here (or only here) are pushed with a replica write, which the
  *       peer merges with the same check. Both go in batches of at most {@code maxBatchBytes} of entries
- *       and {@link #MAX_ENTRIES_PER_BATCH} entries.</li>
+ *       and {@link #MAX_ENTRIES_PER_BATCH} entries. Where either side holds a live value that joins
+ *       (its digest differs), the key goes both ways whatever the versions: siblings and counts can
+ *       differ under one version, and a counter ranks at its epoch, so a reset with an older version
+ *       than the counter's can still be the entry both must keep.</li>
  * </ol>
  * One exchange repairs both sides, so a round started on any one node brings every range it shares back
  * in sync with every live peer. A failed exchange (unreachable or slow peer, refusal) is counted and
@@ -414,7 +417,9 @@ public final class AntiEntropy implements AutoCloseable {
                 compared++;
                 long digest = local == null ? 0 : MerkleTree.valueDigest(local, now);
                 if ((digest != 0 || theirs.digest() != 0) && digest != theirs.digest()) {
-                    // Values that join can differ under one version: each side gets the other's to join.
+                    // Values that join can differ under one version, and a counter ranks at its epoch, not its
+                    // version (a reset stamped before its latest increment can outrank it): each side gets the
+                    // other's, and each engine keeps the join or the higher rank (storage.Precedence).
                     pull(theirs, null);
                     if (local != null) {
                         push(local);

@@ -3,6 +3,7 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Key;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.Precedence;
 import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
@@ -30,12 +31,14 @@ import java.util.random.RandomGenerator;
  *   <li>{@link #read} (reads, and writes that read first such as INCR or APPEND): the other replicas
  *       are asked for their versions. Each is told the version this node already has and sends the
  *       whole entry only when its own is newer, so a value crosses the network only when it is needed.
- *       Newer entries are merged into the local engine (last writer wins); once enough replicas have
+ *       (For a counter, this node tells its epoch instead: a reset newer than the epoch outranks the
+ *       counter even when its version is older; see {@link Precedence}.) Entries sent are merged into
+ *       the local engine, whose rank order is last writer wins but for counters; once enough replicas have
  *       answered, the command runs against the local engine and so sees the newest version any of
  *       them had. Values of a kind that joins (versioned siblings, counters: {@link ValueKind#joins})
  *       are not ordered by version: replicas send them whole whatever their version, the engine joins
  *       them, and the command sees the join of every answer ({@link #reconcile}). When every asked replica
- *       has answered, stale ones get the newest entry — for joined values, this node's join — written back
+ *       has answered, stale ones get the winning entry — for joined values, this node's join — written back
  *       (read repair). At ONE the local copy suffices and the others are checked in the background
  *       with {@link ReplicationConfig#readRepairChance}.</li>
  *   <li>The command runs here; the engine stamps its writes with this node's hybrid logical clock and
@@ -193,25 +196,71 @@ public final class Coordinator {
     }
 
     /**
-     * Of two replicas' entries for one key (either may be null), what a read settles on: for two live
-     * values of one kind that joins, their join ({@link ValueKind#join}) under the newer version and its
-     * expiry, as the engine's merge stores it; otherwise the newer version (last writer wins). Values that
-     * do not decode cannot be joined and fall back to the newer version.
+     * Of two replicas' entries for one key (either may be null), what a read settles on at {@code nowMillis}:
+     * the entry of higher rank ({@link Precedence}: a version, or a live counter's epoch), which is the one
+     * every engine's merge keeps. Two that rank equal and join (live versioned values; live counters of one
+     * epoch) give their join ({@link ValueKind#join}) under the newer version, with the expiry of the values
+     * it holds ({@link ValueKind#joinedExpiry}), as the engine's merge stores it; two versioned
+     * values join whatever their versions. Values that do not decode cannot be joined and fall back to the
+     * newer version.
      */
-    public static Entry reconcile(Entry a, Entry b) {
+    public static Entry reconcile(Entry a, Entry b, long nowMillis) {
         if (a == null || b == null) {
             return a == null ? b : a;
         }
         Entry newer = b.newerThan(a) ? b : a;
+        if (Precedence.liveCounter(a, nowMillis) || Precedence.liveCounter(b, nowMillis)) {
+            int c = Precedence.compare(a, b, nowMillis);
+            if (c != 0) {
+                return c > 0 ? a : b;
+            }
+        }
         if (a.isTombstone() || b.isTombstone() || a.kind() != b.kind() || !ValueKind.joins(a.kind())) {
             return newer;
         }
         try {
             byte[] joined = ValueKind.join(a.kind(), a.value(), b.value());
-            return new Entry(newer.key(), joined, newer.hlc(), newer.nodeId(), newer.expireAt(), newer.kind());
+            return new Entry(newer.key(), joined, newer.hlc(), newer.nodeId(), ValueKind.joinedExpiry(a, b, joined),
+                    newer.kind());
         } catch (IllegalArgumentException damaged) {
             return newer;
         }
+    }
+
+    /**
+     * What a replica is told this node knows of a key, in a read: an entry whose version is the rank of
+     * {@code known} ({@link Precedence#rank}), so that the replica sends its own whole entry exactly when it
+     * may outrank this node's. For a live counter that is its epoch, older than its version: a reset (SET,
+     * DEL) newer than the epoch outranks the counter even when stamped before the counter's latest
+     * increment, and must reach this node. Replicas compare the version only, as they always have.
+     */
+    private static Entry askedAbove(Entry known, long nowMillis) {
+        if (known == null || !Precedence.liveCounter(known, nowMillis)) {
+            return known;
+        }
+        Version rank = Precedence.rank(known, nowMillis);
+        return new Entry(known.key(), null, rank.hlc(), rank.nodeId(), 0);
+    }
+
+    /**
+     * True if read repair must send {@code newest} to a replica that answered {@code theirs}: it has nothing,
+     * or an entry of lower rank. A replica that sent no entry holds one whose version is no newer than the
+     * rank this node asked above ({@link #askedAbove}) and that does not join: unless it is {@code newest}
+     * itself, it ranks below.
+     */
+    private static boolean outranks(Entry newest, ReadReply theirs, long nowMillis) {
+        if (theirs.missing()) {
+            return true;
+        }
+        if (Version.compare(newest.hlc(), newest.nodeId(), theirs.hlc(), theirs.nodeId()) == 0) {
+            return false;
+        }
+        return theirs.entry() == null || Precedence.compare(newest, theirs.entry(), nowMillis) > 0;
+    }
+
+    /** This node's time, as its hybrid logical clock has it: for expiry in the rank order. */
+    private long nowMillis() {
+        return Hlc.physical(hlc.now());
     }
 
     /** True if a replica that answered {@code theirs} holds exactly {@code mine}: same version and same value. */
@@ -235,7 +284,7 @@ public final class Coordinator {
         final ConsistencyLevel level;
         /** This node's copy of each key when the read started: what the replicas are told it has. */
         final Entry[] known;
-        /** The newest entry a replica sent for each key, if newer than {@link #known}; for read repair. */
+        /** What the entries replicas sent for each key settle on ({@link #reconcile}); for read repair. */
         final Entry[] seen;
         /** Remote answers each key waits for: {@link #levelNeed}, or every live replica below a floor. */
         final int[] need;
@@ -269,6 +318,7 @@ public final class Coordinator {
             synchronized (this) {
                 outstanding = perNode.size();
             }
+            long now = nowMillis();
             checkDone();
             for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
                 long node = e.getKey();
@@ -277,7 +327,7 @@ public final class Coordinator {
                 Entry[] kn = new Entry[idx.size()];
                 for (int j = 0; j < idx.size(); j++) {
                     ks.add(keys.get(idx.get(j)));
-                    kn[j] = known[idx.get(j)];
+                    kn[j] = askedAbove(known[idx.get(j)], now);
                 }
                 CompletableFuture<List<ReadReply>> f;
                 try {
@@ -292,6 +342,7 @@ public final class Coordinator {
         private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
             boolean ok = failure == null && rs != null && rs.size() == idx.size();
             List<Integer> floorsMet = new ArrayList<>(0);
+            long now = nowMillis();
             if (ok) {
                 for (int j = 0; j < idx.size(); j++) {
                     Entry newer = rs.get(j).entry();
@@ -299,7 +350,7 @@ public final class Coordinator {
                     if (newer != null && acceptable(newer, node)) {
                         engine.merge(newer);
                         synchronized (this) {
-                            seen[i] = reconcile(seen[i], newer);
+                            seen[i] = reconcile(seen[i], newer, now);
                         }
                     }
                     Version floor;
@@ -353,8 +404,10 @@ public final class Coordinator {
         }
 
         /**
-         * Writes the newest version back to every replica that answered with an older one; where this node
-         * holds a value that joins, writes its join back to every replica that does not hold exactly it.
+         * Writes the winning entry (the highest rank: {@link #reconcile}) back to every replica that answered
+         * with one of lower rank; where this node holds a value that joins, writes its join back to every
+         * replica that does not hold exactly it. A replica holding a reset that outranks this node's counter
+         * has sent it ({@link #askedAbove}), so this node's engine holds the reset and repair spreads it.
          */
         private void repair() {
             Map<Long, List<ReadReply>> all;
@@ -362,13 +415,14 @@ public final class Coordinator {
                 all = new LinkedHashMap<>(replies);
             }
             Map<Long, List<Entry>> fixes = new LinkedHashMap<>();
+            long nowMillis = nowMillis();
             for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
                 List<Integer> idx = perNode.get(e.getKey());
                 for (int j = 0; j < idx.size(); j++) {
                     int i = idx.get(j);
                     Entry newest;
                     synchronized (this) {
-                        newest = seen[i] != null ? seen[i] : known[i];
+                        newest = reconcile(known[i], seen[i], nowMillis);
                     }
                     Entry now = engine.stored(keys.get(i));
                     ReadReply theirs = e.getValue().get(j);
@@ -381,8 +435,7 @@ public final class Coordinator {
                     if (newest != null && now != null && now.newerThan(newest)) {
                         continue; // written since (by the command this read served): that write replicates itself
                     }
-                    if (newest != null && (theirs.missing()
-                            || Version.compare(newest.hlc(), newest.nodeId(), theirs.hlc(), theirs.nodeId()) > 0)) {
+                    if (newest != null && outranks(newest, theirs, nowMillis)) {
                         fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(newest);
                     }
                 }

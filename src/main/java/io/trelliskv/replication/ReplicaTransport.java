@@ -45,7 +45,8 @@ public interface ReplicaTransport {
 
     /**
      * Asks {@code nodeId} for its versions of {@code keys}. {@code known[i]} is the entry the
-     * coordinator already has for {@code keys.get(i)} (null if none): the replica sends the whole entry
+     * coordinator already has for {@code keys.get(i)} (null if none; for a live counter, an entry at its
+     * epoch, which is what an entry must be newer than to outrank it): the replica sends the whole entry
      * only when its own is newer, and otherwise just its version, which saves the value's bytes.
      * Completes with one {@link ReadReply} per key, in order.
      */

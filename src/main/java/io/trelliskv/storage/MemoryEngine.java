@@ -2,7 +2,6 @@ package io.trelliskv.storage;
 
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
-import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 
@@ -898,17 +897,17 @@ public final class MemoryEngine implements Engine {
     }
 
     /**
-     * Merges {@code incoming} with the record {@code h} in slot {@code i} when either is a counter, by the
-     * order of {@link ValueKind}: the higher rank wins, and two live counters of one epoch are joined. The
-     * stored version must keep agreeing with what is stored, as every replica compares versions to find
+     * Merges {@code incoming} with the record {@code h} in slot {@code i} when either is a counter, by
+     * {@link Precedence}'s rank order: the higher rank wins, and two live counters of one epoch are joined.
+     * The stored version must keep agreeing with what is stored, as every replica compares versions to find
      * what differs (read repair, anti-entropy, WATCH): a join that equals neither side, and a counter
      * that wins with the older version, are stored under a new version stamped here. Caller holds {@code s}.
      */
     private boolean mergeCounterLocked(Segment s, int i, long h, Entry incoming, long now) {
         Entry current = materialize(h, incoming.key);
-        int c = compareRanks(incoming, current, now);
+        int c = Precedence.compare(incoming, current, now);
         boolean incomingNewer = incoming.newerThan(current);
-        if (c == 0 && liveCounter(incoming, now) && liveCounter(current, now)) {
+        if (c == 0 && Precedence.liveCounter(incoming, now) && Precedence.liveCounter(current, now)) {
             byte[] joined;
             try {
                 joined = ValueKind.join(ValueKind.COUNTER, current.value, incoming.value);
@@ -924,7 +923,7 @@ public final class MemoryEngine implements Engine {
             return storeMerged(s, i, newer, joined, stamp(s, i), nodeId, now);
         }
         if (c > 0) {
-            if (incomingNewer || !liveCounter(incoming, now)) {
+            if (incomingNewer || !Precedence.liveCounter(incoming, now)) {
                 // An older plain value or tombstone can outrank a newer counter of an older epoch: it is
                 // stored with its own version, which replicas comparing versions take for the older one.
                 return storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
@@ -932,38 +931,11 @@ public final class MemoryEngine implements Engine {
             hlc.observe(incoming.hlc);
             return storeMerged(s, i, incoming, incoming.value, stamp(s, i), nodeId, now);
         }
-        if (c < 0 && incomingNewer && liveCounter(current, now)) {
+        if (c < 0 && incomingNewer && Precedence.liveCounter(current, now)) {
             hlc.observe(incoming.hlc); // the stored counter wins with the older version: newer than both now
             return storeMerged(s, i, current, current.value, stamp(s, i), nodeId, now);
         }
         return false;
-    }
-
-    /**
-     * Where an entry stands in the order of {@link ValueKind}: a live counter at its epoch, just above the
-     * state of that version; anything else (an expired counter included) at its version.
-     */
-    private static int compareRanks(Entry a, Entry b, long now) {
-        Version ra = rankVersion(a, now);
-        Version rb = rankVersion(b, now);
-        int c = ra.compareTo(rb);
-        return c != 0 ? c : Boolean.compare(liveCounter(a, now), liveCounter(b, now));
-    }
-
-    private static Version rankVersion(Entry e, long now) {
-        if (liveCounter(e, now)) {
-            try {
-                return CausalCodec.decodeCounterState(e.value).epoch();
-            } catch (IllegalArgumentException damaged) {
-                return e.version(); // bytes that do not decode rank by their version, as a plain value
-            }
-        }
-        return e.version();
-    }
-
-    /** True if {@code e} is an unexpired counter. */
-    private static boolean liveCounter(Entry e, long now) {
-        return e.kind == ValueKind.COUNTER && e.value != null && !e.isExpired(now);
     }
 
     /**
@@ -986,29 +958,34 @@ public final class MemoryEngine implements Engine {
 
     /**
      * Joins {@code incoming} into the record in slot {@code i}: the joined value, under the newer of the two
-     * versions (and that version's expiry). Stores and logs it only if something changed. Caller holds {@code s}.
+     * versions, with the expiry of the values it holds ({@link ValueKind#joinedExpiry}: a deleted key's kept
+     * history does not lend its expiry to a concurrent sibling joined into it). Stores and logs it only if
+     * something changed. Caller holds {@code s}.
      */
     private boolean joinLocked(Segment s, int i, long h, int flags, Entry incoming, long now) {
         Entry current = materialize(h, incoming.key);
+        boolean incomingNewer = incoming.newerThan(current);
+        Entry winner = incomingNewer ? incoming : current;
         byte[] joined;
+        long expireAt;
         try {
             joined = ValueKind.join(incoming.kind, current.value, incoming.value);
+            expireAt = ValueKind.joinedExpiry(current, incoming, joined);
         } catch (IllegalArgumentException damaged) {
             // Bytes that do not decode cannot be joined; fall back to the newer version, as for plain values.
-            if (!incoming.newerThan(current)) {
+            if (!incomingNewer) {
                 return false;
             }
             joined = incoming.value;
+            expireAt = incoming.expireAt;
         }
-        boolean incomingNewer = incoming.newerThan(current);
-        if (!incomingNewer && java.util.Arrays.equals(joined, current.value)) {
+        if (!incomingNewer && java.util.Arrays.equals(joined, current.value) && expireAt == current.expireAt) {
             return false;
         }
-        Entry winner = incomingNewer ? incoming : current;
         hlc.observe(incoming.hlc);
         store(s, i, incoming.key, incoming.key.bytes(), joined, incoming.kind, winner.hlc, winner.nodeId,
-                winner.expireAt, lruTick(now), now);
-        journal.stored(new Entry(incoming.key, joined, winner.hlc, winner.nodeId, winner.expireAt, incoming.kind));
+                expireAt, lruTick(now), now);
+        journal.stored(new Entry(incoming.key, joined, winner.hlc, winner.nodeId, expireAt, incoming.kind));
         return true;
     }
 

@@ -25,11 +25,13 @@ import io.trelliskv.version.CounterState;
  *   <li>a SET or DEL newer than a counter's epoch beats it, even when an increment concurrent with the
  *       reset, which had not seen it, was stamped later: such increments are dropped.</li>
  * </ul>
- * The rank order is total, so replicas converge whatever the order entries reach them in. Where it
- * disagrees with the version order (a join that equals neither side; a counter that wins with the older
- * version), the engine stores the winner under a new version, so that replicas comparing versions find
- * the difference. The one case it cannot restamp is a SET or DEL that beats a later-stamped
- * concurrent increment: it keeps its own, older, version (see {@code MemoryEngine.merge}).
+ * The rank order ({@link Precedence}) is total, so replicas converge whatever the order entries reach
+ * them in, and a coordinator's read follows it too. Where it disagrees with the version order (a join
+ * that equals neither side; a counter that wins with the older version), the engine stores the winner
+ * under a new version, so that replicas comparing versions find the difference. The one case it cannot
+ * restamp is a SET or DEL that beats a later-stamped concurrent increment: it keeps its own, older,
+ * version (see {@code MemoryEngine.merge}); reads ask above a counter's epoch and anti-entropy sends a
+ * counter's key both ways, so the reset still reaches every replica.
  *
  * <p>The codes are part of the on-disk and wire formats: ONLY APPEND.
  */
@@ -65,6 +67,35 @@ public final class ValueKind {
             case COUNTER -> CausalCodec.encode(CausalCodec.decodeCounterState(a).merge(CausalCodec.decodeCounterState(b)));
             default -> throw new IllegalArgumentException("values of kind " + kind + " are not joined");
         };
+    }
+
+    /**
+     * The expiry of {@code joined}, the join of {@code a} and {@code b} (live values of one kind that joins),
+     * which is stored under the newer of their versions. The expiry follows the values it holds:
+     * <ul>
+     *   <li>a versioned value with no siblings left (the causal history a {@code VDEL} keeps, which expires
+     *       after the tombstone grace) contributes no expiry to siblings it did not see: when the join holds
+     *       values, its expiry is that of the newer side that holds values (0, none, if that write set
+     *       none), so a concurrent sibling joined into a deleted key's history lives as its own write said,
+     *       instead of disappearing with the history;</li>
+     *   <li>otherwise (both sides hold values, or the join holds none, or a counter) the newer side's.</li>
+     * </ul>
+     * Where siblings were written with different TTLs the key still has one expiry, the newest write's
+     * that holds values, so replicas that joined them in different orders can hold different expiries.
+     *
+     * @throws IllegalArgumentException if a value does not decode as the kind
+     */
+    public static long joinedExpiry(Entry a, Entry b, byte[] joined) {
+        Entry newer = b.newerThan(a) ? b : a;
+        Entry older = newer == a ? b : a;
+        if (newer.kind() != VERSIONED || !holdsValues(joined) || holdsValues(newer.value())) {
+            return newer.expireAt();
+        }
+        return holdsValues(older.value()) ? older.expireAt() : newer.expireAt();
+    }
+
+    private static boolean holdsValues(byte[] versioned) {
+        return !CausalCodec.decodeDvv(versioned).hasNoValues();
     }
 
     /** The kind's name in errors and in SCAN's and TYPE's {@code versioned}: string, versioned, counter. */

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.replication.Coordinator;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.Entry;
@@ -35,8 +36,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * of times, or to be pulled later by anti-entropy. Once everything has arrived everywhere, every replica
  * holds the same entry (value and version); without resets its value is the sum of all increments, and
  * with resets it is the winning state's value plus exactly the increments made on top of it, each counted
- * once. The anti-entropy here hands over whole entries whatever their versions; the cluster's compares
- * versions first (see {@link ValueKind} for the one case where that is not enough).
+ * once. The anti-entropy here hands over whole entries whatever their versions, as the cluster's does where
+ * either side holds a counter. A read reconciles every replica's entry as a coordinator does
+ * ({@link Coordinator#reconcile}), and GET must answer the value it settles on.
  */
 class CounterConvergenceProperties {
 
@@ -45,7 +47,8 @@ class CounterConvergenceProperties {
 
     /** kind: 0 INCRBY delta at {@code at}; 1 deliver message {@code pick}; 2 deliver it and keep it (a
      * duplicate); 3 SET at {@code at} to delta; 4 DEL at {@code at}; 5 {@code at}'s clock advances pick ms;
-     * 6 {@code at} pulls replica {@code pick}'s entry (anti-entropy). */
+     * 6 {@code at} pulls replica {@code pick}'s entry (anti-entropy); 7 {@code at} reads from every replica,
+     * as a quorum read at ALL does. */
     record Op(int kind, int at, int pick, long delta) {
         @Override
         public String toString() {
@@ -56,7 +59,8 @@ class CounterConvergenceProperties {
                 case 3 -> at + ":SET " + delta;
                 case 4 -> at + ":DEL";
                 case 5 -> at + ":tick " + pick;
-                default -> at + ":pull from " + pick;
+                case 6 -> at + ":pull from " + pick;
+                default -> at + ":read";
             };
         }
     }
@@ -120,7 +124,7 @@ class CounterConvergenceProperties {
 
     @Provide
     Arbitrary<List<Op>> withResets() {
-        return ops(Arbitraries.of(0, 0, 0, 1, 1, 2, 3, 4, 5, 6));
+        return ops(Arbitraries.of(0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7));
     }
 
     private static Arbitrary<List<Op>> ops(Arbitrary<Integer> kinds) {
@@ -248,6 +252,7 @@ class CounterConvergenceProperties {
                     replicate(at, written);
                 }
                 case 5 -> r.clock.advanceMillis(op.pick());
+                case 7 -> read(r);
                 default -> {
                     Entry theirs = replicas.get(op.pick() % replicas.size()).stored();
                     if (theirs != null) {
@@ -255,6 +260,33 @@ class CounterConvergenceProperties {
                     }
                 }
             }
+        }
+
+        /**
+         * What a read coordinated at {@code r} does with every replica's answer: merges each into {@code r}'s
+         * engine, and settles on their {@link Coordinator#reconcile}. Both follow one rank order, so what GET
+         * answers at {@code r} is the reconciled entry's value (a counter's join, or the reset that outranks it).
+         */
+        private void read(Replica r) {
+            Entry reconciled = null;
+            for (Replica from : replicas) {
+                Entry e = from.stored();
+                reconciled = Coordinator.reconcile(reconciled, e, r.clock.millis());
+                if (e != null) {
+                    r.engine.merge(e);
+                }
+            }
+            assertThat(r.value()).as("GET after the read, which reconciled %s", reconciled).isEqualTo(valueOf(reconciled));
+        }
+
+        private static Long valueOf(Entry e) {
+            if (e == null || e.isTombstone()) {
+                return null;
+            }
+            if (e.kind() == ValueKind.COUNTER) {
+                return CausalCodec.decodeCounterState(e.value()).value();
+            }
+            return Long.parseLong(new String(e.value(), StandardCharsets.US_ASCII));
         }
 
         void replicate(int from, List<Entry> written) {

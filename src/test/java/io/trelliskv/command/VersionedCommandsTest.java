@@ -13,7 +13,10 @@ import io.trelliskv.storage.EvictionPolicy;
 import io.trelliskv.storage.MemoryEngine;
 import io.trelliskv.storage.ValueKind;
 import io.trelliskv.testing.CommandHarness;
+import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.DvvSet;
 import io.trelliskv.version.Hlc;
+import io.trelliskv.version.VersionVector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -106,6 +109,24 @@ class VersionedCommandsTest {
         call("vset", "k", "", "z");
         assertThat(values(array(call("vget", "k")))).containsExactly("z");
         assertThat(call(b("vdel"), b("missing"), sawX)).isEqualTo(new RespValue.Integer(0));
+    }
+
+    @Test
+    void aConcurrentSiblingJoinedIntoTheKeptHistoryOutlivesTheGracePeriod() {
+        start(64, GRACE);
+        Entry concurrent = new Entry(Key.of(b("k")), CausalCodec.encode(DvvSet.<byte[]>empty()
+                .update(VersionVector.EMPTY, b("a"), NODE + 1)), Hlc.pack(clock.millis(), 0), NODE + 1, 0,
+                ValueKind.VERSIONED);
+        clock.advanceMillis(1);
+        call("vset", "k", "", "x");
+        byte[] sawX = bytes(array(call("vget", "k")).get(0));
+        call(b("vdel"), b("k"), sawX);
+
+        assertThat(engine.merge(concurrent)).as("a replica's sibling the delete had not seen").isTrue();
+        assertThat(values(array(call("vget", "k")))).containsExactly("a");
+
+        clock.advanceMillis(3 * GRACE);
+        assertThat(values(array(call("vget", "k")))).as("the sibling's own write set no expiry").containsExactly("a");
     }
 
     @Test

@@ -51,17 +51,37 @@ class VersionedReadTest {
         Entry plainNewer = new Entry(Key.of("k"), bytes("p"), 7, 1, 0);
         Entry tombstoneNewer = new Entry(Key.of("k"), null, 8, 1, 0);
 
-        Entry joined = Coordinator.reconcile(a, b);
+        Entry joined = Coordinator.reconcile(a, b, SimCluster.START_MILLIS);
         assertThat(CausalCodec.decodeDvv(joined.value()).values()).extracting(v -> new String(v, StandardCharsets.UTF_8))
                 .containsExactlyInAnyOrder("a", "b");
         assertThat(joined.version()).isEqualTo(b.version());
         assertThat(joined.kind()).isEqualTo(ValueKind.VERSIONED);
-        assertThat(Coordinator.reconcile(b, a).value()).isEqualTo(joined.value());
-        assertThat(Coordinator.reconcile(a, plainNewer)).isSameAs(plainNewer);
-        assertThat(Coordinator.reconcile(tombstoneNewer, b)).isSameAs(tombstoneNewer);
-        assertThat(Coordinator.reconcile(null, a)).isSameAs(a);
+        assertThat(Coordinator.reconcile(b, a, SimCluster.START_MILLIS).value()).isEqualTo(joined.value());
+        assertThat(Coordinator.reconcile(a, plainNewer, SimCluster.START_MILLIS)).isSameAs(plainNewer);
+        assertThat(Coordinator.reconcile(tombstoneNewer, b, SimCluster.START_MILLIS)).isSameAs(tombstoneNewer);
+        assertThat(Coordinator.reconcile(null, a, SimCluster.START_MILLIS)).isSameAs(a);
         Entry damaged = new Entry(Key.of("k"), new byte[] {9}, 9, 1, 0, ValueKind.VERSIONED);
-        assertThat(Coordinator.reconcile(a, damaged)).isSameAs(damaged);
+        assertThat(Coordinator.reconcile(a, damaged, SimCluster.START_MILLIS)).isSameAs(damaged);
+    }
+
+    @Test
+    void aSiblingReconciledWithADeletedKeysHistoryKeepsItsOwnExpiryAsTheEngineStoresIt() {
+        DvvSet<byte[]> written = DvvSet.<byte[]>empty().update(VersionVector.EMPTY, bytes("x"), 1);
+        long graceEnd = SimCluster.START_MILLIS + SimCluster.GRACE_MILLIS;
+        Entry history = new Entry(Key.of("k"), CausalCodec.encode(written.discard(written.context())), 9, 1, graceEnd,
+                ValueKind.VERSIONED);
+        Entry sibling = versioned("a", 2, 5);
+        Entry withTtl = new Entry(Key.of("k"), sibling.value(), 5, 2, graceEnd * 2, ValueKind.VERSIONED);
+
+        assertThat(Coordinator.reconcile(history, sibling, SimCluster.START_MILLIS).expireAt()).isZero();
+        assertThat(Coordinator.reconcile(sibling, history, SimCluster.START_MILLIS).expireAt()).isZero();
+        assertThat(Coordinator.reconcile(withTtl, history, SimCluster.START_MILLIS).expireAt()).isEqualTo(graceEnd * 2);
+        assertThat(Coordinator.reconcile(history, sibling, SimCluster.START_MILLIS).version()).isEqualTo(history.version());
+
+        n1.merge(history);
+        n1.merge(sibling);
+        assertThat(n1.stored("k").expireAt()).as("the engine stores what reconcile settles on").isZero();
+        assertThat(n1.siblings("k")).containsExactly("a");
     }
 
     /** Runs a write at {@code node} while the other two drop what it sends. */

@@ -327,4 +327,49 @@ class MemoryEngineTest extends AbstractEngineContractTest {
             assertThat(x.merge(a)).as("an older versioned value does not join a plain one").isFalse();
         }
     }
+    /**
+     * A VDEL that leaves no sibling keeps the key's history until now + grace. A sibling concurrent with that
+     * delete, joined into the history in either order, keeps its own expiry (none here, or its TTL): it
+     * does not disappear with the history. A sibling the delete saw stays deleted, under the history's expiry.
+     */
+    @Test
+    void aSiblingJoinedIntoADeletedKeysHistoryKeepsItsOwnExpiry() {
+        long grace = 60_000;
+        Key k = Key.of("cart".getBytes());
+        DvvSet<byte[]> written = DvvSet.<byte[]>empty().update(VersionVector.EMPTY, "x".getBytes(), 1);
+        DvvSet<byte[]> deleted = written.discard(written.context());
+        DvvSet<byte[]> concurrent = DvvSet.<byte[]>empty().update(VersionVector.EMPTY, "a".getBytes(), 2);
+        Entry history = new Entry(k, CausalCodec.encode(deleted), Hlc.pack(START_MILLIS, 10), 1,
+                START_MILLIS + grace, ValueKind.VERSIONED);
+        Entry seenByTheDelete = new Entry(k, CausalCodec.encode(written), Hlc.pack(START_MILLIS, 3), 1, 0,
+                ValueKind.VERSIONED);
+        long ttl = START_MILLIS + 10 * grace;
+        for (long siblingExpiry : new long[] {0, ttl}) {
+            Entry sibling = new Entry(k, CausalCodec.encode(concurrent), Hlc.pack(START_MILLIS, 5), 2, siblingExpiry,
+                    ValueKind.VERSIONED);
+            for (List<Entry> order : List.of(List.of(history, sibling), List.of(sibling, history),
+                    List.of(sibling, history, seenByTheDelete, sibling))) {
+                ManualClock clock = new ManualClock(START_MILLIS);
+                try (MemoryEngine engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, grace,
+                        EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, new Hlc(clock), 7)) {
+                    order.forEach(engine::merge);
+                    Entry joined = engine.stored(k);
+                    assertThat(joined.version()).as("order %s", order).isEqualTo(history.version());
+                    assertThat(joined.expireAt()).as("order %s", order).isEqualTo(siblingExpiry);
+                    clock.advanceMillis(2 * grace);
+                    assertThat(CausalCodec.decodeDvv(engine.get(k).value()).values()).as("after the history's grace")
+                            .extracting(String::new).containsExactly("a");
+                }
+            }
+        }
+        ManualClock clock = new ManualClock(START_MILLIS);
+        try (MemoryEngine engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, grace,
+                EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, new Hlc(clock), 7)) {
+            engine.merge(seenByTheDelete);
+            engine.merge(history);
+            assertThat(engine.merge(seenByTheDelete)).as("what the delete saw stays deleted").isFalse();
+            assertThat(engine.stored(k).expireAt()).isEqualTo(history.expireAt());
+            assertThat(CausalCodec.decodeDvv(engine.stored(k).value()).hasNoValues()).isTrue();
+        }
+    }
 }
