@@ -21,6 +21,11 @@ import java.util.Map;
  * <p>Final reads are {@code final} lines with op {@code read} on a {@code c:} key; the session column names
  * the node read through ({@code n3}) and the level column the level. Besides the bound, every final read
  * of a key must give the same value: the replicas converged.
+ *
+ * <p>Reads during the run (at QUORUM or ALL) are held to the bound as it stood: at least the increments
+ * acknowledged before the read began (a QUORUM increment is on a quorum, which a QUORUM read meets), at
+ * most those acknowledged or indeterminate that began before it ended. No time margin is needed: a
+ * counter's value does not depend on versions' order.
  */
 final class CounterChecker {
 
@@ -40,7 +45,7 @@ final class CounterChecker {
     }
 
     /** What the check found: per key, and the checks. */
-    record Result(List<KeyTally> keys, List<Checker.Check> checks) {
+    record Result(List<KeyTally> keys, long reads, long readsOutOfBound, List<Checker.Check> checks) {
     }
 
     private CounterChecker() {
@@ -58,7 +63,14 @@ final class CounterChecker {
         List<String> outOfBound = new ArrayList<>();
         List<String> unreadable = new ArrayList<>();
         List<String> disagree = new ArrayList<>();
+        List<String> readEx = new ArrayList<>();
+        long reads = 0;
+        long readsOut = 0;
         for (Map.Entry<String, List<Op>> e : byKey.entrySet()) {
+            List<Op> runReads = e.getValue().stream().filter(o -> o.isRead() && !o.client().equals("final") && o.ok()
+                    && !"ONE".equals(o.level())).toList();
+            reads += runReads.size();
+            readsOut += readsOutOfBound(e.getValue(), runReads, readEx);
             KeyTally t = tally(e.getKey(), e.getValue());
             tallies.add(t);
             String agreed = null;
@@ -93,8 +105,76 @@ final class CounterChecker {
                 unreadable.isEmpty(), String.join("\n", unreadable)));
         checks.add(new Checker.Check("counter: every node reads the same value", disagree.isEmpty(),
                 String.join("\n", disagree)));
+        checks.add(new Checker.Check("counter: reads during the run within [acknowledged before, begun before its end]",
+                readsOut == 0, String.join("\n", readEx)));
         checks.add(new Checker.Check("counter: replicas converged after heal", converged, convergenceDetail));
-        return new Result(List.copyOf(tallies), List.copyOf(checks));
+        return new Result(List.copyOf(tallies), reads, readsOut, List.copyOf(checks));
+    }
+
+    /**
+     * The reads of one key that fall outside their bound: below the sum of the increments acknowledged
+     * before they began, or above the sum of the increments not refused that began before they ended
+     * (bounds for positive amounts, which the workload sends).
+     */
+    static long readsOutOfBound(List<Op> kops, List<Op> reads, List<String> examples) {
+        List<Op> acked = kops.stream().filter(o -> o.op().equals(CounterWorkload.INCR) && o.ok())
+                .sorted(java.util.Comparator.comparingDouble(Op::end)).toList();
+        List<Op> possible = kops.stream().filter(o -> o.op().equals(CounterWorkload.INCR) && o.result() != Op.Result.FAIL)
+                .sorted(java.util.Comparator.comparingDouble(Op::start)).toList();
+        double[] ackedEnds = acked.stream().mapToDouble(Op::end).toArray();
+        long[] ackedSums = prefixSums(acked);
+        double[] possibleStarts = possible.stream().mapToDouble(Op::start).toArray();
+        long[] possibleSums = prefixSums(possible);
+        long out = 0;
+        for (Op r : reads) {
+            long lower = ackedSums[countBelow(ackedEnds, r.start())];
+            long upper = possibleSums[countAtMost(possibleStarts, r.end())];
+            Long value = valueOf(r.value());
+            if (value == null || value < lower || value > upper) {
+                out++;
+                Checker.example(examples, String.format(Locale.ROOT, "%s, expected %d..%d", r.line(), lower, upper));
+            }
+        }
+        return out;
+    }
+
+    /** {@code sums[i]}: the amounts of the first {@code i} increments. */
+    private static long[] prefixSums(List<Op> increments) {
+        long[] sums = new long[increments.size() + 1];
+        for (int i = 0; i < increments.size(); i++) {
+            sums[i + 1] = sums[i] + Long.parseLong(increments.get(i).value());
+        }
+        return sums;
+    }
+
+    /** How many of the sorted {@code times} are below {@code t}. */
+    private static int countBelow(double[] times, double t) {
+        int lo = 0;
+        int hi = times.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (times[mid] < t) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    /** How many of the sorted {@code times} are at most {@code t}. */
+    private static int countAtMost(double[] times, double t) {
+        int lo = 0;
+        int hi = times.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (times[mid] <= t) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     private static KeyTally tally(String key, List<Op> kops) {
@@ -157,6 +237,8 @@ final class CounterChecker {
     /** The summary's lines: per key, the increments' outcomes and the final value through each node. */
     static String report(Result result) {
         StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "counter reads:    %d during the run (QUORUM), %d outside their bound%n",
+                result.reads(), result.readsOutOfBound()));
         for (KeyTally t : result.keys()) {
             sb.append(String.format(Locale.ROOT, "counter %-4s      acknowledged %d (%d increments), indeterminate %d "
                             + "(+%d), failed %d: allowed %d..%d; final %s%n", t.key(), t.acknowledged(), t.acknowledgedCount(),

@@ -91,6 +91,37 @@ class CounterCheckerTest {
         assertThat(passed(check(mixed, finals("c:0", "5")), "counter: every final value")).isFalse();
     }
 
+    private static Op timedIncr(long amount, double start, double end, Op.Result result) {
+        return new Op("1", "1@1.1", CounterWorkload.INCR, "c:0", Long.toString(amount), 0, "QUORUM", start, end, result, null);
+    }
+
+    private static Op runRead(String value, double start, double end) {
+        return new Op("2", "2@3.1", "read", "c:0", value, 0, "QUORUM", start, end, Op.Result.OK, null);
+    }
+
+    @Test
+    void aReadDuringTheRunSeesEveryIncrementAcknowledgedBeforeItAndNoneBegunAfterIt() {
+        List<Op> increments = List.of(timedIncr(3, 0, 10, Op.Result.OK), timedIncr(4, 20, 30, Op.Result.INFO),
+                timedIncr(5, 40, 50, Op.Result.OK), timedIncr(100, 41, 42, Op.Result.FAIL), timedIncr(6, 90, 95, Op.Result.OK));
+        String name = "counter: reads during the run";
+        List<Op> finals = finals("c:0", "18");
+        assertThat(passed(check(withRead(increments, runRead("8", 60, 70)), finals), name)).as("3 + 5").isTrue();
+        assertThat(passed(check(withRead(increments, runRead("12", 60, 70)), finals), name)).as("3 + 4 + 5").isTrue();
+        assertThat(passed(check(withRead(increments, runRead(null, 5, 15)), finals), name)).as("3 not yet acked").isTrue();
+        assertThat(passed(check(withRead(increments, runRead("7", 60, 70)), finals), name)).as("5 missing").isFalse();
+        assertThat(passed(check(withRead(increments, runRead("18", 60, 70)), finals), name))
+                .as("6 begun after the read").isFalse();
+        CounterChecker.Result r = check(withRead(increments, runRead("3", 60, 70)), finals);
+        assertThat(r.reads()).isEqualTo(1);
+        assertThat(r.readsOutOfBound()).isEqualTo(1);
+    }
+
+    private static List<Op> withRead(List<Op> increments, Op read) {
+        List<Op> ops = new ArrayList<>(increments);
+        ops.add(read);
+        return ops;
+    }
+
     @Test
     void theReportNamesEveryNodesValue() {
         String report = CounterChecker.report(check(history, finals("c:0", "9", "9", "9")));

@@ -11,9 +11,10 @@ import java.util.Random;
  * {@code INCRBY c:<i> <amount>} with a seeded random amount of 1..{@link #MAX_AMOUNT} to one of
  * {@link #KEYS} counter keys through a random live node, at QUORUM, and records each as an {@code incr}
  * line whose value is the amount. The keys are never written otherwise, so they count from 0 (a missing
- * key) and the {@link CounterChecker} can bound every final value by the increments' outcomes: amounts
+ * key) and the {@link CounterChecker} can bound every value read by the increments' outcomes: amounts
  * are positive, so the acknowledged ones sum to a lower bound and adding the indeterminate ones gives the
- * upper bound.
+ * upper bound. One operation in {@link #READ_ONE_IN} is a {@code GET} of a counter instead ({@code read}
+ * lines), checked against the increments acknowledged before it began and those begun before it ended.
  */
 final class CounterWorkload {
 
@@ -23,6 +24,8 @@ final class CounterWorkload {
     static final int MAX_AMOUNT = 5;
     /** Prefix of the counter keys. */
     static final String KEY_PREFIX = "c:";
+    /** One operation in this many is a GET. */
+    static final int READ_ONE_IN = 5;
     /** The history's op for one INCRBY. */
     static final String INCR = "incr";
 
@@ -59,11 +62,30 @@ final class CounterWorkload {
     private void run(int id, Random random, long deadlineNanos) {
         try (ClientConnections connections = new ClientConnections(id, nodes, "QUORUM")) {
             while (System.nanoTime() < deadlineNanos && !Thread.currentThread().isInterrupted()) {
-                increment(id, connections, random);
+                if (random.nextInt(READ_ONE_IN) == 0) {
+                    read(id, connections, random);
+                } else {
+                    increment(id, connections, random);
+                }
                 if (thinkMillis > 0) {
                     Nodes.sleep(thinkMillis);
                 }
             }
+        }
+    }
+
+    private void read(int id, ClientConnections connections, Random random) {
+        int node = connections.pickNode(random);
+        String key = KEY_PREFIX + random.nextInt(KEYS);
+        double start = history.now();
+        try {
+            String value = connections.to(node).get(key);
+            history.add(new Op(Integer.toString(id), connections.session(node), "read", key, value, 0, connections.level(),
+                    start, history.now(), Op.Result.OK, null));
+        } catch (RuntimeException e) {
+            connections.drop(node, e);
+            history.add(new Op(Integer.toString(id), connections.session(node), "read", key, null, 0, connections.level(),
+                    start, history.now(), Op.Result.FAIL, Workload.describe(e)));
         }
     }
 

@@ -20,6 +20,9 @@ import java.util.Set;
  *
  * <p>Final reads are {@code final} lines with op {@code vget}; their value is the siblings separated by
  * {@code |} (nil: no sibling), the session column names the node read through.
+ *
+ * <p>During the run the clients check each VGET against the elements acknowledged before it began and
+ * record how many it lacks ({@code missing=K} in a {@code vget} line); any such VGET fails a check.
  */
 final class VersionedSetChecker {
 
@@ -34,7 +37,7 @@ final class VersionedSetChecker {
      */
     record Result(long acknowledged, long indeterminate, long failed, long lost, long phantoms,
                   long indeterminatePresent, long keys, long reads, long readsWithSiblings, long maxSiblings,
-                  long maxFinalSiblings, List<Checker.Check> checks) {
+                  long maxFinalSiblings, long readsMissing, List<Checker.Check> checks) {
     }
 
     private VersionedSetChecker() {
@@ -57,6 +60,8 @@ final class VersionedSetChecker {
         long readsWithSiblings = 0;
         long maxSiblings = 0;
         long maxFinalSiblings = 0;
+        long readsMissing = 0;
+        List<String> missingEx = new ArrayList<>();
         List<String> lostEx = new ArrayList<>();
         List<String> phantomEx = new ArrayList<>();
         List<String> unreadableEx = new ArrayList<>();
@@ -79,7 +84,12 @@ final class VersionedSetChecker {
                     }
                 } else if (o.op().equals(VersionedSetWorkload.VGET) && o.ok()) {
                     reads++;
-                    long siblings = Checker.counts(o.value()).getOrDefault("siblings", 0L);
+                    Map<String, Long> counts = Checker.counts(o.value());
+                    long siblings = counts.getOrDefault("siblings", 0L);
+                    if (counts.getOrDefault("missing", 0L) > 0) {
+                        readsMissing++;
+                        Checker.example(missingEx, o.line());
+                    }
                     maxSiblings = Math.max(maxSiblings, siblings);
                     readsWithSiblings += siblings > 1 ? 1 : 0;
                 }
@@ -131,6 +141,8 @@ final class VersionedSetChecker {
         List<Checker.Check> checks = new ArrayList<>();
         checks.add(new Checker.Check("versioned: acknowledged elements lost = 0 (every final VGET, siblings merged)",
                 lost == 0, String.join("\n", lostEx)));
+        checks.add(new Checker.Check("versioned: every VGET of the run holds the elements acknowledged before it began",
+                readsMissing == 0, String.join("\n", missingEx)));
         checks.add(new Checker.Check("versioned: no phantom elements (never written, or refused)", phantoms == 0,
                 String.join("\n", phantomEx)));
         checks.add(new Checker.Check("versioned: final VGETs (ALL, and ONE through every node) all completed",
@@ -139,7 +151,7 @@ final class VersionedSetChecker {
                 String.join("\n", disagreeEx)));
         checks.add(new Checker.Check("versioned: replicas converged after heal", converged, convergenceDetail));
         return new Result(acknowledged, indeterminate, failed, lost, phantoms, indeterminatePresent, byKey.size(), reads,
-                readsWithSiblings, maxSiblings, maxFinalSiblings, List.copyOf(checks));
+                readsWithSiblings, maxSiblings, maxFinalSiblings, readsMissing, List.copyOf(checks));
     }
 
     /** A final VGET's value split into its siblings; none for nil. */
@@ -166,7 +178,8 @@ final class VersionedSetChecker {
                         + "present at the end), failed %d%n", r.keys(), r.acknowledged(), r.indeterminate(),
                 r.indeterminatePresent(), r.failed())
                 + String.format(Locale.ROOT, "                  lost %d, phantoms %d; siblings: %d of %d VGETs saw more than one "
-                        + "(most %d), most in a final VGET %d%n", r.lost(), r.phantoms(), r.readsWithSiblings(), r.reads(),
-                r.maxSiblings(), r.maxFinalSiblings());
+                        + "(most %d), most in a final VGET %d; %d VGETs lacked an element acknowledged before them%n",
+                r.lost(), r.phantoms(), r.readsWithSiblings(), r.reads(), r.maxSiblings(), r.maxFinalSiblings(),
+                r.readsMissing());
     }
 }

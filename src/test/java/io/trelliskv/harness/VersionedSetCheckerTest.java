@@ -71,6 +71,16 @@ class VersionedSetCheckerTest {
     }
 
     @Test
+    void aVgetThatLackedAnElementAcknowledgedBeforeItFails() {
+        Op lacking = new Op("2", "2@3.1", VersionedSetWorkload.VGET, "v:0.0", "siblings=1 elements=1 missing=1", 0,
+                "QUORUM", 20, 30, Op.Result.OK, "missing acknowledged 1.1 (acknowledged at 10 ms)");
+        String name = "versioned: every VGET of the run";
+        assertThat(passed(check(a, lacking, finalVget("v:0.0", "all@n1", "1.1")), name)).isFalse();
+        assertThat(passed(check(a, vget("v:0.0", 1, 1), finalVget("v:0.0", "all@n1", "1.1")), name)).isTrue();
+        assertThat(check(a, lacking).readsMissing()).isEqualTo(1);
+    }
+
+    @Test
     void refusedOrUnwrittenElementsArePhantoms() {
         assertThat(passed(check(a, refused, finalVget("v:0.0", "all@n1", "1.1,4.1")), "versioned: no phantom")).isFalse();
         assertThat(passed(check(a, finalVget("v:0.0", "all@n1", "1.1,9.9")), "versioned: no phantom")).isFalse();

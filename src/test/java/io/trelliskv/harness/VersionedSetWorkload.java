@@ -20,8 +20,13 @@ import java.util.Set;
  * <p>The keys are {@code v:<generation>.<i>}, {@link #KEYS} per generation, and all clients move to the
  * next generation every {@link #GENERATION_MILLIS} of the run, so a set stays small (a few hundred
  * elements) while several clients contend on each key. History lines: {@code vget} (value
- * {@code siblings=N elements=M}) and {@code vadd} (value: the element; OK only if the VSET was
+ * {@code siblings=N elements=M missing=K}) and {@code vadd} (value: the element; OK only if the VSET was
  * acknowledged). The {@link VersionedSetChecker} reads them with the final VGETs.
+ *
+ * <p>Elements are never removed, so a VGET at QUORUM must hold every element whose VSET was acknowledged
+ * before the VGET began. The clients check it as each reply arrives, against the acknowledgements all
+ * clients have recorded so far ({@link #acknowledged}): {@code missing=K} counts the elements it lacks, and
+ * the error column names the first few. (An acknowledgement recorded only after the check goes unchecked.)
  */
 final class VersionedSetWorkload {
 
@@ -41,6 +46,13 @@ final class VersionedSetWorkload {
     private final Nodes nodes;
     private final History history;
     private final long thinkMillis;
+    /** Per key, the elements whose VSET was acknowledged and when (history ms), as the clients learn them. */
+    private final java.util.concurrent.ConcurrentMap<String, java.util.Queue<Acknowledged>> acknowledged =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** An element whose VSET was acknowledged at {@code end}. */
+    private record Acknowledged(String element, double end) {
+    }
 
     VersionedSetWorkload(Nodes nodes, History history, long thinkMillis) {
         this.nodes = nodes;
@@ -81,10 +93,19 @@ final class VersionedSetWorkload {
         double start = history.now();
         try {
             List<String> reply = vget(connections.to(node), key);
+            double end = history.now();
             List<String> siblings = reply.isEmpty() ? List.of() : reply.subList(1, reply.size());
+            Set<String> elements = union(siblings);
+            List<String> missing = new ArrayList<>();
+            for (Acknowledged a : acknowledged.getOrDefault(key, new java.util.ArrayDeque<>())) {
+                if (a.end() < start && !elements.contains(a.element())) {
+                    missing.add(a.element() + String.format(java.util.Locale.ROOT, " (acknowledged at %.0f ms)", a.end()));
+                }
+            }
             history.add(new Op(Integer.toString(id), connections.session(node), VGET, key,
-                    "siblings=" + siblings.size() + " elements=" + union(siblings).size(), 0, connections.level(), start,
-                    history.now(), Op.Result.OK, null));
+                    "siblings=" + siblings.size() + " elements=" + elements.size() + " missing=" + missing.size(), 0,
+                    connections.level(), start, end, Op.Result.OK,
+                    missing.isEmpty() ? null : "missing acknowledged " + String.join(", ", missing.subList(0, Math.min(5, missing.size())))));
             return reply;
         } catch (RuntimeException e) {
             connections.drop(node, e);
@@ -111,8 +132,13 @@ final class VersionedSetWorkload {
                     ? Op.Result.FAIL : Op.Result.INFO;
             connections.drop(node, e);
         }
+        double end = history.now();
         history.add(new Op(Integer.toString(id), connections.session(node), VADD, key, element, 0, connections.level(),
-                start, history.now(), result, error));
+                start, end, result, error));
+        if (result == Op.Result.OK) {
+            acknowledged.computeIfAbsent(key, k -> new java.util.concurrent.ConcurrentLinkedQueue<>())
+                    .add(new Acknowledged(element, end));
+        }
     }
 
     /** {@code VGET key} on {@code j}: the context then every sibling, or empty for a missing key. */
