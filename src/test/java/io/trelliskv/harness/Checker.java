@@ -40,7 +40,8 @@ import java.util.Map;
  *     {@code pipe-violation} line for each that does not; and each key's final read at ALL equals the
  *     value its client's model holds for certain at the end.</li>
  * </ul>
- * The pipelined clients' lines and keys ({@code p:}) take no part in the other checks and counts.
+ * The pipelined clients' lines and keys ({@code p:}) take no part in the other checks and counts, nor
+ * do the counter ({@code c:}) and versioned ({@code v:}) workloads', which have checkers of their own.
  *
  * <h2>Kill-alls</h2>
  * A {@code kill-all} nemesis line ({@link PowerCut}) SIGKILLed every node at once; it names the nodes'
@@ -137,6 +138,17 @@ final class Checker {
                    long phantoms, long rywViolations, long reappeared, long expiredSeen, long finalUnreadable,
                    long lateIndeterminate, Pipelined pipelined, List<Check> checks, CutLosses cutLosses) {
 
+        /**
+         * The summary of a run of the counter or versioned workload: its counts and its own checks; the
+         * other workloads' counts are zero.
+         */
+        static Summary of(long operations, long acknowledged, long failed, long indeterminate, long finalUnreadable,
+                          List<Check> checks) {
+            return new Summary(operations, acknowledged, failed, indeterminate, 0, 0, 0, 0, 0, 0, finalUnreadable, 0,
+                    new Pipelined(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), checks,
+                    new CutLosses(0, null, 0, 0, 0, 0, List.of()));
+        }
+
         long passed() {
             return checks.stream().filter(Check::passed).count();
         }
@@ -173,7 +185,7 @@ final class Checker {
      * Checks {@code ops}; {@code converged} is whether every register's replicas agreed before the bound.
      */
     Summary check(List<Op> ops, boolean converged, String convergenceDetail) {
-        List<Op> client = ops.stream().filter(o -> !o.client().equals("nemesis") && !pipelined(o)).toList();
+        List<Op> client = ops.stream().filter(o -> !o.client().equals("nemesis") && !pipelined(o) && !causal(o)).toList();
         long acknowledged = client.stream().filter(Op::ok).count();
         long failed = client.stream().filter(o -> o.result() == Op.Result.FAIL).count();
         long indeterminate = client.stream().filter(o -> o.result() == Op.Result.INFO).count();
@@ -309,6 +321,12 @@ final class Checker {
         return String.format(java.util.Locale.ROOT, "%s=%s acknowledged at %.0f ms (%s), final read %s: %s", w.key(),
                 w.value(), w.end(), when, finalRead.value() == null ? "nil" : finalRead.value(),
                 allowedBy != null ? "within the " + allowedBy.fsync() + " window" : "OUTSIDE any loss window");
+    }
+
+    /** An operation of the counter or versioned workload, which {@link CounterChecker} and {@link VersionedSetChecker} check. */
+    static boolean causal(Op o) {
+        return o.key() != null && (o.key().startsWith(CounterWorkload.KEY_PREFIX)
+                || o.key().startsWith(VersionedSetWorkload.KEY_PREFIX));
     }
 
     /** A pipelined client's line, or any operation on a pipelined key (the final reads). */
@@ -509,7 +527,8 @@ final class Checker {
         return i - 1;
     }
 
-    private static void example(List<String> examples, String line) {
+    /** Keeps the first five examples of a check's evidence. */
+    static void example(List<String> examples, String line) {
         if (examples.size() < 5) {
             examples.add(line);
         }

@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * block and, for a JVM that is being killed, a shutdown hook — and whatever an earlier run with the same
  * run id left behind is removed at the start. Every wait has a deadline.
  *
- * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--duration 30m] [--seed N] [--nodes 5]
+ * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--workload mixed|counter|versioned] [--duration 30m] [--seed N] [--nodes 5]
  * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn,killall] [--combine 2] [--fault 8s] [--quiet 4s]
  * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
  * [--jar PATH] [--converge-timeout 60s]}
@@ -49,7 +49,7 @@ public final class Harness {
     record Options(long durationMillis, long seed, int nodes, int clients, int pipelined, Set<Nemesis.Kind> nemesis,
                    int combine, long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
                    long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis, String appendFsync,
-                   boolean finalKillAll) {
+                   boolean finalKillAll, WorkloadKind workload) {
 
         /** The nodes' node default, when --appendfsync is not given. */
         static final String DEFAULT_APPEND_FSYNC = "everysec";
@@ -83,6 +83,7 @@ public final class Harness {
             long maxClockOffset = Nemesis.MAX_CLOCK_OFFSET_MILLIS;
             String appendFsync = null;
             boolean finalKillAll = false;
+            WorkloadKind workload = WorkloadKind.MIXED;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -122,6 +123,7 @@ public final class Harness {
                         }
                         finalKillAll = v.equals("yes");
                     }
+                    case "--workload" -> workload = WorkloadKind.parse(v);
                     case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
@@ -139,7 +141,29 @@ public final class Harness {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
             return new Options(duration, seed, nodes, clients, pipelined, nemesis, combine, fault, quiet, killAny, runId, runDir,
-                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll);
+                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll, workload);
+        }
+    }
+
+    /**
+     * What the clients do ({@code --workload}): the set, register, delete and TTL keys with the pipelined
+     * clients ({@link Workload}, {@link PipelinedClient}), convergent counters ({@link CounterWorkload}) or
+     * sets in versioned keys ({@link VersionedSetWorkload}); one kind a run, each with its own checker.
+     */
+    enum WorkloadKind {
+        MIXED, COUNTER, VERSIONED;
+
+        static WorkloadKind parse(String v) {
+            for (WorkloadKind k : values()) {
+                if (k.name().toLowerCase(Locale.ROOT).equals(v)) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("--workload: " + v + " (expected: mixed, counter or versioned)");
+        }
+
+        String flag() {
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -163,8 +187,10 @@ public final class Harness {
               --duration D          how long clients and nemesis run (default 120s)
               --seed N              seeds faults, victims and clients (default: the time)
               --nodes N             nodes in the cluster, >= 3 (default 5)
-              --clients N           clients of the set/register/delete/TTL workloads (default 6)
-              --pipelined N         pipelined clients besides them, 0 for none (default 2)
+              --workload W          mixed (set/register/delete/TTL and pipelined clients), counter
+                                    (INCRBY) or versioned (VGET/VSET sets) (default mixed)
+              --clients N           clients of the workload (default 6)
+              --pipelined N         pipelined clients besides them, mixed only, 0 for none (default 2)
               --nemesis LIST        partition,kill,pause,clock,loss,churn,killall | all | none
                                     (default all: not churn, not killall)
               --combine N           at most this many faults at once (default 2)
@@ -227,6 +253,14 @@ public final class Harness {
             }
             ops.add(op);
         }
+        if (ops.stream().anyMatch(o -> o.key() != null && o.key().startsWith(CounterWorkload.KEY_PREFIX))) {
+            CounterChecker.Result r = CounterChecker.check(ops, true, "as reported by the run");
+            return recheckCausal(historyFile, ops, r.checks(), CounterChecker.report(r));
+        }
+        if (ops.stream().anyMatch(o -> o.key() != null && o.key().startsWith(VersionedSetWorkload.KEY_PREFIX))) {
+            VersionedSetChecker.Result r = VersionedSetChecker.check(ops, true, "as reported by the run");
+            return recheckCausal(historyFile, ops, r.checks(), VersionedSetChecker.report(r));
+        }
         Checker checker = new Checker(MAX_DRIFT_MILLIS, maxOffset);
         Checker.Summary s = checker.check(ops, true, "convergence: as reported by the run");
         System.out.printf(Locale.ROOT, "re-checked %s: %d operations, %d acknowledged, lost %d, stale %d, ryw %d, "
@@ -237,6 +271,20 @@ public final class Harness {
             System.out.print(pipelinedLines(s.pipelined()));
         }
         System.out.print(cutLines(s.cutLosses()));
+        for (Checker.Check check : s.checks()) {
+            System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
+                    + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
+        }
+        System.out.printf(Locale.ROOT, "%d passed, %d failed%n", s.passed(), s.violations());
+        return s.violations() == 0 ? 0 : 1;
+    }
+
+    /** {@link #recheck} of a counter or versioned history: its checker's lines and checks. */
+    private static int recheckCausal(Path historyFile, List<Op> ops, List<Checker.Check> checks, String lines) {
+        Checker.Summary s = causalSummary(ops, checks);
+        System.out.printf(Locale.ROOT, "re-checked %s: %d operations, %d acknowledged (failed %d, indeterminate %d)%n",
+                historyFile, s.operations(), s.acknowledged(), s.failed(), s.indeterminate());
+        System.out.print(lines);
         for (Checker.Check check : s.checks()) {
             System.out.println((check.passed() ? "  PASS " : "  FAIL ") + check.name()
                     + (check.passed() || check.detail().isBlank() ? "" : "\n       " + check.detail().replace("\n", "\n       ")));
@@ -257,9 +305,9 @@ public final class Harness {
         Thread hook = new Thread(this::cleanup, "tkh-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try (History history = new History(options.runDir().resolve("history.tsv"))) {
-            out.printf(Locale.ROOT, "trellis-harness: seed %d, %d nodes, %d clients + %d pipelined, %d s, nemesis %s (combine %d, "
-                            + "fault %d ms, quiet %d ms, kill %s), appendfsync %s, run dir %s%s%n", options.seed(), options.nodes(),
-                    options.clients(), options.pipelined(),
+            out.printf(Locale.ROOT, "trellis-harness: %s workload, seed %d, %d nodes, %d clients + %d pipelined, %d s, nemesis %s (combine %d, "
+                            + "fault %d ms, quiet %d ms, kill %s), appendfsync %s, run dir %s%s%n", options.workload().flag(),
+                    options.seed(), options.nodes(), options.clients(), pipelined(),
                     options.durationMillis() / 1000, options.nemesis(), options.combine(), options.faultMillis(),
                     options.quietMillis(), options.killAny() ? "any node" : "node " + options.nodes() + " only",
                     options.effectiveAppendFsync() + (options.appendFsync() == null ? " (node default)" : ""), options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
@@ -273,7 +321,13 @@ public final class Harness {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
             Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil,
                     nemesis::powerCuts, !options.effectiveAppendFsync().equals("always"));
-            List<Thread> clients = workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
+            List<Thread> clients = switch (options.workload()) {
+                case MIXED -> workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
+                case COUNTER -> new CounterWorkload(nodes, history, options.thinkMillis())
+                        .start(options.clients(), options.seed(), deadline);
+                case VERSIONED -> new VersionedSetWorkload(nodes, history, options.thinkMillis())
+                        .start(options.clients(), options.seed(), deadline);
+            };
             Thread nemesisThread = DaemonThreads.start("tkh-nemesis", () -> nemesis.run(deadline, options.finalKillAll()));
             for (Thread t : clients) {
                 join(t, options.durationMillis() + 60_000);
@@ -286,14 +340,40 @@ public final class Harness {
             out.printf(Locale.ROOT, "trellis-harness: workload done after %d nemesis cycles; cluster %s %.1f s after the heal%n",
                     nemesis.cycles(), settled ? "settled (all ALIVE everywhere)" : "NOT settled", (settledAt - healed) / 1000);
 
-            Convergence convergence = converge(history);
-            finalReads(history);
-
-            Checker checker = new Checker(MAX_DRIFT_MILLIS, nemesis.maxOffset());
+            List<String> convergeKeys = switch (options.workload()) {
+                case MIXED -> registers();
+                case COUNTER -> CounterWorkload.keys();
+                case VERSIONED -> touchedKeys(history, VersionedSetWorkload.KEY_PREFIX);
+            };
+            Convergence convergence = converge(history, convergeKeys, options.workload() == WorkloadKind.MIXED
+                    ? "registers" : options.workload().flag() + " keys");
             String convergenceDetail = convergence.detail + (settled ? "" : "; membership did not settle within "
                     + SETTLE_TIMEOUT_MILLIS / 1000 + " s");
-            Checker.Summary summary = checker.check(history.ops(), convergence.converged && settled, convergenceDetail);
-            String report = report(summary, convergence, checker.margin(), nemesis.cycles(), nemesis.churnSummary());
+            boolean converged = convergence.converged && settled;
+            Checker.Summary summary;
+            String report;
+            if (options.workload() == WorkloadKind.MIXED) {
+                finalReads(history);
+                Checker checker = new Checker(MAX_DRIFT_MILLIS, nemesis.maxOffset());
+                summary = checker.check(history.ops(), converged, convergenceDetail);
+                report = report(summary, convergence, checker.margin(), nemesis.cycles(), nemesis.churnSummary());
+            } else if (options.workload() == WorkloadKind.COUNTER) {
+                finalReadsEverywhere(history, convergeKeys, "read", (j, key) -> j.get(key));
+                CounterChecker.Result result = CounterChecker.check(history.ops(), converged, convergenceDetail);
+                summary = causalSummary(history.ops(), result.checks());
+                report = causalReport(summary, convergence, nemesis.cycles(), nemesis.churnSummary(),
+                        CounterChecker.report(result));
+            } else {
+                finalReadsEverywhere(history, convergeKeys, VersionedSetWorkload.VGET, (j, key) -> {
+                    List<String> reply = VersionedSetWorkload.vget(j, key);
+                    return reply.isEmpty() ? null
+                            : String.join(VersionedSetChecker.SIBLING_SEPARATOR, reply.subList(1, reply.size()));
+                });
+                VersionedSetChecker.Result result = VersionedSetChecker.check(history.ops(), converged, convergenceDetail);
+                summary = causalSummary(history.ops(), result.checks());
+                report = causalReport(summary, convergence, nemesis.cycles(), nemesis.churnSummary(),
+                        VersionedSetChecker.report(result));
+            }
             out.print(report);
             Files.writeString(options.runDir().resolve("summary.txt"), report, StandardCharsets.UTF_8);
             return summary;
@@ -343,18 +423,38 @@ public final class Harness {
     private record Convergence(boolean converged, double millis, String detail) {
     }
 
+    /** The register keys of the mixed workload, {@code r:0} … */
+    private static List<String> registers() {
+        List<String> keys = new ArrayList<>();
+        for (int r = 0; r < Workload.REGISTERS; r++) {
+            keys.add("r:" + r);
+        }
+        return keys;
+    }
+
+    /** The keys with {@code prefix} that the clients touched, in order of first appearance. */
+    private static List<String> touchedKeys(History history, String prefix) {
+        Set<String> keys = new LinkedHashSet<>();
+        for (Op o : history.ops()) {
+            if (o.key() != null && o.key().startsWith(prefix) && !o.client().equals("nemesis")) {
+                keys.add(o.key());
+            }
+        }
+        return List.copyOf(keys);
+    }
+
     /**
-     * Polls REPLICAS of every register until all replicas are alive and hold the same version, reading
-     * at ALL between polls (a read at ALL repairs the replicas that answered older); bounded by
-     * --converge-timeout.
+     * Polls REPLICAS of every key of {@code keys} (the registers, the counters or the versioned keys)
+     * until all its replicas are alive and hold the same version, reading at ALL between polls (a read at
+     * ALL repairs the replicas that answered older; a counter's or a versioned key's read joins them);
+     * bounded by --converge-timeout.
      */
-    private Convergence converge(History history) {
+    private Convergence converge(History history, List<String> keys, String noun) {
         double begin = history.now();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.convergeTimeoutMillis());
         List<String> notConverged = new ArrayList<>();
         double slowest = 0;
-        for (int r = 0; r < Workload.REGISTERS; r++) {
-            String key = "r:" + r;
+        for (String key : keys) {
             String last = "never asked";
             boolean done = false;
             while (System.nanoTime() < deadline) {
@@ -368,7 +468,11 @@ public final class Harness {
                         break;
                     }
                     j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), "ALL");
-                    j.get(key);
+                    if (options.workload() == WorkloadKind.VERSIONED) {
+                        VersionedSetWorkload.vget(j, key);
+                    } else {
+                        j.get(key);
+                    }
                 } catch (RuntimeException e) {
                     last = Workload.describe(e);
                 }
@@ -380,7 +484,7 @@ public final class Harness {
             }
         }
         String detail = notConverged.isEmpty()
-                ? String.format(Locale.ROOT, "all %d registers converged in %.1f s", Workload.REGISTERS, slowest / 1000)
+                ? String.format(Locale.ROOT, "all %d %s converged in %.1f s", keys.size(), noun, slowest / 1000)
                 : "not converged within " + options.convergeTimeoutMillis() / 1000 + " s: " + String.join("; ", notConverged);
         return new Convergence(notConverged.isEmpty(), slowest, detail);
     }
@@ -475,6 +579,95 @@ public final class Harness {
         Workload.closeQuietly(j);
     }
 
+    /** How the counter and versioned workloads read a key at the end: the value to record. */
+    private interface FinalRead {
+        String read(Jedis j, String key);
+    }
+
+    /**
+     * The counter and versioned workloads' final reads: each key once at ALL (through the live nodes in
+     * turn), then at ONE through every live node, so that every node's answer is checked. Recorded as
+     * {@code final} lines whose session names the node ({@code all@n2}, {@code n3}).
+     */
+    private void finalReadsEverywhere(History history, List<String> keys, String op, FinalRead read) {
+        List<Integer> live = nodes.live();
+        for (int k = 0; k < keys.size(); k++) {
+            String key = keys.get(k);
+            history.add(finalRead(history, key, op, "ALL", live.get(k % live.size()), read));
+            for (int node : live) {
+                history.add(finalRead(history, key, op, "ONE", node, read));
+            }
+        }
+        out.printf(Locale.ROOT, "trellis-harness: %d keys read at ALL and at ONE through each of %d nodes%n", keys.size(),
+                live.size());
+    }
+
+    /** One final read through {@code node} at {@code level}, a few attempts on fresh connections. */
+    private Op finalRead(History history, String key, String op, String level, int node, FinalRead read) {
+        String session = (level.equals("ALL") ? "all@n" : "n") + node;
+        Op last = null;
+        for (int attempt = 0; attempt < FINAL_READ_ATTEMPTS; attempt++) {
+            double start = history.now();
+            try (Jedis j = new Jedis(nodes.host(node), Nodes.PORT, Workload.CONNECT_TIMEOUT_MILLIS,
+                    Workload.SOCKET_TIMEOUT_MILLIS)) {
+                j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), level);
+                return new Op("final", session, op, key, read.read(j, key), 0, level, start, history.now(), Op.Result.OK, null);
+            } catch (RuntimeException e) {
+                last = new Op("final", session, op, key, null, 0, level, start, history.now(), Op.Result.FAIL,
+                        Workload.describe(e));
+                Nodes.sleep(500);
+            }
+        }
+        return last;
+    }
+
+    /** The counts of a counter or versioned run (final reads apart) with its checker's checks. */
+    static Checker.Summary causalSummary(List<Op> ops, List<Checker.Check> checks) {
+        List<Op> client = ops.stream().filter(o -> !o.client().equals("nemesis") && !o.client().equals("final")).toList();
+        long unreadable = ops.stream().filter(o -> o.client().equals("final") && !o.ok()).map(Op::key).distinct().count();
+        return Checker.Summary.of(client.size(), client.stream().filter(Op::ok).count(),
+                client.stream().filter(o -> o.result() == Op.Result.FAIL).count(),
+                client.stream().filter(o -> o.result() == Op.Result.INFO).count(), unreadable, checks);
+    }
+
+    private String causalReport(Checker.Summary s, Convergence c, int cycles, String churn, String workloadLines) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (%s workload, seed %d) ==%n", options.workload().flag(),
+                options.seed()));
+        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%s%n", cycles, options.nemesis(),
+                options.finalKillAll() ? ", then a kill-all at the deadline" : ""));
+        if (options.nemesis().contains(Nemesis.Kind.CHURN)) {
+            sb.append(String.format(Locale.ROOT, "membership:       %s; %d nodes at the end (slots %s)%n", churn,
+                    nodes.live().size(), nodes.live()));
+        }
+        sb.append(String.format(Locale.ROOT, "operations:       %d%n", s.operations()));
+        sb.append(String.format(Locale.ROOT, "acknowledged:     %d  (failed %d, indeterminate %d)%n", s.acknowledged(),
+                s.failed(), s.indeterminate()));
+        sb.append(workloadLines);
+        sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
+        appendChecks(sb, s);
+        return sb.toString();
+    }
+
+    /** Each check, its evidence if it failed, the tally and where the history is. */
+    private void appendChecks(StringBuilder sb, Checker.Summary s) {
+        for (Checker.Check check : s.checks()) {
+            sb.append(check.passed() ? "  PASS " : "  FAIL ").append(check.name()).append('\n');
+            if (!check.passed() && !check.detail().isBlank()) {
+                for (String line : check.detail().split("\n")) {
+                    sb.append("       ").append(line).append('\n');
+                }
+            }
+        }
+        sb.append(String.format(Locale.ROOT, "%d passed, %d failed%n", s.passed(), s.violations()));
+        sb.append("history: ").append(options.runDir().resolve("history.tsv")).append('\n');
+    }
+
+    /** Pipelined clients run only with the mixed workload. */
+    private int pipelined() {
+        return options.workload() == WorkloadKind.MIXED ? options.pipelined() : 0;
+    }
+
     /** The summary's lines about the pipelined clients. */
     static String pipelinedLines(Checker.Pipelined p) {
         return String.format(Locale.ROOT, "pipelined:        %d commands, %d violations  (%d pipelines; %d replies checked, "
@@ -532,16 +725,7 @@ public final class Harness {
         }
         sb.append(cutLines(s.cutLosses()));
         sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
-        for (Checker.Check check : s.checks()) {
-            sb.append(check.passed() ? "  PASS " : "  FAIL ").append(check.name()).append('\n');
-            if (!check.passed() && !check.detail().isBlank()) {
-                for (String line : check.detail().split("\n")) {
-                    sb.append("       ").append(line).append('\n');
-                }
-            }
-        }
-        sb.append(String.format(Locale.ROOT, "%d passed, %d failed%n", s.passed(), s.violations()));
-        sb.append("history: ").append(options.runDir().resolve("history.tsv")).append('\n');
+        appendChecks(sb, s);
         return sb.toString();
     }
 

@@ -7,11 +7,12 @@ package io.trelliskv.harness;
  *
  * @param client  the client's number, {@code final} for the reads after the heal, {@code nemesis} for faults
  * @param session the client's connection ({@code client@node.n}): read-your-writes holds per connection
- * @param op      {@code write}, {@code write-ttl}, {@code read}, {@code delete}, or a nemesis event
+ * @param op      {@code write}, {@code write-ttl}, {@code read}, {@code delete}, {@code incr}, {@code vget},
+ *                {@code vadd}, a pipelined client's line, or a nemesis event
  * @param value   the value written, or the value a read returned ({@code null}: the key was missing)
  * @param ttl     for {@code write-ttl}, the time to live in ms; 0 otherwise
  * @param result  {@link Result}
- * @param error   the error reply or exception, for FAIL and INFO
+ * @param error   the error reply or exception, for FAIL and INFO; for an acknowledged {@code incr}, its reply
  */
 record Op(String client, String session, String op, String key, String value, long ttl, String level, double start, double end,
           Result result, String error) {

@@ -39,7 +39,7 @@ final class Workload {
     private static final int RECENT = 500;
     static final int CONNECT_TIMEOUT_MILLIS = 1_000;
     /** Pause after a failed connect, in ms, as the pipelined clients do. */
-    private static final long RECONNECT_PAUSE_MILLIS = 100;
+    static final long RECONNECT_PAUSE_MILLIS = 100;
     /** Longer than the store's own forward (5 s) and replica (2 s) timeouts, so the store answers first. */
     static final int SOCKET_TIMEOUT_MILLIS = 7_000;
 
