@@ -51,7 +51,8 @@ import java.util.random.RandomGenerator;
  * <h2>Read-your-writes</h2>
  * A caller may give, per key, the version of its own last write of that key (its floor). If this
  * node's copy is older than the floor, every live replica is asked instead of the level's count, so
- * the read returns that write or a newer one as long as one replica that took it is alive. The read
+ * the read returns that write or a newer one as long as one replica that took it is alive (for a joined
+ * value, siblings or a counter, a newer version is not enough: see {@link #meets}). The read
  * waits for all of them only until the floor is met: from then on the level's count is enough, so a
  * slow or silent replica does not hold up or fail a read that already has what it needs.
  *
@@ -274,8 +275,17 @@ public final class Coordinator {
         return theirs.entry() == null || Arrays.equals(theirs.entry().value(), mine.value());
     }
 
+    /**
+     * Whether {@code e} holds the caller's write of version {@code floor}. A newer plain value or tombstone
+     * supersedes it; a joined value (siblings, a counter) does not: a newer one may be a concurrent write
+     * joined elsewhere that lacks the caller's, so there only the write's own version proves it is there.
+     */
     private static boolean meets(Entry e, Version floor) {
-        return e != null && e.version().compareTo(floor) >= 0;
+        if (e == null) {
+            return false;
+        }
+        int c = e.version().compareTo(floor);
+        return ValueKind.joins(e.kind()) && !e.isTombstone() ? c == 0 : c >= 0;
     }
 
     /** One read across replicas; its state is guarded by its own monitor. */

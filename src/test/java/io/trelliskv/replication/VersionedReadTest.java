@@ -5,6 +5,7 @@ import io.trelliskv.replication.SimCluster.SimNode;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.CausalCodec;
+import io.trelliskv.version.Version;
 import io.trelliskv.version.DvvSet;
 import io.trelliskv.version.VersionVector;
 import org.junit.jupiter.api.Test;
@@ -42,6 +43,24 @@ class VersionedReadTest {
         for (SimNode n : cluster.nodes()) {
             assertThat(n.stored("k").value()).as("node %d after read repair", n.id).isEqualTo(n1.stored("k").value());
         }
+    }
+
+    /**
+     * Read-your-writes for a joined value: a newer version of a versioned key does not supersede the
+     * caller's write (a concurrent sibling may be newer and lack it), so only the write's own version
+     * meets the caller's floor; anything else asks every live replica.
+     */
+    @Test
+    void aReadAtOneMeetsTheCallersFloorOnlyWithItsOwnSiblingNotWithANewerConcurrentOne() {
+        isolated(n1, () -> n1.vset("k", VersionVector.EMPTY, "mine", ONE));
+        Version floor = n1.stored("k").version();
+        cluster.advanceMillis(10);
+        isolated(n2, () -> n2.vset("k", VersionVector.EMPTY, "theirs", ONE));
+        assertThat(n2.stored("k").version()).as("the concurrent write is the newer").isGreaterThan(floor);
+
+        n2.get("k", ONE, floor).join();
+
+        assertThat(n2.siblings("k")).containsExactlyInAnyOrder("mine", "theirs");
     }
 
     @Test
