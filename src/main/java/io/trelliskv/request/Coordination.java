@@ -215,7 +215,8 @@ final class Coordination {
                 }
                 return DONE;
             }
-            afterPhase(phase, protocol, spec, args, plan, ran).thenAccept(r -> {
+            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, Deadline.NONE)
+                    .thenAccept(r -> {
                 r.recordInto(session);
                 reply.complete(r.resp());
             });
@@ -306,7 +307,7 @@ final class Coordination {
                         return CompletableFuture.completedFuture(null);
                     }
                     CompletableFuture<Void> ran = new CompletableFuture<>();
-                    start(session, request.protocol(), spec, args, ran).thenAccept(reply::complete);
+                    start(session, request.protocol(), spec, args, ran, deadline).thenAccept(reply::complete);
                     return ran;
                 });
         return reply;
@@ -335,7 +336,7 @@ final class Coordination {
                         return CompletableFuture.completedFuture(null);
                     }
                     CompletableFuture<Void> ran = new CompletableFuture<>();
-                    startTransaction(session, request.protocol(), unit, ran).thenAccept(reply::complete);
+                    startTransaction(session, request.protocol(), unit, ran, deadline).thenAccept(reply::complete);
                     return ran;
                 });
         return reply;
@@ -347,6 +348,12 @@ final class Coordination {
      */
     private CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
                                                 CompletableFuture<Void> ran) {
+        return start(session, protocol, spec, args, ran, Deadline.NONE);
+    }
+
+    /** As above, for a forwarded command: one whose read phase ends past {@code deadline} writes nothing. */
+    private CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
+                                                CompletableFuture<Void> ran, Deadline deadline) {
         try {
             Plan plan = plan(session, spec, args);
             CompletableFuture<Void> phase;
@@ -356,7 +363,7 @@ final class Coordination {
                 ran.complete(null);
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
             }
-            return afterPhase(phase, protocol, spec, args, plan, ran);
+            return afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, deadline);
         } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
             log.error("Coordinating a command failed unexpectedly", e);
             ran.complete(null);
@@ -392,6 +399,11 @@ final class Coordination {
      */
     private CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
                                                            CompletableFuture<Void> ran) {
+        return startTransaction(session, protocol, unit, ran, Deadline.NONE);
+    }
+
+    private CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
+                                                           CompletableFuture<Void> ran, Deadline deadline) {
         try {
             List<Key> keys = unit.keys(table);
             Plan plan = new Plan(keys, transactions.writes(unit), !keys.isEmpty(),
@@ -404,7 +416,7 @@ final class Coordination {
                 ran.complete(null);
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
             }
-            return afterPhase(phase, () -> transactions.runHere(execution, protocol, unit), plan, ran);
+            return afterPhase(phase, () -> transactions.runHere(execution, protocol, unit), plan, ran, deadline);
         } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
             log.error("Coordinating a command failed unexpectedly", e);
             ran.complete(null);
@@ -412,14 +424,13 @@ final class Coordination {
         }
     }
 
-    private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, int protocol,
-                                                             CommandSpec spec, byte[][] args, Plan plan,
-                                                             CompletableFuture<Void> ran) {
-        return afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran);
-    }
-
+    /**
+     * Runs the handler once the read phase (if any) is done. A forwarded command's {@code deadline} is
+     * checked again then: a read phase can outlast it (replicas slow to answer), and a write applied after
+     * the sender gave up is the zombie write deadlines exist to prevent.
+     */
     private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, Supplier<byte[]> handler,
-                                                             Plan plan, CompletableFuture<Void> ran) {
+                                                             Plan plan, CompletableFuture<Void> ran, Deadline deadline) {
         if (phase == null) {
             return runAndReplicate(handler, plan, ran);
         }
@@ -428,6 +439,10 @@ final class Coordination {
                     if (failure != null) {
                         ran.complete(null);
                         return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)));
+                    }
+                    if (plan.write() && deadline.passed()) {
+                        ran.complete(null);
+                        return CompletableFuture.completedFuture(notStarted(stats, deadline));
                     }
                     return runAndReplicate(handler, plan, ran);
                 });
