@@ -30,6 +30,9 @@ import java.util.concurrent.CompletableFuture;
  * instead of one per command. A refusal (clock drift: the entries all carry this node's clock) or a
  * failure applies to every write of the batch, each of which then keeps its own hints.
  *
+ * <p>Reads made on an event loop ({@link #read}) are coalesced the same way, one {@code REPLICA_READ} per
+ * replica per turn, its reply split among the commands that asked.
+ *
  * <p>A coordinator's writes carry a deadline (now plus the replica timeout, when the batch is sent): the
  * replica does not apply a batch that arrives after the coordinator stopped waiting for it
  * ({@code replication.Deadline}). Read repair and hints carry none.
@@ -147,8 +150,86 @@ final class PeerReplicaTransport implements ReplicaTransport {
                 .thenAccept(ReplicaCodec::checkWriteReply);
     }
 
+    /** Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. */
+    private static final class CoalescedReads {
+        final List<Key> keys = new ArrayList<>();
+        final List<Entry> known = new ArrayList<>();
+        /** Per caller: where its keys start in {@link #keys}, how many, and its future. */
+        final List<int[]> spans = new ArrayList<>();
+        final List<CompletableFuture<List<ReadReply>>> replies = new ArrayList<>();
+    }
+
+    /** Per event-loop thread, the reads of the current turn by replica; empty between turns. */
+    private final ThreadLocal<Map<Long, CoalescedReads>> readTurn = ThreadLocal.withInitial(LinkedHashMap::new);
+
+    /**
+     * Reads made on an event loop are coalesced as writes are: each replica gets one {@code REPLICA_READ}
+     * per turn with every key the turn's commands asked of it (at most {@value #MAX_COALESCED}), and each
+     * caller gets its own keys' part of the one reply. A failure or timeout fails every read of the batch.
+     */
     @Override
     public CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known) {
+        EventExecutor loop = ThreadExecutorMap.currentExecutor();
+        if (loop == null || keys.size() > MAX_COALESCED) {
+            return readNow(nodeId, keys, known);
+        }
+        Map<Long, CoalescedReads> batches = readTurn.get();
+        if (batches.isEmpty()) {
+            loop.execute(this::sendReadTurn); // after the I/O of this turn
+        }
+        CoalescedReads c = batches.get(nodeId);
+        if (c != null && c.keys.size() + keys.size() > MAX_COALESCED) {
+            batches.remove(nodeId);
+            sendReads(nodeId, c);
+            c = null;
+        }
+        if (c == null) {
+            c = new CoalescedReads();
+            batches.put(nodeId, c);
+        }
+        c.spans.add(new int[] {c.keys.size(), keys.size()});
+        c.keys.addAll(keys);
+        for (int i = 0; i < keys.size(); i++) {
+            c.known.add(known == null ? null : known[i]);
+        }
+        CompletableFuture<List<ReadReply>> reply = new CompletableFuture<>();
+        c.replies.add(reply);
+        return reply;
+    }
+
+    /** On the loop, once its turn's reads are handled: sends each replica's reads. */
+    private void sendReadTurn() {
+        Map<Long, CoalescedReads> batches = readTurn.get();
+        List<Map.Entry<Long, CoalescedReads>> all = new ArrayList<>(batches.entrySet());
+        batches.clear();
+        for (Map.Entry<Long, CoalescedReads> e : all) {
+            sendReads(e.getKey(), e.getValue());
+        }
+    }
+
+    private void sendReads(long nodeId, CoalescedReads c) {
+        CompletableFuture<List<ReadReply>> sent;
+        try {
+            sent = readNow(nodeId, c.keys, c.known.toArray(new Entry[0]));
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((all, failure) -> {
+            for (int i = 0; i < c.replies.size(); i++) {
+                int[] span = c.spans.get(i);
+                if (failure != null) {
+                    c.replies.get(i).completeExceptionally(failure);
+                } else if (all.size() != c.keys.size()) {
+                    c.replies.get(i).completeExceptionally(new IllegalStateException(
+                            "read reply of " + all.size() + " entries for " + c.keys.size() + " keys"));
+                } else {
+                    c.replies.get(i).complete(List.copyOf(all.subList(span[0], span[0] + span[1])));
+                }
+            }
+        });
+    }
+
+    private CompletableFuture<List<ReadReply>> readNow(long nodeId, List<Key> keys, Entry[] known) {
         return peers.call(nodeId, PeerMessageType.REPLICA_READ, ReplicaCodec.encodeRead(keys, known), timeout)
                 .thenApply(ReplicaCodec::decodeReadReply);
     }

@@ -1,0 +1,102 @@
+package io.trelliskv.cluster;
+
+import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.EventLoop;
+import io.trelliskv.common.Clock;
+import io.trelliskv.common.Key;
+import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.replication.ReadReply;
+import io.trelliskv.replication.ReplicaCodec;
+import io.trelliskv.storage.Entry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Replica reads made in one event-loop turn leave as one {@code REPLICA_READ} per replica, and each
+ * caller gets the replies of its own keys, in its order; outside an event loop each read goes alone.
+ */
+class PeerReplicaTransportTest {
+
+    private final EventLoop loop = new DefaultEventLoop();
+
+    /** The calls made, and a replica that answers each key with its value "v:" + key, stamped (1, node). */
+    private final List<String> calls = new ArrayList<>();
+    private boolean fail;
+    private final PeerCalls peers = (nodeId, type, payload, timeout, stream) -> {
+        assertThat(type).isEqualTo(PeerMessageType.REPLICA_READ);
+        List<Key> keys = ReplicaCodec.decodeRead(payload).keys();
+        calls.add(nodeId + ":" + keys.stream().map(Key::toString).toList());
+        if (fail) {
+            return CompletableFuture.failedFuture(new IllegalStateException("node " + nodeId + " is down"));
+        }
+        List<ReadReply> replies = new ArrayList<>();
+        for (Key k : keys) {
+            String text = new String(k.bytes(), StandardCharsets.UTF_8);
+            replies.add(new ReadReply(1, nodeId, new Entry(k, ("v:" + text).getBytes(StandardCharsets.UTF_8), 1, nodeId, 0)));
+        }
+        return CompletableFuture.completedFuture(ReplicaCodec.encodeReadReply(replies));
+    };
+    private final PeerReplicaTransport transport = new PeerReplicaTransport(peers, Duration.ofSeconds(1), Clock.SYSTEM);
+
+    @AfterEach
+    void stop() {
+        loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+    }
+
+    @Test
+    void readsOfOneTurnGoAsOneCallPerReplicaAndEachCallerGetsItsOwnKeys() throws Exception {
+        List<CompletableFuture<List<ReadReply>>> reads = loop.submit(() -> List.of(
+                transport.read(2, keys("a", "b"), new Entry[2]),
+                transport.read(3, keys("a"), new Entry[1]),
+                transport.read(2, keys("c"), new Entry[1]),
+                transport.read(2, keys("a"), new Entry[1]))).get(5, TimeUnit.SECONDS);
+
+        assertThat(values(reads.get(0).get(5, TimeUnit.SECONDS))).containsExactly("v:a", "v:b");
+        assertThat(values(reads.get(1).get(5, TimeUnit.SECONDS))).containsExactly("v:a");
+        assertThat(values(reads.get(2).get(5, TimeUnit.SECONDS))).containsExactly("v:c");
+        assertThat(values(reads.get(3).get(5, TimeUnit.SECONDS))).containsExactly("v:a");
+        assertThat(calls).containsExactly("2:" + keys("a", "b", "c", "a"), "3:" + keys("a"));
+    }
+
+    @Test
+    void aFailedCallFailsEveryReadOfItsBatch() throws Exception {
+        fail = true;
+        List<CompletableFuture<List<ReadReply>>> reads = loop.submit(() -> List.of(
+                transport.read(2, keys("a"), new Entry[1]),
+                transport.read(2, keys("b"), new Entry[1]))).get(5, TimeUnit.SECONDS);
+
+        for (CompletableFuture<List<ReadReply>> r : reads) {
+            assertThatThrownBy(() -> r.get(5, TimeUnit.SECONDS)).hasMessageContaining("node 2 is down");
+        }
+        assertThat(calls).hasSize(1);
+    }
+
+    @Test
+    void outsideAnEventLoopEachReadGoesAlone() throws Exception {
+        assertThat(values(transport.read(2, keys("a"), new Entry[1]).get(5, TimeUnit.SECONDS))).containsExactly("v:a");
+        assertThat(values(transport.read(2, keys("b"), new Entry[1]).get(5, TimeUnit.SECONDS))).containsExactly("v:b");
+        assertThat(calls).hasSize(2);
+    }
+
+    private static List<Key> keys(String... names) {
+        List<Key> keys = new ArrayList<>();
+        for (String n : names) {
+            keys.add(Key.of(n));
+        }
+        return keys;
+    }
+
+    private static List<String> values(List<ReadReply> replies) {
+        return replies.stream().map(r -> new String(r.entry().value(), StandardCharsets.UTF_8)).toList();
+    }
+}
