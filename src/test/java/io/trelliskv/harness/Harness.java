@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--workload mixed|counter|versioned] [--duration 30m] [--seed N] [--nodes 5]
  * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn,killall] [--combine 2] [--fault 8s] [--quiet 4s]
- * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
+ * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--secure yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
  * [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
@@ -49,14 +49,31 @@ public final class Harness {
     record Options(long durationMillis, long seed, int nodes, int clients, int pipelined, Set<Nemesis.Kind> nemesis,
                    int combine, long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
                    long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis, String appendFsync,
-                   boolean finalKillAll, WorkloadKind workload) {
+                   boolean finalKillAll, WorkloadKind workload, boolean secure) {
 
         /** The nodes' node default, when --appendfsync is not given. */
         static final String DEFAULT_APPEND_FSYNC = "everysec";
 
         /** The node options every node gets besides the harness's own. */
         List<String> nodeArgs() {
-            return appendFsync == null ? List.of() : List.of("--appendfsync", appendFsync);
+            List<String> args = new ArrayList<>();
+            if (appendFsync != null) {
+                args.addAll(List.of("--appendfsync", appendFsync));
+            }
+            if (secure) {
+                Path dir = secureDir().toAbsolutePath();
+                args.addAll(List.of("--tls-cluster", "yes", "--tls-cert-file", dir.resolve("server.crt").toString(),
+                        "--tls-key-file", dir.resolve("server.key").toString(),
+                        "--tls-ca-cert-file", dir.resolve("ca.crt").toString(),
+                        "--cluster-secret-file", dir.resolve("cluster.secret").toString(),
+                        "--gossip-key-file", dir.resolve("gossip.keys").toString()));
+            }
+            return args;
+        }
+
+        /** Where --secure keeps the nodes' shared TLS files, cluster secret and gossip key. */
+        Path secureDir() {
+            return runDir.resolve("secure");
         }
 
         /** The --appendfsync the nodes run with. */
@@ -84,6 +101,7 @@ public final class Harness {
             String appendFsync = null;
             boolean finalKillAll = false;
             WorkloadKind workload = WorkloadKind.MIXED;
+            boolean secure = false;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -124,6 +142,12 @@ public final class Harness {
                         finalKillAll = v.equals("yes");
                     }
                     case "--workload" -> workload = WorkloadKind.parse(v);
+                    case "--secure" -> {
+                        if (!v.equals("yes") && !v.equals("no")) {
+                            throw new IllegalArgumentException("--secure: " + v + " (expected: yes or no)");
+                        }
+                        secure = v.equals("yes");
+                    }
                     case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
@@ -141,7 +165,7 @@ public final class Harness {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
             return new Options(duration, seed, nodes, clients, pipelined, nemesis, combine, fault, quiet, killAny, runId, runDir,
-                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll, workload);
+                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll, workload, secure);
         }
     }
 
@@ -200,6 +224,8 @@ public final class Harness {
               --appendfsync P       always|everysec|no, passed to every node (default: not passed, the
                                     node's everysec); the checker allows kill-all losses by it
               --final-killall yes   end the workload with one kill-all, besides the nemesis (default no)
+              --secure yes          peers over mutual TLS (--tls-cluster yes), with a cluster secret and
+                                    sealed gossip (default no)
               --think D             pause between one client's operations (default 0)
               --run-id N            names and subnet of the run (default 2)
               --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
@@ -293,6 +319,27 @@ public final class Harness {
         return s.violations() == 0 ? 0 : 1;
     }
 
+    /**
+     * For {@code --secure yes}: one CA and one node certificate (peers do not check host names, so every node
+     * may present the same one), a cluster secret and a gossip key, shared by every node of the run.
+     */
+    private static void makeSecureFiles(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try {
+            io.trelliskv.testing.TestCertificates.make(dir, "");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while making certificates", e);
+        }
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        Files.writeString(dir.resolve("cluster.secret"), java.util.HexFormat.of().formatHex(secret) + "\n");
+        byte[] key = new byte[32];
+        random.nextBytes(key);
+        Files.writeString(dir.resolve("gossip.keys"), java.util.Base64.getEncoder().encodeToString(key) + "\n");
+    }
+
     /** Runs the whole test and returns its summary; cleans up on every path. */
     Checker.Summary run() throws IOException {
         if (!Files.isRegularFile(options.jar())) {
@@ -302,6 +349,9 @@ public final class Harness {
         net.cleanup();
         deleteTree(options.runDir());
         Files.createDirectories(options.runDir());
+        if (options.secure()) {
+            makeSecureFiles(options.secureDir().toAbsolutePath());
+        }
         Thread hook = new Thread(this::cleanup, "tkh-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try (History history = new History(options.runDir().resolve("history.tsv"))) {

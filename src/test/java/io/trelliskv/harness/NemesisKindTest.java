@@ -40,4 +40,16 @@ class NemesisKindTest {
         assertThat(Harness.Options.parse("--appendfsync", "always").nodeArgs()).containsExactly("--appendfsync", "always");
         assertThatThrownBy(() -> Harness.Options.parse("--appendfsync", "sometimes")).hasMessageContaining("--appendfsync");
     }
+
+    @Test
+    void secureRunsPassPeerTlsAClusterSecretAndAGossipKeyToEveryNode() {
+        Harness.Options o = Harness.Options.parse("--secure", "yes", "--run-dir", "/tmp/tkh-test");
+        String dir = o.secureDir().toAbsolutePath().toString();
+        assertThat(o.nodeArgs()).containsSubsequence("--tls-cluster", "yes")
+                .contains("--tls-cert-file", dir + "/server.crt", "--tls-key-file", dir + "/server.key",
+                        "--tls-ca-cert-file", dir + "/ca.crt", "--cluster-secret-file", dir + "/cluster.secret",
+                        "--gossip-key-file", dir + "/gossip.keys");
+        assertThat(Harness.Options.parse("--secure", "no").nodeArgs()).isEmpty();
+        assertThatThrownBy(() -> Harness.Options.parse("--secure", "maybe")).hasMessageContaining("--secure");
+    }
 }
