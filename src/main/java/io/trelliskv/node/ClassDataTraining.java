@@ -1,16 +1,20 @@
 package io.trelliskv.node;
 
 import io.trelliskv.common.Clock;
+import io.trelliskv.resp.RespReplyReader;
+import io.trelliskv.resp.RespRequestEncoder;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -78,59 +82,24 @@ public final class ClassDataTraining {
         }
     }
 
-    /** Writes the requests as one pipeline and reads until every reply has arrived (one line or bulk each). */
+    /** Writes the requests as one pipeline and reads every reply. */
     private static void exchange(InetSocketAddress address, String[][] requests) throws IOException {
         try (Socket socket = new Socket(address.getAddress(), address.getPort())) {
             socket.setSoTimeout(10_000);
-            StringBuilder out = new StringBuilder();
+            OutputStream out = socket.getOutputStream();
             for (String[] request : requests) {
-                out.append('*').append(request.length).append("\r\n");
+                List<byte[]> args = new ArrayList<>(request.length);
                 for (String arg : request) {
-                    out.append('$').append(arg.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(arg)
-                            .append("\r\n");
+                    args.add(arg.getBytes(StandardCharsets.UTF_8));
                 }
+                out.write(RespRequestEncoder.encode(args));
             }
-            OutputStream os = socket.getOutputStream();
-            os.write(out.toString().getBytes(StandardCharsets.UTF_8));
-            os.flush();
-            InputStream in = socket.getInputStream();
+            out.flush();
+            RespReplyReader replies = new RespReplyReader(new BufferedInputStream(socket.getInputStream()));
             for (int i = 0; i < requests.length; i++) {
-                skipReply(in);
+                replies.read();
             }
         }
-    }
-
-    /** Reads one RESP2 reply of the kinds the requests above get: simple, error, integer, bulk, array. */
-    private static void skipReply(InputStream in) throws IOException {
-        String line = readLine(in);
-        char type = line.isEmpty() ? '?' : line.charAt(0);
-        if (type == '$') {
-            int length = Integer.parseInt(line.substring(1));
-            if (length >= 0) {
-                in.readNBytes(length + 2);
-            }
-        } else if (type == '*') {
-            int count = Integer.parseInt(line.substring(1));
-            for (int i = 0; i < count; i++) {
-                skipReply(in);
-            }
-        } else if (type != '+' && type != '-' && type != ':') {
-            throw new IOException("unexpected reply: " + line);
-        }
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        StringBuilder line = new StringBuilder();
-        int c;
-        while ((c = in.read()) != '\n') {
-            if (c < 0) {
-                throw new IOException("connection closed");
-            }
-            if (c != '\r') {
-                line.append((char) c);
-            }
-        }
-        return line.toString();
     }
 
     private static void deleteTree(Path dir) throws IOException {
