@@ -66,6 +66,12 @@ public final class LogFormat {
     public static final int HEADER_BYTES = 20;
     /** Bytes of a record's frame before its body: the length and the checksum. */
     public static final int FRAME_BYTES = 8;
+    /**
+     * What a log segment holds after its last record where the writer preallocated space: a byte no record
+     * starts with (a length of {@code 0xFFFFFFFF} is never valid), so that preallocated space is told from
+     * zeros a crash left in a file it had grown.
+     */
+    public static final byte PREALLOCATED = (byte) 0xFF;
     /** The largest body accepted: a value of the largest bulk length Redis allows (512 MiB) and its key. */
     public static final int MAX_BODY_BYTES = (512 << 20) + (64 << 20);
 

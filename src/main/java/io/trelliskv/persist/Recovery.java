@@ -33,6 +33,12 @@ import java.util.function.Consumer;
  * batch's later sectors but not an earlier one looks like damage by this rule, and is refused; the
  * records lost by fixing it were not acknowledged under {@code always}.
  *
+ * <p>Under {@code always} the log keeps space preallocated on disk after its last record, filled with
+ * {@link LogFormat#PREALLOCATED} bytes (see {@link LogChannel#preallocate}), and cuts it off when it closes
+ * a segment. So the last segment may end in those bytes after its last whole record, or after a torn one:
+ * that much is space, not damage, and it is cut off without a word (a torn record before it is reported as
+ * usual). In any other segment they are damage like any bad record.
+ *
  * <p>A snapshot that does not load (checksum, cut short, bad header) is skipped for the previous one; the
  * records it handed out before the damage were real states of the keys, so they do no harm to the
  * replay that follows (see {@link Snapshots}). With no valid snapshot left, the log alone is replayed if
@@ -126,6 +132,10 @@ public final class Recovery {
                 continue;
             }
             Damage d = r.damage;
+            if (d.space) {
+                truncate(file, d.offset);
+                break;
+            }
             if (d.torn) {
                 torn = new Truncation(file, d.offset, truncate(file, d.offset));
                 break;
@@ -149,7 +159,11 @@ public final class Recovery {
                 next, clock.nanos() - start);
     }
 
-    private record Damage(Path file, long offset, String problem, boolean torn) {
+    /** @param space the rest of the last segment is preallocated space, cut off silently */
+    private record Damage(Path file, long offset, String problem, boolean torn, boolean space) {
+        Damage(Path file, long offset, String problem, boolean torn) {
+            this(file, offset, problem, torn, false);
+        }
     }
 
     private record Replayed(long records, Damage damage) {
@@ -177,6 +191,9 @@ public final class Recovery {
             if (d.status() != LogFormat.Status.RECORD || d.record() == null) {
                 String problem = d.record() == null && d.status() == LogFormat.Status.RECORD
                         ? "snapshot end record in a log segment" : d.problem();
+                if (last && preallocatedFrom(a, off)) {
+                    return new Replayed(records, new Damage(file, off, problem, true, true));
+                }
                 boolean torn = last && d.status() != LogFormat.Status.RECORD && !recordAfter(a, off + 1);
                 return new Replayed(records, new Damage(file, off, problem, torn));
             }
@@ -185,6 +202,16 @@ public final class Recovery {
             off += d.size();
         }
         return new Replayed(records, null);
+    }
+
+    /** True if every byte from {@code from} on is {@link LogFormat#PREALLOCATED}. */
+    static boolean preallocatedFrom(byte[] a, int from) {
+        for (int p = from; p < a.length; p++) {
+            if (a[p] != LogFormat.PREALLOCATED) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True if a well-formed record starts anywhere at or after {@code from}. */

@@ -168,6 +168,11 @@ public final class WriteAheadLog implements AutoCloseable {
     private long segment;
     /** Bytes of the current segment known to be whole: where a failed batch is cut back to. */
     private long segmentSize;
+    /**
+     * Under {@code always}: how far the current segment is preallocated on disk ({@link LogChannel#preallocate}),
+     * from {@link #segmentSize} on; never less than it.
+     */
+    private long preallocated;
     /** Written since the last force. */
     private boolean dirty;
     private long lastForceNanos;
@@ -432,6 +437,9 @@ public final class WriteAheadLog implements AutoCloseable {
             }
             barriers.clear();
             batch.clear();
+            if (!stop) {
+                preallocate();
+            }
             lock.lock();
             try {
                 writing = false;
@@ -512,6 +520,36 @@ public final class WriteAheadLog implements AutoCloseable {
     private static final long GATHER_STEP_NANOS = 50_000;
     /** The longest {@link #gather} waits in all. */
     private static final long GATHER_MAX_NANOS = 1_000_000;
+
+    /**
+     * Under {@code always}, once the batch's waiters are answered: keeps {@link #PREALLOCATE_AHEAD} or more
+     * preallocated on disk ahead of the segment's end ({@link LogFormat#PREALLOCATED} bytes), {@link #PREALLOCATE_STEP} at a time and never past the
+     * segment's limit, so that the forces that acknowledge writes do not also journal a longer file. A
+     * failure only ends the preallocation for now: the next write meets the disk's error, if it lasts.
+     */
+    private void preallocate() {
+        if (config.fsync() != AppendFsync.ALWAYS || state != State.OK
+                || preallocated - segmentSize >= PREALLOCATE_AHEAD || segmentSize >= config.segmentBytes()) {
+            return;
+        }
+        long target = Math.min(segmentSize + PREALLOCATE_STEP, config.segmentBytes());
+        try {
+            channel.preallocate(target, LogFormat.PREALLOCATED);
+            preallocated = Math.max(target, segmentSize);
+        } catch (IOException e) {
+            preallocated = segmentSize;
+            try {
+                channel.truncate(segmentSize); // no half-preallocated space past the end
+            } catch (IOException ignored) {
+                // the next write's failure handling cuts the file back again
+            }
+        }
+    }
+
+    /** Space kept preallocated ahead of the end under {@code always}. */
+    static final long PREALLOCATE_AHEAD = 256 << 10;
+    /** What one preallocation adds. */
+    static final long PREALLOCATE_STEP = 1 << 20;
 
     /** Time until the writer has something to do without a new append: a periodic force or a retry. */
     private long nanosUntilDue() {
@@ -664,28 +702,32 @@ public final class WriteAheadLog implements AutoCloseable {
         channel = ch;
         segment = sequence;
         segmentSize = LogFormat.HEADER_BYTES;
+        preallocated = segmentSize;
         currentSegment = sequence;
         currentSegmentBytes = segmentSize;
     }
 
-    /** Closes the current segment, forced, after its successor exists. */
+    /**
+     * Closes the current segment and starts the next. The current one is made final first, its preallocated
+     * space cut off and what it holds forced, so that only the last segment can ever end in a torn write or
+     * in preallocated space (what {@link Recovery} relies on); then its successor is created.
+     */
     private void rotateSegment() throws IOException {
         LogChannel old = channel;
-        boolean wasDirty = dirty;
-        openSegment(segment + 1);
-        if (wasDirty) {
-            try {
-                long start = clock.nanos();
-                old.force();
-                forces++;
-                lastForceMicros = TimeUnit.NANOSECONDS.toMicros(clock.nanos() - start);
-            } finally {
-                old.close();
-            }
-        } else {
-            old.close();
+        if (preallocated > segmentSize) {
+            old.truncate(segmentSize);
+            preallocated = segmentSize;
+            dirty = true; // the new length must reach the disk
         }
-        dirty = false;
+        if (dirty) {
+            long start = clock.nanos();
+            old.force();
+            forces++;
+            lastForceMicros = TimeUnit.NANOSECONDS.toMicros(clock.nanos() - start);
+            dirty = false;
+        }
+        openSegment(segment + 1);
+        old.close();
     }
 
     /**
@@ -751,8 +793,9 @@ public final class WriteAheadLog implements AutoCloseable {
     /** Cuts the current segment back to its last whole batch; a failure here is retried with the rest. */
     private void cutBack() {
         try {
-            if (channel.size() != segmentSize) {
+            if (channel.size() != segmentSize || preallocated > segmentSize) {
                 channel.truncate(segmentSize);
+                preallocated = segmentSize;
             }
         } catch (IOException e) {
             lastError = lastError + "; cutting back: " + e.getMessage();
@@ -796,6 +839,11 @@ public final class WriteAheadLog implements AutoCloseable {
     /** On close: force what was written, close the file, refuse what comes. */
     private void finish() {
         try {
+            if (preallocated > segmentSize && state == State.OK) {
+                channel.truncate(segmentSize); // a log closed in good order ends where its records end
+                preallocated = segmentSize;
+                dirty = true;
+            }
             if (dirty) {
                 force();
             }

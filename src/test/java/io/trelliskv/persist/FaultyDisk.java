@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * A disk that fails on command, below the log: writes that fail, a disk that fills up (a write past the
  * space left writes what fits, then fails with ENOSPC's text), forces that fail, a crash in the middle of a
  * write (what was written stays, and the channel fails every call after it), and forces that wait at a
- * gate. Everything else goes to the real files.
+ * gate. Everything else goes to the real files, preallocation included.
  */
 final class FaultyDisk implements LogChannel.Factory {
 
@@ -23,6 +23,7 @@ final class FaultyDisk implements LogChannel.Factory {
     /** Bytes the next write keeps before the process "crashes"; -1 for none. */
     volatile int crashAfter = -1;
     final AtomicInteger forces = new AtomicInteger();
+    final AtomicInteger preallocations = new AtomicInteger();
     private volatile CountDownLatch forceEntered;
     private volatile CountDownLatch forceRelease;
     private volatile CountDownLatch writeEntered;
@@ -159,6 +160,23 @@ final class FaultyDisk implements LogChannel.Factory {
                 long before = real.size();
                 real.truncate(size);
                 spaceLeft.addAndGet(Math.max(0, before - size));
+            }
+
+            /**
+             * Preallocation fails like a write would (an I/O error, or a disk without the room); it takes no
+             * space of its own, so that a disk fills up at the same write with or without it.
+             */
+            @Override
+            public void preallocate(long length, byte fill) throws IOException {
+                alive();
+                if (failWrites) {
+                    throw new IOException("Input/output error");
+                }
+                if (length - real.size() > spaceLeft.get()) {
+                    throw new IOException("No space left on device");
+                }
+                preallocations.incrementAndGet();
+                real.preallocate(length, fill);
             }
 
             @Override

@@ -95,6 +95,7 @@ class PowerCutTest {
             writers.add(t);
         }
         assertThat(enough.await(30, TimeUnit.SECONDS)).as("writes acknowledged").isTrue();
+        assertThat(disk.preallocations).as("the log wrote into preallocated space").isPositive();
         disk.cutThePower();
         for (Thread t : writers) {
             t.join(30_000);
@@ -117,6 +118,7 @@ class PowerCutTest {
         private final Random random;
         private final List<Tracked> open = new ArrayList<>();
         volatile boolean cut;
+        volatile int preallocations;
 
         PowerLossDisk(Random random) {
             this.random = random;
@@ -152,6 +154,9 @@ class PowerCutTest {
             final LogChannel real;
             /** Bytes known to be on stable storage: the size at the last force. */
             volatile long durable;
+            /** How far the file was preallocated (durably: preallocation forces), and with what. */
+            long preallocated;
+            byte fill;
             private boolean lost;
 
             Tracked(LogChannel real) {
@@ -164,7 +169,10 @@ class PowerCutTest {
                 }
             }
 
-            /** At the cut: keep what was forced and a random part of the rest. */
+            /**
+             * At the cut: keep what was forced and a random part of the rest; space preallocated (and forced)
+             * past that keeps its fill, as a disk keeps it where the lost writes would have gone.
+             */
             synchronized void lose(Random r) throws IOException {
                 if (lost) {
                     return;
@@ -173,7 +181,19 @@ class PowerCutTest {
                 long size = real.size();
                 long keep = durable + (size > durable ? (long) (r.nextDouble() * (size - durable)) : 0);
                 real.truncate(Math.min(size, keep));
+                if (preallocated > keep) {
+                    real.preallocate(preallocated, fill);
+                }
                 real.force();
+            }
+
+            @Override
+            public synchronized void preallocate(long length, byte fill) throws IOException {
+                power();
+                real.preallocate(length, fill);
+                preallocated = Math.max(preallocated, length);
+                this.fill = fill;
+                preallocations++;
             }
 
             @Override
@@ -200,6 +220,7 @@ class PowerCutTest {
                 power();
                 real.truncate(size);
                 durable = Math.min(durable, size);
+                preallocated = Math.min(preallocated, size);
             }
 
             @Override

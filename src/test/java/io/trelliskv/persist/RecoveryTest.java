@@ -135,6 +135,47 @@ class RecoveryTest {
         assertThat(back.report().tornTail()).isEqualTo(new Recovery.Truncation(LogFiles.segment(dir, 1), bytes.length, 4096));
     }
 
+    /** {@code bytes} followed by {@code n} bytes of preallocated space. */
+    private static byte[] withSpace(byte[] bytes, int n) {
+        byte[] out = Arrays.copyOf(bytes, bytes.length + n);
+        Arrays.fill(out, bytes.length, out.length, LogFormat.PREALLOCATED);
+        return out;
+    }
+
+    @Test
+    void preallocatedSpaceAfterTheLastRecordIsCutOffWithoutAWord() throws IOException {
+        List<LogRecord> records = Logs.records(5);
+        byte[] bytes = segment(1, records);
+        Path file = LogFiles.segment(dir, 1);
+        Files.write(file, withSpace(bytes, 4096));
+        Logs.Recovered back = Logs.recover(dir);
+        assertThat(back.records()).isEqualTo(records);
+        assertThat(back.report().tornTail()).isNull();
+        assertThat(Files.size(file)).isEqualTo(bytes.length);
+    }
+
+    @Test
+    void aTornRecordBeforePreallocatedSpaceIsATornTail() throws IOException {
+        List<LogRecord> records = Logs.records(6);
+        byte[] bytes = segment(1, records);
+        int[] at = boundaries(records);
+        Path file = LogFiles.segment(dir, 1);
+        Files.write(file, withSpace(Arrays.copyOf(bytes, at[5] + 9), 4096));
+        Logs.Recovered back = Logs.recover(dir);
+        assertThat(back.records()).isEqualTo(records.subList(0, 5));
+        assertThat(back.report().tornTail()).isEqualTo(new Recovery.Truncation(file, at[5], 9 + 4096));
+        assertThat(Files.size(file)).isEqualTo(at[5]);
+    }
+
+    @Test
+    void preallocatedSpaceInASegmentThatIsNotTheLastIsDamage() throws IOException {
+        byte[] first = segment(1, Logs.records(4));
+        Files.write(LogFiles.segment(dir, 1), withSpace(first, 100));
+        Files.write(LogFiles.segment(dir, 2), segment(2, Logs.records(2)));
+        assertThatThrownBy(() -> Logs.recover(dir)).isInstanceOf(CorruptLogException.class)
+                .hasMessageContaining("log-0000000000000001.tkl is corrupt at offset " + first.length);
+    }
+
     @Test
     void damageInTheMiddleIsRefusedNamingFileAndOffset() throws IOException {
         List<LogRecord> records = Logs.records(10);

@@ -150,14 +150,14 @@ class WriteAheadLogTest {
         open(AppendFsync.ALWAYS, WalConfig.DEFAULT_SEGMENT_BYTES, 2);
         wal.append(Logs.write(1)).join();
         Path segment = LogFiles.segment(dir, 1);
-        long good = Files.size(segment);
+        long good = LogFormat.HEADER_BYTES + LogFormat.encode(Logs.write(1)).length;
 
         disk.spaceLeft.set(10); // the next batch fits in part only
         CompletableFuture<Void> failed = wal.append(Logs.write(2));
         assertThatThrownBy(failed::join).isInstanceOf(CompletionException.class)
                 .cause().isInstanceOf(LogWriteFailedException.class)
                 .hasMessage("MISCONF Errors writing to the append-only log: No space left on device");
-        assertThat(Files.size(segment)).isEqualTo(good);
+        assertThat(Files.size(segment)).as("cut back, preallocated space included").isEqualTo(good);
         assertThat(wal.state()).isEqualTo(WriteAheadLog.State.FAILED);
         assertThat(wal.stats().lastError()).isEqualTo("No space left on device");
         assertThatThrownBy(wal::checkWritable).isInstanceOf(LogWriteFailedException.class).hasMessageStartingWith("MISCONF");
@@ -178,7 +178,7 @@ class WriteAheadLogTest {
     void aFailedForceFailsTheBatchAndCutsItBack() throws Exception {
         open(AppendFsync.ALWAYS, WalConfig.DEFAULT_SEGMENT_BYTES, 2);
         wal.append(Logs.write(1)).join();
-        long good = Files.size(LogFiles.segment(dir, 1));
+        long good = LogFormat.HEADER_BYTES + LogFormat.encode(Logs.write(1)).length;
         disk.failForces = true;
         assertThatThrownBy(() -> wal.append(Logs.write(2)).join()).cause()
                 .hasMessage("MISCONF Errors writing to the append-only log: Input/output error");
@@ -211,20 +211,78 @@ class WriteAheadLogTest {
     @Test
     void aCrashInTheMiddleOfAWriteLeavesATornTailThatRecoveryCuts() throws IOException {
         open(AppendFsync.ALWAYS);
+        long good = LogFormat.HEADER_BYTES;
         for (int i = 0; i < 5; i++) {
             wal.append(Logs.write(i)).join();
+            good += LogFormat.encode(Logs.write(i)).length;
         }
-        long good = Files.size(LogFiles.segment(dir, 1));
         disk.crashAfter = 7;
         assertThat(wal.append(Logs.write(5))).failsWithin(Duration.ofSeconds(10));
         wal.close();
-        assertThat(Files.size(LogFiles.segment(dir, 1))).isEqualTo(good + 7);
+        long size = Files.size(LogFiles.segment(dir, 1));
+        assertThat(size).as("the torn record, then preallocated space").isGreaterThan(good + 7);
 
         Logs.Recovered back = Logs.recover(dir);
         assertThat(back.records()).hasSize(5);
         assertThat(back.report().tornTail())
-                .isEqualTo(new Recovery.Truncation(LogFiles.segment(dir, 1), good, 7));
+                .isEqualTo(new Recovery.Truncation(LogFiles.segment(dir, 1), good, size - good));
         assertThat(Files.size(LogFiles.segment(dir, 1))).isEqualTo(good);
+    }
+
+    @Test
+    void alwaysWritesIntoPreallocatedSpaceThatRecoveryAndClosingCutOff() throws IOException {
+        open(AppendFsync.ALWAYS);
+        Path file = LogFiles.segment(dir, 1);
+        long end = LogFormat.HEADER_BYTES;
+        for (int i = 0; i < 20; i++) {
+            wal.append(Logs.write(i)).join();
+            end += LogFormat.encode(Logs.write(i)).length;
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.size(file) > 20_000);
+        assertThat(disk.preallocations.get()).isPositive();
+        long forcesBefore = disk.forces.get();
+        wal.append(Logs.write(20)).join();
+        end += LogFormat.encode(Logs.write(20)).length;
+        assertThat(disk.forces.get() - forcesBefore).as("a write into the space takes one force").isEqualTo(1);
+
+        // a crash now (a copy of the directory as it is) leaves the space after the last record: no damage
+        Path crashed = Files.createDirectory(dir.resolve("crashed"));
+        Files.copy(file, crashed.resolve(file.getFileName()));
+        Logs.Recovered back = Logs.recover(crashed);
+        assertThat(back.records()).hasSize(21);
+        assertThat(back.report().tornTail()).isNull();
+        assertThat(Files.size(crashed.resolve(file.getFileName()))).as("the space is cut off").isEqualTo(end);
+
+        wal.close();
+        assertThat(Files.size(file)).as("a closed log ends at its last record").isEqualTo(end);
+    }
+
+    @Test
+    void rotatedSegmentsEndAtTheirLastRecordSoOnlyTheLastHasSpace() throws IOException {
+        open(AppendFsync.ALWAYS);
+        List<LogRecord> appended = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 5; i++) {
+                LogRecord r = Logs.write(round * 5 + i);
+                wal.append(r).join();
+                appended.add(r);
+            }
+            Path current = LogFiles.segment(dir, wal.stats().segment());
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.size(current) > wal.stats().segmentBytes());
+            if (round < 2) {
+                wal.rotate().join(); // as a snapshot does, long before the segment is full
+            }
+        }
+        assertThat(wal.stats().segment()).isEqualTo(3);
+
+        // a crash now: space in any segment but the last would be damage, and refused
+        Path crashed = Files.createDirectory(dir.resolve("crashed"));
+        for (Path segment : LogFiles.segments(dir).values()) {
+            Files.copy(segment, crashed.resolve(segment.getFileName()));
+        }
+        Logs.Recovered back = Logs.recover(crashed);
+        assertThat(back.records()).containsExactlyElementsOf(appended);
+        assertThat(back.report().tornTail()).isNull();
     }
 
     @Test
