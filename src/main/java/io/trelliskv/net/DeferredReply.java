@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.EventExecutor;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
@@ -46,6 +47,38 @@ public final class DeferredReply {
             loop.execute(() -> handler.deferredCompleted(this, resp));
         } catch (RejectedExecutionException e) {
             resp.release(); // the event loop has shut down, and the connection with it
+        }
+    }
+
+    /**
+     * Runs {@code task} on the connection's event loop: at once if called there, else as one task on it
+     * (dropped if the loop has shut down, and the connection with it).
+     */
+    public void onLoop(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            // the connection is gone; so is what its replies would have been written to
+        }
+    }
+
+    /**
+     * Completes {@code slots[i]} with {@code replies[i]} for every i or, if {@code errorText} is not null,
+     * fails them all with it (releasing the replies). Call it on the slots' event loop ({@link #onLoop}),
+     * to answer many commands with one task.
+     */
+    public static void completeAll(List<DeferredReply> slots, List<ByteBuf> replies, String errorText) {
+        for (int i = 0; i < slots.size(); i++) {
+            if (errorText == null) {
+                slots.get(i).complete(replies.get(i));
+            } else {
+                replies.get(i).release();
+                slots.get(i).fail(errorText);
+            }
         }
     }
 

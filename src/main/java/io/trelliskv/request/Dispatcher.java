@@ -23,6 +23,7 @@ import io.trelliskv.storage.Engine;
 import io.trelliskv.version.Hlc;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
@@ -188,17 +189,46 @@ public final class Dispatcher implements CommandSink {
                 if (!caught.isReadable()) {
                     caught.release();
                 } else {
-                    DeferredReply slot = client.deferReply();
-                    durability.durable().whenComplete((v, failure) -> {
-                        if (failure == null) {
-                            slot.complete(caught);
-                        } else {
-                            caught.release();
-                            slot.fail(ErrorReplies.reason(failure));
-                        }
-                    });
+                    held.get().hold(durability.durable(), client.deferReply(), caught);
                 }
             }
+        }
+    }
+
+    /**
+     * Under {@code appendfsync always}: the replies each thread (an event loop) holds until the log's barrier
+     * they wait for completes.
+     */
+    private final ThreadLocal<HeldReplies> held = ThreadLocal.withInitial(HeldReplies::new);
+
+    /**
+     * The replies one event loop holds back until the log's barrier completes. Replies waiting for the same
+     * barrier (the same group commit) are released together, by one callback and one task on the loop,
+     * not one of each per reply. Used by its event loop's thread only: the lists are read by the task the
+     * callback puts on that loop, never by the log's thread.
+     */
+    private static final class HeldReplies {
+        private CompletableFuture<Void> barrier;
+        private List<DeferredReply> slots;
+        private List<ByteBuf> replies;
+
+        void hold(CompletableFuture<Void> next, DeferredReply slot, ByteBuf reply) {
+            if (next == barrier) {
+                slots.add(slot);
+                replies.add(reply);
+                return;
+            }
+            List<DeferredReply> s = new ArrayList<>();
+            List<ByteBuf> r = new ArrayList<>();
+            s.add(slot);
+            r.add(reply);
+            if (!next.isDone()) {
+                barrier = next; // a barrier is handed out only until it completes
+                slots = s;
+                replies = r;
+            }
+            next.whenComplete((v, failure) -> slot.onLoop(() ->
+                    DeferredReply.completeAll(s, r, failure == null ? null : ErrorReplies.reason(failure))));
         }
     }
 

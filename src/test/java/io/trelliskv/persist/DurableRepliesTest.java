@@ -22,6 +22,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -47,6 +49,8 @@ class DurableRepliesTest {
     private final ManualClock clock = new ManualClock(Stores.START_MILLIS);
     private final FaultyDisk disk = new FaultyDisk();
     private final LinkedBlockingQueue<Runnable> handedBack = new LinkedBlockingQueue<>();
+    /** The durability futures the dispatcher got, one per barrier of the log. */
+    private final List<CompletableFuture<Void>> handedOut = new ArrayList<>();
     private Store store;
     private EmbeddedChannel channel;
 
@@ -65,9 +69,18 @@ class DurableRepliesTest {
                 return p.acknowledgesDurably();
             }
 
+            private CompletableFuture<Void> lastBarrier;
+            private CompletableFuture<Void> lastHandedBack;
+
             @Override
             public CompletableFuture<Void> durable() {
-                return p.durable().whenCompleteAsync((v, e) -> { }, handedBack::add);
+                CompletableFuture<Void> barrier = p.durable();
+                if (barrier != lastBarrier) { // one barrier, one future: as the log hands them out
+                    lastBarrier = barrier;
+                    lastHandedBack = barrier.whenCompleteAsync((v, e) -> { }, handedBack::add);
+                    handedOut.add(lastHandedBack);
+                }
+                return lastHandedBack;
             }
         };
         CommandTable table = new CommandTable();
@@ -146,6 +159,28 @@ class DurableRepliesTest {
         assertThat(output()).isEmpty();
         disk.releaseForces();
         assertThat(settle()).isEqualTo("+OK\r\n$1\r\n1\r\n");
+    }
+
+    @Test
+    void writesThatShareAForceAreAnsweredTogetherAndInOrder() throws Exception {
+        CountDownLatch forcing = disk.holdNextForce();
+        assertThat(send(resp("SET", "k0", "v"))).isEmpty();
+        assertThat(forcing.await(10, TimeUnit.SECONDS)).isTrue();
+        // while the first force is held, 50 pipelined writes queue behind one barrier
+        StringBuilder pipeline = new StringBuilder();
+        for (int i = 1; i <= 50; i++) {
+            pipeline.append(resp("SET", "k" + i, "v"));
+        }
+        assertThat(send(pipeline.toString())).isEmpty();
+        assertThat(handedOut).allSatisfy(f -> assertThat(f.getNumberOfDependents())
+                .as("one callback per barrier, not one per reply").isEqualTo(1));
+        disk.releaseForces();
+
+        StringBuilder got = new StringBuilder();
+        for (int settled = 0; settled < handedOut.size() && got.length() < 51 * "+OK\r\n".length(); settled++) {
+            got.append(settle());
+        }
+        assertThat(got.toString()).isEqualTo("+OK\r\n".repeat(51));
     }
 
     @Test
