@@ -75,6 +75,8 @@ public interface LogChannel extends Closeable {
             private long end = length;
             /** The file's length: {@link #end} or more, the rest preallocated. */
             private long allocated = length;
+            /** What {@link #preallocate} writes, kept for the next time. */
+            private byte[] chunk;
 
             @Override
             public int write(ByteBuffer src) throws IOException {
@@ -106,8 +108,10 @@ public interface LogChannel extends Closeable {
                 if (length <= allocated) {
                     return;
                 }
-                byte[] chunk = new byte[(int) Math.min(length - allocated, 256 << 10)];
-                Arrays.fill(chunk, fill);
+                if (chunk == null || chunk[0] != fill) {
+                    chunk = new byte[256 << 10];
+                    Arrays.fill(chunk, fill);
+                }
                 ByteBuffer bytes = ByteBuffer.wrap(chunk);
                 for (long at = allocated; at < length; ) {
                     bytes.clear().limit((int) Math.min(chunk.length, length - at));

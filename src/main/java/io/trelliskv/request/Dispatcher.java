@@ -177,7 +177,8 @@ public final class Dispatcher implements CommandSink {
     private void executeDurably(ClientConnection client, byte[][] args) {
         RespWriter out = client.writer();
         ByteBuf own = out.target();
-        ByteBuf caught = Unpooled.buffer();
+        // from the connection's pool, as its own output is: a write per command must not make garbage
+        ByteBuf caught = own != null ? own.alloc().buffer(64) : Unpooled.buffer(64);
         out.target(caught);
         try {
             executeNow(client, args);
