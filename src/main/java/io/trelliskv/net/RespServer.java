@@ -55,6 +55,14 @@ public final class RespServer implements AutoCloseable {
     private final ServerTls tls;
     private InetSocketAddress tlsAddress;
 
+    /**
+     * Loads the native transport (Epoll's library, extracted from the jar) and says whether it is there:
+     * what {@link #RespServer} does first, callable ahead of it, beside other work of the start.
+     */
+    public static boolean loadTransport() {
+        return Epoll.isAvailable();
+    }
+
     public RespServer(NetConfig config, CommandSink sink, ClientRegistry registry, Clock clock) {
         this(config, sink, registry, clock, null);
     }

@@ -6,12 +6,14 @@ import io.trelliskv.command.VersionedCommands;
 import io.trelliskv.common.Address;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.ConfigException;
+import io.trelliskv.common.DaemonThreads;
 import io.trelliskv.common.Durations;
 import io.trelliskv.common.OffsetClock;
 import io.trelliskv.common.ParseException;
 import io.trelliskv.common.Sizes;
 import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
+import io.trelliskv.net.RespServer;
 import io.trelliskv.net.TlsConfig;
 import io.trelliskv.net.peer.PeerTlsConfig;
 import io.trelliskv.persist.AppendFsync;
@@ -44,6 +46,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -515,11 +518,23 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         NodeConfig config = config();
         Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
+        // Beside recovery, which keeps one core busy for as long as the data directory takes to load, what
+        // the start needs that does not depend on it: the JVM's management classes (for the startup line
+        // and the soft heap bound) and the native transport's library.
+        CompletableFuture<String[]> beside = new CompletableFuture<>();
+        DaemonThreads.start("trellis-start", () -> {
+            try {
+                RespServer.loadTransport();
+                beside.complete(new String[] {jvmSummary(), softenHeap(config.engine())});
+            } catch (RuntimeException | Error e) {
+                beside.completeExceptionally(e);
+            }
+        });
         Node node = new Node(config, clock); // ConfigException: bad data directory
-        log.info("JVM: {}", jvmSummary());
-        String soft = softenHeap(config.engine());
-        if (soft != null) {
-            log.info("Heap: {}", soft);
+        String[] jvm = beside.join();
+        log.info("JVM: {}", jvm[0]);
+        if (jvm[1] != null) {
+            log.info("Heap: {}", jvm[1]);
         }
         node.onDecommissioned(() -> new Thread(() -> {
             log.info("Decommissioned: every range handed over; exiting");
