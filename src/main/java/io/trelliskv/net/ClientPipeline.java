@@ -34,8 +34,8 @@ public final class ClientPipeline {
     /** @param peers how to accept peer connections, or null to close them */
     public static void configure(Channel ch, NetConfig config, CommandSink sink, ClientRegistry registry,
                                  Clock clock, PeerAcceptor peers) {
-        ch.pipeline().addLast(DETECTOR, new ProtocolDetector(peers));
+        ch.pipeline().addLast(DETECTOR, new ProtocolDetector(peers, registry));
         ch.pipeline().addLast(RESP_DECODER, new RespDecoder(config.limits()));
-        ch.pipeline().addLast(CLIENT_HANDLER, new ClientHandler(sink, registry, config, clock));
+        ch.pipeline().addLast(CLIENT_HANDLER, new ClientHandler(sink, registry, config, clock, peers != null));
     }
 }

@@ -35,8 +35,11 @@ import java.util.List;
  * dialing a node without it). Clients never meet any of this: they speak RESP from their first byte.
  *
  * <p>The RESP handlers are in place from the accept on because Redis answers a client over
- * {@code maxclients} at once, before it sends anything. So a peer connection counts as a client until
- * its first byte: when the node is full of clients, a peer is refused too.
+ * {@code maxclients} at once, before it sends anything. A peer connection counts as a client until its
+ * first byte and as a peer from then on ({@link ClientRegistry}): clients and peers share the limit, as
+ * Redis's clients and replicas do. A connection refused at accept waits for its first byte (briefly, see
+ * {@link ClientHandler}), and if that shows a peer it is counted as a refused peer and logged once per
+ * address.
  */
 final class ProtocolDetector extends ByteToMessageDecoder {
 
@@ -48,15 +51,18 @@ final class ProtocolDetector extends ByteToMessageDecoder {
 
     /** Null when the node accepts no peers. */
     private final PeerAcceptor peers;
+    /** Where a peer connection keeps its place under {@code --maxclients}. */
+    private final ClientRegistry registry;
     /** Whether this detector reads the bytes decrypted by a peer TLS handler (so only a peer is accepted). */
     private final boolean decrypted;
 
-    ProtocolDetector(PeerAcceptor peers) {
-        this(peers, false);
+    ProtocolDetector(PeerAcceptor peers, ClientRegistry registry) {
+        this(peers, registry, false);
     }
 
-    private ProtocolDetector(PeerAcceptor peers, boolean decrypted) {
+    private ProtocolDetector(PeerAcceptor peers, ClientRegistry registry, boolean decrypted) {
         this.peers = peers;
+        this.registry = registry;
         this.decrypted = decrypted;
     }
 
@@ -72,6 +78,9 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 return; // wait for the version bytes
             }
             if (isClientHello(in)) {
+                if (refusedPeer(ctx, in)) {
+                    return;
+                }
                 startPeerTls(ctx, in);
                 return;
             }
@@ -81,6 +90,9 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 log.warn("Closing connection from {}: it speaks the peer protocol, but this node takes no peers",
                         ctx.channel().remoteAddress());
                 close(ctx, in);
+                return;
+            }
+            if (!decrypted && refusedPeer(ctx, in)) {
                 return;
             }
             PeerTls tls = peers.config().tls();
@@ -93,7 +105,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 close(ctx, in);
                 return;
             }
-            endClientConnection(p);
+            endClientConnection(p, registry);
             p.addAfter(ctx.name(), ClientPipeline.PEER_DECODER, new PeerDecoder(peers.config().maxFrameLength()));
             p.addAfter(ClientPipeline.PEER_DECODER, ClientPipeline.PEER_ENCODER, PeerEncoder.INSTANCE);
             p.addAfter(ClientPipeline.PEER_ENCODER, ClientPipeline.PEER_HANDLER, new PeerServerHandler(peers));
@@ -128,7 +140,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
         }
         ChannelPipeline p = ctx.pipeline();
         p.addAfter(ctx.name(), ClientPipeline.PEER_TLS, tls.serverHandler(ctx.alloc()));
-        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, true));
+        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, registry, true));
         p.remove(this);
     }
 
@@ -165,10 +177,34 @@ final class ProtocolDetector extends ByteToMessageDecoder {
         return address instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(address);
     }
 
-    private static void endClientConnection(ChannelPipeline p) {
+    /**
+     * A peer on a connection refused at accept ({@code --maxclients} reached): counted, logged once per
+     * address, and closed once the refusal is written. False for a connection that was not refused.
+     */
+    private boolean refusedPeer(ChannelHandlerContext ctx, ByteBuf in) {
+        ChannelHandlerContext client = ctx.pipeline().context(ClientPipeline.CLIENT_HANDLER);
+        if (client == null || !((ClientHandler) client.handler()).refused()) {
+            return false;
+        }
+        registry.rejectedPeer();
+        if (peers == null || peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "maxclients")) {
+            log.warn("Refusing peer connection from {}: {} connections (clients and peers) are open, the most"
+                    + " --maxclients allows", ctx.channel().remoteAddress(), registry.maxClients());
+        }
+        in.skipBytes(in.readableBytes());
+        ((ClientHandler) client.handler()).closeRefused();
+        return true;
+    }
+
+    /** The client handlers leave; the connection keeps its place under {@code --maxclients} as a peer. */
+    private static void endClientConnection(ChannelPipeline p, ClientRegistry registry) {
         ChannelHandlerContext client = p.context(ClientPipeline.CLIENT_HANDLER);
         if (client != null) {
-            ((ClientHandler) client.handler()).channelInactive(client);
+            ClientHandler handler = (ClientHandler) client.handler();
+            if (handler.connection() != null) {
+                handler.becamePeer(client);
+                p.channel().closeFuture().addListener(f -> registry.peerClosed());
+            }
             p.remove(ClientPipeline.CLIENT_HANDLER);
         }
         if (p.get(ClientPipeline.RESP_DECODER) != null) {

@@ -458,7 +458,7 @@ public final class Node implements AutoCloseable {
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
                 persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining, versioned::siblingLimitRefused,
-                peerTls);
+                peerTls, cluster.acceptor().config().authenticator());
     }
 
     /** The bound TCP address; null before {@link #start()}. */
