@@ -22,6 +22,11 @@ public record PeerTlsConfig(Path certFile, Path keyFile, Path caCertFile, List<S
         ciphersuites = List.copyOf(ciphersuites);
     }
 
+    /** The same settings with other files (a certificate rotation). */
+    public PeerTlsConfig withFiles(Path cert, Path key, Path ca) {
+        return new PeerTlsConfig(cert, key, ca, protocols, ciphersuites);
+    }
+
     private static String missing(Path cert, Path key, Path ca) {
         StringBuilder sb = new StringBuilder();
         if (cert == null) {
