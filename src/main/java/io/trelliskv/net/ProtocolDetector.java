@@ -30,7 +30,8 @@ import java.util.List;
  * inline command) means a peer dialing with TLS: a server TLS handler that requires the peer's certificate
  * goes in after this detector, and a second detector after it looks at the decrypted bytes, where only a
  * peer is accepted. On such a node a peer hello outside TLS is refused: the connection is closed, counted
- * ({@link PeerTls#plaintextPeersRefused()}) and logged once per address. A node without peer TLS closes a
+ * ({@link PeerTls#plaintextPeersRefused()}) and logged once per address; with {@code --tls-cluster optional}
+ * (the middle step of a rolling switch) it is accepted. A node without peer TLS closes a
  * ClientHello on its plain port with one warning per address (a peer with {@code --tls-cluster yes}
  * dialing a node without it). Clients never meet any of this: they speak RESP from their first byte.
  *
@@ -96,7 +97,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 return;
             }
             PeerTls tls = peers.config().tls();
-            if (tls != null && !decrypted) {
+            if (tls != null && !decrypted && !tls.config().optional()) {
                 tls.plaintextRefused();
                 if (peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "plaintext")) {
                     log.warn("Refusing peer connection from {}: it is not under TLS, and this node has --tls-cluster"
@@ -132,7 +133,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
             String from = hostOf(ctx.channel().remoteAddress());
             if (peers == null || peers.firstRefusal(from, "tls")) {
                 log.warn("Closing connection from {}: it starts TLS on the plain port, which this node serves in"
-                        + " plaintext only (a peer with --tls-cluster yes, and this node without it?)",
+                        + " plaintext only (a peer with --tls-cluster yes or optional, and this node with no?)",
                         ctx.channel().remoteAddress());
             }
             close(ctx, in);

@@ -318,8 +318,9 @@ public final class Info {
             line(sb, "peer_request_failures", peers.failures());
             line(sb, "peer_request_timeouts", peers.timeouts());
         }
-        // whether peer connections are under mutual TLS (--tls-cluster), and the plaintext peers refused for it
-        sb.append("peer_tls:").append(source.peerTls() != null ? "yes" : "no").append("\r\n");
+        // whether peer connections are under mutual TLS (--tls-cluster yes|no|optional), and the plaintext peers refused for it
+        sb.append("peer_tls:").append(source.peerTls() == null ? "no"
+                : source.peerTls().config().optional() ? "optional" : "yes").append("\r\n");
         line(sb, "peer_plaintext_refused", source.peerTls() != null ? source.peerTls().plaintextPeersRefused() : 0);
         // peer hellos whose proof of the cluster secret failed, and those refused unchecked after too many
         line(sb, "peer_auth_failures", source.peerAuth() != null ? source.peerAuth().failures() : 0);

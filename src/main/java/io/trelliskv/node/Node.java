@@ -391,7 +391,8 @@ public final class Node implements AutoCloseable {
                     ServerTls.engine(), security.clusterTls().caCertFile());
             return peerTls;
         } catch (IllegalArgumentException e) {
-            throw ConfigException.unusable("--tls-cluster", "yes", e.getMessage());
+            throw ConfigException.unusable("--tls-cluster", security.clusterTls().optional() ? "optional" : "yes",
+                    e.getMessage());
         }
     }
 

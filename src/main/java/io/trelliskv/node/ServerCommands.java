@@ -463,7 +463,7 @@ final class ServerCommands {
                     : peerTls != null ? peerTls.keyFile().toString() : "");
             p.put("tls-ca-cert-file", tls != null && tls.config().caCertFile() != null ? tls.config().caCertFile().toString()
                     : peerTls != null ? peerTls.caCertFile().toString() : "");
-            p.put("tls-cluster", node.peerTls() == null ? "no" : "yes");
+            p.put("tls-cluster", peerTls == null ? "no" : peerTls.optional() ? "optional" : "yes");
             p.put("protected-mode", cfg.security().protectedMode() ? "yes" : "no");
             p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
             return p;
