@@ -29,6 +29,7 @@ public final class ClientRegistry {
     private final AtomicLong totalConnections = new AtomicLong();
     private final AtomicLong rejectedConnections = new AtomicLong();
     private final AtomicLong rejectedPeerConnections = new AtomicLong();
+    private final AtomicLong refusedPlaintextClients = new AtomicLong();
 
     public ClientRegistry(int maxClients) {
         this.maxClients = maxClients;
@@ -64,6 +65,16 @@ public final class ClientRegistry {
     /** A connection refused at accept (already counted in {@link #rejectedConnections()}) was a peer. */
     void rejectedPeer() {
         rejectedPeerConnections.incrementAndGet();
+    }
+
+    /** A RESP client on the plain port was refused: it serves none ({@code --tls-clients-only yes}). */
+    void refusedPlaintextClient() {
+        refusedPlaintextClients.incrementAndGet();
+    }
+
+    /** Clients refused on the plain port under {@code --tls-clients-only yes} (INFO {@code plaintext_clients_refused}). */
+    public long refusedPlaintextClients() {
+        return refusedPlaintextClients.get();
     }
 
     /** Open peer connections accepted by this node (INFO {@code connected_peers}). */

@@ -1,6 +1,7 @@
 package io.trelliskv.net;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -16,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -56,15 +58,19 @@ final class ProtocolDetector extends ByteToMessageDecoder {
     private final ClientRegistry registry;
     /** Whether this detector reads the bytes decrypted by a peer TLS handler (so only a peer is accepted). */
     private final boolean decrypted;
+    /** On a plain port that serves no clients ({@code --tls-clients-only yes}), the error they get; else null. */
+    private final String plaintextRefusal;
 
-    ProtocolDetector(PeerAcceptor peers, ClientRegistry registry) {
-        this(peers, registry, false);
+    /** @param plaintextRefusal the error a RESP client gets before it is closed ({@code --tls-clients-only}); null to serve it */
+    ProtocolDetector(PeerAcceptor peers, ClientRegistry registry, String plaintextRefusal) {
+        this(peers, registry, false, plaintextRefusal);
     }
 
-    private ProtocolDetector(PeerAcceptor peers, ClientRegistry registry, boolean decrypted) {
+    private ProtocolDetector(PeerAcceptor peers, ClientRegistry registry, boolean decrypted, String plaintextRefusal) {
         this.peers = peers;
         this.registry = registry;
         this.decrypted = decrypted;
+        this.plaintextRefusal = plaintextRefusal;
     }
 
     @Override
@@ -115,8 +121,29 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                     ctx.channel().remoteAddress());
             close(ctx, in);
             return;
+        } else if (plaintextRefusal != null) {
+            refusePlaintextClient(ctx, in);
+            return;
         }
         p.remove(this);
+    }
+
+    /**
+     * A RESP client on a plain port that serves none ({@code --tls-clients-only yes}): one error naming the TLS
+     * port, then the connection closes, counted (nothing it sent is run). A client refused at accept already
+     * has its error.
+     */
+    private void refusePlaintextClient(ChannelHandlerContext ctx, ByteBuf in) {
+        in.skipBytes(in.readableBytes());
+        ChannelHandlerContext client = ctx.pipeline().context(ClientPipeline.CLIENT_HANDLER);
+        if (client != null && ((ClientHandler) client.handler()).refused()) {
+            ((ClientHandler) client.handler()).closeRefused();
+            return;
+        }
+        registry.refusedPlaintextClient();
+        ByteBuf error = ctx.alloc().buffer();
+        error.writeCharSequence("-ERR " + plaintextRefusal + "\r\n", StandardCharsets.US_ASCII);
+        ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
     }
 
     /** A TLS record of type handshake, versions SSL 3.1 (TLS 1.0) to 3.4, as every ClientHello starts. */
@@ -141,7 +168,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
         }
         ChannelPipeline p = ctx.pipeline();
         p.addAfter(ctx.name(), ClientPipeline.PEER_TLS, tls.serverHandler(ctx.alloc()));
-        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, registry, true));
+        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, registry, true, null));
         p.remove(this);
     }
 

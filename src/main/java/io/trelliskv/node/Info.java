@@ -149,6 +149,9 @@ public final class Info {
         // peer connections accepted by this node: they count against maxclients with the clients
         line(sb, "connected_peers", source.clients().connectedPeers());
         line(sb, "maxclients", source.clients().maxClients());
+        // yes when the plain port serves peers only and clients must use the TLS port (--tls-clients-only)
+        var tls = source.config().security().tls();
+        line(sb, "tls_clients_only", tls != null && tls.clientsOnly() ? "yes" : "no");
     }
 
     private void memory(StringBuilder sb) {
@@ -244,6 +247,7 @@ public final class Info {
         line(sb, "instantaneous_ops_per_sec", source.ops().opsPerSecond());
         line(sb, "rejected_connections", source.clients().rejectedConnections());
         line(sb, "rejected_peer_connections", source.clients().rejectedPeerConnections());
+        line(sb, "plaintext_clients_refused", source.clients().refusedPlaintextClients());
         line(sb, "expired_keys", es.expiredKeys());
         line(sb, "evicted_keys", es.evictedKeys());
         line(sb, "keyspace_hits", es.keyspaceHits());

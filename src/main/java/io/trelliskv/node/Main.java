@@ -292,6 +292,11 @@ public final class Main implements Callable<Integer> {
             description = "Cipher suites allowed, colon-separated (default: the engine's).")
     String tlsCiphersuites;
 
+    @Option(names = "--tls-clients-only", paramLabel = "yes|no",
+            description = "Serve clients on --tls-port only: the plain port then serves peers, and answers a client"
+                    + " with an error naming the TLS port (default: ${DEFAULT-VALUE}).")
+    String tlsClientsOnly = "no";
+
     @Option(names = "--tls-cluster", paramLabel = "yes|no|optional",
             description = "Encrypt peer connections with mutual TLS: the node's --tls-cert-file and --tls-key-file,"
                     + " peers' certificates signed by --tls-ca-cert-file; plaintext peers are refused. 'optional', only"
@@ -445,7 +450,11 @@ public final class Main implements Callable<Integer> {
     }
 
     private TlsConfig tls() {
+        boolean clientsOnly = yesNo("--tls-clients-only", tlsClientsOnly);
         if (tlsPort == null) {
+            if (clientsOnly) {
+                throw new ParseException("--tls-clients-only yes needs --tls-port (the port that then serves clients)");
+            }
             if ((tlsCertFile != null || tlsKeyFile != null || tlsCaCertFile != null)
                     && clusterTlsMode().equals("no")) {
                 throw new ParseException("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port"
@@ -457,7 +466,7 @@ public final class Main implements Callable<Integer> {
             return new TlsConfig(tlsPort, tlsCertFile, tlsKeyFile, tlsCaCertFile,
                     TlsConfig.ClientAuth.parse(tlsAuthClients),
                     tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
-                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")));
+                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")), clientsOnly);
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new ParseException(e.getMessage());
         }

@@ -463,6 +463,7 @@ final class ServerCommands {
                     : peerTls != null ? peerTls.keyFile().toString() : "");
             p.put("tls-ca-cert-file", tls != null && tls.config().caCertFile() != null ? tls.config().caCertFile().toString()
                     : peerTls != null ? peerTls.caCertFile().toString() : "");
+            p.put("tls-clients-only", tls != null && tls.config().clientsOnly() ? "yes" : "no");
             p.put("tls-cluster", peerTls == null ? "no" : peerTls.optional() ? "optional" : "yes");
             p.put("protected-mode", cfg.security().protectedMode() ? "yes" : "no");
             p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
