@@ -3,6 +3,7 @@ package io.trelliskv.net;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -61,7 +62,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Set at accept when the client limit was reached: the connection gets the error and is closed. */
     private boolean refused;
     /** The write of the refusal's error, when the connection lingers after it; null otherwise. */
-    private io.netty.channel.ChannelFuture refusal;
+    private ChannelFuture refusal;
     private ChannelHandlerContext ctx;
     private ClientConnection connection;
     /** Replies produced during the current read, not yet written to the channel; null when none. */
@@ -147,7 +148,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * The connection turned out to be a peer's ({@code ProtocolDetector}): the client it was registered as
      * ends, and its place under the client limit passes to the peer count.
      */
-    void becamePeer(ChannelHandlerContext ctx) {
+    void becamePeer() {
         releasePending();
         ClientConnection c = connection;
         connection = null;

@@ -24,7 +24,8 @@ import java.util.List;
  * First handler of every connection on the shared port: looks at the first bytes and removes itself.
  * {@link PeerCodec#MAGIC} means a peer: the RESP handlers are taken out (the client connection they
  * registered at accept is ended as if it had closed) and the peer handlers put in their place. Any
- * other byte means a client: the RESP pipeline stays as it is. Either way the bytes already read go on
+ * other byte means a client: the RESP pipeline stays as it is (on a plain port that serves no clients,
+ * {@code --tls-clients-only yes}, the client gets one error naming the TLS port and is closed). Either way the bytes already read go on
  * to the new first handler, and from then on the detector costs nothing.
  *
  * <p><b>Peers under TLS</b> ({@code --tls-cluster yes}, {@link PeerTls}). A TLS ClientHello (a handshake
@@ -230,7 +231,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
         if (client != null) {
             ClientHandler handler = (ClientHandler) client.handler();
             if (handler.connection() != null) {
-                handler.becamePeer(client);
+                handler.becamePeer();
                 p.channel().closeFuture().addListener(f -> registry.peerClosed());
             }
             p.remove(ClientPipeline.CLIENT_HANDLER);

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -20,6 +19,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -445,8 +445,9 @@ public final class PeerClient implements AutoCloseable {
                         @Override
                         protected void initChannel(Channel ch) {
                             if (config.tls() != null && !plaintext) {
-                                // --tls-cluster yes: everything below, the hello included, goes encrypted;
-                                // the hello written at connect waits in the handler for the handshake.
+                                // --tls-cluster yes (or optional, unless fallen back): everything below, the
+                                // hello included, goes encrypted; the hello written at connect waits in the
+                                // handler for the handshake.
                                 ch.pipeline().addLast(config.tls().clientHandler(ch.alloc(), address));
                             }
                             ch.pipeline().addLast(new PeerDecoder(config.maxFrameLength()), PeerEncoder.INSTANCE,
