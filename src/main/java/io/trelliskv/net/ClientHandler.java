@@ -3,6 +3,7 @@ package io.trelliskv.net;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -15,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Serves one client connection: hands each decoded command to the {@link CommandSink} and batches the
@@ -49,11 +51,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /** Deferred replies a connection may have outstanding; at this many, further commands are parked. */
     static final int MAX_DEFERRED = 1024;
+    /** Longest a connection refused at accept waits for its first byte before it is closed. */
+    static final long REFUSED_LINGER_MILLIS = 1000;
 
     private final CommandSink sink;
     private final ClientRegistry registry;
     private final NetConfig config;
     private final Clock clock;
+    private final boolean lingerWhenRefused;
+    /** Set at accept when the client limit was reached: the connection gets the error and is closed. */
+    private boolean refused;
+    /** The write of the refusal's error, when the connection lingers after it; null otherwise. */
+    private ChannelFuture refusal;
     private ChannelHandlerContext ctx;
     private ClientConnection connection;
     /** Replies produced during the current read, not yet written to the channel; null when none. */
@@ -75,10 +84,37 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean writeScheduled;
 
     ClientHandler(CommandSink sink, ClientRegistry registry, NetConfig config, Clock clock) {
+        this(sink, registry, config, clock, false);
+    }
+
+    /**
+     * @param lingerWhenRefused on a node that accepts peers, a connection refused at accept stays open until
+     *                          its first byte (at most {@link #REFUSED_LINGER_MILLIS}), so that a refused peer
+     *                          is known as one
+     */
+    ClientHandler(CommandSink sink, ClientRegistry registry, NetConfig config, Clock clock, boolean lingerWhenRefused) {
         this.sink = sink;
         this.registry = registry;
         this.config = config;
         this.clock = clock;
+        this.lingerWhenRefused = lingerWhenRefused;
+    }
+
+    /** Whether this connection was refused at accept ({@code --maxclients} reached). */
+    boolean refused() {
+        return refused;
+    }
+
+    /** Closes a connection refused at accept once its error is written. */
+    void closeRefused() {
+        if (refusal != null) {
+            refusal.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** The client this connection was registered as; null when refused or not yet active. */
+    ClientConnection connection() {
+        return connection;
     }
 
     @Override
@@ -90,14 +126,34 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         connection = registry.register(ctx.channel(), clock.millis());
         if (connection == null) {
+            refused = true;
             ByteBuf msg = ctx.alloc().buffer();
             msg.writeCharSequence("-ERR max number of clients reached\r\n", StandardCharsets.US_ASCII);
-            ctx.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE);
+            if (lingerWhenRefused) {
+                // The first byte (a peer's hello comes at once) lets ProtocolDetector count a refused peer; it
+                // or any byte closes the connection, and so does the linger's end.
+                refusal = ctx.writeAndFlush(msg);
+                ctx.executor().schedule(this::closeRefused, REFUSED_LINGER_MILLIS, TimeUnit.MILLISECONDS);
+            } else {
+                ctx.writeAndFlush(msg).addListener(ChannelFutureListener.CLOSE);
+            }
             return;
         }
         connection.handler(this);
         sink.connected(connection);
         ctx.fireChannelActive();
+    }
+
+    /**
+     * The connection turned out to be a peer's ({@code ProtocolDetector}): the client it was registered as
+     * ends, and its place under the client limit passes to the peer count.
+     */
+    void becamePeer() {
+        releasePending();
+        ClientConnection c = connection;
+        connection = null;
+        registry.clientBecamePeer(c);
+        sink.disconnected(c);
     }
 
     @Override
@@ -112,8 +168,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            closeRefused(); // refused at accept: nothing is read
+            return;
+        }
         if (connection == null || !ctx.channel().isActive() || connection.closeAfterReplyRequested()) {
-            return; // refused at accept, closed, or QUIT already seen: drop what follows
+            return; // closed, or QUIT already seen: drop what follows
         }
         byte[][] args = (byte[][]) msg;
         if (!parked.isEmpty() || mustWait(ctx.channel())) {

@@ -34,8 +34,18 @@ public final class ClientPipeline {
     /** @param peers how to accept peer connections, or null to close them */
     public static void configure(Channel ch, NetConfig config, CommandSink sink, ClientRegistry registry,
                                  Clock clock, PeerAcceptor peers) {
-        ch.pipeline().addLast(DETECTOR, new ProtocolDetector(peers));
+        configure(ch, config, sink, registry, clock, peers, null);
+    }
+
+    /**
+     * @param peers            how to accept peer connections, or null to close them
+     * @param plaintextRefusal the error a RESP client gets before the connection is closed, on a plain port that
+     *                         serves no clients ({@code --tls-clients-only yes}); null to serve them
+     */
+    public static void configure(Channel ch, NetConfig config, CommandSink sink, ClientRegistry registry,
+                                 Clock clock, PeerAcceptor peers, String plaintextRefusal) {
+        ch.pipeline().addLast(DETECTOR, new ProtocolDetector(peers, registry, plaintextRefusal));
         ch.pipeline().addLast(RESP_DECODER, new RespDecoder(config.limits()));
-        ch.pipeline().addLast(CLIENT_HANDLER, new ClientHandler(sink, registry, config, clock));
+        ch.pipeline().addLast(CLIENT_HANDLER, new ClientHandler(sink, registry, config, clock, peers != null));
     }
 }

@@ -1,6 +1,7 @@
 package io.trelliskv.net;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -16,13 +17,15 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * First handler of every connection on the shared port: looks at the first bytes and removes itself.
  * {@link PeerCodec#MAGIC} means a peer: the RESP handlers are taken out (the client connection they
  * registered at accept is ended as if it had closed) and the peer handlers put in their place. Any
- * other byte means a client: the RESP pipeline stays as it is. Either way the bytes already read go on
+ * other byte means a client: the RESP pipeline stays as it is (on a plain port that serves no clients,
+ * {@code --tls-clients-only yes}, the client gets one error naming the TLS port and is closed). Either way the bytes already read go on
  * to the new first handler, and from then on the detector costs nothing.
  *
  * <p><b>Peers under TLS</b> ({@code --tls-cluster yes}, {@link PeerTls}). A TLS ClientHello (a handshake
@@ -30,13 +33,17 @@ import java.util.List;
  * inline command) means a peer dialing with TLS: a server TLS handler that requires the peer's certificate
  * goes in after this detector, and a second detector after it looks at the decrypted bytes, where only a
  * peer is accepted. On such a node a peer hello outside TLS is refused: the connection is closed, counted
- * ({@link PeerTls#plaintextPeersRefused()}) and logged once per address. A node without peer TLS closes a
+ * ({@link PeerTls#plaintextPeersRefused()}) and logged once per address; with {@code --tls-cluster optional}
+ * (the middle step of a rolling switch) it is accepted. A node without peer TLS closes a
  * ClientHello on its plain port with one warning per address (a peer with {@code --tls-cluster yes}
  * dialing a node without it). Clients never meet any of this: they speak RESP from their first byte.
  *
  * <p>The RESP handlers are in place from the accept on because Redis answers a client over
- * {@code maxclients} at once, before it sends anything. So a peer connection counts as a client until
- * its first byte: when the node is full of clients, a peer is refused too.
+ * {@code maxclients} at once, before it sends anything. A peer connection counts as a client until its
+ * first byte and as a peer from then on ({@link ClientRegistry}): clients and peers share the limit, as
+ * Redis's clients and replicas do. A connection refused at accept waits for its first byte (briefly, see
+ * {@link ClientHandler}), and if that shows a peer it is counted as a refused peer and logged once per
+ * address.
  */
 final class ProtocolDetector extends ByteToMessageDecoder {
 
@@ -48,16 +55,23 @@ final class ProtocolDetector extends ByteToMessageDecoder {
 
     /** Null when the node accepts no peers. */
     private final PeerAcceptor peers;
+    /** Where a peer connection keeps its place under {@code --maxclients}. */
+    private final ClientRegistry registry;
     /** Whether this detector reads the bytes decrypted by a peer TLS handler (so only a peer is accepted). */
     private final boolean decrypted;
+    /** On a plain port that serves no clients ({@code --tls-clients-only yes}), the error they get; else null. */
+    private final String plaintextRefusal;
 
-    ProtocolDetector(PeerAcceptor peers) {
-        this(peers, false);
+    /** @param plaintextRefusal the error a RESP client gets before it is closed ({@code --tls-clients-only}); null to serve it */
+    ProtocolDetector(PeerAcceptor peers, ClientRegistry registry, String plaintextRefusal) {
+        this(peers, registry, false, plaintextRefusal);
     }
 
-    private ProtocolDetector(PeerAcceptor peers, boolean decrypted) {
+    private ProtocolDetector(PeerAcceptor peers, ClientRegistry registry, boolean decrypted, String plaintextRefusal) {
         this.peers = peers;
+        this.registry = registry;
         this.decrypted = decrypted;
+        this.plaintextRefusal = plaintextRefusal;
     }
 
     @Override
@@ -72,6 +86,9 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 return; // wait for the version bytes
             }
             if (isClientHello(in)) {
+                if (refusedPeer(ctx, in)) {
+                    return;
+                }
                 startPeerTls(ctx, in);
                 return;
             }
@@ -83,8 +100,11 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 close(ctx, in);
                 return;
             }
+            if (!decrypted && refusedPeer(ctx, in)) {
+                return;
+            }
             PeerTls tls = peers.config().tls();
-            if (tls != null && !decrypted) {
+            if (tls != null && !decrypted && !tls.config().optional()) {
                 tls.plaintextRefused();
                 if (peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "plaintext")) {
                     log.warn("Refusing peer connection from {}: it is not under TLS, and this node has --tls-cluster"
@@ -93,7 +113,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 close(ctx, in);
                 return;
             }
-            endClientConnection(p);
+            endClientConnection(p, registry);
             p.addAfter(ctx.name(), ClientPipeline.PEER_DECODER, new PeerDecoder(peers.config().maxFrameLength()));
             p.addAfter(ClientPipeline.PEER_DECODER, ClientPipeline.PEER_ENCODER, PeerEncoder.INSTANCE);
             p.addAfter(ClientPipeline.PEER_ENCODER, ClientPipeline.PEER_HANDLER, new PeerServerHandler(peers));
@@ -102,8 +122,29 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                     ctx.channel().remoteAddress());
             close(ctx, in);
             return;
+        } else if (plaintextRefusal != null) {
+            refusePlaintextClient(ctx, in);
+            return;
         }
         p.remove(this);
+    }
+
+    /**
+     * A RESP client on a plain port that serves none ({@code --tls-clients-only yes}): one error naming the TLS
+     * port, then the connection closes, counted (nothing it sent is run). A client refused at accept already
+     * has its error.
+     */
+    private void refusePlaintextClient(ChannelHandlerContext ctx, ByteBuf in) {
+        in.skipBytes(in.readableBytes());
+        ChannelHandlerContext client = ctx.pipeline().context(ClientPipeline.CLIENT_HANDLER);
+        if (client != null && ((ClientHandler) client.handler()).refused()) {
+            ((ClientHandler) client.handler()).closeRefused();
+            return;
+        }
+        registry.refusedPlaintextClient();
+        ByteBuf error = ctx.alloc().buffer();
+        error.writeCharSequence("-ERR " + plaintextRefusal + "\r\n", StandardCharsets.US_ASCII);
+        ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
     }
 
     /** A TLS record of type handshake, versions SSL 3.1 (TLS 1.0) to 3.4, as every ClientHello starts. */
@@ -120,7 +161,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
             String from = hostOf(ctx.channel().remoteAddress());
             if (peers == null || peers.firstRefusal(from, "tls")) {
                 log.warn("Closing connection from {}: it starts TLS on the plain port, which this node serves in"
-                        + " plaintext only (a peer with --tls-cluster yes, and this node without it?)",
+                        + " plaintext only (a peer with --tls-cluster yes or optional, and this node with no?)",
                         ctx.channel().remoteAddress());
             }
             close(ctx, in);
@@ -128,7 +169,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
         }
         ChannelPipeline p = ctx.pipeline();
         p.addAfter(ctx.name(), ClientPipeline.PEER_TLS, tls.serverHandler(ctx.alloc()));
-        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, true));
+        p.addAfter(ClientPipeline.PEER_TLS, ClientPipeline.PEER_TLS_DETECTOR, new ProtocolDetector(peers, registry, true, null));
         p.remove(this);
     }
 
@@ -165,10 +206,34 @@ final class ProtocolDetector extends ByteToMessageDecoder {
         return address instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(address);
     }
 
-    private static void endClientConnection(ChannelPipeline p) {
+    /**
+     * A peer on a connection refused at accept ({@code --maxclients} reached): counted, logged once per
+     * address, and closed once the refusal is written. False for a connection that was not refused.
+     */
+    private boolean refusedPeer(ChannelHandlerContext ctx, ByteBuf in) {
+        ChannelHandlerContext client = ctx.pipeline().context(ClientPipeline.CLIENT_HANDLER);
+        if (client == null || !((ClientHandler) client.handler()).refused()) {
+            return false;
+        }
+        registry.rejectedPeer();
+        if (peers == null || peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "maxclients")) {
+            log.warn("Refusing peer connection from {}: {} connections (clients and peers) are open, the most"
+                    + " --maxclients allows", ctx.channel().remoteAddress(), registry.maxClients());
+        }
+        in.skipBytes(in.readableBytes());
+        ((ClientHandler) client.handler()).closeRefused();
+        return true;
+    }
+
+    /** The client handlers leave; the connection keeps its place under {@code --maxclients} as a peer. */
+    private static void endClientConnection(ChannelPipeline p, ClientRegistry registry) {
         ChannelHandlerContext client = p.context(ClientPipeline.CLIENT_HANDLER);
         if (client != null) {
-            ((ClientHandler) client.handler()).channelInactive(client);
+            ClientHandler handler = (ClientHandler) client.handler();
+            if (handler.connection() != null) {
+                handler.becamePeer();
+                p.channel().closeFuture().addListener(f -> registry.peerClosed());
+            }
             p.remove(ClientPipeline.CLIENT_HANDLER);
         }
         if (p.get(ClientPipeline.RESP_DECODER) != null) {

@@ -53,7 +53,7 @@ public final class RespServer implements AutoCloseable {
     private InetSocketAddress boundAddress;
     /** TLS for the TLS port, or null when there is none. */
     private final ServerTls tls;
-    private InetSocketAddress tlsAddress;
+    private volatile InetSocketAddress tlsAddress;
 
     /**
      * Loads the native transport (Epoll's library, extracted from the jar) and says whether it is there:
@@ -131,6 +131,9 @@ public final class RespServer implements AutoCloseable {
 
     private Channel bind(Class<? extends ServerChannel> channelClass, java.net.SocketAddress address,
                          String description, boolean secure) throws IOException {
+        // --tls-clients-only yes: the plain TCP port serves peers only (the Unix socket is local, it still serves)
+        boolean servesNoClients = !secure && tls != null && tls.config().clientsOnly()
+                && channelClass != EpollServerDomainSocketChannel.class;
         ServerBootstrap b = new ServerBootstrap()
                 .group(bossGroup, ioGroup)
                 .channel(channelClass)
@@ -143,7 +146,8 @@ public final class RespServer implements AutoCloseable {
                         if (secure) {
                             ch.pipeline().addLast(ClientPipeline.TLS, tls.newHandler(ch.alloc()));
                         }
-                        ClientPipeline.configure(ch, config, sink, registry, clock, peers);
+                        ClientPipeline.configure(ch, config, sink, registry, clock, peers,
+                                servesNoClients ? plaintextRefusal() : null);
                     }
                 });
         if (channelClass != EpollServerDomainSocketChannel.class) {
@@ -160,6 +164,13 @@ public final class RespServer implements AutoCloseable {
             close();
             throw new IOException("cannot listen on " + description + ": " + e.getMessage(), e);
         }
+    }
+
+    /** What a RESP client on the plain port is told under {@code --tls-clients-only yes}. */
+    private String plaintextRefusal() {
+        InetSocketAddress secure = tlsAddress;
+        return "this port serves no plaintext clients (--tls-clients-only yes): connect with TLS to port "
+                + (secure != null ? secure.getPort() : tls.config().port());
     }
 
     /** The bound TCP address (useful when started on port 0). */

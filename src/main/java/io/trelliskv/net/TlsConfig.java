@@ -13,9 +13,17 @@ import java.util.Objects;
  *
  * @param port         the TLS port; 0 picks a free one
  * @param caCertFile   the CA bundle for client certificates; required unless {@code authClients} is NO
+ * @param clientsOnly  {@code --tls-clients-only yes}: the plain TCP port serves peers only, and answers a RESP
+ *                     client with one error naming the TLS port and closes (the Unix socket, local, still serves)
  */
 public record TlsConfig(int port, Path certFile, Path keyFile, Path caCertFile, ClientAuth authClients,
-                        List<String> protocols, List<String> ciphersuites) {
+                        List<String> protocols, List<String> ciphersuites, boolean clientsOnly) {
+
+    /** Clients served on both ports ({@code --tls-clients-only no}). */
+    public TlsConfig(int port, Path certFile, Path keyFile, Path caCertFile, ClientAuth authClients,
+                     List<String> protocols, List<String> ciphersuites) {
+        this(port, certFile, keyFile, caCertFile, authClients, protocols, ciphersuites, false);
+    }
 
     /** Whether a client must present a certificate signed by the CA. */
     public enum ClientAuth {
@@ -49,6 +57,6 @@ public record TlsConfig(int port, Path certFile, Path keyFile, Path caCertFile, 
 
     /** The same settings with other files (a certificate rotation). */
     public TlsConfig withFiles(Path cert, Path key, Path ca) {
-        return new TlsConfig(port, cert, key, ca, authClients, protocols, ciphersuites);
+        return new TlsConfig(port, cert, key, ca, authClients, protocols, ciphersuites, clientsOnly);
     }
 }

@@ -24,6 +24,7 @@ import io.trelliskv.request.RequestStats;
 import io.trelliskv.request.Router;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AuthThrottle;
+import io.trelliskv.security.PeerAuthenticator;
 import io.trelliskv.security.GossipKeyring;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineStats;
@@ -64,7 +65,7 @@ public final class Info {
                    RequestStats requests, CommandTable table, Supplier<Router> router, ClusterState state,
                    ClusterInfo cluster, Persistence persistence, Acl acl, GossipKeyring gossipKeyring,
                    AuthThrottle authThrottle, BooleanSupplier joining, LongSupplier siblingLimitRefused,
-                   PeerTls peerTls) {
+                   PeerTls peerTls, PeerAuthenticator peerAuth) {
     }
 
     private final Sources source;
@@ -145,7 +146,12 @@ public final class Info {
     private void clients(StringBuilder sb) {
         sb.append("# Clients\r\n");
         line(sb, "connected_clients", source.clients().connected());
+        // peer connections accepted by this node: they count against maxclients with the clients
+        line(sb, "connected_peers", source.clients().connectedPeers());
         line(sb, "maxclients", source.clients().maxClients());
+        // yes when the plain port serves peers only and clients must use the TLS port (--tls-clients-only)
+        var tls = source.config().security().tls();
+        line(sb, "tls_clients_only", tls != null && tls.clientsOnly() ? "yes" : "no");
     }
 
     private void memory(StringBuilder sb) {
@@ -240,6 +246,8 @@ public final class Info {
         line(sb, "total_commands_processed", source.requests().commandsProcessed());
         line(sb, "instantaneous_ops_per_sec", source.ops().opsPerSecond());
         line(sb, "rejected_connections", source.clients().rejectedConnections());
+        line(sb, "rejected_peer_connections", source.clients().rejectedPeerConnections());
+        line(sb, "plaintext_clients_refused", source.clients().refusedPlaintextClients());
         line(sb, "expired_keys", es.expiredKeys());
         line(sb, "evicted_keys", es.evictedKeys());
         line(sb, "keyspace_hits", es.keyspaceHits());
@@ -314,9 +322,13 @@ public final class Info {
             line(sb, "peer_request_failures", peers.failures());
             line(sb, "peer_request_timeouts", peers.timeouts());
         }
-        // whether peer connections are under mutual TLS (--tls-cluster), and the plaintext peers refused for it
-        sb.append("peer_tls:").append(source.peerTls() != null ? "yes" : "no").append("\r\n");
+        // whether peer connections are under mutual TLS (--tls-cluster yes|no|optional), and the plaintext peers refused for it
+        sb.append("peer_tls:").append(source.peerTls() == null ? "no"
+                : source.peerTls().config().optional() ? "optional" : "yes").append("\r\n");
         line(sb, "peer_plaintext_refused", source.peerTls() != null ? source.peerTls().plaintextPeersRefused() : 0);
+        // peer hellos whose proof of the cluster secret failed, and those refused unchecked after too many
+        line(sb, "peer_auth_failures", source.peerAuth() != null ? source.peerAuth().failures() : 0);
+        line(sb, "peer_auth_throttled", source.peerAuth() != null ? source.peerAuth().throttled() : 0);
     }
 
     /**

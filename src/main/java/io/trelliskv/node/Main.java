@@ -295,9 +295,16 @@ public final class Main implements Callable<Integer> {
             description = "Cipher suites allowed, colon-separated (default: the engine's).")
     String tlsCiphersuites;
 
-    @Option(names = "--tls-cluster", paramLabel = "yes|no",
+    @Option(names = "--tls-clients-only", paramLabel = "yes|no",
+            description = "Serve clients on --tls-port only: the plain port then serves peers, and answers a client"
+                    + " with an error naming the TLS port (default: ${DEFAULT-VALUE}).")
+    String tlsClientsOnly = "no";
+
+    @Option(names = "--tls-cluster", paramLabel = "yes|no|optional",
             description = "Encrypt peer connections with mutual TLS: the node's --tls-cert-file and --tls-key-file,"
-                    + " peers' certificates signed by --tls-ca-cert-file; plaintext peers are refused (default: ${DEFAULT-VALUE}).")
+                    + " peers' certificates signed by --tls-ca-cert-file; plaintext peers are refused. 'optional', only"
+                    + " while switching a running cluster: accept both, dial TLS, fall back to plaintext"
+                    + " (default: ${DEFAULT-VALUE}).")
     String tlsCluster = "no";
 
     @Option(names = "--gossip-key-file", paramLabel = "FILE",
@@ -446,11 +453,15 @@ public final class Main implements Callable<Integer> {
     }
 
     private TlsConfig tls() {
+        boolean clientsOnly = yesNo("--tls-clients-only", tlsClientsOnly);
         if (tlsPort == null) {
+            if (clientsOnly) {
+                throw new ParseException("--tls-clients-only yes needs --tls-port (the port that then serves clients)");
+            }
             if ((tlsCertFile != null || tlsKeyFile != null || tlsCaCertFile != null)
-                    && !yesNo("--tls-cluster", tlsCluster)) {
+                    && clusterTlsMode().equals("no")) {
                 throw new ParseException("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port"
-                        + " or --tls-cluster yes");
+                        + " or --tls-cluster yes|optional");
             }
             return null;
         }
@@ -458,21 +469,32 @@ public final class Main implements Callable<Integer> {
             return new TlsConfig(tlsPort, tlsCertFile, tlsKeyFile, tlsCaCertFile,
                     TlsConfig.ClientAuth.parse(tlsAuthClients),
                     tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
-                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")));
+                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")), clientsOnly);
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new ParseException(e.getMessage());
         }
     }
 
-    /** Peer TLS from the node's TLS files with {@code --tls-cluster yes}; null with {@code no}. */
+    /** {@code --tls-cluster}, checked: "yes", "no" or "optional". */
+    private String clusterTlsMode() {
+        String mode = tlsCluster.toLowerCase(java.util.Locale.ROOT);
+        if (!mode.equals("yes") && !mode.equals("no") && !mode.equals("optional")) {
+            throw new ParseException("--tls-cluster: '" + tlsCluster + "' is not yes, no or optional");
+        }
+        return mode;
+    }
+
+    /** Peer TLS from the node's TLS files with {@code --tls-cluster yes} or {@code optional}; null with {@code no}. */
     private PeerTlsConfig clusterTls() {
-        if (!yesNo("--tls-cluster", tlsCluster)) {
+        String mode = clusterTlsMode();
+        if (mode.equals("no")) {
             return null;
         }
         try {
             return new PeerTlsConfig(tlsCertFile, tlsKeyFile, tlsCaCertFile,
                     tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
-                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")));
+                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")),
+                    mode.equals("optional"));
         } catch (IllegalArgumentException e) {
             throw new ParseException(e.getMessage());
         }

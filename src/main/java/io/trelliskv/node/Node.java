@@ -391,7 +391,8 @@ public final class Node implements AutoCloseable {
                     ServerTls.engine(), security.clusterTls().caCertFile());
             return peerTls;
         } catch (IllegalArgumentException e) {
-            throw ConfigException.unusable("--tls-cluster", "yes", e.getMessage());
+            throw ConfigException.unusable("--tls-cluster", security.clusterTls().optional() ? "optional" : "yes",
+                    e.getMessage());
         }
     }
 
@@ -458,7 +459,7 @@ public final class Node implements AutoCloseable {
                 () -> address() == null ? config.net().port() : address().getPort(), this::nativeTransport, clients,
                 engine, opsSampler, dispatcher.stats(), dispatcher.table(), dispatcher::router, clusterState, cluster,
                 persistence, acl, gossipKeyring(), authThrottle, dispatcher::joining, versioned::siblingLimitRefused,
-                peerTls);
+                peerTls, cluster.acceptor().config().authenticator());
     }
 
     /** The bound TCP address; null before {@link #start()}. */

@@ -10,6 +10,8 @@ import io.trelliskv.common.Glob;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.ServerTls;
 import io.trelliskv.net.TlsConfig;
+import io.trelliskv.net.peer.PeerTls;
+import io.trelliskv.net.peer.PeerTlsConfig;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.version.Version;
 
@@ -392,17 +394,18 @@ final class ServerCommands {
 
         /**
          * CONFIG SET tls-cert-file F [tls-key-file K] [tls-ca-cert-file C]: loads the new files and uses them for
-         * new connections, all or nothing (as Redis, a bad file leaves the old ones in force).
+         * new connections, all or nothing (as Redis, a bad file leaves the old ones in force): the client TLS port's
+         * and, with {@code --tls-cluster}, the peers', dialed and accepted. A file not named stays as it is.
          */
         private void rotateTls(byte[][] a) {
             ServerTls tls = node.tls();
-            if (tls == null) {
-                throw new CommandException("ERR CONFIG SET failed: this node has no TLS port (--tls-port)");
+            PeerTls peerTls = node.peerTls();
+            if (tls == null && peerTls == null) {
+                throw new CommandException("ERR CONFIG SET failed: this node uses no TLS (--tls-port, --tls-cluster)");
             }
-            TlsConfig current = tls.config();
-            java.nio.file.Path cert = current.certFile();
-            java.nio.file.Path key = current.keyFile();
-            java.nio.file.Path ca = current.caCertFile();
+            java.nio.file.Path cert = null;
+            java.nio.file.Path key = null;
+            java.nio.file.Path ca = null;
             for (int i = 2; i < a.length; i += 2) {
                 String name = str(a[i]).toLowerCase(Locale.ROOT);
                 java.nio.file.Path value = java.nio.file.Path.of(str(a[i + 1]));
@@ -414,7 +417,20 @@ final class ServerCommands {
                 }
             }
             try {
-                tls.reload(current.withFiles(cert, key, ca));
+                Runnable peers = null;
+                if (peerTls != null) {
+                    PeerTlsConfig p = peerTls.config();
+                    peers = peerTls.prepareReload(p.withFiles(cert != null ? cert : p.certFile(),
+                            key != null ? key : p.keyFile(), ca != null ? ca : p.caCertFile()));
+                }
+                if (tls != null) {
+                    TlsConfig c = tls.config();
+                    tls.reload(c.withFiles(cert != null ? cert : c.certFile(), key != null ? key : c.keyFile(),
+                            ca != null ? ca : c.caCertFile()));
+                }
+                if (peers != null) {
+                    peers.run();
+                }
             } catch (IllegalArgumentException e) {
                 throw new CommandException("ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - "
                         + e.getMessage());
@@ -440,9 +456,15 @@ final class ServerCommands {
             ServerTls tls = node.tls();
             p.put("tls-port", tls == null ? "0" : Integer.toString(node.tlsAddress() == null ? tls.config().port()
                     : node.tlsAddress().getPort()));
-            p.put("tls-cert-file", tls == null ? "" : tls.config().certFile().toString());
-            p.put("tls-key-file", tls == null ? "" : tls.config().keyFile().toString());
-            p.put("tls-ca-cert-file", tls == null || tls.config().caCertFile() == null ? "" : tls.config().caCertFile().toString());
+            PeerTlsConfig peerTls = node.peerTls() == null ? null : node.peerTls().config();
+            p.put("tls-cert-file", tls != null ? tls.config().certFile().toString()
+                    : peerTls != null ? peerTls.certFile().toString() : "");
+            p.put("tls-key-file", tls != null ? tls.config().keyFile().toString()
+                    : peerTls != null ? peerTls.keyFile().toString() : "");
+            p.put("tls-ca-cert-file", tls != null && tls.config().caCertFile() != null ? tls.config().caCertFile().toString()
+                    : peerTls != null ? peerTls.caCertFile().toString() : "");
+            p.put("tls-clients-only", tls != null && tls.config().clientsOnly() ? "yes" : "no");
+            p.put("tls-cluster", peerTls == null ? "no" : peerTls.optional() ? "optional" : "yes");
             p.put("protected-mode", cfg.security().protectedMode() ? "yes" : "no");
             p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
             return p;

@@ -10,6 +10,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Proof between two peers that both know the cluster secret ({@code --cluster-secret-file}), carried in
@@ -26,6 +27,11 @@ import java.util.Arrays;
  * dialer's nonce, so it is a true response to that challenge. The role label in each MAC keeps one side's
  * proof from being reflected as the other's. A side that receives no proof or a wrong one closes the
  * connection; the acceptor handles no request before the dialer's proof checked out.
+ *
+ * <p><b>Guessing is slowed down</b> as for client logins: an address whose hellos failed the check too often
+ * ({@link AuthThrottle}: a burst of {@value AuthThrottle#BURST}, then {@value AuthThrottle#REFILL_PER_SECOND}
+ * a second) is refused without its proof being checked ({@link #mayTry}, {@link #failed}); both are counted
+ * for INFO ({@code peer_auth_failures}, {@code peer_auth_throttled}).
  */
 public final class PeerAuthenticator {
 
@@ -52,6 +58,9 @@ public final class PeerAuthenticator {
     private final SecureRandom random = new SecureRandom();
     /** Dialer nonces accepted lately: a recorded hello is not accepted twice. */
     private final ReplayWindow seen = new ReplayWindow(WINDOW_MILLIS, MAX_REMEMBERED);
+    /** Failed dialer proofs per address, to slow guessing down. */
+    private final AuthThrottle throttle = new AuthThrottle();
+    private final LongAdder failures = new LongAdder();
 
     /**
      * @param secret the shared secret, at least {@link #MIN_SECRET_BYTES} bytes
@@ -64,6 +73,27 @@ public final class PeerAuthenticator {
         }
         this.key = new SecretKeySpec(secret.clone(), "HmacSHA256");
         this.clock = clock;
+    }
+
+    /** True if a dialer at {@code host} may have its proof checked now; false (and counted) while throttled. */
+    public boolean mayTry(String host) {
+        return throttle.mayTry(host, clock.millis());
+    }
+
+    /** Records a dialer at {@code host} whose proof was missing, wrong or replayed. */
+    public void failed(String host) {
+        failures.increment();
+        throttle.failed(host, clock.millis());
+    }
+
+    /** Dialer proofs refused so far: missing, wrong or replayed (INFO {@code peer_auth_failures}). */
+    public long failures() {
+        return failures.sum();
+    }
+
+    /** Peer hellos refused unchecked because their address had failed too often (INFO {@code peer_auth_throttled}). */
+    public long throttled() {
+        return throttle.throttled();
     }
 
     /** The proof a dialer puts in its hello: who it is ({@code cluster}, {@code nodeId}), a fresh nonce and the time. */

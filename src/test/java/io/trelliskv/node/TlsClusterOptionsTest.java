@@ -40,6 +40,16 @@ class TlsClusterOptionsTest {
     }
 
     @Test
+    void optionalIsTheTransitionalModeWithTheSameFiles() {
+        PeerTlsConfig tls = config("0", "--tls-cluster", "optional", "--tls-cert-file", "n.crt", "--tls-key-file",
+                "n.key", "--tls-ca-cert-file", "ca.crt").security().clusterTls();
+        assertThat(tls.optional()).isTrue();
+        assertThat(tls.certFile()).isEqualTo(Path.of("n.crt"));
+        assertThat(config("0", "--tls-cluster", "yes", "--tls-cert-file", "n.crt", "--tls-key-file", "n.key",
+                "--tls-ca-cert-file", "ca.crt").security().clusterTls().optional()).isFalse();
+    }
+
+    @Test
     void badSettingsAreRefusedNamingWhatIsMissing() {
         assertThatThrownBy(() -> config("0", "--tls-cluster", "yes"))
                 .isInstanceOfAny(ParseException.class, ConfigException.class)
@@ -50,9 +60,12 @@ class TlsClusterOptionsTest {
                 .hasMessage("--tls-cluster yes needs --tls-cert-file, --tls-key-file and --tls-ca-cert-file"
                         + " (missing: --tls-ca-cert-file)");
         assertThatThrownBy(() -> config("0", "--tls-cluster", "maybe"))
-                .hasMessage("--tls-cluster: 'maybe' is not yes or no");
+                .hasMessage("--tls-cluster: 'maybe' is not yes, no or optional");
+        assertThatThrownBy(() -> config("0", "--tls-cluster", "optional"))
+                .hasMessage("--tls-cluster optional needs --tls-cert-file, --tls-key-file and --tls-ca-cert-file"
+                        + " (missing: --tls-cert-file, --tls-key-file, --tls-ca-cert-file)");
         assertThatThrownBy(() -> config("0", "--tls-cert-file", "n.crt", "--tls-key-file", "n.key"))
-                .hasMessage("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port or --tls-cluster yes");
+                .hasMessage("--tls-cert-file, --tls-key-file and --tls-ca-cert-file need --tls-port or --tls-cluster yes|optional");
     }
 
     @Test

@@ -32,10 +32,17 @@ public final class TestCertificates {
     public final Path serverKey;
     public final Path clientCert;
     public final Path clientKey;
+    /** The CA's private key, which signs this set's certificates. */
+    private final Path caKey;
 
     private TestCertificates(Path dir, String prefix) {
+        this(dir, prefix, dir.resolve(prefix + "ca.crt"), dir.resolve(prefix + "ca.key"));
+    }
+
+    private TestCertificates(Path dir, String prefix, Path caCert, Path caKey) {
         this.dir = dir;
-        this.caCert = dir.resolve(prefix + "ca.crt");
+        this.caKey = caKey;
+        this.caCert = caCert;
         this.serverCert = dir.resolve(prefix + "server.crt");
         this.serverKey = dir.resolve(prefix + "server.key");
         this.clientCert = dir.resolve(prefix + "client.crt");
@@ -45,27 +52,37 @@ public final class TestCertificates {
     /** Makes a CA and its two certificates under {@code dir}; {@code prefix} tells sets apart (a rotation). */
     public static TestCertificates make(Path dir, String prefix) throws IOException, InterruptedException {
         TestCertificates c = new TestCertificates(dir, prefix);
-        Path caKey = dir.resolve(prefix + "ca.key");
+        openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", c.caKey.toString());
+        openssl(dir, "req", "-x509", "-new", "-key", c.caKey.toString(), "-days", "2", "-subj", "/CN=" + prefix + "test-ca",
+                "-out", c.caCert.toString());
+        c.issue(prefix);
+        return c;
+    }
+
+    /** New server and client certificates and keys, named with {@code prefix}, signed by this set's CA (a rotation). */
+    public TestCertificates reissue(String prefix) throws IOException, InterruptedException {
+        TestCertificates c = new TestCertificates(dir, prefix, caCert, caKey);
+        c.issue(prefix);
+        return c;
+    }
+
+    private void issue(String prefix) throws IOException, InterruptedException {
         Path ext = dir.resolve(prefix + "server.ext");
         Files.writeString(ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-        openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", caKey.toString());
-        openssl(dir, "req", "-x509", "-new", "-key", caKey.toString(), "-days", "2", "-subj", "/CN=" + prefix + "test-ca",
-                "-out", c.caCert.toString());
         for (String who : List.of("server", "client")) {
-            Path key = who.equals("server") ? c.serverKey : c.clientKey;
-            Path crt = who.equals("server") ? c.serverCert : c.clientCert;
+            Path key = who.equals("server") ? serverKey : clientKey;
+            Path crt = who.equals("server") ? serverCert : clientCert;
             Path csr = dir.resolve(prefix + who + ".csr");
             openssl(dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key.toString());
             openssl(dir, "req", "-new", "-key", key.toString(), "-subj", "/CN=" + prefix + who, "-out", csr.toString());
             if (who.equals("server")) {
-                openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", c.caCert.toString(), "-CAkey", caKey.toString(),
+                openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", caCert.toString(), "-CAkey", caKey.toString(),
                         "-CAcreateserial", "-days", "2", "-extfile", ext.toString(), "-out", crt.toString());
             } else {
-                openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", c.caCert.toString(), "-CAkey", caKey.toString(),
+                openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", caCert.toString(), "-CAkey", caKey.toString(),
                         "-CAcreateserial", "-days", "2", "-out", crt.toString());
             }
         }
-        return c;
     }
 
     private static void openssl(Path dir, String... args) throws IOException, InterruptedException {

@@ -19,6 +19,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -364,6 +365,14 @@ public final class PeerClient implements AutoCloseable {
          * build does; true again after a connect to it fails (it may come back upgraded).
          */
         private volatile boolean offerDeadlines = true;
+        /**
+         * {@code --tls-cluster optional} only: whether connections to this peer are dialed in plaintext, set when a
+         * TLS handshake with it failed (a node with {@code --tls-cluster no}, or a downgrade on the path), cleared
+         * when a plaintext connection is closed before the peer's hello (it may have switched to {@code yes}).
+         */
+        private volatile boolean plaintextFallback;
+        /** Whether the fallback to plaintext was logged: once per peer address. */
+        private final AtomicBoolean fallbackLogged = new AtomicBoolean();
 
         Peer(InetSocketAddress address) {
             this.address = address;
@@ -427,16 +436,18 @@ public final class PeerClient implements AutoCloseable {
          * sent on it at once and wait in its outbox until it is open.
          */
         private Connection connect(EventLoopGroup on) {
-            Connection connection = new Connection(this);
+            boolean plaintext = plaintextFallback;
+            Connection connection = new Connection(this, plaintext);
             Bootstrap b = new Bootstrap().group(on).channel(channelClass)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                     .handler(new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            if (config.tls() != null) {
-                                // --tls-cluster yes: everything below, the hello included, goes encrypted;
-                                // the hello written at connect waits in the handler for the handshake.
+                            if (config.tls() != null && !plaintext) {
+                                // --tls-cluster yes (or optional, unless fallen back): everything below, the
+                                // hello included, goes encrypted; the hello written at connect waits in the
+                                // handler for the handshake.
                                 ch.pipeline().addLast(config.tls().clientHandler(ch.alloc(), address));
                             }
                             ch.pipeline().addLast(new PeerDecoder(config.maxFrameLength()), PeerEncoder.INSTANCE,
@@ -485,6 +496,21 @@ public final class PeerClient implements AutoCloseable {
                 log.warn("Cannot reach peer {}: {}; retrying with backoff from {} ms", describe(address), reason,
                         wait);
             }
+        }
+
+        /** {@code --tls-cluster optional}: a TLS handshake with the peer failed; the next connections are plaintext. */
+        void tlsHandshakeFailed(Throwable cause) {
+            plaintextFallback = true;
+            if (fallbackLogged.compareAndSet(false, true)) {
+                log.warn("TLS handshake with peer {} failed ({}): dialing it in plaintext, as --tls-cluster optional"
+                        + " allows while a cluster switches to TLS", describe(address),
+                        cause == null ? "closed" : cause.getMessage() != null ? cause.getMessage() : cause.toString());
+            }
+        }
+
+        /** A plaintext connection was closed before the peer's hello: the peer may require TLS now, try it again. */
+        void plaintextRefused() {
+            plaintextFallback = false;
         }
 
         /** The peer closed a connection before answering a hello that offered deadlines. */
@@ -539,9 +565,23 @@ public final class PeerClient implements AutoCloseable {
         private volatile boolean peerReadsDeadlines;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
         private String closeReason;
+        /** Whether this connection was dialed in plaintext as a fallback from TLS ({@code --tls-cluster optional}). */
+        private final boolean plaintextFallback;
 
-        Connection(Peer peer) {
+        Connection(Peer peer, boolean plaintextFallback) {
             this.peer = peer;
+            this.plaintextFallback = plaintextFallback;
+        }
+
+        /** {@code --tls-cluster optional}: a TLS handshake that failed makes the next connections to the peer plaintext. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess() && config.tls() != null
+                    && config.tls().config().optional()) {
+                closeReason = "TLS handshake failed: " + done.cause();
+                peer.tlsHandshakeFailed(done.cause());
+            }
+            super.userEventTriggered(ctx, evt);
         }
 
         void send(PeerFrame frame, CompletableFuture<byte[]> result) {
@@ -713,6 +753,9 @@ public final class PeerClient implements AutoCloseable {
         public void channelInactive(ChannelHandlerContext ctx) {
             openConnections.decrementAndGet();
             if (!greeted) {
+                if (closeReason == null && plaintextFallback) {
+                    peer.plaintextRefused();
+                }
                 if (closeReason == null && offeredDeadlines) {
                     peer.refusedDeadlines();
                 }

@@ -62,7 +62,17 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
         // A dialer of an earlier build refuses a hello of a later version: answer in the one it speaks.
         PeerHello answer = acceptor.self().withDeadlines(hello.readsDeadlines());
         if (auth != null) {
+            String from = hostOf(ctx.channel().remoteAddress());
+            if (!auth.mayTry(from)) {
+                if (acceptor.firstRefusal(from, "throttled")) {
+                    log.warn("Refusing peer hellos from {} unchecked for a while: too many failed proofs of the"
+                            + " cluster secret", ctx.channel().remoteAddress());
+                }
+                ctx.close();
+                return;
+            }
             if (!auth.acceptDialer(hello.clusterName(), hello.nodeId(), hello.proof())) {
+                auth.failed(from);
                 String why = hello.proof() == null ? "it has no cluster secret" : "its proof of the cluster secret is wrong or replayed";
                 if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), why)) {
                     log.warn("Refusing peer {} (node {}, from {}): {}", hello.address(), Long.toHexString(hello.nodeId()),

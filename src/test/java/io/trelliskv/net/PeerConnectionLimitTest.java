@@ -1,0 +1,137 @@
+package io.trelliskv.net;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.trelliskv.common.ManualClock;
+import io.trelliskv.net.peer.PeerAcceptor;
+import io.trelliskv.net.peer.PeerConfig;
+import io.trelliskv.net.peer.PeerEncoder;
+import io.trelliskv.net.peer.PeerHello;
+import io.trelliskv.resp.RespLimits;
+import io.trelliskv.security.AuthThrottle;
+import io.trelliskv.security.PeerAuthenticator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Peer connections on the shared port hold a place under {@code --maxclients} for as long as they are open,
+ * a peer refused at accept is known and counted as one, and failed proofs of the cluster secret are counted
+ * and, past a burst from one address, refused unchecked.
+ */
+class PeerConnectionLimitTest {
+
+    private static final PeerHello ALICE = new PeerHello("prod", "10.0.0.1", 7000, 1L);
+    private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final ManualClock clock = new ManualClock(1_000_000);
+    private final List<EmbeddedChannel> channels = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        channels.forEach(EmbeddedChannel::finishAndReleaseAll);
+    }
+
+    private EmbeddedChannel connect(ClientRegistry registry, PeerConfig peerConfig) {
+        NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, registry.maxClients(),
+                NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT, NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
+        PeerAcceptor acceptor = new PeerAcceptor(peerConfig, new PeerHello("prod", "10.0.0.2", 7000, 2L),
+                (type, from, payload) -> CompletableFuture.completedFuture(new byte[0]));
+        EmbeddedChannel ch = new EmbeddedChannel();
+        channels.add(ch);
+        ClientPipeline.configure(ch, net, (connection, args) -> connection.writer().simple("PONG"), registry, clock,
+                acceptor);
+        ch.pipeline().fireChannelActive();
+        return ch;
+    }
+
+    private static ByteBuf hello(PeerHello hello) {
+        EmbeddedChannel encoder = new EmbeddedChannel(PeerEncoder.INSTANCE);
+        encoder.writeOutbound(hello);
+        ByteBuf wire = encoder.readOutbound();
+        encoder.finishAndReleaseAll();
+        return wire;
+    }
+
+    private static String written(EmbeddedChannel ch) {
+        StringBuilder sb = new StringBuilder();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            sb.append(b.toString(StandardCharsets.US_ASCII));
+            b.release();
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void peersHoldTheirPlaceUnderMaxClientsAndARefusedPeerIsCounted() {
+        ClientRegistry registry = new ClientRegistry(2);
+        PeerConfig config = PeerConfig.defaults("prod");
+
+        EmbeddedChannel peer = connect(registry, config);
+        peer.writeInbound(hello(ALICE));
+        assertThat(registry.connectedPeers()).isEqualTo(1);
+        assertThat(registry.connected()).as("a peer is no client").isZero();
+
+        EmbeddedChannel client = connect(registry, config);
+        client.writeInbound(Unpooled.wrappedBuffer(PING));
+        assertThat(written(client)).isEqualTo("+PONG\r\n");
+
+        EmbeddedChannel refusedPeer = connect(registry, config);
+        assertThat(written(refusedPeer)).as("refused at accept, as Redis does")
+                .isEqualTo("-ERR max number of clients reached\r\n");
+        assertThat(refusedPeer.isOpen()).as("it waits for its first byte").isTrue();
+        refusedPeer.writeInbound(hello(ALICE));
+        assertThat(refusedPeer.isOpen()).isFalse();
+        assertThat(registry.rejectedPeerConnections()).isEqualTo(1);
+        assertThat(registry.rejectedConnections()).isEqualTo(1);
+
+        EmbeddedChannel refusedClient = connect(registry, config);
+        refusedClient.writeInbound(Unpooled.wrappedBuffer(PING));
+        assertThat(written(refusedClient)).isEqualTo("-ERR max number of clients reached\r\n");
+        assertThat(refusedClient.isOpen()).isFalse();
+        assertThat(registry.rejectedPeerConnections()).as("a client is not counted as a peer").isEqualTo(1);
+
+        peer.close();
+        assertThat(registry.connectedPeers()).isZero();
+        EmbeddedChannel next = connect(registry, config);
+        next.writeInbound(Unpooled.wrappedBuffer(PING));
+        assertThat(written(next)).as("the closed peer's place is free again").isEqualTo("+PONG\r\n");
+        assertThat(registry.connected()).isEqualTo(2);
+    }
+
+    @Test
+    void failedProofsOfTheClusterSecretAreCountedThenThrottled() {
+        ClientRegistry registry = new ClientRegistry(100);
+        PeerAuthenticator auth = new PeerAuthenticator("0123456789abcdef-secret".getBytes(StandardCharsets.UTF_8),
+                clock);
+        PeerConfig config = PeerConfig.defaults("prod").withAuthenticator(auth);
+
+        for (int i = 0; i < AuthThrottle.BURST + 3; i++) {
+            EmbeddedChannel guesser = connect(registry, config);
+            guesser.writeInbound(hello(ALICE.withProof(new byte[PeerAuthenticator.PROOF_BYTES])));
+            assertThat(guesser.isOpen()).as("hello %d refused", i).isFalse();
+        }
+        assertThat(auth.failures()).isEqualTo(AuthThrottle.BURST);
+        assertThat(auth.throttled()).as("refused unchecked past the burst").isEqualTo(3);
+
+        clock.advanceMillis(1000);
+        EmbeddedChannel honest = connect(registry, config);
+        honest.writeInbound(hello(ALICE.withProof(auth.dialerProof("prod", ALICE.nodeId()))));
+        assertThat(honest.isOpen()).as("the address may try again once its bucket refilled").isTrue();
+        EmbeddedChannel decoder = new EmbeddedChannel(new io.trelliskv.net.peer.PeerDecoder(1 << 20));
+        ByteBuf answer;
+        while ((answer = honest.readOutbound()) != null) {
+            decoder.writeInbound(answer);
+        }
+        assertThat((Object) decoder.readInbound()).isInstanceOf(PeerHello.class);
+        decoder.finishAndReleaseAll();
+    }
+}
