@@ -6,6 +6,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -311,8 +312,7 @@ public final class LogFormat {
         if (avail < FRAME_BYTES) {
             return Decoded.incomplete("frame cut short: " + avail + " of " + FRAME_BYTES + " bytes");
         }
-        ByteBuffer b = ByteBuffer.wrap(a, off, avail).slice();
-        int length = b.getInt(0);
+        int length = (int) INT.get(a, off);
         if (length < 1 || length > MAX_BODY_BYTES) {
             return Decoded.bad("record length " + Integer.toUnsignedString(length) + " (expected: 1.."
                     + MAX_BODY_BYTES + ")");
@@ -323,10 +323,16 @@ public final class LogFormat {
         CRC32C c = new CRC32C();
         c.update(a, off, 4);
         c.update(a, off + FRAME_BYTES, length);
-        if ((int) c.getValue() != b.getInt(4)) {
+        if ((int) c.getValue() != (int) INT.get(a, off + 4)) {
             return Decoded.bad("checksum mismatch");
         }
-        return decodeBody(b.position(FRAME_BYTES).limit(FRAME_BYTES + length).slice(), FRAME_BYTES + length);
+        int body = off + FRAME_BYTES;
+        if ((a[body] & 0xFF) == Kind.ENTRY.code) { // nearly every record: straight from the array
+            Fields f = entryFields(a, body + 1, body + length, length);
+            return f.problem != null ? Decoded.bad(f.problem)
+                    : new Decoded(Status.RECORD, FRAME_BYTES + length, f.write, -1, null);
+        }
+        return decodeBody(ByteBuffer.wrap(a, body, length).slice(), FRAME_BYTES + length);
     }
 
     private static Decoded decodeBody(ByteBuffer b, int size) {
@@ -389,10 +395,19 @@ public final class LogFormat {
 
     /** Decodes an ENTRY's fields (after its kind byte), which must fill the rest of {@code b} exactly. */
     private static Fields entryFields(ByteBuffer b) {
-        if (b.remaining() < 1 + 16 + 4) {
-            return Fields.bad("entry body of " + (b.limit()) + " bytes too short");
+        return entryFields(b.array(), b.arrayOffset() + b.position(), b.arrayOffset() + b.limit(), b.limit());
+    }
+
+    /**
+     * Decodes an ENTRY's fields from {@code a[p, end)} (after its kind byte), which they must fill exactly;
+     * {@code bodyBytes} is the record's body length, for the messages. Read straight from the array: this
+     * is most of what a restart does besides storing the entries.
+     */
+    private static Fields entryFields(byte[] a, int p, int end, int bodyBytes) {
+        if (end - p < 1 + 16 + 4) {
+            return Fields.bad("entry body of " + bodyBytes + " bytes too short");
         }
-        int flags = b.get() & 0xFF;
+        int flags = a[p++] & 0xFF;
         if ((flags & ~(FLAG_TOMBSTONE | FLAG_EXPIRY | FLAG_KIND_MASK)) != 0) {
             return Fields.bad("unknown entry flags 0x" + Integer.toHexString(flags));
         }
@@ -400,33 +415,48 @@ public final class LogFormat {
         if (kind > io.trelliskv.storage.ValueKind.MAX || (kind != 0 && (flags & FLAG_TOMBSTONE) != 0)) {
             return Fields.bad("unknown value kind " + kind + ((flags & FLAG_TOMBSTONE) != 0 ? " on a tombstone" : ""));
         }
-        long hlc = b.getLong();
-        long nodeId = b.getLong();
+        long hlc = (long) LONG.get(a, p);
+        long nodeId = (long) LONG.get(a, p + 8);
+        p += 16;
         long expireAt = 0;
         if ((flags & FLAG_EXPIRY) != 0) {
-            if (b.remaining() < 8 + 4) {
+            if (end - p < 8 + 4) {
                 return Fields.bad("entry body cut short at its expiry");
             }
-            expireAt = b.getLong();
+            expireAt = (long) LONG.get(a, p);
+            p += 8;
             if (expireAt == 0) {
                 return Fields.bad("expiry flag with expiry 0");
             }
         }
-        byte[] key = lengthPrefixed(b);
-        if (key == null) {
+        int keyLength = lengthAt(a, p, end);
+        if (keyLength < 0) {
             return Fields.bad("key length does not fit the body");
         }
+        byte[] key = Arrays.copyOfRange(a, p + 4, p + 4 + keyLength);
+        p += 4 + keyLength;
         byte[] value = null;
         if ((flags & FLAG_TOMBSTONE) == 0) {
-            value = lengthPrefixed(b);
-            if (value == null) {
+            int valueLength = lengthAt(a, p, end);
+            if (valueLength < 0) {
                 return Fields.bad("value length does not fit the body");
             }
+            value = Arrays.copyOfRange(a, p + 4, p + 4 + valueLength);
+            p += 4 + valueLength;
         }
-        if (b.hasRemaining()) {
-            return Fields.bad(b.remaining() + " bytes after the entry");
+        if (p != end) {
+            return Fields.bad((end - p) + " bytes after the entry");
         }
         return new Fields(new LogRecord.Write(key, value, hlc, nodeId, expireAt, kind), null);
+    }
+
+    /** The length prefix at {@code a[p]}, or -1 if it or the bytes it counts do not fit before {@code end}. */
+    private static int lengthAt(byte[] a, int p, int end) {
+        if (end - p < 4) {
+            return -1;
+        }
+        int n = (int) INT.get(a, p);
+        return n < 0 || n > end - p - 4 ? -1 : n;
     }
 
     private static byte[] lengthPrefixed(ByteBuffer b) {
