@@ -23,8 +23,8 @@ import java.util.List;
  * How the workload's clients reach a node. By default: the plain client port ({@link Nodes#PORT}) as the
  * {@code default} user. With {@code --secure yes}: the node's TLS port ({@link #TLS_PORT}), trusting the
  * run's CA and showing its client certificate, logged in as the ACL user {@value #USER}, which may run the
- * workloads' commands ({@code @read}, {@code @write} but not {@code @dangerous}, {@code CONSISTENCY}) on every key and nothing else;
- * a node that lost the user or the client port would fail every operation. The clients check the CA
+ * workloads' commands ({@code @read} and {@code @write} but not {@code @dangerous}, and {@code CONSISTENCY})
+ * on every key and nothing else; a node that lost the user or the client port would fail every operation. The clients check the CA
  * chain, not the host name: the run's certificate names 127.0.0.1, the nodes listen on namespace
  * addresses. The harness's own connections (INFO, MEMBERS, DEBUG, REPLICAS, DECOMMISSION) stay on the
  * plain port as the {@code default} user, open to all as before.
