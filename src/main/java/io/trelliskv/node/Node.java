@@ -132,7 +132,7 @@ public final class Node implements AutoCloseable {
         Durability durability = persistence != null ? persistence : Durability.NONE;
         this.clients = new ClientRegistry(config.net().maxClients());
         CommandTable table = new CommandTable();
-        this.acl = openAcl(config.security(), table);
+        this.acl = new Acl(new CommandCategories(table));
         this.tls = openTls(config.security());
         this.peerTls = openPeerTls(config.security());
         this.gossipKeys = config.security().gossipKeyFile() == null ? null : GossipKeys.load(config.security().gossipKeyFile());
@@ -166,6 +166,8 @@ public final class Node implements AutoCloseable {
         if (clock instanceof OffsetClock offsetClock) {
             new DebugCommands(offsetClock, engine).registerInto(table);
         }
+        // Last: an ACL file's command rules (+get, -acl|setuser) name commands, known only once registered.
+        loadUsers(acl, config.security());
     }
 
     /**
@@ -331,11 +333,10 @@ public final class Node implements AutoCloseable {
     }
 
     /**
-     * The users a node starts with: the ACL file's, or the default user with {@code --requirepass}'s
-     * password, or the default user open to all.
+     * Sets up the users a node starts with: the ACL file's, or the default user with {@code --requirepass}'s
+     * password, or (nothing to do) the default user open to all.
      */
-    private static Acl openAcl(SecurityConfig security, CommandTable table) {
-        Acl acl = new Acl(new CommandCategories(table));
+    private static void loadUsers(Acl acl, SecurityConfig security) {
         if (security.aclFile() != null) {
             try {
                 acl.load(Files.readAllLines(security.aclFile()));
@@ -348,7 +349,6 @@ public final class Node implements AutoCloseable {
         } else if (security.requirePass() != null) {
             acl.requirePassword(security.requirePass());
         }
-        return acl;
     }
 
     /** The cluster secret's prover and checker, or null without {@code --cluster-secret-file}. */

@@ -63,6 +63,9 @@ public final class AclUser {
         }
     }
 
+    private static final String PATTERN_AFTER_ALLKEYS = "Adding a pattern after the * pattern (or the 'allkeys' flag)"
+            + " is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
+
     private final String name;
     private final boolean enabled;
     private final boolean nopass;
@@ -76,9 +79,16 @@ public final class AclUser {
     private final List<CommandRule> rules;
     /** Whether any rule names a subcommand. */
     private final boolean hasSubcommandRules;
+    /**
+     * Redis's {@code sanitize-payload} or {@code skip-sanitize-payload} flag, or null for neither (a user
+     * {@code ACL SETUSER} creates); {@code reset} sets {@code sanitize-payload}. They govern RESTORE, which
+     * TrellisKV does not have: kept and shown so that ACL files written by Redis 7 load and read back alike.
+     */
+    private final String payloadFlag;
 
     private AclUser(String name, boolean enabled, boolean nopass, List<String> passwordHashes, List<KeyPattern> keys,
-                    boolean allKeys, List<String> channels, boolean allChannels, List<CommandRule> rules) {
+                    boolean allKeys, List<String> channels, boolean allChannels, List<CommandRule> rules,
+                    String payloadFlag) {
         this.name = name;
         this.enabled = enabled;
         this.nopass = nopass;
@@ -89,6 +99,7 @@ public final class AclUser {
         this.allChannels = allChannels;
         this.rules = List.copyOf(rules);
         this.hasSubcommandRules = rules.stream().anyMatch(r -> r.subcommand() != null);
+        this.payloadFlag = payloadFlag;
     }
 
     /** A new user as {@code ACL SETUSER name} makes it: off, no password, no keys, no channels, no commands. */
@@ -97,13 +108,13 @@ public final class AclUser {
             throw new AclException("Usernames can't contain spaces or null characters");
         }
         return new AclUser(name, false, false, List.of(), List.of(), false, List.of(), false,
-                List.of(new CommandRule(false, null, null, null)));
+                List.of(new CommandRule(false, null, null, null)), null);
     }
 
     /** The {@code default} user of a node without ACLs: on, nopass, every key, channel and command. */
     public static AclUser defaultUser() {
         return new AclUser("default", true, true, List.of(), List.of(), true, List.of(), true,
-                List.of(new CommandRule(true, null, null, null)));
+                List.of(new CommandRule(true, null, null, null)), null);
     }
 
     public String name() {
@@ -194,7 +205,10 @@ public final class AclUser {
             case "nocommands":
                 return withRule(new CommandRule(false, null, null, null));
             case "reset":
-                return create(name);
+                return create(name).withPayloadFlag("sanitize-payload");
+            case "sanitize-payload":
+            case "skip-sanitize-payload":
+                return withPayloadFlag(lower);
             default:
                 break;
         }
@@ -270,6 +284,10 @@ public final class AclUser {
     }
 
     private AclUser addKeyPattern(String rule) {
+        // As Redis: a pattern after allkeys is refused before its permissions are read.
+        if (allKeys) {
+            throw new AclException(PATTERN_AFTER_ALLKEYS);
+        }
         int tilde = rule.indexOf('~');
         if (tilde < 2) {
             throw new AclException("Syntax error");
@@ -278,9 +296,9 @@ public final class AclUser {
         boolean read = false;
         boolean write = false;
         for (char c : perms.toCharArray()) {
-            if (c == 'R') {
+            if (c == 'R' && !read) {
                 read = true;
-            } else if (c == 'W') {
+            } else if (c == 'W' && !write) {
                 write = true;
             } else {
                 throw new AclException("Syntax error");
@@ -291,8 +309,7 @@ public final class AclUser {
 
     private AclUser addKeyPattern(String pattern, boolean read, boolean write) {
         if (allKeys) {
-            throw new AclException("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does"
-                    + " not have any effect. Try 'resetkeys' to start with an empty list of patterns");
+            throw new AclException(PATTERN_AFTER_ALLKEYS);
         }
         if (pattern.equals("*") && read && write) {
             return with(enabled, nopass, passwordHashes, List.of(), true, channels, allChannels, rules);
@@ -338,7 +355,11 @@ public final class AclUser {
 
     private AclUser with(boolean enabled, boolean nopass, List<String> hashes, List<KeyPattern> keys, boolean allKeys,
                          List<String> channels, boolean allChannels, List<CommandRule> rules) {
-        return new AclUser(name, enabled, nopass, hashes, keys, allKeys, channels, allChannels, rules);
+        return new AclUser(name, enabled, nopass, hashes, keys, allKeys, channels, allChannels, rules, payloadFlag);
+    }
+
+    private AclUser withPayloadFlag(String flag) {
+        return new AclUser(name, enabled, nopass, passwordHashes, keys, allKeys, channels, allChannels, rules, flag);
     }
 
     /** The user as {@code ACL LIST} and an ACL file show it: {@code user alice on #<hash> ~k:* resetchannels -@all +get}. */
@@ -346,6 +367,9 @@ public final class AclUser {
         StringBuilder b = new StringBuilder("user ").append(name).append(enabled ? " on" : " off");
         if (nopass) {
             b.append(" nopass");
+        }
+        if (payloadFlag != null) {
+            b.append(' ').append(payloadFlag);
         }
         for (String h : passwordHashes) {
             b.append(" #").append(h);
@@ -377,18 +401,18 @@ public final class AclUser {
         return b.toString();
     }
 
-    /** The flags {@code ACL GETUSER} lists: on/off, nopass, allkeys, allchannels. */
+    /**
+     * The flags {@code ACL GETUSER} lists, as Redis 7 does: on/off, nopass, and the payload flag if set
+     * (every key or channel shows as {@code ~*} or {@code &*} under keys and channels, not as a flag).
+     */
     public List<String> flags() {
         List<String> f = new ArrayList<>();
         f.add(enabled ? "on" : "off");
         if (nopass) {
             f.add("nopass");
         }
-        if (allKeys) {
-            f.add("allkeys");
-        }
-        if (allChannels) {
-            f.add("allchannels");
+        if (payloadFlag != null) {
+            f.add(payloadFlag);
         }
         return f;
     }

@@ -49,7 +49,7 @@ final class ClientConnections implements AutoCloseable {
         if (connections[node] == null) {
             Jedis j = null;
             try {
-                j = new Jedis(nodes.host(node), Nodes.PORT, Workload.CONNECT_TIMEOUT_MILLIS, Workload.SOCKET_TIMEOUT_MILLIS);
+                j = nodes.client(node, Workload.CONNECT_TIMEOUT_MILLIS, Workload.SOCKET_TIMEOUT_MILLIS);
                 j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), level);
             } catch (RuntimeException e) {
                 Workload.closeQuietly(j);

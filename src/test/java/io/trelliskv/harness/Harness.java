@@ -67,11 +67,12 @@ public final class Harness {
                         "--tls-ca-cert-file", dir.resolve("ca.crt").toString(),
                         "--cluster-secret-file", dir.resolve("cluster.secret").toString(),
                         "--gossip-key-file", dir.resolve("gossip.keys").toString()));
+                args.addAll(ClientAccess.nodeArgs(dir));
             }
             return args;
         }
 
-        /** Where --secure keeps the nodes' shared TLS files, cluster secret and gossip key. */
+        /** Where --secure keeps the nodes' shared TLS files, cluster secret, gossip key and ACL file. */
         Path secureDir() {
             return runDir.resolve("secure");
         }
@@ -202,7 +203,8 @@ public final class Harness {
         this.options = options;
         this.out = out;
         this.net = new Network(options.runId(), options.nodes());
-        this.nodes = new Nodes(net, options.runDir(), options.jar().toAbsolutePath(), options.nodes(), options.nodeArgs());
+        this.nodes = new Nodes(net, options.runDir(), options.jar().toAbsolutePath(), options.nodes(), options.nodeArgs(),
+                options.secure() ? ClientAccess.secured(options.secureDir().toAbsolutePath()) : ClientAccess.plain());
     }
 
     /** What --help prints (docs/TESTING.md has the details). */
@@ -225,7 +227,7 @@ public final class Harness {
                                     node's everysec); the checker allows kill-all losses by it
               --final-killall yes   end the workload with one kill-all, besides the nemesis (default no)
               --secure yes          peers over mutual TLS (--tls-cluster yes), with a cluster secret and
-                                    sealed gossip (default no)
+                                    sealed gossip; the workload's clients over TLS as an ACL user (default no)
               --think D             pause between one client's operations (default 0)
               --run-id N            names and subnet of the run (default 2)
               --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
@@ -321,7 +323,8 @@ public final class Harness {
 
     /**
      * For {@code --secure yes}: one CA and one node certificate (peers do not check host names, so every node
-     * may present the same one), a cluster secret and a gossip key, shared by every node of the run.
+     * may present the same one), a cluster secret and a gossip key, shared by every node of the run; and the
+     * client side ({@link ClientAccess}): the nodes' ACL file and the workload user's password.
      */
     private static void makeSecureFiles(Path dir) throws IOException {
         Files.createDirectories(dir);
@@ -338,6 +341,7 @@ public final class Harness {
         byte[] key = new byte[32];
         random.nextBytes(key);
         Files.writeString(dir.resolve("gossip.keys"), java.util.Base64.getEncoder().encodeToString(key) + "\n");
+        ClientAccess.makeFiles(dir, random);
     }
 
     /** Runs the whole test and returns its summary; cleans up on every path. */
@@ -606,8 +610,7 @@ public final class Harness {
                 double start = history.now();
                 try {
                     if (j == null) {
-                        j = new Jedis(nodes.host(node), Nodes.PORT, Workload.CONNECT_TIMEOUT_MILLIS,
-                                Workload.SOCKET_TIMEOUT_MILLIS);
+                        j = nodes.client(node, Workload.CONNECT_TIMEOUT_MILLIS, Workload.SOCKET_TIMEOUT_MILLIS);
                         j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), "ALL");
                     }
                     last = new Op("final", null, "read", key, j.get(key), 0, "ALL", start, history.now(), Op.Result.OK, null);
@@ -658,8 +661,7 @@ public final class Harness {
         Op last = null;
         for (int attempt = 0; attempt < FINAL_READ_ATTEMPTS; attempt++) {
             double start = history.now();
-            try (Jedis j = new Jedis(nodes.host(node), Nodes.PORT, Workload.CONNECT_TIMEOUT_MILLIS,
-                    Workload.SOCKET_TIMEOUT_MILLIS)) {
+            try (Jedis j = nodes.client(node, Workload.CONNECT_TIMEOUT_MILLIS, Workload.SOCKET_TIMEOUT_MILLIS)) {
                 j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), level);
                 return new Op("final", session, op, key, read.read(j, key), 0, level, start, history.now(), Op.Result.OK, null);
             } catch (RuntimeException e) {

@@ -39,18 +39,21 @@ final class Nodes {
     private final Path jar;
     private final int count;
     private final List<String> extraNodeArgs;
+    /** How the workload's clients connect and log in (plain, or TLS as an ACL user with --secure yes). */
+    private final ClientAccess clientAccess;
     private final Process[] processes;
     /** Per address slot: how many fresh nodes (new data dir, new id) have taken it after the first. */
     private final int[] generation;
     /** The slots whose node clients and faults may use: a member that is not leaving or joining. */
     private volatile List<Integer> live;
 
-    Nodes(Network net, Path runDir, Path jar, int count, List<String> extraNodeArgs) {
+    Nodes(Network net, Path runDir, Path jar, int count, List<String> extraNodeArgs, ClientAccess clientAccess) {
         this.net = net;
         this.runDir = runDir;
         this.jar = jar;
         this.count = count;
         this.extraNodeArgs = extraNodeArgs;
+        this.clientAccess = clientAccess;
         this.processes = new Process[count + 1];
         this.generation = new int[count + 1];
         this.live = java.util.stream.IntStream.rangeClosed(1, count).boxed().toList();
@@ -296,6 +299,17 @@ final class Nodes {
         return true;
     }
 
+    /** A workload client's connection to {@code node}, connected and logged in ({@link ClientAccess}). */
+    Jedis client(int node, int connectTimeoutMillis, int socketTimeoutMillis) {
+        return clientAccess.jedis(host(node), connectTimeoutMillis, socketTimeoutMillis);
+    }
+
+    /** A pipelining client's connection to {@code node}, connected and logged in ({@link ClientAccess}). */
+    RespSocket pipeliningClient(int node, int connectTimeoutMillis, int readTimeoutMillis) throws IOException {
+        return clientAccess.resp(host(node), connectTimeoutMillis, readTimeoutMillis);
+    }
+
+    /** The harness's own connection to {@code node}: the plain port, the default user. */
     Jedis admin(int node) {
         return new Jedis(host(node), PORT, ADMIN_TIMEOUT_MILLIS, ADMIN_TIMEOUT_MILLIS);
     }

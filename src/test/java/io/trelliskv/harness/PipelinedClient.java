@@ -291,8 +291,7 @@ final class PipelinedClient {
 
     private RespSocket connection(int node) throws IOException {
         if (connections[node] == null) {
-            RespSocket c = new RespSocket(nodes.host(node), Nodes.PORT, Workload.CONNECT_TIMEOUT_MILLIS,
-                    Workload.SOCKET_TIMEOUT_MILLIS);
+            RespSocket c = nodes.pipeliningClient(node, Workload.CONNECT_TIMEOUT_MILLIS, Workload.SOCKET_TIMEOUT_MILLIS);
             try {
                 c.send(List.of(List.of("CONSISTENCY", LEVEL)));
                 RespReply reply = c.read();

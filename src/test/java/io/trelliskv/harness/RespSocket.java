@@ -1,5 +1,7 @@
 package io.trelliskv.harness;
 
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -28,17 +30,38 @@ public final class RespSocket implements AutoCloseable {
     private final OutputStream out;
 
     public RespSocket(String host, int port, int connectTimeoutMillis, int readTimeoutMillis) throws IOException {
-        socket = new Socket();
+        this(host, port, connectTimeoutMillis, readTimeoutMillis, null);
+    }
+
+    /**
+     * A connection over TLS: {@code tls} makes the session (which CA it trusts, which certificate it shows);
+     * the handshake is done before this returns.
+     */
+    public static RespSocket overTls(String host, int port, int connectTimeoutMillis, int readTimeoutMillis,
+                                     SSLSocketFactory tls) throws IOException {
+        return new RespSocket(host, port, connectTimeoutMillis, readTimeoutMillis, tls);
+    }
+
+    private RespSocket(String host, int port, int connectTimeoutMillis, int readTimeoutMillis, SSLSocketFactory tls)
+            throws IOException {
+        Socket plain = new Socket();
+        Socket s = plain;
         try {
-            socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
-            socket.setSoTimeout(readTimeoutMillis);
-            in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
-            out = socket.getOutputStream();
+            plain.setTcpNoDelay(true);
+            plain.connect(new InetSocketAddress(host, port), connectTimeoutMillis);
+            plain.setSoTimeout(readTimeoutMillis);
+            if (tls != null) {
+                SSLSocket secured = (SSLSocket) tls.createSocket(plain, host, port, true);
+                s = secured;
+                secured.startHandshake();
+            }
+            in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
+            out = s.getOutputStream();
         } catch (IOException e) {
-            socket.close();
+            s.close();
             throw e;
         }
+        socket = s;
     }
 
     /** Writes every command, each a RESP array of bulk strings, in one write. */

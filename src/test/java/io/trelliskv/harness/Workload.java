@@ -230,7 +230,7 @@ final class Workload {
             if (connections[node] == null) {
                 Jedis j = null;
                 try {
-                    j = new Jedis(nodes.host(node), Nodes.PORT, CONNECT_TIMEOUT_MILLIS, SOCKET_TIMEOUT_MILLIS); // connects
+                    j = nodes.client(node, CONNECT_TIMEOUT_MILLIS, SOCKET_TIMEOUT_MILLIS); // connects
                     j.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), level);
                 } catch (RuntimeException e) {
                     closeQuietly(j);

@@ -204,4 +204,22 @@ class AclTest {
         assertThat(acl.logEntries(10)).isEmpty();
         assertThat(Arrays.asList(Acl.Denial.values())).extracting(Acl.Denial::reason).containsExactly("auth", "command", "key");
     }
+
+    /**
+     * GETUSER's flags and ACL LIST's lines as Redis 7.0 shows them (found by AclDifferentialIT): every key
+     * or channel is not a flag, {@code reset} sets {@code sanitize-payload}, and the payload rules Redis
+     * writes into ACL files load; a key pattern after allkeys is refused as such before its permissions
+     * are read, and a permission given twice ({@code %RR~}) is a syntax error.
+     */
+    @Test
+    void flagsAndThePayloadRulesAreRedis7s() {
+        assertThat(user("on nopass allkeys allchannels").flags()).containsExactly("on", "nopass");
+        AclUser reset = user("on >pw ~k reset");
+        assertThat(reset.flags()).containsExactly("off", "sanitize-payload");
+        assertThat(reset.describe()).isEqualTo("user u off sanitize-payload resetchannels -@all");
+        assertThat(user("on skip-sanitize-payload ~* +@all").describe())
+                .isEqualTo("user u on skip-sanitize-payload ~* resetchannels +@all");
+        assertThatThrownBy(() -> user("allkeys %X~k")).hasMessageStartingWith("Adding a pattern after the * pattern");
+        assertThatThrownBy(() -> user("%RR~k")).hasMessage("Syntax error");
+    }
 }

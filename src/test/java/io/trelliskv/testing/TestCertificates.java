@@ -49,6 +49,11 @@ public final class TestCertificates {
         this.clientKey = dir.resolve(prefix + "client.key");
     }
 
+    /** The certificates {@link #make} left in {@code dir} earlier (another process may have made them). */
+    public static TestCertificates in(Path dir, String prefix) {
+        return new TestCertificates(dir, prefix);
+    }
+
     /** Makes a CA and its two certificates under {@code dir}; {@code prefix} tells sets apart (a rotation). */
     public static TestCertificates make(Path dir, String prefix) throws IOException, InterruptedException {
         TestCertificates c = new TestCertificates(dir, prefix);
