@@ -35,6 +35,21 @@ public final class CommandCategories implements CommandCatalog {
                     "decommission", "flushall", "flushdb", "info", "keys", "lastsave", "members", "removenode", "repair",
                     "replicas", "ring", "save", "status"));
 
+    /**
+     * Containers whose first argument names a subcommand, each with the subcommands Redis 7 keeps out of
+     * {@code @admin} and {@code @dangerous} although their container is in both: what a client runs on
+     * itself (CLIENT SETNAME, CLIENT SETINFO, which client libraries send as they connect) or reads of its
+     * own state (ACL WHOAMI). Every other subcommand has its container's categories.
+     */
+    private static final Map<String, Set<String>> CONTAINERS = Map.of(
+            "acl", Set.of("cat", "genpass", "whoami"),
+            "client", Set.of("caching", "getname", "getredir", "id", "info", "no-touch", "reply", "setinfo", "setname",
+                    "tracking", "trackinginfo"),
+            "config", Set.of(),
+            "command", Set.of(),
+            "debug", Set.of(),
+            "object", Set.of());
+
     private final CommandTable table;
 
     public CommandCategories(CommandTable table) {
@@ -55,6 +70,23 @@ public final class CommandCategories implements CommandCatalog {
     public Set<String> categoriesOf(String command) {
         CommandSpec spec = table.find(command.getBytes(StandardCharsets.US_ASCII));
         return spec == null ? Set.of() : categoriesOf(spec);
+    }
+
+    @Override
+    public Set<String> categoriesOf(String command, String subcommand) {
+        Set<String> of = categoriesOf(command);
+        if (subcommand == null || !CONTAINERS.getOrDefault(command, Set.of()).contains(subcommand)) {
+            return of;
+        }
+        Set<String> out = new HashSet<>(of);
+        out.remove("admin");
+        out.remove("dangerous");
+        return out;
+    }
+
+    @Override
+    public boolean hasSubcommands(String command) {
+        return CONTAINERS.containsKey(command) && isCommand(command);
     }
 
     /** The categories of a registered command. */

@@ -99,11 +99,14 @@ final class AccessControl {
         if (user.isUnrestricted()) {
             return null;
         }
-        String sub = args.length > 1 && user.hasSubcommandRules()
+        boolean container = acl.catalog().hasSubcommands(spec.name());
+        String sub = args.length > 1 && (container || user.hasSubcommandRules())
                 ? new String(args[1], StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT) : null;
         if (!spec.has(CommandFlag.NO_AUTH) && !user.mayRun(spec.name(), sub, acl.catalog())) {
-            acl.logDenial(Acl.Denial.COMMAND, "toplevel", spec.name(), name, clientInfo(client), clock.millis());
-            return "NOPERM this user has no permissions to run the '" + spec.name() + "' command";
+            // as Redis: a container's subcommand is named as the command refused ('acl|setuser')
+            String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
+            acl.logDenial(Acl.Denial.COMMAND, "toplevel", refused, name, clientInfo(client), clock.millis());
+            return "NOPERM this user has no permissions to run the '" + refused + "' command";
         }
         if (spec.firstKey() > 0) {
             boolean write = spec.has(CommandFlag.WRITE);

@@ -49,7 +49,7 @@ public final class AclUser {
                 return true;
             }
             if (category != null) {
-                return catalog.categoriesOf(cmd).contains(category);
+                return catalog.categoriesOf(cmd, sub).contains(category);
             }
             return command.equals(cmd) && (subcommand == null || subcommand.equalsIgnoreCase(sub));
         }

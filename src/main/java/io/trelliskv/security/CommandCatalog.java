@@ -17,4 +17,17 @@ public interface CommandCatalog {
 
     /** The categories of {@code command} (lowercase names without {@code @}); empty for an unknown command. */
     Set<String> categoriesOf(String command);
+
+    /**
+     * The categories of {@code command}'s subcommand {@code subcommand} (lowercase; null for none), which
+     * may differ from its container's, as ACL WHOAMI is not {@code @dangerous} while ACL is.
+     */
+    default Set<String> categoriesOf(String command, String subcommand) {
+        return categoriesOf(command);
+    }
+
+    /** True if {@code command} (lowercase) is a container whose first argument names a subcommand. */
+    default boolean hasSubcommands(String command) {
+        return false;
+    }
 }

@@ -111,6 +111,23 @@ class AuthAclTest {
     }
 
     @Test
+    void aUserWithoutDangerousCommandsStillNamesItselfAsClientLibrariesDoOnConnect() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        assertThat(admin.aclSetUser("svc", "on", ">pw", "~*", "+@all", "-@dangerous")).isEqualTo("OK");
+        Jedis svc = client();
+        svc.auth("svc", "pw");
+        // as in Redis 7: these subcommands are neither @admin nor @dangerous, unlike their containers
+        assertThat(svc.clientSetname("worker-1")).isEqualTo("OK");
+        assertThat(svc.clientGetname()).isEqualTo("worker-1");
+        assertThat(svc.aclWhoAmI()).isEqualTo("svc");
+        assertThatThrownBy(svc::clientList).hasMessage("NOPERM this user has no permissions to run the 'client|list' command");
+        assertThatThrownBy(() -> svc.aclSetUser("svc", "+@dangerous"))
+                .hasMessage("NOPERM this user has no permissions to run the 'acl|setuser' command");
+        assertThatThrownBy(svc::flushAll).hasMessage("NOPERM this user has no permissions to run the 'flushall' command");
+    }
+
+    @Test
     void anAclUserTouchesOnlyItsKeysAndCommandsEvenInAPipeline() throws IOException {
         start(SecurityConfig.defaults());
         Jedis admin = client();
