@@ -481,7 +481,9 @@ public final class Coordinator {
         }
         long self = placement.localNodeId();
         WriteOp op = new WriteOp(entries, level);
-        Map<Long, List<Entry>> pending = new LinkedHashMap<>();
+        Map<Long, List<Integer>> perNode = entries.size() == 1 ? null : new LinkedHashMap<>();
+        List<Long> single = entries.size() == 1 ? new ArrayList<>(2) : null;
+        Map<Long, List<Entry>> pending = null;
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             List<Long> replicas = placement.replicas(e.key().token());
@@ -492,7 +494,11 @@ public final class Coordinator {
                     continue;
                 }
                 if (isAlive(node)) {
-                    op.perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+                    if (single != null) {
+                        single.add(node);
+                    } else {
+                        perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+                    }
                 } else if (hint(node, e) && config.sloppyQuorum()) {
                     op.acks[i]++;
                 }
@@ -502,19 +508,38 @@ public final class Coordinator {
                     continue; // written here already
                 }
                 if (isAlive(node)) {
+                    if (pending == null) {
+                        pending = new LinkedHashMap<>();
+                    }
                     pending.computeIfAbsent(node, n -> new ArrayList<>()).add(e);
                 } else {
                     hint(node, e);
                 }
             }
         }
-        if (!op.perNode.isEmpty()) {
+        if (single != null) {
+            op.group(single, ONLY_ENTRY);
+        } else {
+            // Replicas that take the same keys (all of them, for keys of one replica set) get one batch,
+            // which the transport encodes once.
+            Map<List<Integer>, List<Long>> nodesByKeys = new LinkedHashMap<>();
+            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
+                nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
+            }
+            nodesByKeys.forEach((idx, nodes) -> op.group(nodes, idx));
+        }
+        if (op.outstanding > 0) {
             remoteWrites.increment();
         }
         op.send();
-        pending.forEach(this::writePending);
+        if (pending != null) {
+            pending.forEach(this::writePending);
+        }
         return op.done;
     }
+
+    /** The entry indexes of a write of one entry. */
+    private static final List<Integer> ONLY_ENTRY = List.of(0);
 
     /**
      * Sends entries to a node that will own their keys once a range move finishes (bootstrap or
@@ -532,14 +557,20 @@ public final class Coordinator {
         });
     }
 
-    /** One write across replicas; its state is guarded by its own monitor. */
+    /**
+     * One write across replicas; its state is guarded by its own monitor. Built on one thread
+     * ({@link #group}), then sent.
+     */
     private final class WriteOp {
         final List<Entry> entries;
         final ConsistencyLevel level;
         final int[] required;
         final int[] acks;
-        final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
+        /** The replicas each batch goes to, and the indexes of its entries: replicas taking the same keys share one. */
+        private final List<List<Long>> groupNodes = new ArrayList<>(1);
+        private final List<List<Integer>> groupKeys = new ArrayList<>(1);
         final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Replicas written to that have not answered. */
         int outstanding;
         String refusal;
         long refusedBy;
@@ -551,20 +582,23 @@ public final class Coordinator {
             this.acks = new int[entries.size()];
         }
 
-        void send() {
+        /** Adds a batch: the entries at {@code idx} to each of {@code nodes}. Before {@link #send} only. */
+        void group(List<Long> nodes, List<Integer> idx) {
+            if (nodes.isEmpty()) {
+                return;
+            }
+            groupNodes.add(nodes);
+            groupKeys.add(idx);
             synchronized (this) {
-                outstanding = perNode.size();
+                outstanding += nodes.size();
             }
+        }
+
+        void send() {
             checkDone();
-            // Replicas that take the same keys (all of them, for a write of one key) get one batch,
-            // which the transport encodes once.
-            Map<List<Integer>, List<Long>> nodesByKeys = new LinkedHashMap<>();
-            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
-                nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
-            }
-            for (Map.Entry<List<Integer>, List<Long>> e : nodesByKeys.entrySet()) {
-                List<Integer> idx = e.getKey();
-                List<Long> nodes = e.getValue();
+            for (int g = 0; g < groupNodes.size(); g++) {
+                List<Long> nodes = groupNodes.get(g);
+                List<Integer> idx = groupKeys.get(g);
                 List<Entry> batch;
                 if (idx.size() == entries.size()) {
                     batch = entries;
@@ -574,11 +608,7 @@ public final class Coordinator {
                         batch.add(entries.get(i));
                     }
                 }
-                List<CompletableFuture<Void>> acks = transport.write(nodes, batch);
-                for (int n = 0; n < nodes.size(); n++) {
-                    long node = nodes.get(n);
-                    acks.get(n).whenComplete((ok, failure) -> answered(node, idx, batch, failure));
-                }
+                transport.write(nodes, batch, (n, failure) -> answered(nodes.get(n), idx, batch, failure));
             }
         }
 
