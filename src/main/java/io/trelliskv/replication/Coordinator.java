@@ -517,8 +517,12 @@ public final class Coordinator {
                 }
             }
         }
+        if ((single != null ? single.size() : perNode.size()) > 0) {
+            remoteWrites.increment();
+        }
         if (single != null) {
-            op.group(single, ONLY_ENTRY);
+            op.start(single.size());
+            op.send(single, ONLY_ENTRY);
         } else {
             // Replicas that take the same keys (all of them, for keys of one replica set) get one batch,
             // which the transport encodes once.
@@ -526,12 +530,9 @@ public final class Coordinator {
             for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
                 nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
             }
-            nodesByKeys.forEach((idx, nodes) -> op.group(nodes, idx));
+            op.start(perNode.size());
+            nodesByKeys.forEach((idx, nodes) -> op.send(nodes, idx));
         }
-        if (op.outstanding > 0) {
-            remoteWrites.increment();
-        }
-        op.send();
         if (pending != null) {
             pending.forEach(this::writePending);
         }
@@ -557,18 +558,12 @@ public final class Coordinator {
         });
     }
 
-    /**
-     * One write across replicas; its state is guarded by its own monitor. Built on one thread
-     * ({@link #group}), then sent.
-     */
+    /** One write across replicas; its state is guarded by its own monitor. */
     private final class WriteOp {
         final List<Entry> entries;
         final ConsistencyLevel level;
         final int[] required;
         final int[] acks;
-        /** The replicas each batch goes to, and the indexes of its entries: replicas taking the same keys share one. */
-        private final List<List<Long>> groupNodes = new ArrayList<>(1);
-        private final List<List<Integer>> groupKeys = new ArrayList<>(1);
         final CompletableFuture<Void> done = new CompletableFuture<>();
         /** Replicas written to that have not answered. */
         int outstanding;
@@ -582,34 +577,29 @@ public final class Coordinator {
             this.acks = new int[entries.size()];
         }
 
-        /** Adds a batch: the entries at {@code idx} to each of {@code nodes}. Before {@link #send} only. */
-        void group(List<Long> nodes, List<Integer> idx) {
+        /** Before the first {@link #send}: how many replicas are written to (0: done or failed now). */
+        void start(int replicas) {
+            synchronized (this) {
+                outstanding = replicas;
+            }
+            checkDone();
+        }
+
+        /** Sends the entries at {@code idx} to each of {@code nodes}, as one batch. */
+        void send(List<Long> nodes, List<Integer> idx) {
             if (nodes.isEmpty()) {
                 return;
             }
-            groupNodes.add(nodes);
-            groupKeys.add(idx);
-            synchronized (this) {
-                outstanding += nodes.size();
-            }
-        }
-
-        void send() {
-            checkDone();
-            for (int g = 0; g < groupNodes.size(); g++) {
-                List<Long> nodes = groupNodes.get(g);
-                List<Integer> idx = groupKeys.get(g);
-                List<Entry> batch;
-                if (idx.size() == entries.size()) {
-                    batch = entries;
-                } else {
-                    batch = new ArrayList<>(idx.size());
-                    for (int i : idx) {
-                        batch.add(entries.get(i));
-                    }
+            List<Entry> batch;
+            if (idx.size() == entries.size()) {
+                batch = entries;
+            } else {
+                batch = new ArrayList<>(idx.size());
+                for (int i : idx) {
+                    batch.add(entries.get(i));
                 }
-                transport.write(nodes, batch, (n, failure) -> answered(nodes.get(n), idx, batch, failure));
             }
+            transport.write(nodes, batch, (n, failure) -> answered(nodes.get(n), idx, batch, failure));
         }
 
         private void answered(long node, List<Integer> idx, List<Entry> batch, Throwable failure) {
