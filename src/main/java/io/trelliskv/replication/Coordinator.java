@@ -351,7 +351,7 @@ public final class Coordinator {
 
         private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
             boolean ok = failure == null && rs != null && rs.size() == idx.size();
-            List<Integer> floorsMet = new ArrayList<>(0);
+            List<Integer> floorsMet = null;
             long now = nowMillis();
             if (ok) {
                 for (int j = 0; j < idx.size(); j++) {
@@ -368,6 +368,9 @@ public final class Coordinator {
                         floor = floors[i];
                     }
                     if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                        if (floorsMet == null) {
+                            floorsMet = new ArrayList<>(1);
+                        }
                         floorsMet.add(i);
                     }
                 }
@@ -380,9 +383,11 @@ public final class Coordinator {
                         answered[i]++;
                     }
                 }
-                for (int i : floorsMet) {
-                    floors[i] = null;
-                    need[i] = levelNeed[i];
+                if (floorsMet != null) {
+                    for (int i : floorsMet) {
+                        floors[i] = null;
+                        need[i] = levelNeed[i];
+                    }
                 }
                 last = --outstanding == 0;
             }
@@ -422,9 +427,9 @@ public final class Coordinator {
         private void repair() {
             Map<Long, List<ReadReply>> all;
             synchronized (this) {
-                all = new LinkedHashMap<>(replies);
+                all = replies; // every replica has answered: no longer written
             }
-            Map<Long, List<Entry>> fixes = new LinkedHashMap<>();
+            Map<Long, List<Entry>> fixes = null;
             long nowMillis = nowMillis();
             for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
                 List<Integer> idx = perNode.get(e.getKey());
@@ -438,7 +443,7 @@ public final class Coordinator {
                     ReadReply theirs = e.getValue().get(j);
                     if (now != null && !now.isTombstone() && ValueKind.joins(now.kind())) {
                         if (!holds(theirs, now)) { // the join of every answer merged here
-                            fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(now);
+                            fixes = addFix(fixes, e.getKey(), now);
                         }
                         continue;
                     }
@@ -446,14 +451,24 @@ public final class Coordinator {
                         continue; // written since (by the command this read served): that write replicates itself
                     }
                     if (newest != null && outranks(newest, theirs, nowMillis)) {
-                        fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(newest);
+                        fixes = addFix(fixes, e.getKey(), newest);
                     }
                 }
+            }
+            if (fixes == null) {
+                return; // every replica asked holds the newest: the common case
             }
             for (Map.Entry<Long, List<Entry>> fix : fixes.entrySet()) {
                 readRepairs.add(fix.getValue().size());
                 writeTo(fix.getKey(), fix.getValue()).exceptionally(failure -> null);
             }
+        }
+
+        /** Adds an entry to write back to {@code node}; makes the map on the first. */
+        private static Map<Long, List<Entry>> addFix(Map<Long, List<Entry>> fixes, long node, Entry entry) {
+            Map<Long, List<Entry>> out = fixes != null ? fixes : new LinkedHashMap<>();
+            out.computeIfAbsent(node, n -> new ArrayList<>(1)).add(entry);
+            return out;
         }
     }
 
