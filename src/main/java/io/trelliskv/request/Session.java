@@ -358,6 +358,37 @@ public final class Session {
         return out;
     }
 
+    /**
+     * The newest hybrid logical clock among the {@link #floors} of {@code keys}, 0 if none: all a blind
+     * write needs of them (its clock observes it), found without making the floors.
+     */
+    synchronized long newestFloorHlc(List<Key> keys) {
+        if (given != null && given.length == keys.size()) {
+            long newest = 0;
+            for (Version v : given) {
+                if (v != null) {
+                    newest = Math.max(newest, v.hlc());
+                }
+            }
+            return newest;
+        }
+        if (exact == null) {
+            return 0;
+        }
+        long newest = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            long token = keys.get(i).token();
+            int slot = exact.indexOf(token);
+            if (slot >= 0) {
+                newest = Math.max(newest, exact.hlc(slot));
+            }
+            if (floors != null) {
+                newest = Math.max(newest, floors[2 * bucket(token)]);
+            }
+        }
+        return newest;
+    }
+
     private static int bucket(long token) {
         return (int) (token ^ (token >>> 32)) & (BUCKETS - 1);
     }
