@@ -431,6 +431,9 @@ public final class Coordinator {
             }
             Map<Long, List<Entry>> fixes = null;
             long nowMillis = nowMillis();
+            // This node's copy of each key, read once for every replica that answered for it.
+            Entry[] current = new Entry[keys.size()];
+            boolean[] looked = new boolean[keys.size()];
             for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
                 List<Integer> idx = perNode.get(e.getKey());
                 for (int j = 0; j < idx.size(); j++) {
@@ -439,7 +442,11 @@ public final class Coordinator {
                     synchronized (this) {
                         newest = reconcile(known[i], seen[i], nowMillis);
                     }
-                    Entry now = engine.stored(keys.get(i));
+                    if (!looked[i]) {
+                        current[i] = engine.stored(keys.get(i));
+                        looked[i] = true;
+                    }
+                    Entry now = current[i];
                     ReadReply theirs = e.getValue().get(j);
                     if (now != null && !now.isTombstone() && ValueKind.joins(now.kind())) {
                         if (!holds(theirs, now)) { // the join of every answer merged here
