@@ -92,7 +92,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
             loop.execute(this::sendTurn); // after the I/O of this turn
         }
         for (int n = 0; n < nodeIds.size(); n++) {
-            long nodeId = nodeIds.get(n);
+            Long nodeId = nodeIds.get(n); // kept boxed: the map's key, not a new Long per write
             Coalesced c = batches.get(nodeId);
             if (c != null && c.entries.size() + entries.size() > MAX_COALESCED) {
                 send(nodeId, c);

@@ -511,7 +511,7 @@ public final class Coordinator {
             List<Long> replicas = placement.replicas(e.key().token());
             op.required[i] = replicas.isEmpty() ? 0 : level.required(replicas.size());
             op.acks[i] = replicas.contains(self) ? 1 : 0;
-            for (long node : replicas) {
+            for (Long node : replicas) { // boxed as the ring keeps them: added to lists and maps as is
                 if (node == self) {
                     continue;
                 }
