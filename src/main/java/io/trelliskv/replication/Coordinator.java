@@ -164,23 +164,21 @@ public final class Coordinator {
             int need = level.required(replicas.size()) - op.local[i];
             Version floor = floors == null ? null : floors[i];
             boolean belowFloor = floor != null && !meets(local, floor);
-            List<Long> targets = new ArrayList<>(replicas.size());
-            for (long node : replicas) {
+            int targets = 0; // the other live replicas, each asked about the key
+            for (Long node : replicas) { // boxed as the ring keeps them: the map's keys as is
                 if (node != self && isAlive(node)) {
-                    targets.add(node);
+                    op.perNode.computeIfAbsent(node, n -> new ArrayList<>(2)).add(i);
+                    targets++;
                 }
             }
             op.levelNeed[i] = Math.max(0, need);
             if (belowFloor) {
-                need = Math.max(need, targets.size());
+                need = Math.max(need, targets);
                 op.floors[i] = floor;
             }
             op.need[i] = Math.max(0, need);
             if (op.need[i] > 0) {
                 remote = true;
-            }
-            for (long node : targets) {
-                op.perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
             }
         }
         if (!remote) {
