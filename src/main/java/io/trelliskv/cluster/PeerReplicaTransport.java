@@ -12,6 +12,9 @@ import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaTransport;
 import io.trelliskv.storage.Entry;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,11 +25,11 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Replica messages over {@link PeerCalls}, addressed by node id.
  *
- * <p>A coordinator's writes made on an event loop ({@link #write(List, List)}) are coalesced per replica
+ * <p>A coordinator's writes made on an event loop ({@link #write(List, List, WriteAcks)}) are coalesced per replica
  * for the rest of the loop's turn: the writes of every command the loop runs while handling one batch
  * of reads (a client's pipeline, many clients' requests) go to each replica as one {@code REPLICA_WRITE}
  * of at most {@value #MAX_COALESCED} entries, sent when the turn's I/O is done, and its one ack
- * acknowledges each of them. One frame, one decode, one reply and one pending call per replica per turn,
+ * acknowledges each of them (a callback per write and replica, no future). One frame, one decode, one reply and one pending call per replica per turn,
  * instead of one per command. A refusal (clock drift: the entries all carry this node's clock) or a
  * failure applies to every write of the batch, each of which then keeps its own hints.
  *
@@ -38,6 +41,8 @@ import java.util.concurrent.CompletableFuture;
  * ({@code replication.Deadline}). Read repair and hints carry none.
  */
 final class PeerReplicaTransport implements ReplicaTransport {
+
+    private static final Logger log = LoggerFactory.getLogger(PeerReplicaTransport.class);
 
     private final PeerCalls peers;
     private final Duration timeout;
@@ -53,33 +58,41 @@ final class PeerReplicaTransport implements ReplicaTransport {
     /** One batch to one replica without a deadline: read repair and hint replay, which are not a client's. */
     @Override
     public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
-        return send(nodeId, ReplicaCodec.encodeWrite(entries), false);
+        return call(nodeId, ReplicaCodec.encodeWrite(entries), false).thenAccept(ReplicaCodec::checkWriteReply);
     }
 
     /** Most entries in one coalesced batch; a turn that writes more sends several. */
     static final int MAX_COALESCED = 512;
 
-    /** Writes waiting for the end of the loop's turn, per replica. */
-    private static final class Coalesced {
-        final List<Entry> entries = new ArrayList<>();
-        final List<CompletableFuture<Void>> acks = new ArrayList<>();
+    /** One replica's answer to pass on: the write it belongs to, and the replica's index in that write's nodes. */
+    private record Ack(WriteAcks to, int index) {
     }
+
+    /** Writes waiting for the end of the loop's turn, for one replica. */
+    private static final class Coalesced {
+        final List<Entry> entries = new ArrayList<>(INITIAL_BATCH);
+        final List<Ack> acks = new ArrayList<>(INITIAL_BATCH);
+    }
+
+    /** Room made at first in a turn's batch: a pipelined client's turn writes a few dozen, not the default ten. */
+    private static final int INITIAL_BATCH = 64;
 
     /** Per event-loop thread, the batches of the current turn by replica; empty between turns. */
     private final ThreadLocal<Map<Long, Coalesced>> turn = ThreadLocal.withInitial(LinkedHashMap::new);
 
     @Override
-    public List<CompletableFuture<Void>> write(List<Long> nodeIds, List<Entry> entries) {
+    public void write(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
         EventExecutor loop = ThreadExecutorMap.currentExecutor();
         if (loop == null || entries.size() > MAX_COALESCED) {
-            return writeNow(nodeIds, entries);
+            writeNow(nodeIds, entries, acks);
+            return;
         }
         Map<Long, Coalesced> batches = turn.get();
         if (batches.isEmpty()) {
             loop.execute(this::sendTurn); // after the I/O of this turn
         }
-        List<CompletableFuture<Void>> acks = new ArrayList<>(nodeIds.size());
-        for (long nodeId : nodeIds) {
+        for (int n = 0; n < nodeIds.size(); n++) {
+            Long nodeId = nodeIds.get(n); // kept boxed: the map's key, not a new Long per write
             Coalesced c = batches.get(nodeId);
             if (c != null && c.entries.size() + entries.size() > MAX_COALESCED) {
                 send(nodeId, c);
@@ -90,11 +103,8 @@ final class PeerReplicaTransport implements ReplicaTransport {
                 batches.put(nodeId, c);
             }
             c.entries.addAll(entries);
-            CompletableFuture<Void> ack = new CompletableFuture<>();
-            c.acks.add(ack);
-            acks.add(ack);
+            c.acks.add(new Ack(acks, n));
         }
-        return acks;
     }
 
     /** On the loop, once its turn's reads are handled: sends each replica's batch. */
@@ -107,47 +117,57 @@ final class PeerReplicaTransport implements ReplicaTransport {
         }
     }
 
+    /** Sends one replica's batch; its one answer (or failure) is every coalesced write's answer. */
     private void send(long nodeId, Coalesced c) {
-        CompletableFuture<Void> sent;
+        CompletableFuture<byte[]> sent;
         try {
-            sent = send(nodeId, ReplicaCodec.encodeWrite(c.entries), true);
+            sent = call(nodeId, ReplicaCodec.encodeWrite(c.entries), true);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
-        sent.whenComplete((ok, failure) -> {
-            for (CompletableFuture<Void> ack : c.acks) {
-                if (failure == null) {
-                    ack.complete(null);
-                } else {
-                    ack.completeExceptionally(failure);
+        sent.whenComplete((reply, failure) -> {
+            Throwable outcome = failure != null ? failure : writeOutcome(reply);
+            for (Ack ack : c.acks) {
+                try {
+                    ack.to().answered(ack.index(), outcome);
+                } catch (RuntimeException e) { // a bug in one write's callback must not keep the others waiting
+                    log.error("Passing on replica {}'s write answer failed", Long.toHexString(nodeId), e);
                 }
             }
         });
     }
 
-    private List<CompletableFuture<Void>> writeNow(List<Long> nodeIds, List<Entry> entries) {
+    private void writeNow(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
         byte[] payload = ReplicaCodec.encodeWrite(entries); // once for every replica
-        List<CompletableFuture<Void>> acks = new ArrayList<>(nodeIds.size());
-        for (long nodeId : nodeIds) {
-            CompletableFuture<Void> ack;
+        for (int n = 0; n < nodeIds.size(); n++) {
+            int index = n;
+            CompletableFuture<byte[]> sent;
             try {
-                ack = send(nodeId, payload, true);
+                sent = call(nodeIds.get(n), payload, true);
             } catch (RuntimeException e) {
-                ack = CompletableFuture.failedFuture(e);
+                sent = CompletableFuture.failedFuture(e);
             }
-            acks.add(ack);
+            sent.whenComplete((reply, failure) -> acks.answered(index, failure != null ? failure : writeOutcome(reply)));
         }
-        return acks;
+    }
+
+    /** Null if a write reply says applied; else why not ({@code ReplicaRefusedException}, or a malformed reply). */
+    private static Throwable writeOutcome(byte[] reply) {
+        try {
+            ReplicaCodec.checkWriteReply(reply);
+            return null;
+        } catch (RuntimeException e) {
+            return e;
+        }
     }
 
     /**
      * @param withDeadline whether the replica must not apply the batch once this node stops waiting for it
      *                     (a coordinator's write: the client has been answered by then)
      */
-    private CompletableFuture<Void> send(long nodeId, byte[] payload, boolean withDeadline) {
+    private CompletableFuture<byte[]> call(long nodeId, byte[] payload, boolean withDeadline) {
         long deadline = withDeadline ? clock.millis() + timeout.toMillis() : Deadline.NO_DEADLINE;
-        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout, PeerClient.NO_STREAM, deadline)
-                .thenAccept(ReplicaCodec::checkWriteReply);
+        return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout, PeerClient.NO_STREAM, deadline);
     }
 
     /** Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. */

@@ -164,23 +164,21 @@ public final class Coordinator {
             int need = level.required(replicas.size()) - op.local[i];
             Version floor = floors == null ? null : floors[i];
             boolean belowFloor = floor != null && !meets(local, floor);
-            List<Long> targets = new ArrayList<>(replicas.size());
-            for (long node : replicas) {
+            int targets = 0; // the other live replicas, each asked about the key
+            for (Long node : replicas) { // boxed as the ring keeps them: the map's keys as is
                 if (node != self && isAlive(node)) {
-                    targets.add(node);
+                    op.perNode.computeIfAbsent(node, n -> new ArrayList<>(2)).add(i);
+                    targets++;
                 }
             }
             op.levelNeed[i] = Math.max(0, need);
             if (belowFloor) {
-                need = Math.max(need, targets.size());
+                need = Math.max(need, targets);
                 op.floors[i] = floor;
             }
             op.need[i] = Math.max(0, need);
             if (op.need[i] > 0) {
                 remote = true;
-            }
-            for (long node : targets) {
-                op.perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
             }
         }
         if (!remote) {
@@ -351,7 +349,7 @@ public final class Coordinator {
 
         private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
             boolean ok = failure == null && rs != null && rs.size() == idx.size();
-            List<Integer> floorsMet = new ArrayList<>(0);
+            List<Integer> floorsMet = null;
             long now = nowMillis();
             if (ok) {
                 for (int j = 0; j < idx.size(); j++) {
@@ -368,6 +366,9 @@ public final class Coordinator {
                         floor = floors[i];
                     }
                     if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                        if (floorsMet == null) {
+                            floorsMet = new ArrayList<>(1);
+                        }
                         floorsMet.add(i);
                     }
                 }
@@ -380,9 +381,11 @@ public final class Coordinator {
                         answered[i]++;
                     }
                 }
-                for (int i : floorsMet) {
-                    floors[i] = null;
-                    need[i] = levelNeed[i];
+                if (floorsMet != null) {
+                    for (int i : floorsMet) {
+                        floors[i] = null;
+                        need[i] = levelNeed[i];
+                    }
                 }
                 last = --outstanding == 0;
             }
@@ -422,10 +425,13 @@ public final class Coordinator {
         private void repair() {
             Map<Long, List<ReadReply>> all;
             synchronized (this) {
-                all = new LinkedHashMap<>(replies);
+                all = replies; // every replica has answered: no longer written
             }
-            Map<Long, List<Entry>> fixes = new LinkedHashMap<>();
+            Map<Long, List<Entry>> fixes = null;
             long nowMillis = nowMillis();
+            // This node's copy of each key, read once for every replica that answered for it.
+            Entry[] current = new Entry[keys.size()];
+            boolean[] looked = new boolean[keys.size()];
             for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
                 List<Integer> idx = perNode.get(e.getKey());
                 for (int j = 0; j < idx.size(); j++) {
@@ -434,11 +440,15 @@ public final class Coordinator {
                     synchronized (this) {
                         newest = reconcile(known[i], seen[i], nowMillis);
                     }
-                    Entry now = engine.stored(keys.get(i));
+                    if (!looked[i]) {
+                        current[i] = engine.stored(keys.get(i));
+                        looked[i] = true;
+                    }
+                    Entry now = current[i];
                     ReadReply theirs = e.getValue().get(j);
                     if (now != null && !now.isTombstone() && ValueKind.joins(now.kind())) {
                         if (!holds(theirs, now)) { // the join of every answer merged here
-                            fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(now);
+                            fixes = addFix(fixes, e.getKey(), now);
                         }
                         continue;
                     }
@@ -446,14 +456,24 @@ public final class Coordinator {
                         continue; // written since (by the command this read served): that write replicates itself
                     }
                     if (newest != null && outranks(newest, theirs, nowMillis)) {
-                        fixes.computeIfAbsent(e.getKey(), n -> new ArrayList<>()).add(newest);
+                        fixes = addFix(fixes, e.getKey(), newest);
                     }
                 }
+            }
+            if (fixes == null) {
+                return; // every replica asked holds the newest: the common case
             }
             for (Map.Entry<Long, List<Entry>> fix : fixes.entrySet()) {
                 readRepairs.add(fix.getValue().size());
                 writeTo(fix.getKey(), fix.getValue()).exceptionally(failure -> null);
             }
+        }
+
+        /** Adds an entry to write back to {@code node}; makes the map on the first. */
+        private static Map<Long, List<Entry>> addFix(Map<Long, List<Entry>> fixes, long node, Entry entry) {
+            Map<Long, List<Entry>> out = fixes != null ? fixes : new LinkedHashMap<>();
+            out.computeIfAbsent(node, n -> new ArrayList<>(1)).add(entry);
+            return out;
         }
     }
 
@@ -481,18 +501,24 @@ public final class Coordinator {
         }
         long self = placement.localNodeId();
         WriteOp op = new WriteOp(entries, level);
-        Map<Long, List<Entry>> pending = new LinkedHashMap<>();
+        Map<Long, List<Integer>> perNode = entries.size() == 1 ? null : new LinkedHashMap<>();
+        List<Long> single = entries.size() == 1 ? new ArrayList<>(2) : null;
+        Map<Long, List<Entry>> pending = null;
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             List<Long> replicas = placement.replicas(e.key().token());
             op.required[i] = replicas.isEmpty() ? 0 : level.required(replicas.size());
             op.acks[i] = replicas.contains(self) ? 1 : 0;
-            for (long node : replicas) {
+            for (Long node : replicas) { // boxed as the ring keeps them: added to lists and maps as is
                 if (node == self) {
                     continue;
                 }
                 if (isAlive(node)) {
-                    op.perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+                    if (single != null) {
+                        single.add(node);
+                    } else {
+                        perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+                    }
                 } else if (hint(node, e) && config.sloppyQuorum()) {
                     op.acks[i]++;
                 }
@@ -502,19 +528,39 @@ public final class Coordinator {
                     continue; // written here already
                 }
                 if (isAlive(node)) {
+                    if (pending == null) {
+                        pending = new LinkedHashMap<>();
+                    }
                     pending.computeIfAbsent(node, n -> new ArrayList<>()).add(e);
                 } else {
                     hint(node, e);
                 }
             }
         }
-        if (!op.perNode.isEmpty()) {
+        if ((single != null ? single.size() : perNode.size()) > 0) {
             remoteWrites.increment();
         }
-        op.send();
-        pending.forEach(this::writePending);
+        if (single != null) {
+            op.start(single.size());
+            op.send(single, ONLY_ENTRY);
+        } else {
+            // Replicas that take the same keys (all of them, for keys of one replica set) get one batch,
+            // which the transport encodes once.
+            Map<List<Integer>, List<Long>> nodesByKeys = new LinkedHashMap<>();
+            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
+                nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
+            }
+            op.start(perNode.size());
+            nodesByKeys.forEach((idx, nodes) -> op.send(nodes, idx));
+        }
+        if (pending != null) {
+            pending.forEach(this::writePending);
+        }
         return op.done;
     }
+
+    /** The entry indexes of a write of one entry. */
+    private static final List<Integer> ONLY_ENTRY = List.of(0);
 
     /**
      * Sends entries to a node that will own their keys once a range move finishes (bootstrap or
@@ -538,8 +584,8 @@ public final class Coordinator {
         final ConsistencyLevel level;
         final int[] required;
         final int[] acks;
-        final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
         final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Replicas written to that have not answered. */
         int outstanding;
         String refusal;
         long refusedBy;
@@ -551,35 +597,29 @@ public final class Coordinator {
             this.acks = new int[entries.size()];
         }
 
-        void send() {
+        /** Before the first {@link #send}: how many replicas are written to (0: done or failed now). */
+        void start(int replicas) {
             synchronized (this) {
-                outstanding = perNode.size();
+                outstanding = replicas;
             }
             checkDone();
-            // Replicas that take the same keys (all of them, for a write of one key) get one batch,
-            // which the transport encodes once.
-            Map<List<Integer>, List<Long>> nodesByKeys = new LinkedHashMap<>();
-            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
-                nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
+        }
+
+        /** Sends the entries at {@code idx} to each of {@code nodes}, as one batch. */
+        void send(List<Long> nodes, List<Integer> idx) {
+            if (nodes.isEmpty()) {
+                return;
             }
-            for (Map.Entry<List<Integer>, List<Long>> e : nodesByKeys.entrySet()) {
-                List<Integer> idx = e.getKey();
-                List<Long> nodes = e.getValue();
-                List<Entry> batch;
-                if (idx.size() == entries.size()) {
-                    batch = entries;
-                } else {
-                    batch = new ArrayList<>(idx.size());
-                    for (int i : idx) {
-                        batch.add(entries.get(i));
-                    }
-                }
-                List<CompletableFuture<Void>> acks = transport.write(nodes, batch);
-                for (int n = 0; n < nodes.size(); n++) {
-                    long node = nodes.get(n);
-                    acks.get(n).whenComplete((ok, failure) -> answered(node, idx, batch, failure));
+            List<Entry> batch;
+            if (idx.size() == entries.size()) {
+                batch = entries;
+            } else {
+                batch = new ArrayList<>(idx.size());
+                for (int i : idx) {
+                    batch.add(entries.get(i));
                 }
             }
+            transport.write(nodes, batch, (n, failure) -> answered(nodes.get(n), idx, batch, failure));
         }
 
         private void answered(long node, List<Integer> idx, List<Entry> batch, Throwable failure) {

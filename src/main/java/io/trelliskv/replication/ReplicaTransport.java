@@ -25,22 +25,33 @@ public interface ReplicaTransport {
      */
     CompletableFuture<Void> write(long nodeId, List<Entry> entries);
 
+    /** Told how each replica of a {@link #write(List, List, WriteAcks)} answered. */
+    @FunctionalInterface
+    interface WriteAcks {
+        /**
+         * The replica at {@code index} of the nodes written to has answered: applied ({@code failure} null),
+         * or failed as a future of {@link #write(long, List)} fails. Called once per replica, on any thread.
+         */
+        void answered(int index, Throwable failure);
+    }
+
     /**
      * {@link #write(long, List)} of one batch to several replicas (a coordinator's write of a key to its
-     * other replicas), which a transport may encode once: one future per node, in order. Never throws.
+     * other replicas), which a transport may encode once and coalesce with other writes; each replica's
+     * answer goes to {@code acks} with its index in {@code nodeIds}. A callback rather than a future per
+     * replica: this is the hot path of every replicated write. Never throws.
      */
-    default List<CompletableFuture<Void>> write(List<Long> nodeIds, List<Entry> entries) {
-        List<CompletableFuture<Void>> acks = new java.util.ArrayList<>(nodeIds.size());
-        for (long nodeId : nodeIds) {
+    default void write(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
+        for (int n = 0; n < nodeIds.size(); n++) {
+            int index = n;
             CompletableFuture<Void> ack;
             try {
-                ack = write(nodeId, entries);
+                ack = write(nodeIds.get(n), entries);
             } catch (RuntimeException e) {
                 ack = CompletableFuture.failedFuture(e);
             }
-            acks.add(ack);
+            ack.whenComplete((ok, failure) -> acks.answered(index, failure));
         }
-        return acks;
     }
 
     /**

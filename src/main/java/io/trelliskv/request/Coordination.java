@@ -129,11 +129,18 @@ final class Coordination {
         if (plan.write()) {
             coordinator.checkAvailable(plan.keys(), plan.writeLevel(), true);
         }
-        Version[] floors = plan.write() || plan.readFirst() ? session.floors(plan.keys()) : null;
+        if (!plan.readFirst()) { // a blind write: of its floors, only the newest clock matters
+            long newest = session.newestFloorHlc(plan.keys());
+            if (newest != 0) {
+                hlc.observe(newest);
+            }
+            return null;
+        }
+        Version[] floors = session.floors(plan.keys());
         if (plan.write()) {
             followFloors(floors);
         }
-        return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), floors) : null;
+        return coordinator.read(plan.keys(), plan.readLevel(), floors);
     }
 
     /**

@@ -9,9 +9,7 @@ import io.trelliskv.version.Version;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -23,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  * session of its own with only the levels and floors its forwarding node sent.
  *
  * <p>Write versions are kept exactly for the {@value #EXACT_KEYS} keys this connection wrote most
- * recently. A key pushed out of that set leaves its version in one of {@value #BUCKETS} buckets by key
+ * recently ({@link RecentWrites}, no object per write). A key pushed out of that set leaves its version in one of {@value #BUCKETS} buckets by key
  * token, each holding the newest version pushed out to it: bounded memory however many keys a client
  * writes. A bucket is conservative — a key that shares one with a key written later may ask more
  * replicas than it needed to, never fewer. Nothing is allocated before the connection's first
@@ -41,7 +39,7 @@ public final class Session {
     private volatile ConsistencyLevel readLevel;
     private volatile ConsistencyLevel writeLevel;
     /** The versions of the most recently written keys, by key token; null until the first write. */
-    private LinkedHashMap<Long, Version> exact;
+    private RecentWrites exact;
     /** Per bucket, the newest version pushed out of {@link #exact}: hlc at [2i], node at [2i+1]. */
     private long[] floors;
 
@@ -318,32 +316,20 @@ public final class Session {
     /** Remembers the version of an acknowledged write of a key with this token. */
     synchronized void record(long token, long hlc, long nodeId) {
         if (exact == null) {
-            exact = new LinkedHashMap<>(16, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<Long, Version> eldest) {
-                    if (size() <= EXACT_KEYS) {
-                        return false;
-                    }
-                    pushOut(eldest.getKey(), eldest.getValue());
-                    return true;
-                }
-            };
+            exact = new RecentWrites(EXACT_KEYS, this::pushOut);
         }
-        Version v = new Version(hlc, nodeId);
-        Version had = exact.get(token);
-        if (had == null || v.compareTo(had) > 0) {
-            exact.put(token, v);
-        }
+        exact.record(token, hlc, nodeId);
     }
 
-    private void pushOut(long token, Version v) {
+    /** Keeps the version of a key pushed out of {@link #exact} in its bucket, if newer than the bucket's. */
+    private void pushOut(long token, long hlc, long nodeId) {
         if (floors == null) {
             floors = new long[2 * BUCKETS];
         }
         int b = 2 * bucket(token);
-        if (Version.compare(v.hlc(), v.nodeId(), floors[b], floors[b + 1]) > 0) {
-            floors[b] = v.hlc();
-            floors[b + 1] = v.nodeId();
+        if (Version.compare(hlc, nodeId, floors[b], floors[b + 1]) > 0) {
+            floors[b] = hlc;
+            floors[b + 1] = nodeId;
         }
     }
 
@@ -358,7 +344,8 @@ public final class Session {
         Version[] out = new Version[keys.size()];
         for (int i = 0; i < out.length; i++) {
             long token = keys.get(i).token();
-            Version v = exact.get(token);
+            int slot = exact.indexOf(token);
+            Version v = slot < 0 ? null : new Version(exact.hlc(slot), exact.nodeId(slot));
             if (floors != null) {
                 int b = 2 * bucket(token);
                 if ((floors[b] != 0 || floors[b + 1] != 0)
@@ -369,6 +356,37 @@ public final class Session {
             out[i] = v;
         }
         return out;
+    }
+
+    /**
+     * The newest hybrid logical clock among the {@link #floors} of {@code keys}, 0 if none: all a blind
+     * write needs of them (its clock observes it), found without making the floors.
+     */
+    synchronized long newestFloorHlc(List<Key> keys) {
+        if (given != null && given.length == keys.size()) {
+            long newest = 0;
+            for (Version v : given) {
+                if (v != null) {
+                    newest = Math.max(newest, v.hlc());
+                }
+            }
+            return newest;
+        }
+        if (exact == null) {
+            return 0;
+        }
+        long newest = 0;
+        for (int i = 0; i < keys.size(); i++) {
+            long token = keys.get(i).token();
+            int slot = exact.indexOf(token);
+            if (slot >= 0) {
+                newest = Math.max(newest, exact.hlc(slot));
+            }
+            if (floors != null) {
+                newest = Math.max(newest, floors[2 * bucket(token)]);
+            }
+        }
+        return newest;
     }
 
     private static int bucket(long token) {

@@ -14,8 +14,10 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,6 +26,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * Replica reads made in one event-loop turn leave as one {@code REPLICA_READ} per replica, and each
  * caller gets the replies of its own keys, in its order; outside an event loop each read goes alone.
+ * Writes of one turn leave as one {@code REPLICA_WRITE} per replica, whose answer each write hears.
  */
 class PeerReplicaTransportTest {
 
@@ -32,7 +35,17 @@ class PeerReplicaTransportTest {
     /** The calls made, and a replica that answers each key with its value "v:" + key, stamped (1, node). */
     private final List<String> calls = new ArrayList<>();
     private boolean fail;
+    /** How the replica answers writes: applied, refused (its clock) or not at all ({@link #fail}). */
+    private boolean refuse;
     private final PeerCalls peers = (nodeId, type, payload, timeout, stream) -> {
+        if (type == PeerMessageType.REPLICA_WRITE) {
+            calls.add("write " + nodeId + ":" + ReplicaCodec.decodeWrite(payload).stream().map(e -> e.key().toString()).toList());
+            if (fail) {
+                return CompletableFuture.failedFuture(new IllegalStateException("node " + nodeId + " is down"));
+            }
+            return CompletableFuture.completedFuture(refuse ? ReplicaCodec.writeRefused("clock " + nodeId + " behind")
+                    : ReplicaCodec.writeApplied());
+        }
         assertThat(type).isEqualTo(PeerMessageType.REPLICA_READ);
         List<Key> keys = ReplicaCodec.decodeRead(payload).keys();
         calls.add(nodeId + ":" + keys.stream().map(Key::toString).toList());
@@ -79,6 +92,52 @@ class PeerReplicaTransportTest {
             assertThatThrownBy(() -> r.get(5, TimeUnit.SECONDS)).hasMessageContaining("node 2 is down");
         }
         assertThat(calls).hasSize(1);
+    }
+
+    @Test
+    void writesOfOneTurnGoAsOneCallPerReplicaAndEachWriteHearsEachOfItsReplicas() throws Exception {
+        List<String> answers = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch all = new CountDownLatch(3);
+        loop.submit(() -> {
+            transport.write(List.of(2L, 3L), entries("a"), (i, failure) -> answer(answers, all, "first", i, failure));
+            transport.write(List.of(2L), entries("b"), (i, failure) -> answer(answers, all, "second", i, failure));
+        }).get(5, TimeUnit.SECONDS);
+        assertThat(all.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(calls).containsExactly("write 2:[a, b]", "write 3:[a]");
+        assertThat(answers).containsExactlyInAnyOrder("first 0 applied", "second 0 applied", "first 1 applied");
+    }
+
+    @Test
+    void aRefusedOrFailedBatchIsTheAnswerOfEveryWriteInIt() throws Exception {
+        for (boolean down : new boolean[] {false, true}) {
+            refuse = !down;
+            fail = down;
+            calls.clear();
+            List<String> answers = Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch all = new CountDownLatch(2);
+            loop.submit(() -> {
+                transport.write(List.of(2L), entries("a"), (i, failure) -> answer(answers, all, "first", i, failure));
+                transport.write(List.of(2L), entries("b"), (i, failure) -> answer(answers, all, "second", i, failure));
+            }).get(5, TimeUnit.SECONDS);
+            assertThat(all.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(calls).containsExactly("write 2:[a, b]");
+            String outcome = down ? "IllegalStateException: node 2 is down" : "ReplicaRefusedException: clock 2 behind";
+            assertThat(answers).containsExactlyInAnyOrder("first 0 " + outcome, "second 0 " + outcome);
+        }
+    }
+
+    private static void answer(List<String> answers, CountDownLatch all, String write, int index, Throwable failure) {
+        answers.add(write + " " + index + " " + (failure == null ? "applied"
+                : failure.getClass().getSimpleName() + ": " + failure.getMessage()));
+        all.countDown();
+    }
+
+    private static List<Entry> entries(String... names) {
+        List<Entry> out = new ArrayList<>();
+        for (String n : names) {
+            out.add(new Entry(Key.of(n), n.getBytes(StandardCharsets.UTF_8), 1, 1, 0));
+        }
+        return out;
     }
 
     @Test

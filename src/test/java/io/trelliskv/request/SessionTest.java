@@ -58,6 +58,28 @@ class SessionTest {
     }
 
     @Test
+    void aBlindWriteObservesTheNewestClockOfItsKeysFloorsExactOrPushedOutOrGiven() {
+        Session s = new Session(1);
+        Key a = Key.of("a");
+        Key b = Key.of("b");
+        assertThat(s.newestFloorHlc(List.of(a, b))).isZero();
+        s.record(a.token(), 10, 1);
+        s.record(b.token(), 30, 2);
+        assertThat(s.newestFloorHlc(List.of(a))).isEqualTo(10);
+        assertThat(s.newestFloorHlc(List.of(a, b))).isEqualTo(30);
+        for (int i = 0; i < Session.EXACT_KEYS; i++) { // pushes a and b out to their buckets
+            s.record(Key.of("later" + i).token(), 5, 1);
+        }
+        for (Key k : List.of(a, b)) {
+            long expected = s.floors(List.of(k))[0].hlc();
+            assertThat(expected).isGreaterThanOrEqualTo(k == a ? 10 : 30);
+            assertThat(s.newestFloorHlc(List.of(k))).isEqualTo(expected);
+        }
+        Session forwarded = Session.forwarded(null, null, new Version[] {null, new Version(7, 3)});
+        assertThat(forwarded.newestFloorHlc(List.of(a, b))).isEqualTo(7);
+    }
+
+    @Test
     void aForwardedSessionUsesTheFloorsItWasGivenInKeyOrder() {
         Version[] given = {null, new Version(3, 4)};
         Session s = Session.forwarded(ConsistencyLevel.ONE, null, given);
