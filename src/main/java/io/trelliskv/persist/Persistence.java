@@ -133,19 +133,13 @@ public final class Persistence implements Journal, Durability, AutoCloseable {
     public static Persistence open(Path dir, PersistConfig config, Clock clock, Engine engine, Deferred journal)
             throws IOException {
         Files.createDirectories(dir);
-        long start = clock.nanos();
-        Recovery.Report report;
-        try (Applier applier = new Applier(record -> {
+        Recovery.Report report = Recovery.run(dir, new Recovery.Options(config.truncateCorrupt()), clock, record -> {
             if (record instanceof LogRecord.Write w) {
                 engine.merge(w.toEntry());
             } else if (record instanceof LogRecord.Flush f) {
                 engine.flush(f.floor());
             }
-        })) {
-            report = Recovery.run(dir, new Recovery.Options(config.truncateCorrupt()), clock, applier);
-            applier.finish();
-        }
-        report = report.took(clock.nanos() - start); // the records applied, not only read
+        });
         if (report.tornTail() != null) {
             Recovery.Truncation t = report.tornTail();
             log.warn("The log ended in a torn write (a crash while writing): cut {} at offset {}, {} bytes dropped",

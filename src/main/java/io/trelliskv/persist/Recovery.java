@@ -74,12 +74,6 @@ public final class Recovery {
         public long records() {
             return snapshotRecords + logRecords;
         }
-
-        /** This report, saying recovery took {@code elapsed} nanoseconds. */
-        public Report took(long elapsed) {
-            return new Report(snapshot, snapshotRecords, skippedSnapshots, logRecords, segmentsReplayed, tornTail,
-                    truncated, nextSegment, elapsed);
-        }
     }
 
     private Recovery() {
