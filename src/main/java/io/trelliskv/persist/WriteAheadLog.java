@@ -523,9 +523,10 @@ public final class WriteAheadLog implements AutoCloseable {
 
     /**
      * Under {@code always}, once the batch's waiters are answered: keeps {@link #PREALLOCATE_AHEAD} or more
-     * preallocated on disk ahead of the segment's end ({@link LogFormat#PREALLOCATED} bytes), {@link #PREALLOCATE_STEP} at a time and never past the
-     * segment's limit, so that the forces that acknowledge writes do not also journal a longer file. A
-     * failure only ends the preallocation for now: the next write meets the disk's error, if it lasts.
+     * preallocated on disk ahead of the segment's end ({@link LogFormat#PREALLOCATED} bytes),
+     * {@link #PREALLOCATE_STEP} at a time and never past the segment's limit, so that the forces that
+     * acknowledge writes do not also journal a longer file. A failure only ends the preallocation for now:
+     * the next write meets the disk's error, if it lasts.
      */
     private void preallocate() {
         if (config.fsync() != AppendFsync.ALWAYS || state != State.OK
