@@ -541,22 +541,23 @@ public final class Main implements Callable<Integer> {
         NodeConfig config = config();
         Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
         // Beside recovery, which keeps one core busy for as long as the data directory takes to load, what
-        // the start needs that does not depend on it: the JVM's management classes (for the startup line
-        // and the soft heap bound) and the native transport's library.
-        CompletableFuture<String[]> beside = new CompletableFuture<>();
+        // the start needs that does not depend on it: the JVM's management classes (the startup line reads
+        // them, and the soft heap bound below) and the native transport's library. The bound itself is set
+        // after recovery, which makes garbage faster than a node serving does.
+        CompletableFuture<String> beside = new CompletableFuture<>();
         DaemonThreads.start("trellis-start", () -> {
             try {
                 RespServer.loadTransport();
-                beside.complete(new String[] {jvmSummary(), softenHeap(config.engine())});
+                beside.complete(jvmSummary());
             } catch (RuntimeException | Error e) {
                 beside.completeExceptionally(e);
             }
         });
         Node node = new Node(config, clock); // ConfigException: bad data directory
-        String[] jvm = beside.join();
-        log.info("JVM: {}", jvm[0]);
-        if (jvm[1] != null) {
-            log.info("Heap: {}", jvm[1]);
+        log.info("JVM: {}", beside.join());
+        String soft = softenHeap(config.engine());
+        if (soft != null) {
+            log.info("Heap: {}", soft);
         }
         node.onDecommissioned(() -> new Thread(() -> {
             log.info("Decommissioned: every range handed over; exiting");
