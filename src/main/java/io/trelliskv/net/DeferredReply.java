@@ -50,6 +50,11 @@ public final class DeferredReply {
         }
     }
 
+    /** Whether the calling thread is the connection's event loop. */
+    public boolean calledOnLoop() {
+        return loop.inEventLoop();
+    }
+
     /**
      * Runs {@code task} on the connection's event loop: at once if called there, else as one task on it
      * (dropped if the loop has shut down, and the connection with it).

@@ -223,7 +223,7 @@ public final class Dispatcher implements CommandSink {
             List<ByteBuf> r = new ArrayList<>();
             s.add(slot);
             r.add(reply);
-            if (!next.isDone()) {
+            if (!next.isDone() && slot.calledOnLoop()) { // else nothing may add to the lists the loop reads
                 barrier = next; // a barrier is handed out only until it completes
                 slots = s;
                 replies = r;
