@@ -682,10 +682,10 @@ public final class Harness {
                 client.stream().filter(o -> o.result() == Op.Result.INFO).count(), unreadable, checks);
     }
 
-    private String causalReport(Checker.Summary s, Convergence c, int cycles, String churn, String workloadLines) {
+    /** The summary's first lines, whatever the workload: title, nemesis cycles, membership, operations. */
+    private StringBuilder summaryHead(String title, Checker.Summary s, int cycles, String churn) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (%s workload, seed %d) ==%n", options.workload().flag(),
-                options.seed()));
+        sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (%s) ==%n", title));
         sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%s%n", cycles, options.nemesis(),
                 options.finalKillAll() ? ", then a kill-all at the deadline" : ""));
         if (options.nemesis().contains(Nemesis.Kind.CHURN)) {
@@ -695,6 +695,12 @@ public final class Harness {
         sb.append(String.format(Locale.ROOT, "operations:       %d%n", s.operations()));
         sb.append(String.format(Locale.ROOT, "acknowledged:     %d  (failed %d, indeterminate %d)%n", s.acknowledged(),
                 s.failed(), s.indeterminate()));
+        return sb;
+    }
+
+    private String causalReport(Checker.Summary s, Convergence c, int cycles, String churn, String workloadLines) {
+        StringBuilder sb = summaryHead(options.workload().flag() + " workload, seed " + options.seed(), s, cycles,
+                churn);
         sb.append(workloadLines);
         sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
         appendChecks(sb, s);
@@ -753,17 +759,7 @@ public final class Harness {
     }
 
     private String report(Checker.Summary s, Convergence c, double margin, int cycles, String churn) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%n== trellis-harness summary (seed %d) ==%n", options.seed()));
-        sb.append(String.format(Locale.ROOT, "nemesis cycles:   %d (%s)%s%n", cycles, options.nemesis(),
-                options.finalKillAll() ? ", then a kill-all at the deadline" : ""));
-        if (options.nemesis().contains(Nemesis.Kind.CHURN)) {
-            sb.append(String.format(Locale.ROOT, "membership:       %s; %d nodes at the end (slots %s)%n", churn,
-                    nodes.live().size(), nodes.live()));
-        }
-        sb.append(String.format(Locale.ROOT, "operations:       %d%n", s.operations()));
-        sb.append(String.format(Locale.ROOT, "acknowledged:     %d  (failed %d, indeterminate %d)%n", s.acknowledged(),
-                s.failed(), s.indeterminate()));
+        StringBuilder sb = summaryHead("seed " + options.seed(), s, cycles, churn);
         sb.append(String.format(Locale.ROOT, "lost:             %d%n", s.lost()));
         sb.append(String.format(Locale.ROOT, "stale reads:      %d  (time margin %.0f ms)%n", s.stale(), margin));
         sb.append(String.format(Locale.ROOT, "read-your-writes: %d violations%n", s.rywViolations()));
