@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongPredicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -76,6 +77,9 @@ public final class Coordinator {
     private final HintSink hints;
     private final ReplicationConfig config;
     private final RandomGenerator random;
+
+    /** {@link #isAlive}, made once: {@link #readOrder} asks it for every key read. */
+    private final LongPredicate alive = this::isAlive;
 
     private final LongAdder remoteReads = new LongAdder();
     private final LongAdder remoteWrites = new LongAdder();
@@ -168,7 +172,7 @@ public final class Coordinator {
             if (replicas.isEmpty()) {
                 continue;
             }
-            long[] order = readOrder(key.token(), replicas, self);
+            long[] order = readOrder(key.token(), replicas, self, alive);
             op.order[i] = order;
             op.local[i] = holdsReplica(replicas, self) ? 1 : 0;
             int need = Math.max(0, level.required(replicas.size()) - op.local[i]);
@@ -208,15 +212,16 @@ public final class Coordinator {
     /**
      * The other live replicas of a key in the order a read asks them: the ring's order, rotated by the key's
      * token. Each key asks the same replicas first while they live, and the keys of one replica set spread
-     * their reads evenly over its members (the ring's order alone would send them mostly to one: at N = 3, this
-     * node's successor on the ring). Tokens are Murmur3 hashes, so their low bits are uniform.
+     * their reads evenly over its members: the ring's order alone asks one member first for a whole arc, so
+     * the load would split as the vnodes happen to lie (with one token per node, two thirds to this node's
+     * successor at N = 3). Tokens are Murmur3 hashes, so their low bits are uniform.
      */
-    long[] readOrder(long token, List<Long> replicas, long self) {
+    static long[] readOrder(long token, List<Long> replicas, long self, LongPredicate isAlive) {
         int live = 0;
         long alive = 0; // bit p: the replica at position p of the ring's list is another live one (N <= 16)
         for (int p = 0; p < replicas.size(); p++) {
             long node = replicas.get(p);
-            if (node != self && isAlive(node)) {
+            if (node != self && isAlive.test(node)) {
                 alive |= 1L << p;
                 live++;
             }
