@@ -210,11 +210,12 @@ final class PeerReplicaTransport implements ReplicaTransport {
         CompletableFuture<List<ReadReply>> reply = new CompletableFuture<>();
         read(nodeId, keys, known, 0, new ReadAnswers() {
             @Override
-            public void answered(List<ReadReply> replies, Throwable failure) {
+            public void answered(List<ReadReply> replies, int from, Throwable failure) {
                 if (failure != null) {
                     reply.completeExceptionally(failure);
                 } else {
-                    reply.complete(replies);
+                    reply.complete(from == 0 && replies.size() == keys.size() ? replies
+                            : replies.subList(from, from + keys.size()));
                 }
             }
 
@@ -304,7 +305,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
         }
     }
 
-    /** Gives each caller its keys' part of the batch's reply (a view, not a copy), or the failure. */
+    /** Gives each caller its keys' part of the batch's reply (the whole reply and where its part starts), or the failure. */
     private static void passOn(CoalescedReads c, List<ReadReply> all, Throwable failure) {
         Throwable outcome = failure;
         if (outcome == null && all.size() != c.keys.size()) {
@@ -313,13 +314,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
         }
         for (ReadCaller caller : c.callers) {
             try {
-                if (outcome != null) {
-                    caller.answers().answered(null, outcome);
-                } else if (caller.count() == all.size()) {
-                    caller.answers().answered(all, null);
-                } else {
-                    caller.answers().answered(all.subList(caller.from(), caller.from() + caller.count()), null);
-                }
+                caller.answers().answered(outcome == null ? all : null, caller.from(), outcome);
             } catch (RuntimeException e) { // a bug in one read's callback must not keep the others waiting
                 log.error("Passing on replica {}'s read answer failed", Long.toHexString(c.nodeId), e);
             }

@@ -496,8 +496,12 @@ public final class Coordinator {
             /** Indexes of the keys asked about, ascending: {@code idx[0..count)}. */
             int[] idx = new int[1];
             int count;
-            /** The replica's answer, one per key asked; null until it answers, and if it fails. */
+            /**
+             * The replica's answer, one per key asked from {@link #from} on (a batch's answer is shared by the reads
+             * coalesced into it); null until it answers, and if it fails.
+             */
             List<ReadReply> replies;
+            int from;
             /** It has answered or failed. */
             boolean finished;
             /** Another replica has been asked in its place. */
@@ -533,7 +537,7 @@ public final class Coordinator {
                 try {
                     transport.read(node, ks, kn, config.speculativeDelayMillis(), this);
                 } catch (RuntimeException e) {
-                    answered(null, e);
+                    answered(null, 0, e);
                 }
             }
 
@@ -550,13 +554,13 @@ public final class Coordinator {
             }
 
             @Override
-            public void answered(List<ReadReply> rs, Throwable failure) {
-                boolean ok = failure == null && rs != null && rs.size() == count;
+            public void answered(List<ReadReply> rs, int first, Throwable failure) {
+                boolean ok = failure == null && rs != null && first >= 0 && rs.size() - first >= count;
                 List<Integer> floorsMet = null;
                 long now = nowMillis();
                 if (ok) {
                     for (int j = 0; j < count; j++) {
-                        Entry newer = rs.get(j).entry();
+                        Entry newer = rs.get(first + j).entry();
                         int i = idx[j];
                         if (newer != null && acceptable(newer, node)) {
                             engine.merge(newer);
@@ -582,6 +586,7 @@ public final class Coordinator {
                     finished = true;
                     if (ok) {
                         replies = rs;
+                        from = first;
                         for (int j = 0; j < count; j++) {
                             answered[idx[j]]++;
                         }
@@ -628,8 +633,12 @@ public final class Coordinator {
                 }
                 for (int j = 0; j < request.count; j++) {
                     int i = request.idx[j];
+                    ReadReply theirs = request.replies.get(request.from + j);
                     Entry newest;
                     synchronized (this) {
+                        if (seen[i] == null && holdsWhatWasKnown(theirs, known[i])) {
+                            continue; // the common case: it holds this node's copy, and nobody sent a newer one
+                        }
                         newest = reconcile(known[i], seen[i], nowMillis);
                     }
                     if (!looked[i]) {
@@ -637,7 +646,6 @@ public final class Coordinator {
                         looked[i] = true;
                     }
                     Entry now = current[i];
-                    ReadReply theirs = request.replies.get(j);
                     if (now != null && !now.isTombstone() && ValueKind.joins(now.kind())) {
                         if (!holds(theirs, now)) { // the join of every answer merged here
                             fixes = addFix(fixes, request.node, now);
@@ -659,6 +667,17 @@ public final class Coordinator {
                 readRepairs.add(fix.getValue().size());
                 writeTo(fix.getKey(), fix.getValue()).exceptionally(failure -> null);
             }
+        }
+
+        /**
+         * True if a replica that answered {@code theirs} holds the version this node had when the read started,
+         * {@code known}, of a kind that does not join: then, with no newer entry seen, it is as new as anything
+         * this read learnt, and a write made here since replicates itself, so repair has nothing to send it.
+         */
+        private static boolean holdsWhatWasKnown(ReadReply theirs, Entry known) {
+            return known != null && theirs.entry() == null && !theirs.missing()
+                    && (known.isTombstone() || !ValueKind.joins(known.kind()))
+                    && Version.compare(known.hlc(), known.nodeId(), theirs.hlc(), theirs.nodeId()) == 0;
         }
 
         /** Adds an entry to write back to {@code node}; makes the map on the first. */

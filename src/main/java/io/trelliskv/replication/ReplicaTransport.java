@@ -66,10 +66,11 @@ public interface ReplicaTransport {
     /** Told how a replica of a {@link #read(long, List, Entry[], long, ReadAnswers)} answered. */
     interface ReadAnswers {
         /**
-         * The replica answered with one {@link ReadReply} per key, in order ({@code failure} null), or failed as a
-         * future of {@link #read(long, List, Entry[])} fails. Called once, on any thread.
+         * The replica answered ({@code failure} null) with one {@link ReadReply} per key, in order, from
+         * {@code replies.get(from)} on (a transport that coalesced reads passes each its part of one answer, not a
+         * copy); or failed as a future of {@link #read(long, List, Entry[])} fails. Called once, on any thread.
          */
-        void answered(List<ReadReply> replies, Throwable failure);
+        void answered(List<ReadReply> replies, int from, Throwable failure);
 
         /**
          * The replica has not answered after the delay the read was given: a coordinator may ask another replica
@@ -92,6 +93,6 @@ public interface ReplicaTransport {
         } catch (RuntimeException e) {
             reply = CompletableFuture.failedFuture(e);
         }
-        reply.whenComplete(answers::answered);
+        reply.whenComplete((replies, failure) -> answers.answered(replies, 0, failure));
     }
 }

@@ -153,7 +153,7 @@ class PeerReplicaTransportTest {
     private static ReplicaTransport.ReadAnswers recording(List<String> events, CountDownLatch told) {
         return new ReplicaTransport.ReadAnswers() {
             @Override
-            public void answered(List<ReadReply> replies, Throwable failure) {
+            public void answered(List<ReadReply> replies, int from, Throwable failure) {
                 events.add(failure == null ? "answered" : "failed");
                 told.countDown();
             }

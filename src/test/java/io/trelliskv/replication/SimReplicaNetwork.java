@@ -144,7 +144,7 @@ final class SimReplicaNetwork implements Liveness {
                         }
                     }));
                 }
-                reply.whenComplete(answers::answered);
+                reply.whenComplete((replies, failure) -> answers.answered(replies, 0, failure));
             }
         };
     }
