@@ -7,6 +7,7 @@ import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
 import io.trelliskv.replication.Deadline;
+import io.trelliskv.replication.LatencyPercentile;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaTransport;
@@ -205,6 +206,13 @@ final class PeerReplicaTransport implements ReplicaTransport {
     /** Per event-loop thread, the reads of the current turn, one batch per replica (a few); empty between turns. */
     private final ThreadLocal<List<CoalescedReads>> readTurn = ThreadLocal.withInitial(ArrayList::new);
 
+    /** The percentile of recent read round trips below which a replica is not yet slow. */
+    static final double SLOW_PERCENTILE = 0.99;
+
+    /** Per event-loop thread, its batches' round trips: a replica is slow only past their 99th percentile. */
+    private final ThreadLocal<LatencyPercentile> readLatency =
+            ThreadLocal.withInitial(() -> new LatencyPercentile(SLOW_PERCENTILE));
+
     @Override
     public CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known) {
         CompletableFuture<List<ReadReply>> reply = new CompletableFuture<>();
@@ -230,8 +238,10 @@ final class PeerReplicaTransport implements ReplicaTransport {
      * Reads made on an event loop are coalesced as writes are: each replica gets one {@code REPLICA_READ}
      * per turn with every key the turn's commands asked of it (at most {@value #MAX_COALESCED}), and each
      * caller gets its own keys' part of the one reply. A failure or timeout fails every read of the batch.
-     * One scheduled check per batch, on the loop, tells its callers if the replica is slow; reads made off an
-     * event loop are never told.
+     * One scheduled check per batch, on the loop, tells its callers if the replica is slow: it has not answered
+     * within the callers' delay, or within the 99th percentile of the loop's recent read round trips if that is
+     * longer (so that under load, when every answer takes longer, reads do not ask a second replica for a large
+     * share of keys). Reads made off an event loop are never told.
      */
     @Override
     public void read(long nodeId, List<Key> keys, Entry[] known, long slowAfterMillis, ReadAnswers answers) {
@@ -278,6 +288,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     /** Sends one batch; on {@code loop} (if any), checks once after the callers' delay whether it was answered. */
     private void sendReads(CoalescedReads c, EventExecutor loop) {
+        long start = System.nanoTime();
         CompletableFuture<List<ReadReply>> sent;
         try {
             sent = readNow(c.nodeId, c.keys, c.known.toArray(new Entry[0]));
@@ -286,13 +297,19 @@ final class PeerReplicaTransport implements ReplicaTransport {
         }
         if (loop != null && c.slowAfterMillis > 0 && !sent.isDone()) {
             CompletableFuture<List<ReadReply>> answer = sent;
+            long delay = Math.min(Math.max(c.slowAfterMillis, readLatency.get().millis()), timeout.toMillis());
             loop.schedule(() -> {
                 if (!answer.isDone()) {
                     tellSlow(c);
                 }
-            }, c.slowAfterMillis, TimeUnit.MILLISECONDS);
+            }, delay, TimeUnit.MILLISECONDS);
         }
-        sent.whenComplete((all, failure) -> passOn(c, all, failure));
+        sent.whenComplete((all, failure) -> {
+            if (failure == null) {
+                readLatency.get().record(System.nanoTime() - start);
+            }
+            passOn(c, all, failure);
+        });
     }
 
     private static void tellSlow(CoalescedReads c) {

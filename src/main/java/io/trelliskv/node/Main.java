@@ -140,7 +140,8 @@ public final class Main implements Callable<Integer> {
     String replicaTimeout = "2s";
 
     @Option(names = "--read-speculative-retry", paramLabel = "DURATION",
-            description = "How long a read waits for a replica it asked before also asking the next one;"
+            description = "The least time a read waits for a replica it asked before also asking the next one"
+                    + " (longer while the 99th percentile of recent replica reads is longer);"
                     + " 0: only when one fails (default: 5ms; at most --replica-timeout).")
     String readSpeculativeRetry = ReplicationConfig.DEFAULT_READ_SPECULATIVE_RETRY_MILLIS + "ms";
 

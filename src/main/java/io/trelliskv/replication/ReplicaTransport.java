@@ -84,7 +84,8 @@ public interface ReplicaTransport {
      * {@link #read(long, List, Entry[])} with its answer passed to {@code answers}, which is also told if no
      * answer came within {@code slowAfterMillis} (0: never told). A callback rather than a future: this is the hot
      * path of every replicated read. The transport checks for slow answers once per batch of reads it sends, not
-     * with a timer per read; by default it never does. Never throws.
+     * with a timer per read, and may wait longer than {@code slowAfterMillis} where its replicas' answers usually
+     * take longer (the peer transport: their 99th percentile); by default it never tells. Never throws.
      */
     default void read(long nodeId, List<Key> keys, Entry[] known, long slowAfterMillis, ReadAnswers answers) {
         CompletableFuture<List<ReadReply>> reply;

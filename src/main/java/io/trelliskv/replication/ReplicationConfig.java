@@ -12,8 +12,10 @@ import static io.trelliskv.common.ConfigException.require;
  * @param maxClockDriftMillis a version further ahead of this node's clock than this is refused
  * @param readRepairChance    chance that a read at ONE checks the other replicas in the background
  * @param replicaTimeoutMillis how long a coordinator waits for a replica's answer
- * @param readSpeculativeRetryMillis how long a read waits for a replica it asked before it also asks another
- *                            (a speculative retry); 0 never asks another for slowness, only when one fails.
+ * @param readSpeculativeRetryMillis how long a read waits at least for a replica it asked before it also asks
+ *                            another (a speculative retry; the peer transport waits longer while the 99th
+ *                            percentile of its recent replica reads is longer); 0 never asks another for
+ *                            slowness, only when one fails.
  *                            A delay at or past {@code replicaTimeoutMillis} is cut to it: by then the replica
  *                            has failed anyway ({@link #speculativeDelayMillis})
  */
