@@ -29,8 +29,9 @@ import java.util.random.RandomGenerator;
  * <ol>
  *   <li>{@link #checkAvailable}: if fewer replicas of a key are alive than the consistency level
  *       needs, the command is refused at once ({@code UNAVAILABLE}) and nothing is done.</li>
- *   <li>{@link #read} (reads, and writes that read first such as INCR or APPEND): the other replicas
- *       are asked for their versions. Each is told the version this node already has and sends the
+ *   <li>{@link #read} (reads, and writes that read first such as INCR or APPEND): as many of the other
+ *       replicas as the level needs are asked for their versions, another in place of one that fails or is
+ *       slow (a speculative retry). Each is told the version this node already has and sends the
  *       whole entry only when its own is newer, so a value crosses the network only when it is needed.
  *       (For a counter, this node tells its epoch instead: a reset newer than the epoch outranks the
  *       counter even when its version is older; see {@link Precedence}.) Entries sent are merged into
