@@ -169,23 +169,24 @@ public final class Coordinator {
             Key key = keys.get(i);
             List<Long> replicas = placement.replicas(key.token());
             Entry local = engine.stored(key);
-            op.known[i] = local;
+            KeyRead read = op.reads[i];
+            read.known = local;
             if (replicas.isEmpty()) {
                 continue;
             }
             long[] order = readOrder(key.token(), replicas, self, alive);
-            op.order[i] = order;
-            op.local[i] = holdsReplica(replicas, self) ? 1 : 0;
-            int need = Math.max(0, level.required(replicas.size()) - op.local[i]);
+            read.order = order;
+            read.local = holdsReplica(replicas, self) ? 1 : 0;
+            int need = Math.max(0, level.required(replicas.size()) - read.local);
             Version floor = floors == null ? null : floors[i];
-            op.levelNeed[i] = need;
+            read.levelNeed = need;
             int ask = Math.min(need, order.length); // at ALL: every live one
             if (floor != null && !meets(local, floor)) {
-                op.floors[i] = floor;
+                read.floor = floor;
                 need = Math.max(need, order.length);
                 ask = order.length;
             }
-            op.need[i] = need;
+            read.need = need;
             op.ask(i, ask);
             if (need > 0) {
                 remote = true;
@@ -195,7 +196,7 @@ public final class Coordinator {
             if (level == ConsistencyLevel.ONE && config.readRepairChance() > 0
                     && random.nextDouble() < config.readRepairChance()) {
                 for (int i = 0; i < keys.size(); i++) {
-                    op.ask(i, op.order[i] == null ? 0 : op.order[i].length); // every live replica
+                    op.ask(i, op.reads[i].order == null ? 0 : op.reads[i].order.length); // every live replica
                 }
                 if (op.requests.isEmpty()) {
                     return null;
@@ -343,27 +344,34 @@ public final class Coordinator {
         return ValueKind.joins(e.kind()) && !e.isTombstone() ? c == 0 : c >= 0;
     }
 
+    /** One key's part of a {@link ReadOp}; guarded by the read's monitor. */
+    private static final class KeyRead {
+        /** This node's copy when the read started: what the replicas are told it has. */
+        Entry known;
+        /** What the entries replicas sent settle on ({@link #reconcile}); for read repair. */
+        Entry seen;
+        /** Remote answers the key waits for: {@link #levelNeed}, or every live replica below a floor. */
+        int need;
+        /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
+        int levelNeed;
+        /** The floor this node's copy was below, until an answer meets it; else null. */
+        Version floor;
+        /** Remote answers so far. */
+        int answered;
+        /** 1 where this node is a replica of the key (its own copy counts as an answer). */
+        int local;
+        /** The other live replicas in the order they are asked ({@link #readOrder}); null if the key has none. */
+        long[] order;
+        /** How many of {@link #order} have been asked: always a prefix, so the next is {@code order[asked]}. */
+        int asked;
+    }
+
     /** One read across replicas; its state is guarded by its own monitor. */
     private final class ReadOp {
         final List<Key> keys;
         final ConsistencyLevel level;
-        /** This node's copy of each key when the read started: what the replicas are told it has. */
-        final Entry[] known;
-        /** What the entries replicas sent for each key settle on ({@link #reconcile}); for read repair. */
-        final Entry[] seen;
-        /** Remote answers each key waits for: {@link #levelNeed}, or every live replica below a floor. */
-        final int[] need;
-        /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
-        final int[] levelNeed;
-        /** The floor of each key this node's copy was below, until an answer meets it; else null. */
-        final Version[] floors;
-        final int[] answered;
-        /** 1 where this node is a replica of the key (its own copy counts as an answer). */
-        final int[] local;
-        /** Per key, its other live replicas in the order they are asked ({@link #readOrder}); null if it has none. */
-        final long[][] order;
-        /** Per key, how many of its {@link #order} have been asked: always a prefix, so the next is {@code order[i][asked[i]]}. */
-        final int[] asked;
+        /** Each key's part of the read, by index. */
+        final KeyRead[] reads;
         /** Every request made, a replica's first and any asked in place of a slow or failed one; for read repair. */
         final List<Request> requests = new ArrayList<>(2);
         final CompletableFuture<Void> done = new CompletableFuture<>();
@@ -375,22 +383,17 @@ public final class Coordinator {
         ReadOp(List<Key> keys, ConsistencyLevel level) {
             this.keys = keys;
             this.level = level;
-            int n = keys.size();
-            this.known = new Entry[n];
-            this.seen = new Entry[n];
-            this.need = new int[n];
-            this.levelNeed = new int[n];
-            this.floors = new Version[n];
-            this.answered = new int[n];
-            this.local = new int[n];
-            this.order = new long[n][];
-            this.asked = new int[n];
+            this.reads = new KeyRead[keys.size()];
+            for (int i = 0; i < reads.length; i++) {
+                reads[i] = new KeyRead();
+            }
         }
 
         /** Before {@link #send}: asks key {@code i}'s replicas, in order, until {@code count} have been asked. */
         void ask(int i, int count) {
-            for (; asked[i] < count; asked[i]++) {
-                requestTo(order[i][asked[i]], requests).add(i);
+            KeyRead read = reads[i];
+            for (; read.asked < count; read.asked++) {
+                requestTo(read.order[read.asked], requests).add(i);
             }
         }
 
@@ -410,7 +413,7 @@ public final class Coordinator {
             long now = nowMillis();
             Entry[] all = new Entry[keys.size()];
             for (int i = 0; i < all.length; i++) {
-                all[i] = askedAbove(known[i], now);
+                all[i] = askedAbove(reads[i].known, now);
             }
             int first;
             synchronized (this) {
@@ -432,8 +435,8 @@ public final class Coordinator {
             int shortKey = -1;
             boolean last;
             synchronized (this) {
-                for (int i = 0; i < need.length; i++) {
-                    if (answered[i] < need[i]) {
+                for (int i = 0; i < reads.length; i++) {
+                    if (reads[i].answered < reads[i].need) {
                         shortKey = i;
                         break;
                     }
@@ -445,7 +448,7 @@ public final class Coordinator {
             } else if (last && !done.isDone()) {
                 timeouts.increment();
                 done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
-                        answered[shortKey] + local[shortKey], need[shortKey] + local[shortKey]));
+                        reads[shortKey].answered + reads[shortKey].local, reads[shortKey].need + reads[shortKey].local));
             }
         }
 
@@ -461,11 +464,12 @@ public final class Coordinator {
             List<Request> fresh = null;
             for (int j = 0; j < slow.count; j++) {
                 int i = slow.idx[j];
-                if (answered[i] >= need[i]) {
+                KeyRead read = reads[i];
+                if (read.answered >= read.need) {
                     continue;
                 }
-                while (asked[i] < order[i].length) {
-                    long next = order[i][asked[i]++];
+                while (read.asked < read.order.length) {
+                    long next = read.order[read.asked++];
                     if (isAlive(next)) {
                         if (fresh == null) {
                             fresh = new ArrayList<>(1);
@@ -532,7 +536,7 @@ public final class Coordinator {
                     kn = new Entry[count];
                     for (int j = 0; j < count; j++) {
                         ks.add(keys.get(idx[j]));
-                        kn[j] = askedAbove(known[idx[j]], now);
+                        kn[j] = askedAbove(reads[idx[j]].known, now);
                     }
                 }
                 try {
@@ -566,12 +570,12 @@ public final class Coordinator {
                         if (newer != null && acceptable(newer, node)) {
                             engine.merge(newer);
                             synchronized (ReadOp.this) {
-                                seen[i] = reconcile(seen[i], newer, now);
+                                reads[i].seen = reconcile(reads[i].seen, newer, now);
                             }
                         }
                         Version floor;
                         synchronized (ReadOp.this) {
-                            floor = floors[i];
+                            floor = reads[i].floor;
                         }
                         if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
                             if (floorsMet == null) {
@@ -589,15 +593,15 @@ public final class Coordinator {
                         replies = rs;
                         from = first;
                         for (int j = 0; j < count; j++) {
-                            answered[idx[j]]++;
+                            reads[idx[j]].answered++;
                         }
                     } else {
                         fresh = replace(this); // failed: its keys' next replicas, at once
                     }
                     if (floorsMet != null) {
                         for (int i : floorsMet) {
-                            floors[i] = null;
-                            need[i] = levelNeed[i];
+                            reads[i].floor = null;
+                            reads[i].need = reads[i].levelNeed;
                         }
                     }
                     last = --outstanding == 0;
@@ -637,10 +641,11 @@ public final class Coordinator {
                     ReadReply theirs = request.replies.get(request.from + j);
                     Entry newest;
                     synchronized (this) {
-                        if (seen[i] == null && holdsWhatWasKnown(theirs, known[i])) {
+                        KeyRead read = reads[i];
+                        if (read.seen == null && holdsWhatWasKnown(theirs, read.known)) {
                             continue; // the common case: it holds this node's copy, and nobody sent a newer one
                         }
-                        newest = reconcile(known[i], seen[i], nowMillis);
+                        newest = reconcile(read.known, read.seen, nowMillis);
                     }
                     if (!looked[i]) {
                         current[i] = engine.stored(keys.get(i));
