@@ -220,11 +220,11 @@ public final class Coordinator {
      */
     static long[] readOrder(long token, List<Long> replicas, long self, LongPredicate isAlive) {
         int live = 0;
-        long alive = 0; // bit p: the replica at position p of the ring's list is another live one (N <= 16)
+        long liveBits = 0; // bit p: the replica at position p of the ring's list is another live one (N <= 16)
         for (int p = 0; p < replicas.size(); p++) {
             long node = replicas.get(p);
             if (node != self && isAlive.test(node)) {
-                alive |= 1L << p;
+                liveBits |= 1L << p;
                 live++;
             }
         }
@@ -235,7 +235,7 @@ public final class Coordinator {
         int start = (int) Long.remainderUnsigned(token, live);
         int k = 0;
         for (int p = 0; p < replicas.size(); p++) {
-            if ((alive & (1L << p)) != 0) {
+            if ((liveBits & (1L << p)) != 0) {
                 order[Math.floorMod(k - start, live)] = replicas.get(p);
                 k++;
             }
