@@ -7,6 +7,7 @@ import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
 import io.trelliskv.replication.Deadline;
+import io.trelliskv.replication.LatencyPercentile;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaTransport;
@@ -21,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Replica messages over {@link PeerCalls}, addressed by node id.
@@ -34,7 +36,9 @@ import java.util.concurrent.CompletableFuture;
  * failure applies to every write of the batch, each of which then keeps its own hints.
  *
  * <p>Reads made on an event loop ({@link #read}) are coalesced the same way, one {@code REPLICA_READ} per
- * replica per turn, its reply split among the commands that asked.
+ * replica per turn, its reply split among the commands that asked; one scheduled check per such batch tells
+ * the commands that asked if the replica has not answered within their delay, so they can ask another
+ * (a coordinator's speculative retry).
  *
  * <p>A coordinator's writes carry a deadline (now plus the replica timeout, when the batch is sent): the
  * replica does not apply a batch that arrives after the coordinator stopped waiting for it
@@ -172,81 +176,166 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     /** Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. */
     private static final class CoalescedReads {
+        final long nodeId;
         final List<Key> keys = new ArrayList<>();
         final List<Entry> known = new ArrayList<>();
-        /** Per caller: where its keys start in {@link #keys}, how many, and its future. */
-        final List<int[]> spans = new ArrayList<>();
-        final List<CompletableFuture<List<ReadReply>>> replies = new ArrayList<>();
+        final List<ReadCaller> callers = new ArrayList<>(4);
+        /** The shortest delay a caller gave before it is told the replica is slow, in ms; 0 if none asked to be. */
+        long slowAfterMillis;
+
+        CoalescedReads(long nodeId) {
+            this.nodeId = nodeId;
+        }
+
+        void add(List<Key> ks, Entry[] kn, long slowAfter, ReadAnswers answers) {
+            callers.add(new ReadCaller(keys.size(), ks.size(), answers));
+            keys.addAll(ks);
+            for (int i = 0; i < ks.size(); i++) {
+                known.add(kn == null ? null : kn[i]);
+            }
+            if (slowAfter > 0 && (slowAfterMillis == 0 || slowAfter < slowAfterMillis)) {
+                slowAfterMillis = slowAfter;
+            }
+        }
     }
 
-    /** Per event-loop thread, the reads of the current turn by replica; empty between turns. */
-    private final ThreadLocal<Map<Long, CoalescedReads>> readTurn = ThreadLocal.withInitial(LinkedHashMap::new);
+    /** One read of a coalesced batch: where its keys start in the batch, how many, and whom to tell. */
+    private record ReadCaller(int from, int count, ReadAnswers answers) {
+    }
+
+    /** Per event-loop thread, the reads of the current turn, one batch per replica (a few); empty between turns. */
+    private final ThreadLocal<List<CoalescedReads>> readTurn = ThreadLocal.withInitial(ArrayList::new);
+
+    /** The percentile of recent read round trips below which a replica is not yet slow. */
+    static final double SLOW_PERCENTILE = 0.99;
+
+    /** Per event-loop thread, its batches' round trips: a replica is slow only past their 99th percentile. */
+    private final ThreadLocal<LatencyPercentile> readLatency =
+            ThreadLocal.withInitial(() -> new LatencyPercentile(SLOW_PERCENTILE));
+
+    @Override
+    public CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known) {
+        CompletableFuture<List<ReadReply>> reply = new CompletableFuture<>();
+        read(nodeId, keys, known, 0, new ReadAnswers() {
+            @Override
+            public void answered(List<ReadReply> replies, int from, Throwable failure) {
+                if (failure != null) {
+                    reply.completeExceptionally(failure);
+                } else {
+                    reply.complete(from == 0 && replies.size() == keys.size() ? replies
+                            : replies.subList(from, from + keys.size()));
+                }
+            }
+
+            @Override
+            public void slow() {
+            }
+        });
+        return reply;
+    }
 
     /**
      * Reads made on an event loop are coalesced as writes are: each replica gets one {@code REPLICA_READ}
      * per turn with every key the turn's commands asked of it (at most {@value #MAX_COALESCED}), and each
      * caller gets its own keys' part of the one reply. A failure or timeout fails every read of the batch.
+     * One scheduled check per batch, on the loop, tells its callers if the replica is slow: it has not answered
+     * within the callers' delay, or within the 99th percentile of the loop's recent read round trips if that is
+     * longer (so that under load, when every answer takes longer, reads do not ask a second replica for a large
+     * share of keys). Reads made off an event loop are never told.
      */
     @Override
-    public CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known) {
+    public void read(long nodeId, List<Key> keys, Entry[] known, long slowAfterMillis, ReadAnswers answers) {
         EventExecutor loop = ThreadExecutorMap.currentExecutor();
         if (loop == null || keys.size() > MAX_COALESCED) {
-            return readNow(nodeId, keys, known);
+            CoalescedReads alone = new CoalescedReads(nodeId);
+            alone.add(keys, known, slowAfterMillis, answers);
+            sendReads(alone, loop);
+            return;
         }
-        Map<Long, CoalescedReads> batches = readTurn.get();
+        List<CoalescedReads> batches = readTurn.get();
         if (batches.isEmpty()) {
             loop.execute(this::sendReadTurn); // after the I/O of this turn
         }
-        CoalescedReads c = batches.get(nodeId);
-        if (c != null && c.keys.size() + keys.size() > MAX_COALESCED) {
-            batches.remove(nodeId);
-            sendReads(nodeId, c);
-            c = null;
+        CoalescedReads c = null;
+        for (int b = 0; b < batches.size(); b++) {
+            if (batches.get(b).nodeId == nodeId) {
+                c = batches.get(b);
+                if (c.keys.size() + keys.size() > MAX_COALESCED) {
+                    batches.remove(b);
+                    sendReads(c, loop);
+                    c = null;
+                }
+                break;
+            }
         }
         if (c == null) {
-            c = new CoalescedReads();
-            batches.put(nodeId, c);
+            c = new CoalescedReads(nodeId);
+            batches.add(c);
         }
-        c.spans.add(new int[] {c.keys.size(), keys.size()});
-        c.keys.addAll(keys);
-        for (int i = 0; i < keys.size(); i++) {
-            c.known.add(known == null ? null : known[i]);
-        }
-        CompletableFuture<List<ReadReply>> reply = new CompletableFuture<>();
-        c.replies.add(reply);
-        return reply;
+        c.add(keys, known, slowAfterMillis, answers);
     }
 
     /** On the loop, once its turn's reads are handled: sends each replica's reads. */
     private void sendReadTurn() {
-        Map<Long, CoalescedReads> batches = readTurn.get();
-        List<Map.Entry<Long, CoalescedReads>> all = new ArrayList<>(batches.entrySet());
+        List<CoalescedReads> batches = readTurn.get();
+        CoalescedReads[] all = batches.toArray(new CoalescedReads[0]);
         batches.clear();
-        for (Map.Entry<Long, CoalescedReads> e : all) {
-            sendReads(e.getKey(), e.getValue());
+        EventExecutor loop = ThreadExecutorMap.currentExecutor();
+        for (CoalescedReads c : all) {
+            sendReads(c, loop);
         }
     }
 
-    private void sendReads(long nodeId, CoalescedReads c) {
+    /** Sends one batch; on {@code loop} (if any), checks once after the callers' delay whether it was answered. */
+    private void sendReads(CoalescedReads c, EventExecutor loop) {
+        long start = System.nanoTime();
         CompletableFuture<List<ReadReply>> sent;
         try {
-            sent = readNow(nodeId, c.keys, c.known.toArray(new Entry[0]));
+            sent = readNow(c.nodeId, c.keys, c.known.toArray(new Entry[0]));
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
-        sent.whenComplete((all, failure) -> {
-            for (int i = 0; i < c.replies.size(); i++) {
-                int[] span = c.spans.get(i);
-                if (failure != null) {
-                    c.replies.get(i).completeExceptionally(failure);
-                } else if (all.size() != c.keys.size()) {
-                    c.replies.get(i).completeExceptionally(new IllegalStateException(
-                            "read reply of " + all.size() + " entries for " + c.keys.size() + " keys"));
-                } else {
-                    c.replies.get(i).complete(List.copyOf(all.subList(span[0], span[0] + span[1])));
+        if (loop != null && c.slowAfterMillis > 0 && !sent.isDone()) {
+            CompletableFuture<List<ReadReply>> answer = sent;
+            long delay = Math.min(Math.max(c.slowAfterMillis, readLatency.get().millis()), timeout.toMillis());
+            loop.schedule(() -> {
+                if (!answer.isDone()) {
+                    tellSlow(c);
                 }
+            }, delay, TimeUnit.MILLISECONDS);
+        }
+        sent.whenComplete((all, failure) -> {
+            if (failure == null) {
+                readLatency.get().record(System.nanoTime() - start);
             }
+            passOn(c, all, failure);
         });
+    }
+
+    private static void tellSlow(CoalescedReads c) {
+        for (ReadCaller caller : c.callers) {
+            try {
+                caller.answers().slow();
+            } catch (RuntimeException e) { // one read's bug must not keep the others from their retries
+                log.error("Telling a read that replica {} is slow failed", Long.toHexString(c.nodeId), e);
+            }
+        }
+    }
+
+    /** Gives each caller its keys' part of the batch's reply (the whole reply and where its part starts), or the failure. */
+    private static void passOn(CoalescedReads c, List<ReadReply> all, Throwable failure) {
+        Throwable outcome = failure;
+        if (outcome == null && all.size() != c.keys.size()) {
+            outcome = new IllegalStateException("read reply of " + all.size() + " entries for " + c.keys.size()
+                    + " keys");
+        }
+        for (ReadCaller caller : c.callers) {
+            try {
+                caller.answers().answered(outcome == null ? all : null, caller.from(), outcome);
+            } catch (RuntimeException e) { // a bug in one read's callback must not keep the others waiting
+                log.error("Passing on replica {}'s read answer failed", Long.toHexString(c.nodeId), e);
+            }
+        }
     }
 
     private CompletableFuture<List<ReadReply>> readNow(long nodeId, List<Key> keys, Entry[] known) {

@@ -346,6 +346,7 @@ public final class Info {
         line(sb, "sloppy_quorum", rc.sloppyQuorum() ? 1 : 0);
         line(sb, "max_clock_drift_ms", rc.maxClockDriftMillis());
         line(sb, "read_repair_chance", rc.readRepairChance());
+        line(sb, "read_speculative_retry_ms", rc.readSpeculativeRetryMillis());
         ClusterInfo cluster = source.cluster();
         if (!cluster.started()) {
             return;
@@ -355,6 +356,7 @@ public final class Info {
         line(sb, "coordinated_remote_writes", c.remoteWrites());
         line(sb, "read_repairs", c.readRepairs());
         line(sb, "background_read_checks", c.backgroundChecks());
+        line(sb, "speculative_reads", c.speculativeReads());
         line(sb, "unavailable_errors", c.unavailable());
         line(sb, "timeout_errors", c.timeouts());
         line(sb, "refused_errors", c.refusals());

@@ -139,6 +139,12 @@ public final class Main implements Callable<Integer> {
             description = "How long a coordinator waits for a replica (default: 2s).")
     String replicaTimeout = "2s";
 
+    @Option(names = "--read-speculative-retry", paramLabel = "DURATION",
+            description = "The least time a read waits for a replica it asked before also asking the next one"
+                    + " (longer while the 99th percentile of recent replica reads is longer);"
+                    + " 0: only when one fails (default: 5ms; at most --replica-timeout).")
+    String readSpeculativeRetry = ReplicationConfig.DEFAULT_READ_SPECULATIVE_RETRY_MILLIS + "ms";
+
     @Option(names = "--hint-window", paramLabel = "DURATION",
             description = "How long a write for a down replica is kept for replay (default: 3h).")
     String hintWindow = "3h";
@@ -349,6 +355,7 @@ public final class Main implements Callable<Integer> {
             Map.entry("maxClockDriftMillis", "--max-clock-drift"),
             Map.entry("readRepairChance", "--read-repair-chance"),
             Map.entry("replicaTimeoutMillis", "--replica-timeout"),
+            Map.entry("readSpeculativeRetryMillis", "--read-speculative-retry"),
             Map.entry("clusterName", "--cluster-name"),
             Map.entry("name", "--cluster-name"),
             Map.entry("probeIntervalMillis", "--probe-interval-ms"),
@@ -397,7 +404,8 @@ public final class Main implements Callable<Integer> {
                 .withCpuFraction(antiEntropyCpu);
         ReplicationConfig replication = new ReplicationConfig(replicationFactor, level("--read-consistency", readConsistency),
                 level("--write-consistency", writeConsistency), sloppyQuorum, millis("--max-clock-drift", maxClockDrift),
-                readRepairChance, millis("--replica-timeout", replicaTimeout));
+                readRepairChance, millis("--replica-timeout", replicaTimeout),
+                "0".equals(readSpeculativeRetry) ? 0 : millis("--read-speculative-retry", readSpeculativeRetry));
         EngineConfig engine = new EngineConfig(Sizes.parseBytes(maxMemory), EvictionPolicy.parse(policy),
                 millis("--tombstone-grace", tombstoneGrace), samples);
         SwimConfig membership = SwimConfig.lan(clusterName).toBuilder()

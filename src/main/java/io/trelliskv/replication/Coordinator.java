@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongPredicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -28,8 +29,9 @@ import java.util.random.RandomGenerator;
  * <ol>
  *   <li>{@link #checkAvailable}: if fewer replicas of a key are alive than the consistency level
  *       needs, the command is refused at once ({@code UNAVAILABLE}) and nothing is done.</li>
- *   <li>{@link #read} (reads, and writes that read first such as INCR or APPEND): the other replicas
- *       are asked for their versions. Each is told the version this node already has and sends the
+ *   <li>{@link #read} (reads, and writes that read first such as INCR or APPEND): as many of the other
+ *       replicas as the level needs are asked for their versions, another in place of one that fails or is
+ *       slow (a speculative retry). Each is told the version this node already has and sends the
  *       whole entry only when its own is newer, so a value crosses the network only when it is needed.
  *       (For a counter, this node tells its epoch instead: a reset newer than the epoch outranks the
  *       counter even when its version is older; see {@link Precedence}.) Entries sent are merged into
@@ -77,10 +79,15 @@ public final class Coordinator {
     private final ReplicationConfig config;
     private final RandomGenerator random;
 
+    /** {@link #isAlive}, made once: {@link #readOrder} asks it for every key read. */
+    private final LongPredicate alive = this::isAlive;
+
     private final LongAdder remoteReads = new LongAdder();
     private final LongAdder remoteWrites = new LongAdder();
     private final LongAdder readRepairs = new LongAdder();
     private final LongAdder backgroundChecks = new LongAdder();
+    /** Replicas a read asked in place of one that was slow or failed (speculative retries). */
+    private final LongAdder speculativeReads = new LongAdder();
     private final LongAdder unavailable = new LongAdder();
     private final LongAdder timeouts = new LongAdder();
     private final LongAdder refusals = new LongAdder();
@@ -143,6 +150,12 @@ public final class Coordinator {
      * Brings this node's copies of {@code keys} up to the newest version among as many replicas as
      * {@code level} asks for (more where a floor is not met).
      *
+     * <p>Which replicas: of a key's other live replicas, in {@link #readOrder}, as many as the level still needs
+     * once this node's own copy is counted (one, for QUORUM at N = 3 on a replica); every live one where the
+     * caller's floor is not met. A replica that fails, or that has not answered after
+     * {@link ReplicationConfig#speculativeDelayMillis}, has the next replica in that order asked in its place
+     * (a speculative retry, as Cassandra's {@code speculative_retry}); its own answer still counts if it comes.
+     *
      * @param floors per key, the version the caller must see at least (its own last write), or null
      * @return null if this node's copies already satisfy the level and the floors (nothing to wait
      *         for); else a future that completes when enough replicas have answered, or fails with a
@@ -156,34 +169,38 @@ public final class Coordinator {
             Key key = keys.get(i);
             List<Long> replicas = placement.replicas(key.token());
             Entry local = engine.stored(key);
-            op.known[i] = local;
+            KeyRead read = op.reads[i];
+            read.known = local;
             if (replicas.isEmpty()) {
                 continue;
             }
-            op.local[i] = replicas.contains(self) ? 1 : 0;
-            int need = level.required(replicas.size()) - op.local[i];
+            long[] order = readOrder(key.token(), replicas, self, alive);
+            read.order = order;
+            read.local = holdsReplica(replicas, self) ? 1 : 0;
+            int need = Math.max(0, level.required(replicas.size()) - read.local);
             Version floor = floors == null ? null : floors[i];
-            boolean belowFloor = floor != null && !meets(local, floor);
-            int targets = 0; // the other live replicas, each asked about the key
-            for (Long node : replicas) { // boxed as the ring keeps them: the map's keys as is
-                if (node != self && isAlive(node)) {
-                    op.perNode.computeIfAbsent(node, n -> new ArrayList<>(2)).add(i);
-                    targets++;
-                }
+            read.levelNeed = need;
+            int ask = Math.min(need, order.length); // at ALL: every live one
+            if (floor != null && !meets(local, floor)) {
+                read.floor = floor;
+                need = Math.max(need, order.length);
+                ask = order.length;
             }
-            op.levelNeed[i] = Math.max(0, need);
-            if (belowFloor) {
-                need = Math.max(need, targets);
-                op.floors[i] = floor;
-            }
-            op.need[i] = Math.max(0, need);
-            if (op.need[i] > 0) {
+            read.need = need;
+            op.ask(i, ask);
+            if (need > 0) {
                 remote = true;
             }
         }
         if (!remote) {
             if (level == ConsistencyLevel.ONE && config.readRepairChance() > 0
-                    && random.nextDouble() < config.readRepairChance() && !op.perNode.isEmpty()) {
+                    && random.nextDouble() < config.readRepairChance()) {
+                for (int i = 0; i < keys.size(); i++) {
+                    op.ask(i, op.reads[i].order == null ? 0 : op.reads[i].order.length); // every live replica
+                }
+                if (op.requests.isEmpty()) {
+                    return null;
+                }
                 backgroundChecks.increment();
                 op.send(); // nobody waits for it: it only repairs
             }
@@ -192,6 +209,47 @@ public final class Coordinator {
         remoteReads.increment();
         op.send();
         return op.done;
+    }
+
+    /**
+     * The other live replicas of a key in the order a read asks them: the ring's order, rotated by the key's
+     * token. Each key asks the same replicas first while they live, and the keys of one replica set spread
+     * their reads evenly over its members: the ring's order alone asks one member first for a whole arc, so
+     * the load would split as the vnodes happen to lie (with one token per node, two thirds to this node's
+     * successor at N = 3). Tokens are Murmur3 hashes, so their low bits are uniform.
+     */
+    static long[] readOrder(long token, List<Long> replicas, long self, LongPredicate isAlive) {
+        int live = 0;
+        long liveBits = 0; // bit p: the replica at position p of the ring's list is another live one (N <= 16)
+        for (int p = 0; p < replicas.size(); p++) {
+            long node = replicas.get(p);
+            if (node != self && isAlive.test(node)) {
+                liveBits |= 1L << p;
+                live++;
+            }
+        }
+        long[] order = new long[live];
+        if (live == 0) {
+            return order;
+        }
+        int start = (int) Long.remainderUnsigned(token, live);
+        int k = 0;
+        for (int p = 0; p < replicas.size(); p++) {
+            if ((liveBits & (1L << p)) != 0) {
+                order[Math.floorMod(k - start, live)] = replicas.get(p);
+                k++;
+            }
+        }
+        return order;
+    }
+
+    private static boolean holdsReplica(List<Long> replicas, long node) {
+        for (int p = 0; p < replicas.size(); p++) {
+            if (replicas.get(p) == node) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -286,112 +344,90 @@ public final class Coordinator {
         return ValueKind.joins(e.kind()) && !e.isTombstone() ? c == 0 : c >= 0;
     }
 
+    /** One key's part of a {@link ReadOp}; guarded by the read's monitor. */
+    private static final class KeyRead {
+        /** This node's copy when the read started: what the replicas are told it has. */
+        Entry known;
+        /** What the entries replicas sent settle on ({@link #reconcile}); for read repair. */
+        Entry seen;
+        /** Remote answers the key waits for: {@link #levelNeed}, or every live replica below a floor. */
+        int need;
+        /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
+        int levelNeed;
+        /** The floor this node's copy was below, until an answer meets it; else null. */
+        Version floor;
+        /** Remote answers so far. */
+        int answered;
+        /** 1 where this node is a replica of the key (its own copy counts as an answer). */
+        int local;
+        /** The other live replicas in the order they are asked ({@link #readOrder}); null if the key has none. */
+        long[] order;
+        /** How many of {@link #order} have been asked: always a prefix, so the next is {@code order[asked]}. */
+        int asked;
+    }
+
     /** One read across replicas; its state is guarded by its own monitor. */
     private final class ReadOp {
         final List<Key> keys;
         final ConsistencyLevel level;
-        /** This node's copy of each key when the read started: what the replicas are told it has. */
-        final Entry[] known;
-        /** What the entries replicas sent for each key settle on ({@link #reconcile}); for read repair. */
-        final Entry[] seen;
-        /** Remote answers each key waits for: {@link #levelNeed}, or every live replica below a floor. */
-        final int[] need;
-        /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
-        final int[] levelNeed;
-        /** The floor of each key this node's copy was below, until an answer meets it; else null. */
-        final Version[] floors;
-        final int[] answered;
-        /** 1 where this node is a replica of the key (its own copy counts as an answer). */
-        final int[] local;
-        /** Keys (by index) each remote replica is asked about. */
-        final Map<Long, List<Integer>> perNode = new LinkedHashMap<>();
-        /** Each replica's version of each key it answered for, for read repair. */
-        final Map<Long, List<ReadReply>> replies = new LinkedHashMap<>();
+        /** Each key's part of the read, by index. */
+        final KeyRead[] reads;
+        /** Every request made, a replica's first and any asked in place of a slow or failed one; for read repair. */
+        final List<Request> requests = new ArrayList<>(2);
         final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Requests that have neither answered nor failed. */
         int outstanding;
+        /** What the replicas are told of every key ({@link #askedAbove}), for a request of all the keys; set by {@link #send}. */
+        Entry[] askedAll;
 
         ReadOp(List<Key> keys, ConsistencyLevel level) {
             this.keys = keys;
             this.level = level;
-            this.known = new Entry[keys.size()];
-            this.seen = new Entry[keys.size()];
-            this.need = new int[keys.size()];
-            this.levelNeed = new int[keys.size()];
-            this.floors = new Version[keys.size()];
-            this.answered = new int[keys.size()];
-            this.local = new int[keys.size()];
+            this.reads = new KeyRead[keys.size()];
+            for (int i = 0; i < reads.length; i++) {
+                reads[i] = new KeyRead();
+            }
+        }
+
+        /** Before {@link #send}: asks key {@code i}'s replicas, in order, until {@code count} have been asked. */
+        void ask(int i, int count) {
+            KeyRead read = reads[i];
+            for (; read.asked < count; read.asked++) {
+                requestTo(read.order[read.asked], requests).add(i);
+            }
+        }
+
+        /** The request to {@code node} among {@code in}, made and added if there is none. */
+        private Request requestTo(long node, List<Request> in) {
+            for (int r = 0; r < in.size(); r++) {
+                if (in.get(r).node == node) {
+                    return in.get(r);
+                }
+            }
+            Request request = new Request(node);
+            in.add(request);
+            return request;
         }
 
         void send() {
-            synchronized (this) {
-                outstanding = perNode.size();
-            }
             long now = nowMillis();
-            checkDone();
-            for (Map.Entry<Long, List<Integer>> e : perNode.entrySet()) {
-                long node = e.getKey();
-                List<Integer> idx = e.getValue();
-                List<Key> ks = new ArrayList<>(idx.size());
-                Entry[] kn = new Entry[idx.size()];
-                for (int j = 0; j < idx.size(); j++) {
-                    ks.add(keys.get(idx.get(j)));
-                    kn[j] = askedAbove(known[idx.get(j)], now);
-                }
-                CompletableFuture<List<ReadReply>> f;
-                try {
-                    f = transport.read(node, ks, kn);
-                } catch (RuntimeException ex) {
-                    f = CompletableFuture.failedFuture(ex);
-                }
-                f.whenComplete((rs, failure) -> answered(node, idx, rs, failure));
+            Entry[] all = new Entry[keys.size()];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = askedAbove(reads[i].known, now);
             }
-        }
-
-        private void answered(long node, List<Integer> idx, List<ReadReply> rs, Throwable failure) {
-            boolean ok = failure == null && rs != null && rs.size() == idx.size();
-            List<Integer> floorsMet = null;
-            long now = nowMillis();
-            if (ok) {
-                for (int j = 0; j < idx.size(); j++) {
-                    Entry newer = rs.get(j).entry();
-                    int i = idx.get(j);
-                    if (newer != null && acceptable(newer, node)) {
-                        engine.merge(newer);
-                        synchronized (this) {
-                            seen[i] = reconcile(seen[i], newer, now);
-                        }
-                    }
-                    Version floor;
-                    synchronized (this) {
-                        floor = floors[i];
-                    }
-                    if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
-                        if (floorsMet == null) {
-                            floorsMet = new ArrayList<>(1);
-                        }
-                        floorsMet.add(i);
-                    }
-                }
-            }
-            boolean last;
+            int first;
             synchronized (this) {
-                if (ok) {
-                    replies.put(node, rs);
-                    for (int i : idx) {
-                        answered[i]++;
-                    }
-                }
-                if (floorsMet != null) {
-                    for (int i : floorsMet) {
-                        floors[i] = null;
-                        need[i] = levelNeed[i];
-                    }
-                }
-                last = --outstanding == 0;
+                askedAll = all;
+                outstanding = requests.size();
+                first = requests.size(); // more may join while these are sent: retries send themselves
             }
             checkDone();
-            if (last) {
-                repair();
+            for (int r = 0; r < first; r++) {
+                Request request;
+                synchronized (this) {
+                    request = requests.get(r);
+                }
+                request.send(now);
             }
         }
 
@@ -399,8 +435,8 @@ public final class Coordinator {
             int shortKey = -1;
             boolean last;
             synchronized (this) {
-                for (int i = 0; i < need.length; i++) {
-                    if (answered[i] < need[i]) {
+                for (int i = 0; i < reads.length; i++) {
+                    if (reads[i].answered < reads[i].need) {
                         shortKey = i;
                         break;
                     }
@@ -412,7 +448,169 @@ public final class Coordinator {
             } else if (last && !done.isDone()) {
                 timeouts.increment();
                 done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
-                        answered[shortKey] + local[shortKey], need[shortKey] + local[shortKey]));
+                        reads[shortKey].answered + reads[shortKey].local, reads[shortKey].need + reads[shortKey].local));
+            }
+        }
+
+        /**
+         * Under the monitor: for each key of {@code slow} still short of answers, a request to the key's next live
+         * replica in order, counted as outstanding; null if there is none. At most once per request.
+         */
+        private List<Request> replace(Request slow) {
+            if (slow.replaced || done.isDone()) {
+                return null;
+            }
+            slow.replaced = true;
+            List<Request> fresh = null;
+            for (int j = 0; j < slow.count; j++) {
+                int i = slow.idx[j];
+                KeyRead read = reads[i];
+                if (read.answered >= read.need) {
+                    continue;
+                }
+                while (read.asked < read.order.length) {
+                    long next = read.order[read.asked++];
+                    if (isAlive(next)) {
+                        if (fresh == null) {
+                            fresh = new ArrayList<>(1);
+                        }
+                        requestTo(next, fresh).add(i);
+                        break;
+                    }
+                }
+            }
+            if (fresh != null) {
+                requests.addAll(fresh);
+                outstanding += fresh.size();
+                speculativeReads.add(fresh.size());
+            }
+            return fresh;
+        }
+
+        private void sendAll(List<Request> fresh, long now) {
+            if (fresh != null) {
+                for (Request request : fresh) {
+                    request.send(now);
+                }
+            }
+        }
+
+        /** One request to one replica: the keys it asks about (by index), and its answer. */
+        private final class Request implements ReplicaTransport.ReadAnswers {
+            final long node;
+            /** Indexes of the keys asked about, ascending: {@code idx[0..count)}. */
+            int[] idx = new int[1];
+            int count;
+            /**
+             * The replica's answer, one per key asked from {@link #from} on (a batch's answer is shared by the reads
+             * coalesced into it); null until it answers, and if it fails.
+             */
+            List<ReadReply> replies;
+            int from;
+            /** It has answered or failed. */
+            boolean finished;
+            /** Another replica has been asked in its place. */
+            boolean replaced;
+
+            Request(long node) {
+                this.node = node;
+            }
+
+            void add(int i) {
+                if (count == idx.length) {
+                    idx = Arrays.copyOf(idx, count * 2);
+                }
+                idx[count++] = i;
+            }
+
+            void send(long now) {
+                List<Key> ks;
+                Entry[] kn;
+                if (count == keys.size()) { // every key, in order: the read's own list
+                    ks = keys;
+                    synchronized (ReadOp.this) {
+                        kn = askedAll;
+                    }
+                } else {
+                    ks = new ArrayList<>(count);
+                    kn = new Entry[count];
+                    for (int j = 0; j < count; j++) {
+                        ks.add(keys.get(idx[j]));
+                        kn[j] = askedAbove(reads[idx[j]].known, now);
+                    }
+                }
+                try {
+                    transport.read(node, ks, kn, config.speculativeDelayMillis(), this);
+                } catch (RuntimeException e) {
+                    answered(null, 0, e);
+                }
+            }
+
+            @Override
+            public void slow() {
+                List<Request> fresh;
+                synchronized (ReadOp.this) {
+                    if (finished) {
+                        return;
+                    }
+                    fresh = replace(this);
+                }
+                sendAll(fresh, nowMillis());
+            }
+
+            @Override
+            public void answered(List<ReadReply> rs, int first, Throwable failure) {
+                boolean ok = failure == null && rs != null && first >= 0 && rs.size() - first >= count;
+                List<Integer> floorsMet = null;
+                long now = nowMillis();
+                if (ok) {
+                    for (int j = 0; j < count; j++) {
+                        Entry newer = rs.get(first + j).entry();
+                        int i = idx[j];
+                        if (newer != null && acceptable(newer, node)) {
+                            engine.merge(newer);
+                            synchronized (ReadOp.this) {
+                                reads[i].seen = reconcile(reads[i].seen, newer, now);
+                            }
+                        }
+                        Version floor;
+                        synchronized (ReadOp.this) {
+                            floor = reads[i].floor;
+                        }
+                        if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                            if (floorsMet == null) {
+                                floorsMet = new ArrayList<>(1);
+                            }
+                            floorsMet.add(i);
+                        }
+                    }
+                }
+                List<Request> fresh = null;
+                boolean last;
+                synchronized (ReadOp.this) {
+                    finished = true;
+                    if (ok) {
+                        replies = rs;
+                        from = first;
+                        for (int j = 0; j < count; j++) {
+                            reads[idx[j]].answered++;
+                        }
+                    } else {
+                        fresh = replace(this); // failed: its keys' next replicas, at once
+                    }
+                    if (floorsMet != null) {
+                        for (int i : floorsMet) {
+                            reads[i].floor = null;
+                            reads[i].need = reads[i].levelNeed;
+                        }
+                    }
+                    last = --outstanding == 0;
+                }
+                sendAll(fresh, now);
+                checkDone();
+                if (last) {
+                    repair();
+                }
             }
         }
 
@@ -421,34 +619,42 @@ public final class Coordinator {
          * with one of lower rank; where this node holds a value that joins, writes its join back to every
          * replica that does not hold exactly it. A replica holding a reset that outranks this node's counter
          * has sent it ({@link #askedAbove}), so this node's engine holds the reset and repair spreads it.
+         * Replicas that were not asked (the level did not need them) are left to the next read, hints and
+         * anti-entropy.
          */
         private void repair() {
-            Map<Long, List<ReadReply>> all;
+            List<Request> all;
             synchronized (this) {
-                all = replies; // every replica has answered: no longer written
+                all = requests; // every request has finished: no longer written
             }
             Map<Long, List<Entry>> fixes = null;
             long nowMillis = nowMillis();
             // This node's copy of each key, read once for every replica that answered for it.
             Entry[] current = new Entry[keys.size()];
             boolean[] looked = new boolean[keys.size()];
-            for (Map.Entry<Long, List<ReadReply>> e : all.entrySet()) {
-                List<Integer> idx = perNode.get(e.getKey());
-                for (int j = 0; j < idx.size(); j++) {
-                    int i = idx.get(j);
+            for (Request request : all) {
+                if (request.replies == null) {
+                    continue; // failed: nothing known of its copy
+                }
+                for (int j = 0; j < request.count; j++) {
+                    int i = request.idx[j];
+                    ReadReply theirs = request.replies.get(request.from + j);
                     Entry newest;
                     synchronized (this) {
-                        newest = reconcile(known[i], seen[i], nowMillis);
+                        KeyRead read = reads[i];
+                        if (read.seen == null && holdsWhatWasKnown(theirs, read.known)) {
+                            continue; // the common case: it holds this node's copy, and nobody sent a newer one
+                        }
+                        newest = reconcile(read.known, read.seen, nowMillis);
                     }
                     if (!looked[i]) {
                         current[i] = engine.stored(keys.get(i));
                         looked[i] = true;
                     }
                     Entry now = current[i];
-                    ReadReply theirs = e.getValue().get(j);
                     if (now != null && !now.isTombstone() && ValueKind.joins(now.kind())) {
                         if (!holds(theirs, now)) { // the join of every answer merged here
-                            fixes = addFix(fixes, e.getKey(), now);
+                            fixes = addFix(fixes, request.node, now);
                         }
                         continue;
                     }
@@ -456,7 +662,7 @@ public final class Coordinator {
                         continue; // written since (by the command this read served): that write replicates itself
                     }
                     if (newest != null && outranks(newest, theirs, nowMillis)) {
-                        fixes = addFix(fixes, e.getKey(), newest);
+                        fixes = addFix(fixes, request.node, newest);
                     }
                 }
             }
@@ -467,6 +673,17 @@ public final class Coordinator {
                 readRepairs.add(fix.getValue().size());
                 writeTo(fix.getKey(), fix.getValue()).exceptionally(failure -> null);
             }
+        }
+
+        /**
+         * True if a replica that answered {@code theirs} holds the version this node had when the read started,
+         * {@code known}, of a kind that does not join: then, with no newer entry seen, it is as new as anything
+         * this read learnt, and a write made here since replicates itself, so repair has nothing to send it.
+         */
+        private static boolean holdsWhatWasKnown(ReadReply theirs, Entry known) {
+            return known != null && theirs.entry() == null && !theirs.missing()
+                    && (known.isTombstone() || !ValueKind.joins(known.kind()))
+                    && Version.compare(known.hlc(), known.nodeId(), theirs.hlc(), theirs.nodeId()) == 0;
         }
 
         /** Adds an entry to write back to {@code node}; makes the map on the first. */
@@ -763,12 +980,12 @@ public final class Coordinator {
     /** Counters for INFO. */
     public record Stats(long remoteReads, long remoteWrites, long readRepairs, long backgroundChecks,
                         long unavailable, long timeouts, long refusals, long hinted, long hintsDropped,
-                        long driftRejected, long pendingWrites) {
+                        long driftRejected, long pendingWrites, long speculativeReads) {
     }
 
     public Stats stats() {
         return new Stats(remoteReads.sum(), remoteWrites.sum(), readRepairs.sum(), backgroundChecks.sum(),
                 unavailable.sum(), timeouts.sum(), refusals.sum(), hinted.sum(), hintsDropped.sum(),
-                driftRejected.sum(), pendingWrites.sum());
+                driftRejected.sum(), pendingWrites.sum(), speculativeReads.sum());
     }
 }

@@ -62,4 +62,38 @@ public interface ReplicaTransport {
      * Completes with one {@link ReadReply} per key, in order.
      */
     CompletableFuture<List<ReadReply>> read(long nodeId, List<Key> keys, Entry[] known);
+
+    /** Told how a replica of a {@link #read(long, List, Entry[], long, ReadAnswers)} answered. */
+    interface ReadAnswers {
+        /**
+         * The replica answered ({@code failure} null) with one {@link ReadReply} per key, in order, from
+         * {@code replies.get(from)} on (a transport that coalesced reads passes each its part of one answer, not a
+         * copy); or failed as a future of {@link #read(long, List, Entry[])} fails. Called once, on any thread.
+         */
+        void answered(List<ReadReply> replies, int from, Throwable failure);
+
+        /**
+         * The replica has not answered after the delay the read was given: a coordinator may ask another replica
+         * (a speculative retry). Called at most once, on any thread, normally before {@link #answered}; where the
+         * two race on different threads it may come after, so a caller checks whether it was answered.
+         */
+        void slow();
+    }
+
+    /**
+     * {@link #read(long, List, Entry[])} with its answer passed to {@code answers}, which is also told if no
+     * answer came within {@code slowAfterMillis} (0: never told). A callback rather than a future: this is the hot
+     * path of every replicated read. The transport checks for slow answers once per batch of reads it sends, not
+     * with a timer per read, and may wait longer than {@code slowAfterMillis} where its replicas' answers usually
+     * take longer (the peer transport: their 99th percentile); by default it never tells. Never throws.
+     */
+    default void read(long nodeId, List<Key> keys, Entry[] known, long slowAfterMillis, ReadAnswers answers) {
+        CompletableFuture<List<ReadReply>> reply;
+        try {
+            reply = read(nodeId, keys, known);
+        } catch (RuntimeException e) {
+            reply = CompletableFuture.failedFuture(e);
+        }
+        reply.whenComplete((replies, failure) -> answers.answered(replies, 0, failure));
+    }
 }

@@ -7,6 +7,7 @@ import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerMessageType;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
+import io.trelliskv.replication.ReplicaTransport;
 import io.trelliskv.storage.Entry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Replica reads made in one event-loop turn leave as one {@code REPLICA_READ} per replica, and each
- * caller gets the replies of its own keys, in its order; outside an event loop each read goes alone.
+ * caller gets the replies of its own keys, in its order, and is told once if the replica is slow to answer;
+ * outside an event loop each read goes alone.
  * Writes of one turn leave as one {@code REPLICA_WRITE} per replica, whose answer each write hears.
  */
 class PeerReplicaTransportTest {
@@ -35,6 +37,8 @@ class PeerReplicaTransportTest {
     /** The calls made, and a replica that answers each key with its value "v:" + key, stamped (1, node). */
     private final List<String> calls = new ArrayList<>();
     private boolean fail;
+    /** Reads left unanswered (a slow replica) until the test completes them; null: answered at once. */
+    private List<CompletableFuture<byte[]>> held;
     /** How the replica answers writes: applied, refused (its clock) or not at all ({@link #fail}). */
     private boolean refuse;
     private final PeerCalls peers = (nodeId, type, payload, timeout, stream) -> {
@@ -51,6 +55,11 @@ class PeerReplicaTransportTest {
         calls.add(nodeId + ":" + keys.stream().map(Key::toString).toList());
         if (fail) {
             return CompletableFuture.failedFuture(new IllegalStateException("node " + nodeId + " is down"));
+        }
+        if (held != null) {
+            CompletableFuture<byte[]> later = new CompletableFuture<>();
+            held.add(later);
+            return later;
         }
         List<ReadReply> replies = new ArrayList<>();
         for (Key k : keys) {
@@ -138,6 +147,61 @@ class PeerReplicaTransportTest {
             out.add(new Entry(Key.of(n), n.getBytes(StandardCharsets.UTF_8), 1, 1, 0));
         }
         return out;
+    }
+
+    /** Records how a read was answered: "slow", then "answered" or "failed". */
+    private static ReplicaTransport.ReadAnswers recording(List<String> events, CountDownLatch told) {
+        return new ReplicaTransport.ReadAnswers() {
+            @Override
+            public void answered(List<ReadReply> replies, int from, Throwable failure) {
+                events.add(failure == null ? "answered" : "failed");
+                told.countDown();
+            }
+
+            @Override
+            public void slow() {
+                events.add("slow");
+                told.countDown();
+            }
+        };
+    }
+
+    @Test
+    void everyReadOfABatchNotAnsweredWithinTheDelayIsToldSlowOnce() throws Exception {
+        held = Collections.synchronizedList(new ArrayList<>());
+        List<String> first = Collections.synchronizedList(new ArrayList<>());
+        List<String> second = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch bothSlow = new CountDownLatch(2);
+        loop.submit(() -> {
+            transport.read(2, keys("a"), new Entry[1], 20, recording(first, bothSlow));
+            transport.read(2, keys("b"), new Entry[1], 20, recording(second, bothSlow));
+        }).get(5, TimeUnit.SECONDS);
+
+        assertThat(bothSlow.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(calls).as("one batch").containsExactly("2:[a, b]");
+        loop.submit(() -> {
+            first.add("then");
+            second.add("then");
+        }).get(5, TimeUnit.SECONDS);
+        assertThat(held).hasSize(1);
+        held.get(0).completeExceptionally(new IllegalStateException("gone"));
+        assertThat(first).containsExactly("slow", "then", "failed");
+        assertThat(second).containsExactly("slow", "then", "failed");
+    }
+
+    @Test
+    void aBatchAnsweredWithinTheDelayTellsNobodySlow() throws Exception {
+        held = Collections.synchronizedList(new ArrayList<>());
+        List<String> events = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch told = new CountDownLatch(1);
+        loop.submit(() -> transport.read(2, keys("a"), new Entry[1], 500, recording(events, told))).get(5, TimeUnit.SECONDS);
+        loop.submit(() -> { }).get(5, TimeUnit.SECONDS); // the turn's batch has been sent
+        assertThat(held).hasSize(1);
+
+        held.get(0).complete(ReplicaCodec.encodeReadReply(List.of(ReadReply.MISSING)));
+        assertThat(told.await(5, TimeUnit.SECONDS)).isTrue();
+        loop.schedule(() -> { }, 700, TimeUnit.MILLISECONDS).get(5, TimeUnit.SECONDS); // past the delay, on the loop
+        assertThat(events).containsExactly("answered");
     }
 
     @Test

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import static io.trelliskv.replication.ConsistencyLevel.ALL;
 import static io.trelliskv.replication.ConsistencyLevel.QUORUM;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -73,7 +74,7 @@ class CounterResetConvergenceTest {
     }
 
     @Test
-    void aQuorumReadAtTheCounterReturnsTheResetAndRepairsEveryReplica() {
+    void aReadAtTheCounterReturnsTheResetAndRepairsEveryReplica() {
         SimCluster cluster = SimCluster.ofThree(11);
         List<Long> replicas = cluster.replicasOf(KEY);
         SimNode coordinator = cluster.node(replicas.get(0));
@@ -81,14 +82,14 @@ class CounterResetConvergenceTest {
         cluster.node(replicas.get(1)).merge(RESET);
         cluster.node(replicas.get(2)).merge(COUNTER);
 
-        assertThat(coordinator.get(KEY, QUORUM).join()).isEqualTo("100");
+        assertThat(coordinator.get(KEY, ALL).join()).isEqualTo("100");
 
         assertEveryReplicaHolds(cluster, RESET);
         assertThat(cluster.node(replicas.get(2)).get(KEY, QUORUM).join()).isEqualTo("100");
     }
 
     @Test
-    void aQuorumReadAtTheResetReturnsItAndRepairsTheReplicasHoldingTheCounter() {
+    void aReadAtTheResetReturnsItAndRepairsTheReplicasHoldingTheCounter() {
         SimCluster cluster = SimCluster.ofThree(12);
         List<Long> replicas = cluster.replicasOf(KEY);
         SimNode coordinator = cluster.node(replicas.get(0));
@@ -96,7 +97,7 @@ class CounterResetConvergenceTest {
         cluster.node(replicas.get(1)).merge(COUNTER);
         cluster.node(replicas.get(2)).merge(COUNTER);
 
-        assertThat(coordinator.get(KEY, QUORUM).join()).isNull();
+        assertThat(coordinator.get(KEY, ALL).join()).isNull();
 
         assertEveryReplicaHolds(cluster, DELETED);
     }

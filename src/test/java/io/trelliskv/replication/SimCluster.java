@@ -17,6 +17,7 @@ import io.trelliskv.version.VersionVector;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,13 +99,20 @@ final class SimCluster {
         return ring.replicas(Key.of(key).token(), config.replicationFactor());
     }
 
+    /** The other live replicas of {@code key} in the order a read coordinated at {@code from} asks them. */
+    List<Long> readOrder(long from, String key) {
+        long[] order = Coordinator.readOrder(Key.of(key).token(), replicasOf(key), from, network::isAlive);
+        return Arrays.stream(order).boxed().toList();
+    }
+
     void fault(long node, SimReplicaNetwork.Fault fault) {
         network.set(node, fault);
     }
 
-    /** Moves every node's clock forward together (skews stay as they are). */
+    /** Moves every node's clock forward together (skews stay as they are), and runs the reads' slow checks now due. */
     void advanceMillis(long ms) {
         nodes.values().forEach(n -> n.clock.advanceMillis(ms));
+        network.runDueChecks();
     }
 
     /** {@code ticks} rounds of hint replay on every live node, {@link HintReplayer#TICK_MILLIS} apart. */
@@ -178,7 +186,7 @@ final class SimCluster {
                     return ring.replicas(token, config.replicationFactor());
                 }
             };
-            ReplicaTransport transport = network.from(id);
+            ReplicaTransport transport = network.from(id, clock);
             this.coordinator = new Coordinator(engine, hlc, placement, network, transport, hints::add, config,
                     random);
             this.replayer = new HintReplayer(hints, transport, network, HintConfig.defaults(), clock);

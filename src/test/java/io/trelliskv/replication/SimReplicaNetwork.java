@@ -1,5 +1,6 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.storage.Entry;
 
@@ -22,6 +23,10 @@ import java.util.function.Supplier;
  * <p>Per-node switches ({@link Fault}) make one replica down, silent or slow; a seeded drop probability
  * makes any message time out at random, so a randomized run replays exactly from its seed. Nothing
  * sleeps: a slow replica's messages wait in a queue until the test {@link #release releases} them.
+ *
+ * <p>A read held that way is reported slow to its coordinator ({@link ReplicaTransport.ReadAnswers#slow}) once the
+ * sender's clock has passed the read's delay and the test calls {@link #runDueChecks} (which
+ * {@code SimCluster.advanceMillis} does): the fake clock drives speculative retries.
  */
 final class SimReplicaNetwork implements Liveness {
 
@@ -56,9 +61,14 @@ final class SimReplicaNetwork implements Liveness {
     private record Held(long to, Runnable deliver) {
     }
 
+    /** A check due at {@code dueMillis} of the sender's clock: whether a read has been answered. */
+    private record SlowCheck(Clock clock, long dueMillis, Runnable check) {
+    }
+
     private final Map<Long, ReplicaService> services = new HashMap<>();
     private final Map<Long, Fault> faults = new HashMap<>();
     private final List<Held> held = new ArrayList<>();
+    private final List<SlowCheck> slowChecks = new ArrayList<>();
     private final List<Delivery> deliveries = new ArrayList<>();
     /** Drives {@link #dropProbability} and {@link #releaseAllShuffled()}; seeded by the cluster. */
     private final Random random;
@@ -95,8 +105,13 @@ final class SimReplicaNetwork implements Liveness {
         return f != null && f != Fault.DOWN;
     }
 
-    /** The transport a node's coordinator and hint replayer use. */
+    /** The transport a node's coordinator and hint replayer use; reads are never reported slow. */
     ReplicaTransport from(long self) {
+        return from(self, null);
+    }
+
+    /** The transport of a node whose clock is {@code clock}, which times its reads' slow checks. */
+    ReplicaTransport from(long self, Clock clock) {
         return new ReplicaTransport() {
             @Override
             public CompletableFuture<Void> write(long to, List<Entry> entries) {
@@ -118,7 +133,28 @@ final class SimReplicaNetwork implements Liveness {
                     return replies;
                 });
             }
+
+            @Override
+            public void read(long to, List<Key> keys, Entry[] known, long slowAfterMillis, ReadAnswers answers) {
+                CompletableFuture<List<ReadReply>> reply = read(to, keys, known);
+                if (!reply.isDone() && clock != null && slowAfterMillis > 0) {
+                    slowChecks.add(new SlowCheck(clock, clock.millis() + slowAfterMillis, () -> {
+                        if (!reply.isDone()) {
+                            answers.slow();
+                        }
+                    }));
+                }
+                reply.whenComplete((replies, failure) -> answers.answered(replies, 0, failure));
+            }
         };
+    }
+
+    /** Runs the slow checks whose time has come on their sender's clock, in the order made; returns how many. */
+    int runDueChecks() {
+        List<SlowCheck> due = slowChecks.stream().filter(c -> c.clock.millis() >= c.dueMillis).toList();
+        slowChecks.removeAll(due);
+        due.forEach(c -> c.check.run());
+        return due.size();
     }
 
     private <T> CompletableFuture<T> send(long to, Supplier<T> deliver) {

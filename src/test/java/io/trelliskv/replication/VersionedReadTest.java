@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 
+import static io.trelliskv.replication.ConsistencyLevel.ALL;
 import static io.trelliskv.replication.ConsistencyLevel.ONE;
-import static io.trelliskv.replication.ConsistencyLevel.QUORUM;
 import static io.trelliskv.replication.SimReplicaNetwork.Fault.DROP;
 import static io.trelliskv.replication.SimReplicaNetwork.Fault.NONE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -30,14 +30,14 @@ class VersionedReadTest {
     private final SimNode n3 = cluster.node(3);
 
     @Test
-    void aQuorumReadJoinsConcurrentSiblingsEvenWhereTheLocalVersionIsNewerAndRepairsEveryReplica() {
+    void aReadJoinsConcurrentSiblingsEvenWhereTheLocalVersionIsNewerAndRepairsEveryReplicaItAsked() {
         isolated(n2, () -> n2.vset("k", VersionVector.EMPTY, "b", ONE));
         cluster.advanceMillis(10);
         isolated(n1, () -> n1.vset("k", VersionVector.EMPTY, "a", ONE));
         assertThat(n1.stored("k").newerThan(n2.stored("k"))).as("the coordinator's own copy is the newer").isTrue();
         assertThat(n3.stored("k")).isNull();
 
-        n1.get("k", QUORUM).join();
+        n1.get("k", ALL).join();
 
         assertThat(n1.siblings("k")).containsExactlyInAnyOrder("a", "b");
         for (SimNode n : cluster.nodes()) {
