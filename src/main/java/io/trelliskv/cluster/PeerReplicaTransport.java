@@ -17,10 +17,13 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 
 /**
  * Replica messages over {@link PeerCalls}, addressed by node id.
@@ -64,21 +67,57 @@ final class PeerReplicaTransport implements ReplicaTransport {
     /** Most entries in one coalesced batch; a turn that writes more sends several. */
     static final int MAX_COALESCED = 512;
 
-    /** One replica's answer to pass on: the write it belongs to, and the replica's index in that write's nodes. */
-    private record Ack(WriteAcks to, int index) {
-    }
-
-    /** Writes waiting for the end of the loop's turn, for one replica. */
+    /**
+     * Writes waiting for the end of the loop's turn, for one replica: their entries, and per write and
+     * replica who to tell of the answer ({@code to}, with the replica's index in that write's nodes). Kept by
+     * the loop from turn to turn and emptied when sent, so a turn allocates no lists and no object per write.
+     */
     private static final class Coalesced {
+        final long nodeId;
         final List<Entry> entries = new ArrayList<>(INITIAL_BATCH);
-        final List<Ack> acks = new ArrayList<>(INITIAL_BATCH);
+        WriteAcks[] to = new WriteAcks[INITIAL_BATCH];
+        int[] index = new int[INITIAL_BATCH];
+        /** Writes queued: the used part of {@link #to} and {@link #index}. */
+        int writes;
+
+        Coalesced(long nodeId) {
+            this.nodeId = nodeId;
+        }
+
+        void add(List<Entry> batch, WriteAcks acks, int n) {
+            for (int i = 0; i < batch.size(); i++) {
+                entries.add(batch.get(i));
+            }
+            if (writes == to.length) {
+                to = Arrays.copyOf(to, writes * 2);
+                index = Arrays.copyOf(index, writes * 2);
+            }
+            to[writes] = acks;
+            index[writes] = n;
+            writes++;
+        }
+
+        /** Forgets the writes queued (they are being sent); the entries stay until the caller clears them. */
+        void takeWrites() {
+            Arrays.fill(to, 0, writes, null);
+            writes = 0;
+        }
     }
 
     /** Room made at first in a turn's batch: a pipelined client's turn writes a few dozen, not the default ten. */
     private static final int INITIAL_BATCH = 64;
 
-    /** Per event-loop thread, the batches of the current turn by replica; empty between turns. */
-    private final ThreadLocal<Map<Long, Coalesced>> turn = ThreadLocal.withInitial(LinkedHashMap::new);
+    /** An event loop's batches: every replica it has written to, and those written to in the current turn. */
+    private static final class Turn {
+        final Map<Long, Coalesced> byNode = new HashMap<>();
+        /** The batches of the current turn, in the order first written; empty between turns. */
+        final List<Coalesced> active = new ArrayList<>();
+        /** The batches being sent, taken out of theirs first: sending may complete writes that write again. */
+        final List<Sending> sending = new ArrayList<>();
+    }
+
+    /** Per event-loop thread, its batches. */
+    private final ThreadLocal<Turn> turn = ThreadLocal.withInitial(Turn::new);
 
     @Override
     public void write(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
@@ -87,54 +126,110 @@ final class PeerReplicaTransport implements ReplicaTransport {
             writeNow(nodeIds, entries, acks);
             return;
         }
-        Map<Long, Coalesced> batches = turn.get();
-        if (batches.isEmpty()) {
+        Turn t = turn.get();
+        if (t.active.isEmpty()) {
             loop.execute(this::sendTurn); // after the I/O of this turn
         }
         for (int n = 0; n < nodeIds.size(); n++) {
             Long nodeId = nodeIds.get(n); // kept boxed: the map's key, not a new Long per write
-            Coalesced c = batches.get(nodeId);
-            if (c != null && c.entries.size() + entries.size() > MAX_COALESCED) {
-                send(nodeId, c);
-                c = null;
-            }
+            Coalesced c = t.byNode.get(nodeId);
             if (c == null) {
-                c = new Coalesced();
-                batches.put(nodeId, c);
+                c = new Coalesced(nodeId);
+                t.byNode.put(nodeId, c);
             }
-            c.entries.addAll(entries);
-            c.acks.add(new Ack(acks, n));
+            if (c.writes > 0 && c.entries.size() + entries.size() > MAX_COALESCED) {
+                // Sent now; it stays in the turn, and what follows goes at the turn's end.
+                Sending full = new Sending(c, ReplicaCodec.encodeWrite(c.entries));
+                c.entries.clear();
+                full.send();
+            }
+            if (c.writes == 0 && !t.active.contains(c)) {
+                t.active.add(c);
+            }
+            c.add(entries, acks, n);
         }
     }
 
-    /** On the loop, once its turn's reads are handled: sends each replica's batch. */
+    /**
+     * On the loop, once its turn's reads are handled: sends each replica's batch. Replicas that take the
+     * same entries (every replica of a key set's writes, the common case) share one encoding.
+     */
     private void sendTurn() {
-        Map<Long, Coalesced> batches = turn.get();
-        List<Map.Entry<Long, Coalesced>> all = new ArrayList<>(batches.entrySet());
-        batches.clear();
-        for (Map.Entry<Long, Coalesced> e : all) {
-            send(e.getKey(), e.getValue());
+        Turn t = turn.get();
+        List<Entry> encoded = null;
+        byte[] payload = null;
+        for (int i = 0; i < t.active.size(); i++) {
+            Coalesced c = t.active.get(i);
+            if (c.writes == 0) {
+                continue;
+            }
+            if (encoded == null || !sameEntries(encoded, c.entries)) {
+                encoded = c.entries;
+                payload = ReplicaCodec.encodeWrite(c.entries);
+            }
+            t.sending.add(new Sending(c, payload)); // takes the writes; the entries stay for the next comparison
         }
+        for (int i = 0; i < t.active.size(); i++) {
+            t.active.get(i).entries.clear();
+        }
+        t.active.clear();
+        for (int i = 0; i < t.sending.size(); i++) {
+            t.sending.get(i).send();
+        }
+        t.sending.clear();
     }
 
-    /** Sends one replica's batch; its one answer (or failure) is every coalesced write's answer. */
-    private void send(long nodeId, Coalesced c) {
-        CompletableFuture<byte[]> sent;
-        try {
-            sent = call(nodeId, ReplicaCodec.encodeWrite(c.entries), true);
-        } catch (RuntimeException e) {
-            sent = CompletableFuture.failedFuture(e);
+    /** Whether two batches hold the same entries (the same objects) in the same order. */
+    private static boolean sameEntries(List<Entry> a, List<Entry> b) {
+        if (a.size() != b.size()) {
+            return false;
         }
-        sent.whenComplete((reply, failure) -> {
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One replica's batch on its way: its encoding, and who its one answer (or failure) goes to. */
+    private final class Sending implements BiConsumer<byte[], Throwable> {
+        final long nodeId;
+        final byte[] payload;
+        final WriteAcks[] to;
+        final int[] index;
+
+        /** Takes the writes out of {@code c}, encoded as {@code payload}; leaves its entries to the caller. */
+        Sending(Coalesced c, byte[] payload) {
+            this.nodeId = c.nodeId;
+            this.payload = payload;
+            this.to = Arrays.copyOf(c.to, c.writes);
+            this.index = Arrays.copyOf(c.index, c.writes);
+            c.takeWrites();
+        }
+
+        void send() {
+            CompletableFuture<byte[]> sent;
+            try {
+                sent = call(nodeId, payload, true);
+            } catch (RuntimeException e) {
+                sent = CompletableFuture.failedFuture(e);
+            }
+            sent.whenComplete(this);
+        }
+
+        /** The replica's answer, passed on to every coalesced write. */
+        @Override
+        public void accept(byte[] reply, Throwable failure) {
             Throwable outcome = failure != null ? failure : writeOutcome(reply);
-            for (Ack ack : c.acks) {
+            for (int i = 0; i < to.length; i++) {
                 try {
-                    ack.to().answered(ack.index(), outcome);
+                    to[i].answered(index[i], outcome);
                 } catch (RuntimeException e) { // a bug in one write's callback must not keep the others waiting
                     log.error("Passing on replica {}'s write answer failed", Long.toHexString(nodeId), e);
                 }
             }
-        });
+        }
     }
 
     private void writeNow(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
