@@ -6,6 +6,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerPayload;
 import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
@@ -15,6 +16,7 @@ import io.trelliskv.storage.Entry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,7 +63,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
     /** One batch to one replica without a deadline: read repair and hint replay, which are not a client's. */
     @Override
     public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
-        return call(nodeId, ReplicaCodec.encodeWrite(entries), false).thenAccept(ReplicaCodec::checkWriteReply);
+        return call(nodeId, WriteBatch.of(entries), false).thenAccept(ReplicaCodec::checkWriteReply);
     }
 
     /** Most entries in one coalesced batch; a turn that writes more sends several. */
@@ -139,7 +141,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
             }
             if (c.writes > 0 && c.entries.size() + entries.size() > MAX_COALESCED) {
                 // Sent now; it stays in the turn, and what follows goes at the turn's end.
-                Sending full = new Sending(c, ReplicaCodec.encodeWrite(c.entries));
+                Sending full = new Sending(c, WriteBatch.of(c.entries));
                 c.entries.clear();
                 full.send();
             }
@@ -152,20 +154,20 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     /**
      * On the loop, once its turn's reads are handled: sends each replica's batch. Replicas that take the
-     * same entries (every replica of a key set's writes, the common case) share one encoding.
+     * same entries (every replica of a key set's writes, the common case) share one body.
      */
     private void sendTurn() {
         Turn t = turn.get();
-        List<Entry> encoded = null;
-        byte[] payload = null;
+        List<Entry> taken = null;
+        WriteBatch payload = null;
         for (int i = 0; i < t.active.size(); i++) {
             Coalesced c = t.active.get(i);
             if (c.writes == 0) {
                 continue;
             }
-            if (encoded == null || !sameEntries(encoded, c.entries)) {
-                encoded = c.entries;
-                payload = ReplicaCodec.encodeWrite(c.entries);
+            if (taken == null || !sameEntries(taken, c.entries)) {
+                taken = c.entries;
+                payload = WriteBatch.of(c.entries);
             }
             t.sending.add(new Sending(c, payload)); // takes the writes; the entries stay for the next comparison
         }
@@ -192,15 +194,15 @@ final class PeerReplicaTransport implements ReplicaTransport {
         return true;
     }
 
-    /** One replica's batch on its way: its encoding, and who its one answer (or failure) goes to. */
+    /** One replica's batch on its way: its body, and who its one answer (or failure) goes to. */
     private final class Sending implements BiConsumer<byte[], Throwable> {
         final long nodeId;
-        final byte[] payload;
+        final WriteBatch payload;
         final WriteAcks[] to;
         final int[] index;
 
-        /** Takes the writes out of {@code c}, encoded as {@code payload}; leaves its entries to the caller. */
-        Sending(Coalesced c, byte[] payload) {
+        /** Takes the writes out of {@code c}, whose entries {@code payload} holds; leaves the entries to the caller. */
+        Sending(Coalesced c, WriteBatch payload) {
             this.nodeId = c.nodeId;
             this.payload = payload;
             this.to = Arrays.copyOf(c.to, c.writes);
@@ -233,7 +235,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
     }
 
     private void writeNow(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
-        byte[] payload = ReplicaCodec.encodeWrite(entries); // once for every replica
+        WriteBatch payload = WriteBatch.of(entries); // one body for every replica
         for (int n = 0; n < nodeIds.size(); n++) {
             int index = n;
             CompletableFuture<byte[]> sent;
@@ -260,9 +262,27 @@ final class PeerReplicaTransport implements ReplicaTransport {
      * @param withDeadline whether the replica must not apply the batch once this node stops waiting for it
      *                     (a coordinator's write: the client has been answered by then)
      */
-    private CompletableFuture<byte[]> call(long nodeId, byte[] payload, boolean withDeadline) {
+    private CompletableFuture<byte[]> call(long nodeId, WriteBatch payload, boolean withDeadline) {
         long deadline = withDeadline ? clock.millis() + timeout.toMillis() : Deadline.NO_DEADLINE;
         return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout, PeerClient.NO_STREAM, deadline);
+    }
+
+    /**
+     * A batch of entries as the body of a {@code REPLICA_WRITE}: encoded ({@link ReplicaCodec#encodeWrite}) into
+     * the frame's own buffer as the frame leaves, once per replica, with no byte array in between. Holds its
+     * own copy of the list; the entries themselves are immutable.
+     */
+    private record WriteBatch(List<Entry> entries, int length) implements PeerPayload {
+
+        static WriteBatch of(List<Entry> entries) {
+            List<Entry> copy = List.copyOf(entries);
+            return new WriteBatch(copy, ReplicaCodec.writeSize(copy));
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            ReplicaCodec.encodeWrite(entries, out);
+        }
     }
 
     /** Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. */

@@ -179,6 +179,16 @@ public final class PeerClient implements AutoCloseable {
      */
     public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
                                           Duration timeout, long stream, long deadlineMillis) {
+        return call(peer, type, PeerPayload.of(payload), timeout, stream, deadlineMillis);
+    }
+
+    /**
+     * Like {@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long, long)}, with a body that is
+     * written into the frame's buffer when the frame leaves ({@link PeerPayload}), on the connection's event
+     * loop.
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, PeerPayload payload,
+                                          Duration timeout, long stream, long deadlineMillis) {
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(payload, "payload");
         if (!type.isRequest() || type == PeerMessageType.DEADLINE) {
@@ -186,8 +196,9 @@ public final class PeerClient implements AutoCloseable {
         }
         int maxPayload = config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD
                 - (deadlineMillis != PeerFrame.NO_DEADLINE ? PeerCodec.DEADLINE_HEADER : 0);
-        if (payload.length > maxPayload) {
-            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxPayload + ")");
+        int length = payload.length();
+        if (length > maxPayload) {
+            throw new IllegalArgumentException("payload: " + length + " bytes (expected: <= " + maxPayload + ")");
         }
         CompletableFuture<byte[]> result = new CompletableFuture<>();
         inFlight.incrementAndGet();
@@ -224,7 +235,7 @@ public final class PeerClient implements AutoCloseable {
             result.completeExceptionally(e);
             return result;
         }
-        connection.send(new PeerFrame(type, id, payload, deadlineMillis), result);
+        connection.send(new PeerRequest(type, id, payload, deadlineMillis), result);
         return result;
     }
 
@@ -533,7 +544,7 @@ public final class PeerClient implements AutoCloseable {
 
     /** One connection's handler: the requests waiting on it, by id, and the peer's hello check. */
     /** A request frame waiting to be written, with the call it answers. */
-    private record Outgoing(PeerFrame frame, CompletableFuture<byte[]> result) {
+    private record Outgoing(PeerRequest frame, CompletableFuture<byte[]> result) {
     }
 
     /** A request that never left, and why. */
@@ -584,7 +595,7 @@ public final class PeerClient implements AutoCloseable {
             super.userEventTriggered(ctx, evt);
         }
 
-        void send(PeerFrame frame, CompletableFuture<byte[]> result) {
+        void send(PeerRequest frame, CompletableFuture<byte[]> result) {
             long id = frame.requestId();
             pending.put(id, result);
             result.whenComplete((reply, failure) -> pending.remove(id));
