@@ -97,8 +97,15 @@ public final class ReplicaCodec {
     }
 
     public static List<Entry> decodeWrite(byte[] payload) {
-        ByteBuffer b = ByteBuffer.wrap(payload);
-        boolean kinded = b.remaining() >= 4 && b.getInt(0) == KINDED_WRITE;
+        return decodeWrite(ByteBuffer.wrap(payload));
+    }
+
+    /**
+     * A batch of entries from {@code b}'s position to its limit (big-endian): the keys and values are copied
+     * out, so {@code b} may be a view of a buffer that is reused once this returns.
+     */
+    public static List<Entry> decodeWrite(ByteBuffer b) {
+        boolean kinded = b.remaining() >= 4 && b.getInt(b.position()) == KINDED_WRITE;
         if (kinded) {
             b.getInt();
         }
