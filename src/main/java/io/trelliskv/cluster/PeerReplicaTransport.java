@@ -111,6 +111,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     /** An event loop's batches: every replica it has written to, and those written to in the current turn. */
     private static final class Turn {
+        /** A handful of replicas, kept so that a turn allocates no batch; each holds at most a batch's room. */
         final Map<Long, Coalesced> byNode = new HashMap<>();
         /** The batches of the current turn, in the order first written; empty between turns. */
         final List<Coalesced> active = new ArrayList<>();
@@ -120,6 +121,8 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     /** Per event-loop thread, its batches. */
     private final ThreadLocal<Turn> turn = ThreadLocal.withInitial(Turn::new);
+    /** {@link #sendTurn} as a task, made once: scheduling a turn's sends makes no new one. */
+    private final Runnable sendTurnTask = this::sendTurn;
 
     @Override
     public void write(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
@@ -130,7 +133,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
         }
         Turn t = turn.get();
         if (t.active.isEmpty()) {
-            loop.execute(this::sendTurn); // after the I/O of this turn
+            loop.execute(sendTurnTask); // after the I/O of this turn
         }
         for (int n = 0; n < nodeIds.size(); n++) {
             Long nodeId = nodeIds.get(n); // kept boxed: the map's key, not a new Long per write
