@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -148,6 +149,22 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
                                                     long deadlineMillis) {
                 return serve(type, from, payload, deadlineMillis);
             }
+
+            /** A batch of replicated writes is decoded where it was read: no copy of the frame per batch. */
+            @Override
+            public boolean readsInPlace(PeerMessageType type) {
+                return type == PeerMessageType.REPLICA_WRITE;
+            }
+
+            @Override
+            public CompletableFuture<byte[]> handleInPlace(PeerMessageType type, PeerHello from, ByteBuffer payload,
+                                                           long deadlineMillis) {
+                Running r = running;
+                if (type != PeerMessageType.REPLICA_WRITE || r == null) {
+                    return PeerService.super.handleInPlace(type, from, payload, deadlineMillis);
+                }
+                return r.member().applyWrite(describe(from), payload, deadlineMillis);
+            }
         });
     }
 
@@ -176,8 +193,12 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
         if (type == PeerMessageType.SWIM_STREAM) {
             return GossipTransport.serveStream(scheduler, from, payload, r.member().swim()::onStreamRequest);
         }
-        return r.member().handle(type, from.nodeId(), Long.toHexString(from.nodeId()) + "@" + from.address(), payload,
-                deadlineMillis);
+        return r.member().handle(type, from.nodeId(), describe(from), payload, deadlineMillis);
+    }
+
+    /** A calling peer as logs name it: {@code id@host:port}. */
+    private static String describe(PeerHello from) {
+        return Long.toHexString(from.nodeId()) + "@" + from.address();
     }
 
     /** Opens the network, builds the member over it and starts it; {@code bound} is the client server's bound TCP address. */

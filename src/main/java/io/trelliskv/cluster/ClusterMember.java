@@ -439,6 +439,28 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
+     * Answers a coordinator's {@code REPLICA_WRITE} whose payload is a view of the peer connection's buffer
+     * ({@code net.peer.PeerService#handleInPlace}), as {@link #handle} does: the batch is decoded and applied
+     * before this returns.
+     *
+     * @param deadlineMillis the sender's deadline (epoch ms of its clock), or {@link Deadline#NO_DEADLINE}
+     */
+    public CompletableFuture<byte[]> applyWrite(String from, ByteBuffer payload, long deadlineMillis) {
+        return applyWrite(from, payload, Deadline.of(deadlineMillis, config.replication().maxClockDriftMillis(), clock));
+    }
+
+    private CompletableFuture<byte[]> applyWrite(String from, ByteBuffer payload, Deadline deadline) {
+        try {
+            byte[] reply = replica.applyWrite(from, payload, deadline);
+            // under appendfsync always, acknowledged once this node's copy is on disk
+            return durability.acknowledgesDurably() ? durability.durable().thenApply(v -> reply)
+                    : CompletableFuture.completedFuture(reply);
+        } catch (MalformedMessageException | DeadlinePassedException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
      * Answers a peer's request as {@link #handle(PeerMessageType, long, String, byte[])} does; a forwarded
      * command or a replica write whose sender's deadline has passed is not started ({@link Deadline}).
      *
@@ -457,14 +479,7 @@ public final class ClusterMember implements AutoCloseable {
                 }
             }
             case REPLICA_WRITE -> {
-                try {
-                    byte[] reply = replica.applyWrite(from, payload, deadline);
-                    // under appendfsync always, acknowledged once this node's copy is on disk
-                    return durability.acknowledgesDurably() ? durability.durable().thenApply(v -> reply)
-                            : CompletableFuture.completedFuture(reply);
-                } catch (MalformedMessageException | DeadlinePassedException e) {
-                    return CompletableFuture.failedFuture(e);
-                }
+                return applyWrite(from, ByteBuffer.wrap(payload), deadline);
             }
             case REPLICA_READ -> {
                 if (rebalancer.status() == NodeStatus.JOINING) {

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -49,6 +50,12 @@ public final class ClusterState implements MembershipListener, Placement, Replic
 
     private final long localId;
     private final ConcurrentHashMap<Long, Member> members = new ConcurrentHashMap<>();
+    /**
+     * The ids of the live members other than this node, sorted: what {@link #isAlive} looks up, twice per
+     * replicated write, without boxing an id for the map. Replaced (on the membership thread) whenever a
+     * member becomes live or stops being live.
+     */
+    private volatile long[] liveIds = new long[0];
     /** The read ring and the future ring, swapped together. */
     private volatile Rings rings = new Rings(TokenRing.empty(), TokenRing.empty(), false);
     /**
@@ -110,6 +117,7 @@ public final class ClusterState implements MembershipListener, Placement, Replic
         boolean wasLive = before != null && before.state().isLive();
         boolean live = event.type() != MemberEvent.Type.REMOVED && m.state().isLive();
         if (wasLive != live) {
+            liveIds = liveIdsOf(members.values(), localId);
             epoch++;
         }
         TokenMeta old = before == null || !owns(before) ? TokenMeta.NONE : TokenMeta.parse(before.meta());
@@ -313,11 +321,18 @@ public final class ClusterState implements MembershipListener, Placement, Replic
 
     @Override
     public boolean isAlive(long nodeId) {
-        if (nodeId == localId) {
-            return true;
+        return nodeId == localId || Arrays.binarySearch(liveIds, nodeId) >= 0;
+    }
+
+    /** The sorted ids of the live members among {@code all}, other than {@code localId}. */
+    private static long[] liveIdsOf(Iterable<Member> all, long localId) {
+        List<Long> live = new ArrayList<>();
+        for (Member m : all) {
+            if (m.id() != localId && m.state().isLive()) {
+                live.add(m.id());
+            }
         }
-        Member m = members.get(nodeId);
-        return m != null && m.state().isLive();
+        return live.stream().mapToLong(Long::longValue).sorted().toArray();
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.trelliskv.cluster;
 
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerPayload;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -34,5 +35,15 @@ public interface PeerCalls {
     default CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
                                            long stream, long deadlineMillis) {
         return call(nodeId, type, payload, timeout, stream);
+    }
+
+    /**
+     * Sends one request with a deadline, as {@link #call(long, PeerMessageType, byte[], Duration, long, long)}
+     * does, whose body is written where the frame is encoded ({@link PeerPayload}); by default encoded to
+     * bytes here, at once.
+     */
+    default CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, PeerPayload payload, Duration timeout,
+                                           long stream, long deadlineMillis) {
+        return call(nodeId, type, payload.toBytes(), timeout, stream, deadlineMillis);
     }
 }

@@ -3,6 +3,7 @@ package io.trelliskv.cluster;
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerFrame;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerPayload;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -27,6 +28,16 @@ final class PeerClientCalls implements PeerCalls {
 
     @Override
     public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
+                                          long stream, long deadlineMillis) {
+        InetSocketAddress to = state.addressOf(nodeId);
+        if (to == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("unknown node " + Long.toHexString(nodeId)));
+        }
+        return client.call(to, type, payload, timeout, stream, deadlineMillis);
+    }
+
+    @Override
+    public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, PeerPayload payload, Duration timeout,
                                           long stream, long deadlineMillis) {
         InetSocketAddress to = state.addressOf(nodeId);
         if (to == null) {

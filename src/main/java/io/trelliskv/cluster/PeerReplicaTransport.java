@@ -6,6 +6,7 @@ import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerClient;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerPayload;
 import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.LatencyPercentile;
 import io.trelliskv.replication.ReadReply;
@@ -16,13 +17,17 @@ import io.trelliskv.storage.Entry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * Replica messages over {@link PeerCalls}, addressed by node id.
@@ -62,27 +67,66 @@ final class PeerReplicaTransport implements ReplicaTransport {
     /** One batch to one replica without a deadline: read repair and hint replay, which are not a client's. */
     @Override
     public CompletableFuture<Void> write(long nodeId, List<Entry> entries) {
-        return call(nodeId, ReplicaCodec.encodeWrite(entries), false).thenAccept(ReplicaCodec::checkWriteReply);
+        return call(nodeId, WriteBatch.of(entries), false).thenAccept(ReplicaCodec::checkWriteReply);
     }
 
     /** Most entries in one coalesced batch; a turn that writes more sends several. */
     static final int MAX_COALESCED = 512;
 
-    /** One replica's answer to pass on: the write it belongs to, and the replica's index in that write's nodes. */
-    private record Ack(WriteAcks to, int index) {
-    }
-
-    /** Writes waiting for the end of the loop's turn, for one replica. */
+    /**
+     * Writes waiting for the end of the loop's turn, for one replica: their entries, and per write and
+     * replica who to tell of the answer ({@code to}, with the replica's index in that write's nodes). Kept by
+     * the loop from turn to turn and emptied when sent, so a turn allocates no lists and no object per write.
+     */
     private static final class Coalesced {
+        final long nodeId;
         final List<Entry> entries = new ArrayList<>(INITIAL_BATCH);
-        final List<Ack> acks = new ArrayList<>(INITIAL_BATCH);
+        WriteAcks[] to = new WriteAcks[INITIAL_BATCH];
+        int[] index = new int[INITIAL_BATCH];
+        /** Writes queued: the used part of {@link #to} and {@link #index}. */
+        int writes;
+
+        Coalesced(long nodeId) {
+            this.nodeId = nodeId;
+        }
+
+        void add(List<Entry> batch, WriteAcks acks, int n) {
+            for (int i = 0; i < batch.size(); i++) {
+                entries.add(batch.get(i));
+            }
+            if (writes == to.length) {
+                to = Arrays.copyOf(to, writes * 2);
+                index = Arrays.copyOf(index, writes * 2);
+            }
+            to[writes] = acks;
+            index[writes] = n;
+            writes++;
+        }
+
+        /** Forgets the writes queued (they are being sent); the entries stay until the caller clears them. */
+        void takeWrites() {
+            Arrays.fill(to, 0, writes, null);
+            writes = 0;
+        }
     }
 
     /** Room made at first in a turn's batch: a pipelined client's turn writes a few dozen, not the default ten. */
     private static final int INITIAL_BATCH = 64;
 
-    /** Per event-loop thread, the batches of the current turn by replica; empty between turns. */
-    private final ThreadLocal<Map<Long, Coalesced>> turn = ThreadLocal.withInitial(LinkedHashMap::new);
+    /** An event loop's batches: every replica it has written to, and those written to in the current turn. */
+    private static final class Turn {
+        /** A handful of replicas, kept so that a turn allocates no batch; each holds at most a batch's room. */
+        final Map<Long, Coalesced> byNode = new HashMap<>();
+        /** The batches of the current turn, in the order first written; empty between turns. */
+        final List<Coalesced> active = new ArrayList<>();
+        /** The batches being sent, taken out of theirs first: sending may complete writes that write again. */
+        final List<Sending> sending = new ArrayList<>();
+    }
+
+    /** Per event-loop thread, its batches. */
+    private final ThreadLocal<Turn> turn = ThreadLocal.withInitial(Turn::new);
+    /** {@link #sendTurn} as a task, made once: scheduling a turn's sends makes no new one. */
+    private final Runnable sendTurnTask = this::sendTurn;
 
     @Override
     public void write(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
@@ -91,58 +135,114 @@ final class PeerReplicaTransport implements ReplicaTransport {
             writeNow(nodeIds, entries, acks);
             return;
         }
-        Map<Long, Coalesced> batches = turn.get();
-        if (batches.isEmpty()) {
-            loop.execute(this::sendTurn); // after the I/O of this turn
+        Turn t = turn.get();
+        if (t.active.isEmpty()) {
+            loop.execute(sendTurnTask); // after the I/O of this turn
         }
         for (int n = 0; n < nodeIds.size(); n++) {
             Long nodeId = nodeIds.get(n); // kept boxed: the map's key, not a new Long per write
-            Coalesced c = batches.get(nodeId);
-            if (c != null && c.entries.size() + entries.size() > MAX_COALESCED) {
-                send(nodeId, c);
-                c = null;
-            }
+            Coalesced c = t.byNode.get(nodeId);
             if (c == null) {
-                c = new Coalesced();
-                batches.put(nodeId, c);
+                c = new Coalesced(nodeId);
+                t.byNode.put(nodeId, c);
             }
-            c.entries.addAll(entries);
-            c.acks.add(new Ack(acks, n));
+            if (c.writes > 0 && c.entries.size() + entries.size() > MAX_COALESCED) {
+                // Sent now; it stays in the turn, and what follows goes at the turn's end.
+                Sending full = new Sending(c, WriteBatch.of(c.entries));
+                c.entries.clear();
+                full.send();
+            }
+            if (c.writes == 0 && !t.active.contains(c)) {
+                t.active.add(c);
+            }
+            c.add(entries, acks, n);
         }
     }
 
-    /** On the loop, once its turn's reads are handled: sends each replica's batch. */
+    /**
+     * On the loop, once its turn's reads are handled: sends each replica's batch. Replicas that take the
+     * same entries (every replica of a key set's writes, the common case) share one body.
+     */
     private void sendTurn() {
-        Map<Long, Coalesced> batches = turn.get();
-        List<Map.Entry<Long, Coalesced>> all = new ArrayList<>(batches.entrySet());
-        batches.clear();
-        for (Map.Entry<Long, Coalesced> e : all) {
-            send(e.getKey(), e.getValue());
+        Turn t = turn.get();
+        List<Entry> taken = null;
+        WriteBatch payload = null;
+        for (int i = 0; i < t.active.size(); i++) {
+            Coalesced c = t.active.get(i);
+            if (c.writes == 0) {
+                continue;
+            }
+            if (taken == null || !sameEntries(taken, c.entries)) {
+                taken = c.entries;
+                payload = WriteBatch.of(c.entries);
+            }
+            t.sending.add(new Sending(c, payload)); // takes the writes; the entries stay for the next comparison
         }
+        for (int i = 0; i < t.active.size(); i++) {
+            t.active.get(i).entries.clear();
+        }
+        t.active.clear();
+        for (int i = 0; i < t.sending.size(); i++) {
+            t.sending.get(i).send();
+        }
+        t.sending.clear();
     }
 
-    /** Sends one replica's batch; its one answer (or failure) is every coalesced write's answer. */
-    private void send(long nodeId, Coalesced c) {
-        CompletableFuture<byte[]> sent;
-        try {
-            sent = call(nodeId, ReplicaCodec.encodeWrite(c.entries), true);
-        } catch (RuntimeException e) {
-            sent = CompletableFuture.failedFuture(e);
+    /** Whether two batches hold the same entries (the same objects) in the same order. */
+    private static boolean sameEntries(List<Entry> a, List<Entry> b) {
+        if (a.size() != b.size()) {
+            return false;
         }
-        sent.whenComplete((reply, failure) -> {
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One replica's batch on its way: its body, and who its one answer (or failure) goes to. */
+    private final class Sending implements BiConsumer<byte[], Throwable> {
+        final long nodeId;
+        final WriteBatch payload;
+        final WriteAcks[] to;
+        final int[] index;
+
+        /** Takes the writes out of {@code c}, whose entries {@code payload} holds; leaves the entries to the caller. */
+        Sending(Coalesced c, WriteBatch payload) {
+            this.nodeId = c.nodeId;
+            this.payload = payload;
+            this.to = Arrays.copyOf(c.to, c.writes);
+            this.index = Arrays.copyOf(c.index, c.writes);
+            c.takeWrites();
+        }
+
+        void send() {
+            CompletableFuture<byte[]> sent;
+            try {
+                sent = call(nodeId, payload, true);
+            } catch (RuntimeException e) {
+                sent = CompletableFuture.failedFuture(e);
+            }
+            sent.whenComplete(this);
+        }
+
+        /** The replica's answer, passed on to every coalesced write. */
+        @Override
+        public void accept(byte[] reply, Throwable failure) {
             Throwable outcome = failure != null ? failure : writeOutcome(reply);
-            for (Ack ack : c.acks) {
+            for (int i = 0; i < to.length; i++) {
                 try {
-                    ack.to().answered(ack.index(), outcome);
+                    to[i].answered(index[i], outcome);
                 } catch (RuntimeException e) { // a bug in one write's callback must not keep the others waiting
                     log.error("Passing on replica {}'s write answer failed", Long.toHexString(nodeId), e);
                 }
             }
-        });
+        }
     }
 
     private void writeNow(List<Long> nodeIds, List<Entry> entries, WriteAcks acks) {
-        byte[] payload = ReplicaCodec.encodeWrite(entries); // once for every replica
+        WriteBatch payload = WriteBatch.of(entries); // one body for every replica
         for (int n = 0; n < nodeIds.size(); n++) {
             int index = n;
             CompletableFuture<byte[]> sent;
@@ -169,9 +269,27 @@ final class PeerReplicaTransport implements ReplicaTransport {
      * @param withDeadline whether the replica must not apply the batch once this node stops waiting for it
      *                     (a coordinator's write: the client has been answered by then)
      */
-    private CompletableFuture<byte[]> call(long nodeId, byte[] payload, boolean withDeadline) {
+    private CompletableFuture<byte[]> call(long nodeId, WriteBatch payload, boolean withDeadline) {
         long deadline = withDeadline ? clock.millis() + timeout.toMillis() : Deadline.NO_DEADLINE;
         return peers.call(nodeId, PeerMessageType.REPLICA_WRITE, payload, timeout, PeerClient.NO_STREAM, deadline);
+    }
+
+    /**
+     * A batch of entries as the body of a {@code REPLICA_WRITE}: encoded ({@link ReplicaCodec#encodeWrite}) into
+     * the frame's own buffer as the frame leaves, once per replica, with no byte array in between. Holds its
+     * own copy of the list; the entries themselves are immutable.
+     */
+    private record WriteBatch(List<Entry> entries, int length) implements PeerPayload {
+
+        static WriteBatch of(List<Entry> entries) {
+            List<Entry> copy = List.copyOf(entries);
+            return new WriteBatch(copy, ReplicaCodec.writeSize(copy));
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            ReplicaCodec.encodeWrite(entries, out);
+        }
     }
 
     /** Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. */

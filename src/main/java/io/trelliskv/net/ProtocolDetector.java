@@ -8,7 +8,6 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.trelliskv.net.peer.PeerAcceptor;
 import io.trelliskv.net.peer.PeerCodec;
-import io.trelliskv.net.peer.PeerDecoder;
 import io.trelliskv.net.peer.PeerEncoder;
 import io.trelliskv.net.peer.PeerServerHandler;
 import io.trelliskv.net.peer.PeerTls;
@@ -114,7 +113,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
                 return;
             }
             endClientConnection(p, registry);
-            p.addAfter(ctx.name(), ClientPipeline.PEER_DECODER, new PeerDecoder(peers.config().maxFrameLength()));
+            p.addAfter(ctx.name(), ClientPipeline.PEER_DECODER, peers.newDecoder());
             p.addAfter(ClientPipeline.PEER_DECODER, ClientPipeline.PEER_ENCODER, PeerEncoder.INSTANCE);
             p.addAfter(ClientPipeline.PEER_ENCODER, ClientPipeline.PEER_HANDLER, new PeerServerHandler(peers));
         } else if (decrypted) {

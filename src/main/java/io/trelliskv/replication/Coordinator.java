@@ -125,15 +125,16 @@ public final class Coordinator {
         if (write && config.sloppyQuorum()) {
             return;
         }
-        for (Key key : keys) {
+        for (int k = 0; k < keys.size(); k++) { // indexed loops: no iterator per key and replica list
+            Key key = keys.get(k);
             List<Long> replicas = placement.replicas(key.token());
             if (replicas.isEmpty()) {
                 continue;
             }
             int required = level.required(replicas.size());
             int alive = 0;
-            for (long node : replicas) {
-                if (isAlive(node)) {
+            for (int r = 0; r < replicas.size(); r++) {
+                if (isAlive(replicas.get(r))) {
                     alive++;
                 }
             }
@@ -721,12 +722,15 @@ public final class Coordinator {
         Map<Long, List<Integer>> perNode = entries.size() == 1 ? null : new LinkedHashMap<>();
         List<Long> single = entries.size() == 1 ? new ArrayList<>(2) : null;
         Map<Long, List<Entry>> pending = null;
+        // Indexed loops over the ring's lists: this runs for every replicated write, and an iterator over
+        // an unmodifiable list is two objects.
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             List<Long> replicas = placement.replicas(e.key().token());
             op.required[i] = replicas.isEmpty() ? 0 : level.required(replicas.size());
-            op.acks[i] = replicas.contains(self) ? 1 : 0;
-            for (Long node : replicas) { // boxed as the ring keeps them: added to lists and maps as is
+            op.acks[i] = containsNode(replicas, self) ? 1 : 0;
+            for (int r = 0; r < replicas.size(); r++) {
+                Long node = replicas.get(r); // boxed as the ring keeps them: added to lists and maps as is
                 if (node == self) {
                     continue;
                 }
@@ -740,7 +744,9 @@ public final class Coordinator {
                     op.acks[i]++;
                 }
             }
-            for (long node : placement.pendingReplicas(e.key().token())) {
+            List<Long> joining = placement.pendingReplicas(e.key().token());
+            for (int r = 0; r < joining.size(); r++) {
+                long node = joining.get(r);
                 if (node == self) {
                     continue; // written here already
                 }
@@ -759,7 +765,7 @@ public final class Coordinator {
         }
         if (single != null) {
             op.start(single.size());
-            op.send(single, ONLY_ENTRY);
+            op.sendAll(single);
         } else {
             // Replicas that take the same keys (all of them, for keys of one replica set) get one batch,
             // which the transport encodes once.
@@ -768,16 +774,23 @@ public final class Coordinator {
                 nodesByKeys.computeIfAbsent(e.getValue(), k -> new ArrayList<>(2)).add(e.getKey());
             }
             op.start(perNode.size());
-            nodesByKeys.forEach((idx, nodes) -> op.send(nodes, idx));
+            nodesByKeys.forEach(op::send);
         }
         if (pending != null) {
             pending.forEach(this::writePending);
         }
-        return op.done;
+        return op;
     }
 
-    /** The entry indexes of a write of one entry. */
-    private static final List<Integer> ONLY_ENTRY = List.of(0);
+    /** Whether {@code nodes} holds {@code node}, without boxing it. */
+    private static boolean containsNode(List<Long> nodes, long node) {
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i) == node) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /**
      * Sends entries to a node that will own their keys once a range move finishes (bootstrap or
@@ -795,13 +808,19 @@ public final class Coordinator {
         });
     }
 
-    /** One write across replicas; its state is guarded by its own monitor. */
-    private final class WriteOp {
+    /**
+     * One write across replicas; its state is guarded by its own monitor. It is itself the future the
+     * caller gets, and itself the callback of its batch when every replica takes all its entries (a
+     * write of one key, or of keys with one replica set): one object per replicated write besides its
+     * counts, where a future and a callback would be two more.
+     */
+    private final class WriteOp extends CompletableFuture<Void> implements ReplicaTransport.WriteAcks {
         final List<Entry> entries;
         final ConsistencyLevel level;
         final int[] required;
         final int[] acks;
-        final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** The replicas of {@link #sendAll}, which this op's own {@link #answered(int, Throwable)} is told of. */
+        List<Long> allNodes;
         /** Replicas written to that have not answered. */
         int outstanding;
         String refusal;
@@ -814,7 +833,7 @@ public final class Coordinator {
             this.acks = new int[entries.size()];
         }
 
-        /** Before the first {@link #send}: how many replicas are written to (0: done or failed now). */
+        /** Before the first send: how many replicas are written to (0: done or failed now). */
         void start(int replicas) {
             synchronized (this) {
                 outstanding = replicas;
@@ -822,37 +841,55 @@ public final class Coordinator {
             checkDone();
         }
 
-        /** Sends the entries at {@code idx} to each of {@code nodes}, as one batch. */
-        void send(List<Long> nodes, List<Integer> idx) {
+        /** Sends every entry to each of {@code nodes}, as one batch; this op is told of each answer. */
+        void sendAll(List<Long> nodes) {
             if (nodes.isEmpty()) {
                 return;
             }
-            List<Entry> batch;
+            allNodes = nodes;
+            transport.write(nodes, entries, this);
+        }
+
+        /** The answer of the replica at {@code index} of {@link #sendAll}'s nodes. */
+        @Override
+        public void answered(int index, Throwable failure) {
+            answered(allNodes.get(index), null, entries, failure);
+        }
+
+        /** Sends the entries at {@code idx} to each of {@code nodes}, as one batch. */
+        void send(List<Integer> idx, List<Long> nodes) {
             if (idx.size() == entries.size()) {
-                batch = entries;
-            } else {
-                batch = new ArrayList<>(idx.size());
-                for (int i : idx) {
-                    batch.add(entries.get(i));
-                }
+                sendAll(nodes); // the one group of replicas that takes every entry
+                return;
+            }
+            List<Entry> batch = new ArrayList<>(idx.size());
+            for (int i : idx) {
+                batch.add(entries.get(i));
             }
             transport.write(nodes, batch, (n, failure) -> answered(nodes.get(n), idx, batch, failure));
         }
 
+        /** @param idx the indexes of the entries {@code batch} holds; null: all of them */
         private void answered(long node, List<Integer> idx, List<Entry> batch, Throwable failure) {
             Throwable cause = unwrap(failure);
             boolean hintedNow = false;
             if (cause != null && !(cause instanceof ReplicaRefusedException)) {
                 boolean kept = true;
-                for (Entry e : batch) {
-                    kept &= hint(node, e);
+                for (int i = 0; i < batch.size(); i++) {
+                    kept &= hint(node, batch.get(i));
                 }
                 hintedNow = kept && config.sloppyQuorum();
             }
             synchronized (this) {
                 if (cause == null || hintedNow) {
-                    for (int i : idx) {
-                        acks[i]++;
+                    if (idx == null) {
+                        for (int i = 0; i < acks.length; i++) {
+                            acks[i]++;
+                        }
+                    } else {
+                        for (int i = 0; i < idx.size(); i++) {
+                            acks[idx.get(i)]++;
+                        }
                     }
                 } else if (cause instanceof ReplicaRefusedException && refusal == null) {
                     refusal = cause.getMessage();
@@ -882,16 +919,15 @@ public final class Coordinator {
                 refuser = refusedBy;
             }
             if (shortKey < 0) {
-                done.complete(null);
-            } else if (last && !done.isDone()) {
+                complete(null);
+            } else if (last && !isDone()) {
                 byte[] key = entries.get(shortKey).key().bytes();
                 if (refused != null) {
                     refusals.increment();
-                    done.completeExceptionally(ReplicationException.refused(key, Long.toHexString(refuser), refused));
+                    completeExceptionally(ReplicationException.refused(key, Long.toHexString(refuser), refused));
                 } else {
                     timeouts.increment();
-                    done.completeExceptionally(ReplicationException.timeout(key, level, true, acked,
-                            required[shortKey]));
+                    completeExceptionally(ReplicationException.timeout(key, level, true, acked, required[shortKey]));
                 }
             }
         }

@@ -57,40 +57,55 @@ public final class ReplicaCodec {
 
     /** A batch of entries; in the layout of earlier builds when every value is PLAIN (see the class comment). */
     public static byte[] encodeWrite(List<Entry> entries) {
-        boolean kinded = false;
-        int size = 4;
-        for (Entry e : entries) {
-            size += entrySize(e);
-            kinded |= e.kind() != ValueKind.PLAIN;
-        }
-        if (kinded) {
-            return encodeKindedWrite(entries);
-        }
-        ByteBuffer b = ByteBuffer.allocate(size);
-        b.putInt(entries.size());
-        for (Entry e : entries) {
-            putEntry(b, e);
-        }
+        ByteBuffer b = ByteBuffer.allocate(writeSize(entries));
+        encodeWrite(entries, b);
         return b.array();
     }
 
-    private static byte[] encodeKindedWrite(List<Entry> entries) {
-        int size = 8;
-        for (Entry e : entries) {
-            size += entrySize(e.key().length(), e.value() == null ? 0 : e.value().length) + 1;
+    /** Bytes {@link #encodeWrite} takes for {@code entries}. */
+    public static int writeSize(List<Entry> entries) {
+        int plain = 4;
+        boolean kinded = false;
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            plain += entrySize(e.key().length(), e.value() == null ? 0 : e.value().length);
+            kinded |= e.kind() != ValueKind.PLAIN;
         }
-        ByteBuffer b = ByteBuffer.allocate(size);
-        b.putInt(KINDED_WRITE).putInt(entries.size());
-        for (Entry e : entries) {
-            putEntry(b, e);
-            b.put(e.kind());
+        return kinded ? plain + 4 + entries.size() : plain; // the kinded count field, and a kind per entry
+    }
+
+    /**
+     * Writes a batch of entries, {@link #writeSize} bytes, at {@code out}'s position: straight into the buffer
+     * a frame is sent from.
+     */
+    public static void encodeWrite(List<Entry> entries, ByteBuffer out) {
+        boolean kinded = false;
+        for (int i = 0; i < entries.size(); i++) {
+            kinded |= entries.get(i).kind() != ValueKind.PLAIN;
         }
-        return b.array();
+        if (kinded) {
+            out.putInt(KINDED_WRITE);
+        }
+        out.putInt(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            putEntry(out, e);
+            if (kinded) {
+                out.put(e.kind());
+            }
+        }
     }
 
     public static List<Entry> decodeWrite(byte[] payload) {
-        ByteBuffer b = ByteBuffer.wrap(payload);
-        boolean kinded = b.remaining() >= 4 && b.getInt(0) == KINDED_WRITE;
+        return decodeWrite(ByteBuffer.wrap(payload));
+    }
+
+    /**
+     * A batch of entries from {@code b}'s position to its limit (big-endian): the keys and values are copied
+     * out, so {@code b} may be a view of a buffer that is reused once this returns.
+     */
+    public static List<Entry> decodeWrite(ByteBuffer b) {
+        boolean kinded = b.remaining() >= 4 && b.getInt(b.position()) == KINDED_WRITE;
         if (kinded) {
             b.getInt();
         }

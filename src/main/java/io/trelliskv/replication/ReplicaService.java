@@ -12,6 +12,7 @@ import io.trelliskv.version.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -70,6 +71,14 @@ public final class ReplicaService {
      * @throws MalformedMessageException if the payload is malformed
      */
     public byte[] applyWrite(String from, byte[] payload, Deadline deadline) {
+        return applyWrite(from, ByteBuffer.wrap(payload), deadline);
+    }
+
+    /**
+     * Applies a write batch as {@link #applyWrite(String, byte[], Deadline)} does, decoded from {@code payload}'s
+     * position to its limit: a view of the peer connection's buffer, read only before this returns.
+     */
+    public byte[] applyWrite(String from, ByteBuffer payload, Deadline deadline) {
         List<Entry> entries = ReplicaCodec.decodeWrite(payload);
         if (deadline.passed()) {
             expiredDropped.increment();

@@ -93,6 +93,28 @@ class ClusterStateTest {
     }
 
     @Test
+    void livenessFollowsEveryMembershipEvent() {
+        event(MemberEvent.Type.JOIN, 1, MemberState.ALIVE, List.of(0L));
+        for (long id = 2; id <= 5; id++) {
+            event(MemberEvent.Type.JOIN, id, MemberState.ALIVE, List.of(id * 1000));
+        }
+        event(MemberEvent.Type.UPDATE, 3, MemberState.ALIVE, List.of(3000L));
+        event(MemberEvent.Type.DEAD, 4, MemberState.DEAD, List.of(4000L));
+        event(MemberEvent.Type.LEFT, 5, MemberState.LEFT, List.of(5000L));
+        assertThat(state.isAlive(2)).isTrue();
+        assertThat(state.isAlive(3)).as("an update of a live member").isTrue();
+        assertThat(state.isAlive(4)).isFalse();
+        assertThat(state.isAlive(5)).isFalse();
+
+        event(MemberEvent.Type.ALIVE, 4, MemberState.ALIVE, List.of(4000L));
+        event(MemberEvent.Type.REMOVED, 2, MemberState.ALIVE, List.of(2000L));
+        assertThat(state.isAlive(4)).as("back").isTrue();
+        assertThat(state.isAlive(2)).as("removed").isFalse();
+        assertThat(state.isAlive(3)).isTrue();
+        assertThat(state.isAlive(1)).as("the local node, whatever membership says").isTrue();
+    }
+
+    @Test
     void noRingMeansNoOwners() {
         assertThat(state.owners(42)).isEmpty();
         assertThat(state.isAlive(1)).as("the local node").isTrue();

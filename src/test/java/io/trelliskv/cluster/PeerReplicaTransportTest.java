@@ -5,6 +5,7 @@ import io.netty.channel.EventLoop;
 import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.net.peer.PeerMessageType;
+import io.trelliskv.net.peer.PeerPayload;
 import io.trelliskv.replication.ReadReply;
 import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaTransport;
@@ -133,6 +134,73 @@ class PeerReplicaTransportTest {
             String outcome = down ? "IllegalStateException: node 2 is down" : "ReplicaRefusedException: clock 2 behind";
             assertThat(answers).containsExactlyInAnyOrder("first 0 " + outcome, "second 0 " + outcome);
         }
+    }
+
+    @Test
+    void aTurnOfMoreEntriesThanOneBatchTakesGoesInSeveralAndEveryWriteHearsItsReplica() throws Exception {
+        int writes = PeerReplicaTransport.MAX_COALESCED + 10;
+        List<String> answers = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch all = new CountDownLatch(writes);
+        loop.submit(() -> {
+            for (int w = 0; w < writes; w++) {
+                String name = "w" + w;
+                transport.write(List.of(2L), entries(name), (i, failure) -> answer(answers, all, name, i, failure));
+            }
+        }).get(5, TimeUnit.SECONDS);
+        assertThat(all.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(calls).hasSize(2);
+        assertThat(calls.get(0)).startsWith("write 2:[w0, w1, ").endsWith(", w511]");
+        assertThat(calls.get(1)).isEqualTo("write 2:[w512, w513, w514, w515, w516, w517, w518, w519, w520, w521]");
+        assertThat(answers).hasSize(writes).allMatch(a -> a.endsWith(" 0 applied"));
+    }
+
+    @Test
+    void aWriteMadeWhileATurnIsSentIsSentAndAnswered() throws Exception {
+        List<String> answers = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch all = new CountDownLatch(3);
+        // The replica answers at once, so the first write hears its answer while the turn is being sent,
+        // and writes again then (as a command held back behind it would).
+        loop.submit(() -> transport.write(List.of(2L, 3L), entries("a"), (i, failure) -> {
+            answer(answers, all, "first", i, failure);
+            if (i == 0) {
+                transport.write(List.of(2L), entries("b"), (j, again) -> answer(answers, all, "second", j, again));
+            }
+        })).get(5, TimeUnit.SECONDS);
+        assertThat(all.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(answers).containsExactlyInAnyOrder("first 0 applied", "first 1 applied", "second 0 applied");
+        assertThat(calls).containsExactly("write 2:[a]", "write 3:[a]", "write 2:[b]");
+    }
+
+    @Test
+    void replicasTakingTheSameEntriesInATurnShareOneBody() throws Exception {
+        List<PeerPayload> bodies = Collections.synchronizedList(new ArrayList<>());
+        PeerCalls recording = new PeerCalls() {
+            @Override
+            public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, byte[] payload, Duration timeout,
+                                                  long stream) {
+                throw new AssertionError("a replica write's body goes as a payload, not bytes");
+            }
+
+            @Override
+            public CompletableFuture<byte[]> call(long nodeId, PeerMessageType type, PeerPayload payload,
+                                                  Duration timeout, long stream, long deadlineMillis) {
+                bodies.add(payload);
+                calls.add("write " + nodeId + ":" + ReplicaCodec.decodeWrite(payload.toBytes()).stream()
+                        .map(e -> e.key().toString()).toList());
+                return CompletableFuture.completedFuture(ReplicaCodec.writeApplied());
+            }
+        };
+        PeerReplicaTransport shared = new PeerReplicaTransport(recording, Duration.ofSeconds(1), Clock.SYSTEM);
+        CountDownLatch all = new CountDownLatch(5);
+        loop.submit(() -> {
+            shared.write(List.of(2L, 3L), entries("a"), (i, failure) -> all.countDown());
+            shared.write(List.of(2L, 3L), entries("b"), (i, failure) -> all.countDown());
+            shared.write(List.of(4L), entries("c"), (i, failure) -> all.countDown());
+        }).get(5, TimeUnit.SECONDS);
+        assertThat(all.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(calls).containsExactly("write 2:[a, b]", "write 3:[a, b]", "write 4:[c]");
+        assertThat(bodies.get(1)).isSameAs(bodies.get(0));
+        assertThat(bodies.get(2)).isNotSameAs(bodies.get(0));
     }
 
     private static void answer(List<String> answers, CountDownLatch all, String write, int index, Throwable failure) {

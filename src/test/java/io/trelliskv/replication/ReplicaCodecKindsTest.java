@@ -46,6 +46,18 @@ class ReplicaCodecKindsTest {
     }
 
     @Test
+    void aBatchWrittenIntoABufferIsItsEncodingOfTheAnnouncedSize() {
+        for (List<Entry> batch : List.of(List.of(PLAIN, TOMBSTONE), List.of(PLAIN, VERSIONED, COUNTER), List.<Entry>of())) {
+            byte[] encoded = ReplicaCodec.encodeWrite(batch);
+            assertThat(ReplicaCodec.writeSize(batch)).isEqualTo(encoded.length);
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(encoded.length + 3).position(3);
+            ReplicaCodec.encodeWrite(batch, out);
+            assertThat(out.position()).isEqualTo(out.capacity());
+            assertThat(java.util.Arrays.copyOfRange(out.array(), 3, out.capacity())).isEqualTo(encoded);
+        }
+    }
+
+    @Test
     void aBatchOfPlainValuesIsWrittenAsEarlierBuildsWroteItAndTheirBatchesReadAsPlain() {
         byte[] old = oldWrite(PLAIN, TOMBSTONE);
 

@@ -40,6 +40,11 @@ public final class PeerAcceptor {
         return config;
     }
 
+    /** The frame decoder of an accepted peer connection: it hands on in place what {@link #service()} reads so. */
+    public PeerDecoder newDecoder() {
+        return new PeerDecoder(config.maxFrameLength(), service::readsInPlace);
+    }
+
     public PeerHello self() {
         return self;
     }

@@ -3,6 +3,7 @@ package io.trelliskv.net.peer;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -179,6 +180,16 @@ public final class PeerClient implements AutoCloseable {
      */
     public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, byte[] payload,
                                           Duration timeout, long stream, long deadlineMillis) {
+        return call(peer, type, PeerPayload.of(payload), timeout, stream, deadlineMillis);
+    }
+
+    /**
+     * Like {@link #call(InetSocketAddress, PeerMessageType, byte[], Duration, long, long)}, with a body that is
+     * written into the frame's buffer when the frame leaves ({@link PeerPayload}), on the connection's event
+     * loop.
+     */
+    public CompletableFuture<byte[]> call(InetSocketAddress peer, PeerMessageType type, PeerPayload payload,
+                                          Duration timeout, long stream, long deadlineMillis) {
         Objects.requireNonNull(peer, "peer");
         Objects.requireNonNull(payload, "payload");
         if (!type.isRequest() || type == PeerMessageType.DEADLINE) {
@@ -186,31 +197,24 @@ public final class PeerClient implements AutoCloseable {
         }
         int maxPayload = config.maxFrameLength() - PeerCodec.FRAME_OVERHEAD
                 - (deadlineMillis != PeerFrame.NO_DEADLINE ? PeerCodec.DEADLINE_HEADER : 0);
-        if (payload.length > maxPayload) {
-            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: <= " + maxPayload + ")");
+        int length = payload.length();
+        if (length > maxPayload) {
+            throw new IllegalArgumentException("payload: " + length + " bytes (expected: <= " + maxPayload + ")");
         }
-        CompletableFuture<byte[]> result = new CompletableFuture<>();
-        inFlight.incrementAndGet();
-        result.whenComplete((reply, failure) -> {
-            inFlight.decrementAndGet();
-            if (failure != null) {
-                failures.incrementAndGet();
-            }
-        });
-        if (closed) {
-            result.completeExceptionally(new PeerUnavailableException(peer, "peer client closed", null));
-            return result;
-        }
-        long id = requestIds.incrementAndGet();
         long timeoutMillis = Math.max(1, timeout.toMillis());
+        Call call = new Call(new PeerRequest(type, requestIds.incrementAndGet(), payload, deadlineMillis), peer,
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), timeoutMillis);
+        inFlight.incrementAndGet();
+        if (closed) {
+            call.completeExceptionally(new PeerUnavailableException(peer, "peer client closed", null));
+            return call;
+        }
         LoopTimeouts loopTimeouts = callingLoop.get();
         EventLoop here = loopTimeouts == null ? null : loopTimeouts.loop;
-        Timed timed = new Timed(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis), result, peer, type, id,
-                timeoutMillis);
-        if (loopTimeouts == null || !loopTimeouts.add(timed)) {
-            ScheduledFuture<?> timer = (here != null ? here : group.next()).schedule(timed::expire, timeoutMillis,
+        if (loopTimeouts == null || !loopTimeouts.add(call)) {
+            ScheduledFuture<?> timer = (here != null ? here : group.next()).schedule(call::expire, timeoutMillis,
                     TimeUnit.MILLISECONDS);
-            result.whenComplete((reply, failure) -> timer.cancel(false));
+            call.whenComplete((reply, failure) -> timer.cancel(false));
         }
 
         Connection connection;
@@ -221,11 +225,11 @@ public final class PeerClient implements AutoCloseable {
                 connection = p.acquire(stream, here);
             }
         } catch (PeerUnavailableException e) {
-            result.completeExceptionally(e);
-            return result;
+            call.completeExceptionally(e);
+            return call;
         }
-        connection.send(new PeerFrame(type, id, payload, deadlineMillis), result);
-        return result;
+        connection.send(call);
+        return call;
     }
 
     private LoopTimeouts findCallingLoop() {
@@ -237,29 +241,79 @@ public final class PeerClient implements AutoCloseable {
         return null;
     }
 
-    /** A call's timeout: fails it unless it completed first. */
-    private final class Timed {
-        final long deadlineNanos;
-        final CompletableFuture<byte[]> result;
+    /**
+     * One call: the future its caller gets, and also its request on the way out, its timeout and the
+     * listener of its write, so that a call is one object besides its request. Completing it, however
+     * that happens (answer, failure, timeout), updates the client's counts and takes it off its
+     * connection's pending calls.
+     */
+    private final class Call extends CompletableFuture<byte[]> implements ChannelFutureListener {
+        final PeerRequest request;
         final InetSocketAddress peer;
-        final PeerMessageType type;
-        final long id;
+        final long deadlineNanos;
         final long timeoutMillis;
+        /** The connection the call was sent on, whose pending calls it leaves when completed; null until sent. */
+        volatile Connection connection;
 
-        Timed(long deadlineNanos, CompletableFuture<byte[]> result, InetSocketAddress peer, PeerMessageType type,
-              long id, long timeoutMillis) {
-            this.deadlineNanos = deadlineNanos;
-            this.result = result;
+        Call(PeerRequest request, InetSocketAddress peer, long deadlineNanos, long timeoutMillis) {
+            this.request = request;
             this.peer = peer;
-            this.type = type;
-            this.id = id;
+            this.deadlineNanos = deadlineNanos;
             this.timeoutMillis = timeoutMillis;
         }
 
+        @Override
+        public boolean complete(byte[] reply) {
+            if (!super.complete(reply)) {
+                return false;
+            }
+            finished(false);
+            return true;
+        }
+
+        @Override
+        public boolean completeExceptionally(Throwable failure) {
+            if (!super.completeExceptionally(failure)) {
+                return false;
+            }
+            finished(true);
+            return true;
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            if (!super.cancel(mayInterruptIfRunning)) {
+                return false;
+            }
+            finished(true);
+            return true;
+        }
+
+        /** Once, when the call completes. */
+        private void finished(boolean failed) {
+            inFlight.decrementAndGet();
+            if (failed) {
+                failures.incrementAndGet();
+            }
+            Connection c = connection;
+            if (c != null) {
+                c.pending.remove(request.requestId());
+            }
+        }
+
+        /** The call's timeout: fails it unless it completed first. */
         void expire() {
-            if (result.completeExceptionally(new TimeoutException("peer " + describe(peer) + " did not answer "
-                    + type + " request " + id + " within " + timeoutMillis + " ms"))) {
+            if (completeExceptionally(new TimeoutException("peer " + describe(peer) + " did not answer "
+                    + request.type() + " request " + request.requestId() + " within " + timeoutMillis + " ms"))) {
                 timeouts.incrementAndGet();
+            }
+        }
+
+        /** The request's write: a failed one fails the call. */
+        @Override
+        public void operationComplete(ChannelFuture f) {
+            if (!f.isSuccess()) {
+                completeExceptionally(new PeerUnavailableException(peer, "write failed: " + f.cause(), f.cause()));
             }
         }
     }
@@ -272,7 +326,7 @@ public final class PeerClient implements AutoCloseable {
      */
     private static final class LoopTimeouts {
         final EventLoop loop;
-        private final ArrayDeque<Timed> queue = new ArrayDeque<>();
+        private final ArrayDeque<Call> queue = new ArrayDeque<>();
         private boolean scheduled;
 
         LoopTimeouts(EventLoop loop) {
@@ -280,12 +334,12 @@ public final class PeerClient implements AutoCloseable {
         }
 
         /** Queues a call's timeout; false if it must be scheduled on its own. On {@link #loop} only. */
-        boolean add(Timed t) {
-            Timed last = queue.peekLast();
+        boolean add(Call t) {
+            Call last = queue.peekLast();
             if (last != null && t.deadlineNanos < last.deadlineNanos) {
                 return false;
             }
-            for (Timed head; (head = queue.peekFirst()) != null && head.result.isDone(); ) {
+            for (Call head; (head = queue.peekFirst()) != null && head.isDone(); ) {
                 queue.pollFirst(); // answered: keep the queue as short as the calls in flight
             }
             queue.addLast(t);
@@ -299,8 +353,8 @@ public final class PeerClient implements AutoCloseable {
         private void sweep() {
             scheduled = false;
             long now = System.nanoTime();
-            for (Timed head; (head = queue.peekFirst()) != null; ) {
-                if (head.result.isDone()) {
+            for (Call head; (head = queue.peekFirst()) != null; ) {
+                if (head.isDone()) {
                     queue.pollFirst();
                 } else if (head.deadlineNanos - now <= 0) {
                     queue.pollFirst();
@@ -531,15 +585,11 @@ public final class PeerClient implements AutoCloseable {
         }
     }
 
-    /** One connection's handler: the requests waiting on it, by id, and the peer's hello check. */
-    /** A request frame waiting to be written, with the call it answers. */
-    private record Outgoing(PeerFrame frame, CompletableFuture<byte[]> result) {
-    }
-
     /** A request that never left, and why. */
     private record Failure(CompletableFuture<byte[]> result, PeerUnavailableException why) {
     }
 
+    /** One connection's handler: the requests waiting on it, by id, and the peer's hello check. */
     private final class Connection extends ChannelInboundHandlerAdapter {
 
         private final Peer peer;
@@ -547,7 +597,7 @@ public final class PeerClient implements AutoCloseable {
         /** The open channel; null while connecting. */
         private volatile Channel channel;
         /** Requests not yet written, in the order they were sent. */
-        private final Queue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
+        private final Queue<Call> outbox = new ConcurrentLinkedQueue<>();
         /** A drain task is queued on the channel's event loop and has not started yet. */
         private final AtomicBoolean flushScheduled = new AtomicBoolean();
         /** Set once the connect failed or the channel is inactive; a request sent after it fails. Written under this. */
@@ -584,20 +634,23 @@ public final class PeerClient implements AutoCloseable {
             super.userEventTriggered(ctx, evt);
         }
 
-        void send(PeerFrame frame, CompletableFuture<byte[]> result) {
-            long id = frame.requestId();
-            pending.put(id, result);
-            result.whenComplete((reply, failure) -> pending.remove(id));
+        void send(Call call) {
+            long id = call.request.requestId();
+            call.connection = this;
+            pending.put(id, call);
+            if (call.isDone()) {
+                pending.remove(id); // completed (timed out) before it was put: it did not see itself there
+            }
             boolean closed;
             synchronized (this) {
                 closed = inactive;
                 if (!closed) {
-                    outbox.add(new Outgoing(frame, result));
+                    outbox.add(call);
                 }
             }
             if (closed) {
                 PeerUnavailableException backingOff = peer.backingOff();
-                failInOrder(new Outgoing(frame, result), backingOff != null ? backingOff : lost(false));
+                failInOrder(call, backingOff != null ? backingOff : lost(false));
                 return;
             }
             scheduleDrain();
@@ -608,9 +661,9 @@ public final class PeerClient implements AutoCloseable {
          * before it: failures complete in the order the requests were made, whichever threads fail them,
          * so a caller that retries them elsewhere retries them in that order.
          */
-        private void failInOrder(Outgoing request, PeerUnavailableException why) {
+        private void failInOrder(Call call, PeerUnavailableException why) {
             synchronized (this) {
-                failing.add(new Failure(request.result(), why));
+                failing.add(new Failure(call, why));
                 if (failingNow) {
                     return; // the thread failing the earlier ones fails this one after them
                 }
@@ -665,9 +718,9 @@ public final class PeerClient implements AutoCloseable {
                 inactive = true;
                 // Queued for failing in the same step that closes the connection: a request sent after it
                 // (failed at once by its sender) then fails after these, never before.
-                Outgoing o;
+                Call o;
                 while ((o = outbox.poll()) != null) {
-                    failing.add(new Failure(o.result(), never));
+                    failing.add(new Failure(o, never));
                 }
                 if (failingNow) {
                     return;
@@ -683,18 +736,12 @@ public final class PeerClient implements AutoCloseable {
             if (inactive) {
                 return; // what was queued has been failed
             }
-            Outgoing o;
+            Call o;
             while ((o = outbox.poll()) != null) {
-                CompletableFuture<byte[]> result = o.result();
-                if (result.isDone()) {
+                if (o.isDone()) {
                     continue; // timed out while waiting to be written
                 }
-                channel.write(peerReadsDeadlines ? o.frame() : o.frame().withoutDeadline()).addListener(f -> {
-                    if (!f.isSuccess()) {
-                        result.completeExceptionally(new PeerUnavailableException(peer.address,
-                                "write failed: " + f.cause(), f.cause()));
-                    }
-                });
+                channel.write(peerReadsDeadlines ? o.request : o.request.withoutDeadline()).addListener(o);
             }
             channel.flush();
         }

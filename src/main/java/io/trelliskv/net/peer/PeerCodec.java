@@ -3,6 +3,8 @@ package io.trelliskv.net.peer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -84,24 +86,57 @@ public final class PeerCodec {
         return out;
     }
 
-    /**
-     * One frame: a small header buffer followed by the payload wrapped without copying (the caller must
-     * not change the array until the write completes).
-     */
+    /** One frame, header and payload in one buffer (the socket takes it as is: nothing to gather). */
     public static ByteBuf encodeFrame(ByteBufAllocator alloc, PeerFrame frame) {
         byte[] payload = frame.payload();
-        int envelope = frame.hasDeadline() ? DEADLINE_HEADER : 0;
-        // One buffer for header and payload: the socket takes it as is, where a composite of two would be
-        // gathered (and a heap payload copied to direct memory) on every write.
-        ByteBuf buf = alloc.ioBuffer(LENGTH_FIELD + FRAME_OVERHEAD + envelope + payload.length);
-        buf.writeInt(FRAME_OVERHEAD + envelope + payload.length);
-        if (frame.hasDeadline()) {
-            buf.writeByte(PeerMessageType.DEADLINE.code()).writeLong(frame.requestId())
-                    .writeLong(frame.deadlineMillis()).writeByte(frame.type().code());
-        } else {
-            buf.writeByte(frame.type().code()).writeLong(frame.requestId());
-        }
+        ByteBuf buf = alloc.ioBuffer(LENGTH_FIELD + FRAME_OVERHEAD
+                + (frame.hasDeadline() ? DEADLINE_HEADER : 0) + payload.length);
+        writeHeader(buf, frame.type(), frame.requestId(), frame.deadlineMillis(), payload.length);
         return buf.writeBytes(payload);
+    }
+
+    /**
+     * A request frame, its payload written straight into the frame's buffer: the same bytes as
+     * {@link #encodeFrame} of the {@link PeerFrame} with the payload's bytes.
+     *
+     * @throws IllegalStateException if the payload does not write the length it announced
+     */
+    public static ByteBuf encodeRequest(ByteBufAllocator alloc, PeerRequest request) {
+        PeerPayload payload = request.payload();
+        int length = payload.length();
+        ByteBuf buf = alloc.ioBuffer(LENGTH_FIELD + FRAME_OVERHEAD
+                + (request.hasDeadline() ? DEADLINE_HEADER : 0) + length);
+        try {
+            writeHeader(buf, request.type(), request.requestId(), request.deadlineMillis(), length);
+            if (payload instanceof PeerPayload.Bytes bytes) {
+                return buf.writeBytes(bytes.bytes());
+            }
+            int at = buf.writerIndex();
+            buf.ensureWritable(length);
+            ByteBuffer out = buf.nioBuffer(at, length).order(ByteOrder.BIG_ENDIAN);
+            payload.writeTo(out);
+            if (out.position() != length) {
+                throw new IllegalStateException(request.type() + " payload wrote " + out.position()
+                        + " bytes (expected: " + length + ")");
+            }
+            return buf.writerIndex(at + length);
+        } catch (RuntimeException e) {
+            buf.release();
+            throw e;
+        }
+    }
+
+    /** The length field and the header of a frame of {@code payloadLength} bytes, in its envelope if it has a deadline. */
+    private static void writeHeader(ByteBuf buf, PeerMessageType type, long requestId, long deadlineMillis,
+                                    int payloadLength) {
+        if (deadlineMillis != PeerFrame.NO_DEADLINE) {
+            buf.writeInt(FRAME_OVERHEAD + DEADLINE_HEADER + payloadLength);
+            buf.writeByte(PeerMessageType.DEADLINE.code()).writeLong(requestId)
+                    .writeLong(deadlineMillis).writeByte(type.code());
+        } else {
+            buf.writeInt(FRAME_OVERHEAD + payloadLength);
+            buf.writeByte(type.code()).writeLong(requestId);
+        }
     }
 
     /** Bytes a {@link PeerMessageType#DEADLINE} envelope adds before the request's payload: deadline and type. */

@@ -9,6 +9,8 @@ import org.slf4j.LoggerFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * Decodes the peer protocol of {@link PeerCodec}: first one {@link PeerHello}, then {@link PeerFrame}s.
@@ -23,11 +25,22 @@ public final class PeerDecoder extends ByteToMessageDecoder {
     private enum State { HELLO, FRAMES, FAILED }
 
     private final int maxFrameLength;
+    /** The request types handed on as {@link PeerFrameView}s, their payloads not copied. */
+    private final Predicate<PeerMessageType> inPlace;
     private State state = State.HELLO;
 
     /** @param maxFrameLength largest accepted value of a frame's length field, in bytes */
     public PeerDecoder(int maxFrameLength) {
+        this(maxFrameLength, type -> false);
+    }
+
+    /**
+     * @param inPlace the request types to hand on as {@link PeerFrameView}s (views of the read buffer) instead
+     *                of {@link PeerFrame}s with a copy of the payload
+     */
+    public PeerDecoder(int maxFrameLength, Predicate<PeerMessageType> inPlace) {
         this.maxFrameLength = maxFrameLength;
+        this.inPlace = Objects.requireNonNull(inPlace, "inPlace");
     }
 
     @Override
@@ -109,7 +122,8 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         return new PeerHello(cluster, host, port, nodeId, proof, version == PeerCodec.VERSION_WITH_DEADLINES);
     }
 
-    private PeerFrame decodeFrame(ByteBuf in) {
+    /** A {@link PeerFrame}, a {@link PeerFrameView}, or null while the frame is incomplete. */
+    private Object decodeFrame(ByteBuf in) {
         if (in.readableBytes() < PeerCodec.LENGTH_FIELD) {
             return null;
         }
@@ -135,13 +149,17 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         if (type == PeerMessageType.DEADLINE) {
             return decodeDeadline(in, requestId, length - PeerCodec.FRAME_OVERHEAD);
         }
+        if (type.isRequest() && inPlace.test(type)) {
+            return new PeerFrameView(type, requestId, in.readRetainedSlice(length - PeerCodec.FRAME_OVERHEAD),
+                    PeerFrame.NO_DEADLINE);
+        }
         byte[] payload = new byte[length - PeerCodec.FRAME_OVERHEAD];
         in.readBytes(payload);
         return new PeerFrame(type, requestId, payload);
     }
 
     /** The request a {@link PeerMessageType#DEADLINE} envelope of {@code bodyLength} bytes wraps, with its deadline. */
-    private static PeerFrame decodeDeadline(ByteBuf in, long requestId, int bodyLength) {
+    private Object decodeDeadline(ByteBuf in, long requestId, int bodyLength) {
         if (bodyLength < PeerCodec.DEADLINE_HEADER) {
             throw new PeerProtocolException("deadline frame: " + bodyLength + " bytes (expected: at least "
                     + PeerCodec.DEADLINE_HEADER + ")");
@@ -154,6 +172,10 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         }
         if (deadline == PeerFrame.NO_DEADLINE) {
             throw new PeerProtocolException("deadline frame: deadline 0 (expected: epoch milliseconds)");
+        }
+        if (inPlace.test(inner)) {
+            return new PeerFrameView(inner, requestId, in.readRetainedSlice(bodyLength - PeerCodec.DEADLINE_HEADER),
+                    deadline);
         }
         byte[] payload = new byte[bodyLength - PeerCodec.DEADLINE_HEADER];
         in.readBytes(payload);

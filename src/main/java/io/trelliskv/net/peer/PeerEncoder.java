@@ -6,7 +6,7 @@ import io.netty.handler.codec.MessageToMessageEncoder;
 
 import java.util.List;
 
-/** Encodes a {@link PeerHello} or a {@link PeerFrame} as {@link PeerCodec} lays them out. Stateless, shared. */
+/** Encodes a {@link PeerHello}, a {@link PeerFrame} or a {@link PeerRequest} as {@link PeerCodec} lays them out. Stateless, shared. */
 @ChannelHandler.Sharable
 public final class PeerEncoder extends MessageToMessageEncoder<Object> {
 
@@ -17,13 +17,17 @@ public final class PeerEncoder extends MessageToMessageEncoder<Object> {
 
     @Override
     public boolean acceptOutboundMessage(Object msg) {
-        return msg instanceof PeerFrame || msg instanceof PeerHello;
+        return msg instanceof PeerFrame || msg instanceof PeerRequest || msg instanceof PeerHello;
     }
 
     @Override
     protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) {
-        out.add(msg instanceof PeerFrame f
-                ? PeerCodec.encodeFrame(ctx.alloc(), f)
-                : PeerCodec.encodeHello(ctx.alloc(), (PeerHello) msg));
+        if (msg instanceof PeerRequest r) {
+            out.add(PeerCodec.encodeRequest(ctx.alloc(), r));
+        } else if (msg instanceof PeerFrame f) {
+            out.add(PeerCodec.encodeFrame(ctx.alloc(), f));
+        } else {
+            out.add(PeerCodec.encodeHello(ctx.alloc(), (PeerHello) msg));
+        }
     }
 }

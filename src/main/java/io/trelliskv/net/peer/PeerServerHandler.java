@@ -9,6 +9,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
@@ -44,6 +46,12 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
             onHello(ctx, hello);
         } else if (msg instanceof PeerFrame frame) {
             onFrame(ctx, frame);
+        } else if (msg instanceof PeerFrameView view) {
+            try {
+                onFrameInPlace(ctx, view);
+            } finally {
+                view.release(); // the service has read what it needs
+            }
         }
     }
 
@@ -88,26 +96,57 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onFrame(ChannelHandlerContext ctx, PeerFrame frame) {
-        if (peer == null) {
-            return; // refused at hello; the connection is closing
-        }
-        if (!frame.type().isRequest()) {
-            log.warn("Closing connection from peer {}: unexpected {} frame (expected: a request)",
-                    peer.address(), frame.type());
-            ctx.close();
+        if (!accepts(ctx, frame.type())) {
             return;
         }
         CompletableFuture<byte[]> answer;
         try {
             answer = acceptor.service().handle(frame.type(), peer, frame.payload(), frame.deadlineMillis());
-        } catch (MalformedMessageException e) {
-            answer = CompletableFuture.failedFuture(e);
         } catch (RuntimeException e) {
-            // A bug in the answering code: the peer gets one error reply, the connection and node go on.
-            log.error("Answering {} from peer {} failed", frame.type(), peer.address(), e);
-            answer = CompletableFuture.failedFuture(e);
+            answer = failed(frame.type(), e);
         }
-        long id = frame.requestId();
+        answer(ctx, frame.requestId(), answer);
+    }
+
+    /** As {@link #onFrame}, for a request the service reads in place; the caller releases the view after. */
+    private void onFrameInPlace(ChannelHandlerContext ctx, PeerFrameView view) {
+        if (!accepts(ctx, view.type())) {
+            return;
+        }
+        CompletableFuture<byte[]> answer;
+        try {
+            ByteBuffer payload = view.content().nioBuffer().order(ByteOrder.BIG_ENDIAN);
+            answer = acceptor.service().handleInPlace(view.type(), peer, payload, view.deadlineMillis());
+        } catch (RuntimeException e) {
+            answer = failed(view.type(), e);
+        }
+        answer(ctx, view.requestId(), answer);
+    }
+
+    /** Whether a frame of {@code type} is a request to answer now; closes the connection at a frame that is not one. */
+    private boolean accepts(ChannelHandlerContext ctx, PeerMessageType type) {
+        if (peer == null) {
+            return false; // refused at hello; the connection is closing
+        }
+        if (!type.isRequest()) {
+            log.warn("Closing connection from peer {}: unexpected {} frame (expected: a request)", peer.address(), type);
+            ctx.close();
+            return false;
+        }
+        return true;
+    }
+
+    /** The answer to a request whose handling threw: a malformed payload, or a bug in the answering code. */
+    private CompletableFuture<byte[]> failed(PeerMessageType type, RuntimeException e) {
+        if (!(e instanceof MalformedMessageException)) {
+            // A bug in the answering code: the peer gets one error reply, the connection and node go on.
+            log.error("Answering {} from peer {} failed", type, peer.address(), e);
+        }
+        return CompletableFuture.failedFuture(e);
+    }
+
+    /** Writes the answer to request {@code id} once it completes. */
+    private void answer(ChannelHandlerContext ctx, long id, CompletableFuture<byte[]> answer) {
         answer.whenComplete((reply, failure) -> {
             if (!ctx.channel().isActive()) {
                 return;

@@ -1,5 +1,6 @@
 package io.trelliskv.net.peer;
 
+import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -31,5 +32,28 @@ public interface PeerService {
     default CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload,
                                              long deadlineMillis) {
         return handle(type, from, payload);
+    }
+
+    /**
+     * Whether requests of {@code type} are read by {@link #handleInPlace} before it returns, so that their
+     * payload need not be copied out of the connection's buffer. By default none are.
+     */
+    default boolean readsInPlace(PeerMessageType type) {
+        return false;
+    }
+
+    /**
+     * Handles one request frame of a type this service {@link #readsInPlace reads in place}, as
+     * {@link #handle(PeerMessageType, PeerHello, byte[], long)} does, its payload a view of the connection's
+     * buffer that is valid only until this method returns: everything the answer needs is read from it
+     * before. By default a copy is handed to {@link #handle(PeerMessageType, PeerHello, byte[], long)}.
+     *
+     * @param payload the request body, from its position to its limit, big-endian
+     */
+    default CompletableFuture<byte[]> handleInPlace(PeerMessageType type, PeerHello from, ByteBuffer payload,
+                                                    long deadlineMillis) {
+        byte[] copy = new byte[payload.remaining()];
+        payload.get(copy);
+        return handle(type, from, copy, deadlineMillis);
     }
 }

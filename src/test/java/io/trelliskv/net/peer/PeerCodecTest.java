@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PeerCodecTest {
 
@@ -81,6 +82,51 @@ class PeerCodecTest {
 
         byte[] frame = encode(new PeerFrame(PeerMessageType.FORWARD, 258L, new byte[] {'x', 'y'}));
         assertThat(ByteBufUtil.hexDump(frame)).isEqualTo("0000000b" + "02" + "0000000000000102" + "7879");
+    }
+
+    /** A body written into the frame's buffer, as a replica write batch is: "xy" written a byte at a time. */
+    private static final PeerPayload XY = new PeerPayload() {
+        @Override
+        public int length() {
+            return 2;
+        }
+
+        @Override
+        public void writeTo(java.nio.ByteBuffer out) {
+            out.put((byte) 'x').put((byte) 'y');
+        }
+    };
+
+    @Test
+    void aRequestWithAWrittenBodyIsTheFrameOfItsBytesOnTheWire() {
+        for (long deadline : new long[] {PeerFrame.NO_DEADLINE, 0x0102030405060708L}) {
+            byte[] written = encode(new PeerRequest(PeerMessageType.REPLICA_WRITE, 258L, XY, deadline));
+            byte[] bytes = encode(new PeerFrame(PeerMessageType.REPLICA_WRITE, 258L, new byte[] {'x', 'y'}, deadline));
+            assertThat(ByteBufUtil.hexDump(written)).isEqualTo(ByteBufUtil.hexDump(bytes));
+            assertThat(encode(new PeerRequest(PeerMessageType.REPLICA_WRITE, 258L, PeerPayload.of(new byte[] {'x', 'y'}),
+                    deadline))).isEqualTo(bytes);
+        }
+        assertThat(XY.toBytes()).containsExactly('x', 'y');
+    }
+
+    @Test
+    void aBodyThatWritesOtherThanItsLengthIsRefusedAndItsBufferReleased() {
+        PeerPayload shortOne = new PeerPayload() {
+            @Override
+            public int length() {
+                return 3;
+            }
+
+            @Override
+            public void writeTo(java.nio.ByteBuffer out) {
+                out.put((byte) 'x');
+            }
+        };
+        io.netty.buffer.UnpooledByteBufAllocator alloc = new io.netty.buffer.UnpooledByteBufAllocator(false);
+        PeerRequest request = new PeerRequest(PeerMessageType.REPLICA_WRITE, 1, shortOne, PeerFrame.NO_DEADLINE);
+        assertThatThrownBy(() -> PeerCodec.encodeRequest(alloc, request))
+                .isInstanceOf(IllegalStateException.class).hasMessage("REPLICA_WRITE payload wrote 1 bytes (expected: 3)");
+        assertThatThrownBy(shortOne::toBytes).isInstanceOf(IllegalStateException.class);
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.net.ClientPipeline;
 import io.trelliskv.net.ClientRegistry;
@@ -20,6 +21,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -221,6 +223,63 @@ class PeerDeadlineTest {
         byte[] answer = outbound(ch);
         assertThat(answer[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
         assertThat(served).containsExactly("FORWARD new " + DEADLINE);
+    }
+
+    @Test
+    void requestsTheServiceReadsInPlaceReachItAsViewsThatAreReleasedOnceItReturns() {
+        PeerService inPlace = new PeerService() {
+            @Override
+            public CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload) {
+                return service.handle(type, from, payload);
+            }
+
+            @Override
+            public CompletableFuture<byte[]> handle(PeerMessageType type, PeerHello from, byte[] payload,
+                                                    long deadlineMillis) {
+                return service.handle(type, from, payload, deadlineMillis);
+            }
+
+            @Override
+            public boolean readsInPlace(PeerMessageType type) {
+                return type == PeerMessageType.REPLICA_WRITE;
+            }
+
+            @Override
+            public CompletableFuture<byte[]> handleInPlace(PeerMessageType type, PeerHello from, ByteBuffer payload,
+                                                           long deadlineMillis) {
+                byte[] read = new byte[payload.remaining()];
+                payload.get(read);
+                String text = new String(read, StandardCharsets.UTF_8);
+                served.add("in place " + type + " " + text + " " + deadlineMillis);
+                if (text.equals("bad")) {
+                    throw new MalformedMessageException("write: bad");
+                }
+                return CompletableFuture.completedFuture("ok".getBytes(StandardCharsets.UTF_8));
+            }
+        };
+        EmbeddedChannel ch = channel(new PeerDecoder(MAX, inPlace::readsInPlace), PeerEncoder.INSTANCE,
+                new PeerServerHandler(new PeerAcceptor(PeerConfig.defaults("prod"),
+                        new PeerHello("prod", "10.0.0.2", 7000, 2L), inPlace)));
+        ByteBuf wire = Unpooled.wrappedBuffer(encode(ALICE,
+                new PeerFrame(PeerMessageType.REPLICA_WRITE, 1, "a".getBytes(StandardCharsets.UTF_8), DEADLINE),
+                new PeerFrame(PeerMessageType.REPLICA_WRITE, 2, "b".getBytes(StandardCharsets.UTF_8)),
+                new PeerFrame(PeerMessageType.FORWARD, 3, "c".getBytes(StandardCharsets.UTF_8), DEADLINE),
+                new PeerFrame(PeerMessageType.REPLICA_WRITE, 4, "bad".getBytes(StandardCharsets.UTF_8))));
+        ch.writeInbound(wire);
+
+        assertThat(served).containsExactly("in place REPLICA_WRITE a " + DEADLINE,
+                "in place REPLICA_WRITE b " + PeerFrame.NO_DEADLINE, "FORWARD c " + DEADLINE,
+                "in place REPLICA_WRITE bad " + PeerFrame.NO_DEADLINE);
+        assertThat(wire.refCnt()).as("every view released").isZero();
+        assertThat(ch.isOpen()).isTrue();
+        List<Object> replies = new ArrayList<>();
+        EmbeddedChannel reader = channel(new PeerDecoder(MAX));
+        reader.writeInbound(Unpooled.wrappedBuffer(outbound(ch)));
+        for (Object o; (o = reader.readInbound()) != null; ) {
+            replies.add(o instanceof PeerFrame f ? f.type() + "/" + f.requestId() + " "
+                    + new String(f.payload(), StandardCharsets.UTF_8) : "hello");
+        }
+        assertThat(replies).containsExactly("hello", "REPLY/1 ok", "REPLY/2 ok", "REPLY/3 ok", "ERROR_REPLY/4 write: bad");
     }
 
     // ---- the calling side ----
