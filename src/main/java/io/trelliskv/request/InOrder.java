@@ -88,33 +88,55 @@ final class InOrder {
         return ran;
     }
 
-    /** What a command on these keys must wait for: null if nothing. */
+    /**
+     * What a command on these keys must wait for: null if nothing. Most commands find one command or
+     * none to wait for, which costs no list.
+     */
     private CompletableFuture<Void> earlier(long[] tokens, boolean write) {
         if (waiting.isEmpty()) {
             return null;
         }
-        List<CompletableFuture<Void>> found = new ArrayList<>(2);
+        Pending found = new Pending();
         for (long token : tokens) {
             Waiting w = waiting.get(token);
             if (w == null) {
                 continue;
             }
-            addPending(found, w.write);
+            found.add(w.write);
             if (write) {
                 for (CompletableFuture<Void> read : w.reads) {
-                    addPending(found, read);
+                    found.add(read);
                 }
             }
         }
-        if (found.isEmpty()) {
-            return null;
-        }
-        return found.size() == 1 ? found.get(0) : CompletableFuture.allOf(found.toArray(new CompletableFuture<?>[0]));
+        return found.all();
     }
 
-    private static void addPending(List<CompletableFuture<Void>> found, CompletableFuture<Void> f) {
-        if (f != null && !f.isDone() && !found.contains(f)) {
-            found.add(f);
+    /** The distinct commands not yet run that one command must wait for. */
+    private static final class Pending {
+        /** The first found; null if none. */
+        private CompletableFuture<Void> first;
+        /** All found, once there are two or more; null before. */
+        private List<CompletableFuture<Void>> more;
+
+        void add(CompletableFuture<Void> f) {
+            if (f == null || f.isDone() || f == first || (more != null && more.contains(f))) {
+                return;
+            }
+            if (first == null) {
+                first = f;
+                return;
+            }
+            if (more == null) {
+                more = new ArrayList<>(4);
+                more.add(first);
+            }
+            more.add(f);
+        }
+
+        /** A future that completes once every one found has: null if none. */
+        CompletableFuture<Void> all() {
+            return more == null ? first : CompletableFuture.allOf(more.toArray(new CompletableFuture<?>[0]));
         }
     }
 
