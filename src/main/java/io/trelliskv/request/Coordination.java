@@ -194,7 +194,7 @@ final class Coordination {
      * and its reply, and a command answered at once writes its reply into the connection as on a single
      * node.
      */
-    private final class ClientCommand extends CompletableFuture<byte[]> {
+    private final class ClientCommand extends ReplyToCome {
         final ClientConnection client;
         final Session session;
         final CommandSpec spec;
