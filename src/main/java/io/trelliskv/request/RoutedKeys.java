@@ -17,16 +17,15 @@ import java.util.concurrent.CompletableFuture;
  * ({@link #slots}, two longs a key, side by side) and its outstanding replies ({@link #replies}: one
  * future, or a list of them when several are outstanding on one key; null for an empty slot), and
  * whether it is {@link #held}. A key whose replies have all completed is <em>settled</em>: it is removed
- * when next looked up, and all settled keys are dropped when the table has grown to twice the keys that
- * were outstanding at the last sweep (so it stays proportional to the outstanding commands).
+ * when next looked up, and the settled keys are swept out, in place, when the table is half full; it
+ * doubles only if more than a quarter is still outstanding then. So it stays under eight times the keys
+ * outstanding at once, and a sweep makes no garbage.
  *
  * <p>Not thread-safe: the session guards it.
  */
 final class RoutedKeys {
 
     private static final int INITIAL_SLOTS = 16;
-    /** Keys held at which settled ones are swept out, at least. */
-    private static final int PRUNE_MIN = 64;
 
     /** Per slot {@code i}: the key's token at {@code [2i]}, the node its commands went to at {@code [2i + 1]}. */
     private long[] slots = new long[2 * INITIAL_SLOTS];
@@ -38,10 +37,8 @@ final class RoutedKeys {
      * ones may have gone elsewhere); stays set until all have answered.
      */
     private boolean[] held = new boolean[INITIAL_SLOTS];
-    /** Slots in use, settled or not. */
+    /** Slots in use, settled or not; at most half the table. */
     private int size;
-    /** {@link #size} at which settled keys are swept out. */
-    private int pruneAt = PRUNE_MIN;
 
     boolean isEmpty() {
         return size == 0;
@@ -50,6 +47,11 @@ final class RoutedKeys {
     /** Keys held now, settled ones included until swept. */
     int size() {
         return size;
+    }
+
+    /** Slots in the table. */
+    int capacity() {
+        return replies.length;
     }
 
     /**
@@ -92,7 +94,10 @@ final class RoutedKeys {
             boolean earlier;
             if (slot < 0) {
                 if (2 * (size + 1) > replies.length) {
-                    resize(2 * replies.length);
+                    sweep();
+                    if (4 * (size + 1) > replies.length) {
+                        resize(2 * replies.length);
+                    }
                 }
                 slot = insert(tokens[i]);
                 earlier = false;
@@ -102,10 +107,6 @@ final class RoutedKeys {
             slots[2 * slot + 1] = targets[i];
             held[slot] = wasHeld || (earlier && held[slot]);
             replies[slot] = earlier ? joined(replies[slot], reply) : reply;
-        }
-        if (size >= pruneAt) {
-            sweep();
-            pruneAt = Math.max(PRUNE_MIN, 2 * size);
         }
     }
 
@@ -207,9 +208,17 @@ final class RoutedKeys {
         size--;
     }
 
-    /** Drops every settled key. */
+    /**
+     * Drops the settled keys, in place. Deleting shifts later slots back into the slot just emptied,
+     * which is then looked at again; a slot shifted back into one already passed is kept until the next
+     * lookup or sweep, which is safe.
+     */
     private void sweep() {
-        resize(replies.length);
+        for (int i = 0; i < replies.length; i++) {
+            while (replies[i] != null && settled(i)) {
+                removeSlot(i);
+            }
+        }
     }
 
     /** Rebuilds the table with {@code capacity} slots (a power of two), keeping the keys not settled. */

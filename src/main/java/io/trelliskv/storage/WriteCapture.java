@@ -50,7 +50,11 @@ public final class WriteCapture {
             return List.of();
         }
         c.open = false;
-        List<Entry> written = c.written.isEmpty() ? List.of() : List.copyOf(c.written);
+        List<Entry> written = switch (c.written.size()) {
+            case 0 -> List.of();
+            case 1 -> List.of(c.written.get(0));
+            default -> List.copyOf(c.written);
+        };
         c.written.clear(); // hold no entry past the command
         return written;
     }

@@ -39,6 +39,22 @@ class RoutedKeysTest {
         assertThat(r.size()).as("a settled key is dropped when looked up").isZero();
     }
 
+    /** A connection that writes ever new keys (settled keys are never looked up again) keeps a small table. */
+    @Test
+    void settledKeysAreSweptOutSoTheTableStaysProportionalToWhatIsOutstanding() {
+        RoutedKeys r = new RoutedKeys();
+        List<CompletableFuture<byte[]>> open = new ArrayList<>();
+        for (long token = 1; token <= 10_000; token++) {
+            CompletableFuture<byte[]> reply = new CompletableFuture<>();
+            r.routed(new long[] {token * 0x9E3779B97F4A7C15L}, new long[] {1}, reply, false);
+            open.add(reply);
+            if (open.size() > 16) { // a pipeline of 16
+                open.remove(0).complete(new byte[0]);
+            }
+        }
+        assertThat(r.capacity()).isLessThanOrEqualTo(8 * 17);
+    }
+
     /**
      * Against a model (the map of per-key records it replaces): seeded random commands over few tokens,
      * chosen to collide in the table, answered in random order, so that growth, probing, deletion by
@@ -76,12 +92,12 @@ class RoutedKeysTest {
                 routed(model, tokens, targets, reply, held);
                 open.add(reply);
                 mostOpen = Math.max(mostOpen, open.size());
-                for (int n = random.nextInt(3); n > 0 && !open.isEmpty(); n--) {
+                for (int n = random.nextInt(4); n > 0 && !open.isEmpty(); n--) {
                     open.remove(random.nextInt(open.size())).complete(new byte[0]);
                 }
-                // Swept at twice the keys outstanding at the last sweep (64 at least), checked after a command.
-                assertThat(table.size()).as("bounded by the keys outstanding")
-                        .isLessThanOrEqualTo(Math.max(64, 2 * 3 * mostOpen) + 3);
+                // Each outstanding command has up to 3 keys; settled ones are swept out before the table grows.
+                assertThat(table.capacity()).as("bounded by the keys outstanding at once")
+                        .isLessThanOrEqualTo(Math.max(16, 8 * (3 * mostOpen + 1)));
             }
         }
     }
