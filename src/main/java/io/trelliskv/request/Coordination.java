@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -190,11 +191,13 @@ final class Coordination {
 
     /**
      * One command of a client connected to this node, from its submission to its {@link InOrder} to its
-     * reply: it is the reply to come itself, so a command answered later costs one object for its state
-     * and its reply, and a command answered at once writes its reply into the connection as on a single
-     * node.
+     * reply: it is the reply to come itself, and takes the reply of a detached run ({@link #accept(ForwardCodec.Reply)})
+     * or the acknowledgement of a write run into the connection ({@link #accept(Void, Throwable)}), so a
+     * command answered later costs one object for its state, its reply and its callbacks. A command
+     * answered at once writes its reply into the connection as on a single node.
      */
-    private final class ClientCommand extends ReplyToCome {
+    private final class ClientCommand extends ReplyToCome
+            implements Consumer<ForwardCodec.Reply>, BiConsumer<Void, Throwable> {
         final ClientConnection client;
         final Session session;
         final CommandSpec spec;
@@ -208,6 +211,9 @@ final class Coordination {
         boolean submitting = true;
         /** Set when the reply was written into the connection at once. Read and written on the loop only. */
         boolean answered;
+        /** A write run into the connection: its reply, cut out of the connection, and what it wrote. */
+        byte[] acknowledgedReply;
+        List<Entry> written;
 
         ClientCommand(ClientConnection client, Session session, CommandSpec spec, byte[][] args, List<Key> keys) {
             this.client = client;
@@ -234,7 +240,7 @@ final class Coordination {
             if (Thread.currentThread() != loop || !submitting) {
                 // Started after an earlier command of the connection ran: the reply goes to its place.
                 CompletableFuture<Void> ran = new CompletableFuture<>();
-                start(session, protocol, spec, args, keys, ran, Deadline.NONE, this::answer);
+                start(session, protocol, spec, args, keys, ran, Deadline.NONE, this);
                 return ran;
             }
             Plan plan = plan(session, spec, args, keys);
@@ -257,15 +263,30 @@ final class Coordination {
                 return DONE;
             }
             CompletableFuture<Void> ran = new CompletableFuture<>();
-            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, Deadline.NONE,
-                    this::answer);
+            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, Deadline.NONE, this);
             return ran;
         }
 
         /** Completes the reply to come, having remembered the versions the command wrote. */
-        void answer(ForwardCodec.Reply r) {
+        @Override
+        public void accept(ForwardCodec.Reply r) {
             r.recordInto(session);
             complete(r.resp());
+        }
+
+        /**
+         * The acknowledgement of a write run into the connection ({@link #runIntoClient}): completes the
+         * reply to come with the reply cut out of the connection, having remembered what it wrote, or
+         * with the error.
+         */
+        @Override
+        public void accept(Void acked, Throwable failure) {
+            if (failure == null) {
+                recordWritten(session, written);
+                complete(acknowledgedReply);
+            } else {
+                complete(error(failure));
+            }
         }
     }
 
@@ -304,14 +325,9 @@ final class Coordination {
         byte[] resp = new byte[out.writerIndex() - mark];
         out.getBytes(mark, resp);
         out.writerIndex(mark);
-        acked.whenComplete((v, failure) -> {
-            if (failure == null) {
-                recordWritten(session, written);
-                command.complete(resp);
-            } else {
-                command.complete(error(failure));
-            }
-        });
+        command.acknowledgedReply = resp;
+        command.written = written;
+        acked.whenComplete(command);
         return false;
     }
 
