@@ -198,14 +198,20 @@ public final class Router {
         }
         boolean anywhere = LOCAL_COORDINATION && Coordination.anyReplica(spec, args);
         long self = placement.localNodeId();
-        Key[] keyed = new Key[keys];
+        Key only = null; // the key of a one-key command
+        Key[] keyed = keys > 1 ? new Key[keys] : null;
         long[] tokens = new long[keys];
         long[] targets = new long[keys];
         boolean sameTarget = true;
         for (int i = 0; i < keys; i++) {
             byte[] key = args[first + i * step];
-            keyed[i] = Key.of(key);
-            tokens[i] = keyed[i].token();
+            Key k = Key.of(key);
+            if (keyed != null) {
+                keyed[i] = k;
+            } else {
+                only = k;
+            }
+            tokens[i] = k.token();
             List<Long> owners = placement.owners(tokens[i]);
             if (owners.isEmpty()) {
                 return here(client, session, protocol, spec, args, null, null); // no ring yet
@@ -236,7 +242,7 @@ public final class Router {
             return reply;
         }
         CompletableFuture<byte[]> reply = merge == null && targets[0] == self
-                ? here(client, session, protocol, spec, args, keys == 1 ? List.of(keyed[0]) : Arrays.asList(keyed),
+                ? here(client, session, protocol, spec, args, keyed == null ? List.of(only) : Arrays.asList(keyed),
                         tokens)
                 : send(client, session, protocol, spec, args, first, lastKeyAt, step, targets, merge);
         if (reply != null) {
