@@ -288,10 +288,23 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             reply.release(); // completed twice, or the connection closed first
             return;
         }
-        slot.settled = true;
         slot.reply = reply;
+        settled(slot, reply.readableBytes());
+    }
+
+    /** As above, for a reply given as bytes. */
+    void deferredCompleted(DeferredReply slot, byte[] reply) {
+        if (slot.settled) {
+            return; // completed twice, or the connection closed first
+        }
+        slot.replyBytes = reply;
+        settled(slot, reply.length);
+    }
+
+    private void settled(DeferredReply slot, int bytes) {
+        slot.settled = true;
         deferredWaiting--;
-        heldBytes += reply.readableBytes();
+        heldBytes += bytes;
         if (inCommand || !ctx.channel().isActive()) {
             return; // written when the running command's read completes
         }
@@ -328,10 +341,25 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         heldBytes += replies.readableBytes();
     }
 
-    /** Writes the ready prefix of {@link #held}, then flushes if anything was written. */
+    /**
+     * Writes the ready prefix of {@link #held}, then flushes if anything was written. Consecutive replies
+     * given as bytes go out copied into one buffer.
+     */
     private void writeReady(ChannelHandlerContext ctx) {
         boolean wrote = false;
+        ByteBuf copied = null; // replies given as bytes, not yet written
         for (Object head; (head = held.peek()) != null; ) {
+            if (head instanceof DeferredReply slot && slot.replyBytes != null) {
+                byte[] bytes = slot.replyBytes;
+                slot.replyBytes = null;
+                held.poll();
+                heldBytes -= bytes.length;
+                if (copied == null) {
+                    copied = ctx.alloc().ioBuffer();
+                }
+                copied.writeBytes(bytes);
+                continue;
+            }
             ByteBuf buf;
             if (head instanceof DeferredReply slot) {
                 if (slot.reply == null) {
@@ -344,7 +372,15 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
             held.poll();
             heldBytes -= buf.readableBytes();
+            if (copied != null) {
+                ctx.write(copied, ctx.voidPromise());
+                copied = null;
+            }
             ctx.write(buf, ctx.voidPromise());
+            wrote = true;
+        }
+        if (copied != null) {
+            ctx.write(copied, ctx.voidPromise());
             wrote = true;
         }
         if (wrote) {
@@ -429,6 +465,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         for (Object o : held) {
             if (o instanceof DeferredReply slot) {
                 slot.settled = true; // a reply still to come is released when it arrives
+                slot.replyBytes = null;
                 if (slot.reply != null) {
                     slot.reply.release();
                     slot.reply = null;

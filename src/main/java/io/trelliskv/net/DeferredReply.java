@@ -1,7 +1,6 @@
 package io.trelliskv.net;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.EventExecutor;
 
 import java.nio.charset.StandardCharsets;
@@ -17,13 +16,22 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>{@link #complete} and {@link #fail} may be called from any thread; the reply is handed to the
  * connection's event loop. Only the first call counts: later ones are ignored (their buffers released).
  * If the connection has closed meanwhile, the reply is dropped and its buffer released.
+ *
+ * <p>A reply given as bytes is kept as they are until it is written: the replies of a burst that are
+ * ready together are then copied into one buffer from the connection's pool, rather than each wrapped
+ * in a buffer of its own (which the socket would copy again).
  */
 public final class DeferredReply {
 
     private final ClientHandler handler;
     private final EventExecutor loop;
-    /** The complete reply, once it has arrived and until it is written; touched on the event loop only. */
+    /**
+     * The complete reply, once it has arrived and until it is written: a buffer it owns, or the bytes
+     * ({@link #replyBytes}); touched on the event loop only.
+     */
     ByteBuf reply;
+    /** The complete reply given as bytes, once it has arrived and until it is written; event loop only. */
+    byte[] replyBytes;
     /** Whether a reply arrived or the connection closed; touched on the event loop only. */
     boolean settled;
 
@@ -32,9 +40,17 @@ public final class DeferredReply {
         this.loop = loop;
     }
 
-    /** Completes with the raw RESP bytes of one reply, in the connection's protocol. */
+    /** Completes with the raw RESP bytes of one reply, in the connection's protocol; they must not change. */
     public void complete(byte[] resp) {
-        complete(Unpooled.wrappedBuffer(resp));
+        if (loop.inEventLoop()) {
+            handler.deferredCompleted(this, resp);
+            return;
+        }
+        try {
+            loop.execute(() -> handler.deferredCompleted(this, resp));
+        } catch (RejectedExecutionException e) {
+            // the event loop has shut down, and the connection with it
+        }
     }
 
     /** Completes with the raw RESP bytes of one reply; takes ownership of {@code resp}. */
@@ -93,6 +109,6 @@ public final class DeferredReply {
      */
     public void fail(String errorText) {
         String line = "-" + errorText.replace('\r', ' ').replace('\n', ' ') + "\r\n";
-        complete(Unpooled.wrappedBuffer(line.getBytes(StandardCharsets.UTF_8)));
+        complete(line.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -108,9 +110,9 @@ final class Coordination {
                         ConsistencyLevel writeLevel) {
     }
 
-    private Plan plan(Session session, CommandSpec spec, byte[][] args) {
+    private Plan plan(Session session, CommandSpec spec, byte[][] args, List<Key> keys) {
         boolean write = spec.has(CommandFlag.WRITE);
-        return new Plan(keys(spec, args), write, !write || !blind(spec, args),
+        return new Plan(keys, write, !write || !blind(spec, args),
                 session.readLevel() != null ? session.readLevel() : config.readLevel(),
                 session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
     }
@@ -171,106 +173,170 @@ final class Coordination {
      * until it has run, so {@code DEL k} then {@code SET k v} in one pipeline leaves {@code k = v}, and a GET after
      * an INCR sees the increment.
      *
+     * @param keys   the command's keys ({@link #keys}), when the caller has them already; else null
+     * @param tokens their tokens, likewise
      * @return null if the reply was written to the client at once; otherwise the reply to come
      *         (never completing exceptionally)
      */
     CompletableFuture<byte[]> runForClient(ClientConnection client, Session session, CommandSpec spec,
-                                           byte[][] args) {
+                                           byte[][] args, List<Key> keys, long[] tokens) {
         if (!active()) {
             execution.run(client, spec, args);
             return null;
         }
-        int protocol = client.writer().protocol();
-        CompletableFuture<byte[]> reply = new CompletableFuture<>();
-        Thread loop = Thread.currentThread();
-        boolean[] submitting = {true}; // read and written on the loop only
-        boolean[] answered = {false};
-        session.order().submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
-            CompletableFuture<Void> ran = new CompletableFuture<>();
-            if (Thread.currentThread() != loop || !submitting[0]) {
+        ClientCommand command = new ClientCommand(client, session, spec, args, keys != null ? keys : keys(spec, args));
+        session.order().submit(tokens != null ? tokens : tokens(command.keys), command.write, command::begin);
+        return command.submitted();
+    }
+
+    /**
+     * One command of a client connected to this node, from its submission to its {@link InOrder} to its
+     * reply: it is the reply to come itself, and takes the reply of a detached run ({@link #accept(ForwardCodec.Reply)})
+     * or the acknowledgement of a write run into the connection ({@link #accept(Void, Throwable)}), so a
+     * command answered later costs one object for its state, its reply and its callbacks. A command
+     * answered at once writes its reply into the connection as on a single node.
+     */
+    private final class ClientCommand extends ReplyToCome
+            implements Consumer<ForwardCodec.Reply>, BiConsumer<Void, Throwable> {
+        final ClientConnection client;
+        final Session session;
+        final CommandSpec spec;
+        final byte[][] args;
+        final List<Key> keys;
+        final boolean write;
+        final int protocol;
+        /** The connection's event loop, which submits the command. */
+        final Thread loop;
+        /** True while {@link InOrder#submit} runs on the loop: the command may answer into the connection. */
+        boolean submitting = true;
+        /** Set when the reply was written into the connection at once. Read and written on the loop only. */
+        boolean answered;
+        /** A write run into the connection: its reply, cut out of the connection, and what it wrote. */
+        byte[] acknowledgedReply;
+        List<Entry> written;
+
+        ClientCommand(ClientConnection client, Session session, CommandSpec spec, byte[][] args, List<Key> keys) {
+            this.client = client;
+            this.session = session;
+            this.spec = spec;
+            this.args = args;
+            this.keys = keys;
+            this.write = spec.has(CommandFlag.WRITE);
+            this.protocol = client.writer().protocol();
+            this.loop = Thread.currentThread();
+        }
+
+        /** After {@link InOrder#submit}: null if answered into the connection, else this, the reply to come. */
+        CompletableFuture<byte[]> submitted() {
+            submitting = false;
+            return answered ? null : this;
+        }
+
+        /**
+         * Starts the command, when its turn in the connection's order has come: the start
+         * {@link InOrder#submit} takes.
+         */
+        CompletableFuture<Void> begin() {
+            if (Thread.currentThread() != loop || !submitting) {
                 // Started after an earlier command of the connection ran: the reply goes to its place.
-                start(session, protocol, spec, args, ran).thenAccept(r -> {
-                    r.recordInto(session);
-                    reply.complete(r.resp());
-                });
+                CompletableFuture<Void> ran = new CompletableFuture<>();
+                start(session, protocol, spec, args, keys, ran, Deadline.NONE, this);
                 return ran;
             }
-            Plan plan = plan(session, spec, args);
+            Plan plan = plan(session, spec, args, keys);
             CompletableFuture<Void> phase;
             try {
                 phase = prepare(session, plan);
             } catch (ReplicationException e) {
                 stats.errorReplied();
                 client.writer().error(e.getMessage());
-                answered[0] = true;
+                answered = true;
                 return DONE;
             }
             if (phase == null && !plan.write()) {
                 execution.run(client, spec, args); // a read whose local copy is new enough: as on one node
-                answered[0] = true;
+                answered = true;
                 return DONE;
             }
             if (phase == null) { // a blind write: runs now, straight into the connection
-                CompletableFuture<ForwardCodec.Reply> acked = runIntoClient(client, session, spec, args, plan);
-                if (acked == null) {
-                    answered[0] = true;
-                } else {
-                    acked.thenAccept(r -> {
-                        r.recordInto(session);
-                        reply.complete(r.resp());
-                    });
-                }
+                answered = runIntoClient(this, plan);
                 return DONE;
             }
-            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, Deadline.NONE)
-                    .thenAccept(r -> {
-                r.recordInto(session);
-                reply.complete(r.resp());
-            });
+            CompletableFuture<Void> ran = new CompletableFuture<>();
+            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, Deadline.NONE, this);
             return ran;
-        });
-        submitting[0] = false;
-        return answered[0] ? null : reply;
+        }
+
+        /** Completes the reply to come, having remembered the versions the command wrote. */
+        @Override
+        public void accept(ForwardCodec.Reply r) {
+            r.recordInto(session);
+            complete(r.resp());
+        }
+
+        /**
+         * The acknowledgement of a write run into the connection ({@link #runIntoClient}): completes the
+         * reply to come with the reply cut out of the connection, having remembered what it wrote, or
+         * with the error.
+         */
+        @Override
+        public void accept(Void acked, Throwable failure) {
+            if (failure == null) {
+                recordWritten(session, written);
+                complete(acknowledgedReply);
+            } else {
+                complete(error(failure));
+            }
+        }
     }
 
     /**
      * Runs a write that needs no read phase into the client's connection, on its event loop, capturing
      * what it writes, and replicates that. A reply acknowledged at once (nothing written, or the level
      * met by this node's own copy) stays where the handler wrote it, as on a single node; otherwise its
-     * bytes are cut out of the connection's output and come back with the acks.
+     * bytes are cut out of the connection's output and complete {@code command} once acknowledged (or
+     * its error does).
      *
-     * @return null if the reply is in the connection; else the reply to come (never failing)
+     * @return true if the reply is in the connection; false if it is to come
      */
-    private CompletableFuture<ForwardCodec.Reply> runIntoClient(ClientConnection client, Session session,
-                                                                CommandSpec spec, byte[][] args, Plan plan) {
+    private boolean runIntoClient(ClientCommand command, Plan plan) {
+        ClientConnection client = command.client;
+        Session session = command.session;
         ByteBuf out = client.writer().target();
         int mark = out.writerIndex();
         List<Entry> written;
         WriteCapture.begin();
         try {
-            execution.run(client, spec, args);
+            execution.run(client, command.spec, command.args);
         } finally {
             written = WriteCapture.end();
         }
         if (written.isEmpty()) {
-            return null;
+            return true;
         }
         CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
         if (durability.acknowledgesDurably()) {
             acked = acked.thenCombine(durability.durable(), (a, b) -> null);
         }
         if (acked.isDone() && !acked.isCompletedExceptionally()) {
-            for (Entry e : written) {
-                session.record(e.key().token(), e.hlc(), e.nodeId());
-            }
-            return null;
+            recordWritten(session, written);
+            return true;
         }
         byte[] resp = new byte[out.writerIndex() - mark];
         out.getBytes(mark, resp);
         out.writerIndex(mark);
-        return acked.handle((v, failure) -> failure == null
-                ? ForwardCodec.Reply.of(resp, written)
-                : ForwardCodec.Reply.of(error(failure)));
+        command.acknowledgedReply = resp;
+        command.written = written;
+        acked.whenComplete(command);
+        return false;
+    }
+
+    /** Remembers the versions of acknowledged writes in the connection's session (read-your-writes). */
+    private static void recordWritten(Session session, List<Entry> written) {
+        for (int i = 0, n = written.size(); i < n; i++) {
+            Entry e = written.get(i);
+            session.record(e.key().token(), e.hlc(), e.nodeId());
+        }
     }
 
     /**
@@ -282,14 +348,16 @@ final class Coordination {
             return durably(ForwardCodec.Reply.of(execution.runDetached(protocol, spec, args)),
                     spec.has(CommandFlag.WRITE));
         }
+        List<Key> keys = keys(spec, args);
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         InOrder order = session.order();
         if (order == null) {
-            return start(session, protocol, spec, args, new CompletableFuture<>());
+            start(session, protocol, spec, args, keys, new CompletableFuture<>(), Deadline.NONE, reply::complete);
+            return reply;
         }
-        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        order.submit(tokens(keys(spec, args)), spec.has(CommandFlag.WRITE), () -> {
+        order.submit(tokens(keys), spec.has(CommandFlag.WRITE), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
-            start(session, protocol, spec, args, ran).thenAccept(reply::complete);
+            start(session, protocol, spec, args, keys, ran, Deadline.NONE, reply::complete);
             return ran;
         });
         return reply;
@@ -307,14 +375,15 @@ final class Coordination {
                     spec.has(CommandFlag.WRITE));
         }
         CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
-        forwardedStreams.submit(fromNode, request.stream(), tokens(keys(spec, args)), spec.has(CommandFlag.WRITE),
+        List<Key> keys = keys(spec, args);
+        forwardedStreams.submit(fromNode, request.stream(), tokens(keys), spec.has(CommandFlag.WRITE),
                 () -> {
                     if (deadline.passed()) { // waited behind earlier commands of its stream past its deadline
                         reply.complete(notStarted(stats, deadline));
                         return CompletableFuture.completedFuture(null);
                     }
                     CompletableFuture<Void> ran = new CompletableFuture<>();
-                    start(session, request.protocol(), spec, args, ran, deadline).thenAccept(reply::complete);
+                    start(session, request.protocol(), spec, args, keys, ran, deadline, reply::complete);
                     return ran;
                 });
         return reply;
@@ -343,7 +412,7 @@ final class Coordination {
                         return CompletableFuture.completedFuture(null);
                     }
                     CompletableFuture<Void> ran = new CompletableFuture<>();
-                    startTransaction(session, request.protocol(), unit, ran, deadline).thenAccept(reply::complete);
+                    startTransaction(session, request.protocol(), unit, ran, deadline, reply::complete);
                     return ran;
                 });
         return reply;
@@ -351,30 +420,27 @@ final class Coordination {
 
     /**
      * Starts a command now, whatever else is running: the caller keeps the order. Completes {@code ran}
-     * once the handler has run or is known not to run. Never fails: errors are error replies.
+     * once the handler has run or is known not to run, and hands the reply to {@code answer} (on any
+     * thread). Never fails: errors are error replies. A forwarded command whose read phase ends past its
+     * {@code deadline} writes nothing.
      */
-    private CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
-                                                CompletableFuture<Void> ran) {
-        return start(session, protocol, spec, args, ran, Deadline.NONE);
-    }
-
-    /** As above, for a forwarded command: one whose read phase ends past {@code deadline} writes nothing. */
-    private CompletableFuture<ForwardCodec.Reply> start(Session session, int protocol, CommandSpec spec, byte[][] args,
-                                                CompletableFuture<Void> ran, Deadline deadline) {
+    private void start(Session session, int protocol, CommandSpec spec, byte[][] args, List<Key> keys,
+                       CompletableFuture<Void> ran, Deadline deadline, Consumer<ForwardCodec.Reply> answer) {
         try {
-            Plan plan = plan(session, spec, args);
+            Plan plan = plan(session, spec, args, keys);
             CompletableFuture<Void> phase;
             try {
                 phase = prepare(session, plan);
             } catch (ReplicationException e) {
                 ran.complete(null);
-                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+                answer.accept(ForwardCodec.Reply.of(error(e)));
+                return;
             }
-            return afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, deadline);
+            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, deadline, answer);
         } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
             log.error("Coordinating a command failed unexpectedly", e);
             ran.complete(null);
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            answer.accept(ForwardCodec.Reply.of(error(e)));
         }
     }
 
@@ -387,14 +453,15 @@ final class Coordination {
             return durably(ForwardCodec.Reply.of(transactions.runHere(execution, protocol, unit)),
                     transactions.writes(unit));
         }
+        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         InOrder order = session.order();
         if (order == null) {
-            return startTransaction(session, protocol, unit, new CompletableFuture<>());
+            startTransaction(session, protocol, unit, new CompletableFuture<>(), Deadline.NONE, reply::complete);
+            return reply;
         }
-        CompletableFuture<ForwardCodec.Reply> reply = new CompletableFuture<>();
         order.submit(tokens(unit.keys(table)), transactions.writes(unit), () -> {
             CompletableFuture<Void> ran = new CompletableFuture<>();
-            startTransaction(session, protocol, unit, ran).thenAccept(reply::complete);
+            startTransaction(session, protocol, unit, ran, Deadline.NONE, reply::complete);
             return ran;
         });
         return reply;
@@ -402,15 +469,11 @@ final class Coordination {
 
     /**
      * Starts a transaction now: brings every key up to the read level, runs the commands atomically
-     * here, and replicates what they wrote as one batch at the write level.
+     * here, and replicates what they wrote as one batch at the write level; hands the reply to
+     * {@code answer}, as {@link #start} does.
      */
-    private CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
-                                                           CompletableFuture<Void> ran) {
-        return startTransaction(session, protocol, unit, ran, Deadline.NONE);
-    }
-
-    private CompletableFuture<ForwardCodec.Reply> startTransaction(Session session, int protocol, Transaction.Unit unit,
-                                                           CompletableFuture<Void> ran, Deadline deadline) {
+    private void startTransaction(Session session, int protocol, Transaction.Unit unit, CompletableFuture<Void> ran,
+                                  Deadline deadline, Consumer<ForwardCodec.Reply> answer) {
         try {
             List<Key> keys = unit.keys(table);
             Plan plan = new Plan(keys, transactions.writes(unit), !keys.isEmpty(),
@@ -421,43 +484,54 @@ final class Coordination {
                 phase = keys.isEmpty() ? null : prepare(session, plan);
             } catch (ReplicationException e) {
                 ran.complete(null);
-                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+                answer.accept(ForwardCodec.Reply.of(error(e)));
+                return;
             }
-            return afterPhase(phase, () -> transactions.runHere(execution, protocol, unit), plan, ran, deadline);
+            afterPhase(phase, () -> transactions.runHere(execution, protocol, unit), plan, ran, deadline, answer);
         } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
             log.error("Coordinating a command failed unexpectedly", e);
             ran.complete(null);
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(e)));
+            answer.accept(ForwardCodec.Reply.of(error(e)));
         }
     }
 
     /**
-     * Runs the handler once the read phase (if any) is done. A forwarded command's {@code deadline} is
-     * checked again then: a read phase can outlast it (replicas slow to answer), and a write applied after
-     * the sender gave up is the zombie write deadlines exist to prevent.
+     * Runs the handler once the read phase (if any) is done, and hands the reply to {@code answer}. A
+     * forwarded command's {@code deadline} is checked again then: a read phase can outlast it (replicas
+     * slow to answer), and a write applied after the sender gave up is the zombie write deadlines exist
+     * to prevent.
      */
-    private CompletableFuture<ForwardCodec.Reply> afterPhase(CompletableFuture<Void> phase, Supplier<byte[]> handler,
-                                                             Plan plan, CompletableFuture<Void> ran, Deadline deadline) {
+    private void afterPhase(CompletableFuture<Void> phase, Supplier<byte[]> handler, Plan plan,
+                            CompletableFuture<Void> ran, Deadline deadline, Consumer<ForwardCodec.Reply> answer) {
         if (phase == null) {
-            return runAndReplicate(handler, plan, ran);
+            runAndReplicate(handler, plan, ran, answer);
+            return;
         }
-        return phase.handle((v, failure) -> failure)
-                .thenCompose(failure -> {
-                    if (failure != null) {
-                        ran.complete(null);
-                        return CompletableFuture.completedFuture(ForwardCodec.Reply.of(error(failure)));
-                    }
-                    if (plan.write() && deadline.passed()) {
-                        ran.complete(null);
-                        return CompletableFuture.completedFuture(notStarted(stats, deadline));
-                    }
-                    return runAndReplicate(handler, plan, ran);
-                });
+        phase.whenComplete((v, failure) -> {
+            if (failure != null) {
+                ran.complete(null);
+                answer.accept(ForwardCodec.Reply.of(error(failure)));
+            } else if (plan.write() && deadline.passed()) {
+                ran.complete(null);
+                answer.accept(notStarted(stats, deadline));
+            } else {
+                try {
+                    runAndReplicate(handler, plan, ran, answer);
+                } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
+                    log.error("Coordinating a command failed unexpectedly", e);
+                    ran.complete(null);
+                    answer.accept(ForwardCodec.Reply.of(error(e)));
+                }
+            }
+        });
     }
 
-    /** Runs the handler here, capturing what it writes, and replicates that at the write level. */
-    private CompletableFuture<ForwardCodec.Reply> runAndReplicate(Supplier<byte[]> handler, Plan plan,
-                                                                  CompletableFuture<Void> ran) {
+    /**
+     * Runs the handler here, capturing what it writes, replicates that at the write level, and hands the
+     * reply to {@code answer}: at once when nothing was written, else once acknowledged.
+     */
+    private void runAndReplicate(Supplier<byte[]> handler, Plan plan, CompletableFuture<Void> ran,
+                                 Consumer<ForwardCodec.Reply> answer) {
         byte[] resp;
         List<Entry> written;
         WriteCapture.begin();
@@ -468,15 +542,16 @@ final class Coordination {
             ran.complete(null);
         }
         if (written.isEmpty()) {
-            return CompletableFuture.completedFuture(ForwardCodec.Reply.of(resp));
+            answer.accept(ForwardCodec.Reply.of(resp));
+            return;
         }
         CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
         if (durability.acknowledgesDurably()) {
             acked = acked.thenCombine(durability.durable(), (a, b) -> null);
         }
-        return acked.handle((v, failure) -> failure == null
+        acked.whenComplete((v, failure) -> answer.accept(failure == null
                 ? ForwardCodec.Reply.of(resp, written)
-                : ForwardCodec.Reply.of(error(failure)));
+                : ForwardCodec.Reply.of(error(failure))));
     }
 
     /**
@@ -504,6 +579,9 @@ final class Coordination {
     static List<Key> keys(CommandSpec spec, byte[][] args) {
         int first = spec.firstKey();
         int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+        if (first == last && first < args.length) {
+            return List.of(Key.of(args[first])); // most commands: one key, one small immutable list
+        }
         List<Key> keys = new ArrayList<>(Math.max(1, (last - first) / spec.step() + 1));
         for (int i = first; i <= last && i < args.length; i += spec.step()) {
             keys.add(Key.of(args[i]));

@@ -303,7 +303,11 @@ public final class Dispatcher implements CommandSink {
         }
         DeferredReply reply = client.deferReply();
         session.outstanding(routed, epoch);
-        routed.thenAccept(reply::complete);
+        if (routed instanceof ReplyToCome toCome) {
+            toCome.deliverTo(reply); // no stage of its own for a command coordinated here
+        } else {
+            routed.thenAccept(reply::complete);
+        }
     }
 
     /** Answers a command held back by a change of coordinators once {@code work}, run later, completes. */

@@ -2,8 +2,6 @@ package io.trelliskv.request;
 
 import io.trelliskv.version.Version;
 
-import java.util.Arrays;
-
 /**
  * The versions of the keys one client connection wrote most recently, by key token: the exact part of a
  * {@link Session}'s read-your-writes floors. At most {@code limit} keys; recording one more pushes out the
@@ -16,12 +14,13 @@ import java.util.Arrays;
  * had to be collected. Here a write costs no object at all.
  *
  * <h2>Layout</h2>
- * An open-addressing table with linear probing ({@link #tokens}, {@link #hlcs}, {@link #nodes},
- * {@link #stamps}; a slot is empty when its stamp is 0), at most half full, deleted from by shifting the
- * following slots back; and the order of writes, oldest first, in a ring of (token, stamp) pairs. Every
- * recorded write gets a new stamp and appends to the ring; a ring pair whose stamp is no longer its key's
- * is stale (the key was written again since) and is skipped. Both grow by doubling from a small start, up
- * to twice {@code limit}, so a connection that writes a few keys holds a few slots.
+ * An open-addressing table with linear probing ({@link #table}: token, hlc, node and stamp of a slot side
+ * by side, so a probe reads one cache line rather than one per array; a slot is empty when its stamp is
+ * 0), at most half full, deleted from by shifting the following slots back; and the order of writes,
+ * oldest first, in a ring of (token, stamp) pairs ({@link #order}). Every recorded write gets a new stamp
+ * and appends to the ring; a ring pair whose stamp is no longer its key's is stale (the key was written
+ * again since) and is skipped. Both grow by doubling from a small start, up to twice {@code limit}, so a
+ * connection that writes a few keys holds a few slots; a full ring drops its stale pairs in place.
  *
  * <p>Not thread-safe: the session guards it.
  */
@@ -34,21 +33,24 @@ final class RecentWrites {
     }
 
     private static final int INITIAL_SLOTS = 16;
+    /** Longs per table slot: token, hlc, node id, stamp. */
+    private static final int SLOT = 4;
+    private static final int HLC = 1;
+    private static final int NODE = 2;
+    private static final int STAMP = 3;
 
     private final int limit;
     private final PushedOut pushedOut;
 
-    /** Table slots: token, version, and the stamp of its last write (0: empty). */
-    private long[] tokens;
-    private long[] hlcs;
-    private long[] nodes;
-    private long[] stamps;
+    /** Table slots, {@value #SLOT} longs each: token, version (hlc, node), the stamp of its last write (0: empty). */
+    private long[] table;
+    /** Slots in the table: {@code table.length / SLOT}, a power of two. */
+    private int slots;
     /** Slots in use; at most half the table, and at most {@link #limit}. */
     private int size;
 
-    /** The ring of writes in order: token and stamp, {@link #count} of them from {@link #head}. */
-    private long[] orderTokens;
-    private long[] orderStamps;
+    /** The ring of writes in order: token at [2i], stamp at [2i + 1]; {@link #count} pairs from {@link #head}. */
+    private long[] order;
     private int head;
     private int count;
 
@@ -62,13 +64,9 @@ final class RecentWrites {
         }
         this.limit = limit;
         this.pushedOut = pushedOut;
-        int slots = Math.min(INITIAL_SLOTS, tableSlotsFor(limit));
-        tokens = new long[slots];
-        hlcs = new long[slots];
-        nodes = new long[slots];
-        stamps = new long[slots];
-        orderTokens = new long[slots];
-        orderStamps = new long[slots];
+        slots = Math.min(INITIAL_SLOTS, tableSlotsFor(limit));
+        table = new long[SLOT * slots];
+        order = new long[2 * slots];
     }
 
     /** Keys held now. */
@@ -83,20 +81,21 @@ final class RecentWrites {
     void record(long token, long hlc, long nodeId) {
         int slot = indexOf(token);
         if (slot >= 0) {
-            if (Version.compare(hlc, nodeId, hlcs[slot], nodes[slot]) <= 0) {
+            int at = SLOT * slot;
+            if (Version.compare(hlc, nodeId, table[at + HLC], table[at + NODE]) <= 0) {
                 return;
             }
-            hlcs[slot] = hlc;
-            nodes[slot] = nodeId;
-            stamps[slot] = nextStamp;
+            table[at + HLC] = hlc;
+            table[at + NODE] = nodeId;
+            table[at + STAMP] = nextStamp;
             append(token, nextStamp++);
             return;
         }
         if (size == limit) {
             pushOutOldest();
         }
-        if (2 * (size + 1) > tokens.length) {
-            resizeTable(2 * tokens.length);
+        if (2 * (size + 1) > slots) {
+            resizeTable(2 * slots);
         }
         long stamp = nextStamp++;
         insert(token, hlc, nodeId, stamp);
@@ -105,9 +104,9 @@ final class RecentWrites {
 
     /** The slot holding {@code token}, or -1: for {@link #hlc} and {@link #nodeId}. */
     int indexOf(long token) {
-        int mask = tokens.length - 1;
-        for (int i = home(token, mask); stamps[i] != 0; i = (i + 1) & mask) {
-            if (tokens[i] == token) {
+        int mask = slots - 1;
+        for (int i = home(token, mask); table[SLOT * i + STAMP] != 0; i = (i + 1) & mask) {
+            if (table[SLOT * i] == token) {
                 return i;
             }
         }
@@ -115,23 +114,28 @@ final class RecentWrites {
     }
 
     long hlc(int slot) {
-        return hlcs[slot];
+        return table[SLOT * slot + HLC];
     }
 
     long nodeId(int slot) {
-        return nodes[slot];
+        return table[SLOT * slot + NODE];
+    }
+
+    private long stamp(int slot) {
+        return table[SLOT * slot + STAMP];
     }
 
     private void pushOutOldest() {
+        int mask = order.length / 2 - 1;
         while (count > 0) { // some pair is live: size == limit >= 1
-            long token = orderTokens[head];
-            long stamp = orderStamps[head];
-            head = (head + 1) & (orderTokens.length - 1);
+            long token = order[2 * head];
+            long stamp = order[2 * head + 1];
+            head = (head + 1) & mask;
             count--;
             int slot = indexOf(token);
-            if (slot >= 0 && stamps[slot] == stamp) {
-                long hlc = hlcs[slot];
-                long node = nodes[slot];
+            if (slot >= 0 && stamp(slot) == stamp) {
+                long hlc = hlc(slot);
+                long node = nodeId(slot);
                 removeSlot(slot);
                 pushedOut.accept(token, hlc, node);
                 return;
@@ -140,88 +144,85 @@ final class RecentWrites {
     }
 
     private void append(long token, long stamp) {
-        if (count == orderTokens.length) {
+        if (count == order.length / 2) {
             compactOrder();
         }
-        int i = (head + count) & (orderTokens.length - 1);
-        orderTokens[i] = token;
-        orderStamps[i] = stamp;
+        int i = (head + count) & (order.length / 2 - 1);
+        order[2 * i] = token;
+        order[2 * i + 1] = stamp;
         count++;
     }
 
     /**
-     * Makes room in a full ring: drops its stale pairs and, if the live ones (at most {@link #size}) still
-     * fill more than half of it, doubles it (so it stays under four times {@link #limit}).
+     * Makes room in a full ring: drops its stale pairs, in place, and, if the live ones (at most
+     * {@link #size}) still fill more than half of it, doubles it (so it stays under four times
+     * {@link #limit}).
      */
     private void compactOrder() {
-        int capacity = orderTokens.length;
-        long[] newTokens = new long[capacity];
-        long[] newStamps = new long[capacity];
+        int capacity = order.length / 2;
+        int mask = capacity - 1;
         int live = 0;
-        for (int n = 0; n < count; n++) {
-            int i = (head + n) & (capacity - 1);
-            int slot = indexOf(orderTokens[i]);
-            if (slot >= 0 && stamps[slot] == orderStamps[i]) {
-                newTokens[live] = orderTokens[i];
-                newStamps[live] = orderStamps[i];
+        for (int n = 0; n < count; n++) { // live pairs move back over stale ones: the writer trails the reader
+            int from = (head + n) & mask;
+            int slot = indexOf(order[2 * from]);
+            if (slot >= 0 && stamp(slot) == order[2 * from + 1]) {
+                int to = (head + live) & mask;
+                order[2 * to] = order[2 * from];
+                order[2 * to + 1] = order[2 * from + 1];
                 live++;
             }
         }
-        if (2 * live > capacity) {
-            newTokens = Arrays.copyOf(newTokens, 2 * capacity);
-            newStamps = Arrays.copyOf(newStamps, 2 * capacity);
-        }
-        orderTokens = newTokens;
-        orderStamps = newStamps;
-        head = 0;
         count = live;
+        if (2 * live > capacity) {
+            long[] grown = new long[4 * capacity];
+            for (int n = 0; n < live; n++) {
+                int from = (head + n) & mask;
+                grown[2 * n] = order[2 * from];
+                grown[2 * n + 1] = order[2 * from + 1];
+            }
+            order = grown;
+            head = 0;
+        }
     }
 
     private void insert(long token, long hlc, long nodeId, long stamp) {
-        int mask = tokens.length - 1;
+        int mask = slots - 1;
         int i = home(token, mask);
-        while (stamps[i] != 0) {
+        while (table[SLOT * i + STAMP] != 0) {
             i = (i + 1) & mask;
         }
-        tokens[i] = token;
-        hlcs[i] = hlc;
-        nodes[i] = nodeId;
-        stamps[i] = stamp;
+        int at = SLOT * i;
+        table[at] = token;
+        table[at + HLC] = hlc;
+        table[at + NODE] = nodeId;
+        table[at + STAMP] = stamp;
         size++;
     }
 
     /** Empties a slot, shifting back the slots after it that probed past it (linear probing's deletion). */
     private void removeSlot(int hole) {
-        int mask = tokens.length - 1;
-        for (int j = (hole + 1) & mask; stamps[j] != 0; j = (j + 1) & mask) {
-            int home = home(tokens[j], mask);
+        int mask = slots - 1;
+        for (int j = (hole + 1) & mask; table[SLOT * j + STAMP] != 0; j = (j + 1) & mask) {
+            int home = home(table[SLOT * j], mask);
             // j's entry may fill the hole unless its home lies cyclically in (hole, j].
             boolean stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
             if (!stays) {
-                tokens[hole] = tokens[j];
-                hlcs[hole] = hlcs[j];
-                nodes[hole] = nodes[j];
-                stamps[hole] = stamps[j];
+                System.arraycopy(table, SLOT * j, table, SLOT * hole, SLOT);
                 hole = j;
             }
         }
-        stamps[hole] = 0;
+        table[SLOT * hole + STAMP] = 0;
         size--;
     }
 
-    private void resizeTable(int slots) {
-        long[] oldTokens = tokens;
-        long[] oldHlcs = hlcs;
-        long[] oldNodes = nodes;
-        long[] oldStamps = stamps;
-        tokens = new long[slots];
-        hlcs = new long[slots];
-        nodes = new long[slots];
-        stamps = new long[slots];
+    private void resizeTable(int newSlots) {
+        long[] old = table;
+        table = new long[SLOT * newSlots];
+        slots = newSlots;
         size = 0;
-        for (int i = 0; i < oldTokens.length; i++) {
-            if (oldStamps[i] != 0) {
-                insert(oldTokens[i], oldHlcs[i], oldNodes[i], oldStamps[i]);
+        for (int at = 0; at < old.length; at += SLOT) {
+            if (old[at + STAMP] != 0) {
+                insert(old[at], old[at + HLC], old[at + NODE], old[at + STAMP]);
             }
         }
     }

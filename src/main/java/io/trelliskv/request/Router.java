@@ -11,6 +11,7 @@ import io.trelliskv.resp.RawReply;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -185,7 +186,7 @@ public final class Router {
             return refuse(NO_MEMBER_SERVES);
         }
         if (placement.ownsEverything()) {
-            return here(client, session, protocol, spec, args);
+            return here(client, session, protocol, spec, args, null, null);
         }
         int first = spec.firstKey();
         int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
@@ -193,19 +194,27 @@ public final class Router {
         int keys = last < first ? 0 : (last - first) / step + 1;
         int lastKeyAt = first + (keys - 1) * step;
         if (keys == 0 || lastKeyAt + step > args.length) {
-            return here(client, session, protocol, spec, args); // a key without its value: the handler replies with its arity error
+            return here(client, session, protocol, spec, args, null, null); // a key without its value: the handler replies with its arity error
         }
         boolean anywhere = LOCAL_COORDINATION && Coordination.anyReplica(spec, args);
         long self = placement.localNodeId();
+        Key only = null; // the key of a one-key command
+        Key[] keyed = keys > 1 ? new Key[keys] : null;
         long[] tokens = new long[keys];
         long[] targets = new long[keys];
         boolean sameTarget = true;
         for (int i = 0; i < keys; i++) {
             byte[] key = args[first + i * step];
-            tokens[i] = token(key);
+            Key k = Key.of(key);
+            if (keyed != null) {
+                keyed[i] = k;
+            } else {
+                only = k;
+            }
+            tokens[i] = k.token();
             List<Long> owners = placement.owners(tokens[i]);
             if (owners.isEmpty()) {
-                return here(client, session, protocol, spec, args); // no ring yet
+                return here(client, session, protocol, spec, args, null, null); // no ring yet
             }
             Long target = coordinatorOf(owners, anywhere, self);
             if (target == null) {
@@ -232,8 +241,10 @@ public final class Router {
             session.routed(tokens, targets, reply, true);
             return reply;
         }
-        CompletableFuture<byte[]> reply = send(client, session, protocol, spec, args, first, lastKeyAt, step, targets,
-                merge);
+        CompletableFuture<byte[]> reply = merge == null && targets[0] == self
+                ? here(client, session, protocol, spec, args, keyed == null ? List.of(only) : Arrays.asList(keyed),
+                        tokens)
+                : send(client, session, protocol, spec, args, first, lastKeyAt, step, targets, merge);
         if (reply != null) {
             session.routed(tokens, targets, reply, false);
         }
@@ -248,7 +259,7 @@ public final class Router {
         }
         long target = targets[0];
         if (target == placement.localNodeId()) {
-            return here(client, session, protocol, spec, args);
+            return here(client, session, protocol, spec, args, null, null);
         }
         // One owner for all the keys; if it cannot be reached, each key goes to its own next owner.
         Merge splitMerge = SPLITTABLE.get(spec.name());
@@ -258,10 +269,13 @@ public final class Router {
                 : forwardWhole(session, protocol, spec, args, first, last, step, target, Set.of()));
     }
 
-    /** Runs a command here: straight into the client's connection when on its loop, else detached. */
+    /**
+     * Runs a command here: straight into the client's connection when on its loop, else detached.
+     * {@code keys} and {@code tokens} are the command's keys and their tokens when known, else null.
+     */
     private CompletableFuture<byte[]> here(ClientConnection client, Session session, int protocol, CommandSpec spec,
-                                           byte[][] args) {
-        return client != null ? coordination.runForClient(client, session, spec, args)
+                                           byte[][] args, List<Key> keys, long[] tokens) {
+        return client != null ? coordination.runForClient(client, session, spec, args, keys, tokens)
                 : executeHere(session, protocol, spec, args);
     }
 

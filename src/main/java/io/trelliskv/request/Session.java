@@ -7,8 +7,6 @@ import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -192,32 +190,10 @@ public final class Session {
 
     /**
      * Per key token, the node the connection's outstanding commands on that key went to, and their
-     * replies; null until the first command that did not answer at once. Guarded by this. Reads and blind
-     * writes are coordinated by any replica (this node when it is one), read-modify-write commands by
-     * the first live replica, so one connection's commands on one key may go to two coordinators; see
+     * replies; null until the first command that did not answer at once. Guarded by this. See
      * {@link #conflicting}.
      */
-    private HashMap<Long, Routed> routedKeys;
-    /** {@link #routedKeys}' size at which settled entries are dropped. Guarded by this. */
-    private int pruneAt = PRUNE_MIN;
-    private static final int PRUNE_MIN = 64;
-
-    /**
-     * The outstanding commands on one key: all sent to {@code target} in the order made unless
-     * {@code held}, which is set when one of them waited for an earlier command of the connection (it
-     * may not have been sent yet, so a later command to the same coordinator could overtake it, and the
-     * earlier ones may have gone elsewhere) and stays set until all have answered. Guarded by the session.
-     */
-    private static final class Routed {
-        long target;
-        boolean held;
-        final ArrayList<CompletableFuture<?>> replies = new ArrayList<>(2);
-
-        boolean settled() {
-            replies.removeIf(CompletableFuture::isDone);
-            return replies.isEmpty();
-        }
-    }
+    private RoutedKeys routedKeys;
 
     /**
      * What a command about to go to {@code targets[i]} for the key with {@code tokens[i]} must wait for:
@@ -230,30 +206,7 @@ public final class Session {
      * @return null if the command may go now
      */
     synchronized CompletableFuture<Void> conflicting(long[] tokens, long[] targets) {
-        if (routedKeys == null || routedKeys.isEmpty()) {
-            return null;
-        }
-        List<CompletableFuture<?>> found = null;
-        for (int i = 0; i < tokens.length; i++) {
-            Routed r = routedKeys.get(tokens[i]);
-            if (r == null) {
-                continue;
-            }
-            if (r.settled()) {
-                routedKeys.remove(tokens[i]);
-                continue;
-            }
-            if (r.held || r.target != targets[i]) {
-                if (found == null) {
-                    found = new ArrayList<>(2);
-                }
-                for (CompletableFuture<?> f : r.replies) {
-                    if (!found.contains(f)) {
-                        found.add(f);
-                    }
-                }
-            }
-        }
+        List<CompletableFuture<?>> found = routedKeys == null ? null : routedKeys.mustAwait(tokens, targets);
         if (found == null) {
             return null;
         }
@@ -263,29 +216,22 @@ public final class Session {
     /**
      * Remembers where a command on these keys went (see {@link #conflicting}) until its reply completes.
      * It joins the outstanding commands on each key, and a later command on the key waits for all of
-     * them unless they all went, unheld, where it goes. A held command never replaces them: it waited
-     * only for the keys whose commands went elsewhere, and on its other keys an earlier write can still
-     * be waiting for its replicas' acks after the held command answered (its read-your-writes floor is
-     * recorded only with its reply), so a later command on such a key elsewhere must wait for it too.
+     * them unless they all went, unheld, where it goes. A held command (one that waited for an earlier
+     * command of the connection: it may not have been sent yet, so a later command to the same
+     * coordinator could overtake it, and the earlier ones may have gone elsewhere) marks its keys held
+     * until all their commands have answered. It never replaces them: it waited only for the keys whose
+     * commands went elsewhere, and on its other keys an earlier write can still be waiting for its
+     * replicas' acks after the held command answered (its read-your-writes floor is recorded only with
+     * its reply), so a later command on such a key elsewhere must wait for it too.
      */
     synchronized void routed(long[] tokens, long[] targets, CompletableFuture<?> reply, boolean held) {
         if (reply.isDone()) {
             return;
         }
         if (routedKeys == null) {
-            routedKeys = new HashMap<>();
+            routedKeys = new RoutedKeys();
         }
-        for (int i = 0; i < tokens.length; i++) {
-            Routed r = routedKeys.computeIfAbsent(tokens[i], t -> new Routed());
-            boolean earlier = !r.settled();
-            r.target = targets[i];
-            r.held = held || (earlier && r.held);
-            r.replies.add(reply);
-        }
-        if (routedKeys.size() >= pruneAt) {
-            routedKeys.values().removeIf(Routed::settled);
-            pruneAt = Math.max(PRUNE_MIN, 2 * routedKeys.size());
-        }
+        routedKeys.routed(tokens, targets, reply, held);
     }
 
     /** Remembers an outstanding command's reply, so a later change of coordinators waits for it. */

@@ -17,31 +17,53 @@ import java.util.List;
  * WriteCapture.begin();
  * try { handler.handle(...); } finally { written = WriteCapture.end(); }
  * }</pre>
+ *
+ * <p>Every command of a coordinator passes through here, so a capture costs no allocation of its own:
+ * each thread keeps one {@link Capture} and reuses its list, and {@link #end()} hands out an immutable
+ * copy only of what was written (nothing for a read, one small list for a one-key write).
  */
 public final class WriteCapture {
 
-    private static final ThreadLocal<List<Entry>> CURRENT = new ThreadLocal<>();
+    /** One thread's capture, reused by every command the thread runs. */
+    private static final class Capture {
+        /** Whether a capture is open on the thread: between {@link #begin()} and {@link #end()}. */
+        boolean open;
+        final ArrayList<Entry> written = new ArrayList<>();
+    }
+
+    private static final ThreadLocal<Capture> CURRENT = ThreadLocal.withInitial(Capture::new);
 
     private WriteCapture() {
     }
 
     /** Starts recording this thread's writes. */
     public static void begin() {
-        CURRENT.set(new ArrayList<>(2));
+        Capture c = CURRENT.get();
+        c.written.clear();
+        c.open = true;
     }
 
-    /** Stops recording and returns the entries written since {@link #begin()}, in order. */
+    /** Stops recording and returns the entries written since {@link #begin()}, in order (immutable). */
     public static List<Entry> end() {
-        List<Entry> written = CURRENT.get();
-        CURRENT.remove();
-        return written == null ? List.of() : written;
+        Capture c = CURRENT.get();
+        if (!c.open) {
+            return List.of();
+        }
+        c.open = false;
+        List<Entry> written = switch (c.written.size()) {
+            case 0 -> List.of();
+            case 1 -> List.of(c.written.get(0));
+            default -> List.copyOf(c.written);
+        };
+        c.written.clear(); // hold no entry past the command
+        return written;
     }
 
     /** Called by the engine, under the key's lock, for each entry it stamps. */
     static void record(Entry e) {
-        List<Entry> written = CURRENT.get();
-        if (written != null) {
-            written.add(e);
+        Capture c = CURRENT.get();
+        if (c.open) {
+            c.written.add(e);
         }
     }
 }

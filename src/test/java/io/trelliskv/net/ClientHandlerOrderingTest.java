@@ -260,6 +260,42 @@ class ClientHandlerOrderingTest {
         // noLeaks() checks that the held replies and both completed buffers were released
     }
 
+    /**
+     * Replies given as bytes wait in order like the others; those ready together go out copied into one
+     * buffer, between the buffers written in place.
+     */
+    @Test
+    void repliesGivenAsBytesAreWrittenInOrderAndThoseReadyTogetherInOneBuffer() {
+        open();
+        read("defer A", "defer B", "sync 1", "defer C", "defer D", "defer E");
+        completeBytes("D", "d");
+        completeBytes("B", "b");
+        complete("C", "c");
+        assertThat(output()).as("A is not complete").isEmpty();
+        completeBytes("A", "a");
+        List<String> buffers = outputBuffers();
+        assertThat(buffers).containsExactly("+a\r\n+b\r\n", "+1\r\n", "+c\r\n", "+d\r\n");
+        completeBytes("E", "e");
+        completeBytes("E", "again");
+        assertThat(output()).isEqualTo("+e\r\n");
+    }
+
+    private void completeBytes(String name, String simple) {
+        deferred.get(name).complete(("+" + simple + "\r\n").getBytes(StandardCharsets.UTF_8));
+        channel.runPendingTasks();
+    }
+
+    /** Each buffer written to the client so far. */
+    private List<String> outputBuffers() {
+        channel.runPendingTasks();
+        List<String> out = new ArrayList<>();
+        for (ByteBuf b; (b = channel.readOutbound()) != null; ) {
+            out.add(b.toString(StandardCharsets.UTF_8));
+            b.release();
+        }
+        return out;
+    }
+
     @Test
     void aSecondCompletionIsIgnored() {
         open();

@@ -135,4 +135,68 @@ class InOrderTest {
         assertThat(started).endsWith("n1c10 SET");
         assertThat(streams.size()).isZero();
     }
+
+    /**
+     * Against a model (per key, the latest write not yet run and the reads after it): seeded random
+     * commands over few tokens, chosen to collide in the table, whose handlers run at once or later and
+     * finish in random order. A command starts at once exactly when the model has nothing on its keys it
+     * must follow; every command starts, and the stream ends idle. Growth, probing, deletion by shifting
+     * back and the sweeps of keys whose commands ran all happen.
+     */
+    @Test
+    void startsACommandAtOnceExactlyWhenNoEarlierCommandItMustFollowIsStillToRun() {
+        for (long seed = 1; seed <= 20; seed++) {
+            java.util.Random random = new java.util.Random(seed);
+            int tokenCount = 2 + random.nextInt(100);
+            InOrder order = new InOrder();
+            java.util.Map<Long, CompletableFuture<Void>> lastWrite = new java.util.HashMap<>();
+            java.util.Map<Long, List<CompletableFuture<Void>>> readsAfter = new java.util.HashMap<>();
+            List<CompletableFuture<Void>> unfinished = new ArrayList<>();
+            started.clear();
+            int commands = 3_000;
+            for (int c = 0; c < commands; c++) {
+                long[] tokens = new long[1 + random.nextInt(3)];
+                for (int i = 0; i < tokens.length; i++) {
+                    int t = random.nextInt(tokenCount);
+                    // Tokens differing in high bits only share a home slot; a few spread ones besides.
+                    tokens[i] = random.nextBoolean() ? (long) t << 40 : t;
+                }
+                boolean write = random.nextBoolean();
+                boolean mustWait = false;
+                for (long token : tokens) {
+                    CompletableFuture<Void> w = lastWrite.get(token);
+                    mustWait |= w != null && !w.isDone();
+                    if (write) {
+                        for (CompletableFuture<Void> r : readsAfter.getOrDefault(token, List.of())) {
+                            mustWait |= !r.isDone();
+                        }
+                    }
+                }
+                CompletableFuture<Void> handler = random.nextInt(3) == 0 ? AT_ONCE : new CompletableFuture<>();
+                int before = started.size();
+                CompletableFuture<Void> ran = order.submit(tokens, write, command("c" + c, handler));
+                assertThat(started.size() > before).as("seed %d command %d starts at once", seed, c)
+                        .isEqualTo(!mustWait);
+                for (long token : tokens) {
+                    if (write) {
+                        lastWrite.put(token, ran);
+                        readsAfter.remove(token);
+                    } else {
+                        readsAfter.computeIfAbsent(token, t -> new ArrayList<>()).add(ran);
+                    }
+                }
+                if (!handler.isDone()) {
+                    unfinished.add(handler);
+                }
+                for (int n = random.nextInt(3); n > 0 && !unfinished.isEmpty(); n--) {
+                    unfinished.remove(random.nextInt(unfinished.size())).complete(null);
+                }
+            }
+            for (int bound = 0; !unfinished.isEmpty() && bound < commands; bound++) {
+                unfinished.remove(0).complete(null);
+            }
+            assertThat(started).as("seed %d", seed).hasSize(commands);
+            assertThat(order.idle()).isTrue();
+        }
+    }
 }
