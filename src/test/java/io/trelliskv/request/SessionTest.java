@@ -58,22 +58,25 @@ class SessionTest {
     }
 
     @Test
-    void aBlindWriteObservesTheNewestClockOfItsKeysFloorsExactOrPushedOutOrGiven() {
+    void aBlindWriteObservesAClockAtLeastAsNewAsItsKeysFloorsExactOrPushedOutOrGiven() {
         Session s = new Session(1);
         Key a = Key.of("a");
         Key b = Key.of("b");
+        Key never = Key.of("never-written");
         assertThat(s.newestFloorHlc(List.of(a, b))).isZero();
         s.record(a.token(), 10, 1);
         s.record(b.token(), 30, 2);
-        assertThat(s.newestFloorHlc(List.of(a))).isEqualTo(10);
-        assertThat(s.newestFloorHlc(List.of(a, b))).isEqualTo(30);
+        s.record(a.token(), 20, 1);
+        // The newest clock the connection wrote, whichever key: no older than any key's floor.
+        assertThat(s.newestFloorHlc(List.of(a))).isEqualTo(30);
+        assertThat(s.newestFloorHlc(List.of(never))).isEqualTo(30);
         for (int i = 0; i < Session.EXACT_KEYS; i++) { // pushes a and b out to their buckets
-            s.record(Key.of("later" + i).token(), 5, 1);
+            s.record(Key.of("later" + i).token(), 5 + i, 1);
         }
-        for (Key k : List.of(a, b)) {
-            long expected = s.floors(List.of(k))[0].hlc();
-            assertThat(expected).isGreaterThanOrEqualTo(k == a ? 10 : 30);
-            assertThat(s.newestFloorHlc(List.of(k))).isEqualTo(expected);
+        long newest = 5 + Session.EXACT_KEYS - 1;
+        for (Key k : List.of(a, b, Key.of("later7"))) {
+            assertThat(s.newestFloorHlc(List.of(k))).isEqualTo(newest)
+                    .isGreaterThanOrEqualTo(s.floors(List.of(k))[0].hlc());
         }
         Session forwarded = Session.forwarded(null, null, new Version[] {null, new Version(7, 3)});
         assertThat(forwarded.newestFloorHlc(List.of(a, b))).isEqualTo(7);
