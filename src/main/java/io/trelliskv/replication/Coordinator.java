@@ -169,7 +169,7 @@ public final class Coordinator {
         for (int i = 0; i < keys.size(); i++) {
             Key key = keys.get(i);
             List<Long> replicas = placement.replicas(key.token());
-            Entry local = engine.stored(key);
+            Entry local = engine.storedVersion(key); // a plain value's bytes only if repair sends them
             KeyRead read = op.reads[i];
             read.known = local;
             if (replicas.isEmpty()) {
@@ -578,7 +578,7 @@ public final class Coordinator {
                         synchronized (ReadOp.this) {
                             floor = reads[i].floor;
                         }
-                        if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                        if (floor != null && meets(engine.storedVersion(keys.get(i)), floor)) {
                             if (floorsMet == null) {
                                 floorsMet = new ArrayList<>(1);
                             }
@@ -630,9 +630,10 @@ public final class Coordinator {
             }
             Map<Long, List<Entry>> fixes = null;
             long nowMillis = nowMillis();
-            // This node's copy of each key, read once for every replica that answered for it.
-            Entry[] current = new Entry[keys.size()];
-            boolean[] looked = new boolean[keys.size()];
+            // This node's copy of each key, read once for every replica that answered for it; made only when
+            // a replica may lack something (not in the common case).
+            Entry[] current = null;
+            boolean[] looked = null;
             for (Request request : all) {
                 if (request.replies == null) {
                     continue; // failed: nothing known of its copy
@@ -648,6 +649,10 @@ public final class Coordinator {
                         }
                         newest = reconcile(read.known, read.seen, nowMillis);
                     }
+                    if (current == null) {
+                        current = new Entry[keys.size()];
+                        looked = new boolean[keys.size()];
+                    }
                     if (!looked[i]) {
                         current[i] = engine.stored(keys.get(i));
                         looked[i] = true;
@@ -661,6 +666,11 @@ public final class Coordinator {
                     }
                     if (newest != null && now != null && now.newerThan(newest)) {
                         continue; // written since (by the command this read served): that write replicates itself
+                    }
+                    if (newest != null && newest.value() == Engine.VALUE_NOT_COPIED) {
+                        // This node's copy as the read found it, without its bytes: still stored unless evicted
+                        // since, then there is nothing to send.
+                        newest = now != null && !newest.newerThan(now) && !now.newerThan(newest) ? now : null;
                     }
                     if (newest != null && outranks(newest, theirs, nowMillis)) {
                         fixes = addFix(fixes, request.node, newest);
