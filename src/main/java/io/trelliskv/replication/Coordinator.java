@@ -163,8 +163,44 @@ public final class Coordinator {
      *         {@link ReplicationException} TIMEOUT
      */
     public CompletableFuture<Void> read(List<Key> keys, ConsistencyLevel level, Version[] floors) {
+        ReadFuture done = new ReadFuture();
+        return read(keys, level, floors, done) ? done : null;
+    }
+
+    /** Told once when a {@link #read} is over. */
+    public interface ReadDone {
+        /**
+         * Enough replicas have answered ({@code failure} null), or the read failed with a
+         * {@link ReplicationException} TIMEOUT. Called on any thread, possibly before {@link #read} returns.
+         */
+        void readDone(Throwable failure);
+    }
+
+    /** The future {@link #read} answers: completed by the read's one {@link ReadDone#readDone}. */
+    private static final class ReadFuture extends CompletableFuture<Void> implements ReadDone {
+        @Override
+        public void readDone(Throwable failure) {
+            if (failure == null) {
+                complete(null);
+            } else {
+                completeExceptionally(failure);
+            }
+        }
+    }
+
+    /** Nobody waits for a read that only checks replicas in the background. */
+    private static final ReadDone NOBODY = failure -> { };
+
+    /**
+     * Like {@link #read(List, ConsistencyLevel, Version[])}, telling {@code whenDone} rather than completing a
+     * future, so a caller that waits with an object it has already pays for no completion stage.
+     *
+     * @return false if this node's copies already satisfy the level and the floors: {@code whenDone} is not
+     *         called; true if it will be, once
+     */
+    public boolean read(List<Key> keys, ConsistencyLevel level, Version[] floors, ReadDone whenDone) {
         long self = placement.localNodeId();
-        ReadOp op = new ReadOp(keys, level);
+        ReadOp op = new ReadOp(keys, level, whenDone);
         boolean remote = false;
         for (int i = 0; i < keys.size(); i++) {
             Key key = keys.get(i);
@@ -200,16 +236,17 @@ public final class Coordinator {
                     op.ask(i, op.reads[i].order == null ? 0 : op.reads[i].order.length); // every live replica
                 }
                 if (op.requests.isEmpty()) {
-                    return null;
+                    return false;
                 }
                 backgroundChecks.increment();
-                op.send(); // nobody waits for it: it only repairs
+                op.whenDone = NOBODY; // nobody waits for it: it only repairs
+                op.send();
             }
-            return null;
+            return false;
         }
         remoteReads.increment();
         op.send();
-        return op.done;
+        return true;
     }
 
     /**
@@ -375,15 +412,19 @@ public final class Coordinator {
         final KeyRead[] reads;
         /** Every request made, a replica's first and any asked in place of a slow or failed one; for read repair. */
         final List<Request> requests = new ArrayList<>(2);
-        final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Told once, when enough replicas have answered or too few can. */
+        ReadDone whenDone;
+        /** Set once {@link #whenDone} has been told (or is about to be): nothing more is asked. */
+        boolean over;
         /** Requests that have neither answered nor failed. */
         int outstanding;
         /** What the replicas are told of every key ({@link #askedAbove}), for a request of all the keys; set by {@link #send}. */
         Entry[] askedAll;
 
-        ReadOp(List<Key> keys, ConsistencyLevel level) {
+        ReadOp(List<Key> keys, ConsistencyLevel level, ReadDone whenDone) {
             this.keys = keys;
             this.level = level;
+            this.whenDone = whenDone;
             this.reads = new KeyRead[keys.size()];
             for (int i = 0; i < reads.length; i++) {
                 reads[i] = new KeyRead();
@@ -432,25 +473,34 @@ public final class Coordinator {
             }
         }
 
+        /** Tells {@link #whenDone}, once, when every key has the answers it needs or no request is left. */
         private void checkDone() {
             int shortKey = -1;
-            boolean last;
+            ReplicationException failure = null;
             synchronized (this) {
+                if (over) {
+                    return;
+                }
                 for (int i = 0; i < reads.length; i++) {
                     if (reads[i].answered < reads[i].need) {
                         shortKey = i;
                         break;
                     }
                 }
-                last = outstanding == 0;
+                if (shortKey >= 0 && outstanding > 0) {
+                    return; // answers may yet come
+                }
+                over = true;
+                if (shortKey >= 0) {
+                    KeyRead lacking = reads[shortKey];
+                    failure = ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
+                            lacking.answered + lacking.local, lacking.need + lacking.local);
+                }
             }
-            if (shortKey < 0) {
-                done.complete(null);
-            } else if (last && !done.isDone()) {
+            if (failure != null) {
                 timeouts.increment();
-                done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
-                        reads[shortKey].answered + reads[shortKey].local, reads[shortKey].need + reads[shortKey].local));
             }
+            whenDone.readDone(failure);
         }
 
         /**
@@ -458,7 +508,7 @@ public final class Coordinator {
          * replica in order, counted as outstanding; null if there is none. At most once per request.
          */
         private List<Request> replace(Request slow) {
-            if (slow.replaced || done.isDone()) {
+            if (slow.replaced || over) {
                 return null;
             }
             slow.replaced = true;
