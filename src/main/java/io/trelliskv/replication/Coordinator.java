@@ -404,6 +404,9 @@ public final class Coordinator {
         int asked;
     }
 
+    /** The key indexes of a request that asks about the first key alone: shared by every such request, never written. */
+    private static final int[] FIRST_KEY_ONLY = {0};
+
     /** One read across replicas; its state is guarded by its own monitor. */
     private final class ReadOp {
         final List<Key> keys;
@@ -549,8 +552,11 @@ public final class Coordinator {
         /** One request to one replica: the keys it asks about (by index), and its answer. */
         private final class Request implements ReplicaTransport.ReadAnswers {
             final long node;
-            /** Indexes of the keys asked about, ascending: {@code idx[0..count)}. */
-            int[] idx = new int[1];
+            /**
+             * Indexes of the keys asked about, ascending: {@code idx[0..count)}. Starts as {@link #FIRST_KEY_ONLY},
+             * shared and never written, which is all a one-key read needs.
+             */
+            int[] idx = FIRST_KEY_ONLY;
             int count;
             /**
              * The replica's answer, one per key asked from {@link #from} on (a batch's answer is shared by the reads
@@ -568,8 +574,12 @@ public final class Coordinator {
             }
 
             void add(int i) {
-                if (count == idx.length) {
-                    idx = Arrays.copyOf(idx, count * 2);
+                if (count == 0 && i == 0) {
+                    count = 1; // idx is FIRST_KEY_ONLY
+                    return;
+                }
+                if (idx == FIRST_KEY_ONLY || count == idx.length) {
+                    idx = Arrays.copyOf(idx, Math.max(2, count * 2));
                 }
                 idx[count++] = i;
             }
