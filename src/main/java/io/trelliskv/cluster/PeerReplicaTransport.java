@@ -292,12 +292,23 @@ final class PeerReplicaTransport implements ReplicaTransport {
         }
     }
 
-    /** Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. */
+    /**
+     * Reads waiting for the end of the loop's turn, for one replica: keys in order, and who asked for which. Sized
+     * for a pipeline's worth of one-key reads at first, in arrays rather than an object per read.
+     */
     private static final class CoalescedReads {
+        /** The room made at first, for keys and for callers: a turn's reads of one replica are often this many. */
+        static final int INITIAL = 16;
+
         final long nodeId;
-        final List<Key> keys = new ArrayList<>();
-        final List<Entry> known = new ArrayList<>();
-        final List<ReadCaller> callers = new ArrayList<>(4);
+        final List<Key> keys = new ArrayList<>(INITIAL);
+        /** What the coordinator knows of each key, by the key's index; {@code known.length >= keys.size()}. */
+        Entry[] known = new Entry[INITIAL];
+        /** Who asked, in the order they did: {@code answers[0..callers)}. */
+        ReadAnswers[] answers = new ReadAnswers[INITIAL];
+        /** Where each caller's keys start in {@link #keys}, by the caller's index. */
+        int[] from = new int[INITIAL];
+        int callers;
         /** The shortest delay a caller gave before it is told the replica is slow, in ms; 0 if none asked to be. */
         long slowAfterMillis;
 
@@ -305,20 +316,25 @@ final class PeerReplicaTransport implements ReplicaTransport {
             this.nodeId = nodeId;
         }
 
-        void add(List<Key> ks, Entry[] kn, long slowAfter, ReadAnswers answers) {
-            callers.add(new ReadCaller(keys.size(), ks.size(), answers));
+        void add(List<Key> ks, Entry[] kn, long slowAfter, ReadAnswers caller) {
+            if (callers == answers.length) {
+                answers = Arrays.copyOf(answers, callers * 2);
+                from = Arrays.copyOf(from, callers * 2);
+            }
+            int start = keys.size();
+            answers[callers] = caller;
+            from[callers++] = start;
             keys.addAll(ks);
-            for (int i = 0; i < ks.size(); i++) {
-                known.add(kn == null ? null : kn[i]);
+            if (keys.size() > known.length) {
+                known = Arrays.copyOf(known, Math.max(keys.size(), known.length * 2));
+            }
+            if (kn != null) {
+                System.arraycopy(kn, 0, known, start, ks.size());
             }
             if (slowAfter > 0 && (slowAfterMillis == 0 || slowAfter < slowAfterMillis)) {
                 slowAfterMillis = slowAfter;
             }
         }
-    }
-
-    /** One read of a coalesced batch: where its keys start in the batch, how many, and whom to tell. */
-    private record ReadCaller(int from, int count, ReadAnswers answers) {
     }
 
     /** Per event-loop thread, the reads of the current turn, one batch per replica (a few); empty between turns. */
@@ -409,7 +425,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
         long start = System.nanoTime();
         CompletableFuture<List<ReadReply>> sent;
         try {
-            sent = readNow(c.nodeId, c.keys, c.known.toArray(new Entry[0]));
+            sent = readNow(c.nodeId, c.keys, c.known);
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
@@ -431,9 +447,9 @@ final class PeerReplicaTransport implements ReplicaTransport {
     }
 
     private static void tellSlow(CoalescedReads c) {
-        for (ReadCaller caller : c.callers) {
+        for (int j = 0; j < c.callers; j++) {
             try {
-                caller.answers().slow();
+                c.answers[j].slow();
             } catch (RuntimeException e) { // one read's bug must not keep the others from their retries
                 log.error("Telling a read that replica {} is slow failed", Long.toHexString(c.nodeId), e);
             }
@@ -447,15 +463,16 @@ final class PeerReplicaTransport implements ReplicaTransport {
             outcome = new IllegalStateException("read reply of " + all.size() + " entries for " + c.keys.size()
                     + " keys");
         }
-        for (ReadCaller caller : c.callers) {
+        for (int j = 0; j < c.callers; j++) {
             try {
-                caller.answers().answered(outcome == null ? all : null, caller.from(), outcome);
+                c.answers[j].answered(outcome == null ? all : null, c.from[j], outcome);
             } catch (RuntimeException e) { // a bug in one read's callback must not keep the others waiting
                 log.error("Passing on replica {}'s read answer failed", Long.toHexString(c.nodeId), e);
             }
         }
     }
 
+    /** Sends one {@code REPLICA_READ}; {@code known} may be longer than {@code keys} (the rest is not sent). */
     private CompletableFuture<List<ReadReply>> readNow(long nodeId, List<Key> keys, Entry[] known) {
         return peers.call(nodeId, PeerMessageType.REPLICA_READ, ReplicaCodec.encodeRead(keys, known), timeout)
                 .thenApply(ReplicaCodec::decodeReadReply);

@@ -163,13 +163,49 @@ public final class Coordinator {
      *         {@link ReplicationException} TIMEOUT
      */
     public CompletableFuture<Void> read(List<Key> keys, ConsistencyLevel level, Version[] floors) {
+        ReadFuture done = new ReadFuture();
+        return read(keys, level, floors, done) ? done : null;
+    }
+
+    /** Told once when a {@link #read} is over. */
+    public interface ReadDone {
+        /**
+         * Enough replicas have answered ({@code failure} null), or the read failed with a
+         * {@link ReplicationException} TIMEOUT. Called on any thread, possibly before {@link #read} returns.
+         */
+        void readDone(Throwable failure);
+    }
+
+    /** The future {@link #read} answers: completed by the read's one {@link ReadDone#readDone}. */
+    private static final class ReadFuture extends CompletableFuture<Void> implements ReadDone {
+        @Override
+        public void readDone(Throwable failure) {
+            if (failure == null) {
+                complete(null);
+            } else {
+                completeExceptionally(failure);
+            }
+        }
+    }
+
+    /** Nobody waits for a read that only checks replicas in the background. */
+    private static final ReadDone NOBODY = failure -> { };
+
+    /**
+     * Like {@link #read(List, ConsistencyLevel, Version[])}, telling {@code whenDone} rather than completing a
+     * future, so a caller that waits with an object it has already pays for no completion stage.
+     *
+     * @return false if this node's copies already satisfy the level and the floors: {@code whenDone} is not
+     *         called; true if it will be, once
+     */
+    public boolean read(List<Key> keys, ConsistencyLevel level, Version[] floors, ReadDone whenDone) {
         long self = placement.localNodeId();
-        ReadOp op = new ReadOp(keys, level);
+        ReadOp op = new ReadOp(keys, level, whenDone);
         boolean remote = false;
         for (int i = 0; i < keys.size(); i++) {
             Key key = keys.get(i);
             List<Long> replicas = placement.replicas(key.token());
-            Entry local = engine.stored(key);
+            Entry local = engine.storedVersion(key); // a plain value's bytes only if repair sends them
             KeyRead read = op.reads[i];
             read.known = local;
             if (replicas.isEmpty()) {
@@ -200,16 +236,17 @@ public final class Coordinator {
                     op.ask(i, op.reads[i].order == null ? 0 : op.reads[i].order.length); // every live replica
                 }
                 if (op.requests.isEmpty()) {
-                    return null;
+                    return false;
                 }
                 backgroundChecks.increment();
-                op.send(); // nobody waits for it: it only repairs
+                op.whenDone = NOBODY; // nobody waits for it: it only repairs
+                op.send();
             }
-            return null;
+            return false;
         }
         remoteReads.increment();
         op.send();
-        return op.done;
+        return true;
     }
 
     /**
@@ -367,6 +404,9 @@ public final class Coordinator {
         int asked;
     }
 
+    /** The key indexes of a request that asks about the first key alone: shared by every such request, never written. */
+    private static final int[] FIRST_KEY_ONLY = {0};
+
     /** One read across replicas; its state is guarded by its own monitor. */
     private final class ReadOp {
         final List<Key> keys;
@@ -375,15 +415,19 @@ public final class Coordinator {
         final KeyRead[] reads;
         /** Every request made, a replica's first and any asked in place of a slow or failed one; for read repair. */
         final List<Request> requests = new ArrayList<>(2);
-        final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Told once, when enough replicas have answered or too few can. */
+        ReadDone whenDone;
+        /** Set once {@link #whenDone} has been told (or is about to be): nothing more is asked. */
+        boolean over;
         /** Requests that have neither answered nor failed. */
         int outstanding;
         /** What the replicas are told of every key ({@link #askedAbove}), for a request of all the keys; set by {@link #send}. */
         Entry[] askedAll;
 
-        ReadOp(List<Key> keys, ConsistencyLevel level) {
+        ReadOp(List<Key> keys, ConsistencyLevel level, ReadDone whenDone) {
             this.keys = keys;
             this.level = level;
+            this.whenDone = whenDone;
             this.reads = new KeyRead[keys.size()];
             for (int i = 0; i < reads.length; i++) {
                 reads[i] = new KeyRead();
@@ -432,25 +476,34 @@ public final class Coordinator {
             }
         }
 
+        /** Tells {@link #whenDone}, once, when every key has the answers it needs or no request is left. */
         private void checkDone() {
             int shortKey = -1;
-            boolean last;
+            ReplicationException failure = null;
             synchronized (this) {
+                if (over) {
+                    return;
+                }
                 for (int i = 0; i < reads.length; i++) {
                     if (reads[i].answered < reads[i].need) {
                         shortKey = i;
                         break;
                     }
                 }
-                last = outstanding == 0;
+                if (shortKey >= 0 && outstanding > 0) {
+                    return; // answers may yet come
+                }
+                over = true;
+                if (shortKey >= 0) {
+                    KeyRead lacking = reads[shortKey];
+                    failure = ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
+                            lacking.answered + lacking.local, lacking.need + lacking.local);
+                }
             }
-            if (shortKey < 0) {
-                done.complete(null);
-            } else if (last && !done.isDone()) {
+            if (failure != null) {
                 timeouts.increment();
-                done.completeExceptionally(ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
-                        reads[shortKey].answered + reads[shortKey].local, reads[shortKey].need + reads[shortKey].local));
             }
+            whenDone.readDone(failure);
         }
 
         /**
@@ -458,7 +511,7 @@ public final class Coordinator {
          * replica in order, counted as outstanding; null if there is none. At most once per request.
          */
         private List<Request> replace(Request slow) {
-            if (slow.replaced || done.isDone()) {
+            if (slow.replaced || over) {
                 return null;
             }
             slow.replaced = true;
@@ -499,8 +552,11 @@ public final class Coordinator {
         /** One request to one replica: the keys it asks about (by index), and its answer. */
         private final class Request implements ReplicaTransport.ReadAnswers {
             final long node;
-            /** Indexes of the keys asked about, ascending: {@code idx[0..count)}. */
-            int[] idx = new int[1];
+            /**
+             * Indexes of the keys asked about, ascending: {@code idx[0..count)}. Starts as {@link #FIRST_KEY_ONLY},
+             * shared and never written, which is all a one-key read needs.
+             */
+            int[] idx = FIRST_KEY_ONLY;
             int count;
             /**
              * The replica's answer, one per key asked from {@link #from} on (a batch's answer is shared by the reads
@@ -518,8 +574,12 @@ public final class Coordinator {
             }
 
             void add(int i) {
-                if (count == idx.length) {
-                    idx = Arrays.copyOf(idx, count * 2);
+                if (count == 0 && i == 0) {
+                    count = 1; // idx is FIRST_KEY_ONLY
+                    return;
+                }
+                if (idx == FIRST_KEY_ONLY || count == idx.length) {
+                    idx = Arrays.copyOf(idx, Math.max(2, count * 2));
                 }
                 idx[count++] = i;
             }
@@ -578,7 +638,7 @@ public final class Coordinator {
                         synchronized (ReadOp.this) {
                             floor = reads[i].floor;
                         }
-                        if (floor != null && meets(engine.stored(keys.get(i)), floor)) {
+                        if (floor != null && meets(engine.storedVersion(keys.get(i)), floor)) {
                             if (floorsMet == null) {
                                 floorsMet = new ArrayList<>(1);
                             }
@@ -630,9 +690,10 @@ public final class Coordinator {
             }
             Map<Long, List<Entry>> fixes = null;
             long nowMillis = nowMillis();
-            // This node's copy of each key, read once for every replica that answered for it.
-            Entry[] current = new Entry[keys.size()];
-            boolean[] looked = new boolean[keys.size()];
+            // This node's copy of each key, read once for every replica that answered for it; made only when
+            // a replica may lack something (not in the common case).
+            Entry[] current = null;
+            boolean[] looked = null;
             for (Request request : all) {
                 if (request.replies == null) {
                     continue; // failed: nothing known of its copy
@@ -648,6 +709,10 @@ public final class Coordinator {
                         }
                         newest = reconcile(read.known, read.seen, nowMillis);
                     }
+                    if (current == null) {
+                        current = new Entry[keys.size()];
+                        looked = new boolean[keys.size()];
+                    }
                     if (!looked[i]) {
                         current[i] = engine.stored(keys.get(i));
                         looked[i] = true;
@@ -661,6 +726,11 @@ public final class Coordinator {
                     }
                     if (newest != null && now != null && now.newerThan(newest)) {
                         continue; // written since (by the command this read served): that write replicates itself
+                    }
+                    if (newest != null && newest.value() == Engine.VALUE_NOT_COPIED) {
+                        // This node's copy as the read found it, without its bytes: still stored unless evicted
+                        // since, then there is nothing to send.
+                        newest = now != null && !newest.newerThan(now) && !now.newerThan(newest) ? now : null;
                     }
                     if (newest != null && outranks(newest, theirs, nowMillis)) {
                         fixes = addFix(fixes, request.node, newest);

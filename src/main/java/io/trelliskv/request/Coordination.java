@@ -125,6 +125,29 @@ final class Coordination {
      * @throws ReplicationException UNAVAILABLE
      */
     private CompletableFuture<Void> prepare(Session session, Plan plan) {
+        Version[] floors = admit(session, plan);
+        return plan.readFirst() ? coordinator.read(plan.keys(), plan.readLevel(), floors) : null;
+    }
+
+    /**
+     * {@link #prepare}, telling {@code whenRead} when the read phase is over rather than answering a future.
+     *
+     * @return false if there is nothing to wait for ({@code whenRead} is not called)
+     * @throws ReplicationException UNAVAILABLE
+     */
+    private boolean prepare(Session session, Plan plan, Coordinator.ReadDone whenRead) {
+        Version[] floors = admit(session, plan);
+        return plan.readFirst() && coordinator.read(plan.keys(), plan.readLevel(), floors, whenRead);
+    }
+
+    /**
+     * Checks availability and makes a write's clock follow the connection's floors: the part of
+     * {@link #prepare} before the read phase.
+     *
+     * @return the floors a read phase must meet (null if none, and for a blind write, which has none)
+     * @throws ReplicationException UNAVAILABLE
+     */
+    private Version[] admit(Session session, Plan plan) {
         if (plan.readFirst()) {
             coordinator.checkAvailable(plan.keys(), plan.readLevel(), false);
         }
@@ -142,7 +165,7 @@ final class Coordination {
         if (plan.write()) {
             followFloors(floors);
         }
-        return coordinator.read(plan.keys(), plan.readLevel(), floors);
+        return floors;
     }
 
     /**
@@ -197,7 +220,7 @@ final class Coordination {
      * answered at once writes its reply into the connection as on a single node.
      */
     private final class ClientCommand extends ReplyToCome
-            implements Consumer<ForwardCodec.Reply>, BiConsumer<Void, Throwable> {
+            implements Consumer<ForwardCodec.Reply>, BiConsumer<Void, Throwable>, Coordinator.ReadDone {
         final ClientConnection client;
         final Session session;
         final CommandSpec spec;
@@ -214,6 +237,17 @@ final class Coordination {
         /** A write run into the connection: its reply, cut out of the connection, and what it wrote. */
         byte[] acknowledgedReply;
         List<Entry> written;
+        /** How the command is coordinated, once it has begun. */
+        Plan plan;
+        /**
+         * Completes once the handler has run after the read phase; null until {@link #begin} has published it.
+         * Guarded by this, as {@link #readOver} and {@link #readFailure} are.
+         */
+        CompletableFuture<Void> ran;
+        /** The read phase ended before {@link #begin} published {@link #ran}: begin runs the handler. */
+        boolean readOver;
+        /** How it ended: null when enough replicas answered. */
+        Throwable readFailure;
 
         ClientCommand(ClientConnection client, Session session, CommandSpec spec, byte[][] args, List<Key> keys) {
             this.client = client;
@@ -243,28 +277,77 @@ final class Coordination {
                 start(session, protocol, spec, args, keys, ran, Deadline.NONE, this);
                 return ran;
             }
-            Plan plan = plan(session, spec, args, keys);
-            CompletableFuture<Void> phase;
+            plan = plan(session, spec, args, keys);
+            boolean reading;
             try {
-                phase = prepare(session, plan);
+                reading = prepare(session, plan, this);
             } catch (ReplicationException e) {
                 stats.errorReplied();
                 client.writer().error(e.getMessage());
                 answered = true;
                 return DONE;
             }
-            if (phase == null && !plan.write()) {
+            if (!reading && !plan.write()) {
                 execution.run(client, spec, args); // a read whose local copy is new enough: as on one node
                 answered = true;
                 return DONE;
             }
-            if (phase == null) { // a blind write: runs now, straight into the connection
+            if (!reading) { // a blind write: runs now, straight into the connection
                 answered = runIntoClient(this, plan);
                 return DONE;
             }
-            CompletableFuture<Void> ran = new CompletableFuture<>();
-            afterPhase(phase, () -> execution.runDetached(protocol, spec, args), plan, ran, Deadline.NONE, this);
-            return ran;
+            CompletableFuture<Void> started = new CompletableFuture<>();
+            synchronized (this) {
+                if (!readOver) {
+                    ran = started; // readDone runs the handler
+                    return started;
+                }
+            }
+            afterRead(readFailure, started); // over already (on this thread, or another meanwhile)
+            return started;
+        }
+
+        /** The read phase is over: runs the handler, or, if {@link #begin} has not yet returned, leaves it that. */
+        @Override
+        public void readDone(Throwable failure) {
+            CompletableFuture<Void> started;
+            synchronized (this) {
+                started = ran;
+                if (started == null) {
+                    readOver = true;
+                    readFailure = failure;
+                    return;
+                }
+            }
+            afterRead(failure, started);
+        }
+
+        /**
+         * After the read phase: runs the handler detached, replicates what it wrote and completes the reply
+         * to come, as {@link #afterPhase} does for other commands.
+         */
+        private void afterRead(Throwable failure, CompletableFuture<Void> started) {
+            if (failure != null) {
+                started.complete(null);
+                accept(ForwardCodec.Reply.of(error(failure)));
+                return;
+            }
+            try {
+                byte[] resp;
+                List<Entry> wrote;
+                WriteCapture.begin();
+                try {
+                    resp = execution.runDetached(protocol, spec, args);
+                } finally {
+                    wrote = WriteCapture.end();
+                    started.complete(null);
+                }
+                replicate(resp, wrote, plan, this);
+            } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
+                log.error("Coordinating a command failed unexpectedly", e);
+                started.complete(null);
+                accept(ForwardCodec.Reply.of(error(e)));
+            }
         }
 
         /** Completes the reply to come, having remembered the versions the command wrote. */
@@ -541,6 +624,14 @@ final class Coordination {
             written = WriteCapture.end();
             ran.complete(null);
         }
+        replicate(resp, written, plan, answer);
+    }
+
+    /**
+     * Replicates what a handler run here wrote at the write level, and hands its reply to {@code answer}: at
+     * once when nothing was written, else once acknowledged.
+     */
+    private void replicate(byte[] resp, List<Entry> written, Plan plan, Consumer<ForwardCodec.Reply> answer) {
         if (written.isEmpty()) {
             answer.accept(ForwardCodec.Reply.of(resp));
             return;

@@ -3,6 +3,8 @@ package io.trelliskv.request;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
@@ -95,7 +97,20 @@ public final class Execution {
 
     /** Runs an admitted command here for no client of this node: its raw reply in {@code protocol}. */
     byte[] runDetached(int protocol, CommandSpec spec, byte[][] args) {
-        return detached(protocol, connection -> run(connection, spec, args));
+        Scratch scratch = SCRATCH.get();
+        if (scratch.busy) { // a detached run within one (a command of a transaction): a connection of its own
+            return detached(protocol, connection -> run(connection, spec, args));
+        }
+        scratch.busy = true;
+        try {
+            RespWriter writer = scratch.connection.writer();
+            writer.protocol(protocol);
+            writer.target(scratch.buf);
+            run(scratch.connection, spec, args);
+            return ByteBufUtil.getBytes(scratch.buf);
+        } finally {
+            scratch.reset();
+        }
     }
 
     /** Runs {@code body} against a connection of no client, in {@code protocol}: what it wrote. */
@@ -109,6 +124,40 @@ public final class Execution {
             return ByteBufUtil.getBytes(buf);
         } finally {
             buf.release();
+        }
+    }
+
+    /**
+     * Per thread, the detached connection and the buffer a {@link #runDetached} writes its reply into, kept
+     * from one run to the next: a command run after its read phase (on a peer connection's thread) then
+     * allocates its reply alone, not a connection, a writer and a buffer besides. A keyed command's handler
+     * reads nothing of the connection but its writer, so one detached connection serves them all.
+     */
+    private static final FastThreadLocal<Scratch> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected Scratch initialValue() {
+            return new Scratch();
+        }
+    };
+
+    /** A thread's reused detached connection and reply buffer; see {@link #SCRATCH}. */
+    private static final class Scratch {
+        /** A buffer grown past this (a large reply) is dropped after the run rather than kept. */
+        static final int KEPT_CAPACITY = 64 * 1024;
+
+        final ClientConnection connection = ClientConnection.detached(0);
+        ByteBuf buf = Unpooled.buffer(256);
+        /** True while a run uses this; a nested run makes its own connection. */
+        boolean busy;
+
+        void reset() {
+            busy = false;
+            connection.writer().target(null);
+            if (buf.capacity() > KEPT_CAPACITY) {
+                buf = Unpooled.buffer(256);
+            } else {
+                buf.clear();
+            }
         }
     }
 }

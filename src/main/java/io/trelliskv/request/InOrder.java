@@ -97,6 +97,19 @@ final class InOrder {
         if (size == 0) {
             return null;
         }
+        if (tokens.length == 1 && !write) { // a one-key read, the common case: it follows one write at most
+            int slot = indexOf(tokens[0]);
+            if (slot < 0) {
+                return null;
+            }
+            if (settled(slot)) {
+                removeSlot(slot);
+                return null;
+            }
+            @SuppressWarnings("unchecked")
+            CompletableFuture<Void> w = (CompletableFuture<Void>) writes[slot];
+            return w; // not done, or settled() would have dropped it; null if only reads wait
+        }
         Pending found = new Pending();
         for (long token : tokens) {
             int slot = indexOf(token);

@@ -29,6 +29,19 @@ public interface Engine extends AutoCloseable {
      */
     Entry stored(Key key);
 
+    /**
+     * Like {@link #stored}, for comparing versions only (a coordinator's read phase): a plain value's bytes
+     * are not copied out, {@link #VALUE_NOT_COPIED} standing in for them. Tombstones and values of a kind
+     * that joins ({@link ValueKind#joins}), whose rank and join read their bytes, come whole. Such an entry
+     * is never data to hand on: read the key with {@link #stored} for that.
+     */
+    default Entry storedVersion(Key key) {
+        return stored(key);
+    }
+
+    /** The value of a plain entry from {@link #storedVersion}, whose bytes were not copied out (compare by identity). */
+    byte[] VALUE_NOT_COPIED = new byte[0];
+
     /** Stores a value, replacing whatever was there. {@code expireAt} is epoch ms, 0 for none. */
     Entry put(Key key, byte[] value, long expireAt);
 

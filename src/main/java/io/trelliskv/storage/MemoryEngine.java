@@ -627,6 +627,26 @@ public final class MemoryEngine implements Engine {
     }
 
     @Override
+    public Entry storedVersion(Key key) {
+        Segment s = segmentFor(key);
+        s.lock();
+        try {
+            int i = find(s, key);
+            if (i < 0) {
+                return null;
+            }
+            long h = handleOf(s.slots[i]);
+            int flags = flagsOf(h);
+            if ((flags & F_TOMBSTONE) != 0 || (byte) (flags >>> F_KIND_SHIFT & 3) != ValueKind.PLAIN) {
+                return materialize(h, key);
+            }
+            return new Entry(key, VALUE_NOT_COPIED, hlcOf(h), nodeIdOf(h, flags), expireAtOf(h, flags));
+        } finally {
+            s.unlock();
+        }
+    }
+
+    @Override
     public Entry peek(Key key) {
         Segment s = segmentFor(key);
         long now = clock.millis();

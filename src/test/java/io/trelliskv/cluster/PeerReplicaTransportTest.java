@@ -37,6 +37,8 @@ class PeerReplicaTransportTest {
 
     /** The calls made, and a replica that answers each key with its value "v:" + key, stamped (1, node). */
     private final List<String> calls = new ArrayList<>();
+    /** The version (hlc) each read call said the coordinator knows, per key, in the order sent. */
+    private final List<Long> knownSent = new ArrayList<>();
     private boolean fail;
     /** Reads left unanswered (a slow replica) until the test completes them; null: answered at once. */
     private List<CompletableFuture<byte[]>> held;
@@ -52,7 +54,11 @@ class PeerReplicaTransportTest {
                     : ReplicaCodec.writeApplied());
         }
         assertThat(type).isEqualTo(PeerMessageType.REPLICA_READ);
-        List<Key> keys = ReplicaCodec.decodeRead(payload).keys();
+        ReplicaCodec.ReadRequest request = ReplicaCodec.decodeRead(payload);
+        List<Key> keys = request.keys();
+        for (long hlc : request.knownHlc()) {
+            knownSent.add(hlc);
+        }
         calls.add(nodeId + ":" + keys.stream().map(Key::toString).toList());
         if (fail) {
             return CompletableFuture.failedFuture(new IllegalStateException("node " + nodeId + " is down"));
@@ -89,6 +95,42 @@ class PeerReplicaTransportTest {
         assertThat(values(reads.get(2).get(5, TimeUnit.SECONDS))).containsExactly("v:c");
         assertThat(values(reads.get(3).get(5, TimeUnit.SECONDS))).containsExactly("v:a");
         assertThat(calls).containsExactly("2:" + keys("a", "b", "c", "a"), "3:" + keys("a"));
+    }
+
+    @Test
+    void aTurnOfManyReadsGoesAsOneCallWithWhatTheCoordinatorKnowsOfEachKey() throws Exception {
+        int readers = 40; // more than a batch makes room for at first
+        List<CompletableFuture<List<ReadReply>>> reads = loop.submit(() -> {
+            List<CompletableFuture<List<ReadReply>>> out = new ArrayList<>();
+            for (int i = 0; i < readers; i++) {
+                if (i == 7) {
+                    Entry[] known = {known("x", 1_000), null};
+                    out.add(transport.read(2, keys("x", "y"), known));
+                } else {
+                    out.add(transport.read(2, keys("k" + i), new Entry[] {known("k" + i, i + 1)}));
+                }
+            }
+            return out;
+        }).get(5, TimeUnit.SECONDS);
+
+        List<Long> expected = new ArrayList<>();
+        for (int i = 0; i < readers; i++) {
+            List<ReadReply> answer = reads.get(i).get(5, TimeUnit.SECONDS);
+            if (i == 7) {
+                assertThat(values(answer)).containsExactly("v:x", "v:y");
+                expected.add(1_000L);
+                expected.add(0L);
+            } else {
+                assertThat(values(answer)).containsExactly("v:k" + i);
+                expected.add(i + 1L);
+            }
+        }
+        assertThat(calls).hasSize(1);
+        assertThat(knownSent).as("each key's known version, in the batch's order").isEqualTo(expected);
+    }
+
+    private static Entry known(String key, long hlc) {
+        return new Entry(Key.of(key), new byte[0], hlc, 1, 0);
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.trelliskv.version.Version;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -61,6 +62,8 @@ class ReplicatedReadTest {
         assertThat(n1.get("k", QUORUM).join()).isEqualTo("v2");
 
         assertThat(cluster.versionsEverywhere("k")).containsOnly(v2.version());
+        assertThat(n3.stored("k").value()).as("repair sends the coordinator's whole value, not just its version")
+                .isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
         assertThat(n1.coordinator.stats().readRepairs()).isEqualTo(1);
         assertThat(n3.replica.stats().applied()).isEqualTo(1 + 1); // v1 by the write, v2 by repair
     }

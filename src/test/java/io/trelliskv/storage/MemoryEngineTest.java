@@ -187,6 +187,31 @@ class MemoryEngineTest extends AbstractEngineContractTest {
     }
 
     @Test
+    void storedVersionCopiesOnlyTheBytesAVersionComparisonNeeds() {
+        withTombstones();
+        assertThat(engine.storedVersion(key("none"))).isNull();
+
+        Entry plain = engine.put(key("p"), bytes("value"), START_MILLIS + 5_000);
+        Entry version = engine.storedVersion(key("p"));
+        assertThat(version.value()).as("a plain value's bytes are not copied").isSameAs(Engine.VALUE_NOT_COPIED);
+        assertThat(version.key()).isEqualTo(key("p"));
+        assertThat(version.version()).isEqualTo(plain.version());
+        assertThat(version.expireAt()).isEqualTo(START_MILLIS + 5_000);
+        assertThat(version.kind()).isEqualTo(ValueKind.PLAIN);
+
+        engine.delete(key("p"));
+        Entry tombstone = engine.storedVersion(key("p"));
+        assertThat(tombstone.isTombstone()).isTrue();
+        assertThat(tombstone.version()).isEqualTo(engine.stored(key("p")).version());
+
+        Key c = key("c");
+        byte[] counter = CausalCodec.encode(PnCounter.ZERO.add(1, 3));
+        engine.merge(new Entry(c, counter, Hlc.pack(START_MILLIS, 9), 1, 0, ValueKind.COUNTER));
+        assertThat(engine.storedVersion(c).value()).as("a value that joins comes whole: its rank reads it")
+                .isEqualTo(engine.stored(c).value()).isNotSameAs(Engine.VALUE_NOT_COPIED);
+    }
+
+    @Test
     void peekLeavesTheRecencyStampAlone() {
         unbounded();
         engine.put(key("a"), bytes("x"), 0);
