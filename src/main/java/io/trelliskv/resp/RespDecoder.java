@@ -196,7 +196,7 @@ public final class RespDecoder extends ByteToMessageDecoder {
             throw fail(in, EXPECTED_CRLF);
         }
         byte[] arg = bulkLength == 0 ? EMPTY : new byte[bulkLength];
-        in.getBytes(start, arg);
+        copyOut(in, start, arg);
         in.readerIndex(start + bulkLength + 2);
         if (argsRead == args.length) {
             args = Arrays.copyOf(args, (int) Math.min(2L * args.length, argCount));
@@ -210,6 +210,20 @@ public final class RespDecoder extends ByteToMessageDecoder {
         args = null;
         state = State.START;
         return true;
+    }
+
+    /**
+     * Copies {@code dst.length} bytes at {@code index} out of {@code in}. A direct buffer's
+     * {@code getBytes} makes a duplicate of its NIO buffer per call (one object per argument of every
+     * command, unless the JIT happens to elide it); its internal NIO buffer is reused instead. A buffer
+     * made of several NIO buffers takes the general path.
+     */
+    private static void copyOut(ByteBuf in, int index, byte[] dst) {
+        if (dst.length > 0 && in.isDirect() && in.nioBufferCount() == 1) {
+            in.internalNioBuffer(index, dst.length).get(dst);
+        } else {
+            in.getBytes(index, dst);
+        }
     }
 
     /** Reads an inline request line; false if its LF has not arrived. */

@@ -1,5 +1,6 @@
 package io.trelliskv.resp;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 
@@ -22,9 +23,10 @@ record DecoderRun(List<List<String>> commands, String error) {
         List<List<String>> commands = new ArrayList<>();
         String error = null;
         try {
-            for (byte[] chunk : chunks) {
+            for (int i = 0; i < chunks.size(); i++) {
+                byte[] chunk = chunks.get(i);
                 try {
-                    channel.writeInbound(Unpooled.wrappedBuffer(chunk));
+                    channel.writeInbound(i % 2 == 0 ? directAtAnOffset(chunk) : Unpooled.wrappedBuffer(chunk));
                 } catch (RespProtocolException e) {
                     if (error != null) {
                         throw new AssertionError("second protocol error after '" + error + "'", e);
@@ -44,6 +46,19 @@ record DecoderRun(List<List<String>> commands, String error) {
             channel.finishAndReleaseAll();
         }
         return new DecoderRun(commands, error);
+    }
+
+    /**
+     * A chunk in a direct buffer whose readable bytes start past its first bytes: the decoder copies
+     * arguments out of direct buffers another way than out of heap arrays, and must use the buffer's
+     * indexes, not its start. Chunks alternate between this and a heap buffer.
+     */
+    private static ByteBuf directAtAnOffset(byte[] chunk) {
+        ByteBuf b = Unpooled.directBuffer(chunk.length + 7);
+        b.writeBytes(new byte[] {'x', 'x', 'x', 'x', 'x', 'x', 'x'});
+        b.writeBytes(chunk);
+        b.readerIndex(7);
+        return b;
     }
 
     static DecoderRun whole(RespLimits limits, byte[] stream) {
