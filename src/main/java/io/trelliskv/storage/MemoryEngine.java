@@ -907,8 +907,8 @@ public final class MemoryEngine implements Engine {
     /**
      * {@link #merge(Entry)} for an entry read in place (a replica write as it arrived in its frame): a plain
      * value or a tombstone is found, decided and stored straight from the view's buffer, its key hashed and
-     * compared there and its bytes copied once, into the record; no {@link Entry} is made unless a journal
-     * is attached (it is reported the entry {@code merge(Entry)} would report). Each step mirrors
+     * compared there and its bytes copied once, into the record. No {@link Entry} is made unless the journal
+     * records ({@link Journal#records}); it is told what {@code merge(Entry)} would tell it. Each step mirrors
      * {@code merge(Entry)}'s for a plain entry, which never joins ({@link ValueKind#joins}); what is rarer
      * takes that path: a value of another kind, and a stored counter (the counter rules compare entries).
      */
@@ -968,9 +968,9 @@ public final class MemoryEngine implements Engine {
         }
     }
 
-    /** Reports the entry {@code incoming} points at, with expiry {@code expireAt}, to an attached journal. */
+    /** Reports the entry {@code incoming} points at, with expiry {@code expireAt}, to a journal that records. */
     private void journalStored(EntryView incoming, long expireAt) {
-        if (journal != Journal.NONE) {
+        if (journal.records()) {
             journal.stored(incoming.toEntry(incoming.key(), expireAt));
         }
     }
