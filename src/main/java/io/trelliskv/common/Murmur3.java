@@ -1,5 +1,8 @@
 package io.trelliskv.common;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /**
  * MurmurHash3 x64 128-bit (Austin Appleby's public-domain algorithm), returning the first 64 bits of
  * the 128-bit result. This is the token function of the ring, so its output is part of the on-wire and
@@ -74,6 +77,72 @@ public final class Murmur3 {
             default:
                 break;
         }
+        return finish(h1, h2, length);
+    }
+
+    /**
+     * The hash of {@code length} bytes of {@code data} from its absolute index {@code offset}, equal to
+     * {@link #hash64(byte[], int, int)} over the same bytes: for a key read in place from a buffer (a peer's
+     * frame), without copying it out. Neither the buffer's position nor its limit is used or changed.
+     */
+    public static long hash64(ByteBuffer data, int offset, int length) {
+        if (data.hasArray()) {
+            return hash64(data.array(), data.arrayOffset() + offset, length, 0);
+        }
+        boolean swap = data.order() == ByteOrder.BIG_ENDIAN; // the algorithm reads little-endian blocks
+        long h1 = 0;
+        long h2 = 0;
+        int blocks = length >>> 4;
+        for (int i = 0; i < blocks; i++) {
+            int p = offset + (i << 4);
+            long k1 = data.getLong(p);
+            long k2 = data.getLong(p + 8);
+            if (swap) {
+                k1 = Long.reverseBytes(k1);
+                k2 = Long.reverseBytes(k2);
+            }
+            k1 *= C1;
+            k1 = Long.rotateLeft(k1, 31);
+            k1 *= C2;
+            h1 ^= k1;
+            h1 = Long.rotateLeft(h1, 27);
+            h1 += h2;
+            h1 = h1 * 5 + 0x52dce729;
+            k2 *= C2;
+            k2 = Long.rotateLeft(k2, 33);
+            k2 *= C1;
+            h2 ^= k2;
+            h2 = Long.rotateLeft(h2, 31);
+            h2 += h1;
+            h2 = h2 * 5 + 0x38495ab5;
+        }
+        // The tail (under 16 bytes), read bytewise in the order of the array version's switch.
+        long k1 = 0;
+        long k2 = 0;
+        int tail = offset + (blocks << 4);
+        int rest = length & 15;
+        for (int j = rest - 1; j >= 8; j--) {
+            k2 ^= (long) (data.get(tail + j) & 0xff) << ((j - 8) << 3);
+        }
+        if (rest > 8) {
+            k2 *= C2;
+            k2 = Long.rotateLeft(k2, 33);
+            k2 *= C1;
+            h2 ^= k2;
+        }
+        for (int j = Math.min(rest, 8) - 1; j >= 0; j--) {
+            k1 ^= (long) (data.get(tail + j) & 0xff) << (j << 3);
+        }
+        if (rest > 0) {
+            k1 *= C1;
+            k1 = Long.rotateLeft(k1, 31);
+            k1 *= C2;
+            h1 ^= k1;
+        }
+        return finish(h1, h2, length);
+    }
+
+    private static long finish(long h1, long h2, int length) {
         h1 ^= length;
         h2 ^= length;
         h1 += h2;

@@ -121,6 +121,11 @@ public final class Persistence implements Journal, Durability, AutoCloseable {
         public void flushed(Version floor) {
             target.flushed(floor);
         }
+
+        @Override
+        public boolean records() {
+            return target.records();
+        }
     }
 
     /**

@@ -3,6 +3,7 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.EntryView;
 import io.trelliskv.storage.ValueKind;
 
 import java.nio.ByteBuffer;
@@ -105,17 +106,145 @@ public final class ReplicaCodec {
      * out, so {@code b} may be a view of a buffer that is reused once this returns.
      */
     public static List<Entry> decodeWrite(ByteBuffer b) {
-        boolean kinded = b.remaining() >= 4 && b.getInt(b.position()) == KINDED_WRITE;
-        if (kinded) {
-            b.getInt();
+        WriteBatch batch = new WriteBatch().read(b);
+        List<Entry> entries = new ArrayList<>(batch.size());
+        for (EntryView e = batch.next(); e != null; e = batch.next()) {
+            entries.add(e.toEntry());
         }
-        int count = count(b, ENTRY_FIXED + (kinded ? 1 : 0), "write");
-        List<Entry> entries = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            entries.add(kinded ? getKindedEntry(b) : getEntry(b));
-        }
-        done(b, "write");
         return entries;
+    }
+
+    /**
+     * A write batch read in place: {@link #read} checks the whole batch (so nothing is applied from a
+     * malformed one), then {@link #next} visits its entries as views of the buffer's bytes, one
+     * {@link EntryView} reused for all. A reader is reusable, batch after batch, so a replica that keeps one
+     * per thread reads a batch without an object per batch or per entry. Not thread-safe.
+     */
+    public static final class WriteBatch {
+
+        private final EntryView view = new EntryView();
+        private ByteBuffer buffer;
+        /** Absolute index of the first entry. */
+        private int first;
+        private int count;
+        private boolean kinded;
+        /** Absolute index of the next entry to visit. */
+        private int next;
+        /** Entries visited since {@link #read} or the last {@link #rewind}. */
+        private int visited;
+
+        /**
+         * Reads the batch from {@code b}'s position to its limit, checking all of it, and moves {@code b}'s
+         * position to its limit. The entries are views of {@code b}, valid while its bytes are.
+         *
+         * @return this reader, at the first entry
+         * @throws MalformedMessageException if the batch is malformed; the reader then holds no batch
+         */
+        public WriteBatch read(ByteBuffer b) {
+            release();
+            boolean kindedBatch = b.remaining() >= 4 && b.getInt(b.position()) == KINDED_WRITE;
+            if (kindedBatch) {
+                b.getInt();
+            }
+            int n = count(b, ENTRY_FIXED + (kindedBatch ? 1 : 0), "write");
+            int start = b.position();
+            int p = start;
+            for (int i = 0; i < n; i++) {
+                p = viewEntry(b, p, kindedBatch, view);
+            }
+            b.position(p);
+            done(b, "write");
+            this.buffer = b;
+            this.first = start;
+            this.count = n;
+            this.kinded = kindedBatch;
+            rewind();
+            return this;
+        }
+
+        /** Entries in the batch read. */
+        public int size() {
+            return count;
+        }
+
+        /** The next entry, as this reader's one view (moved on by the next call), or null after the last. */
+        public EntryView next() {
+            if (visited == count) {
+                return null;
+            }
+            next = viewEntry(buffer, next, kinded, view);
+            visited++;
+            return view;
+        }
+
+        /** Starts the visit again from the first entry. */
+        public void rewind() {
+            next = first;
+            visited = 0;
+        }
+
+        /** Forgets the batch, so that a reader kept for the next one holds no reference to this one's buffer. */
+        public void release() {
+            buffer = null;
+            count = 0;
+            rewind();
+            view.set(null, 0, 0, 0, -1, 0, 0, 0, ValueKind.PLAIN);
+        }
+    }
+
+    /**
+     * Points {@code into} at the entry (a kinded one if {@code kinded}) at absolute index {@code p} of
+     * {@code b}, checking that it lies before {@code b}'s limit; returns the index after it.
+     */
+    private static int viewEntry(ByteBuffer b, int p, boolean kinded, EntryView into) {
+        int limit = b.limit();
+        if (limit - p < 4) {
+            throw new MalformedMessageException("entry key length: truncated");
+        }
+        int keyLength = b.getInt(p);
+        p += 4;
+        if (keyLength < 0 || keyLength > limit - p) {
+            throw new MalformedMessageException("entry key: length " + keyLength + " with " + (limit - p) + " bytes left");
+        }
+        int keyOffset = p;
+        p += keyLength;
+        if (limit - p < 4) {
+            throw new MalformedMessageException("entry value length: truncated");
+        }
+        int valueLength = b.getInt(p);
+        p += 4;
+        int valueOffset = p;
+        if (valueLength != -1) {
+            if (valueLength < 0 || valueLength > limit - p) {
+                throw new MalformedMessageException("entry value: length " + valueLength + " with " + (limit - p)
+                        + " bytes left");
+            }
+            p += valueLength;
+        }
+        if (limit - p < 24) {
+            throw new MalformedMessageException("entry version: truncated");
+        }
+        long hlc = b.getLong(p);
+        long node = b.getLong(p + 8);
+        long expireAt = b.getLong(p + 16);
+        p += 24;
+        byte kind = ValueKind.PLAIN;
+        if (kinded) {
+            if (limit - p < 1) {
+                throw new MalformedMessageException("entry kind: truncated");
+            }
+            kind = b.get(p++);
+            checkKind(kind, valueLength == -1);
+        }
+        into.set(b, keyOffset, keyLength, valueOffset, valueLength, hlc, node, expireAt, kind);
+        return p;
+    }
+
+    private static void checkKind(byte kind, boolean tombstone) {
+        if (kind < 0 || kind > ValueKind.MAX || (tombstone && kind != ValueKind.PLAIN)) {
+            throw new MalformedMessageException("entry kind " + kind + (tombstone ? " for a tombstone" : "")
+                    + " (expected: 0 to " + ValueKind.MAX + ", 0 for a tombstone)");
+        }
     }
 
     public static byte[] writeApplied() {
@@ -273,10 +402,7 @@ public final class ReplicaCodec {
         Entry plain = getEntry(b);
         need(b, 1, "entry kind");
         byte kind = b.get();
-        if (kind < 0 || kind > ValueKind.MAX || (plain.isTombstone() && kind != ValueKind.PLAIN)) {
-            throw new MalformedMessageException("entry kind " + kind + (plain.isTombstone() ? " for a tombstone" : "")
-                    + " (expected: 0 to " + ValueKind.MAX + ", 0 for a tombstone)");
-        }
+        checkKind(kind, plain.isTombstone());
         return kind == ValueKind.PLAIN ? plain
                 : new Entry(plain.key(), plain.value(), plain.hlc(), plain.nodeId(), plain.expireAt(), kind);
     }

@@ -6,6 +6,7 @@ import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.LogWriteFailedException;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.EntryView;
 import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
@@ -36,6 +37,11 @@ public final class ReplicaService {
     private final LongAdder reads = new LongAdder();
     /** Write batches not applied because their coordinator's deadline had passed. */
     private final LongAdder expiredDropped = new LongAdder();
+    /**
+     * A batch reader for each thread that applies writes (the peer connections' event loops), reused batch
+     * after batch: a write is read in place without an object per batch or per entry.
+     */
+    private final ThreadLocal<ReplicaCodec.WriteBatch> batches = ThreadLocal.withInitial(ReplicaCodec.WriteBatch::new);
 
     public ReplicaService(Engine engine, Hlc hlc, long maxDriftMillis) {
         this(engine, hlc, maxDriftMillis, Durability.NONE);
@@ -79,22 +85,48 @@ public final class ReplicaService {
      * position to its limit: a view of the peer connection's buffer, read only before this returns.
      */
     public byte[] applyWrite(String from, ByteBuffer payload, Deadline deadline) {
-        List<Entry> entries = ReplicaCodec.decodeWrite(payload);
-        if (deadline.passed()) {
-            expiredDropped.increment();
-            throw new DeadlinePassedException(deadline.reason("write of " + entries.size() + " entries from " + from));
-        }
+        ReplicaCodec.WriteBatch batch = batches.get();
         try {
-            durability.checkWritable();
-        } catch (LogWriteFailedException e) {
-            refusedBatches.increment();
-            return ReplicaCodec.writeRefused(e.getMessage());
+            batch.read(payload);
+            if (deadline.passed()) {
+                expiredDropped.increment();
+                throw new DeadlinePassedException(deadline.reason("write of " + batch.size() + " entries from " + from));
+            }
+            try {
+                durability.checkWritable();
+            } catch (LogWriteFailedException e) {
+                refusedBatches.increment();
+                return ReplicaCodec.writeRefused(e.getMessage());
+            }
+            try {
+                apply(from, batch);
+                return ReplicaCodec.writeApplied();
+            } catch (ReplicaRefusedException e) {
+                return ReplicaCodec.writeRefused(e.getMessage());
+            }
+        } finally {
+            batch.release();
         }
-        try {
-            apply(from, entries);
-            return ReplicaCodec.writeApplied();
-        } catch (ReplicaRefusedException e) {
-            return ReplicaCodec.writeRefused(e.getMessage());
+    }
+
+    /**
+     * {@link #apply(String, List)} for a batch read in place: each entry is merged as a view of the frame
+     * ({@link Engine#merge(EntryView)}), so a replica stores a write without an object per entry.
+     */
+    private void apply(String from, ReplicaCodec.WriteBatch batch) {
+        for (EntryView e = batch.next(); e != null; e = batch.next()) {
+            long drift = hlc.driftMillis(e.hlc());
+            if (drift > maxDriftMillis) {
+                refuse(from, e.key(), drift, batch.size());
+            }
+        }
+        batch.rewind();
+        for (EntryView e = batch.next(); e != null; e = batch.next()) {
+            if (engine.merge(e)) {
+                applied.increment();
+            } else {
+                stale.increment();
+            }
         }
     }
 
@@ -109,11 +141,7 @@ public final class ReplicaService {
         for (Entry e : entries) {
             long drift = hlc.driftMillis(e.hlc());
             if (drift > maxDriftMillis) {
-                refusedBatches.increment();
-                String reason = "version of key '" + ReplicationException.quote(e.key().bytes()) + "' is " + drift
-                        + " ms ahead of this node's clock (max drift " + maxDriftMillis + " ms)";
-                log.warn("Refused {} entries from {}: {}", entries.size(), from, reason);
-                throw new ReplicaRefusedException(reason);
+                refuse(from, e.key(), drift, entries.size());
             }
         }
         for (Entry e : entries) {
@@ -123,6 +151,15 @@ public final class ReplicaService {
                 stale.increment();
             }
         }
+    }
+
+    /** Refuses a batch of {@code size} entries because {@code key}'s version is {@code drift} ms ahead. */
+    private void refuse(String from, Key key, long drift, int size) {
+        refusedBatches.increment();
+        String reason = "version of key '" + ReplicationException.quote(key.bytes()) + "' is " + drift
+                + " ms ahead of this node's clock (max drift " + maxDriftMillis + " ms)";
+        log.warn("Refused {} entries from {}: {}", size, from, reason);
+        throw new ReplicaRefusedException(reason);
     }
 
     /**

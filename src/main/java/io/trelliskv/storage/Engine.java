@@ -72,6 +72,16 @@ public interface Engine extends AutoCloseable {
     boolean merge(Entry incoming);
 
     /**
+     * Merges the entry {@code incoming} points at exactly as {@link #merge(Entry)} merges it (the same
+     * decision, stored record, journal report and stats), read in place: an engine that keeps records of
+     * its own copies the key and value straight from the view's buffer. This default copies them into an
+     * {@link Entry} and merges that.
+     */
+    default boolean merge(EntryView incoming) {
+        return merge(incoming.toEntry());
+    }
+
+    /**
      * Evicts by the configured policy until accounted memory is under the bound. Returns false if
      * memory is still over the bound (policy noeviction, or nothing left to evict): the caller must
      * refuse the write with an OOM error.

@@ -26,7 +26,21 @@ public interface Journal {
         @Override
         public void flushed(Version floor) {
         }
+
+        @Override
+        public boolean records() {
+            return false;
+        }
     };
+
+    /**
+     * False while this journal reports nothing (a node that keeps its data in memory only), so that the engine
+     * need not make the {@link Entry} it would report: a replica write merged in place
+     * ({@link Engine#merge(EntryView)}) has none of its own. True unless a journal says otherwise.
+     */
+    default boolean records() {
+        return true;
+    }
 
     /**
      * An entry the engine stored (a tombstone for a delete, even when the engine keeps none); called

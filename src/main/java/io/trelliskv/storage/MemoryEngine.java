@@ -701,10 +701,38 @@ public final class MemoryEngine implements Engine {
      */
     private void store(Segment s, int slot, Key key, byte[] keyBytes, byte[] value, byte kind, long stamp, long writer,
                        long expireAt, int tick, long now) {
+        int valueLength = value == null ? -1 : value.length;
+        long h = storeRecord(s, slot, tagOf(key.token()), keyBytes.length, valueLength, kind, stamp, writer, expireAt,
+                tick, now);
+        ByteBuffer b = buf(h);
+        int p = bytesAt(h, keyBytes.length, valueLength);
+        b.put(p, keyBytes);
+        if (value != null) {
+            b.put(p + keyBytes.length, value);
+        }
+    }
+
+    /**
+     * Offset of the key bytes of the record at {@code h}, whose key and value have these lengths ({@code -1}:
+     * a tombstone); the value bytes follow the key's.
+     */
+    private int bytesAt(long h, int keyLength, int valueLength) {
+        return lengthsAt(off(h), flagsOf(h)) + varintSize(keyLength) + (valueLength < 0 ? 0 : varintSize(valueLength));
+    }
+
+    /**
+     * Does what {@link #store} does except copy the key and value bytes, which the caller writes at
+     * {@link #bytesAt} before it releases {@code s}: the one place a record is laid out, for callers that
+     * copy the bytes from an array or from a buffer. {@code tag} is {@link #tagOf} the key's token;
+     * {@code valueLength < 0} stores a tombstone. Returns the record's handle.
+     */
+    private long storeRecord(Segment s, int slot, int tag, int keyLength, int valueLength, byte kind, long stamp,
+                             long writer, long expireAt, int tick, long now) {
         boolean hasExpiry = expireAt != 0;
+        boolean tombstone = valueLength < 0;
         int nodeIndex = nodeIndex(writer);
         boolean inline = nodeIndex == INLINE_NODE;
-        int length = recordLength(keyBytes.length, value == null ? -1 : value.length, hasExpiry, inline);
+        int length = recordLength(keyLength, valueLength, hasExpiry, inline);
         long old = 0;
         int oldFlags = 0;
         long oldExpireAt = 0;
@@ -724,7 +752,7 @@ public final class MemoryEngine implements Engine {
         if ((oldFlags & F_EXPIRY) != 0) {
             s.heap.removeAt(heapIndexOf(old));
         }
-        int flags = (value == null ? F_TOMBSTONE : 0) | (hasExpiry ? F_EXPIRY : 0) | (inline ? F_INLINE_NODE : 0)
+        int flags = (tombstone ? F_TOMBSTONE : 0) | (hasExpiry ? F_EXPIRY : 0) | (inline ? F_INLINE_NODE : 0)
                 | kind << F_KIND_SHIFT;
         ByteBuffer b = buf(h);
         int o = off(h);
@@ -741,24 +769,21 @@ public final class MemoryEngine implements Engine {
             b.putLong(p, writer);
             p += 8;
         }
-        p = putVarint(b, p, keyBytes.length);
-        if (value != null) {
-            p = putVarint(b, p, value.length);
-        }
-        b.put(p, keyBytes);
-        if (value != null) {
-            b.put(p + keyBytes.length, value);
+        p = putVarint(b, p, keyLength);
+        if (!tombstone) {
+            putVarint(b, p, valueLength);
         }
         if (hasExpiry) {
             s.heap.add(expireAt, h);
         }
         if (slot < 0) {
-            insert(s, tagOf(key.token()), h);
+            insert(s, tag, h);
         } else if (!inPlace) {
             s.slots[slot] = s.slots[slot] & ~SlabAllocator.HANDLE_MASK | h;
             slabs.free(old);
         }
         account(s, slot >= 0, oldFlags, oldExpireAt, oldCharge, true, flags, charge(length, hasExpiry), now);
+        return h;
     }
 
     /** Removes the record in slot {@code slot} of {@code s} and frees it. Accounts. Caller holds {@code s}. */
@@ -897,6 +922,133 @@ public final class MemoryEngine implements Engine {
         } finally {
             s.unlock();
         }
+    }
+
+    /**
+     * {@link #merge(Entry)} for an entry read in place (a replica write as it arrived in its frame): a plain
+     * value or a tombstone is found, decided and stored straight from the view's buffer, its key hashed and
+     * compared there and its bytes copied once, into the record. No {@link Entry} is made unless the journal
+     * records ({@link Journal#records}); it is told what {@code merge(Entry)} would tell it. Each step mirrors
+     * {@code merge(Entry)}'s for a plain entry, which never joins ({@link ValueKind#joins}); what is rarer
+     * takes that path: a value of another kind, and a stored counter (the counter rules compare entries).
+     */
+    @Override
+    public boolean merge(EntryView incoming) {
+        if (incoming.kind() != ValueKind.PLAIN) {
+            return merge(incoming.toEntry());
+        }
+        long token = incoming.token();
+        Segment s = segments[segmentOf(token)];
+        long now = clock.millis();
+        s.lock();
+        try {
+            Version floor = flushFloor; // read under the lock: see flush
+            if (Version.compare(incoming.hlc(), incoming.nodeId(), floor.hlc(), floor.nodeId()) < 0) {
+                refusedBelowFlushFloor.increment();
+                return false;
+            }
+            ByteBuffer src = incoming.buffer();
+            int keyLength = incoming.keyLength();
+            int i = find(s, token, src, incoming.keyOffset(), keyLength);
+            if (i >= 0) {
+                long h = handleOf(s.slots[i]);
+                int flags = flagsOf(h);
+                if (isCounter(flags)) {
+                    return mergeCounterLocked(s, i, h, incoming.toEntry(), now);
+                }
+                if (Version.compare(incoming.hlc(), incoming.nodeId(), hlcOf(h), nodeIdOf(h, flags)) <= 0) {
+                    return false;
+                }
+            }
+            hlc.observe(incoming.hlc());
+            long expireAt = incoming.expireAt();
+            if (incoming.isTombstone() && graceMillis == 0) {
+                if (i >= 0) {
+                    unlink(s, i, now);
+                }
+                journalStored(incoming, expireAt);
+                return true;
+            }
+            if (incoming.isTombstone() && expireAt == 0) {
+                expireAt = saturatedAdd(now, graceMillis);
+            }
+            int valueLength = incoming.valueLength();
+            long h = storeRecord(s, i, tagOf(token), keyLength, valueLength, ValueKind.PLAIN, incoming.hlc(),
+                    incoming.nodeId(), expireAt, lruTick(now), now);
+            ByteBuffer b = buf(h);
+            int p = bytesAt(h, keyLength, valueLength);
+            b.put(p, src, incoming.keyOffset(), keyLength);
+            if (valueLength > 0) {
+                b.put(p + keyLength, src, incoming.valueOffset(), valueLength);
+            }
+            journalStored(incoming, expireAt);
+            return true;
+        } finally {
+            s.unlock();
+        }
+    }
+
+    /** Reports the entry {@code incoming} points at, with expiry {@code expireAt}, to a journal that records. */
+    private void journalStored(EntryView incoming, long expireAt) {
+        if (journal.records()) {
+            journal.stored(incoming.toEntry(incoming.key(), expireAt));
+        }
+    }
+
+    /**
+     * The slot in {@code s} of the key of {@code keyLength} bytes at {@code keyOffset} in {@code src}, whose
+     * token is {@code token}, or -1: {@link #find(Segment, Key)} without a {@link Key}. Caller holds {@code s}.
+     */
+    private int find(Segment s, long token, ByteBuffer src, int keyOffset, int keyLength) {
+        long[] t = s.slots;
+        if (t.length == 0) {
+            return -1;
+        }
+        int mask = t.length - 1;
+        int tag = tagOf(token);
+        for (int i = tag & mask; ; i = (i + 1) & mask) {
+            long v = t[i];
+            if (v == 0) {
+                return -1;
+            }
+            if ((int) (v >>> SlabAllocator.HANDLE_BITS) == tag && keyEquals(handleOf(v), src, keyOffset, keyLength)) {
+                return i;
+            }
+        }
+    }
+
+    /** True if the record at {@code h} has exactly the {@code keyLength} key bytes at {@code keyOffset} in {@code src}. */
+    private boolean keyEquals(long h, ByteBuffer src, int keyOffset, int keyLength) {
+        ByteBuffer b = buf(h);
+        int o = off(h);
+        int flags = b.get(o) & 0xff;
+        int p = lengthsAt(o, flags);
+        if (readVarint(b, p) != keyLength) {
+            return false;
+        }
+        p += varintSize(keyLength);
+        if ((flags & F_TOMBSTONE) == 0) {
+            p += varintSize(readVarint(b, p));
+        }
+        if (b.hasArray() && src.hasArray()) {
+            int a = b.arrayOffset() + p;
+            int c = src.arrayOffset() + keyOffset;
+            return Arrays.equals(b.array(), a, a + keyLength, src.array(), c, c + keyLength);
+        }
+        int i = 0;
+        if (b.order() == src.order()) {
+            for (; i + 8 <= keyLength; i += 8) {
+                if (b.getLong(p + i) != src.getLong(keyOffset + i)) {
+                    return false;
+                }
+            }
+        }
+        for (; i < keyLength; i++) {
+            if (b.get(p + i) != src.get(keyOffset + i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -5,6 +5,8 @@ import io.trelliskv.common.ManualClock;
 import io.trelliskv.persist.Stores.State;
 import io.trelliskv.persist.Stores.Store;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.EntryView;
+import io.trelliskv.storage.ValueKind;
 import io.trelliskv.version.Version;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,6 +102,33 @@ class PersistenceTest {
         e.put(k("resurrected"), v("r1"), 0);
         e.delete(k("resurrected"));
         e.put(k("resurrected"), v("r2"), 0);
+    }
+
+    /** A replica's plain entry as a view of a buffer holding its key then its value ({@code null}: a tombstone). */
+    private static EntryView view(String key, String value, long hlc, long node, long expireAt) {
+        byte[] bytes = (key + (value == null ? "" : value)).getBytes();
+        return new EntryView().set(ByteBuffer.wrap(bytes), 0, key.length(), key.length(),
+                value == null ? -1 : value.length(), hlc, node, expireAt, ValueKind.PLAIN);
+    }
+
+    @ParameterizedTest(name = "tombstone grace {0} ms")
+    @ValueSource(longs = {0, GRACE})
+    void writesMergedInPlaceAreLoggedAsEntryMergesAreAndRecovered(long grace) throws IOException {
+        assertThat(Persistence.deferred().records()).as("a journal before its persistence opens").isFalse();
+        Store first = open(grace, PersistConfig.of(AppendFsync.EVERYSEC));
+        var e = first.engine();
+        assertThat(e.merge(view("merged", "from-2", first.hlc().peek() + 1_000, 2, 0))).isTrue();
+        e.put(k("tombstoned"), v("y"), 0);
+        assertThat(e.merge(view("tombstoned", null, first.hlc().peek() + 10, 3, 0))).isTrue();
+        assertThat(e.merge(view("remote-ttl", "t", first.hlc().peek() + 20, 3, START_MILLIS + 99_000))).isTrue();
+        assertThat(e.merge(view("remote-ttl", "stale", 1, 2, 0))).isFalse();
+        State before = state(e);
+        assertThat(before.entries()).extracting(Stores.Stored::key).contains("merged", "remote-ttl");
+        first.close();
+        opened.remove(first);
+
+        Store again = open(grace, PersistConfig.of(AppendFsync.EVERYSEC));
+        assertThat(state(again.engine())).isEqualTo(before);
     }
 
     @ParameterizedTest(name = "tombstone grace {0} ms")
