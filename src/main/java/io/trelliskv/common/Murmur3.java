@@ -26,22 +26,8 @@ public final class Murmur3 {
         int blocks = length >>> 4;
         for (int i = 0; i < blocks; i++) {
             int p = offset + (i << 4);
-            long k1 = getLong(data, p);
-            long k2 = getLong(data, p + 8);
-            k1 *= C1;
-            k1 = Long.rotateLeft(k1, 31);
-            k1 *= C2;
-            h1 ^= k1;
-            h1 = Long.rotateLeft(h1, 27);
-            h1 += h2;
-            h1 = h1 * 5 + 0x52dce729;
-            k2 *= C2;
-            k2 = Long.rotateLeft(k2, 33);
-            k2 *= C1;
-            h2 ^= k2;
-            h2 = Long.rotateLeft(h2, 31);
-            h2 += h1;
-            h2 = h2 * 5 + 0x38495ab5;
+            h1 = mixH1(h1, h2, getLong(data, p));
+            h2 = mixH2(h2, h1, getLong(data, p + 8));
         }
         long k1 = 0;
         long k2 = 0;
@@ -55,10 +41,7 @@ public final class Murmur3 {
             case 10: k2 ^= (long) (data[tail + 9] & 0xff) << 8; // fall through
             case 9:
                 k2 ^= data[tail + 8] & 0xff;
-                k2 *= C2;
-                k2 = Long.rotateLeft(k2, 33);
-                k2 *= C1;
-                h2 ^= k2;
+                h2 ^= mixK2(k2);
                 // fall through
             case 8: k1 ^= (long) (data[tail + 7] & 0xff) << 56; // fall through
             case 7: k1 ^= (long) (data[tail + 6] & 0xff) << 48; // fall through
@@ -69,10 +52,7 @@ public final class Murmur3 {
             case 2: k1 ^= (long) (data[tail + 1] & 0xff) << 8; // fall through
             case 1:
                 k1 ^= data[tail] & 0xff;
-                k1 *= C1;
-                k1 = Long.rotateLeft(k1, 31);
-                k1 *= C2;
-                h1 ^= k1;
+                h1 ^= mixK1(k1);
                 break;
             default:
                 break;
@@ -101,20 +81,8 @@ public final class Murmur3 {
                 k1 = Long.reverseBytes(k1);
                 k2 = Long.reverseBytes(k2);
             }
-            k1 *= C1;
-            k1 = Long.rotateLeft(k1, 31);
-            k1 *= C2;
-            h1 ^= k1;
-            h1 = Long.rotateLeft(h1, 27);
-            h1 += h2;
-            h1 = h1 * 5 + 0x52dce729;
-            k2 *= C2;
-            k2 = Long.rotateLeft(k2, 33);
-            k2 *= C1;
-            h2 ^= k2;
-            h2 = Long.rotateLeft(h2, 31);
-            h2 += h1;
-            h2 = h2 * 5 + 0x38495ab5;
+            h1 = mixH1(h1, h2, k1);
+            h2 = mixH2(h2, h1, k2);
         }
         // The tail (under 16 bytes), read bytewise in the order of the array version's switch.
         long k1 = 0;
@@ -125,21 +93,37 @@ public final class Murmur3 {
             k2 ^= (long) (data.get(tail + j) & 0xff) << ((j - 8) << 3);
         }
         if (rest > 8) {
-            k2 *= C2;
-            k2 = Long.rotateLeft(k2, 33);
-            k2 *= C1;
-            h2 ^= k2;
+            h2 ^= mixK2(k2);
         }
         for (int j = Math.min(rest, 8) - 1; j >= 0; j--) {
             k1 ^= (long) (data.get(tail + j) & 0xff) << (j << 3);
         }
         if (rest > 0) {
-            k1 *= C1;
-            k1 = Long.rotateLeft(k1, 31);
-            k1 *= C2;
-            h1 ^= k1;
+            h1 ^= mixK1(k1);
         }
         return finish(h1, h2, length);
+    }
+
+    /** One 16-byte block's step for the first half of the state, with the block's first 8 bytes (little-endian). */
+    private static long mixH1(long h1, long h2, long k1) {
+        h1 ^= mixK1(k1);
+        h1 = Long.rotateLeft(h1, 27) + h2;
+        return h1 * 5 + 0x52dce729;
+    }
+
+    /** The step for the second half, with the block's last 8 bytes and the first half already stepped. */
+    private static long mixH2(long h2, long h1, long k2) {
+        h2 ^= mixK2(k2);
+        h2 = Long.rotateLeft(h2, 31) + h1;
+        return h2 * 5 + 0x38495ab5;
+    }
+
+    private static long mixK1(long k1) {
+        return Long.rotateLeft(k1 * C1, 31) * C2;
+    }
+
+    private static long mixK2(long k2) {
+        return Long.rotateLeft(k2 * C2, 33) * C1;
     }
 
     private static long finish(long h1, long h2, int length) {
