@@ -132,6 +132,10 @@ public final class ReplicaCodec {
         private int next;
         /** Entries visited since {@link #read} or the last {@link #rewind}. */
         private int visited;
+        /** The ring tokens of the batch's keys, in order ({@link #tokens}); kept for the next batch. */
+        private long[] tokens = new long[16];
+        @SuppressWarnings("unused")
+        private int prefetched;
 
         /**
          * Reads the batch from {@code b}'s position to its limit, checking all of it, and moves {@code b}'s
@@ -175,6 +179,30 @@ public final class ReplicaCodec {
             next = viewEntry(buffer, next, kinded, view);
             visited++;
             return view;
+        }
+
+        /**
+         * The ring tokens of the batch's keys, in entry order, in {@code [0, size())} of an array this reader
+         * reuses (valid until the next {@link #read}); starts the visit again from the first entry.
+         */
+        public long[] tokens() {
+            if (tokens.length < count) {
+                tokens = new long[Math.max(count, 2 * tokens.length)];
+            }
+            rewind();
+            for (int i = 0; i < count; i++) {
+                tokens[i] = next().token();
+            }
+            rewind();
+            return tokens;
+        }
+
+        /**
+         * Keeps what {@link io.trelliskv.storage.Engine#prefetch} returned for this batch, in this reader (one
+         * per thread, so no other processor's cache line is written): stored, it keeps the reads that made it.
+         */
+        public void prefetched(int value) {
+            prefetched = value;
         }
 
         /** Starts the visit again from the first entry. */

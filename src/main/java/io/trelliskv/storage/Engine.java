@@ -82,6 +82,20 @@ public interface Engine extends AutoCloseable {
     }
 
     /**
+     * Brings into the processor's cache what merging the keys with these ring tokens will read first (a
+     * hint, with no effect on what any operation returns), so that a batch of merges that follows waits for
+     * memory once, for all of its keys together, instead of once per key. A replica calls it with the tokens
+     * of a write batch before merging the batch. Returns a number computed from what was read, meaningless
+     * but for one use: a caller stores it where it can be seen (a field), so the compiler keeps the reads.
+     * This default reads nothing and returns 0.
+     *
+     * @param tokens ring tokens, {@code tokens[0 .. count)}
+     */
+    default int prefetch(long[] tokens, int count) {
+        return 0;
+    }
+
+    /**
      * Evicts by the configured policy until accounted memory is under the bound. Returns false if
      * memory is still over the bound (policy noeviction, or nothing left to evict): the caller must
      * refuse the write with an OOM error.

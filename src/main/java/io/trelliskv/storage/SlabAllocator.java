@@ -147,7 +147,7 @@ final class SlabAllocator {
         return (int) handle & ((1 << OFFSET_BITS) - 1);
     }
 
-    private static long handle(int arena, int slab, int offset) {
+    static long handle(int arena, int slab, int offset) {
         return (long) arena << (OFFSET_BITS + SLAB_BITS) | (long) slab << OFFSET_BITS | offset;
     }
 
@@ -158,6 +158,24 @@ final class SlabAllocator {
             throw new IllegalStateException("handle " + Long.toHexString(handle) + " names no slab");
         }
         return b;
+    }
+
+    /**
+     * Reads the first byte of the chunk {@code handle} names and the byte {@code 64} further (the next cache
+     * line, where a record's value goes on), holding nothing, and returns their sum: 0 if the handle names no
+     * slab now (released since, or never) or lies past its end. For {@link MemoryEngine#prefetch}, which reads
+     * handles outside the segment locks, so a handle can be stale; what this reads is only brought into the
+     * cache, never used.
+     */
+    int touch(long handle) {
+        ByteBuffer[] slabs = arenas[arenaOf(handle)].slabs;
+        int slab = slabOf(handle);
+        ByteBuffer b = slab < slabs.length ? slabs[slab] : null;
+        int offset = offsetOf(handle);
+        if (b == null || offset >= b.capacity()) {
+            return 0;
+        }
+        return b.get(offset) + (offset + 64 < b.capacity() ? b.get(offset + 64) : 0);
     }
 
     /** A chunk for a record of {@code length} bytes in {@code arena} (0 .. {@link #ARENAS} - 1). */

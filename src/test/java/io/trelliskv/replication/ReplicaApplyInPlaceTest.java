@@ -61,7 +61,7 @@ class ReplicaApplyInPlaceTest {
         }
         for (int round = 0; round < 300; round++) {
             List<Entry> batch = new ArrayList<>();
-            int size = 1 + rnd.nextInt(8);
+            int size = 1 + rnd.nextInt(rnd.nextInt(10) == 0 ? 40 : 8); // past the reader's first token array too
             for (int i = 0; i < size; i++) {
                 batch.add(randomEntry(rnd, keys.get(rnd.nextInt(keys.size()))));
             }
@@ -82,6 +82,25 @@ class ReplicaApplyInPlaceTest {
         assertThat(inPlaceReplica.stats().stale()).isPositive();
         assertThat(inPlace.stats()).isEqualTo(decoded.stats());
         assertThat(inPlace.usedMemory()).isEqualTo(decoded.usedMemory());
+    }
+
+    @Test
+    void aBatchsTokensAreItsKeysTokensInOrderBatchAfterBatch() {
+        ReplicaCodec.WriteBatch reader = new ReplicaCodec.WriteBatch();
+        Random rnd = new Random(3);
+        for (int size : new int[] {20, 3, 45, 1}) {
+            List<Entry> batch = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                batch.add(randomEntry(rnd, Key.of(("k" + rnd.nextInt(1_000_000)).getBytes())));
+            }
+            reader.read(frameWith(ReplicaCodec.encodeWrite(batch), rnd));
+            reader.next();
+            long[] tokens = reader.tokens();
+            for (int i = 0; i < size; i++) {
+                assertThat(tokens[i]).as("batch of %d, entry %d", size, i).isEqualTo(batch.get(i).key().token());
+            }
+            assertThat(reader.next().token()).as("the visit starts again").isEqualTo(batch.get(0).key().token());
+        }
     }
 
     @Test

@@ -155,6 +155,30 @@ class SlabAllocatorTest {
     }
 
     @Test
+    void touchReadsALiveChunkAndNothingThroughAHandleThatNamesNoSlab() {
+        SlabAllocator a = new SlabAllocator(true);
+        long small = a.allocate(1, 100);
+        int o = SlabAllocator.offsetOf(small);
+        a.buffer(small).put(o, (byte) 5).put(o + 64, (byte) 3);
+        assertThat(a.touch(small)).as("the chunk's first byte and the one a cache line further").isEqualTo(8);
+
+        long own = a.allocate(2, SlabAllocator.MAX_CHUNK + 1);
+        a.buffer(own).put(0, (byte) 9);
+        assertThat(a.touch(own)).isEqualTo(9);
+        a.free(own);
+        assertThat(a.touch(own)).as("a released own buffer").isZero();
+
+        int slab = SlabAllocator.slabOf(small);
+        int capacity = a.buffer(small).capacity();
+        assertThat(a.touch(SlabAllocator.handle(1, slab, capacity))).as("past the slab's end").isZero();
+        assertThat(a.touch(SlabAllocator.handle(1, slab, capacity - 1))).as("its last byte, no line after it").isZero();
+        assertThat(a.touch(SlabAllocator.handle(1, 100_000, 0))).as("a slab number never used").isZero();
+
+        a.reset();
+        assertThat(a.touch(small)).as("after reset").isZero();
+    }
+
+    @Test
     void anArenaThatRunsOutOfSlabNumbersFailsWithAnException() {
         SlabAllocator a = new SlabAllocator(false, 4); // slab numbers 1 .. 3
         int huge = SlabAllocator.MAX_CHUNK + 1;
