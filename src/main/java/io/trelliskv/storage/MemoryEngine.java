@@ -993,26 +993,34 @@ public final class MemoryEngine implements Engine {
      * first bytes of the record that slot points at: the three cache misses a merge of a key not recently
      * touched starts with, one after the other, since each address comes from the previous read. Here the
      * reads of different keys do not depend on each other, so the processor overlaps them, and the merges
-     * that follow find their lines in the cache. No lock is taken: a slot or handle read while a writer
-     * changes them is stale at worst, and {@link SlabAllocator#touch} reads nothing through a handle that no
-     * longer names a slab. A key whose record lies past its home slot (a probe cluster) is merged as
-     * usual, with its miss.
+     * that follow find their lines in the cache. The record is the first one in the key's probe sequence
+     * whose tag matches, looked for in at most {@link #PREFETCH_PROBES} slots (one cache line of them). No
+     * lock is taken: a slot or handle read while a writer changes them is stale at worst, and
+     * {@link SlabAllocator#touch} reads nothing through a handle that no longer names a slab.
      */
+    /** Slots {@link #prefetch} looks at from a key's home position: a cache line's worth. */
+    private static final int PREFETCH_PROBES = 8;
+
     @Override
     public int prefetch(long[] tokens, int count) {
         int read = 0;
-        for (int i = 0; i < count; i++) {
-            long token = tokens[i];
+        for (int k = 0; k < count; k++) {
+            long token = tokens[k];
             Segment s = segments[segmentOf(token)];
             if (s.isLocked()) { // the lock word
                 read++;
             }
             long[] t = s.slots;
-            if (t.length > 0) {
-                int tag = tagOf(token);
-                long v = t[tag & (t.length - 1)];
-                if (v != 0 && (int) (v >>> SlabAllocator.HANDLE_BITS) == tag) {
+            int mask = t.length - 1;
+            int tag = tagOf(token);
+            for (int j = tag & mask, probes = 0; mask > 0 && probes < PREFETCH_PROBES; j = (j + 1) & mask, probes++) {
+                long v = t[j];
+                if (v == 0) {
+                    break;
+                }
+                if ((int) (v >>> SlabAllocator.HANDLE_BITS) == tag) {
                     read += slabs.touch(handleOf(v));
+                    break;
                 }
             }
         }
