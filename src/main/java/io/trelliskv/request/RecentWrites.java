@@ -3,24 +3,33 @@ package io.trelliskv.request;
 import io.trelliskv.version.Version;
 
 /**
- * The versions of the keys one client connection wrote most recently, by key token: the exact part of a
- * {@link Session}'s read-your-writes floors. At most {@code limit} keys; recording one more pushes out the
- * key whose last recorded write is the oldest, and hands it to {@link PushedOut}.
+ * The versions of the keys one client connection wrote recently, by key token: the exact part of a
+ * {@link Session}'s read-your-writes floors. A direct-mapped table: each key has one slot, chosen by its
+ * token, and a key recorded into a slot another key holds takes it, pushing the other key out to
+ * {@link PushedOut} with its version. So a recently written key stays exact unless a later key took its
+ * slot: with random keys one written {@code k} writes ago is still held with probability
+ * {@code (1 - 1/slots)^k}. Nothing is lost by a push-out, only precision: the session keeps the version
+ * in a coarser, conservative floor.
  *
- * <h2>Why primitive arrays</h2>
- * A session records every acknowledged write of its connection, so this is on the path of every write.
- * A map of boxed tokens to {@code Version}s made three objects per write that lived for the next
- * {@code limit} writes of the connection: long enough to reach the old generation, where each one later
- * had to be collected. Here a write costs no object at all.
+ * <h2>Why direct-mapped</h2>
+ * A session records every acknowledged write of its connection, so this is on the path of every write,
+ * and with random keys almost every write is of a key not held. A table kept in order of last write
+ * (probing for the key, then for the oldest key to push out, shifting slots back to delete it, and
+ * appending to a ring of writes in order) cost several cache misses per write. Here a write reads and
+ * writes one slot — token, hlc and node side by side in {@link #table}, 24 bytes, so one cache line
+ * for most slots and two for those that straddle a line — and makes no object: no probing, no
+ * deletion, no order to keep.
  *
- * <h2>Layout</h2>
- * An open-addressing table with linear probing ({@link #table}: token, hlc, node and stamp of a slot side
- * by side, so a probe reads one cache line rather than one per array; a slot is empty when its stamp is
- * 0), at most half full, deleted from by shifting the following slots back; and the order of writes,
- * oldest first, in a ring of (token, stamp) pairs ({@link #order}). Every recorded write gets a new stamp
- * and appends to the ring; a ring pair whose stamp is no longer its key's is stale (the key was written
- * again since) and is skipped. Both grow by doubling from a small start, up to twice {@code limit}, so a
- * connection that writes a few keys holds a few slots; a full ring drops its stale pairs in place.
+ * <h2>Growth</h2>
+ * The table starts at {@value #INITIAL_SLOTS} slots, and while below {@code maxSlots} a key whose slot
+ * is taken doubles it rather than push the other key out: on doubling a key in slot {@code i} moves to
+ * {@code i} or {@code i + old slots} (one more bit of its token decides), so no two keys meet that did
+ * not already share a slot. So a connection that writes few keys keeps them all in a small table: two
+ * of {@code n} keys share one of {@code s} slots with probability about {@code n * n / 2s}, so ten keys
+ * typically hold 128 slots (3 KiB), while a connection that writes fifty or more soon holds the most.
+ *
+ * <p>An empty slot holds version {@link Version#ZERO}, which sorts below every real version, so any
+ * write recorded into it takes it.
  *
  * <p>Not thread-safe: the session guards it.
  */
@@ -33,84 +42,63 @@ final class RecentWrites {
     }
 
     private static final int INITIAL_SLOTS = 16;
-    /** Longs per table slot: token, hlc, node id, stamp. */
-    private static final int SLOT = 4;
+    /** Longs per slot: token, hlc, node id. */
+    private static final int SLOT = 3;
     private static final int HLC = 1;
     private static final int NODE = 2;
-    private static final int STAMP = 3;
 
-    private final int limit;
+    private final int maxSlots;
     private final PushedOut pushedOut;
 
-    /** Table slots, {@value #SLOT} longs each: token, version (hlc, node), the stamp of its last write (0: empty). */
+    /** {@link #slots} slots of {@value #SLOT} longs: token, then the version (hlc, node id); ZERO when empty. */
     private long[] table;
-    /** Slots in the table: {@code table.length / SLOT}, a power of two. */
+    /** Slots in the table, a power of two: grows by doubling up to {@link #maxSlots}. */
     private int slots;
-    /** Slots in use; at most half the table, and at most {@link #limit}. */
-    private int size;
 
-    /** The ring of writes in order: token at [2i], stamp at [2i + 1]; {@link #count} pairs from {@link #head}. */
-    private long[] order;
-    private int head;
-    private int count;
-
-    /** The next write's stamp; never 0. */
-    private long nextStamp = 1;
-
-    /** @param limit the most keys kept (at least 1); @param pushedOut told of each key pushed out */
-    RecentWrites(int limit, PushedOut pushedOut) {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit: " + limit + " (expected: >= 1)");
+    /** @param maxSlots the most slots, a power of two; @param pushedOut told of each key pushed out */
+    RecentWrites(int maxSlots, PushedOut pushedOut) {
+        if (maxSlots < 1 || Integer.bitCount(maxSlots) != 1) {
+            throw new IllegalArgumentException("maxSlots: " + maxSlots + " (expected: a power of two)");
         }
-        this.limit = limit;
+        this.maxSlots = maxSlots;
         this.pushedOut = pushedOut;
-        slots = Math.min(INITIAL_SLOTS, tableSlotsFor(limit));
+        slots = Math.min(INITIAL_SLOTS, maxSlots);
         table = new long[SLOT * slots];
-        order = new long[2 * slots];
     }
 
-    /** Keys held now. */
-    int size() {
-        return size;
+    /** Slots in the table now: what it holds in memory, {@value #SLOT} longs each. */
+    int slots() {
+        return slots;
     }
 
     /**
-     * Records a write of the key with {@code token}: kept if newer than the version held for it, and then
-     * the key's most recent write; an older version is ignored. May push out the oldest key.
+     * Records a write of the key with {@code token}: kept if newer than the version held for it, an older
+     * one is ignored. Another key in its slot is pushed out, once the table is at its most slots.
      */
     void record(long token, long hlc, long nodeId) {
-        int slot = indexOf(token);
-        if (slot >= 0) {
-            int at = SLOT * slot;
-            if (Version.compare(hlc, nodeId, table[at + HLC], table[at + NODE]) <= 0) {
-                return;
+        int at = SLOT * home(token, slots);
+        while (table[at] != token && !empty(table, at)) {
+            if (slots == maxSlots) {
+                pushedOut.accept(table[at], table[at + HLC], table[at + NODE]);
+                table[at + HLC] = 0;
+                table[at + NODE] = 0;
+                break;
             }
+            grow();
+            at = SLOT * home(token, slots);
+        }
+        if (Version.compare(hlc, nodeId, table[at + HLC], table[at + NODE]) > 0) {
+            table[at] = token;
             table[at + HLC] = hlc;
             table[at + NODE] = nodeId;
-            table[at + STAMP] = nextStamp;
-            append(token, nextStamp++);
-            return;
         }
-        if (size == limit) {
-            pushOutOldest();
-        }
-        if (2 * (size + 1) > slots) {
-            resizeTable(2 * slots);
-        }
-        long stamp = nextStamp++;
-        insert(token, hlc, nodeId, stamp);
-        append(token, stamp);
     }
 
     /** The slot holding {@code token}, or -1: for {@link #hlc} and {@link #nodeId}. */
     int indexOf(long token) {
-        int mask = slots - 1;
-        for (int i = home(token, mask); table[SLOT * i + STAMP] != 0; i = (i + 1) & mask) {
-            if (table[SLOT * i] == token) {
-                return i;
-            }
-        }
-        return -1;
+        int slot = home(token, slots);
+        int at = SLOT * slot;
+        return table[at] == token && !empty(table, at) ? slot : -1;
     }
 
     long hlc(int slot) {
@@ -121,119 +109,24 @@ final class RecentWrites {
         return table[SLOT * slot + NODE];
     }
 
-    private long stamp(int slot) {
-        return table[SLOT * slot + STAMP];
-    }
-
-    private void pushOutOldest() {
-        int mask = order.length / 2 - 1;
-        while (count > 0) { // some pair is live: size == limit >= 1
-            long token = order[2 * head];
-            long stamp = order[2 * head + 1];
-            head = (head + 1) & mask;
-            count--;
-            int slot = indexOf(token);
-            if (slot >= 0 && stamp(slot) == stamp) {
-                long hlc = hlc(slot);
-                long node = nodeId(slot);
-                removeSlot(slot);
-                pushedOut.accept(token, hlc, node);
-                return;
-            }
-        }
-    }
-
-    private void append(long token, long stamp) {
-        if (count == order.length / 2) {
-            compactOrder();
-        }
-        int i = (head + count) & (order.length / 2 - 1);
-        order[2 * i] = token;
-        order[2 * i + 1] = stamp;
-        count++;
-    }
-
-    /**
-     * Makes room in a full ring: drops its stale pairs, in place, and, if the live ones (at most
-     * {@link #size}) still fill more than half of it, doubles it (so it stays under four times
-     * {@link #limit}).
-     */
-    private void compactOrder() {
-        int capacity = order.length / 2;
-        int mask = capacity - 1;
-        int live = 0;
-        for (int n = 0; n < count; n++) { // live pairs move back over stale ones: the writer trails the reader
-            int from = (head + n) & mask;
-            int slot = indexOf(order[2 * from]);
-            if (slot >= 0 && stamp(slot) == order[2 * from + 1]) {
-                int to = (head + live) & mask;
-                order[2 * to] = order[2 * from];
-                order[2 * to + 1] = order[2 * from + 1];
-                live++;
-            }
-        }
-        count = live;
-        if (2 * live > capacity) {
-            long[] grown = new long[4 * capacity];
-            for (int n = 0; n < live; n++) {
-                int from = (head + n) & mask;
-                grown[2 * n] = order[2 * from];
-                grown[2 * n + 1] = order[2 * from + 1];
-            }
-            order = grown;
-            head = 0;
-        }
-    }
-
-    private void insert(long token, long hlc, long nodeId, long stamp) {
-        int mask = slots - 1;
-        int i = home(token, mask);
-        while (table[SLOT * i + STAMP] != 0) {
-            i = (i + 1) & mask;
-        }
-        int at = SLOT * i;
-        table[at] = token;
-        table[at + HLC] = hlc;
-        table[at + NODE] = nodeId;
-        table[at + STAMP] = stamp;
-        size++;
-    }
-
-    /** Empties a slot, shifting back the slots after it that probed past it (linear probing's deletion). */
-    private void removeSlot(int hole) {
-        int mask = slots - 1;
-        for (int j = (hole + 1) & mask; table[SLOT * j + STAMP] != 0; j = (j + 1) & mask) {
-            int home = home(table[SLOT * j], mask);
-            // j's entry may fill the hole unless its home lies cyclically in (hole, j].
-            boolean stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-            if (!stays) {
-                System.arraycopy(table, SLOT * j, table, SLOT * hole, SLOT);
-                hole = j;
-            }
-        }
-        table[SLOT * hole + STAMP] = 0;
-        size--;
-    }
-
-    private void resizeTable(int newSlots) {
+    /** Doubles the table: each key moves to its slot under one more bit of its token, where no other key is. */
+    private void grow() {
         long[] old = table;
-        table = new long[SLOT * newSlots];
-        slots = newSlots;
-        size = 0;
+        slots *= 2;
+        table = new long[SLOT * slots];
         for (int at = 0; at < old.length; at += SLOT) {
-            if (old[at + STAMP] != 0) {
-                insert(old[at], old[at + HLC], old[at + NODE], old[at + STAMP]);
+            if (!empty(old, at)) {
+                System.arraycopy(old, at, table, SLOT * home(old[at], slots), SLOT);
             }
         }
     }
 
-    /** Table slots for {@code limit} keys at most half full: the power of two at or above twice it. */
-    private static int tableSlotsFor(int limit) {
-        return Integer.highestOneBit(Math.max(1, 2 * limit - 1)) << 1;
+    private static boolean empty(long[] table, int at) {
+        return table[at + HLC] == 0 && table[at + NODE] == 0;
     }
 
     /** Tokens are already hashes of the keys: their bits are spread. */
-    private static int home(long token, int mask) {
-        return (int) (token ^ (token >>> 32)) & mask;
+    private static int home(long token, int slots) {
+        return (int) (token ^ (token >>> 32)) & (slots - 1);
     }
 }

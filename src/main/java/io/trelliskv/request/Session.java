@@ -18,12 +18,15 @@ import java.util.concurrent.CompletableFuture;
  * ({@link #mustWait}); and its MULTI/WATCH state ({@link Transaction}). A forwarded command gets a
  * session of its own with only the levels and floors its forwarding node sent.
  *
- * <p>Write versions are kept exactly for the {@value #EXACT_KEYS} keys this connection wrote most
- * recently ({@link RecentWrites}, no object per write). A key pushed out of that set leaves its version in one of {@value #BUCKETS} buckets by key
- * token, each holding the newest version pushed out to it: bounded memory however many keys a client
- * writes. A bucket is conservative — a key that shares one with a key written later may ask more
- * replicas than it needed to, never fewer. Nothing is allocated before the connection's first
- * acknowledged write.
+ * <p>Write versions are kept exactly for the keys this connection wrote recently, in a direct-mapped
+ * table of up to {@value #EXACT_SLOTS} slots by key token ({@link RecentWrites}: one slot read per
+ * write, no object): a key stays exact until a later key takes its slot — with random keys, one written
+ * 1,000 writes ago still is with probability 0.6. A key pushed out of its slot leaves its version in one
+ * of {@value #BUCKETS} buckets by key token, each holding the newest version pushed out to it: bounded
+ * memory however many keys a client writes. A bucket is conservative — a key that shares one with a
+ * key pushed out later may ask more replicas than it needed to, never fewer. Nothing is allocated
+ * before the connection's first acknowledged write, and the table starts small and grows only as keys
+ * meet in it.
  *
  * <p>Thread-safety: levels and the transaction are set on the connection's event loop and read
  * anywhere; write versions and outstanding replies are recorded on any thread, under the session's
@@ -31,12 +34,18 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class Session {
 
-    static final int EXACT_KEYS = 1024;
+    /**
+     * The exact table's most slots: 24 bytes each, so 48 KiB for a connection that writes many keys.
+     * Twice the slots halve how often a recent key is pushed out; at 2,048 a key stays exact for 2,048 of
+     * the connection's later writes on average. (Keeping exactly the last 1,024 keys in order of last
+     * write took about twice that memory: a probed table at most half full, and a ring of the writes.)
+     */
+    static final int EXACT_SLOTS = 2048;
     static final int BUCKETS = 256;
 
     private volatile ConsistencyLevel readLevel;
     private volatile ConsistencyLevel writeLevel;
-    /** The versions of the most recently written keys, by key token; null until the first write. */
+    /** The versions of recently written keys, by key token; null until the first write. */
     private RecentWrites exact;
     /** Per bucket, the newest version pushed out of {@link #exact}: hlc at [2i], node at [2i+1]. */
     private long[] floors;
@@ -265,7 +274,7 @@ public final class Session {
     synchronized void record(long token, long hlc, long nodeId) {
         newestWritten = Math.max(newestWritten, hlc);
         if (exact == null) {
-            exact = new RecentWrites(EXACT_KEYS, this::pushOut);
+            exact = new RecentWrites(EXACT_SLOTS, this::pushOut);
         }
         exact.record(token, hlc, nodeId);
     }

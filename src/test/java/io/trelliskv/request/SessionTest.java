@@ -9,7 +9,10 @@ import io.trelliskv.version.Version;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,20 +44,34 @@ class SessionTest {
         }
     }
 
+    /**
+     * Read-your-writes against a model of the newest version written per key: many more keys than the
+     * exact table has slots, so most are pushed out to their buckets, and versions in random order, so
+     * a key pushed out with a newer version can come back to the table with an older one. Every key's
+     * floor is at least its newest write, and the key written last, with the newest version of all, is exact.
+     */
     @Test
-    void aKeyPushedOutOfTheExactSetKeepsAFloorAtLeastAsNewAsItsWrite() {
+    void everyKeysFloorIsAtLeastItsNewestWriteWhetherExactOrPushedOut() {
+        Random random = new Random(42);
         Session s = new Session(1);
-        Key first = Key.of("first");
-        s.record(first.token(), 10, 1);
-        for (int i = 0; i < Session.EXACT_KEYS + 100; i++) {
-            s.record(Key.of("later" + i).token(), 100 + i, 1);
+        Map<Key, Version> newest = new HashMap<>();
+        for (int i = 0; i < 4 * Session.EXACT_SLOTS; i++) {
+            Key k = Key.of("k" + random.nextInt(3 * Session.EXACT_SLOTS));
+            Version v = new Version(1 + random.nextInt(1_000_000), 1 + random.nextInt(3));
+            s.record(k.token(), v.hlc(), v.nodeId());
+            newest.merge(k, v, (a, b) -> a.compareTo(b) >= 0 ? a : b);
         }
-        Version floor = s.floors(List.of(first))[0];
-        assertThat(floor).isNotNull();
-        assertThat(floor.compareTo(new Version(10, 1))).isGreaterThanOrEqualTo(0);
-        // The most recent keys are still exact.
-        int last = Session.EXACT_KEYS + 99;
-        assertThat(s.floors(List.of(Key.of("later" + last)))[0]).isEqualTo(new Version(100 + last, 1));
+        int raised = 0;
+        for (Map.Entry<Key, Version> e : newest.entrySet()) {
+            Version floor = s.floors(List.of(e.getKey()))[0];
+            assertThat(floor).as(e.getKey().toString()).isNotNull();
+            assertThat(floor.compareTo(e.getValue())).as(e.getKey().toString()).isGreaterThanOrEqualTo(0);
+            raised += floor.equals(e.getValue()) ? 0 : 1;
+        }
+        assertThat(raised).as("floors raised by a bucket shared with keys pushed out").isPositive();
+        Key last = Key.of("last");
+        s.record(last.token(), 2_000_000, 1);
+        assertThat(s.floors(List.of(last))).containsExactly(new Version(2_000_000, 1));
     }
 
     @Test
@@ -70,11 +87,16 @@ class SessionTest {
         // The newest clock the connection wrote, whichever key: no older than any key's floor.
         assertThat(s.newestFloorHlc(List.of(a))).isEqualTo(30);
         assertThat(s.newestFloorHlc(List.of(never))).isEqualTo(30);
-        for (int i = 0; i < Session.EXACT_KEYS; i++) { // pushes a and b out to their buckets
+        int later = 8 * Session.EXACT_SLOTS;
+        for (int i = 0; i < later; i++) { // takes a's and b's slots, and raises their buckets
             s.record(Key.of("later" + i).token(), 5 + i, 1);
         }
-        long newest = 5 + Session.EXACT_KEYS - 1;
-        for (Key k : List.of(a, b, Key.of("later7"))) {
+        long newest = 5 + later - 1;
+        assertThat(s.floors(List.of(a))[0].hlc()).as("a's bucket").isGreaterThan(20);
+        assertThat(s.floors(List.of(b))[0].hlc()).as("b's bucket").isGreaterThan(30);
+        Key lastWritten = Key.of("later" + (later - 1));
+        assertThat(s.floors(List.of(lastWritten))).as("exact").containsExactly(new Version(newest, 1));
+        for (Key k : List.of(a, b, lastWritten)) {
             assertThat(s.newestFloorHlc(List.of(k))).isEqualTo(newest)
                     .isGreaterThanOrEqualTo(s.floors(List.of(k))[0].hlc());
         }
