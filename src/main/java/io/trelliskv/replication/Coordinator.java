@@ -776,6 +776,30 @@ public final class Coordinator {
      *         REFUSED): the entries stay written here either way
      */
     public CompletableFuture<Void> write(List<Entry> written, ConsistencyLevel level) {
+        return replicate(written, level, null);
+    }
+
+    /** Told once when a {@link #write(List, ConsistencyLevel, WriteDone)} is over. */
+    public interface WriteDone {
+        /**
+         * Every key has the acks its level needs ({@code failure} null), or the write failed with a
+         * {@link ReplicationException} (TIMEOUT or REFUSED). Called on any thread, possibly before
+         * {@link #write(List, ConsistencyLevel, WriteDone)} returns (a level met by this node's own copy, or
+         * no replica to write to).
+         */
+        void writeDone(Throwable failure);
+    }
+
+    /**
+     * Like {@link #write(List, ConsistencyLevel)}, telling {@code whenDone} rather than completing a future
+     * the caller waits on, so a caller that waits with an object it has already pays for no completion stage.
+     */
+    public void write(List<Entry> written, ConsistencyLevel level, WriteDone whenDone) {
+        replicate(written, level, whenDone);
+    }
+
+    /** {@link #write}: the op, itself the future; {@code whenDone} is told as well when not null. */
+    private WriteOp replicate(List<Entry> written, ConsistencyLevel level, WriteDone whenDone) {
         // A command may write one key twice (SET then EXPIRE): only the last version matters.
         List<Entry> entries;
         if (written.size() == 1) {
@@ -788,7 +812,7 @@ public final class Coordinator {
             entries = new ArrayList<>(last.values());
         }
         long self = placement.localNodeId();
-        WriteOp op = new WriteOp(entries, level);
+        WriteOp op = new WriteOp(entries, level, whenDone);
         Map<Long, List<Integer>> perNode = entries.size() == 1 ? null : new LinkedHashMap<>();
         List<Long> single = entries.size() == 1 ? new ArrayList<>(2) : null;
         Map<Long, List<Entry>> pending = null;
@@ -797,8 +821,8 @@ public final class Coordinator {
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             List<Long> replicas = placement.replicas(e.key().token());
-            op.required[i] = replicas.isEmpty() ? 0 : level.required(replicas.size());
-            op.acks[i] = containsNode(replicas, self) ? 1 : 0;
+            op.counts[2 * i + 1] = replicas.isEmpty() ? 0 : level.required(replicas.size());
+            op.counts[2 * i] = containsNode(replicas, self) ? 1 : 0;
             for (int r = 0; r < replicas.size(); r++) {
                 Long node = replicas.get(r); // boxed as the ring keeps them: added to lists and maps as is
                 if (node == self) {
@@ -811,7 +835,7 @@ public final class Coordinator {
                         perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
                     }
                 } else if (hint(node, e) && config.sloppyQuorum()) {
-                    op.acks[i]++;
+                    op.counts[2 * i]++;
                 }
             }
             List<Long> joining = placement.pendingReplicas(e.key().token());
@@ -882,13 +906,19 @@ public final class Coordinator {
      * One write across replicas; its state is guarded by its own monitor. It is itself the future the
      * caller gets, and itself the callback of its batch when every replica takes all its entries (a
      * write of one key, or of keys with one replica set): one object per replicated write besides its
-     * counts, where a future and a callback would be two more.
+     * counts, where a future and a callback would be two more. A caller with a {@link WriteDone} is told
+     * through it, and waits with no stage of its own either.
      */
     private final class WriteOp extends CompletableFuture<Void> implements ReplicaTransport.WriteAcks {
         final List<Entry> entries;
         final ConsistencyLevel level;
-        final int[] required;
-        final int[] acks;
+        /** Told once when the write is over, besides this future; null if the caller waits on the future. */
+        final WriteDone whenDone;
+        /**
+         * Per entry {@code i}: the acks it has at {@code [2i]}, and those its level requires at {@code [2i + 1]}
+         * (one array rather than two, as a write is most often of one key).
+         */
+        final int[] counts;
         /** The replicas of {@link #sendAll}, which this op's own {@link #answered(int, Throwable)} is told of. */
         List<Long> allNodes;
         /** Replicas written to that have not answered. */
@@ -896,11 +926,11 @@ public final class Coordinator {
         String refusal;
         long refusedBy;
 
-        WriteOp(List<Entry> entries, ConsistencyLevel level) {
+        WriteOp(List<Entry> entries, ConsistencyLevel level, WriteDone whenDone) {
             this.entries = entries;
             this.level = level;
-            this.required = new int[entries.size()];
-            this.acks = new int[entries.size()];
+            this.whenDone = whenDone;
+            this.counts = new int[2 * entries.size()];
         }
 
         /** Before the first send: how many replicas are written to (0: done or failed now). */
@@ -953,12 +983,12 @@ public final class Coordinator {
             synchronized (this) {
                 if (cause == null || hintedNow) {
                     if (idx == null) {
-                        for (int i = 0; i < acks.length; i++) {
-                            acks[i]++;
+                        for (int i = 0; i < counts.length; i += 2) {
+                            counts[i]++;
                         }
                     } else {
                         for (int i = 0; i < idx.size(); i++) {
-                            acks[idx.get(i)]++;
+                            counts[2 * idx.get(i)]++;
                         }
                     }
                 } else if (cause instanceof ReplicaRefusedException && refusal == null) {
@@ -977,10 +1007,10 @@ public final class Coordinator {
             String refused;
             long refuser;
             synchronized (this) {
-                for (int i = 0; i < acks.length; i++) {
-                    if (acks[i] < required[i]) {
+                for (int i = 0; i < entries.size(); i++) {
+                    if (counts[2 * i] < counts[2 * i + 1]) {
                         shortKey = i;
-                        acked = acks[i];
+                        acked = counts[2 * i];
                         break;
                     }
                 }
@@ -989,16 +1019,24 @@ public final class Coordinator {
                 refuser = refusedBy;
             }
             if (shortKey < 0) {
-                complete(null);
+                finish(null);
             } else if (last && !isDone()) {
                 byte[] key = entries.get(shortKey).key().bytes();
                 if (refused != null) {
                     refusals.increment();
-                    completeExceptionally(ReplicationException.refused(key, Long.toHexString(refuser), refused));
+                    finish(ReplicationException.refused(key, Long.toHexString(refuser), refused));
                 } else {
                     timeouts.increment();
-                    completeExceptionally(ReplicationException.timeout(key, level, true, acked, required[shortKey]));
+                    finish(ReplicationException.timeout(key, level, true, acked, counts[2 * shortKey + 1]));
                 }
+            }
+        }
+
+        /** Completes the future and, the first time, tells {@link #whenDone}. */
+        private void finish(ReplicationException failure) {
+            boolean first = failure == null ? complete(null) : completeExceptionally(failure);
+            if (first && whenDone != null) {
+                whenDone.writeDone(failure);
             }
         }
     }

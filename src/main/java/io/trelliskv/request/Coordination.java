@@ -105,16 +105,41 @@ final class Coordination {
         return !placement.ownsEverything();
     }
 
-    /** How one command is to be coordinated. */
-    private record Plan(List<Key> keys, boolean write, boolean readFirst, ConsistencyLevel readLevel,
-                        ConsistencyLevel writeLevel) {
+    /**
+     * How one command is to be coordinated. A {@link ClientCommand} is its own plan, as it lives exactly as
+     * long; other commands and transactions get a {@link Planned}.
+     */
+    private interface Plan {
+        List<Key> keys();
+
+        boolean write();
+
+        /** Whether the keys are brought up to the read level before the handler runs: all but blind writes. */
+        boolean readFirst();
+
+        ConsistencyLevel readLevel();
+
+        ConsistencyLevel writeLevel();
+    }
+
+    /** The plan of a command or transaction that has no {@link ClientCommand} to hold it. */
+    private record Planned(List<Key> keys, boolean write, boolean readFirst, ConsistencyLevel readLevel,
+                           ConsistencyLevel writeLevel) implements Plan {
     }
 
     private Plan plan(Session session, CommandSpec spec, byte[][] args, List<Key> keys) {
         boolean write = spec.has(CommandFlag.WRITE);
-        return new Plan(keys, write, !write || !blind(spec, args),
-                session.readLevel() != null ? session.readLevel() : config.readLevel(),
-                session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
+        return new Planned(keys, write, !write || !blind(spec, args), readLevelOf(session), writeLevelOf(session));
+    }
+
+    /** The read level of the session's commands: its own ({@code CONSISTENCY}), else the node's. */
+    private ConsistencyLevel readLevelOf(Session session) {
+        return session.readLevel() != null ? session.readLevel() : config.readLevel();
+    }
+
+    /** The write level of the session's commands: its own ({@code CONSISTENCY}), else the node's. */
+    private ConsistencyLevel writeLevelOf(Session session) {
+        return session.writeLevel() != null ? session.writeLevel() : config.writeLevel();
     }
 
     /**
@@ -214,13 +239,13 @@ final class Coordination {
 
     /**
      * One command of a client connected to this node, from its submission to its {@link InOrder} to its
-     * reply: it is the reply to come itself, and takes the reply of a detached run ({@link #accept(ForwardCodec.Reply)})
-     * or the acknowledgement of a write run into the connection ({@link #accept(Void, Throwable)}), so a
-     * command answered later costs one object for its state, its reply and its callbacks. A command
-     * answered at once writes its reply into the connection as on a single node.
+     * reply: it is the reply to come itself, its own {@link Plan}, and takes the reply of a detached run
+     * ({@link #accept(ForwardCodec.Reply)}) or the acknowledgement of a write run into the connection
+     * ({@link #writeDone}), so a command answered later costs one object for its state, its plan, its reply
+     * and its callbacks. A command answered at once writes its reply into the connection as on a single node.
      */
-    private final class ClientCommand extends ReplyToCome
-            implements Consumer<ForwardCodec.Reply>, BiConsumer<Void, Throwable>, Coordinator.ReadDone {
+    private final class ClientCommand extends ReplyToCome implements Plan, Consumer<ForwardCodec.Reply>,
+            BiConsumer<Void, Throwable>, Coordinator.ReadDone, Coordinator.WriteDone {
         final ClientConnection client;
         final Session session;
         final CommandSpec spec;
@@ -234,11 +259,21 @@ final class Coordination {
         boolean submitting = true;
         /** Set when the reply was written into the connection at once. Read and written on the loop only. */
         boolean answered;
-        /** A write run into the connection: its reply, cut out of the connection, and what it wrote. */
-        byte[] acknowledgedReply;
+        /** The plan's part fixed when the command begins on the loop ({@link #begin}). */
+        boolean readFirst;
+        ConsistencyLevel readLevel;
+        ConsistencyLevel writeLevel;
+        /**
+         * A write run into the connection ({@link #runIntoClient}): what it wrote, set before it is sent, and
+         * its reply once cut out of the connection (null until then). The reply is guarded by this, as
+         * {@link #writeOver} and {@link #writeFailure} are.
+         */
         List<Entry> written;
-        /** How the command is coordinated, once it has begun. */
-        Plan plan;
+        byte[] acknowledgedReply;
+        /** The write was over before its reply was cut out: {@link #acknowledgedAtOnce} finishes it. */
+        boolean writeOver;
+        /** How it ended: null when acknowledged. */
+        Throwable writeFailure;
         /**
          * Completes once the handler has run after the read phase; null until {@link #begin} has published it.
          * Guarded by this, as {@link #readOver} and {@link #readFailure} are.
@@ -260,6 +295,31 @@ final class Coordination {
             this.loop = Thread.currentThread();
         }
 
+        @Override
+        public List<Key> keys() {
+            return keys;
+        }
+
+        @Override
+        public boolean write() {
+            return write;
+        }
+
+        @Override
+        public boolean readFirst() {
+            return readFirst;
+        }
+
+        @Override
+        public ConsistencyLevel readLevel() {
+            return readLevel;
+        }
+
+        @Override
+        public ConsistencyLevel writeLevel() {
+            return writeLevel;
+        }
+
         /** After {@link InOrder#submit}: null if answered into the connection, else this, the reply to come. */
         CompletableFuture<byte[]> submitted() {
             submitting = false;
@@ -277,23 +337,25 @@ final class Coordination {
                 start(session, protocol, spec, args, keys, ran, Deadline.NONE, this);
                 return ran;
             }
-            plan = plan(session, spec, args, keys);
+            readFirst = !write || !blind(spec, args);
+            readLevel = readLevelOf(session);
+            writeLevel = writeLevelOf(session);
             boolean reading;
             try {
-                reading = prepare(session, plan, this);
+                reading = prepare(session, this, this);
             } catch (ReplicationException e) {
                 stats.errorReplied();
                 client.writer().error(e.getMessage());
                 answered = true;
                 return DONE;
             }
-            if (!reading && !plan.write()) {
+            if (!reading && !write) {
                 execution.run(client, spec, args); // a read whose local copy is new enough: as on one node
                 answered = true;
                 return DONE;
             }
             if (!reading) { // a blind write: runs now, straight into the connection
-                answered = runIntoClient(this, plan);
+                answered = runIntoClient(this);
                 return DONE;
             }
             CompletableFuture<Void> started = new CompletableFuture<>();
@@ -342,7 +404,7 @@ final class Coordination {
                     wrote = WriteCapture.end();
                     started.complete(null);
                 }
-                replicate(resp, wrote, plan, this);
+                replicate(resp, wrote, writeLevel, this);
             } catch (RuntimeException e) { // a bug: one error reply, logged, and the node keeps serving
                 log.error("Coordinating a command failed unexpectedly", e);
                 started.complete(null);
@@ -358,18 +420,57 @@ final class Coordination {
         }
 
         /**
-         * The acknowledgement of a write run into the connection ({@link #runIntoClient}): completes the
-         * reply to come with the reply cut out of the connection, having remembered what it wrote, or
-         * with the error.
+         * Once the write of {@link #written} has been sent by {@link #runIntoClient}: true if it is acknowledged
+         * already, its reply staying where the handler wrote it, at {@code mark} in the connection's output
+         * {@code out}, as on a single node. Otherwise the reply is cut out of {@code out} to complete this
+         * once the write is acknowledged, or with the error if it failed already.
          */
-        @Override
-        public void accept(Void acked, Throwable failure) {
+        boolean acknowledgedAtOnce(ByteBuf out, int mark) {
+            Throwable failure;
+            synchronized (this) {
+                if (!writeOver) {
+                    acknowledgedReply = cut(out, mark); // writeDone completes this with it
+                    return false;
+                }
+                failure = writeFailure;
+            }
             if (failure == null) {
                 recordWritten(session, written);
-                complete(acknowledgedReply);
+                return true;
+            }
+            out.writerIndex(mark);
+            complete(error(failure));
+            return false;
+        }
+
+        /**
+         * The write run into the connection is over: completes the reply to come with the reply cut out of the
+         * connection, having remembered what it wrote, or with the error; or, if the reply has not been cut out
+         * yet, leaves that to {@link #acknowledgedAtOnce}.
+         */
+        @Override
+        public void writeDone(Throwable failure) {
+            byte[] reply;
+            synchronized (this) {
+                reply = acknowledgedReply;
+                if (reply == null) {
+                    writeOver = true;
+                    writeFailure = failure;
+                    return;
+                }
+            }
+            if (failure == null) {
+                recordWritten(session, written);
+                complete(reply);
             } else {
                 complete(error(failure));
             }
+        }
+
+        /** {@link #writeDone}, for a write whose acknowledgement also waits for this node's log. */
+        @Override
+        public void accept(Void acked, Throwable failure) {
+            writeDone(failure);
         }
     }
 
@@ -382,9 +483,8 @@ final class Coordination {
      *
      * @return true if the reply is in the connection; false if it is to come
      */
-    private boolean runIntoClient(ClientCommand command, Plan plan) {
+    private boolean runIntoClient(ClientCommand command) {
         ClientConnection client = command.client;
-        Session session = command.session;
         ByteBuf out = client.writer().target();
         int mark = out.writerIndex();
         List<Entry> written;
@@ -397,21 +497,29 @@ final class Coordination {
         if (written.isEmpty()) {
             return true;
         }
-        CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
-        if (durability.acknowledgesDurably()) {
-            acked = acked.thenCombine(durability.durable(), (a, b) -> null);
-        }
-        if (acked.isDone() && !acked.isCompletedExceptionally()) {
-            recordWritten(session, written);
-            return true;
-        }
-        byte[] resp = new byte[out.writerIndex() - mark];
-        out.getBytes(mark, resp);
-        out.writerIndex(mark);
-        command.acknowledgedReply = resp;
         command.written = written;
-        acked.whenComplete(command);
-        return false;
+        if (durability.acknowledgesDurably()) {
+            CompletableFuture<Void> acked = coordinator.write(written, command.writeLevel)
+                    .thenCombine(durability.durable(), (a, b) -> null);
+            acked.whenComplete(command);
+        } else {
+            coordinator.write(written, command.writeLevel, command);
+        }
+        return command.acknowledgedAtOnce(out, mark);
+    }
+
+    /**
+     * Takes the bytes from {@code mark} to the end out of {@code out}. Copied byte by byte: a blind write's
+     * reply is a short status line, and a direct buffer's bulk {@code getBytes} into an array makes a
+     * duplicate of its NIO buffer (an object) per call.
+     */
+    private static byte[] cut(ByteBuf out, int mark) {
+        byte[] resp = new byte[out.writerIndex() - mark];
+        for (int i = 0; i < resp.length; i++) {
+            resp[i] = out.getByte(mark + i);
+        }
+        out.writerIndex(mark);
+        return resp;
     }
 
     /** Remembers the versions of acknowledged writes in the connection's session (read-your-writes). */
@@ -559,9 +667,8 @@ final class Coordination {
                                   Deadline deadline, Consumer<ForwardCodec.Reply> answer) {
         try {
             List<Key> keys = unit.keys(table);
-            Plan plan = new Plan(keys, transactions.writes(unit), !keys.isEmpty(),
-                    session.readLevel() != null ? session.readLevel() : config.readLevel(),
-                    session.writeLevel() != null ? session.writeLevel() : config.writeLevel());
+            Plan plan = new Planned(keys, transactions.writes(unit), !keys.isEmpty(), readLevelOf(session),
+                    writeLevelOf(session));
             CompletableFuture<Void> phase;
             try {
                 phase = keys.isEmpty() ? null : prepare(session, plan);
@@ -624,19 +731,20 @@ final class Coordination {
             written = WriteCapture.end();
             ran.complete(null);
         }
-        replicate(resp, written, plan, answer);
+        replicate(resp, written, plan.writeLevel(), answer);
     }
 
     /**
      * Replicates what a handler run here wrote at the write level, and hands its reply to {@code answer}: at
      * once when nothing was written, else once acknowledged.
      */
-    private void replicate(byte[] resp, List<Entry> written, Plan plan, Consumer<ForwardCodec.Reply> answer) {
+    private void replicate(byte[] resp, List<Entry> written, ConsistencyLevel writeLevel,
+                           Consumer<ForwardCodec.Reply> answer) {
         if (written.isEmpty()) {
             answer.accept(ForwardCodec.Reply.of(resp));
             return;
         }
-        CompletableFuture<Void> acked = coordinator.write(written, plan.writeLevel());
+        CompletableFuture<Void> acked = coordinator.write(written, writeLevel);
         if (durability.acknowledgesDurably()) {
             acked = acked.thenCombine(durability.durable(), (a, b) -> null);
         }

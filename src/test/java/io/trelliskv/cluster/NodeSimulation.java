@@ -482,6 +482,9 @@ final class NodeSimulation {
                 dispatcher.joining(true);
             }
             this.state = new ClusterState(id, config.replication().replicationFactor());
+            new ReplicationCommands(config.replication(), state, key -> {
+                throw new UnsupportedOperationException("REPLICAS is not simulated");
+            }).registerInto(table);
             Scheduler membership = (delay, task) -> {
                 Event e = after(delay, () -> {
                     if (!down) {

@@ -325,6 +325,39 @@ class PipelineOrderSimulationTest {
         assertThat(failures).as("runs with replies a single Redis would not give, or replicas left behind").isEmpty();
     }
 
+    /**
+     * A blind write runs into the client's connection on the entry replica: its reply stays where the handler
+     * wrote it when this node's own copy meets the write level (ONE), and is cut out to come once the other
+     * replicas have acknowledged when it does not (ALL); the replies stay in request order either way.
+     */
+    @Test
+    void aBlindWriteIsAnsweredInPlaceAtOneAndOnceAcknowledgedAtAll() {
+        NodeSimulation sim = cluster(5, true, null);
+        sim.slowChance = 0;
+        sim.maxDelayMillis = 5;
+        SplittableRandom r = sim.random.split();
+        NodeSimulation.SimNode at = sim.nodes().iterator().next();
+        String k = replicaKeyNotFirst(sim, at, "k:", r);
+        for (long owner : ownersOf(sim, k)) {
+            if (owner != at.id) {
+                sim.lateReplicaWrites(at, sim.node(owner), 200);
+            }
+        }
+        NodeSimulation.SimClient client = sim.new SimClient(at);
+        client.send(List.of(new String[] {"CONSISTENCY", "WRITE", "ONE"}, new String[] {"SET", k, "1"},
+                new String[] {"CONSISTENCY", "WRITE", "ALL"}, new String[] {"SET", k, "2"}, new String[] {"GET", k},
+                new String[] {"CONSISTENCY", "WRITE", "ONE"}, new String[] {"SET", k, "3"}, new String[] {"GET", k}));
+        RespValue ok = new RespValue.SimpleString("OK");
+
+        sim.runFor(100);
+        assertThat(client.replies()).as("the ALL write waits for the held replica writes; the rest behind it")
+                .containsExactly(ok, ok, ok);
+
+        sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+        assertThat(client.replies()).containsExactly(ok, ok, ok, ok, bulk("2"), ok, ok, bulk("3"));
+        client.close();
+    }
+
     /** A key of which {@code at} is a replica but not the first: its reads run there, its INCRs elsewhere. */
     private static String replicaKeyNotFirst(NodeSimulation sim, NodeSimulation.SimNode at, String prefix,
                                              SplittableRandom r) {

@@ -3,9 +3,12 @@ package io.trelliskv.replication;
 import io.trelliskv.common.Key;
 import io.trelliskv.replication.SimCluster.SimNode;
 import io.trelliskv.replication.SimCluster.Write;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.storage.WriteCapture;
 import io.trelliskv.version.Version;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -221,5 +224,58 @@ class ReplicatedWriteTest {
             assertThat(e.version()).isEqualTo(del.version());
         });
         assertThat(n3.get("k", ONE).join()).isNull();
+    }
+
+    /**
+     * SET key value here, sent with {@link Coordinator#write(List, ConsistencyLevel, Coordinator.WriteDone)}:
+     * what its callback was told, in order (null for acknowledged).
+     */
+    private static List<Throwable> setTellingWhenDone(SimNode node, String key, ConsistencyLevel level) {
+        List<Entry> written;
+        WriteCapture.begin();
+        try {
+            node.engine.put(Key.of(key), SimCluster.bytes("v"), 0);
+        } finally {
+            written = WriteCapture.end();
+        }
+        List<Throwable> told = new ArrayList<>();
+        node.coordinator.write(written, level, told::add);
+        return told;
+    }
+
+    @Test
+    void aWriteDoneIsToldOnceAtOnceWhenTheCoordinatorsOwnCopyMeetsTheLevel() {
+        cluster.fault(2, DELAY);
+        cluster.fault(3, DELAY);
+
+        List<Throwable> told = setTellingWhenDone(n1, "k", ONE);
+        assertThat(told).as("told before write returned").containsExactly((Throwable) null);
+
+        cluster.network.releaseAllShuffled();
+        assertThat(told).as("the later acks tell it nothing more").containsExactly((Throwable) null);
+    }
+
+    @Test
+    void aWriteDoneIsToldOnceWhenTheLastAckItNeedsArrives() {
+        cluster.fault(2, DELAY);
+
+        List<Throwable> told = setTellingWhenDone(n1, "k", ALL);
+        assertThat(told).isEmpty();
+
+        cluster.network.release(2);
+        assertThat(told).containsExactly((Throwable) null);
+    }
+
+    @Test
+    void aWriteDoneIsToldTheTimeoutOnce() {
+        cluster.fault(2, DROP);
+        cluster.fault(3, DROP);
+
+        List<Throwable> told = setTellingWhenDone(n1, "k", QUORUM);
+
+        assertThat(told).hasSize(1);
+        assertThat(told.get(0)).isInstanceOf(ReplicationException.class)
+                .hasMessage("TIMEOUT write of key 'k' at QUORUM: 1 of 2 replicas answered in time; the write may or"
+                        + " may not have been applied");
     }
 }
