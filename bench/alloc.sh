@@ -39,7 +39,7 @@ PORT=$(free_port "${IPS[@]}")
 
 start_node() { # ip [seed ip] -> sets STARTED_PID
     # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.node.Main "$PORT" \
+    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main "$PORT" \
         ${2:+"$2:$PORT"} --host "$1" --data-dir "$TMP/data-$1" --appendonly no \
         --replication-factor 3 --read-consistency QUORUM --write-consistency QUORUM >>"$TMP/node-$1.log" 2>&1 &
     STARTED_PID=$!; PIDS+=("$STARTED_PID")

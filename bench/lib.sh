@@ -5,6 +5,8 @@
 #                     not exported here: a script whose tools (bin/trellis, mvnw) should run on it exports it.
 #   TRELLIS_JAVA_OPTS the JVM options for the nodes; each script sets its own default, as
 #                     TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:-...}.
+#   PLATFORM_OPTS     the options bin/trellis gives every node besides TRELLIS_JAVA_OPTS, for this JDK
+#                     (bin/_jdk.sh, trellis_platform_opts): a script that starts nodes with "$JAVA" adds them.
 #   free_port [IP...] a port free a moment ago for TCP and UDP on every IP (default 127.0.0.1): a node
 #                     takes both on its port.
 #   PIDS              processes to stop on exit: add each one started in the background, PIDS+=("$!").
@@ -18,13 +20,14 @@
 # each, and TMP removed.
 # shellcheck shell=bash
 
+. bin/_jdk.sh
 if [ -z "${JAVA_HOME:-}" ]; then
-    . bin/_jdk.sh
     JAVA_HOME=$(trellis_find_jdk) || true
 fi
 [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] \
     || { echo "$(basename "$0"): no JDK 17 or newer found: set JAVA_HOME or install one under /usr/lib/jvm" >&2; exit 1; }
 JAVA="$JAVA_HOME/bin/java"
+PLATFORM_OPTS=$(trellis_platform_opts "$(trellis_jdk_major "$(trellis_jdk_version "$JAVA_HOME")")")
 
 free_port() { # [ip...]
     python3 - "${@:-127.0.0.1}" <<'EOF'

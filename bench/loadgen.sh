@@ -26,4 +26,4 @@ else
 fi
 
 # shellcheck disable=SC2086
-"$JAVA" $LOADGEN_JAVA_OPTS --enable-native-access=ALL-UNNAMED -Dtrellis.log.level=warn -cp "$CP" io.trelliskv.bench.LoadGen "$@"
+"$JAVA" $LOADGEN_JAVA_OPTS $PLATFORM_OPTS -Dtrellis.log.level=warn -cp "$CP" io.trelliskv.bench.LoadGen "$@"

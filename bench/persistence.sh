@@ -62,7 +62,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 start_trellis() { # name port [node options...] -> STARTED_PID; --data-dir $TMP/<name>, log $OUT/<name>.log
     local name=$1 port=$2; shift 2
     # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.node.Main \
+    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main \
         "$port" --data-dir "$TMP/$name" "$@" >>"$OUT/$name.log" 2>&1 &
     STARTED_PID=$!; PIDS+=("$STARTED_PID")
 }
@@ -236,7 +236,7 @@ major=$(trellis_jdk_major "$(trellis_jdk_version "$JAVA_HOME")")
 if [ "${major:-0}" -ge 19 ]; then
     quiet="-Xlog:cds*=off"; [ "$major" -ge 24 ] && quiet="$quiet -Xlog:aot*=off"
     # shellcheck disable=SC2086
-    if "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED $quiet -XX:ArchiveClassesAtExit="$TMP/cds.jsa" \
+    if "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS $quiet -XX:ArchiveClassesAtExit="$TMP/cds.jsa" \
             -cp "$JAR" io.trelliskv.node.ClassDataTraining >"$OUT/cds-training.log" 2>&1; then
         CDS_OPTS="$quiet -XX:SharedArchiveFile=$TMP/cds.jsa"
     else
@@ -258,7 +258,7 @@ restart() { # case -> appends "ping_ms load_ms keys" to $OUT/restart-<case>.txt
         trellis-*)
             # shellcheck disable=SC2086
             cds=$CDS_OPTS; [ "$c" = trellis-log-nocds ] && cds=
-            "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED $cds -cp "$JAR" io.trelliskv.node.Main \
+            "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS $cds -cp "$JAR" io.trelliskv.node.Main \
                 "$T_PORT" --data-dir "$dir" --appendonly yes --appendfsync everysec >"$OUT/restart-$c.log" 2>&1 &
             STARTED_PID=$!; PIDS+=("$STARTED_PID"); port=$T_PORT ;;
         redis-aof)

@@ -72,7 +72,7 @@ start_node() { # ip [seed ip] [node options...] -> sets STARTED_PID; --data-dir 
     local ip=$1 seed=${2:-}
     shift; [ $# -gt 0 ] && shift
     # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS --enable-native-access=ALL-UNNAMED -cp "$JAR" io.trelliskv.node.Main \
+    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main \
         "$PORT" ${seed:+"$seed:$PORT"} --host "$ip" --data-dir "$TMP/data-$ip" $PERSIST "$@" >>"$OUT/node-$ip.log" 2>&1 &
     STARTED_PID=$!; PIDS+=("$STARTED_PID")
 }

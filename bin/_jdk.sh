@@ -7,6 +7,8 @@
 #   trellis_jdk_version DIR   the JDK's version ("25.0.3", "17.0.15", "1.8.0_292"): JAVA_VERSION from its
 #                             release file, so no JVM is started; only a JDK without one is asked.
 #   trellis_jdk_major VERSION the feature release: 25, 17, 8 for "1.8.0_292".
+#   trellis_platform_opts MAJOR the JVM options every node runs with on a JDK of that feature release, whatever
+#                             TRELLIS_JAVA_OPTS says (bin/trellis, and the bench scripts that start nodes).
 #
 # Why 21 first: the default collector, generational ZGC, arrived in 21 (docs/BENCHMARKS.md, "JVM
 # defaults"); 17 still runs TrellisKV.
@@ -29,6 +31,18 @@ trellis_jdk_major() {
         _m=${_m%%[!0-9]*}
     fi
     echo "${_m:-0}"
+}
+
+# Netty reaches its direct buffers through sun.misc.Unsafe; from JDK 25 it turns that off unless the JVM
+# allows it (the JVM warns on such use from 24), and goes through slower ByteBuffer accessors instead
+# (12 % of a SET -P 16 profile on JDK 25). Allowed, where the flag exists (JDK 23+). Native access: the
+# epoll transport's library.
+trellis_platform_opts() {
+    if [ "${1:-0}" -ge 23 ] 2>/dev/null; then
+        echo "--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
+    else
+        echo "--enable-native-access=ALL-UNNAMED"
+    fi
 }
 
 # A number that orders versions: major, minor, patch (25.0.3 -> 25000003).
