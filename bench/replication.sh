@@ -21,10 +21,12 @@
 # under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), PERSIST
 # (persistence options for every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"),
 # SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part; JAR (the node jar to run; default target/trelliskv.jar, to
-# compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it).
+# compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it);
+# CPU_ROUNDS (rounds of it, default 3).
 # CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 through the entry node and
-# then through the single node, with utime+stime of every node's process read from /proc/PID/stat before
-# and after: CPU ms of all three nodes per 1,000 writes at the level, beside the single node's.
+# then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
+# /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
+# single node's, medians of the rounds (each round's figures are printed too).
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,7 @@ LEVELS=${LEVELS:-ONE QUORUM ALL}
 HINT_KEYS=${HINT_KEYS:-200000}
 HINT_RATES=${HINT_RATES:-5000 1000000}
 CPU_REQUESTS=${CPU_REQUESTS:-200000}
+CPU_ROUNDS=${CPU_ROUNDS:-3}
 OUT=bench/out/replication
 mkdir -p "$OUT"
 
@@ -174,13 +177,17 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
             done
         done
         if [ "$CPU_REQUESTS" -gt 0 ]; then
-            c_cpu=$(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}")
-            s_cpu=$(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")
-            echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs): single node $s_cpu; three nodes together $c_cpu;" \
-                "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x"
+            c_all=(); s_all=()
+            for _ in $(seq 1 "$CPU_ROUNDS"); do # alternating, as the throughput rounds
+                c_all+=("$(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}")")
+                s_all+=("$(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")")
+            done
+            c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
+            echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs, median of $CPU_ROUNDS rounds): single node $s_cpu" \
+                "(${s_all[*]}); three nodes together $c_cpu (${c_all[*]}); $(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x"
         fi
         fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
-        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_REQUESTS))
+        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * CPU_REQUESTS))
         echo "# $L: entry node owns $own of the ring; forwarded $((fwd1 - fwd0)) of $total requests;" \
             "$(info_field "$ENTRY" replication read_repairs) read repairs, $(info_field "$ENTRY" replication hints_stored) hints," \
             "$(info_field "$ENTRY" replication timeout_errors) TIMEOUT errors on the entry node"

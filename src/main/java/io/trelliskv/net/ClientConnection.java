@@ -3,6 +3,8 @@ package io.trelliskv.net;
 import io.netty.channel.Channel;
 import io.trelliskv.resp.RespWriter;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
@@ -18,6 +20,19 @@ import java.net.SocketAddress;
  */
 public final class ClientConnection {
 
+    private static final VarHandle LAST_COMMAND;
+    private static final VarHandle LAST_COMMAND_MILLIS;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            LAST_COMMAND = lookup.findVarHandle(ClientConnection.class, "lastCommand", String.class);
+            LAST_COMMAND_MILLIS = lookup.findVarHandle(ClientConnection.class, "lastCommandMillis", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final long id;
     private final Channel channel;
     private final RespWriter writer = new RespWriter();
@@ -26,9 +41,13 @@ public final class ClientConnection {
     private volatile String name = "";
     private volatile String libName = "";
     private volatile String libVersion = "";
-    /** Epoch ms of the last command. */
-    private volatile long lastCommandMillis;
-    private volatile String lastCommand = "NULL";
+    /**
+     * Epoch ms of the last command, and its name: written on the event loop for every command, read by
+     * CLIENT LIST anywhere. Stored opaquely ({@link #commandStarted}): a reader sees whole and recent values,
+     * and a command costs no fence (two volatile stores did).
+     */
+    private long lastCommandMillis;
+    private String lastCommand = "NULL";
     /** What the layers above keep per connection (the request path's session), or null. */
     private volatile Object attachment;
     /**
@@ -146,17 +165,17 @@ public final class ClientConnection {
     }
 
     public long lastCommandMillis() {
-        return lastCommandMillis;
+        return (long) LAST_COMMAND_MILLIS.getOpaque(this);
     }
 
     public String lastCommand() {
-        return lastCommand;
+        return (String) LAST_COMMAND.getOpaque(this);
     }
 
     /** Records the command about to run, for CLIENT LIST's idle and cmd fields. */
     public void commandStarted(String command, long nowMillis) {
-        this.lastCommand = command;
-        this.lastCommandMillis = nowMillis;
+        LAST_COMMAND.setOpaque(this, command);
+        LAST_COMMAND_MILLIS.setOpaque(this, nowMillis);
     }
 
     public void closeAfterReply() {
