@@ -988,19 +988,19 @@ public final class MemoryEngine implements Engine {
         }
     }
 
-    /**
-     * Reads, for each token, its segment's lock word, the key's home slot in the segment's index and the
-     * first bytes of the record that slot points at: the three cache misses a merge of a key not recently
-     * touched starts with, one after the other, since each address comes from the previous read. Here the
-     * reads of different keys do not depend on each other, so the processor overlaps them, and the merges
-     * that follow find their lines in the cache. The record is the first one in the key's probe sequence
-     * whose tag matches, looked for in at most {@link #PREFETCH_PROBES} slots (one cache line of them). No
-     * lock is taken: a slot or handle read while a writer changes them is stale at worst, and
-     * {@link SlabAllocator#touch} reads nothing through a handle that no longer names a slab.
-     */
     /** Slots {@link #prefetch} looks at from a key's home position: a cache line's worth. */
     private static final int PREFETCH_PROBES = 8;
 
+    /**
+     * Reads, for each token, its segment's lock word, the key's slots in the segment's index from its home
+     * position, and the first two cache lines of the record they lead to: the three cache misses a merge of a
+     * key not recently touched starts with, one after the other, since each address comes from the previous
+     * read. Here the reads of different keys do not depend on each other, so the processor overlaps them, and
+     * the merges that follow find their lines in the cache. The record is the first one in the key's probe
+     * sequence whose tag matches, looked for in at most {@link #PREFETCH_PROBES} slots (one cache line of
+     * them). No lock is taken: a slot or handle read while a writer changes them is stale at worst, and
+     * {@link SlabAllocator#touch} reads nothing through a handle that no longer names a slab.
+     */
     @Override
     public int prefetch(long[] tokens, int count) {
         int read = 0;

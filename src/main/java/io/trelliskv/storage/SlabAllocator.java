@@ -168,14 +168,18 @@ final class SlabAllocator {
      * cache, never used.
      */
     int touch(long handle) {
-        ByteBuffer[] slabs = arenas[arenaOf(handle)].slabs;
+        int arena = arenaOf(handle);
+        if (arena >= ARENAS) {
+            return 0;
+        }
+        ByteBuffer[] slabs = arenas[arena].slabs;
         int slab = slabOf(handle);
         ByteBuffer b = slab < slabs.length ? slabs[slab] : null;
         int offset = offsetOf(handle);
-        if (b == null || offset >= b.capacity()) {
+        if (b == null || offset >= b.limit()) {
             return 0;
         }
-        return b.get(offset) + (offset + 64 < b.capacity() ? b.get(offset + 64) : 0);
+        return b.get(offset) + (offset + 64 < b.limit() ? b.get(offset + 64) : 0);
     }
 
     /** A chunk for a record of {@code length} bytes in {@code arena} (0 .. {@link #ARENAS} - 1). */

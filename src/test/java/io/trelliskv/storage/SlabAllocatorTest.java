@@ -173,6 +173,7 @@ class SlabAllocatorTest {
         assertThat(a.touch(SlabAllocator.handle(1, slab, capacity))).as("past the slab's end").isZero();
         assertThat(a.touch(SlabAllocator.handle(1, slab, capacity - 1))).as("its last byte, no line after it").isZero();
         assertThat(a.touch(SlabAllocator.handle(1, 100_000, 0))).as("a slab number never used").isZero();
+        assertThat(a.touch(SlabAllocator.handle(SlabAllocator.ARENAS, slab, 0))).as("no such arena").isZero();
 
         a.reset();
         assertThat(a.touch(small)).as("after reset").isZero();
