@@ -71,6 +71,9 @@ class DurableHintsIT {
         kill(running[0]);
         running[0] = start(home, logs, nodes, dirs, 0);
         assertThat(running[0].stderr()).as("the first node's start log").contains("Loaded " + hinted + " hints");
+        // The node answers INFO before its cluster member has started; the hint counts appear once it has.
+        await().atMost(CONVERGE_TIMEOUT).pollInterval(Duration.ofMillis(100))
+                .until(() -> first.info("replication").get("hints_pending") != null);
         assertThat(first.info("replication").get("hints_pending")).as("hints after the restart")
                 .isEqualTo(Long.toString(hinted));
 
