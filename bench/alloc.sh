@@ -23,15 +23,8 @@ CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
 TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 JCMD="$JAVA_HOME/bin/jcmd"
-JAR_NOTE=${JAR:+; jar: $JAR}
 JFR="$JAVA_HOME/bin/jfr"
-if [ -z "${JAR:-}" ]; then
-    [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-    JAR=target/trelliskv.jar
-fi
-bench_tmp
-cp "$JAR" "$TMP/trelliskv.jar"
-JAR="$TMP/trelliskv.jar"
+bench_jar
 
 IPS=(127.0.0.82 127.0.0.83 127.0.0.84 127.0.0.81) # three cluster nodes, then the single node
 PORT=$(free_port "${IPS[@]}")

@@ -11,6 +11,9 @@
 #                     takes both on its port.
 #   PIDS              processes to stop on exit: add each one started in the background, PIDS+=("$!").
 #   TMP               a private directory (bench_tmp), removed on exit.
+#   bench_jar         bench_tmp, then JAR: a private copy in TMP of $JAR, or of target/trelliskv.jar (built if
+#                     absent), so a concurrent rebuild of target/ cannot change it under the nodes; JAR_NOTE:
+#                     "; jar: <path>" when JAR was given (for bench_header), else empty.
 #   bench_on_exit     if the script defines it, run first on exit (to undo what it changed on the machine).
 #   bench_header [X]  the lines a benchmark's output starts with: machine, commit, JDK, JVM options (and X).
 #   test_classpath D  compiles the test sources and sets CP for the in-process benchmarks (they live in the
@@ -58,6 +61,17 @@ test_classpath() { # dir; sets CP
 
 bench_tmp() { # sets TMP
     TMP=$(mktemp -d)
+}
+
+bench_jar() { # sets TMP, JAR and JAR_NOTE
+    JAR_NOTE=${JAR:+; jar: $JAR}
+    if [ -z "${JAR:-}" ]; then
+        [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
+        JAR=target/trelliskv.jar
+    fi
+    bench_tmp
+    cp "$JAR" "$TMP/trelliskv.jar"
+    JAR="$TMP/trelliskv.jar"
 }
 
 PIDS=()

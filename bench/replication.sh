@@ -53,15 +53,7 @@ export JAVA_HOME
 TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 PERSIST=${PERSIST:---appendonly no}
 
-# A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
-JAR_NOTE=${JAR:+; jar: $JAR}
-if [ -z "${JAR:-}" ]; then
-    [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-    JAR=target/trelliskv.jar
-fi
-bench_tmp
-cp "$JAR" "$TMP/trelliskv.jar"
-JAR="$TMP/trelliskv.jar"
+bench_jar # a private copy of the jar (bench/lib.sh)
 
 SINGLE_IP=127.0.0.51
 CLUSTER_IPS=(127.0.0.52 127.0.0.53 127.0.0.54)
