@@ -21,7 +21,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -115,8 +114,24 @@ final class PeerReplicaTransport implements ReplicaTransport {
 
     /** An event loop's batches: every replica it has written to, and those written to in the current turn. */
     private static final class Turn {
-        /** A handful of replicas, kept so that a turn allocates no batch; each holds at most a batch's room. */
-        final Map<Long, Coalesced> byNode = new HashMap<>();
+        /**
+         * Every replica written to, kept so that a turn allocates no batch; each holds at most a batch's room.
+         * A handful (a cluster's nodes at most), so found by a scan of their ids: no boxed key to hash.
+         */
+        Coalesced[] known = new Coalesced[0];
+
+        /** The batch for {@code nodeId}, made the first time. */
+        Coalesced batchFor(long nodeId) {
+            for (Coalesced c : known) {
+                if (c.nodeId == nodeId) {
+                    return c;
+                }
+            }
+            Coalesced c = new Coalesced(nodeId);
+            known = Arrays.copyOf(known, known.length + 1);
+            known[known.length - 1] = c;
+            return c;
+        }
         /** The batches of the current turn, in the order first written; empty between turns. */
         final List<Coalesced> active = new ArrayList<>();
         /** The batches being sent, taken out of theirs first: sending may complete writes that write again. */
@@ -140,12 +155,7 @@ final class PeerReplicaTransport implements ReplicaTransport {
             loop.execute(sendTurnTask); // after the I/O of this turn
         }
         for (int n = 0; n < nodeIds.size(); n++) {
-            Long nodeId = nodeIds.get(n); // kept boxed: the map's key, not a new Long per write
-            Coalesced c = t.byNode.get(nodeId);
-            if (c == null) {
-                c = new Coalesced(nodeId);
-                t.byNode.put(nodeId, c);
-            }
+            Coalesced c = t.batchFor(nodeIds.get(n));
             if (c.writes > 0 && c.entries.size() + entries.size() > MAX_COALESCED) {
                 // Sent now; it stays in the turn, and what follows goes at the turn's end.
                 Sending full = new Sending(c, WriteBatch.of(c.entries));

@@ -139,14 +139,14 @@ public final class StringCommands {
     // ---- get and set ----
 
     private void get(ClientConnection c, byte[][] a, RespWriter out) {
-        out.bulk(stringOf(engine.get(Key.of(a[1]))));
+        out.bulk(stringOf(engine.get(c.key(a[1]))));
     }
 
     /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]. */
     private void set(ClientConnection c, byte[][] a, RespWriter out) {
         Options o = Options.parse(a, 3, true);
         long expireAt = o.expireAt(clock.millis(), "set");
-        Key key = Key.of(a[1]);
+        Key key = c.key(a[1]);
         byte[] value = a[2];
         if (!o.has(Options.NX | Options.XX | Options.GET | Options.KEEPTTL)) {
             engine.put(key, value, expireAt);

@@ -1,6 +1,7 @@
 package io.trelliskv.net;
 
 import io.netty.channel.Channel;
+import io.trelliskv.common.Key;
 import io.trelliskv.resp.RespWriter;
 
 import java.lang.invoke.MethodHandles;
@@ -62,6 +63,11 @@ public final class ClientConnection {
     private boolean closeAfterReply;
     /** Serves the channel and orders its replies; null on a detached connection. */
     private ClientHandler handler;
+    /**
+     * The key the running command was routed by, already hashed, or null ({@link #key}); set and read on the
+     * thread that runs the command.
+     */
+    private Key routedKey;
 
     ClientConnection(long id, Channel channel, long createdMillis) {
         this.id = id;
@@ -94,6 +100,23 @@ public final class ClientConnection {
             throw new IllegalStateException("a detached connection cannot defer replies");
         }
         return handler.deferReply();
+    }
+
+    /**
+     * Tells the handler about to run the key its command was routed by ({@link #key}); null when it has run.
+     * A cluster node hashes a command's key to route it, and the handler needs the same {@link Key}.
+     */
+    public void routedKey(Key key) {
+        routedKey = key;
+    }
+
+    /**
+     * The key of the running command's argument {@code arg}: the one it was routed by when {@code arg} is
+     * that key's very array, else hashed now.
+     */
+    public Key key(byte[] arg) {
+        Key k = routedKey;
+        return k != null && k.bytes() == arg ? k : Key.of(arg);
     }
 
     /** True for a connection without a channel ({@link #detached}), which cannot defer replies. */

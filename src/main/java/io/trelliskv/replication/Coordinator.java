@@ -925,6 +925,8 @@ public final class Coordinator {
         int outstanding;
         String refusal;
         long refusedBy;
+        /** Set by the answer (or the start) that ends the write ({@link #endsNow}). Guarded by this, as the counts are. */
+        boolean over;
 
         WriteOp(List<Entry> entries, ConsistencyLevel level, WriteDone whenDone) {
             this.entries = entries;
@@ -935,10 +937,15 @@ public final class Coordinator {
 
         /** Before the first send: how many replicas are written to (0: done or failed now). */
         void start(int replicas) {
+            ReplicationException failure;
             synchronized (this) {
                 outstanding = replicas;
+                if (!endsNow()) {
+                    return;
+                }
+                failure = failure();
             }
-            checkDone();
+            finish(failure);
         }
 
         /** Sends every entry to each of {@code nodes}, as one batch; this op is told of each answer. */
@@ -980,6 +987,7 @@ public final class Coordinator {
                 }
                 hintedNow = kept && config.sloppyQuorum();
             }
+            ReplicationException ended;
             synchronized (this) {
                 if (cause == null || hintedNow) {
                     if (idx == null) {
@@ -996,40 +1004,53 @@ public final class Coordinator {
                     refusedBy = node;
                 }
                 outstanding--;
+                if (!endsNow()) {
+                    return;
+                }
+                ended = failure();
             }
-            checkDone();
+            finish(ended);
         }
 
-        private void checkDone() {
-            int shortKey = -1;
-            boolean last;
-            int acked = 0;
-            String refused;
-            long refuser;
-            synchronized (this) {
-                for (int i = 0; i < entries.size(); i++) {
-                    if (counts[2 * i] < counts[2 * i + 1]) {
-                        shortKey = i;
-                        acked = counts[2 * i];
-                        break;
-                    }
-                }
-                last = outstanding == 0;
-                refused = refusal;
-                refuser = refusedBy;
+        /**
+         * Under this monitor: true, once, when the write is over: every entry has the acks its level requires,
+         * or no replica is left to answer. The answers after that change nothing ({@link #over}), so a write
+         * acknowledged by a quorum costs its later acks one count each.
+         */
+        private boolean endsNow() {
+            if (over) {
+                return false;
             }
-            if (shortKey < 0) {
-                finish(null);
-            } else if (last && !isDone()) {
-                byte[] key = entries.get(shortKey).key().bytes();
-                if (refused != null) {
-                    refusals.increment();
-                    finish(ReplicationException.refused(key, Long.toHexString(refuser), refused));
-                } else {
-                    timeouts.increment();
-                    finish(ReplicationException.timeout(key, level, true, acked, counts[2 * shortKey + 1]));
+            over = outstanding == 0 || shortKey() < 0;
+            return over;
+        }
+
+        /** Under this monitor: the first entry with fewer acks than its level requires, or -1. */
+        private int shortKey() {
+            for (int i = 0; i < entries.size(); i++) {
+                if (counts[2 * i] < counts[2 * i + 1]) {
+                    return i;
                 }
             }
+            return -1;
+        }
+
+        /**
+         * Under this monitor, once {@link #endsNow}: why the write failed (a replica's refusal, else too few
+         * acks), or null if it is acknowledged or this future was completed otherwise already.
+         */
+        private ReplicationException failure() {
+            int shortKey = shortKey();
+            if (shortKey < 0 || isDone()) {
+                return null;
+            }
+            byte[] key = entries.get(shortKey).key().bytes();
+            if (refusal != null) {
+                refusals.increment();
+                return ReplicationException.refused(key, Long.toHexString(refusedBy), refusal);
+            }
+            timeouts.increment();
+            return ReplicationException.timeout(key, level, true, counts[2 * shortKey], counts[2 * shortKey + 1]);
         }
 
         /** Completes the future and, the first time, tells {@link #whenDone}. */

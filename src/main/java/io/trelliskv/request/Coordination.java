@@ -350,7 +350,7 @@ final class Coordination {
                 return DONE;
             }
             if (!reading && !write) {
-                execution.run(client, spec, args); // a read whose local copy is new enough: as on one node
+                runKeyed(client, spec, args, keys); // a read whose local copy is new enough: as on one node
                 answered = true;
                 return DONE;
             }
@@ -490,7 +490,7 @@ final class Coordination {
         List<Entry> written;
         WriteCapture.begin();
         try {
-            execution.run(client, command.spec, command.args);
+            runKeyed(client, command.spec, command.args, command.keys);
         } finally {
             written = WriteCapture.end();
         }
@@ -506,6 +506,16 @@ final class Coordination {
             coordinator.write(written, command.writeLevel, command);
         }
         return command.acknowledgedAtOnce(out, mark);
+    }
+
+    /** Runs a command into its client's connection, telling the handler the key it was routed by, if one. */
+    private void runKeyed(ClientConnection client, CommandSpec spec, byte[][] args, List<Key> keys) {
+        client.routedKey(keys.size() == 1 ? keys.get(0) : null);
+        try {
+            execution.run(client, spec, args);
+        } finally {
+            client.routedKey(null);
+        }
     }
 
     /**

@@ -233,6 +233,42 @@ class TokenRingTest {
         assertThat(allRanges).hasSize(ring.tokenCount());
     }
 
+    /**
+     * The primary owner found through the ring's slice index is the one a scan of the sorted tokens finds:
+     * at every ring token and either side of it, at the ends of the token space and at random tokens, for
+     * rings of one token to more tokens than the index has slices, spread out or crowded into one slice.
+     */
+    @Property(tries = 60, seed = "20261205")
+    void primaryOwnerIsTheOwnerOfTheFirstTokenAtOrAfter(@ForAll long seed,
+                                                        @ForAll @IntRange(min = 1, max = 40_000) int tokenCount,
+                                                        @ForAll boolean crowded) {
+        SplittableRandom random = new SplittableRandom(seed);
+        long base = random.nextLong();
+        java.util.TreeMap<Long, Long> ownerByToken = new java.util.TreeMap<>();
+        while (ownerByToken.size() < tokenCount) {
+            long token = crowded ? base + random.nextInt(4 * tokenCount + 16) : random.nextLong();
+            ownerByToken.put(token, 1L + random.nextInt(7));
+        }
+        Map<Long, List<Long>> byNode = new LinkedHashMap<>();
+        ownerByToken.forEach((token, node) -> byNode.computeIfAbsent(node, n -> new ArrayList<>()).add(token));
+        TokenRing ring = TokenRing.of(1, byNode);
+        List<Long> queries = new ArrayList<>(List.of(Long.MIN_VALUE, Long.MAX_VALUE, 0L, base));
+        for (long token : ownerByToken.keySet()) {
+            if (queries.size() > 3_000) {
+                break;
+            }
+            queries.addAll(List.of(token, token - 1, token + 1));
+        }
+        for (int i = 0; i < 1_000; i++) {
+            queries.add(random.nextLong());
+        }
+        for (long q : queries) {
+            Map.Entry<Long, Long> at = ownerByToken.ceilingEntry(q);
+            long expected = at != null ? at.getValue() : ownerByToken.firstEntry().getValue();
+            assertThat(ring.primaryOwner(q)).as("owner of %d", q).isEqualTo(expected);
+        }
+    }
+
     /** 1 to 8 nodes with 1 to 5 random tokens each. */
     private static TokenRing randomRing(long seed) {
         SplittableRandom random = new SplittableRandom(seed);
