@@ -321,8 +321,23 @@ public final class ClusterState implements MembershipListener, Placement, Replic
 
     @Override
     public boolean isAlive(long nodeId) {
-        return nodeId == localId || Arrays.binarySearch(liveIds, nodeId) >= 0;
+        if (nodeId == localId) {
+            return true;
+        }
+        long[] live = liveIds;
+        if (live.length > SCANNED_LIVE_IDS) {
+            return Arrays.binarySearch(live, nodeId) >= 0;
+        }
+        for (long id : live) { // a few ids: a scan, without the mispredicted branch of each halving
+            if (id == nodeId) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    /** Most live ids {@link #isAlive} scans rather than binary-searches. */
+    private static final int SCANNED_LIVE_IDS = 8;
 
     /** The sorted ids of the live members among {@code all}, other than {@code localId}. */
     private static long[] liveIdsOf(Iterable<Member> all, long localId) {

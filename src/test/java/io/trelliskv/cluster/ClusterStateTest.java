@@ -115,6 +115,21 @@ class ClusterStateTest {
     }
 
     @Test
+    void livenessOfManyMembers() { // more live ids than isAlive scans: it searches them
+        for (long id = 2; id <= 20; id++) {
+            event(MemberEvent.Type.JOIN, id, MemberState.ALIVE, List.of(id * 1000));
+        }
+        for (long id = 3; id <= 20; id += 3) {
+            event(MemberEvent.Type.DEAD, id, MemberState.DEAD, List.of(id * 1000));
+        }
+        for (long id = 2; id <= 20; id++) {
+            assertThat(state.isAlive(id)).as("member %d", id).isEqualTo(id % 3 != 0);
+        }
+        assertThat(state.isAlive(21)).isFalse();
+        assertThat(state.isAlive(1)).isTrue();
+    }
+
+    @Test
     void noRingMeansNoOwners() {
         assertThat(state.owners(42)).isEmpty();
         assertThat(state.isAlive(1)).as("the local node").isTrue();
