@@ -24,7 +24,13 @@ final class ExpiryHeap {
     /** Capacity of the first arrays, allocated on the first {@link #add}. */
     private static final int INITIAL_CAPACITY = 8;
 
+    /** Told when the heap gains its first element ({@code true}) and when it loses its last ({@code false}). */
+    interface Occupancy {
+        void occupied(boolean any);
+    }
+
     private final Positions positions;
+    private final Occupancy occupancy;
     /** Elements {@code [0, size)} form a binary heap: {@code times[i]} is no later than its children's. */
     private long[] times = EMPTY;
     /** Record handle of each element, parallel to {@link #times}. */
@@ -32,7 +38,12 @@ final class ExpiryHeap {
     private int size;
 
     ExpiryHeap(Positions positions) {
+        this(positions, any -> { });
+    }
+
+    ExpiryHeap(Positions positions, Occupancy occupancy) {
         this.positions = positions;
+        this.occupancy = occupancy;
     }
 
     int size() {
@@ -66,6 +77,9 @@ final class ExpiryHeap {
             handles = Arrays.copyOf(handles, capacity);
         }
         siftUp(size++, expireAt, handle);
+        if (size == 1) {
+            occupancy.occupied(true);
+        }
     }
 
     /** Removes the element at array index {@code i} (as reported to {@link Positions}). */
@@ -84,6 +98,7 @@ final class ExpiryHeap {
         if (size == 0) {
             times = EMPTY;
             handles = EMPTY;
+            occupancy.occupied(false);
         } else if (times.length > INITIAL_CAPACITY && times.length >= 4 * size) {
             int capacity = Math.max(INITIAL_CAPACITY, size * 2);
             times = Arrays.copyOf(times, capacity);
@@ -95,7 +110,10 @@ final class ExpiryHeap {
     void clear() {
         times = EMPTY;
         handles = EMPTY;
-        size = 0;
+        if (size > 0) {
+            size = 0;
+            occupancy.occupied(false);
+        }
     }
 
     private void check(int i) {

@@ -246,6 +246,13 @@ public final class MemoryEngine implements Engine {
 
     /** Segment where the next {@link #expireCycle} starts; only a hint if cycles ever overlap. */
     private volatile int expireCursor;
+    /**
+     * One bit per segment, set while its expiry heap holds a record: what {@link #expireCycle} looks at to
+     * pass over the others without touching them (a node without volatile keys visits none). Changed under
+     * the segment's lock, atomically as neighbouring segments share a word; read racily.
+     */
+    private final long[] expiringSegments = new long[SEGMENTS / 64];
+    private static final VarHandle EXPIRING = MethodHandles.arrayElementVarHandle(long[].class);
 
     public MemoryEngine(EngineConfig config, Clock clock, Hlc hlc, long nodeId) {
         this(config, clock, hlc, nodeId, Journal.NONE);
@@ -263,8 +270,22 @@ public final class MemoryEngine implements Engine {
         this.slabs = new SlabAllocator(config.offHeapSlabs());
         ExpiryHeap.Positions positions = (h, i) -> slabs.buffer(h).putInt(SlabAllocator.offsetOf(h) + OFF_HEAP_INDEX, i);
         for (int i = 0; i < SEGMENTS; i++) {
-            segments[i] = new Segment(i, positions);
+            int segment = i;
+            segments[i] = new Segment(i, new ExpiryHeap(positions, any -> markExpiring(segment, any)));
         }
+    }
+
+    private void markExpiring(int segment, boolean any) {
+        long bit = 1L << (segment & 63);
+        if (any) {
+            EXPIRING.getAndBitwiseOr(expiringSegments, segment >>> 6, bit);
+        } else {
+            EXPIRING.getAndBitwiseAnd(expiringSegments, segment >>> 6, ~bit);
+        }
+    }
+
+    private boolean mayExpire(int segment) {
+        return ((long) EXPIRING.getOpaque(expiringSegments, segment >>> 6) & (1L << (segment & 63))) != 0;
     }
 
     /** The segment of a ring token: its top bits in signed order, so token ranges map to segment runs. */
@@ -1566,8 +1587,12 @@ public final class MemoryEngine implements Engine {
         int reclaimed = 0;
         int work = 0;
         for (int visited = 0; visited < SEGMENTS; visited++) {
+            if (!mayExpire(cursor)) { // racy hint; an element added meanwhile is not due yet anyway
+                cursor = (cursor + 1) & SEGMENT_MASK;
+                continue; // passed over without a look at the segment, or at the clock
+            }
             Segment s = segments[cursor];
-            if (s.heap.size() > 0) { // racy hint; an element added meanwhile is not due yet anyway
+            if (s.heap.size() > 0) {
                 s.lock();
                 try {
                     ExpiryHeap heap = s.heap;
@@ -1957,10 +1982,10 @@ public final class MemoryEngine implements Engine {
         int volatiles;
         int tombstones;
 
-        Segment(int index, ExpiryHeap.Positions positions) {
+        Segment(int index, ExpiryHeap heap) {
             this.index = index;
             this.arena = index & (SlabAllocator.ARENAS - 1);
-            this.heap = new ExpiryHeap(positions);
+            this.heap = heap;
         }
     }
 }

@@ -101,4 +101,24 @@ class ExpiryHeapTest {
         heap.clear();
         assertThat(heap.size()).isZero();
     }
+
+    @Test
+    void toldWhenItGainsItsFirstElementAndLosesItsLast() {
+        List<Boolean> told = new ArrayList<>();
+        Map<Long, Integer> at = new HashMap<>();
+        ExpiryHeap h = new ExpiryHeap(at::put, told::add);
+        h.add(30, 3);
+        h.add(10, 1);
+        h.add(20, 2);
+        assertThat(told).containsExactly(true);
+        h.removeAt(at.get(1L));
+        h.removeAt(at.get(3L));
+        assertThat(told).containsExactly(true);
+        h.removeAt(at.get(2L));
+        assertThat(told).containsExactly(true, false);
+        h.add(40, 4);
+        h.clear();
+        h.clear(); // already empty: nothing to tell
+        assertThat(told).containsExactly(true, false, true, false);
+    }
 }
