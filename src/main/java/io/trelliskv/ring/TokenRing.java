@@ -58,7 +58,7 @@ public final class TokenRing {
     private final SortedMap<Long, List<Long>> tokensByNode;
     /**
      * Where {@link #indexOf} starts looking: the token space cut into 2^k equal slices (in signed order, k
-     * = 64 - {@link #sliceShift}), at least four per token, and for each the index of the first token at or
+     * = 64 - {@link #sliceShift}), four to eight per token up to {@link #MAX_SLICE_BITS}, and for each the index of the first token at or
      * after the slice's start ({@code tokens.length} if none). A lookup reads one slot and steps over the
      * token or so in its slice, where a binary search took a mispredicted branch per halving, for every
      * keyed command (routing, availability, replication).
@@ -85,7 +85,10 @@ public final class TokenRing {
         }
     }
 
-    /** Most slices {@link #indexOf} cuts the token space into: 2^16 (256 KiB of indexes, for 16,384 tokens or more). */
+    /**
+     * Most slices {@link #indexOf} cuts the token space into: 2^16, 256 KiB of indexes, reached at 8,192 tokens
+     * (below, 4 to 8 slices per token).
+     */
     private static final int MAX_SLICE_BITS = 16;
 
     /** The ring with no nodes, version 0. */
