@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.net.ClientConnection;
 import io.trelliskv.replication.Coordinator;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.EngineConfig;
@@ -90,7 +91,7 @@ class CounterConvergenceProperties {
             List<Entry> written;
             WriteCapture.begin();
             try {
-                table.find(a[0]).handler().handle(null, a, out);
+                table.find(a[0]).handler().handle(ClientConnection.detached(0), a, out);
             } finally {
                 written = WriteCapture.end();
                 buf.release();

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.net.ClientConnection;
 import io.trelliskv.resp.RespReplyReader;
 import io.trelliskv.resp.RespValue;
 import io.trelliskv.resp.RespWriter;
@@ -226,7 +227,7 @@ class VersionedCommandsTest {
         RespWriter out = new RespWriter();
         out.target(buf);
         try {
-            spec.handler().handle(null, args, out);
+            spec.handler().handle(ClientConnection.detached(0), args, out);
         } catch (CommandException e) {
             buf.clear();
             out.error(e.getMessage());
