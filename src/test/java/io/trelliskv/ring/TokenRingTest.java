@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -244,7 +245,7 @@ class TokenRingTest {
                                                         @ForAll boolean crowded) {
         SplittableRandom random = new SplittableRandom(seed);
         long base = random.nextLong();
-        java.util.TreeMap<Long, Long> ownerByToken = new java.util.TreeMap<>();
+        TreeMap<Long, Long> ownerByToken = new TreeMap<>();
         while (ownerByToken.size() < tokenCount) {
             long token = crowded ? base + random.nextInt(4 * tokenCount + 16) : random.nextLong();
             ownerByToken.put(token, 1L + random.nextInt(7));
