@@ -30,19 +30,6 @@ IPS=(127.0.0.82 127.0.0.83 127.0.0.84 127.0.0.81) # three cluster nodes, then th
 PORT=$(free_port "${IPS[@]}")
 [ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
 
-start_node() { # ip [seed ip] -> sets STARTED_PID
-    # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main "$PORT" \
-        ${2:+"$2:$PORT"} --host "$1" --data-dir "$TMP/data-$1" --appendonly no \
-        --replication-factor 3 --read-consistency QUORUM --write-consistency QUORUM >>"$TMP/node-$1.log" 2>&1 &
-    STARTED_PID=$!; PIDS+=("$STARTED_PID")
-    for _ in $(seq 1 300); do
-        [ "$(redis-cli -h "$1" -p "$PORT" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.1
-    done
-    echo "node $1:$PORT did not answer PING" >&2; return 1
-}
-ring_nodes() { redis-cli -h "$1" -p "$PORT" info cluster 2>/dev/null | tr -d '\r' | sed -n 's/^ring_nodes://p'; }
 bytes_per_command() { # jfr-file -> bytes allocated per command over the recording, all threads
     "$JFR" print --json --events jdk.ThreadAllocationStatistics "$1" | python3 -c '
 import json, sys
@@ -62,14 +49,8 @@ measure() { # entry-ip test pid... -> one "bytes/command" figure per pid
     for p in "$@"; do echo -n " $(bytes_per_command "$TMP/$p.jfr")"; done
 }
 
-start_node "${IPS[0]}"; P0=$STARTED_PID
-start_node "${IPS[1]}" "${IPS[0]}"; P1=$STARTED_PID
-start_node "${IPS[2]}" "${IPS[0]}"; P2=$STARTED_PID
-for _ in $(seq 1 600); do
-    [ "$(ring_nodes "${IPS[0]}")" = 3 ] && [ "$(ring_nodes "${IPS[1]}")" = 3 ] && [ "$(ring_nodes "${IPS[2]}")" = 3 ] && break
-    sleep 0.1
-done
-[ "$(ring_nodes "${IPS[0]}")" = 3 ] || { echo "3-node cluster did not settle within 60 s" >&2; exit 1; }
+quorum_cluster "${IPS[0]}" "${IPS[1]}" "${IPS[2]}"
+P0=${CLUSTER_PIDS[0]} P1=${CLUSTER_PIDS[1]} P2=${CLUSTER_PIDS[2]}
 
 bench_header "port $PORT$JAR_NOTE"
 echo "## bytes allocated per command: redis-benchmark -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE -P $PIPELINE"
@@ -78,7 +59,7 @@ printf '%-5s | %12s %12s %12s | %12s\n' test entry replica-1 replica-2 single
 declare -A CLUSTER
 for t in $TESTS; do CLUSTER[$t]=$(measure "${IPS[0]}" "$t" "$P0" "$P1" "$P2"); done
 kill "$P0" "$P1" "$P2"; wait "$P0" "$P1" "$P2" 2>/dev/null || true
-start_node "${IPS[3]}"; PS=$STARTED_PID
+quorum_node "${IPS[3]}"; PS=$STARTED_PID
 for t in $TESTS; do
     single=$(measure "${IPS[3]}" "$t" "$PS")
     # shellcheck disable=SC2086

@@ -14,6 +14,13 @@
 #   bench_jar         bench_tmp, then JAR: a private copy in TMP of $JAR, or of target/trelliskv.jar (built if
 #                     absent), so a concurrent rebuild of target/ cannot change it under the nodes; JAR_NOTE:
 #                     "; jar: <path>" when JAR was given (for bench_header), else empty.
+#   quorum_node IP [SEED_IP]
+#                     starts $JAR on IP:$PORT in memory only, --replication-factor 3 with QUORUM reads and writes,
+#                     joining SEED_IP:$PORT if given (alone, a single node); data in $TMP/data-IP, output in
+#                     $TMP/node-IP.log; waits for PING; sets STARTED_PID (also added to PIDS). Needs bench_jar, PORT.
+#   quorum_cluster IP1 IP2 IP3
+#                     three quorum_nodes, the first the others' seed; waits (60 s at most) until each serves a ring
+#                     of three; sets CLUSTER_PIDS.
 #   bench_on_exit     if the script defines it, run first on exit (to undo what it changed on the machine).
 #   bench_header [X]  the lines a benchmark's output starts with: machine, commit, JDK, JVM options (and X).
 #   test_classpath D  compiles the test sources and sets CP for the in-process benchmarks (they live in the
@@ -72,6 +79,36 @@ bench_jar() { # sets TMP, JAR and JAR_NOTE
     bench_tmp
     cp "$JAR" "$TMP/trelliskv.jar"
     JAR="$TMP/trelliskv.jar"
+}
+
+quorum_node() { # ip [seed ip] -> STARTED_PID
+    # shellcheck disable=SC2086
+    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main "$PORT" \
+        ${2:+"$2:$PORT"} --host "$1" --data-dir "$TMP/data-$1" --appendonly no \
+        --replication-factor 3 --read-consistency QUORUM --write-consistency QUORUM >>"$TMP/node-$1.log" 2>&1 &
+    STARTED_PID=$!; PIDS+=("$STARTED_PID")
+    for _ in $(seq 1 300); do
+        [ "$(redis-cli -h "$1" -p "$PORT" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.1
+    done
+    echo "node $1:$PORT did not answer PING" >&2; return 1
+}
+
+quorum_cluster() { # ip1 ip2 ip3 -> CLUSTER_PIDS
+    local ip settled
+    quorum_node "$1"; CLUSTER_PIDS=("$STARTED_PID")
+    quorum_node "$2" "$1"; CLUSTER_PIDS+=("$STARTED_PID")
+    quorum_node "$3" "$1"; CLUSTER_PIDS+=("$STARTED_PID")
+    for _ in $(seq 1 600); do
+        settled=yes
+        for ip in "$@"; do
+            [ "$(redis-cli -h "$ip" -p "$PORT" info cluster 2>/dev/null | tr -d '\r' | sed -n 's/^ring_nodes://p')" = 3 ] \
+                || settled=no
+        done
+        [ "$settled" = yes ] && return 0
+        sleep 0.1
+    done
+    echo "3-node cluster did not settle within 60 s" >&2; return 1
 }
 
 PIDS=()

@@ -33,19 +33,6 @@ IPS=(127.0.0.72 127.0.0.73 127.0.0.74 127.0.0.71) # three cluster nodes, then th
 PORT=$(free_port "${IPS[@]}")
 [ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
 
-start_node() { # ip [seed ip] -> sets STARTED_PID
-    # shellcheck disable=SC2086
-    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main "$PORT" \
-        ${2:+"$2:$PORT"} --host "$1" --data-dir "$TMP/data-$1" --appendonly no \
-        --replication-factor 3 --read-consistency QUORUM --write-consistency QUORUM >>"$TMP/node-$1.log" 2>&1 &
-    STARTED_PID=$!; PIDS+=("$STARTED_PID")
-    for _ in $(seq 1 300); do
-        [ "$(redis-cli -h "$1" -p "$PORT" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.1
-    done
-    echo "node $1:$PORT did not answer PING" >&2; return 1
-}
-ring_nodes() { redis-cli -h "$1" -p "$PORT" info cluster 2>/dev/null | tr -d '\r' | sed -n 's/^ring_nodes://p'; }
 snapshot() { # pid file: one "tid|name|utime|stime" line per thread (fields 14 and 15 of stat, after the name)
     local t
     for t in /proc/"$1"/task/*; do
@@ -84,17 +71,10 @@ measure() { # entry-ip label=pid...: per-thread CPU per 1,000 commands of TEST t
 bench_header "nodes: --appendonly no$JAR_NOTE"
 echo "# redis-benchmark -t $TEST -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE -P $PIPELINE after $WARMUP SETs and GETs at -P 16; then $IDLE s idle"
 echo "## (a) 3 nodes, --replication-factor 3, QUORUM, load through ${IPS[0]} (entry); thread groups by CPU"
-start_node "${IPS[0]}"; ENTRY_PID=$STARTED_PID
-start_node "${IPS[1]}" "${IPS[0]}"; R1_PID=$STARTED_PID
-start_node "${IPS[2]}" "${IPS[0]}"; R2_PID=$STARTED_PID
-for _ in $(seq 1 300); do
-    [ "$(ring_nodes "${IPS[0]}")" = 3 ] && [ "$(ring_nodes "${IPS[1]}")" = 3 ] && [ "$(ring_nodes "${IPS[2]}")" = 3 ] && break
-    sleep 0.2
-done
-[ "$(ring_nodes "${IPS[0]}")" = 3 ] || { echo "the cluster did not form" >&2; exit 1; }
-measure "${IPS[0]}" entry="$ENTRY_PID" replica1="$R1_PID" replica2="$R2_PID"
-kill "$ENTRY_PID" "$R1_PID" "$R2_PID"; wait "$ENTRY_PID" "$R1_PID" "$R2_PID" 2>/dev/null || true
+quorum_cluster "${IPS[0]}" "${IPS[1]}" "${IPS[2]}"
+measure "${IPS[0]}" entry="${CLUSTER_PIDS[0]}" replica1="${CLUSTER_PIDS[1]}" replica2="${CLUSTER_PIDS[2]}"
+kill "${CLUSTER_PIDS[@]}"; wait "${CLUSTER_PIDS[@]}" 2>/dev/null || true
 
 echo "## (b) a single node"
-start_node "${IPS[3]}"; SINGLE_PID=$STARTED_PID
+quorum_node "${IPS[3]}"; SINGLE_PID=$STARTED_PID
 measure "${IPS[3]}" single="$SINGLE_PID"
