@@ -33,10 +33,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
 fi
 export JAVA_HOME
 TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
-[ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-bench_tmp
-cp target/trelliskv.jar "$TMP/trelliskv.jar"
-JAR="$TMP/trelliskv.jar"
+bench_jar
 
 SINGLE_IP=127.0.0.61
 CLUSTER_IPS=(127.0.0.62 127.0.0.63 127.0.0.64)

@@ -45,10 +45,7 @@ TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 PERSIST=${PERSIST:---appendonly no}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
-[ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-bench_tmp
-cp target/trelliskv.jar "$TMP/trelliskv.jar"
-JAR="$TMP/trelliskv.jar"
+bench_jar
 
 CLUSTER_IPS=(127.0.0.21 127.0.0.22 127.0.0.23 127.0.0.24 127.0.0.25)
 SINGLE_IP=127.0.0.31

@@ -12,7 +12,9 @@
 #   PIDS              processes to stop on exit: add each one started in the background, PIDS+=("$!").
 #   TMP               a private directory (bench_tmp), removed on exit.
 #   bench_jar         bench_tmp, then JAR: a private copy in TMP of $JAR, or of target/trelliskv.jar (built if
-#                     absent), so a concurrent rebuild of target/ cannot change it under the nodes; JAR_NOTE:
+#                     absent), with the lib/ beside it (the libraries its manifest's Class-Path names; a jar
+#                     without one beside it is taken alone), so a concurrent rebuild of target/ cannot change
+#                     them under the nodes; JAR_NOTE:
 #                     "; jar: <path>" when JAR was given (for bench_header), else empty.
 #   quorum_node IP [SEED_IP]
 #                     starts $JAR on IP:$PORT in memory only, --replication-factor 3 with QUORUM reads and writes,
@@ -73,11 +75,12 @@ bench_tmp() { # sets TMP
 bench_jar() { # sets TMP, JAR and JAR_NOTE
     JAR_NOTE=${JAR:+; jar: $JAR}
     if [ -z "${JAR:-}" ]; then
-        [ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
+        [ -f target/trelliskv.jar ] || ./mvnw -B -q -DskipTests package
         JAR=target/trelliskv.jar
     fi
     bench_tmp
     cp "$JAR" "$TMP/trelliskv.jar"
+    if [ -d "$(dirname "$JAR")/lib" ]; then cp -r "$(dirname "$JAR")/lib" "$TMP/lib"; fi
     JAR="$TMP/trelliskv.jar"
 }
 

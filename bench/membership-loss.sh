@@ -26,9 +26,7 @@ rm -f "$OUT"/node-*.log
 
 command -v iptables >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; }
 command -v redis-cli >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null; }
-[ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-bench_tmp
-cp target/trelliskv.jar "$TMP/trelliskv.jar"
+bench_jar
 
 RULE=(INPUT -i lo -d 127.0.0.72/29 -m statistic --mode random --probability "$LOSS" -j DROP)
 bench_on_exit() { iptables -D "${RULE[@]}" 2>/dev/null || true; }

@@ -53,10 +53,7 @@ export JAVA_HOME
 TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
-[ -f target/trelliskv.jar ] || ./mvnw -B -q -o -DskipTests package
-bench_tmp
-cp target/trelliskv.jar "$TMP/trelliskv.jar"
-JAR="$TMP/trelliskv.jar"
+bench_jar
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 start_trellis() { # name port [node options...] -> STARTED_PID; --data-dir $TMP/<name>, log $OUT/<name>.log

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -76,8 +77,9 @@ final class TrellisProcess implements AutoCloseable {
     }
 
     /**
-     * Copies the launchers from {@code trellis.home} and the jar from {@code trellis.jar} (system
-     * properties set by failsafe) into {@code dir}, laid out as a TrellisKV home, and returns it.
+     * Copies the launchers from {@code trellis.home}, and the jar from {@code trellis.jar} with the libraries
+     * in the {@code lib/} beside it that its manifest's Class-Path names (system properties set by failsafe),
+     * into {@code dir}, laid out as a TrellisKV home, and returns it.
      */
     static Path stageHome(Path dir) throws IOException {
         Path home = Path.of(requiredProperty("trellis.home"));
@@ -92,6 +94,14 @@ final class TrellisProcess implements AutoCloseable {
                     StandardCopyOption.COPY_ATTRIBUTES, StandardCopyOption.REPLACE_EXISTING);
         }
         Files.copy(jar, dir.resolve("target/trelliskv.jar"), StandardCopyOption.REPLACE_EXISTING);
+        Path lib = jar.resolveSibling("lib");
+        Files.createDirectories(dir.resolve("target/lib"));
+        try (Stream<Path> libraries = Files.list(lib)) {
+            for (Path library : (Iterable<Path>) libraries::iterator) {
+                Files.copy(library, dir.resolve("target/lib").resolve(library.getFileName()),
+                        StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
         return dir;
     }
 
