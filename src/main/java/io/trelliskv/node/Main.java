@@ -626,16 +626,22 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** Heap the JVM may keep committed beyond the engine's needs, below which a soft bound is not set. */
-    private static final long SOFT_HEAP_BASE = 128L << 20;
+    /**
+     * Heap the JVM may keep committed beyond the engine's needs, below which a soft bound is not set. It was
+     * 128 MiB while the node ran from one shaded jar: the JVM holds that jar's central directory (340 KB)
+     * as one array, over ZGC's 256 KB limit for small objects, so a 32 MB medium page, almost all of it
+     * never touched, sat in the old generation and counted against the bound. 96 MiB of real pages is
+     * what those 128 MiB were (bytes per key unchanged: docs/BENCHMARKS.md, "One jar per library").
+     */
+    private static final long SOFT_HEAP_BASE = 96L << 20;
 
     /**
      * With off-heap slabs the heap holds only the engine's index (about a ninth of the accounted memory)
      * and short-lived request garbage. Left alone, ZGC lets the heap grow toward the maximum before it
      * collects, and the uncollected garbage is resident memory: loading 1,000,000 keys of 100 bytes cost
      * about 440 bytes of RSS a key, against about 170 with a soft bound (docs/BENCHMARKS.md). So, unless
-     * the command line set it, {@code SoftMaxHeapSize} becomes 128 MiB + a quarter of {@code --maxmemory}
-     * (just 128 MiB without a bound), never above the maximum heap. A soft bound: the collector works
+     * the command line set it, {@code SoftMaxHeapSize} becomes 96 MiB + a quarter of {@code --maxmemory}
+     * (just 96 MiB without a bound), never above the maximum heap. A soft bound: the collector works
      * harder to stay under it but lets the heap grow past it when the live data needs more. Collectors
      * that ignore the flag (G1, Parallel, Serial) are unaffected. Returns what was done, or null.
      */
