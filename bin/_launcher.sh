@@ -1,5 +1,5 @@
 # Shared by bin/trellis and bin/trellis-cli (POSIX sh, sourced): finds the JDK (sets TRELLIS_JDK, JAVA)
-# and makes sure the jar exists and is newer than the sources, building it first if not.
+# and makes sure the jar exists, is newer than the sources and has its libraries in target/lib, building it first if not.
 
 TRELLIS_HOME=$(cd "$(dirname "$0")/.." && pwd)
 TRELLIS_JAR="$TRELLIS_HOME/target/trelliskv.jar"
@@ -14,12 +14,13 @@ fi
 JAVA="$TRELLIS_JDK/bin/java"
 
 jar_is_stale() {
-    [ ! -f "$TRELLIS_JAR" ] && return 0
+    # The jar runs with the libraries in target/lib/ beside it, which its manifest names.
+    [ ! -f "$TRELLIS_JAR" ] || [ ! -d "$TRELLIS_HOME/target/lib" ] && return 0
     [ -n "$(find "$TRELLIS_HOME/src/main" "$TRELLIS_HOME/pom.xml" -newer "$TRELLIS_JAR" -print 2>/dev/null | head -n 1)" ]
 }
 
 build_jar() {
-    echo "$(basename "$0"): building $TRELLIS_JAR (missing or older than the sources)..." >&2
+    echo "$(basename "$0"): building $TRELLIS_JAR (missing, older than the sources, or without its libraries in target/lib)..." >&2
     log="$TRELLIS_HOME/target/build.log"
     mkdir -p "$TRELLIS_HOME/target"
     if ! (cd "$TRELLIS_HOME" && ./mvnw -B -q -DskipTests package >"$log" 2>&1); then

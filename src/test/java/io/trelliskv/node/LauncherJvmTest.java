@@ -30,7 +30,7 @@ class LauncherJvmTest {
 
     @BeforeEach
     void stageHome() throws IOException {
-        // A TrellisKV home without sources, so the launcher never builds: bin/ and a jar.
+        // A TrellisKV home without sources, so the launcher never builds: bin/, a jar and its lib/.
         home = Files.createDirectories(root.resolve("trellis"));
         Files.createDirectories(home.resolve("bin"));
         for (String script : List.of("trellis", "trellis-cli", "_launcher.sh", "_jdk.sh")) {
@@ -38,6 +38,7 @@ class LauncherJvmTest {
         }
         Files.createDirectories(home.resolve("target"));
         Files.writeString(home.resolve("target/trelliskv.jar"), "not a jar");
+        Files.createDirectories(home.resolve("target/lib"));
         Files.createDirectories(root.resolve("home"));
         Files.createDirectories(root.resolve("path"));
         // The tools the launchers use, without the machine's own java.
