@@ -97,6 +97,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean inCommand;
     /** A task is queued on the event loop to write the deferred replies completed in this turn. */
     private boolean writeScheduled;
+    /** That task: one object per connection rather than one per burst of completed replies. */
+    private final Runnable writeCompletedTask = this::writeCompleted;
 
     ClientHandler(CommandSink sink, ClientRegistry registry, NetConfig config, Clock clock) {
         this(sink, registry, config, clock, false);
@@ -327,7 +329,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             // Deferred replies complete in bursts (a peer's batch of answers, read in one go): write
             // them once that burst is over, in one flush, rather than one system call each.
             writeScheduled = true;
-            ctx.executor().execute(this::writeCompleted);
+            ctx.executor().execute(writeCompletedTask);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.trelliskv.node;
 
+import io.netty.util.ResourceLeakDetector;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.cluster.RebalanceConfig;
 import io.trelliskv.command.VersionedCommands;
@@ -31,6 +32,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import io.netty.util.ResourceLeakDetector;
 import picocli.CommandLine;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
@@ -547,6 +549,7 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         NodeConfig config = config();
+        quietLeakDetection();
         Clock clock = testClockControl ? new OffsetClock(Clock.SYSTEM) : Clock.SYSTEM;
         // Beside recovery, which keeps one core busy for as long as the data directory takes to load, what
         // the start needs that does not depend on it: the JVM's management classes (the startup line reads
@@ -623,6 +626,21 @@ public final class Main implements Callable<Integer> {
             return !archive.isEmpty() && System.getProperty("java.vm.info", "").contains("sharing");
         } catch (RuntimeException e) {
             return false; // not HotSpot
+        }
+    }
+
+    /**
+     * Turns Netty's buffer leak detection off unless {@code -Dio.netty.leakDetection.level} asks for a level.
+     * By default Netty tracks one buffer in 128, each with a stack trace taken when it is allocated: on the
+     * node that coordinates a replicated write, which allocates a buffer per peer batch and per burst of
+     * replies, that was 1.6 % of its CPU, and garbage besides (docs/BENCHMARKS.md, "Leak detection"). The
+     * test suite runs with Netty's default, where a leak is reported; an operator chasing one sets the
+     * property in {@code TRELLIS_JAVA_OPTS}.
+     */
+    static void quietLeakDetection() {
+        if (System.getProperty("io.netty.leakDetection.level") == null
+                && System.getProperty("io.netty.leakDetectionLevel") == null) {
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         }
     }
 

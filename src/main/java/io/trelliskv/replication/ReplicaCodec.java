@@ -436,7 +436,7 @@ public final class ReplicaCodec {
     }
 
     private static byte[] bytes(ByteBuffer b, String what) {
-        need(b, 4, what + " length");
+        need(b, 4, what, " length");
         int len = b.getInt();
         if (len < 0 || len > b.remaining()) {
             throw new MalformedMessageException(what + ": length " + len + " with " + b.remaining() + " bytes left");
@@ -447,7 +447,7 @@ public final class ReplicaCodec {
     }
 
     private static int count(ByteBuffer b, int minEach, String what) {
-        need(b, 4, what + " count");
+        need(b, 4, what, " count");
         int count = b.getInt();
         if (count < 0 || (long) count * minEach > b.remaining()) {
             throw new MalformedMessageException(what + ": " + count + " items in " + b.remaining() + " bytes");
@@ -458,6 +458,13 @@ public final class ReplicaCodec {
     private static void need(ByteBuffer b, int n, String what) {
         if (b.remaining() < n) {
             throw new MalformedMessageException(what + ": truncated");
+        }
+    }
+
+    /** {@link #need(ByteBuffer, int, String)} for the field {@code what + part}, named only if it is missing. */
+    private static void need(ByteBuffer b, int n, String what, String part) {
+        if (b.remaining() < n) {
+            throw new MalformedMessageException(what + part + ": truncated");
         }
     }
 

@@ -21,6 +21,7 @@ import io.trelliskv.version.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -73,6 +74,7 @@ final class Coordination {
 
     private static final Logger log = LoggerFactory.getLogger(Coordination.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+    private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Execution execution;
     private final Transactions transactions;
@@ -521,11 +523,17 @@ final class Coordination {
     /**
      * Takes the bytes from {@code mark} to the end out of {@code out}. Copied byte by byte: a blind write's
      * reply is a short status line, and a direct buffer's bulk {@code getBytes} into an array makes a
-     * duplicate of its NIO buffer (an object) per call.
+     * duplicate of its NIO buffer (an object) per call. {@code +OK}, most writes' reply, is not copied but
+     * shared, as replies are only ever read.
      */
     private static byte[] cut(ByteBuf out, int mark) {
-        byte[] resp = new byte[out.writerIndex() - mark];
-        for (int i = 0; i < resp.length; i++) {
+        int length = out.writerIndex() - mark;
+        boolean ok = length == OK.length;
+        for (int i = 0; ok && i < length; i++) {
+            ok = out.getByte(mark + i) == OK[i];
+        }
+        byte[] resp = ok ? OK : new byte[length];
+        for (int i = 0; !ok && i < length; i++) {
             resp[i] = out.getByte(mark + i);
         }
         out.writerIndex(mark);
