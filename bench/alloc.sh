@@ -11,7 +11,7 @@
 # node around REQUESTS commands; per node, the growth of jdk.ThreadAllocationStatistics over the recording,
 # summed over its threads, divided by REQUESTS. Environment: TESTS (default "set get"), PIPELINE (default 16),
 # REQUESTS (default 300000), CLIENTS (default 50), KEYSPACE (default 100000), JAVA_HOME, TRELLIS_JAVA_OPTS
-# (default -XX:+UseZGC), JAR (default target/trelliskv.jar). Needs python3 (to read JFR's JSON).
+# (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR (default target/trelliskv.jar). Needs python3 (to read JFR's JSON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -21,7 +21,7 @@ PIPELINE=${PIPELINE:-16}
 REQUESTS=${REQUESTS:-300000}
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 JCMD="$JAVA_HOME/bin/jcmd"
 JFR="$JAVA_HOME/bin/jfr"
 bench_jar

@@ -12,7 +12,7 @@
 #
 # Environment: ROUNDS (default 3), REQUESTS (per run, default 200000), CLIENTS (default 50), KEYSPACE
 # (default 1000000: few keys are written twice, so versioned keys rarely gather siblings), PIPELINES
-# (default "1 16"), JAVA_HOME, TRELLIS_JAVA_OPTS (default -XX:+UseZGC). Nodes run with --appendonly no.
+# (default "1 16"), JAVA_HOME, TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis). Nodes run with --appendonly no.
 # Output: tables on stdout; logs and raw figures in bench/out/causal/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
 export JAVA_HOME
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 bench_jar
 
 SINGLE_IP=127.0.0.61

@@ -15,7 +15,7 @@
 # Environment: KILLS (default 10), IDLE_SECONDS (gossip capture, default 30), ROUNDS (redis-benchmark
 # rounds per workload, median reported; default 3), REQUESTS (default 300000), CLIENTS (default 50),
 # KEYSPACE (default 100000), JAVA_HOME (default: the newest JDK under /usr/lib/jvm),
-# TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), PERSIST (persistence options for
+# TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), PERSIST (persistence options for
 # every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"), SKIP_GOSSIP=1, SKIP_KILLS=1,
 # SKIP_THROUGHPUT=1 to skip a part. Needs root for tcpdump (installed with apt-get if missing).
 # Output: a table on stdout; logs and raw figures in bench/out/cluster/.
@@ -41,7 +41,7 @@ if [ "${SKIP_GOSSIP:-0}" != 1 ] && ! command -v tcpdump >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump >/dev/null
 fi
 export JAVA_HOME
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 PERSIST=${PERSIST:---appendonly no}
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.

@@ -10,7 +10,7 @@
 #   SECONDS_UNDER_LOSS=120 LOSS=0.2 bench/membership-loss.sh
 #
 # Environment: JAVA_HOME (default: the newest JDK under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for
-# every node; default -XX:+UseZGC).
+# every node; default -XX:+UseZGC -XX:-ZProactive, as bin/trellis).
 # Needs root (iptables; installed with apt-get if missing). Removes its rule on exit, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 LOSS=${LOSS:-0.10}
 SECONDS_UNDER_LOSS=${SECONDS_UNDER_LOSS:-600}
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 HOSTS=(127.0.0.73 127.0.0.74 127.0.0.75 127.0.0.76 127.0.0.77)   # all inside 127.0.0.72/29
 OUT=bench/out/membership-loss
 mkdir -p "$OUT"

@@ -28,7 +28,7 @@
 # Environment: RUNS (runs per figure, median reported; default 3), CLIENTS (default 50), KEYSPACE
 # (default 1000000), REQUESTS (per everysec / in-memory run, default 300000), REQUESTS_ALWAYS (per
 # appendfsync always run at -P 1, default 50000; at -P 16 REQUESTS_ALWAYS*4), JAVA_HOME (default: the
-# newest JDK under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC),
+# newest JDK under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC -XX:-ZProactive, as bin/trellis),
 # SKIP_THROUGHPUT=1, SKIP_RESTART=1 to skip a part.
 # Output: tables on stdout; raw figures and logs in bench/out/persistence/.
 set -euo pipefail
@@ -50,7 +50,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
 export JAVA_HOME
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 
 # A private copy of the jar, so a concurrent rebuild of target/ cannot change it under the nodes.
 bench_jar

@@ -18,7 +18,7 @@
 # (default 200000), CLIENTS (default 50), KEYSPACE (default 100000), PIPELINES (default "1 16"), LEVELS
 # (default "ONE QUORUM ALL"), HINT_KEYS (default 200000), HINT_RATES (--hint-replay-rate values, default
 # "5000 1000000": the default rate, then one that does not limit), JAVA_HOME (default: the newest JDK
-# under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC), PERSIST
+# under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), PERSIST
 # (persistence options for every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"),
 # SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part; JAR (the node jar to run; default target/trelliskv.jar, to
 # compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it);
@@ -50,7 +50,7 @@ if ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null;
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools >/dev/null
 fi
 export JAVA_HOME
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 PERSIST=${PERSIST:---appendonly no}
 
 bench_jar # a private copy of the jar (bench/lib.sh)

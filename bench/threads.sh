@@ -13,7 +13,7 @@
 # IDLE seconds without load. Figures are ms of CPU per 1,000 commands (user + system, the system part
 # beside it), and ms per second for the idle part. Environment: TEST (default set), PIPELINE (default 16),
 # REQUESTS (default 1000000), WARMUP (default 1000000), CLIENTS (default 50), KEYSPACE (default 100000),
-# IDLE (default 10), JAVA_HOME, TRELLIS_JAVA_OPTS (default -XX:+UseZGC), JAR (default target/trelliskv.jar).
+# IDLE (default 10), JAVA_HOME, TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR (default target/trelliskv.jar).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -25,7 +25,7 @@ WARMUP=${WARMUP:-1000000}
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
 IDLE=${IDLE:-10}
-TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC}
+TRELLIS_JAVA_OPTS=${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} # bin/trellis's defaults
 HZ=$(getconf CLK_TCK)
 bench_jar
 

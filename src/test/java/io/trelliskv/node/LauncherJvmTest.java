@@ -126,10 +126,10 @@ class LauncherJvmTest {
     }
 
     @Test
-    void theNodeGetsZgcAndAHeapFromMaxmemory() throws Exception {
+    void theNodeGetsZgcWithoutProactiveCollectionsAndAHeapFromMaxmemory() throws Exception {
         Path jdk25 = jdk("usr/lib/jvm/jdk-25", "25.0.3", true);
         String out = sh(Map.of(), "bin/trellis 5000 --maxmemory 100mb");
-        assertThat(out).startsWith("java -XX:+UseZGC -Xmx812m --enable-native-access=ALL-UNNAMED"
+        assertThat(out).startsWith("java -XX:+UseZGC -XX:-ZProactive -Xmx812m --enable-native-access=ALL-UNNAMED"
                 + " --sun-misc-unsafe-memory-access=allow -cp "
                 + home.resolve("target/trelliskv.jar")).endsWith(" io.trelliskv.node.Main 5000 --maxmemory 100mb");
         assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory=2GB")).contains(" -Xmx6656m ");
@@ -218,10 +218,10 @@ class LauncherJvmTest {
     @Test
     void jdk21NeedsTheFlagForGenerationalZgcAnd17HasNone() throws Exception {
         Path jdk21 = jdk("usr/lib/jvm/jdk-21", "21.0.9", true);
-        assertThat(sh(Map.of(), "bin/trellis 5000")).startsWith("java -XX:+UseZGC -XX:+ZGenerational --enable-native-access");
+        assertThat(sh(Map.of(), "bin/trellis 5000")).startsWith("java -XX:+UseZGC -XX:+ZGenerational -XX:-ZProactive --enable-native-access");
         Path jdk17 = jdk("usr/lib/jvm/jdk-17", "17.0.15", true);
         assertThat(sh(Map.of("JAVA_HOME", jdk17.toString()), "bin/trellis 5000"))
-                .startsWith("java -XX:+UseZGC --enable-native-access=ALL-UNNAMED -cp"); // no Unsafe flag before 23
+                .startsWith("java -XX:+UseZGC -XX:-ZProactive --enable-native-access=ALL-UNNAMED -cp"); // no Unsafe flag before 23
         assertThat(jdk21).exists();
     }
 }
