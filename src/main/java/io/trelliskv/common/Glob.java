@@ -1,5 +1,7 @@
 package io.trelliskv.common;
 
+import java.util.Arrays;
+
 /**
  * Glob-style pattern matching with exactly Redis's rules ({@code stringmatchlen} in {@code util.c}),
  * for KEYS, SCAN MATCH and CONFIG GET. Binary-safe: pattern and subject are byte arrays and every byte
@@ -48,7 +50,31 @@ public final class Glob {
 
     /** True if {@code subject} matches the glob {@code pattern}, case-sensitively. */
     public static boolean matches(byte[] pattern, byte[] subject) {
+        int prefix = pattern.length - 1;
+        if (prefix >= 0 && pattern[prefix] == '*' && literal(pattern, prefix)) {
+            // The common ACL and SCAN pattern, a literal prefix and one '*' ("user:*"), checked for every
+            // key of a command: compared in place. A subject shorter than the prefix runs out against a
+            // literal; an empty one never matches (see the quirks above).
+            return subject.length > 0 && subject.length >= prefix
+                    && Arrays.equals(pattern, 0, prefix, subject, 0, prefix);
+        }
+        return backtracking(pattern, subject);
+    }
+
+    /** {@link #matches} by the general matcher alone, without the literal-prefix shortcut. */
+    static boolean backtracking(byte[] pattern, byte[] subject) {
         return new Glob(pattern, subject).match(0, 0, 0);
+    }
+
+    /** True if {@code pattern[0..end)} has none of the special bytes: each matches only itself. */
+    private static boolean literal(byte[] pattern, int end) {
+        for (int i = 0; i < end; i++) {
+            byte b = pattern[i];
+            if (b == '*' || b == '?' || b == '[' || b == '\\') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Matches {@code pattern[p..]} against {@code subject[s..]}. */

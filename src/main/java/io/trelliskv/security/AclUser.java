@@ -85,6 +85,8 @@ public final class AclUser {
      * TrellisKV does not have: kept and shown so that ACL files written by Redis 7 load and read back alike.
      */
     private final String payloadFlag;
+    /** The rules end with {@code +@all}: {@link #mayRun} is true for every command without looking further. */
+    private final boolean allCommands;
 
     private AclUser(String name, boolean enabled, boolean nopass, List<String> passwordHashes, List<KeyPattern> keys,
                     boolean allKeys, List<String> channels, boolean allChannels, List<CommandRule> rules,
@@ -99,6 +101,9 @@ public final class AclUser {
         this.allChannels = allChannels;
         this.rules = List.copyOf(rules);
         this.hasSubcommandRules = rules.stream().anyMatch(r -> r.subcommand() != null);
+        // The last rule that matches decides, so a last +@all allows every command, whatever came before.
+        this.allCommands = !rules.isEmpty() && rules.get(rules.size() - 1).matchesAll()
+                && rules.get(rules.size() - 1).allow();
         this.payloadFlag = payloadFlag;
     }
 
@@ -158,6 +163,9 @@ public final class AclUser {
 
     /** True if the user may run {@code command} (lowercase), with {@code subcommand} (its first argument, or null). */
     public boolean mayRun(String command, String subcommand, CommandCatalog catalog) {
+        if (allCommands) {
+            return true;
+        }
         boolean allowed = false;
         for (CommandRule r : rules) {
             if (r.matches(command, subcommand, catalog)) {

@@ -70,6 +70,10 @@ class AclTest {
             "+get nocommands           ; get      ;        ; false",
             "+@dangerous -@admin       ; flushall ;        ; true",
             "+@dangerous -@admin       ; config   ; get    ; false",
+            "-set +@all                ; set      ;        ; true",
+            "-@all -config|get +@all   ; config   ; get    ; true",
+            "+@all -@all               ; get      ;        ; false",
+            "nocommands allcommands    ; flushall ;        ; true",
     })
     void commandRulesApplyInOrderAndTheLastMatchWins(String rules, String command, String sub, boolean allowed) {
         assertThat(user(rules == null ? "" : rules).mayRun(command, sub, CATALOG)).isEqualTo(allowed);
