@@ -632,9 +632,9 @@ public final class Main implements Callable<Integer> {
      * Turns Netty's buffer leak detection off unless {@code -Dio.netty.leakDetection.level} asks for a level.
      * By default Netty tracks one buffer in 128, each with a stack trace taken when it is allocated: on the
      * node that coordinates a replicated write, which allocates a buffer per peer batch and per burst of
-     * replies, that was 1.6 % of its CPU, and garbage besides (docs/BENCHMARKS.md, "Leak detection and proactive collections"). The
-     * test suite runs with Netty's default, where a leak is reported; an operator chasing one sets the
-     * property in {@code TRELLIS_JAVA_OPTS}.
+     * replies, that was 1.6 % of its CPU, and garbage besides (docs/BENCHMARKS.md, "Leak detection and
+     * proactive collections"). The test suite runs with Netty's default, where a leak is reported; an
+     * operator chasing one sets the property in {@code TRELLIS_JAVA_OPTS}.
      */
     static void quietLeakDetection() {
         if (System.getProperty("io.netty.leakDetection.level") == null

@@ -7,7 +7,10 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** A node turns Netty's leak detection off unless the JVM's options ask for a level ({@link Main#quietLeakDetection}). */
+/**
+ * A node turns Netty's leak detection off unless the JVM's options ask for a level
+ * ({@link Main#quietLeakDetection}).
+ */
 class LeakDetectionDefaultTest {
 
     private static final String PROPERTY = "io.netty.leakDetection.level";
