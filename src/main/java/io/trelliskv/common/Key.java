@@ -24,7 +24,12 @@ public final class Key implements Comparable<Key> {
 
     /** Wraps {@code bytes} (not copied). */
     public static Key of(byte[] bytes) {
-        return new Key(bytes, Murmur3.hash64(bytes, 0, bytes.length));
+        return new Key(bytes, tokenOf(bytes));
+    }
+
+    /** The ring token of the key {@code bytes}: {@code Key.of(bytes).token()}, without the object. */
+    public static long tokenOf(byte[] bytes) {
+        return Murmur3.hash64(bytes, 0, bytes.length);
     }
 
     public static Key of(String s) {

@@ -45,7 +45,7 @@ public final class ClientPipeline {
     public static void configure(Channel ch, NetConfig config, CommandSink sink, ClientRegistry registry,
                                  Clock clock, PeerAcceptor peers, String plaintextRefusal) {
         ch.pipeline().addLast(DETECTOR, new ProtocolDetector(peers, registry, plaintextRefusal));
-        ch.pipeline().addLast(RESP_DECODER, new RespDecoder(config.limits()));
+        ch.pipeline().addLast(RESP_DECODER, new RespDecoder(config.limits(), sink::arriving));
         ch.pipeline().addLast(CLIENT_HANDLER, new ClientHandler(sink, registry, config, clock, peers != null));
     }
 }

@@ -2,6 +2,7 @@ package io.trelliskv.request;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.trelliskv.command.Args;
 import io.trelliskv.command.CommandCategories;
 import io.trelliskv.command.CommandException;
@@ -9,6 +10,7 @@ import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.Key;
 import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.CommandSink;
@@ -69,6 +71,7 @@ public final class Dispatcher implements CommandSink {
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final CommandTable table;
+    private final Engine engine;
     private final Clock clock;
     private final RequestStats stats = new RequestStats();
     /** The last stage, shared by every path. */
@@ -118,6 +121,7 @@ public final class Dispatcher implements CommandSink {
     public Dispatcher(CommandTable table, Engine engine, Clock clock, boolean memoryBounded, Durability durability,
                       Acl acl, boolean protectedMode) {
         this.table = table;
+        this.engine = engine;
         this.clock = clock;
         this.durability = durability;
         this.execution = new Execution(engine, clock, memoryBounded, stats, durability);
@@ -153,6 +157,51 @@ public final class Dispatcher implements CommandSink {
     public Router router() {
         ClusterStages c = cluster;
         return c == null ? null : c.router();
+    }
+
+    /** The most keys of one read {@link #arriving} hands the engine at once. */
+    private static final int PREFETCH_KEYS = 64;
+
+    /** Per event loop: the tokens {@link #arriving} gathers, and where it keeps what the engine read. */
+    private static final class Prefetch {
+        final long[] tokens = new long[PREFETCH_KEYS];
+        int read;
+    }
+
+    private static final FastThreadLocal<Prefetch> PREFETCH = new FastThreadLocal<>() {
+        @Override
+        protected Prefetch initialValue() {
+            return new Prefetch();
+        }
+    };
+
+    /**
+     * A read's commands, before they run: asks the engine to bring their keys into the processor's cache,
+     * all together ({@link Engine#prefetch}), so the commands that follow do not each wait for memory in
+     * turn. Each key's lookup starts with cache misses on the engine's index and on the record, one after
+     * the other; across keys they overlap. Done when the read names two keys or more (a pipeline, or one
+     * MGET or MSET); at most {@value #PREFETCH_KEYS} are handed over. Nothing depends on it: an unknown
+     * command, or a key this node does not hold, costs a lookup that finds nothing.
+     */
+    @Override
+    public void arriving(List<Object> commands, int from) {
+        Prefetch p = PREFETCH.get();
+        long[] tokens = p.tokens;
+        int count = 0;
+        for (int c = from, n = commands.size(); c < n && count < tokens.length; c++) {
+            byte[][] args = (byte[][]) commands.get(c);
+            CommandSpec spec = table.find(args[0]);
+            if (spec == null || spec.firstKey() <= 0) {
+                continue;
+            }
+            int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : Math.min(spec.lastKey(), args.length - 1);
+            for (int i = spec.firstKey(), step = Math.max(1, spec.step()); i <= last && count < tokens.length; i += step) {
+                tokens[count++] = Key.tokenOf(args[i]);
+            }
+        }
+        if (count >= 2) {
+            p.read += engine.prefetch(tokens, count); // kept, so the reads are not optimized away
+        }
     }
 
     @Override

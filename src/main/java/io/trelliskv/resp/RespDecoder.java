@@ -32,7 +32,8 @@ import java.util.List;
  * between calls: {@link #args} holds the arguments read so far, so a multibulk that arrives over many
  * reads is parsed once; {@link #scanned} says how much of an unterminated line was already searched,
  * so a long line arriving a few bytes at a time costs linear time. Each call decodes every complete
- * request available (a pipeline of 16 is one call).
+ * request available (a pipeline of 16 is one call), and tells its {@link Arrivals} of them before they
+ * are passed on.
  *
  * <h2>Memory</h2>
  * Nothing is sized by a length the client only claims. A payload is copied out once, into an array of
@@ -100,6 +101,7 @@ public final class RespDecoder extends ByteToMessageDecoder {
     }
 
     private final RespLimits limits;
+    private final Arrivals arrivals;
     private State state = State.START;
     /**
      * Bytes of the current line, from the reader index, already searched for its terminator without
@@ -115,11 +117,35 @@ public final class RespDecoder extends ByteToMessageDecoder {
     private int bulkLength;
 
     public RespDecoder(RespLimits limits) {
-        this.limits = limits;
+        this(limits, NO_ARRIVALS);
     }
+
+    /** @param arrivals told of the requests each read held, before they are passed on */
+    public RespDecoder(RespLimits limits, Arrivals arrivals) {
+        this.limits = limits;
+        this.arrivals = arrivals;
+    }
+
+    /** Told of the requests one read held, {@code out[from ..]}, before the first of them is passed on. */
+    @FunctionalInterface
+    public interface Arrivals {
+        void arriving(List<Object> out, int from);
+    }
+
+    private static final Arrivals NO_ARRIVALS = (out, from) -> {
+    };
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        int from = out.size();
+        decodeAvailable(in, out);
+        if (out.size() > from) {
+            arrivals.arriving(out, from);
+        }
+    }
+
+    /** Decodes every complete request in {@code in} into {@code out}. */
+    private void decodeAvailable(ByteBuf in, List<Object> out) {
         while (in.isReadable()) {
             boolean progressed = switch (state) {
                 case START -> {
