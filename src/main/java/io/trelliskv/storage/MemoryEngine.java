@@ -1948,11 +1948,13 @@ public final class MemoryEngine implements Engine {
     }
 
     /**
-     * Nothing to do: the slabs are heap arrays or direct buffers, both released by the garbage collector
-     * once the engine is unreachable (the engine stays usable until then).
+     * Stops making spare slabs ({@link SlabAllocator}). The slabs are heap arrays or direct buffers, both
+     * released by the garbage collector once the engine is unreachable (the engine stays usable until then,
+     * making each slab where it is needed).
      */
     @Override
     public void close() {
+        slabs.close();
     }
 
     /**

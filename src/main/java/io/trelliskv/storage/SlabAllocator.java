@@ -2,6 +2,12 @@ package io.trelliskv.storage;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Where {@link MemoryEngine} keeps its records: a memcached-style slab allocator over
@@ -18,6 +24,15 @@ import java.util.Arrays;
  * through the chunks themselves (the first 8 bytes of a free chunk hold the next free handle): no Java
  * object per chunk. Slabs are never returned, except all at once by {@link #reset()}, as in memcached. A
  * record longer than {@link #MAX_CHUNK} gets a buffer of its own, released when the record is freed.
+ *
+ * <h2>Slabs made ahead</h2>
+ * Making a slab zeroes it, and in a process that has not used the memory before each of its pages is a
+ * page fault: about 3 ms for a {@link #MAX_SLAB} slab here, under a segment lock on the event loop that
+ * inserts the key, while that loop's other clients wait (docs/BENCHMARKS.md, "Slabs made ahead"). So
+ * once an engine has needed a slab of {@link #MAX_SLAB} bytes, the next {@link #SPARES} are made ahead on
+ * another thread ({@link Spares}), and an arena that needs one takes a ready one. When none is ready
+ * (an insert rate faster than the maker) the slab is made where it is needed, as before. Spares are not
+ * part of {@link #reservedBytes()} until taken; they add at most {@code SPARES} MiB to the process.
  *
  * <h2>Arenas and handles</h2>
  * There are {@link #ARENAS} independent arenas, each guarded by its own monitor; the engine maps each
@@ -47,6 +62,8 @@ final class SlabAllocator {
     static final int MAX_CHUNK = MAX_SLAB / 4;
 
     static final int ARENAS = 4;
+    /** Slabs of {@link #MAX_SLAB} bytes kept made ahead, once one has been needed. */
+    static final int SPARES = 2;
     static final int OFFSET_BITS = 20;
     static final int SLAB_BITS = 17;
     static final int ARENA_BITS = 3;
@@ -87,17 +104,24 @@ final class SlabAllocator {
     /** Slab numbers per arena: {@code 2^SLAB_BITS}, less in tests. */
     private final int maxSlabs;
     private final Arena[] arenas = new Arena[ARENAS];
+    private final Spares spares;
 
     SlabAllocator(boolean direct) {
-        this(direct, MAX_SLABS);
+        this(direct, MAX_SLABS, ForkJoinPool.commonPool());
     }
 
     SlabAllocator(boolean direct, int maxSlabs) {
+        this(direct, maxSlabs, ForkJoinPool.commonPool());
+    }
+
+    /** @param maker where spare slabs are made ({@link Spares}) */
+    SlabAllocator(boolean direct, int maxSlabs, Executor maker) {
         if (maxSlabs < 2 || maxSlabs > MAX_SLABS) {
             throw new IllegalArgumentException("maxSlabs: " + maxSlabs + " (expected: 2 .. " + MAX_SLABS + ")");
         }
         this.direct = direct;
         this.maxSlabs = maxSlabs;
+        this.spares = new Spares(maker);
         for (int i = 0; i < ARENAS; i++) {
             arenas[i] = new Arena(i);
         }
@@ -225,8 +249,75 @@ final class SlabAllocator {
         return n;
     }
 
+    /** Slabs of {@link #MAX_SLAB} bytes taken ready-made so far (for tests). */
+    long sparesTaken() {
+        return spares.taken.get();
+    }
+
+    /** Drops the spare slabs, and makes no more. */
+    void close() {
+        spares.close();
+    }
+
     private ByteBuffer newBuffer(int bytes) {
         return direct ? ByteBuffer.allocateDirect(bytes) : ByteBuffer.allocate(bytes);
+    }
+
+    /**
+     * Up to {@link #SPARES} slabs of {@link #MAX_SLAB} bytes, made on the maker's thread (by default the
+     * common fork-join pool) and handed to arenas that need one. Making starts when a slab of that size is
+     * first taken, and each take asks for one more, so an engine that never grows that far makes none.
+     * Best effort: a take that finds none made returns null, and a maker that cannot get the memory stops
+     * until the next take (the arena then makes the slab itself, and meets the same shortage there).
+     */
+    private final class Spares {
+        private final Executor maker;
+        private final ArrayBlockingQueue<ByteBuffer> ready = new ArrayBlockingQueue<>(SPARES);
+        /** A make task is queued or running. */
+        private final AtomicBoolean making = new AtomicBoolean();
+        private final AtomicLong taken = new AtomicLong();
+        private volatile boolean closed;
+
+        Spares(Executor maker) {
+            this.maker = maker;
+        }
+
+        /** A ready slab of {@link #MAX_SLAB} bytes, or null; asks for the next one either way. */
+        ByteBuffer take() {
+            ByteBuffer b = ready.poll();
+            if (b != null) {
+                taken.incrementAndGet();
+            }
+            if (!closed && ready.remainingCapacity() > 0 && making.compareAndSet(false, true)) {
+                try {
+                    maker.execute(this::make);
+                } catch (RejectedExecutionException e) { // the pool is shutting down: make them where needed
+                    making.set(false);
+                }
+            }
+            return b;
+        }
+
+        private void make() {
+            try {
+                while (!closed && ready.remainingCapacity() > 0) {
+                    ready.offer(newBuffer(MAX_SLAB));
+                }
+            } catch (OutOfMemoryError e) {
+                // No memory for a spare (heap, or -XX:MaxDirectMemorySize): the arena that needs the slab
+                // will ask for it itself and report the shortage.
+            } finally {
+                making.set(false);
+            }
+            if (closed) {
+                ready.clear();
+            }
+        }
+
+        void close() {
+            closed = true;
+            ready.clear();
+        }
     }
 
     /** One arena: its slabs and per-class free lists and carving positions, guarded by its monitor. */
@@ -271,7 +362,8 @@ final class SlabAllocator {
             int size = CLASS_SIZES[c];
             if (carveSlab[c] == 0 || carveOffset[c] + size > carveEnd[c]) {
                 int bytes = (int) Math.min(MAX_SLAB, Math.max(size, (long) MIN_SLAB << Math.min(slabsOfClass[c], 16)));
-                carveSlab[c] = newSlab(newBuffer(bytes), c);
+                ByteBuffer made = bytes == MAX_SLAB ? spares.take() : null;
+                carveSlab[c] = newSlab(made != null ? made : newBuffer(bytes), c);
                 carveOffset[c] = 0;
                 carveEnd[c] = bytes / size * size;
                 slabsOfClass[c]++;

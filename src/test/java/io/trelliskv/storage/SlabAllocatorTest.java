@@ -218,4 +218,67 @@ class SlabAllocatorTest {
             assertThat(b.get(o + i)).isEqualTo((byte) (seed * 31 + i));
         }
     }
+
+    /** Allocates chunks of {@code length} in arena 0 until a slab of {@code MAX_SLAB} bytes is made for them. */
+    private static List<Long> untilAFullSizeSlab(SlabAllocator a, int length) {
+        List<Long> handles = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            long before = a.reservedBytes();
+            handles.add(a.allocate(0, length));
+            if (a.reservedBytes() - before == SlabAllocator.MAX_SLAB) {
+                return handles;
+            }
+        }
+        throw new AssertionError("no slab of " + SlabAllocator.MAX_SLAB + " bytes after 1,000 chunks");
+    }
+
+    @Test
+    void fullSizeSlabsAreMadeAheadOnTheMakersThreadOnceOneIsNeeded() {
+        List<Runnable> maker = new ArrayList<>();
+        SlabAllocator a = new SlabAllocator(false, 1 << 10, maker::add);
+        int length = 200_000; // five chunks to a full-size slab; the first slabs of the class are smaller
+        List<Long> handles = new ArrayList<>(untilAFullSizeSlab(a, length));
+        assertThat(a.sparesTaken()).isZero(); // the first one is made where it is needed...
+        assertThat(maker).hasSize(1); // ...and asks for spares
+
+        maker.remove(0).run(); // makes SlabAllocator.SPARES of them
+        handles.addAll(untilAFullSizeSlab(a, length));
+        assertThat(a.sparesTaken()).isEqualTo(1);
+        assertThat(maker).hasSize(1); // the take asked for one more
+        handles.addAll(untilAFullSizeSlab(a, length));
+        assertThat(a.sparesTaken()).isEqualTo(2);
+        assertThat(maker).hasSize(1); // already asked: not twice
+        handles.addAll(untilAFullSizeSlab(a, length));
+        assertThat(a.sparesTaken()).isEqualTo(2); // none ready: made where needed, as before
+
+        maker.remove(0).run();
+        handles.addAll(untilAFullSizeSlab(a, length));
+        assertThat(a.sparesTaken()).isEqualTo(3);
+
+        for (int i = 0; i < handles.size(); i++) { // every chunk is its own, spare slabs' too
+            long h = handles.get(i);
+            a.buffer(h).putInt(SlabAllocator.offsetOf(h), i);
+            a.buffer(h).putInt(SlabAllocator.offsetOf(h) + length - 4, -i);
+        }
+        for (int i = 0; i < handles.size(); i++) {
+            long h = handles.get(i);
+            assertThat(a.buffer(h).getInt(SlabAllocator.offsetOf(h))).isEqualTo(i);
+            assertThat(a.buffer(h).getInt(SlabAllocator.offsetOf(h) + length - 4)).isEqualTo(-i);
+        }
+        assertThat(new HashSet<>(handles)).hasSize(handles.size());
+    }
+
+    @Test
+    void aClosedAllocatorMakesNoSparesAndStillAllocates() {
+        List<Runnable> maker = new ArrayList<>();
+        SlabAllocator a = new SlabAllocator(true, 1 << 10, maker::add);
+        untilAFullSizeSlab(a, 200_000);
+        a.close();
+        maker.forEach(Runnable::run); // a make that was asked for before the close makes nothing to take
+
+        untilAFullSizeSlab(a, 200_000);
+        untilAFullSizeSlab(a, 200_000);
+        assertThat(a.sparesTaken()).isZero();
+        assertThat(maker).hasSize(1); // and nothing more was asked for
+    }
 }
