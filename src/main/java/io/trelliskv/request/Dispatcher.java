@@ -70,6 +70,22 @@ public final class Dispatcher implements CommandSink {
 
     private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
 
+    /** The most keys of one read {@link #arriving} hands the engine at once. */
+    private static final int PREFETCH_KEYS = 64;
+
+    /** Per event loop: the tokens {@link #arriving} gathers, and where it keeps what the engine read. */
+    private static final class Prefetch {
+        final long[] tokens = new long[PREFETCH_KEYS];
+        int read;
+    }
+
+    private static final FastThreadLocal<Prefetch> PREFETCH = new FastThreadLocal<>() {
+        @Override
+        protected Prefetch initialValue() {
+            return new Prefetch();
+        }
+    };
+
     private final CommandTable table;
     private final Engine engine;
     private final Clock clock;
@@ -159,22 +175,6 @@ public final class Dispatcher implements CommandSink {
         return c == null ? null : c.router();
     }
 
-    /** The most keys of one read {@link #arriving} hands the engine at once. */
-    private static final int PREFETCH_KEYS = 64;
-
-    /** Per event loop: the tokens {@link #arriving} gathers, and where it keeps what the engine read. */
-    private static final class Prefetch {
-        final long[] tokens = new long[PREFETCH_KEYS];
-        int read;
-    }
-
-    private static final FastThreadLocal<Prefetch> PREFETCH = new FastThreadLocal<>() {
-        @Override
-        protected Prefetch initialValue() {
-            return new Prefetch();
-        }
-    };
-
     /**
      * A read's commands, before they run: asks the engine to bring their keys into the processor's cache,
      * all together ({@link Engine#prefetch}), so the commands that follow do not each wait for memory in
@@ -195,7 +195,8 @@ public final class Dispatcher implements CommandSink {
                 continue;
             }
             int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : Math.min(spec.lastKey(), args.length - 1);
-            for (int i = spec.firstKey(), step = Math.max(1, spec.step()); i <= last && count < tokens.length; i += step) {
+            int step = Math.max(1, spec.step());
+            for (int i = spec.firstKey(); i <= last && count < tokens.length; i += step) {
                 tokens[count++] = Key.tokenOf(args[i]);
             }
         }
