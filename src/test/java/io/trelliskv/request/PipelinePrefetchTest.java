@@ -13,6 +13,7 @@ import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.resp.RespRequestEncoder;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.MemoryEngine;
@@ -72,12 +73,13 @@ class PipelinePrefetchTest {
         real.close();
     }
 
+    /** One request, as a client encodes it. */
     private static String resp(String... args) {
-        StringBuilder sb = new StringBuilder().append('*').append(args.length).append("\r\n");
+        List<byte[]> argv = new ArrayList<>();
         for (String a : args) {
-            sb.append('$').append(a.length()).append("\r\n").append(a).append("\r\n");
+            argv.add(a.getBytes(StandardCharsets.UTF_8));
         }
-        return sb.toString();
+        return new String(RespRequestEncoder.encode(argv), StandardCharsets.UTF_8);
     }
 
     /** Sends {@code raw} as one read and returns every byte written back. */
