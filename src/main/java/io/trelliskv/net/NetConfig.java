@@ -13,7 +13,7 @@ import static io.trelliskv.common.ConfigException.require;
  * @param host                    address to bind for TCP
  * @param port                    TCP port
  * @param unixSocket              path of a Unix domain socket to serve as well, or null
- * @param ioThreads               number of event-loop threads (0: one per core)
+ * @param ioThreads               number of event-loop threads (0: {@link #defaultIoThreads(int)} of the cores)
  * @param maxClients              connections accepted at once; more are refused with an error
  * @param outputBufferSoftBytes   pending reply bytes past which the server stops reading from the
  *                                client until it has read its replies
@@ -35,5 +35,21 @@ public record NetConfig(String host, int port, String unixSocket, int ioThreads,
         require(outputBufferSoftBytes >= 1024, "outputBufferSoftBytes", outputBufferSoftBytes, ">= 1024");
         require(outputBufferHardBytes >= 0, "outputBufferHardBytes", outputBufferHardBytes, ">= 0");
         Objects.requireNonNull(limits, "limits");
+    }
+
+    /** The event-loop threads to run: {@link #ioThreads} where given, else the default for this machine's cores. */
+    public int eventLoopThreads() {
+        return ioThreads > 0 ? ioThreads : defaultIoThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * One event loop per core but one, and at least one. The core left over is for what else a node's
+     * requests need CPU for: the kernel's network stack, the collector's concurrent threads, the JIT and
+     * the node's background work, and on a small machine the clients themselves. Measured on 2 cores with
+     * redis-benchmark beside the node, one loop served pipelined requests faster than two and cut the
+     * tail at one request in flight (docs/BENCHMARKS.md, "One I/O thread on two cores").
+     */
+    public static int defaultIoThreads(int cores) {
+        return Math.max(1, cores - 1);
     }
 }

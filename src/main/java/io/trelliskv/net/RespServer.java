@@ -86,7 +86,7 @@ public final class RespServer implements AutoCloseable {
         this.registry = registry;
         this.epoll = Epoll.isAvailable();
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        int threads = config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
+        int threads = config.eventLoopThreads();
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("trellis-accept"), factory);
         this.ioGroup = new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("trellis-io"), factory);
     }

@@ -136,8 +136,7 @@ public final class Info {
         line(sb, "tcp_port", source.port().getAsInt());
         line(sb, "unix_socket", cfg.net().unixSocket() == null ? "" : cfg.net().unixSocket());
         line(sb, "transport", source.nativeTransport().getAsBoolean() ? "epoll" : "nio");
-        line(sb, "io_threads", cfg.net().ioThreads() > 0 ? cfg.net().ioThreads()
-                : Runtime.getRuntime().availableProcessors());
+        line(sb, "io_threads", cfg.net().eventLoopThreads());
         line(sb, "uptime_in_seconds", uptime);
         line(sb, "uptime_in_days", uptime / 86400);
         line(sb, "hz", Node.HZ);

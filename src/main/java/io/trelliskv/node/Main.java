@@ -232,7 +232,7 @@ public final class Main implements Callable<Integer> {
     int maxSiblings = VersionedCommands.DEFAULT_MAX_SIBLINGS;
 
     @Option(names = "--io-threads", paramLabel = "N",
-            description = "Event-loop threads; 0 = one per core (default: ${DEFAULT-VALUE}).")
+            description = "Event-loop threads; 0 = one per core but one, at least one (default: ${DEFAULT-VALUE}).")
     int ioThreads = 0;
 
     @Option(names = "--maxclients", paramLabel = "N", description = "Most clients at once (default: ${DEFAULT-VALUE}).")

@@ -175,4 +175,14 @@ class NodeConfigTest {
         assertThatThrownBy(() -> new ClusterConfig("t", List.of(new Address("h", 0)), null, 16, null))
                 .hasMessage("seeds: h:0 (expected: a listening port, 1..65535)");
     }
+
+    @Test
+    void eventLoopsLeaveACoreForTheRestUnlessTold() {
+        assertThat(List.of(1, 2, 4, 16).stream().map(NetConfig::defaultIoThreads)).containsExactly(1, 1, 3, 15);
+        NetConfig told = new NetConfig("h", 0, null, 6, 1, 1024, 0, RespLimits.DEFAULTS);
+        assertThat(told.eventLoopThreads()).isEqualTo(6);
+        NetConfig unset = new NetConfig("h", 0, null, 0, 1, 1024, 0, RespLimits.DEFAULTS);
+        assertThat(unset.eventLoopThreads())
+                .isEqualTo(NetConfig.defaultIoThreads(Runtime.getRuntime().availableProcessors()));
+    }
 }
