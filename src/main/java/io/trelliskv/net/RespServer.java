@@ -124,9 +124,10 @@ public final class RespServer implements AutoCloseable {
             bind(EpollServerDomainSocketChannel.class, new DomainSocketAddress(path.toFile()),
                     "unix socket " + path, false);
         }
-        log.info("Serving RESP on {}{} with {} I/O threads ({})", boundAddress,
-                config.unixSocket() != null ? " and " + config.unixSocket() : "",
-                ((MultiThreadIoEventLoopGroup) ioGroup).executorCount(), epoll ? "epoll" : "nio");
+        int loops = ((MultiThreadIoEventLoopGroup) ioGroup).executorCount();
+        log.info("Serving RESP on {}{} with {} I/O thread{} ({})", boundAddress,
+                config.unixSocket() != null ? " and " + config.unixSocket() : "", loops, loops == 1 ? "" : "s",
+                epoll ? "epoll" : "nio");
     }
 
     private Channel bind(Class<? extends ServerChannel> channelClass, java.net.SocketAddress address,

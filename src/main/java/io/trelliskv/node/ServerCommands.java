@@ -447,7 +447,7 @@ final class ServerCommands {
             p.put("maxmemory-policy", cfg.engine().policy().configName());
             p.put("maxmemory-samples", Integer.toString(cfg.engine().evictionSamples()));
             p.put("maxclients", Integer.toString(cfg.net().maxClients()));
-            p.put("io-threads", Integer.toString(cfg.net().ioThreads()));
+            p.put("io-threads", Integer.toString(cfg.net().eventLoopThreads())); // the number running, as Redis says
             p.put("proto-max-bulk-len", Long.toString(cfg.net().limits().maxBulkLength()));
             p.put("databases", "1");
             p.put("max-siblings", Integer.toString(cfg.maxSiblings()));

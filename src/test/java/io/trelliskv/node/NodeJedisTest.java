@@ -314,6 +314,15 @@ class NodeJedisTest {
     }
 
     @Test
+    void infoAndConfigGetSayHowManyIoThreadsRun() throws IOException {
+        startNode(); // two I/O threads (see startNode)
+        Jedis j = jedis();
+
+        assertThat(InfoFields.parse(j.info("server"))).containsEntry("io_threads", "2");
+        assertThat(j.configGet("io-threads")).containsEntry("io-threads", "2");
+    }
+
+    @Test
     void hello3NegotiatesResp3() throws IOException {
         startNode();
         Jedis j = jedis(RedisProtocol.RESP3);
