@@ -10,6 +10,7 @@ import io.netty.util.ResourceLeakDetector;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.resp.RespProtocolException;
+import io.trelliskv.testing.EmbeddedOutput;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -110,15 +111,9 @@ class ClientHandlerOrderingTest {
         channel.runPendingTasks();
     }
 
-    /** Everything written to the client so far, and the number of buffers it came in. */
+    /** Everything written to the client so far. */
     private String output() {
-        channel.runPendingTasks();
-        StringBuilder sb = new StringBuilder();
-        for (ByteBuf b; (b = channel.readOutbound()) != null; ) {
-            sb.append(b.toString(StandardCharsets.UTF_8));
-            b.release();
-        }
-        return sb.toString();
+        return EmbeddedOutput.drain(channel);
     }
 
     private void complete(String name, String simple) {

@@ -1,6 +1,5 @@
 package io.trelliskv.persist;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.command.CommandTable;
@@ -13,6 +12,7 @@ import io.trelliskv.net.NetConfig;
 import io.trelliskv.persist.Stores.Store;
 import io.trelliskv.request.Dispatcher;
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.testing.EmbeddedOutput;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -120,13 +120,7 @@ class DurableRepliesTest {
     }
 
     private String output() {
-        channel.runPendingTasks();
-        StringBuilder out = new StringBuilder();
-        for (ByteBuf b; (b = channel.readOutbound()) != null; ) {
-            out.append(b.toString(StandardCharsets.UTF_8));
-            b.release();
-        }
-        return out.toString();
+        return EmbeddedOutput.drain(channel);
     }
 
     /** Waits (bounded) for the next durability completion and runs it here; returns what the client got. */

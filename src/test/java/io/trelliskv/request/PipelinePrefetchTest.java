@@ -1,6 +1,5 @@
 package io.trelliskv.request;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.command.CommandTable;
@@ -17,6 +16,7 @@ import io.trelliskv.resp.RespRequestEncoder;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.MemoryEngine;
+import io.trelliskv.testing.EmbeddedOutput;
 import io.trelliskv.version.Hlc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -85,13 +85,7 @@ class PipelinePrefetchTest {
     /** Sends {@code raw} as one read and returns every byte written back. */
     private String send(String raw) {
         channel.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.UTF_8));
-        channel.runPendingTasks();
-        StringBuilder sb = new StringBuilder();
-        for (ByteBuf b; (b = channel.readOutbound()) != null; ) {
-            sb.append(b.toString(StandardCharsets.UTF_8));
-            b.release();
-        }
-        return sb.toString();
+        return EmbeddedOutput.drain(channel);
     }
 
     private static long token(String key) {

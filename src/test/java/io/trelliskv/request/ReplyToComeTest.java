@@ -1,6 +1,5 @@
 package io.trelliskv.request;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.common.ManualClock;
@@ -9,6 +8,7 @@ import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.DeferredReply;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.resp.RespLimits;
+import io.trelliskv.testing.EmbeddedOutput;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -68,13 +68,7 @@ class ReplyToComeTest {
     }
 
     private String output() {
-        channel.runPendingTasks();
-        StringBuilder sb = new StringBuilder();
-        for (ByteBuf b; (b = channel.readOutbound()) != null; ) {
-            sb.append(b.toString(StandardCharsets.UTF_8));
-            b.release();
-        }
-        return sb.toString();
+        return EmbeddedOutput.drain(channel);
     }
 
     private static byte[] bytes(String s) {

@@ -1,6 +1,5 @@
 package io.trelliskv.testing;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.cluster.ClusterConfig;
@@ -131,14 +130,7 @@ public final class CommandHarness implements AutoCloseable {
         /** Sends raw bytes (one or more requests, inline or multibulk) and returns all replies. */
         public String send(String raw) {
             channel.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.UTF_8));
-            channel.runPendingTasks();
-            StringBuilder out = new StringBuilder();
-            ByteBuf b;
-            while ((b = channel.readOutbound()) != null) {
-                out.append(b.toString(StandardCharsets.UTF_8));
-                b.release();
-            }
-            return out.toString();
+            return EmbeddedOutput.drain(channel);
         }
 
         public boolean isOpen() {
