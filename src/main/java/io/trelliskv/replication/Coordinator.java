@@ -788,6 +788,14 @@ public final class Coordinator {
          * no replica to write to).
          */
         void writeDone(Throwable failure);
+
+        /**
+         * A hint that {@link #writeDone} may come soon: read what it will need that is likely not in the cache,
+         * without a lock ({@link ReplicaTransport.WriteAcks#prefetch}). Returns what it read.
+         */
+        default int prefetch() {
+            return 0;
+        }
     }
 
     /**
@@ -960,7 +968,14 @@ public final class Coordinator {
         /** The answer of the replica at {@code index} of {@link #sendAll}'s nodes. */
         @Override
         public void answered(int index, Throwable failure) {
-            answered(allNodes.get(index), null, entries, failure);
+            // The node matters only to a failure (its hints, or who refused): an ack reads no more than it must.
+            answered(failure == null ? 0 : allNodes.get(index), null, entries, failure);
+        }
+
+        /** Passed on to {@link #whenDone} while the write is not over: once over, an answer changes nothing. */
+        @Override
+        public int prefetch() {
+            return over || whenDone == null ? 0 : whenDone.prefetch();
         }
 
         /** Sends the entries at {@code idx} to each of {@code nodes}, as one batch. */
@@ -1027,9 +1042,9 @@ public final class Coordinator {
 
         /** Under this monitor: the first entry with fewer acks than its level requires, or -1. */
         private int shortKey() {
-            for (int i = 0; i < entries.size(); i++) {
-                if (counts[2 * i] < counts[2 * i + 1]) {
-                    return i;
+            for (int i = 0; i < counts.length; i += 2) {
+                if (counts[i] < counts[i + 1]) {
+                    return i / 2;
                 }
             }
             return -1;

@@ -116,11 +116,24 @@ public final class ReplicaService {
      * random keys spent most of their time waiting for the index slot and the record of each key in turn.
      */
     private void apply(String from, ReplicaCodec.WriteBatch batch) {
+        // The newest version decides both checks of the batch: its drift is the largest (one clock read, not
+        // one per entry), and once the clock has observed it, every merge's own observation of an older one is
+        // a read rather than a compare-and-set, which would wait for the stores of the merge before it.
+        long newest = Long.MIN_VALUE;
         for (EntryView e = batch.next(); e != null; e = batch.next()) {
-            long drift = hlc.driftMillis(e.hlc());
+            newest = Math.max(newest, e.hlc());
+        }
+        if (newest != Long.MIN_VALUE) {
+            long drift = hlc.driftMillis(newest);
             if (drift > maxDriftMillis) {
-                refuse(from, e.key(), drift, batch.size());
+                batch.rewind();
+                for (EntryView e = batch.next(); e != null; e = batch.next()) {
+                    if (e.hlc() == newest) {
+                        refuse(from, e.key(), drift, batch.size());
+                    }
+                }
             }
+            hlc.observe(newest);
         }
         batch.prefetched(engine.prefetch(batch.tokens(), batch.size()));
         for (EntryView e = batch.next(); e != null; e = batch.next()) {

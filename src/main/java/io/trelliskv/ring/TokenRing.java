@@ -3,6 +3,7 @@ package io.trelliskv.ring;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -183,8 +184,12 @@ public final class TokenRing {
             // each arc are computed once per ring and factor, not per call. Racing threads build equal lists.
             @SuppressWarnings("unchecked")
             List<Long>[] byArc = new List[tokens.length];
+            Map<Long, Long> ids = new HashMap<>();
+            for (long node : tokensByNode.keySet()) {
+                ids.put(node, node);
+            }
             for (int i = 0; i < byArc.length; i++) {
-                byArc[i] = replicasAt(i, n);
+                byArc[i] = replicasAt(i, n, ids);
             }
             lists = new ReplicaLists(n, byArc);
             replicaLists = lists;
@@ -339,16 +344,25 @@ public final class TokenRing {
 
     /** Distinct owners clockwise from ring index {@code index}, at most {@code n}; the ring is not empty. */
     private List<Long> replicasAt(int index, int n) {
+        return replicasAt(index, n, null);
+    }
+
+    /**
+     * The replicas of the arc at {@code index}: an immutable list of one array, holding the ring's one boxed id
+     * per node ({@code ids}; null: boxed afresh). Every keyed command reads a list of a random arc, so the fewer lines it touches
+     * the better: its own array, and ids that every list shares and the cache keeps.
+     */
+    private List<Long> replicasAt(int index, int n, Map<Long, Long> ids) {
         int wanted = Math.min(n, tokensByNode.size());
         List<Long> replicas = new ArrayList<>(wanted);
         // Every node owns a token, so the walk meets `wanted` distinct owners within one lap.
         for (int i = index; replicas.size() < wanted; i = i + 1 == tokens.length ? 0 : i + 1) {
             long owner = owners[i];
             if (!replicas.contains(owner)) {
-                replicas.add(owner);
+                replicas.add(ids == null ? owner : ids.get(owner));
             }
         }
-        return Collections.unmodifiableList(replicas);
+        return List.copyOf(replicas);
     }
 
     private static void requireReplicationFactor(int n) {
