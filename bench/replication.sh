@@ -22,11 +22,13 @@
 # (persistence options for every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"),
 # SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part; JAR (the node jar to run; default target/trelliskv.jar, to
 # compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it);
-# CPU_ROUNDS (rounds of it, default 3).
+# CPU_ROUNDS (rounds of it, default 3); CPU_WARMUP (SETs sent to each before the first round and not measured, so
+# that the figure is of the compiled write path rather than of the JIT compiling it; default 5 x CPU_REQUESTS).
 # CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 through the entry node and
 # then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
 # /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
-# single node's, medians of the rounds (each round's figures are printed too).
+# single node's, medians of the rounds (each round's figures are printed too), and "pairs": the median of each
+# round's own ratio, which the machine's drift between rounds moves less.
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,8 @@ HINT_KEYS=${HINT_KEYS:-200000}
 HINT_RATES=${HINT_RATES:-5000 1000000}
 CPU_REQUESTS=${CPU_REQUESTS:-200000}
 CPU_ROUNDS=${CPU_ROUNDS:-3}
+CPU_WARMUP=${CPU_WARMUP:-$((5 * CPU_REQUESTS))}
+[ "$CPU_REQUESTS" -gt 0 ] || CPU_WARMUP=0
 OUT=bench/out/replication
 mkdir -p "$OUT"
 
@@ -170,16 +174,22 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
         done
         if [ "$CPU_REQUESTS" -gt 0 ]; then
             c_all=(); s_all=()
+            for ip in "$ENTRY" "$SINGLE_IP"; do # the JIT compiles the write path before the figure, not during it
+                [ "$CPU_WARMUP" -gt 0 ] && redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_WARMUP" -d 100 \
+                    -r "$KEYSPACE" -P 16 -t set -q >/dev/null
+            done
             for _ in $(seq 1 "$CPU_ROUNDS"); do # alternating, as the throughput rounds
                 c_all+=("$(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}")")
                 s_all+=("$(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")")
             done
             c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
-            echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs, median of $CPU_ROUNDS rounds): single node $s_cpu" \
-                "(${s_all[*]}); three nodes together $c_cpu (${c_all[*]}); $(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x"
+            pairs=$(for i in "${!c_all[@]}"; do awk -v a="${c_all[$i]}" -v b="${s_all[$i]}" 'BEGIN { printf "%.4f\n", a / b }'; done | median)
+            echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured, median of $CPU_ROUNDS rounds):" \
+                "single node $s_cpu (${s_all[*]}); three nodes together $c_cpu (${c_all[*]});" \
+                "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x"
         fi
         fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
-        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * CPU_REQUESTS))
+        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * CPU_REQUESTS + CPU_WARMUP))
         echo "# $L: entry node owns $own of the ring; forwarded $((fwd1 - fwd0)) of $total requests;" \
             "$(info_field "$ENTRY" replication read_repairs) read repairs, $(info_field "$ENTRY" replication hints_stored) hints," \
             "$(info_field "$ENTRY" replication timeout_errors) TIMEOUT errors on the entry node"

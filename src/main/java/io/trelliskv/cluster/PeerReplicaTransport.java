@@ -217,9 +217,6 @@ final class PeerReplicaTransport implements ReplicaTransport {
         final WriteBatch payload;
         final WriteAcks[] to;
         final int[] index;
-        /** What {@link WriteAcks#prefetch} read: kept, so that the reads are made. */
-        @SuppressWarnings("unused")
-        int prefetched;
 
         /** Takes the writes out of {@code c}, whose entries {@code payload} holds; leaves the entries to the caller. */
         Sending(Coalesced c, WriteBatch payload) {
@@ -244,13 +241,6 @@ final class PeerReplicaTransport implements ReplicaTransport {
         @Override
         public void accept(byte[] reply, Throwable failure) {
             Throwable outcome = failure != null ? failure : writeOutcome(reply);
-            if (outcome == null) {
-                int read = 0;
-                for (int i = 0; i < to.length; i++) {
-                    read += to[i].prefetch(); // see WriteAcks.prefetch
-                }
-                prefetched = read;
-            }
             for (int i = 0; i < to.length; i++) {
                 try {
                     to[i].answered(index[i], outcome);

@@ -788,14 +788,6 @@ public final class Coordinator {
          * no replica to write to).
          */
         void writeDone(Throwable failure);
-
-        /**
-         * A hint that {@link #writeDone} may come soon: read what it will need that is likely not in the cache,
-         * without a lock ({@link ReplicaTransport.WriteAcks#prefetch}). Returns what it read.
-         */
-        default int prefetch() {
-            return 0;
-        }
     }
 
     /**
@@ -970,12 +962,6 @@ public final class Coordinator {
         public void answered(int index, Throwable failure) {
             // The node matters only to a failure (its hints, or who refused): an ack reads no more than it must.
             answered(failure == null ? 0 : allNodes.get(index), null, entries, failure);
-        }
-
-        /** Passed on to {@link #whenDone} while the write is not over: once over, an answer changes nothing. */
-        @Override
-        public int prefetch() {
-            return over || whenDone == null ? 0 : whenDone.prefetch();
         }
 
         /** Sends the entries at {@code idx} to each of {@code nodes}, as one batch. */

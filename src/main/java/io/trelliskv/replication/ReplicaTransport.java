@@ -33,17 +33,6 @@ public interface ReplicaTransport {
          * or failed as a future of {@link #write(long, List)} fails. Called once per replica, on any thread.
          */
         void answered(int index, Throwable failure);
-
-        /**
-         * A hint that {@link #answered} is about to be called, given by a transport that passes one answer on to
-         * many writes (a coalesced batch) to all of them first, before any is told: each reads here, without a
-         * lock, what its answer will need that is likely not in the cache, so the misses of the batch's writes
-         * overlap rather than come one after the other, each behind the locks of the one before. Reads only;
-         * returns what it read (a sum of no meaning), which the caller keeps so the reads are not dropped.
-         */
-        default int prefetch() {
-            return 0;
-        }
     }
 
     /**

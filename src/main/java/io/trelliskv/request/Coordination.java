@@ -469,17 +469,6 @@ final class Coordination {
             }
         }
 
-        /** The slots of the session's read-your-writes table that {@link #writeDone} will record into. */
-        @Override
-        public int prefetch() {
-            List<Entry> w = written;
-            int read = 0;
-            for (int i = 0, n = w == null ? 0 : w.size(); i < n; i++) {
-                read += session.prefetch(w.get(i).key().token());
-            }
-            return read;
-        }
-
         /** {@link #writeDone}, for a write whose acknowledgement also waits for this node's log. */
         @Override
         public void accept(Void acked, Throwable failure) {

@@ -31,7 +31,7 @@ import io.trelliskv.version.Version;
  * <p>An empty slot holds version {@link Version#ZERO}, which sorts below every real version, so any
  * write recorded into it takes it.
  *
- * <p>Not thread-safe: the session guards it; only {@link #prefetch}, a hint, reads without it.
+ * <p>Not thread-safe: the session guards it.
  */
 final class RecentWrites {
 
@@ -92,16 +92,6 @@ final class RecentWrites {
             table[at + HLC] = hlc;
             table[at + NODE] = nodeId;
         }
-    }
-
-    /**
-     * Reads the slot of {@code token}, so that {@link #record} finds it in the cache: the one call made without
-     * the session's monitor, so it sizes its index by the table it read, which another thread may replace
-     * meanwhile (it then reads a slot of the old one, to no harm).
-     */
-    int prefetch(long token) {
-        long[] t = table;
-        return (int) t[SLOT * home(token, t.length / SLOT)];
     }
 
     /** The slot holding {@code token}, or -1: for {@link #hlc} and {@link #nodeId}. */

@@ -287,16 +287,6 @@ public final class Session {
         exact.record(token, hlc, nodeId);
     }
 
-    /**
-     * Reads, without the monitor, the slot {@link #record} will look at for a key with {@code token}: a hint
-     * ({@link io.trelliskv.replication.ReplicaTransport.WriteAcks#prefetch}); a table replaced meanwhile costs
-     * only a wasted read. Returns what it read.
-     */
-    int prefetch(long token) {
-        RecentWrites table = exact;
-        return table == null ? 0 : table.prefetch(token);
-    }
-
     /** Keeps the version of a key pushed out of {@link #exact} in its bucket, if newer than the bucket's. */
     private void pushOut(long token, long hlc, long nodeId) {
         if (floors == null) {
