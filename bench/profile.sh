@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Where one node's CPU time or allocation goes while redis-benchmark sends pipelined SETs, as async-profiler
+# sees it (stack samples that name inlined methods, and allocation samples weighted by their bytes): the
+# entry node of a 3-node cluster (--replication-factor 3, QUORUM, in memory only), one of its replicas, or a
+# single node under the same load.
+#
+#   bench/profile.sh                                  # CPU of the entry node
+#   EVENT=alloc TARGET=single bench/profile.sh        # bytes allocated per SET on a single node, by class
+#   TARGET=replica FOCUS='ReplicaService.apply$' bench/profile.sh
+#
+# The node is warmed up (WARMUP SETs, so the JIT has compiled the write path), then async-profiler is attached
+# (jcmd JVMTI.agent_load) for REQUESTS SETs. async-profiler comes from Maven Central
+# (tools.profiler:async-profiler, the linux-x64 jar), fetched by ./mvnw into bench/out/profile/ on first use.
+# Output: the collapsed stacks in bench/out/profile/EVENT-TARGET.txt (for flame graphs), and on stdout
+# per 1,000 SETs: for cpu, the ms of the heaviest frames (inclusive, then self) or the tree below the last
+# frame matching FOCUS; for alloc, the bytes per SET by class and by allocating site.
+#
+# Environment: EVENT (cpu or alloc; default cpu), TARGET (entry, replica or single; default entry), REQUESTS
+# (default 1000000), WARMUP (default 3000000), PIPELINE (default 16), CLIENTS (default 50), KEYSPACE (default
+# 100000), FOCUS (a regular expression over frames, cpu only), TOP (lines per table, default 30), JAVA_HOME,
+# TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR. Linux x86-64 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+EVENT=${EVENT:-cpu}
+TARGET=${TARGET:-entry}
+REQUESTS=${REQUESTS:-1000000}
+WARMUP=${WARMUP:-3000000}
+PIPELINE=${PIPELINE:-16}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+TOP=${TOP:-30}
+AP_VERSION=4.2
+case "$EVENT" in cpu|alloc) ;; *) echo "EVENT must be cpu or alloc, not '$EVENT'" >&2; exit 2 ;; esac
+case "$TARGET" in entry|replica|single) ;; *) echo "TARGET must be entry, replica or single, not '$TARGET'" >&2; exit 2 ;; esac
+# Attaching needs dynamic agent loading; exact frames of inlined code need DebugNonSafepoints.
+TRELLIS_JAVA_OPTS="${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} -XX:+EnableDynamicAgentLoading -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints"
+OUT=bench/out/profile
+mkdir -p "$OUT"
+
+LIB="$OUT/async-profiler-$AP_VERSION/libasyncProfiler.so"
+if [ ! -f "$LIB" ]; then
+    echo "fetching async-profiler $AP_VERSION from Maven Central..." >&2
+    ./mvnw -B -q dependency:copy -Dartifact="tools.profiler:async-profiler:$AP_VERSION:jar:linux-x64" \
+        -DoutputDirectory="$OUT" >&2
+    mkdir -p "$(dirname "$LIB")"
+    unzip -q -o -j "$OUT/async-profiler-$AP_VERSION-linux-x64.jar" linux-x64/libasyncProfiler.so -d "$(dirname "$LIB")"
+fi
+LIB=$(realpath "$LIB")
+
+bench_jar
+IPS=(127.0.0.92 127.0.0.93 127.0.0.94) # the cluster; a single node takes the first alone
+PORT=$(free_port "${IPS[@]}")
+[ -n "$PORT" ] || { echo "no port free on all addresses" >&2; exit 1; }
+
+if [ "$TARGET" = single ]; then
+    quorum_node "${IPS[0]}"; PROFILED=$STARTED_PID
+else
+    quorum_cluster "${IPS[@]}"
+    PROFILED=${CLUSTER_PIDS[0]}; [ "$TARGET" = replica ] && PROFILED=${CLUSTER_PIDS[1]}
+fi
+bench_header "profiled: $TARGET node, $EVENT$JAR_NOTE"
+load() { # requests -> redis-benchmark's summary line
+    redis-benchmark -h "${IPS[0]}" -p "$PORT" -c "$CLIENTS" -n "$1" -d 100 -r "$KEYSPACE" -P "$PIPELINE" -t set -q \
+        | tr '\r' '\n' | grep "per second" | tail -n 1
+}
+load "$WARMUP" >/dev/null
+agent() { # async-profiler command; quoted so that jcmd passes it whole
+    "$JAVA_HOME/bin/jcmd" "$PROFILED" JVMTI.agent_load "$LIB" "\"$1\"" >/dev/null
+}
+COLLAPSED="$OUT/$EVENT-$TARGET.txt"
+agent "start,event=$EVENT$([ "$EVENT" = cpu ] && echo ',interval=200us' || echo ',alloc=16k')"
+echo "# $(load "$REQUESTS") ($REQUESTS SETs, -P $PIPELINE, $CLIENTS clients, through ${IPS[0]})"
+agent "stop,collapsed,total,file=$(realpath "$OUT")/$EVENT-$TARGET.txt"
+
+python3 - "$COLLAPSED" "$REQUESTS" "$EVENT" "${FOCUS:-}" "$TOP" <<'EOF'
+import collections, re, sys
+path, requests, event, focus, top = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+stacks = []
+for line in open(path):
+    stack, value = line.rstrip().rsplit(' ', 1)
+    stacks.append(([re.sub(r'_\[[ijk]\]$', '', f) for f in stack.split(';')], int(value)))
+total = sum(v for _, v in stacks)
+if event == 'alloc':
+    per = requests  # bytes per SET
+    by_class, by_site = collections.Counter(), collections.Counter()
+    for frames, v in stacks:
+        by_class[frames[-1]] += v
+        site = ' <- '.join(f.split('/')[-1] for f in reversed(frames[-4:-1]))
+        by_site[frames[-1] + '  <- ' + site] += v
+    print('# bytes allocated per SET: %.0f' % (total / per))
+    print('## by class'); [print('%8.1f  %s' % (v / per, k)) for k, v in by_class.most_common(top)]
+    print('## by class and the three frames that allocate it'); [print('%8.1f  %s' % (v / per, k)) for k, v in by_site.most_common(top)]
+    sys.exit()
+per = 1e6 * requests / 1000  # ns of samples -> ms per 1,000 SETs
+print('# CPU ms per 1,000 SETs in samples: %.3f' % (total / per))
+if focus:
+    tree = {}
+    def add(node, path, v):
+        node['_'] = node.get('_', 0) + v
+        if path:
+            add(node.setdefault(path[0], {}), path[1:], v)
+    for frames, v in stacks:
+        hits = [i for i, f in enumerate(frames) if re.search(focus, f)]
+        if hits:
+            add(tree, frames[hits[-1] + 1:hits[-1] + 7], v)
+    print('## below the last frame matching %r: %.3f' % (focus, tree.get('_', 0) / per))
+    def show(node, depth):
+        for k, c in sorted(((k, c) for k, c in node.items() if k != '_'), key=lambda kc: -kc[1]['_']):
+            if c['_'] / per >= 0.01:
+                print('%s%7.3f  %s' % ('  ' * depth, c['_'] / per, k)); show(c, depth + 1)
+    show(tree, 0)
+    sys.exit()
+inclusive, own = collections.Counter(), collections.Counter()
+for frames, v in stacks:
+    own[frames[-1]] += v
+    for f in set(frames):
+        inclusive[f] += v
+print('## inclusive'); [print('%7.3f  %s' % (v / per, k)) for k, v in inclusive.most_common(top)]
+print('## self'); [print('%7.3f  %s' % (v / per, k)) for k, v in own.most_common(top)]
+EOF
