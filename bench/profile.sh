@@ -18,7 +18,7 @@
 # Environment: EVENT (cpu or alloc; default cpu), TARGET (entry, replica or single; default entry), REQUESTS
 # (default 1000000), WARMUP (default 3000000), PIPELINE (default 16), CLIENTS (default 50), KEYSPACE (default
 # 100000), FOCUS (a regular expression over frames, cpu only), TOP (lines per table, default 30), JAVA_HOME,
-# TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR. Linux x86-64 only.
+# TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR. Linux x86-64 only; needs python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -45,7 +45,9 @@ if [ ! -f "$LIB" ]; then
     ./mvnw -B -q dependency:copy -Dartifact="tools.profiler:async-profiler:$AP_VERSION:jar:linux-x64" \
         -DoutputDirectory="$OUT" >&2
     mkdir -p "$(dirname "$LIB")"
-    unzip -q -o -j "$OUT/async-profiler-$AP_VERSION-linux-x64.jar" linux-x64/libasyncProfiler.so -d "$(dirname "$LIB")"
+    python3 -c 'import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("linux-x64/libasyncProfiler.so") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)' "$OUT/async-profiler-$AP_VERSION-linux-x64.jar" "$LIB"
 fi
 LIB=$(realpath "$LIB")
 
