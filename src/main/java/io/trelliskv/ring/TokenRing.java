@@ -348,9 +348,9 @@ public final class TokenRing {
     }
 
     /**
-     * The replicas of the arc at {@code index}: an immutable list of one array, holding the ring's one boxed id
-     * per node ({@code ids}; null: boxed afresh). Every keyed command reads a list of a random arc, so the fewer lines it touches
-     * the better: its own array, and ids that every list shares and the cache keeps.
+     * The replicas of the arc at {@code index}: an immutable list over one array, holding the ring's one boxed
+     * id per node ({@code ids}; null: boxed afresh). Every keyed command reads the list of a random arc, so the
+     * fewer cache lines it takes the better: the list's own, and ids that every list shares and the cache keeps.
      */
     private List<Long> replicasAt(int index, int n, Map<Long, Long> ids) {
         int wanted = Math.min(n, tokensByNode.size());
