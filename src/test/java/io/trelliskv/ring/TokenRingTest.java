@@ -79,6 +79,16 @@ class TokenRingTest {
     }
 
     @Test
+    void replicaListsAreSharedSoNoCallerCanChangeThem() {
+        TokenRing ring = TokenRing.of(0, Map.of(1L, List.of(10L, 20L, 30L), 2L, List.of(40L), 3L, List.of(50L)));
+        List<Long> list = ring.replicas(5, 3);
+        assertThat(ring.replicas(5, 3)).isSameAs(list); // computed once per ring and factor
+        assertThatThrownBy(() -> list.add(4L)).isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> list.set(0, 4L)).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(ring.replicas(5, 3)).containsExactly(1L, 2L, 3L);
+    }
+
+    @Test
     void ownershipIsTheSizeOfEachNodesPrimaryRanges() {
         assertThat(RING.ownership()).containsExactly(
                 Map.entry(1L, 0.5), Map.entry(2L, 0.375), Map.entry(3L, 0.125));
