@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -32,13 +31,13 @@ import java.util.function.Predicate;
  * in the ring's (signed) order: segment 0 holds the most negative tokens and segment 4095 the most
  * positive ones, so a range of ring tokens maps to a contiguous run of segments (what Merkle trees and
  * range streaming walk), and a scan visits keys in approximate ring order. Each segment is its own
- * lock (a {@link ReentrantLock}; uncontended it costs one CAS) and owns an open-addressing index and an
- * {@link ExpiryHeap}. Every operation on one key takes one segment lock; multi-key {@code atomically}
- * takes the distinct segments in ascending index order, so two of them cannot deadlock. The only code
- * that ever holds two segment locks besides that is eviction, which only {@code tryLock}s, so
- * {@link #makeRoom()} may be called from inside an {@code atomically} body, and {@link #clear()}, which
- * takes all of them in ascending order (so it must not be called from inside such a body). Slab arena
- * locks are taken under a segment lock and nothing is taken under them.
+ * lock (a {@link SegmentLock}: one CAS to take, a store without a fence to release) and owns an
+ * open-addressing index and an {@link ExpiryHeap}. Every operation on one key takes one segment lock;
+ * multi-key {@code atomically} takes the distinct segments in ascending index order, so two of them
+ * cannot deadlock. The only code that ever holds two segment locks besides that is eviction, which only
+ * {@code tryLock}s, so {@link #makeRoom()} may be called from inside an {@code atomically} body, and
+ * {@link #clear()}, which takes all of them in ascending order (so it must not be called from inside
+ * such a body). Slab arena locks are taken under a segment lock and nothing is taken under them.
  *
  * <h2>Records</h2>
  * A record is one chunk of a slab (see {@link SlabAllocator} for chunks, size classes and handles),
@@ -1961,7 +1960,7 @@ public final class MemoryEngine implements Engine {
      * One segment: its index, expiry heap and counters, all guarded by the segment itself (a lock). The
      * counters are also read without the lock, as hints for sampling.
      */
-    private static final class Segment extends ReentrantLock {
+    private static final class Segment extends SegmentLock {
 
         /** Position in {@link #segments}. */
         final int index;
