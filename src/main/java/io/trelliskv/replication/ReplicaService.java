@@ -111,9 +111,10 @@ public final class ReplicaService {
 
     /**
      * {@link #apply(String, List)} for a batch read in place: each entry is merged as a view of the frame
-     * ({@link Engine#merge(EntryView)}), so a replica stores a write without an object per entry. Before the
-     * merges, the engine is handed the batch's tokens ({@link Engine#prefetch}): a replica's merges of
-     * random keys spent most of their time waiting for the index slot and the record of each key in turn.
+     * ({@link Engine#mergeAll}, one clock reading for the batch), so a replica stores a write without an
+     * object per entry. Before the merges, the engine is handed the batch's tokens ({@link Engine#prefetch}):
+     * a replica's merges of random keys spent most of their time waiting for the index slot and the record
+     * of each key in turn.
      */
     private void apply(String from, ReplicaCodec.WriteBatch batch) {
         // The newest version decides both checks of the batch: its drift is the largest (one clock read, not
@@ -136,13 +137,9 @@ public final class ReplicaService {
             hlc.observe(newest);
         }
         batch.prefetched(engine.prefetch(batch.tokens(), batch.size()));
-        for (EntryView e = batch.next(); e != null; e = batch.next()) {
-            if (engine.merge(e)) {
-                applied.increment();
-            } else {
-                stale.increment();
-            }
-        }
+        int stored = engine.mergeAll(batch::next);
+        applied.add(stored);
+        stale.add(batch.size() - stored);
     }
 
     /**

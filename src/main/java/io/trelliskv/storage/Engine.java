@@ -82,6 +82,22 @@ public interface Engine extends AutoCloseable {
     }
 
     /**
+     * Merges each entry of {@code batch} in turn as {@link #merge(EntryView)} does, and returns how many
+     * stored anything. An engine that reads its clock for a merge (expiry, idle times) may read it once for
+     * the whole batch: a batch is merged within a few milliseconds, and a clock read costs as much as a
+     * tenth of a merge.
+     */
+    default int mergeAll(EntryView.Batch batch) {
+        int stored = 0;
+        for (EntryView e = batch.next(); e != null; e = batch.next()) {
+            if (merge(e)) {
+                stored++;
+            }
+        }
+        return stored;
+    }
+
+    /**
      * Brings into the processor's cache what merging the keys with these ring tokens will read first (a
      * hint, with no effect on what any operation returns), so that a batch of merges that follows waits for
      * memory once, for all of its keys together, instead of once per key. A replica calls it with the tokens

@@ -17,6 +17,13 @@ import java.nio.ByteBuffer;
  */
 public final class EntryView {
 
+    /** Entries read in place, one after another: {@link Engine#mergeAll} takes them. */
+    @FunctionalInterface
+    public interface Batch {
+        /** The view pointed at the next entry, or null after the last. */
+        EntryView next();
+    }
+
     private ByteBuffer buffer;
     private int keyOffset;
     private int keyLength;
