@@ -66,10 +66,11 @@ import static io.trelliskv.command.CommandFlag.WRITE;
  * it; the engine releases its locks and nothing has been written.
  *
  * <h2>Expiry</h2>
- * Expiry times are absolute epoch milliseconds from the injected clock, read once per command. As in
- * Redis, a write that replaces a value (SET without KEEPTTL, GETSET, MSET) drops the key's TTL, while
- * an edit of the value (INCR and friends, APPEND, SETRANGE) keeps it. Entries are immutable, so
- * keeping a TTL means writing the new value with the old entry's {@code expireAt}.
+ * Expiry times are absolute epoch milliseconds from the injected clock, read once per command that gives
+ * a time relative to now (EX, PX; a plain SET reads none). As in Redis, a write that replaces a value
+ * (SET without KEEPTTL, GETSET, MSET) drops the key's TTL, while an edit of the value (INCR and friends,
+ * APPEND, SETRANGE) keeps it. Entries are immutable, so keeping a TTL means writing the new value with
+ * the old entry's {@code expireAt}.
  *
  * <h2>INCRBYFLOAT</h2>
  * Redis adds two {@code long double}s (64-bit mantissa) and prints the sum with {@code "%.17Lf"}: 17
@@ -145,7 +146,7 @@ public final class StringCommands {
     /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]. */
     private void set(ClientConnection c, byte[][] a, RespWriter out) {
         Options o = Options.parse(a, 3, true);
-        long expireAt = o.expireAt(clock.millis(), "set");
+        long expireAt = o.expireAt(clock, "set");
         Key key = c.key(a[1]);
         byte[] value = a[2];
         if (!o.has(Options.NX | Options.XX | Options.GET | Options.KEEPTTL)) {
@@ -679,6 +680,11 @@ public final class StringCommands {
          * getExpireMillisecondsOrReply: the time must be positive and must not overflow once converted
          * to ms and, for EX and PX, added to {@code now}.
          */
+        /** {@link #expireAt(long, String)}, reading the clock only for a time relative to now (EX, PX). */
+        long expireAt(Clock clock, String command) {
+            return expireAt(has(EX | PX) ? clock.millis() : 0, command);
+        }
+
         long expireAt(long now, String command) {
             if (time == null) {
                 return 0;

@@ -59,7 +59,8 @@ import java.util.function.Predicate;
  * further node id is stored inline. A write never modifies another key's record: it writes the new
  * record into the old chunk when both lengths fall in the same size class, else into a new chunk, and
  * frees the old. Local writes ({@code put}, {@code delete}, {@code Txn} writes) are stamped under the
- * segment lock with {@code hlc.now()} and this node's id; if the record they replace carries a greater
+ * segment lock with {@code hlc.now(now)} (the write's one reading of the engine's clock, which is the
+ * HLC's) and this node's id; if the record they replace carries a greater
  * timestamp (merged from a node whose clock runs ahead), the clock first observes it, so a local write
  * always supersedes what it replaced here and on every replica. {@link #merge(Entry)} copies the
  * incoming entry into a record if it is newer under last-writer-wins than whatever is stored,
@@ -257,7 +258,10 @@ public final class MemoryEngine implements Engine {
         this(config, clock, hlc, nodeId, Journal.NONE);
     }
 
-    /** An engine that reports what it stores to {@code journal} (see {@link Journal}). */
+    /**
+     * An engine that reports what it stores to {@code journal} (see {@link Journal}). {@code hlc} reads
+     * {@code clock}: a local write reads the clock once, for its expiry and idle time and its version.
+     */
     public MemoryEngine(EngineConfig config, Clock clock, Hlc hlc, long nodeId, Journal journal) {
         this.journal = Objects.requireNonNull(journal, "journal");
         this.config = Objects.requireNonNull(config, "config");
@@ -840,7 +844,7 @@ public final class MemoryEngine implements Engine {
 
     private Entry putLocked(Segment s, Key key, byte[] value, byte kind, long expireAt, long now) {
         int i = find(s, key);
-        long stamp = stamp(s, i);
+        long stamp = stamp(s, i, now);
         store(s, i, key, key.bytes(), value, kind, stamp, nodeId, expireAt, lruTick(now), now);
         Entry e = new Entry(key, value, stamp, nodeId, expireAt, kind);
         WriteCapture.record(e);
@@ -870,7 +874,7 @@ public final class MemoryEngine implements Engine {
             live = (flags & F_TOMBSTONE) == 0 && !(expireAt != 0 && now > expireAt);
         }
         if (graceMillis > 0) {
-            long stamp = stamp(s, i);
+            long stamp = stamp(s, i, now);
             long purgeAt = saturatedAdd(now, graceMillis);
             store(s, i, key, key.bytes(), null, ValueKind.PLAIN, stamp, nodeId, purgeAt, lruTick(now), now);
             Entry tombstone = new Entry(key, null, stamp, nodeId, purgeAt);
@@ -878,20 +882,23 @@ public final class MemoryEngine implements Engine {
             journal.stored(tombstone);
         } else if (i >= 0) {
             // No tombstone is kept, but the log needs one, or a replay would bring the key back.
-            journal.stored(new Entry(key, null, stamp(s, i), nodeId, now));
+            journal.stored(new Entry(key, null, stamp(s, i, now), nodeId, now));
             unlink(s, i, now);
         }
         return live;
     }
 
-    /** A timestamp for a local write that replaces the record in slot {@code i} (if any): greater than its. */
-    private long stamp(Segment s, int i) {
-        long ts = hlc.now();
+    /**
+     * A timestamp for a local write at {@code now} (the write's one clock reading) that replaces the record in
+     * slot {@code i} (if any): greater than its.
+     */
+    private long stamp(Segment s, int i, long now) {
+        long ts = hlc.now(now);
         if (i >= 0) {
             long current = hlcOf(handleOf(s.slots[i]));
             if (ts <= current) {
                 hlc.observe(current);
-                ts = hlc.now();
+                ts = hlc.now(now);
             }
         }
         return ts;
@@ -1167,7 +1174,7 @@ public final class MemoryEngine implements Engine {
                 return incomingNewer && storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
             }
             hlc.observe(incoming.hlc);
-            return storeMerged(s, i, newer, joined, stamp(s, i), nodeId, now);
+            return storeMerged(s, i, newer, joined, stamp(s, i, now), nodeId, now);
         }
         if (c > 0) {
             if (incomingNewer || !Precedence.liveCounter(incoming, now)) {
@@ -1176,11 +1183,11 @@ public final class MemoryEngine implements Engine {
                 return storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
             }
             hlc.observe(incoming.hlc);
-            return storeMerged(s, i, incoming, incoming.value, stamp(s, i), nodeId, now);
+            return storeMerged(s, i, incoming, incoming.value, stamp(s, i, now), nodeId, now);
         }
         if (c < 0 && incomingNewer && Precedence.liveCounter(current, now)) {
             hlc.observe(incoming.hlc); // the stored counter wins with the older version: newer than both now
-            return storeMerged(s, i, current, current.value, stamp(s, i), nodeId, now);
+            return storeMerged(s, i, current, current.value, stamp(s, i, now), nodeId, now);
         }
         return false;
     }

@@ -42,7 +42,16 @@ public final class Hlc {
 
     /** A new timestamp for a local event, greater than every timestamp issued or observed before. */
     public long now() {
-        long wall = pack(clock.millis(), 0);
+        return now(clock.millis());
+    }
+
+    /**
+     * {@link #now()} for an event at {@code wallMillis}, a reading of this clock the caller took already
+     * (a write's one reading, which also stamps its expiry and idle time): a clock read costs as much as a
+     * tenth of a write. An older reading only makes the logical part count further.
+     */
+    public long now(long wallMillis) {
+        long wall = pack(wallMillis, 0);
         while (true) {
             long prev = last.get();
             long next = wall > prev ? wall : prev + 1;
