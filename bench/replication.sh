@@ -28,7 +28,8 @@
 # then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
 # /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
 # single node's, medians of the rounds (each round's figures are printed too), and "pairs": the median of each
-# round's own ratio, which the machine's drift between rounds moves less.
+# round's own ratio, which the machine's drift between rounds moves less; then the three nodes' figure split into
+# the entry node's (which coordinates) and the two replicas' together.
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,13 +103,14 @@ cpu_ticks() { # pid... -> utime + stime summed, in clock ticks (fields 14 and 15
     for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
     echo "$t"
 }
-cpu_per_1000_sets() { # ip pid... -> CPU ms of those processes per 1,000 SETs of CPU_REQUESTS at -P 16
+cpu_per_1000_sets() { # ip pid... -> CPU ms per 1,000 SETs of CPU_REQUESTS at -P 16: of all those processes, then of the first
     local ip=$1; shift
-    local t0 t1
-    t0=$(cpu_ticks "$@")
+    local t0 t1 f0 f1
+    t0=$(cpu_ticks "$@"); f0=$(cpu_ticks "$1")
     redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d 100 -r "$KEYSPACE" -P 16 -t set -q >/dev/null
-    t1=$(cpu_ticks "$@")
-    awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" 'BEGIN { printf "%.2f", d * 1000 / hz / (n / 1000) }'
+    t1=$(cpu_ticks "$@"); f1=$(cpu_ticks "$1")
+    awk -v d=$((t1 - t0)) -v f=$((f1 - f0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" \
+        'BEGIN { printf "%.2f %.2f\n", d * 1000 / hz / (n / 1000), f * 1000 / hz / (n / 1000) }'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -173,20 +175,24 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
             done
         done
         if [ "$CPU_REQUESTS" -gt 0 ]; then
-            c_all=(); s_all=()
+            c_all=(); e_all=(); r_all=(); s_all=()
             for ip in "$ENTRY" "$SINGLE_IP"; do # the JIT compiles the write path before the figure, not during it
                 [ "$CPU_WARMUP" -gt 0 ] && redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_WARMUP" -d 100 \
                     -r "$KEYSPACE" -P 16 -t set -q >/dev/null
             done
             for _ in $(seq 1 "$CPU_ROUNDS"); do # alternating, as the throughput rounds
-                c_all+=("$(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}")")
-                s_all+=("$(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")")
+                read -r c e < <(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}") # the entry node's PID first
+                c_all+=("$c"); e_all+=("$e"); r_all+=("$(awk -v c="$c" -v e="$e" 'BEGIN { printf "%.2f", c - e }')")
+                read -r s _ < <(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")
+                s_all+=("$s")
             done
             c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
             pairs=$(for i in "${!c_all[@]}"; do awk -v a="${c_all[$i]}" -v b="${s_all[$i]}" 'BEGIN { printf "%.4f\n", a / b }'; done | median)
             echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured, median of $CPU_ROUNDS rounds):" \
                 "single node $s_cpu (${s_all[*]}); three nodes together $c_cpu (${c_all[*]});" \
-                "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x"
+                "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x;" \
+                "of the three, the entry node $(printf '%s\n' "${e_all[@]}" | median) (${e_all[*]})" \
+                "and the two replicas together $(printf '%s\n' "${r_all[@]}" | median) (${r_all[*]})"
         fi
         fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
         total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * CPU_REQUESTS + CPU_WARMUP))
