@@ -680,11 +680,6 @@ public final class StringCommands {
          * getExpireMillisecondsOrReply: the time must be positive and must not overflow once converted
          * to ms and, for EX and PX, added to {@code now}.
          */
-        /** {@link #expireAt(long, String)}, reading the clock only for a time relative to now (EX, PX). */
-        long expireAt(Clock clock, String command) {
-            return expireAt(has(EX | PX) ? clock.millis() : 0, command);
-        }
-
         long expireAt(long now, String command) {
             if (time == null) {
                 return 0;
@@ -704,6 +699,11 @@ public final class StringCommands {
                 t += now;
             }
             return t;
+        }
+
+        /** {@link #expireAt(long, String)}, reading the clock only for a time relative to now (EX, PX). */
+        long expireAt(Clock clock, String command) {
+            return expireAt(has(EX | PX) ? clock.millis() : 0, command);
         }
     }
 

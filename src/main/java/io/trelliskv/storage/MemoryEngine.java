@@ -60,9 +60,9 @@ import java.util.function.Predicate;
  * record into the old chunk when both lengths fall in the same size class, else into a new chunk, and
  * frees the old. Local writes ({@code put}, {@code delete}, {@code Txn} writes) are stamped under the
  * segment lock with {@code hlc.now(now)} (the write's one reading of the engine's clock, which is the
- * HLC's) and this node's id; if the record they replace carries a greater
- * timestamp (merged from a node whose clock runs ahead), the clock first observes it, so a local write
- * always supersedes what it replaced here and on every replica. {@link #merge(Entry)} copies the
+ * HLC's) and this node's id; if the record they replace carries a greater timestamp (merged from a node
+ * whose clock runs ahead), the clock first observes it, so a local write always supersedes what it
+ * replaced here and on every replica. {@link #merge(Entry)} copies the
  * incoming entry into a record if it is newer under last-writer-wins than whatever is stored,
  * tombstones and expired records included. Reads copy the value out into a new {@link Entry}.
  *
