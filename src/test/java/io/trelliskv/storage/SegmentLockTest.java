@@ -57,6 +57,7 @@ class SegmentLockTest {
                     }
                 }
             });
+            w.setDaemon(true);
             w.start();
             workers.add(w);
         }
@@ -125,15 +126,20 @@ class SegmentLockTest {
                 lock.unlock();
             }
         });
+        waiter.setDaemon(true);
         waiter.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (waiter.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (waiter.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertThat(waiter.getState()).as("the waiter parks while the lock is held")
+                    .isEqualTo(Thread.State.TIMED_WAITING);
+            assertThat(took).isNotDone();
+            counter = 41;
+        } finally {
+            lock.unlock();
         }
-        assertThat(waiter.getState()).as("the waiter parks while the lock is held").isEqualTo(Thread.State.TIMED_WAITING);
-        assertThat(took).isNotDone();
-        counter = 41;
-        lock.unlock();
         assertThat(took.get(10, TimeUnit.SECONDS)).as("took it and saw the holder's write").isEqualTo(42L);
         waiter.join(TimeUnit.SECONDS.toMillis(10));
         assertThat(lock.isLocked()).isFalse();
