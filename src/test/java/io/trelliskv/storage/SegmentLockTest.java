@@ -33,9 +33,13 @@ class SegmentLockTest {
             Thread w = new Thread(() -> {
                 try {
                     start.await();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                     for (int i = 0; i < rounds; i++) {
                         if (tries) {
                             while (!lock.tryLock()) {
+                                if (System.nanoTime() > deadline) {
+                                    throw new AssertionError("tryLock never succeeded within 20 s");
+                                }
                                 Thread.onSpinWait();
                             }
                         } else {
