@@ -43,9 +43,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A node's part in the cluster on a real network: the peer port, UDP gossip and the threads that a
@@ -70,6 +72,8 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
 
     /** How long push-pull exchanges may take. */
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(10);
+    /** How long a start waits for membership to list this node: its thread's first task, normally at once. */
+    private static final long LISTED_TIMEOUT_SECONDS = 30;
     /** How long shutdown waits for the LEFT announcement to spread. */
     private static final long LEAVE_WAIT_MILLIS = 2_000;
 
@@ -225,10 +229,26 @@ public final class Cluster implements AutoCloseable, RebalanceControl, RepairCon
                 durability, dataKept);
         gossip.start(new InetSocketAddress(bindHost, bound.getPort()), (from, data) -> member.swim().onPacket(from, data));
         running = new Running(peers, gossip, member);
-        member.start();
+        awaitListed(member.start());
         log.info("Node {} in cluster '{}' at {}:{}{}", Long.toHexString(identity.nodeId()), config.name(),
                 self.host(), self.port(), member.joinTargets().isEmpty() ? " (new cluster)"
                         : ", joining through " + member.joinTargets());
+    }
+
+    /**
+     * Waits until membership lists this node, so that MEMBERS and the ring include it from a node's first
+     * command on (its thread starts it a moment after {@link ClusterMember#start()} returns).
+     */
+    private static void awaitListed(CompletableFuture<Void> listed) throws IOException {
+        try {
+            listed.get(LISTED_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while membership started", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("membership did not start: " + (e instanceof TimeoutException
+                    ? "its thread did not run within " + LISTED_TIMEOUT_SECONDS + " s" : e.getCause()), e);
+        }
     }
 
     /** The started member. */

@@ -278,8 +278,13 @@ public final class ClusterMember implements AutoCloseable {
         return joinTargets;
     }
 
-    /** Starts hint replay, anti-entropy and membership, and joins through the seeds or the members known. */
-    public void start() {
+    /**
+     * Starts hint replay, anti-entropy and membership, and joins through the seeds or the members known.
+     *
+     * @return completes once membership runs on its thread and lists this node (the join goes on after)
+     */
+    public CompletableFuture<Void> start() {
+        CompletableFuture<Void> listed = new CompletableFuture<>();
         wiring.background().startHintReplay(replayer);
         wiring.background().startAntiEntropy(antiEntropy);
         List<Address> seeds = joinTargets;
@@ -288,7 +293,13 @@ public final class ClusterMember implements AutoCloseable {
                     config.dataDir());
         }
         scheduler.execute(() -> {
-            swim.start();
+            try {
+                swim.start();
+            } catch (RuntimeException e) {
+                listed.completeExceptionally(e);
+                throw e;
+            }
+            listed.complete(null);
             swim.join(seeds);
             rebalancer.start();
             joinStartedMillis = clock.millis();
@@ -303,6 +314,7 @@ public final class ClusterMember implements AutoCloseable {
                 scheduler.schedule(MEMBERS_SAVE_MILLIS, this::saveMembers);
             }
         });
+        return listed;
     }
 
     /**

@@ -97,17 +97,37 @@ public final class RespServer implements AutoCloseable {
     }
 
     /**
-     * Binds the TCP port (and the Unix socket if configured). Throws {@link IOException} with a clear
-     * message if an address cannot be bound.
+     * Binds the TCP port (and the Unix socket if configured) and accepts connections: {@link #bind} then
+     * {@link #accept}. Throws {@link IOException} with a clear message if an address cannot be bound.
      */
     public void start() throws IOException {
+        bind();
+        accept();
+    }
+
+    /**
+     * Starts accepting connections on the ports {@link #bind} bound. Until then a client's connection waits in
+     * the listen backlog, unanswered: a node binds first, to know its port, and starts what its commands need
+     * before it takes any (its membership, which must list it from the first MEMBERS on).
+     */
+    public void accept() {
+        for (Channel ch : serverChannels) {
+            ch.config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * Binds the TCP port (and the Unix socket if configured) without accepting connections yet
+     * ({@link #accept}). Throws {@link IOException} with a clear message if an address cannot be bound.
+     */
+    public void bind() throws IOException {
         Class<? extends ServerChannel> tcpChannel =
                 epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        Channel tcp = bind(tcpChannel, new InetSocketAddress(config.host(), config.port()),
+        Channel tcp = bindOne(tcpChannel, new InetSocketAddress(config.host(), config.port()),
                 config.host() + ":" + config.port(), false);
         boundAddress = (InetSocketAddress) tcp.localAddress();
         if (tls != null) {
-            Channel secure = bind(tcpChannel, new InetSocketAddress(config.host(), tls.config().port()),
+            Channel secure = bindOne(tcpChannel, new InetSocketAddress(config.host(), tls.config().port()),
                     "TLS port " + config.host() + ":" + tls.config().port(), true);
             tlsAddress = (InetSocketAddress) secure.localAddress();
             log.info("Serving RESP over TLS on {} ({}; client certificates: {})", tlsAddress, ServerTls.engine(),
@@ -121,7 +141,7 @@ public final class RespServer implements AutoCloseable {
             }
             Path path = Path.of(config.unixSocket());
             Files.deleteIfExists(path); // a socket file left by an earlier run
-            bind(EpollServerDomainSocketChannel.class, new DomainSocketAddress(path.toFile()),
+            bindOne(EpollServerDomainSocketChannel.class, new DomainSocketAddress(path.toFile()),
                     "unix socket " + path, false);
         }
         int loops = ((MultiThreadIoEventLoopGroup) ioGroup).executorCount();
@@ -130,7 +150,7 @@ public final class RespServer implements AutoCloseable {
                 epoll ? "epoll" : "nio");
     }
 
-    private Channel bind(Class<? extends ServerChannel> channelClass, java.net.SocketAddress address,
+    private Channel bindOne(Class<? extends ServerChannel> channelClass, java.net.SocketAddress address,
                          String description, boolean secure) throws IOException {
         // --tls-clients-only yes: the plain TCP port serves peers only (the Unix socket is local, it still serves)
         boolean servesNoClients = !secure && tls != null && tls.config().clientsOnly()
@@ -139,6 +159,7 @@ public final class RespServer implements AutoCloseable {
                 .group(bossGroup, ioGroup)
                 .channel(channelClass)
                 .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.AUTO_READ, false) // accepting starts with accept()
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(config.outputBufferSoftBytes() / 2, config.outputBufferSoftBytes()))
                 .childHandler(new ChannelInitializer<>() {

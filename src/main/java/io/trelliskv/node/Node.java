@@ -251,13 +251,14 @@ public final class Node implements AutoCloseable {
         if (!restored.known().joinTargets(config.cluster().seeds()).isEmpty()) {
             dispatcher.joining(true); // cleared by the cluster once a seed (or a member known) has answered
         }
-        server.start();
+        server.bind(); // clients wait in the backlog until membership lists this node: MEMBERS shows it from the first
         try {
             cluster.start(server.address(), server.ioGroup());
         } catch (IOException e) {
             close();
             throw e;
         }
+        server.accept();
         background = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-background"));
         long periodMillis = 1000 / HZ;
         long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;

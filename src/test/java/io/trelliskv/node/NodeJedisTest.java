@@ -163,6 +163,27 @@ class NodeJedisTest {
 
     // ---------------------------------------------------------------- strings and keys
 
+    /**
+     * A node takes clients only once its membership lists it: MEMBERS on the first connection, the moment
+     * {@link Node#start()} returns, has the node's own row. Several nodes in turn, as the membership thread's
+     * first task once ran after the first client's command.
+     */
+    @Test
+    void membersListsTheNodeFromItsFirstCommand() throws IOException {
+        for (int i = 0; i < 5; i++) {
+            startNode();
+            try (Jedis j = new Jedis(hostAndPort(), DefaultJedisClientConfig.builder()
+                    .socketTimeoutMillis(CLIENT_TIMEOUT_MILLIS).connectionTimeoutMillis(CLIENT_TIMEOUT_MILLIS).build())) {
+                Object members = j.sendCommand(() -> SafeEncoder.encode("MEMBERS"));
+                assertThat(SafeEncoder.encode((byte[]) members))
+                        .contains(String.format("%016x", node.nodeId()))
+                        .contains("(this node)");
+            }
+            node.close();
+            node = null;
+        }
+    }
+
     @Test
     void setGetAndMissingKey() throws IOException {
         startNode();
