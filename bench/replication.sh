@@ -22,9 +22,9 @@
 # (persistence options for every node; default --appendonly no, e.g. PERSIST="--appendfsync everysec"),
 # SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part; JAR (the node jar to run; default target/trelliskv.jar, to
 # compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it);
-# CPU_ROUNDS (rounds of it, default 3); CPU_WARMUP (SETs sent to each before the first round and not measured, so
+# CPU_ROUNDS (rounds of it, default 3); CPU_PIPELINES (the -P of its SETs, one figure each; default 16); CPU_WARMUP (SETs sent to each before the first round and not measured, so
 # that the figure is of the compiled write path rather than of the JIT compiling it; default 5 x CPU_REQUESTS).
-# CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 through the entry node and
+# CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 (or each of CPU_PIPELINES) through the entry node and
 # then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
 # /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
 # single node's, medians of the rounds (each round's figures are printed too), and "pairs": the median of each
@@ -45,6 +45,7 @@ HINT_KEYS=${HINT_KEYS:-200000}
 HINT_RATES=${HINT_RATES:-5000 1000000}
 CPU_REQUESTS=${CPU_REQUESTS:-200000}
 CPU_ROUNDS=${CPU_ROUNDS:-3}
+CPU_PIPELINES=${CPU_PIPELINES:-16}
 CPU_WARMUP=${CPU_WARMUP:-$((5 * CPU_REQUESTS))}
 [ "$CPU_REQUESTS" -gt 0 ] || CPU_WARMUP=0
 OUT=bench/out/replication
@@ -103,11 +104,11 @@ cpu_ticks() { # pid... -> utime + stime summed, in clock ticks (fields 14 and 15
     for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
     echo "$t"
 }
-cpu_per_1000_sets() { # ip pid... -> CPU ms per 1,000 SETs of CPU_REQUESTS at -P 16: of all those processes, then of the first
-    local ip=$1; shift
+cpu_per_1000_sets() { # pipeline ip pid... -> CPU ms per 1,000 SETs of CPU_REQUESTS at -P pipeline: of all those processes, then of the first
+    local pipeline=$1 ip=$2; shift 2
     local t0 t1 f0 f1
     t0=$(cpu_ticks "$@"); f0=$(cpu_ticks "$1")
-    redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d 100 -r "$KEYSPACE" -P 16 -t set -q >/dev/null
+    redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d 100 -r "$KEYSPACE" -P "$pipeline" -t set -q >/dev/null
     t1=$(cpu_ticks "$@"); f1=$(cpu_ticks "$1")
     awk -v d=$((t1 - t0)) -v f=$((f1 - f0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" \
         'BEGIN { printf "%.2f %.2f\n", d * 1000 / hz / (n / 1000), f * 1000 / hz / (n / 1000) }'
@@ -175,27 +176,29 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
             done
         done
         if [ "$CPU_REQUESTS" -gt 0 ]; then
-            c_all=(); e_all=(); r_all=(); s_all=()
             for ip in "$ENTRY" "$SINGLE_IP"; do # the JIT compiles the write path before the figure, not during it
                 [ "$CPU_WARMUP" -gt 0 ] && redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_WARMUP" -d 100 \
                     -r "$KEYSPACE" -P 16 -t set -q >/dev/null
             done
-            for _ in $(seq 1 "$CPU_ROUNDS"); do # alternating, as the throughput rounds
-                read -r c e < <(cpu_per_1000_sets "$ENTRY" "${CLUSTER_PID[@]}") # the entry node's PID first
-                c_all+=("$c"); e_all+=("$e"); r_all+=("$(awk -v c="$c" -v e="$e" 'BEGIN { printf "%.2f", c - e }')")
-                read -r s _ < <(cpu_per_1000_sets "$SINGLE_IP" "$SINGLE_PID")
-                s_all+=("$s")
+            for CP in $CPU_PIPELINES; do
+                c_all=(); e_all=(); r_all=(); s_all=()
+                for _ in $(seq 1 "$CPU_ROUNDS"); do # alternating, as the throughput rounds
+                    read -r c e < <(cpu_per_1000_sets "$CP" "$ENTRY" "${CLUSTER_PID[@]}") # the entry node's PID first
+                    c_all+=("$c"); e_all+=("$e"); r_all+=("$(awk -v c="$c" -v e="$e" 'BEGIN { printf "%.2f", c - e }')")
+                    read -r s _ < <(cpu_per_1000_sets "$CP" "$SINGLE_IP" "$SINGLE_PID")
+                    s_all+=("$s")
+                done
+                c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
+                pairs=$(for i in "${!c_all[@]}"; do awk -v a="${c_all[$i]}" -v b="${s_all[$i]}" 'BEGIN { printf "%.4f\n", a / b }'; done | median)
+                echo "# $L: CPU ms per 1,000 SETs (-P $CP, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured, median of $CPU_ROUNDS rounds):" \
+                    "single node $s_cpu (${s_all[*]}); three nodes together $c_cpu (${c_all[*]});" \
+                    "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x;" \
+                    "of the three, the entry node $(printf '%s\n' "${e_all[@]}" | median) (${e_all[*]})" \
+                    "and the two replicas together $(printf '%s\n' "${r_all[@]}" | median) (${r_all[*]})"
             done
-            c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
-            pairs=$(for i in "${!c_all[@]}"; do awk -v a="${c_all[$i]}" -v b="${s_all[$i]}" 'BEGIN { printf "%.4f\n", a / b }'; done | median)
-            echo "# $L: CPU ms per 1,000 SETs (-P 16, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured, median of $CPU_ROUNDS rounds):" \
-                "single node $s_cpu (${s_all[*]}); three nodes together $c_cpu (${c_all[*]});" \
-                "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x;" \
-                "of the three, the entry node $(printf '%s\n' "${e_all[@]}" | median) (${e_all[*]})" \
-                "and the two replicas together $(printf '%s\n' "${r_all[@]}" | median) (${r_all[*]})"
         fi
         fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
-        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * CPU_REQUESTS + CPU_WARMUP))
+        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * $(echo "$CPU_PIPELINES" | wc -w) * CPU_REQUESTS + CPU_WARMUP))
         echo "# $L: entry node owns $own of the ring; forwarded $((fwd1 - fwd0)) of $total requests;" \
             "$(info_field "$ENTRY" replication read_repairs) read repairs, $(info_field "$ENTRY" replication hints_stored) hints," \
             "$(info_field "$ENTRY" replication timeout_errors) TIMEOUT errors on the entry node"
