@@ -402,6 +402,12 @@ public final class Coordinator {
         long[] order;
         /** How many of {@link #order} have been asked: always a prefix, so the next is {@code order[asked]}. */
         int asked;
+        /**
+         * Set when a replica answered with a version too far ahead of this node's clock to take: the read fails
+         * with it. Answering without it would return an older value (or none) as the latest, and a write that
+         * read first (DEL, INCR) would be stamped below it and lose to it, acknowledged.
+         */
+        ReplicationException ahead;
     }
 
     /** The key indexes of a request that asks about the first key alone: shared by every such request, never written. */
@@ -484,7 +490,10 @@ public final class Coordinator {
                 if (over) {
                     return;
                 }
-                for (int i = 0; i < reads.length; i++) {
+                for (int i = 0; i < reads.length && failure == null; i++) {
+                    failure = reads[i].ahead;
+                }
+                for (int i = 0; i < reads.length && failure == null; i++) {
                     if (reads[i].answered < reads[i].need) {
                         shortKey = i;
                         break;
@@ -500,8 +509,10 @@ public final class Coordinator {
                             lacking.answered + lacking.local, lacking.need + lacking.local);
                 }
             }
-            if (failure != null) {
+            if (shortKey >= 0) {
                 timeouts.increment();
+            } else if (failure != null) {
+                refusals.increment();
             }
             whenDone.readDone(failure);
         }
@@ -632,6 +643,14 @@ public final class Coordinator {
                             engine.merge(newer);
                             synchronized (ReadOp.this) {
                                 reads[i].seen = reconcile(reads[i].seen, newer, now);
+                            }
+                        } else if (newer != null) {
+                            ReplicationException ahead = ReplicationException.versionAhead(keys.get(i).bytes(),
+                                    Long.toHexString(node), hlc.driftMillis(newer.hlc()), config.maxClockDriftMillis());
+                            synchronized (ReadOp.this) {
+                                if (reads[i].ahead == null) {
+                                    reads[i].ahead = ahead;
+                                }
                             }
                         }
                         Version floor;

@@ -38,6 +38,26 @@ public final class ReplicationException extends RuntimeException {
     }
 
     /**
+     * A write refused before it ran: the connection's earlier writes of the key (or of keys sharing its floor)
+     * are stamped {@code drift} ms ahead of this node's clock, past the bound; stamped here, the write would be
+     * ordered before them.
+     */
+    public static ReplicationException floorAhead(byte[] key, long drift, long maxDrift) {
+        return new ReplicationException("REFUSED write of key '" + quote(key) + "': this connection's earlier"
+                + " writes of it are stamped " + drift + " ms ahead of this node's clock (max drift " + maxDrift
+                + " ms), and a write stamped here now would be ordered before them; retry once the clocks agree");
+    }
+
+    /**
+     * A read refused: a replica holds the key at a version {@code drift} ms ahead of this node's clock, past the
+     * bound, which this node neither takes nor may answer or act as if it did not exist.
+     */
+    static ReplicationException versionAhead(byte[] key, String node, long drift, long maxDrift) {
+        return new ReplicationException("REFUSED read of key '" + quote(key) + "': replica " + node + " holds it"
+                + " at a version " + drift + " ms ahead of this node's clock (max drift " + maxDrift + " ms)");
+    }
+
+    /**
      * A FLUSHALL applied here (and on {@code live - missing.size()} members in all) that some live members
      * did not acknowledge; each will apply it when it hears of it through gossip.
      *

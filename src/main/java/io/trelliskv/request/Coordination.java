@@ -184,13 +184,18 @@ final class Coordination {
         if (!plan.readFirst()) { // a blind write: of its floors, only the newest clock matters
             long newest = session.newestFloorHlc(plan.keys());
             if (newest != 0) {
-                hlc.observe(newest);
+                if (hlc.driftMillis(newest) <= config.maxClockDriftMillis()) {
+                    hlc.observe(newest);
+                } else {
+                    // The connection's newest write, of any key, is too far ahead: follow this write's own keys.
+                    followFloors(plan.keys(), session.floors(plan.keys()));
+                }
             }
             return null;
         }
         Version[] floors = session.floors(plan.keys());
         if (plan.write()) {
-            followFloors(floors);
+            followFloors(plan.keys(), floors);
         }
         return floors;
     }
@@ -204,10 +209,25 @@ final class Coordination {
      * clock alone — older than that write if the other node's clock is ahead, or in the same millisecond
      * with a greater counter — and last-writer-wins would keep the earlier write. A floor of a shared
      * bucket ({@link Session}) only moves the clock to a version this connection already wrote.
+     *
+     * <p>A floor further ahead of this node's wall clock than {@code --max-clock-drift} is not observed: it was
+     * stamped by a node whose clock runs ahead, and observing it would make this node stamp every later write as
+     * far ahead, so that its peers refuse them, or, where the fast node is the other replica, accept them, and
+     * pass the lead on through their clients' floors. Nor can the write be stamped below its floor, where
+     * last-writer-wins would drop it for the connection's own earlier write: it is refused, until this clock
+     * comes within the bound of the floor.
+     *
+     * @throws ReplicationException REFUSED, if a floor is too far ahead
      */
-    private void followFloors(Version[] floors) {
+    private void followFloors(List<Key> keys, Version[] floors) {
         if (floors == null) {
             return;
+        }
+        for (int i = 0; i < floors.length; i++) {
+            long drift = floors[i] == null ? 0 : hlc.driftMillis(floors[i].hlc());
+            if (drift > config.maxClockDriftMillis()) {
+                throw ReplicationException.floorAhead(keys.get(i).bytes(), drift, config.maxClockDriftMillis());
+            }
         }
         for (Version floor : floors) {
             if (floor != null) {

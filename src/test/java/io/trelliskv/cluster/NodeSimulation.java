@@ -437,8 +437,8 @@ final class NodeSimulation {
         boolean down;
         boolean decommissioned;
         /**
-         * How far (ms) the wall clock under this node's hybrid logical clock is ahead of the simulation's
-         * (keep it within the cluster's allowed drift): its writes are stamped as if later. TTLs and timers
+         * How far (ms) this node's wall clock, under its hybrid logical clock and its engine, is ahead of the
+         * simulation's: its writes are stamped as if later, and its engine's expiry times count from it. Timers
          * keep the simulation's time.
          */
         long clockAheadMillis;
@@ -454,7 +454,7 @@ final class NodeSimulation {
             this.id = id;
             this.config = config;
             this.address = address;
-            Hlc hlc = new Hlc(new Clock() {
+            Clock wall = new Clock() {
                 @Override
                 public long millis() {
                     return clock.millis() + clockAheadMillis;
@@ -464,9 +464,11 @@ final class NodeSimulation {
                 public long nanos() {
                     return clock.nanos();
                 }
-            });
+            };
+            Hlc hlc = new Hlc(wall);
+            // The engine's clock is the hybrid clock's, as on a real node: a write is stamped from its reading.
             this.engine = new MemoryEngine(new EngineConfig(0, EvictionPolicy.NOEVICTION, GRACE_MILLIS,
-                    EngineConfig.DEFAULT_EVICTION_SAMPLES), clock, hlc, id);
+                    EngineConfig.DEFAULT_EVICTION_SAMPLES), wall, hlc, id);
             if (recovered != null) {
                 List<Entry> entries = new ArrayList<>();
                 recovered.forEachInRange(0, 0, entries::add);

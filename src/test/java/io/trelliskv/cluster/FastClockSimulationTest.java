@@ -1,0 +1,99 @@
+package io.trelliskv.cluster;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.replication.ReplicationConfig;
+import io.trelliskv.resp.RespValue;
+import io.trelliskv.storage.Entry;
+import io.trelliskv.version.Hlc;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * One node's wall clock runs further ahead than {@code --max-clock-drift}, as in the fault harness's forward
+ * clock jumps. Its peers refuse the versions it stamps, but a write it acknowledged alone (at ONE) reaches its
+ * client's session as a read-your-writes floor, and a write of that connection through a node with a true
+ * clock observes the floor before it is stamped. That observation must not carry the fast clock over: the
+ * harness once saw one such floor move a true node's clock a second ahead, and from it, through the floors of
+ * every client whose write it stamped, the clocks of the others, until deletes issued after a write lost to it.
+ * Whole nodes in {@link NodeSimulation}; three of them, each a replica of every key.
+ */
+class FastClockSimulationTest {
+
+    private static final long MAX_DRIFT = ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS;
+    private static final long AHEAD = 1_500;
+
+    @Test
+    void aFloorFromAFastNodeIsNotObservedPastTheDriftBoundAndItsKeysWritesWaitForTheClock() {
+        NodeSimulation sim = cluster(5L);
+        sim.slowChance = 0;
+        List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "a");
+        NodeSimulation.SimNode fast = sim.node(owners.get(0)); // coordinates a's read-modify-writes
+        NodeSimulation.SimNode entry = sim.node(owners.get(1));
+        fast.clockAheadMillis = AHEAD;
+
+        try (NodeSimulation.SimClient client = sim.new SimClient(entry)) {
+            client.send("CONSISTENCY", "ONE");
+            // A SET that reads first goes to a's first replica, the fast node, which acknowledges it alone.
+            client.send("SET", "a", "fast", "GET");
+            sim.runUntil("the forwarded SET's reply", () -> client.waiting() == 0, 10_000);
+            Entry fastWrite = fast.engine.stored(Key.of("a"));
+            assertThat(Hlc.physical(fastWrite.hlc()) - sim.clock.millis()).isGreaterThan(MAX_DRIFT);
+
+            // A blind write of another key, coordinated by the entry node: its clock stays its own.
+            client.send("SET", "b", "x");
+            sim.runUntil("SET b's reply", () -> client.waiting() == 0, 10_000);
+            assertThat(Hlc.physical(entry.engine.stored(Key.of("b")).hlc()) - sim.clock.millis())
+                    .as("how far ahead the entry node stamped b").isLessThanOrEqualTo(MAX_DRIFT);
+
+            // A blind write of a itself would be stamped below the connection's own write of it: refused.
+            client.send("SET", "a", "true");
+            sim.runUntil("SET a's reply", () -> client.waiting() == 0, 10_000);
+            assertThat(client.replies()).hasSize(4);
+            assertThat(client.replies().subList(0, 3)).containsExactly(new RespValue.SimpleString("OK"),
+                    new RespValue.Null(), new RespValue.SimpleString("OK"));
+            assertThat(client.replies().get(3)).isInstanceOf(RespValue.Error.class);
+            assertThat(((RespValue.Error) client.replies().get(3)).message())
+                    .startsWith("REFUSED write of key 'a': this connection's earlier writes of it are stamped")
+                    .contains("ahead of this node's clock (max drift " + MAX_DRIFT + " ms)");
+            assertThat(Hlc.physical(entry.engine.stored(Key.of("b")).hlc()) - sim.clock.millis()).isLessThanOrEqualTo(MAX_DRIFT);
+
+            // Once this node's clock is within the bound of the floor, the write goes through, after it.
+            sim.runFor(AHEAD - MAX_DRIFT);
+            client.send("SET", "a", "true");
+            sim.runUntil("the second SET a's reply", () -> client.waiting() == 0, 10_000);
+            assertThat(client.replies().get(4)).isEqualTo(new RespValue.SimpleString("OK"));
+            assertThat(entry.engine.stored(Key.of("a")).hlc()).isGreaterThan(fastWrite.hlc());
+            sim.runFor(2_000);
+            for (long owner : owners) {
+                Entry e = sim.node(owner).engine.stored(Key.of("a"));
+                assertThat(new String(e.value(), StandardCharsets.UTF_8)).as("node %d's copy of a", owner)
+                        .isEqualTo("true");
+            }
+        }
+    }
+
+    /** Three nodes, each a replica of every key, at QUORUM by default, with the default drift bound. */
+    private static NodeSimulation cluster(long seed) {
+        NodeSimulation sim = new NodeSimulation(seed);
+        ClusterConfig t = sim.template;
+        sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
+                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false, MAX_DRIFT, 0.0,
+                        2_000),
+                t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
+        NodeSimulation.SimNode first = sim.start(1);
+        sim.start(2, first);
+        sim.start(3, first);
+        Set<Long> all = Set.of(1L, 2L, 3L);
+        sim.runUntil("every node NORMAL on one ring", () -> sim.nodes().stream().allMatch(node ->
+                node.state.ring().nodes().equals(all) && node.rebalancer().status() == NodeStatus.NORMAL
+                        && all.stream().allMatch(node.state::isAlive)), 120_000);
+        sim.runFor(500);
+        return sim;
+    }
+}
