@@ -181,6 +181,8 @@ public final class ClusterMember implements AutoCloseable {
     /** Whether the {@link StreamingMarker} is set; membership thread after construction. */
     private boolean streamingMarked;
     private long lastJoinWarnMillis;
+    /** A gossiped flush too far ahead of this clock, waiting to be applied ({@link #flushHeard}); membership thread. */
+    private Version flushWaiting;
 
     /**
      * @param known the members this node knew before a restart (from its data directory); it joins
@@ -219,7 +221,7 @@ public final class ClusterMember implements AutoCloseable {
         this.hints = openHints(config, clock, durability);
         this.antiEntropyService = new AntiEntropyService(engine, wiring.pacers().get(), clock, config.antiEntropy());
         this.rangeReader = new RangeReader(engine);
-        state.onFlushHeard((flush, member) -> applyFlush(flush, "the gossip of " + state.describe(member)));
+        state.onFlushHeard(this::flushHeard);
         PeerReplicaTransport replicas = new PeerReplicaTransport(peers, Duration.ofMillis(rc.replicaTimeoutMillis()),
                 clock);
         this.antiEntropy = new AntiEntropy(id, engine, wiring.pacers().get(), replica, state::ring,
@@ -630,6 +632,35 @@ public final class ClusterMember implements AutoCloseable {
             done.completeExceptionally(new IllegalStateException("node is shutting down"));
         }
         return done;
+    }
+
+    /**
+     * On the membership thread: a member gossips a flush version. Applied now if it is within the clock drift
+     * bound of this node's clock, as a FLUSH message would be; if further ahead (flushed on a node whose clock
+     * runs ahead), applied once this clock has come within the bound of it, rather than drop every entry
+     * written here until the other clock's time and refuse them meanwhile. Gossip need not tell it again.
+     */
+    private void flushHeard(Version flush, long member) {
+        if (flush.compareTo(engine.flushFloor()) <= 0) {
+            return;
+        }
+        long aheadMillis = Hlc.physical(flush.hlc()) - clock.millis();
+        long maxDrift = config.replication().maxClockDriftMillis();
+        if (aheadMillis <= maxDrift) {
+            applyFlush(flush, "the gossip of " + state.describe(member));
+            return;
+        }
+        if (!flush.equals(flushWaiting)) {
+            flushWaiting = flush;
+            log.warn("Flush {} gossiped by {} is {} ms ahead of this node's clock (max drift {} ms): applied once"
+                    + " within it", flush.describe(), state.describe(member), aheadMillis, maxDrift);
+            scheduler.schedule(aheadMillis - maxDrift, () -> {
+                if (flush.equals(flushWaiting)) {
+                    flushWaiting = null;
+                }
+                flushHeard(flush, member);
+            });
+        }
     }
 
     /** On the membership thread: gossips this node's flush floor with its status and tokens. */

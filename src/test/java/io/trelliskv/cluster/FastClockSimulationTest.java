@@ -6,10 +6,12 @@ import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespValue;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Hlc;
+import io.trelliskv.version.Version;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -76,6 +78,34 @@ class FastClockSimulationTest {
                         .isEqualTo("true");
             }
         }
+    }
+
+    /**
+     * FLUSHALL on the fast node ({@link ClusterMember#flushAll}): the others refuse its FLUSH message, but its flush floor also travels by
+     * gossip. A node that heard it applies it only once its own clock is within the bound of it, as it would
+     * the message; applied at once, it would drop every entry written here until the fast clock's time.
+     */
+    @Test
+    void aFlushGossipedFromAFastNodeIsAppliedOnceThisClockIsWithinTheBound() {
+        NodeSimulation sim = cluster(6L);
+        sim.slowChance = 0;
+        List<NodeSimulation.SimNode> nodes = List.copyOf(sim.nodes());
+        NodeSimulation.SimNode fast = nodes.get(0);
+        NodeSimulation.SimNode other = nodes.get(1);
+        fast.clockAheadMillis = AHEAD;
+
+        CompletableFuture<Void> flushAll = fast.member.flushAll(); // FLUSHALL's work on the node
+        sim.runUntil("FLUSHALL's answer", flushAll::isDone, 10_000);
+        assertThat(flushAll).as("the others refuse the FLUSH message").isCompletedExceptionally();
+        long flushedAt = sim.clock.millis();
+        assertThat(Hlc.physical(fast.engine.flushFloor().hlc()) - flushedAt).isGreaterThan(MAX_DRIFT);
+
+        sim.runUntil("the flush floor gossiped", () -> sim.clock.millis() - flushedAt >= AHEAD - MAX_DRIFT - 100,
+                10_000);
+        assertThat(other.engine.flushFloor()).as("the flush, while too far ahead").isEqualTo(Version.ZERO);
+
+        sim.runFor(500);
+        assertThat(other.engine.flushFloor()).as("the flush, once within the bound").isEqualTo(fast.engine.flushFloor());
     }
 
     /** Three nodes, each a replica of every key, at QUORUM by default, with the default drift bound. */
