@@ -183,7 +183,7 @@ final class Coordination {
         }
         if (!plan.readFirst()) { // a blind write: of its floors, only the newest clock matters
             long newest = session.newestFloorHlc(plan.keys());
-            if (newest != 0) {
+            if (newest > hlc.peek()) { // else the clock is past it already (a floor of this node's own writes)
                 if (hlc.driftMillis(newest) <= config.maxClockDriftMillis()) {
                     hlc.observe(newest);
                 } else {
@@ -224,7 +224,8 @@ final class Coordination {
             return;
         }
         for (int i = 0; i < floors.length; i++) {
-            long drift = floors[i] == null ? 0 : hlc.driftMillis(floors[i].hlc());
+            // Only a floor the clock is not past yet moves it: only such a floor needs a reading of the wall clock.
+            long drift = floors[i] == null || floors[i].hlc() <= hlc.peek() ? 0 : hlc.driftMillis(floors[i].hlc());
             if (drift > config.maxClockDriftMillis()) {
                 throw ReplicationException.floorAhead(keys.get(i).bytes(), drift, config.maxClockDriftMillis());
             }
