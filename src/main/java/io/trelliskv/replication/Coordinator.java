@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.common.LogLimiter;
 import io.trelliskv.storage.Engine;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.Precedence;
@@ -91,6 +92,8 @@ public final class Coordinator {
     private final LongAdder unavailable = new LongAdder();
     private final LongAdder timeouts = new LongAdder();
     private final LongAdder refusals = new LongAdder();
+    /** Versions ignored for drift come by the thousand while a replica's clock runs ahead: a line a second. */
+    private final LogLimiter driftLog = new LogLimiter(1_000);
     private final LongAdder hinted = new LongAdder();
     private final LongAdder hintsDropped = new LongAdder();
     /** Entries sent to pending replicas (nodes joining a range), beyond the replicas that count. */
@@ -1149,9 +1152,12 @@ public final class Coordinator {
             return true;
         }
         driftRejected.increment();
-        log.warn("Ignoring version of key '{}' from replica {}: {} ms ahead of this node's clock (max drift {} ms)",
-                ReplicationException.quote(e.key().bytes()), Long.toHexString(from), drift,
-                config.maxClockDriftMillis());
+        long held = driftLog.admit();
+        if (held >= 0) {
+            log.warn("Ignoring version of key '{}' from replica {}: {} ms ahead of this node's clock (max drift {} ms){}",
+                    ReplicationException.quote(e.key().bytes()), Long.toHexString(from), drift,
+                    config.maxClockDriftMillis(), LogLimiter.more(held));
+        }
         return false;
     }
 

@@ -1,6 +1,7 @@
 package io.trelliskv.replication;
 
 import io.trelliskv.common.Key;
+import io.trelliskv.common.LogLimiter;
 import io.trelliskv.common.MalformedMessageException;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.LogWriteFailedException;
@@ -34,6 +35,8 @@ public final class ReplicaService {
     private final LongAdder applied = new LongAdder();
     private final LongAdder stale = new LongAdder();
     private final LongAdder refusedBatches = new LongAdder();
+    /** A peer whose clock runs ahead has every batch refused: a line a second says so (INFO counts them all). */
+    private final LogLimiter refusalLog = new LogLimiter(1_000);
     private final LongAdder reads = new LongAdder();
     /** Write batches not applied because their coordinator's deadline had passed. */
     private final LongAdder expiredDropped = new LongAdder();
@@ -170,7 +173,10 @@ public final class ReplicaService {
         refusedBatches.increment();
         String reason = "version of key '" + ReplicationException.quote(key.bytes()) + "' is " + drift
                 + " ms ahead of this node's clock (max drift " + maxDriftMillis + " ms)";
-        log.warn("Refused {} entries from {}: {}", size, from, reason);
+        long held = refusalLog.admit();
+        if (held >= 0) {
+            log.warn("Refused {} entries from {}: {}{}", size, from, reason, LogLimiter.more(held));
+        }
         throw new ReplicaRefusedException(reason);
     }
 
