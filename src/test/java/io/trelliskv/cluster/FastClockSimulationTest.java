@@ -1,7 +1,6 @@
 package io.trelliskv.cluster;
 
 import io.trelliskv.common.Key;
-import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespValue;
 import io.trelliskv.storage.Entry;
@@ -12,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,7 +30,7 @@ class FastClockSimulationTest {
 
     @Test
     void aFloorFromAFastNodeIsNotObservedPastTheDriftBoundAndItsKeysWritesWaitForTheClock() {
-        NodeSimulation sim = cluster(5L);
+        NodeSimulation sim = NodeSimulation.threeNodes(5L, 2_000);
         sim.slowChance = 0;
         List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "a");
         NodeSimulation.SimNode fast = sim.node(owners.get(0)); // coordinates a's read-modify-writes
@@ -87,7 +85,7 @@ class FastClockSimulationTest {
      */
     @Test
     void aFlushGossipedFromAFastNodeIsAppliedOnceThisClockIsWithinTheBound() {
-        NodeSimulation sim = cluster(6L);
+        NodeSimulation sim = NodeSimulation.threeNodes(6L, 2_000);
         sim.slowChance = 0;
         List<NodeSimulation.SimNode> nodes = List.copyOf(sim.nodes());
         NodeSimulation.SimNode fast = nodes.get(0);
@@ -106,24 +104,5 @@ class FastClockSimulationTest {
 
         sim.runFor(500);
         assertThat(other.engine.flushFloor()).as("the flush, once within the bound").isEqualTo(fast.engine.flushFloor());
-    }
-
-    /** Three nodes, each a replica of every key, at QUORUM by default, with the default drift bound. */
-    private static NodeSimulation cluster(long seed) {
-        NodeSimulation sim = new NodeSimulation(seed);
-        ClusterConfig t = sim.template;
-        sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
-                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false, MAX_DRIFT, 0.0,
-                        2_000),
-                t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
-        NodeSimulation.SimNode first = sim.start(1);
-        sim.start(2, first);
-        sim.start(3, first);
-        Set<Long> all = Set.of(1L, 2L, 3L);
-        sim.runUntil("every node NORMAL on one ring", () -> sim.nodes().stream().allMatch(node ->
-                node.state.ring().nodes().equals(all) && node.rebalancer().status() == NodeStatus.NORMAL
-                        && all.stream().allMatch(node.state::isAlive)), 120_000);
-        sim.runFor(500);
-        return sim;
     }
 }

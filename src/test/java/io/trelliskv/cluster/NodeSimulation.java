@@ -27,6 +27,7 @@ import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.repair.AntiEntropy;
 import io.trelliskv.repair.AntiEntropyConfig;
 import io.trelliskv.repair.ScanPacer;
+import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.HintConfig;
 import io.trelliskv.replication.HintReplayer;
@@ -63,6 +64,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Random;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -232,6 +234,28 @@ final class NodeSimulation {
     }
 
     /** Simulated ms since the start. */
+    /**
+     * Three nodes (ids 1, 2, 3), each a replica of every key, at QUORUM, with the default clock drift bound and
+     * {@code replicaTimeoutMillis}, run until all are NORMAL on one ring and see each other alive.
+     */
+    static NodeSimulation threeNodes(long seed, long replicaTimeoutMillis) {
+        NodeSimulation sim = new NodeSimulation(seed);
+        ClusterConfig t = sim.template;
+        sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
+                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false,
+                        ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0.0, replicaTimeoutMillis),
+                t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
+        SimNode first = sim.start(1);
+        sim.start(2, first);
+        sim.start(3, first);
+        Set<Long> all = Set.of(1L, 2L, 3L);
+        sim.runUntil("every node NORMAL on one ring", () -> sim.nodes().stream().allMatch(node ->
+                node.state.ring().nodes().equals(all) && node.rebalancer().status() == NodeStatus.NORMAL
+                        && all.stream().allMatch(node.state::isAlive)), 120_000);
+        sim.runFor(500);
+        return sim;
+    }
+
     long now() {
         return clock.millis() - START_MILLIS;
     }

@@ -1,9 +1,6 @@
 package io.trelliskv.cluster;
 
-import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Key;
-import io.trelliskv.replication.ConsistencyLevel;
-import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.resp.RespValue;
 import io.trelliskv.storage.Entry;
 import org.junit.jupiter.api.Test;
@@ -11,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -76,7 +72,7 @@ class ZombieWriteSimulationTest {
      */
     @Test
     void forwardsWhoseDeadlinePassedDuringTheirReadPhaseOrWhileTheyWaitedInTheirStreamWriteNothing() {
-        NodeSimulation sim = clusterWithSlowReplicaTimeout(11L);
+        NodeSimulation sim = NodeSimulation.threeNodes(11L, 20_000); // coordinators wait up to 20 s for replicas
         List<Long> owners = PipelineOrderSimulationTest.ownersOf(sim, "k");
         NodeSimulation.SimNode coordinator = sim.node(owners.get(0));
         NodeSimulation.SimNode entry = sim.node(owners.get(1));
@@ -97,25 +93,6 @@ class ZombieWriteSimulationTest {
             }
             assertThat(coordinator.dispatcher.stats().expiredForwardsDropped()).isEqualTo(2);
         }
-    }
-
-    /** Three nodes whose coordinators wait up to 20 s for replicas, so a read can outlast a forward's deadline. */
-    private static NodeSimulation clusterWithSlowReplicaTimeout(long seed) {
-        NodeSimulation sim = new NodeSimulation(seed);
-        ClusterConfig t = sim.template;
-        sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
-                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false,
-                        ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0.0, 20_000),
-                t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
-        NodeSimulation.SimNode first = sim.start(1);
-        sim.start(2, first);
-        sim.start(3, first);
-        Set<Long> all = Set.of(1L, 2L, 3L);
-        sim.runUntil("every node NORMAL on one ring", () -> sim.nodes().stream().allMatch(node ->
-                node.state.ring().nodes().equals(all) && node.rebalancer().status() == NodeStatus.NORMAL
-                        && all.stream().allMatch(node.state::isAlive)), 120_000);
-        sim.runFor(500);
-        return sim;
     }
 
     private record Outcome(RespValue firstReply, RespValue secondReply, List<String> stored,
