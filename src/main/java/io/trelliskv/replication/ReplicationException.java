@@ -43,9 +43,10 @@ public final class ReplicationException extends RuntimeException {
      * ordered before them.
      */
     public static ReplicationException floorAhead(byte[] key, long drift, long maxDrift) {
-        return new ReplicationException("REFUSED write of key '" + quote(key) + "': this connection's earlier"
-                + " writes of it are stamped " + drift + " ms ahead of this node's clock (max drift " + maxDrift
-                + " ms), and a write stamped here now would be ordered before them; retry once the clocks agree");
+        return new ReplicationException("REFUSED write of key '" + quote(key) + "': this connection wrote it (or a"
+                + " key sharing its read-your-writes floor) at a version " + drift + " ms ahead of this node's clock"
+                + " (max drift " + maxDrift + " ms); stamped here now, this write would be ordered before that one;"
+                + " retry once the clocks agree");
     }
 
     /**

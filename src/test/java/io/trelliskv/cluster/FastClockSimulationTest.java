@@ -59,8 +59,9 @@ class FastClockSimulationTest {
                     new RespValue.Null(), new RespValue.SimpleString("OK"));
             assertThat(client.replies().get(3)).isInstanceOf(RespValue.Error.class);
             assertThat(((RespValue.Error) client.replies().get(3)).message())
-                    .startsWith("REFUSED write of key 'a': this connection's earlier writes of it are stamped")
-                    .contains("ahead of this node's clock (max drift " + MAX_DRIFT + " ms)");
+                    .startsWith("REFUSED write of key 'a': this connection wrote it (or a key sharing its"
+                            + " read-your-writes floor) at a version ")
+                    .contains("ms ahead of this node's clock (max drift " + MAX_DRIFT + " ms)");
             assertThat(Hlc.physical(entry.engine.stored(Key.of("b")).hlc()) - sim.clock.millis()).isLessThanOrEqualTo(MAX_DRIFT);
 
             // Once this node's clock is within the bound of the floor, the write goes through, after it.
