@@ -259,14 +259,21 @@ public final class MemoryEngine implements Engine {
     }
 
     /**
-     * An engine that reports what it stores to {@code journal} (see {@link Journal}). {@code hlc} reads
-     * {@code clock}: a local write reads the clock once, for its expiry and idle time and its version.
+     * An engine that reports what it stores to {@code journal} (see {@link Journal}). {@code hlc} must read
+     * {@code clock}: a local write reads the clock once, for its expiry and idle time and its version, so an
+     * HLC over another clock would be silently ignored when stamping.
+     *
+     * @throws IllegalArgumentException if {@code hlc} reads another clock
      */
     public MemoryEngine(EngineConfig config, Clock clock, Hlc hlc, long nodeId, Journal journal) {
         this.journal = Objects.requireNonNull(journal, "journal");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.hlc = Objects.requireNonNull(hlc, "hlc");
+        if (hlc.clock() != clock) {
+            throw new IllegalArgumentException("hlc reads another clock than the engine's: a write's version is"
+                    + " stamped from the engine's clock reading");
+        }
         this.nodeId = nodeId;
         this.nodeTable = new long[] {nodeId};
         this.graceMillis = config.tombstoneGraceMillis();

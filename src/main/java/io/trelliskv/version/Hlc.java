@@ -28,6 +28,11 @@ public final class Hlc {
         this.clock = clock;
     }
 
+    /** The wall clock this reads. */
+    public Clock clock() {
+        return clock;
+    }
+
     public static long pack(long physicalMillis, int logical) {
         return (physicalMillis << LOGICAL_BITS) | (logical & LOGICAL_MASK);
     }
