@@ -85,14 +85,11 @@ record Endpoint(String host, int port, int timeoutMillis) {
     }
 
     /**
-     * The node's own id as MEMBERS prints it (16 hex digits), once MEMBERS shows it: a node answers commands
-     * from the moment its port is bound, a few milliseconds before its membership has started and listed it.
+     * The node's own id as MEMBERS prints it (16 hex digits). Read at once: a node takes clients only once its
+     * membership lists it, so MEMBERS shows it from the first command on.
      */
     String selfId() {
-        String[] id = new String[1];
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
-                .untilAsserted(() -> id[0] = Members.selfId(members()));
-        return id[0];
+        return Members.selfId(members());
     }
 
     /** The state this node's MEMBERS shows for {@code id} (as MEMBERS prints it); null if it has no row. */
