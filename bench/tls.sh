@@ -2,7 +2,9 @@
 # The cost of TLS and of ACL checks, beside redis-server, in one run: redis-benchmark SET and GET at -P 1
 # and -P 16, plain and over TLS (server certificate from a throwaway CA, clients present certificates),
 # against redis-server 7.0 (--tls-port) and a node (--tls-port); then the node again with a password and
-# an ACL user restricted to a key pattern (every command checked) against the default user.
+# an ACL user restricted to a key pattern (every command checked) against the default user. Besides ops/s, the
+# CPU per request of each server process (/proc) and of the load generator (its rusage), plain and over TLS:
+# on a machine whose cores the load generator shares, its TLS work bounds the TLS/plain throughput ratio.
 #
 #   bench/tls.sh
 #   ROUNDS=5 REQUESTS=500000 bench/tls.sh
@@ -49,11 +51,11 @@ R_PORT=$(free_port); R_TLS=$(free_port); T_PORT=$(free_port); T_TLS=$(free_port)
 redis-server --port "$R_PORT" --tls-port "$R_TLS" --bind 127.0.0.1 --save '' --appendonly no \
     --tls-cert-file "$C/server.crt" --tls-key-file "$C/server.key" --tls-ca-cert-file "$C/ca.crt" \
     --logfile "$OUT/redis-tls.log" &
-PIDS+=("$!")
+R_PID=$!; PIDS+=("$R_PID")
 bin/trellis "$T_PORT" --data-dir "$TMP/data" --appendonly no --tls-port "$T_TLS" \
     --tls-cert-file "$C/server.crt" --tls-key-file "$C/server.key" --tls-ca-cert-file "$C/ca.crt" \
     >"$OUT/trellis-tls.log" 2>&1 &
-PIDS+=("$!")
+T_PID=$!; PIDS+=("$T_PID")
 wait_port "$R_PORT"; wait_port "$T_PORT"
 
 bench_header "redis $(redis-server --version | cut -d' ' -f3); TLS engine: $(grep -o 'over TLS on [^(]*(\([^;]*\)' "$OUT/trellis-tls.log" | sed 's/.*(//')"
@@ -65,10 +67,24 @@ run() { # port pipeline test [extra args] -> ops/s
         --csv "$@" 2>/dev/null | tail -n 1 | tr -d '"' | cut -d, -f2
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-measure() { # label port pipeline test [extra] -> median ops/s
-    local f="$OUT/tls-$1-$3-$4"; : >"$f"
-    for _ in $(seq 1 "$ROUNDS"); do run "${@:2}" >>"$f"; done
+ticks() { cut -d')' -f2 "/proc/$1/stat" | awk '{print $12 + $13}'; } # utime + stime of a process, in clock ticks
+HZ=$(getconf CLK_TCK)
+measure() { # label server-pid port pipeline test [extra] -> median ops/s; also appends the round's CPU figures
+    local f="$OUT/tls-$1-$4-$5" label=$1 pid=$2 a b t; : >"$f"; : >"$f.server"; : >"$f.client"
+    shift 2
+    for _ in $(seq 1 "$ROUNDS"); do
+        a=$(ticks "$pid")
+        # `times` in the subshell: its children's user and system CPU (redis-benchmark's, the load generator)
+        t=$( { run "$@" >>"$f"; times; } | tail -n 1)
+        b=$(ticks "$pid")
+        awk -v d=$((b - a)) -v hz="$HZ" -v n="$REQUESTS" 'BEGIN { printf "%.2f\n", d * 1e6 / hz / n }' >>"$f.server"
+        echo "$t" | awk -v n="$REQUESTS" '{ split($1, u, /[ms]/); split($2, s, /[ms]/)
+            printf "%.2f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 / n }' >>"$f.client"
+    done
     median <"$f"
+}
+cpu() { # label pipeline test -> "server client" medians of the rounds' CPU, in microseconds per request
+    echo "$(median <"$OUT/tls-$1-$2-$3.server") $(median <"$OUT/tls-$1-$2-$3.client")"
 }
 
 # Warm the node's JIT up, plain and TLS.
@@ -79,12 +95,29 @@ printf '\n%-5s %-3s | %11s %11s | %11s %11s | %9s %9s\n' test P "redis" "redis T
     "TLS/plain" "vs redis"
 for P in $([ "${SKIP_TLS:-}" = 1 ] || echo 1 16); do
     for T in set get; do
-        rp=$(measure rp "$R_PORT" "$P" "$T"); rt=$(measure rt "$R_TLS" "$P" "$T" "${TLS_ARGS[@]}")
-        tp=$(measure tp "$T_PORT" "$P" "$T"); tt=$(measure tt "$T_TLS" "$P" "$T" "${TLS_ARGS[@]}")
+        rp=$(measure rp "$R_PID" "$R_PORT" "$P" "$T"); rt=$(measure rt "$R_PID" "$R_TLS" "$P" "$T" "${TLS_ARGS[@]}")
+        tp=$(measure tp "$T_PID" "$T_PORT" "$P" "$T"); tt=$(measure tt "$T_PID" "$T_TLS" "$P" "$T" "${TLS_ARGS[@]}")
         printf '%-5s %-3s | %11.0f %11.0f | %11.0f %11.0f | %8.2fx %8.2fx\n' "$T" "$P" "$rp" "$rt" "$tp" "$tt" \
             "$(awk -v a="$tt" -v b="$tp" 'BEGIN {print a / b}')" "$(awk -v a="$tt" -v b="$rt" 'BEGIN {print a / b}')"
     done
 done
+
+# Where the TLS/plain throughput ratio comes from: on a small machine the load generator shares the cores, and
+# its own TLS work costs about as much as the server's, so the ratio is the two processes' CPU together.
+if [ "${SKIP_TLS:-}" != 1 ]; then
+    printf '\nCPU per request, microseconds (median of the rounds): each server process, and the load generator\n'
+    printf '%-5s %-3s | %7s %7s %6s | %7s %7s %6s | %-19s\n' test P "redis" "TLS" "extra" "trellis" "TLS" "extra" \
+        "load gen plain/TLS"
+    for P in 1 16; do
+        for T in set get; do
+            read -r rps _ < <(cpu rp "$P" "$T"); read -r rts _ < <(cpu rt "$P" "$T")
+            read -r tps tpc < <(cpu tp "$P" "$T"); read -r tts ttc < <(cpu tt "$P" "$T")
+            printf '%-5s %-3s | %7.2f %7.2f %6.2f | %7.2f %7.2f %6.2f | %8.2f %8.2f\n' "$T" "$P" "$rps" "$rts" \
+                "$(awk -v a="$rts" -v b="$rps" 'BEGIN {print a - b}')" "$tps" "$tts" \
+                "$(awk -v a="$tts" -v b="$tps" 'BEGIN {print a - b}')" "$tpc" "$ttc"
+        done
+    done
+fi
 
 # ACL cost: the default user (no checks) against a user whose every command and key is checked, their
 # rounds alternating, and the ratio taken per pair of rounds (a difference of a few percent is the aim,

@@ -1043,24 +1043,36 @@ public final class MemoryEngine implements Engine {
 
     /**
      * Reads, for each token, its segment's lock word, the key's slots in the segment's index from its home
-     * position, and the first two cache lines of the record they lead to: the three cache misses a merge of a
-     * key not recently touched starts with, one after the other, since each address comes from the previous
-     * read. Here the reads of different keys do not depend on each other, so the processor overlaps them, and
-     * the merges that follow find their lines in the cache. The record is the first one in the key's probe
-     * sequence whose tag matches, looked for in at most {@link #PREFETCH_PROBES} slots (one cache line of
-     * them). No lock is taken: a slot or handle read while a writer changes them is stale at worst, and
-     * {@link SlabAllocator#touch} reads nothing through a handle that no longer names a slab.
+     * position, and the first two cache lines of the record they lead to: the cache misses a merge of a key not
+     * recently touched starts with, one after the other, since each address comes from the previous read.
+     * Here they are read in three passes over the tokens (the segments and their index headers, then the home
+     * slots, then the records), so each pass's reads depend on nothing read in the same pass: the processor
+     * overlaps as many of them as it can hold, where one pass per key would overlap only the few keys its
+     * window reaches, each waiting on its own chain. The merges that follow find their lines in the cache. The
+     * record is the first one in the key's probe sequence whose tag matches, looked for in at most
+     * {@link #PREFETCH_PROBES} slots (one cache line of them). No lock is taken: a slot or handle read while a
+     * writer changes them is stale at worst, and {@link SlabAllocator#touch} reads nothing through a handle that
+     * no longer names a slab.
      */
     @Override
     public int prefetch(long[] tokens, int count) {
         int read = 0;
-        for (int k = 0; k < count; k++) {
-            long token = tokens[k];
-            Segment s = segments[segmentOf(token)];
+        for (int k = 0; k < count; k++) { // the segment and its index's header
+            Segment s = segments[segmentOf(tokens[k])];
             if (s.isLocked()) { // the lock word
                 read++;
             }
-            long[] t = s.slots;
+            read += s.slots.length;
+        }
+        for (int k = 0; k < count; k++) { // the home slot
+            long[] t = segments[segmentOf(tokens[k])].slots;
+            if (t.length > 0) {
+                read += (int) t[tagOf(tokens[k]) & (t.length - 1)];
+            }
+        }
+        for (int k = 0; k < count; k++) { // the record
+            long token = tokens[k];
+            long[] t = segments[segmentOf(token)].slots;
             int mask = t.length - 1;
             int tag = tagOf(token);
             for (int j = tag & mask, probes = 0; mask > 0 && probes < PREFETCH_PROBES; j = (j + 1) & mask, probes++) {

@@ -267,6 +267,54 @@ class MemoryEngineTest extends AbstractEngineContractTest {
     }
 
     @Test
+    void prefetchReadsWithoutChangingAnythingEvenWhileSegmentsGrow() throws Exception {
+        unbounded();
+        long[] absent = new long[64];
+        for (int i = 0; i < absent.length; i++) {
+            absent[i] = key("absent" + i).token();
+        }
+        assertThat(memoryEngine().prefetch(absent, absent.length)).as("an empty index: nothing to read").isZero();
+        List<Key> crowded = keysInSegment(7, 200); // one segment's index doubles several times over
+        long[] tokens = new long[crowded.size() + absent.length];
+        for (int i = 0; i < crowded.size(); i++) {
+            tokens[i] = crowded.get(i).token();
+        }
+        System.arraycopy(absent, 0, tokens, crowded.size(), absent.length);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        try {
+            Future<?> writes = writer.submit(() -> {
+                for (int i = 0; i < crowded.size(); i++) {
+                    engine.put(crowded.get(i), bytes("v" + i), 0);
+                    if (i % 3 == 0) {
+                        engine.delete(crowded.get(i / 2));
+                    }
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            int rounds = 0;
+            while (!writes.isDone() && System.nanoTime() < deadline && rounds < 1_000_000) {
+                memoryEngine().prefetch(tokens, tokens.length); // a stale slot or handle: read, never followed into a fault
+                rounds++;
+            }
+            writes.get(30, TimeUnit.SECONDS);
+        } finally {
+            writer.shutdownNow();
+        }
+        List<String> before = new ArrayList<>();
+        for (Key k : crowded) {
+            Entry e = engine.peek(k);
+            before.add(e == null ? "none" : text(e) + "@" + e.hlc());
+        }
+        long used = engine.usedMemory();
+        memoryEngine().prefetch(tokens, tokens.length);
+        for (int i = 0; i < crowded.size(); i++) {
+            Entry e = engine.peek(crowded.get(i));
+            assertThat(e == null ? "none" : text(e) + "@" + e.hlc()).isEqualTo(before.get(i));
+        }
+        assertThat(engine.usedMemory()).isEqualTo(used);
+    }
+
+    @Test
     void aMergedEntryIsCopiedSoTwoEnginesNeverShareState() {
         ManualClock shared = new ManualClock(START_MILLIS);
         try (MemoryEngine a = new MemoryEngine(EngineConfig.unbounded(), shared, new Hlc(shared), 1);
