@@ -17,7 +17,7 @@
 #
 # Environment: EVENT (cpu or alloc; default cpu), TARGET (entry, replica or single; default entry), REQUESTS
 # (default 1000000), WARMUP (default 3000000), PIPELINE (default 16), CLIENTS (default 50), KEYSPACE (default
-# 100000), FOCUS (a regular expression over frames, cpu only), TOP (lines per table, default 30), JAVA_HOME,
+# 100000), FOCUS (a regular expression over frames, cpu only), INTERVAL (CPU time between samples, default 200us), TOP (lines per table, default 30), JAVA_HOME,
 # TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR. Linux x86-64 only; needs python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +72,7 @@ agent() { # async-profiler command; quoted so that jcmd passes it whole
     "$JAVA_HOME/bin/jcmd" "$PROFILED" JVMTI.agent_load "$LIB" "\"$1\"" >/dev/null
 }
 COLLAPSED="$OUT/$EVENT-$TARGET.txt"
-agent "start,event=$EVENT$([ "$EVENT" = cpu ] && echo ',interval=200us' || echo ',alloc=16k')"
+agent "start,event=$EVENT$([ "$EVENT" = cpu ] && echo ",interval=${INTERVAL:-200us}" || echo ',alloc=16k')"
 echo "# $(load "$REQUESTS") ($REQUESTS SETs, -P $PIPELINE, $CLIENTS clients, through ${IPS[0]})"
 agent "stop,collapsed,total,file=$(realpath "$OUT")/$EVENT-$TARGET.txt"
 
