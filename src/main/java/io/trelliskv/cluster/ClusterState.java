@@ -290,6 +290,13 @@ public final class ClusterState implements MembershipListener, Placement, Replic
         return owners(token);
     }
 
+    /** {@link #owners} less this node: the ring's list for the key's arc, the same object for every call. */
+    @Override
+    public List<Long> otherReplicas(long token) {
+        TokenRing r = rings.read;
+        return r.isEmpty() ? List.of() : r.replicasExcept(token, replicationFactor, localId);
+    }
+
     /** The key's replicas on the future ring that are not replicas on the read ring; usually none. */
     @Override
     public List<Long> pendingReplicas(long token) {

@@ -836,7 +836,7 @@ public final class Coordinator {
         long self = placement.localNodeId();
         WriteOp op = new WriteOp(entries, level, whenDone);
         Map<Long, List<Integer>> perNode = entries.size() == 1 ? null : new LinkedHashMap<>();
-        List<Long> single = entries.size() == 1 ? new ArrayList<>(2) : null;
+        List<Long> single = null; // a write of one entry: the live replicas it goes to
         Map<Long, List<Entry>> pending = null;
         // Indexed loops over the ring's lists: this runs for every replicated write, and an iterator over
         // an unmodifiable list is two objects.
@@ -845,19 +845,19 @@ public final class Coordinator {
             List<Long> replicas = placement.replicas(e.key().token());
             op.counts[2 * i + 1] = replicas.isEmpty() ? 0 : level.required(replicas.size());
             op.counts[2 * i] = containsNode(replicas, self) ? 1 : 0;
-            for (int r = 0; r < replicas.size(); r++) {
-                Long node = replicas.get(r); // boxed as the ring keeps them: added to lists and maps as is
-                if (node == self) {
-                    continue;
-                }
-                if (isAlive(node)) {
-                    if (single != null) {
-                        single.add(node);
-                    } else {
-                        perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+            if (perNode == null) {
+                single = liveOthers(e, replicas, self, op);
+            } else {
+                for (int r = 0; r < replicas.size(); r++) {
+                    Long node = replicas.get(r); // boxed as the ring keeps them: added to lists and maps as is
+                    if (node == self) {
+                        continue;
                     }
-                } else if (hint(node, e) && config.sloppyQuorum()) {
-                    op.counts[2 * i]++;
+                    if (isAlive(node)) {
+                        perNode.computeIfAbsent(node, n -> new ArrayList<>()).add(i);
+                    } else if (hint(node, e) && config.sloppyQuorum()) {
+                        op.counts[2 * i]++;
+                    }
                 }
             }
             List<Long> joining = placement.pendingReplicas(e.key().token());
@@ -896,6 +896,54 @@ public final class Coordinator {
             pending.forEach(this::writePending);
         }
         return op;
+    }
+
+    /**
+     * Of a one-entry write's replicas other than this node, those it is sent to: each is asked once whether it
+     * is up, and one that is down gets a hint instead (counted toward the level under a sloppy quorum). When all
+     * are up, as they mostly are, that is the ring's own list of them ({@link ReplicaPlacement#otherReplicas}),
+     * and the write makes no list.
+     */
+    private List<Long> liveOthers(Entry e, List<Long> replicas, long self, WriteOp op) {
+        int down = 0; // a bit per replica that is down (at most 16 replicas)
+        int others = 0;
+        for (int r = 0; r < replicas.size(); r++) {
+            Long node = replicas.get(r);
+            if (node == self) {
+                continue;
+            }
+            others++;
+            if (!isAlive(node)) {
+                down |= 1 << r;
+                if (hint(node, e) && config.sloppyQuorum()) {
+                    op.counts[0]++;
+                }
+            }
+        }
+        if (down == 0) {
+            List<Long> cached = placement.otherReplicas(e.key().token());
+            if (cached.size() == others && inOrderWithout(cached, replicas, self)) { // not a list of a newer ring
+                return cached;
+            }
+        }
+        List<Long> live = new ArrayList<>(others);
+        for (int r = 0; r < replicas.size(); r++) {
+            if (replicas.get(r) != self && (down & (1 << r)) == 0) {
+                live.add(replicas.get(r));
+            }
+        }
+        return live;
+    }
+
+    /** Whether {@code others} is {@code replicas} less {@code self}, in order (of equal size already). */
+    private static boolean inOrderWithout(List<Long> others, List<Long> replicas, long self) {
+        int j = 0;
+        for (int r = 0; r < replicas.size(); r++) {
+            if (replicas.get(r) != self && !others.get(j++).equals(replicas.get(r))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether {@code nodes} holds {@code node}, without boxing it. */
@@ -1009,6 +1057,9 @@ public final class Coordinator {
                     kept &= hint(node, batch.get(i));
                 }
                 hintedNow = kept && config.sloppyQuorum();
+            }
+            if (isDone()) {
+                return; // over already (a quorum's later acks): counting this one changes nothing, nor takes the monitor
             }
             ReplicationException ended;
             synchronized (this) {

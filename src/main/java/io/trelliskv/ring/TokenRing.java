@@ -178,6 +178,42 @@ public final class TokenRing {
         if (isEmpty()) {
             return List.of();
         }
+        return lists(n).byArc[indexOf(token)];
+    }
+
+    /**
+     * {@link #replicas}, less {@code node} where it is one of them: the replicas a node that holds the key
+     * itself writes to. Cached like {@link #replicas} for the node last asked about, so a coordinator's
+     * every write finds its list without making one.
+     */
+    public List<Long> replicasExcept(long token, int n, long node) {
+        requireReplicationFactor(n);
+        if (isEmpty()) {
+            return List.of();
+        }
+        ReplicaLists lists = lists(n);
+        Others others = lists.others;
+        if (others == null || others.node != node) {
+            @SuppressWarnings("unchecked")
+            List<Long>[] byArc = new List[lists.byArc.length];
+            for (int i = 0; i < byArc.length; i++) {
+                List<Long> all = lists.byArc[i];
+                List<Long> rest = new ArrayList<>(all.size());
+                for (int r = 0; r < all.size(); r++) {
+                    if (all.get(r) != node) {
+                        rest.add(all.get(r)); // the same boxed ids
+                    }
+                }
+                byArc[i] = rest.size() == all.size() ? all : List.copyOf(rest);
+            }
+            others = new Others(node, byArc);
+            lists.others = others; // racing threads build equal lists
+        }
+        return others.byArc[indexOf(token)];
+    }
+
+    /** The replica lists of every arc for factor {@code n}, built once per ring and factor. */
+    private ReplicaLists lists(int n) {
         ReplicaLists lists = replicaLists;
         if (lists == null || lists.n != n) {
             // Every keyed command asks, several times (routing, availability, read, write): the lists of
@@ -194,11 +230,24 @@ public final class TokenRing {
             lists = new ReplicaLists(n, byArc);
             replicaLists = lists;
         }
-        return lists.byArc[indexOf(token)];
+        return lists;
     }
 
-    /** The replica list of every arc for one replication factor. */
-    private record ReplicaLists(int n, List<Long>[] byArc) {
+    /** The replica list of every arc for one replication factor, and those lists less one node. */
+    private static final class ReplicaLists {
+        final int n;
+        final List<Long>[] byArc;
+        /** {@link #replicasExcept}'s lists, for the node last asked about; null until asked. */
+        volatile Others others;
+
+        ReplicaLists(int n, List<Long>[] byArc) {
+            this.n = n;
+            this.byArc = byArc;
+        }
+    }
+
+    /** Every arc's replica list less {@code node}. */
+    private record Others(long node, List<Long>[] byArc) {
     }
 
     /** {@link #replicas}' lists for the factor last asked for; null until then. */

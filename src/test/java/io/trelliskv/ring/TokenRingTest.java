@@ -89,6 +89,24 @@ class TokenRingTest {
     }
 
     @Test
+    void replicasExceptANodeAreTheReplicasInOrderLessIt() {
+        TokenRing ring = TokenRing.of(0, Map.of(1L, List.of(10L, 20L, 30L), 2L, List.of(40L), 3L, List.of(50L)));
+        for (long token : new long[] {5, 15, 25, 35, 45, 55}) {
+            List<Long> all = ring.replicas(token, 3);
+            for (long node = 1; node <= 4; node++) { // 4 is no member: its lists are the replicas themselves
+                long except = node;
+                List<Long> others = ring.replicasExcept(token, 3, node);
+                assertThat(others).as("token %d less node %d", token, node)
+                        .containsExactlyElementsOf(all.stream().filter(n -> n != except).toList());
+                assertThat(ring.replicasExcept(token, 3, node)).as("computed once per node asked about").isSameAs(others);
+                assertThatThrownBy(() -> others.add(9L)).isInstanceOf(UnsupportedOperationException.class);
+            }
+        }
+        assertThat(ring.replicasExcept(5, 2, 1)).containsExactly(2L); // another factor: its own lists
+        assertThat(TokenRing.of(0, Map.of()).replicasExcept(5, 3, 1)).isEmpty();
+    }
+
+    @Test
     void ownershipIsTheSizeOfEachNodesPrimaryRanges() {
         assertThat(RING.ownership()).containsExactly(
                 Map.entry(1L, 0.5), Map.entry(2L, 0.375), Map.entry(3L, 0.125));
