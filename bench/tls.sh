@@ -70,7 +70,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ticks() { cut -d')' -f2 "/proc/$1/stat" | awk '{print $12 + $13}'; } # utime + stime of a process, in clock ticks
 HZ=$(getconf CLK_TCK)
 measure() { # label server-pid port pipeline test [extra] -> median ops/s; also appends the round's CPU figures
-    local f="$OUT/tls-$1-$4-$5" label=$1 pid=$2 a b t; : >"$f"; : >"$f.server"; : >"$f.client"
+    local f="$OUT/tls-$1-$4-$5" pid=$2 a b t; : >"$f"; : >"$f.server"; : >"$f.client"
     shift 2
     for _ in $(seq 1 "$ROUNDS"); do
         a=$(ticks "$pid")
