@@ -262,15 +262,16 @@ public final class Node implements AutoCloseable {
         background = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-background"));
         long periodMillis = 1000 / HZ;
         long budgetNanos = TimeUnit.MILLISECONDS.toNanos(periodMillis) * EXPIRE_CYCLE_PERCENT / 100;
-        background.scheduleWithFixedDelay(() -> runSafely("active expiry", () -> engine.expireCycle(budgetNanos)),
-                periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+        // One timer for the two tasks of every cycle, as Redis's serverCron: each wake-up of an idle node's
+        // thread costs more than either task, and the sampler times its own intervals.
+        background.scheduleWithFixedDelay(() -> {
+            runSafely("active expiry", () -> engine.expireCycle(budgetNanos));
+            runSafely("stats sampling", () -> opsSampler.sample(dispatcher.stats().commandsProcessed()));
+        }, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
         if (persistence != null) {
             background.scheduleWithFixedDelay(() -> runSafely("snapshot check", persistence::maybeSnapshot),
                     1, 1, TimeUnit.SECONDS);
         }
-        background.scheduleAtFixedRate(() -> runSafely("stats sampling",
-                () -> opsSampler.sample(dispatcher.stats().commandsProcessed())), periodMillis, periodMillis,
-                TimeUnit.MILLISECONDS);
         log.info("Node {} ready on port {}", Long.toHexString(nodeId), server.address().getPort());
         if (dispatcher.protectedMode() && !acl.authRequired()) {
             log.warn("Protected mode: listening on {} with no password for the default user, so clients from other"
