@@ -16,16 +16,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Delivers the hints of a {@link HintStore} to their targets once those are alive again.
  *
  * <h2>Ticks and batches</h2>
- * {@link #tick()} runs every {@link #TICK_MILLIS} ms on one daemon thread ({@link #start()}), or from a
- * test with a manual clock. It drops expired hints, then replays to every target that has hints, is
+ * {@link #tick()} runs every {@link #TICK_MILLIS} ms on one daemon thread ({@link #start()}) while the store holds
+ * hints, or from a test with a manual clock. It drops expired hints, then replays to every target that has hints, is
  * alive (per {@link Liveness}), is not backing off and has no batch in flight: it takes the oldest
  * hints ({@link HintStore#next}), at most {@link HintConfig#replayBatch()} and at most what the
  * target's {@link RateLimiter} grants, and writes them with {@link ReplicaTransport#write}. A target
@@ -74,6 +76,10 @@ public final class HintReplayer implements AutoCloseable {
     /** Created by {@link #start()}; guarded by {@link #lock}. */
     private ScheduledExecutorService executor;
     private volatile boolean closed;
+    /** A tick is scheduled or running; false while the replayer sleeps ({@link #start()}). */
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    /** Scheduled ticks run so far. */
+    private final AtomicLong ticks = new AtomicLong();
 
     private final AtomicLong batchesSent = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
@@ -87,15 +93,72 @@ public final class HintReplayer implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** Runs {@link #tick()} every {@link #TICK_MILLIS} ms on a daemon thread named "trellis-hints". */
+    /**
+     * Runs {@link #tick()} every {@link #TICK_MILLIS} ms on a daemon thread named "trellis-hints" while the store
+     * holds hints. A tick that leaves none schedules no next one: the replayer sleeps until the store tells it of
+     * a new hint ({@link HintStore#onFirstHint}), so an idle node's thread does not wake ten times a second to find
+     * nothing (a batch in flight keeps its hints in the store until acknowledged, so it keeps the ticks going).
+     */
     public void start() {
         synchronized (lock) {
             if (closed || executor != null) {
                 throw new IllegalStateException(closed ? "closed" : "already started");
             }
             executor = Executors.newSingleThreadScheduledExecutor(DaemonThreads.factory("trellis-hints"));
-            executor.scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+            scheduled.set(true); // the first tick looks at whatever the store loaded
+            scheduleTick();
         }
+        store.onFirstHint(this::wake);
+    }
+
+    /** A hint was stored while none was held: schedules a tick unless one is scheduled or running. */
+    private void wake() {
+        if (scheduled.compareAndSet(false, true)) {
+            synchronized (lock) {
+                scheduleTick();
+            }
+        }
+    }
+
+    /** Under {@link #lock}: the next tick in {@link #TICK_MILLIS} ms, unless closed. */
+    private void scheduleTick() {
+        if (closed || executor == null) {
+            return;
+        }
+        try {
+            executor.schedule(this::tickThenNext, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
+    /**
+     * A scheduled tick, then the next one while hints are held. Before sleeping it looks once more: a hint stored
+     * between its look and {@link #scheduled} turning false found a tick still scheduled and did not wake it.
+     */
+    private void tickThenNext() {
+        ticks.incrementAndGet();
+        tick();
+        if (store.pending() > 0) {
+            synchronized (lock) {
+                scheduleTick();
+            }
+            return;
+        }
+        scheduled.set(false);
+        if (store.pending() > 0) {
+            wake();
+        }
+    }
+
+    /** Scheduled ticks run so far; for tests. */
+    long ticks() {
+        return ticks.get();
+    }
+
+    /** Whether a tick is scheduled or running; false while the replayer sleeps. For tests. */
+    boolean awake() {
+        return scheduled.get();
     }
 
     /**

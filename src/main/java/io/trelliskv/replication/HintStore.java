@@ -177,8 +177,30 @@ public final class HintStore implements AutoCloseable {
      * @return false if the hint was refused because it would pass {@link HintConfig#maxHints()} or
      *         {@link HintConfig#maxBytes()} (counted as dropped); true if it is stored or superseded
      */
-    public synchronized boolean add(long target, Entry entry) {
-        return add(target, entry, clock.nanos());
+    public boolean add(long target, Entry entry) {
+        boolean first;
+        boolean kept;
+        synchronized (this) {
+            first = pending == 0;
+            kept = add(target, entry, clock.nanos());
+            first &= pending > 0;
+        }
+        Runnable listener = onFirstHint;
+        if (first && listener != null) {
+            listener.run();
+        }
+        return kept;
+    }
+
+    /** Told, on the storing thread and outside this store's monitor, when a hint is stored while none was held. */
+    private volatile Runnable onFirstHint;
+
+    /**
+     * Sets who is told when the store goes from holding no hint to holding one: the replayer, which sleeps while
+     * there is nothing to replay.
+     */
+    public void onFirstHint(Runnable listener) {
+        this.onFirstHint = listener;
     }
 
     /** {@link #add}, for a hint stored at {@code storedAtNanos} (monotonic). */

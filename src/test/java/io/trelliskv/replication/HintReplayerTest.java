@@ -1,5 +1,6 @@
 package io.trelliskv.replication;
 
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
 import io.trelliskv.storage.Entry;
@@ -15,9 +16,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 import static io.trelliskv.replication.HintStoreTest.entry;
@@ -356,6 +359,47 @@ class HintReplayerTest {
             }
         } finally {
             threaded.close();
+        }
+    }
+
+    @Test
+    void anIdleReplayerSleepsUntilAHintIsStoredAndAgainOnceNoneIsLeft() throws Exception {
+        // Real time: the replay rate's bucket fills with it. Liveness read from the replayer's thread.
+        HintStore real = new HintStore(config, Clock.SYSTEM);
+        Set<Long> up = ConcurrentHashMap.newKeySet();
+        up.add(TARGET);
+        HintReplayer threaded = new HintReplayer(real, transport, up::contains, config, Clock.SYSTEM);
+        threaded.start();
+        try {
+            awaitCondition(() -> threaded.ticks() >= 1 && !threaded.awake(), "the first tick, then sleep");
+            long ticks = threaded.ticks();
+            assertThat(transport.entriesSent()).isZero();
+            for (int i = 0; i < 3; i++) { // the first wakes it
+                assertThat(real.add(TARGET, entry("k" + i, "v" + i, 1))).isTrue();
+            }
+            awaitCondition(() -> transport.entriesSent() == 3, "the hints replayed");
+            awaitCondition(() -> real.pending() == 0 && !threaded.awake(), "asleep once they are acknowledged");
+            assertThat(threaded.ticks()).isGreaterThan(ticks);
+            long before = threaded.ticks();
+            assertThat(real.add(OTHER, entry("o", "v", 1))).isTrue(); // a target that is down: it stays awake
+            awaitCondition(() -> threaded.ticks() >= before + 3, "ticks while the hint waits");
+            assertThat(threaded.awake()).isTrue();
+            assertThat(real.pending()).isEqualTo(1);
+            up.add(OTHER);
+            awaitCondition(() -> real.pending() == 0 && !threaded.awake(), "delivered, then asleep");
+            assertThat(transport.entriesSent()).isEqualTo(4);
+        } finally {
+            threaded.close();
+        }
+    }
+
+    /** Waits up to 10 s for {@code condition}, checking every few ms. */
+    private static void awaitCondition(BooleanSupplier condition, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime() - deadline).as("waiting for %s", what).isNegative();
+            Thread.sleep(5);
         }
     }
 }
