@@ -100,6 +100,8 @@ public final class HintReplayer implements AutoCloseable {
      * nothing (a batch in flight keeps its hints in the store until acknowledged, so it keeps the ticks going).
      */
     public void start() {
+        // Told before the first tick can run: a hint stored after that tick found none must wake it.
+        store.onFirstHint(this::wake);
         synchronized (lock) {
             if (closed || executor != null) {
                 throw new IllegalStateException(closed ? "closed" : "already started");
@@ -108,7 +110,6 @@ public final class HintReplayer implements AutoCloseable {
             scheduled.set(true); // the first tick looks at whatever the store loaded
             scheduleTick();
         }
-        store.onFirstHint(this::wake);
     }
 
     /** A hint was stored while none was held: schedules a tick unless one is scheduled or running. */
