@@ -96,6 +96,8 @@ public final class HintStore implements AutoCloseable {
     private int pending;
     /** Sum of {@link #sizeOf} over the hints held, all targets. */
     private long pendingBytes;
+    /** Told, on the storing thread and outside this store's monitor, when a hint is stored while none was held. */
+    private volatile Runnable onFirstHint;
 
     private long stored;
     private long dropped;
@@ -191,9 +193,6 @@ public final class HintStore implements AutoCloseable {
         }
         return kept;
     }
-
-    /** Told, on the storing thread and outside this store's monitor, when a hint is stored while none was held. */
-    private volatile Runnable onFirstHint;
 
     /**
      * Sets who is told when the store goes from holding no hint to holding one: the replayer, which sleeps while
