@@ -23,7 +23,9 @@
 # SKIP_THROUGHPUT=1, SKIP_HINTS=1 to skip a part; JAR (the node jar to run; default target/trelliskv.jar, to
 # compare two builds in one sitting); CPU_REQUESTS (SETs of the CPU-cost figure, default 200000; 0 skips it);
 # CPU_ROUNDS (rounds of it, default 3); CPU_PIPELINES (the -P of its SETs, one figure each; default 16); CPU_WARMUP (SETs sent to each before the first round and not measured, so
-# that the figure is of the compiled write path rather than of the JIT compiling it; default 5 x CPU_REQUESTS).
+# that the figure is of the compiled write path rather than of the JIT compiling it; default 5 x CPU_REQUESTS);
+# CPU_SETTLE (then, per pipeline depth, at most this many unmeasured rounds of CPU_REQUESTS SETs, until one in which
+# the JIT compiler threads took under 2 % of the CPU; default 10).
 # CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 (or each of CPU_PIPELINES) through the entry node and
 # then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
 # /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
@@ -47,6 +49,7 @@ CPU_REQUESTS=${CPU_REQUESTS:-200000}
 CPU_ROUNDS=${CPU_ROUNDS:-3}
 CPU_PIPELINES=${CPU_PIPELINES:-16}
 CPU_WARMUP=${CPU_WARMUP:-$((5 * CPU_REQUESTS))}
+CPU_SETTLE=${CPU_SETTLE:-10}
 [ "$CPU_REQUESTS" -gt 0 ] || CPU_WARMUP=0
 OUT=bench/out/replication
 mkdir -p "$OUT"
@@ -104,14 +107,37 @@ cpu_ticks() { # pid... -> utime + stime summed, in clock ticks (fields 14 and 15
     for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
     echo "$t"
 }
-cpu_per_1000_sets() { # pipeline ip pid... -> CPU ms per 1,000 SETs of CPU_REQUESTS at -P pipeline: of all those processes, then of the first
+jit_ticks() { # pid... -> utime + stime of the JIT compiler threads (C1 and C2 CompilerThread), in clock ticks. The JVM
+    # starts and stops some of them as its queue grows and shrinks, and a stopped one's time leaves the sum, so this can
+    # fall short of the time spent compiling
+    local p task files=()
+    for p in "$@"; do
+        for task in /proc/"$p"/task/*; do
+            [[ "$(cat "$task/comm" 2>/dev/null)" == C[12]\ Compiler* ]] && files+=("$task/stat")
+        done
+    done
+    [ "${#files[@]}" -gt 0 ] || { echo 0; return; }
+    cat "${files[@]}" 2>/dev/null | sed 's/^.*) //' | awk '{t += $12 + $13} END {print t + 0}'
+}
+cpu_per_1000_sets() { # pipeline ip pid... -> CPU ms per 1,000 SETs of CPU_REQUESTS at -P pipeline: of all those processes,
+    # of the first, and of their JIT compiler threads
     local pipeline=$1 ip=$2; shift 2
-    local t0 t1 f0 f1
-    t0=$(cpu_ticks "$@"); f0=$(cpu_ticks "$1")
+    local t0 t1 f0 f1 j0 j1
+    t0=$(cpu_ticks "$@"); f0=$(cpu_ticks "$1"); j0=$(jit_ticks "$@")
     redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d 100 -r "$KEYSPACE" -P "$pipeline" -t set -q >/dev/null
-    t1=$(cpu_ticks "$@"); f1=$(cpu_ticks "$1")
-    awk -v d=$((t1 - t0)) -v f=$((f1 - f0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" \
-        'BEGIN { printf "%.2f %.2f\n", d * 1000 / hz / (n / 1000), f * 1000 / hz / (n / 1000) }'
+    t1=$(cpu_ticks "$@"); f1=$(cpu_ticks "$1"); j1=$(jit_ticks "$@")
+    awk -v d=$((t1 - t0)) -v f=$((f1 - f0)) -v j=$((j1 > j0 ? j1 - j0 : 0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" \
+        'BEGIN { printf "%.2f %.2f %.2f\n", d * 1000 / hz / (n / 1000), f * 1000 / hz / (n / 1000), j * 1000 / hz / (n / 1000) }'
+}
+settle() { # pipeline ip pid... -> how many rounds of CPU_REQUESTS SETs at -P pipeline it took until the JIT compilers
+    # spent under 2 % of a round's CPU (at most CPU_SETTLE; "N+" if they never did), so that the rounds measured are
+    # of compiled code: the JIT still recompiles parts of the path millions of SETs in (a path first taken late)
+    local pipeline=$1 ip=$2 i c _e j; shift 2
+    for i in $(seq 1 "$CPU_SETTLE"); do
+        read -r c _e j < <(cpu_per_1000_sets "$pipeline" "$ip" "$@")
+        awk -v c="$c" -v j="$j" 'BEGIN { exit !(j * 50 <= c) }' && { echo "$i"; return; }
+    done
+    echo "$CPU_SETTLE+"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -175,30 +201,35 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
                     "$c_rps" "$c_p50" "$c_p99" "$(awk -v a="$c_rps" -v b="$s_rps" 'BEGIN { print a / b }')"
             done
         done
+        settled_sets=0 # SETs through the entry node while the JIT settled
         if [ "$CPU_REQUESTS" -gt 0 ]; then
             for ip in "$ENTRY" "$SINGLE_IP"; do # the JIT compiles the write path before the figure, not during it
                 [ "$CPU_WARMUP" -gt 0 ] && redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_WARMUP" -d 100 \
                     -r "$KEYSPACE" -P 16 -t set -q >/dev/null
             done
             for CP in $CPU_PIPELINES; do
-                c_all=(); e_all=(); r_all=(); s_all=()
+                c_settled=$(settle "$CP" "$ENTRY" "${CLUSTER_PID[@]}"); s_settled=$(settle "$CP" "$SINGLE_IP" "$SINGLE_PID")
+                settled_sets=$((settled_sets + ${c_settled%+} * CPU_REQUESTS))
+                c_all=(); e_all=(); r_all=(); s_all=(); cj_all=(); sj_all=()
                 for _ in $(seq 1 "$CPU_ROUNDS"); do # alternating, as the throughput rounds
-                    read -r c e < <(cpu_per_1000_sets "$CP" "$ENTRY" "${CLUSTER_PID[@]}") # the entry node's PID first
-                    c_all+=("$c"); e_all+=("$e"); r_all+=("$(awk -v c="$c" -v e="$e" 'BEGIN { printf "%.2f", c - e }')")
-                    read -r s _ < <(cpu_per_1000_sets "$CP" "$SINGLE_IP" "$SINGLE_PID")
-                    s_all+=("$s")
+                    read -r c e j < <(cpu_per_1000_sets "$CP" "$ENTRY" "${CLUSTER_PID[@]}") # the entry node's PID first
+                    c_all+=("$c"); e_all+=("$e"); cj_all+=("$j"); r_all+=("$(awk -v c="$c" -v e="$e" 'BEGIN { printf "%.2f", c - e }')")
+                    read -r s _ j < <(cpu_per_1000_sets "$CP" "$SINGLE_IP" "$SINGLE_PID")
+                    s_all+=("$s"); sj_all+=("$j")
                 done
                 c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
                 pairs=$(for i in "${!c_all[@]}"; do awk -v a="${c_all[$i]}" -v b="${s_all[$i]}" 'BEGIN { printf "%.4f\n", a / b }'; done | median)
-                echo "# $L: CPU ms per 1,000 SETs (-P $CP, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured, median of $CPU_ROUNDS rounds):" \
+                echo "# $L: CPU ms per 1,000 SETs (-P $CP, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured and until the JIT settled:" \
+                    "$c_settled rounds for the cluster, $s_settled for the single node; median of $CPU_ROUNDS rounds):" \
                     "single node $s_cpu (${s_all[*]}); three nodes together $c_cpu (${c_all[*]});" \
                     "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x;" \
                     "of the three, the entry node $(printf '%s\n' "${e_all[@]}" | median) (${e_all[*]})" \
-                    "and the two replicas together $(printf '%s\n' "${r_all[@]}" | median) (${r_all[*]})"
+                    "and the two replicas together $(printf '%s\n' "${r_all[@]}" | median) (${r_all[*]});" \
+                    "of it the JIT compilers' (single node; three nodes): ${sj_all[*]}; ${cj_all[*]}"
             done
         fi
         fwd1=$(info_field "$ENTRY" cluster forwarded_requests)
-        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * $(echo "$CPU_PIPELINES" | wc -w) * CPU_REQUESTS + CPU_WARMUP))
+        total=$((ROUNDS * 2 * $(echo "$PIPELINES" | wc -w) * REQUESTS + CPU_ROUNDS * $(echo "$CPU_PIPELINES" | wc -w) * CPU_REQUESTS + CPU_WARMUP + settled_sets))
         echo "# $L: entry node owns $own of the ring; forwarded $((fwd1 - fwd0)) of $total requests;" \
             "$(info_field "$ENTRY" replication read_repairs) read repairs, $(info_field "$ENTRY" replication hints_stored) hints," \
             "$(info_field "$ENTRY" replication timeout_errors) TIMEOUT errors on the entry node"
