@@ -186,12 +186,34 @@ public final class RespWriter {
         return this;
     }
 
+    /**
+     * Writes {@code n} in decimal ASCII, as {@link Long#toString(long)} does, without making the string: every bulk
+     * reply's length goes through here.
+     */
     private void writeDecimal(long n) {
         if (n >= 0 && n < 10) {
             out.writeByte('0' + (int) n);
-        } else {
-            ByteBufUtil.writeAscii(out, Long.toString(n));
+            return;
         }
+        if (n == Long.MIN_VALUE) { // the one long whose magnitude is not a long
+            ByteBufUtil.writeAscii(out, Long.toString(n));
+            return;
+        }
+        if (n < 0) {
+            out.writeByte('-');
+            n = -n;
+        }
+        int digits = 1;
+        for (long rest = n / 10; rest > 0; rest /= 10) {
+            digits++;
+        }
+        out.ensureWritable(digits);
+        int start = out.writerIndex();
+        for (int i = start + digits - 1; i >= start; i--) {
+            out.setByte(i, '0' + (int) (n % 10));
+            n /= 10;
+        }
+        out.writerIndex(start + digits);
     }
 
     /** Formats a double as Redis does for replies: integral values without a fraction, inf as "inf". */
