@@ -25,7 +25,8 @@
 # CPU_ROUNDS (rounds of it, default 3); CPU_PIPELINES (the -P of its SETs, one figure each; default 16); CPU_WARMUP (SETs sent to each before the first round and not measured, so
 # that the figure is of the compiled write path rather than of the JIT compiling it; default 5 x CPU_REQUESTS);
 # CPU_SETTLE (then, per pipeline depth, at most this many unmeasured rounds of CPU_REQUESTS SETs, until one in which
-# the JIT compiler threads took under 2 % of the CPU; default 10).
+# the JIT compiler threads took under 2 % of the CPU; default 10; the throughput rounds are warmed up the same way,
+# in rounds of 200,000 SETs and GETs at -P 16 and 100,000 at -P 1).
 # CPU cost: after the throughput rounds of each level, CPU_REQUESTS SETs at -P 16 (or each of CPU_PIPELINES) through the entry node and
 # then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
 # /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
@@ -173,11 +174,19 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
         redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -d 100 -r "$KEYSPACE" -P "$2" -t set,get --csv 2>/dev/null \
             | tr -d '"' | awk -F, '$1 == "SET" || $1 == "GET" {print $1, $2, $5, $7}'
     }
-    warm() { # warm the JIT of every node the load goes through
-        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
-        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+    warm() { # ip pid... -> WARMED: warm the JIT of every node the load goes through, in rounds of SETs and GETs at
+        # -P 16 and -P 1 until one in which the JIT compilers took under 2 % of the CPU (at most CPU_SETTLE rounds)
+        local ip=$1 i t0 t1 j0 j1; shift
+        for i in $(seq 1 "$CPU_SETTLE"); do
+            t0=$(cpu_ticks "$@"); j0=$(jit_ticks "$@")
+            redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
+            redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+            t1=$(cpu_ticks "$@"); j1=$(jit_ticks "$@")
+            if [ $(((j1 > j0 ? j1 - j0 : 0) * 50)) -le $((t1 - t0)) ]; then WARMED=$i; return; fi
+        done
+        WARMED="$CPU_SETTLE+"
     }
-    warm "$SINGLE_IP"
+    warm "$SINGLE_IP" "$SINGLE_PID"; single_warmed=$WARMED
     echo
     echo "## throughput: redis-benchmark -t set,get -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds (alternating)"
     echo "## (a) single node; (b) through one node of a 3-node cluster, --replication-factor 3, both levels set to LEVEL"
@@ -185,7 +194,8 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
     for L in $LEVELS; do
         start_cluster --replication-factor 3 --read-consistency "$L" --write-consistency "$L"
         own=$(redis-cli -h "$ENTRY" -p "$PORT" members | awk '/this node/ {print $5}')
-        warm "$ENTRY"
+        warm "$ENTRY" "${CLUSTER_PID[@]}"
+        echo "# $L: warm-up rounds until the JIT settled (see warm): single node $single_warmed, cluster $WARMED"
         fwd0=$(info_field "$ENTRY" cluster forwarded_requests)
         for P in $PIPELINES; do
             : >"$OUT/$L-P$P.single"; : >"$OUT/$L-P$P.cluster"
