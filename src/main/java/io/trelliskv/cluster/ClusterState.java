@@ -193,8 +193,13 @@ public final class ClusterState implements MembershipListener, Placement, Replic
         boolean moving = !readTokens.equals(futureTokens);
         rings = new Rings(read, future, moving);
         ownsEverything = onlySelf(read) && onlySelf(future);
-        log.info("Ring version {}: {} nodes, {} tokens{}", ringVersion, read.nodes().size(), read.tokenCount(),
-                moving ? " (" + future.nodes().size() + " nodes once ranges have moved)" : "");
+        log.info("Ring version {}: {}, {} tokens{}", ringVersion, nodes(read.nodes().size()), read.tokenCount(),
+                moving ? " (" + nodes(future.nodes().size()) + " once ranges have moved)" : "");
+    }
+
+    /** "1 node", "3 nodes": for the log. */
+    private static String nodes(int count) {
+        return count + (count == 1 ? " node" : " nodes");
     }
 
     private boolean onlySelf(TokenRing r) {
