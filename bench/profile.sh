@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where one node's CPU time or allocation goes while redis-benchmark sends pipelined SETs, as async-profiler
+# Where one node's CPU time or allocation goes while redis-benchmark sends pipelined SETs (or GETs), as async-profiler
 # sees it (stack samples that name inlined methods, and allocation samples weighted by their bytes): the
 # entry node of a 3-node cluster (--replication-factor 3, QUORUM, in memory only), one of its replicas, or a
 # single node under the same load.
@@ -7,15 +7,18 @@
 #   bench/profile.sh                                  # CPU of the entry node
 #   EVENT=alloc TARGET=single bench/profile.sh        # bytes allocated per SET on a single node, by class
 #   TARGET=replica FOCUS='ReplicaService.apply$' bench/profile.sh
+#   TEST=get EVENT=alloc bench/profile.sh             # bytes allocated per coordinated GET on the entry node
 #
-# The node is warmed up (WARMUP SETs, so the JIT has compiled the write path), then async-profiler is attached
-# (jcmd JVMTI.agent_load) for REQUESTS SETs. async-profiler comes from Maven Central
+# The node is warmed up (WARMUP SETs, so the JIT has compiled the write path; for TEST=get, WARMUP GETs after them,
+# of the keys the SETs wrote), then async-profiler is attached (jcmd JVMTI.agent_load) for REQUESTS of TEST.
+# async-profiler comes from Maven Central
 # (tools.profiler:async-profiler, the linux-x64 jar), fetched by ./mvnw into bench/out/profile/ on first use.
 # Output: the collapsed stacks in bench/out/profile/EVENT-TARGET.txt (for flame graphs), and on stdout
-# per 1,000 SETs: for cpu, the ms of the heaviest frames (inclusive, then self) or the tree below the last
-# frame matching FOCUS; for alloc, the bytes per SET by class and by allocating site.
+# per 1,000 requests: for cpu, the ms of the heaviest frames (inclusive, then self) or the tree below the last
+# frame matching FOCUS; for alloc, the bytes per request by class and by allocating site.
 #
-# Environment: EVENT (cpu or alloc; default cpu), TARGET (entry, replica or single; default entry), REQUESTS
+# Environment: EVENT (cpu or alloc; default cpu), TARGET (entry, replica or single; default entry), TEST (set or
+# get; default set), REQUESTS
 # (default 1000000), WARMUP (default 3000000), PIPELINE (default 16), CLIENTS (default 50), KEYSPACE (default
 # 100000), FOCUS (a regular expression over frames, cpu only), INTERVAL (CPU time between samples, default 200us), TOP (lines per table, default 30), JAVA_HOME,
 # TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR. Linux x86-64 only; needs python3.
@@ -25,6 +28,7 @@ cd "$(dirname "$0")/.."
 
 EVENT=${EVENT:-cpu}
 TARGET=${TARGET:-entry}
+TEST=${TEST:-set}
 REQUESTS=${REQUESTS:-1000000}
 WARMUP=${WARMUP:-3000000}
 PIPELINE=${PIPELINE:-16}
@@ -34,6 +38,8 @@ TOP=${TOP:-30}
 AP_VERSION=4.2
 case "$EVENT" in cpu|alloc) ;; *) echo "EVENT must be cpu or alloc, not '$EVENT'" >&2; exit 2 ;; esac
 case "$TARGET" in entry|replica|single) ;; *) echo "TARGET must be entry, replica or single, not '$TARGET'" >&2; exit 2 ;; esac
+case "$TEST" in set|get) ;; *) echo "TEST must be set or get, not '$TEST'" >&2; exit 2 ;; esac
+CMD=$(echo "$TEST" | tr a-z A-Z)
 # Attaching needs dynamic agent loading; exact frames of inlined code need DebugNonSafepoints.
 TRELLIS_JAVA_OPTS="${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} -XX:+EnableDynamicAgentLoading -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints"
 OUT=bench/out/profile
@@ -63,40 +69,41 @@ else
     PROFILED=${CLUSTER_PIDS[0]}; [ "$TARGET" = replica ] && PROFILED=${CLUSTER_PIDS[1]}
 fi
 bench_header "profiled: $TARGET node, $EVENT$JAR_NOTE"
-load() { # requests -> redis-benchmark's summary line
-    redis-benchmark -h "${IPS[0]}" -p "$PORT" -c "$CLIENTS" -n "$1" -d 100 -r "$KEYSPACE" -P "$PIPELINE" -t set -q \
+load() { # requests [test] -> redis-benchmark's summary line
+    redis-benchmark -h "${IPS[0]}" -p "$PORT" -c "$CLIENTS" -n "$1" -d 100 -r "$KEYSPACE" -P "$PIPELINE" -t "${2:-$TEST}" -q \
         | tr '\r' '\n' | grep "per second" | tail -n 1
 }
-load "$WARMUP" >/dev/null
+load "$WARMUP" set >/dev/null
+[ "$TEST" = set ] || load "$WARMUP" >/dev/null
 agent() { # async-profiler command; quoted so that jcmd passes it whole
     "$JAVA_HOME/bin/jcmd" "$PROFILED" JVMTI.agent_load "$LIB" "\"$1\"" >/dev/null
 }
 COLLAPSED="$OUT/$EVENT-$TARGET.txt"
 agent "start,event=$EVENT$([ "$EVENT" = cpu ] && echo ",interval=${INTERVAL:-200us}" || echo ',alloc=16k')"
-echo "# $(load "$REQUESTS") ($REQUESTS SETs, -P $PIPELINE, $CLIENTS clients, through ${IPS[0]})"
+echo "# $(load "$REQUESTS") ($REQUESTS ${CMD}s, -P $PIPELINE, $CLIENTS clients, through ${IPS[0]})"
 agent "stop,collapsed,total,file=$(realpath "$OUT")/$EVENT-$TARGET.txt"
 
-python3 - "$COLLAPSED" "$REQUESTS" "$EVENT" "${FOCUS:-}" "$TOP" <<'EOF'
+python3 - "$COLLAPSED" "$REQUESTS" "$EVENT" "${FOCUS:-}" "$TOP" "$CMD" <<'EOF'
 import collections, re, sys
-path, requests, event, focus, top = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+path, requests, event, focus, top, cmd = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 stacks = []
 for line in open(path):
     stack, value = line.rstrip().rsplit(' ', 1)
     stacks.append(([re.sub(r'_\[[ijk]\]$', '', f) for f in stack.split(';')], int(value)))
 total = sum(v for _, v in stacks)
 if event == 'alloc':
-    per = requests  # bytes per SET
+    per = requests  # bytes per request
     by_class, by_site = collections.Counter(), collections.Counter()
     for frames, v in stacks:
         by_class[frames[-1]] += v
         site = ' <- '.join(f.split('/')[-1] for f in reversed(frames[-4:-1]))
         by_site[frames[-1] + '  <- ' + site] += v
-    print('# bytes allocated per SET: %.0f' % (total / per))
+    print('# bytes allocated per %s: %.0f' % (cmd, total / per))
     print('## by class'); [print('%8.1f  %s' % (v / per, k)) for k, v in by_class.most_common(top)]
     print('## by class and the three frames that allocate it'); [print('%8.1f  %s' % (v / per, k)) for k, v in by_site.most_common(top)]
     sys.exit()
-per = 1e6 * requests / 1000  # ns of samples -> ms per 1,000 SETs
-print('# CPU ms per 1,000 SETs in samples: %.3f' % (total / per))
+per = 1e6 * requests / 1000  # ns of samples -> ms per 1,000 requests
+print('# CPU ms per 1,000 %ss in samples: %.3f' % (cmd, total / per))
 if focus:
     tree = {}
     def add(node, path, v):
