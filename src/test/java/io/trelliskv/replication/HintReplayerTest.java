@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -24,6 +25,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 import static io.trelliskv.replication.HintStoreTest.entry;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
@@ -363,7 +365,7 @@ class HintReplayerTest {
     }
 
     @Test
-    void anIdleReplayerSleepsUntilAHintIsStoredAndAgainOnceNoneIsLeft() throws Exception {
+    void anIdleReplayerSleepsUntilAHintIsStoredAndAgainOnceNoneIsLeft() {
         // Real time: the replay rate's bucket fills with it. Liveness read from the replayer's thread.
         HintStore real = new HintStore(config, Clock.SYSTEM);
         Set<Long> up = ConcurrentHashMap.newKeySet();
@@ -394,12 +396,7 @@ class HintReplayerTest {
     }
 
     /** Waits up to 10 s for {@code condition}, checking every few ms. */
-    private static void awaitCondition(BooleanSupplier condition, String what)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime() - deadline).as("waiting for %s", what).isNegative();
-            Thread.sleep(5);
-        }
+    private static void awaitCondition(BooleanSupplier condition, String what) {
+        await(what).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(condition::getAsBoolean);
     }
 }
