@@ -23,6 +23,16 @@
 #   quorum_cluster IP1 IP2 IP3
 #                     three quorum_nodes, the first the others' seed; waits (60 s at most) until each serves a ring
 #                     of three; sets CLUSTER_PIDS.
+#   cpu_ticks PID...  utime + stime of the processes, summed, in clock ticks (fields 14 and 15 of /proc/PID/stat).
+#   jit_ticks PID...  the same for their JIT compiler threads alone (C1 and C2 CompilerThread). The JVM starts and
+#                     stops some of them as its queue grows and shrinks, and a stopped one's time leaves the sum, so
+#                     this can fall short of the time spent compiling.
+#   jit_settle "PID..." COMMAND...
+#                     runs COMMAND (a round of warm-up load) again and again until a round in which the JIT compilers
+#                     of the processes took under 2 % of their CPU, at most JIT_SETTLE rounds (default 10); sets
+#                     SETTLED to the rounds it took, "N+" if they never did. A JVM recompiles hot methods for
+#                     millions of requests after it starts (paths taken late, methods deoptimized when a load
+#                     starts or stops): a fixed warm-up leaves that in the first measured rounds, on one side only.
 #   bench_on_exit     if the script defines it, run first on exit (to undo what it changed on the machine).
 #   bench_header [X]  the lines a benchmark's output starts with: machine, commit, JDK, JVM options (and X).
 #   test_classpath D  compiles the test sources and sets CP for the in-process benchmarks (they live in the
@@ -112,6 +122,35 @@ quorum_cluster() { # ip1 ip2 ip3 -> CLUSTER_PIDS
         sleep 0.1
     done
     echo "3-node cluster did not settle within 60 s" >&2; return 1
+}
+
+cpu_ticks() { # pid...
+    local t=0 p
+    for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
+    echo "$t"
+}
+
+jit_ticks() { # pid...
+    local p task files=()
+    for p in "$@"; do
+        for task in /proc/"$p"/task/*; do
+            [[ "$(cat "$task/comm" 2>/dev/null)" == C[12]\ Compiler* ]] && files+=("$task/stat")
+        done
+    done
+    [ "${#files[@]}" -gt 0 ] || { echo 0; return; }
+    cat "${files[@]}" 2>/dev/null | sed 's/^.*) //' | awk '{t += $12 + $13} END {print t + 0}'
+}
+
+jit_settle() { # "pid..." command... -> SETTLED
+    local pids i t0 t1 j0 j1
+    read -r -a pids <<<"$1"; shift
+    for i in $(seq 1 "${JIT_SETTLE:-10}"); do
+        t0=$(cpu_ticks "${pids[@]}"); j0=$(jit_ticks "${pids[@]}")
+        "$@"
+        t1=$(cpu_ticks "${pids[@]}"); j1=$(jit_ticks "${pids[@]}")
+        if [ $(((j1 > j0 ? j1 - j0 : 0) * 50)) -le $((t1 - t0)) ]; then SETTLED=$i; return; fi
+    done
+    SETTLED="${JIT_SETTLE:-10}+"
 }
 
 PIDS=()

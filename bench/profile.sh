@@ -8,6 +8,7 @@
 #   EVENT=alloc TARGET=single bench/profile.sh        # bytes allocated per SET on a single node, by class
 #   TARGET=replica FOCUS='ReplicaService.apply$' bench/profile.sh
 #   TEST=get EVENT=alloc bench/profile.sh             # bytes allocated per coordinated GET on the entry node
+#   LINES=1 bench/profile.sh                          # the entry node's heaviest source lines
 #
 # The node is warmed up (WARMUP SETs, so the JIT has compiled the write path; for TEST=get, WARMUP GETs after them,
 # of the keys the SETs wrote), then async-profiler is attached (jcmd JVMTI.agent_load) for REQUESTS of TEST.
@@ -16,9 +17,12 @@
 # Output: the collapsed stacks in bench/out/profile/EVENT-TARGET.txt (for flame graphs), and on stdout
 # per 1,000 requests: for cpu, the ms of the heaviest frames (inclusive, then self) or the tree below the last
 # frame matching FOCUS; for alloc, the bytes per request by class and by allocating site.
+# With LINES=1 (cpu only): a JFR recording instead, bench/out/profile/cpu-TARGET.jfr (the JDK's `jfr` tool reads it),
+# and on stdout the heaviest source lines of the samples' top frames, which a method's self time does not show: a
+# wait for memory lands on the first instruction that needs the value, which may be in another method than the load.
 #
 # Environment: EVENT (cpu or alloc; default cpu), TARGET (entry, replica or single; default entry), TEST (set or
-# get; default set), REQUESTS
+# get; default set), LINES (0 or 1; default 0), REQUESTS
 # (default 1000000), WARMUP (default 3000000), PIPELINE (default 16), CLIENTS (default 50), KEYSPACE (default
 # 100000), FOCUS (a regular expression over frames, cpu only), INTERVAL (CPU time between samples, default 200us), TOP (lines per table, default 30), JAVA_HOME,
 # TRELLIS_JAVA_OPTS (default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAR. Linux x86-64 only; needs python3.
@@ -39,6 +43,8 @@ AP_VERSION=4.2
 case "$EVENT" in cpu|alloc) ;; *) echo "EVENT must be cpu or alloc, not '$EVENT'" >&2; exit 2 ;; esac
 case "$TARGET" in entry|replica|single) ;; *) echo "TARGET must be entry, replica or single, not '$TARGET'" >&2; exit 2 ;; esac
 case "$TEST" in set|get) ;; *) echo "TEST must be set or get, not '$TEST'" >&2; exit 2 ;; esac
+LINES=${LINES:-0}
+[ "$LINES" = 0 ] || [ "$EVENT" = cpu ] || { echo "LINES=1 is for EVENT=cpu" >&2; exit 2; }
 CMD=$(echo "$TEST" | tr a-z A-Z)
 # Attaching needs dynamic agent loading; exact frames of inlined code need DebugNonSafepoints.
 TRELLIS_JAVA_OPTS="${TRELLIS_JAVA_OPTS:--XX:+UseZGC -XX:-ZProactive} -XX:+EnableDynamicAgentLoading -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints"
@@ -79,6 +85,40 @@ agent() { # async-profiler command; quoted so that jcmd passes it whole
     "$JAVA_HOME/bin/jcmd" "$PROFILED" JVMTI.agent_load "$LIB" "\"$1\"" >/dev/null
 }
 COLLAPSED="$OUT/$EVENT-$TARGET.txt"
+if [ "$LINES" = 1 ]; then # a JFR recording, whose samples name the line of their top frame
+    JFR="$(realpath "$OUT")/cpu-$TARGET.jfr"
+    agent "start,jfr,file=$JFR,event=cpu,interval=${INTERVAL:-200us}"
+    echo "# $(load "$REQUESTS") ($REQUESTS ${CMD}s, -P $PIPELINE, $CLIENTS clients, through ${IPS[0]})"
+    agent "stop"
+    "$JAVA_HOME/bin/jfr" print --json --stack-depth 16 --events jdk.ExecutionSample "$JFR" \
+        | python3 -c '
+import collections, json, re, sys
+requests, interval, top, cmd = float(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+m = re.fullmatch(r"(\d+)(ns|us|ms|s)?", interval)
+ns = int(m.group(1)) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[m.group(2) or "ns"]  # CPU time a sample stands for
+lines = collections.Counter()
+events = json.load(sys.stdin)["recording"]["events"]
+for e in events:
+    frames = e["values"]["stackTrace"]["frames"]
+    if frames:
+        first, ours = None, None
+        for f in frames:  # the top frame, and the project frame it runs in when it is not one
+            name = f["method"]["type"]["name"].split("/")[-1] + "." + f["method"]["name"]
+            native = f.get("type") in ("Native", "Kernel", "C++")
+            label = name if native else "%s:%s" % (name, f["lineNumber"])
+            first = first or label
+            if f["method"]["type"]["name"].startswith("io/trelliskv/"):
+                ours = label
+                break
+        lines[first if ours in (None, first) else "%s  (in %s)" % (first, ours)] += 1
+per = requests / 1000 * 1e6 / ns  # samples -> ms per 1,000 requests
+print("# CPU ms per 1,000 %ss in samples: %.3f" % (cmd, len(events) / per))
+print("## the heaviest lines (top frames, and the project frame they run in; native and kernel code by function)")
+for k, v in lines.most_common(top):
+    print("%7.3f  %5.1f%%  %s" % (v / per, 100 * v / len(events), k))
+' "$REQUESTS" "${INTERVAL:-200us}" "$TOP" "$CMD"
+    exit 0
+fi
 agent "start,event=$EVENT$([ "$EVENT" = cpu ] && echo ",interval=${INTERVAL:-200us}" || echo ',alloc=16k')"
 echo "# $(load "$REQUESTS") ($REQUESTS ${CMD}s, -P $PIPELINE, $CLIENTS clients, through ${IPS[0]})"
 agent "stop,collapsed,total,file=$(realpath "$OUT")/$EVENT-$TARGET.txt"

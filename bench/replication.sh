@@ -103,23 +103,6 @@ wait_ring() { # every node sees 3 ALIVE, none SUSPECT, and 3 nodes on its ring; 
 }
 node_id() { redis-cli -h "$1" -p "$PORT" members | awk '/this node/ {print $1}'; }
 member_state() { redis-cli -h "$1" -p "$PORT" members 2>/dev/null | awk -v id="$2" '$1 == id {print $3}'; }
-cpu_ticks() { # pid... -> utime + stime summed, in clock ticks (fields 14 and 15 of /proc/PID/stat)
-    local t=0 p
-    for p in "$@"; do t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
-    echo "$t"
-}
-jit_ticks() { # pid... -> utime + stime of the JIT compiler threads (C1 and C2 CompilerThread), in clock ticks. The JVM
-    # starts and stops some of them as its queue grows and shrinks, and a stopped one's time leaves the sum, so this can
-    # fall short of the time spent compiling
-    local p task files=()
-    for p in "$@"; do
-        for task in /proc/"$p"/task/*; do
-            [[ "$(cat "$task/comm" 2>/dev/null)" == C[12]\ Compiler* ]] && files+=("$task/stat")
-        done
-    done
-    [ "${#files[@]}" -gt 0 ] || { echo 0; return; }
-    cat "${files[@]}" 2>/dev/null | sed 's/^.*) //' | awk '{t += $12 + $13} END {print t + 0}'
-}
 cpu_per_1000_sets() { # pipeline ip pid... -> CPU ms per 1,000 SETs of CPU_REQUESTS at -P pipeline: of all those processes,
     # of the first, and of their JIT compiler threads
     local pipeline=$1 ip=$2; shift 2
@@ -174,17 +157,15 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
         redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -d 100 -r "$KEYSPACE" -P "$2" -t set,get --csv 2>/dev/null \
             | tr -d '"' | awk -F, '$1 == "SET" || $1 == "GET" {print $1, $2, $5, $7}'
     }
-    warm() { # ip pid... -> WARMED: warm the JIT of every node the load goes through, in rounds of SETs and GETs at
-        # -P 16 and -P 1 until one in which the JIT compilers took under 2 % of the CPU (at most CPU_SETTLE rounds)
-        local ip=$1 i t0 t1 j0 j1; shift
-        for i in $(seq 1 "$CPU_SETTLE"); do
-            t0=$(cpu_ticks "$@"); j0=$(jit_ticks "$@")
-            redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
-            redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
-            t1=$(cpu_ticks "$@"); j1=$(jit_ticks "$@")
-            if [ $(((j1 > j0 ? j1 - j0 : 0) * 50)) -le $((t1 - t0)) ]; then WARMED=$i; return; fi
-        done
-        WARMED="$CPU_SETTLE+"
+    warm_round() { # ip: one round of warm-up load, SETs and GETs at -P 16 and -P 1
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+    }
+    warm() { # ip pid... -> WARMED: warm the JIT of every node the load goes through, in rounds of warm_round until
+        # one in which the JIT compilers took under 2 % of the CPU (at most CPU_SETTLE rounds; see jit_settle)
+        local ip=$1; shift
+        JIT_SETTLE=$CPU_SETTLE jit_settle "$*" warm_round "$ip"
+        WARMED=$SETTLED
     }
     warm "$SINGLE_IP" "$SINGLE_PID"; single_warmed=$WARMED
     echo

@@ -10,8 +10,8 @@
 #   ROUNDS=5 REQUESTS=500000 bench/tls.sh
 #
 # Environment: ROUNDS (median reported; default 3), REQUESTS (default 300000), CLIENTS (default 50),
-# KEYSPACE (default 1000000), JAVA_HOME, TRELLIS_JAVA_OPTS, SKIP_TLS=1 (the ACL part only). Output: a table
-# on stdout; logs in bench/out/.
+# KEYSPACE (default 1000000), JIT_SETTLE (most warm-up rounds; default 10), JAVA_HOME, TRELLIS_JAVA_OPTS,
+# SKIP_TLS=1 (the ACL part only). Output: a table on stdout; logs in bench/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -67,29 +67,42 @@ run() { # port pipeline test [extra args] -> ops/s
         --csv "$@" 2>/dev/null | tail -n 1 | tr -d '"' | cut -d, -f2
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ticks() { cut -d')' -f2 "/proc/$1/stat" | awk '{print $12 + $13}'; } # utime + stime of a process, in clock ticks
 HZ=$(getconf CLK_TCK)
 measure() { # label server-pid port pipeline test [extra] -> median ops/s; also appends the round's CPU figures
-    local f="$OUT/tls-$1-$4-$5" pid=$2 a b t; : >"$f"; : >"$f.server"; : >"$f.client"
+    local f="$OUT/tls-$1-$4-$5" pid=$2 a b t ja jb; : >"$f"; : >"$f.server"; : >"$f.client"; : >"$f.jit"
     shift 2
     for _ in $(seq 1 "$ROUNDS"); do
-        a=$(ticks "$pid")
+        a=$(cpu_ticks "$pid"); ja=$(jit_ticks "$pid")
         # `times` in the subshell: its children's user and system CPU (redis-benchmark's, the load generator)
         t=$( { run "$@" >>"$f"; times; } | tail -n 1)
-        b=$(ticks "$pid")
+        b=$(cpu_ticks "$pid"); jb=$(jit_ticks "$pid")
         awk -v d=$((b - a)) -v hz="$HZ" -v n="$REQUESTS" 'BEGIN { printf "%.2f\n", d * 1e6 / hz / n }' >>"$f.server"
+        awk -v d=$((jb > ja ? jb - ja : 0)) -v hz="$HZ" -v n="$REQUESTS" 'BEGIN { printf "%.2f\n", d * 1e6 / hz / n }' >>"$f.jit"
         echo "$t" | awk -v n="$REQUESTS" '{ split($1, u, /[ms]/); split($2, s, /[ms]/)
             printf "%.2f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 / n }' >>"$f.client"
     done
     median <"$f"
 }
-cpu() { # label pipeline test -> "server client" medians of the rounds' CPU, in microseconds per request
-    echo "$(median <"$OUT/tls-$1-$2-$3.server") $(median <"$OUT/tls-$1-$2-$3.client")"
+cpu() { # label pipeline test -> "server client jit" medians of the rounds' CPU, in microseconds per request: the
+    # server's, the load generator's, and of the server's the JIT compilers' (0 for redis-server)
+    echo "$(median <"$OUT/tls-$1-$2-$3.server") $(median <"$OUT/tls-$1-$2-$3.client") $(median <"$OUT/tls-$1-$2-$3.jit")"
 }
 
 # Warm the node's JIT up, plain and TLS.
-redis-benchmark -p "$T_PORT" -c "$CLIENTS" -n 300000 -r "$KEYSPACE" -d 100 -P 16 -t set,get -q >/dev/null
-redis-benchmark -p "$T_TLS" "${TLS_ARGS[@]}" -c "$CLIENTS" -n 200000 -r "$KEYSPACE" -d 100 -P 16 -t set,get -q >/dev/null
+warm_round() { # plain-port tls-port: SETs and GETs at -P 16 and -P 1, plain then over TLS
+    local port=$1 tls=$2 P
+    for P in 16 1; do
+        redis-benchmark -p "$port" -c "$CLIENTS" -n $((P == 16 ? 200000 : 50000)) -r "$KEYSPACE" -d 100 -P "$P" \
+            -t set,get -q >/dev/null
+        redis-benchmark -p "$tls" "${TLS_ARGS[@]}" -c "$CLIENTS" -n $((P == 16 ? 200000 : 50000)) -r "$KEYSPACE" -d 100 \
+            -P "$P" -t set,get -q >/dev/null
+    done
+}
+# The node is warmed until its JIT settled (see jit_settle in bench/lib.sh), so that no measured round pays for
+# compiling; redis-server gets one round of the same load, so that both start with their key spaces filled.
+jit_settle "$T_PID" warm_round "$T_PORT" "$T_TLS"
+warm_round "$R_PORT" "$R_TLS"
+echo "# warm-up: $SETTLED rounds until the node's JIT compilers took under 2 % of its CPU in one"
 
 printf '\n%-5s %-3s | %11s %11s | %11s %11s | %9s %9s\n' test P "redis" "redis TLS" "trellis" "trellis TLS" \
     "TLS/plain" "vs redis"
@@ -106,15 +119,15 @@ done
 # its own TLS work costs about as much as the server's, so the ratio is the two processes' CPU together.
 if [ "${SKIP_TLS:-}" != 1 ]; then
     printf '\nCPU per request, microseconds (median of the rounds): each server process, and the load generator\n'
-    printf '%-5s %-3s | %7s %7s %6s | %7s %7s %6s | %-19s\n' test P "redis" "TLS" "extra" "trellis" "TLS" "extra" \
-        "load gen plain/TLS"
+    printf '%-5s %-3s | %7s %7s %6s | %7s %7s %6s | %-19s | %-17s\n' test P "redis" "TLS" "extra" "trellis" "TLS" "extra" \
+        "load gen plain/TLS" "of trellis: JIT"
     for P in 1 16; do
         for T in set get; do
-            read -r rps _ < <(cpu rp "$P" "$T"); read -r rts _ < <(cpu rt "$P" "$T")
-            read -r tps tpc < <(cpu tp "$P" "$T"); read -r tts ttc < <(cpu tt "$P" "$T")
-            printf '%-5s %-3s | %7.2f %7.2f %6.2f | %7.2f %7.2f %6.2f | %8.2f %8.2f\n' "$T" "$P" "$rps" "$rts" \
+            read -r rps _ _ < <(cpu rp "$P" "$T"); read -r rts _ _ < <(cpu rt "$P" "$T")
+            read -r tps tpc tpj < <(cpu tp "$P" "$T"); read -r tts ttc ttj < <(cpu tt "$P" "$T")
+            printf '%-5s %-3s | %7.2f %7.2f %6.2f | %7.2f %7.2f %6.2f | %8.2f %8.2f | %7.2f %7.2f\n' "$T" "$P" "$rps" "$rts" \
                 "$(awk -v a="$rts" -v b="$rps" 'BEGIN {print a - b}')" "$tps" "$tts" \
-                "$(awk -v a="$tts" -v b="$tps" 'BEGIN {print a - b}')" "$tpc" "$ttc"
+                "$(awk -v a="$tts" -v b="$tps" 'BEGIN {print a - b}')" "$tpc" "$ttc" "$tpj" "$ttj"
         done
     done
 fi

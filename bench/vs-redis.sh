@@ -8,8 +8,9 @@
 #   ROUNDS=5 REQUESTS=2000000 bench/vs-redis.sh
 #
 # Environment: ROUNDS (rounds per workload, median reported; default 3), REQUESTS (per run, default
-# 1000000), CLIENTS (default 50), KEYSPACE (default 1000000), JAVA_HOME (default: the newest JDK
-# under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for the node), SKIP_MEMORY=1 to skip part 2.
+# 1000000), CLIENTS (default 50), KEYSPACE (default 1000000), JIT_SETTLE (most warm-up rounds; default 10),
+# JAVA_HOME (default: the newest JDK under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for the node),
+# SKIP_MEMORY=1 to skip part 2.
 # Output: a table on stdout; raw CSVs and logs in bench/out/. Its "ratio" is the median of the node's
 # throughput over the median of redis-server's; "pairs" is the median of each round's own ratio (the two
 # servers run back to back in a round), which the machine's drift from round to round moves less.
@@ -70,9 +71,15 @@ bench() { # port pipeline test -> "rps p50 p99"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# Warm the JVM's compiler up before measuring.
-redis-benchmark -h 127.0.0.1 -p "$TRELLIS_PORT" -c "$CLIENTS" -n 500000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
-redis-benchmark -h 127.0.0.1 -p "$TRELLIS_PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+warm_round() { # port: SETs and GETs at -P 16 and -P 1
+    redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -n 500000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
+    redis-benchmark -h 127.0.0.1 -p "$1" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+}
+# The node is warmed until its JIT settled (see jit_settle in bench/lib.sh), so that no measured round pays for
+# compiling; redis-server gets one round of the same load, so that both start with their key spaces filled.
+jit_settle "$TRELLIS_PID" warm_round "$TRELLIS_PORT"
+warm_round "$REDIS_PORT"
+echo "# warm-up: $SETTLED rounds until the node's JIT compilers took under 2 % of its CPU in one"
 
 printf '\n%-10s %-3s | %12s %8s %8s | %12s %8s %8s | %7s %7s\n' workload P "redis ops/s" "p50 ms" "p99 ms" "trellis ops/s" "p50 ms" "p99 ms" "ratio" "pairs"
 for P in 1 16; do

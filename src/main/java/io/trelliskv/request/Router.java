@@ -172,7 +172,7 @@ public final class Router {
     }
 
     /**
-     * Finds each key's coordinator ({@link #coordinatorOf}), waits if the connection has an earlier
+     * Finds each key's coordinator ({@link #coordinatorAt}), waits if the connection has an earlier
      * command outstanding on one of the keys at another coordinator ({@link Session#conflicting}), and
      * sends the command: here, to one other node, or split.
      *
@@ -216,12 +216,12 @@ public final class Router {
             if (owners.isEmpty()) {
                 return here(client, session, protocol, spec, args, null, null); // no ring yet
             }
-            Long target = coordinatorOf(owners, anywhere, self);
-            if (target == null) {
+            int at = coordinatorAt(owners, anywhere, self);
+            if (at < 0) {
                 return refuse(noOwner(key, owners));
             }
-            targets[i] = target;
-            sameTarget &= target == targets[0];
+            targets[i] = owners.get(at);
+            sameTarget &= targets[i] == targets[0];
         }
         Merge merge = null;
         if (!sameTarget) {
@@ -282,17 +282,26 @@ public final class Router {
     /**
      * The node that coordinates a key with these owners: this node when it is one of them and the command
      * may run on any replica ({@link Coordination#anyReplica}: reads and blind writes, which last-writer-wins
-     * versions make safe wherever they run), else the first live owner; null if none is alive.
+     * versions make safe wherever they run), else the first live owner; as its index in {@code owners}, -1 if
+     * none is alive. An index, not the node: the ring's lists hold boxed ids, and answering this node's id as a
+     * {@code Long} boxed it again for every command.
      */
-    private Long coordinatorOf(List<Long> owners, boolean anywhere, long self) {
+    private int coordinatorAt(List<Long> owners, boolean anywhere, long self) {
+        int n = owners.size();
         if (anywhere) {
-            for (int i = 0, n = owners.size(); i < n; i++) {
+            for (int i = 0; i < n; i++) {
                 if (owners.get(i) == self) {
-                    return self;
+                    return i;
                 }
             }
         }
-        return firstAlive(owners);
+        for (int i = 0; i < n; i++) {
+            long owner = owners.get(i);
+            if (owner == self || placement.isAlive(owner)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
