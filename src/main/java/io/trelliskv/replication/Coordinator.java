@@ -358,7 +358,7 @@ public final class Coordinator {
 
     /** This node's time, as its hybrid logical clock has it: for expiry in the rank order. */
     private long nowMillis() {
-        return Hlc.physical(hlc.now());
+        return hlc.nowMillis();
     }
 
     /** True if a replica that answered {@code theirs} holds exactly {@code mine}: same version and same value. */

@@ -85,6 +85,16 @@ public final class Hlc {
         return physical(timestamp) - clock.millis();
     }
 
+    /**
+     * The clock's time in milliseconds, the physical part {@link #now()} would stamp, without issuing a timestamp:
+     * for a caller that only needs to know the time (expiry), not to order an event. It reads the shared state
+     * and writes nothing, where {@code now()} takes it over with a compare-and-set that every thread stamping
+     * writes contends for.
+     */
+    public long nowMillis() {
+        return Math.max(clock.millis(), physical(last.get()));
+    }
+
     /** The last timestamp issued or observed, without advancing the clock. */
     public long peek() {
         return last.get();

@@ -33,6 +33,18 @@ class HlcTest {
     }
 
     @Test
+    void nowMillisTellsTheTimeANewStampWouldCarryAndIssuesNone() {
+        long issued = hlc.now();
+        assertThat(hlc.nowMillis()).isEqualTo(1_000_000);
+        clock.advanceMillis(3);
+        assertThat(hlc.nowMillis()).isEqualTo(1_000_003); // the wall clock, when ahead of every stamp
+        hlc.observe(Hlc.pack(1_000_200, 4)); // a node whose clock runs ahead
+        assertThat(hlc.nowMillis()).isEqualTo(1_000_200); // the clock's time, as now() would stamp it
+        assertThat(hlc.peek()).isEqualTo(Hlc.pack(1_000_200, 4)); // nothing issued by asking
+        assertThat(hlc.now()).isEqualTo(Hlc.pack(1_000_200, 5)).isGreaterThan(issued);
+    }
+
+    @Test
     void observingANewerTimestampMovesLaterStampsPastIt() {
         long remote = Hlc.pack(1_000_500, 7);
         assertThat(hlc.driftMillis(remote)).isEqualTo(500);
