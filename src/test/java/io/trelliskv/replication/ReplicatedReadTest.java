@@ -69,6 +69,15 @@ class ReplicatedReadTest {
     }
 
     @Test
+    void aReadIssuesNoTimestampOfItsOwn() {
+        long before = n1.hlc.peek();
+
+        assertThat(n1.get("k", ALL).join()).isEqualTo("v2"); // repairs node 3, which only merges what node 1 had
+
+        assertThat(n1.hlc.peek()).as("the coordinator's clock: read for expiry, not advanced").isEqualTo(before);
+    }
+
+    @Test
     void replicasThatAreNotNewerAnswerWithADigestOnly() {
         n1.get("k", ALL).join();
 
