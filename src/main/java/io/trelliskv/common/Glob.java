@@ -1,6 +1,5 @@
 package io.trelliskv.common;
 
-import java.util.Arrays;
 
 /**
  * Glob-style pattern matching with exactly Redis's rules ({@code stringmatchlen} in {@code util.c}),
@@ -50,15 +49,40 @@ public final class Glob {
 
     /** True if {@code subject} matches the glob {@code pattern}, case-sensitively. */
     public static boolean matches(byte[] pattern, byte[] subject) {
+        int prefix = literalPrefix(pattern);
+        return prefix >= 0 ? startsWith(pattern, prefix, subject) : backtracking(pattern, subject);
+    }
+
+    /**
+     * The length of {@code pattern}'s literal prefix when it is that prefix and one final '*' ("user:*"), the common
+     * ACL and SCAN pattern, else -1. A caller that matches one pattern against many subjects finds it once and
+     * matches with {@link #matches(byte[], int, byte[])}.
+     */
+    public static int literalPrefix(byte[] pattern) {
         int prefix = pattern.length - 1;
-        if (prefix >= 0 && pattern[prefix] == '*' && literal(pattern, prefix)) {
-            // The common ACL and SCAN pattern, a literal prefix and one '*' ("user:*"), checked for every
-            // key of a command: compared in place. A subject shorter than the prefix runs out against a
-            // literal; an empty one never matches (see the quirks above).
-            return subject.length > 0 && subject.length >= prefix
-                    && Arrays.equals(pattern, 0, prefix, subject, 0, prefix);
+        return prefix >= 0 && pattern[prefix] == '*' && literal(pattern, prefix) ? prefix : -1;
+    }
+
+    /** {@link #matches(byte[], byte[])}, given {@code pattern}'s {@link #literalPrefix}. */
+    public static boolean matches(byte[] pattern, int literalPrefix, byte[] subject) {
+        return literalPrefix >= 0 ? startsWith(pattern, literalPrefix, subject) : backtracking(pattern, subject);
+    }
+
+    /**
+     * A literal prefix and '*', compared in place: a subject shorter than the prefix runs out against a literal; an
+     * empty one never matches (see the quirks above). A loop, not {@code Arrays.equals}: prefixes are a few bytes,
+     * and this runs for every key of every command of a restricted ACL user.
+     */
+    private static boolean startsWith(byte[] pattern, int prefix, byte[] subject) {
+        if (subject.length == 0 || subject.length < prefix) {
+            return false;
         }
-        return backtracking(pattern, subject);
+        for (int i = 0; i < prefix; i++) {
+            if (pattern[i] != subject[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** {@link #matches} by the general matcher alone, without the literal-prefix shortcut. */

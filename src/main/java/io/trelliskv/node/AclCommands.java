@@ -92,14 +92,15 @@ final class AclCommands {
         if (!throttle.mayTry(from, now)) {
             throw new CommandException("ERR too many failed logins from " + from + "; try again in a second");
         }
-        if (acl.authenticate(user, password) == null) {
+        AclUser authenticated = acl.authenticate(user, password);
+        if (authenticated == null) {
             throttle.failed(from, now);
             acl.logDenial(Acl.Denial.AUTH, "toplevel", "AUTH", user, "id=" + c.id() + " addr=" + c.remoteAddress(),
                     clock.millis());
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
         }
         c.greeted(true);
-        c.user(user);
+        c.user(authenticated.name()); // the ACL's own instance of the name: every command looks the user up by it
     }
 
     private void acl(ClientConnection c, byte[][] a, RespWriter out) {

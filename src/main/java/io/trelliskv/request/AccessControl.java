@@ -99,14 +99,18 @@ final class AccessControl {
         if (user.isUnrestricted()) {
             return null;
         }
-        boolean container = acl.catalog().hasSubcommands(spec.name());
-        String sub = args.length > 1 && (container || user.hasSubcommandRules())
-                ? new String(args[1], StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT) : null;
-        if (!spec.has(CommandFlag.NO_AUTH) && !user.mayRun(spec.name(), sub, acl.catalog())) {
-            // as Redis: a container's subcommand is named as the command refused ('acl|setuser')
-            String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
-            acl.logDenial(Acl.Denial.COMMAND, "toplevel", refused, name, clientInfo(client), clock.millis());
-            return "NOPERM this user has no permissions to run the '" + refused + "' command";
+        // A user who may run every command (+@all) needs no look at the command's name: the catalog's lookups
+        // were a few percent of a node's CPU under pipelined commands.
+        if (!spec.has(CommandFlag.NO_AUTH) && !user.allCommands()) {
+            boolean container = acl.catalog().hasSubcommands(spec.name());
+            String sub = args.length > 1 && (container || user.hasSubcommandRules())
+                    ? new String(args[1], StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT) : null;
+            if (!user.mayRun(spec.name(), sub, acl.catalog())) {
+                // as Redis: a container's subcommand is named as the command refused ('acl|setuser')
+                String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
+                acl.logDenial(Acl.Denial.COMMAND, "toplevel", refused, name, clientInfo(client), clock.millis());
+                return "NOPERM this user has no permissions to run the '" + refused + "' command";
+            }
         }
         if (spec.firstKey() > 0) {
             boolean write = spec.has(CommandFlag.WRITE);

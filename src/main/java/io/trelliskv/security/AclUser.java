@@ -32,7 +32,15 @@ import io.trelliskv.common.Glob;
 public final class AclUser {
 
     /** A key pattern and what it grants: {@code ~p} read and write, {@code %R~p} read, {@code %W~p} write. */
-    record KeyPattern(String pattern, byte[] glob, boolean read, boolean write) {
+    record KeyPattern(String pattern, byte[] glob, int literalPrefix, boolean read, boolean write) {
+        KeyPattern(String pattern, byte[] glob, boolean read, boolean write) {
+            this(pattern, glob, Glob.literalPrefix(glob), read, write);
+        }
+
+        boolean matches(byte[] key) {
+            return Glob.matches(glob, literalPrefix, key);
+        }
+
         String describe() {
             return (read && write ? "~" : read ? "%R~" : "%W~") + pattern;
         }
@@ -162,6 +170,11 @@ public final class AclUser {
     }
 
     /** True if the user may run {@code command} (lowercase), with {@code subcommand} (its first argument, or null). */
+    /** True if this user may run every command ({@link #mayRun} is true whatever it is asked). */
+    public boolean allCommands() {
+        return allCommands;
+    }
+
     public boolean mayRun(String command, String subcommand, CommandCatalog catalog) {
         if (allCommands) {
             return true;
@@ -181,7 +194,7 @@ public final class AclUser {
             return true;
         }
         for (KeyPattern p : keys) {
-            if ((!read || p.read()) && (!write || p.write()) && Glob.matches(p.glob(), key)) {
+            if ((!read || p.read()) && (!write || p.write()) && p.matches(key)) {
                 return true;
             }
         }

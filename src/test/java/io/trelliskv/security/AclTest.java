@@ -226,4 +226,33 @@ class AclTest {
         assertThatThrownBy(() -> user("allkeys %X~k")).hasMessageStartingWith("Adding a pattern after the * pattern");
         assertThatThrownBy(() -> user("%RR~k")).hasMessage("Syntax error");
     }
+
+    @Test
+    void aUserLookedUpAgainIsTheTablesCurrentOneAfterEveryChange() {
+        Acl acl = new Acl(CATALOG);
+        String name = acl.setUser("alice", List.of("on", ">pw", "~k:*", "+@all")).name();
+
+        AclUser first = acl.user(name);
+        assertThat(acl.user(name)).isSameAs(first); // the same name again: the same answer
+        assertThat(acl.user(new String("alice".toCharArray()))).isSameAs(first); // an equal name, another instance
+        assertThat(acl.user(name)).isSameAs(first);
+
+        acl.setUser("alice", List.of("off"));
+        assertThat(acl.user(name).enabled()).as("switched off since the last lookup").isFalse();
+        assertThat(acl.user("bob")).isNull();
+
+        acl.user(name);
+        acl.deleteUsers(List.of("alice"));
+        assertThat(acl.user(name)).as("deleted since the last lookup").isNull();
+        assertThat(acl.user("default")).isNotNull();
+    }
+
+    @Test
+    void allCommandsSaysWhetherEveryCommandMayRun() {
+        assertThat(user("+@all").allCommands()).isTrue();
+        assertThat(user("allcommands").allCommands()).isTrue();
+        assertThat(user("+@all -flushall").allCommands()).isFalse();
+        assertThat(user("+@read").allCommands()).isFalse();
+        assertThat(user("-@all +@all").allCommands()).isTrue();
+    }
 }
