@@ -1,6 +1,5 @@
 package io.trelliskv.common;
 
-
 /**
  * Glob-style pattern matching with exactly Redis's rules ({@code stringmatchlen} in {@code util.c}),
  * for KEYS, SCAN MATCH and CONFIG GET. Binary-safe: pattern and subject are byte arrays and every byte
