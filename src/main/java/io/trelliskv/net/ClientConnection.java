@@ -103,6 +103,34 @@ public final class ClientConnection {
     }
 
     /**
+     * Holds back the replies written to {@link #writer()} from now on until {@code release} runs: the connection
+     * runs it before anything could send them or put another reply before them, that is before it reserves a
+     * reply's place ({@link #deferReply()}), flushes its output (at the end of a read, or at the output's soft
+     * limit) or closes. {@code release} runs on the event loop, and may cut the held replies out of the output and
+     * reserve their place with {@link #deferReply()}. One hold at a time; called on the event loop.
+     *
+     * @return false on a detached connection, which holds nothing ({@code release} is not kept)
+     * @throws IllegalStateException if replies are held already
+     */
+    public boolean holdReplies(Runnable release) {
+        if (handler == null) {
+            return false;
+        }
+        handler.holdReplies(release);
+        return true;
+    }
+
+    /**
+     * Runs the release of the replies held ({@link #holdReplies}) now, if any are, from a running command, which
+     * then writes its own reply to {@link #writer()} after them. Event loop only.
+     */
+    public void releaseReplies() {
+        if (handler != null) {
+            handler.releaseReplies();
+        }
+    }
+
+    /**
      * Tells the handler about to run the key its command was routed by ({@link #key}); null when it has run.
      * A cluster node hashes a command's key to route it, and the handler needs the same {@link Key}.
      */

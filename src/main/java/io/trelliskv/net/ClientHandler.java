@@ -46,6 +46,12 @@ import java.util.concurrent.TimeUnit;
  * and run again as replies complete. QUIT (and a protocol error) closes the connection only after
  * every earlier reply, deferred or not, is written. A reply that completes after the connection has
  * closed is released and dropped.
+ *
+ * <h2>Held replies</h2>
+ * The layer above may hold back the replies written from a point on ({@link ClientConnection#holdReplies}: a run
+ * of pipelined writes whose replies wait for the replicas' acks, which it sends as one write). Its release runs
+ * before the output is flushed, a slot is reserved or the connection ends, and it may take the held bytes out
+ * of the output and reserve a slot for them, so they keep their place in the reply stream.
  */
 final class ClientHandler extends ChannelInboundHandlerAdapter {
 
@@ -95,6 +101,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private long heldBytes;
     /** True while the sink runs a command: a deferred reply completing then is written after it. */
     private boolean inCommand;
+    /**
+     * Releases the replies held since {@link #holdReplies}; null when none are. Run (and cleared) before a reply
+     * slot is reserved, the output is flushed or the connection ends. Event loop only.
+     */
+    private Runnable hold;
     /** A task is queued on the event loop to write the deferred replies completed in this turn. */
     private boolean writeScheduled;
     /** That task: one object per connection rather than one per burst of completed replies. */
@@ -282,8 +293,38 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     // ---- deferred replies ----
 
+    /** {@link ClientConnection#holdReplies}. */
+    void holdReplies(Runnable release) {
+        if (hold != null) {
+            throw new IllegalStateException("replies are held already");
+        }
+        hold = release;
+    }
+
+    /** Runs the held replies' release, once, if any are held. */
+    void releaseHold() {
+        Runnable release = hold;
+        if (release != null) {
+            hold = null;
+            release.run();
+        }
+    }
+
+    /**
+     * {@link ClientConnection#releaseReplies}: a running command releases the held replies and then writes its own
+     * reply, after them, into an output of its own if the release took the connection's.
+     */
+    void releaseReplies() {
+        releaseHold();
+        if (pending == null && connection != null) {
+            pending = ctx.alloc().ioBuffer();
+            connection.writer().target(pending);
+        }
+    }
+
     /** {@link ClientConnection#deferReply()}: the replies written so far go before the slot, the rest after. */
     DeferredReply deferReply() {
+        releaseHold(); // held replies go before the slot: the release may reserve one of its own first
         if (pending != null) {
             if (pending.isReadable()) {
                 hold(pending);
@@ -415,6 +456,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         RespProtocolException protocolError = protocolError(cause);
         if (protocolError != null) {
             // Reply to what was decoded before the error, then the error itself, then close.
+            releaseHold(); // the error goes after the held replies, not into them
             if (pending == null) {
                 pending = ctx.alloc().ioBuffer();
             }
@@ -454,6 +496,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void flushPending(ChannelHandlerContext ctx) {
+        releaseHold();
         if (!held.isEmpty()) {
             if (pending != null) {
                 if (pending.isReadable()) {
@@ -479,6 +522,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void releasePending() {
+        releaseHold(); // what the held replies wait for still goes out (to the replicas); their slot is dropped below
         parked.clear();
         if (pending != null) {
             pending.release();

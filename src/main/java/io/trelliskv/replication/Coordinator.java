@@ -810,6 +810,23 @@ public final class Coordinator {
          * no replica to write to).
          */
         void writeDone(Throwable failure);
+
+        /**
+         * {@link #writeDone(Throwable)}, with each key's own outcome: a write of several clients' commands answers
+         * each by its keys. By default, the failure alone.
+         */
+        default void writeDone(Throwable failure, Outcome outcome) {
+            writeDone(failure);
+        }
+    }
+
+    /** Each key's outcome of a write that is over. */
+    public interface Outcome {
+        /**
+         * Why the write of {@code key} failed, naming that key: null if it has the acks its level requires (or is
+         * not part of the write). A refusal by any replica of the write fails every key short of its acks with it.
+         */
+        ReplicationException failureOf(Key key);
     }
 
     /**
@@ -979,7 +996,7 @@ public final class Coordinator {
      * counts, where a future and a callback would be two more. A caller with a {@link WriteDone} is told
      * through it, and waits with no stage of its own either.
      */
-    private final class WriteOp extends CompletableFuture<Void> implements ReplicaTransport.WriteAcks {
+    private final class WriteOp extends CompletableFuture<Void> implements ReplicaTransport.WriteAcks, Outcome {
         final List<Entry> entries;
         final ConsistencyLevel level;
         /** Told once when the write is over, besides this future; null if the caller waits on the future. */
@@ -1127,11 +1144,26 @@ public final class Coordinator {
             return ReplicationException.timeout(key, level, true, counts[2 * shortKey], counts[2 * shortKey + 1]);
         }
 
+        @Override
+        public synchronized ReplicationException failureOf(Key key) {
+            for (int i = 0; i < entries.size(); i++) {
+                if (!entries.get(i).key().equals(key)) {
+                    continue;
+                }
+                if (counts[2 * i] >= counts[2 * i + 1]) {
+                    return null;
+                }
+                return refusal != null ? ReplicationException.refused(key.bytes(), Long.toHexString(refusedBy), refusal)
+                        : ReplicationException.timeout(key.bytes(), level, true, counts[2 * i], counts[2 * i + 1]);
+            }
+            return null;
+        }
+
         /** Completes the future and, the first time, tells {@link #whenDone}. */
         private void finish(ReplicationException failure) {
             boolean first = failure == null ? complete(null) : completeExceptionally(failure);
             if (first && whenDone != null) {
-                whenDone.writeDone(failure);
+                whenDone.writeDone(failure, this);
             }
         }
     }

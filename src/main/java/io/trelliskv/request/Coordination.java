@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -256,7 +257,8 @@ final class Coordination {
             return null;
         }
         ClientCommand command = new ClientCommand(client, session, spec, args, keys != null ? keys : keys(spec, args));
-        session.order().submit(tokens != null ? tokens : tokens(command.keys), command.write, command::begin);
+        command.tokens = tokens != null ? tokens : tokens(command.keys);
+        session.order().submit(command.tokens, command.write, command::begin);
         return command.submitted();
     }
 
@@ -274,6 +276,8 @@ final class Coordination {
         final CommandSpec spec;
         final byte[][] args;
         final List<Key> keys;
+        /** The keys' tokens. */
+        long[] tokens;
         final boolean write;
         final int protocol;
         /** The connection's event loop, which submits the command. */
@@ -509,6 +513,16 @@ final class Coordination {
     private boolean runIntoClient(ClientCommand command) {
         ClientConnection client = command.client;
         ByteBuf out = client.writer().target();
+        Session session = command.session;
+        // A write the replicas must acknowledge joins the connection's run of such writes (see WriteRun), unless
+        // its reply must also wait for the disk; a write that no run takes releases the one open.
+        boolean joins = !durability.acknowledgesDurably() && command.writeLevel.required(config.replicationFactor()) > 1;
+        WriteRun run = session.run;
+        if (run != null && !(joins && run.takes(out, command.writeLevel))) {
+            client.releaseReplies();
+            run = null;
+            out = client.writer().target();
+        }
         int mark = out.writerIndex();
         List<Entry> written;
         WriteCapture.begin();
@@ -518,6 +532,11 @@ final class Coordination {
             written = WriteCapture.end();
         }
         if (written.isEmpty()) {
+            return true;
+        }
+        if (joins && (run != null || openRun(command, out, mark))) {
+            session.run.add(mark, out.writerIndex(), written);
+            session.routed(command.tokens, selfTargets(command.keys.size()), session.run, false);
             return true;
         }
         command.written = written;
@@ -530,6 +549,39 @@ final class Coordination {
         }
         return command.acknowledgedAtOnce(out, mark);
     }
+
+    /**
+     * Opens the connection's run of writes with the command that just wrote its reply at {@code mark} of
+     * {@code out}: the connection holds the replies from there on until it releases the run.
+     *
+     * @return false if the connection cannot hold replies (it has no channel)
+     */
+    private boolean openRun(ClientCommand command, ByteBuf out, int mark) {
+        WriteRun run = new WriteRun(coordinator, stats, command.client, command.session, out, mark,
+                command.writeLevel);
+        if (!command.client.holdReplies(run)) {
+            return false;
+        }
+        command.session.run = run;
+        command.session.outstanding(run, placement.epoch());
+        return true;
+    }
+
+    /** This node's id, {@code n} times: where the commands of a run went. The one-key array is shared. */
+    private long[] selfTargets(int n) {
+        long[] targets = n == 1 ? selfTarget : null;
+        if (targets == null) {
+            targets = new long[n];
+            Arrays.fill(targets, placement.localNodeId());
+            if (n == 1) {
+                selfTarget = targets;
+            }
+        }
+        return targets;
+    }
+
+    /** {@link #selfTargets}'s array of one, made on first use; only ever read after. */
+    private volatile long[] selfTarget;
 
     /** Runs a command into its client's connection, telling the handler the key it was routed by, if one. */
     private void runKeyed(ClientConnection client, CommandSpec spec, byte[][] args, List<Key> keys) {

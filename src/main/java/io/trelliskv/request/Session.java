@@ -66,6 +66,12 @@ public final class Session {
     /** The client connection's id: names its stream of forwarded commands ({@link ForwardedStreams}). */
     private final long stream;
 
+    /**
+     * The connection's blind writes run here since its last reply slot or flush, to be replicated as one write
+     * ({@link WriteRun}); null when none. Event loop only.
+     */
+    WriteRun run;
+
     Session(long stream) {
         this.stream = stream;
         this.given = null;

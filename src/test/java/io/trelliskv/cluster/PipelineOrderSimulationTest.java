@@ -358,6 +358,166 @@ class PipelineOrderSimulationTest {
         client.close();
     }
 
+    /**
+     * A pipeline's blind writes coordinated by the client's node replicate as one write ({@code WriteRun}): one
+     * replica write op for all of them, and not one reply before the replicas have acknowledged it, as each
+     * SET alone would be answered.
+     */
+    @Test
+    void aPipelinesBlindWritesReplicateAsOneWriteAnsweredOnceAcknowledged() {
+        NodeSimulation sim = cluster(7, true, null);
+        sim.slowChance = 0;
+        sim.maxDelayMillis = 5;
+        SplittableRandom r = sim.random.split();
+        NodeSimulation.SimNode at = sim.nodes().iterator().next();
+        List<String> keys = keysReplicatedAt(sim, at, "w:", 10, r);
+        for (NodeSimulation.SimNode other : sim.nodes()) {
+            if (other != at) {
+                sim.lateReplicaWrites(at, other, 200); // within the replica timeout
+            }
+        }
+        NodeSimulation.SimClient client = sim.new SimClient(at);
+        List<String[]> pipeline = new ArrayList<>();
+        pipeline.add(new String[] {"CONSISTENCY", "READ", "ONE"});
+        for (int i = 0; i < keys.size(); i++) {
+            pipeline.add(new String[] {"SET", keys.get(i), "v" + i});
+            if (i == 4) {
+                pipeline.add(new String[] {"GET", keys.get(0)}); // read here at once, its reply held in its place
+            }
+        }
+        long writesBefore = at.member.coordinator().stats().remoteWrites();
+
+        client.send(pipeline);
+        sim.runFor(100);
+        assertThat(client.replies()).as("no reply of the writes before the replicas' acks")
+                .containsExactly(new RespValue.SimpleString("OK"));
+        assertThat(at.member.coordinator().stats().remoteWrites() - writesBefore).as("replica writes sent").isEqualTo(1);
+
+        sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+        List<RespValue> expected = new ArrayList<>();
+        expected.add(new RespValue.SimpleString("OK"));
+        for (int i = 0; i < keys.size(); i++) {
+            expected.add(new RespValue.SimpleString("OK"));
+            if (i == 4) {
+                expected.add(bulk("v0"));
+            }
+        }
+        assertThat(client.replies()).isEqualTo(expected);
+        for (int i = 0; i < keys.size(); i++) {
+            assertStoredAtEveryOwner(sim, keys.get(i), "v" + i);
+        }
+        client.close();
+    }
+
+    /**
+     * A run of writes ends where a write cannot join it, and that write's reply goes after the run's: a write at
+     * another level (here ONE, acknowledged at once), or one past the run's size ({@code WriteRun.MAX_COMMANDS}).
+     */
+    @Test
+    void aWriteTheRunCannotTakeReleasesItAndAnswersAfterIt() {
+        NodeSimulation sim = cluster(9, true, null);
+        sim.slowChance = 0;
+        sim.maxDelayMillis = 5;
+        NodeSimulation.SimNode at = sim.nodes().iterator().next();
+        SplittableRandom r = sim.random.split();
+        List<String> keys = keysReplicatedAt(sim, at, "m:", 150, r);
+        NodeSimulation.SimClient client = sim.new SimClient(at);
+        long writesBefore = at.member.coordinator().stats().remoteWrites();
+        List<String[]> pipeline = new ArrayList<>();
+        pipeline.add(new String[] {"SET", keys.get(0), "q"});
+        pipeline.add(new String[] {"CONSISTENCY", "WRITE", "ONE"});
+        pipeline.add(new String[] {"SET", keys.get(1), "one"});
+        pipeline.add(new String[] {"CONSISTENCY", "WRITE", "QUORUM"});
+        for (int i = 2; i < keys.size(); i++) {
+            pipeline.add(new String[] {"SET", keys.get(i), "v" + i});
+        }
+        client.send(pipeline);
+        sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+
+        assertThat(client.replies()).hasSize(pipeline.size()).containsOnly(new RespValue.SimpleString("OK"));
+        assertThat(at.member.coordinator().stats().remoteWrites() - writesBefore)
+                .as("the first SET alone, the one at ONE, then 148 SETs in runs of at most 64").isEqualTo(5);
+        for (int i = 0; i < keys.size(); i++) {
+            assertStoredAtEveryOwner(sim, keys.get(i), i == 0 ? "q" : i == 1 ? "one" : "v" + i);
+        }
+        client.close();
+    }
+
+    /**
+     * One write for a pipeline's blind writes, but each command its own outcome: at ALL, the writes of keys of
+     * which a replica does not answer time out, each error naming its own key, while the others succeed.
+     */
+    @Test
+    void aWriteOfSeveralCommandsFailsOnlyTheCommandsWhoseKeysLackAcks() {
+        NodeSimulation sim = null;
+        for (long seed = 8; seed < 40 && (sim == null || sim.nodes().size() < 4); seed++) {
+            sim = cluster(seed, true, null); // a seed with more nodes than replicas, so keys differ in replicas
+        }
+        assertThat(sim.nodes().size()).isGreaterThanOrEqualTo(4);
+        sim.slowChance = 0;
+        sim.maxDelayMillis = 5;
+        SplittableRandom r = sim.random.split();
+        List<NodeSimulation.SimNode> nodes = new ArrayList<>(sim.nodes());
+        NodeSimulation.SimNode at = nodes.get(0);
+        NodeSimulation.SimNode silent = nodes.get(1);
+        List<String> lacking = new ArrayList<>();
+        List<String> fine = new ArrayList<>();
+        for (int tries = 0; tries < 100_000 && (lacking.size() < 2 || fine.size() < 2); tries++) {
+            String key = "f:" + Long.toHexString(r.nextLong() & 0xffffff);
+            List<Long> owners = ownersOf(sim, key);
+            if (!owners.contains(at.id)) {
+                continue;
+            }
+            List<String> to = owners.contains(silent.id) ? lacking : fine;
+            if (to.size() < 2 && !to.contains(key)) {
+                to.add(key);
+            }
+        }
+        assertThat(fine).hasSize(2);
+        sim.lateReplicaWrites(at, silent, 10 * REPLICA_TIMEOUT_MILLIS); // past the timeout: no ack in time
+        NodeSimulation.SimClient client = sim.new SimClient(at);
+        client.send(List.of(new String[] {"CONSISTENCY", "WRITE", "ALL"}, new String[] {"SET", lacking.get(0), "1"},
+                new String[] {"SET", fine.get(0), "2"}, new String[] {"GET", fine.get(0)},
+                new String[] {"SET", lacking.get(1), "3"}, new String[] {"SET", fine.get(1), "4"}));
+
+        sim.runUntil("every reply", () -> client.waiting() == 0, 30_000);
+        List<RespValue> replies = client.replies();
+        RespValue ok = new RespValue.SimpleString("OK");
+        assertThat(replies).hasSize(6);
+        assertThat(replies.get(0)).isEqualTo(ok);
+        assertThat(replies.get(1)).isInstanceOfSatisfying(RespValue.Error.class, e -> assertThat(e.message())
+                .startsWith("TIMEOUT write of key '" + lacking.get(0) + "'"));
+        assertThat(replies.get(2)).isEqualTo(ok);
+        assertThat(replies.get(3)).isEqualTo(bulk("2"));
+        assertThat(replies.get(4)).isInstanceOfSatisfying(RespValue.Error.class, e -> assertThat(e.message())
+                .startsWith("TIMEOUT write of key '" + lacking.get(1) + "'"));
+        assertThat(replies.get(5)).isEqualTo(ok);
+        client.close();
+    }
+
+    /** {@code count} distinct keys of which {@code at} is a replica (so it coordinates their blind writes). */
+    private static List<String> keysReplicatedAt(NodeSimulation sim, NodeSimulation.SimNode at, String prefix,
+                                                 int count, SplittableRandom r) {
+        List<String> keys = new ArrayList<>();
+        for (int tries = 0; tries < 1_000_000 && keys.size() < count; tries++) {
+            String key = prefix + Long.toHexString(r.nextLong() & 0xffffff);
+            if (ownersOf(sim, key).contains(at.id) && !keys.contains(key)) {
+                keys.add(key);
+            }
+        }
+        assertThat(keys).hasSize(count);
+        return keys;
+    }
+
+    private static void assertStoredAtEveryOwner(NodeSimulation sim, String key, String value) {
+        for (long owner : ownersOf(sim, key)) {
+            Entry e = sim.node(owner).engine.get(Key.of(key));
+            assertThat(e).as(key + " at " + Long.toHexString(owner)).isNotNull();
+            assertThat(new String(e.value(), StandardCharsets.UTF_8)).as(key + " at " + Long.toHexString(owner))
+                    .isEqualTo(value);
+        }
+    }
+
     /** A key of which {@code at} is a replica but not the first: its reads run there, its INCRs elsewhere. */
     private static String replicaKeyNotFirst(NodeSimulation sim, NodeSimulation.SimNode at, String prefix,
                                              SplittableRandom r) {

@@ -59,6 +59,11 @@ class ClientHandlerOrderingTest {
             case "sync" -> connection.writer().simple(str(args[1]));
             case "big" -> connection.writer().bulk("x".repeat(Integer.parseInt(str(args[1]))));
             case "defer" -> deferred.put(str(args[1]), connection.deferReply());
+            case "held" -> held(connection, str(args[1]));
+            case "release" -> {
+                connection.releaseReplies();
+                connection.writer().simple(str(args[1]));
+            }
             case "quit" -> {
                 connection.closeAfterReply();
                 connection.writer().ok();
@@ -66,6 +71,42 @@ class ClientHandlerOrderingTest {
             default -> throw new IllegalArgumentException(name);
         }
     };
+
+    /** The replies held since the first {@code held x} of a hold; its release cuts them out, as a write run does. */
+    private final List<String> releases = new ArrayList<>();
+    private boolean holding;
+
+    /**
+     * {@code held x}: writes {@code +x}, holding the replies from the first such reply on; the release cuts what
+     * was held out of the output into a deferred slot named {@code held<n>} that the test completes, so the bytes
+     * go out then, in their place.
+     */
+    private void held(ClientConnection connection, String text) {
+        ByteBuf out = connection.writer().target();
+        int mark = out.writerIndex();
+        connection.writer().simple(text);
+        if (holding) {
+            return;
+        }
+        holding = true;
+        connection.holdReplies(() -> {
+            holding = false;
+            byte[] cut = new byte[out.writerIndex() - mark];
+            out.getBytes(mark, cut);
+            out.writerIndex(mark);
+            String name = "held" + releases.size();
+            releases.add(new String(cut, StandardCharsets.UTF_8));
+            deferred.put(name, connection.deferReply());
+        });
+    }
+
+    /** Completes the slot of the {@code n}th release of held replies with the bytes it cut out. */
+    private void completeHeld(int n) {
+        ByteBuf reply = Unpooled.copiedBuffer(releases.get(n), StandardCharsets.UTF_8);
+        handedIn.add(reply);
+        deferred.get("held" + n).complete(reply);
+        channel.runPendingTasks();
+    }
 
     private void open(int softBytes, long hardBytes) {
         open(sink, softBytes, hardBytes);
@@ -132,6 +173,69 @@ class ClientHandlerOrderingTest {
             b.release();
         });
         assertThat((Object) channel.readOutbound()).isNull();
+    }
+
+    @Test
+    void heldRepliesAreReleasedAtTheEndOfTheReadAndGoOutInTheirPlace() {
+        open();
+        read("sync 0", "held a", "held b", "sync c", "held d");
+        assertThat(releases).as("one release, at the read's end, of everything from the first held reply on")
+                .containsExactly("+a\r\n+b\r\n+c\r\n+d\r\n");
+        assertThat(output()).isEqualTo("+0\r\n");
+        read("sync e");
+        assertThat(output()).as("behind the held replies").isEmpty();
+        completeHeld(0);
+        assertThat(output()).isEqualTo("+a\r\n+b\r\n+c\r\n+d\r\n+e\r\n");
+    }
+
+    @Test
+    void heldRepliesAreReleasedBeforeALaterCommandReservesItsSlot() {
+        open();
+        read("held a", "sync b", "defer C", "held d");
+        assertThat(releases).as("the first hold released at the deferral, the second at the read's end")
+                .containsExactly("+a\r\n+b\r\n", "+d\r\n");
+        complete("C", "c");
+        completeHeld(1);
+        assertThat(output()).as("C waits for the first hold").isEmpty();
+        completeHeld(0);
+        assertThat(output()).isEqualTo("+a\r\n+b\r\n+c\r\n+d\r\n");
+    }
+
+    @Test
+    void aCommandThatReleasesTheHeldRepliesWritesItsOwnAfterThem() {
+        open();
+        read("held a", "release b", "sync c");
+        assertThat(releases).containsExactly("+a\r\n");
+        assertThat(output()).isEmpty();
+        completeHeld(0);
+        assertThat(output()).isEqualTo("+a\r\n+b\r\n+c\r\n");
+    }
+
+    @Test
+    void heldRepliesAreReleasedBeforeTheOutputIsFlushedAtItsSoftLimit() {
+        open(1024, 0);
+        read("held a", "big 1100", "sync after");
+        assertThat(releases).hasSize(1);
+        assertThat(releases.get(0)).startsWith("+a\r\n$1100\r\n").hasSize(4 + 1100 + 9);
+        assertThat(output()).as("nothing flushed ahead of the held replies").isEmpty();
+        completeHeld(0);
+        assertThat(output()).startsWith("+a\r\n$1100").endsWith("+after\r\n");
+    }
+
+    @Test
+    void aProtocolErrorGoesOutAfterTheHeldReplies() {
+        open();
+        // as the decoder does: the commands decoded before the error, then the error, within one read
+        channel.pipeline().fireChannelRead(new byte[][] {"held".getBytes(StandardCharsets.UTF_8),
+                "a".getBytes(StandardCharsets.UTF_8)});
+        channel.pipeline().fireExceptionCaught(new RespProtocolException("Protocol error: bad"));
+        channel.runPendingTasks();
+        assertThat(releases).containsExactly("+a\r\n");
+        assertThat(output()).isEmpty();
+        assertThat(channel.isOpen()).as("open until the held replies are out").isTrue();
+        completeHeld(0);
+        assertThat(output()).isEqualTo("+a\r\n-ERR Protocol error: bad\r\n");
+        assertThat(channel.isOpen()).isFalse();
     }
 
     @Test
