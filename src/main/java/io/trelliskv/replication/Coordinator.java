@@ -839,31 +839,29 @@ public final class Coordinator {
 
     /** {@link #write}: the op, itself the future; {@code whenDone} is told as well when not null. */
     private WriteOp replicate(List<Entry> written, ConsistencyLevel level, WriteDone whenDone) {
-        // A command may write one key twice (SET then EXPIRE): only the last version matters.
-        List<Entry> entries;
-        if (written.size() == 1) {
-            entries = written;
-        } else {
-            Map<Key, Entry> last = new LinkedHashMap<>();
-            for (Entry e : written) {
-                last.put(e.key(), e);
-            }
-            entries = new ArrayList<>(last.values());
-        }
+        List<Entry> entries = lastOfEachKey(written);
         long self = placement.localNodeId();
         WriteOp op = new WriteOp(entries, level, whenDone);
-        Map<Long, List<Integer>> perNode = entries.size() == 1 ? null : new LinkedHashMap<>();
-        List<Long> single = null; // a write of one entry: the live replicas it goes to
+        // Keys of one replica set (one key; a run of pipelined writes on a cluster of N nodes) go to one list
+        // of nodes, each taking every entry; keys of several sets, to each node its own.
+        List<Long> shared = entries.size() == 1 ? placement.replicas(entries.get(0).key().token())
+                : sharedReplicas(entries);
+        int down = shared == null ? 0 : downAmong(shared, self); // liveness read once for all the entries
+        Map<Long, List<Integer>> perNode = shared != null ? null : new LinkedHashMap<>();
+        List<Long> single = null; // the live replicas every entry goes to, when they share them
         Map<Long, List<Entry>> pending = null;
         // Indexed loops over the ring's lists: this runs for every replicated write, and an iterator over
         // an unmodifiable list is two objects.
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
-            List<Long> replicas = placement.replicas(e.key().token());
+            List<Long> replicas = shared != null ? shared : placement.replicas(e.key().token());
             op.counts[2 * i + 1] = replicas.isEmpty() ? 0 : level.required(replicas.size());
             op.counts[2 * i] = containsNode(replicas, self) ? 1 : 0;
             if (perNode == null) {
-                single = liveOthers(e, replicas, self, op);
+                hintDown(e, replicas, down, op, i);
+                if (i == 0) {
+                    single = liveOthers(e, replicas, self, down);
+                }
             } else {
                 for (int r = 0; r < replicas.size(); r++) {
                     Long node = replicas.get(r); // boxed as the ring keeps them: added to lists and maps as is
@@ -916,27 +914,85 @@ public final class Coordinator {
     }
 
     /**
-     * Of a one-entry write's replicas other than this node, those it is sent to: each is asked once whether it
-     * is up, and one that is down gets a hint instead (counted toward the level under a sloppy quorum). When all
-     * are up, as they mostly are, that is the ring's own list of them ({@link ReplicaPlacement#otherReplicas}),
-     * and the write makes no list.
+     * The entries less the earlier versions of a key written twice (a command's SET then EXPIRE, two SETs of a
+     * pipeline's run): only the last version matters. Entries of distinct keys, as nearly all writes' are, are
+     * returned as they are; a short list is checked pair by pair, as a map per write cost more than the check.
      */
-    private List<Long> liveOthers(Entry e, List<Long> replicas, long self, WriteOp op) {
-        int down = 0; // a bit per replica that is down (at most 16 replicas)
-        int others = 0;
-        for (int r = 0; r < replicas.size(); r++) {
-            Long node = replicas.get(r);
-            if (node == self) {
-                continue;
-            }
-            others++;
-            if (!isAlive(node)) {
-                down |= 1 << r;
-                if (hint(node, e) && config.sloppyQuorum()) {
-                    op.counts[0]++;
-                }
+    private static List<Entry> lastOfEachKey(List<Entry> written) {
+        int n = written.size();
+        boolean repeats = n > 64;
+        for (int i = 1; i < n && !repeats; i++) {
+            Key k = written.get(i).key();
+            for (int j = 0; j < i && !repeats; j++) {
+                repeats = written.get(j).key().equals(k);
             }
         }
+        if (!repeats) {
+            return written;
+        }
+        Map<Key, Entry> last = new LinkedHashMap<>();
+        for (Entry e : written) {
+            last.put(e.key(), e);
+        }
+        return new ArrayList<>(last.values());
+    }
+
+    /**
+     * The first entry's replica list if every entry's key has the same replicas, in any order (the ring lists
+     * them in each range's order of preference, which a write does not need); else null.
+     */
+    private List<Long> sharedReplicas(List<Entry> entries) {
+        List<Long> shared = placement.replicas(entries.get(0).key().token());
+        for (int i = 1; i < entries.size(); i++) {
+            List<Long> replicas = placement.replicas(entries.get(i).key().token());
+            if (replicas != shared && !sameNodes(replicas, shared)) {
+                return null;
+            }
+        }
+        return shared;
+    }
+
+    /** Whether two short lists of distinct nodes hold the same nodes, without an iterator. */
+    private static boolean sameNodes(List<Long> a, List<Long> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (!containsNode(b, a.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A bit per replica other than this node that is down, by its index in {@code replicas} (at most 16). */
+    private int downAmong(List<Long> replicas, long self) {
+        int down = 0;
+        for (int r = 0; r < replicas.size(); r++) {
+            Long node = replicas.get(r);
+            if (node != self && !isAlive(node)) {
+                down |= 1 << r;
+            }
+        }
+        return down;
+    }
+
+    /** Hints entry {@code i} for each replica that is down, counting it toward the level under a sloppy quorum. */
+    private void hintDown(Entry e, List<Long> replicas, int down, WriteOp op, int i) {
+        for (int r = 0; down != 0 && r < replicas.size(); r++) {
+            if ((down & (1 << r)) != 0 && hint(replicas.get(r), e) && config.sloppyQuorum()) {
+                op.counts[2 * i]++;
+            }
+        }
+    }
+
+    /**
+     * Of the replicas other than this node, those that are up ({@code down} marks the others): when all are, as
+     * they mostly are, the ring's own list of them ({@link ReplicaPlacement#otherReplicas}), and the write makes
+     * no list.
+     */
+    private List<Long> liveOthers(Entry e, List<Long> replicas, long self, int down) {
+        int others = containsNode(replicas, self) ? replicas.size() - 1 : replicas.size();
         if (down == 0) {
             List<Long> cached = placement.otherReplicas(e.key().token());
             if (cached.size() == others && inOrderWithout(cached, replicas, self)) { // not a list of a newer ring

@@ -51,7 +51,7 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
     private final int mark;
     private final ConsistencyLevel level;
     /** What the run's commands wrote, in order. */
-    private final List<Entry> entries = new ArrayList<>(16);
+    private final List<Entry> entries = new ArrayList<>(32);
     /**
      * Per command, three ints: where its reply starts and ends (from {@link #mark}), and the index in
      * {@link #entries} after its last entry.
@@ -82,7 +82,9 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
         if (3 * size == commands.length) {
             commands = Arrays.copyOf(commands, 2 * commands.length);
         }
-        entries.addAll(written);
+        for (int i = 0; i < written.size(); i++) {
+            entries.add(written.get(i)); // not addAll, which copies the list into an array first
+        }
         commands[3 * size] = start - mark;
         commands[3 * size + 1] = end - mark;
         commands[3 * size + 2] = entries.size();

@@ -278,4 +278,68 @@ class ReplicatedWriteTest {
                 .hasMessage("TIMEOUT write of key 'k' at QUORUM: 1 of 2 replicas answered in time; the write may or"
                         + " may not have been applied");
     }
+
+    /** What {@code node}'s engine writes for SETs of {@code keys} in turn (one key may come twice), as a run does. */
+    private static List<Entry> setsOf(SimNode node, String... keys) {
+        List<Entry> written = new ArrayList<>();
+        for (int i = 0; i < keys.length; i++) {
+            WriteCapture.begin();
+            try {
+                node.engine.put(Key.of(keys[i]), SimCluster.bytes("v" + i), 0);
+            } finally {
+                written.addAll(WriteCapture.end());
+            }
+        }
+        return written;
+    }
+
+    @Test
+    void theWritesOfSeveralCommandsGoAsOneBatchWithTheLastVersionOfAKeyWrittenTwice() {
+        List<Entry> written = setsOf(n1, "a", "b", "a", "c");
+        List<Coordinator.Outcome> outcome = new ArrayList<>();
+        List<Throwable> failures = new ArrayList<>();
+        n1.coordinator.write(written, ALL, new Coordinator.WriteDone() {
+            @Override
+            public void writeDone(Throwable failure) {
+                throw new AssertionError("told without the outcome");
+            }
+
+            @Override
+            public void writeDone(Throwable failure, Coordinator.Outcome o) {
+                failures.add(failure);
+                outcome.add(o);
+            }
+        });
+
+        assertThat(failures).containsExactly((Throwable) null);
+        assertThat(n1.coordinator.stats().remoteWrites()).isEqualTo(1);
+        assertThat(cluster.versionsEverywhere("a")).containsOnly(written.get(2).version());
+        assertThat(cluster.versionsEverywhere("b")).containsOnly(written.get(1).version());
+        assertThat(outcome.get(0).failureOf(Key.of("a"))).isNull();
+        assertThat(outcome.get(0).failureOf(Key.of("c"))).isNull();
+    }
+
+    @Test
+    void anOutcomeNamesEachKeyShortOfItsAcks() {
+        cluster.fault(3, DROP);
+        List<Entry> written = setsOf(n1, "a", "b");
+        List<Coordinator.Outcome> outcome = new ArrayList<>();
+        n1.coordinator.write(written, ALL, new Coordinator.WriteDone() {
+            @Override
+            public void writeDone(Throwable failure) {
+            }
+
+            @Override
+            public void writeDone(Throwable failure, Coordinator.Outcome o) {
+                assertThat(failure).isInstanceOf(ReplicationException.class);
+                outcome.add(o);
+            }
+        });
+
+        assertThat(outcome).hasSize(1);
+        assertThat(outcome.get(0).failureOf(Key.of("b"))).hasMessage("TIMEOUT write of key 'b' at ALL: 2 of 3 replicas"
+                + " answered in time; the write may or may not have been applied");
+        assertThat(outcome.get(0).failureOf(Key.of("a")).getMessage()).startsWith("TIMEOUT write of key 'a' at ALL");
+        assertThat(outcome.get(0).failureOf(Key.of("z"))).as("not part of the write").isNull();
+    }
 }
