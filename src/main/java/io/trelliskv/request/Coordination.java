@@ -182,16 +182,8 @@ final class Coordination {
         if (plan.write()) {
             coordinator.checkAvailable(plan.keys(), plan.writeLevel(), true);
         }
-        if (!plan.readFirst()) { // a blind write: of its floors, only the newest clock matters
-            long newest = session.newestFloorHlc(plan.keys());
-            if (newest > hlc.peek()) { // else the clock is past it already (a floor of this node's own writes)
-                if (hlc.driftMillis(newest) <= config.maxClockDriftMillis()) {
-                    hlc.observe(newest);
-                } else {
-                    // The connection's newest write, of any key, is too far ahead: follow this write's own keys.
-                    followFloors(plan.keys(), session.floors(plan.keys()));
-                }
-            }
+        if (!plan.readFirst()) {
+            followNewestFloor(session, plan.keys());
             return null;
         }
         Version[] floors = session.floors(plan.keys());
@@ -199,6 +191,23 @@ final class Coordination {
             followFloors(plan.keys(), floors);
         }
         return floors;
+    }
+
+    /**
+     * A blind write's part of {@link #followFloors}: of its floors, only the newest clock matters.
+     *
+     * @throws ReplicationException REFUSED, if a floor is too far ahead
+     */
+    private void followNewestFloor(Session session, List<Key> keys) {
+        long newest = session.newestFloorHlc(keys);
+        if (newest > hlc.peek()) { // else the clock is past it already (a floor of this node's own writes)
+            if (hlc.driftMillis(newest) <= config.maxClockDriftMillis()) {
+                hlc.observe(newest);
+            } else {
+                // The connection's newest write, of any key, is too far ahead: follow this write's own keys.
+                followFloors(keys, session.floors(keys));
+            }
+        }
     }
 
     /**
@@ -256,10 +265,70 @@ final class Coordination {
             execution.run(client, spec, args);
             return null;
         }
-        ClientCommand command = new ClientCommand(client, session, spec, args, keys != null ? keys : keys(spec, args));
-        command.tokens = tokens != null ? tokens : tokens(command.keys);
-        session.order().submit(command.tokens, command.write, command::begin);
+        List<Key> k = keys != null ? keys : keys(spec, args);
+        long[] t = tokens != null ? tokens : tokens(k);
+        if (joinsRun(client, session, spec, args) && session.order().clearToWrite(t)) {
+            writeIntoRun(client, session, spec, args, k, t);
+            return null; // its reply is in the connection, held with the run's
+        }
+        ClientCommand command = new ClientCommand(client, session, spec, args, k);
+        session.order().submit(t, command.write, command::begin);
         return command.submitted();
+    }
+
+    /**
+     * Whether a client's command is a blind write to replicate with the connection's run of them
+     * ({@link WriteRun}): not when its reply must also wait for this node's log, nor at a level this node's
+     * own copy meets (its reply goes at once), nor on a connection that cannot hold replies.
+     */
+    private boolean joinsRun(ClientConnection client, Session session, CommandSpec spec, byte[][] args) {
+        return spec.has(CommandFlag.WRITE) && !client.isDetached() && !durability.acknowledgesDurably()
+                && writeLevelOf(session).required(config.replicationFactor()) > 1 && blind(spec, args);
+    }
+
+    /**
+     * Runs a blind write of a client's into its connection and adds it to the connection's run of writes
+     * ({@link WriteRun}), opening one if none is open (or the open one cannot take it: another level, or full).
+     * Its start needs no {@link ClientCommand}: it waits for nothing ({@link InOrder#clearToWrite}), and its
+     * reply waits with the run's.
+     */
+    private void writeIntoRun(ClientConnection client, Session session, CommandSpec spec, byte[][] args,
+                              List<Key> keys, long[] tokens) {
+        ConsistencyLevel level = writeLevelOf(session);
+        try {
+            coordinator.checkAvailable(keys, level, true);
+            followNewestFloor(session, keys);
+        } catch (ReplicationException e) {
+            stats.errorReplied();
+            client.writer().error(e.getMessage());
+            return;
+        }
+        ByteBuf out = client.writer().target();
+        WriteRun run = session.run;
+        if (run != null && !run.takes(out, level)) {
+            client.releaseReplies();
+            run = null;
+            out = client.writer().target();
+        }
+        int mark = out.writerIndex();
+        List<Entry> written;
+        WriteCapture.begin();
+        try {
+            runKeyed(client, spec, args, keys);
+        } finally {
+            written = WriteCapture.end();
+        }
+        if (written.isEmpty()) {
+            return; // an error reply: nothing to replicate
+        }
+        if (run == null) {
+            run = new WriteRun(coordinator, stats, client, session, out, mark, level);
+            client.holdReplies(run);
+            session.run = run;
+            session.outstanding(run, placement.epoch());
+        }
+        run.add(mark, out.writerIndex(), written);
+        session.routed(tokens, selfTargets(keys.size()), run, false);
     }
 
     /**
@@ -276,8 +345,6 @@ final class Coordination {
         final CommandSpec spec;
         final byte[][] args;
         final List<Key> keys;
-        /** The keys' tokens. */
-        long[] tokens;
         final boolean write;
         final int protocol;
         /** The connection's event loop, which submits the command. */
@@ -512,17 +579,10 @@ final class Coordination {
      */
     private boolean runIntoClient(ClientCommand command) {
         ClientConnection client = command.client;
-        ByteBuf out = client.writer().target();
-        Session session = command.session;
-        // A write the replicas must acknowledge joins the connection's run of such writes (see WriteRun), unless
-        // its reply must also wait for the disk; a write that no run takes releases the one open.
-        boolean joins = !durability.acknowledgesDurably() && command.writeLevel.required(config.replicationFactor()) > 1;
-        WriteRun run = session.run;
-        if (run != null && !(joins && run.takes(out, command.writeLevel))) {
-            client.releaseReplies();
-            run = null;
-            out = client.writer().target();
+        if (command.session.run != null) {
+            client.releaseReplies(); // a write no run takes: the run's replies go before its own
         }
+        ByteBuf out = client.writer().target();
         int mark = out.writerIndex();
         List<Entry> written;
         WriteCapture.begin();
@@ -534,11 +594,6 @@ final class Coordination {
         if (written.isEmpty()) {
             return true;
         }
-        if (joins && (run != null || openRun(command, out, mark))) {
-            session.run.add(mark, out.writerIndex(), written);
-            session.routed(command.tokens, selfTargets(command.keys.size()), session.run, false);
-            return true;
-        }
         command.written = written;
         if (durability.acknowledgesDurably()) {
             CompletableFuture<Void> acked = coordinator.write(written, command.writeLevel)
@@ -548,23 +603,6 @@ final class Coordination {
             coordinator.write(written, command.writeLevel, command);
         }
         return command.acknowledgedAtOnce(out, mark);
-    }
-
-    /**
-     * Opens the connection's run of writes with the command that just wrote its reply at {@code mark} of
-     * {@code out}: the connection holds the replies from there on until it releases the run.
-     *
-     * @return false if the connection cannot hold replies (it has no channel)
-     */
-    private boolean openRun(ClientCommand command, ByteBuf out, int mark) {
-        WriteRun run = new WriteRun(coordinator, stats, command.client, command.session, out, mark,
-                command.writeLevel);
-        if (!command.client.holdReplies(run)) {
-            return false;
-        }
-        command.session.run = run;
-        command.session.outstanding(run, placement.epoch());
-        return true;
     }
 
     /** This node's id, {@code n} times: where the commands of a run went. The one-key array is shared. */

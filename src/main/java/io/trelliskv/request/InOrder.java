@@ -90,6 +90,15 @@ final class InOrder {
     }
 
     /**
+     * Whether a write on these keys would start at once ({@link #submit}): no earlier command of the stream on
+     * them waits to run its handler. A write that then runs at once, and never waits itself, needs no
+     * {@code submit}: nothing later has to wait for it.
+     */
+    synchronized boolean clearToWrite(long[] tokens) {
+        return !retired && earlier(tokens, true) == null;
+    }
+
+    /**
      * What a command on these keys must wait for: null if nothing. Most commands find one command or
      * none to wait for, which costs no list.
      */
