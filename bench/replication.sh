@@ -33,8 +33,10 @@
 # then through the single node, CPU_ROUNDS times in turn, with utime+stime of every node's process read from
 # /proc/PID/stat before and after each: CPU ms of all three nodes per 1,000 writes at the level, beside the
 # single node's, medians of the rounds (each round's figures are printed too), and "pairs": the median of each
-# round's own ratio, which the machine's drift between rounds moves less; then the three nodes' figure split into
-# the entry node's (which coordinates) and the two replicas' together.
+# round's own ratio, which the machine's drift between rounds moves less; "means": the CPU of all the rounds over all
+# their SETs, which counts each node's collections however they fell (a node that allocates less collects in fewer
+# rounds, and a median can leave its collections out); then the three nodes' figure split into the entry node's
+# (which coordinates) and the two replicas' together.
 # Output: tables on stdout; logs and raw figures in bench/out/replication/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -126,6 +128,7 @@ settle() { # pipeline ip pid... -> how many rounds of CPU_REQUESTS SETs at -P pi
     echo "$CPU_SETTLE+"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mean() { awk '{s += $1} END {printf "%.2f", s / NR}'; }
 
 CLUSTER_PID=()
 start_cluster() { # node options... ; nodes join one at a time through the first
@@ -212,10 +215,12 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
                 done
                 c_cpu=$(printf '%s\n' "${c_all[@]}" | median); s_cpu=$(printf '%s\n' "${s_all[@]}" | median)
                 pairs=$(for i in "${!c_all[@]}"; do awk -v a="${c_all[$i]}" -v b="${s_all[$i]}" 'BEGIN { printf "%.4f\n", a / b }'; done | median)
+                c_mean=$(printf '%s\n' "${c_all[@]}" | mean); s_mean=$(printf '%s\n' "${s_all[@]}" | mean)
                 echo "# $L: CPU ms per 1,000 SETs (-P $CP, $CPU_REQUESTS SETs after $CPU_WARMUP unmeasured and until the JIT settled:" \
                     "$c_settled rounds for the cluster, $s_settled for the single node; median of $CPU_ROUNDS rounds):" \
                     "single node $s_cpu (${s_all[*]}); three nodes together $c_cpu (${c_all[*]});" \
                     "$(awk -v a="$c_cpu" -v b="$s_cpu" 'BEGIN { printf "%.2f", a / b }')x; pairs $(printf '%.2f' "$pairs")x;" \
+                    "means $c_mean and $s_mean, $(awk -v a="$c_mean" -v b="$s_mean" 'BEGIN { printf "%.2f", a / b }')x;" \
                     "of the three, the entry node $(printf '%s\n' "${e_all[@]}" | median) (${e_all[*]})" \
                     "and the two replicas together $(printf '%s\n' "${r_all[@]}" | median) (${r_all[*]});" \
                     "of it the JIT compilers' (single node; three nodes): ${sj_all[*]}; ${cj_all[*]}"
