@@ -11,7 +11,9 @@
 #   LINES=1 bench/profile.sh                          # the entry node's heaviest source lines
 #
 # The node is warmed up (WARMUP SETs, so the JIT has compiled the write path; for TEST=get, WARMUP GETs after them,
-# of the keys the SETs wrote), then async-profiler is attached (jcmd JVMTI.agent_load) for REQUESTS of TEST.
+# of the keys the SETs wrote), then given rounds of REQUESTS of TEST until its JIT compilers took under 2 % of its
+# CPU in one (at most JIT_SETTLE, default 10), then async-profiler is attached (jcmd JVMTI.agent_load) for REQUESTS
+# of TEST.
 # async-profiler comes from Maven Central
 # (tools.profiler:async-profiler, the linux-x64 jar), fetched by ./mvnw into bench/out/profile/ on first use.
 # Output: the collapsed stacks in bench/out/profile/EVENT-TARGET.txt (for flame graphs), and on stdout
@@ -81,6 +83,11 @@ load() { # requests [test] -> redis-benchmark's summary line
 }
 load "$WARMUP" set >/dev/null
 [ "$TEST" = set ] || load "$WARMUP" >/dev/null
+# Then rounds of the measured load until the profiled node's JIT compilers took under 2 % of its CPU in one (see
+# jit_settle in bench/lib.sh): a fixed warm-up left the compiler in up to a fifth of an entry node's samples.
+settle_round() { load "$REQUESTS" >/dev/null; }
+jit_settle "$PROFILED" settle_round
+echo "# warm-up: $WARMUP SETs (and GETs for TEST=get), then $SETTLED rounds of $REQUESTS ${CMD}s until the JIT settled"
 agent() { # async-profiler command; quoted so that jcmd passes it whole
     "$JAVA_HOME/bin/jcmd" "$PROFILED" JVMTI.agent_load "$LIB" "\"$1\"" >/dev/null
 }
