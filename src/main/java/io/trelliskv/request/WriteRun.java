@@ -1,7 +1,6 @@
 package io.trelliskv.request;
 
 import io.netty.buffer.ByteBuf;
-import io.trelliskv.common.Key;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.replication.Coordinator;
@@ -91,11 +90,6 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
         size++;
     }
 
-    /** Commands in the run. */
-    int size() {
-        return size;
-    }
-
     /**
      * The release, on the event loop: cuts the held replies out of the output, reserves their place in the reply
      * stream, and sends the write.
@@ -127,9 +121,7 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
     @Override
     public void writeDone(Throwable failure, Coordinator.Outcome outcome) {
         if (failure == null) {
-            for (int i = 0; i < entries.size(); i++) {
-                record(entries.get(i));
-            }
+            Coordination.recordWritten(session, entries);
             complete(held);
             return;
         }
@@ -159,9 +151,7 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
             }
             if (failed == null) {
                 answer.write(held, start, end - start);
-                for (int e = entry; e < entriesEnd; e++) {
-                    record(entries.get(e));
-                }
+                Coordination.recordWritten(session, entries.subList(entry, entriesEnd));
             } else {
                 answer.writeBytes(ErrorReplies.errorReply(failed));
                 stats.errorReplied();
@@ -171,11 +161,5 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
         }
         answer.write(held, at, held.length - at);
         return answer.toByteArray();
-    }
-
-    /** Remembers an acknowledged write's version in the connection's session (read-your-writes). */
-    private void record(Entry e) {
-        Key key = e.key();
-        session.record(key.token(), e.hlc(), e.nodeId());
     }
 }
