@@ -653,10 +653,7 @@ final class Coordination {
 
     /** Remembers the versions of acknowledged writes in the connection's session (read-your-writes). */
     static void recordWritten(Session session, List<Entry> written) {
-        for (int i = 0, n = written.size(); i < n; i++) {
-            Entry e = written.get(i);
-            session.record(e.key().token(), e.hlc(), e.nodeId());
-        }
+        session.record(written);
     }
 
     /**

@@ -94,6 +94,11 @@ final class RecentWrites {
         }
     }
 
+    /** Reads the token held in the slot of {@code token}: brings the slot into the cache before a {@link #record}. */
+    long touch(long token) {
+        return table[SLOT * home(token, slots)];
+    }
+
     /** The slot holding {@code token}, or -1: for {@link #hlc} and {@link #nodeId}. */
     int indexOf(long token) {
         int slot = home(token, slots);

@@ -57,8 +57,13 @@ public final class Session {
     private RecentWrites exact;
     /** Per bucket, the newest version pushed out of {@link #exact}: hlc at [2i], node at [2i+1]. */
     private long[] floors;
-    /** The newest hybrid logical clock among every write recorded; 0 before the first. */
-    private long newestWritten;
+    /**
+     * The newest hybrid logical clock among every write recorded; 0 before the first. Written under the monitor,
+     * read without it ({@link #newestFloorHlc}, on every blind write).
+     */
+    private volatile long newestWritten;
+    /** What {@link #record(List)}'s first pass read: a sink that keeps its reads from being optimized away. */
+    private long touched;
 
     /** Floors given by a forwarding node for the keys of one command, in key order; or null. */
     private final Version[] given;
@@ -293,6 +298,33 @@ public final class Session {
         exact.record(token, hlc, nodeId);
     }
 
+    /**
+     * Remembers the versions of acknowledged writes ({@link #record} for each), under one lock. Their slots in
+     * the table are read first, all of them ({@link RecentWrites#touch}): a pipeline's keys are random, so each
+     * slot is a cache miss, and reads that depend on nothing read before them overlap, where the records, each
+     * testing what its slot holds, would wait for one miss after the other.
+     */
+    synchronized void record(List<Entry> written) {
+        if (exact == null) {
+            exact = new RecentWrites(EXACT_SLOTS, this::pushOut);
+        }
+        int n = written.size();
+        if (n > 1) {
+            long read = 0;
+            for (int i = 0; i < n; i++) {
+                read += exact.touch(written.get(i).key().token());
+            }
+            touched = read; // kept, so the reads are not optimized away
+        }
+        long newest = newestWritten;
+        for (int i = 0; i < n; i++) {
+            Entry e = written.get(i);
+            newest = Math.max(newest, e.hlc());
+            exact.record(e.key().token(), e.hlc(), e.nodeId());
+        }
+        newestWritten = newest;
+    }
+
     /** Keeps the version of a key pushed out of {@link #exact} in its bucket, if newer than the bucket's. */
     private void pushOut(long token, long hlc, long nodeId) {
         if (floors == null) {
@@ -338,7 +370,7 @@ public final class Session {
      * is the hot path of every pipelined SET. On a forwarded command's session, the newest of the floors
      * its forwarding node sent.
      */
-    synchronized long newestFloorHlc(List<Key> keys) {
+    long newestFloorHlc(List<Key> keys) { // given is immutable, newestWritten volatile: no lock
         if (given != null && given.length == keys.size()) {
             long newest = 0;
             for (Version v : given) {

@@ -196,6 +196,7 @@ public final class TokenRing {
         if (others == null || others.node != node) {
             @SuppressWarnings("unchecked")
             List<Long>[] byArc = new List[lists.byArc.length];
+            Map<List<Long>, List<Long>> distinct = new HashMap<>(); // shared, as the full lists are
             for (int i = 0; i < byArc.length; i++) {
                 List<Long> all = lists.byArc[i];
                 List<Long> rest = new ArrayList<>(all.size());
@@ -204,7 +205,7 @@ public final class TokenRing {
                         rest.add(all.get(r)); // the same boxed ids
                     }
                 }
-                byArc[i] = rest.size() == all.size() ? all : List.copyOf(rest);
+                byArc[i] = rest.size() == all.size() ? all : distinct.computeIfAbsent(rest, List::copyOf);
             }
             others = new Others(node, byArc);
             lists.others = others; // racing threads build equal lists
@@ -224,8 +225,11 @@ public final class TokenRing {
             for (long node : tokensByNode.keySet()) {
                 ids.put(node, node);
             }
+            // Arcs with the same replicas in the same order share one list (a few dozen lists for a ring of
+            // thousands of arcs), which stays in the cache however spread the keys asked about are.
+            Map<List<Long>, List<Long>> distinct = new HashMap<>();
             for (int i = 0; i < byArc.length; i++) {
-                byArc[i] = replicasAt(i, n, ids);
+                byArc[i] = distinct.computeIfAbsent(replicasAt(i, n, ids), list -> list);
             }
             lists = new ReplicaLists(n, byArc);
             replicaLists = lists;

@@ -5,10 +5,12 @@ import io.trelliskv.command.KeyCommands;
 import io.trelliskv.command.StringCommands;
 import io.trelliskv.common.Key;
 import io.trelliskv.replication.ConsistencyLevel;
+import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +74,45 @@ class SessionTest {
         Key last = Key.of("last");
         s.record(last.token(), 2_000_000, 1);
         assertThat(s.floors(List.of(last))).containsExactly(new Version(2_000_000, 1));
+    }
+
+    /**
+     * A run's acknowledged writes are recorded as one batch: after each batch, the floors and the newest clock
+     * are those of recording each write alone, in order, through pushes out of the exact table and its growth,
+     * and with a key written twice in one batch (its newer version kept, whichever comes last). Versions mostly
+     * grow, as a node's clock does, so a bucket's floor shows which key was pushed out into it last.
+     */
+    @Test
+    void aBatchOfWritesLeavesTheFloorsOfRecordingThemOneByOne() {
+        Random random = new Random(7);
+        Session batched = new Session(1);
+        Session oneByOne = new Session(2);
+        List<Key> keys = new ArrayList<>();
+        for (int i = 0; i < 3 * Session.EXACT_SLOTS; i++) {
+            keys.add(Key.of("k" + i));
+        }
+        long clock = 1;
+        for (int b = 0; b < 400; b++) {
+            List<Entry> batch = new ArrayList<>();
+            List<Key> batchKeys = new ArrayList<>();
+            for (int i = 1 + random.nextInt(64); i > 0; i--) {
+                Key k = keys.get(random.nextInt(keys.size()));
+                clock += 1 + random.nextInt(3);
+                batch.add(new Entry(k, new byte[0], clock, 1 + random.nextInt(3), 0));
+                batchKeys.add(k);
+                if (random.nextInt(8) == 0) { // the same key again, with an older or a newer version
+                    batch.add(new Entry(k, new byte[0], clock + random.nextInt(5) - 2, 1, 0));
+                }
+            }
+            batched.record(batch);
+            for (Entry e : batch) {
+                oneByOne.record(e.key().token(), e.hlc(), e.nodeId());
+            }
+            assertThat(batched.floors(batchKeys)).as("batch %d", b).containsExactly(oneByOne.floors(batchKeys));
+            assertThat(batched.newestFloorHlc(batchKeys)).as("batch %d", b)
+                    .isEqualTo(oneByOne.newestFloorHlc(batchKeys));
+        }
+        assertThat(batched.floors(keys)).containsExactly(oneByOne.floors(keys));
     }
 
     @Test

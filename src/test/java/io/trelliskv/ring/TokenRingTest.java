@@ -89,6 +89,15 @@ class TokenRingTest {
     }
 
     @Test
+    void arcsWithTheSameReplicasInTheSameOrderShareOneList() {
+        TokenRing ring = TokenRing.of(0, Map.of(1L, List.of(10L, 20L, 30L), 2L, List.of(40L), 3L, List.of(50L)));
+        // (50, 10], (10, 20] and (20, 30] all start at node 1, then 2, then 3
+        assertThat(ring.replicas(5, 3)).isSameAs(ring.replicas(15, 3)).isSameAs(ring.replicas(25, 3));
+        assertThat(ring.replicas(45, 3)).containsExactly(3L, 1L, 2L).isNotSameAs(ring.replicas(5, 3));
+        assertThat(ring.replicasExcept(5, 3, 3)).isSameAs(ring.replicasExcept(15, 3, 3)).containsExactly(1L, 2L);
+    }
+
+    @Test
     void replicasExceptANodeAreTheReplicasInOrderLessIt() {
         TokenRing ring = TokenRing.of(0, Map.of(1L, List.of(10L, 20L, 30L), 2L, List.of(40L), 3L, List.of(50L)));
         for (long token : new long[] {5, 15, 25, 35, 45, 55}) {
