@@ -292,7 +292,8 @@ final class PeerReplicaTransport implements ReplicaTransport {
     private record WriteBatch(List<Entry> entries, int length) implements PeerPayload {
 
         static WriteBatch of(List<Entry> entries) {
-            List<Entry> copy = List.copyOf(entries);
+            // One array (List.copyOf of an ArrayList copies twice: its toArray, then that array again).
+            List<Entry> copy = Arrays.asList(entries.toArray(new Entry[0]));
             return new WriteBatch(copy, ReplicaCodec.writeSize(copy));
         }
 
