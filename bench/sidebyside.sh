@@ -61,10 +61,10 @@ load() { # test ip requests -> ops/s
 }
 warm_round() { load "$@" >/dev/null; }
 for side in A B; do
-    if [ "$side" = A ]; then ip=${IPS_A[0]}; pids="${PIDS_A[*]}"; else ip=${IPS_B[0]}; pids="${PIDS_B[*]}"; fi
+    if [ "$side" = A ]; then ip=${IPS_A[0]}; node_pids="${PIDS_A[*]}"; else ip=${IPS_B[0]}; node_pids="${PIDS_B[*]}"; fi
     warm_round set "$ip" "$WARMUP"
     if [ "$TEST" = get ]; then warm_round get "$ip" "$WARMUP"; fi
-    jit_settle "$pids" warm_round "$TEST" "$ip" "$REQUESTS"
+    jit_settle "$node_pids" warm_round "$TEST" "$ip" "$REQUESTS"
     echo "# $side: the JIT settled after $SETTLED rounds"
 done
 
