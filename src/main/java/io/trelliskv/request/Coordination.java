@@ -529,7 +529,7 @@ final class Coordination {
                 failure = writeFailure;
             }
             if (failure == null) {
-                recordWritten(session, written);
+                session.record(written); // read-your-writes
                 return true;
             }
             out.writerIndex(mark);
@@ -554,7 +554,7 @@ final class Coordination {
                 }
             }
             if (failure == null) {
-                recordWritten(session, written);
+                session.record(written); // read-your-writes
                 complete(reply);
             } else {
                 complete(error(failure));
@@ -649,11 +649,6 @@ final class Coordination {
         }
         out.writerIndex(mark);
         return resp;
-    }
-
-    /** Remembers the versions of acknowledged writes in the connection's session (read-your-writes). */
-    static void recordWritten(Session session, List<Entry> written) {
-        session.record(written);
     }
 
     /**

@@ -121,7 +121,7 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
     @Override
     public void writeDone(Throwable failure, Coordinator.Outcome outcome) {
         if (failure == null) {
-            Coordination.recordWritten(session, entries);
+            session.record(entries); // read-your-writes
             complete(held);
             return;
         }
@@ -151,7 +151,7 @@ final class WriteRun extends ReplyToCome implements Runnable, Coordinator.WriteD
             }
             if (failed == null) {
                 answer.write(held, start, end - start);
-                Coordination.recordWritten(session, entries.subList(entry, entriesEnd));
+                session.record(entries.subList(entry, entriesEnd));
             } else {
                 answer.writeBytes(ErrorReplies.errorReply(failed));
                 stats.errorReplied();
