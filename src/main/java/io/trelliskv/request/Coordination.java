@@ -14,6 +14,7 @@ import io.trelliskv.replication.Coordinator;
 import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.ReplicationConfig;
 import io.trelliskv.replication.ReplicationException;
+import io.trelliskv.resp.RespWriter;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.storage.WriteCapture;
 import io.trelliskv.version.Hlc;
@@ -271,6 +272,9 @@ final class Coordination {
             writeIntoRun(client, session, spec, args, k, t);
             return null; // its reply is in the connection, held with the run's
         }
+        if (joinsReadRun(client, session, spec) && readIntoRun(client, session, spec, args, k, t)) {
+            return null; // its reply comes with the run's
+        }
         ClientCommand command = new ClientCommand(client, session, spec, args, k);
         session.order().submit(t, command.write, command::begin);
         return command.submitted();
@@ -303,6 +307,9 @@ final class Coordination {
             client.writer().error(e.getMessage());
             return;
         }
+        if (session.readRun != null) {
+            client.releaseReplies(); // the reads' replies go before this write's
+        }
         ByteBuf out = client.writer().target();
         WriteRun run = session.run;
         if (run != null && !run.takes(out, level)) {
@@ -329,6 +336,64 @@ final class Coordination {
         }
         run.add(mark, out.writerIndex(), written);
         session.routed(tokens, selfTargets(keys.size()), run, false);
+    }
+
+    /**
+     * Whether a client's command is a read to bring up to the level with the connection's run of them
+     * ({@link ReadRun}): at a level this node's own copy does not meet, on a connection that can hold replies.
+     */
+    private boolean joinsReadRun(ClientConnection client, Session session, CommandSpec spec) {
+        return !spec.has(CommandFlag.WRITE) && !client.isDetached()
+                && readLevelOf(session).required(config.replicationFactor()) > 1;
+    }
+
+    /**
+     * Adds a read of a client's to the connection's run of them ({@link ReadRun}), opening one if none is open (or
+     * the open one cannot take it: something was written since it began, another level or replica set, or full),
+     * or answers it with its error if its keys lack live replicas. Its start needs no {@link ClientCommand}: the
+     * run reads, runs its handler and answers it.
+     *
+     * @return false, having done nothing, if the read must wait for an earlier command of the connection
+     *         ({@link InOrder}): it is then coordinated on its own
+     */
+    private boolean readIntoRun(ClientConnection client, Session session, CommandSpec spec, byte[][] args,
+                                List<Key> keys, long[] tokens) {
+        ConsistencyLevel level = readLevelOf(session);
+        RespWriter writer = client.writer();
+        ReadRun run = session.readRun;
+        if (run != null && !run.takes(writer.target(), level, writer.protocol(), tokens)
+                || run == null && session.run != null) {
+            client.releaseReplies(); // the open run's replies go before this read's
+            run = null;
+        }
+        try {
+            coordinator.checkAvailable(keys, level, false);
+        } catch (ReplicationException e) {
+            stats.errorReplied();
+            writer.error(e.getMessage());
+            return true;
+        }
+        boolean opens = run == null;
+        if (opens) {
+            for (int i = 1; i < tokens.length; i++) {
+                if (!coordinator.sameReplicas(tokens[0], tokens[i])) {
+                    return false; // keys of several replica sets: a command of its own
+                }
+            }
+            run = new ReadRun(coordinator, execution::runDetached, this::error, client, session, writer.target(),
+                    level, writer.protocol(), tokens[0]);
+        }
+        if (!session.order().startReadIfClear(tokens, run.ran)) {
+            return false;
+        }
+        if (opens) {
+            client.holdReplies(run);
+            session.readRun = run;
+            session.outstanding(run, placement.epoch());
+        }
+        run.add(spec, args, keys);
+        session.routed(tokens, selfTargets(keys.size()), run, false);
+        return true;
     }
 
     /**
@@ -579,7 +644,7 @@ final class Coordination {
      */
     private boolean runIntoClient(ClientCommand command) {
         ClientConnection client = command.client;
-        if (command.session.run != null) {
+        if (command.session.run != null || command.session.readRun != null) {
             client.releaseReplies(); // a write no run takes: the run's replies go before its own
         }
         ByteBuf out = client.writer().target();

@@ -9,6 +9,7 @@ import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.common.Clock;
+import io.trelliskv.common.Key;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.persist.Durability;
 import io.trelliskv.persist.LogWriteFailedException;
@@ -107,6 +108,40 @@ public final class Execution {
             writer.protocol(protocol);
             writer.target(scratch.buf);
             run(scratch.connection, spec, args);
+            return ByteBufUtil.getBytes(scratch.buf);
+        } finally {
+            scratch.reset();
+        }
+    }
+
+    /**
+     * Runs {@code count} admitted commands here for no client of this node, one after the other ({@link ReadRun}):
+     * their raw replies in {@code protocol}, one after the other. A command's entry in {@code routedKeys} is the key
+     * it was routed by, or null.
+     */
+    byte[] runDetached(int protocol, CommandSpec[] specs, byte[][][] args, Key[] routedKeys, int count) {
+        Scratch scratch = SCRATCH.get();
+        if (scratch.busy) {
+            return detached(protocol, connection -> {
+                for (int i = 0; i < count; i++) {
+                    run(connection, specs[i], args[i]);
+                }
+            });
+        }
+        scratch.busy = true;
+        try {
+            ClientConnection connection = scratch.connection;
+            RespWriter writer = connection.writer();
+            writer.protocol(protocol);
+            writer.target(scratch.buf);
+            for (int i = 0; i < count; i++) {
+                connection.routedKey(routedKeys[i]);
+                try {
+                    run(connection, specs[i], args[i]);
+                } finally {
+                    connection.routedKey(null);
+                }
+            }
             return ByteBufUtil.getBytes(scratch.buf);
         } finally {
             scratch.reset();

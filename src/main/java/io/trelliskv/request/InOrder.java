@@ -99,6 +99,21 @@ final class InOrder {
     }
 
     /**
+     * Starts a read on these keys now, if no earlier command of the stream holds it back ({@link #submit}), later
+     * commands on them waiting for {@code ran}: how a read that joins a {@link ReadRun} is submitted, the run
+     * having started already.
+     *
+     * @return false, having started nothing, if the read must wait (or the stream is retired)
+     */
+    synchronized boolean startReadIfClear(long[] tokens, CompletableFuture<Void> ran) {
+        if (retired || earlier(tokens, false) != null) {
+            return false;
+        }
+        holdBackLater(tokens, false, ran);
+        return true;
+    }
+
+    /**
      * What a command on these keys must wait for: null if nothing. Most commands find one command or
      * none to wait for, which costs no list.
      */
@@ -236,7 +251,7 @@ final class InOrder {
 
     /** A key's reads with one more. */
     private static Object withRead(Object reads, CompletableFuture<Void> read) {
-        if (reads == null) {
+        if (reads == null || reads == read) { // the same read again: a run's commands on one key
             return read;
         }
         if (reads instanceof CompletableFuture<?> f) {
@@ -247,7 +262,9 @@ final class InOrder {
         }
         @SuppressWarnings("unchecked")
         List<CompletableFuture<?>> list = (List<CompletableFuture<?>>) reads;
-        list.add(read);
+        if (list.get(list.size() - 1) != read) {
+            list.add(read);
+        }
         return list;
     }
 

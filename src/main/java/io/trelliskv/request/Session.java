@@ -77,6 +77,12 @@ public final class Session {
      */
     WriteRun run;
 
+    /**
+     * The connection's reads coordinated here since its last reply slot or flush, to be read from the replicas as
+     * one ({@link ReadRun}); null when none. Event loop only.
+     */
+    ReadRun readRun;
+
     Session(long stream) {
         this.stream = stream;
         this.given = null;

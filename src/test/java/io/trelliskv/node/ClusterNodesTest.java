@@ -8,6 +8,7 @@ import io.trelliskv.net.NetConfig;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.storage.EngineConfig;
 import io.trelliskv.storage.Entry;
+import io.trelliskv.testing.InfoFields;
 import io.trelliskv.version.Hlc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -197,6 +198,101 @@ class ClusterNodesTest {
         assertThat(c.mget("e", "d", "missing", "c", "b", "a")).containsExactly("5", "4", null, "3", "2", "1");
         assertThat(clients.get(2).exists("a", "b", "c", "nope")).isEqualTo(3);
         assertThat(clients.get(0).del("a", "b", "c", "d", "e", "nope")).isEqualTo(5);
+    }
+
+    /** The node's count of reads it coordinated that asked other replicas. */
+    private static long remoteReads(Jedis client) {
+        return Long.parseLong(InfoFields.parse(client.info("replication")).get("coordinated_remote_reads"));
+    }
+
+    @Test
+    void aPipelineOfQuorumReadsAsksTheReplicasOncePerRun() {
+        Jedis c = clients.get(0);
+        for (int i = 0; i < 64; i++) {
+            c.set("run" + i, "v" + i);
+        }
+        long before = remoteReads(c);
+        Pipeline p = c.pipelined();
+        List<Response<String>> replies = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            replies.add(p.get("run" + i));
+        }
+        p.sync();
+        for (int i = 0; i < 64; i++) {
+            assertThat(replies.get(i).get()).isEqualTo("v" + i);
+        }
+        // One read per run of them (at most 64 commands, one per read of the connection), not one per GET.
+        assertThat(remoteReads(c) - before).isBetween(1L, 4L);
+    }
+
+    /**
+     * A seeded pipeline of reads (GET, MGET, STRLEN, EXISTS) among writes (SET, DEL, APPEND, INCR, the last
+     * forwarded to its key's first replica) and PINGs on a few keys answers each command as one connection of a
+     * single server would, in the order sent: reads run with their replicas as one read per run of them, and the
+     * writes after them on their keys must neither overtake them nor be overtaken.
+     */
+    @Test
+    void pipelinedReadsAmongWritesAnswerAsOneServerWould() {
+        Jedis c = clients.get(0);
+        java.util.Random random = new java.util.Random(20261206);
+        java.util.Map<String, String> model = new java.util.HashMap<>();
+        List<String> keys = List.of("rk0", "rk1", "rk2", "rk3", "rk4", "rk5");
+        for (int round = 0; round < 6; round++) {
+            Pipeline p = c.pipelined();
+            List<Response<?>> replies = new ArrayList<>();
+            List<Object> expected = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                String key = keys.get(random.nextInt(keys.size()));
+                String value = model.get(key);
+                int op = random.nextInt(20);
+                if (op < 9) {
+                    replies.add(p.get(key));
+                    expected.add(value);
+                } else if (op < 11) {
+                    String other = keys.get(random.nextInt(keys.size()));
+                    replies.add(p.mget(key, other));
+                    List<String> both = new ArrayList<>();
+                    both.add(value);
+                    both.add(model.get(other));
+                    expected.add(both);
+                } else if (op == 11) {
+                    replies.add(p.strlen(key));
+                    expected.add(value == null ? 0L : (long) value.length());
+                } else if (op == 12) {
+                    replies.add(p.exists(key));
+                    expected.add(value == null ? Boolean.FALSE : Boolean.TRUE);
+                } else if (op < 15) {
+                    String v = Integer.toString(random.nextInt(100));
+                    replies.add(p.set(key, v));
+                    model.put(key, v);
+                    expected.add("OK");
+                } else if (op == 15) {
+                    replies.add(p.del(key));
+                    expected.add(model.remove(key) == null ? 0L : 1L);
+                } else if (op == 16) {
+                    replies.add(p.append(key, "7"));
+                    String v = (value == null ? "" : value) + "7";
+                    model.put(key, v);
+                    expected.add((long) v.length());
+                } else if (op == 17) {
+                    replies.add(p.incr(key));
+                    long v = (value == null ? 0 : Long.parseLong(value)) + 1;
+                    model.put(key, Long.toString(v));
+                    expected.add(v);
+                } else {
+                    replies.add(p.sendCommand(Protocol.Command.PING, new String[0]));
+                    expected.add("PONG");
+                }
+            }
+            p.sync();
+            for (int i = 0; i < replies.size(); i++) {
+                Object reply = replies.get(i).get();
+                if (reply instanceof byte[] status) { // a reply to a command sent raw
+                    reply = new String(status, StandardCharsets.UTF_8);
+                }
+                assertThat(reply).as("round %d, command %d", round, i).isEqualTo(expected.get(i));
+            }
+        }
     }
 
     @Test
