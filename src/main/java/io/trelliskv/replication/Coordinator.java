@@ -177,6 +177,16 @@ public final class Coordinator {
          * {@link ReplicationException} TIMEOUT. Called on any thread, possibly before {@link #read} returns.
          */
         void readDone(Throwable failure);
+
+        /**
+         * Like {@link #readDone(Throwable)}, telling which keys lack answers when the read timed out:
+         * {@code keyFailures[i]} is the TIMEOUT of the read's key {@code i}, null for a key that has the answers
+         * it needs; the array is null on success and when the read failed as a whole (a replica's version too far
+         * ahead). By default, which keys is not asked.
+         */
+        default void readDone(Throwable failure, ReplicationException[] keyFailures) {
+            readDone(failure);
+        }
     }
 
     /** The future {@link #read} answers: completed by the read's one {@link ReadDone#readDone}. */
@@ -489,6 +499,7 @@ public final class Coordinator {
         private void checkDone() {
             int shortKey = -1;
             ReplicationException failure = null;
+            ReplicationException[] keyFailures = null;
             synchronized (this) {
                 if (over) {
                     return;
@@ -507,9 +518,15 @@ public final class Coordinator {
                 }
                 over = true;
                 if (shortKey >= 0) {
-                    KeyRead lacking = reads[shortKey];
-                    failure = ReplicationException.timeout(keys.get(shortKey).bytes(), level, false,
-                            lacking.answered + lacking.local, lacking.need + lacking.local);
+                    keyFailures = new ReplicationException[reads.length];
+                    for (int i = shortKey; i < reads.length; i++) {
+                        KeyRead lacking = reads[i];
+                        if (lacking.answered < lacking.need) {
+                            keyFailures[i] = ReplicationException.timeout(keys.get(i).bytes(), level, false,
+                                    lacking.answered + lacking.local, lacking.need + lacking.local);
+                        }
+                    }
+                    failure = keyFailures[shortKey];
                 }
             }
             if (shortKey >= 0) {
@@ -517,7 +534,7 @@ public final class Coordinator {
             } else if (failure != null) {
                 refusals.increment();
             }
-            whenDone.readDone(failure);
+            whenDone.readDone(failure, keyFailures);
         }
 
         /**

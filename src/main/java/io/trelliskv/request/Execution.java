@@ -117,14 +117,20 @@ public final class Execution {
     /**
      * Runs {@code count} admitted commands here for no client of this node, one after the other ({@link ReadRun}):
      * their raw replies in {@code protocol}, one after the other. A command's entry in {@code routedKeys} is the key
-     * it was routed by, or null.
+     * it was routed by, or null; a command whose entry in {@code errors} (when not null) is not null is not run: that
+     * error reply is its reply.
      */
-    byte[] runDetached(int protocol, CommandSpec[] specs, byte[][][] args, Key[] routedKeys, int count) {
+    byte[] runDetached(int protocol, CommandSpec[] specs, byte[][][] args, Key[] routedKeys, byte[][] errors,
+                       int count) {
         Scratch scratch = SCRATCH.get();
         if (scratch.busy) {
             return detached(protocol, connection -> {
                 for (int i = 0; i < count; i++) {
-                    run(connection, specs[i], args[i]);
+                    if (errors != null && errors[i] != null) {
+                        connection.writer().target().writeBytes(errors[i]);
+                    } else {
+                        run(connection, specs[i], args[i]);
+                    }
                 }
             });
         }
@@ -135,6 +141,10 @@ public final class Execution {
             writer.protocol(protocol);
             writer.target(scratch.buf);
             for (int i = 0; i < count; i++) {
+                if (errors != null && errors[i] != null) {
+                    scratch.buf.writeBytes(errors[i]);
+                    continue;
+                }
                 connection.routedKey(routedKeys[i]);
                 try {
                     run(connection, specs[i], args[i]);

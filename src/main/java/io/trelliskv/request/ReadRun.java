@@ -1,6 +1,7 @@
 package io.trelliskv.request;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.trelliskv.command.CommandSpec;
 import io.trelliskv.common.Key;
@@ -25,9 +26,9 @@ import java.util.function.Function;
  *
  * <p>A command joins the run only if nothing was written to the connection's output since the run began (its
  * reply goes right after the replies of the run's earlier commands), it need not wait for an earlier command of the
- * connection ({@link InOrder}), and its keys have the same replicas as the run's first key: a replica that fails
- * to answer in time fails the whole read, and so every command of the run, with the error naming the key short of
- * answers; keys of one replica set fail together anyway. The run holds the connection's output from {@link #mark}
+ * connection ({@link InOrder}), and its keys have the same replicas as the run's first key (the run answers once its
+ * slowest key has its answers: keys of other replicas do not wait for these). A command one of whose keys is short of
+ * answers in the end fails alone, with the error naming that key; the others answer as read. The run holds the connection's output from {@link #mark}
  * on ({@link ClientConnection#holdReplies}) until the connection releases it ({@link #run}): at the end of the
  * read that brought the commands, before a later command reserves a reply slot, before the output is flushed at
  * its soft limit, or when the connection closes. The release reserves the run's place in the reply stream, puts
@@ -49,9 +50,12 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
     /** Commands one run takes at most; a longer pipeline makes several runs. */
     static final int MAX_COMMANDS = 64;
 
-    /** Runs the commands' handlers once the read is over: their replies, one after the other. */
+    /**
+     * Runs the commands' handlers once the read is over: their replies, one after the other; a command whose entry
+     * in {@code errors} (when not null) is not null answers that error instead.
+     */
     interface Handlers {
-        byte[] run(int protocol, CommandSpec[] specs, byte[][][] args, Key[] routedKeys, int count);
+        byte[] run(int protocol, CommandSpec[] specs, byte[][][] args, Key[] routedKeys, byte[][] errors, int count);
     }
 
     private final Coordinator coordinator;
@@ -70,11 +74,13 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
     /** Completes once the handlers have run: what later commands on the run's keys wait for ({@link InOrder}). */
     final CompletableFuture<Void> ran = new CompletableFuture<>();
     /** Every command's keys, in order: what the read brings up to the level. */
-    private final List<Key> keys = new ArrayList<>(16);
-    private CommandSpec[] specs = new CommandSpec[16];
-    private byte[][][] args = new byte[16][][];
+    private final List<Key> keys = new ArrayList<>(8);
+    private CommandSpec[] specs = new CommandSpec[8];
+    private byte[][][] args = new byte[8][][];
     /** Per command, its key if it has one (the handler's {@link ClientConnection#key}), else null. */
-    private Key[] routedKeys = new Key[16];
+    private Key[] routedKeys = new Key[8];
+    /** Per command, the index in {@link #keys} after its last key. */
+    private int[] keyEnds = new int[8];
     private int size;
 
     ReadRun(Coordinator coordinator, Handlers handlers, Function<Throwable, byte[]> errorReply, ClientConnection client,
@@ -115,6 +121,7 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
             specs = Arrays.copyOf(specs, 2 * size);
             args = Arrays.copyOf(args, 2 * size);
             routedKeys = Arrays.copyOf(routedKeys, 2 * size);
+            keyEnds = Arrays.copyOf(keyEnds, 2 * size);
         }
         specs[size] = spec;
         args[size] = commandArgs;
@@ -122,6 +129,7 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
         for (int i = 0; i < commandKeys.size(); i++) {
             keys.add(commandKeys.get(i));
         }
+        keyEnds[size] = keys.size();
         size++;
     }
 
@@ -162,28 +170,51 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
         }
     }
 
-    /** The read is over: runs the handlers, then answers with their replies, or every command with the error. */
     @Override
     public void readDone(Throwable failure) {
+        readDone(failure, null);
+    }
+
+    /**
+     * The read is over: runs the handlers and answers with their replies; a command one of whose keys lacks answers
+     * answers that key's error instead, and if the read failed as a whole, every command answers its error.
+     */
+    @Override
+    public void readDone(Throwable failure, ReplicationException[] keyFailures) {
         byte[] replies;
         try {
-            replies = failure == null ? handlers.run(protocol, specs, args, routedKeys, size) : errors(failure);
+            replies = handlers.run(protocol, specs, args, routedKeys, failure == null ? null : errors(failure, keyFailures),
+                    size);
         } catch (RuntimeException e) { // a bug: every command an error, logged, and the node keeps serving
             log.error("Running a run of {} reads failed unexpectedly", size, e);
-            replies = errors(e);
+            replies = concat(errors(e, null));
         } finally {
             ran.complete(null);
         }
         complete(replies);
     }
 
-    private byte[] errors(Throwable failure) {
-        ByteBuf all = Unpooled.buffer();
-        for (int i = 0; i < size; i++) {
-            all.writeBytes(errorReply.apply(failure));
+    /** Each command's error reply: its first key's failure, null if it has none; {@code failure} for all if no keys'. */
+    private byte[][] errors(Throwable failure, ReplicationException[] keyFailures) {
+        byte[][] errors = new byte[size][];
+        int key = 0;
+        for (int c = 0; c < size; c++) {
+            Throwable f = keyFailures == null ? failure : null;
+            for (; key < keyEnds[c]; key++) {
+                if (f == null && keyFailures[key] != null) {
+                    f = keyFailures[key];
+                }
+            }
+            errors[c] = f == null ? null : errorReply.apply(f);
         }
-        byte[] replies = new byte[all.readableBytes()];
-        all.readBytes(replies);
-        return replies;
+        return errors;
+    }
+
+    private static byte[] concat(byte[][] replies) {
+        ByteBuf all = Unpooled.buffer();
+        for (byte[] reply : replies) {
+            all.writeBytes(reply);
+        }
+        return ByteBufUtil.getBytes(all);
     }
 }

@@ -1,0 +1,103 @@
+package io.trelliskv.replication;
+
+import io.trelliskv.common.Key;
+import io.trelliskv.replication.SimCluster.SimNode;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static io.trelliskv.replication.ConsistencyLevel.QUORUM;
+import static io.trelliskv.replication.SimReplicaNetwork.Fault.DROP;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A read of several keys that times out tells its caller which keys lack answers ({@link Coordinator.ReadDone}), so
+ * that a run of pipelined reads fails only the commands of those keys: five nodes, three replicas per key, keys of
+ * two replica sets that share the coordinator, and the other replicas of one set silent.
+ */
+class ReadKeyFailuresTest {
+
+    private final SimCluster cluster = new SimCluster(5, SimCluster.config(false), 33);
+
+    /** A key whose replicas are exactly {@code replicas}, in any order. */
+    private String keyOn(List<Long> replicas) {
+        for (int i = 0; i < 100_000; i++) {
+            String key = "key" + i;
+            List<Long> r = cluster.replicasOf(key);
+            if (r.size() == replicas.size() && r.containsAll(replicas)) {
+                return key;
+            }
+        }
+        throw new AssertionError("no key on " + replicas);
+    }
+
+    @Test
+    void onlyTheKeysWhoseReplicasAreSilentFail() {
+        List<Long> silentSet = cluster.replicasOf("key0");
+        long coordinator = silentSet.get(0);
+        List<Long> others = new ArrayList<>();
+        for (long id = 1; id <= 5; id++) {
+            if (!silentSet.contains(id)) {
+                others.add(id);
+            }
+        }
+        String failing = "key0";
+        String answered = keyOn(List.of(coordinator, others.get(0), others.get(1)));
+        for (long id : silentSet) {
+            if (id != coordinator) {
+                cluster.fault(id, DROP);
+            }
+        }
+        SimNode node = cluster.node(coordinator);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<ReplicationException[]> keyFailures = new AtomicReference<>();
+        List<Key> keys = List.of(Key.of(answered), Key.of(failing), Key.of(answered));
+
+        boolean waits = node.coordinator.read(keys, QUORUM, null, new Coordinator.ReadDone() {
+            @Override
+            public void readDone(Throwable f) {
+                throw new AssertionError("the read tells which keys failed");
+            }
+
+            @Override
+            public void readDone(Throwable f, ReplicationException[] perKey) {
+                failure.set(f);
+                keyFailures.set(perKey);
+            }
+        });
+
+        assertThat(waits).isTrue();
+        assertThat(failure.get()).isInstanceOf(ReplicationException.class)
+                .hasMessage("TIMEOUT read of key '" + failing + "' at QUORUM: 1 of 2 replicas answered in time");
+        assertThat(keyFailures.get()).hasSize(3);
+        assertThat(keyFailures.get()[0]).as(answered).isNull();
+        assertThat(keyFailures.get()[1]).as(failing).isSameAs(failure.get());
+        assertThat(keyFailures.get()[2]).as(answered).isNull();
+    }
+
+    @Test
+    void aReadThatSucceedsTellsNoKeyFailures() {
+        String key = "key0";
+        SimNode node = cluster.node(cluster.replicasOf(key).get(0));
+        AtomicReference<ReplicationException[]> keyFailures = new AtomicReference<>(new ReplicationException[0]);
+        AtomicReference<Throwable> failure = new AtomicReference<>(new Throwable("not told"));
+
+        node.coordinator.read(List.of(Key.of(key)), QUORUM, null, new Coordinator.ReadDone() {
+            @Override
+            public void readDone(Throwable f) {
+                throw new AssertionError("the read tells which keys failed");
+            }
+
+            @Override
+            public void readDone(Throwable f, ReplicationException[] perKey) {
+                failure.set(f);
+                keyFailures.set(perKey);
+            }
+        });
+
+        assertThat(failure.get()).isNull();
+        assertThat(keyFailures.get()).isNull();
+    }
+}
