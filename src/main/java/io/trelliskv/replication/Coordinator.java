@@ -83,6 +83,7 @@ public final class Coordinator {
     /** {@link #isAlive}, made once: {@link #readOrder} asks it for every key read. */
     private final LongPredicate alive = this::isAlive;
 
+    /** Reads that asked other replicas: one per {@link #read} (a command's, or a pipeline's run of them). */
     private final LongAdder remoteReads = new LongAdder();
     private final LongAdder remoteWrites = new LongAdder();
     private final LongAdder readRepairs = new LongAdder();

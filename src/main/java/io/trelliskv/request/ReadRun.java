@@ -28,10 +28,10 @@ import java.util.function.Function;
  * reply goes right after the replies of the run's earlier commands), it need not wait for an earlier command of the
  * connection ({@link InOrder}), and its keys have the same replicas as the run's first key (the run answers once its
  * slowest key has its answers: keys of other replicas do not wait for these). A command one of whose keys is short of
- * answers in the end fails alone, with the error naming that key; the others answer as read. The run holds the connection's output from {@link #mark}
- * on ({@link ClientConnection#holdReplies}) until the connection releases it ({@link #run}): at the end of the
- * read that brought the commands, before a later command reserves a reply slot, before the output is flushed at
- * its soft limit, or when the connection closes. The release reserves the run's place in the reply stream, puts
+ * answers in the end fails alone, with the error naming that key; the others answer as read. The run holds the
+ * connection's output from {@link #mark} on ({@link ClientConnection#holdReplies}) until the connection releases it
+ * ({@link #run}): at the end of the read that brought the commands, before a later command reserves a reply slot,
+ * before the output is flushed at its soft limit, or when the connection closes. The release reserves the run's place in the reply stream, puts
  * back after it the replies other commands wrote meanwhile (a PING's), and starts the read. Once it is over, the
  * handlers run, in order, on the thread that ended it, and their replies fill the run's place.
  *
@@ -131,10 +131,6 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
         }
         keyEnds[size] = keys.size();
         size++;
-    }
-
-    int size() {
-        return size;
     }
 
     /**
