@@ -955,10 +955,6 @@ public final class Coordinator {
         return new ArrayList<>(last.values());
     }
 
-    /**
-     * The first entry's replica list if every entry's key has the same replicas, in any order (the ring lists
-     * them in each range's order of preference, which a write does not need); else null.
-     */
     /** Whether two tokens have the same replicas, in any order. */
     public boolean sameReplicas(long a, long b) {
         List<Long> x = placement.replicas(a);
@@ -966,6 +962,10 @@ public final class Coordinator {
         return x == y || sameNodes(x, y);
     }
 
+    /**
+     * The first entry's replica list if every entry's key has the same replicas, in any order (the ring lists
+     * them in each range's order of preference, which a write does not need); else null.
+     */
     private List<Long> sharedReplicas(List<Entry> entries) {
         List<Long> shared = placement.replicas(entries.get(0).key().token());
         for (int i = 1; i < entries.size(); i++) {
