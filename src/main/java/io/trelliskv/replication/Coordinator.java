@@ -180,10 +180,10 @@ public final class Coordinator {
         void readDone(Throwable failure);
 
         /**
-         * Like {@link #readDone(Throwable)}, telling which keys lack answers when the read timed out:
-         * {@code keyFailures[i]} is the TIMEOUT of the read's key {@code i}, null for a key that has the answers
-         * it needs; the array is null on success and when the read failed as a whole (a replica's version too far
-         * ahead). By default, which keys is not asked.
+         * Like {@link #readDone(Throwable)}, telling which keys failed: {@code keyFailures[i]} is the failure of the
+         * read's key {@code i} (TIMEOUT: short of answers; REFUSED: a replica holds it at a version too far ahead of
+         * this node's clock), null for a key that has the answers it needs; the array is null on success. By default,
+         * which keys is not asked.
          */
         default void readDone(Throwable failure, ReplicationException[] keyFailures) {
             readDone(failure);
@@ -496,44 +496,54 @@ public final class Coordinator {
             }
         }
 
-        /** Tells {@link #whenDone}, once, when every key has the answers it needs or no request is left. */
+        /**
+         * Tells {@link #whenDone}, once, when every key has the answers it needs, or was refused (a replica holds
+         * it at a version too far ahead), or no request is left. The read fails with its first refusal, else the
+         * TIMEOUT of its first key short of answers; each failed key's own is in the key failures.
+         */
         private void checkDone() {
-            int shortKey = -1;
             ReplicationException failure = null;
             ReplicationException[] keyFailures = null;
+            boolean refused = false;
+            int shortKey = -1;
             synchronized (this) {
                 if (over) {
                     return;
                 }
-                for (int i = 0; i < reads.length && failure == null; i++) {
-                    failure = reads[i].ahead;
-                }
-                for (int i = 0; i < reads.length && failure == null; i++) {
-                    if (reads[i].answered < reads[i].need) {
+                for (int i = 0; i < reads.length; i++) {
+                    if (reads[i].ahead != null) {
+                        refused = true;
+                    } else if (shortKey < 0 && reads[i].answered < reads[i].need) {
                         shortKey = i;
-                        break;
                     }
                 }
                 if (shortKey >= 0 && outstanding > 0) {
                     return; // answers may yet come
                 }
                 over = true;
-                if (shortKey >= 0) {
+                if (refused || shortKey >= 0) {
                     keyFailures = new ReplicationException[reads.length];
-                    for (int i = shortKey; i < reads.length; i++) {
-                        KeyRead lacking = reads[i];
-                        if (lacking.answered < lacking.need) {
+                    for (int i = 0; i < reads.length; i++) {
+                        KeyRead read = reads[i];
+                        if (read.ahead != null) {
+                            keyFailures[i] = read.ahead;
+                            if (failure == null) {
+                                failure = read.ahead; // the first refusal
+                            }
+                        } else if (read.answered < read.need) {
                             keyFailures[i] = ReplicationException.timeout(keys.get(i).bytes(), level, false,
-                                    lacking.answered + lacking.local, lacking.need + lacking.local);
+                                    read.answered + read.local, read.need + read.local);
                         }
                     }
-                    failure = keyFailures[shortKey];
+                    if (!refused) {
+                        failure = keyFailures[shortKey];
+                    }
                 }
             }
-            if (shortKey >= 0) {
-                timeouts.increment();
-            } else if (failure != null) {
+            if (refused) {
                 refusals.increment();
+            } else if (shortKey >= 0) {
+                timeouts.increment();
             }
             whenDone.readDone(failure, keyFailures);
         }

@@ -27,8 +27,9 @@ import java.util.function.Function;
  * <p>A command joins the run only if nothing was written to the connection's output since the run began (its
  * reply goes right after the replies of the run's earlier commands), it need not wait for an earlier command of the
  * connection ({@link InOrder}), and its keys have the same replicas as the run's first key (the run answers once its
- * slowest key has its answers: keys of other replicas do not wait for these). A command one of whose keys is short of
- * answers in the end fails alone, with the error naming that key; the others answer as read. The run holds the
+ * slowest key has its answers: keys of other replicas do not wait for these). A command one of whose keys failed (short
+ * of answers in the end, or held by a replica too far ahead) fails alone, with that key's error; the others answer as
+ * read. The run holds the
  * connection's output from {@link #mark} on ({@link ClientConnection#holdReplies}) until the connection releases it
  * ({@link #run}): at the end of the read that brought the commands, before a later command reserves a reply slot,
  * before the output is flushed at its soft limit, or when the connection closes. The release reserves the run's place in the reply stream, puts
@@ -172,8 +173,8 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
     }
 
     /**
-     * The read is over: runs the handlers and answers with their replies; a command one of whose keys lacks answers
-     * answers that key's error instead, and if the read failed as a whole, every command answers its error.
+     * The read is over: runs the handlers and answers with their replies; a command one of whose keys failed answers
+     * that key's error instead; a failure without key failures (the read could not start) fails every command.
      */
     @Override
     public void readDone(Throwable failure, ReplicationException[] keyFailures) {

@@ -77,6 +77,46 @@ class ReadKeyFailuresTest {
         assertThat(keyFailures.get()[2]).as(answered).isNull();
     }
 
+    /**
+     * A key a replica holds at a version too far ahead of this node's clock is refused alone: the other keys of the
+     * read take their answers (as {@link ClockSkewTest} shows for one key).
+     */
+    @Test
+    void aKeyHeldTooFarAheadIsRefusedAloneAndTheOthersAreRead() {
+        SimCluster three = SimCluster.ofThree(21);
+        SimNode n1 = three.node(1);
+        SimNode n3 = three.node(3);
+        n1.set("k", "v1", ConsistencyLevel.ALL);
+        n1.set("j", "j1", ConsistencyLevel.ALL);
+        n3.clock.advanceMillis(10 * ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS);
+        three.fault(1, DROP);
+        three.fault(2, DROP);
+        n3.set("k", "from the future", ConsistencyLevel.ONE);
+        three.fault(1, SimReplicaNetwork.Fault.NONE);
+        three.fault(2, SimReplicaNetwork.Fault.NONE);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<ReplicationException[]> keyFailures = new AtomicReference<>();
+
+        n1.coordinator.read(List.of(Key.of("j"), Key.of("k")), ConsistencyLevel.ALL, null, new Coordinator.ReadDone() {
+            @Override
+            public void readDone(Throwable f) {
+                throw new AssertionError("the read tells which keys failed");
+            }
+
+            @Override
+            public void readDone(Throwable f, ReplicationException[] perKey) {
+                failure.set(f);
+                keyFailures.set(perKey);
+            }
+        });
+
+        assertThat(failure.get()).hasMessageStartingWith("REFUSED read of key 'k': replica 3 holds it at a version");
+        assertThat(keyFailures.get()).hasSize(2);
+        assertThat(keyFailures.get()[0]).as("j").isNull();
+        assertThat(keyFailures.get()[1]).as("k").isSameAs(failure.get());
+        assertThat(n1.stored("j").value()).isEqualTo("j1".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     @Test
     void aReadThatSucceedsTellsNoKeyFailures() {
         String key = "key0";

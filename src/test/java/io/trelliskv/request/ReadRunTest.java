@@ -14,8 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What a run of reads answers once its read is over ({@link ReadRun#readDone}): every command's handler in order; a
- * command one of whose keys lacks answers answers that key's error in its place, the others as read; a read that
- * failed as a whole fails every command.
+ * command one of whose keys failed answers that key's error in its place, the others as read; a read that could not
+ * start (no key failures) fails every command.
  */
 class ReadRunTest {
 
