@@ -175,7 +175,8 @@ public final class Coordinator {
     public interface ReadDone {
         /**
          * Enough replicas have answered ({@code failure} null), or the read failed with a
-         * {@link ReplicationException} TIMEOUT. Called on any thread, possibly before {@link #read} returns.
+         * {@link ReplicationException}: TIMEOUT, or REFUSED where a replica holds a key at a version too far ahead
+         * of this node's clock. Called on any thread, possibly before {@link #read} returns.
          */
         void readDone(Throwable failure);
 
