@@ -227,9 +227,10 @@ class ClusterNodesTest {
 
     /**
      * A seeded pipeline of reads (GET, MGET, STRLEN, EXISTS) among writes (SET, DEL, APPEND, INCR, the last
-     * forwarded to its key's first replica) and PINGs on a few keys answers each command as one connection of a
-     * single server would, in the order sent: reads run with their replicas as one read per run of them, and the
-     * writes after them on their keys must neither overtake them nor be overtaken.
+     * forwarded to its key's first replica), PINGs and changes of the connection's levels (CONSISTENCY ONE, QUORUM,
+     * ALL) on a few keys answers each command as one connection of a single server would, in the order sent: reads
+     * run with their replicas as one read per run of them, and the writes after them on their keys must neither
+     * overtake them nor be overtaken.
      */
     @Test
     void pipelinedReadsAmongWritesAnswerAsOneServerWould() {
@@ -279,6 +280,10 @@ class ClusterNodesTest {
                     long v = (value == null ? 0 : Long.parseLong(value)) + 1;
                     model.put(key, Long.toString(v));
                     expected.add(v);
+                } else if (op == 18 && random.nextInt(4) == 0) { // another level: reads of a run share theirs
+                    String level = List.of("ONE", "QUORUM", "ALL").get(random.nextInt(3));
+                    replies.add(p.sendCommand(() -> "CONSISTENCY".getBytes(StandardCharsets.UTF_8), level));
+                    expected.add("OK");
                 } else {
                     replies.add(p.sendCommand(Protocol.Command.PING, new String[0]));
                     expected.add("PONG");
