@@ -966,11 +966,15 @@ public final class Coordinator {
         return new ArrayList<>(last.values());
     }
 
-    /** Whether two tokens have the same replicas, in any order. */
-    public boolean sameReplicas(long a, long b) {
-        List<Long> x = placement.replicas(a);
-        List<Long> y = placement.replicas(b);
-        return x == y || sameNodes(x, y);
+    /** The replicas of a token, in the ring's order of preference. */
+    public List<Long> replicas(long token) {
+        return placement.replicas(token);
+    }
+
+    /** Whether a token's replicas are {@code replicas} ({@link #replicas}), in any order. */
+    public boolean sameReplicas(List<Long> replicas, long token) {
+        List<Long> theirs = placement.replicas(token);
+        return theirs == replicas || sameNodes(theirs, replicas);
     }
 
     /**

@@ -375,13 +375,14 @@ final class Coordination {
         }
         boolean opens = run == null;
         if (opens) {
+            List<Long> replicas = coordinator.replicas(tokens[0]);
             for (int i = 1; i < tokens.length; i++) {
-                if (!coordinator.sameReplicas(tokens[0], tokens[i])) {
+                if (!coordinator.sameReplicas(replicas, tokens[i])) {
                     return false; // keys of several replica sets: a command of its own
                 }
             }
             run = new ReadRun(coordinator, execution::runDetached, this::error, client, session, writer.target(),
-                    level, writer.protocol(), tokens[0]);
+                    level, writer.protocol(), replicas);
         }
         if (!session.order().startReadIfClear(tokens, run.ran)) {
             return false;

@@ -70,8 +70,8 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
     private final int mark;
     private final ConsistencyLevel level;
     private final int protocol;
-    /** A token of the run's first key: the replicas every key of the run has. */
-    private final long firstToken;
+    /** The replicas of the run's first key, which every key of the run has. */
+    private final List<Long> replicas;
     /** Completes once the handlers have run: what later commands on the run's keys wait for ({@link InOrder}). */
     final CompletableFuture<Void> ran = new CompletableFuture<>();
     /** Every command's keys, in order: what the read brings up to the level. */
@@ -85,7 +85,7 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
     private int size;
 
     ReadRun(Coordinator coordinator, Handlers handlers, Function<Throwable, byte[]> errorReply, ClientConnection client,
-            Session session, ByteBuf out, ConsistencyLevel level, int protocol, long firstToken) {
+            Session session, ByteBuf out, ConsistencyLevel level, int protocol, List<Long> replicas) {
         this.coordinator = coordinator;
         this.handlers = handlers;
         this.errorReply = errorReply;
@@ -95,7 +95,7 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
         this.mark = out.writerIndex();
         this.level = level;
         this.protocol = protocol;
-        this.firstToken = firstToken;
+        this.replicas = replicas;
     }
 
     /**
@@ -109,7 +109,7 @@ final class ReadRun extends ReplyToCome implements Runnable, Coordinator.ReadDon
             return false;
         }
         for (long token : tokens) {
-            if (!coordinator.sameReplicas(firstToken, token)) {
+            if (!coordinator.sameReplicas(replicas, token)) {
                 return false;
             }
         }

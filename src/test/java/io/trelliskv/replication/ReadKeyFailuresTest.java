@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static io.trelliskv.replication.ConsistencyLevel.QUORUM;
 import static io.trelliskv.replication.SimReplicaNetwork.Fault.DROP;
@@ -20,6 +19,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReadKeyFailuresTest {
 
     private final SimCluster cluster = new SimCluster(5, SimCluster.config(false), 33);
+
+    /** What a read told its caller; it must be told which keys failed (the two-argument {@code readDone}). */
+    private static final class Told implements Coordinator.ReadDone {
+        boolean told;
+        Throwable failure;
+        ReplicationException[] keyFailures;
+
+        @Override
+        public void readDone(Throwable f) {
+            throw new AssertionError("the read tells which keys failed");
+        }
+
+        @Override
+        public void readDone(Throwable f, ReplicationException[] perKey) {
+            told = true;
+            failure = f;
+            keyFailures = perKey;
+        }
+    }
 
     /** A key whose replicas are exactly {@code replicas}, in any order. */
     private String keyOn(List<Long> replicas) {
@@ -51,30 +69,18 @@ class ReadKeyFailuresTest {
             }
         }
         SimNode node = cluster.node(coordinator);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        AtomicReference<ReplicationException[]> keyFailures = new AtomicReference<>();
+        Told told = new Told();
         List<Key> keys = List.of(Key.of(answered), Key.of(failing), Key.of(answered));
 
-        boolean waits = node.coordinator.read(keys, QUORUM, null, new Coordinator.ReadDone() {
-            @Override
-            public void readDone(Throwable f) {
-                throw new AssertionError("the read tells which keys failed");
-            }
-
-            @Override
-            public void readDone(Throwable f, ReplicationException[] perKey) {
-                failure.set(f);
-                keyFailures.set(perKey);
-            }
-        });
+        boolean waits = node.coordinator.read(keys, QUORUM, null, told);
 
         assertThat(waits).isTrue();
-        assertThat(failure.get()).isInstanceOf(ReplicationException.class)
+        assertThat(told.failure).isInstanceOf(ReplicationException.class)
                 .hasMessage("TIMEOUT read of key '" + failing + "' at QUORUM: 1 of 2 replicas answered in time");
-        assertThat(keyFailures.get()).hasSize(3);
-        assertThat(keyFailures.get()[0]).as(answered).isNull();
-        assertThat(keyFailures.get()[1]).as(failing).isSameAs(failure.get());
-        assertThat(keyFailures.get()[2]).as(answered).isNull();
+        assertThat(told.keyFailures).hasSize(3);
+        assertThat(told.keyFailures[0]).as(answered).isNull();
+        assertThat(told.keyFailures[1]).as(failing).isSameAs(told.failure);
+        assertThat(told.keyFailures[2]).as(answered).isNull();
     }
 
     /**
@@ -94,26 +100,14 @@ class ReadKeyFailuresTest {
         n3.set("k", "from the future", ConsistencyLevel.ONE);
         three.fault(1, SimReplicaNetwork.Fault.NONE);
         three.fault(2, SimReplicaNetwork.Fault.NONE);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        AtomicReference<ReplicationException[]> keyFailures = new AtomicReference<>();
+        Told told = new Told();
 
-        n1.coordinator.read(List.of(Key.of("j"), Key.of("k")), ConsistencyLevel.ALL, null, new Coordinator.ReadDone() {
-            @Override
-            public void readDone(Throwable f) {
-                throw new AssertionError("the read tells which keys failed");
-            }
+        n1.coordinator.read(List.of(Key.of("j"), Key.of("k")), ConsistencyLevel.ALL, null, told);
 
-            @Override
-            public void readDone(Throwable f, ReplicationException[] perKey) {
-                failure.set(f);
-                keyFailures.set(perKey);
-            }
-        });
-
-        assertThat(failure.get()).hasMessageStartingWith("REFUSED read of key 'k': replica 3 holds it at a version");
-        assertThat(keyFailures.get()).hasSize(2);
-        assertThat(keyFailures.get()[0]).as("j").isNull();
-        assertThat(keyFailures.get()[1]).as("k").isSameAs(failure.get());
+        assertThat(told.failure).hasMessageStartingWith("REFUSED read of key 'k': replica 3 holds it at a version");
+        assertThat(told.keyFailures).hasSize(2);
+        assertThat(told.keyFailures[0]).as("j").isNull();
+        assertThat(told.keyFailures[1]).as("k").isSameAs(told.failure);
         assertThat(n1.stored("j").value()).isEqualTo("j1".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
@@ -121,23 +115,12 @@ class ReadKeyFailuresTest {
     void aReadThatSucceedsTellsNoKeyFailures() {
         String key = "key0";
         SimNode node = cluster.node(cluster.replicasOf(key).get(0));
-        AtomicReference<ReplicationException[]> keyFailures = new AtomicReference<>(new ReplicationException[0]);
-        AtomicReference<Throwable> failure = new AtomicReference<>(new Throwable("not told"));
+        Told told = new Told();
 
-        node.coordinator.read(List.of(Key.of(key)), QUORUM, null, new Coordinator.ReadDone() {
-            @Override
-            public void readDone(Throwable f) {
-                throw new AssertionError("the read tells which keys failed");
-            }
+        node.coordinator.read(List.of(Key.of(key)), QUORUM, null, told);
 
-            @Override
-            public void readDone(Throwable f, ReplicationException[] perKey) {
-                failure.set(f);
-                keyFailures.set(perKey);
-            }
-        });
-
-        assertThat(failure.get()).isNull();
-        assertThat(keyFailures.get()).isNull();
+        assertThat(told.told).isTrue();
+        assertThat(told.failure).isNull();
+        assertThat(told.keyFailures).isNull();
     }
 }

@@ -37,7 +37,7 @@ class ReadRunTest {
         };
         ReadRun run = new ReadRun(null, handlers,
                 f -> ("-ERR " + f.getMessage() + "\r\n").getBytes(StandardCharsets.UTF_8), null, null,
-                Unpooled.buffer(), ConsistencyLevel.QUORUM, 2, Key.of("a").token());
+                Unpooled.buffer(), ConsistencyLevel.QUORUM, 2, List.of(1L, 2L, 3L));
         run.add(null, new byte[][] {bytes("GET"), bytes("a")}, List.of(Key.of("a")));
         run.add(null, new byte[][] {bytes("MGET"), bytes("b"), bytes("c")}, List.of(Key.of("b"), Key.of("c")));
         run.add(null, new byte[][] {bytes("GET"), bytes("d")}, List.of(Key.of("d")));
