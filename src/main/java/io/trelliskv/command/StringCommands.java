@@ -95,6 +95,9 @@ public final class StringCommands {
     private static final BigDecimal LONG_DOUBLE_MIN = new BigDecimal("3.64519953188247460253e-4951");
     private static final byte[] EMPTY = {};
 
+    /** GET's value, from the engine's memory into the reply. */
+    private static final Engine.ValueSink<RespWriter> BULK = RespWriter::bulk;
+
     private final Engine engine;
     private final Clock clock;
     /**
@@ -140,7 +143,12 @@ public final class StringCommands {
     // ---- get and set ----
 
     private void get(ClientConnection c, byte[][] a, RespWriter out) {
-        out.bulk(stringOf(engine.get(c.key(a[1]))));
+        Key key = c.key(a[1]);
+        switch (engine.readPlain(key, BULK, out)) {
+            case WRITTEN -> { }
+            case ABSENT -> out.nullBulk();
+            case OTHER_KIND -> out.bulk(stringOf(engine.get(key))); // a counter's or siblings' reading
+        }
     }
 
     /** SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL]. */

@@ -2,8 +2,11 @@ package io.trelliskv.resp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.util.internal.PlatformDependent;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 
 /**
  * Writes RESP replies straight into an outbound buffer, in the protocol version the client negotiated
@@ -104,6 +107,31 @@ public final class RespWriter {
         writeDecimal(length);
         out.writeBytes(CRLF);
         out.writeBytes(b, offset, length);
+        out.writeBytes(CRLF);
+        return this;
+    }
+
+    /**
+     * A bulk string of the {@code length} bytes of {@code source} from {@code offset}, copied once, into the
+     * output; {@code source}'s position and limit are left as they were.
+     */
+    public RespWriter bulk(ByteBuffer source, int offset, int length) {
+        out.ensureWritable(length + 16);
+        out.writeByte('$');
+        writeDecimal(length);
+        out.writeBytes(CRLF);
+        Objects.checkFromIndexSize(offset, length, source.limit());
+        int at = out.writerIndex();
+        // Each way copies once; the first two make no object (a view of a pooled buffer is one).
+        if (source.isDirect() && out.hasMemoryAddress() && PlatformDependent.hasUnsafe()) {
+            PlatformDependent.copyMemory(PlatformDependent.directBufferAddress(source) + offset,
+                    out.memoryAddress() + at, length);
+        } else if (out.hasArray()) {
+            source.get(offset, out.array(), out.arrayOffset() + at, length);
+        } else {
+            out.setBytes(at, source.slice(offset, length));
+        }
+        out.writerIndex(at + length);
         out.writeBytes(CRLF);
         return this;
     }

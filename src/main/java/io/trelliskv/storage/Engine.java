@@ -3,6 +3,7 @@ package io.trelliskv.storage;
 import io.trelliskv.common.Key;
 import io.trelliskv.version.Version;
 
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -19,6 +20,31 @@ public interface Engine extends AutoCloseable {
 
     /** The live entry for {@code key}, or null; counts as an access for LRU and for hit/miss stats. */
     Entry get(Key key);
+
+    /**
+     * GET's read, without a copy: if {@code key} has a live plain value ({@link ValueKind#PLAIN}), hands its
+     * bytes to {@code sink} where the engine keeps them, under the key's lock (no write changes them
+     * meanwhile), and returns {@link PlainRead#WRITTEN}; {@link PlainRead#ABSENT} where {@link #get} would
+     * return null. Either counts as {@link #get} does, for recency and stats. A value of another kind is
+     * left alone, nothing counted: {@link PlainRead#OTHER_KIND}, for the caller to read with {@link #get}.
+     * A GET's value then goes from the engine's memory into the reply once, with no entry and no array made
+     * for it on the way.
+     */
+    <T> PlainRead readPlain(Key key, ValueSink<T> sink, T target);
+
+    /** What {@link #readPlain} found. */
+    enum PlainRead { ABSENT, WRITTEN, OTHER_KIND }
+
+    /** Where {@link #readPlain} writes a value. */
+    @FunctionalInterface
+    interface ValueSink<T> {
+        /**
+         * Writes the {@code length} bytes of {@code source} from {@code offset} to {@code target}. The buffer
+         * is the engine's and lent for the call only: read it by absolute index, change neither its position
+         * nor its limit, keep no reference to it, and take no lock of the engine's.
+         */
+        void write(T target, ByteBuffer source, int offset, int length);
+    }
 
     /** Like {@link #get} but without touching recency or stats (TYPE, TTL and friends). */
     Entry peek(Key key);

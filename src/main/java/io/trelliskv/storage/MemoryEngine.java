@@ -689,26 +689,68 @@ public final class MemoryEngine implements Engine {
         }
     }
 
+    @Override
+    public <T> PlainRead readPlain(Key key, ValueSink<T> sink, T target) {
+        Segment s = segmentFor(key);
+        long now = clock.millis();
+        PlainRead read;
+        s.lock();
+        try {
+            long h = liveLocked(s, key, now);
+            int flags = h == 0 ? 0 : flagsOf(h);
+            if (h == 0) {
+                read = PlainRead.ABSENT;
+            } else if ((byte) (flags >>> F_KIND_SHIFT & 3) != ValueKind.PLAIN) {
+                return PlainRead.OTHER_KIND; // counted by the get that reads it
+            } else {
+                touch(h, lruTick(now));
+                ByteBuffer b = buf(h);
+                int p = lengthsAt(off(h), flags);
+                int keyLength = readVarint(b, p);
+                p += varintSize(keyLength);
+                int valueLength = readVarint(b, p); // a live record is no tombstone: it has one
+                sink.write(target, b, p + varintSize(valueLength) + keyLength, valueLength);
+                read = PlainRead.WRITTEN;
+            }
+        } finally {
+            s.unlock();
+        }
+        (read == PlainRead.WRITTEN ? hits : misses).increment();
+        return read;
+    }
+
     /** The live entry for {@code key}, reclaiming it if it has expired. Caller holds {@code s}. */
     private Entry readLocked(Segment s, Key key, long now, boolean touch) {
-        int i = find(s, key);
-        if (i < 0) {
-            return null;
-        }
-        long h = handleOf(s.slots[i]);
-        int flags = flagsOf(h);
-        if ((flags & F_TOMBSTONE) != 0) {
-            return null;
-        }
-        long expireAt = expireAtOf(h, flags);
-        if (expireAt != 0 && now > expireAt) {
-            reclaimExpired(s, i, h, now);
+        long h = liveLocked(s, key, now);
+        if (h == 0) {
             return null;
         }
         if (touch) {
             touch(h, lruTick(now));
         }
         return materialize(h, key);
+    }
+
+    /**
+     * The handle of {@code key}'s live record, or 0 (no handle is 0) if it has none: no record, a tombstone,
+     * or an expired value, which it reclaims. Caller holds {@code s}.
+     */
+    private long liveLocked(Segment s, Key key, long now) {
+        int i = find(s, key);
+        if (i < 0) {
+            return 0;
+        }
+        long h = handleOf(s.slots[i]);
+        int flags = flagsOf(h);
+        if ((flags & F_TOMBSTONE) != 0) {
+            return 0;
+        }
+        long expireAt = expireAtOf(h, flags);
+        if (expireAt != 0 && now > expireAt) {
+            reclaimExpired(s, i, h, now);
+            return 0;
+        }
+        return h;
     }
 
     /** The LRU clock of {@code key}'s record, -1 if none (for tests). */

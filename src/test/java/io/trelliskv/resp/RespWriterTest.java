@@ -1,10 +1,14 @@
 package io.trelliskv.resp;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
 
@@ -44,6 +48,45 @@ class RespWriterTest {
         for (int length : new int[] {0, 1, 9, 10, 99, 100, 12_345}) {
             byte[] value = "v".repeat(length).getBytes(StandardCharsets.US_ASCII);
             assertThat(written(w -> w.bulk(value))).isEqualTo("$" + length + "\r\n" + "v".repeat(length) + "\r\n");
+        }
+    }
+
+    @Test
+    void aBulkReplyFromABufferCopiesItsRegionIntoAnyOutputAndLeavesTheSourceAlone() {
+        Random random = new Random(7);
+        for (int length : new int[] {0, 1, 100, 5_000}) {
+            byte[] bytes = new byte[length + 20];
+            random.nextBytes(bytes);
+            for (ByteBuffer source : List.of(ByteBuffer.wrap(bytes.clone()),
+                    ByteBuffer.allocateDirect(bytes.length).put(0, bytes))) {
+                source.position(3).limit(bytes.length - 1); // the region lies before the limit, past the position
+                CompositeByteBuf composite = Unpooled.compositeBuffer();
+                composite.addComponent(true, Unpooled.buffer(2).writeByte('<'));
+                composite.addComponent(true, Unpooled.buffer(3)); // the reply goes across two components
+                for (ByteBuf out : List.of(Unpooled.buffer(4), Unpooled.directBuffer(4),
+                        PooledByteBufAllocator.DEFAULT.directBuffer(4), composite)) {
+                    try {
+                        int start = out.writerIndex();
+                        RespWriter writer = new RespWriter();
+                        writer.target(out);
+                        writer.bulk(source, 10, length).ok();
+                        byte[] expected = new byte[length];
+                        System.arraycopy(bytes, 10, expected, 0, length);
+                        ByteBuf reply = out.slice(start, out.writerIndex() - start);
+                        String header = "$" + length + "\r\n";
+                        assertThat(reply.toString(0, header.length(), StandardCharsets.US_ASCII)).isEqualTo(header);
+                        byte[] value = new byte[length];
+                        reply.getBytes(header.length(), value);
+                        assertThat(value).as("%d bytes into %s", length, out).isEqualTo(expected);
+                        assertThat(reply.toString(header.length() + length, 7, StandardCharsets.US_ASCII))
+                                .isEqualTo("\r\n+OK\r\n");
+                        assertThat(source.position()).isEqualTo(3);
+                        assertThat(source.limit()).isEqualTo(bytes.length - 1);
+                    } finally {
+                        out.release();
+                    }
+                }
+            }
         }
     }
 }

@@ -141,6 +141,66 @@ abstract class AbstractEngineContractTest {
         assertThat(engine.stats().keyspaceMisses()).isEqualTo(1);
     }
 
+    /** What {@link Engine#readPlain} gave its sink, and how (the lent buffer's position and limit after). */
+    private static final class Written {
+        byte[] bytes;
+        int calls;
+        boolean leftAsLent;
+    }
+
+    private static final Engine.ValueSink<Written> COPY = (w, source, offset, length) -> {
+        int position = source.position();
+        int limit = source.limit();
+        w.bytes = new byte[length];
+        source.get(offset, w.bytes);
+        w.calls++;
+        w.leftAsLent = source.position() == position && source.limit() == limit;
+    };
+
+    @Test
+    void readPlainWritesALiveValueAndOnlyThat() {
+        withTombstones();
+        SplittableRandom random = new SplittableRandom(11);
+        byte[] big = new byte[70_000]; // longer than a slab's largest chunk: a buffer of its own
+        random.nextBytes(big);
+        engine.put(key("a"), bytes("hello"), 0);
+        engine.put(key("empty"), new byte[0], 0);
+        engine.put(key("big"), big, 0);
+        engine.put(key("soon"), bytes("gone"), START_MILLIS + 10);
+        engine.put(key("deleted"), bytes("x"), 0);
+        engine.delete(key("deleted"));
+
+        for (String k : List.of("a", "empty", "big")) {
+            Written w = new Written();
+            assertThat(engine.readPlain(key(k), COPY, w)).as(k).isEqualTo(Engine.PlainRead.WRITTEN);
+            assertThat(w.bytes).as(k).isEqualTo(engine.get(key(k)).value());
+            assertThat(w.calls).isEqualTo(1);
+            assertThat(w.leftAsLent).as("the lent buffer's position and limit").isTrue();
+        }
+        clock.advanceMillis(11);
+        for (String k : List.of("missing", "deleted", "soon")) {
+            Written w = new Written();
+            assertThat(engine.readPlain(key(k), COPY, w)).as(k).isEqualTo(Engine.PlainRead.ABSENT);
+            assertThat(w.calls).as(k).isZero();
+        }
+        assertThat(engine.stats().expiredKeys()).as("an expired value found is reclaimed, as get does").isEqualTo(1);
+        assertThat(engine.stats().keyspaceHits()).as("three reads of each kind, by get and by readPlain")
+                .isEqualTo(6);
+        assertThat(engine.stats().keyspaceMisses()).isEqualTo(3);
+    }
+
+    @Test
+    void readPlainLeavesAValueOfAnotherKindToGet() {
+        unbounded();
+        engine.put(key("c"), bytes("a counter's bytes"), ValueKind.COUNTER, 0);
+        Written w = new Written();
+        assertThat(engine.readPlain(key("c"), COPY, w)).isEqualTo(Engine.PlainRead.OTHER_KIND);
+        assertThat(w.calls).isZero();
+        assertThat(engine.stats().keyspaceHits() + engine.stats().keyspaceMisses()).as("left for get to count")
+                .isZero();
+        assertThat(engine.get(key("c")).kind()).isEqualTo(ValueKind.COUNTER);
+    }
+
     // ---- versions ----
 
     @Test

@@ -229,6 +229,10 @@ class MemoryEngineTest extends AbstractEngineContractTest {
         assertThat(memoryEngine().lruClockOf(key("a"))).isEqualTo(stamp);
         engine.get(key("a"));
         assertThat(memoryEngine().lruClockOf(key("a"))).isEqualTo(MemoryEngine.lruTick(clock.millis()));
+        clock.advance(10, TimeUnit.SECONDS);
+        engine.readPlain(key("a"), (target, source, offset, length) -> { }, null);
+        assertThat(memoryEngine().lruClockOf(key("a"))).as("GET's read is an access")
+                .isEqualTo(MemoryEngine.lruTick(clock.millis()));
     }
 
     @Test
@@ -258,6 +262,12 @@ class MemoryEngineTest extends AbstractEngineContractTest {
                         assertThat(got).as("%s k%d", offHeap, i).isNull();
                     } else {
                         assertThat(text(got)).as("%s k%d", offHeap, i).isEqualTo("value-" + i);
+                        byte[][] read = new byte[1][];
+                        e.readPlain(key("k" + i), (target, source, offset, length) -> {
+                            target[0] = new byte[length];
+                            source.get(offset, target[0]);
+                        }, read);
+                        assertThat(read[0]).as("%s k%d by readPlain", offHeap, i).isEqualTo(bytes("value-" + i));
                     }
                 }
                 assertThat(e.size()).isEqualTo(2_000 - 334);
