@@ -256,13 +256,20 @@ public final class StringCommands {
     private void mget(ClientConnection c, byte[][] a, RespWriter out) {
         out.array(a.length - 1);
         for (int i = 1; i < a.length; i++) {
-            byte[] value;
-            try {
-                value = stringOf(engine.get(Key.of(a[i])));
-            } catch (CommandException noString) { // siblings, or a counter out of range: as Redis for a non-string
-                value = null;
+            Key key = Key.of(a[i]);
+            switch (engine.readPlain(key, BULK, out)) {
+                case WRITTEN -> { }
+                case ABSENT -> out.nullBulk();
+                case OTHER_KIND -> {
+                    byte[] value;
+                    try {
+                        value = stringOf(engine.get(key));
+                    } catch (CommandException noString) { // siblings, or a counter out of range: as Redis for a non-string
+                        value = null;
+                    }
+                    out.bulk(value);
+                }
             }
-            out.bulk(value);
         }
     }
 
