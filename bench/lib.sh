@@ -107,6 +107,18 @@ quorum_node() { # ip [seed ip] -> STARTED_PID
     echo "node $1:$PORT did not answer PING" >&2; return 1
 }
 
+single_node() { # ip -> STARTED_PID: a node of no cluster, as bin/trellis PORT starts one
+    # shellcheck disable=SC2086
+    "$JAVA" $TRELLIS_JAVA_OPTS $PLATFORM_OPTS -cp "$JAR" io.trelliskv.node.Main "$PORT" --host "$1" \
+        --data-dir "$TMP/data-$1" --appendonly no >>"$TMP/node-$1.log" 2>&1 &
+    STARTED_PID=$!; PIDS+=("$STARTED_PID")
+    for _ in $(seq 1 300); do
+        [ "$(redis-cli -h "$1" -p "$PORT" ping 2>/dev/null)" = PONG ] && return 0
+        sleep 0.1
+    done
+    echo "node $1:$PORT did not answer PING" >&2; return 1
+}
+
 quorum_cluster() { # ip1 ip2 ip3 -> CLUSTER_PIDS
     local ip settled
     quorum_node "$1"; CLUSTER_PIDS=("$STARTED_PID")

@@ -6,6 +6,7 @@
 #
 #   bench/sidebyside.sh OLD.jar NEW.jar              # e.g. a jar built from the commit before, and target/trelliskv.jar
 #   TEST=get ROUNDS=16 REQUESTS=500000 bench/sidebyside.sh OLD.jar NEW.jar
+#   NODES=1 KEYSPACE=1000000 bench/sidebyside.sh OLD.jar NEW.jar   # two single nodes instead of two clusters
 #
 # Each jar is copied with the lib/ beside it (as bench_jar does). Both clusters get WARMUP SETs (for TEST=get, then
 # WARMUP GETs), then rounds of REQUESTS until their JIT compilers settle (lib.sh, jit_settle); then ROUNDS rounds,
@@ -16,7 +17,10 @@
 # ops/s of each. A change that touches only the entry node leaves the replicas' B/A at 1.0 up to the noise, which
 # that figure shows.
 #
-# Environment: ROUNDS (default 20), REQUESTS (default 300000), WARMUP (default 3000000), PIPELINE (default 16),
+# With NODES=1 each build runs as one node (no cluster): its figures are the "entry node" columns, the replicas'
+# are 0.
+#
+# Environment: NODES (3 or 1; default 3), ROUNDS (default 20), REQUESTS (default 300000), WARMUP (default 3000000), PIPELINE (default 16),
 # CLIENTS (default 50), KEYSPACE (default 100000), TEST (set or get; default set), TRELLIS_JAVA_OPTS (default
 # -XX:+UseZGC -XX:-ZProactive, as bin/trellis), JAVA_HOME. Needs redis-benchmark, redis-cli and python3.
 set -euo pipefail
@@ -33,7 +37,9 @@ PIPELINE=${PIPELINE:-16}
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
 TEST=${TEST:-set}
+NODES=${NODES:-3}
 case "$TEST" in set | get) ;; *) echo "TEST: $TEST (expected: set or get)" >&2; exit 2 ;; esac
+case "$NODES" in 1 | 3) ;; *) echo "NODES: $NODES (expected: 1 or 3)" >&2; exit 2 ;; esac
 for tool in redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install redis-tools python3)" >&2; exit 1; }
 done
@@ -48,8 +54,13 @@ done
 IPS_A=(127.0.0.81 127.0.0.82 127.0.0.83)
 IPS_B=(127.0.0.85 127.0.0.86 127.0.0.87)
 PORT=$(free_port "${IPS_A[@]}" "${IPS_B[@]}")
-JAR="$TMP/A/trelliskv.jar"; quorum_cluster "${IPS_A[@]}"; PIDS_A=("${CLUSTER_PIDS[@]}")
-JAR="$TMP/B/trelliskv.jar"; quorum_cluster "${IPS_B[@]}"; PIDS_B=("${CLUSTER_PIDS[@]}")
+if [ "$NODES" = 3 ]; then
+    JAR="$TMP/A/trelliskv.jar"; quorum_cluster "${IPS_A[@]}"; PIDS_A=("${CLUSTER_PIDS[@]}")
+    JAR="$TMP/B/trelliskv.jar"; quorum_cluster "${IPS_B[@]}"; PIDS_B=("${CLUSTER_PIDS[@]}")
+else
+    JAR="$TMP/A/trelliskv.jar"; single_node "${IPS_A[0]}"; PIDS_A=("$STARTED_PID")
+    JAR="$TMP/B/trelliskv.jar"; single_node "${IPS_B[0]}"; PIDS_B=("$STARTED_PID")
+fi
 
 bench_header "A: $1; B: $2; port $PORT"
 echo "# $ROUNDS rounds of redis-benchmark -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE -P $PIPELINE -t $TEST" \
@@ -73,9 +84,9 @@ for r in $(seq 1 "$ROUNDS"); do
     order="A B"; [ $((r % 2)) = 0 ] && order="B A"
     for side in $order; do
         if [ "$side" = A ]; then ip=${IPS_A[0]}; p=("${PIDS_A[@]}"); else ip=${IPS_B[0]}; p=("${PIDS_B[@]}"); fi
-        e0=$(cpu_ticks "${p[0]}"); r0=$(cpu_ticks "${p[1]}" "${p[2]}")
+        e0=$(cpu_ticks "${p[0]}"); r0=$(cpu_ticks "${p[@]:1}")
         ops=$(load "$TEST" "$ip" "$REQUESTS")
-        e1=$(cpu_ticks "${p[0]}"); r1=$(cpu_ticks "${p[1]}" "${p[2]}")
+        e1=$(cpu_ticks "${p[0]}"); r1=$(cpu_ticks "${p[@]:1}")
         echo "$r $side $((e1 - e0)) $((r1 - r0)) $ops" >>"$TMP/rounds"
     done
 done
