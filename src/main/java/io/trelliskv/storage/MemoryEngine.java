@@ -697,12 +697,13 @@ public final class MemoryEngine implements Engine {
         s.lock();
         try {
             long h = liveLocked(s, key, now);
-            int flags = h == 0 ? 0 : flagsOf(h);
             if (h == 0) {
                 read = PlainRead.ABSENT;
-            } else if ((byte) (flags >>> F_KIND_SHIFT & 3) != ValueKind.PLAIN) {
-                return PlainRead.OTHER_KIND; // counted by the get that reads it
             } else {
+                int flags = flagsOf(h);
+                if ((byte) (flags >>> F_KIND_SHIFT & 3) != ValueKind.PLAIN) {
+                    return PlainRead.OTHER_KIND; // counted by the get that reads it
+                }
                 touch(h, lruTick(now));
                 ByteBuffer b = buf(h);
                 int p = lengthsAt(off(h), flags);
