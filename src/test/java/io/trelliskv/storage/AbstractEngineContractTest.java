@@ -161,7 +161,7 @@ abstract class AbstractEngineContractTest {
     void readPlainWritesALiveValueAndOnlyThat() {
         withTombstones();
         SplittableRandom random = new SplittableRandom(11);
-        byte[] big = new byte[70_000]; // longer than a slab's largest chunk: a buffer of its own
+        byte[] big = new byte[300_000]; // over the memory engine's largest chunk (256 KiB): a buffer of its own
         random.nextBytes(big);
         engine.put(key("a"), bytes("hello"), 0);
         engine.put(key("empty"), new byte[0], 0);
