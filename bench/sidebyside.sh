@@ -13,8 +13,8 @@
 # A then B in odd rounds and B then A in even ones, of redis-benchmark -c CLIENTS -n REQUESTS -d 100 -r KEYSPACE
 # -P PIPELINE -t TEST through each entry node, with utime+stime of the three nodes read from /proc before and after.
 # Output: per round, ms per 1,000 requests of the three nodes (and of the entry node and of the two replicas) for A
-# and B; then the medians of each round's B/A for the three nodes, the entry node and the replicas, and the median
-# ops/s of each. A change that touches only the entry node leaves the replicas' B/A at 1.0 up to the noise, which
+# and B; then the medians of each round's B/A for the three nodes, the entry node and the replicas, with the middle
+# half of the rounds' B/A (first to third quartile), and the median ops/s of each. A change that touches only the entry node leaves the replicas' B/A at 1.0 up to the noise, which
 # that figure shows.
 #
 # With NODES=1 each build runs as one node (no cluster): its figures are the "entry node" columns, the replicas'
@@ -111,6 +111,10 @@ for r in sorted(rounds):
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 print("medians of B/A: three nodes %.3fx, entry node %.3fx, replicas %.3fx" % (
     med(ratios["three"]), med(ratios["entry"]), med(ratios["replicas"])))
+def quartiles(xs):  # the middle half of the rounds' B/A: how far the machine's noise spreads them
+    return "%.3f-%.3f" % tuple(statistics.quantiles(xs, n=4)[0::2]) if len(xs) >= 2 else "n/a"
+print("middle half of the rounds' B/A: three nodes %s, entry node %s, replicas %s" % (
+    quartiles(ratios["three"]), quartiles(ratios["entry"]), quartiles(ratios["replicas"])))
 print("median ms per 1,000: A %.3f (entry %.3f), B %.3f (entry %.3f); median ops/s: A %.0f, B %.0f" % (
     med([v["A"][0] for v in rounds.values()]), med([v["A"][1] for v in rounds.values()]),
     med([v["B"][0] for v in rounds.values()]), med([v["B"][1] for v in rounds.values()]),
