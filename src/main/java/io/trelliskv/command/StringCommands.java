@@ -262,9 +262,10 @@ public final class StringCommands {
                 case ABSENT -> out.nullBulk();
                 case OTHER_KIND -> {
                     byte[] value;
+                    // siblings, or a counter out of range: nil, as Redis answers for a value that is not a string
                     try {
                         value = stringOf(engine.get(key));
-                    } catch (CommandException noString) { // siblings, or a counter out of range: as Redis for a non-string
+                    } catch (CommandException noString) {
                         value = null;
                     }
                     out.bulk(value);

@@ -27,14 +27,14 @@ import java.util.function.Function;
  * <p>A command joins the run only if nothing was written to the connection's output since the run began (its
  * reply goes right after the replies of the run's earlier commands), it need not wait for an earlier command of the
  * connection ({@link InOrder}), and its keys have the same replicas as the run's first key (the run answers once its
- * slowest key has its answers: keys of other replicas do not wait for these). A command one of whose keys failed (short
- * of answers in the end, or held by a replica too far ahead) fails alone, with that key's error; the others answer as
- * read. The run holds the
- * connection's output from {@link #mark} on ({@link ClientConnection#holdReplies}) until the connection releases it
- * ({@link #run}): at the end of the read that brought the commands, before a later command reserves a reply slot,
- * before the output is flushed at its soft limit, or when the connection closes. The release reserves the run's place in the reply stream, puts
- * back after it the replies other commands wrote meanwhile (a PING's), and starts the read. Once it is over, the
- * handlers run, in order, on the thread that ended it, and their replies fill the run's place.
+ * slowest key has its answers: keys of other replicas do not wait for these). A command one of whose keys failed
+ * (short of answers in the end, or held by a replica too far ahead) fails alone, with that key's error; the others
+ * answer as read. The run holds the connection's output from {@link #mark} on ({@link ClientConnection#holdReplies})
+ * until the connection releases it ({@link #run}): at the end of the read that brought the commands, before a later
+ * command reserves a reply slot, before the output is flushed at its soft limit, or when the connection closes. The
+ * release reserves the run's place in the reply stream, puts back after it the replies other commands wrote
+ * meanwhile (a PING's), and starts the read. Once it is over, the handlers run, in order, on the thread that ended
+ * it, and their replies fill the run's place.
  *
  * <p>Until then the run waits on each command's keys in the connection's order ({@link #ran}, {@link InOrder}), so
  * a later write of one of them (a SET in the same pipeline) does not change what the read returns, and it is
