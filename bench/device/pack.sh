@@ -8,6 +8,8 @@
 #   redis/    redis-server, redis-benchmark and redis-cli, with every shared library they load but glibc's
 #             own in redis/lib (run.sh sets LD_LIBRARY_PATH)
 #   ap/       async-profiler's library (as bench/profile.sh fetches it), for a CPU profile of the entry node
+#   certs/    a CA, a server and a client certificate (EC P-256, for 127.0.0.1, valid 30 days: pack in the
+#             session that runs it) for the TLS part, as bench/tls.sh makes them
 #   VERSION   the commit and the date it was packed
 #
 #   bench/device/pack.sh      # then, with the device tool: carry bench/out/device, run `bash bench/device/run.sh`
@@ -22,14 +24,14 @@ if [ -z "${JAVA_HOME:-}" ]; then
     JAVA_HOME=$(trellis_find_jdk) || true
 fi
 [ -x "${JAVA_HOME:-}/bin/jlink" ] || { echo "pack.sh: no jlink: set JAVA_HOME to a JDK 21 or newer" >&2; exit 1; }
-for tool in redis-server redis-benchmark redis-cli ldd; do
+for tool in redis-server redis-benchmark redis-cli ldd openssl; do
     command -v "$tool" >/dev/null || { echo "pack.sh: $tool is not installed (apt-get install redis-server redis-tools)" >&2; exit 1; }
 done
 
 OUT=bench/out/device
 STAGE=$OUT/stage
 rm -rf "$STAGE" "$OUT/bundle.tgz"
-mkdir -p "$STAGE/app/lib" "$STAGE/redis/lib" "$STAGE/ap"
+mkdir -p "$STAGE/app/lib" "$STAGE/redis/lib" "$STAGE/ap" "$STAGE/certs"
 
 if [ ! -f target/trelliskv.jar ] || [ ! -d target/lib ]; then ./mvnw -B -q -DskipTests package; fi
 cp target/trelliskv.jar "$STAGE/app/"
@@ -70,6 +72,18 @@ with zipfile.ZipFile(sys.argv[1]) as z, z.open("linux-x64/libasyncProfiler.so") 
     shutil.copyfileobj(src, dst)' "bench/out/profile/async-profiler-$AP_VERSION-linux-x64.jar" "$AP"
 fi
 cp "$AP" "$STAGE/ap/"
+
+C=$STAGE/certs
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/ca.key" 2>/dev/null
+openssl req -x509 -new -key "$C/ca.key" -days 30 -subj /CN=bench-ca -out "$C/ca.crt" 2>/dev/null
+for who in server client; do
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$who.key" 2>/dev/null
+    openssl req -new -key "$C/$who.key" -subj "/CN=$who" -out "$C/$who.csr" 2>/dev/null
+    echo "subjectAltName=IP:127.0.0.1" >"$C/ext"
+    openssl x509 -req -in "$C/$who.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
+        -extfile "$C/ext" -out "$C/$who.crt" 2>/dev/null
+done
+rm -f "$C"/*.csr "$C/ext" "$C/ca.key" "$C"/*.srl
 
 echo "trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), packed $(date -u '+%Y-%m-%d %H:%M UTC') from $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1) and redis $(redis-server --version | cut -d' ' -f3)" \
     >"$STAGE/VERSION"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scaling checks for a machine with many cores, where neither a JDK nor Redis is installed: it runs what
 # bench/device/pack.sh packed (a Java runtime, the jar, redis-server and redis-benchmark) and answers, in one
-# run of about four minutes on 16 cores, what issue 13 asks of such a machine:
+# run of about five minutes on 16 cores, what issues 13 and 15 ask of such a machine:
 #
 #   1. One node beside redis-server (single-threaded, and with --io-threads 4), SET and GET of 100-byte values
 #      at -P 1 and -P 16 from redis-benchmark --threads THREADS with CLIENTS connections: ops/s, p50, p99.
@@ -10,6 +10,9 @@
 #      -P 16 against the single node's; each node's busiest threads in a SET round at -P 16 (a thread near 100 %
 #      of a core while the others idle is a serialization); the same load spread over the three nodes.
 #   3. A single node with --io-threads CLUSTER_IO, for the CPU per 1,000 SETs like for like.
+#   4. TLS (issue 15): one node and redis-server, each with a plaintext and a TLS port (the bundle's certificates,
+#      clients authenticated), SET and GET at -P 1 and -P 16 on each port: TLS against plaintext, and against
+#      redis-server's TLS, where the load generator's own TLS does not take the servers' cores as on two.
 #
 # With the device tool: `bench/device/pack.sh` here, then run `bash bench/device/run.sh` with carry
 # ["bench/out/device"]. There, $OUT is the folder whose files come back: results.txt (what this prints),
@@ -19,19 +22,21 @@
 # DEADLINE seconds after the start is skipped, so the run ends in time.
 #
 # Environment: BUNDLE (default bench/out/device/bundle.tgz), OUT, SECS (seconds a measured run aims at,
-# default 3), ROUNDS (measured runs per cell, alternating between servers; default 2), THREADS (redis-benchmark
-# --threads, default 8), CLIENTS (default 200), CLUSTER_IO (default 4), DEADLINE (default 420).
+# default 2), ROUNDS (measured runs per cell, alternating between servers; default 2), THREADS (redis-benchmark
+# --threads, default 8), CLIENTS (default 200), CLUSTER_IO (default 4), DEADLINE (default 420), PARTS (the parts to
+# run, default "1 2 3 4"; part 2 compares with part 1's figures).
 # On a small machine, to try the script: THREADS=1 CLIENTS=50 SECS=1 ROUNDS=1 CLUSTER_IO=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 BUNDLE=${BUNDLE:-bench/out/device/bundle.tgz}
 OUT=${OUT:-bench/out/device/results}
-SECS=${SECS:-3}
+SECS=${SECS:-2}
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-8}
 CLIENTS=${CLIENTS:-200}
 CLUSTER_IO=${CLUSTER_IO:-4}
 DEADLINE=${DEADLINE:-420}
+PARTS=${PARTS:-1 2 3 4}
 KEYSPACE=1000000
 
 [ -f "$BUNDLE" ] || { echo "run.sh: no $BUNDLE: make it with bench/device/pack.sh" >&2; exit 1; }
@@ -59,7 +64,8 @@ RC=$W/redis/redis-cli
 NODE_OPTS="-XX:+UseZGC -XX:-ZProactive $PLATFORM_OPTS"
 HZ=$(getconf CLK_TCK)
 
-late() { # part name -> true (and says so) once DEADLINE has passed
+late() { # part name -> true (and says so) once DEADLINE has passed; true (quietly) for a part not in PARTS
+    case " $PARTS " in *" ${1#part } "*) ;; *) return 0 ;; esac
     if [ "$SECONDS" -ge "$DEADLINE" ]; then say "# $1: skipped, ${SECONDS}s into the run (DEADLINE $DEADLINE)"; return 0; fi
     return 1
 }
@@ -99,16 +105,17 @@ stop() { # pid...: SIGTERM and wait
     for p in "$@"; do wait "$p" 2>/dev/null; done
 }
 
-bench() { # host port pipeline test requests [threads clients] -> "ops/s p50 p99" (empty if it failed)
-    local t=${6:-$THREADS} c=${7:-$CLIENTS}
-    # A redis-benchmark whose server went away waits for it forever: each run is bounded.
-    timeout $((SECS * 20 + 60)) "$RB" -h "$1" -p "$2" --threads "$t" -c "$c" -n "$5" -d 100 -r "$KEYSPACE" -P "$3" \
-        -t "$4" --csv 2>/dev/null | tail -n 1 | tr -d '"' | awk -F, '$2 + 0 > 0 {print int($2), $5, $7}'
+bench() { # host port pipeline test requests [threads clients [redis-benchmark options...]] -> "ops/s p50 p99"
+    local h=$1 port=$2 p=$3 test=$4 n=$5 t=${6:-$THREADS} c=${7:-$CLIENTS}
+    shift $(($# < 7 ? $# : 7))
+    # A redis-benchmark whose server went away waits for it forever: each run is bounded. Empty if it failed.
+    timeout $((SECS * 20 + 60)) "$RB" -h "$h" -p "$port" --threads "$t" -c "$c" -n "$n" -d 100 -r "$KEYSPACE" -P "$p" \
+        -t "$test" --csv "$@" 2>/dev/null | tail -n 1 | tr -d '"' | awk -F, '$2 + 0 > 0 {print int($2), $5, $7}'
 }
 
-requests_for() { # host port pipeline test -> a request count for about SECS seconds (a short run finds the rate)
+requests_for() { # host port pipeline test [redis-benchmark options...] -> a request count for about SECS seconds
     local first=$(($3 == 1 ? 20000 : 200000)) rate
-    rate=$(bench "$1" "$2" "$3" "$4" "$first" | awk '{print $1}')
+    rate=$(bench "$1" "$2" "$3" "$4" "$first" "$THREADS" "$CLIENTS" "${@:5}" | awk '{print $1}')
     rate=${rate:-0}
     echo $((rate * SECS > first ? rate * SECS : first))
 }
@@ -242,7 +249,7 @@ if ! late "part 2"; then
                 threads_top "$W/th$i.a" "$W/th$i.b" "$s1" | while read -r line; do say "    $line"; done
             done
         fi
-        if ! late "part 2, spread"; then
+        if [ "$SECONDS" -lt "$DEADLINE" ]; then
             say "# the same load spread over the three nodes (one redis-benchmark per node, a third of the threads and clients each):"
             t3=$(((THREADS + 2) / 3)); c3=$(((CLIENTS + 2) / 3))
             for P in 1 16; do
@@ -287,5 +294,42 @@ if ! late "part 3"; then
         stop "$T4"
     fi
 fi
+# ---- 4. TLS ----------------------------------------------------------------------------------------------------
+if ! late "part 4"; then
+    say ""
+    say "## 4. TLS: one node (default --io-threads) and redis-server (single-threaded), plaintext and TLS ports"
+    C=$W/certs
+    TLS=(--tls --cacert "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key")
+    redis redis-tls 7611 --tls-port 7612 --tls-cert-file "$C/server.crt" --tls-key-file "$C/server.key" \
+        --tls-ca-cert-file "$C/ca.crt" && RT=$STARTED_PID
+    node single-tls 127.0.0.1 7613 --tls-port 7614 --tls-cert-file "$C/server.crt" --tls-key-file "$C/server.key" \
+        --tls-ca-cert-file "$C/ca.crt" && TT=$STARTED_PID
+    if [ -n "${RT:-}" ] && [ -n "${TT:-}" ]; then
+        warm_tls() { warm 127.0.0.1 7613; bench 127.0.0.1 7614 16 set,get 400000 "$THREADS" "$CLIENTS" "${TLS[@]}" >/dev/null
+            bench 127.0.0.1 7614 1 set,get 40000 "$THREADS" "$CLIENTS" "${TLS[@]}" >/dev/null; }
+        JIT_SETTLE=4 jit_settle "$TT" warm_tls
+        say "# the node warmed up in $SETTLED rounds; its TLS engine: $(grep -o 'over TLS on [^(]*(\([^;]*\)' "$W/single-tls.log" | sed 's/.*(//' | tr -d ')')"
+        say "$(printf '%-4s %-3s | %10s %10s | %10s %10s | %9s %9s | %s' test P redis 'redis TLS' trellis 'trellis TLS' TLS/plain 'vs redis' 'TLS/plain of redis')"
+        for P in 1 16; do
+            for T in set get; do
+                n=$(requests_for 127.0.0.1 7614 "$P" "$T" "${TLS[@]}")
+                for f in rp rt tp tt; do : >"$W/$f"; done
+                for _ in $(seq 1 "$ROUNDS"); do
+                    bench 127.0.0.1 7611 "$P" "$T" "$n" | awk '{print $1 + 0}' >>"$W/rp"
+                    bench 127.0.0.1 7612 "$P" "$T" "$n" "$THREADS" "$CLIENTS" "${TLS[@]}" | awk '{print $1 + 0}' >>"$W/rt"
+                    bench 127.0.0.1 7613 "$P" "$T" "$n" | awk '{print $1 + 0}' >>"$W/tp"
+                    bench 127.0.0.1 7614 "$P" "$T" "$n" "$THREADS" "$CLIENTS" "${TLS[@]}" | awk '{print $1 + 0}' >>"$W/tt"
+                done
+                rp=$(median <"$W/rp"); rt=$(median <"$W/rt"); tp=$(median <"$W/tp"); tt=$(median <"$W/tt")
+                say "$(printf '%-4s %-3s | %10s %10s | %10s %10s | %9s %9s | %s' "$T" "$P" "$rp" "$rt" "$tp" "$tt" \
+                    "$(ratio "$tt" "$tp")" "$(ratio "$tt" "$rt")" "$(ratio "$rt" "$rp")")"
+            done
+        done
+    else
+        say "# part 4 did not start (see logs.txt)"
+    fi
+    stop "${RT:-}" "${TT:-}"
+fi
+
 say ""
 say "# done in ${SECONDS}s"
