@@ -70,10 +70,11 @@ late() { # part name -> true (and says so) once DEADLINE has passed; true (quiet
     return 1
 }
 
-wait_ping() { # host port
+wait_ping() { # host port pid: until the server answers PING, it exits, or 30 s pass
     local i
     for i in $(seq 1 300); do
         [ "$("$RC" -h "$1" -p "$2" ping 2>/dev/null)" = PONG ] && return 0
+        kill -0 "$3" 2>/dev/null || { say "# the server for $1:$2 exited: $(tail -n 1 "$W/$4.log" 2>/dev/null)"; return 1; }
         sleep 0.1
     done
     say "# $1:$2 did not answer PING in 30 s"; return 1
@@ -87,7 +88,7 @@ node() { # name host port [node options...] -> STARTED_PID; JVM options from NOD
         --data-dir "$W/data-$name" --appendonly no "$@" >"$W/$name.log" 2>&1 &
     STARTED_PID=$!
     PIDS+=("$STARTED_PID")
-    wait_ping "$host" "$port"
+    wait_ping "$host" "$port" "$STARTED_PID" "$name"
 }
 
 redis() { # name port [redis-server options...] -> STARTED_PID
@@ -96,7 +97,7 @@ redis() { # name port [redis-server options...] -> STARTED_PID
     "$RS" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --logfile "$W/$name.log" "$@" &
     STARTED_PID=$!
     PIDS+=("$STARTED_PID")
-    wait_ping 127.0.0.1 "$port"
+    wait_ping 127.0.0.1 "$port" "$STARTED_PID" "$name"
 }
 
 stop() { # pid...: SIGTERM and wait
@@ -203,7 +204,7 @@ if ! late "part 2"; then
     node replica1 "${IPS[1]}" "$CPORT" "${IPS[0]}:$CPORT" "${QUORUM[@]}" && CLUSTER+=("$STARTED_PID")
     node replica2 "${IPS[2]}" "$CPORT" "${IPS[0]}:$CPORT" "${QUORUM[@]}" && CLUSTER+=("$STARTED_PID")
     settled=no
-    for _ in $(seq 1 600); do
+    [ "${#CLUSTER[@]}" = 3 ] && for _ in $(seq 1 600); do
         settled=yes
         for ip in "${IPS[@]}"; do
             [ "$("$RC" -h "$ip" -p "$CPORT" info cluster 2>/dev/null | tr -d '\r' | sed -n 's/^ring_nodes://p')" = 3 ] || settled=no
