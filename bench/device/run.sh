@@ -4,7 +4,7 @@
 # run of about five minutes on 16 cores, what issues 13 and 15 ask of such a machine:
 #
 #   1. One node beside redis-server (single-threaded, and with --io-threads 4), SET and GET of 100-byte values
-#      at -P 1 and -P 16 from redis-benchmark --threads THREADS with CLIENTS connections: ops/s, p50, p99.
+#      at -P 1 and -P 16 from redis-benchmark --threads THREADS with CLIENTS connections: ops/s and p99.
 #   2. Three nodes (--replication-factor 3, QUORUM reads and writes, --io-threads CLUSTER_IO each) with the load
 #      through one node: ops/s against the single node of part 1; the CPU time of all three per 1,000 SETs at
 #      -P 16 against the single node's; each node's busiest threads in a SET round at -P 16 (a thread near 100 %
@@ -46,7 +46,7 @@ RESULTS=$OUT/results.txt
 say() { echo "$*" | tee -a "$RESULTS"; }
 
 W=$(mktemp -d /tmp/trellis-device.XXXXXX)
-tar -C "$W" -xzf "$BUNDLE" || { echo "run.sh: cannot unpack $BUNDLE" >&2; exit 1; }
+tar -C "$W" -xzf "$BUNDLE" || { echo "run.sh: cannot unpack $BUNDLE" >&2; rm -rf "$W"; exit 1; }
 JAVA_HOME=$W/jrt
 . bench/lib.sh # cpu_ticks, jit_ticks, jit_settle; stops what PIDS holds and removes TMP on exit
 TMP=$W
@@ -70,7 +70,7 @@ late() { # part name -> true (and says so) once DEADLINE has passed; true (quiet
     return 1
 }
 
-wait_ping() { # host port pid: until the server answers PING, it exits, or 30 s pass
+wait_ping() { # host port pid name: until the server answers PING, it exits (its log, name.log, says why), or 30 s pass
     local i
     for i in $(seq 1 300); do
         [ "$("$RC" -h "$1" -p "$2" ping 2>/dev/null)" = PONG ] && return 0
