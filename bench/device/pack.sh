@@ -33,7 +33,11 @@ STAGE=$OUT/stage
 rm -rf "$STAGE" "$OUT/bundle.tgz"
 mkdir -p "$STAGE/app/lib" "$STAGE/redis/lib" "$STAGE/ap" "$STAGE/certs"
 
-if [ ! -f target/trelliskv.jar ] || [ ! -d target/lib ]; then ./mvnw -B -q -DskipTests package; fi
+# The jar of these sources: built when missing or older than any of them, as bin/trellis does.
+if [ ! -f target/trelliskv.jar ] || [ ! -d target/lib ] \
+    || [ -n "$(find src/main pom.xml -newer target/trelliskv.jar -print -quit)" ]; then
+    ./mvnw -B -q -DskipTests package
+fi
 cp target/trelliskv.jar "$STAGE/app/"
 for jar in target/lib/*.jar; do
     case "$jar" in
