@@ -33,6 +33,9 @@
 #                     SETTLED to the rounds it took, "N+" if they never did. A JVM recompiles hot methods for
 #                     millions of requests after it starts (paths taken late, methods deoptimized when a load
 #                     starts or stops): a fixed warm-up leaves that in the first measured rounds, on one side only.
+#   bench_certs D DAYS
+#                     a CA (D/ca.crt), a server certificate for 127.0.0.1 and a client certificate (D/server.crt,
+#                     D/client.crt; EC P-256, PKCS#8 keys beside them), valid DAYS days; D is made if needed.
 #   bench_on_exit     if the script defines it, run first on exit (to undo what it changed on the machine).
 #   bench_header [X]  the lines a benchmark's output starts with: machine, commit, JDK, JVM options (and X).
 #   test_classpath D  compiles the test sources and sets CP for the in-process benchmarks (they live in the
@@ -134,6 +137,20 @@ quorum_cluster() { # ip1 ip2 ip3 -> CLUSTER_PIDS
         sleep 0.1
     done
     echo "3-node cluster did not settle within 60 s" >&2; return 1
+}
+
+bench_certs() { # dir days
+    local c=$1 who
+    mkdir -p "$c"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$c/ca.key" 2>/dev/null
+    openssl req -x509 -new -key "$c/ca.key" -days "$2" -subj /CN=bench-ca -out "$c/ca.crt" 2>/dev/null
+    for who in server client; do
+        openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$c/$who.key" 2>/dev/null
+        openssl req -new -key "$c/$who.key" -subj "/CN=$who" -out "$c/$who.csr" 2>/dev/null
+        echo "subjectAltName=IP:127.0.0.1" >"$c/ext"
+        openssl x509 -req -in "$c/$who.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial -days "$2" \
+            -extfile "$c/ext" -out "$c/$who.crt" 2>/dev/null
+    done
 }
 
 cpu_ticks() { # pid...

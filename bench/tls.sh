@@ -26,16 +26,8 @@ export JAVA_HOME
 bench_tmp
 
 # A CA, a server certificate for 127.0.0.1 and a client certificate (EC P-256, PKCS#8 keys).
-C="$TMP/certs"; mkdir -p "$C"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$C/ca.key" -days 2 -subj /CN=bench-ca -out "$C/ca.crt" 2>/dev/null
-for who in server client; do
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$who.key" 2>/dev/null
-    openssl req -new -key "$C/$who.key" -subj "/CN=$who" -out "$C/$who.csr" 2>/dev/null
-    echo "subjectAltName=IP:127.0.0.1" >"$C/ext"
-    openssl x509 -req -in "$C/$who.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 2 \
-        -extfile "$C/ext" -out "$C/$who.crt" 2>/dev/null
-done
+C="$TMP/certs"
+bench_certs "$C" 2
 TLS_ARGS=(--tls --cacert "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key")
 
 wait_port() { # port [redis-cli args...]: until it answers anything to PING
@@ -58,7 +50,7 @@ bin/trellis "$T_PORT" --data-dir "$TMP/data" --appendonly no --tls-port "$T_TLS"
 T_PID=$!; PIDS+=("$T_PID")
 wait_port "$R_PORT"; wait_port "$T_PORT"
 
-bench_header "redis $(redis-server --version | cut -d' ' -f3); TLS engine: $(grep -o 'over TLS on [^(]*(\([^;]*\)' "$OUT/trellis-tls.log" | sed 's/.*(//')"
+bench_header "redis $(redis-server --version | cut -d' ' -f3); TLS engine: $(grep -o 'over TLS on [^(]*(\([^;]*\)' "$OUT/trellis-tls.log" | sed 's/.*(//' | tr -d ')')"
 echo "# redis-benchmark -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds"
 
 run() { # port pipeline test [extra args] -> ops/s

@@ -19,10 +19,7 @@
 # the newest 21+), redis-server and redis-benchmark installed here, and python3 to unpack async-profiler.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. bin/_jdk.sh
-if [ -z "${JAVA_HOME:-}" ]; then
-    JAVA_HOME=$(trellis_find_jdk) || true
-fi
+. bench/lib.sh # JAVA_HOME (as bin/trellis picks a JDK, unless set), bench_certs
 [ -x "${JAVA_HOME:-}/bin/jlink" ] || { echo "pack.sh: no jlink: set JAVA_HOME to a JDK 21 or newer" >&2; exit 1; }
 for tool in redis-server redis-benchmark redis-cli ldd openssl; do
     command -v "$tool" >/dev/null || { echo "pack.sh: $tool is not installed (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -31,7 +28,7 @@ done
 OUT=bench/out/device
 STAGE=$OUT/stage
 rm -rf "$STAGE" "$OUT/bundle.tgz"
-mkdir -p "$STAGE/app/lib" "$STAGE/redis/lib" "$STAGE/ap" "$STAGE/certs"
+mkdir -p "$STAGE/app/lib" "$STAGE/redis/lib" "$STAGE/ap"
 
 # The jar of these sources: built when missing or older than any of them, as bin/trellis does.
 if [ ! -f target/trelliskv.jar ] || [ ! -d target/lib ] \
@@ -78,16 +75,8 @@ fi
 cp "$AP" "$STAGE/ap/"
 
 C=$STAGE/certs
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$C/ca.key" -days 30 -subj /CN=bench-ca -out "$C/ca.crt" 2>/dev/null
-for who in server client; do
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$C/$who.key" 2>/dev/null
-    openssl req -new -key "$C/$who.key" -subj "/CN=$who" -out "$C/$who.csr" 2>/dev/null
-    echo "subjectAltName=IP:127.0.0.1" >"$C/ext"
-    openssl x509 -req -in "$C/$who.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -days 30 \
-        -extfile "$C/ext" -out "$C/$who.crt" 2>/dev/null
-done
-rm -f "$C"/*.csr "$C/ext" "$C/ca.key" "$C"/*.srl
+bench_certs "$C" 30
+rm -f "$C"/*.csr "$C/ext" "$C/ca.key" "$C"/*.srl # what run.sh does not need
 
 echo "trellis $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), packed $(date -u '+%Y-%m-%d %H:%M UTC') from $("$JAVA_HOME/bin/java" -version 2>&1 | head -n 1) and redis $(redis-server --version | cut -d' ' -f3)" \
     >"$STAGE/VERSION"
