@@ -9,6 +9,7 @@
 #   TARGET=replica FOCUS='ReplicaService.apply$' bench/profile.sh
 #   TEST=get EVENT=alloc bench/profile.sh             # bytes allocated per coordinated GET on the entry node
 #   LINES=1 bench/profile.sh                          # the entry node's heaviest source lines
+#   TARGET=single bench/profile.sh; bench/profile-groups.py   # after an entry profile: what coordination adds, grouped
 #
 # The node is warmed up (WARMUP SETs, so the JIT has compiled the write path; for TEST=get, WARMUP GETs after them,
 # of the keys the SETs wrote), then given rounds of REQUESTS of TEST until its JIT compilers took under 2 % of its

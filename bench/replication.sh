@@ -15,7 +15,8 @@
 #   ROUNDS=5 LEVELS="ONE QUORUM" bench/replication.sh
 #
 # Environment: ROUNDS (redis-benchmark rounds per workload, median reported; default 3), REQUESTS
-# (default 200000), CLIENTS (default 50), KEYSPACE (default 100000), PIPELINES (default "1 16"), LEVELS
+# (default 200000), CLIENTS (default 50), KEYSPACE (default 100000), VALUE_SIZE (bytes of each value, redis-benchmark's
+# -d; default 100), PIPELINES (default "1 16"), LEVELS
 # (default "ONE QUORUM ALL"), HINT_KEYS (default 200000), HINT_RATES (--hint-replay-rate values, default
 # "5000 1000000": the default rate, then one that does not limit), JAVA_HOME (default: the newest JDK
 # under /usr/lib/jvm), TRELLIS_JAVA_OPTS (JVM options for every node; default -XX:+UseZGC -XX:-ZProactive, as bin/trellis), PERSIST
@@ -46,6 +47,7 @@ ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
+VALUE_SIZE=${VALUE_SIZE:-100}
 PIPELINES=${PIPELINES:-1 16}
 LEVELS=${LEVELS:-ONE QUORUM ALL}
 HINT_KEYS=${HINT_KEYS:-200000}
@@ -112,7 +114,7 @@ cpu_per_1000_sets() { # pipeline ip pid... -> CPU ms per 1,000 SETs of CPU_REQUE
     local pipeline=$1 ip=$2; shift 2
     local t0 t1 f0 f1 j0 j1
     t0=$(cpu_ticks "$@"); f0=$(cpu_ticks "$1"); j0=$(jit_ticks "$@")
-    redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d 100 -r "$KEYSPACE" -P "$pipeline" -t set -q >/dev/null
+    redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_REQUESTS" -d "$VALUE_SIZE" -r "$KEYSPACE" -P "$pipeline" -t set -q >/dev/null
     t1=$(cpu_ticks "$@"); f1=$(cpu_ticks "$1"); j1=$(jit_ticks "$@")
     awk -v d=$((t1 - t0)) -v f=$((f1 - f0)) -v j=$((j1 > j0 ? j1 - j0 : 0)) -v hz="$(getconf CLK_TCK)" -v n="$CPU_REQUESTS" \
         'BEGIN { printf "%.2f %.2f %.2f\n", d * 1000 / hz / (n / 1000), f * 1000 / hz / (n / 1000), j * 1000 / hz / (n / 1000) }'
@@ -159,12 +161,12 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
     wait_ping "$SINGLE_IP"
     ENTRY=${CLUSTER_IPS[0]}
     bench() { # ip pipeline -> "SET rps p50 p99" and "GET rps p50 p99"
-        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -d 100 -r "$KEYSPACE" -P "$2" -t set,get --csv 2>/dev/null \
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n "$REQUESTS" -d "$VALUE_SIZE" -r "$KEYSPACE" -P "$2" -t set,get --csv 2>/dev/null \
             | tr -d '"' | awk -F, '$1 == "SET" || $1 == "GET" {print $1, $2, $5, $7}'
     }
     warm_round() { # ip: one round of warm-up load, SETs and GETs at -P 16 and -P 1
-        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 200000 -d 100 -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
-        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 100000 -d 100 -r "$KEYSPACE" -t set,get -q >/dev/null
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 200000 -d "$VALUE_SIZE" -r "$KEYSPACE" -P 16 -t set,get -q >/dev/null
+        redis-benchmark -h "$1" -p "$PORT" -c "$CLIENTS" -n 100000 -d "$VALUE_SIZE" -r "$KEYSPACE" -t set,get -q >/dev/null
     }
     warm() { # ip pid... -> WARMED: warm the JIT of every node the load goes through, in rounds of warm_round until
         # one in which the JIT compilers took under 2 % of the CPU (at most CPU_SETTLE rounds; see jit_settle)
@@ -174,7 +176,7 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
     }
     warm "$SINGLE_IP" "$SINGLE_PID"; single_warmed=$WARMED
     echo
-    echo "## throughput: redis-benchmark -t set,get -c $CLIENTS -n $REQUESTS -d 100 -r $KEYSPACE, median of $ROUNDS rounds (alternating)"
+    echo "## throughput: redis-benchmark -t set,get -c $CLIENTS -n $REQUESTS -d $VALUE_SIZE -r $KEYSPACE, median of $ROUNDS rounds (alternating)"
     echo "## (a) single node; (b) through one node of a 3-node cluster, --replication-factor 3, both levels set to LEVEL"
     printf '%-7s %-5s %-3s | %12s %8s %8s | %13s %8s %8s | %7s\n' level test P "single ops/s" "p50 ms" "p99 ms" "cluster ops/s" "p50 ms" "p99 ms" "ratio"
     for L in $LEVELS; do
@@ -200,7 +202,7 @@ if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
         settled_sets=0 # SETs through the entry node while the JIT settled
         if [ "$CPU_REQUESTS" -gt 0 ]; then
             for ip in "$ENTRY" "$SINGLE_IP"; do # the JIT compiles the write path before the figure, not during it
-                [ "$CPU_WARMUP" -gt 0 ] && redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_WARMUP" -d 100 \
+                [ "$CPU_WARMUP" -gt 0 ] && redis-benchmark -h "$ip" -p "$PORT" -c "$CLIENTS" -n "$CPU_WARMUP" -d "$VALUE_SIZE" \
                     -r "$KEYSPACE" -P 16 -t set -q >/dev/null
             done
             for CP in $CPU_PIPELINES; do
