@@ -12,6 +12,7 @@ which must match the runs). A group's frames are matched by substring, so a rena
 into "the rest": read the table beside the profiles it came from.
 """
 import collections
+import os
 import sys
 
 GROUPS = [
@@ -52,10 +53,15 @@ def grouped(path, requests):
 
 
 def main():
-    entry = sys.argv[1] if len(sys.argv) > 1 else 'bench/out/profile/cpu-entry.txt'
-    single = sys.argv[2] if len(sys.argv) > 2 else 'bench/out/profile/cpu-single.txt'
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'out', 'profile')
+    entry = sys.argv[1] if len(sys.argv) > 1 else os.path.join(out, 'cpu-entry.txt')
+    single = sys.argv[2] if len(sys.argv) > 2 else os.path.join(out, 'cpu-single.txt')
     requests = int(sys.argv[3]) if len(sys.argv) > 3 else 1000000
-    (e, ek), (s, sk) = grouped(entry, requests), grouped(single, requests)
+    try:
+        (e, ek), (s, sk) = grouped(entry, requests), grouped(single, requests)
+    except OSError as failure:
+        sys.exit('profile-groups: %s (run TARGET=entry bench/profile.sh and TARGET=single bench/profile.sh first)'
+                 % failure)
     print('%8s %8s %8s %8s  %s' % ('entry', 'kernel', 'single', 'kernel', 'ms per 1,000 requests in profile samples'))
     for name in [g for g, _ in GROUPS] + [REST]:
         print('%8.3f %8.3f %8.3f %8.3f  %s' % (e.get(name, 0), ek.get(name, 0), s.get(name, 0), sk.get(name, 0), name))
