@@ -126,6 +126,9 @@ warm() { # host port: SETs and GETs at -P 16 and -P 1, a second or so each
     bench "$1" "$2" 1 set,get 40000 >/dev/null
 }
 
+per_thousand() { # CPU ticks, requests -> CPU ms per 1,000 requests
+    awk -v d="$1" -v hz="$HZ" -v n="$2" 'BEGIN {printf "%.3f\n", d * 1e6 / hz / n}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else printf "-" }'; }
 median() { sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
 
@@ -172,7 +175,7 @@ if ! late "part 1"; then
                     a=$(cpu_ticks "$T1")
                     read -r o _ p < <(bench 127.0.0.1 7603 "$P" "$T" "$n"); echo "${o:-0}" >>"$W/ct"; echo "${p:-0}" >>"$W/pt"
                     b=$(cpu_ticks "$T1")
-                    awk -v d=$((b - a)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.3f\n", d * 1e6 / hz / n}' >>"$W/cpu"
+                    per_thousand $((b - a)) "$n" >>"$W/cpu"
                 done
                 c1=$(median <"$W/c1"); c4=$(median <"$W/c4"); ct=$(median <"$W/ct")
                 OPS[single-$T-$P]=$ct
@@ -234,8 +237,8 @@ if ! late "part 2"; then
                     fi
                     b=$(cpu_ticks "${CLUSTER[@]}"); be=$(cpu_ticks "${CLUSTER[0]}")
                     echo "${o:-0}" >>"$W/cc"; echo "${m:-0}" >>"$W/p50"; echo "${p:-0}" >>"$W/p99"
-                    awk -v d=$((b - a)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.3f\n", d * 1e6 / hz / n}' >>"$W/cpu"
-                    awk -v d=$((be - ae)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.3f\n", d * 1e6 / hz / n}' >>"$W/cpue"
+                    per_thousand $((b - a)) "$n" >>"$W/cpu"
+                    per_thousand $((be - ae)) "$n" >>"$W/cpue"
                 done
                 cc=$(median <"$W/cc")
                 if [ "$T$P" = set16 ]; then CLUSTER_CPU=$(median <"$W/cpu"); ENTRY_CPU=$(median <"$W/cpue"); fi
@@ -288,7 +291,7 @@ if ! late "part 3"; then
             a=$(cpu_ticks "$T4")
             read -r o _ _ < <(bench 127.0.0.1 7604 16 set "$n"); echo "${o:-0}" >>"$W/c"
             b=$(cpu_ticks "$T4")
-            awk -v d=$((b - a)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.3f\n", d * 1e6 / hz / n}' >>"$W/cpu"
+            per_thousand $((b - a)) "$n" >>"$W/cpu"
         done
         c4=$(median <"$W/cpu")
         say "# $(median <"$W/c") SETs/s; CPU per 1,000 SETs ${c4} ms; the three nodes of part 2 against it: $(ratio "${CLUSTER_CPU:-0}" "$c4")"
