@@ -237,7 +237,6 @@ public final class ClientConnection {
         return closeAfterReply;
     }
 
-    /** "ip:port" of the peer, or "path:0" on a Unix domain socket, as Redis prints it; "peer:0" if detached. */
     /**
      * True if the client is on this host: a loopback address, a Unix socket, or a peer's forwarded command
      * (detached). Protected mode lets only these in.
@@ -250,6 +249,7 @@ public final class ClientConnection {
                 || (inet.getAddress() != null && inet.getAddress().isLoopbackAddress());
     }
 
+    /** "ip:port" of the peer, or "path:0" on a Unix domain socket, as Redis prints it; "peer:0" if detached. */
     public String remoteAddress() {
         return channel == null ? "peer:0" : format(channel.remoteAddress(), channel.localAddress());
     }

@@ -82,6 +82,8 @@ public final class Node implements AutoCloseable {
     private final Hlc hlc;
     private final ClientRegistry clients;
     private final Dispatcher dispatcher;
+    /** {@code --protected-mode}, or what {@code CONFIG SET protected-mode} set since: what {@code CONFIG GET} answers. */
+    private volatile boolean protectedMode;
     /** The node's users (AUTH, ACL); the default user alone, open to all, unless configured otherwise. */
     private final Acl acl;
     /** TLS for clients on the TLS port, or null without one. */
@@ -136,8 +138,9 @@ public final class Node implements AutoCloseable {
         this.tls = openTls(config.security());
         this.peerTls = openPeerTls(config.security());
         this.gossipKeys = config.security().gossipKeyFile() == null ? null : GossipKeys.load(config.security().gossipKeyFile());
+        this.protectedMode = config.security().protectedMode();
         this.dispatcher = new Dispatcher(table, engine, clock, config.engine().maxMemoryBytes() > 0, durability, acl,
-                config.security().protectedMode() && !listensOnLoopbackOnly(config.net().host()));
+                protectedMode && !listensOnLoopbackOnly(config.net().host()));
         this.opsSampler = new OpsSampler(clock);
         new StringCommands(engine, clock, config.net().limits().maxBulkLength()).registerInto(table);
         new KeyCommands(engine, clock).registerInto(table);
@@ -416,6 +419,20 @@ public final class Node implements AutoCloseable {
     /** The bound TLS address, or null without a TLS port or before start. */
     public InetSocketAddress tlsAddress() {
         return server == null ? null : server.tlsAddress();
+    }
+
+    /**
+     * Sets protected mode ({@code CONFIG SET protected-mode}): in force while set and the node listens beyond
+     * loopback, as at start.
+     */
+    public void protectedMode(boolean on) {
+        protectedMode = on;
+        dispatcher.protectedMode(on && !listensOnLoopbackOnly(config.net().host()));
+    }
+
+    /** Protected mode as set, at start or since by {@code CONFIG SET}, whether or not the address puts it in force. */
+    public boolean protectedMode() {
+        return protectedMode;
     }
 
     /** True for an address only this host can reach: a loopback address or name. */

@@ -375,7 +375,7 @@ final class ServerCommands {
                     throw new CommandException("ERR CONFIG SET failed (possibly related to argument 'protected-mode')"
                             + " - argument must be 'yes' or 'no'");
                 }
-                node.dispatcher().protectedMode(is(a[3], "yes") && !Node.listensOnLoopbackOnly(node.config().net().host()));
+                node.protectedMode(is(a[3], "yes"));
                 out.ok();
             } else if (is(a[1], "SET") && a.length >= 4 && a.length % 2 == 0 && str(a[2]).toLowerCase(Locale.ROOT).startsWith("tls-")) {
                 rotateTls(a);
@@ -452,7 +452,7 @@ final class ServerCommands {
             p.put("databases", "1");
             p.put("max-siblings", Integer.toString(cfg.maxSiblings()));
             p.put("save", "");
-            p.put("appendonly", "no");
+            p.put("appendonly", cfg.persist().appendOnly() ? "yes" : "no");
             ServerTls tls = node.tls();
             p.put("tls-port", tls == null ? "0" : Integer.toString(node.tlsAddress() == null ? tls.config().port()
                     : node.tlsAddress().getPort()));
@@ -465,7 +465,7 @@ final class ServerCommands {
                     : peerTls != null ? peerTls.caCertFile().toString() : "");
             p.put("tls-clients-only", tls != null && tls.config().clientsOnly() ? "yes" : "no");
             p.put("tls-cluster", peerTls == null ? "no" : peerTls.optional() ? "optional" : "yes");
-            p.put("protected-mode", cfg.security().protectedMode() ? "yes" : "no");
+            p.put("protected-mode", node.protectedMode() ? "yes" : "no");
             p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
             return p;
         }
