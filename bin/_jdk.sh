@@ -83,7 +83,7 @@ trellis_find_jdk() {
     # A pattern that matches nothing stays as written and fails the bin/java test. TRELLIS_JDK_ROOT (tests
     # only) puts the folders under a fake root.
     _r=${TRELLIS_JDK_ROOT:-}
-    set -- "$_path_jdk" "$_r"/usr/lib/jvm/* "$_r"/usr/local/*jdk* "$_r"/opt/*jdk* "$HOME"/.sdkman/candidates/java/* \
+    set -- ${_path_jdk:+"$_path_jdk"} "$_r"/usr/lib/jvm/* "$_r"/usr/local/*jdk* "$_r"/opt/*jdk* "$HOME"/.sdkman/candidates/java/* \
         "$_r"/Library/Java/JavaVirtualMachines/*/Contents/Home
     trellis_best_jdk "$@"
 }

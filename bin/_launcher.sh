@@ -1,7 +1,7 @@
 # Shared by bin/trellis and bin/trellis-cli (POSIX sh, sourced): finds the JDK (sets TRELLIS_JDK, JAVA)
 # and makes sure the jar exists, is newer than the sources and has its libraries in target/lib, building it first if not.
 
-TRELLIS_HOME=$(cd "$(dirname "$0")/.." && pwd)
+TRELLIS_HOME=$(CDPATH= cd -- "$(dirname "$0")/.." && pwd)
 TRELLIS_JAR="$TRELLIS_HOME/target/trelliskv.jar"
 
 . "$TRELLIS_HOME/bin/_jdk.sh"
@@ -12,6 +12,11 @@ if ! TRELLIS_JDK=$(trellis_find_jdk); then
     exit 1
 fi
 JAVA="$TRELLIS_JDK/bin/java"
+TRELLIS_JDK_MAJOR=$(trellis_jdk_major "$(trellis_jdk_version "$TRELLIS_JDK")")
+if [ "$TRELLIS_JDK_MAJOR" -lt 17 ]; then # only JAVA_HOME can name one: the search skips them
+    echo "$(basename "$0"): JAVA_HOME is $TRELLIS_JDK, a JDK $TRELLIS_JDK_MAJOR; TrellisKV needs JDK 17 or newer (21 or newer for its default collector): point JAVA_HOME at one, or unset it to let the launcher find one" >&2
+    exit 1
+fi
 
 jar_is_stale() {
     # The jar runs with the libraries in target/lib/ beside it, which its manifest names.

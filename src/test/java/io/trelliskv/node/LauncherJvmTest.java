@@ -30,15 +30,7 @@ class LauncherJvmTest {
 
     @BeforeEach
     void stageHome() throws IOException {
-        // A TrellisKV home without sources, so the launcher never builds: bin/, a jar and its lib/.
-        home = Files.createDirectories(root.resolve("trellis"));
-        Files.createDirectories(home.resolve("bin"));
-        for (String script : List.of("trellis", "trellis-cli", "_launcher.sh", "_jdk.sh")) {
-            Files.copy(BIN.resolve(script), home.resolve("bin").resolve(script), StandardCopyOption.COPY_ATTRIBUTES);
-        }
-        Files.createDirectories(home.resolve("target"));
-        Files.writeString(home.resolve("target/trelliskv.jar"), "not a jar");
-        Files.createDirectories(home.resolve("target/lib"));
+        home = stage(root.resolve("trellis"));
         Files.createDirectories(root.resolve("home"));
         Files.createDirectories(root.resolve("path"));
         // The tools the launchers use, without the machine's own java.
@@ -48,6 +40,18 @@ class LauncherJvmTest {
             Path found = Path.of("/usr/bin", tool);
             Files.createSymbolicLink(tools.resolve(tool), Files.exists(found) ? found : Path.of("/bin", tool));
         }
+    }
+
+    /** A TrellisKV home at {@code dir} without sources, so the launcher never builds: bin/, a jar and its lib/. */
+    private static Path stage(Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("bin"));
+        for (String script : List.of("trellis", "trellis-cli", "_launcher.sh", "_jdk.sh")) {
+            Files.copy(BIN.resolve(script), dir.resolve("bin").resolve(script), StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        Files.createDirectories(dir.resolve("target"));
+        Files.writeString(dir.resolve("target/trelliskv.jar"), "not a jar");
+        Files.createDirectories(dir.resolve("target/lib"));
+        return dir;
     }
 
     /** A fake JDK at root/dir: java prints "java ARGS..."; version in its release file, or only from java -version. */
@@ -66,6 +70,16 @@ class LauncherJvmTest {
 
     /** Runs {@code sh -c script} in the staged home with a fake root for the JVM folders. */
     private String sh(Map<String, String> env, String script) throws IOException, InterruptedException {
+        Result r = run(env, script);
+        assertThat(r.err).as("stderr of %s", script).isEmpty();
+        assertThat(r.status).as("exit status of %s: %s", script, r.out).isZero();
+        return r.out;
+    }
+
+    private record Result(int status, String out, String err) {
+    }
+
+    private Result run(Map<String, String> env, String script) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).directory(home.toFile());
         pb.environment().remove("JAVA_HOME");
         pb.environment().remove("TRELLIS_JAVA_OPTS");
@@ -79,9 +93,7 @@ class LauncherJvmTest {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
-        assertThat(Files.readString(err)).as("stderr of %s", script).isEmpty();
-        assertThat(p.exitValue()).as("exit status of %s: %s", script, out).isZero();
-        return out;
+        return new Result(p.exitValue(), out, Files.readString(err));
     }
 
     private String findJdk(Map<String, String> env) throws IOException, InterruptedException {
@@ -133,6 +145,8 @@ class LauncherJvmTest {
                 + " --sun-misc-unsafe-memory-access=allow -cp "
                 + home.resolve("target/trelliskv.jar")).endsWith(" io.trelliskv.node.Main 5000 --maxmemory 100mb");
         assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory=2GB")).contains(" -Xmx6656m ");
+        // Read as the node reads it: trimmed, a leading + allowed.
+        assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory ' +100MB'")).contains(" -Xmx812m ");
         // No --maxmemory, or one the node will refuse: the JVM's default heap.
         assertThat(sh(Map.of(), "bin/trellis 5000")).doesNotContain("-Xmx");
         assertThat(sh(Map.of(), "bin/trellis 5000 --maxmemory lots")).doesNotContain("-Xmx");
@@ -223,5 +237,39 @@ class LauncherJvmTest {
         assertThat(sh(Map.of("JAVA_HOME", jdk17.toString()), "bin/trellis 5000"))
                 .startsWith("java -XX:+UseZGC -XX:-ZProactive --enable-native-access=ALL-UNNAMED -cp"); // no Unsafe flag before 23
         assertThat(jdk21).exists();
+    }
+
+    @Test
+    void aJavaHomeOlderThan17IsRefusedWithOneLine() throws Exception {
+        Path jdk11 = jdk("usr/lib/jvm/java-11", "11.0.2", true);
+        jdk("usr/lib/jvm/jdk-25", "25.0.3", true); // not taken: JAVA_HOME wins
+        for (String launcher : List.of("bin/trellis 5000", "bin/trellis-cli localhost:5000 ping")) {
+            Result r = run(Map.of("JAVA_HOME", jdk11.toString()), launcher);
+            assertThat(r.status).as(launcher).isEqualTo(1);
+            assertThat(r.out).as("nothing started").isEmpty();
+            assertThat(r.err.strip()).as(launcher).doesNotContain("\n")
+                    .endsWith(": JAVA_HOME is " + jdk11 + ", a JDK 11; TrellisKV needs JDK 17 or newer (21 or newer for"
+                            + " its default collector): point JAVA_HOME at one, or unset it to let the launcher find one");
+        }
+    }
+
+    @Test
+    void aHomeWhosePathHoldsSpacesStartsWithItsClassDataArchive() throws Exception {
+        home = stage(root.resolve("my apps/trellis *"));
+        Path jdk25 = jdk("usr/lib/jvm/jdk-25", "25.0.3", true);
+        // This java writes the archive a training run asks for, and prints each argument in brackets.
+        Files.writeString(jdk25.resolve("bin/java"), "#!/bin/sh\n"
+                + "for a in \"$@\"; do case \"$a\" in -XX:ArchiveClassesAtExit=*)"
+                + " echo archive >\"${a#-XX:ArchiveClassesAtExit=}\";; esac; done\n"
+                + "for a in \"$@\"; do printf '[%s]' \"$a\"; done\n");
+        Path cds = home.resolve("target/cds");
+        Map<String, String> cdsOn = Map.of("TRELLIS_CDS", "yes");
+
+        assertThat(sh(cdsOn, "bin/trellis 5000")).doesNotContain("SharedArchiveFile");
+        await(() -> hasArchive(cds), "an archive");
+        sh(Map.of(), "flock target/cds/.lock sh -c :"); // the trainer holds the lock until it has finished
+        String out = sh(cdsOn, "bin/trellis 5000");
+        assertThat(out).contains("[-Xlog:cds*=off][-Xlog:aot*=off][-XX:SharedArchiveFile=" + cds + "/trelliskv-jdk25-")
+                .contains(".jsa][-cp][" + home.resolve("target/trelliskv.jar") + "][io.trelliskv.node.Main][5000]");
     }
 }
