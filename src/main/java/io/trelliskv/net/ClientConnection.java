@@ -57,6 +57,8 @@ public final class ClientConnection {
      * and by AUTH / HELLO AUTH.
      */
     private volatile String user;
+    /** Written before {@link #user}, read after it. */
+    private volatile long userId;
     /** Whether admission has looked at this connection yet (decided its initial user). */
     private volatile boolean greeted;
     /** Set by QUIT: close once the pending replies are flushed. */
@@ -166,8 +168,22 @@ public final class ClientConnection {
         return user;
     }
 
-    public void user(String user) {
+    /** The ACL user's identity ({@code AclUser.id}) the connection logged in as; meaningless while {@link #user} is null. */
+    public long userId() {
+        return userId;
+    }
+
+    /** Logs the connection in as the user {@code user} with identity {@code id}, or out (null). */
+    public void user(String user, long id) {
+        this.userId = id;
         this.user = user;
+    }
+
+    /** Closes the connection now, from any thread (ACL DELUSER of the user it is logged in as). */
+    public void close() {
+        if (channel != null) {
+            channel.close();
+        }
     }
 
     /** True once admission has decided the connection's initial user (see {@link #user}). */

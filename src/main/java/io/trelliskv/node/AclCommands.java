@@ -5,6 +5,7 @@ import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandTable;
 import io.trelliskv.common.Clock;
 import io.trelliskv.net.ClientConnection;
+import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.resp.RespWriter;
 import io.trelliskv.security.Acl;
 import io.trelliskv.security.AclException;
@@ -44,9 +45,13 @@ final class AclCommands {
     private final SecureRandom random = new SecureRandom();
     /** Failed logins per client address, to slow guessing down. */
     private final AuthThrottle throttle;
+    /** The connected clients: those of a deleted user are closed. */
+    private final ClientRegistry clients;
 
-    AclCommands(Acl acl, CommandTable table, SecurityConfig security, Clock clock, AuthThrottle throttle) {
+    AclCommands(Acl acl, CommandTable table, SecurityConfig security, Clock clock, AuthThrottle throttle,
+                ClientRegistry clients) {
         this.acl = acl;
+        this.clients = clients;
         this.throttle = throttle;
         this.categories = new CommandCategories(table);
         this.aclFile = security.aclFile();
@@ -100,7 +105,8 @@ final class AclCommands {
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
         }
         c.greeted(true);
-        c.user(authenticated.name()); // the ACL's own instance of the name: every command looks the user up by it
+        // The ACL's own instance of the name (every command looks the user up by it) and the user's identity.
+        c.user(authenticated.name(), authenticated.id());
     }
 
     private void acl(ClientConnection c, byte[][] a, RespWriter out) {
@@ -127,7 +133,7 @@ final class AclCommands {
                     return;
                 }
                 out.map(6);
-                out.bulk("flags").array(u.flags().size());
+                out.bulk("flags").set(u.flags().size()); // a set, as Redis's (an array under RESP2)
                 u.flags().forEach(out::bulk);
                 out.bulk("passwords").array(u.passwordHashes().size());
                 u.passwordHashes().forEach(out::bulk);
@@ -142,11 +148,14 @@ final class AclCommands {
                 for (int i = 2; i < a.length; i++) {
                     names.add(latin1(a[i]));
                 }
+                int removed;
                 try {
-                    out.integer(acl.deleteUsers(names));
+                    removed = acl.deleteUsers(names);
                 } catch (AclException e) {
                     throw new CommandException("ERR " + e.getMessage());
                 }
+                out.integer(removed);
+                closeClientsOfGoneUsers(c);
             }
             case "list" -> {
                 arity(a, 2, 2, sub);
@@ -188,6 +197,7 @@ final class AclCommands {
                 arity(a, 2, 2, sub);
                 load();
                 out.ok();
+                closeClientsOfGoneUsers(c);
             }
             case "log" -> log(a, out);
             case "genpass" -> {
@@ -240,14 +250,13 @@ final class AclCommands {
                 out.ok();
                 return;
             }
+            long asked;
             try {
-                count = Integer.parseInt(latin1(a[2]));
+                asked = Long.parseLong(latin1(a[2]));
             } catch (NumberFormatException e) {
-                count = -1;
+                throw new CommandException("ERR value is not an integer or out of range");
             }
-            if (count < 0) {
-                throw new CommandException("ERR value is out of range, must be positive");
-            }
+            count = (int) Math.max(0, Math.min(asked, Acl.LOG_MAX_ENTRIES)); // as Redis: a negative count is 0
         }
         List<Acl.LogEntry> entries = acl.logEntries(count);
         long now = clock.millis();
@@ -259,8 +268,30 @@ final class AclCommands {
             out.bulk("context").bulk(e.context());
             out.bulk("object").bulk(e.object());
             out.bulk("username").bulk(e.username());
-            out.bulk("age-seconds").doubleValue((now - e.createdMillis()) / 1000.0);
+            out.bulk("age-seconds").doubleValue((now - e.updatedMillis()) / 1000.0); // since the last denial, as Redis
             out.bulk("client-info").bulk(e.clientInfo());
+        }
+    }
+
+    /**
+     * Closes the connections logged in as a user that is no more, or that was made again (ACL DELUSER, ACL LOAD), as
+     * Redis does; the one running the command ({@code running}) is closed after its reply. A connection this misses
+     * (logging in while this runs) is closed at its next command ({@code AccessControl}).
+     */
+    private void closeClientsOfGoneUsers(ClientConnection running) {
+        for (ClientConnection client : clients.list()) {
+            String name = client.user();
+            if (name == null) {
+                continue;
+            }
+            AclUser now = acl.user(name);
+            if (now == null || now.id() != client.userId()) {
+                if (client == running) {
+                    client.closeAfterReply();
+                } else {
+                    client.close();
+                }
+            }
         }
     }
 

@@ -155,7 +155,7 @@ public final class Node implements AutoCloseable {
                 clock, dispatcher, clusterState, engine, hlc, durability,
                 persistence != null && persistence.keptData(), () -> onDecommissioned.run(),
                 gossipKeys == null ? null : gossipKeys.keyring());
-        AclCommands aclCommands = new AclCommands(acl, table, config.security(), clock, authThrottle);
+        AclCommands aclCommands = new AclCommands(acl, table, config.security(), clock, authThrottle, clients);
         aclCommands.registerInto(table);
         new ServerCommands(this, aclCommands).registerInto(table);
         if (gossipKeys != null) {

@@ -122,7 +122,7 @@ final class ServerCommands {
             acl.login(c, user, password); // as Redis: a failed login fails the whole HELLO
         } else if (c.user() == null && node.acl().authRequired()) {
             throw new CommandException("NOAUTH HELLO must be called with the client already authenticated, otherwise"
-                    + " the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select"
+                    + " the HELLO AUTH <user> <pass> option can be used to authenticate the client and select"
                     + " the RESP protocol version at the same time");
         }
         if (name != null) {

@@ -9,7 +9,7 @@ import io.trelliskv.security.AclUser;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
 
 /**
  * Who may run what, decided when a command is admitted, before it is routed: a connection that has not
@@ -42,9 +42,74 @@ final class AccessControl {
             + " password. NOTE: You only need to do one of the above things in order for the server to start"
             + " accepting connections from the outside.";
 
-    /** Commands that read the value of a key they write (so a write-only pattern does not suffice). */
-    private static final Set<String> READ_AND_WRITE = Set.of("append", "decr", "decrby", "getdel", "getex", "getset",
-            "incr", "incrby", "incrbyfloat", "setrange", "rename", "renamenx");
+    /**
+     * What a command needs of a key pattern ({@code ~p} read and write, {@code %R~p}, {@code %W~p}), from Redis 7.0's
+     * key specs: a key whose value the command reads or returns needs read ({@code ACCESS}), one it inserts,
+     * updates or deletes needs write, and one it only looks at (EXISTS, TYPE, STRLEN, WATCH) needs a pattern that
+     * names it, whatever that pattern grants.
+     */
+    private enum KeyNeed {
+        READ(true, false), WRITE(false, true), BOTH(true, true), ANY(false, false);
+
+        final boolean read;
+        final boolean write;
+
+        KeyNeed(boolean read, boolean write) {
+            this.read = read;
+            this.write = write;
+        }
+    }
+
+    /**
+     * Per keyed command, what each of its keys needs; a command not here needs read, and write too if it writes.
+     * SET needs read as well when given GET, RENAME and RENAMENX only write of their destination
+     * ({@link #keyNeed}).
+     */
+    private static final Map<String, KeyNeed> KEY_NEEDS = Map.ofEntries(
+            Map.entry("get", KeyNeed.READ), Map.entry("mget", KeyNeed.READ), Map.entry("getrange", KeyNeed.READ),
+            Map.entry("ttl", KeyNeed.READ), Map.entry("pttl", KeyNeed.READ), Map.entry("expiretime", KeyNeed.READ),
+            Map.entry("pexpiretime", KeyNeed.READ), Map.entry("vget", KeyNeed.READ),
+            Map.entry("set", KeyNeed.WRITE), Map.entry("setnx", KeyNeed.WRITE), Map.entry("setex", KeyNeed.WRITE),
+            Map.entry("psetex", KeyNeed.WRITE), Map.entry("mset", KeyNeed.WRITE), Map.entry("msetnx", KeyNeed.WRITE),
+            Map.entry("append", KeyNeed.WRITE), Map.entry("setrange", KeyNeed.WRITE), Map.entry("del", KeyNeed.WRITE),
+            Map.entry("unlink", KeyNeed.WRITE), Map.entry("expire", KeyNeed.WRITE), Map.entry("pexpire", KeyNeed.WRITE),
+            Map.entry("expireat", KeyNeed.WRITE), Map.entry("pexpireat", KeyNeed.WRITE),
+            Map.entry("persist", KeyNeed.WRITE), Map.entry("vdel", KeyNeed.WRITE),
+            Map.entry("getset", KeyNeed.BOTH), Map.entry("getdel", KeyNeed.BOTH), Map.entry("getex", KeyNeed.BOTH),
+            Map.entry("incr", KeyNeed.BOTH), Map.entry("incrby", KeyNeed.BOTH), Map.entry("incrbyfloat", KeyNeed.BOTH),
+            Map.entry("decr", KeyNeed.BOTH), Map.entry("decrby", KeyNeed.BOTH), Map.entry("rename", KeyNeed.BOTH),
+            Map.entry("renamenx", KeyNeed.BOTH), Map.entry("vset", KeyNeed.BOTH),
+            Map.entry("exists", KeyNeed.ANY), Map.entry("type", KeyNeed.ANY), Map.entry("strlen", KeyNeed.ANY),
+            Map.entry("watch", KeyNeed.ANY));
+
+    /** What the key at {@code args[index]} of a command needs. */
+    private static KeyNeed keyNeed(CommandSpec spec, byte[][] args, int index) {
+        KeyNeed need = KEY_NEEDS.get(spec.name());
+        if (need == null) {
+            return spec.has(CommandFlag.WRITE) ? KeyNeed.BOTH : KeyNeed.READ;
+        }
+        switch (spec.name()) {
+            case "set" -> { // as Redis's setGetKeys: any later argument GET, without parsing the options
+                for (int i = 3; i < args.length; i++) {
+                    if (args[i].length == 3 && new String(args[i], StandardCharsets.ISO_8859_1).equalsIgnoreCase("get")) {
+                        return KeyNeed.BOTH;
+                    }
+                }
+            }
+            case "rename", "renamenx" -> {
+                if (index == 2) {
+                    return KeyNeed.WRITE; // the destination: written, not read
+                }
+            }
+            default -> {
+            }
+        }
+        return need;
+    }
+
+    /** The reply to a command of a connection whose user was deleted or made again; the connection is then closed. */
+    static final String USER_GONE = "ERR this connection's user was deleted or replaced (ACL DELUSER, ACL LOAD):"
+            + " connection closed; log in again";
 
     private final Acl acl;
     private final Clock clock;
@@ -70,31 +135,29 @@ final class AccessControl {
     }
 
     /**
-     * Null if {@code client} may run the command; otherwise the error to reply. {@link #DENIED} also
-     * means: close the connection after the reply.
+     * Null if {@code client} may run the command; otherwise the error to reply. {@link #DENIED} and
+     * {@link #USER_GONE} also mean: close the connection after the reply.
      */
     String refusal(ClientConnection client, CommandSpec spec, byte[][] args) {
         if (client.isDetached()) {
             return null;
         }
-        if (!client.greeted()) {
-            client.greeted(true);
-            if (!acl.authRequired()) {
-                if (protectedMode && !client.fromLoopback()) {
-                    return DENIED;
-                }
-                client.user("default");
-            }
+        String denied = greet(client);
+        if (denied != null) {
+            return denied;
         }
         String name = client.user();
         if (name == null) {
             return spec.has(CommandFlag.NO_AUTH) ? null : NOAUTH;
         }
         AclUser user = acl.user(name);
-        if (user == null || !user.enabled()) {
-            // The user was deleted or switched off since the client logged in: it may log in again.
-            client.user(null);
-            return spec.has(CommandFlag.NO_AUTH) ? null : NOAUTH;
+        if (user == null || user.id() != client.userId()) {
+            // The user was deleted since the client logged in, or made again (ACL DELUSER then SETUSER, ACL LOAD):
+            // as Redis, which closes such connections at once (so does ACL here, for those it finds then), the
+            // connection is closed; the new user's permissions are not the old one's. A user switched off keeps
+            // the connections it has, as in Redis.
+            client.user(null, 0);
+            return USER_GONE;
         }
         if (user.isUnrestricted()) {
             return null;
@@ -113,17 +176,34 @@ final class AccessControl {
             }
         }
         if (spec.firstKey() > 0) {
-            boolean write = spec.has(CommandFlag.WRITE);
-            boolean read = !write || READ_AND_WRITE.contains(spec.name());
             int last = spec.lastKey() >= 0 ? spec.lastKey() : args.length + spec.lastKey();
             int step = Math.max(1, spec.step());
             for (int i = spec.firstKey(); i <= last && i < args.length; i += step) {
-                if (!user.mayAccess(args[i], read, write)) {
+                KeyNeed need = keyNeed(spec, args, i);
+                if (!user.mayAccess(args[i], need.read, need.write)) {
                     acl.logDenial(Acl.Denial.KEY, "toplevel", new String(args[i], StandardCharsets.ISO_8859_1), name,
                             clientInfo(client), clock.millis());
                     return "NOPERM this user has no permissions to access one of the keys used as arguments";
                 }
             }
+        }
+        return null;
+    }
+
+    /**
+     * At a connection's first command: {@link #DENIED} if protected mode keeps it out, else null, having logged it in
+     * as the default user if that needs no password. Null for every later command.
+     */
+    String greet(ClientConnection client) {
+        if (client.isDetached() || client.greeted()) {
+            return null;
+        }
+        client.greeted(true);
+        if (!acl.authRequired()) {
+            if (protectedMode && !client.fromLoopback()) {
+                return DENIED;
+            }
+            client.user("default", acl.defaultUser().id());
         }
         return null;
     }

@@ -295,6 +295,9 @@ public final class Dispatcher implements CommandSink {
                     s.transaction().markDirty();
                     stats.errorReplied();
                     client.writer().error(refusal);
+                    if (refusal == AccessControl.USER_GONE) {
+                        client.closeAfterReply();
+                    }
                     return;
                 }
             }
@@ -587,20 +590,25 @@ public final class Dispatcher implements CommandSink {
             return null;
         }
         client.commandStarted(spec.name(), clock.millis());
-        String refusal = access.refusal(client, spec, args);
+        // In Redis's order: protected mode (at the connection's first command here, at its accept in Redis), the
+        // arity, then logging in and permissions, so a malformed command is told so whoever sends it.
+        String refusal = access.greet(client);
+        if (refusal == null && !spec.arityAccepts(args.length)) {
+            spec.stats().rejected.increment();
+            stats.errorReplied();
+            client.writer().error("ERR wrong number of arguments for '" + spec.name() + "' command");
+            return null;
+        }
+        if (refusal == null) {
+            refusal = access.refusal(client, spec, args);
+        }
         if (refusal != null) {
             spec.stats().rejected.increment();
             stats.errorReplied();
             client.writer().error(refusal);
-            if (refusal == AccessControl.DENIED) {
+            if (refusal == AccessControl.DENIED || refusal == AccessControl.USER_GONE) {
                 client.closeAfterReply();
             }
-            return null;
-        }
-        if (!spec.arityAccepts(args.length)) {
-            spec.stats().rejected.increment();
-            stats.errorReplied();
-            client.writer().error("ERR wrong number of arguments for '" + spec.name() + "' command");
             return null;
         }
         return spec;

@@ -201,15 +201,25 @@ public final class Acl {
 
     // ---- ACL LOG ----
 
+    /** Newest entries a denial is compared with, as Redis's. */
+    private static final int LOG_MATCH_SCAN = 10;
+    /** Most time since an entry's last denial for a new one to count in it, as Redis's. */
+    private static final long LOG_MATCH_MILLIS = 60_000;
+
     /**
-     * Records a denial. An entry equal in kind, context, object and user to one of the recent ones
-     * raises that one's count instead of adding another, as Redis does.
+     * Records a denial. An entry equal in kind, context, object and user among the {@value #LOG_MATCH_SCAN} newest,
+     * last raised at most a minute ago, has its count raised instead of another entry added, as Redis does.
      */
     public void logDenial(Denial denial, String context, String object, String username, String clientInfo, long nowMillis) {
         denials.get(denial).increment();
         synchronized (log) {
+            int scanned = 0;
             for (LogEntry e : log) {
-                if (e.denial() == denial && e.context().equals(context) && e.object().equals(object) && e.username().equals(username)) {
+                if (scanned++ == LOG_MATCH_SCAN) {
+                    break;
+                }
+                if (e.denial() == denial && e.context().equals(context) && e.object().equals(object)
+                        && e.username().equals(username) && Math.abs(nowMillis - e.updatedMillis()) <= LOG_MATCH_MILLIS) {
                     log.remove(e);
                     log.addFirst(new LogEntry(e.count() + 1, denial, context, object, username, e.createdMillis(), nowMillis, clientInfo));
                     return;

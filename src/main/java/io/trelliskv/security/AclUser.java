@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.trelliskv.common.Glob;
 
@@ -74,7 +75,17 @@ public final class AclUser {
     private static final String PATTERN_AFTER_ALLKEYS = "Adding a pattern after the * pattern (or the 'allkeys' flag)"
             + " is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
 
+    /** Gives each user made by {@code ACL SETUSER} or an ACL file an identity of its own. */
+    private static final AtomicLong NEXT_ID = new AtomicLong(1);
+
     private final String name;
+    /**
+     * Who this user is, kept by every rule ({@code reset} too): a user deleted and made again under the same name,
+     * or made again by {@code ACL LOAD}, is another user, and a connection logged in as the old one is not logged
+     * in as the new one. The {@code default} user, which is never deleted and which {@code ACL LOAD} keeps as
+     * Redis does, is always 0.
+     */
+    private final long id;
     private final boolean enabled;
     private final boolean nopass;
     /** Lowercase hex SHA-256 of each password, in the order added, no duplicates. */
@@ -96,10 +107,11 @@ public final class AclUser {
     /** The rules end with {@code +@all}: {@link #mayRun} is true for every command without looking further. */
     private final boolean allCommands;
 
-    private AclUser(String name, boolean enabled, boolean nopass, List<String> passwordHashes, List<KeyPattern> keys,
+    private AclUser(String name, long id, boolean enabled, boolean nopass, List<String> passwordHashes, List<KeyPattern> keys,
                     boolean allKeys, List<String> channels, boolean allChannels, List<CommandRule> rules,
                     String payloadFlag) {
         this.name = name;
+        this.id = id;
         this.enabled = enabled;
         this.nopass = nopass;
         this.passwordHashes = List.copyOf(passwordHashes);
@@ -120,18 +132,27 @@ public final class AclUser {
         if (name.isEmpty() || name.chars().anyMatch(c -> c <= ' ')) {
             throw new AclException("Usernames can't contain spaces or null characters");
         }
-        return new AclUser(name, false, false, List.of(), List.of(), false, List.of(), false,
+        return created(name, name.equals("default") ? 0 : NEXT_ID.getAndIncrement());
+    }
+
+    private static AclUser created(String name, long id) {
+        return new AclUser(name, id, false, false, List.of(), List.of(), false, List.of(), false,
                 List.of(new CommandRule(false, null, null, null)), null);
     }
 
     /** The {@code default} user of a node without ACLs: on, nopass, every key, channel and command. */
     public static AclUser defaultUser() {
-        return new AclUser("default", true, true, List.of(), List.of(), true, List.of(), true,
+        return new AclUser("default", 0, true, true, List.of(), List.of(), true, List.of(), true,
                 List.of(new CommandRule(true, null, null, null)), null);
     }
 
     public String name() {
         return name;
+    }
+
+    /** Who this user is across changes of its rules; see {@link #id}. */
+    public long id() {
+        return id;
     }
 
     public boolean enabled() {
@@ -169,12 +190,12 @@ public final class AclUser {
         return allKeys && rules.size() == 1 && rules.get(0).allow() && rules.get(0).matchesAll();
     }
 
-    /** True if the user may run {@code command} (lowercase), with {@code subcommand} (its first argument, or null). */
     /** True if this user may run every command ({@link #mayRun} is true whatever it is asked). */
     public boolean allCommands() {
         return allCommands;
     }
 
+    /** True if the user may run {@code command} (lowercase), with {@code subcommand} (its first argument, or null). */
     public boolean mayRun(String command, String subcommand, CommandCatalog catalog) {
         if (allCommands) {
             return true;
@@ -226,7 +247,13 @@ public final class AclUser {
             case "nocommands":
                 return withRule(new CommandRule(false, null, null, null));
             case "reset":
-                return create(name).withPayloadFlag("sanitize-payload");
+                return created(name, id).withPayloadFlag("sanitize-payload");
+            case "":
+                return this; // as Redis: an empty rule does nothing
+            case "~*":
+                return apply("allkeys", catalog);
+            case "&*":
+                return apply("allchannels", catalog);
             case "sanitize-payload":
             case "skip-sanitize-payload":
                 return withPayloadFlag(lower);
@@ -256,9 +283,7 @@ public final class AclUser {
                     throw new AclException("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid"
                             + " and does not have any effect. Try 'resetchannels' to start with an empty list of channels");
                 }
-                if (rest.equals("*")) {
-                    return with(enabled, nopass, passwordHashes, keys, allKeys, List.of(), true, rules);
-                }
+                requireNoSpaces(rest);
                 List<String> ch = new ArrayList<>(channels);
                 if (!ch.contains(rest)) {
                     ch.add(rest);
@@ -332,9 +357,7 @@ public final class AclUser {
         if (allKeys) {
             throw new AclException(PATTERN_AFTER_ALLKEYS);
         }
-        if (pattern.equals("*") && read && write) {
-            return with(enabled, nopass, passwordHashes, List.of(), true, channels, allChannels, rules);
-        }
+        requireNoSpaces(pattern);
         List<KeyPattern> next = new ArrayList<>();
         boolean merged = false;
         for (KeyPattern p : keys) {
@@ -349,6 +372,16 @@ public final class AclUser {
             next.add(new KeyPattern(pattern, pattern.getBytes(StandardCharsets.ISO_8859_1), read, write));
         }
         return with(enabled, nopass, passwordHashes, next, false, channels, allChannels, rules);
+    }
+
+    /** As Redis: a key or channel pattern with white space in it is a syntax error. */
+    private static void requireNoSpaces(String pattern) {
+        for (int i = 0; i < pattern.length(); i++) {
+            char c = pattern.charAt(i);
+            if (c == ' ' || (c >= '\t' && c <= '\r')) {
+                throw new AclException("Syntax error");
+            }
+        }
     }
 
     private AclUser addHash(String hash) {
@@ -376,11 +409,11 @@ public final class AclUser {
 
     private AclUser with(boolean enabled, boolean nopass, List<String> hashes, List<KeyPattern> keys, boolean allKeys,
                          List<String> channels, boolean allChannels, List<CommandRule> rules) {
-        return new AclUser(name, enabled, nopass, hashes, keys, allKeys, channels, allChannels, rules, payloadFlag);
+        return new AclUser(name, id, enabled, nopass, hashes, keys, allKeys, channels, allChannels, rules, payloadFlag);
     }
 
     private AclUser withPayloadFlag(String flag) {
-        return new AclUser(name, enabled, nopass, passwordHashes, keys, allKeys, channels, allChannels, rules, flag);
+        return new AclUser(name, id, enabled, nopass, passwordHashes, keys, allKeys, channels, allChannels, rules, flag);
     }
 
     /** The user as {@code ACL LIST} and an ACL file show it: {@code user alice on #<hash> ~k:* resetchannels -@all +get}. */
@@ -403,8 +436,8 @@ public final class AclUser {
         }
         if (allChannels) {
             b.append(" &*");
-        } else if (channels.isEmpty()) {
-            b.append(" resetchannels");
+        } else {
+            b.append(" resetchannels"); // as Redis writes it, before the patterns: reloaded, the line means the same
         }
         for (String c : channels) {
             b.append(" &").append(c);

@@ -27,8 +27,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * TrellisKV's ACL against Redis 7.0's: the same seeded stream of ACL SETUSER, ACL GETUSER, ACL DELUSER,
- * AUTH, GET, SET, DEL and ACL WHOAMI goes to a redis-server and to a TrellisKV node, one command at a time,
- * and every reply must be the same, byte for byte.
+ * ACL LOG, AUTH, keyed commands (GET, SET with and without GET, DEL, APPEND, STRLEN, EXISTS, TYPE, RENAME,
+ * GETRANGE) and ACL WHOAMI goes to a redis-server and to a TrellisKV node, one command at a time, and every
+ * reply must be the same, byte for byte.
  *
  * <h2>The stream</h2>
  * Three connections a side, each with its own role, so that what one command does to a connection is the
@@ -38,15 +39,16 @@ import static org.awaitility.Awaitility.await;
  *     DELUSER, with one to three rules drawn from on/off, passwords, key patterns ({@code ~}, {@code %R~},
  *     {@code %W~}, allkeys, resetkeys), categories, commands, subcommands, reset rules, and a few rules
  *     that are not rules, whose error replies must match too;</li>
- * <li>the <b>user</b> connection logs in (AUTH) as one of two login users and runs GET, SET, DEL and
- *     ACL WHOAMI on keys inside and outside their patterns, so every NOPERM and every allowed reply is
- *     compared;</li>
+ * <li>the <b>user</b> connection logs in (AUTH) as one of two login users and runs keyed commands and
+ *     ACL WHOAMI on keys inside and outside their patterns ({@code ~}, {@code %R~}, {@code %W~}), so every
+ *     NOPERM and every allowed reply is compared: what each command needs of a pattern (read, write, both,
+ *     or only one that names the key) is Redis's;</li>
  * <li>a <b>probe</b>, a fresh connection for each AUTH as any user with any password (users switched
  *     off, deleted, without a password, never created): WRONGPASS against OK.</li>
  * </ul>
  * The login users are never switched off, reset or deleted while the user connection may be logged in as
- * them: Redis closes the connections of a deleted user (so does TrellisKV), and the stream would then
- * only compare two closed sockets.
+ * them: Redis closes the connections of a deleted user (so does TrellisKV: {@code AuthAclTest}), and the
+ * stream would then only compare two closed sockets.
  *
  * <h2>Where TrellisKV differs on purpose</h2>
  * <ul>
@@ -95,12 +97,12 @@ class AclDifferentialIT {
             "%RW~app:x:*", "allkeys", "resetkeys", "+@all", "-@all", "+@read", "-@read", "+@write", "-@write",
             "+@string", "-@keyspace", "+get", "-get", "+set", "-set", "+del", "-del", "+acl|whoami", "-acl|whoami",
             "+@dangerous", "-@dangerous", "+@admin", "-@admin", "+@slow", "-@slow",
-            "allcommands", "nocommands", "&chan:*", "resetchannels", "allchannels",
+            "allcommands", "nocommands", "&chan:*", "resetchannels", "allchannels", "~*", "&*", "%RW~*",
             ">pw2");
     /** Everything else, for the scratch users, and a few that are refused. */
     private static final List<String> OTHER_RULES = List.of("on", "off", ">pw1", "<pw1", "<pw2", "nopass",
             "resetpass", "reset", "#" + "0".repeat(64), "!" + "0".repeat(64), "+nosuchcommand", "bogus", "~",
-            "+@nosuchcategory", "%X~app:*", "%RR~app:*", "+get|sub|more");
+            "+@nosuchcategory", "%X~app:*", "%RR~app:*", "+get|sub|more", "", "~app: *", "&a\tb");
 
     @TempDir
     static Path tempDir;
@@ -252,7 +254,37 @@ class AclDifferentialIT {
         for (String user : SCRATCH_USERS) {
             steps.add(new Step(Target.ADMIN, args("ACL", "DELUSER", user)));
         }
+        steps.addAll(keyPermissionSweep());
         steps.add(new Step(Target.USER, args("AUTH", "alice", "pw1")));
+        return steps;
+    }
+
+    /**
+     * Every keyed command on keys whose patterns grant write only, read only, both, and nothing, as bob: what each
+     * command needs of a pattern, key by key (Redis's key specs), compared in full before the random stream, which
+     * meets such patterns only now and then. Bob gets his first rules back at the end.
+     */
+    private static List<Step> keyPermissionSweep() {
+        List<Step> steps = new ArrayList<>();
+        steps.add(new Step(Target.ADMIN, args("SET", "rw:src", "1")));
+        steps.add(new Step(Target.ADMIN, args("ACL", "SETUSER", "bob", "resetkeys", "%W~w:*", "%R~r:*", "~rw:*")));
+        steps.add(new Step(Target.USER, args("AUTH", "bob", "pw1")));
+        for (String key : List.of("w:1", "r:1", "rw:1", "x:1")) {
+            steps.add(new Step(Target.ADMIN, args("SET", key, "abc")));
+            for (List<String> command : List.of(
+                    List.of("SET", key, "v"), List.of("SET", key, "v", "GET"), List.of("SET", key, "get"),
+                    List.of("SET", key, "v", "EX", "100", "get"), List.of("SETNX", key, "v"), List.of("APPEND", key, "x"),
+                    List.of("SETRANGE", key, "0", "y"), List.of("STRLEN", key), List.of("EXISTS", key),
+                    List.of("TYPE", key), List.of("GET", key), List.of("GETRANGE", key, "0", "1"),
+                    List.of("GETSET", key, "7"), List.of("INCR", key), List.of("INCRBY", key, "2"),
+                    List.of("DECR", key), List.of("EXPIRE", key, "100"), List.of("TTL", key), List.of("PERSIST", key),
+                    List.of("MGET", key, "rw:1"), List.of("MSET", key, "a", "rw:1", "b"), List.of("GETEX", key),
+                    List.of("GETDEL", key), List.of("SET", key, "abc"), List.of("RENAME", key, "rw:moved"),
+                    List.of("RENAME", "rw:src", key), List.of("RENAMENX", key, "rw:other"), List.of("DEL", key))) {
+                steps.add(new Step(Target.USER, args(command)));
+            }
+        }
+        steps.add(new Step(Target.ADMIN, args("ACL", "SETUSER", "bob", "resetkeys", "~app:*")));
         return steps;
     }
 
@@ -272,8 +304,11 @@ class AclDifferentialIT {
             return new Step(Target.ADMIN, args("ACL", "GETUSER", pick(random, random.nextBoolean() ? LOGIN_USERS
                     : SCRATCH_USERS)));
         }
-        if (roll < 32) {
+        if (roll < 31) {
             return new Step(Target.ADMIN, args("ACL", "DELUSER", pick(random, SCRATCH_USERS)));
+        }
+        if (roll < 32) {
+            return new Step(Target.ADMIN, args("ACL", "LOG", pick(random, List.of("-1", "0", "abc"))));
         }
         if (roll < 40) {
             List<String> users = new ArrayList<>(SCRATCH_USERS);
@@ -288,13 +323,27 @@ class AclDifferentialIT {
             return new Step(Target.USER, args("ACL", "WHOAMI"));
         }
         String key = pick(random, KEYS);
-        if (roll < 70) {
+        if (roll < 64) {
             return new Step(Target.USER, args("GET", key));
         }
-        if (roll < 90) {
+        if (roll < 80) {
             return new Step(Target.USER, args("SET", key, "v" + random.nextInt(100)));
         }
-        return new Step(Target.USER, args("DEL", key));
+        if (roll < 86) {
+            return new Step(Target.USER, args("DEL", key));
+        }
+        // Commands whose keys need read, write, both or only a pattern that names them (Redis's key specs).
+        return new Step(Target.USER, args(switch (random.nextInt(9)) {
+            case 0 -> List.of("SET", key, "v" + random.nextInt(100), "GET");
+            case 1 -> List.of("SET", key, "get");
+            case 2 -> List.of("APPEND", key, "x");
+            case 3 -> List.of("STRLEN", key);
+            case 4 -> List.of("EXISTS", key);
+            case 5 -> List.of("TYPE", key);
+            case 6 -> List.of("RENAME", key, pick(random, KEYS));
+            case 7 -> List.of("GETRANGE", key, "0", "1");
+            default -> List.of("GET"); // a wrong arity: told so before any permission is checked
+        }));
     }
 
     private static String pick(Random random, List<String> from) {

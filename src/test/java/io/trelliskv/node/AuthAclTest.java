@@ -1,5 +1,6 @@
 package io.trelliskv.node;
 
+import io.trelliskv.testing.InMemoryClient;
 import io.trelliskv.testing.SecuredNodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.Transaction;
@@ -175,16 +177,105 @@ class AuthAclTest {
     }
 
     @Test
-    void deletingAUserOrSwitchingItOffLogsItsConnectionsOut() throws IOException {
+    void aUserSwitchedOffKeepsItsConnectionsButCannotLogInAgain() throws IOException {
         start(SecurityConfig.defaults());
         Jedis admin = client();
         admin.aclSetUser("tmp", "on", ">pw", "allkeys", "+@all");
         Jedis tmp = client();
         tmp.auth("tmp", "pw");
         assertThat(tmp.set("k", "v")).isEqualTo("OK");
+
         admin.aclSetUser("tmp", "off");
-        assertThatThrownBy(() -> tmp.get("k")).hasMessage("NOAUTH Authentication required.");
-        assertThatThrownBy(() -> tmp.auth("tmp", "pw")).hasMessageStartingWith("WRONGPASS");
+
+        // As Redis: "off" stops new logins; connections already logged in keep working.
+        assertThat(tmp.get("k")).isEqualTo("v");
+        assertThatThrownBy(() -> client().auth("tmp", "pw")).hasMessageStartingWith("WRONGPASS");
+        // Its rules still apply to them.
+        admin.aclSetUser("tmp", "-get");
+        assertThatThrownBy(() -> tmp.get("k")).hasMessage("NOPERM this user has no permissions to run the 'get' command");
+    }
+
+    @Test
+    void deletingAUserClosesItsConnectionsAndOneMadeAgainUnderItsNameIsAnotherUser() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.aclSetUser("tmp", "on", ">pw", "~tmp:*", "+@all");
+        Jedis tmp = client();
+        tmp.auth("tmp", "pw");
+        assertThat(tmp.set("tmp:1", "v")).isEqualTo("OK");
+
+        assertThat(admin.aclDelUser("tmp")).isEqualTo(1);
+        // Made again, with every key: the old connection must not gain what the new user may do.
+        admin.aclSetUser("tmp", "on", ">other", "allkeys", "+@all");
+
+        assertThatThrownBy(() -> tmp.set("secret", "x")).as("the deleted user's connection is closed")
+                .isInstanceOf(redis.clients.jedis.exceptions.JedisException.class);
+        assertThat(admin.exists("secret")).isFalse();
+        Jedis again = client();
+        assertThat(again.auth("tmp", "other")).isEqualTo("OK");
+        assertThat(again.set("secret", "x")).isEqualTo("OK");
+    }
+
+    @Test
+    void aConnectionOfAUserMadeAgainIsClosedAtItsNextCommandIfNotBefore() throws Exception {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.aclSetUser("tmp", "on", ">pw", "~tmp:*", "+@all");
+        // Not among the node's connected clients, so DELUSER cannot close it at once: its next command must.
+        InMemoryClient tmp = InMemoryClient.connect(node, "127.0.0.1");
+        opened.add(tmp);
+        assertThat(tmp.send(InMemoryClient.command("AUTH", "tmp", "pw"))).isEqualTo("+OK\r\n");
+
+        admin.aclDelUser("tmp");
+        admin.aclSetUser("tmp", "on", ">other", "allkeys", "+@all");
+
+        assertThat(tmp.send(InMemoryClient.command("SET", "secret", "x"))).isEqualTo("-ERR this connection's user was"
+                + " deleted or replaced (ACL DELUSER, ACL LOAD): connection closed; log in again\r\n");
+        assertThat(tmp.isOpen()).isFalse();
+        assertThat(admin.exists("secret")).isFalse();
+    }
+
+    @Test
+    void keyPatternsGrantWhatRedisGrantsCommandByCommand() throws IOException {
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.set("w:1", "abc");
+        admin.set("r:1", "abc");
+        admin.aclSetUser("u", "on", ">pw", "%W~w:*", "%R~r:*", "+@all");
+        Jedis u = client();
+        u.auth("u", "pw");
+        String noKey = "NOPERM this user has no permissions to access one of the keys used as arguments";
+
+        // Write-only keys: written, never read back.
+        assertThat(u.set("w:1", "v")).isEqualTo("OK");
+        assertThat(u.append("w:1", "x")).isEqualTo(2); // APPEND answers a length, not the value
+        assertThat(u.setrange("w:1", 0, "y")).isEqualTo(2);
+        assertThatThrownBy(() -> u.get("w:1")).hasMessage(noKey);
+        assertThatThrownBy(() -> u.setGet("w:1", "z")).as("SET ... GET reads the old value").hasMessage(noKey);
+        assertThatThrownBy(() -> u.incr("w:n")).hasMessage(noKey);
+        assertThatThrownBy(() -> u.rename("w:1", "w:2")).as("RENAME reads its source").hasMessage(noKey);
+        // Looking at a key needs only a pattern that names it.
+        assertThat(u.exists("w:1")).isTrue();
+        assertThat(u.strlen("w:1")).isEqualTo(2);
+        assertThat(u.type("r:1")).isEqualTo("string");
+        assertThatThrownBy(() -> u.exists("elsewhere")).hasMessage(noKey);
+        // Read-only keys: read, not written.
+        assertThat(u.get("r:1")).isEqualTo("abc");
+        assertThatThrownBy(() -> u.set("r:1", "v")).hasMessage(noKey);
+        assertThat(admin.get("w:1")).isEqualTo("yx");
+    }
+
+    @Test
+    void aMalformedCommandIsToldSoBeforeItsPermissionsAreChecked() throws IOException {
+        start(new SecurityConfig("s3cret", null, true, null));
+        Jedis j = client();
+        assertThatThrownBy(() -> j.sendCommand(Protocol.Command.GET))
+                .hasMessage("ERR wrong number of arguments for 'get' command");
+        assertThatThrownBy(() -> j.sendCommand(Protocol.Command.HELLO, "3")).hasMessage("NOAUTH HELLO must be called with"
+                + " the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to"
+                + " authenticate the client and select the RESP protocol version at the same time");
+        assertThat(j.auth("s3cret")).isEqualTo("OK");
+        assertThat(j.aclLog()).as("nothing was denied").isEmpty();
     }
 
     @Test

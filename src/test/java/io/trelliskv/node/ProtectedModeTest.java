@@ -1,20 +1,13 @@
 package io.trelliskv.node;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.DefaultChannelId;
-import io.netty.channel.embedded.EmbeddedChannel;
 import io.trelliskv.cluster.ClusterConfig;
 import io.trelliskv.common.Clock;
-import io.trelliskv.net.ClientPipeline;
-import io.trelliskv.net.ClientRegistry;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.persist.AppendFsync;
 import io.trelliskv.persist.PersistConfig;
 import io.trelliskv.resp.RespLimits;
 import io.trelliskv.storage.EngineConfig;
+import io.trelliskv.testing.InMemoryClient;
 import io.trelliskv.testing.SecuredNodes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -25,10 +18,7 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,12 +58,12 @@ class ProtectedModeTest {
         node = SecuredNodes.start(SecurityConfig.defaults());
         node.dispatcher().protectedMode(true);
 
-        EmbeddedChannel remote = clientFrom("192.0.2.10");
-        String reply = send(remote, PING);
+        InMemoryClient remote = clientFrom("192.0.2.10");
+        String reply = remote.send(PING);
 
         assertThat(reply).startsWith("-DENIED Redis is running in protected mode because protected mode is enabled and"
                 + " no password is set for the default user.").endsWith("\r\n");
-        assertThat(remote.isActive()).as("disconnected after the explanation").isFalse();
+        assertThat(remote.isOpen()).as("disconnected after the explanation").isFalse();
     }
 
     @Test
@@ -81,10 +71,10 @@ class ProtectedModeTest {
         node = SecuredNodes.start(SecurityConfig.defaults());
         node.dispatcher().protectedMode(true);
 
-        EmbeddedChannel local = clientFrom("127.0.0.1");
+        InMemoryClient local = clientFrom("127.0.0.1");
 
-        assertThat(send(local, PING)).isEqualTo("+PONG\r\n");
-        assertThat(local.isActive()).isTrue();
+        assertThat(local.send(PING)).isEqualTo("+PONG\r\n");
+        assertThat(local.isOpen()).isTrue();
     }
 
     @Test
@@ -93,11 +83,11 @@ class ProtectedModeTest {
         node.dispatcher().protectedMode(true);
         node.acl().requirePassword("s3cret");
 
-        EmbeddedChannel remote = clientFrom("192.0.2.11");
+        InMemoryClient remote = clientFrom("192.0.2.11");
 
-        assertThat(send(remote, PING)).isEqualTo("-NOAUTH Authentication required.\r\n");
-        assertThat(send(remote, "*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n")).isEqualTo("+OK\r\n");
-        assertThat(send(remote, PING)).isEqualTo("+PONG\r\n");
+        assertThat(remote.send(PING)).isEqualTo("-NOAUTH Authentication required.\r\n");
+        assertThat(remote.send("*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n")).isEqualTo("+OK\r\n");
+        assertThat(remote.send(PING)).isEqualTo("+PONG\r\n");
     }
 
     @Test
@@ -113,7 +103,7 @@ class ProtectedModeTest {
 
         assertThat(j.configGet("protected-mode")).containsEntry("protected-mode", "no");
         assertThat(node.dispatcher().protectedMode()).isFalse();
-        assertThat(send(clientFrom("192.0.2.12"), PING)).isEqualTo("+PONG\r\n");
+        assertThat(clientFrom("192.0.2.12").send(PING)).isEqualTo("+PONG\r\n");
 
         assertThat(j.configSet("protected-mode", "yes")).isEqualTo("OK");
         assertThat(j.configGet("protected-mode")).containsEntry("protected-mode", "yes");
@@ -154,45 +144,9 @@ class ProtectedModeTest {
     }
 
     /** A client connection of the node's, in memory, whose remote address is {@code ip}. */
-    private EmbeddedChannel clientFrom(String ip) throws Exception {
-        InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(ip), 40_000);
-        NetConfig net = node.config().net();
-        ClientRegistry registry = new ClientRegistry(10);
-        EmbeddedChannel ch = new RemoteChannel(address, new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel c) {
-                ClientPipeline.configure(c, net, node.dispatcher(), registry, Clock.SYSTEM, null);
-            }
-        });
-        ch.register();
-        opened.add(() -> ch.finishAndReleaseAll());
-        return ch;
-    }
-
-    /** Sends {@code request} and returns what the node wrote back. */
-    private static String send(EmbeddedChannel ch, String request) {
-        ch.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.UTF_8));
-        ch.runPendingTasks();
-        StringBuilder reply = new StringBuilder();
-        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-            reply.append(b.toString(StandardCharsets.UTF_8));
-            b.release();
-        }
-        return reply.toString();
-    }
-
-    /** An in-memory channel with a remote address of the test's choosing, known before it is registered. */
-    private static final class RemoteChannel extends EmbeddedChannel {
-        private final InetSocketAddress remote;
-
-        RemoteChannel(InetSocketAddress remote, ChannelInitializer<Channel> init) {
-            super(DefaultChannelId.newInstance(), false, false, init);
-            this.remote = remote;
-        }
-
-        @Override
-        protected SocketAddress remoteAddress0() {
-            return remote;
-        }
+    private InMemoryClient clientFrom(String ip) throws Exception {
+        InMemoryClient c = InMemoryClient.connect(node, ip);
+        opened.add(c);
+        return c;
     }
 }

@@ -152,7 +152,7 @@ class AclTest {
         acl.setUser("bob", List.of("on", "~cache:*", "%R~ro:*", "+@read", "+set", "-get", "&news"));
         assertThat(acl.list()).containsExactly(
                 "user alice off resetchannels -@all",
-                "user bob on ~cache:* %R~ro:* &news -@all +@read +set -get",
+                "user bob on ~cache:* %R~ro:* resetchannels &news -@all +@read +set -get",
                 "user default on nopass ~* &* +@all");
     }
 
