@@ -29,7 +29,8 @@ public final class CommandCategories implements CommandCatalog {
             "keyspace", Set.of("del", "exists", "expire", "expireat", "expiretime", "flushall", "flushdb", "keys",
                     "persist", "pexpire", "pexpireat", "pexpiretime", "pttl", "randomkey", "rename", "renamenx", "scan",
                     "ttl", "type", "unlink", "dbsize"),
-            "connection", Set.of("auth", "client", "echo", "hello", "ping", "quit", "select"),
+            "connection", Set.of("auth", "client", "command", "echo", "hello", "ping", "quit", "select"),
+            "admin", Set.of("lastsave"),
             "transaction", Set.of("discard", "exec", "multi", "unwatch", "watch"),
             "dangerous", Set.of("acl", "bgrewriteaof", "bgsave", "bootstrap", "client", "config", "consistency", "debug",
                     "decommission", "flushall", "flushdb", "info", "keys", "lastsave", "members", "removenode", "repair",
@@ -39,13 +40,14 @@ public final class CommandCategories implements CommandCatalog {
      * Containers whose first argument names a subcommand, each with the subcommands Redis 7 keeps out of
      * {@code @admin} and {@code @dangerous} although their container is in both: what a client runs on
      * itself (CLIENT SETNAME, CLIENT SETINFO, which client libraries send as they connect) or reads of its
-     * own state (ACL WHOAMI). Every other subcommand has its container's categories.
+     * own state (ACL WHOAMI), and HELP. Every other subcommand has its container's categories, and CLIENT's
+     * others (LIST, KILL, ...) are {@code @admin} as well, though the container is not.
      */
     private static final Map<String, Set<String>> CONTAINERS = Map.of(
-            "acl", Set.of("cat", "genpass", "whoami"),
-            "client", Set.of("caching", "getname", "getredir", "id", "info", "no-touch", "reply", "setinfo", "setname",
-                    "tracking", "trackinginfo"),
-            "config", Set.of(),
+            "acl", Set.of("cat", "genpass", "help", "whoami"),
+            "client", Set.of("caching", "getname", "getredir", "help", "id", "info", "no-touch", "reply", "setinfo",
+                    "setname", "tracking", "trackinginfo"),
+            "config", Set.of("help"),
             "command", Set.of(),
             "debug", Set.of(),
             "object", Set.of());
@@ -75,8 +77,16 @@ public final class CommandCategories implements CommandCatalog {
     @Override
     public Set<String> categoriesOf(String command, String subcommand) {
         Set<String> of = categoriesOf(command);
-        if (subcommand == null || !CONTAINERS.getOrDefault(command, Set.of()).contains(subcommand)) {
+        if (subcommand == null) {
             return of;
+        }
+        if (!CONTAINERS.getOrDefault(command, Set.of()).contains(subcommand)) {
+            if (!command.equals("client")) {
+                return of;
+            }
+            Set<String> out = new HashSet<>(of); // CLIENT LIST, KILL, PAUSE ...: @admin in Redis, as the container is not
+            out.add("admin");
+            return out;
         }
         Set<String> out = new HashSet<>(of);
         out.remove("admin");
@@ -92,7 +102,7 @@ public final class CommandCategories implements CommandCatalog {
     /** The categories of a registered command. */
     public static Set<String> categoriesOf(CommandSpec spec) {
         Set<String> out = new HashSet<>();
-        if (spec.has(CommandFlag.READONLY)) {
+        if (spec.has(CommandFlag.READONLY) && !spec.name().equals("watch")) { // WATCH: @fast @transaction in Redis
             out.add("read");
         }
         if (spec.has(CommandFlag.WRITE)) {

@@ -210,9 +210,21 @@ final class AclCommands {
             }
             case "help" -> {
                 List<String> help = List.of("ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                        "CAT [<category>]", "DELUSER <username> [<username> ...]", "GENPASS [<bits>]",
-                        "GETUSER <username>", "LIST", "LOAD", "LOG [<count> | RESET]", "SAVE",
-                        "SETUSER <username> <attribute> [<attribute> ...]", "USERS", "WHOAMI", "HELP");
+                        "CAT [<category>]", "    List all commands that belong to <category>, or all command categories",
+                        "    when no category is specified.",
+                        "DELUSER <username> [<username> ...]", "    Delete a list of users.",
+                        "GETUSER <username>", "    Get the user's details.",
+                        "GENPASS [<bits>]", "    Generate a secure 256-bit user password. The optional `bits` argument can",
+                        "    be used to specify a different size.",
+                        "LIST", "    Show users details in config file format.",
+                        "LOAD", "    Reload users from the ACL file.",
+                        "LOG [<count> | RESET]", "    Show the ACL log entries.",
+                        "SAVE", "    Save the current config to the ACL file.",
+                        "SETUSER <username> <attribute> [<attribute> ...]",
+                        "    Create or modify a user with the specified attributes.",
+                        "USERS", "    List all the registered usernames.",
+                        "WHOAMI", "    Return the current connection username.",
+                        "HELP", "    Print this help.");
                 out.array(help.size());
                 help.forEach(out::simple);
             }

@@ -203,8 +203,7 @@ final class ServerCommands {
                 requireArgs(a, 2, sub);
                 out.verbatim(clientLine(c) + "\n");
             }
-            case "help" -> {
-                String[] help = {
+            case "help" -> help(out,
                     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                     "GETNAME", "    Return the name of the current connection.",
                     "ID", "    Return the ID of the current connection.",
@@ -212,12 +211,7 @@ final class ServerCommands {
                     "LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
                     "SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
                     "SETNAME <name>", "    Assign the name <name> to the current connection.",
-                    "HELP", "    Print this help."};
-                out.array(help.length);
-                for (String line : help) {
-                    out.simple(line);
-                }
-            }
+                    "HELP", "    Print this help.");
             default -> throw new CommandException("ERR unknown subcommand '" + str(a[1]) + "'. Try CLIENT HELP.");
         }
     }
@@ -320,6 +314,14 @@ final class ServerCommands {
                     // No documentation is served; clients fall back to their built-in help.
                     out.map(0);
                 }
+                case "help" -> help(out,
+                        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                        "(no subcommand)", "    Return details about all commands.",
+                        "COUNT", "    Return the total number of commands in this server.",
+                        "LIST", "    Return a list of all commands in this server.",
+                        "INFO <command-name> [<command-name> ...]", "    Return details about the given commands.",
+                        "DOCS [<command-name> ...]", "    Return documentation details (none is served here: an empty map).",
+                        "HELP", "    Print this help.");
                 default -> throw new CommandException("ERR unknown subcommand '" + str(a[1])
                         + "'. Try COMMAND HELP.");
             }
@@ -364,6 +366,15 @@ final class ServerCommands {
                 }
                 out.map(matches.size());
                 matches.forEach(e -> out.bulk(e.getKey()).bulk(e.getValue()));
+            } else if (is(a[1], "HELP") && a.length == 2) {
+                help(out,
+                        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                        "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                        "SET <directive> <value>", "    Set the configuration <directive> to <value>: requirepass,"
+                                + " protected-mode, tls-cert-file, tls-key-file or tls-ca-cert-file (the others need"
+                                + " a restart with the option).",
+                        "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                        "HELP", "    Print this help.");
             } else if (is(a[1], "RESETSTAT") && a.length == 2) {
                 node.dispatcher().resetStats();
                 out.ok();
@@ -468,6 +479,14 @@ final class ServerCommands {
             p.put("protected-mode", node.protectedMode() ? "yes" : "no");
             p.put("aclfile", cfg.security().aclFile() == null ? "" : cfg.security().aclFile().toString());
             return p;
+        }
+    }
+
+    /** A container's HELP: its lines as simple strings, as Redis answers it. */
+    private static void help(RespWriter out, String... lines) {
+        out.array(lines.length);
+        for (String line : lines) {
+            out.simple(line);
         }
     }
 }

@@ -266,6 +266,32 @@ class AuthAclTest {
     }
 
     @Test
+    void categoriesHoldTheCommandsRedisPutsInThem() throws IOException {
+        // Each checked against redis-server 7.0.15: the same replies.
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.aclSetUser("noadmin", "on", ">pw", "allkeys", "+@all", "-@admin");
+        admin.aclSetUser("noread", "on", ">pw", "allkeys", "+@all", "-@read");
+        admin.aclSetUser("noconn", "on", ">pw", "allkeys", "+@all", "-@connection");
+        Jedis u = client();
+
+        u.auth("noadmin", "pw");
+        assertThatThrownBy(u::lastsave).hasMessage("NOPERM this user has no permissions to run the 'lastsave' command");
+        assertThatThrownBy(u::clientList).hasMessage("NOPERM this user has no permissions to run the 'client|list' command");
+        assertThat(u.clientSetname("me")).isEqualTo("OK");
+        assertThat(u.aclWhoAmI()).isEqualTo("noadmin");
+        assertThat(u.sendCommand(Protocol.Command.ACL, "HELP")).isNotNull();
+        assertThat(u.sendCommand(Protocol.Command.CONFIG, "HELP")).isNotNull();
+
+        u.auth("noread", "pw");
+        assertThat(u.watch("k")).isEqualTo("OK"); // @fast @transaction, not @read
+
+        u.auth("noconn", "pw");
+        assertThatThrownBy(() -> u.sendCommand(Protocol.Command.COMMAND, "COUNT"))
+                .hasMessage("NOPERM this user has no permissions to run the 'command|count' command");
+    }
+
+    @Test
     void aMalformedCommandIsToldSoBeforeItsPermissionsAreChecked() throws IOException {
         start(new SecurityConfig("s3cret", null, true, null));
         Jedis j = client();

@@ -344,6 +344,22 @@ class NodeJedisTest {
     }
 
     @Test
+    void everyUnknownSubcommandErrorPointsAtAHelpThatAnswers() throws IOException {
+        startNode();
+        Jedis j = jedis();
+        for (Protocol.Command container : List.of(Protocol.Command.ACL, Protocol.Command.CLIENT, Protocol.Command.COMMAND,
+                Protocol.Command.CONFIG)) {
+            String name = container.name();
+            assertThatThrownBy(() -> j.sendCommand(container, "NOSUCH"))
+                    .hasMessage("ERR unknown subcommand 'NOSUCH'. Try " + name + " HELP.");
+            List<?> help = (List<?>) j.sendCommand(container, "HELP");
+            assertThat(SafeEncoder.encode((byte[]) help.get(0))).as(name + " HELP")
+                    .startsWith(name + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+            assertThat(help.stream().map(l -> SafeEncoder.encode((byte[]) l))).contains("HELP", "    Print this help.");
+        }
+    }
+
+    @Test
     void hello3NegotiatesResp3() throws IOException {
         startNode();
         Jedis j = jedis(RedisProtocol.RESP3);
