@@ -52,6 +52,19 @@ public final class CommandCategories implements CommandCatalog {
             "debug", Set.of(),
             "object", Set.of());
 
+    /**
+     * Redis 7's subcommands of the containers this node has, whether this node runs them all or not: what an ACL
+     * rule may name ({@code +client|kill}), as Redis accepts it. DEBUG has none in Redis: {@code +debug|x} allows
+     * a first argument.
+     */
+    private static final Map<String, Set<String>> SUBCOMMANDS = Map.of(
+            "acl", Set.of("cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log", "save",
+                    "setuser", "users", "whoami"),
+            "client", Set.of("caching", "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict",
+                    "no-touch", "pause", "reply", "setinfo", "setname", "tracking", "trackinginfo", "unblock", "unpause"),
+            "config", Set.of("get", "help", "resetstat", "rewrite", "set"),
+            "command", Set.of("count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"));
+
     private final CommandTable table;
 
     public CommandCategories(CommandTable table) {
@@ -92,6 +105,11 @@ public final class CommandCategories implements CommandCatalog {
         out.remove("admin");
         out.remove("dangerous");
         return out;
+    }
+
+    @Override
+    public Set<String> subcommands(String command) {
+        return isCommand(command) ? SUBCOMMANDS.get(command) : null;
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.trelliskv.common.Glob;
@@ -304,18 +305,47 @@ public final class AclUser {
                 return new CommandRule(allow, null, null, null);
             }
             if (!catalog.isCategory(category)) {
-                throw new AclException("Unknown command or category name in ACL");
+                throw new AclException(UNKNOWN_COMMAND);
             }
             return new CommandRule(allow, category, null, null);
         }
-        int bar = what.indexOf('|');
-        String command = bar < 0 ? what : what.substring(0, bar);
-        String sub = bar < 0 ? null : what.substring(bar + 1);
-        if (!catalog.isCommand(command) || (sub != null && (sub.isEmpty() || sub.indexOf('|') >= 0))) {
-            throw new AclException(sub != null && sub.isEmpty() ? "Syntax error" : "Unknown command or category name in ACL");
+        int first = what.indexOf('|');
+        if (first < 0) {
+            if (!catalog.isCommand(what)) {
+                throw new AclException(UNKNOWN_COMMAND);
+            }
+            return new CommandRule(allow, null, what, null);
         }
-        return new CommandRule(allow, null, command, sub);
+        String command = what.substring(0, first);
+        String sub = what.substring(first + 1);
+        Set<String> known = catalog.isCommand(command) ? catalog.subcommands(command) : null;
+        boolean isSubcommand = known != null && known.contains(sub);
+        if (!allow) { // as Redis, which looks the whole name up: only a subcommand can be taken away
+            if (!isSubcommand) {
+                throw new AclException(UNKNOWN_COMMAND);
+            }
+            return new CommandRule(false, null, command, sub);
+        }
+        int last = what.lastIndexOf('|');
+        if (last != first) { // +config|get|x
+            String inner = what.substring(first + 1, last);
+            throw new AclException(known != null && known.contains(inner)
+                    ? "Allowing first-arg of a subcommand is not supported" : UNKNOWN_COMMAND);
+        }
+        if (!catalog.isCommand(command)) {
+            throw new AclException(UNKNOWN_COMMAND);
+        }
+        if (sub.isEmpty()) {
+            throw new AclException("Syntax error");
+        }
+        if (known != null && !isSubcommand) {
+            throw new AclException(UNKNOWN_COMMAND);
+        }
+        // A subcommand, or a first argument of a command without subcommands (+select|0, +debug|sleep), as Redis.
+        return new CommandRule(true, null, command, sub);
     }
+
+    private static final String UNKNOWN_COMMAND = "Unknown command or category name in ACL";
 
     private AclUser withRule(CommandRule rule) {
         List<CommandRule> next = new ArrayList<>();

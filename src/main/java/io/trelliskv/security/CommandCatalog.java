@@ -30,4 +30,13 @@ public interface CommandCatalog {
     default boolean hasSubcommands(String command) {
         return false;
     }
+
+    /**
+     * The subcommands Redis 7 knows of the container {@code command} (lowercase names), which ACL rules may name
+     * ({@code +config|get}); null if Redis has no subcommands for it, when {@code +command|arg} allows a first
+     * argument of any value. None by default.
+     */
+    default Set<String> subcommands(String command) {
+        return null;
+    }
 }

@@ -102,7 +102,9 @@ class AclDifferentialIT {
     /** Everything else, for the scratch users, and a few that are refused. */
     private static final List<String> OTHER_RULES = List.of("on", "off", ">pw1", "<pw1", "<pw2", "nopass",
             "resetpass", "reset", "#" + "0".repeat(64), "!" + "0".repeat(64), "+nosuchcommand", "bogus", "~",
-            "+@nosuchcategory", "%X~app:*", "%RR~app:*", "+get|sub|more", "", "~app: *", "&a\tb");
+            "+@nosuchcategory", "%X~app:*", "%RR~app:*", "+get|sub|more", "", "~app: *", "&a\tb",
+            "+config|nosuch", "-get|foo", "+config|get|x", "-config|get", "+client|kill", "-client|nosuch", "+select|0",
+            "-debug|sleep", "+config|", "-@all|x");
 
     @TempDir
     static Path tempDir;

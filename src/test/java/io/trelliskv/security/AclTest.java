@@ -39,6 +39,11 @@ class AclTest {
         public Set<String> categoriesOf(String command) {
             return commands.getOrDefault(command, Set.of());
         }
+
+        @Override
+        public Set<String> subcommands(String command) {
+            return command.equals("config") ? Set.of("get", "set", "resetstat", "rewrite", "help") : null;
+        }
     };
 
     private static AclUser user(String rules) {
