@@ -83,15 +83,16 @@ final class AclCommands {
             throw new CommandException("ERR AUTH <password> called without any password configured for the default"
                     + " user. Are you sure your configuration is correct?");
         }
-        login(c, a.length == 2 ? "default" : latin1(a[1]), a[a.length - 1]);
+        login(c, latin1(a[0]), a.length == 2 ? "default" : latin1(a[1]), a[a.length - 1]);
         out.ok();
     }
 
     /**
-     * Logs {@code c} in as {@code user}, or throws Redis's WRONGPASS (and logs the attempt for ACL LOG).
-     * A failed attempt leaves the connection as it was, as Redis does.
+     * Logs {@code c} in as {@code user}, or throws Redis's WRONGPASS (and logs the attempt for ACL LOG, under the
+     * command's name as the client spelled it: {@code command}). A failed attempt leaves the connection as it was,
+     * as Redis does.
      */
-    void login(ClientConnection c, String user, byte[] password) {
+    void login(ClientConnection c, String command, String user, byte[] password) {
         String from = host(c.remoteAddress());
         long now = clock.millis();
         if (!throttle.mayTry(from, now)) {
@@ -100,7 +101,7 @@ final class AclCommands {
         AclUser authenticated = acl.authenticate(user, password);
         if (authenticated == null) {
             throttle.failed(from, now);
-            acl.logDenial(Acl.Denial.AUTH, "toplevel", "AUTH", user, "id=" + c.id() + " addr=" + c.remoteAddress(),
+            acl.logDenial(Acl.Denial.AUTH, "toplevel", command, user, "id=" + c.id() + " addr=" + c.remoteAddress(),
                     clock.millis());
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
         }
@@ -274,7 +275,7 @@ final class AclCommands {
         long now = clock.millis();
         out.array(entries.size());
         for (Acl.LogEntry e : entries) {
-            out.map(7);
+            out.map(10); // Redis 7.0's fields, then 7.2's three, which clients such as Jedis 5 read
             out.bulk("count").integer(e.count());
             out.bulk("reason").bulk(e.denial().reason());
             out.bulk("context").bulk(e.context());
@@ -282,6 +283,9 @@ final class AclCommands {
             out.bulk("username").bulk(e.username());
             out.bulk("age-seconds").doubleValue((now - e.updatedMillis()) / 1000.0); // since the last denial, as Redis
             out.bulk("client-info").bulk(e.clientInfo());
+            out.bulk("entry-id").integer(e.id());
+            out.bulk("timestamp-created").integer(e.createdMillis());
+            out.bulk("timestamp-last-updated").integer(e.updatedMillis());
         }
     }
 

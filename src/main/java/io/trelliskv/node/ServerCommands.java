@@ -119,7 +119,7 @@ final class ServerCommands {
             }
         }
         if (user != null) {
-            acl.login(c, user, password); // as Redis: a failed login fails the whole HELLO
+            acl.login(c, str(a[0]), user, password); // as Redis: a failed login fails the whole HELLO
         } else if (c.user() == null && node.acl().authRequired()) {
             throw new CommandException("NOAUTH HELLO must be called with the client already authenticated, otherwise"
                     + " the HELLO AUTH <user> <pass> option can be used to authenticate the client and select"

@@ -139,6 +139,12 @@ final class AccessControl {
      * {@link #USER_GONE} also mean: close the connection after the reply.
      */
     String refusal(ClientConnection client, CommandSpec spec, byte[][] args) {
+        return refusal(client, spec, args, false);
+    }
+
+    /** {@link #refusal(ClientConnection, CommandSpec, byte[][])} of a command queued in MULTI or not ({@code queued}). */
+    String refusal(ClientConnection client, CommandSpec spec, byte[][] args, boolean queued) {
+        String context = queued ? "multi" : "toplevel"; // ACL LOG's, as Redis's
         if (client.isDetached()) {
             return null;
         }
@@ -171,7 +177,7 @@ final class AccessControl {
             if (!user.mayRun(spec.name(), sub, acl.catalog())) {
                 // as Redis: a container's subcommand is named as the command refused ('acl|setuser')
                 String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
-                acl.logDenial(Acl.Denial.COMMAND, "toplevel", refused, name, clientInfo(client), clock.millis());
+                acl.logDenial(Acl.Denial.COMMAND, context, refused, name, clientInfo(client), clock.millis());
                 return "NOPERM this user has no permissions to run the '" + refused + "' command";
             }
         }
@@ -181,7 +187,7 @@ final class AccessControl {
             for (int i = spec.firstKey(); i <= last && i < args.length; i += step) {
                 KeyNeed need = keyNeed(spec, args, i);
                 if (!user.mayAccess(args[i], need.read, need.write)) {
-                    acl.logDenial(Acl.Denial.KEY, "toplevel", new String(args[i], StandardCharsets.ISO_8859_1), name,
+                    acl.logDenial(Acl.Denial.KEY, context, new String(args[i], StandardCharsets.ISO_8859_1), name,
                             clientInfo(client), clock.millis());
                     return "NOPERM this user has no permissions to access one of the keys used as arguments";
                 }

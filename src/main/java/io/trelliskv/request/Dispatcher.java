@@ -289,7 +289,7 @@ public final class Dispatcher implements CommandSink {
             CommandSpec queued = table.find(args[0]);
             if (queued != null) {
                 client.commandStarted(queued.name(), clock.millis());
-                String refusal = access.refusal(client, queued, args);
+                String refusal = access.refusal(client, queued, args, true);
                 if (refusal != null) {
                     // As Redis: a command refused while queued is not queued, and EXEC then aborts.
                     s.transaction().markDirty();

@@ -38,8 +38,11 @@ public final class Acl {
         }
     }
 
-    /** One {@code ACL LOG} entry; repeated denials of the same kind merge into one with a count. */
-    public record LogEntry(long count, Denial denial, String context, String object, String username,
+    /**
+     * One {@code ACL LOG} entry; repeated denials of the same kind merge into one with a count. {@code id} numbers
+     * the entries in the order they were made, as Redis 7.2's {@code entry-id}.
+     */
+    public record LogEntry(long id, long count, Denial denial, String context, String object, String username,
                            long createdMillis, long updatedMillis, String clientInfo) {
     }
 
@@ -48,6 +51,8 @@ public final class Acl {
     private final java.util.EnumMap<Denial, java.util.concurrent.atomic.LongAdder> denials = new java.util.EnumMap<>(Denial.class);
     private volatile Map<String, AclUser> users;
     private final Deque<LogEntry> log = new ArrayDeque<>();
+    /** The next log entry's {@link LogEntry#id}; guarded by {@link #log}. */
+    private long nextLogEntryId;
 
     /** A table with only the {@code default} user, open to all (no password). */
     public Acl(CommandCatalog catalog) {
@@ -221,11 +226,12 @@ public final class Acl {
                 if (e.denial() == denial && e.context().equals(context) && e.object().equals(object)
                         && e.username().equals(username) && Math.abs(nowMillis - e.updatedMillis()) <= LOG_MATCH_MILLIS) {
                     log.remove(e);
-                    log.addFirst(new LogEntry(e.count() + 1, denial, context, object, username, e.createdMillis(), nowMillis, clientInfo));
+                    log.addFirst(new LogEntry(e.id(), e.count() + 1, denial, context, object, username, e.createdMillis(), nowMillis, clientInfo));
                     return;
                 }
             }
-            log.addFirst(new LogEntry(1, denial, context, object, username, nowMillis, nowMillis, clientInfo));
+            log.addFirst(new LogEntry(nextLogEntryId++, 1, denial, context, object, username, nowMillis, nowMillis,
+                    clientInfo));
             while (log.size() > LOG_MAX_ENTRIES) {
                 log.removeLast();
             }

@@ -292,6 +292,29 @@ class AuthAclTest {
     }
 
     @Test
+    void aclLogNamesFailedLoginsAsTypedAndDenialsInMultiAsSuch() throws IOException {
+        // The entries redis-server 7.0.15 makes for the same commands.
+        start(SecurityConfig.defaults());
+        Jedis admin = client();
+        admin.aclSetUser("u", "on", ">pw", "~k*", "+@all", "-get");
+        Jedis u = client();
+        assertThatThrownBy(() -> u.sendCommand(() -> "auth".getBytes(), "u", "nope")).hasMessageStartingWith("WRONGPASS");
+        assertThatThrownBy(() -> u.sendCommand(Protocol.Command.HELLO, "2", "AUTH", "u", "nope"))
+                .hasMessageStartingWith("WRONGPASS");
+        u.auth("u", "pw");
+        Transaction multi = u.multi();
+        multi.get("k");
+        multi.set("x", "1");
+        assertThatThrownBy(multi::exec).hasMessageStartingWith("EXECABORT");
+        assertThatThrownBy(() -> u.get("k")).hasMessageStartingWith("NOPERM");
+
+        List<String> entries = admin.aclLog().stream()
+                .map(e -> e.getReason() + " " + e.getContext() + " " + e.getObject()).toList();
+        assertThat(entries).containsExactly("command toplevel get", "key multi x", "command multi get",
+                "auth toplevel HELLO", "auth toplevel auth");
+    }
+
+    @Test
     void aMalformedCommandIsToldSoBeforeItsPermissionsAreChecked() throws IOException {
         start(new SecurityConfig("s3cret", null, true, null));
         Jedis j = client();
