@@ -265,6 +265,17 @@ public final class ClientConnection {
                 || (inet.getAddress() != null && inet.getAddress().isLoopbackAddress());
     }
 
+    /** The connection as one line of CLIENT LIST and CLIENT INFO, and as ACL LOG's {@code client-info}, at {@code nowMillis}. */
+    public String info(long nowMillis) {
+        String u = user;
+        return "id=" + id + " addr=" + remoteAddress() + " laddr=" + localAddress()
+                + " name=" + name() + " age=" + Math.max(0, (nowMillis - createdMillis()) / 1000)
+                + " idle=" + Math.max(0, (nowMillis - lastCommandMillis()) / 1000)
+                + " flags=N db=0 omem=" + pendingOutputBytes() + " cmd=" + lastCommand()
+                + " user=" + (u == null ? "default" : u) + " resp=" + writer().protocol()
+                + " lib-name=" + libName() + " lib-ver=" + libVersion();
+    }
+
     /** "ip:port" of the peer, or "path:0" on a Unix domain socket, as Redis prints it; "peer:0" if detached. */
     public String remoteAddress() {
         return channel == null ? "peer:0" : format(channel.remoteAddress(), channel.localAddress());

@@ -101,8 +101,7 @@ final class AclCommands {
         AclUser authenticated = acl.authenticate(user, password);
         if (authenticated == null) {
             throttle.failed(from, now);
-            acl.logDenial(Acl.Denial.AUTH, "toplevel", command, user, "id=" + c.id() + " addr=" + c.remoteAddress(),
-                    clock.millis());
+            acl.logDenial(Acl.Denial.AUTH, "toplevel", command, user, c.info(now), now);
             throw new CommandException("WRONGPASS invalid username-password pair or user is disabled.");
         }
         c.greeted(true);

@@ -1,6 +1,7 @@
 package io.trelliskv.node;
 
 import io.trelliskv.command.Args;
+import io.trelliskv.command.CommandCategories;
 import io.trelliskv.command.CommandException;
 import io.trelliskv.command.CommandFlag;
 import io.trelliskv.command.CommandHandler;
@@ -268,16 +269,22 @@ final class ServerCommands {
     }
 
     private String clientLine(ClientConnection c) {
-        long now = node.clock().millis();
-        return "id=" + c.id() + " addr=" + c.remoteAddress() + " laddr=" + c.localAddress()
-                + " name=" + c.name() + " age=" + Math.max(0, (now - c.createdMillis()) / 1000)
-                + " idle=" + Math.max(0, (now - c.lastCommandMillis()) / 1000)
-                + " flags=N db=0 omem=" + c.pendingOutputBytes() + " cmd=" + c.lastCommand()
-                + " user=" + (c.user() == null ? "default" : c.user()) + " resp=" + c.writer().protocol()
-                + " lib-name=" + c.libName() + " lib-ver=" + c.libVersion();
+        return c.info(node.clock().millis());
     }
 
-    /** COMMAND [COUNT | LIST | INFO name... | DOCS name...]. */
+    /**
+     * The subcommands this node runs, per container: what COMMAND LIST names (as Redis names its own, so a client
+     * that looks one up there before using it finds it). Each container's handler answers every one of them
+     * (NodeJedisTest sends each).
+     */
+    static final Map<String, List<String>> SUBCOMMANDS = Map.of(
+            "acl", List.of("cat", "deluser", "genpass", "getuser", "help", "list", "load", "log", "save", "setuser",
+                    "users", "whoami"),
+            "client", List.of("getname", "help", "id", "info", "list", "setinfo", "setname"),
+            "command", List.of("count", "docs", "help", "info", "list"),
+            "config", List.of("get", "help", "resetstat", "set"));
+
+    /** COMMAND [COUNT | LIST | INFO name... | DOCS name... | HELP]. */
     private static final class CommandCommand implements CommandHandler {
         private final CommandTable table;
 
@@ -295,9 +302,16 @@ final class ServerCommands {
             String sub = str(a[1]).toLowerCase(Locale.ROOT);
             switch (sub) {
                 case "count" -> out.integer(table.all().size());
-                case "list" -> {
-                    out.array(table.all().size());
-                    table.all().forEach(spec -> out.bulk(spec.name()));
+                case "list" -> { // as Redis: the containers' subcommands too, container|subcommand
+                    List<String> names = new ArrayList<>();
+                    for (CommandSpec spec : table.all()) {
+                        names.add(spec.name());
+                        for (String subcommand : SUBCOMMANDS.getOrDefault(spec.name(), List.of())) {
+                            names.add(spec.name() + "|" + subcommand);
+                        }
+                    }
+                    out.array(names.size());
+                    names.forEach(out::bulk);
                 }
                 case "info" -> {
                     out.array(a.length - 2);
@@ -336,7 +350,10 @@ final class ServerCommands {
             out.integer(spec.firstKey());
             out.integer(spec.lastKey());
             out.integer(spec.step());
-            out.set(0); // ACL categories
+            List<String> categories = CommandCategories.ALL.stream()
+                    .filter(CommandCategories.categoriesOf(spec)::contains).toList();
+            out.set(categories.size()); // ACL categories, in ACL CAT's order
+            categories.forEach(c -> out.simple("@" + c));
             out.set(0); // tips
             out.array(0); // key specs
             out.array(0); // subcommands

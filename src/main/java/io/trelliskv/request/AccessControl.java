@@ -177,7 +177,8 @@ final class AccessControl {
             if (!user.mayRun(spec.name(), sub, acl.catalog())) {
                 // as Redis: a container's subcommand is named as the command refused ('acl|setuser')
                 String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
-                acl.logDenial(Acl.Denial.COMMAND, context, refused, name, clientInfo(client), clock.millis());
+                long now = clock.millis();
+                acl.logDenial(Acl.Denial.COMMAND, context, refused, name, client.info(now), now);
                 return "NOPERM this user has no permissions to run the '" + refused + "' command";
             }
         }
@@ -188,7 +189,7 @@ final class AccessControl {
                 KeyNeed need = keyNeed(spec, args, i);
                 if (!user.mayAccess(args[i], need.read, need.write)) {
                     acl.logDenial(Acl.Denial.KEY, context, new String(args[i], StandardCharsets.ISO_8859_1), name,
-                            clientInfo(client), clock.millis());
+                            client.info(clock.millis()), clock.millis());
                     return "NOPERM this user has no permissions to access one of the keys used as arguments";
                 }
             }
@@ -212,11 +213,5 @@ final class AccessControl {
             client.user("default", acl.defaultUser().id());
         }
         return null;
-    }
-
-    /** The client as ACL LOG's {@code client-info} shows it (the first fields of CLIENT LIST). */
-    private static String clientInfo(ClientConnection c) {
-        return "id=" + c.id() + " addr=" + c.remoteAddress() + " name=" + c.name() + " cmd=" + c.lastCommand()
-                + " user=" + c.user();
     }
 }

@@ -360,6 +360,22 @@ class NodeJedisTest {
     }
 
     @Test
+    void everySubcommandCommandListNamesIsOneTheNodeRuns() throws IOException {
+        startNode();
+        Jedis j = jedis();
+        List<String> listed = j.commandList();
+        ServerCommands.SUBCOMMANDS.forEach((container, subs) -> subs.forEach(sub -> {
+            assertThat(listed).contains(container + "|" + sub);
+            // Sent bare: an answer or an arity error, never "unknown subcommand".
+            try {
+                j.sendCommand(() -> container.getBytes(StandardCharsets.UTF_8), sub);
+            } catch (JedisDataException e) {
+                assertThat(e.getMessage()).as(container + " " + sub).doesNotContain("unknown subcommand");
+            }
+        }));
+    }
+
+    @Test
     void hello3NegotiatesResp3() throws IOException {
         startNode();
         Jedis j = jedis(RedisProtocol.RESP3);
