@@ -54,6 +54,7 @@ public final class ServerTls {
 
     private static SslContext build(TlsConfig c) {
         try {
+            TlsFiles.check(c.certFile(), c.keyFile());
             SslContextBuilder b = SslContextBuilder.forServer(c.certFile().toFile(), c.keyFile().toFile())
                     .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
                     .clientAuth(switch (c.authClients()) {

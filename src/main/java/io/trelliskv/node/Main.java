@@ -16,6 +16,7 @@ import io.trelliskv.membership.SwimConfig;
 import io.trelliskv.net.NetConfig;
 import io.trelliskv.net.RespServer;
 import io.trelliskv.net.TlsConfig;
+import io.trelliskv.net.TlsFiles;
 import io.trelliskv.net.peer.PeerTlsConfig;
 import io.trelliskv.persist.AppendFsync;
 import io.trelliskv.persist.PersistConfig;
@@ -298,8 +299,13 @@ public final class Main implements Callable<Integer> {
             description = "TLS versions allowed, space-separated, e.g. \"TLSv1.2 TLSv1.3\" (default: the engine's).")
     String tlsProtocols;
 
+    @Option(names = "--tls-ciphers", paramLabel = "LIST",
+            description = "TLS 1.2 ciphers allowed, colon-separated, as Redis's tls-ciphers (default: the engine's).")
+    String tlsCiphers;
+
     @Option(names = "--tls-ciphersuites", paramLabel = "LIST",
-            description = "Cipher suites allowed, colon-separated (default: the engine's).")
+            description = "TLS 1.3 cipher suites allowed, colon-separated, as Redis's tls-ciphersuites (default: the"
+                    + " engine's; BoringSSL's cannot be chosen).")
     String tlsCiphersuites;
 
     @Option(names = "--tls-clients-only", paramLabel = "yes|no",
@@ -474,13 +480,32 @@ public final class Main implements Callable<Integer> {
             }
             return null;
         }
+        if (tlsPort != 0 && tlsPort == port) {
+            throw new ParseException("--tls-port " + tlsPort + " is the port that serves plaintext clients: give TLS a"
+                    + " port of its own (0 picks a free one)");
+        }
         try {
             return new TlsConfig(tlsPort, tlsCertFile, tlsKeyFile, tlsCaCertFile,
-                    TlsConfig.ClientAuth.parse(tlsAuthClients),
-                    tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
-                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")), clientsOnly);
+                    TlsConfig.ClientAuth.parse(tlsAuthClients), TlsFiles.protocols(tlsProtocols), engineCiphers(),
+                    clientsOnly);
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new ParseException(e.getMessage());
+        }
+    }
+
+    /** The one cipher list the TLS engine takes, from {@code --tls-ciphers} and {@code --tls-ciphersuites}. */
+    private List<String> engineCiphers() {
+        return TlsFiles.ciphers(tlsCiphers, tlsCiphersuites,
+                io.netty.handler.ssl.OpenSsl.isAvailable(), Main::jdkTls12Ciphers);
+    }
+
+    /** The JDK TLS engine's default ciphers but TLS 1.3's. */
+    private static List<String> jdkTls12Ciphers() {
+        try {
+            return java.util.Arrays.stream(javax.net.ssl.SSLContext.getDefault().getDefaultSSLParameters()
+                    .getCipherSuites()).filter(c -> !TlsFiles.TLS13_SUITES.contains(c)).toList();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no default TLS context", e);
         }
     }
 
@@ -500,9 +525,8 @@ public final class Main implements Callable<Integer> {
             return null;
         }
         try {
-            return new PeerTlsConfig(tlsCertFile, tlsKeyFile, tlsCaCertFile,
-                    tlsProtocols == null ? List.of() : List.of(tlsProtocols.trim().split("\\s+")),
-                    tlsCiphersuites == null ? List.of() : List.of(tlsCiphersuites.trim().split(":")),
+            return new PeerTlsConfig(tlsCertFile, tlsKeyFile, tlsCaCertFile, TlsFiles.protocols(tlsProtocols),
+                    engineCiphers(),
                     mode.equals("optional"));
         } catch (IllegalArgumentException e) {
             throw new ParseException(e.getMessage());

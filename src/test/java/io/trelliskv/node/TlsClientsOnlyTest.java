@@ -112,4 +112,18 @@ class TlsClientsOnlyTest {
         assertThat(config("0", "--tls-port", "0", "--tls-cert-file", "n.crt", "--tls-key-file", "n.key",
                 "--tls-ca-cert-file", "ca.crt").security().tls().clientsOnly()).as("off by default").isFalse();
     }
+
+    @Test
+    void tlsOptionsAreCheckedAtStart() {
+        assertThatThrownBy(() -> config("7000", "--tls-port", "7000", "--tls-cert-file", "n.crt", "--tls-key-file",
+                "n.key", "--tls-ca-cert-file", "ca.crt")).isInstanceOf(ParseException.class)
+                .hasMessage("--tls-port 7000 is the port that serves plaintext clients: give TLS a port of its own"
+                        + " (0 picks a free one)");
+        assertThatThrownBy(() -> config("0", "--tls-port", "0", "--tls-cert-file", "n.crt", "--tls-key-file", "n.key",
+                "--tls-ca-cert-file", "ca.crt", "--tls-protocols", "TLSv1.3 TLSv1.4"))
+                .hasMessage("--tls-protocols: 'TLSv1.4' is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3");
+        assertThat(config("0", "--tls-port", "0", "--tls-cert-file", "n.crt", "--tls-key-file", "n.key",
+                "--tls-ca-cert-file", "ca.crt", "--tls-protocols", "tlsv1.3").security().tls().protocols())
+                .as("any case, as Redis").containsExactly("TLSv1.3");
+    }
 }

@@ -1,6 +1,7 @@
 package io.trelliskv.node;
 
 import io.trelliskv.net.TlsConfig;
+import io.trelliskv.net.TlsFiles;
 import io.trelliskv.testing.SecuredNodes;
 import io.trelliskv.testing.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
@@ -13,8 +14,11 @@ import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
 
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,6 +95,10 @@ class TlsNodeTest {
         assertThatThrownBy(() -> old.configSet("tls-cert-file", dir.resolve("missing.crt").toString()))
                 .hasMessageStartingWith("ERR CONFIG SET failed");
         assertThat(tlsClient(first.clientSocketFactory(false)).get("k")).as("still the first certificate").isEqualTo("1");
+        // A new certificate without its key (rotated in two commands): refused, where it would fail every handshake.
+        assertThatThrownBy(() -> old.configSet("tls-cert-file", second.serverCert.toString()))
+                .hasMessageContaining("does not belong to certificate " + second.serverCert);
+        assertThat(tlsClient(first.clientSocketFactory(false)).get("k")).as("still the first certificate").isEqualTo("1");
         assertThat(old.configSet("tls-cert-file", second.serverCert.toString(), "tls-key-file", second.serverKey.toString()))
                 .isEqualTo("OK");
         assertThat(tlsClient(second.clientSocketFactory(false)).get("k")).isEqualTo("1");
@@ -99,5 +107,34 @@ class TlsNodeTest {
                 .as("a client trusting only the old CA no longer connects")
                 .hasStackTraceContaining("unable to find valid certification path");
         assertThat(old.get("k")).as("an open connection keeps its session").isEqualTo("1");
+    }
+
+    @Test
+    void tlsCiphersChooseTls12CiphersAndLeaveTls13On(@TempDir Path dir) throws Exception {
+        TestCertificates certs = TestCertificates.make(dir, "");
+        List<String> ciphers = TlsFiles.ciphers("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", null,
+                io.netty.handler.ssl.OpenSsl.isAvailable(), () -> List.of());
+        start(new TlsConfig(0, certs.serverCert, certs.serverKey, null, TlsConfig.ClientAuth.NO, List.of(), ciphers));
+        SSLSocketFactory factory = certs.clientSocketFactory(false);
+
+        assertThat(ping(factory, "TLSv1.2", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")).isEqualTo("+PONG");
+        assertThatThrownBy(() -> ping(factory, "TLSv1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"))
+                .as("a TLS 1.2 cipher not in the list").isInstanceOf(IOException.class);
+        assertThat(ping(factory, "TLSv1.3", "TLS_AES_128_GCM_SHA256")).as("TLS 1.3 stays on with its defaults")
+                .isEqualTo("+PONG");
+    }
+
+    /** PING over a TLS connection limited to one protocol and cipher; the first line of the reply. */
+    private String ping(SSLSocketFactory factory, String protocol, String cipher) throws IOException {
+        try (SSLSocket socket = (SSLSocket) factory.createSocket("127.0.0.1", node.tlsAddress().getPort())) {
+            socket.setSoTimeout(5_000);
+            socket.setEnabledProtocols(new String[] {protocol});
+            socket.setEnabledCipherSuites(new String[] {cipher});
+            socket.startHandshake();
+            socket.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+        }
     }
 }

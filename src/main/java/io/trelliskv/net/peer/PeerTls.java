@@ -7,6 +7,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.trelliskv.net.TlsFiles;
 
 import javax.net.ssl.SSLException;
 import java.net.InetSocketAddress;
@@ -61,6 +62,7 @@ public final class PeerTls {
     private static Contexts build(PeerTlsConfig config) {
         SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         try {
+            TlsFiles.check(config.certFile(), config.keyFile());
             SslContext server = settings(SslContextBuilder.forServer(config.certFile().toFile(),
                     config.keyFile().toFile()).clientAuth(ClientAuth.REQUIRE), config, provider).build();
             SslContext client = settings(SslContextBuilder.forClient()
