@@ -495,6 +495,9 @@ public final class Main implements Callable<Integer> {
 
     /** The one cipher list the TLS engine takes, from {@code --tls-ciphers} and {@code --tls-ciphersuites}. */
     private List<String> engineCiphers() {
+        if (tlsCiphers == null && tlsCiphersuites == null) {
+            return List.of(); // the engine's defaults, without loading it to ask which it is
+        }
         return TlsFiles.ciphers(tlsCiphers, tlsCiphersuites,
                 io.netty.handler.ssl.OpenSsl.isAvailable(), Main::jdkTls12Ciphers);
     }
