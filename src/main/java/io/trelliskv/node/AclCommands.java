@@ -329,11 +329,11 @@ final class AclCommands {
             throw notConfigured();
         }
         try {
-            acl.load(Files.readAllLines(aclFile));
+            acl.load(aclFile.toString(), Files.readAllLines(aclFile));
         } catch (IOException e) {
             throw new CommandException("ERR Error loading ACLs, opening file '" + aclFile + "': " + e.getMessage());
         } catch (AclException e) {
-            throw new CommandException("ERR " + aclFile + e.getMessage());
+            throw new CommandException("ERR " + e.getMessage());
         }
     }
 

@@ -344,7 +344,7 @@ public final class Node implements AutoCloseable {
     private static void loadUsers(Acl acl, SecurityConfig security) {
         if (security.aclFile() != null) {
             try {
-                acl.load(Files.readAllLines(security.aclFile()));
+                acl.load(security.aclFile().toString(), Files.readAllLines(security.aclFile()));
             } catch (IOException e) {
                 throw ConfigException.unusable("--aclfile", security.aclFile(),
                         e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());

@@ -164,35 +164,64 @@ public final class Acl {
 
     /**
      * Replaces the whole table with the users of an ACL file (Redis's format: one {@code user NAME rule...}
-     * per line; blank lines and {@code #} comments skipped). All or nothing: on any error the table is
-     * unchanged. A file without a {@code default} user keeps the default one open to all, as Redis does.
+     * per line; blank lines and {@code #} comments skipped, which Redis 7.0 refuses). All or nothing: on any error
+     * the table is unchanged. A file without a {@code default} user keeps the default one open to all, as Redis does.
      *
-     * @throws AclException naming the line number and the reason
+     * @param file the file's name, for the errors
+     * @throws AclException with every error found, in Redis 7.0's words: {@code FILE:LINE: Error in applying
+     *         operation 'RULE': REASON.} for an unknown command or category (each one), {@code FILE:LINE: REASON.}
+     *         for the first other bad rule, {@code FILE:LINE should start with user keyword followed by the
+     *         username.}, {@code WARNING: Duplicate user 'NAME' found on line LINE.}, then {@code WARNING: ACL
+     *         errors detected, no change to the previously active ACL rules was performed}
      */
-    public synchronized void load(List<String> lines) {
+    public synchronized void load(String file, List<String> lines) {
         Map<String, AclUser> next = new HashMap<>();
+        StringBuilder errors = new StringBuilder();
+        boolean ruleError = false;
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {
                 continue;
             }
             String[] words = line.split("\\s+");
+            int number = i + 1;
             if (!words[0].equals("user") || words.length < 2) {
-                throw new AclException("/" + (i + 1) + ": line should start with user keyword");
+                errors.append(file).append(':').append(number)
+                        .append(" should start with user keyword followed by the username. ");
+                continue;
             }
             String name = words[1];
             if (next.containsKey(name)) {
-                throw new AclException("/" + (i + 1) + ": Duplicate user '" + name + "' found");
+                errors.append("WARNING: Duplicate user '").append(name).append("' found on line ").append(number)
+                        .append(". ");
+                continue;
             }
-            AclUser u = AclUser.create(name);
+            AclUser u;
+            try {
+                u = AclUser.create(name);
+            } catch (AclException e) {
+                errors.append(file).append(':').append(number).append(": ").append(e.getMessage()).append(". ");
+                continue;
+            }
             for (int w = 2; w < words.length; w++) {
                 try {
                     u = u.apply(words[w], catalog);
                 } catch (AclException e) {
-                    throw new AclException("/" + (i + 1) + ": " + e.getMessage() + ". Error in user declaration '" + name + "'");
+                    if (e.getMessage().equals(AclUser.UNKNOWN_COMMAND)) {
+                        errors.append(file).append(':').append(number).append(": Error in applying operation '")
+                                .append(words[w]).append("': ").append(e.getMessage()).append(". ");
+                    } else if (!ruleError) { // as Redis: only the first, which may explain those after it
+                        errors.append(file).append(':').append(number).append(": ").append(e.getMessage())
+                                .append(". ");
+                        ruleError = true;
+                    }
                 }
             }
             next.put(name, u);
+        }
+        if (!errors.isEmpty()) {
+            throw new AclException(errors + "WARNING: ACL errors detected, no change to the previously active ACL"
+                    + " rules was performed");
         }
         next.putIfAbsent("default", AclUser.defaultUser());
         users = Collections.unmodifiableMap(next);

@@ -345,7 +345,8 @@ public final class AclUser {
         return new CommandRule(true, null, command, sub);
     }
 
-    private static final String UNKNOWN_COMMAND = "Unknown command or category name in ACL";
+    /** Redis's reason for a rule naming no command or category. */
+    static final String UNKNOWN_COMMAND = "Unknown command or category name in ACL";
 
     private AclUser withRule(CommandRule rule) {
         List<CommandRule> next = new ArrayList<>();
