@@ -170,14 +170,13 @@ public final class Acl {
      * @param file the file's name, for the errors
      * @throws AclException with every error found, in Redis 7.0's words: {@code FILE:LINE: Error in applying
      *         operation 'RULE': REASON.} for an unknown command or category (each one), {@code FILE:LINE: REASON.}
-     *         for the first other bad rule, {@code FILE:LINE should start with user keyword followed by the
+     *         for the first other bad rule of a line, {@code FILE:LINE should start with user keyword followed by the
      *         username.}, {@code WARNING: Duplicate user 'NAME' found on line LINE.}, then {@code WARNING: ACL
      *         errors detected, no change to the previously active ACL rules was performed}
      */
     public synchronized void load(String file, List<String> lines) {
         Map<String, AclUser> next = new HashMap<>();
         StringBuilder errors = new StringBuilder();
-        boolean ruleError = false;
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty() || line.startsWith("#")) {
@@ -203,6 +202,7 @@ public final class Acl {
                 errors.append(file).append(':').append(number).append(": ").append(e.getMessage()).append(". ");
                 continue;
             }
+            boolean ruleError = false;
             for (int w = 2; w < words.length; w++) {
                 try {
                     u = u.apply(words[w], catalog);
@@ -210,7 +210,7 @@ public final class Acl {
                     if (e.getMessage().equals(AclUser.UNKNOWN_COMMAND)) {
                         errors.append(file).append(':').append(number).append(": Error in applying operation '")
                                 .append(words[w]).append("': ").append(e.getMessage()).append(". ");
-                    } else if (!ruleError) { // as Redis: only the first, which may explain those after it
+                    } else if (!ruleError) { // as Redis: only a line's first, which may explain those after it
                         errors.append(file).append(':').append(number).append(": ").append(e.getMessage())
                                 .append(". ");
                         ruleError = true;

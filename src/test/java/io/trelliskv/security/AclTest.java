@@ -183,10 +183,10 @@ class AclTest {
         assertThat(acl.authRequired()).isTrue();
         List<String> saved = acl.list();
         // Every error, in redis-server 7.0.15's words.
-        assertThatThrownBy(() -> acl.load("users.acl", List.of("user carol on", "user dave on +nosuch", "user erin on bogus",
+        assertThatThrownBy(() -> acl.load("users.acl", List.of("user carol on", "user dave on +nosuch", "user erin on bogus more",
                 "user frank on ~a b", "carol on", "user carol off")))
                 .hasMessage("users.acl:2: Error in applying operation '+nosuch': Unknown command or category name in ACL."
-                        + " users.acl:3: Syntax error. users.acl:5 should start with user keyword followed by the username."
+                        + " users.acl:3: Syntax error. users.acl:4: Syntax error. users.acl:5 should start with user keyword followed by the username."
                         + " WARNING: Duplicate user 'carol' found on line 6. WARNING: ACL errors detected, no change to"
                         + " the previously active ACL rules was performed");
         assertThat(acl.list()).isEqualTo(saved);

@@ -90,7 +90,8 @@ public final class TestCertificates {
         }
     }
 
-    private static void openssl(Path dir, String... args) throws IOException, InterruptedException {
+    /** Runs {@code openssl} with {@code args} in {@code dir}; its output goes to dir/openssl.log, shown if it fails. */
+    public static void openssl(Path dir, String... args) throws IOException, InterruptedException {
         List<String> cmd = new java.util.ArrayList<>(List.of("openssl"));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
