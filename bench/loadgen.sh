@@ -7,7 +7,7 @@
 #   bench/loadgen.sh --targets 127.0.0.1:6379 --rate 20000 --duration 5s --zipf 0.99 --read-ratio 0.9
 #   bench/loadgen.sh --targets 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --connections 6 --pipeline 8
 #
-# Environment: JAVA_HOME (default: the newest JDK under /usr/lib/jvm), LOADGEN_JAVA_OPTS (default
+# Environment: JAVA_HOME (default: the JDK bin/trellis would pick, as bench/lib.sh says), LOADGEN_JAVA_OPTS (default
 # -Xmx1g -XX:+UseParallelGC), LOADGEN_NO_BUILD=1 to reuse the classpath of the last build.
 # Output: the table (or --json) on stdout; the test classpath is kept in bench/out/loadgen/.
 set -euo pipefail

@@ -11,6 +11,7 @@ import io.trelliskv.common.Glob;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.ServerTls;
 import io.trelliskv.net.TlsConfig;
+import io.trelliskv.net.TlsFiles;
 import io.trelliskv.net.peer.PeerTls;
 import io.trelliskv.net.peer.PeerTlsConfig;
 import io.trelliskv.resp.RespWriter;
@@ -491,6 +492,16 @@ final class ServerCommands {
                     : peerTls != null ? peerTls.keyFile().toString() : "");
             p.put("tls-ca-cert-file", tls != null && tls.config().caCertFile() != null ? tls.config().caCertFile().toString()
                     : peerTls != null ? peerTls.caCertFile().toString() : "");
+            p.put("tls-auth-clients", tls != null ? tls.config().authClients().name().toLowerCase(Locale.ROOT) : "yes");
+            List<String> protocols = tls != null ? tls.config().protocols()
+                    : peerTls != null ? peerTls.protocols() : List.of();
+            p.put("tls-protocols", String.join(" ", protocols));
+            // The ciphers in force, split by version as Redis's two options are: a version neither option named
+            // shows the engine's defaults for it, or nothing when neither was given (the engine chooses).
+            List<String> ciphers = tls != null ? tls.config().ciphersuites()
+                    : peerTls != null ? peerTls.ciphersuites() : List.of();
+            p.put("tls-ciphers", String.join(":", ciphers.stream().filter(c -> !TlsFiles.TLS13_SUITES.contains(c)).toList()));
+            p.put("tls-ciphersuites", String.join(":", ciphers.stream().filter(TlsFiles.TLS13_SUITES::contains).toList()));
             p.put("tls-clients-only", tls != null && tls.config().clientsOnly() ? "yes" : "no");
             p.put("tls-cluster", peerTls == null ? "no" : peerTls.optional() ? "optional" : "yes");
             p.put("protected-mode", node.protectedMode() ? "yes" : "no");

@@ -54,7 +54,9 @@ import java.util.concurrent.locks.LockSupport;
  * counted from when it should have been sent. A server that stalls for 200 ms therefore shows up as
  * 200 ms worth of requests each waiting up to 200 ms, not as one slow request (coordinated omission).
  * The time from the actual send is reported beside it as the service time. A connection that falls
- * more than {@code --timeout} behind its schedule stops and reports the rest as never sent.
+ * more than {@code --timeout} behind its schedule stops and reports the rest as never sent. Throughput is
+ * the replies counted over the time they took to come: the measured window, or longer when the server fell
+ * behind and the last replies came after it, so a server slower than {@code --rate} shows its own rate.
  *
  * <p><b>Closed loop</b> ({@code --rate 0}): each connection keeps {@code --pipeline} requests in flight,
  * sending the next as a reply comes back; latency is then the service time.
@@ -126,7 +128,7 @@ public final class LoadGen implements Callable<Integer> {
     Duration timeout;
 
     @Option(names = "--io-threads", defaultValue = "2",
-            description = "Lettuce's I/O threads (default ${DEFAULT-VALUE})")
+            description = "Lettuce's I/O threads, at least 2 (default ${DEFAULT-VALUE})")
     int ioThreads;
 
     @Option(names = "--json", description = "one JSON object instead of the table")
@@ -185,7 +187,12 @@ public final class LoadGen implements Callable<Integer> {
             require(keys >= 1, "--keys must be at least 1");
             require(readRatio >= 0 && readRatio <= 1, "--read-ratio must be between 0 and 1");
             require(valueSize >= 0, "--value-size must not be negative");
-            require(ioThreads >= 1, "--io-threads must be at least 1");
+            require(!timeout.isNegative() && !timeout.isZero(), "--timeout must be positive");
+            require(ioThreads >= 2, "--io-threads must be at least 2 (Lettuce's least)");
+            // Connections go round-robin over the targets: a count that is not a multiple of theirs would load
+            // the first targets more than the others, or leave some without any load.
+            require(connections % targets.size() == 0, "--connections " + connections + " does not spread evenly over "
+                    + targets.size() + " targets: give a multiple of " + targets.size());
         }
 
         /** Defaults as on the command line, for tests: one target, the given rate and duration. */
@@ -232,12 +239,14 @@ public final class LoadGen implements Callable<Integer> {
         final LongAdder late = new LongAdder();
         final LongAdder unanswered = new LongAdder();
         final LongAdder unsent = new LongAdder();
+        /** When the last counted reply (or error) came, System.nanoTime(); 0 before the first. */
+        final java.util.concurrent.atomic.AtomicLong lastCounted = new java.util.concurrent.atomic.AtomicLong();
     }
 
     /** Runs the load and returns its figures. */
     public static Report run(Config config) throws InterruptedException {
         ClientResources resources = DefaultClientResources.builder()
-                .ioThreadPoolSize(Math.max(2, config.ioThreads()))
+                .ioThreadPoolSize(config.ioThreads())
                 .computationThreadPoolSize(2)
                 .addressResolverGroup(DefaultAddressResolverGroup.INSTANCE) // the JDK's, not Netty's DNS client
                 .build();
@@ -276,7 +285,8 @@ public final class LoadGen implements Callable<Integer> {
             for (Thread t : workers) {
                 t.join();
             }
-            return new Report(config, preloadNanos,
+            long elapsed = Math.max(config.duration().toNanos(), totals.lastCounted.get() - measureStart);
+            return new Report(config, preloadNanos, elapsed,
                     totals.all.latency.getIntervalHistogram(), totals.all.service.getIntervalHistogram(),
                     totals.gets.latency.getIntervalHistogram(), totals.sets.latency.getIntervalHistogram(),
                     new TreeMap<>(sums(totals.errors)), totals.misses.sum(), totals.late.sum(),
@@ -430,7 +440,7 @@ public final class LoadGen implements Callable<Integer> {
                     LockSupport.parkNanos(intended - now);
                     now = System.nanoTime();
                 }
-                if (now > end + giveUpAfter) { // hopelessly behind: stop rather than run on for ever
+                if (now - intended > giveUpAfter) { // hopelessly behind: stop rather than run on for ever
                     long scheduled = (long) Math.ceil((end - firstSend) / intervalNanos);
                     totals.unsent.add(Math.max(0, scheduled - i));
                     return;
@@ -482,6 +492,7 @@ public final class LoadGen implements Callable<Integer> {
                 if (!counted) {
                     return;
                 }
+                totals.lastCounted.accumulateAndGet(now, Math::max);
                 if (error != null) {
                     totals.errors.computeIfAbsent(errorPrefix(error), k -> new LongAdder()).increment();
                     return;
@@ -514,8 +525,11 @@ public final class LoadGen implements Callable<Integer> {
         return "(" + e.getClass().getSimpleName() + ")";
     }
 
-    /** The figures of one run. Latency histograms are in microseconds. */
-    public record Report(Config config, long preloadNanos, Histogram latency, Histogram service, Histogram gets,
+    /**
+     * The figures of one run. Latency histograms are in microseconds. {@code elapsedNanos}: from the start of the
+     * measured window to the last counted reply, at least the window.
+     */
+    public record Report(Config config, long preloadNanos, long elapsedNanos, Histogram latency, Histogram service, Histogram gets,
                          Histogram sets, Map<String, Long> errors, long misses, long lateSends, long unanswered,
                          long unsent) {
 
@@ -530,8 +544,14 @@ public final class LoadGen implements Callable<Integer> {
             return errors.values().stream().mapToLong(Long::longValue).sum();
         }
 
+        /** Replies counted per second of the time they took to come ({@code elapsedNanos}). */
         public double throughput() {
-            return requests() / (config.duration().toNanos() / 1e9);
+            return requests() / (elapsedNanos / 1e9);
+        }
+
+        /** Requests the percentiles leave out: errors (timeouts among them), never sent, unanswered at the end. */
+        public long notInPercentiles() {
+            return errorCount() + unsent + unanswered;
         }
 
         /** The latency at a percentile, in milliseconds. */
@@ -561,8 +581,9 @@ public final class LoadGen implements Callable<Integer> {
                     "# %d keys, %s, %.0f%% GET, %d-byte values, seed %d%s%n", c.keys(),
                     c.zipf() > 0 ? "zipf " + number(c.zipf()) : "uniform", c.readRatio() * 100, c.valueSize(),
                     c.seed(), c.preload() ? String.format(Locale.ROOT, "; preloaded in %.2f s", preloadNanos / 1e9) : ""));
-            out.append(String.format(Locale.ROOT, "throughput: %.0f requests/s (%d in %.1f s)%n", throughput(),
-                    requests(), c.duration().toNanos() / 1e9));
+            out.append(String.format(Locale.ROOT, "throughput: %.0f requests/s (%d in %.1f s%s)%n", throughput(),
+                    requests(), elapsedNanos / 1e9, elapsedNanos > c.duration().toNanos()
+                            ? ": the last replies came after the measured window, the server behind the rate" : ""));
             out.append(c.rate() > 0 ? "latency in ms from the intended send time:\n" : "latency in ms:\n");
             out.append(String.format(Locale.ROOT, "%-8s %10s %9s %9s %9s %9s %9s%n",
                     "", "count", "p50", "p90", "p99", "p99.9", "max"));
@@ -577,8 +598,13 @@ public final class LoadGen implements Callable<Integer> {
             out.append("errors: ").append(errors.isEmpty() ? "none" : errorList()).append('\n');
             out.append(String.format(Locale.ROOT, "GET misses: %d%s%s%n", misses,
                     unanswered > 0 ? "; unanswered at the end: " + unanswered : "",
-                    unsent > 0 ? "; scheduled but never sent (the run fell more than --timeout behind): " + unsent
+                    unsent > 0 ? "; scheduled but never sent (a connection fell more than --timeout behind): " + unsent
                             : ""));
+            if (notInPercentiles() > 0) {
+                out.append(String.format(Locale.ROOT,
+                        "the percentiles leave out %d requests: the errors, those never sent and those unanswered%n",
+                        notInPercentiles()));
+            }
             return out.toString();
         }
 
@@ -614,6 +640,7 @@ public final class LoadGen implements Callable<Integer> {
                     .append(",\"value_size\":").append(c.valueSize())
                     .append(",\"seed\":").append(c.seed())
                     .append(",\"requests\":").append(requests())
+                    .append(",\"elapsed_s\":").append(String.format(Locale.ROOT, "%.3f", elapsedNanos / 1e9))
                     .append(",\"throughput\":").append(String.format(Locale.ROOT, "%.1f", throughput()))
                     .append(",\"latency_from\":").append(quote(c.rate() > 0 ? "intended" : "sent"))
                     .append(",\"latency_ms\":").append(jsonHistogram(latency))

@@ -2,6 +2,7 @@ package io.trelliskv.bench;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.trelliskv.bench.LoadGen.Config;
 import io.trelliskv.bench.LoadGen.Report;
@@ -77,6 +78,88 @@ class LoadGenTest {
         assertThat(last.json()).contains("\"errors\":{\"READONLY\":" + sets + "}").contains("\"requests\":400");
     }
 
+    /**
+     * A server slower than the rate: 1000 requests/s for 1 s on one connection, each command answered after 2 ms
+     * (at most ~500 a second). Every request is sent and answered, late, so all 1000 count, and the throughput is
+     * what the server did over the time the replies took, not the rate asked for.
+     */
+    @Test
+    void throughputIsTheServersWhenItFallsBehindTheRate() throws Exception {
+        try (SlowRespServer server = new SlowRespServer(0, 0, "+OK\r\n", 2)) {
+            Report report = LoadGen.run(Config.of(server.target(), 1000, Duration.ofSeconds(1)));
+
+            assertThat(report.requests()).isEqualTo(1000);
+            assertThat(report.unsent()).isZero();
+            assertThat(report.elapsedNanos()).isGreaterThan(Duration.ofMillis(1600).toNanos());
+            assertThat(report.throughput()).isBetween(50.0, 620.0);
+            assertThat(report.table()).contains("the last replies came after the measured window");
+        }
+    }
+
+    /**
+     * A connection more than --timeout behind its schedule stops: at 1000 requests/s against a server that answers
+     * one command per 5 ms, the connection is 300 ms behind within half a second, and gives the rest up then, not at
+     * the end of the run. What was sent is counted and what was not is reported as never sent: together the
+     * schedule's 2000. No request waits much beyond the 300 ms.
+     */
+    @Test
+    void aConnectionTooFarBehindItsScheduleStops() throws Exception {
+        try (SlowRespServer server = new SlowRespServer(0, 0, "+OK\r\n", 5)) {
+            Config c = Config.of(server.target(), 1000, Duration.ofSeconds(2));
+            Config config = new Config(c.targets(), 1, 1, c.rate(), c.duration(), c.warmup(), c.keys(), c.zipf(),
+                    c.readRatio(), c.valueSize(), c.keyPrefix(), c.seed(), false, Duration.ofMillis(300), 2);
+            Report report = LoadGen.run(config);
+
+            assertThat(report.unsent()).isGreaterThan(1000);
+            assertThat(report.requests() + report.unsent()).isEqualTo(2000);
+            assertThat(report.errors()).isEmpty();
+            assertThat(Report.maxMs(report.latency())).isLessThan(1000.0); // before: up to end + timeout, ~1.8 s
+            assertThat(report.table()).contains("never sent").contains("the percentiles leave out");
+        }
+    }
+
+    /** Two targets, two connections each: both get load, and the same seed sends each the same commands. */
+    @Test
+    void connectionsSpreadEvenlyOverTheTargets() throws Exception {
+        List<List<String>> first = null;
+        for (int run = 0; run < 2; run++) {
+            try (SlowRespServer a = new SlowRespServer(0, 0, "+OK\r\n");
+                 SlowRespServer b = new SlowRespServer(0, 0, "+OK\r\n")) {
+                Config c = Config.of(a.target(), 2000, Duration.ofMillis(200)).withWorkload(50, 0, 0.5, 3);
+                Config two = new Config(List.of(a.target(), b.target()), 4, 1, c.rate(), c.duration(), c.warmup(),
+                        c.keys(), c.zipf(), c.readRatio(), c.valueSize(), c.keyPrefix(), c.seed(), false, c.timeout(), 2);
+                Report report = LoadGen.run(two);
+                assertThat(report.requests()).isEqualTo(400);
+                assertThat(a.commands()).hasSize(200);
+                assertThat(b.commands()).hasSize(200);
+                List<List<String>> both = List.of(sorted(a.commands()), sorted(b.commands()));
+                if (first == null) {
+                    first = both;
+                } else {
+                    assertThat(both).isEqualTo(first);
+                }
+            }
+        }
+    }
+
+    private static List<String> sorted(List<String> commands) {
+        List<String> s = new ArrayList<>(commands);
+        Collections.sort(s); // two connections per server interleave in any order; each one's sequence is fixed
+        return s;
+    }
+
+    @Test
+    void optionsThatCannotWorkAreRefused() {
+        Config c = Config.of("a:1", 1000, Duration.ofSeconds(1));
+        assertThatThrownBy(() -> new Config(List.of("a:1", "b:2", "c:3"), 4, 1, 0, c.duration(), c.warmup(), 10, 0,
+                0.5, 10, "k", 1, false, c.timeout(), 2))
+                .hasMessage("--connections 4 does not spread evenly over 3 targets: give a multiple of 3");
+        assertThatThrownBy(() -> new Config(List.of("a:1"), 1, 1, 0, c.duration(), c.warmup(), 10, 0, 0.5, 10, "k", 1,
+                false, Duration.ZERO, 2)).hasMessage("--timeout must be positive");
+        assertThatThrownBy(() -> new Config(List.of("a:1"), 1, 1, 0, c.duration(), c.warmup(), 10, 0, 0.5, 10, "k", 1,
+                false, c.timeout(), 1)).hasMessage("--io-threads must be at least 2 (Lettuce's least)");
+    }
+
     @Test
     void commandLineOptions() {
         LoadGen gen = new LoadGen();
@@ -103,11 +186,18 @@ class LoadGenTest {
         private final AtomicLong count = new AtomicLong();
         private final List<String> commands = Collections.synchronizedList(new ArrayList<>());
         private final List<Socket> clients = new CopyOnWriteArrayList<>();
+        /** Milliseconds every GET and SET takes before its reply: a server slower than the load. */
+        private final long perCommandMillis;
 
         SlowRespServer(long stallAt, long stallMillis, String setReply) throws IOException {
+            this(stallAt, stallMillis, setReply, 0);
+        }
+
+        SlowRespServer(long stallAt, long stallMillis, String setReply, long perCommandMillis) throws IOException {
             this.socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
             this.stallAt = stallAt;
             this.stallMillis = stallMillis;
+            this.perCommandMillis = perCommandMillis;
             this.setReply = setReply.getBytes(UTF_8);
             Thread acceptor = new Thread(this::accept, "slow-resp-accept");
             acceptor.setDaemon(true);
@@ -151,6 +241,9 @@ class LoadGenTest {
                         commands.add(name + " " + words.get(1));
                         if (count.incrementAndGet() == stallAt) {
                             Thread.sleep(stallMillis); // the simulated stall, not synchronisation
+                        }
+                        if (perCommandMillis > 0) {
+                            Thread.sleep(perCommandMillis); // the simulated service time, not synchronisation
                         }
                         reply = name.equals("GET") ? "$-1\r\n".getBytes(UTF_8) : setReply;
                     } else {

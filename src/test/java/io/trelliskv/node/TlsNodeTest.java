@@ -122,6 +122,10 @@ class TlsNodeTest {
                 .as("a TLS 1.2 cipher not in the list").isInstanceOf(IOException.class);
         assertThat(ping(factory, "TLSv1.3", "TLS_AES_128_GCM_SHA256")).as("TLS 1.3 stays on with its defaults")
                 .isEqualTo("+PONG");
+        assertThat(tlsClient(factory).configGet("tls-*")).as("CONFIG GET names the settings in force")
+                .containsEntry("tls-ciphers", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
+                .containsEntry("tls-auth-clients", "no").containsEntry("tls-protocols", "")
+                .containsKey("tls-ciphersuites");
     }
 
     /** PING over a TLS connection limited to one protocol and cipher; the first line of the reply. */
