@@ -60,7 +60,10 @@ final class GossipKeys {
                 continue;
             }
             try {
-                keys.add(decode(line));
+                byte[] key = decode(line);
+                if (keys.stream().noneMatch(k -> MessageDigest.isEqual(k, key))) {
+                    keys.add(key); // a key given twice is one key: REMOVE must take it out of the ring at once
+                }
             } catch (IllegalArgumentException e) {
                 throw ConfigException.unusable("--gossip-key-file", file, "line " + (i + 1) + ": " + e.getMessage());
             }
@@ -144,6 +147,19 @@ final class GossipKeys {
         out.ok();
     }
 
+    /**
+     * Creates {@code path} empty, readable and writable by its owner only where the file system has POSIX
+     * permissions: the keys written into it next are never readable by others, not even for a moment.
+     */
+    private static void ownerOnly(Path path) throws IOException {
+        try {
+            Files.createFile(path, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException e) {
+            Files.createFile(path); // no POSIX permissions here: the file system's own rules apply
+        }
+    }
+
     private int indexOf(byte[] key) {
         for (int i = 0; i < keys.size(); i++) {
             if (MessageDigest.isEqual(keys.get(i), key)) {
@@ -160,6 +176,8 @@ final class GossipKeys {
         keys.forEach(k -> lines.add(Base64.getEncoder().encodeToString(k)));
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
+            Files.deleteIfExists(tmp);
+            ownerOnly(tmp);
             Files.write(tmp, lines);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

@@ -134,4 +134,30 @@ class PeerConnectionLimitTest {
         assertThat((Object) decoder.readInbound()).isInstanceOf(PeerHello.class);
         decoder.finishAndReleaseAll();
     }
+
+    /**
+     * A node's own hello sent back to it (recorded on the wire, or reflected) carries a proof that checks out, made
+     * with the secret for the node's own id: it is refused, and counted as a failed proof.
+     */
+    @Test
+    void aHelloWithThisNodesOwnIdIsRefusedThoughItsProofChecksOut() {
+        ClientRegistry registry = new ClientRegistry(100);
+        PeerAuthenticator auth = new PeerAuthenticator("0123456789abcdef-secret".getBytes(StandardCharsets.UTF_8),
+                clock);
+        PeerConfig config = PeerConfig.defaults("prod").withAuthenticator(auth);
+        PeerHello itself = new PeerHello("prod", "10.0.0.2", 7000, 2L); // the acceptor's own identity (connect())
+
+        EmbeddedChannel reflected = connect(registry, config);
+        reflected.writeInbound(hello(itself.withProof(auth.dialerProof("prod", itself.nodeId()))));
+
+        assertThat(reflected.isOpen()).isFalse();
+        assertThat(written(reflected)).as("no answering hello").isEmpty();
+        assertThat(auth.failures()).isEqualTo(1);
+    }
+
+    @Test
+    void controlCharactersInAPeersNamesDoNotReachTheLog() {
+        assertThat(io.trelliskv.net.peer.PeerServerHandler.printable("evil\r\nINFO forged line"))
+                .isEqualTo("evil\\u000d\\u000aINFO forged line");
+    }
 }

@@ -97,4 +97,16 @@ class GossipKeyringTest {
         assertThatThrownBy(() -> a.use(oldKey)).hasMessageContaining("not installed");
         assertThatThrownBy(() -> new GossipKeyring(List.of(new byte[20]))).hasMessageContaining("expected: 16, 24 or 32");
     }
+
+    @Test
+    void aKeyGivenTwiceIsOneKeyAndOneRemoveTakesItOut() throws Exception {
+        byte[] oldKey = key(1, 32);
+        byte[] newKey = key(2, 32);
+        GossipKeyring ring = new GossipKeyring(List.of(newKey, oldKey, oldKey));
+        assertThat(ring.size()).isEqualTo(2);
+        ring.remove(oldKey);
+        long at = NOW + 1;
+        assertThatThrownBy(() -> ring.open(new GossipKeyring(List.of(oldKey)).seal(PAYLOAD, at), at))
+                .isInstanceOf(GossipKeyring.DroppedPacket.class);
+    }
 }

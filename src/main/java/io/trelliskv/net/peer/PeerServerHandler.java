@@ -58,15 +58,29 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
     private void onHello(ChannelHandlerContext ctx, PeerHello hello) {
         String cluster = acceptor.self().clusterName();
         if (!hello.clusterName().equals(cluster)) {
-            if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), hello.clusterName())) {
+            // Logged once per address, whatever cluster name it sends: names chosen by the sender must not make
+            // one line each. They are printed escaped, so that no control character reaches the log.
+            if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), "another cluster")) {
                 log.warn("Refusing peer {} (node {}, from {}): it is in cluster '{}', this node in '{}'",
-                        hello.address(), Long.toHexString(hello.nodeId()), ctx.channel().remoteAddress(),
-                        hello.clusterName(), cluster);
+                        printable(hello.address()), Long.toHexString(hello.nodeId()), ctx.channel().remoteAddress(),
+                        printable(hello.clusterName()), cluster);
             }
             ctx.close();
             return;
         }
         PeerAuthenticator auth = acceptor.config().authenticator();
+        if (auth != null && hello.nodeId() == acceptor.self().nodeId()) {
+            // Its proof would check out: it is this node's own, sent back by whoever recorded it. A node never
+            // needs to dial itself (its own address is left out of its seeds).
+            String from = hostOf(ctx.channel().remoteAddress());
+            auth.failed(from);
+            if (acceptor.firstRefusal(from, "own id")) {
+                log.warn("Refusing peer {} (from {}): its hello carries this node's own id, a hello of this node's"
+                        + " sent back to it", printable(hello.address()), ctx.channel().remoteAddress());
+            }
+            ctx.close();
+            return;
+        }
         // A dialer of an earlier build refuses a hello of a later version: answer in the one it speaks.
         PeerHello answer = acceptor.self().withDeadlines(hello.readsDeadlines());
         if (auth != null) {
@@ -83,7 +97,7 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
                 auth.failed(from);
                 String why = hello.proof() == null ? "it has no cluster secret" : "its proof of the cluster secret is wrong or replayed";
                 if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), why)) {
-                    log.warn("Refusing peer {} (node {}, from {}): {}", hello.address(), Long.toHexString(hello.nodeId()),
+                    log.warn("Refusing peer {} (node {}, from {}): {}", printable(hello.address()), Long.toHexString(hello.nodeId()),
                             ctx.channel().remoteAddress(), why);
                 }
                 ctx.close();
@@ -216,5 +230,19 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
 
     private static String hostOf(SocketAddress address) {
         return address instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(address);
+    }
+
+    /** {@code text} as it may go into a log line: control characters (a sender's CR/LF among them) as {@code \\uXXXX}. */
+    public static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c)) {
+                out.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 }
