@@ -16,17 +16,32 @@ import java.util.concurrent.atomic.LongAdder;
  * Proof between two peers that both know the cluster secret ({@code --cluster-secret-file}), carried in
  * their hellos, without the secret crossing the wire: HMAC-SHA256 over fresh nonces.
  *
+ * <h2>Challenge and response</h2>
+ * What this build's nodes do ({@code PeerCodec.VERSION_WITH_CHALLENGE}):
+ * <pre>
+ *   dialer   -> acceptor : hello + nonce D
+ *   acceptor -> dialer   : hello + nonce A, time, HMAC(secret, "acceptor" | cluster | acceptor id | D | A)
+ *   dialer   -> acceptor : AUTH_RESPONSE frame  HMAC(secret, "response" | cluster | dialer id | D | A | acceptor id)
+ *   dialer   -> acceptor : requests
+ * </pre>
+ * Each side's proof covers the other's fresh nonce, so neither can be recorded and used again: not on the same
+ * node, nor on another (the response also names the acceptor), nor sent back to its sender. The dialer sends
+ * nothing but its hello until the acceptor's proof has checked out, so its requests never reach a node without
+ * the secret; the acceptor handles no request before the response has checked out. It costs one round trip
+ * when a connection opens, and connections stay open.
+ *
+ * <h2>Nodes of earlier builds</h2>
+ * An earlier build's dialer proves the secret in its hello alone, sending its requests right behind it:
  * <pre>
  *   dialer   -> acceptor : hello + nonce D, time T, HMAC(secret, "dialer"   | cluster | node id | D | T)
  *   acceptor -> dialer   : hello + nonce A, time,   HMAC(secret, "acceptor" | cluster | node id | D | A)
  * </pre>
- * The dialer sends its requests right behind its hello, without waiting, as peers always have; so its
- * proof cannot answer a challenge of the acceptor's. Instead it is fresh by construction: the acceptor
- * refuses a proof whose time is more than {@link #WINDOW_MILLIS} from its clock or whose nonce it has
- * seen within that window, so a recorded hello cannot be replayed. The acceptor's proof covers the
- * dialer's nonce, so it is a true response to that challenge. The role label in each MAC keeps one side's
- * proof from being reflected as the other's. A side that receives no proof or a wrong one closes the
- * connection; the acceptor handles no request before the dialer's proof checked out.
+ * Its proof is fresh by construction: the acceptor refuses a proof whose time is more than
+ * {@link #WINDOW_MILLIS} from its clock or whose nonce it has seen within that window, so a recorded hello
+ * cannot be replayed to the node it was sent to; but it can be to another node within the window. This build
+ * still accepts such hellos, so that a cluster can be upgraded node by node, and sends one itself to a peer
+ * that refuses its challenge (an earlier build). The role label in each MAC keeps one side's proof from being
+ * reflected as the other's. A side that receives no proof or a wrong one closes the connection.
  *
  * <p><b>Guessing is slowed down</b> as for client logins: an address whose hellos failed the check too often
  * ({@link AuthThrottle}: a burst of {@value AuthThrottle#BURST}, then {@value AuthThrottle#REFILL_PER_SECOND}
@@ -48,8 +63,11 @@ public final class PeerAuthenticator {
 
     /** Who is proving: the side that opened the connection or the side that accepted it. */
     public enum Role {
-        DIALER, ACCEPTOR
+        DIALER, ACCEPTOR, RESPONSE
     }
+
+    /** Bytes of a challenge (a dialer's hello proof under challenge and response): one nonce. */
+    public static final int CHALLENGE_BYTES = NONCE_BYTES;
 
     private static final byte[] LABEL = "trelliskv peer auth v1 ".getBytes(StandardCharsets.US_ASCII);
 
@@ -122,7 +140,42 @@ public final class PeerAuthenticator {
         return seen.inWindow(sentAt, now) && seen.firstSighting(nonce, now);
     }
 
-    /** The proof an acceptor puts in its answering hello, covering the dialer's proof's nonce. */
+    /** The challenge a dialer puts in its hello: a fresh nonce ({@link #CHALLENGE_BYTES}). */
+    public byte[] dialerChallenge() {
+        byte[] nonce = new byte[CHALLENGE_BYTES];
+        random.nextBytes(nonce);
+        return nonce;
+    }
+
+    /**
+     * The dialer's answer to the acceptor's hello, once {@link #acceptAcceptor} has checked it: covers the
+     * dialer's {@code challenge}, the acceptor's nonce (in {@code acceptorProof}) and both ids.
+     */
+    public byte[] dialerResponse(String cluster, long dialerId, long acceptorId, byte[] challenge, byte[] acceptorProof) {
+        return mac(Role.RESPONSE, cluster, dialerId, challenge, responseInput(acceptorProof, acceptorId));
+    }
+
+    /**
+     * True if {@code response} is the dialer's valid answer to this acceptor's {@code acceptorProof}, sent in
+     * answer to the dialer's {@code challenge}. Nothing to remember: the acceptor's nonce is fresh for each
+     * connection.
+     */
+    public boolean acceptResponse(String cluster, long dialerId, long acceptorId, byte[] challenge,
+                                  byte[] acceptorProof, byte[] response) {
+        if (response == null || challenge == null || challenge.length != CHALLENGE_BYTES || acceptorProof == null
+                || acceptorProof.length != PROOF_BYTES) {
+            return false;
+        }
+        byte[] expected = mac(Role.RESPONSE, cluster, dialerId, challenge, responseInput(acceptorProof, acceptorId));
+        return MessageDigest.isEqual(expected, response);
+    }
+
+    /** The acceptor's nonce and its id, as the response covers them. */
+    private static byte[] responseInput(byte[] acceptorProof, long acceptorId) {
+        return ByteBuffer.allocate(NONCE_BYTES + 8).put(acceptorProof, 0, NONCE_BYTES).putLong(acceptorId).array();
+    }
+
+    /** The proof an acceptor puts in its answering hello, covering the dialer's proof's nonce (or challenge). */
     public byte[] acceptorProof(String cluster, long nodeId, byte[] dialerProof) {
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);

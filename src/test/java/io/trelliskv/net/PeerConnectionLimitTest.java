@@ -160,4 +160,80 @@ class PeerConnectionLimitTest {
         assertThat(io.trelliskv.net.peer.PeerServerHandler.printable("evil\r\nINFO forged line"))
                 .isEqualTo("evil\\u000d\\u000aINFO forged line");
     }
+
+    /** What {@code ch} wrote, decoded: the answering hello, then frames. */
+    private static List<Object> answers(EmbeddedChannel ch) {
+        EmbeddedChannel decoder = new EmbeddedChannel(new io.trelliskv.net.peer.PeerDecoder(1 << 20));
+        List<Object> out = answers(ch, decoder);
+        decoder.finishAndReleaseAll();
+        return out;
+    }
+
+    /** What {@code ch} wrote since the last call with {@code decoder}, decoded by it. */
+    private static List<Object> answers(EmbeddedChannel ch, EmbeddedChannel decoder) {
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            decoder.writeInbound(b);
+        }
+        List<Object> out = new ArrayList<>();
+        Object o;
+        while ((o = decoder.readInbound()) != null) {
+            out.add(o);
+        }
+        return out;
+    }
+
+    private static ByteBuf frame(io.trelliskv.net.peer.PeerFrame f) {
+        EmbeddedChannel encoder = new EmbeddedChannel(PeerEncoder.INSTANCE);
+        encoder.writeOutbound(f);
+        ByteBuf wire = encoder.readOutbound();
+        encoder.finishAndReleaseAll();
+        return wire;
+    }
+
+    /**
+     * Challenge and response at the accepting side: the answering hello carries a proof over the caller's challenge;
+     * a request before the caller's response is not served (the connection closes, the failure counted); the right
+     * response opens the connection to requests; and that response, recorded, does not open another connection.
+     */
+    @Test
+    void requestsAreServedOnlyAfterTheAnswerToTheChallenge() {
+        ClientRegistry registry = new ClientRegistry(100);
+        PeerAuthenticator auth = new PeerAuthenticator("0123456789abcdef-secret".getBytes(StandardCharsets.UTF_8),
+                clock);
+        PeerConfig config = PeerConfig.defaults("prod").withAuthenticator(auth);
+        io.trelliskv.net.peer.PeerFrame request = new io.trelliskv.net.peer.PeerFrame(
+                io.trelliskv.net.peer.PeerMessageType.FORWARD, 1, "x".getBytes(StandardCharsets.UTF_8));
+
+        EmbeddedChannel eager = connect(registry, config);
+        eager.writeInbound(hello(ALICE.withChallenge(true).withProof(auth.dialerChallenge())));
+        eager.writeInbound(frame(request));
+        assertThat(eager.isOpen()).as("a request before the response").isFalse();
+        assertThat(answers(eager)).hasSize(1).allMatch(o -> o instanceof PeerHello); // the hello, no reply
+        assertThat(auth.failures()).isEqualTo(1);
+
+        EmbeddedChannel honest = connect(registry, config);
+        byte[] challenge = auth.dialerChallenge();
+        honest.writeInbound(hello(ALICE.withChallenge(true).withProof(challenge)));
+        EmbeddedChannel fromAcceptor = new EmbeddedChannel(new io.trelliskv.net.peer.PeerDecoder(1 << 20));
+        channels.add(fromAcceptor);
+        PeerHello answer = (PeerHello) answers(honest, fromAcceptor).get(0);
+        assertThat(answer.challenge()).isTrue();
+        assertThat(auth.acceptAcceptor("prod", answer.nodeId(), challenge, answer.proof())).isTrue();
+        byte[] response = auth.dialerResponse("prod", ALICE.nodeId(), answer.nodeId(), challenge, answer.proof());
+        honest.writeInbound(frame(new io.trelliskv.net.peer.PeerFrame(
+                io.trelliskv.net.peer.PeerMessageType.AUTH_RESPONSE, 0, response)));
+        honest.writeInbound(frame(request));
+        assertThat(honest.isOpen()).isTrue();
+        assertThat(answers(honest, fromAcceptor)).singleElement().isInstanceOfSatisfying(io.trelliskv.net.peer.PeerFrame.class,
+                f -> assertThat(f.type()).isEqualTo(io.trelliskv.net.peer.PeerMessageType.REPLY));
+
+        EmbeddedChannel replay = connect(registry, config);
+        replay.writeInbound(hello(ALICE.withChallenge(true).withProof(challenge)));
+        replay.writeInbound(frame(new io.trelliskv.net.peer.PeerFrame(
+                io.trelliskv.net.peer.PeerMessageType.AUTH_RESPONSE, 0, response)));
+        assertThat(replay.isOpen()).as("the recorded exchange played again").isFalse();
+        assertThat(answers(replay)).hasSize(1);
+        assertThat(auth.failures()).isEqualTo(2);
+    }
 }

@@ -48,4 +48,33 @@ class PeerAuthenticatorTest {
         assertThatThrownBy(() -> new PeerAuthenticator("short".getBytes(), clock))
                 .hasMessage("cluster secret of 5 bytes (expected: at least 16)");
     }
+
+    /**
+     * Challenge and response: each side's proof covers the other's fresh nonce, so a dialer's response recorded on
+     * one connection is worth nothing on another (the acceptor's nonce differs), nor at another node (its id and
+     * nonce differ), and only a holder of the secret can make one.
+     */
+    @Test
+    void aResponseAnswersOneChallengeOfOneAcceptorOnly() {
+        PeerAuthenticator dialer = new PeerAuthenticator(SECRET, clock);
+        PeerAuthenticator acceptor = new PeerAuthenticator(SECRET, clock);
+        byte[] challenge = dialer.dialerChallenge();
+        assertThat(challenge).hasSize(PeerAuthenticator.CHALLENGE_BYTES);
+        byte[] answer = acceptor.acceptorProof("c", 9, challenge);
+        assertThat(dialer.acceptAcceptor("c", 9, challenge, answer)).isTrue();
+        byte[] response = dialer.dialerResponse("c", 7, 9, challenge, answer);
+        assertThat(acceptor.acceptResponse("c", 7, 9, challenge, answer, response)).isTrue();
+
+        byte[] nextAnswer = acceptor.acceptorProof("c", 9, challenge); // the same hello replayed: a new nonce
+        assertThat(acceptor.acceptResponse("c", 7, 9, challenge, nextAnswer, response)).as("replayed response").isFalse();
+        byte[] otherNode = acceptor.acceptorProof("c", 10, challenge);
+        assertThat(acceptor.acceptResponse("c", 7, 10, challenge, otherNode, response)).as("another acceptor").isFalse();
+        assertThat(acceptor.acceptResponse("c", 8, 9, challenge, answer, response)).as("another dialer id").isFalse();
+        PeerAuthenticator impostor = new PeerAuthenticator("a guess at the secret".getBytes(), clock);
+        assertThat(acceptor.acceptResponse("c", 7, 9, challenge, answer,
+                impostor.dialerResponse("c", 7, 9, challenge, answer))).as("wrong secret").isFalse();
+        assertThat(acceptor.acceptResponse("c", 7, 9, challenge, answer, answer)).as("the acceptor's proof reflected")
+                .isFalse();
+        assertThat(acceptor.acceptResponse("c", 7, 9, challenge, answer, null)).isFalse();
+    }
 }

@@ -420,6 +420,12 @@ public final class PeerClient implements AutoCloseable {
          */
         private volatile boolean offerDeadlines = true;
         /**
+         * With a cluster secret: whether the next connection proves it by challenge and response
+         * ({@link PeerCodec#VERSION_WITH_CHALLENGE}): false once the peer closed a connection before answering such a
+         * hello, as a node of an earlier build does; true again after a connect to it fails.
+         */
+        private volatile boolean offerChallenge = true;
+        /**
          * {@code --tls-cluster optional} only: whether connections to this peer are dialed in plaintext, set when a
          * TLS handshake with it failed (a node with {@code --tls-cluster no}, or a downgrade on the path), cleared
          * when a plaintext connection is closed before the peer's hello (it may have switched to {@code yes}).
@@ -513,17 +519,25 @@ public final class PeerClient implements AutoCloseable {
                     channels.add(f.channel());
                     PeerAuthenticator auth = config.authenticator();
                     PeerHello hello = self.withDeadlines(offerDeadlines);
-                    if (auth != null) {
+                    if (auth != null && offerChallenge && offerDeadlines) {
+                        // Nothing but the hello leaves until the peer has proved the secret: the calls wait in
+                        // the outbox, and the connection opens to them once this side has answered its challenge.
+                        hello = hello.withChallenge(true).withProof(auth.dialerChallenge());
+                    } else if (auth != null) {
                         hello = hello.withProof(auth.dialerProof(self.clusterName(), self.nodeId()));
                     }
                     connection.offeredDeadlines = hello.readsDeadlines();
+                    connection.offeredChallenge = hello.challenge();
                     connection.sentProof = hello.proof();
                     f.channel().writeAndFlush(hello);
-                    connection.opened(f.channel());
+                    if (!hello.challenge()) {
+                        connection.opened(f.channel());
+                    }
                 } else {
                     String reason = f.cause().getMessage() != null ? f.cause().getMessage() : f.cause().toString();
                     failed(reason);
                     offerDeadlines = true;
+                    offerChallenge = true;
                     connection.failedToOpen("cannot connect: " + reason, f.cause());
                 }
             });
@@ -565,6 +579,15 @@ public final class PeerClient implements AutoCloseable {
         /** A plaintext connection was closed before the peer's hello: the peer may require TLS now, try it again. */
         void plaintextRefused() {
             plaintextFallback = false;
+        }
+
+        /** The peer closed a connection before answering a hello with a challenge. */
+        void refusedChallenge() {
+            if (offerChallenge) {
+                offerChallenge = false;
+                log.info("Peer {} closed the connection before its hello: the next connections to it prove the cluster"
+                        + " secret in the hello alone, as a node of an earlier build expects", describe(address));
+            }
         }
 
         /** The peer closed a connection before answering a hello that offered deadlines. */
@@ -611,6 +634,8 @@ public final class PeerClient implements AutoCloseable {
         private volatile byte[] sentProof;
         /** Whether this side's hello offered deadlines. */
         private volatile boolean offeredDeadlines;
+        /** Whether this side's hello carried a challenge: the connection opens to calls once it is answered. */
+        private volatile boolean offeredChallenge;
         /** Whether the peer's hello said it reads deadlines; until it arrives, requests go without them. */
         private volatile boolean peerReadsDeadlines;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
@@ -768,9 +793,20 @@ public final class PeerClient implements AutoCloseable {
                     ctx.close();
                     return;
                 }
+                if (offeredChallenge && !hello.challenge()) {
+                    closeReason = "it did not answer the challenge of this node's hello";
+                    ctx.close();
+                    return;
+                }
                 greeted = true;
                 peerReadsDeadlines = offeredDeadlines && hello.readsDeadlines();
                 peer.greeted(hello);
+                if (offeredChallenge) {
+                    // The response goes first; then the calls that waited, and those to come.
+                    ctx.writeAndFlush(new PeerFrame(PeerMessageType.AUTH_RESPONSE, 0, auth.dialerResponse(
+                            self.clusterName(), self.nodeId(), hello.nodeId(), sentProof, hello.proof())));
+                    opened(ctx.channel());
+                }
             } else if (msg instanceof PeerFrame frame) {
                 if (!greeted) {
                     // Frames behind a hello this side refused (decoded in the same read, before the close
@@ -803,7 +839,9 @@ public final class PeerClient implements AutoCloseable {
                 if (closeReason == null && plaintextFallback) {
                     peer.plaintextRefused();
                 }
-                if (closeReason == null && offeredDeadlines) {
+                if (closeReason == null && offeredChallenge) {
+                    peer.refusedChallenge();
+                } else if (closeReason == null && offeredDeadlines) {
                     peer.refusedDeadlines();
                 }
                 peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
  *         [u8 m][m bytes host, UTF-8][u16 port][i64 node id]
  *         and in version {@link #VERSION_WITH_PROOF}: [u8 p][p bytes proof of the cluster secret]
  *         and in version {@link #VERSION_WITH_DEADLINES}: [u8 p][p bytes proof], p = 0 without a proof
+ *         and in version {@link #VERSION_WITH_CHALLENGE}: the same
  * frame:  [i32 length][u8 type][i64 request id][length - 9 bytes payload]
  * </pre>
  * A request with a deadline is a frame of type {@link PeerMessageType#DEADLINE} whose payload is
@@ -56,6 +57,15 @@ public final class PeerCodec {
      * without a proof of the cluster secret (a proof length of 0: none).
      */
     public static final byte VERSION_WITH_DEADLINES = 3;
+    /**
+     * The hello of a node that proves the cluster secret by challenge and response
+     * ({@link io.trelliskv.security.PeerAuthenticator}): as {@link #VERSION_WITH_DEADLINES}, but a dialer's proof is a
+     * fresh nonce, the acceptor answers in this version with its proof over it and a nonce of its own, and the
+     * dialer's first frame is a {@link PeerMessageType#AUTH_RESPONSE} over both, before any request. Sent only with
+     * a cluster secret; a dialer whose hello of this version is refused (an earlier build) dials again in
+     * {@link #VERSION_WITH_DEADLINES}.
+     */
+    public static final byte VERSION_WITH_CHALLENGE = 4;
     /** Bytes a frame's length counts besides its payload: the type byte and the request id. */
     public static final int FRAME_OVERHEAD = 1 + 8;
     /** Bytes of the length field in front of every frame. */

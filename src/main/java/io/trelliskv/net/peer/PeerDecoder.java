@@ -77,10 +77,9 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             return null;
         }
         byte version = in.getByte(r + 1);
-        if (version != PeerCodec.VERSION && version != PeerCodec.VERSION_WITH_PROOF
-                && version != PeerCodec.VERSION_WITH_DEADLINES) {
+        if (version < PeerCodec.VERSION || version > PeerCodec.VERSION_WITH_CHALLENGE) {
             throw new PeerProtocolException("protocol version: " + version + " (expected: " + PeerCodec.VERSION
-                    + " to " + PeerCodec.VERSION_WITH_DEADLINES + ")");
+                    + " to " + PeerCodec.VERSION_WITH_CHALLENGE + ")");
         }
         if (in.readableBytes() < 3) {
             return null;
@@ -100,7 +99,7 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             if (proofLength == 0 && version == PeerCodec.VERSION_WITH_PROOF) {
                 throw new PeerProtocolException("hello: empty proof (expected: 1 to 255 bytes)");
             }
-            total += 1 + proofLength; // a proof length of 0 (version 3 only): no proof
+            total += 1 + proofLength; // a proof length of 0 (version 3 and later): no proof
         }
         if (in.readableBytes() < total) {
             return null;
@@ -119,7 +118,8 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             in.getBytes(r + total - proofLength, proof);
         }
         in.skipBytes(total);
-        return new PeerHello(cluster, host, port, nodeId, proof, version == PeerCodec.VERSION_WITH_DEADLINES);
+        return new PeerHello(cluster, host, port, nodeId, proof, version >= PeerCodec.VERSION_WITH_DEADLINES,
+                version == PeerCodec.VERSION_WITH_CHALLENGE);
     }
 
     /** A {@link PeerFrame}, a {@link PeerFrameView}, or null while the frame is incomplete. */

@@ -17,8 +17,18 @@ import java.util.Objects;
  * @param readsDeadlines whether the sender reads requests with a deadline ({@link PeerMessageType#DEADLINE}):
  *                    true for this build's own hello unless it speaks to a peer of an earlier build; a
  *                    hello of {@link PeerCodec#VERSION} or {@link PeerCodec#VERSION_WITH_PROOF} decodes as false
+ * @param challenge   whether the sender proves the cluster secret by challenge and response
+ *                    ({@link PeerCodec#VERSION_WITH_CHALLENGE}; implies {@code readsDeadlines}): a dialer's proof is
+ *                    then its challenge, a nonce, and it answers the acceptor's with a
+ *                    {@link PeerMessageType#AUTH_RESPONSE} frame before any request
  */
-public record PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines) {
+public record PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines,
+                        boolean challenge) {
+
+    /** A hello without challenge and response (a hello of {@link PeerCodec#VERSION_WITH_DEADLINES} or earlier). */
+    public PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines) {
+        this(clusterName, host, port, nodeId, proof, readsDeadlines, false);
+    }
 
     /** A hello without a proof: a cluster without a secret. */
     public PeerHello(String clusterName, String host, int port, long nodeId) {
@@ -32,17 +42,25 @@ public record PeerHello(String clusterName, String host, int port, long nodeId, 
 
     /** This hello carrying {@code proof}. */
     public PeerHello withProof(byte[] proof) {
-        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines);
+        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines, challenge);
     }
 
-    /** This hello saying whether its sender reads deadlines: false to speak to a peer of an earlier build. */
+    /**
+     * This hello saying whether its sender reads deadlines: false to speak to a peer of an earlier build (which
+     * knows no challenge either).
+     */
     public PeerHello withDeadlines(boolean reads) {
-        return new PeerHello(clusterName, host, port, nodeId, proof, reads);
+        return new PeerHello(clusterName, host, port, nodeId, proof, reads, challenge && reads);
+    }
+
+    /** This hello saying whether its sender proves the secret by challenge and response (it then reads deadlines). */
+    public PeerHello withChallenge(boolean challenge) {
+        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines || challenge, challenge);
     }
 
     /** The protocol version this hello is written in ({@link PeerCodec}'s versions). */
     public byte version() {
-        return readsDeadlines ? PeerCodec.VERSION_WITH_DEADLINES
+        return challenge ? PeerCodec.VERSION_WITH_CHALLENGE : readsDeadlines ? PeerCodec.VERSION_WITH_DEADLINES
                 : proof == null ? PeerCodec.VERSION : PeerCodec.VERSION_WITH_PROOF;
     }
 
@@ -60,23 +78,30 @@ public record PeerHello(String clusterName, String host, int port, long nodeId, 
         if (proof != null && (proof.length == 0 || proof.length > 255)) {
             throw new IllegalArgumentException("proof: " + proof.length + " bytes (expected: 1 to 255)");
         }
+        if (challenge && !readsDeadlines) {
+            throw new IllegalArgumentException("a hello with a challenge reads deadlines (version "
+                    + PeerCodec.VERSION_WITH_CHALLENGE + ")");
+        }
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof PeerHello h && clusterName.equals(h.clusterName) && host.equals(h.host) && port == h.port
-                && nodeId == h.nodeId && java.util.Arrays.equals(proof, h.proof) && readsDeadlines == h.readsDeadlines;
+                && nodeId == h.nodeId && java.util.Arrays.equals(proof, h.proof) && readsDeadlines == h.readsDeadlines
+                && challenge == h.challenge;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(clusterName, host, port, nodeId, readsDeadlines) * 31 + java.util.Arrays.hashCode(proof);
+        return java.util.Objects.hash(clusterName, host, port, nodeId, readsDeadlines, challenge) * 31
+                + java.util.Arrays.hashCode(proof);
     }
 
     @Override
     public String toString() {
         return "PeerHello[clusterName=" + clusterName + ", host=" + host + ", port=" + port + ", nodeId=" + nodeId
-                + (proof != null ? ", proof=(" + proof.length + " bytes)" : "") + ", readsDeadlines=" + readsDeadlines + "]";
+                + (proof != null ? ", proof=(" + proof.length + " bytes)" : "") + ", readsDeadlines=" + readsDeadlines
+                + (challenge ? ", challenge" : "") + "]";
     }
 
     private static void checkName(String what, String value) {

@@ -33,7 +33,13 @@ public enum PeerMessageType {
      * {@link PeerCodec#VERSION_WITH_DEADLINES} or later; decoded into the request it wraps, with its
      * deadline ({@link PeerFrame#deadlineMillis()}), so no service ever sees this type.
      */
-    DEADLINE(11, true);
+    DEADLINE(11, true),
+    /**
+     * A dialer's answer to the acceptor's challenge ({@link PeerCodec#VERSION_WITH_CHALLENGE}): its first frame, an
+     * HMAC over both sides' nonces and ids ({@code security.PeerAuthenticator}), before which the acceptor handles
+     * no request. Not answered.
+     */
+    AUTH_RESPONSE(12, false);
 
     private static final PeerMessageType[] BY_CODE = new PeerMessageType[256];
 

@@ -28,8 +28,12 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
     static final int MAX_ERROR_BYTES = 1024;
 
     private final PeerAcceptor acceptor;
-    /** The caller's hello; null until it has arrived. */
+    /** The caller's hello; null until it has arrived (and, under challenge and response, the response checked out). */
     private PeerHello peer;
+    /** Under challenge and response: the caller's hello, until its response arrives; else null. */
+    private PeerHello challenged;
+    /** The proof this side's answering hello carried, which the caller's response must cover. */
+    private byte[] answeredProof;
     /** Inside a read: answers ready now are written and flushed together when the read completes. */
     private boolean reading;
     /** Replies written but not yet flushed. */
@@ -93,14 +97,24 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            if (!auth.acceptDialer(hello.clusterName(), hello.nodeId(), hello.proof())) {
-                auth.failed(from);
-                String why = hello.proof() == null ? "it has no cluster secret" : "its proof of the cluster secret is wrong or replayed";
-                if (acceptor.firstRefusal(hostOf(ctx.channel().remoteAddress()), why)) {
-                    log.warn("Refusing peer {} (node {}, from {}): {}", printable(hello.address()), Long.toHexString(hello.nodeId()),
-                            ctx.channel().remoteAddress(), why);
+            if (hello.challenge()) {
+                // Challenge and response: answer with a proof over the caller's nonce and one of this side's, and
+                // handle nothing until the caller's response covers both.
+                if (hello.proof() == null || hello.proof().length != PeerAuthenticator.CHALLENGE_BYTES) {
+                    refuseDialer(ctx, auth, from, hello, hello.proof() == null ? "it has no cluster secret"
+                            : "its challenge is malformed");
+                    return;
                 }
-                ctx.close();
+                answer = answer.withChallenge(true).withProof(auth.acceptorProof(answer.clusterName(),
+                        answer.nodeId(), hello.proof()));
+                challenged = hello;
+                answeredProof = answer.proof();
+                ctx.writeAndFlush(answer);
+                return;
+            }
+            if (!auth.acceptDialer(hello.clusterName(), hello.nodeId(), hello.proof())) {
+                refuseDialer(ctx, auth, from, hello, hello.proof() == null ? "it has no cluster secret"
+                        : "its proof of the cluster secret is wrong or replayed");
                 return;
             }
             answer = answer.withProof(auth.acceptorProof(answer.clusterName(), answer.nodeId(), hello.proof()));
@@ -109,7 +123,45 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(answer);
     }
 
+    /** Closes the connection of a caller whose proof failed, counting it and logging once per address. */
+    private void refuseDialer(ChannelHandlerContext ctx, PeerAuthenticator auth, String from, PeerHello hello,
+                              String why) {
+        auth.failed(from);
+        if (acceptor.firstRefusal(from, why)) {
+            log.warn("Refusing peer {} (node {}, from {}): {}", printable(hello.address()),
+                    Long.toHexString(hello.nodeId()), ctx.channel().remoteAddress(), why);
+        }
+        ctx.close();
+    }
+
+    /**
+     * Under challenge and response, the caller's first frame: its response. True if the connection is through
+     * with it (the response checked out, and the caller is a peer from now on; or it failed and the connection
+     * is closing); false if no response is awaited.
+     */
+    private boolean awaitedResponse(ChannelHandlerContext ctx, PeerFrame frame) {
+        if (challenged == null) {
+            return false;
+        }
+        PeerHello caller = challenged;
+        challenged = null;
+        PeerAuthenticator auth = acceptor.config().authenticator();
+        String from = hostOf(ctx.channel().remoteAddress());
+        if (frame.type() != PeerMessageType.AUTH_RESPONSE || !auth.acceptResponse(caller.clusterName(),
+                caller.nodeId(), acceptor.self().nodeId(), caller.proof(), answeredProof, frame.payload())) {
+            refuseDialer(ctx, auth, from, caller, frame.type() != PeerMessageType.AUTH_RESPONSE
+                    ? "it sent " + frame.type() + " before answering the challenge"
+                    : "its answer to the challenge is wrong");
+            return true;
+        }
+        peer = caller;
+        return true;
+    }
+
     private void onFrame(ChannelHandlerContext ctx, PeerFrame frame) {
+        if (awaitedResponse(ctx, frame)) {
+            return;
+        }
         if (!accepts(ctx, frame.type())) {
             return;
         }
@@ -124,6 +176,14 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
 
     /** As {@link #onFrame}, for a request the service reads in place; the caller releases the view after. */
     private void onFrameInPlace(ChannelHandlerContext ctx, PeerFrameView view) {
+        if (challenged != null) { // a request read in place is never the response
+            PeerHello caller = challenged;
+            challenged = null;
+            PeerAuthenticator auth = acceptor.config().authenticator();
+            refuseDialer(ctx, auth, hostOf(ctx.channel().remoteAddress()), caller,
+                    "it sent " + view.type() + " before answering the challenge");
+            return;
+        }
         if (!accepts(ctx, view.type())) {
             return;
         }

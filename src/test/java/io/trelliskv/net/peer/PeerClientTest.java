@@ -192,9 +192,11 @@ class PeerClientTest {
         assertThat(failureOf(client().call(guarded, PeerMessageType.FORWARD, utf8("echo:x"), LONG)))
                 .as("a caller without a secret").isInstanceOf(PeerUnavailableException.class);
         InetSocketAddress open = startServer(0).address();
+        received.clear();
         assertThat(failureOf(client(withSecret, CALLER).call(open, PeerMessageType.FORWARD, utf8("echo:x"), LONG)))
                 .as("a node without the secret is not trusted either").isInstanceOf(PeerUnavailableException.class)
                 .hasMessageContaining("it has no cluster secret");
+        assertThat(received).as("nothing but the hello went to the node that could not prove the secret").isEmpty();
     }
 
     @Test

@@ -181,8 +181,23 @@ class PeerCodecTest {
     @Test
     void otherVersionClosesTheConnection() {
         byte[] wire = encode(ALICE);
-        wire[1] = 4; // 1, 2 (a hello with a proof of the cluster secret) and 3 (deadlines) are this build's
+        wire[1] = 5; // 1, 2 (a proof of the cluster secret), 3 (deadlines) and 4 (challenge) are this build's
         assertClosedBy(wire);
+    }
+
+    @Test
+    void aHelloWithAChallengeRoundTripsInVersion4() {
+        PeerHello challenge = ALICE.withChallenge(true).withProof(new byte[16]);
+        byte[] wire = encode(challenge);
+        assertThat(wire[1]).isEqualTo(PeerCodec.VERSION_WITH_CHALLENGE);
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(new PeerDecoder(4096));
+        ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(wire));
+        PeerHello decoded = ch.readInbound();
+        assertThat(decoded).isEqualTo(challenge);
+        assertThat(decoded.challenge()).isTrue();
+        assertThat(decoded.readsDeadlines()).isTrue();
+        assertThat(challenge.withDeadlines(false).challenge()).as("an earlier build's hello has no challenge").isFalse();
+        ch.finishAndReleaseAll();
     }
 
     @Test

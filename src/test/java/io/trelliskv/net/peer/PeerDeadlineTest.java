@@ -332,9 +332,35 @@ class PeerDeadlineTest {
     }
 
     /**
-     * A node of the build before deadlines, on a plain socket: it refuses any hello but versions 1 and 2 by
-     * closing the connection, as that build's decoder does, answers with a version-1 hello, and answers
-     * every request frame with "ok". Records the hello versions and frame types it was sent.
+     * With a cluster secret, a node of the build before challenge and response refuses this build's hello (version
+     * 4) by closing the connection; the next connection proves the secret in its hello alone, as that build
+     * expects, and is served. Nothing is sent to it before its proof checked out.
+     */
+    @Test
+    void withASecretAClientProvesItInTheHelloToAPeerThatRefusedTheChallenge() throws Exception {
+        io.trelliskv.security.PeerAuthenticator auth = new io.trelliskv.security.PeerAuthenticator(
+                "sixteen-bytes-or-more-secret".getBytes(StandardCharsets.UTF_8), io.trelliskv.common.Clock.SYSTEM);
+        EarlierBuildPeer old = new EarlierBuildPeer(auth, PeerCodec.VERSION_WITH_DEADLINES);
+        resources.add(old);
+        PeerClient c = new PeerClient(PeerConfig.defaults("prod").withBackoff(Duration.ofMillis(20),
+                Duration.ofMillis(100)).withAuthenticator(auth), new PeerHello("prod", "127.0.0.1", 1, 1L));
+        resources.add(c);
+        InetSocketAddress at = old.address();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
+                c.call(at, PeerMessageType.FORWARD, "x".getBytes(StandardCharsets.UTF_8), LONG,
+                        PeerClient.NO_STREAM, DEADLINE).get(10, TimeUnit.SECONDS) != null);
+        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_CHALLENGE)
+                .contains((int) PeerCodec.VERSION_WITH_DEADLINES).doesNotContain((int) PeerCodec.VERSION);
+        assertThat(old.frameTypes).as("the call (in a deadline envelope once the hello is in), no answer to a challenge")
+                .hasSize(1).allMatch(t -> t == PeerMessageType.FORWARD.code() || t == PeerMessageType.DEADLINE.code());
+    }
+
+    /**
+     * A node of an earlier build, on a plain socket: it refuses any hello of a version above {@code newest}
+     * (by default 2, the build before deadlines) by closing the connection, as that build's decoder does,
+     * answers with a hello of the version it was sent (version 1 before deadlines; with {@code auth}, the
+     * acceptor's proof over the dialer's, once that checked out), and answers every request frame with "ok".
+     * Records the hello versions and frame types it was sent.
      */
     private static final class EarlierBuildPeer implements AutoCloseable {
         final List<Integer> helloVersions = new CopyOnWriteArrayList<>();
@@ -342,7 +368,16 @@ class PeerDeadlineTest {
         private final ServerSocket server;
         private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
+        private final io.trelliskv.security.PeerAuthenticator auth;
+        private final int newest;
+
         EarlierBuildPeer() throws IOException {
+            this(null, PeerCodec.VERSION_WITH_PROOF);
+        }
+
+        EarlierBuildPeer(io.trelliskv.security.PeerAuthenticator auth, int newest) throws IOException {
+            this.auth = auth;
+            this.newest = newest;
             server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
             Thread acceptor = new Thread(this::acceptLoop, "earlier-build-peer");
             acceptor.setDaemon(true);
@@ -374,17 +409,28 @@ class PeerDeadlineTest {
                 in.readUnsignedByte(); // magic
                 int version = in.readUnsignedByte();
                 helloVersions.add(version);
-                if (version != PeerCodec.VERSION && version != PeerCodec.VERSION_WITH_PROOF) {
+                if (version < PeerCodec.VERSION || version > newest) {
                     return;
                 }
+                String cluster = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
                 in.skipNBytes(in.readUnsignedByte());
-                in.skipNBytes(in.readUnsignedByte());
-                in.skipNBytes(2 + 8);
-                if (version == PeerCodec.VERSION_WITH_PROOF) {
-                    in.skipNBytes(in.readUnsignedByte());
+                in.skipNBytes(2);
+                long nodeId = in.readLong();
+                byte[] proof = null;
+                if (version != PeerCodec.VERSION) {
+                    int n = in.readUnsignedByte();
+                    proof = n == 0 ? null : in.readNBytes(n);
+                }
+                PeerHello answer = new PeerHello("prod", "127.0.0.1", server.getLocalPort(), 3L)
+                        .withDeadlines(version == PeerCodec.VERSION_WITH_DEADLINES);
+                if (auth != null) {
+                    if (!auth.acceptDialer(cluster, nodeId, proof)) {
+                        return;
+                    }
+                    answer = answer.withProof(auth.acceptorProof("prod", 3L, proof));
                 }
                 out.write(ByteBufUtil.getBytes(PeerCodec.encodeHello(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT,
-                        new PeerHello("prod", "127.0.0.1", server.getLocalPort(), 3L).withDeadlines(false))));
+                        answer)));
                 while (true) {
                     int length = in.readInt();
                     int type = in.readUnsignedByte();
