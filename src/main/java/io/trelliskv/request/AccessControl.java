@@ -198,6 +198,24 @@ final class AccessControl {
     }
 
     /**
+     * At EXEC, a queued command that its user may no longer run, as ACL rules changed since it was queued: the
+     * command's reply in EXEC's, in Redis 7.0's words; null if it may run. The denial goes to ACL LOG (context
+     * {@code multi}).
+     */
+    String refusalAtExec(ClientConnection client, CommandSpec spec, byte[][] args) {
+        String refusal = refusal(client, spec, args, true);
+        if (refusal == null) {
+            return null;
+        }
+        String reason = refusal.startsWith("NOPERM this user has no permissions to access one of the keys")
+                ? "no permission to touch the specified keys"
+                : refusal.startsWith("NOPERM this user has no permissions to run") ? "no permission to execute the"
+                + " command or subcommand" : refusal;
+        return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This"
+                + " command is no longer allowed for the following reason: " + reason;
+    }
+
+    /**
      * At a connection's first command: {@link #DENIED} if protected mode keeps it out, else null, having logged it in
      * as the default user if that needs no password. Null for every later command.
      */

@@ -449,7 +449,7 @@ public final class Dispatcher implements CommandSink {
                     out.error(Transactions.EXECABORT);
                     return;
                 }
-                List<byte[][]> commands = tx.queued();
+                List<byte[][]> commands = recheckAtExec(client, tx.queued());
                 Transaction.Watches watches = tx.watches();
                 tx.end();
                 if (joining && r != null) {
@@ -474,6 +474,26 @@ public final class Dispatcher implements CommandSink {
                 }
             }
         }
+    }
+
+    /**
+     * The queued commands with each one its user may no longer run (ACL rules changed since it was queued) replaced
+     * by its refusal ({@link Transactions#refused}), as Redis 7.0 checks them again at EXEC: the others run.
+     */
+    private List<byte[][]> recheckAtExec(ClientConnection client, List<byte[][]> queued) {
+        List<byte[][]> commands = queued;
+        for (int i = 0; i < queued.size(); i++) {
+            byte[][] args = queued.get(i);
+            CommandSpec spec = table.find(args[0]);
+            String refusal = spec == null ? null : access.refusalAtExec(client, spec, args);
+            if (refusal != null) {
+                if (commands == queued) {
+                    commands = new ArrayList<>(queued);
+                }
+                commands.set(i, Transactions.refused(refusal));
+            }
+        }
+        return commands;
     }
 
     private void refuseWhileJoining(ClientConnection client) {

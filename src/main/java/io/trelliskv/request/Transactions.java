@@ -14,6 +14,7 @@ import io.trelliskv.version.Version;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Set;
 
@@ -216,6 +217,8 @@ final class Transactions {
                 CommandSpec spec = table.find(command[0]);
                 if (spec == unwatch) {
                     out.writeBytes("+OK\r\n".getBytes(StandardCharsets.US_ASCII));
+                } else if (command.length == 2 && Arrays.equals(command[0], REFUSED)) {
+                    out.writeBytes(ErrorReplies.errorReply(new String(command[1], StandardCharsets.UTF_8)));
                 } else if (spec == null || !spec.arityAccepts(command.length)) {
                     out.writeBytes(("-ERR command '" + new String(command[0], StandardCharsets.UTF_8)
                             + "' cannot run here\r\n").getBytes(StandardCharsets.UTF_8));
@@ -225,6 +228,18 @@ final class Transactions {
             }
             return out.toByteArray();
         });
+    }
+
+    /**
+     * Stands in a transaction's commands for one refused at EXEC ({@link #refused}): a name no client can queue
+     * (an unknown command aborts the transaction), so only EXEC's check puts it there; it travels with the
+     * transaction when forwarded, and its reply is its error.
+     */
+    private static final byte[] REFUSED = "\0refused".getBytes(StandardCharsets.US_ASCII);
+
+    /** A queued command refused at EXEC: its reply in EXEC's will be {@code error}. */
+    static byte[][] refused(String error) {
+        return new byte[][] {REFUSED, error.getBytes(StandardCharsets.UTF_8)};
     }
 
     /** Whether the transaction writes: it needs the write level's replicas. */

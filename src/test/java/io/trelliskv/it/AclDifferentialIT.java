@@ -257,7 +257,31 @@ class AclDifferentialIT {
             steps.add(new Step(Target.ADMIN, args("ACL", "DELUSER", user)));
         }
         steps.addAll(keyPermissionSweep());
+        steps.addAll(rulesChangedBeforeExec());
         steps.add(new Step(Target.USER, args("AUTH", "alice", "pw1")));
+        return steps;
+    }
+
+    /**
+     * Rules changed between MULTI and EXEC: Redis 7.0 checks each queued command again at EXEC and answers one
+     * no longer allowed (its command, or its keys) with NOPERM in EXEC's reply, running the others. As bob, who is
+     * logged in after the sweep; his rules are as before at the end.
+     */
+    private static List<Step> rulesChangedBeforeExec() {
+        List<Step> steps = new ArrayList<>();
+        steps.add(new Step(Target.USER, args("MULTI")));
+        steps.add(new Step(Target.USER, args("SET", "app:exec", "v")));
+        steps.add(new Step(Target.USER, args("GET", "app:exec")));
+        steps.add(new Step(Target.ADMIN, args("ACL", "SETUSER", "bob", "-set")));
+        steps.add(new Step(Target.USER, args("EXEC")));
+        steps.add(new Step(Target.ADMIN, args("ACL", "SETUSER", "bob", "+set")));
+        steps.add(new Step(Target.USER, args("MULTI")));
+        steps.add(new Step(Target.USER, args("SET", "app:exec", "w")));
+        steps.add(new Step(Target.USER, args("PING")));
+        steps.add(new Step(Target.ADMIN, args("ACL", "SETUSER", "bob", "resetkeys", "~other:*")));
+        steps.add(new Step(Target.USER, args("EXEC")));
+        steps.add(new Step(Target.USER, args("GET", "app:exec")));
+        steps.add(new Step(Target.ADMIN, args("ACL", "SETUSER", "bob", "resetkeys", "~app:*")));
         return steps;
     }
 
