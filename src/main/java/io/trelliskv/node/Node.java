@@ -281,6 +281,13 @@ public final class Node implements AutoCloseable {
                     + " hosts are refused; set one (--requirepass-file) or start with --protected-mode no",
                     config.net().host());
         }
+        if (gossipKeys != null && config.security().clusterSecretFile() == null) {
+            // Gossip's datagrams are sealed, but membership also travels in the periodic push-pull, over a peer
+            // connection: without the secret anyone who reaches the port could read or join it there.
+            log.warn("--gossip-key-file without --cluster-secret-file: gossip datagrams are sealed, but peer"
+                    + " connections, the membership push-pull among them, are open to any node that reaches this port;"
+                    + " give both");
+        }
     }
 
     private static void runSafely(String what, Runnable task) {
