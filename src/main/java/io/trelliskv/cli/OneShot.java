@@ -85,6 +85,7 @@ final class OneShot {
                 }
                 yield new Request(List.of("REMOVENODE", args.get(0)), this::printOk);
             }
+            case "gossipkey" -> gossipKey(args);
             case "raw" -> {
                 if (args.isEmpty()) {
                     throw new UsageException("raw: missing command (usage: raw CMD [ARG...])");
@@ -93,6 +94,41 @@ final class OneShot {
             }
             default -> new Request(words, this::printReply);
         };
+    }
+
+    /**
+     * {@code gossipkey list | install|use|remove [KEY | -]}: GOSSIPKEY, the key (base64) read from the first line of
+     * standard input when it is {@code -} or left out, so that it shows neither in the shell's history nor in the
+     * process list.
+     */
+    private Request gossipKey(List<String> args) {
+        String usage = " (usage: gossipkey list | gossipkey install|use|remove [KEY | -], the key read from standard"
+                + " input when - or left out)";
+        String sub = args.isEmpty() ? "" : args.get(0).toLowerCase(Locale.ROOT);
+        if (sub.equals("list") && args.size() == 1) {
+            return new Request(List.of("GOSSIPKEY", "LIST"), this::printReply);
+        }
+        if (!List.of("install", "use", "remove").contains(sub) || args.size() > 2) {
+            throw new UsageException("gossipkey: " + (sub.isEmpty() ? "missing subcommand" : "unexpected arguments")
+                    + usage);
+        }
+        String key = args.size() == 2 && !args.get(1).equals("-") ? args.get(1) : firstLineOfInput();
+        if (key.isBlank()) {
+            throw new UsageException("gossipkey " + sub + ": no key on standard input" + usage);
+        }
+        return new Request(List.of("GOSSIPKEY", sub.toUpperCase(Locale.ROOT), key.strip()), this::printOk);
+    }
+
+    /** The first line of standard input, without its line end; empty if there is none. */
+    private String firstLineOfInput() {
+        try {
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(streams.in(),
+                    java.nio.charset.StandardCharsets.US_ASCII));
+            String line = in.readLine();
+            return line == null ? "" : line;
+        } catch (java.io.IOException e) {
+            throw new UsageException("gossipkey: cannot read the key from standard input: " + e.getMessage());
+        }
     }
 
     /** {@code put KEY VALUE [--ttl DURATION]}; KEY and VALUE are taken as they are, even if they start with '-'. */

@@ -46,6 +46,8 @@ import picocli.CommandLine.Parameters;
                 "  status                          members' ring status (NORMAL/JOINING/LEAVING), streams and progress",
                 "  decommission                    hand the node's ranges over, then it leaves the ring and exits",
                 "  removenode NODE_ID              take a DEAD node off the ring; its ranges get back to N replicas",
+                "  gossipkey list                  the gossip keys' fingerprints, the primary first",
+                "  gossipkey install|use|remove    rotate gossip keys; the key (base64) is read from standard input",
                 "  raw CMD [ARG...]                send any command, print the reply like redis-cli",
                 "  CMD [ARG...]                    any other word is sent as with raw, e.g. DBSIZE",
                 "",

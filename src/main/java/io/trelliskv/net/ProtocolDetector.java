@@ -176,6 +176,10 @@ final class ProtocolDetector extends ByteToMessageDecoder {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (decrypted && evt instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+            PeerTls tls = peers.config().tls();
+            if (tls != null) {
+                tls.handshakeFailed();
+            }
             if (peers.firstRefusal(hostOf(ctx.channel().remoteAddress()), "tls handshake")) {
                 log.warn("Refusing peer connection from {}: TLS handshake failed: {}", ctx.channel().remoteAddress(),
                         done.cause().getMessage());

@@ -325,6 +325,8 @@ public final class Info {
         sb.append("peer_tls:").append(source.peerTls() == null ? "no"
                 : source.peerTls().config().optional() ? "optional" : "yes").append("\r\n");
         line(sb, "peer_plaintext_refused", source.peerTls() != null ? source.peerTls().plaintextPeersRefused() : 0);
+        // peer connections whose TLS handshake failed here (no certificate, or one the cluster's CA did not sign)
+        line(sb, "peer_tls_handshake_failures", source.peerTls() != null ? source.peerTls().handshakesFailed() : 0);
         // peer hellos whose proof of the cluster secret failed, and those refused unchecked after too many
         line(sb, "peer_auth_failures", source.peerAuth() != null ? source.peerAuth().failures() : 0);
         line(sb, "peer_auth_throttled", source.peerAuth() != null ? source.peerAuth().throttled() : 0);

@@ -32,6 +32,8 @@ class TrellisCliTest {
     /** Canned replies of the fake server, by command words joined with spaces, the name upper-cased. */
     private static final Map<String, String> REPLIES = Map.ofEntries(
             Map.entry("SET k v", "+OK\r\n"),
+            Map.entry("GOSSIPKEY INSTALL a2V5LW9uLXN0ZGlu", "+OK\r\n"),
+            Map.entry("GOSSIPKEY USE a2V5LW9uLXN0ZGlu", "+OK\r\n"),
             Map.entry("SET k v PX 10000", "+OK\r\n"),
             Map.entry("SET k -5", "+OK\r\n"),
             Map.entry("GET k", "$5\r\nhello\r\n"),
@@ -210,6 +212,21 @@ class TrellisCliTest {
 
     @Nested
     class Commands {
+
+        @Test
+        void gossipKeyReadsTheKeyFromStandardInputNotTheCommandLine() throws IOException {
+            String address = startServer();
+            Result r = run("a2V5LW9uLXN0ZGlu\n", false, address, "gossipkey", "install");
+            Result dash = run("a2V5LW9uLXN0ZGlu\n", false, address, "gossipkey", "USE", "-");
+
+            assertThat(r).isEqualTo(new Result(0, "OK\n", ""));
+            assertThat(dash).isEqualTo(new Result(0, "OK\n", ""));
+            assertThat(server.received()).containsExactly(command("GOSSIPKEY", "INSTALL", "a2V5LW9uLXN0ZGlu"),
+                    command("GOSSIPKEY", "USE", "a2V5LW9uLXN0ZGlu"));
+            assertUsageError(run("", false, address, "gossipkey", "remove"), "gossipkey remove: no key on standard"
+                    + " input (usage: gossipkey list | gossipkey install|use|remove [KEY | -], the key read from"
+                    + " standard input when - or left out)");
+        }
 
         @Test
         void putSendsSetAndPrintsOk() throws IOException {

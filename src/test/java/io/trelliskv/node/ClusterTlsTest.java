@@ -82,7 +82,8 @@ class ClusterTlsTest {
             assertThat(jc.sendCommand(() -> SafeEncoder.encode("CONSISTENCY"), "QUORUM")).isNotNull();
             assertThat(jc.get("greeting")).isEqualTo("over tls");
         }
-        assertThat(info(a)).containsEntry("peer_tls", "yes").containsEntry("peer_plaintext_refused", "0");
+        assertThat(info(a)).containsEntry("peer_tls", "yes").containsEntry("peer_plaintext_refused", "0")
+                .containsEntry("peer_tls_handshake_failures", "0");
 
         Node plaintext = start(List.of(seedOf(a)), null);
         await().atMost(Duration.ofSeconds(20)).until(() ->
@@ -92,6 +93,8 @@ class ClusterTlsTest {
         Node outsider = start(List.of(seedOf(a)), peerTls(foreign.serverCert, foreign.serverKey, certs.caCert));
         await().atMost(Duration.ofSeconds(20)).until(() -> Long.parseLong(info(outsider)
                 .getOrDefault("peer_request_failures", "0")) >= 2);
+        await().atMost(Duration.ofSeconds(20)).as("the outsider's handshakes, failed at a, counted there")
+                .until(() -> Long.parseLong(info(a).get("peer_tls_handshake_failures")) >= 1);
 
         for (Node n : members) {
             assertThat(n.clusterState().ring().nodes()).as("the members' ring").hasSize(3);

@@ -41,6 +41,7 @@ public final class PeerTls {
     private final AtomicReference<Contexts> contexts = new AtomicReference<>();
     /** Peer connections refused for speaking the peer protocol outside TLS. */
     private final AtomicLong plaintextRefused = new AtomicLong();
+    private final AtomicLong handshakesFailed = new AtomicLong();
 
     /** @throws IllegalArgumentException naming the files and the reason if they cannot be used */
     public PeerTls(PeerTlsConfig config) {
@@ -109,6 +110,16 @@ public final class PeerTls {
     /** Peer connections refused so far because they spoke the peer protocol in plaintext (INFO). */
     public long plaintextPeersRefused() {
         return plaintextRefused.get();
+    }
+
+    /** Counts a peer connection whose TLS handshake failed here (no certificate, or one the CA did not sign). */
+    public void handshakeFailed() {
+        handshakesFailed.incrementAndGet();
+    }
+
+    /** Peer connections accepted here whose TLS handshake failed (INFO {@code peer_tls_handshake_failures}). */
+    public long handshakesFailed() {
+        return handshakesFailed.get();
     }
 
     private static String rootMessage(Throwable e) {
