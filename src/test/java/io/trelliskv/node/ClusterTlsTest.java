@@ -93,7 +93,7 @@ class ClusterTlsTest {
         Node outsider = start(List.of(seedOf(a)), peerTls(foreign.serverCert, foreign.serverKey, certs.caCert));
         await().atMost(Duration.ofSeconds(20)).until(() -> Long.parseLong(info(outsider)
                 .getOrDefault("peer_request_failures", "0")) >= 2);
-        await().atMost(Duration.ofSeconds(20)).as("the outsider's handshakes, failed at a, counted there")
+        await().atMost(Duration.ofSeconds(20)).alias("the outsider's handshakes, failed at a, counted there")
                 .until(() -> Long.parseLong(info(a).get("peer_tls_handshake_failures")) >= 1);
 
         for (Node n : members) {
