@@ -25,6 +25,11 @@ public final class ClientRegistry {
     private final ConcurrentHashMap<Long, ClientConnection> clients = new ConcurrentHashMap<>();
     /** Open peer connections accepted on the shared port; each holds a place under {@link #maxClients}. */
     private final AtomicInteger peers = new AtomicInteger();
+    /**
+     * Places taken under {@link #maxClients}: the clients and the peers. Taken by compare-and-set, so that
+     * connections accepted at once on several event loops never take more places than there are.
+     */
+    private final AtomicInteger places = new AtomicInteger();
     private final AtomicLong nextId = new AtomicLong(1);
     private final AtomicLong totalConnections = new AtomicLong();
     private final AtomicLong rejectedConnections = new AtomicLong();
@@ -37,10 +42,14 @@ public final class ClientRegistry {
 
     /** Registers a new connection, or returns null if the client limit is reached. */
     ClientConnection register(Channel channel, long nowMillis) {
-        if (clients.size() + peers.get() >= maxClients) {
-            rejectedConnections.incrementAndGet();
-            return null;
-        }
+        int taken;
+        do {
+            taken = places.get();
+            if (taken >= maxClients) {
+                rejectedConnections.incrementAndGet();
+                return null;
+            }
+        } while (!places.compareAndSet(taken, taken + 1));
         ClientConnection c = new ClientConnection(nextId.getAndIncrement(), channel, nowMillis);
         clients.put(c.id(), c);
         totalConnections.incrementAndGet();
@@ -48,7 +57,9 @@ public final class ClientRegistry {
     }
 
     void unregister(ClientConnection c) {
-        clients.remove(c.id());
+        if (clients.remove(c.id()) != null) {
+            places.decrementAndGet(); // a connection that became a peer gives its place back in peerClosed
+        }
     }
 
     /** A connection registered as {@code c} turned out to be a peer: it keeps its place, as a peer. */
@@ -60,6 +71,7 @@ public final class ClientRegistry {
     /** A peer connection counted by {@link #clientBecamePeer} has closed. */
     void peerClosed() {
         peers.decrementAndGet();
+        places.decrementAndGet();
     }
 
     /** A connection refused at accept (already counted in {@link #rejectedConnections()}) was a peer. */
