@@ -22,6 +22,9 @@ public final class PeerDecoder extends ByteToMessageDecoder {
 
     private static final Logger log = LoggerFactory.getLogger(PeerDecoder.class);
 
+    /** Malformed peer traffic is logged at most once a second, over all connections. */
+    private static final io.trelliskv.common.LogLimiter MALFORMED = new io.trelliskv.common.LogLimiter(1_000);
+
     private enum State { HELLO, FRAMES, FAILED }
 
     private final int maxFrameLength;
@@ -58,7 +61,13 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             }
         } catch (PeerProtocolException e) {
             state = State.FAILED;
-            log.warn("Closing peer connection from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
+            // Anyone who reaches the port can send a malformed hello on connection after connection: one line a
+            // second at most, saying how many it stands for.
+            long held = MALFORMED.admit();
+            if (held >= 0) {
+                log.warn("Closing peer connection from {}: {}{}", ctx.channel().remoteAddress(), e.getMessage(),
+                        io.trelliskv.common.LogLimiter.more(held));
+            }
             ctx.close();
         }
         if (state == State.FAILED) {
