@@ -107,6 +107,12 @@ final class AccessControl {
         return need;
     }
 
+    /** Redis 7.0's refusal of a command the user may not run: this, then {@code the 'name' command}. */
+    private static final String COMMAND_DENIED = "NOPERM this user has no permissions to run";
+    /** Redis 7.0's refusal of a command on a key the user may not access as it needs. */
+    private static final String KEY_DENIED = "NOPERM this user has no permissions to access one of the keys used as"
+            + " arguments";
+
     /** The reply to a command of a connection whose user was deleted or made again; the connection is then closed. */
     static final String USER_GONE = "ERR this connection's user was deleted or replaced (ACL DELUSER, ACL LOAD):"
             + " connection closed; log in again";
@@ -179,7 +185,7 @@ final class AccessControl {
                 String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
                 long now = clock.millis();
                 acl.logDenial(Acl.Denial.COMMAND, context, refused, name, client.info(now), now);
-                return "NOPERM this user has no permissions to run the '" + refused + "' command";
+                return COMMAND_DENIED + " the '" + refused + "' command";
             }
         }
         if (spec.firstKey() > 0) {
@@ -190,7 +196,7 @@ final class AccessControl {
                 if (!user.mayAccess(args[i], need.read, need.write)) {
                     acl.logDenial(Acl.Denial.KEY, context, new String(args[i], StandardCharsets.ISO_8859_1), name,
                             client.info(clock.millis()), clock.millis());
-                    return "NOPERM this user has no permissions to access one of the keys used as arguments";
+                    return KEY_DENIED;
                 }
             }
         }
@@ -207,10 +213,8 @@ final class AccessControl {
         if (refusal == null) {
             return null;
         }
-        String reason = refusal.startsWith("NOPERM this user has no permissions to access one of the keys")
-                ? "no permission to touch the specified keys"
-                : refusal.startsWith("NOPERM this user has no permissions to run") ? "no permission to execute the"
-                + " command or subcommand" : refusal;
+        String reason = refusal.equals(KEY_DENIED) ? "no permission to touch the specified keys"
+                : refusal.startsWith(COMMAND_DENIED) ? "no permission to execute the command or subcommand" : refusal;
         return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This"
                 + " command is no longer allowed for the following reason: " + reason;
     }

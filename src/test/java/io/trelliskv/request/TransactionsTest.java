@@ -511,4 +511,18 @@ class TransactionsTest {
         assertThat(unit.keys(h.node.dispatcher().table())).map(k -> new String(k.bytes(), StandardCharsets.UTF_8))
                 .containsExactly("w", "a", "b", "c", "d");
     }
+
+    /**
+     * A command refused at EXEC (its user's rules changed since it was queued) travels in its transaction when the
+     * transaction is forwarded to its keys' coordinator, and answers its error there in its place; the others run.
+     */
+    @Test
+    void aCommandRefusedAtExecAnswersItsErrorInPlaceWhereTheTransactionRuns() {
+        Transaction.Unit unit = new Transaction.Unit(List.of(), List.of(), List.of(args("SET", "k", "v"),
+                Transactions.refused("NOPERM ACLs rules changed (the test's reason)"), args("GET", "k")));
+        byte[] reply = h.node.dispatcher().executeForwarded(1, new ForwardCodec.Request(2, null, null, 0, null,
+                Transaction.Unit.decode(unit.encode()).encode())).join().resp();
+        assertThat(new String(reply, StandardCharsets.UTF_8))
+                .isEqualTo("*3\r\n+OK\r\n-NOPERM ACLs rules changed (the test's reason)\r\n$1\r\nv\r\n");
+    }
 }

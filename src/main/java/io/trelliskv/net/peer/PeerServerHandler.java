@@ -135,11 +135,11 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Under challenge and response, the caller's first frame: its response. True if the connection is through
-     * with it (the response checked out, and the caller is a peer from now on; or it failed and the connection
-     * is closing); false if no response is awaited.
+     * Under challenge and response, the caller's first frame: its response ({@code payload}; null for a frame read in
+     * place, which is never one). True if the connection is through with it (the response checked out, and the caller
+     * is a peer from now on; or it failed and the connection is closing); false if no response is awaited.
      */
-    private boolean awaitedResponse(ChannelHandlerContext ctx, PeerFrame frame) {
+    private boolean awaitedResponse(ChannelHandlerContext ctx, PeerMessageType type, byte[] payload) {
         if (challenged == null) {
             return false;
         }
@@ -147,19 +147,19 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
         challenged = null;
         PeerAuthenticator auth = acceptor.config().authenticator();
         String from = hostOf(ctx.channel().remoteAddress());
-        if (frame.type() != PeerMessageType.AUTH_RESPONSE || !auth.acceptResponse(caller.clusterName(),
-                caller.nodeId(), acceptor.self().nodeId(), caller.proof(), answeredProof, frame.payload())) {
-            refuseDialer(ctx, auth, from, caller, frame.type() != PeerMessageType.AUTH_RESPONSE
-                    ? "it sent " + frame.type() + " before answering the challenge"
-                    : "its answer to the challenge is wrong");
-            return true;
+        if (type != PeerMessageType.AUTH_RESPONSE) {
+            refuseDialer(ctx, auth, from, caller, "it sent " + type + " before answering the challenge");
+        } else if (!auth.acceptResponse(caller.clusterName(), caller.nodeId(), acceptor.self().nodeId(),
+                caller.proof(), answeredProof, payload)) {
+            refuseDialer(ctx, auth, from, caller, "its answer to the challenge is wrong");
+        } else {
+            peer = caller;
         }
-        peer = caller;
         return true;
     }
 
     private void onFrame(ChannelHandlerContext ctx, PeerFrame frame) {
-        if (awaitedResponse(ctx, frame)) {
+        if (awaitedResponse(ctx, frame.type(), frame.payload())) {
             return;
         }
         if (!accepts(ctx, frame.type())) {
@@ -176,12 +176,7 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
 
     /** As {@link #onFrame}, for a request the service reads in place; the caller releases the view after. */
     private void onFrameInPlace(ChannelHandlerContext ctx, PeerFrameView view) {
-        if (challenged != null) { // a request read in place is never the response
-            PeerHello caller = challenged;
-            challenged = null;
-            PeerAuthenticator auth = acceptor.config().authenticator();
-            refuseDialer(ctx, auth, hostOf(ctx.channel().remoteAddress()), caller,
-                    "it sent " + view.type() + " before answering the challenge");
+        if (awaitedResponse(ctx, view.type(), null)) {
             return;
         }
         if (!accepts(ctx, view.type())) {
