@@ -436,7 +436,7 @@ public final class ClusterMember implements AutoCloseable {
     private CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
         // One stream per client connection: its forwards leave on one peer connection, in order.
         // The owner does not start it once this node has stopped waiting (replication.Deadline).
-        return peers.call(nodeId, PeerMessageType.FORWARD, ForwardCodec.encode(request), FORWARD_TIMEOUT,
+        return peers.call(nodeId, PeerMessageType.FORWARD, ForwardCodec.payload(request), FORWARD_TIMEOUT,
                 request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis()).thenApply(ForwardCodec::decodeReply);
     }
 

@@ -10,13 +10,15 @@ import io.trelliskv.security.AclUser;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.LongFunction;
 
 /**
  * Who may run what, decided when a command is admitted, before it is routed: a connection that has not
  * logged in gets {@code -NOAUTH} for everything but the commands flagged {@code NO_AUTH} (AUTH, HELLO,
  * QUIT); a logged-in one gets {@code -NOPERM} for a command its user may not run or a key none of its
- * patterns grants, and the denial goes to {@code ACL LOG}. A forwarded command was checked on the node
- * the client is connected to, with the client's own user, so it is not checked again here. Redis's
+ * patterns grants, and the denial goes to {@code ACL LOG}. A forwarded command, checked on the node the
+ * client is connected to, is checked again on the node that runs it, with the user of the same name as this
+ * node defines it ({@link #refusalForwarded}): a node enforces its own ACL on every command it runs. Redis's
  * protected mode is decided here too: while the default user needs no password and the node listens
  * beyond loopback, clients from other hosts are refused with Redis's explanation and disconnected.
  *
@@ -171,9 +173,29 @@ final class AccessControl {
             client.user(null, 0);
             return USER_GONE;
         }
-        if (user.isUnrestricted()) {
-            return null;
+        return user.isUnrestricted() ? null : refusal(user, name, spec, args, context, client::info);
+    }
+
+    /**
+     * A command another node forwarded for a client logged in there as {@code userName}, checked with this node's
+     * user of that name: null if it may run here; otherwise the error to reply (a denial goes to this node's
+     * {@code ACL LOG}, the client named as the forwarding node). A user this node does not know may run nothing.
+     *
+     * @param queued whether the command is one of a transaction's
+     */
+    String refusalForwarded(String userName, long fromNode, CommandSpec spec, byte[][] args, boolean queued) {
+        AclUser user = acl.user(userName);
+        if (user == null) {
+            return "NOPERM user '" + userName + "' does not exist on the node that owns the key: define every ACL"
+                    + " user on every node";
         }
+        return user.isUnrestricted() ? null : refusal(user, userName, spec, args, queued ? "multi" : "toplevel",
+                now -> "forwarded-by=" + Long.toHexString(fromNode)); // key=value, as CLIENT LIST
+    }
+
+    /** What {@code user}, restricted, may not do of the command, as its refusal; null if nothing. */
+    private String refusal(AclUser user, String name, CommandSpec spec, byte[][] args, String context,
+                           LongFunction<String> clientInfo) {
         // A user who may run every command (+@all) needs no look at the command's name: the catalog's lookups
         // were a few percent of a node's CPU under pipelined commands.
         if (!spec.has(CommandFlag.NO_AUTH) && !user.allCommands()) {
@@ -184,7 +206,7 @@ final class AccessControl {
                 // as Redis: a container's subcommand is named as the command refused ('acl|setuser')
                 String refused = container && sub != null ? spec.name() + "|" + sub : spec.name();
                 long now = clock.millis();
-                acl.logDenial(Acl.Denial.COMMAND, context, refused, name, client.info(now), now);
+                acl.logDenial(Acl.Denial.COMMAND, context, refused, name, clientInfo.apply(now), now);
                 return COMMAND_DENIED + " the '" + refused + "' command";
             }
         }
@@ -194,8 +216,9 @@ final class AccessControl {
             for (int i = spec.firstKey(); i <= last && i < args.length; i += step) {
                 KeyNeed need = keyNeed(spec, args, i);
                 if (!user.mayAccess(args[i], need.read, need.write)) {
+                    long now = clock.millis();
                     acl.logDenial(Acl.Denial.KEY, context, new String(args[i], StandardCharsets.ISO_8859_1), name,
-                            client.info(clock.millis()), clock.millis());
+                            clientInfo.apply(now), now);
                     return KEY_DENIED;
                 }
             }

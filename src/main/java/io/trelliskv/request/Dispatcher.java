@@ -343,7 +343,8 @@ public final class Dispatcher implements CommandSink {
         long epoch = r.epoch();
         CompletableFuture<Void> heldBack = session.mustWait(epoch);
         if (heldBack != null) {
-            holdBack(client, session, r, () -> r.route(session, protocol, spec, args));
+            String user = client.user(); // the user it was admitted as, whatever the connection logs in as meanwhile
+            holdBack(client, session, r, () -> r.route(session, protocol, user, spec, args));
             return;
         }
         CompletableFuture<byte[]> routed = r.routeForClient(client, session, spec, args);
@@ -429,7 +430,8 @@ public final class Dispatcher implements CommandSink {
                             execution.runDetached(protocol, spec, args)));
                 } else {
                     CompletableFuture<Void> answered = watches.expect();
-                    answerInOrder(client, session, r, () -> r.route(session, protocol, spec, args)
+                    String user = client.user();
+                    answerInOrder(client, session, r, () -> r.route(session, protocol, user, spec, args)
                             .thenApply(reply -> {
                                 byte[] resp = Transactions.recordWatched(watches, args, reply);
                                 answered.complete(null);
@@ -461,9 +463,10 @@ public final class Dispatcher implements CommandSink {
                     // A WATCH pipelined ahead may not have its versions yet: EXEC, and every later
                     // command of the connection, waits for them.
                     CompletableFuture<Void> answered = watches.answered();
+                    String user = client.user(); // EXEC's: its commands run as it, however late they leave
                     Supplier<CompletableFuture<byte[]>> exec = () -> watches.failed()
                             ? CompletableFuture.completedFuture(Transactions.aborted(protocol))
-                            : r.routeTransaction(session, protocol, watches.unit(commands).keys(table),
+                            : r.routeTransaction(session, protocol, user, watches.unit(commands).keys(table),
                                     watches.unit(commands));
                     if (answered.isDone()) {
                         answerInOrder(client, session, r, exec);
@@ -577,11 +580,23 @@ public final class Dispatcher implements CommandSink {
             } catch (MalformedMessageException e) {
                 return CompletableFuture.failedFuture(e);
             }
+            if (request.user() != null) {
+                unit = recheckForwarded(fromNode, request.user(), unit);
+            }
             if (c == null) {
                 return CompletableFuture.completedFuture(ForwardCodec.Reply.of(
                         transactions.runHere(execution, request.protocol(), unit)));
             }
             return c.coordination().executeForwardedTransaction(fromNode, request, session(request), unit, deadline);
+        }
+        if (request.user() != null && spec != null) {
+            // This node's ACL decides what runs here, whoever forwarded it: the client's user as defined here.
+            String refusal = access.refusalForwarded(request.user(), fromNode, spec, args, false);
+            if (refusal != null) {
+                spec.stats().rejected.increment();
+                stats.errorReplied();
+                return CompletableFuture.completedFuture(ForwardCodec.Reply.of(ErrorReplies.errorReply(refusal)));
+            }
         }
         if (c == null || spec == null || spec.firstKey() <= 0 || !spec.arityAccepts(args.length)) {
             return CompletableFuture.completedFuture(ForwardCodec.Reply.of(execution.detached(request.protocol(),
@@ -593,6 +608,27 @@ public final class Dispatcher implements CommandSink {
                     })));
         }
         return c.coordination().executeForwarded(fromNode, request, session(request), spec, deadline);
+    }
+
+    /**
+     * A forwarded transaction with each command that the client's user, as this node defines it, may not run
+     * replaced by its refusal ({@link Transactions#refused}): its reply in EXEC's; the others run.
+     */
+    private Transaction.Unit recheckForwarded(long fromNode, String user, Transaction.Unit unit) {
+        List<byte[][]> commands = unit.commands();
+        for (int i = 0; i < unit.commands().size(); i++) {
+            byte[][] command = unit.commands().get(i);
+            CommandSpec spec = table.find(command[0]);
+            String refusal = spec == null ? null : access.refusalForwarded(user, fromNode, spec, command, true);
+            if (refusal != null) {
+                if (commands == unit.commands()) {
+                    commands = new ArrayList<>(unit.commands());
+                }
+                commands.set(i, Transactions.refused(refusal));
+            }
+        }
+        return commands == unit.commands() ? unit
+                : new Transaction.Unit(unit.watchedKeys(), unit.watchedVersions(), commands);
     }
 
     /** The session a forwarded command runs in: the levels and floors of the client's connection. */

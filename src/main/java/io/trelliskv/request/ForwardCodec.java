@@ -5,7 +5,10 @@ import io.trelliskv.replication.ConsistencyLevel;
 import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Version;
 
+import io.trelliskv.net.peer.PeerPayload;
+
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 
@@ -13,8 +16,9 @@ import java.util.List;
  * The payloads of a forwarded command and of its answer, big-endian.
  *
  * <pre>
- * request := [byte protocol][byte readLevel][byte writeLevel]      levels: 0 = the owner's default, 1 + ordinal
+ * request := [byte protocol | USER][byte readLevel][byte writeLevel]   levels: 0 = the owner's default, 1 + ordinal
  *            [long stream]                                         the client connection's id on the sender
+ *            ([int n][n bytes user name, UTF-8])                   only with the USER bit (0x80): the client's user
  *            [int floors]([long hlc][long node])*                  0, or one per key of the command
  *            [int argc]([int length][bytes])*
  * reply   := [int writes]([long token][long hlc][long node])*      versions the command wrote
@@ -24,6 +28,10 @@ import java.util.List;
  * (the versions of its own writes, for read-your-writes), and names the connection (its stream), so
  * the owner starts the commands of one connection in the order they were sent; the reply tells the
  * forwarding node which versions the command wrote, for read-your-writes.
+ *
+ * <p>The client's user, whose permissions the owner checks again ({@code Dispatcher#executeForwarded}), goes only
+ * to a peer whose hello offered {@code net.peer.PeerCodec#FEATURE_USERS}: a node of an earlier build refuses the
+ * USER bit as a protocol it does not know, so {@link #payload} drops the user for it ({@link Payload#withoutUser}).
  */
 public final class ForwardCodec {
 
@@ -35,7 +43,49 @@ public final class ForwardCodec {
      * connection's stream id on the forwarding node, floors (null: none).
      */
     public record Request(int protocol, ConsistencyLevel readLevel, ConsistencyLevel writeLevel, long stream,
-                   Version[] floors, byte[][] args) {
+                   Version[] floors, byte[][] args, String user) {
+
+        /** A forwarded command that names no user: what a node of an earlier build sends. */
+        public Request(int protocol, ConsistencyLevel readLevel, ConsistencyLevel writeLevel, long stream,
+                       Version[] floors, byte[][] args) {
+            this(protocol, readLevel, writeLevel, stream, floors, args, null);
+        }
+
+        Request withoutUser() {
+            return new Request(protocol, readLevel, writeLevel, stream, floors, args, null);
+        }
+    }
+
+    /** The bit of the protocol byte that says a user name follows the stream. */
+    private static final int USER = 0x80;
+
+    /** A forwarded command's body, encoded once, which drops the user for a peer that does not read it. */
+    public record Payload(byte[] bytes, Request request) implements PeerPayload {
+
+        @Override
+        public int length() {
+            return bytes.length;
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put(bytes);
+        }
+
+        @Override
+        public byte[] toBytes() {
+            return bytes;
+        }
+
+        @Override
+        public PeerPayload withoutUser() {
+            return request.user() == null ? this : PeerPayload.of(encode(request.withoutUser()));
+        }
+    }
+
+    /** The body of a forwarded command, as {@link #encode(Request)}, for the peer connection to write. */
+    public static Payload payload(Request r) {
+        return new Payload(encode(r), r);
     }
 
     /**
@@ -73,13 +123,18 @@ public final class ForwardCodec {
 
     public static byte[] encode(Request r) {
         int floors = r.floors() == null ? 0 : r.floors().length;
-        int size = 3 + 8 + 4 + 16 * floors + 4;
+        byte[] user = r.user() == null ? null : r.user().getBytes(StandardCharsets.UTF_8);
+        int size = 3 + 8 + (user == null ? 0 : 4 + user.length) + 4 + 16 * floors + 4;
         for (byte[] a : r.args()) {
             size += 4 + a.length;
         }
         ByteBuffer b = ByteBuffer.allocate(size);
-        b.put((byte) r.protocol()).put(level(r.readLevel())).put(level(r.writeLevel())).putLong(r.stream())
-                .putInt(floors);
+        b.put((byte) (r.protocol() | (user == null ? 0 : USER))).put(level(r.readLevel())).put(level(r.writeLevel()))
+                .putLong(r.stream());
+        if (user != null) {
+            b.putInt(user.length).put(user);
+        }
+        b.putInt(floors);
         for (int i = 0; i < floors; i++) {
             Version v = r.floors()[i];
             b.putLong(v == null ? 0 : v.hlc()).putLong(v == null ? 0 : v.nodeId());
@@ -94,14 +149,28 @@ public final class ForwardCodec {
     /** @throws MalformedMessageException if the payload is malformed */
     public static Request decodeRequest(byte[] payload) {
         ByteBuffer b = ByteBuffer.wrap(payload);
-        need(b, 15, "header");
-        int protocol = b.get();
+        need(b, 11, "header");
+        int first = b.get() & 0xFF;
+        int protocol = first & ~USER;
         ConsistencyLevel read = level(b.get());
         ConsistencyLevel write = level(b.get());
         if (protocol != 2 && protocol != 3) {
             throw new MalformedMessageException("forwarded command: protocol " + protocol + " (expected: 2 or 3)");
         }
         long stream = b.getLong();
+        String user = null;
+        if ((first & USER) != 0) {
+            need(b, 4, "user name");
+            int n = b.getInt();
+            if (n < 1 || n > b.remaining()) {
+                throw new MalformedMessageException("forwarded command: user name of " + n + " bytes in "
+                        + payload.length + " bytes");
+            }
+            byte[] name = new byte[n];
+            b.get(name);
+            user = new String(name, StandardCharsets.UTF_8);
+        }
+        need(b, 4, "floor count");
         int floorCount = b.getInt();
         if (floorCount < 0 || floorCount > b.remaining() / 16) {
             throw new MalformedMessageException("forwarded command: " + floorCount + " floors in " + payload.length + " bytes");
@@ -129,7 +198,7 @@ public final class ForwardCodec {
         if (b.hasRemaining()) {
             throw new MalformedMessageException("forwarded command: " + b.remaining() + " trailing bytes");
         }
-        return new Request(protocol, read, write, stream, floors, args);
+        return new Request(protocol, read, write, stream, floors, args, user);
     }
 
     public static byte[] encode(Reply r) {

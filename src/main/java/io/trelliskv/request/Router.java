@@ -156,7 +156,7 @@ public final class Router {
      */
     CompletableFuture<byte[]> routeForClient(ClientConnection client, Session session, CommandSpec spec,
                                              byte[][] args) {
-        return routeKeyed(client, session, client.writer().protocol(), spec, args);
+        return routeKeyed(client, session, client.writer().protocol(), client.user(), spec, args);
     }
 
     /**
@@ -167,8 +167,8 @@ public final class Router {
      * @return its reply, which completes (never exceptionally) once the command has run here or its
      *         owner has answered, or at once for a refusal
      */
-    CompletableFuture<byte[]> route(Session session, int protocol, CommandSpec spec, byte[][] args) {
-        return routeKeyed(null, session, protocol, spec, args);
+    CompletableFuture<byte[]> route(Session session, int protocol, String user, CommandSpec spec, byte[][] args) {
+        return routeKeyed(null, session, protocol, user, spec, args);
     }
 
     /**
@@ -180,7 +180,7 @@ public final class Router {
      *               answer straight into it); null otherwise
      * @return null if the reply was written to {@code client} at once; otherwise the reply to come
      */
-    private CompletableFuture<byte[]> routeKeyed(ClientConnection client, Session session, int protocol,
+    private CompletableFuture<byte[]> routeKeyed(ClientConnection client, Session session, int protocol, String user,
                                                  CommandSpec spec, byte[][] args) {
         if (placement.awaitingOwners()) {
             return refuse(NO_MEMBER_SERVES);
@@ -234,8 +234,8 @@ public final class Router {
         if (conflict != null) {
             Merge m = merge;
             CompletableFuture<byte[]> reply = conflict.thenCompose(v -> {
-                CompletableFuture<byte[]> r = send(null, session, protocol, spec, args, first, lastKeyAt, step,
-                        targets, m);
+                CompletableFuture<byte[]> r = send(null, session, protocol, user, spec, args, first, lastKeyAt,
+                        step, targets, m);
                 return r != null ? r : CompletableFuture.completedFuture(new byte[0]);
             });
             session.routed(tokens, targets, reply, true);
@@ -244,7 +244,7 @@ public final class Router {
         CompletableFuture<byte[]> reply = merge == null && targets[0] == self
                 ? here(client, session, protocol, spec, args, keyed == null ? List.of(only) : Arrays.asList(keyed),
                         tokens)
-                : send(client, session, protocol, spec, args, first, lastKeyAt, step, targets, merge);
+                : send(client, session, protocol, user, spec, args, first, lastKeyAt, step, targets, merge);
         if (reply != null) {
             session.routed(tokens, targets, reply, false);
         }
@@ -252,10 +252,11 @@ public final class Router {
     }
 
     /** Sends a command whose keys' coordinators are {@code targets}; merge is null unless they differ. */
-    private CompletableFuture<byte[]> send(ClientConnection client, Session session, int protocol, CommandSpec spec,
-                                           byte[][] args, int first, int last, int step, long[] targets, Merge merge) {
+    private CompletableFuture<byte[]> send(ClientConnection client, Session session, int protocol, String user,
+                                           CommandSpec spec, byte[][] args, int first, int last, int step,
+                                           long[] targets, Merge merge) {
         if (merge != null) {
-            return split(session, protocol, spec, args, step, targets, merge);
+            return split(session, protocol, user, spec, args, step, targets, merge);
         }
         long target = targets[0];
         if (target == placement.localNodeId()) {
@@ -265,8 +266,8 @@ public final class Router {
         Merge splitMerge = SPLITTABLE.get(spec.name());
         boolean splittable = targets.length > 1 && splitMerge != null && first == 1 && last + step == args.length;
         return countErrors(splittable
-                ? share(session, protocol, spec, args, step, target, splitMerge, Set.of())
-                : forwardWhole(session, protocol, spec, args, first, last, step, target, Set.of()));
+                ? share(session, protocol, user, spec, args, step, target, splitMerge, Set.of())
+                : forwardWhole(session, protocol, user, spec, args, first, last, step, target, Set.of()));
     }
 
     /**
@@ -311,14 +312,15 @@ public final class Router {
      * @param keys every key the transaction touches or watches
      * @return EXEC's reply, from here or from the keys' coordinator
      */
-    CompletableFuture<byte[]> routeTransaction(Session session, int protocol, List<Key> keys, Transaction.Unit unit) {
+    CompletableFuture<byte[]> routeTransaction(Session session, int protocol, String user, List<Key> keys,
+                                               Transaction.Unit unit) {
         long[] target = {placement.localNodeId()};
         CompletableFuture<byte[]> refused = transactionTarget(keys, target);
         if (refused != null) {
             return refused;
         }
         if (keys.isEmpty() || placement.ownsEverything()) {
-            return transactionTo(target[0], session, protocol, keys, unit);
+            return transactionTo(target[0], session, protocol, user, keys, unit);
         }
         // In the connection's order with its other commands on the keys, like a keyed command (see routeKeyed).
         long[] tokens = new long[keys.size()];
@@ -330,18 +332,18 @@ public final class Router {
         CompletableFuture<Void> conflict = session.conflicting(tokens, targets);
         if (conflict != null) {
             CompletableFuture<byte[]> reply = conflict.thenCompose(v -> transactionTo(target[0], session, protocol,
-                    keys, unit));
+                    user, keys, unit));
             session.routed(tokens, targets, reply, true);
             return reply;
         }
-        CompletableFuture<byte[]> reply = transactionTo(target[0], session, protocol, keys, unit);
+        CompletableFuture<byte[]> reply = transactionTo(target[0], session, protocol, user, keys, unit);
         session.routed(tokens, targets, reply, false);
         return reply;
     }
 
     /** Runs a transaction here ({@code target} is this node) or forwards it to its keys' coordinator. */
-    private CompletableFuture<byte[]> transactionTo(long target, Session session, int protocol, List<Key> keys,
-                                                    Transaction.Unit unit) {
+    private CompletableFuture<byte[]> transactionTo(long target, Session session, int protocol, String user,
+                                                    List<Key> keys, Transaction.Unit unit) {
         if (target == placement.localNodeId()) {
             return coordination.transaction(session, protocol, unit).thenApply(reply -> {
                 reply.recordInto(session);
@@ -349,7 +351,7 @@ public final class Router {
             });
         }
         ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
-                session.stream(), session.floors(keys), unit.encode());
+                session.stream(), session.floors(keys), unit.encode(), user);
         return countErrors(send(target, request, keys.get(0).bytes(), session, null));
     }
 
@@ -394,12 +396,13 @@ public final class Router {
      * or a later command could overtake an earlier one. Otherwise it fails with TRYAGAIN, nothing run.
      * Still one hop: each node runs it without forwarding.
      */
-    private CompletableFuture<byte[]> forwardWhole(Session session, int protocol, CommandSpec spec, byte[][] args,
-                                                   int first, int last, int step, long target, Set<Long> unreachable) {
+    private CompletableFuture<byte[]> forwardWhole(Session session, int protocol, String user, CommandSpec spec,
+                                                   byte[][] args, int first, int last, int step, long target,
+                                                   Set<Long> unreachable) {
         if (target == placement.localNodeId()) {
             return executeHere(session, protocol, spec, args);
         }
-        ForwardCodec.Request request = request(session, protocol, args, first, last, step);
+        ForwardCodec.Request request = request(session, protocol, user, args, first, last, step);
         return send(target, request, args[first], session, failure -> {
             Set<Long> without = new HashSet<>(unreachable);
             without.add(target);
@@ -414,7 +417,7 @@ public final class Router {
             }
             retriedElsewhere.increment();
             session.rerouted();
-            return forwardWhole(session, protocol, spec, args, first, last, step, next, without);
+            return forwardWhole(session, protocol, user, spec, args, first, last, step, next, without);
         });
     }
 
@@ -428,15 +431,15 @@ public final class Router {
         });
     }
 
-    /** The forward of a command with the client's protocol, levels, stream and floors for its keys. */
-    private static ForwardCodec.Request request(Session session, int protocol, byte[][] args, int first, int last,
-                                                int step) {
+    /** The forward of a command with the client's protocol, levels, stream, floors for its keys and user. */
+    private static ForwardCodec.Request request(Session session, int protocol, String user, byte[][] args, int first,
+                                                int last, int step) {
         List<Key> keys = new ArrayList<>();
         for (int i = first; i <= last; i += step) {
             keys.add(Key.of(args[i]));
         }
         return new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(), session.stream(),
-                session.floors(keys), args);
+                session.floors(keys), args, user);
     }
 
     /**
@@ -475,9 +478,9 @@ public final class Router {
     }
 
     /** Runs each owner's share of the keys (here or there) and merges the replies in key order. */
-    private CompletableFuture<byte[]> split(Session session, int protocol, CommandSpec spec, byte[][] args, int step,
-                                            long[] targets, Merge merge) {
-        return countErrors(splitAmong(session, protocol, spec, args, step, targets, merge, Set.of()));
+    private CompletableFuture<byte[]> split(Session session, int protocol, String user, CommandSpec spec,
+                                            byte[][] args, int step, long[] targets, Merge merge) {
+        return countErrors(splitAmong(session, protocol, user, spec, args, step, targets, merge, Set.of()));
     }
 
     /**
@@ -485,8 +488,9 @@ public final class Router {
      * this node) is split again among its keys' next live owners, leaving out the nodes found
      * unreachable, so a multi-key command fails only when some key has no reachable owner at all.
      */
-    private CompletableFuture<byte[]> splitAmong(Session session, int protocol, CommandSpec spec, byte[][] args,
-                                                 int step, long[] targets, Merge merge, Set<Long> unreachable) {
+    private CompletableFuture<byte[]> splitAmong(Session session, int protocol, String user, CommandSpec spec,
+                                                 byte[][] args, int step, long[] targets, Merge merge,
+                                                 Set<Long> unreachable) {
         // Shares in order of their first key, so the first failing share is the first in key order.
         List<Long> shareTargets = new ArrayList<>();
         List<List<Integer>> shareKeys = new ArrayList<>();
@@ -508,7 +512,7 @@ public final class Router {
             for (int k = 0; k < keys.size(); k++) {
                 System.arraycopy(args, 1 + keys.get(k) * step, sub, 1 + k * step, step);
             }
-            replies[s] = share(session, protocol, spec, sub, step, shareTargets.get(s), merge, unreachable);
+            replies[s] = share(session, protocol, user, spec, sub, step, shareTargets.get(s), merge, unreachable);
         }
         return CompletableFuture.allOf(replies).thenApply(v -> {
             try {
@@ -520,12 +524,12 @@ public final class Router {
     }
 
     /** One share: every key of {@code sub} is coordinated by {@code target}. */
-    private CompletableFuture<byte[]> share(Session session, int protocol, CommandSpec spec, byte[][] sub, int step,
-                                            long target, Merge merge, Set<Long> unreachable) {
+    private CompletableFuture<byte[]> share(Session session, int protocol, String user, CommandSpec spec,
+                                            byte[][] sub, int step, long target, Merge merge, Set<Long> unreachable) {
         if (target == placement.localNodeId()) {
             return executeHere(session, protocol, spec, sub);
         }
-        ForwardCodec.Request request = request(session, protocol, sub, 1, sub.length - step, step);
+        ForwardCodec.Request request = request(session, protocol, user, sub, 1, sub.length - step, step);
         return send(target, request, sub[1], session, failure -> {
             Set<Long> without = new HashSet<>(unreachable);
             without.add(target);
@@ -541,7 +545,7 @@ public final class Router {
             }
             retriedElsewhere.increment();
             session.rerouted();
-            return splitAmong(session, protocol, spec, sub, step, next, merge, without);
+            return splitAmong(session, protocol, user, spec, sub, step, next, merge, without);
         });
     }
 

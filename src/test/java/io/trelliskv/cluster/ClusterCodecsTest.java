@@ -50,6 +50,20 @@ class ClusterCodecsTest {
         assertThat(plain.readLevel()).isNull();
         assertThat(plain.writeLevel()).isNull();
         assertThat(plain.floors()).isNull();
+        assertThat(plain.user()).isNull();
+
+        ForwardCodec.Request named = new ForwardCodec.Request(3, null, ConsistencyLevel.QUORUM, 9L, floors, args,
+                "alice-ü");
+        ForwardCodec.Request withUser = ForwardCodec.decodeRequest(ForwardCodec.encode(named));
+        assertThat(withUser.user()).isEqualTo("alice-ü");
+        assertThat(withUser.protocol()).isEqualTo(3);
+        assertThat(withUser.floors()).containsExactly(floors);
+        assertThat(withUser.args()).isDeepEqualTo(args);
+        // For a peer of the build before users: the same request without the user, in the bytes that build wrote.
+        byte[] earlier = ForwardCodec.payload(named).withoutUser().toBytes();
+        assertThat(earlier).isEqualTo(ForwardCodec.encode(new ForwardCodec.Request(3, null, ConsistencyLevel.QUORUM,
+                9L, floors, args)));
+        assertThat(earlier[0]).as("the protocol byte as that build reads it").isEqualTo((byte) 3);
 
         ForwardCodec.Reply reply = ForwardCodec.decodeReply(ForwardCodec.encode(
                 new ForwardCodec.Reply("+OK\r\n".getBytes(StandardCharsets.UTF_8), new long[] {-5, 7, 9})));
@@ -77,6 +91,16 @@ class ClusterCodecsTest {
         hugeCount[11] = 0x7f; // the floor count
         assertThatThrownBy(() -> ForwardCodec.decodeRequest(hugeCount)).isInstanceOf(MalformedMessageException.class);
         assertThatThrownBy(() -> ForwardCodec.decodeReply(new byte[] {0, 0, 0, 9})).isInstanceOf(MalformedMessageException.class);
+
+        byte[] named = ForwardCodec.encode(new ForwardCodec.Request(2, null, null, 5, null,
+                new byte[][] {"GET".getBytes(StandardCharsets.UTF_8)}, "bob"));
+        for (int cut = 0; cut < named.length; cut++) {
+            byte[] truncated = Arrays.copyOf(named, cut);
+            assertThatThrownBy(() -> ForwardCodec.decodeRequest(truncated)).isInstanceOf(MalformedMessageException.class);
+        }
+        byte[] longName = named.clone();
+        longName[14] = 0x7f; // the user name's length
+        assertThatThrownBy(() -> ForwardCodec.decodeRequest(longName)).hasMessageContaining("user name");
     }
 
     @Test

@@ -87,9 +87,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * after which the peer must not start the request. It travels in a {@link PeerMessageType#DEADLINE}
  * envelope, and only once the peer's hello has said it reads them ({@link PeerCodec#VERSION_WITH_DEADLINES}):
  * a request written before that hello arrives, or to a peer of an earlier build, goes without it, and
- * the peer never drops a request for its age. Each connection's hello offers version 3 unless the peer
- * closed a connection before answering such a hello, as an earlier build does; then the next ones offer
- * the earlier version, until a connect to the peer fails (it may come back upgraded).
+ * the peer never drops a request for its age.
+ *
+ * <h2>Versions</h2>
+ * Each connection's hello offers this build's version ({@link PeerCodec#VERSION_WITH_FEATURES}) unless the
+ * peer closed a connection before answering such a hello, as an earlier build does; then the next ones offer
+ * the version before (4 with a cluster secret, else 3; then 1 or 2), one step per refused connection, until a
+ * connect to the peer fails (it may come back upgraded). A forward's payload names the client's user only
+ * on a connection whose hello offered it ({@link PeerRequest#forPeer}).
  *
  * <h2>Threads</h2>
  * {@link #call} may be called from any thread and never blocks; futures complete on an event loop, so
@@ -113,6 +118,12 @@ public final class PeerClient implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong timeouts = new AtomicLong();
     private volatile boolean closed;
+
+    /**
+     * Connections in a row a peer may close before its hello, while offered a version it has answered in, before it is
+     * spoken to in the version before ({@link Peer#fallBack}).
+     */
+    static final int REFUSALS_BEFORE_FALLBACK = 3;
 
     /** The stream of calls that need no order among themselves: they take the pool's connections in turn. */
     public static final long NO_STREAM = Long.MIN_VALUE;
@@ -426,6 +437,21 @@ public final class PeerClient implements AutoCloseable {
          */
         private volatile boolean offerChallenge = true;
         /**
+         * Whether the next connection's hello offers forwards that name the client's user
+         * ({@link PeerCodec#VERSION_WITH_FEATURES}): false once the peer closed a connection before answering such a
+         * hello, as a node of an earlier build does; true again after a connect to it fails.
+         */
+        private volatile boolean offerUsers = true;
+        /**
+         * The newest hello version the peer has answered in since a connect to it last failed (it may have come back
+         * as another build); 0 if none. A peer that answered a version is not taken for an earlier build at the first
+         * connection it closes before its hello: a throttled or reset connection looks the same, and falling back would
+         * turn off what the version adds (the client's user on forwards, challenge and response). Guarded by this.
+         */
+        private int answeredVersion;
+        /** Connections closed before the hello in a row while offering a version the peer has answered in. Guarded by this. */
+        private int refusedInRow;
+        /**
          * {@code --tls-cluster optional} only: whether connections to this peer are dialed in plaintext, set when a
          * TLS handshake with it failed (a node with {@code --tls-cluster no}, or a downgrade on the path), cleared
          * when a plaintext connection is closed before the peer's hello (it may have switched to {@code yes}).
@@ -518,7 +544,8 @@ public final class PeerClient implements AutoCloseable {
                 if (f.isSuccess()) {
                     channels.add(f.channel());
                     PeerAuthenticator auth = config.authenticator();
-                    PeerHello hello = self.withDeadlines(offerDeadlines);
+                    PeerHello hello = self.withDeadlines(offerDeadlines).withUsers(self.namesUsers() && offerUsers
+                            && offerDeadlines);
                     if (auth != null && offerChallenge && offerDeadlines) {
                         // Nothing but the hello leaves until the peer has proved the secret: the calls wait in
                         // the outbox, and the connection opens to them once this side has answered its challenge.
@@ -528,6 +555,8 @@ public final class PeerClient implements AutoCloseable {
                     }
                     connection.offeredDeadlines = hello.readsDeadlines();
                     connection.offeredChallenge = hello.challenge();
+                    connection.offeredUsers = hello.namesUsers();
+                    connection.offeredVersion = hello.version();
                     connection.sentProof = hello.proof();
                     f.channel().writeAndFlush(hello);
                     if (!hello.challenge()) {
@@ -538,6 +567,11 @@ public final class PeerClient implements AutoCloseable {
                     failed(reason);
                     offerDeadlines = true;
                     offerChallenge = true;
+                    offerUsers = true;
+                    synchronized (Peer.this) {
+                        answeredVersion = 0;
+                        refusedInRow = 0;
+                    }
                     connection.failedToOpen("cannot connect: " + reason, f.cause());
                 }
             });
@@ -581,6 +615,16 @@ public final class PeerClient implements AutoCloseable {
             plaintextFallback = false;
         }
 
+        /** The peer closed a connection before answering a hello that offered forwards naming users. */
+        void refusedUsers() {
+            if (offerUsers) {
+                offerUsers = false;
+                log.info("Peer {} closed the connection before its hello: the next connections to it speak the"
+                        + " version before, as a node of an earlier build expects; commands forwarded to it run without"
+                        + " the client's user until it is upgraded", describe(address));
+            }
+        }
+
         /** The peer closed a connection before answering a hello with a challenge. */
         void refusedChallenge() {
             if (offerChallenge) {
@@ -599,7 +643,32 @@ public final class PeerClient implements AutoCloseable {
             }
         }
 
+        /**
+         * A connection offering {@code version} was closed before the peer's hello: whether the next connections are
+         * to offer the version before, as for a node of an earlier build. Not at once for a version the peer has
+         * answered in: only after {@value #REFUSALS_BEFORE_FALLBACK} such connections in a row (it may have been
+         * replaced by an earlier build without a connect failing), with a WARN; then it counts as answering none.
+         */
+        synchronized boolean fallBack(int version) {
+            if (version > answeredVersion) {
+                return true;
+            }
+            if (++refusedInRow < REFUSALS_BEFORE_FALLBACK) {
+                return false;
+            }
+            log.warn("Peer {} closed {} connections in a row before its hello, though it answered version {} before:"
+                    + " speaking the version before to it, as to a node of an earlier build. If it is not one,"
+                    + " something on the way closes its connections (what the version adds — the client's user on"
+                    + " forwarded commands, challenge and response — is off until a connect to it fails)",
+                    describe(address), refusedInRow, answeredVersion);
+            refusedInRow = 0;
+            answeredVersion = 0; // taken for another build now: each step below goes at its first refusal
+            return true;
+        }
+
         synchronized void greeted(PeerHello hello) {
+            answeredVersion = Math.max(answeredVersion, hello.version());
+            refusedInRow = 0;
             if (consecutiveFailures > 0) {
                 log.info("Reached peer {} (node {}) again after {} failed connects", describe(address),
                         Long.toHexString(hello.nodeId()), consecutiveFailures);
@@ -636,6 +705,13 @@ public final class PeerClient implements AutoCloseable {
         private volatile boolean offeredDeadlines;
         /** Whether this side's hello carried a challenge: the connection opens to calls once it is answered. */
         private volatile boolean offeredChallenge;
+        /**
+         * Whether this side's hello offered forwards that name the client's user: then they do from the first frame
+         * on, since the peer either speaks that version or refuses the hello before reading any frame.
+         */
+        private volatile boolean offeredUsers;
+        /** The version of this side's hello. */
+        private volatile int offeredVersion;
         /** Whether the peer's hello said it reads deadlines; until it arrives, requests go without them. */
         private volatile boolean peerReadsDeadlines;
         /** Why this side closed the connection, for the failed requests' message; null if the peer did. */
@@ -766,7 +842,7 @@ public final class PeerClient implements AutoCloseable {
                 if (o.isDone()) {
                     continue; // timed out while waiting to be written
                 }
-                channel.write(peerReadsDeadlines ? o.request : o.request.withoutDeadline()).addListener(o);
+                channel.write(o.request.forPeer(peerReadsDeadlines, offeredUsers)).addListener(o);
             }
             channel.flush();
         }
@@ -839,9 +915,12 @@ public final class PeerClient implements AutoCloseable {
                 if (closeReason == null && plaintextFallback) {
                     peer.plaintextRefused();
                 }
-                if (closeReason == null && offeredChallenge) {
+                boolean refused = closeReason == null && peer.fallBack(offeredVersion);
+                if (refused && offeredUsers) {
+                    peer.refusedUsers();
+                } else if (refused && offeredChallenge) {
                     peer.refusedChallenge();
-                } else if (closeReason == null && offeredDeadlines) {
+                } else if (refused && offeredDeadlines) {
                     peer.refusedDeadlines();
                 }
                 peer.failed(closeReason != null ? closeReason : "connection closed before the peer's hello");

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
  *         and in version {@link #VERSION_WITH_PROOF}: [u8 p][p bytes proof of the cluster secret]
  *         and in version {@link #VERSION_WITH_DEADLINES}: [u8 p][p bytes proof], p = 0 without a proof
  *         and in version {@link #VERSION_WITH_CHALLENGE}: the same
+ *         and in version {@link #VERSION_WITH_FEATURES}: the same, then [u8 features]
  * frame:  [i32 length][u8 type][i64 request id][length - 9 bytes payload]
  * </pre>
  * A request with a deadline is a frame of type {@link PeerMessageType#DEADLINE} whose payload is
@@ -66,6 +67,22 @@ public final class PeerCodec {
      * {@link #VERSION_WITH_DEADLINES}.
      */
     public static final byte VERSION_WITH_CHALLENGE = 4;
+    /**
+     * The hello of a node whose forwarded commands name the client's user ({@link #FEATURE_USERS}): as
+     * {@link #VERSION_WITH_DEADLINES}, followed by a byte of feature bits — {@link #FEATURE_CHALLENGE} where
+     * {@link #VERSION_WITH_CHALLENGE} would have been sent, {@link #FEATURE_USERS} always from this build. A reader
+     * ignores the bits it does not know, so a later feature needs a bit, not a version. A dialer whose hello of this
+     * version is refused (an earlier build) dials again in the version before.
+     */
+    public static final byte VERSION_WITH_FEATURES = 5;
+    /** Feature bit: the sender proves the cluster secret by challenge and response, as {@link #VERSION_WITH_CHALLENGE}. */
+    public static final int FEATURE_CHALLENGE = 1;
+    /**
+     * Feature bit: the sender's forwarded commands name the client's user, and it reads such forwards
+     * ({@code request.ForwardCodec}). A dialer that offered it writes them from its first frame on: an acceptor
+     * either speaks the version offered or refuses the hello before reading any frame.
+     */
+    public static final int FEATURE_USERS = 2;
     /** Bytes a frame's length counts besides its payload: the type byte and the request id. */
     public static final int FRAME_OVERHEAD = 1 + 8;
     /** Bytes of the length field in front of every frame. */
@@ -82,7 +99,7 @@ public final class PeerCodec {
         byte version = hello.version();
         boolean proofField = version != VERSION;
         ByteBuf out = alloc.buffer(2 + 1 + cluster.length + 1 + host.length + 2 + 8
-                + (proofField ? 1 + (proof == null ? 0 : proof.length) : 0));
+                + (proofField ? 1 + (proof == null ? 0 : proof.length) : 0) + (version == VERSION_WITH_FEATURES ? 1 : 0));
         out.writeByte(MAGIC).writeByte(version);
         out.writeByte(cluster.length).writeBytes(cluster);
         out.writeByte(host.length).writeBytes(host);
@@ -92,6 +109,9 @@ public final class PeerCodec {
             if (proof != null) {
                 out.writeBytes(proof);
             }
+        }
+        if (version == VERSION_WITH_FEATURES) {
+            out.writeByte(hello.features());
         }
         return out;
     }

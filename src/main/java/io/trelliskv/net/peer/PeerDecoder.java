@@ -86,9 +86,9 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             return null;
         }
         byte version = in.getByte(r + 1);
-        if (version < PeerCodec.VERSION || version > PeerCodec.VERSION_WITH_CHALLENGE) {
+        if (version < PeerCodec.VERSION || version > PeerCodec.VERSION_WITH_FEATURES) {
             throw new PeerProtocolException("protocol version: " + version + " (expected: " + PeerCodec.VERSION
-                    + " to " + PeerCodec.VERSION_WITH_CHALLENGE + ")");
+                    + " to " + PeerCodec.VERSION_WITH_FEATURES + ")");
         }
         if (in.readableBytes() < 3) {
             return null;
@@ -110,6 +110,10 @@ public final class PeerDecoder extends ByteToMessageDecoder {
             }
             total += 1 + proofLength; // a proof length of 0 (version 3 and later): no proof
         }
+        int proofEnd = total;
+        if (version == PeerCodec.VERSION_WITH_FEATURES) {
+            total += 1; // the features byte
+        }
         if (in.readableBytes() < total) {
             return null;
         }
@@ -124,11 +128,14 @@ public final class PeerDecoder extends ByteToMessageDecoder {
         byte[] proof = null;
         if (proofLength > 0) {
             proof = new byte[proofLength];
-            in.getBytes(r + total - proofLength, proof);
+            in.getBytes(r + proofEnd - proofLength, proof);
         }
+        // Feature bits this build does not know are ignored: a later build adds a bit, not a version.
+        int features = version == PeerCodec.VERSION_WITH_FEATURES ? in.getUnsignedByte(r + total - 1) : 0;
         in.skipBytes(total);
         return new PeerHello(cluster, host, port, nodeId, proof, version >= PeerCodec.VERSION_WITH_DEADLINES,
-                version == PeerCodec.VERSION_WITH_CHALLENGE);
+                version == PeerCodec.VERSION_WITH_CHALLENGE || (features & PeerCodec.FEATURE_CHALLENGE) != 0,
+                (features & PeerCodec.FEATURE_USERS) != 0);
     }
 
     /** A {@link PeerFrame}, a {@link PeerFrameView}, or null while the frame is incomplete. */

@@ -21,13 +21,22 @@ import java.util.Objects;
  *                    ({@link PeerCodec#VERSION_WITH_CHALLENGE}; implies {@code readsDeadlines}): a dialer's proof is
  *                    then its challenge, a nonce, and it answers the acceptor's with a
  *                    {@link PeerMessageType#AUTH_RESPONSE} frame before any request
+ * @param namesUsers  whether the sender's forwarded commands name the client's user, and it reads such forwards
+ *                    ({@link PeerCodec#VERSION_WITH_FEATURES}, feature {@link PeerCodec#FEATURE_USERS}; implies
+ *                    {@code readsDeadlines})
  */
 public record PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines,
-                        boolean challenge) {
+                        boolean challenge, boolean namesUsers) {
+
+    /** A hello of {@link PeerCodec#VERSION_WITH_CHALLENGE} or earlier: forwards name no user. */
+    public PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines,
+                     boolean challenge) {
+        this(clusterName, host, port, nodeId, proof, readsDeadlines, challenge, false);
+    }
 
     /** A hello without challenge and response (a hello of {@link PeerCodec#VERSION_WITH_DEADLINES} or earlier). */
     public PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof, boolean readsDeadlines) {
-        this(clusterName, host, port, nodeId, proof, readsDeadlines, false);
+        this(clusterName, host, port, nodeId, proof, readsDeadlines, false, false);
     }
 
     /** A hello without a proof: a cluster without a secret. */
@@ -35,33 +44,45 @@ public record PeerHello(String clusterName, String host, int port, long nodeId, 
         this(clusterName, host, port, nodeId, null);
     }
 
-    /** A hello of this build, which reads deadlines. */
+    /** A hello of this build, which reads deadlines and forwards that name the client's user. */
     public PeerHello(String clusterName, String host, int port, long nodeId, byte[] proof) {
-        this(clusterName, host, port, nodeId, proof, true);
+        this(clusterName, host, port, nodeId, proof, true, false, true);
     }
 
     /** This hello carrying {@code proof}. */
     public PeerHello withProof(byte[] proof) {
-        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines, challenge);
+        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines, challenge, namesUsers);
     }
 
     /**
      * This hello saying whether its sender reads deadlines: false to speak to a peer of an earlier build (which
-     * knows no challenge either).
+     * knows no challenge and no users either).
      */
     public PeerHello withDeadlines(boolean reads) {
-        return new PeerHello(clusterName, host, port, nodeId, proof, reads, challenge && reads);
+        return new PeerHello(clusterName, host, port, nodeId, proof, reads, challenge && reads, namesUsers && reads);
     }
 
     /** This hello saying whether its sender proves the secret by challenge and response (it then reads deadlines). */
     public PeerHello withChallenge(boolean challenge) {
-        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines || challenge, challenge);
+        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines || challenge, challenge,
+                namesUsers);
+    }
+
+    /** This hello saying whether its sender's forwards name the client's user (it then reads deadlines). */
+    public PeerHello withUsers(boolean names) {
+        return new PeerHello(clusterName, host, port, nodeId, proof, readsDeadlines || names, challenge, names);
     }
 
     /** The protocol version this hello is written in ({@link PeerCodec}'s versions). */
     public byte version() {
-        return challenge ? PeerCodec.VERSION_WITH_CHALLENGE : readsDeadlines ? PeerCodec.VERSION_WITH_DEADLINES
+        return namesUsers ? PeerCodec.VERSION_WITH_FEATURES : challenge ? PeerCodec.VERSION_WITH_CHALLENGE
+                : readsDeadlines ? PeerCodec.VERSION_WITH_DEADLINES
                 : proof == null ? PeerCodec.VERSION : PeerCodec.VERSION_WITH_PROOF;
+    }
+
+    /** The features byte of a hello of {@link PeerCodec#VERSION_WITH_FEATURES}. */
+    public int features() {
+        return (challenge ? PeerCodec.FEATURE_CHALLENGE : 0) | (namesUsers ? PeerCodec.FEATURE_USERS : 0);
     }
 
     /** Longest cluster name or host, in UTF-8 bytes: each is written behind one length byte. */
@@ -82,18 +103,22 @@ public record PeerHello(String clusterName, String host, int port, long nodeId, 
             throw new IllegalArgumentException("a hello with a challenge reads deadlines (version "
                     + PeerCodec.VERSION_WITH_CHALLENGE + ")");
         }
+        if (namesUsers && !readsDeadlines) {
+            throw new IllegalArgumentException("a hello that names users reads deadlines (version "
+                    + PeerCodec.VERSION_WITH_FEATURES + ")");
+        }
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof PeerHello h && clusterName.equals(h.clusterName) && host.equals(h.host) && port == h.port
                 && nodeId == h.nodeId && java.util.Arrays.equals(proof, h.proof) && readsDeadlines == h.readsDeadlines
-                && challenge == h.challenge;
+                && challenge == h.challenge && namesUsers == h.namesUsers;
     }
 
     @Override
     public int hashCode() {
-        return java.util.Objects.hash(clusterName, host, port, nodeId, readsDeadlines, challenge) * 31
+        return java.util.Objects.hash(clusterName, host, port, nodeId, readsDeadlines, challenge, namesUsers) * 31
                 + java.util.Arrays.hashCode(proof);
     }
 
@@ -101,7 +126,7 @@ public record PeerHello(String clusterName, String host, int port, long nodeId, 
     public String toString() {
         return "PeerHello[clusterName=" + clusterName + ", host=" + host + ", port=" + port + ", nodeId=" + nodeId
                 + (proof != null ? ", proof=(" + proof.length + " bytes)" : "") + ", readsDeadlines=" + readsDeadlines
-                + (challenge ? ", challenge" : "") + "]";
+                + (challenge ? ", challenge" : "") + (namesUsers ? ", namesUsers" : "") + "]";
     }
 
     private static void checkName(String what, String value) {

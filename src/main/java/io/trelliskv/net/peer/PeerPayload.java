@@ -21,6 +21,14 @@ public interface PeerPayload {
      */
     void writeTo(ByteBuffer out);
 
+    /**
+     * This body as a peer of an earlier build takes it, one that does not read the client's user in a forwarded
+     * command ({@link PeerCodec#FEATURE_USERS}): the same body unless it names one.
+     */
+    default PeerPayload withoutUser() {
+        return this;
+    }
+
     /** The body as a byte array: for transports that carry bytes, not buffers. */
     default byte[] toBytes() {
         ByteBuffer out = ByteBuffer.allocate(length());

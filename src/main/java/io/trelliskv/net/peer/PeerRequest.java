@@ -23,8 +23,13 @@ public record PeerRequest(PeerMessageType type, long requestId, PeerPayload payl
         return deadlineMillis != PeerFrame.NO_DEADLINE;
     }
 
-    /** This request without its deadline: how it goes to a peer that does not read deadlines. */
-    public PeerRequest withoutDeadline() {
-        return hasDeadline() ? new PeerRequest(type, requestId, payload, PeerFrame.NO_DEADLINE) : this;
+    /**
+     * This request as a peer takes it: without its deadline if the peer does not read deadlines, its payload
+     * without the client's user ({@link PeerPayload#withoutUser()}) if the peer does not read users.
+     */
+    public PeerRequest forPeer(boolean readsDeadlines, boolean readsUsers) {
+        PeerPayload p = readsUsers ? payload : payload.withoutUser();
+        long deadline = readsDeadlines ? deadlineMillis : PeerFrame.NO_DEADLINE;
+        return p == payload && deadline == deadlineMillis ? this : new PeerRequest(type, requestId, p, deadline);
     }
 }

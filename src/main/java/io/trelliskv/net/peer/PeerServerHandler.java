@@ -86,7 +86,7 @@ public final class PeerServerHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         // A dialer of an earlier build refuses a hello of a later version: answer in the one it speaks.
-        PeerHello answer = acceptor.self().withDeadlines(hello.readsDeadlines());
+        PeerHello answer = acceptor.self().withDeadlines(hello.readsDeadlines()).withUsers(hello.namesUsers());
         if (auth != null) {
             String from = hostOf(ctx.channel().remoteAddress());
             if (!auth.mayTry(from)) {

@@ -76,9 +76,15 @@ class PeerCodecTest {
         byte[] hello = encode(new PeerHello("c", "h", 0x1F90, 5L).withDeadlines(false));
         assertThat(ByteBufUtil.hexDump(hello)).isEqualTo("f7" + "01" + "01" + "63" + "01" + "68" + "1f90"
                 + "0000000000000005");
-        byte[] withDeadlines = encode(new PeerHello("c", "h", 0x1F90, 5L));
+        byte[] withDeadlines = encode(new PeerHello("c", "h", 0x1F90, 5L).withUsers(false));
         assertThat(ByteBufUtil.hexDump(withDeadlines)).isEqualTo("f7" + "03" + "01" + "63" + "01" + "68" + "1f90"
                 + "0000000000000005" + "00");
+        byte[] thisBuild = encode(new PeerHello("c", "h", 0x1F90, 5L));
+        assertThat(ByteBufUtil.hexDump(thisBuild)).as("version 5: no proof, then the features (users)")
+                .isEqualTo("f7" + "05" + "01" + "63" + "01" + "68" + "1f90" + "0000000000000005" + "00" + "02");
+        byte[] challenge = encode(new PeerHello("c", "h", 0x1F90, 5L).withChallenge(true).withProof(new byte[] {9}));
+        assertThat(ByteBufUtil.hexDump(challenge)).as("version 5 with a challenge: its nonce, then both features")
+                .isEqualTo("f7" + "05" + "01" + "63" + "01" + "68" + "1f90" + "0000000000000005" + "01" + "09" + "03");
 
         byte[] frame = encode(new PeerFrame(PeerMessageType.FORWARD, 258L, new byte[] {'x', 'y'}));
         assertThat(ByteBufUtil.hexDump(frame)).isEqualTo("0000000b" + "02" + "0000000000000102" + "7879");
@@ -181,13 +187,13 @@ class PeerCodecTest {
     @Test
     void otherVersionClosesTheConnection() {
         byte[] wire = encode(ALICE);
-        wire[1] = 5; // 1, 2 (a proof of the cluster secret), 3 (deadlines) and 4 (challenge) are this build's
+        wire[1] = 6; // 1, 2 (a proof), 3 (deadlines), 4 (challenge) and 5 (features) are this build's
         assertClosedBy(wire);
     }
 
     @Test
     void aHelloWithAChallengeRoundTripsInVersion4() {
-        PeerHello challenge = ALICE.withChallenge(true).withProof(new byte[16]);
+        PeerHello challenge = ALICE.withUsers(false).withChallenge(true).withProof(new byte[16]);
         byte[] wire = encode(challenge);
         assertThat(wire[1]).isEqualTo(PeerCodec.VERSION_WITH_CHALLENGE);
         io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(new PeerDecoder(4096));
@@ -198,6 +204,30 @@ class PeerCodecTest {
         assertThat(decoded.readsDeadlines()).isTrue();
         assertThat(challenge.withDeadlines(false).challenge()).as("an earlier build's hello has no challenge").isFalse();
         ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aHelloWithFeaturesRoundTripsInVersion5AndUnknownFeatureBitsAreIgnored() {
+        for (PeerHello hello : List.of(ALICE, ALICE.withChallenge(true).withProof(new byte[16]))) {
+            byte[] wire = encode(hello);
+            assertThat(wire[1]).isEqualTo(PeerCodec.VERSION_WITH_FEATURES);
+            EmbeddedChannel ch = new EmbeddedChannel(new PeerDecoder(4096));
+            ch.writeInbound(Unpooled.wrappedBuffer(wire));
+            PeerHello decoded = ch.readInbound();
+            assertThat(decoded).isEqualTo(hello);
+            assertThat(decoded.namesUsers()).isTrue();
+            assertThat(decoded.readsDeadlines()).isTrue();
+            ch.finishAndReleaseAll();
+
+            byte[] later = wire.clone();
+            later[later.length - 1] |= (byte) 0xF0; // bits a later build may set
+            ch = new EmbeddedChannel(new PeerDecoder(4096));
+            ch.writeInbound(Unpooled.wrappedBuffer(later));
+            assertThat((Object) ch.readInbound()).as("a later build's features").isEqualTo(hello);
+            ch.finishAndReleaseAll();
+        }
+        assertThat(ALICE.withDeadlines(false).namesUsers()).as("an earlier build's hello names no users").isFalse();
+        assertThat(ALICE.withUsers(false).version()).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
     }
 
     @Test
@@ -285,7 +315,7 @@ class PeerCodecTest {
                 new PeerFrame(PeerMessageType.SWIM_STREAM, 42, new byte[0]))));
 
         assertThat(describeAll(decodeOutbound(ch))).containsExactly(
-                "PeerHello[clusterName=prod, host=10.0.0.2, port=7000, nodeId=2, readsDeadlines=true]",
+                "PeerHello[clusterName=prod, host=10.0.0.2, port=7000, nodeId=2, readsDeadlines=true, namesUsers]",
                 "REPLY/41/hi " + ALICE.nodeId() + " x",
                 "ERROR_REPLY/42/not here");
         assertThat(ch.pipeline().names()).doesNotContain(ClientPipeline.DETECTOR, ClientPipeline.RESP_DECODER,

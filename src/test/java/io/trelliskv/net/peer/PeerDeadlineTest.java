@@ -96,12 +96,13 @@ class PeerDeadlineTest {
 
     @Test
     void aVersion3HelloRoundTripsWithAndWithoutAProof() {
-        PeerHello withProof = ALICE.withProof(new byte[] {1, 2, 3});
-        assertThat(encode(ALICE)[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
+        PeerHello v3 = ALICE.withUsers(false);
+        PeerHello withProof = v3.withProof(new byte[] {1, 2, 3});
+        assertThat(encode(v3)[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
         assertThat(encode(withProof)[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
-        assertThat(decode(encode(ALICE))).containsExactly(ALICE);
+        assertThat(decode(encode(v3))).containsExactly(v3);
         assertThat(decode(encode(withProof))).containsExactly(withProof);
-        assertThat(((PeerHello) decode(encode(ALICE)).get(0)).readsDeadlines()).isTrue();
+        assertThat(((PeerHello) decode(encode(v3)).get(0)).readsDeadlines()).isTrue();
     }
 
     @Test
@@ -216,13 +217,23 @@ class PeerDeadlineTest {
     }
 
     @Test
-    void theAcceptorAnswersADialerOfThisBuildInVersion3AndHandsTheDeadlineToTheService() {
+    void theAcceptorAnswersADialerOfThisBuildInVersion5AndHandsTheDeadlineToTheService() {
         EmbeddedChannel ch = sharedPort();
         ch.writeInbound(Unpooled.wrappedBuffer(encode(ALICE,
                 new PeerFrame(PeerMessageType.FORWARD, 1, "new".getBytes(StandardCharsets.UTF_8), DEADLINE))));
         byte[] answer = outbound(ch);
-        assertThat(answer[1]).isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(answer[1]).isEqualTo(PeerCodec.VERSION_WITH_FEATURES);
         assertThat(served).containsExactly("FORWARD new " + DEADLINE);
+    }
+
+    @Test
+    void theAcceptorAnswersADialerOfTheBuildBeforeUsersInVersion3() {
+        EmbeddedChannel ch = sharedPort();
+        ch.writeInbound(Unpooled.wrappedBuffer(encode(ALICE.withUsers(false),
+                new PeerFrame(PeerMessageType.FORWARD, 1, "v3".getBytes(StandardCharsets.UTF_8), DEADLINE))));
+        byte[] answer = outbound(ch);
+        assertThat(answer[1]).as("a version that build reads").isEqualTo(PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(served).containsExactly("FORWARD v3 " + DEADLINE);
     }
 
     @Test
@@ -291,8 +302,8 @@ class PeerDeadlineTest {
         return c;
     }
 
-    @Test
-    void aClientSendsTheDeadlineOnceThePeerSaidItReadsThem() throws Exception {
+    /** A started node port of this build whose peer requests go to {@link #service}. */
+    private RespServer nodeOfThisBuild() throws Exception {
         NetConfig net = new NetConfig("127.0.0.1", 0, null, 1, 100, NetConfig.DEFAULT_OUTPUT_BUFFER_SOFT,
                 NetConfig.DEFAULT_OUTPUT_BUFFER_HARD, RespLimits.DEFAULTS);
         RespServer server = new RespServer(net, (connection, args) -> connection.writer().simple("PONG"),
@@ -300,6 +311,12 @@ class PeerDeadlineTest {
                 new PeerAcceptor(PeerConfig.defaults("prod"), new PeerHello("prod", "127.0.0.1", 0, 2L), service));
         resources.add(server);
         server.start();
+        return server;
+    }
+
+    @Test
+    void aClientSendsTheDeadlineOnceThePeerSaidItReadsThem() throws Exception {
+        RespServer server = nodeOfThisBuild();
         PeerClient client = client();
         // One stream, so one connection. The first call opens it and races the peer's hello: written before
         // the hello has arrived it goes without its deadline (the peer may be of an earlier build), after it
@@ -326,7 +343,8 @@ class PeerDeadlineTest {
                         PeerClient.NO_STREAM, DEADLINE).get(10, TimeUnit.SECONDS) != null);
         client.call(at, PeerMessageType.REPLICA_WRITE, "y".getBytes(StandardCharsets.UTF_8), LONG,
                 PeerClient.NO_STREAM, DEADLINE).get(10, TimeUnit.SECONDS);
-        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_DEADLINES).contains((int) PeerCodec.VERSION);
+        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_FEATURES)
+                .contains((int) PeerCodec.VERSION_WITH_DEADLINES, (int) PeerCodec.VERSION);
         assertThat(old.frameTypes).as("only the types an earlier build knows")
                 .doesNotContain(PeerMessageType.DEADLINE.code()).contains(PeerMessageType.REPLICA_WRITE.code());
     }
@@ -349,10 +367,96 @@ class PeerDeadlineTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
                 c.call(at, PeerMessageType.FORWARD, "x".getBytes(StandardCharsets.UTF_8), LONG,
                         PeerClient.NO_STREAM, DEADLINE).get(10, TimeUnit.SECONDS) != null);
-        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_CHALLENGE)
-                .contains((int) PeerCodec.VERSION_WITH_DEADLINES).doesNotContain((int) PeerCodec.VERSION);
+        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_FEATURES)
+                .contains((int) PeerCodec.VERSION_WITH_CHALLENGE, (int) PeerCodec.VERSION_WITH_DEADLINES)
+                .doesNotContain((int) PeerCodec.VERSION);
         assertThat(old.frameTypes).as("the call (in a deadline envelope once the hello is in), no answer to a challenge")
                 .hasSize(1).allMatch(t -> t == PeerMessageType.FORWARD.code() || t == PeerMessageType.DEADLINE.code());
+    }
+
+    /**
+     * A peer that answered version 5 is not taken for an earlier build when one connection to it is closed before its
+     * hello (a throttled or reset connection looks the same): the next connection offers version 5 again. Falling
+     * back there would turn off the client's user on forwards.
+     */
+    @Test
+    void aPeerThatAnsweredVersion5KeepsItThroughAConnectionClosedBeforeItsHello() throws Exception {
+        EarlierBuildPeer peer = new EarlierBuildPeer(null, PeerCodec.VERSION_WITH_FEATURES, c -> c == 2, c -> c == 1);
+        resources.add(peer);
+        PeerClient client = client();
+        InetSocketAddress at = peer.address();
+        client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
+                client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS) != null
+                        && peer.helloVersions.size() >= 3);
+        assertThat(peer.helloVersions).containsOnly((int) PeerCodec.VERSION_WITH_FEATURES);
+        assertThat(peer.payloads).containsOnly("with-user");
+    }
+
+    /**
+     * A peer that answered version 5, then closes {@value PeerClient#REFUSALS_BEFORE_FALLBACK} connections in a row
+     * before its hello (as a node of an earlier build put in its place without a connect failing would), is spoken
+     * to in the version before.
+     */
+    @Test
+    void aPeerThatAnsweredVersion5IsSpokenToInTheVersionBeforeAfterRefusingItSeveralTimesInARow() throws Exception {
+        int refusals = PeerClient.REFUSALS_BEFORE_FALLBACK;
+        EarlierBuildPeer peer = new EarlierBuildPeer(null, PeerCodec.VERSION_WITH_FEATURES,
+                c -> c >= 2 && c <= 1 + refusals, c -> c == 1);
+        resources.add(peer);
+        PeerClient client = client();
+        InetSocketAddress at = peer.address();
+        client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
+                client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS) != null
+                        && peer.helloVersions.size() >= 2 + refusals);
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i <= refusals; i++) {
+            expected.add((int) PeerCodec.VERSION_WITH_FEATURES);
+        }
+        expected.add((int) PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(peer.helloVersions).isEqualTo(expected);
+        assertThat(peer.payloads).containsExactly("with-user", "plain");
+    }
+
+    /** A body that names the client's user, and its form for a peer that reads none. */
+    private static final PeerPayload WITH_USER = new PeerPayload() {
+        @Override
+        public int length() {
+            return "with-user".length();
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put("with-user".getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public PeerPayload withoutUser() {
+            return PeerPayload.of("plain".getBytes(StandardCharsets.UTF_8));
+        }
+    };
+
+    /**
+     * A forward that names the client's user goes so to a peer of this build from the connection's first frame (a
+     * peer either reads the version offered or refuses the hello unread), and without it to a node of the build
+     * before, which refuses version 5 and would refuse the user.
+     */
+    @Test
+    void aForwardNamesTheUserToAPeerOfThisBuildAndNotToOneOfTheBuildBefore() throws Exception {
+        RespServer server = nodeOfThisBuild();
+        PeerClient client = client();
+        client.call(server.address(), PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS);
+        assertThat(served).singleElement().asString().startsWith("FORWARD with-user ");
+
+        EarlierBuildPeer old = new EarlierBuildPeer(null, PeerCodec.VERSION_WITH_DEADLINES);
+        resources.add(old);
+        InetSocketAddress at = old.address();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
+                client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS) != null);
+        assertThat(old.helloVersions).startsWith((int) PeerCodec.VERSION_WITH_FEATURES)
+                .contains((int) PeerCodec.VERSION_WITH_DEADLINES);
+        assertThat(old.payloads).as("what it was sent once its hello answered").containsOnly("plain");
     }
 
     /**
@@ -365,19 +469,36 @@ class PeerDeadlineTest {
     private static final class EarlierBuildPeer implements AutoCloseable {
         final List<Integer> helloVersions = new CopyOnWriteArrayList<>();
         final List<Integer> frameTypes = new CopyOnWriteArrayList<>();
+        /** The requests' payloads, as text (a deadline envelope's unwrapped). */
+        final List<String> payloads = new CopyOnWriteArrayList<>();
         private final ServerSocket server;
         private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
         private final io.trelliskv.security.PeerAuthenticator auth;
         private final int newest;
+        private final java.util.function.IntPredicate closeBeforeHello;
+        private final java.util.function.IntPredicate closeAfterReply;
+        private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
 
         EarlierBuildPeer() throws IOException {
             this(null, PeerCodec.VERSION_WITH_PROOF);
         }
 
         EarlierBuildPeer(io.trelliskv.security.PeerAuthenticator auth, int newest) throws IOException {
+            this(auth, newest, connection -> false, connection -> false);
+        }
+
+        /**
+         * @param closeBeforeHello the connections (counted from 1) closed before the hello, whatever their version
+         * @param closeAfterReply  the connections closed after their first reply
+         */
+        EarlierBuildPeer(io.trelliskv.security.PeerAuthenticator auth, int newest,
+                         java.util.function.IntPredicate closeBeforeHello,
+                         java.util.function.IntPredicate closeAfterReply) throws IOException {
             this.auth = auth;
             this.newest = newest;
+            this.closeBeforeHello = closeBeforeHello;
+            this.closeAfterReply = closeAfterReply;
             server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
             Thread acceptor = new Thread(this::acceptLoop, "earlier-build-peer");
             acceptor.setDaemon(true);
@@ -393,7 +514,8 @@ class PeerDeadlineTest {
                 try {
                     Socket s = server.accept();
                     sockets.add(s);
-                    Thread t = new Thread(() -> serve(s), "earlier-build-peer-connection");
+                    int connection = connections.incrementAndGet();
+                    Thread t = new Thread(() -> serve(s, connection), "earlier-build-peer-connection");
                     t.setDaemon(true);
                     t.start();
                 } catch (IOException closed) {
@@ -402,14 +524,14 @@ class PeerDeadlineTest {
             }
         }
 
-        private void serve(Socket s) {
+        private void serve(Socket s, int connection) {
             try (s) {
                 DataInputStream in = new DataInputStream(s.getInputStream());
                 DataOutputStream out = new DataOutputStream(s.getOutputStream());
                 in.readUnsignedByte(); // magic
                 int version = in.readUnsignedByte();
                 helloVersions.add(version);
-                if (version < PeerCodec.VERSION || version > newest) {
+                if (version < PeerCodec.VERSION || version > newest || closeBeforeHello.test(connection)) {
                     return;
                 }
                 String cluster = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
@@ -421,8 +543,12 @@ class PeerDeadlineTest {
                     int n = in.readUnsignedByte();
                     proof = n == 0 ? null : in.readNBytes(n);
                 }
-                PeerHello answer = new PeerHello("prod", "127.0.0.1", server.getLocalPort(), 3L)
-                        .withDeadlines(version == PeerCodec.VERSION_WITH_DEADLINES);
+                if (version == PeerCodec.VERSION_WITH_FEATURES) {
+                    in.readUnsignedByte(); // the features: this peer reads users, and has no secret
+                }
+                PeerHello answer = new PeerHello("prod", "127.0.0.1", server.getLocalPort(), 3L).withUsers(false)
+                        .withDeadlines(version >= PeerCodec.VERSION_WITH_DEADLINES)
+                        .withUsers(version == PeerCodec.VERSION_WITH_FEATURES);
                 if (auth != null) {
                     if (!auth.acceptDialer(cluster, nodeId, proof)) {
                         return;
@@ -435,13 +561,18 @@ class PeerDeadlineTest {
                     int length = in.readInt();
                     int type = in.readUnsignedByte();
                     long id = in.readLong();
-                    in.skipNBytes(length - PeerCodec.FRAME_OVERHEAD);
+                    byte[] body = in.readNBytes(length - PeerCodec.FRAME_OVERHEAD);
                     frameTypes.add(type);
+                    int from = type == PeerMessageType.DEADLINE.code() ? PeerCodec.DEADLINE_HEADER : 0;
+                    payloads.add(new String(body, from, body.length - from, StandardCharsets.UTF_8));
                     out.writeInt(PeerCodec.FRAME_OVERHEAD + 2);
                     out.writeByte(PeerMessageType.REPLY.code());
                     out.writeLong(id);
                     out.write("ok".getBytes(StandardCharsets.UTF_8));
                     out.flush();
+                    if (closeAfterReply.test(connection)) {
+                        return;
+                    }
                 }
             } catch (IOException endOfConnection) {
                 // the caller closed the connection, or the test ended
