@@ -234,6 +234,11 @@ public final class Coordinator {
             read.levelNeed = need;
             int ask = Math.min(need, order.length); // at ALL: every live one
             if (floor != null && !meets(local, floor)) {
+                // Every other replica, those this node takes for dead last: the one that took the connection's
+                // write may be back before this node has heard so (a partition that has just healed). Their
+                // failures are excused (Request.unseen): with none of them reachable, what the live ones have.
+                order = withUnseen(order, replicas, self);
+                read.order = order;
                 read.floor = floor;
                 need = Math.max(need, order.length);
                 ask = order.length;
@@ -294,6 +299,28 @@ public final class Coordinator {
             }
         }
         return order;
+    }
+
+    /** {@code live} (the other live replicas in order) followed by the other replicas this node takes for dead. */
+    private long[] withUnseen(long[] live, List<Long> replicas, long self) {
+        int others = 0;
+        for (int p = 0; p < replicas.size(); p++) {
+            if (replicas.get(p) != self) {
+                others++;
+            }
+        }
+        if (others == live.length) {
+            return live;
+        }
+        long[] all = Arrays.copyOf(live, others);
+        int k = live.length;
+        for (int p = 0; p < replicas.size(); p++) {
+            long node = replicas.get(p);
+            if (node != self && !alive.test(node)) {
+                all[k++] = node;
+            }
+        }
+        return all;
     }
 
     private static boolean holdsReplica(List<Long> replicas, long node) {
@@ -403,7 +430,10 @@ public final class Coordinator {
         Entry known;
         /** What the entries replicas sent settle on ({@link #reconcile}); for read repair. */
         Entry seen;
-        /** Remote answers the key waits for: {@link #levelNeed}, or every live replica below a floor. */
+        /**
+         * Remote answers the key waits for: {@link #levelNeed}, or every other replica below a floor (one taken for
+         * dead that cannot be reached is then no longer waited for).
+         */
         int need;
         /** Remote answers the level alone asks for; {@link #need} drops to it once the floor is met. */
         int levelNeed;
@@ -413,7 +443,10 @@ public final class Coordinator {
         int answered;
         /** 1 where this node is a replica of the key (its own copy counts as an answer). */
         int local;
-        /** The other live replicas in the order they are asked ({@link #readOrder}); null if the key has none. */
+        /**
+         * The other live replicas in the order they are asked ({@link #readOrder}), below a floor followed by those
+         * taken for dead; null if the key has none.
+         */
         long[] order;
         /** How many of {@link #order} have been asked: always a prefix, so the next is {@code order[asked]}. */
         int asked;
@@ -611,9 +644,15 @@ public final class Coordinator {
             boolean finished;
             /** Another replica has been asked in its place. */
             boolean replaced;
+            /**
+             * Asked below a floor though this node takes it for dead: its failure is excused (the keys stop waiting
+             * for it), and no other replica is asked in its place.
+             */
+            final boolean unseen;
 
             Request(long node) {
                 this.node = node;
+                this.unseen = !isAlive(node);
             }
 
             void add(int i) {
@@ -706,6 +745,13 @@ public final class Coordinator {
                         from = first;
                         for (int j = 0; j < count; j++) {
                             reads[idx[j]].answered++;
+                        }
+                    } else if (unseen) {
+                        for (int j = 0; j < count; j++) { // taken for dead, and it is: the keys stop waiting for it
+                            KeyRead read = reads[idx[j]];
+                            if (read.floor != null) {
+                                read.need--;
+                            }
                         }
                     } else {
                         fresh = replace(this); // failed: its keys' next replicas, at once

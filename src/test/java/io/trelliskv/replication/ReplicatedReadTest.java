@@ -212,6 +212,19 @@ class ReplicatedReadTest {
         assertThat(n3.get("k", ONE, v2.version()).join()).isEqualTo("v2");
     }
 
+    /**
+     * The one replica that took the connection's write is taken for dead by the reading node, which has not heard yet
+     * that it is back (a partition that has just healed): asked all the same, it answers with the write.
+     */
+    @Test
+    void aFloorReadAsksTheReplicaThatTookTheWriteEvenWhileItIsTakenForDead() {
+        cluster.fault(1, SimReplicaNetwork.Fault.UNSEEN);
+        cluster.fault(2, DOWN);
+
+        assertThat(n3.get("k", ONE, v2.version()).join()).isEqualTo("v2");
+        assertThat(readsAnsweredBy(1)).hasSize(1);
+    }
+
     @Test
     void aFloorReadThatNoLiveReplicaMeetsReturnsWhatTheyHave() {
         cluster.fault(1, DOWN);

@@ -36,6 +36,11 @@ final class SimReplicaNetwork implements Liveness {
         NONE,
         /** Not alive for membership; a message sent anyway fails to connect. */
         DOWN,
+        /**
+         * Not alive for membership, which has not heard yet that the node is back (a partition that has just
+         * healed), but delivered and answered at once.
+         */
+        UNSEEN,
         /** Alive, but requests are lost: the caller times out and nothing is applied. */
         DROP,
         /** Alive; requests are applied but the replies are lost, so the caller times out. */
@@ -102,7 +107,7 @@ final class SimReplicaNetwork implements Liveness {
     @Override
     public boolean isAlive(long node) {
         Fault f = faults.get(node);
-        return f != null && f != Fault.DOWN;
+        return f != null && f != Fault.DOWN && f != Fault.UNSEEN;
     }
 
     /** The transport a node's coordinator and hint replayer use; reads are never reported slow. */
@@ -166,7 +171,7 @@ final class SimReplicaNetwork implements Liveness {
             fault = Fault.DROP;
         }
         return switch (fault) {
-            case NONE -> answer(deliver);
+            case NONE, UNSEEN -> answer(deliver);
             case DOWN -> CompletableFuture.failedFuture(new ConnectException(Long.toHexString(to) + " is down"));
             case DROP -> CompletableFuture.failedFuture(timeout(to));
             case LOSE_REPLY -> {
