@@ -53,8 +53,10 @@ import java.util.random.RandomGenerator;
  *
  * <h2>Read-your-writes</h2>
  * A caller may give, per key, the version of its own last write of that key (its floor). If this
- * node's copy is older than the floor, every live replica is asked instead of the level's count, so
- * the read returns that write or a newer one as long as one replica that took it is alive (for a joined
+ * node's copy is older than the floor, every other replica is asked instead of the level's count — those
+ * this node takes for dead too, last, their failures excused — so the read returns that write or a newer
+ * one as long as one replica that took it can be reached, also one whose return this node's membership has
+ * not heard of yet (for a joined
  * value, siblings or a counter, a newer version is not enough: see {@link #meets}). The read
  * waits for all of them only until the floor is met: from then on the level's count is enough, so a
  * slow or silent replica does not hold up or fail a read that already has what it needs.
@@ -156,8 +158,8 @@ public final class Coordinator {
      * {@code level} asks for (more where a floor is not met).
      *
      * <p>Which replicas: of a key's other live replicas, in {@link #readOrder}, as many as the level still needs
-     * once this node's own copy is counted (one, for QUORUM at N = 3 on a replica); every live one where the
-     * caller's floor is not met. A replica that fails, or that has not answered after
+     * once this node's own copy is counted (one, for QUORUM at N = 3 on a replica); every other one where the
+     * caller's floor is not met, the live ones first. A replica that fails, or that has not answered after
      * {@link ReplicationConfig#speculativeDelayMillis}, has the next replica in that order asked in its place
      * (a speculative retry, as Cassandra's {@code speculative_retry}); its own answer still counts if it comes.
      *
@@ -237,6 +239,7 @@ public final class Coordinator {
                 // Every other replica, those this node takes for dead last: the one that took the connection's
                 // write may be back before this node has heard so (a partition that has just healed). Their
                 // failures are excused (Request.unseen): with none of them reachable, what the live ones have.
+                read.live = order.length;
                 order = withUnseen(order, replicas, self);
                 read.order = order;
                 read.floor = floor;
@@ -301,26 +304,31 @@ public final class Coordinator {
         return order;
     }
 
-    /** {@code live} (the other live replicas in order) followed by the other replicas this node takes for dead. */
-    private long[] withUnseen(long[] live, List<Long> replicas, long self) {
-        int others = 0;
-        for (int p = 0; p < replicas.size(); p++) {
-            if (replicas.get(p) != self) {
-                others++;
-            }
-        }
-        if (others == live.length) {
-            return live;
-        }
-        long[] all = Arrays.copyOf(live, others);
+    /**
+     * {@code live} (the other live replicas in order) followed by the other replicas not in it: those this node
+     * took for dead when {@code live} was made (membership is not asked again, so a change meanwhile cannot
+     * leave one out or list one twice).
+     */
+    static long[] withUnseen(long[] live, List<Long> replicas, long self) {
+        long[] all = new long[replicas.size()];
+        System.arraycopy(live, 0, all, 0, live.length);
         int k = live.length;
         for (int p = 0; p < replicas.size(); p++) {
             long node = replicas.get(p);
-            if (node != self && !alive.test(node)) {
+            if (node != self && !contains(live, node)) {
                 all[k++] = node;
             }
         }
-        return all;
+        return k == live.length ? live : Arrays.copyOf(all, k);
+    }
+
+    private static boolean contains(long[] nodes, long node) {
+        for (long n : nodes) {
+            if (n == node) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean holdsReplica(List<Long> replicas, long node) {
@@ -450,6 +458,8 @@ public final class Coordinator {
         long[] order;
         /** How many of {@link #order} have been asked: always a prefix, so the next is {@code order[asked]}. */
         int asked;
+        /** Below a floor, how many of {@link #order} were taken for alive (the rest for dead); else its length. */
+        int live = Integer.MAX_VALUE;
         /**
          * Set when a replica answered with a version too far ahead of this node's clock to take: the read fails
          * with it. Answering without it would return an older value (or none) as the latest, and a write that
@@ -494,6 +504,16 @@ public final class Coordinator {
             for (; read.asked < count; read.asked++) {
                 requestTo(read.order[read.asked], requests).add(i);
             }
+        }
+
+        /** Whether {@code node} is one of the replicas {@code read} asked below its floor though taken for dead. */
+        private boolean takenForDead(KeyRead read, long node) {
+            for (int p = read.live; p < read.order.length; p++) {
+                if (read.order[p] == node) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /** The request to {@code node} among {@code in}, made and added if there is none. */
@@ -644,15 +664,8 @@ public final class Coordinator {
             boolean finished;
             /** Another replica has been asked in its place. */
             boolean replaced;
-            /**
-             * Asked below a floor though this node takes it for dead: its failure is excused (the keys stop waiting
-             * for it), and no other replica is asked in its place.
-             */
-            final boolean unseen;
-
             Request(long node) {
                 this.node = node;
-                this.unseen = !isAlive(node);
             }
 
             void add(int i) {
@@ -746,14 +759,14 @@ public final class Coordinator {
                         for (int j = 0; j < count; j++) {
                             reads[idx[j]].answered++;
                         }
-                    } else if (unseen) {
-                        for (int j = 0; j < count; j++) { // taken for dead, and it is: the keys stop waiting for it
+                    } else {
+                        for (int j = 0; j < count; j++) {
                             KeyRead read = reads[idx[j]];
-                            if (read.floor != null) {
-                                read.need--;
+                            if (read.floor != null && takenForDead(read, node)) {
+                                // asked below the floor though taken for dead, and unreachable: no longer waited for
+                                read.need = Math.max(read.levelNeed, read.need - 1);
                             }
                         }
-                    } else {
                         fresh = replace(this); // failed: its keys' next replicas, at once
                     }
                     if (floorsMet != null) {

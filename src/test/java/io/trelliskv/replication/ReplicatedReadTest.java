@@ -225,6 +225,33 @@ class ReplicatedReadTest {
         assertThat(readsAnsweredBy(1)).hasSize(1);
     }
 
+    /**
+     * Replicas excused for being unreachable never bring a read below its level: a batched read whose availability was
+     * checked before both other replicas went down still needs a quorum.
+     */
+    @Test
+    void aFloorReadNeverSettlesForFewerAnswersThanItsLevel() {
+        cluster.fault(1, DOWN);
+        cluster.fault(2, DOWN);
+
+        CompletableFuture<Void> read = n3.coordinator.read(List.of(Key.of("k")), QUORUM, new Version[] {v2.version()});
+
+        assertThat(read).isCompletedExceptionally();
+        assertThat(read.handle((v, t) -> Coordinator.unwrap(t).getMessage()).join())
+                .startsWith("TIMEOUT read of key 'k' at QUORUM");
+    }
+
+    /** The replicas taken for dead follow the live ones, each once, whatever membership says by then. */
+    @Test
+    void theReplicasTakenForDeadFollowTheLiveOnesEachOnce() {
+        List<Long> replicas = List.of(3L, 1L, 2L);
+        assertThat(Coordinator.withUnseen(new long[] {1L}, replicas, 3L)).containsExactly(1L, 2L);
+        assertThat(Coordinator.withUnseen(new long[] {2L, 1L}, replicas, 3L)).containsExactly(2L, 1L);
+        assertThat(Coordinator.withUnseen(new long[0], replicas, 3L)).containsExactly(1L, 2L);
+        assertThat(Coordinator.withUnseen(new long[0], List.of(1L, 2L, 4L), 3L)).as("this node holds no replica")
+                .containsExactly(1L, 2L, 4L);
+    }
+
     @Test
     void aFloorReadThatNoLiveReplicaMeetsReturnsWhatTheyHave() {
         cluster.fault(1, DOWN);
