@@ -382,13 +382,7 @@ class PeerDeadlineTest {
     @Test
     void aPeerThatAnsweredVersion5KeepsItThroughAConnectionClosedBeforeItsHello() throws Exception {
         EarlierBuildPeer peer = new EarlierBuildPeer(null, PeerCodec.VERSION_WITH_FEATURES, c -> c == 2, c -> c == 1);
-        resources.add(peer);
-        PeerClient client = client();
-        InetSocketAddress at = peer.address();
-        client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS);
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
-                client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS) != null
-                        && peer.helloVersions.size() >= 3);
+        forwardUntilGreeted(peer, 3);
         assertThat(peer.helloVersions).containsOnly((int) PeerCodec.VERSION_WITH_FEATURES);
         assertThat(peer.payloads).containsOnly("with-user");
     }
@@ -403,13 +397,7 @@ class PeerDeadlineTest {
         int refusals = PeerClient.REFUSALS_BEFORE_FALLBACK;
         EarlierBuildPeer peer = new EarlierBuildPeer(null, PeerCodec.VERSION_WITH_FEATURES,
                 c -> c >= 2 && c <= 1 + refusals, c -> c == 1);
-        resources.add(peer);
-        PeerClient client = client();
-        InetSocketAddress at = peer.address();
-        client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS);
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
-                client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS) != null
-                        && peer.helloVersions.size() >= 2 + refusals);
+        forwardUntilGreeted(peer, 2 + refusals);
         List<Integer> expected = new ArrayList<>();
         for (int i = 0; i <= refusals; i++) {
             expected.add((int) PeerCodec.VERSION_WITH_FEATURES);
@@ -417,6 +405,20 @@ class PeerDeadlineTest {
         expected.add((int) PeerCodec.VERSION_WITH_DEADLINES);
         assertThat(peer.helloVersions).isEqualTo(expected);
         assertThat(peer.payloads).containsExactly("with-user", "plain");
+    }
+
+    /**
+     * Forwards on one stream to {@code peer} (whose first connection closes after its reply), and again until a call
+     * is served once the peer has been sent {@code hellos} hellos: each call made while the client backs off fails.
+     */
+    private void forwardUntilGreeted(EarlierBuildPeer peer, int hellos) throws Exception {
+        resources.add(peer);
+        PeerClient client = client();
+        InetSocketAddress at = peer.address();
+        client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).ignoreExceptions().until(() ->
+                client.call(at, PeerMessageType.FORWARD, WITH_USER, LONG, 5, DEADLINE).get(10, TimeUnit.SECONDS) != null
+                        && peer.helloVersions.size() >= hellos);
     }
 
     /** A body that names the client's user, and its form for a peer that reads none. */
