@@ -22,6 +22,7 @@ import io.trelliskv.replication.Deadline;
 import io.trelliskv.replication.DeadlinePassedException;
 import io.trelliskv.replication.HintReplayer;
 import io.trelliskv.replication.HintStore;
+import io.trelliskv.replication.ReplicaCodec;
 import io.trelliskv.replication.ReplicaRefusedException;
 import io.trelliskv.persist.AppendFsync;
 import io.trelliskv.persist.Durability;
@@ -34,6 +35,7 @@ import io.trelliskv.request.ForwardCodec;
 import io.trelliskv.request.Router;
 import io.trelliskv.ring.TokenAllocator;
 import io.trelliskv.storage.Engine;
+import io.trelliskv.storage.Entry;
 import io.trelliskv.version.Hlc;
 import io.trelliskv.version.Version;
 import org.slf4j.Logger;
@@ -433,9 +435,16 @@ public final class ClusterMember implements AutoCloseable {
         return h >> 20;
     }
 
-    private CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
+    private CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request,
+                                                          List<Entry> ahead) {
         // One stream per client connection: its forwards leave on one peer connection, in order.
         // The owner does not start it once this node has stopped waiting (replication.Deadline).
+        if (ahead != null) {
+            // On the same stream, so the owner applies it (as it reads it, on that connection's loop) before the
+            // forward: nobody waits for its answer, as the command's own read still asks the replicas.
+            peers.call(nodeId, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(ahead), FORWARD_TIMEOUT,
+                    request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis());
+        }
         return peers.call(nodeId, PeerMessageType.FORWARD, ForwardCodec.payload(request), FORWARD_TIMEOUT,
                 request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis()).thenApply(ForwardCodec::decodeReply);
     }

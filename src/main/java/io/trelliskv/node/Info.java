@@ -312,6 +312,8 @@ public final class Info {
         line(sb, "forwarded_requests", router == null ? 0 : router.forwarded());
         line(sb, "forward_failures", router == null ? 0 : router.forwardFailures());
         line(sb, "forwards_retried_elsewhere", router == null ? 0 : router.retriedElsewhere());
+        // forwards that carried the connection's own writes held here ahead of them (read-your-writes)
+        line(sb, "forwards_carrying_writes", router == null ? 0 : router.carriedAhead());
         // forwards from peers answered without being run: their sender's deadline had passed
         line(sb, "expired_forwards_dropped", source.requests().expiredForwardsDropped());
         if (cluster.started()) {

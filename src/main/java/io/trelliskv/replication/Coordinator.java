@@ -420,6 +420,29 @@ public final class Coordinator {
     }
 
     /**
+     * This node's copies of those of {@code keys} that meet their floors: the connection's own writes (or newer
+     * ones) that this node holds, for a command forwarded with those floors to carry ahead of it. Null if none.
+     *
+     * @param floors per key, the caller's floor, or null (no floor: nothing to carry)
+     */
+    public List<Entry> holding(List<Key> keys, Version[] floors) {
+        List<Entry> held = null;
+        for (int i = 0; floors != null && i < keys.size() && i < floors.length; i++) {
+            if (floors[i] == null) {
+                continue;
+            }
+            Entry e = engine.stored(keys.get(i));
+            if (meets(e, floors[i])) {
+                if (held == null) {
+                    held = new ArrayList<>(1);
+                }
+                held.add(e);
+            }
+        }
+        return held;
+    }
+
+    /**
      * Whether {@code e} holds the caller's write of version {@code floor}. A newer plain value or tombstone
      * supersedes it; a joined value (siblings, a counter) does not: a newer one may be a concurrent write
      * joined elsewhere that lacks the caller's, so there only the write's own version proves it is there.
@@ -584,6 +607,9 @@ public final class Coordinator {
                             if (failure == null) {
                                 failure = read.ahead; // the first refusal
                             }
+                        } else if (read.answered < read.need && read.floor != null) {
+                            keyFailures[i] = ReplicationException.floorNotMet(keys.get(i).bytes(), level,
+                                    read.answered + read.local, read.need + read.local);
                         } else if (read.answered < read.need) {
                             keyFailures[i] = ReplicationException.timeout(keys.get(i).bytes(), level, false,
                                     read.answered + read.local, read.need + read.local);

@@ -7,6 +7,7 @@ import io.trelliskv.common.Murmur3;
 import io.trelliskv.net.ClientConnection;
 import io.trelliskv.net.peer.PeerUnavailableException;
 import io.trelliskv.resp.RawReply;
+import io.trelliskv.storage.Entry;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -102,6 +103,8 @@ public final class Router {
     private final LongAdder forwardFailures = new LongAdder();
     /** Forwards that could not reach the key's first live owner and went to the next one instead. */
     private final LongAdder retriedElsewhere = new LongAdder();
+    /** Forwards that carried this node's copies of their floored keys ahead of them ({@link Forwarder#forward}). */
+    private final LongAdder carriedAhead = new LongAdder();
 
     /**
      * Whether reads and blind writes may be coordinated by the entry node when it is one of their replicas
@@ -129,6 +132,11 @@ public final class Router {
     /** Forwards that went to the key's next live owner because the first could not be reached. */
     public long retriedElsewhere() {
         return retriedElsewhere.sum();
+    }
+
+    /** Forwards that carried the connection's own writes, held here, ahead of them to their owner. */
+    public long carriedAhead() {
+        return carriedAhead.sum();
     }
 
     /** Forwarded requests that failed or timed out. */
@@ -352,7 +360,8 @@ public final class Router {
         }
         ForwardCodec.Request request = new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(),
                 session.stream(), session.floors(keys), unit.encode(), user);
-        return countErrors(send(target, request, keys.get(0).bytes(), session, null));
+        return countErrors(send(target, request, coordination.holding(keys, request.floors()), keys.get(0).bytes(),
+                session, null));
     }
 
     /**
@@ -402,8 +411,9 @@ public final class Router {
         if (target == placement.localNodeId()) {
             return executeHere(session, protocol, spec, args);
         }
-        ForwardCodec.Request request = request(session, protocol, user, args, first, last, step);
-        return send(target, request, args[first], session, failure -> {
+        List<Key> keys = keys(args, first, last, step);
+        ForwardCodec.Request request = request(session, protocol, user, args, keys);
+        return send(target, request, coordination.holding(keys, request.floors()), args[first], session, failure -> {
             Set<Long> without = new HashSet<>(unreachable);
             without.add(target);
             Long next = null;
@@ -431,25 +441,31 @@ public final class Router {
         });
     }
 
-    /** The forward of a command with the client's protocol, levels, stream, floors for its keys and user. */
-    private static ForwardCodec.Request request(Session session, int protocol, String user, byte[][] args, int first,
-                                                int last, int step) {
+    /** The keys of {@code args} at {@code first..last} by {@code step}. */
+    private static List<Key> keys(byte[][] args, int first, int last, int step) {
         List<Key> keys = new ArrayList<>();
         for (int i = first; i <= last; i += step) {
             keys.add(Key.of(args[i]));
         }
+        return keys;
+    }
+
+    /** The forward of a command with the client's protocol, levels, stream, floors for its keys and user. */
+    private static ForwardCodec.Request request(Session session, int protocol, String user, byte[][] args,
+                                                List<Key> keys) {
         return new ForwardCodec.Request(protocol, session.readLevel(), session.writeLevel(), session.stream(),
                 session.floors(keys), args, user);
     }
 
     /**
-     * Sends to {@code target}; completes with its RESP reply, having recorded the versions it wrote in
-     * the session, or with a TRYAGAIN error reply naming {@code key} if the forward fails (never
+     * Sends to {@code target}, with this node's copies of the request's floored keys ahead of it ({@code ahead},
+     * null if none: {@link Forwarder#forward}); completes with its RESP reply, having recorded the versions it
+     * wrote in the session, or with a TRYAGAIN error reply naming {@code key} if the forward fails (never
      * exceptionally). A request that never left this node goes to {@code elsewhere} instead, if given.
      */
-    private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, byte[] key, Session session,
-                                           Function<Throwable, CompletableFuture<byte[]>> elsewhere) {
-        return attempt(target, request).handle((r, failure) -> {
+    private CompletableFuture<byte[]> send(long target, ForwardCodec.Request request, List<Entry> ahead, byte[] key,
+                                           Session session, Function<Throwable, CompletableFuture<byte[]>> elsewhere) {
+        return attempt(target, request, ahead).handle((r, failure) -> {
             if (failure == null && r != null && r.resp().length > 0) {
                 r.recordInto(session);
                 return CompletableFuture.completedFuture(r.resp());
@@ -462,10 +478,14 @@ public final class Router {
         }).thenCompose(f -> f);
     }
 
-    private CompletableFuture<ForwardCodec.Reply> attempt(long target, ForwardCodec.Request request) {
+    private CompletableFuture<ForwardCodec.Reply> attempt(long target, ForwardCodec.Request request,
+                                                          List<Entry> ahead) {
         forwarded.increment();
+        if (ahead != null) {
+            carriedAhead.increment();
+        }
         try {
-            return forwarder.forward(target, request);
+            return forwarder.forward(target, request, ahead);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -529,8 +549,9 @@ public final class Router {
         if (target == placement.localNodeId()) {
             return executeHere(session, protocol, spec, sub);
         }
-        ForwardCodec.Request request = request(session, protocol, user, sub, 1, sub.length - step, step);
-        return send(target, request, sub[1], session, failure -> {
+        List<Key> keys = keys(sub, 1, sub.length - step, step);
+        ForwardCodec.Request request = request(session, protocol, user, sub, keys);
+        return send(target, request, coordination.holding(keys, request.floors()), sub[1], session, failure -> {
             Set<Long> without = new HashSet<>(unreachable);
             without.add(target);
             long[] next = new long[(sub.length - 1) / step];

@@ -182,8 +182,8 @@ final class NodeSimulation {
     /** Extra delay of the requests crossing a one-way link (from, to), ms: a path that holds them back. */
     private final Map<List<Long>, Long> held = new HashMap<>();
     /**
-     * By one-way link (from, to), how much later (ms) its {@code REPLICA_WRITE} requests arrive than their
-     * connection's order would have them, without holding up what is written after them: a replica write
+     * By one-way link (from, to), how much later (ms) its stream-less {@code REPLICA_WRITE} requests arrive than
+     * their connection's order would have them, without holding up what is written after them: a replica write
      * held up on its way (a congested connection of the pool) while the node's other calls go through.
      * Set with {@link #lateReplicaWrites}.
      */
@@ -239,10 +239,15 @@ final class NodeSimulation {
      * {@code replicaTimeoutMillis}, run until all are NORMAL on one ring and see each other alive.
      */
     static NodeSimulation threeNodes(long seed, long replicaTimeoutMillis) {
+        return threeNodes(seed, replicaTimeoutMillis, false);
+    }
+
+    /** {@link #threeNodes(long, long)}, with a hint for a down replica counted toward the write level if {@code sloppyQuorum}. */
+    static NodeSimulation threeNodes(long seed, long replicaTimeoutMillis, boolean sloppyQuorum) {
         NodeSimulation sim = new NodeSimulation(seed);
         ClusterConfig t = sim.template;
         sim.template = new ClusterConfig(t.name(), t.seeds(), null, t.vnodes(), null, t.membership(),
-                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, false,
+                new ReplicationConfig(3, ConsistencyLevel.QUORUM, ConsistencyLevel.QUORUM, sloppyQuorum,
                         ReplicationConfig.DEFAULT_MAX_CLOCK_DRIFT_MILLIS, 0.0, replicaTimeoutMillis),
                 t.hints(), t.antiEntropy(), new RebalanceConfig(0, 0, 200));
         SimNode first = sim.start(1);
@@ -767,7 +772,8 @@ final class NodeSimulation {
             if (call.lossy && callLoss > 0 && random.nextDouble() < callLoss) {
                 return; // lost: the caller's timeout ends the wait
             }
-            long late = call.type == PeerMessageType.REPLICA_WRITE
+            // a coordinator's replica writes take the pool's connections; one on a stream keeps the stream's order
+            long late = call.type == PeerMessageType.REPLICA_WRITE && call.lossy
                     ? lateReplicaWrites.getOrDefault(List.of(from.id, to.id), 0L) : 0;
             after(arrival(true) + late, () -> arrive(call));
         }

@@ -326,6 +326,50 @@ class PipelineOrderSimulationTest {
     }
 
     /**
+     * Under a sloppy quorum, a blind write on the entry replica can be acknowledged by its own copy and the hint it
+     * keeps for a replica it cannot reach, before the key's first replica has it. The connection's next
+     * read-modify-write of the key then goes to the first replica with the write's floor, and reads below it from
+     * every replica: here the entry replica's answers are held up past the replica timeout (its connections from
+     * the first replica backing off, say) and the third replica never got the write. The INCR failed with a
+     * TIMEOUT; had the first replica taken the entry replica for dead, it would have excused it and incremented the
+     * older value, overwriting the acknowledged SET. Now the forward carries the entry replica's copy ahead of it on
+     * its stream ({@code Forwarder#forward}), so the first replica holds the SET before the INCR starts.
+     */
+    @Test
+    void aReadModifyWriteAtTheFirstReplicaSeesTheConnectionsWriteThatOnlyTheEntryReplicaHolds() {
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= 5; seed++) {
+            NodeSimulation sim = NodeSimulation.threeNodes(seed, REPLICA_TIMEOUT_MILLIS, true);
+            sim.slowChance = 0;
+            sim.maxDelayMillis = 5;
+            String k = "k:" + Long.toHexString(sim.random.split().nextLong() & 0xffffff);
+            List<Long> owners = ownersOf(sim, k);
+            NodeSimulation.SimNode first = sim.node(owners.get(0));
+            NodeSimulation.SimNode at = sim.node(owners.get(1));
+            NodeSimulation.SimNode third = sim.node(owners.get(2));
+            NodeSimulation.SimClient client = sim.new SimClient(at);
+            client.send(List.<String[]>of(new String[] {"SET", k, "5"}));
+            sim.runUntil("the first SET's reply", () -> client.waiting() == 0, 30_000);
+            sim.runFor(500); // every replica holds 5
+            sim.cutBoth(at, third, NodeSimulation.LinkFault.REFUSED); // its writes there fail: hinted, counted
+            sim.lateReplicaWrites(at, first, 4 * REPLICA_TIMEOUT_MILLIS); // the SET reaches the first replica late
+            sim.hold(first, at, 4 * REPLICA_TIMEOUT_MILLIS); // and the first replica's reads of the entry replica
+            client.send(List.of(new String[] {"SET", k, "10"}, new String[] {"INCR", k}, new String[] {"GET", k}));
+            sim.runUntil("every reply", () -> client.waiting() == 0, 60_000);
+            List<RespValue> expected = List.of(new RespValue.SimpleString("OK"), new RespValue.SimpleString("OK"),
+                    new RespValue.Integer(11), bulk("11"));
+            if (!client.replies().equals(expected)) {
+                failures.add("seed " + seed + ": " + client.replies() + " (a single Redis: " + expected + ")");
+            }
+            if (at.member.router().carriedAhead() == 0) {
+                failures.add("seed " + seed + ": the INCR's forward carried nothing ahead of it");
+            }
+            client.close();
+        }
+        assertThat(failures).as("runs with replies a single Redis would not give").isEmpty();
+    }
+
+    /**
      * A blind write runs into the client's connection on the entry replica: its reply stays where the handler
      * wrote it when this node's own copy meets the write level (ONE), and is cut out to come once the other
      * replicas have acknowledged when it does not (ALL); the replies stay in request order either way.

@@ -425,7 +425,8 @@ class RouterTest {
         }
 
         @Override
-        public CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request) {
+        public CompletableFuture<ForwardCodec.Reply> forward(long nodeId, ForwardCodec.Request request,
+                                                             List<Entry> ahead) {
             Call c = new Call(nodeId, request.protocol(), request.args(), request, new CompletableFuture<>());
             calls.add(c);
             return c.reply;
