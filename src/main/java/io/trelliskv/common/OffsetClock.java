@@ -28,6 +28,11 @@ public final class OffsetClock implements Clock {
         return base.nanos();
     }
 
+    @Override
+    public long micros() {
+        return base.micros() + offsetMillis.get() * 1_000;
+    }
+
     /** The offset in force, in ms. */
     public long offsetMillis() {
         return offsetMillis.get();

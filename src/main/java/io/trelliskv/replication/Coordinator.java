@@ -431,12 +431,15 @@ public final class Coordinator {
             if (floors[i] == null) {
                 continue;
             }
-            Entry e = engine.stored(keys.get(i));
-            if (meets(e, floors[i])) {
-                if (held == null) {
-                    held = new ArrayList<>(1);
+            // The version first, without the value: a coarse floor covers many keys this node holds older or not at all.
+            if (meets(engine.storedVersion(keys.get(i)), floors[i])) {
+                Entry e = engine.stored(keys.get(i));
+                if (meets(e, floors[i])) {
+                    if (held == null) {
+                        held = new ArrayList<>(1);
+                    }
+                    held.add(e);
                 }
-                held.add(e);
             }
         }
         return held;

@@ -59,8 +59,8 @@ import java.util.function.Predicate;
  * further node id is stored inline. A write never modifies another key's record: it writes the new
  * record into the old chunk when both lengths fall in the same size class, else into a new chunk, and
  * frees the old. Local writes ({@code put}, {@code delete}, {@code Txn} writes) are stamped under the
- * segment lock with {@code hlc.now(now)} (the write's one reading of the engine's clock, which is the
- * HLC's) and this node's id; if the record they replace carries a greater timestamp (merged from a node
+ * segment lock with {@code hlc.now()} (the hybrid clock's reading of the wall clock, to the microsecond)
+ * and this node's id; if the record they replace carries a greater timestamp (merged from a node
  * whose clock runs ahead), the clock first observes it, so a local write always supersedes what it
  * replaced here and on every replica. {@link #merge(Entry)} copies the
  * incoming entry into a record if it is newer under last-writer-wins than whatever is stored,
@@ -894,7 +894,7 @@ public final class MemoryEngine implements Engine {
 
     private Entry putLocked(Segment s, Key key, byte[] value, byte kind, long expireAt, long now) {
         int i = find(s, key);
-        long stamp = stamp(s, i, now);
+        long stamp = stamp(s, i);
         store(s, i, key, key.bytes(), value, kind, stamp, nodeId, expireAt, lruTick(now), now);
         Entry e = new Entry(key, value, stamp, nodeId, expireAt, kind);
         WriteCapture.record(e);
@@ -924,7 +924,7 @@ public final class MemoryEngine implements Engine {
             live = (flags & F_TOMBSTONE) == 0 && !(expireAt != 0 && now > expireAt);
         }
         if (graceMillis > 0) {
-            long stamp = stamp(s, i, now);
+            long stamp = stamp(s, i);
             long purgeAt = saturatedAdd(now, graceMillis);
             store(s, i, key, key.bytes(), null, ValueKind.PLAIN, stamp, nodeId, purgeAt, lruTick(now), now);
             Entry tombstone = new Entry(key, null, stamp, nodeId, purgeAt);
@@ -932,23 +932,24 @@ public final class MemoryEngine implements Engine {
             journal.stored(tombstone);
         } else if (i >= 0) {
             // No tombstone is kept, but the log needs one, or a replay would bring the key back.
-            journal.stored(new Entry(key, null, stamp(s, i, now), nodeId, now));
+            journal.stored(new Entry(key, null, stamp(s, i), nodeId, now));
             unlink(s, i, now);
         }
         return live;
     }
 
     /**
-     * A timestamp for a local write at {@code now} (the write's one clock reading) that replaces the record in
-     * slot {@code i} (if any): greater than its.
+     * A timestamp for a local write that replaces the record in slot {@code i} (if any): greater than its. The
+     * hybrid clock reads the wall clock to the microsecond for it ({@link Hlc#now()}), apart from the write's
+     * millisecond reading for expiry and idle time: two writes through two nodes in one millisecond are ordered.
      */
-    private long stamp(Segment s, int i, long now) {
-        long ts = hlc.now(now);
+    private long stamp(Segment s, int i) {
+        long ts = hlc.now();
         if (i >= 0) {
             long current = hlcOf(handleOf(s.slots[i]));
             if (ts <= current) {
                 hlc.observe(current);
-                ts = hlc.now(now);
+                ts = hlc.now();
             }
         }
         return ts;
@@ -1236,7 +1237,7 @@ public final class MemoryEngine implements Engine {
                 return incomingNewer && storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
             }
             hlc.observe(incoming.hlc);
-            return storeMerged(s, i, newer, joined, stamp(s, i, now), nodeId, now);
+            return storeMerged(s, i, newer, joined, stamp(s, i), nodeId, now);
         }
         if (c > 0) {
             if (incomingNewer || !Precedence.liveCounter(incoming, now)) {
@@ -1245,11 +1246,11 @@ public final class MemoryEngine implements Engine {
                 return storeMerged(s, i, incoming, incoming.value, incoming.hlc, incoming.nodeId, now);
             }
             hlc.observe(incoming.hlc);
-            return storeMerged(s, i, incoming, incoming.value, stamp(s, i, now), nodeId, now);
+            return storeMerged(s, i, incoming, incoming.value, stamp(s, i), nodeId, now);
         }
         if (c < 0 && incomingNewer && Precedence.liveCounter(current, now)) {
             hlc.observe(incoming.hlc); // the stored counter wins with the older version: newer than both now
-            return storeMerged(s, i, current, current.value, stamp(s, i, now), nodeId, now);
+            return storeMerged(s, i, current, current.value, stamp(s, i), nodeId, now);
         }
         return false;
     }

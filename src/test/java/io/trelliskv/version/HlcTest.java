@@ -1,5 +1,6 @@
 package io.trelliskv.version;
 
+import io.trelliskv.common.Clock;
 import io.trelliskv.common.ManualClock;
 import org.junit.jupiter.api.Test;
 
@@ -21,15 +22,58 @@ class HlcTest {
         assertThat(hlc.now()).isEqualTo(Hlc.pack(1_000_005, 0));
     }
 
+    /**
+     * Regression (harness run 62): a client read the reply of an INCR made through one node and sent a SET of the key
+     * through another 28 µs later; both were stamped in the same millisecond, {@code (ms, 0)}, the tie went to the
+     * INCR's node id, and the acknowledged SET lost to the older INCR. Within a millisecond the stamps now follow the
+     * microseconds.
+     */
     @Test
-    void aReadingTakenEarlierStillStampsAfterEverythingIssued() {
-        long before = clock.millis();
-        clock.advanceMillis(10);
-        long issued = hlc.now(); // at 1_000_010
-        long late = hlc.now(before); // a reading from 10 ms earlier, as a write that read the clock before a wait
-        assertThat(late).isGreaterThan(issued);
-        assertThat(Hlc.physical(late)).isEqualTo(1_000_010);
-        assertThat(hlc.now(clock.millis() + 1)).isEqualTo(Hlc.pack(1_000_011, 0));
+    void stampsWithinAMillisecondFollowTheMicroseconds() {
+        long[] micros = {1_000_000_000L + 336_100};
+        Hlc first = new Hlc(microClock(micros));
+        Hlc second = new Hlc(microClock(micros));
+        long incr = first.now(); // 100 µs into the millisecond, on one node
+        micros[0] += 28; // the reply, the client, the next command: 28 µs
+        long set = second.now(); // on another node, whose clock agrees
+        assertThat(Hlc.physical(set)).isEqualTo(Hlc.physical(incr));
+        assertThat(set).isGreaterThan(incr);
+        assertThat(Hlc.logical(incr)).isEqualTo(100 << Hlc.SUB_MILLI_SHIFT);
+        assertThat(second.now()).as("within one microsecond, counting on").isEqualTo(set + 1);
+        micros[0] += 1;
+        assertThat(second.now()).isEqualTo(Hlc.pack(1_000_336, 129 << Hlc.SUB_MILLI_SHIFT));
+    }
+
+    @Test
+    void stampsCountOnPastTheLastMicrosecondOfAMillisecond() {
+        long[] micros = {1_000_000_999L};
+        Hlc hlc = new Hlc(microClock(micros));
+        long last = Hlc.pack(1_000_000, 999 << Hlc.SUB_MILLI_SHIFT);
+        for (int i = 0; i < 2_000; i++) { // more than the logical part holds after the last microsecond
+            assertThat(hlc.now()).isEqualTo(last + i);
+        }
+        micros[0] += 1; // the next millisecond, which the stamps have already reached
+        assertThat(hlc.now()).isEqualTo(last + 2_000).isGreaterThan(Hlc.pack(1_000_001, 0));
+    }
+
+    /** A clock whose wall time is {@code micros[0]} microseconds. */
+    private static Clock microClock(long[] micros) {
+        return new Clock() {
+            @Override
+            public long millis() {
+                return micros[0] / 1_000;
+            }
+
+            @Override
+            public long nanos() {
+                return micros[0] * 1_000;
+            }
+
+            @Override
+            public long micros() {
+                return micros[0];
+            }
+        };
     }
 
     @Test
@@ -52,6 +96,6 @@ class HlcTest {
         assertThat(hlc.peek()).isEqualTo(remote);
         assertThat(hlc.now()).isEqualTo(remote + 1);
         hlc.observe(Hlc.pack(1_000_100, 0)); // older: ignored
-        assertThat(hlc.now(clock.millis())).isEqualTo(remote + 2);
+        assertThat(hlc.now()).isEqualTo(remote + 2);
     }
 }
