@@ -441,9 +441,14 @@ public final class ClusterMember implements AutoCloseable {
         // The owner does not start it once this node has stopped waiting (replication.Deadline).
         if (ahead != null) {
             // On the same stream, so the owner applies it (as it reads it, on that connection's loop) before the
-            // forward: nobody waits for its answer, as the command's own read still asks the replicas.
-            peers.call(nodeId, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(ahead), FORWARD_TIMEOUT,
-                    request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis());
+            // forward: nobody waits for its answer, as the command's own read still asks the replicas. Whatever
+            // becomes of it, the forward goes.
+            try {
+                peers.call(nodeId, PeerMessageType.REPLICA_WRITE, ReplicaCodec.encodeWrite(ahead), FORWARD_TIMEOUT,
+                        request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis());
+            } catch (RuntimeException e) {
+                log.debug("Could not carry {} entries ahead of a forward to {}: {}", ahead.size(), nodeId, e.toString());
+            }
         }
         return peers.call(nodeId, PeerMessageType.FORWARD, ForwardCodec.payload(request), FORWARD_TIMEOUT,
                 request.stream(), clock.millis() + FORWARD_TIMEOUT.toMillis()).thenApply(ForwardCodec::decodeReply);

@@ -420,30 +420,48 @@ public final class Coordinator {
     }
 
     /**
-     * This node's copies of those of {@code keys} that meet their floors: the connection's own writes (or newer
-     * ones) that this node holds, for a command forwarded with those floors to carry ahead of it. Null if none.
+     * This node's copies of those of {@code keys} that meet their floors and that this node stamped itself (writes
+     * it coordinated: the connection's own, or newer ones made here), for a command forwarded with those floors to
+     * carry ahead of it; at most {@link #MAX_CARRIED_BYTES} of keys and values. Null if none. A copy stamped
+     * elsewhere is left out: its coordinator holds it (a read-modify-write's result, which the first replica
+     * stamped and this node only took as a replica, would otherwise travel back to it with every later forward).
      *
      * @param floors per key, the caller's floor, or null (no floor: nothing to carry)
      */
     public List<Entry> holding(List<Key> keys, Version[] floors) {
+        long self = placement.localNodeId();
         List<Entry> held = null;
+        long bytes = 0;
         for (int i = 0; floors != null && i < keys.size() && i < floors.length; i++) {
             if (floors[i] == null) {
                 continue;
             }
             // The version first, without the value: a coarse floor covers many keys this node holds older or not at all.
-            if (meets(engine.storedVersion(keys.get(i)), floors[i])) {
-                Entry e = engine.stored(keys.get(i));
-                if (meets(e, floors[i])) {
-                    if (held == null) {
-                        held = new ArrayList<>(1);
-                    }
-                    held.add(e);
-                }
+            Entry version = engine.storedVersion(keys.get(i));
+            if (version == null || version.nodeId() != self || !meets(version, floors[i])) {
+                continue;
             }
+            Entry e = engine.stored(keys.get(i));
+            if (e == null || e.nodeId() != self || !meets(e, floors[i])) {
+                continue;
+            }
+            bytes += e.key().bytes().length + (e.value() == null ? 0 : e.value().length);
+            if (bytes > MAX_CARRIED_BYTES) {
+                break; // the command's own read still asks the replicas for the rest
+            }
+            if (held == null) {
+                held = new ArrayList<>(1);
+            }
+            held.add(e);
         }
         return held;
     }
+
+    /**
+     * Most bytes of keys and values one forward carries ahead of it ({@link #holding}): the copy is made on the
+     * client's event loop, and a carried batch must fit a peer frame with the forward's own.
+     */
+    static final int MAX_CARRIED_BYTES = 64 * 1024;
 
     /**
      * Whether {@code e} holds the caller's write of version {@code floor}. A newer plain value or tombstone

@@ -33,14 +33,14 @@ public final class ReplicationException extends RuntimeException {
     }
 
     /**
-     * A read below the caller's floor (its own last write of the key) that no replica answering in time met: it
-     * waits for every replica, as the write may be on any one of them, and answering with an older value would
-     * break read-your-writes.
+     * A read below the caller's floor (its own last write of the key, or of keys sharing its floor) that no replica
+     * answering in time met: it waits for every replica, as the write may be on any one of them, and answering
+     * with an older value would break read-your-writes.
      */
     static ReplicationException floorNotMet(byte[] key, ConsistencyLevel level, int answered, int replicas) {
         return new ReplicationException("TIMEOUT read of key '" + quote(key) + "' at " + level + ": " + answered
-                + " of " + replicas + " replicas answered in time, none with this connection's last write of the key;"
-                + " the replica holding it did not answer");
+                + " of " + replicas + " replicas answered in time, none with this connection's last write of the key"
+                + " (a replica that did not answer may hold it)");
     }
 
     static ReplicationException refused(byte[] key, String node, String reason) {

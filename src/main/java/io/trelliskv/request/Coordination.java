@@ -110,15 +110,15 @@ final class Coordination {
     }
 
     /**
-     * This node's copies of the keys that meet the connection's floors ({@link Coordinator#holding}), or null: what
-     * a command forwarded with those floors carries ahead of it. The connection wrote them here (this node is a
-     * replica, not the first, so its reads and blind writes run here and its read-modify-writes there), and the
-     * write may be acknowledged before the first replica has it: by a replica taken for dead's hint, counted under a
-     * sloppy quorum, or by the third replica while the write to the first is on its way on another connection. The
-     * first replica reads below the floor from every replica, but this node is one it may not reach just then (its
-     * connections here backing off after a partition heals, or this node still taken for dead): without the copy it
-     * would run the command on the older value, and an {@code INCR} after the connection's {@code SET} would
-     * overwrite the SET it never saw.
+     * This node's copies of the keys that meet the connection's floors and that it stamped itself
+     * ({@link Coordinator#holding}), or null: what a command forwarded with those floors carries ahead of it. Where
+     * this node is a replica but not the first, the connection's reads and blind writes run here and its
+     * read-modify-writes at the first replica, and a write here may be acknowledged before the first replica has
+     * it: by the hint kept for a replica taken for dead, counted under a sloppy quorum, while the write to the first
+     * replica is still on its way on another connection. The first replica reads below the floor from every replica,
+     * but this node may be the one it cannot reach just then (its connections here backing off after a partition
+     * heals, or this node still taken for dead): without the copy it could run the command on the older value, and
+     * an {@code INCR} after the connection's {@code SET} would overwrite the SET it never saw.
      */
     List<Entry> holding(List<Key> keys, Version[] floors) {
         return floors == null ? null : coordinator.holding(keys, floors);

@@ -2,6 +2,7 @@ package io.trelliskv.storage;
 
 import io.trelliskv.common.Key;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.common.MicroClock;
 import io.trelliskv.version.CausalCodec;
 import io.trelliskv.version.DvvSet;
 import io.trelliskv.version.Hlc;
@@ -322,6 +323,27 @@ class MemoryEngineTest extends AbstractEngineContractTest {
             assertThat(e == null ? "none" : text(e) + "@" + e.hlc()).isEqualTo(before.get(i));
         }
         assertThat(engine.usedMemory()).isEqualTo(used);
+    }
+
+    /**
+     * Regression (harness run 62): a write through one node, then 28 µs later a write of the same key through another
+     * whose node id is lower, in the same millisecond. Stamped to the millisecond both were (ms, 0) and the earlier
+     * write won the tie by node id on every replica; stamped to the microsecond, the later one wins.
+     */
+    @Test
+    void aLaterWriteThroughAnotherNodeInTheSameMillisecondWinsEverywhere() {
+        MicroClock clock = new MicroClock(START_MILLIS * 1_000 + 336_100);
+        try (MemoryEngine first = new MemoryEngine(EngineConfig.unbounded(), clock, new Hlc(clock), 9);
+             MemoryEngine second = new MemoryEngine(EngineConfig.unbounded(), clock, new Hlc(clock), 2)) {
+            Entry incr = first.put(key("k"), bytes("5684"), 0);
+            clock.advanceMicros(28);
+            Entry set = second.put(key("k"), bytes("c6.41133"), 0);
+            assertThat(Hlc.physical(set.hlc())).isEqualTo(Hlc.physical(incr.hlc()));
+            first.merge(set);
+            second.merge(incr);
+            assertThat(text(first.get(key("k")))).isEqualTo("c6.41133");
+            assertThat(text(second.get(key("k")))).isEqualTo("c6.41133");
+        }
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.trelliskv.version;
 
-import io.trelliskv.common.Clock;
 import io.trelliskv.common.ManualClock;
+import io.trelliskv.common.MicroClock;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -30,50 +30,30 @@ class HlcTest {
      */
     @Test
     void stampsWithinAMillisecondFollowTheMicroseconds() {
-        long[] micros = {1_000_000_000L + 336_100};
-        Hlc first = new Hlc(microClock(micros));
-        Hlc second = new Hlc(microClock(micros));
+        MicroClock micros = new MicroClock(1_000_000_000L + 336_100);
+        Hlc first = new Hlc(micros);
+        Hlc second = new Hlc(micros);
         long incr = first.now(); // 100 µs into the millisecond, on one node
-        micros[0] += 28; // the reply, the client, the next command: 28 µs
+        micros.advanceMicros(28); // the reply, the client, the next command: 28 µs
         long set = second.now(); // on another node, whose clock agrees
         assertThat(Hlc.physical(set)).isEqualTo(Hlc.physical(incr));
         assertThat(set).isGreaterThan(incr);
         assertThat(Hlc.logical(incr)).isEqualTo(100 << Hlc.SUB_MILLI_SHIFT);
         assertThat(second.now()).as("within one microsecond, counting on").isEqualTo(set + 1);
-        micros[0] += 1;
+        micros.advanceMicros(1);
         assertThat(second.now()).isEqualTo(Hlc.pack(1_000_336, 129 << Hlc.SUB_MILLI_SHIFT));
     }
 
     @Test
     void stampsCountOnPastTheLastMicrosecondOfAMillisecond() {
-        long[] micros = {1_000_000_999L};
-        Hlc hlc = new Hlc(microClock(micros));
+        MicroClock micros = new MicroClock(1_000_000_999L);
+        Hlc hlc = new Hlc(micros);
         long last = Hlc.pack(1_000_000, 999 << Hlc.SUB_MILLI_SHIFT);
         for (int i = 0; i < 2_000; i++) { // more than the logical part holds after the last microsecond
             assertThat(hlc.now()).isEqualTo(last + i);
         }
-        micros[0] += 1; // the next millisecond, which the stamps have already reached
+        micros.advanceMicros(1); // the next millisecond, which the stamps have already reached
         assertThat(hlc.now()).isEqualTo(last + 2_000).isGreaterThan(Hlc.pack(1_000_001, 0));
-    }
-
-    /** A clock whose wall time is {@code micros[0]} microseconds. */
-    private static Clock microClock(long[] micros) {
-        return new Clock() {
-            @Override
-            public long millis() {
-                return micros[0] / 1_000;
-            }
-
-            @Override
-            public long nanos() {
-                return micros[0] * 1_000;
-            }
-
-            @Override
-            public long micros() {
-                return micros[0];
-            }
-        };
     }
 
     @Test
