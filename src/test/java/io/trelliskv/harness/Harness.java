@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  *
  * <p>Usage (see docs/TESTING.md): {@code bin/trellis-harness [--workload mixed|counter|versioned] [--duration 30m] [--seed N] [--nodes 5]
  * [--clients 6] [--pipelined 2] [--nemesis partition,kill,pause,clock,loss,churn,killall] [--combine 2] [--fault 8s] [--quiet 4s]
- * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--secure yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
+ * [--kill-scope one|any] [--max-clock-offset 2s] [--appendfsync always|everysec|no] [--final-killall yes] [--secure yes] [--sloppy-quorum yes] [--think 10ms] [--run-id 2] [--run-dir DIR]
  * [--jar PATH] [--converge-timeout 60s]}
  */
 public final class Harness {
@@ -49,7 +49,7 @@ public final class Harness {
     record Options(long durationMillis, long seed, int nodes, int clients, int pipelined, Set<Nemesis.Kind> nemesis,
                    int combine, long faultMillis, long quietMillis, boolean killAny, int runId, Path runDir, Path jar,
                    long convergeTimeoutMillis, long thinkMillis, long maxClockOffsetMillis, String appendFsync,
-                   boolean finalKillAll, WorkloadKind workload, boolean secure) {
+                   boolean finalKillAll, WorkloadKind workload, boolean secure, boolean sloppyQuorum) {
 
         /** The nodes' node default, when --appendfsync is not given. */
         static final String DEFAULT_APPEND_FSYNC = "everysec";
@@ -68,6 +68,9 @@ public final class Harness {
                         "--cluster-secret-file", dir.resolve("cluster.secret").toString(),
                         "--gossip-key-file", dir.resolve("gossip.keys").toString()));
                 args.addAll(ClientAccess.nodeArgs(dir));
+            }
+            if (sloppyQuorum) {
+                args.add("--sloppy-quorum");
             }
             return args;
         }
@@ -103,6 +106,7 @@ public final class Harness {
             boolean finalKillAll = false;
             WorkloadKind workload = WorkloadKind.MIXED;
             boolean secure = false;
+            boolean sloppyQuorum = false;
             for (int i = 0; i < args.length; i++) {
                 String flag = args[i];
                 if (i + 1 >= args.length) {
@@ -149,6 +153,12 @@ public final class Harness {
                         }
                         secure = v.equals("yes");
                     }
+                    case "--sloppy-quorum" -> {
+                        if (!v.equals("yes") && !v.equals("no")) {
+                            throw new IllegalArgumentException("--sloppy-quorum: " + v + " (expected: yes or no)");
+                        }
+                        sloppyQuorum = v.equals("yes");
+                    }
                     case "--converge-timeout" -> converge = io.trelliskv.common.Durations.parse(v).toMillis();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
@@ -166,7 +176,7 @@ public final class Harness {
                 runDir = Path.of("target", "harness", "tkh" + runId);
             }
             return new Options(duration, seed, nodes, clients, pipelined, nemesis, combine, fault, quiet, killAny, runId, runDir,
-                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll, workload, secure);
+                    jar, converge, think, maxClockOffset, appendFsync, finalKillAll, workload, secure, sloppyQuorum);
         }
     }
 
@@ -228,6 +238,8 @@ public final class Harness {
               --final-killall yes   end the workload with one kill-all, besides the nemesis (default no)
               --secure yes          peers over mutual TLS (--tls-cluster yes), with a cluster secret and
                                     sealed gossip; the workload's clients over TLS as an ACL user (default no)
+              --sloppy-quorum yes   every node counts the hints it keeps for down replicas toward the
+                                    write level (--sloppy-quorum) (default no)
               --think D             pause between one client's operations (default 0)
               --run-id N            names and subnet of the run (default 2)
               --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
@@ -360,11 +372,12 @@ public final class Harness {
         Runtime.getRuntime().addShutdownHook(hook);
         try (History history = new History(options.runDir().resolve("history.tsv"))) {
             out.printf(Locale.ROOT, "trellis-harness: %s workload, seed %d, %d nodes, %d clients + %d pipelined, %d s, nemesis %s (combine %d, "
-                            + "fault %d ms, quiet %d ms, kill %s), appendfsync %s, run dir %s%s%n", options.workload().flag(),
+                            + "fault %d ms, quiet %d ms, kill %s), appendfsync %s%s, run dir %s%s%n", options.workload().flag(),
                     options.seed(), options.nodes(), options.clients(), pipelined(),
                     options.durationMillis() / 1000, options.nemesis(), options.combine(), options.faultMillis(),
                     options.quietMillis(), options.killAny() ? "any node" : "node " + options.nodes() + " only",
-                    options.effectiveAppendFsync() + (options.appendFsync() == null ? " (node default)" : ""), options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
+                    options.effectiveAppendFsync() + (options.appendFsync() == null ? " (node default)" : ""),
+                    options.sloppyQuorum() ? ", sloppy quorum" : "", options.runDir(), leftovers > 0 ? " (killed " + leftovers + " leftover processes)" : "");
             net.create();
             startCluster();
             out.printf(Locale.ROOT, "trellis-harness: cluster of %d up at %.1f s%n", options.nodes(), history.now() / 1000);

@@ -52,4 +52,11 @@ class NemesisKindTest {
         assertThat(Harness.Options.parse("--secure", "no").nodeArgs()).isEmpty();
         assertThatThrownBy(() -> Harness.Options.parse("--secure", "maybe")).hasMessageContaining("--secure");
     }
+
+    @Test
+    void sloppyQuorumRunsPassTheFlagToEveryNode() {
+        assertThat(Harness.Options.parse("--sloppy-quorum", "yes").nodeArgs()).containsExactly("--sloppy-quorum");
+        assertThat(Harness.Options.parse("--sloppy-quorum", "no").nodeArgs()).isEmpty();
+        assertThatThrownBy(() -> Harness.Options.parse("--sloppy-quorum", "on")).hasMessageContaining("--sloppy-quorum");
+    }
 }
