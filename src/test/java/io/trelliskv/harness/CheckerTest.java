@@ -228,4 +228,51 @@ class CheckerTest {
         assertThat(s.checks().get(0).name()).isEqualTo("set: acknowledged writes lost = 0");
         assertThat(s.cutLosses().cuts()).isZero();
     }
+
+    /** Under --sloppy-quorum: the checks' outcome, by name prefix. */
+    private static Checker.Check sloppyCheck(List<Op> ops, String name) {
+        return new Checker(500, 0, true).check(new ArrayList<>(ops), true, "").checks().stream()
+                .filter(c -> c.name().startsWith(name)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void underSloppyQuorumAnotherConnectionsStaleReadIsAllowedButAStaleFinalReadIsNot() {
+        List<Op> clientStale = List.of(
+                write("1", "r:0", "old", 0, 10, Op.Result.OK),
+                write("2", "r:0", "new", 5_000, 5_010, Op.Result.OK),
+                read("3", "r:0", "old", 6_000, 6_010),
+                finalRead("r:0", "new", 9_000));
+        Checker.Check allowed = sloppyCheck(clientStale, "register: no final read");
+        assertThat(allowed.passed()).isTrue();
+        assertThat(allowed.name()).contains("1 stale QUORUM reads of clients allowed");
+        List<Op> finalStale = List.of(
+                write("1", "r:0", "old", 0, 10, Op.Result.OK),
+                write("2", "r:0", "new", 5_000, 5_010, Op.Result.OK),
+                finalRead("r:0", "old", 9_000));
+        assertThat(sloppyCheck(finalStale, "register: no final read").passed()).isFalse();
+    }
+
+    @Test
+    void underSloppyQuorumReadYourWritesIsStillCheckedPerConnection() {
+        List<Op> ops = List.of(
+                write("2", "r:0", "old", 0, 10, Op.Result.OK),
+                write("1", "r:0", "mine", 5_000, 5_010, Op.Result.OK),
+                read("1", "r:0", "old", 6_000, 6_010),
+                finalRead("r:0", "mine", 9_000));
+        assertThat(sloppyCheck(ops, "register: read-your-writes").passed()).isFalse();
+    }
+
+    @Test
+    void underSloppyQuorumOnlyTheDeletingConnectionAndTheFinalReadMustNotSeeADeletedKey() {
+        Op d = new Op("1", "1@1.1", "write", "d:1", "x", 0, "QUORUM", 0, 10, Op.Result.OK, null);
+        Op del = new Op("1", "1@1.1", "delete", "d:1", null, 0, "QUORUM", 20, 30, Op.Result.OK, null);
+        Checker.Check other = sloppyCheck(List.of(d, del, read("2", "d:1", "x", 40, 50), finalRead("d:1", null, 100)),
+                "delete");
+        assertThat(other.passed()).isTrue();
+        assertThat(other.name()).contains("1 reads of other connections saw one");
+        assertThat(sloppyCheck(List.of(d, del, read("1", "d:1", "x", 40, 50), finalRead("d:1", null, 100)), "delete")
+                .passed()).as("the deleting connection").isFalse();
+        assertThat(sloppyCheck(List.of(d, del, finalRead("d:1", "x", 100)), "delete").passed()).as("the final read")
+                .isFalse();
+    }
 }

@@ -217,6 +217,9 @@ public final class Harness {
                 options.secure() ? ClientAccess.secured(options.secureDir().toAbsolutePath()) : ClientAccess.plain());
     }
 
+    /** The history's line that says the nodes ran with --sloppy-quorum, which the checker needs to know. */
+    static final String SLOPPY_QUORUM_COMMENT = "# nodes: --sloppy-quorum";
+
     /** What --help prints (docs/TESTING.md has the details). */
     static final String USAGE = """
             usage: bin/trellis-harness [options]        (needs root; docs/TESTING.md)
@@ -238,8 +241,10 @@ public final class Harness {
               --final-killall yes   end the workload with one kill-all, besides the nemesis (default no)
               --secure yes          peers over mutual TLS (--tls-cluster yes), with a cluster secret and
                                     sealed gossip; the workload's clients over TLS as an ACL user (default no)
-              --sloppy-quorum yes   every node counts the hints it keeps for down replicas toward the
-                                    write level (--sloppy-quorum) (default no)
+              --sloppy-quorum yes   nodes count the hints they keep for down replicas toward the write
+                                    level; the checker then holds other connections' reads to no
+                                    stale-read or delete rule, the pipelined clients keep their connection
+                                    (default no)
               --think D             pause between one client's operations (default 0)
               --run-id N            names and subnet of the run (default 2)
               --run-dir DIR         where history, summary and logs go (default target/harness/tkh<run-id>)
@@ -279,9 +284,11 @@ public final class Harness {
     static int recheck(Path historyFile) throws IOException {
         List<Op> ops = new ArrayList<>();
         long maxOffset = 0;
+        boolean sloppyQuorum = false;
         java.util.regex.Pattern clock = java.util.regex.Pattern.compile("clock (?:skew|jump) (-?\\d+) ms");
         for (String line : Files.readAllLines(historyFile, StandardCharsets.UTF_8)) {
             if (line.startsWith("#") || line.isBlank()) {
+                sloppyQuorum |= line.equals(SLOPPY_QUORUM_COMMENT);
                 continue;
             }
             Op op = Op.parse(line);
@@ -301,7 +308,7 @@ public final class Harness {
             VersionedSetChecker.Result r = VersionedSetChecker.check(ops, true, "as reported by the run");
             return recheckCausal(historyFile, ops, r.checks(), VersionedSetChecker.report(r));
         }
-        Checker checker = new Checker(MAX_DRIFT_MILLIS, maxOffset);
+        Checker checker = new Checker(MAX_DRIFT_MILLIS, maxOffset, sloppyQuorum);
         Checker.Summary s = checker.check(ops, true, "convergence: as reported by the run");
         System.out.printf(Locale.ROOT, "re-checked %s: %d operations, %d acknowledged, lost %d, stale %d, ryw %d, "
                         + "phantoms %d, reappeared %d deleted %d expired, late indeterminate %d, margin %.0f ms%n", historyFile,
@@ -371,6 +378,9 @@ public final class Harness {
         Thread hook = new Thread(this::cleanup, "tkh-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try (History history = new History(options.runDir().resolve("history.tsv"))) {
+            if (options.sloppyQuorum()) {
+                history.comment(SLOPPY_QUORUM_COMMENT);
+            }
             out.printf(Locale.ROOT, "trellis-harness: %s workload, seed %d, %d nodes, %d clients + %d pipelined, %d s, nemesis %s (combine %d, "
                             + "fault %d ms, quiet %d ms, kill %s), appendfsync %s%s, run dir %s%s%n", options.workload().flag(),
                     options.seed(), options.nodes(), options.clients(), pipelined(),
@@ -387,7 +397,7 @@ public final class Harness {
                     options.maxClockOffsetMillis(), options.effectiveAppendFsync());
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.durationMillis());
             Workload workload = new Workload(nodes, history, options.thinkMillis(), nemesis::clockUncertainUntil,
-                    nemesis::powerCuts, !options.effectiveAppendFsync().equals("always"));
+                    nemesis::powerCuts, !options.effectiveAppendFsync().equals("always"), options.sloppyQuorum());
             List<Thread> clients = switch (options.workload()) {
                 case MIXED -> workload.start(options.clients(), options.pipelined(), options.seed(), deadline);
                 case COUNTER -> new CounterWorkload(nodes, history, options.thinkMillis())
@@ -421,7 +431,7 @@ public final class Harness {
             String report;
             if (options.workload() == WorkloadKind.MIXED) {
                 finalReads(history);
-                Checker checker = new Checker(MAX_DRIFT_MILLIS, nemesis.maxOffset());
+                Checker checker = new Checker(MAX_DRIFT_MILLIS, nemesis.maxOffset(), options.sloppyQuorum());
                 summary = checker.check(history.ops(), converged, convergenceDetail);
                 report = report(summary, convergence, checker.margin(), nemesis.cycles(), nemesis.churnSummary());
             } else if (options.workload() == WorkloadKind.COUNTER) {

@@ -34,6 +34,16 @@ final class History implements AutoCloseable {
         return (System.nanoTime() - originNanos) / 1e6;
     }
 
+    /** Writes a {@code #} line to the file (not an operation: the checker reads it when re-run on the file). */
+    synchronized void comment(String line) {
+        try {
+            out.write(line.startsWith("#") ? line : "# " + line);
+            out.write('\n');
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     synchronized void add(Op op) {
         ops.add(op);
         try {

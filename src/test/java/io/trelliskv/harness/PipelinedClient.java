@@ -37,6 +37,13 @@ import java.util.function.IntSupplier;
  * a kill-all after its last batch leaves every model uncertain. Under {@code always} it keeps its
  * models, so a lost acknowledged write is a violation.
  *
+ * <h2>Sloppy quorum</h2>
+ * With {@code --sloppy-quorum} a write acknowledged with hints for down replicas need not be on any replica a
+ * later QUORUM read of another connection reaches, so R + W > N no longer carries a model from one connection to
+ * the next. The client then keeps its node's connection until it breaks, and abandons every key when it opens a
+ * new one: what it checks is what such a store still promises, that a connection's replies follow from its own
+ * earlier commands.
+ *
  * <h2>History</h2>
  * One {@code pipeline} line per batch (its counts in the value: {@code commands=.. checked=..
  * violations=..}), one {@code pipe-violation} line per wrong reply (the reply as value; as error the
@@ -84,6 +91,11 @@ final class PipelinedClient {
     /** Keys abandoned at a kill-all, counted in the next batch's line. */
     private int abandonedAtCut;
     private final RespSocket[] connections;
+    /** See "Sloppy quorum" above. */
+    private final boolean sloppyQuorum;
+    /** Under --sloppy-quorum: the session of the last batch, whose node the client keeps while it can. */
+    private String lastSession;
+    private int lastNode;
     /** Connections opened so far, per node: a new connection is a new session. */
     private final int[] connectionGeneration;
     private final int[] keyGeneration = new int[KEYS];
@@ -92,6 +104,15 @@ final class PipelinedClient {
 
     PipelinedClient(int id, Random random, Nodes nodes, History history, long thinkMillis, long deadlineNanos,
                     DoubleSupplier clockUncertainUntil, IntSupplier powerCuts, boolean cutsMayLoseWrites) {
+        this(id, random, nodes, history, thinkMillis, deadlineNanos, clockUncertainUntil, powerCuts, cutsMayLoseWrites,
+                false);
+    }
+
+    /** @param sloppyQuorum whether the nodes run with {@code --sloppy-quorum} (see "Sloppy quorum" above) */
+    PipelinedClient(int id, Random random, Nodes nodes, History history, long thinkMillis, long deadlineNanos,
+                    DoubleSupplier clockUncertainUntil, IntSupplier powerCuts, boolean cutsMayLoseWrites,
+                    boolean sloppyQuorum) {
+        this.sloppyQuorum = sloppyQuorum;
         this.powerCuts = powerCuts;
         this.cutsMayLoseWrites = cutsMayLoseWrites;
         this.id = id;
@@ -166,16 +187,9 @@ final class PipelinedClient {
             }
         }
         List<Integer> live = nodes.live();
-        int node = live.get(random.nextInt(live.size()));
         int n = MIN_COMMANDS + random.nextInt(MAX_COMMANDS - MIN_COMMANDS + 1);
-        List<KeyModel.Command> commands = new ArrayList<>(n);
-        int[] slots = new int[n];
-        Map<String, String> before = new HashMap<>();
-        for (int i = 0; i < n; i++) {
-            slots[i] = random.nextInt(KEYS);
-            commands.add(command(key(slots[i])));
-            before.putIfAbsent(key(slots[i]), models[slots[i]].describe());
-        }
+        int node = sloppyQuorum && lastNode > 0 && connections[lastNode] != null ? lastNode
+                : live.get(random.nextInt(live.size()));
         double start = history.now();
         RespSocket conn;
         try {
@@ -190,6 +204,23 @@ final class PipelinedClient {
         Tally tally = new Tally();
         tally.abandoned += abandonedAtCut;
         abandonedAtCut = 0;
+        if (sloppyQuorum) {
+            if (lastSession != null && !lastSession.equals(session)) {
+                for (int s = 0; s < KEYS; s++) {
+                    abandon(s, tally); // a new connection need not reach what the last one wrote
+                }
+            }
+            lastSession = session;
+            lastNode = node;
+        }
+        int[] slots = new int[n];
+        List<KeyModel.Command> commands = new ArrayList<>(n);
+        Map<String, String> before = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            slots[i] = random.nextInt(KEYS);
+            commands.add(command(key(slots[i])));
+            before.putIfAbsent(key(slots[i]), models[slots[i]].describe());
+        }
         Map<String, List<String>> trail = new LinkedHashMap<>();
         List<Op> violations = new ArrayList<>();
         int answered = 0;

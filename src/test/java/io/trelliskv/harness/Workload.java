@@ -57,9 +57,12 @@ final class Workload {
     /** Kill-alls begun so far, and whether one may lose acknowledged writes: for the pipelined clients. */
     private final java.util.function.IntSupplier powerCuts;
     private final boolean cutsMayLoseWrites;
+    /** Whether the nodes run with --sloppy-quorum: for the pipelined clients. */
+    private final boolean sloppyQuorum;
 
     Workload(Nodes nodes, History history, long thinkMillis, DoubleSupplier clockUncertainUntil,
-             java.util.function.IntSupplier powerCuts, boolean cutsMayLoseWrites) {
+             java.util.function.IntSupplier powerCuts, boolean cutsMayLoseWrites, boolean sloppyQuorum) {
+        this.sloppyQuorum = sloppyQuorum;
         this.powerCuts = powerCuts;
         this.cutsMayLoseWrites = cutsMayLoseWrites;
         this.nodes = nodes;
@@ -80,7 +83,7 @@ final class Workload {
         }
         for (int c = clients; c < clients + pipelined; c++) {
             PipelinedClient client = new PipelinedClient(c, new Random(seed * 1_000 + c), nodes, history, thinkMillis,
-                    deadlineNanos, clockUncertainUntil, powerCuts, cutsMayLoseWrites);
+                    deadlineNanos, clockUncertainUntil, powerCuts, cutsMayLoseWrites, sloppyQuorum);
             threads.add(DaemonThreads.start("tkh-pipelined-" + c, client::run));
         }
         return threads;
