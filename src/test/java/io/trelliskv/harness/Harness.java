@@ -464,6 +464,22 @@ public final class Harness {
         }
     }
 
+    /** A numeric INFO field summed over the nodes, as text; nodes that do not answer are named, not counted. */
+    private String infoSum(String section, String field) {
+        long sum = 0;
+        List<Integer> silent = new ArrayList<>();
+        for (int i = 1; i <= options.nodes(); i++) {
+            try (Jedis j = nodes.admin(i)) {
+                String prefix = field + ":";
+                sum += j.info(section).lines().filter(l -> l.startsWith(prefix))
+                        .mapToLong(l -> Long.parseLong(l.substring(prefix.length()).trim())).sum();
+            } catch (RuntimeException e) {
+                silent.add(i);
+            }
+        }
+        return sum + (silent.isEmpty() ? "" : " (nodes " + silent + " did not answer)");
+    }
+
     private void startCluster() throws IOException {
         List<Integer> seeds = new ArrayList<>();
         for (int i = 1; i <= options.nodes(); i++) {
@@ -794,6 +810,9 @@ public final class Harness {
         if (options.pipelined() > 0) {
             sb.append(pipelinedLines(s.pipelined()));
         }
+        sb.append(String.format(Locale.ROOT, "carried ahead:    %s forwards carried their node's copy of the connection's"
+                + " write ahead (INFO forwards_carrying_writes summed over the nodes, each since its last start)%n",
+                infoSum("cluster", "forwards_carrying_writes")));
         sb.append(cutLines(s.cutLosses()));
         sb.append(String.format(Locale.ROOT, "convergence time: %.1f s (%s)%n", c.millis / 1000, c.converged ? "converged" : "NOT converged"));
         appendChecks(sb, s);
