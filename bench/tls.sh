@@ -126,18 +126,29 @@ fi
 
 # ACL cost: the default user (no checks) against a user whose every command and key is checked, their
 # rounds alternating, and the ratio taken per pair of rounds (a difference of a few percent is the aim,
-# less than the drift of a noisy machine between rounds).
+# less than the drift of a noisy machine between rounds): of the throughput, and of the node's CPU per request,
+# which the load generator's share of the cores does not move.
 redis-cli -p "$T_PORT" ACL SETUSER bench on '>benchpw' '~key:*' '+@all' >/dev/null
-printf '\n%-5s %-3s | %13s %13s | %7s\n' test P "default user" "ACL user" ratio
+acl_round() { # file pipeline test [extra]: one round's ops/s to file, the node's CPU per request (µs) to file.cpu
+    local f=$1 a b; shift
+    a=$(cpu_ticks "$T_PID")
+    run "$T_PORT" "$@" >>"$f"
+    b=$(cpu_ticks "$T_PID")
+    awk -v d=$((b - a)) -v hz="$HZ" -v n="$REQUESTS" 'BEGIN { printf "%.3f\n", d * 1e6 / hz / n }' >>"$f.cpu"
+}
+printf '\n%-5s %-3s | %13s %13s | %7s | %-23s | %7s\n' test P "default user" "ACL user" ratio \
+    "node CPU µs/req def/ACL" "ratio"
 for P in 1 16; do
     for T in set get; do
-        fd="$OUT/tls-default-$P-$T"; fa="$OUT/tls-acl-$P-$T"; : >"$fd"; : >"$fa"
+        fd="$OUT/tls-default-$P-$T"; fa="$OUT/tls-acl-$P-$T"; : >"$fd"; : >"$fa"; : >"$fd.cpu"; : >"$fa.cpu"
         for _ in $(seq 1 "$ROUNDS"); do
-            run "$T_PORT" "$P" "$T" >>"$fd"; run "$T_PORT" "$P" "$T" --user bench -a benchpw >>"$fa"
+            acl_round "$fd" "$P" "$T"; acl_round "$fa" "$P" "$T" --user bench -a benchpw
         done
         d=$(median <"$fd"); a=$(median <"$fa")
-        # the ratio is the median of each round's pair, which the machine's drift between rounds does not move
+        # the ratios are the medians of each round's pair, which the machine's drift between rounds does not move
         r=$(paste -d' ' "$fa" "$fd" | awk '{ print $1 / $2 }' | median)
-        printf '%-5s %-3s | %13.0f %13.0f | %6.3fx\n' "$T" "$P" "$d" "$a" "$r"
+        rc=$(paste -d' ' "$fa.cpu" "$fd.cpu" | awk '$2 > 0 { print $1 / $2 }' | median)
+        printf '%-5s %-3s | %13.0f %13.0f | %6.3fx | %11.2f %11.2f | %6.3fx\n' "$T" "$P" "$d" "$a" "$r" \
+            "$(median <"$fd.cpu")" "$(median <"$fa.cpu")" "$rc"
     done
 done
