@@ -187,9 +187,17 @@ final class PipelinedClient {
             }
         }
         List<Integer> live = nodes.live();
-        int n = MIN_COMMANDS + random.nextInt(MAX_COMMANDS - MIN_COMMANDS + 1);
         int node = sloppyQuorum && lastNode > 0 && connections[lastNode] != null ? lastNode
                 : live.get(random.nextInt(live.size()));
+        int n = MIN_COMMANDS + random.nextInt(MAX_COMMANDS - MIN_COMMANDS + 1);
+        List<KeyModel.Command> commands = new ArrayList<>(n);
+        int[] slots = new int[n];
+        Map<String, String> before = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            slots[i] = random.nextInt(KEYS);
+            commands.add(command(key(slots[i])));
+            before.putIfAbsent(key(slots[i]), models[slots[i]].describe());
+        }
         double start = history.now();
         RespSocket conn;
         try {
@@ -209,17 +217,15 @@ final class PipelinedClient {
                 for (int s = 0; s < KEYS; s++) {
                     abandon(s, tally); // a new connection need not reach what the last one wrote
                 }
+                before.clear(); // the batch's commands move to the slots' new keys, certainly absent
+                for (int i = 0; i < n; i++) {
+                    KeyModel.Command c = commands.get(i);
+                    commands.set(i, new KeyModel.Command(c.kind(), key(slots[i]), c.arg()));
+                    before.putIfAbsent(key(slots[i]), models[slots[i]].describe());
+                }
             }
             lastSession = session;
             lastNode = node;
-        }
-        int[] slots = new int[n];
-        List<KeyModel.Command> commands = new ArrayList<>(n);
-        Map<String, String> before = new HashMap<>();
-        for (int i = 0; i < n; i++) {
-            slots[i] = random.nextInt(KEYS);
-            commands.add(command(key(slots[i])));
-            before.putIfAbsent(key(slots[i]), models[slots[i]].describe());
         }
         Map<String, List<String>> trail = new LinkedHashMap<>();
         List<Op> violations = new ArrayList<>();
